@@ -1,0 +1,54 @@
+"""The ``prefdata`` command: a thin skin over the Python API.
+
+Each subcommand lives in its own module (``prefdata/cli/<name>.py``) exposing a click command named
+``command``; it parses options, calls one API function, prints, and picks the exit code. Subcommand
+modules are imported only when their command runs, so ``prefdata build --help`` never loads torch.
+
+Exit codes: 0 success, 1 the job ran and found a failure (e.g. ``check`` errors), 2 usage or input
+errors (bad option, unreadable RAW, invalid config).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from prefdata import __version__
+
+#: Subcommand name -> one-line help shown by ``prefdata --help`` without importing the module.
+COMMANDS: dict[str, str] = {
+    "build": "Turn raw feedback logs into a validated preference dataset.",
+    "inspect": "Show the detected shape of raw data and a config that would build it.",
+    "train": "Train on a checked dataset: SFT (stage 1), then DPO (stage 2), through TRL.",
+    "report": "Write an HTML and Markdown quality report (plots, checks, sample pairs) of a dataset.",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"prefdata.cli.{name}")
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl(list(COMMANDS.items()))
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="prefdata")
+def cli() -> None:
+    """prefdata: raw LLM feedback logs -> validated preference datasets -> SFT and DPO models."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(standalone_mode=True))

@@ -1,0 +1,49 @@
+"""``prefdata build RAW OUT``: parse options, call :func:`prefdata.build`, print a summary."""
+
+from __future__ import annotations
+
+import click
+
+from prefdata.cli.common import fail_on_prefdata_errors
+
+
+@click.command("build")
+@click.argument("raw", type=click.Path())
+@click.argument("out", type=click.Path())
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML build config (default: detect each file's shape).")
+@click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), help="Share of prompt groups in the test split [default: 0.05].")
+@click.option("--seed", type=int, help="Seed of the split [default: 0].")
+@click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate pairs instead of rejecting them.")
+@click.option("--partitions", type=click.IntRange(1), help="Hash partitions = shards per split [default: one per 256 MB of input].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display and no summary.")
+def command(raw: str, out: str, config_path: str | None, test_fraction: float | None, seed: int | None, keep_duplicates: bool, partitions: int | None, quiet: bool) -> None:
+    """Turn raw feedback logs (file, folder or glob) into a validated preference dataset in OUT."""
+    import prefdata
+
+    log = None if quiet else (lambda msg: click.echo(msg, err=True))
+    with fail_on_prefdata_errors():
+        result = prefdata.build(
+            raw,
+            out,
+            config=config_path,
+            test_fraction=test_fraction,
+            seed=seed,
+            dedup=False if keep_duplicates else None,
+            partitions=partitions,
+            quiet=quiet,
+            log=log,
+        )
+    if quiet:
+        return
+    c = result.counts
+    split = c["pairs_by_split"]
+    click.echo(
+        f"{c['records_read']:,} records read -> {c['pairs_written']:,} pairs "
+        f"(train {split['train']:,}, test {split['test']:,}), {c['records_rejected']:,} rejected"
+    )
+    for reason, n in sorted(c["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0])):
+        click.echo(f"  {reason}: {n:,}")
+    click.echo(f"wrote {result.out}/ (data/, rejects/, manifest.json, README.md)")
+    if config_path is None:
+        click.echo("\nconfig used (save it as a file and pass --config to edit it):", err=True)
+        click.echo(result.config_yaml.rstrip(), err=True)

@@ -1,0 +1,410 @@
+"""The build config: how raw logs map onto a shape, validated in one place.
+
+A config is YAML with one or more ``sources``. Each source says where its files are (``path``, a glob
+relative to RAW), which ``shape`` they have and which raw fields play which part (``columns``, with
+nested paths such as ``meta.prompt`` or ``turns[0].text``). Unknown keys are errors, and every error
+names the source and the key and lists the valid values::
+
+    sources:
+      - name: pandalm
+        shape: pairwise
+        columns: {prompt_template: "{instruction}\\n\\n{input}", response_a: response1, response_b: response2}
+        annotators: [annotator1, annotator2, annotator3]
+        winner_values: {a: [1], b: [2], tie: [0]}
+        models_from: {field: cmp_key, separator: "_"}
+    split: {test_fraction: 0.05, seed: 0}
+
+Without a config, ``build`` detects each file's shape and prints the config it inferred.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from prefdata.errors import ConfigError
+
+Role = Literal["system", "user", "assistant", "tool"]
+FormatName = Literal["auto", "jsonl", "json", "csv", "parquet"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceBase(_Strict):
+    name: str | None = Field(None, description="source name written to the `source` column (default: file name)")
+    path: str | None = Field(None, description="file, folder or glob relative to RAW (default: all of RAW)")
+    format: FormatName = "auto"
+    roles: dict[str, Role] = Field(default_factory=dict, description="extra raw role name -> canonical role")
+    filters: list[str] = Field(default_factory=list, description="row filters, e.g. \"lang == 'en'\"")
+
+    @field_validator("roles")
+    @classmethod
+    def _lower_roles(cls, v: dict[str, str]) -> dict[str, str]:
+        return {k.strip().lower(): r for k, r in v.items()}
+
+
+class PromptColumns(_Strict):
+    """Where the prompt comes from: one field, or a template over several (empty parts dropped)."""
+
+    prompt: str | None = None
+    prompt_template: str | None = None
+    system: str | None = Field(None, description="field holding a system prompt, prepended as a system turn")
+
+    @model_validator(mode="after")
+    def _one_prompt(self) -> PromptColumns:
+        if self.prompt and self.prompt_template:
+            raise ValueError("give either 'prompt' or 'prompt_template', not both")
+        return self
+
+
+class ModelColumns(_Strict):
+    chosen_model: str | None = None
+    rejected_model: str | None = None
+
+
+class PreferenceColumns(PromptColumns, ModelColumns):
+    chosen: str = "chosen"
+    rejected: str = "rejected"
+    score_chosen: str | None = None
+    score_rejected: str | None = None
+
+    @model_validator(mode="after")
+    def _need_prompt(self) -> PreferenceColumns:
+        if not (self.prompt or self.prompt_template):
+            raise ValueError("a preference source needs 'prompt' or 'prompt_template' (without a prompt, use shape: transcript)")
+        return self
+
+
+class PreferenceSource(SourceBase):
+    """prompt/chosen/rejected already paired (strings, message lists, ShareGPT)."""
+
+    shape: Literal["preference"]
+    columns: PreferenceColumns
+
+
+class TranscriptColumns(ModelColumns):
+    chosen: str = "chosen"
+    rejected: str = "rejected"
+
+
+class TurnMarkers(_Strict):
+    """How a plain-text transcript marks turns (HH-RLHF: ``\\n\\nHuman:`` and ``\\n\\nAssistant:``)."""
+
+    user: str = "\n\nHuman:"
+    assistant: str = "\n\nAssistant:"
+
+
+class TranscriptSource(SourceBase):
+    """Whole chosen/rejected dialogues; the prompt is their shared turns."""
+
+    shape: Literal["transcript"]
+    columns: TranscriptColumns = Field(default_factory=TranscriptColumns)
+    markers: TurnMarkers = Field(default_factory=TurnMarkers)
+
+
+class WinnerValues(_Strict):
+    """Raw winner values meaning "A wins", "B wins", a tie, or both bad (compared as text)."""
+
+    a: list[Any] = Field(default_factory=lambda: ["a", "A", "model_a", "1", "response_a"])
+    b: list[Any] = Field(default_factory=lambda: ["b", "B", "model_b", "2", "response_b"])
+    tie: list[Any] = Field(default_factory=lambda: ["tie", "0", "draw", "equal"])
+    both_bad: list[Any] = Field(default_factory=lambda: ["both_bad", "tie (bothbad)", "neither"])
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> WinnerValues:
+        seen: dict[str, str] = {}
+        for label in ("a", "b", "tie", "both_bad"):
+            for v in getattr(self, label):
+                key = _value_text(v)
+                if key in seen and seen[key] != label:
+                    raise ValueError(f"value {v!r} is listed under both '{seen[key]}' and '{label}'")
+                seen[key] = label
+        return self
+
+
+def _value_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+class WinnerThreshold(_Strict):
+    """A numeric preference (e.g. P(B better than A)): above ``b_above`` B wins, below ``a_below`` A wins;
+    in between is a tie band."""
+
+    a_below: float
+    b_above: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WinnerThreshold:
+        if self.a_below > self.b_above:
+            raise ValueError("a_below must be <= b_above (the tie band lies between them)")
+        return self
+
+
+class ModelsFrom(_Strict):
+    """Take model names apart from one field, e.g. ``cmp_key: "bloom-7b_llama-7b"`` -> A, B."""
+
+    field: str
+    separator: str = "_"
+
+
+class PairwiseColumns(PromptColumns):
+    response_a: str = "response_a"
+    response_b: str = "response_b"
+    winner: str | None = None
+    annotators: list[str] = Field(default_factory=list)
+    model_a: str | None = None
+    model_b: str | None = None
+
+
+class PairwiseSource(SourceBase):
+    """Prompt, two responses and a verdict (one winner field, or a majority of annotator fields)."""
+
+    shape: Literal["pairwise"]
+    columns: PairwiseColumns
+    winner_values: WinnerValues = Field(default_factory=WinnerValues)
+    winner_threshold: WinnerThreshold | None = None
+    models_from: ModelsFrom | None = None
+
+    @model_validator(mode="after")
+    def _verdict(self) -> PairwiseSource:
+        c = self.columns
+        if not (c.prompt or c.prompt_template):
+            raise ValueError("columns needs 'prompt' or 'prompt_template'")
+        if bool(c.winner) == bool(c.annotators):
+            raise ValueError("give exactly one of columns.winner (one verdict field) or columns.annotators (majority vote)")
+        if self.winner_threshold is not None and c.annotators:
+            raise ValueError("winner_threshold applies to a single numeric columns.winner, not to annotators")
+        return self
+
+
+class Binarize(_Strict):
+    """How N scored completions become pairs. Ties are never paired."""
+
+    policy: Literal["best_vs_worst", "best_vs_random", "all_pairs"] = "best_vs_worst"
+    seed: int = 0
+    min_margin: float = Field(0.0, ge=0, description="all_pairs (and the others): minimum score gap to form a pair")
+
+
+class CompletionColumns(PromptColumns):
+    completions: str = "completions"
+    text: str = Field("response", description="path of the text inside one completion")
+    model: str | None = Field(None, description="path of the model name inside one completion")
+
+
+class RatedColumns(CompletionColumns):
+    score: str = Field("score", description="path of the score inside one completion")
+
+
+class RatedSource(SourceBase):
+    """A prompt with N completions and a score each (UltraFeedback)."""
+
+    shape: Literal["rated"]
+    columns: RatedColumns
+    higher_is_better: bool = True
+    binarize: Binarize = Field(default_factory=Binarize)
+
+
+class RankedColumns(CompletionColumns):
+    rank: str = Field("rank", description="path of the rank inside one completion")
+
+
+class RankedSource(SourceBase):
+    """A prompt with N completions and a rank each."""
+
+    shape: Literal["ranked"]
+    columns: RankedColumns
+    lower_rank_is_better: bool = True
+    binarize: Binarize = Field(default_factory=Binarize)
+
+
+class FeedbackLabels(_Strict):
+    up: list[Any] = Field(default_factory=lambda: [True, 1, "up", "thumbs_up", "like", "good", "positive"])
+    down: list[Any] = Field(default_factory=lambda: [False, 0, -1, "down", "thumbs_down", "dislike", "bad", "negative"])
+
+
+class FeedbackColumns(PromptColumns):
+    response: str = "response"
+    label: str = "label"
+    model: str | None = None
+
+
+class FeedbackSource(SourceBase):
+    """Production logs of (prompt, response, thumbs up/down): up-voted paired with down-voted."""
+
+    shape: Literal["feedback"]
+    columns: FeedbackColumns
+    labels: FeedbackLabels = Field(default_factory=FeedbackLabels)
+    max_pairs_per_prompt: int = Field(8, ge=1, description="cap on up x down pairs for one prompt")
+
+
+class TreeColumns(_Strict):
+    root: str = Field("$", description="path of the root message ('$' = the record itself)")
+    text: str = "text"
+    role: str = "role"
+    replies: str = "replies"
+    rank: str = "rank"
+    model: str | None = None
+
+
+class TreeSource(SourceBase):
+    """Nested reply trees with sibling ranks (OpenAssistant): siblings pair by rank."""
+
+    shape: Literal["tree"]
+    columns: TreeColumns = Field(default_factory=TreeColumns)
+    lower_rank_is_better: bool = True
+    skip_deleted: bool = Field(True, description="ignore messages with deleted: true")
+    message_filters: list[str] = Field(default_factory=list, description="filters on each message, e.g. \"lang == 'en'\"")
+
+
+class CustomSource(SourceBase):
+    """Escape hatch: ``module:function`` receives the raw LazyFrame and returns canonical columns."""
+
+    shape: Literal["custom"]
+    function: str
+    fields: list[str] = Field(default_factory=list, description="raw fields to decode for the function (default: detected)")
+
+    @field_validator("function")
+    @classmethod
+    def _module_function(cls, v: str) -> str:
+        if v.count(":") != 1 or not all(v.split(":")):
+            raise ValueError("function must look like 'package.module:function'")
+        return v
+
+
+Source = Annotated[
+    Union[PreferenceSource, TranscriptSource, PairwiseSource, RatedSource, RankedSource, FeedbackSource, TreeSource, CustomSource],
+    Field(discriminator="shape"),
+]
+SHAPES = ("preference", "transcript", "pairwise", "rated", "ranked", "feedback", "tree", "custom")
+
+
+class SplitConfig(_Strict):
+    test_fraction: float = Field(0.05, ge=0, lt=1)
+    seed: int = 0
+
+
+class OutputConfig(_Strict):
+    compression: Literal["zstd", "snappy", "lz4", "uncompressed"] = "zstd"
+    kto_export: bool = Field(False, description="also write unpaired feedback as TRL prompt/completion/label rows")
+
+
+class BuildConfig(_Strict):
+    sources: list[Source] = Field(min_length=1)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    dedup: bool = Field(True, description="reject exact duplicate pairs (the first occurrence is kept)")
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def normalized(self) -> dict[str, Any]:
+        """Every default filled in: what the manifest records and what reproduces the build."""
+        return self.model_dump(mode="json")
+
+
+def _loc(cfg: Any, loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        if isinstance(item, int) and i > 0 and loc[i - 1] == "sources":
+            name = None
+            try:
+                name = cfg["sources"][item].get("name")
+            except (KeyError, IndexError, TypeError, AttributeError):
+                pass
+            parts[-1] = f"sources[{item}]" + (f" (name: {name})" if name else "")
+        elif isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in SHAPES and i > 0 and isinstance(loc[i - 1], int):
+            continue  # pydantic's discriminator tag, not a key the user wrote
+        else:
+            parts.append(str(item))
+    return ".".join(parts).replace(".[", "[")
+
+
+def parse_config(data: Any, *, origin: str = "config") -> BuildConfig:
+    """Validate a config mapping; errors name the source and key and list valid values."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping with a 'sources' list, got {type(data).__name__}")
+    try:
+        return BuildConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = _loc(data, tuple(err["loc"])) or "(top level)"
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key (valid keys: {_valid_keys(data, tuple(err['loc']))})"
+            elif err["type"] == "union_tag_invalid" or err["type"] == "union_tag_not_found":
+                msg = f"'shape' must be one of: {', '.join(SHAPES)}"
+            lines.append(f"  {where}: {msg}")
+        raise ConfigError(f"invalid build config {origin}:\n" + "\n".join(lines)) from None
+
+
+def _valid_keys(data: dict, loc: tuple[Any, ...]) -> str:
+    """The keys allowed at the parent of ``loc`` (for 'unknown key' errors)."""
+    model: Any = BuildConfig
+    annotation: Any = BuildConfig
+    node: Any = data
+    for item in loc[:-1]:
+        if isinstance(item, int):
+            node = node[item] if isinstance(node, list) and item < len(node) else {}
+            model = _model_of(annotation, node)
+            continue
+        if item in SHAPES:
+            continue
+        field = getattr(model, "model_fields", {}).get(item)
+        node = node.get(item, {}) if isinstance(node, dict) else {}
+        if field is None:
+            break
+        annotation = field.annotation
+        model = _model_of(annotation, node)
+    fields = getattr(model, "model_fields", {})
+    return ", ".join(fields) if fields else "?"
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Every pydantic model class inside a (possibly nested) type annotation."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        found += _models_in(arg)
+    return found
+
+
+def _model_of(annotation: Any, node: Any) -> Any:
+    import typing
+
+    candidates = _models_in(annotation)
+    if isinstance(node, list) and node:
+        node = node[0]
+    if isinstance(node, dict) and "shape" in node:
+        for c in candidates:
+            shape_field = c.model_fields.get("shape")
+            if shape_field is not None and node["shape"] in typing.get_args(shape_field.annotation):
+                return c
+    return candidates[0] if candidates else annotation
+
+
+def load_config(path: str | Path) -> BuildConfig:
+    """Read and validate a YAML build config."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {p} is not valid YAML: {exc}") from None
+    return parse_config(data, origin=str(p))
+
+
+def dump_config(config: BuildConfig | dict[str, Any]) -> str:
+    """YAML text of a config, minimal: defaults left out so a suggested config stays short."""
+    data = config.model_dump(mode="json", exclude_defaults=True) if isinstance(config, BuildConfig) else config
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,1 @@
+"""Reading raw files: finding them, streaming their records, decoding JSON strictly."""

@@ -1,0 +1,203 @@
+"""Decode JSON records strictly against the fields a shape needs.
+
+polars decodes a whole batch in one vectorized call, but it is lenient: a JSON ``true`` or ``5``
+where a string belongs comes out as the string ``"true"``/``"5"``, and one malformed line fails the
+whole batch. prefdata must never coerce text silently and never lose a batch to one bad line, so:
+
+1. the batch is decoded by polars (fast path);
+2. rows whose text fields *could* have been coerced (the decoded value is exactly ``true``,
+   ``false`` or a JSON number) are re-decoded one by one with orjson and checked exactly;
+3. a batch polars refuses (malformed JSON, a list where text belongs) is decoded line by line.
+
+Only ``String``, ``List`` and ``Struct`` types are used: scalars that are not text (scores, labels,
+winners) are read as strings and interpreted by the shape, which can then say why a value is wrong.
+Text leaves (messages, prompts, responses) are *strict*: they must be JSON strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+import polars as pl
+
+#: Marks "every item of a list" in a leaf path.
+ANY = "*"
+_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+
+DECODE_ERROR_SCHEMA = {"_reason": pl.String, "_field": pl.String, "_detail": pl.String}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One top-level field a shape reads: its decoded type and which of its leaves must be text.
+
+    ``strict`` holds leaf paths relative to the field (``()`` when the field itself is text;
+    ``("*", "content")`` for the content of every message of a list).
+    """
+
+    name: str
+    dtype: pl.DataType
+    strict: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class DecodeSpec:
+    fields: tuple[FieldSpec, ...]
+    dtype: pl.Struct = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dtype", pl.Struct({f.name: f.dtype for f in self.fields}))
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+
+def decode(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
+    """``_record``, ``_line`` -> the same plus one column per field and ``_reason/_field/_detail``.
+
+    A row with a non-null ``_reason`` could not be decoded (its fields are null); the reason is one
+    of ``malformed_json``, ``malformed_record``, ``non_text_content``, ``wrong_type``.
+    """
+    if lines.height == 0:
+        return _empty(lines, spec)
+    try:
+        rec = lines.get_column("_line").str.json_decode(spec.dtype)
+    except pl.exceptions.PolarsError:
+        return _decode_slow(lines, spec)
+    frame = lines.with_columns(rec.alias("_rec"))
+    is_null_record = pl.col("_rec").is_null()
+    frame = frame.with_columns(
+        pl.when(is_null_record).then(pl.lit("malformed_record")).alias("_reason"),
+        pl.lit(None, pl.String).alias("_field"),
+        pl.when(is_null_record).then(pl.lit("expected a JSON object, got null")).alias("_detail"),
+    )
+    suspect = _suspect_expr(spec)
+    if suspect is not None:
+        flagged = frame.select(suspect.fill_null(False)).to_series()
+        if flagged.any():
+            fixed = _decode_slow(frame.filter(flagged).select("_record", "_line"), spec)
+            frame = _unnest(frame.filter(~flagged), spec)
+            return pl.concat([frame, fixed]).sort("_record")
+    return _unnest(frame, spec)
+
+
+def _unnest(frame: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
+    return frame.select(
+        "_record", "_line", *[pl.col("_rec").struct.field(n).alias(n) for n in spec.names], "_reason", "_field", "_detail"
+    )
+
+
+def _empty(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
+    schema = {"_record": pl.Int64, "_line": pl.String, **{f.name: f.dtype for f in spec.fields}, **DECODE_ERROR_SCHEMA}
+    return pl.DataFrame(schema=schema)
+
+
+# -- suspects: values polars may have coerced into text -------------------------------------------
+
+
+def _suspect_expr(spec: DecodeSpec) -> pl.Expr | None:
+    exprs = []
+    for f in spec.fields:
+        for leaf in f.strict:
+            e = _leaf_suspect(pl.col("_rec").struct.field(f.name), f.dtype, leaf)
+            if e is not None:
+                exprs.append(e)
+    if not exprs:
+        return None
+    return pl.any_horizontal(exprs)
+
+
+def _leaf_suspect(expr: pl.Expr, dtype: pl.DataType, path: tuple[str, ...]) -> pl.Expr | None:
+    if not path:
+        if dtype != pl.String:
+            return None
+        return expr.is_in(["true", "false"]) | expr.str.contains(_NUMBER)
+    head, rest = path[0], path[1:]
+    if head == ANY:
+        assert isinstance(dtype, pl.List)
+        inner = _leaf_suspect(pl.element(), dtype.inner, rest)
+        return None if inner is None else expr.list.eval(inner.fill_null(False)).list.any()
+    assert isinstance(dtype, pl.Struct)
+    sub = {f.name: f.dtype for f in dtype.fields}[head]
+    return _leaf_suspect(expr.struct.field(head), sub, rest)
+
+
+# -- exact, one record at a time ------------------------------------------------------------------
+
+
+class _Mismatch(Exception):
+    def __init__(self, reason: str, where: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.where, self.detail = reason, where, detail
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def _conform(value: object, dtype: pl.DataType, where: str, strict: set[tuple[str, ...]], path: tuple[str, ...]) -> object:
+    if value is None:
+        return None
+    if isinstance(dtype, pl.Struct):
+        if not isinstance(value, dict):
+            raise _Mismatch("wrong_type", where, f"{where}: expected an object, got {_json_kind(value)}")
+        return {f.name: _conform(value.get(f.name), f.dtype, f"{where}.{f.name}", strict, (*path, f.name)) for f in dtype.fields}
+    if isinstance(dtype, pl.List):
+        if not isinstance(value, list):
+            raise _Mismatch("wrong_type", where, f"{where}: expected an array, got {_json_kind(value)}")
+        return [_conform(v, dtype.inner, f"{where}[{i}]", strict, (*path, ANY)) for i, v in enumerate(value)]
+    # String leaf
+    if isinstance(value, str):
+        return value
+    kind = _json_kind(value)
+    if path in strict:
+        raise _Mismatch("non_text_content", where, f"{where}: expected text, got {kind} {orjson.dumps(value).decode()[:80]}")
+    if kind in ("object", "array"):
+        raise _Mismatch("wrong_type", where, f"{where}: expected a single value, got {kind}")
+    return orjson.dumps(value).decode()
+
+
+def _decode_slow(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
+    strict = {(f.name, *leaf) for f in spec.fields for leaf in f.strict}
+    values: list[dict | None] = []
+    reasons: list[str | None] = []
+    fields: list[str | None] = []
+    details: list[str | None] = []
+    for line in lines.get_column("_line"):
+        value, reason, where, detail = None, None, None, None
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            reason, detail = "malformed_json", str(exc)
+        else:
+            if not isinstance(obj, dict):
+                reason, detail = "malformed_record", f"expected a JSON object, got {_json_kind(obj)}"
+            else:
+                try:
+                    value = {f.name: _conform(obj.get(f.name), f.dtype, f.name, strict, (f.name,)) for f in spec.fields}
+                except _Mismatch as m:
+                    reason, where, detail = m.reason, m.where, m.detail
+        values.append(value)
+        reasons.append(reason)
+        fields.append(where)
+        details.append(detail)
+    rec = pl.Series("_rec", values, dtype=spec.dtype, strict=True)
+    frame = lines.select("_record", "_line").with_columns(
+        rec,
+        pl.Series("_reason", reasons, dtype=pl.String),
+        pl.Series("_field", fields, dtype=pl.String),
+        pl.Series("_detail", details, dtype=pl.String),
+    )
+    return _unnest(frame, spec)

@@ -1,0 +1,26 @@
+"""Shape adapters: one raw layout each, turned into canonical preference pairs.
+
+``make_shape(source, sample)`` builds the adapter a source config names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from prefdata.config import SourceBase
+from prefdata.shapes.base import Shape
+
+
+def make_shape(source: SourceBase, sample: Sequence[Mapping[str, Any]]) -> Shape:
+    """The adapter for ``source`` (its field kinds sniffed from ``sample``)."""
+    shape = getattr(source, "shape")
+    if shape == "preference":
+        from prefdata.shapes.preference import PreferenceShape
+
+        return PreferenceShape(source, sample)  # type: ignore[arg-type]
+    if shape == "transcript":
+        from prefdata.shapes.transcript import TranscriptShape
+
+        return TranscriptShape(source, sample)  # type: ignore[arg-type]
+    raise NotImplementedError(f"shape {shape!r} is not implemented yet")

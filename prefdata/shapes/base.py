@@ -1,0 +1,122 @@
+"""What every shape adapter is: decoded raw records in, preference pairs (or rejects) out.
+
+An adapter is pure and row-local: ``adapt`` maps a LazyFrame of decoded records (one column per raw
+field it asked for, plus ``_record``/``_line`` and any decode error in ``_reason``) to a LazyFrame
+with the columns of :data:`PAIR_SCHEMA`. A record may give several pairs (rated, tree) or none (a
+reject: ``_reason`` set, the pair columns null). Because it is row-local, the same function runs on
+an Arrow batch locally or on a distributed engine.
+
+Shapes whose pairs span several records (feedback: an up-voted and a down-voted reply to one prompt)
+emit half-pairs from ``adapt`` and pair them in ``combine``, which sees every row of one hash
+partition of the normalized prompt.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import polars as pl
+
+from prefdata.schema import MESSAGES
+from prefdata.shapes.fields import Leaf
+
+#: Columns ``adapt`` returns (``combine``-free shapes) and rules/finish consume.
+PAIR_SCHEMA = pl.Schema(
+    {
+        "_record": pl.Int64,
+        "_line": pl.String,
+        "prompt": MESSAGES,
+        "chosen": MESSAGES,
+        "rejected": MESSAGES,
+        "score_chosen": pl.Float64,
+        "score_rejected": pl.Float64,
+        "chosen_model": pl.String,
+        "rejected_model": pl.String,
+        "chosen_position": pl.String,
+        "_reason": pl.String,
+        "_field": pl.String,
+        "_detail": pl.String,
+    }
+)
+
+_NULL_DEFAULTS = ("score_chosen", "score_rejected", "chosen_model", "rejected_model", "chosen_position")
+
+
+class Shape(ABC):
+    """One raw layout. Subclasses are built from a source config and a sample of raw records."""
+
+    name: ClassVar[str]
+    #: True when pairs are formed across records in :meth:`combine`.
+    combines: ClassVar[bool] = False
+
+    @abstractmethod
+    def leaves(self) -> list[Leaf]:
+        """The raw fields to decode, with their types."""
+
+    @abstractmethod
+    def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Decoded records -> rows of :data:`PAIR_SCHEMA`."""
+
+    def combine(self, df: pl.DataFrame) -> pl.DataFrame:  # pragma: no cover - only combining shapes
+        raise NotImplementedError
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line saying how records are read, printed by ``build`` and ``inspect``."""
+
+    @abstractmethod
+    def config(self) -> Mapping[str, Any]:
+        """The resolved source config (what a user would write to get this exact behaviour)."""
+
+
+def keep_reason(reason: pl.Expr, field: pl.Expr, detail: pl.Expr, condition: pl.Expr) -> list[pl.Expr]:
+    """Set ``_reason/_field/_detail`` where ``condition`` holds, unless an earlier step already set them."""
+    fresh = pl.col("_reason").is_null() & condition.fill_null(False)
+    return [
+        pl.when(fresh).then(reason).otherwise(pl.col("_reason")).alias("_reason"),
+        pl.when(fresh).then(field).otherwise(pl.col("_field")).alias("_field"),
+        pl.when(fresh).then(detail).otherwise(pl.col("_detail")).alias("_detail"),
+    ]
+
+
+def finish_pairs(lf: pl.LazyFrame, **columns: pl.Expr) -> pl.LazyFrame:
+    """Select the :data:`PAIR_SCHEMA` columns from ``columns`` (missing metadata becomes null)."""
+    exprs = []
+    for name, dtype in PAIR_SCHEMA.items():
+        if name in columns:
+            exprs.append(columns[name].cast(dtype).alias(name))
+        elif name in _NULL_DEFAULTS:
+            exprs.append(pl.lit(None, dtype).alias(name))
+        else:
+            exprs.append(pl.col(name).cast(dtype))
+    return lf.select(exprs)
+
+
+def null_pairs_where_rejected(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """A reject carries no pair: clearing the pair columns keeps rejects small and unambiguous."""
+    is_reject = pl.col("_reason").is_not_null()
+    return lf.with_columns(
+        [pl.when(~is_reject).then(pl.col(c)).alias(c) for c in ("prompt", "chosen", "rejected")]
+    )
+
+
+def sample_values(records: Sequence[Mapping[str, Any]], path: str) -> list[Any]:
+    """Values at ``path`` in sampled raw records (missing -> skipped)."""
+    from prefdata.shapes.fields import parse_path
+
+    tokens = parse_path(path)
+    out = []
+    for rec in records:
+        value: Any = rec
+        for token in tokens:
+            if isinstance(token, int):
+                value = value[token] if isinstance(value, list) and -len(value) <= token < len(value) else None
+            else:
+                value = value.get(token) if isinstance(value, dict) else None
+            if value is None:
+                break
+        if value is not None:
+            out.append(value)
+    return out

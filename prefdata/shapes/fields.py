@@ -1,0 +1,89 @@
+"""Field paths in raw records: ``prompt``, ``meta.lang``, ``turns[0].text``, ``turns[-1]``.
+
+A shape reads a handful of fields; this module turns their paths into (a) the nested polars type the
+decoder extracts and (b) the polars expression that reads the value from the decoded columns. So a
+config can point at nested data without any code, and only the fields a shape reads are decoded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from prefdata.errors import ConfigError
+from prefdata.io.decode import ANY, FieldSpec
+
+_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(-?\d+)\]")
+
+
+def parse_path(path: str) -> tuple[str | int, ...]:
+    """``"a.b[0].c"`` -> ``("a", "b", 0, "c")``.
+
+    >>> parse_path("turns[-1].text")
+    ('turns', -1, 'text')
+    """
+    tokens: list[str | int] = []
+    pos = 0
+    while pos < len(path):
+        m = _TOKEN.match(path, pos)
+        if not m or m.end() == pos:
+            raise ConfigError(f"invalid field path {path!r} (use names separated by '.', and [i] for list items)")
+        tokens.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if not tokens or not isinstance(tokens[0], str):
+        raise ConfigError(f"invalid field path {path!r}: it must start with a field name")
+    return tuple(tokens)
+
+
+def expr_for(path: str) -> pl.Expr:
+    """The expression reading ``path`` from a frame whose columns are the decoded top-level fields."""
+    tokens = parse_path(path)
+    expr = pl.col(str(tokens[0]))
+    for token in tokens[1:]:
+        expr = expr.list.get(token, null_on_oob=True) if isinstance(token, int) else expr.struct.field(token)
+    return expr
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One path to decode, the type of its value and whether its text leaves are strict."""
+
+    path: str
+    dtype: pl.DataType
+    strict: tuple[tuple[str, ...], ...] = ()  # text leaves inside the value (() = the value itself)
+
+
+def _wrap(tokens: Sequence[str | int], dtype: pl.DataType) -> pl.DataType:
+    for token in reversed(tokens):
+        dtype = pl.List(dtype) if isinstance(token, int) else pl.Struct({token: dtype})
+    return dtype
+
+
+def _merge(a: pl.DataType, b: pl.DataType, where: str) -> pl.DataType:
+    if a == b:
+        return a
+    if isinstance(a, pl.Struct) and isinstance(b, pl.Struct):
+        fields = {f.name: f.dtype for f in a.fields}
+        for f in b.fields:
+            fields[f.name] = _merge(fields[f.name], f.dtype, f"{where}.{f.name}") if f.name in fields else f.dtype
+        return pl.Struct(fields)
+    if isinstance(a, pl.List) and isinstance(b, pl.List):
+        return pl.List(_merge(a.inner, b.inner, f"{where}[]"))
+    raise ConfigError(f"field {where!r} is read both as {a} and as {b}; map it once")
+
+
+def field_specs(leaves: Iterable[Leaf]) -> tuple[FieldSpec, ...]:
+    """Merge leaf paths into one :class:`FieldSpec` per top-level field."""
+    dtypes: dict[str, pl.DataType] = {}
+    strict: dict[str, list[tuple[str, ...]]] = {}
+    for leaf in leaves:
+        tokens = parse_path(leaf.path)
+        top, rest = str(tokens[0]), tokens[1:]
+        dtype = _wrap(rest, leaf.dtype)
+        dtypes[top] = _merge(dtypes[top], dtype, top) if top in dtypes else dtype
+        prefix = tuple(ANY if isinstance(t, int) else t for t in rest)
+        strict.setdefault(top, []).extend(prefix + s for s in leaf.strict)
+    return tuple(FieldSpec(name, dtypes[name], tuple(dict.fromkeys(strict[name]))) for name in dtypes)

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: tiny local models, fixture paths."""

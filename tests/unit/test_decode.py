@@ -1,0 +1,77 @@
+"""Strict decoding: text is never silently coerced, and one bad line never costs its batch."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from prefdata.io.decode import DecodeSpec, decode
+from prefdata.shapes.fields import Leaf, field_specs, parse_path
+from prefdata.shapes.messages import MESSAGES, TEXT
+from prefdata.errors import ConfigError
+
+SPEC = DecodeSpec(
+    field_specs(
+        [
+            Leaf("prompt", TEXT.dtype, TEXT.strict),
+            Leaf("turns", MESSAGES.dtype, MESSAGES.strict),
+            Leaf("meta.score", pl.String),
+        ]
+    )
+)
+
+
+def _decode(*records: object) -> pl.DataFrame:
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
+    frame = pl.DataFrame({"_record": list(range(1, len(lines) + 1)), "_line": lines}, schema={"_record": pl.Int64, "_line": pl.String})
+    return decode(frame, SPEC)
+
+
+@pytest.mark.parametrize(
+    "value,kind",
+    [(True, "boolean"), (5, "number"), (1.0000000918, "number"), (["a"], "array"), ({"a": 1}, "object")],
+)
+def test_non_string_text_is_a_reject_not_a_coercion(value: object, kind: str) -> None:
+    out = _decode({"prompt": "fine"}, {"prompt": value}).row(1, named=True)
+    assert out["_reason"] == "non_text_content"
+    assert out["_field"] == "prompt"
+    assert kind in out["_detail"]
+    assert out["prompt"] is None
+
+
+@pytest.mark.parametrize("text", ["true", "false", "5", "-1.5e3", "0"])
+def test_strings_that_look_like_scalars_stay_text(text: str) -> None:
+    out = _decode({"prompt": text}).row(0, named=True)
+    assert out["_reason"] is None and out["prompt"] == text
+
+
+def test_text_inside_message_lists_is_strict_too() -> None:
+    out = _decode({"turns": [{"role": "user", "content": "ok"}, {"role": "assistant", "content": False}]}).row(0, named=True)
+    assert out["_reason"] == "non_text_content" and out["_field"] == "turns[1].content"
+
+
+def test_lenient_scalars_keep_their_json_text() -> None:
+    out = _decode({"meta": {"score": 4.5}}, {"meta": {"score": True}}, {"meta": {"score": "7"}})
+    assert out.get_column("meta").struct.field("score").to_list() == ["4.5", "true", "7"]
+    assert out.get_column("_reason").is_null().all()
+
+
+def test_malformed_lines_only_reject_themselves() -> None:
+    out = _decode({"prompt": "a"}, '{"prompt": "b', "null", "[1]", {"prompt": "c"}, '"str"')
+    assert out.get_column("_reason").to_list() == [None, "malformed_json", "malformed_record", "malformed_record", None, "malformed_record"]
+    assert out.get_column("prompt").to_list() == ["a", None, None, None, "c", None]
+    assert out.get_column("_record").to_list() == [1, 2, 3, 4, 5, 6]
+
+
+def test_structure_mismatch_is_wrong_type() -> None:
+    out = _decode({"turns": "a string"}, {"meta": [1]}).to_dicts()
+    assert [r["_reason"] for r in out] == ["wrong_type", "wrong_type"]
+    assert [r["_field"] for r in out] == ["turns", "meta"]
+
+
+def test_paths() -> None:
+    assert parse_path("a.b[2].c") == ("a", "b", 2, "c")
+    with pytest.raises(ConfigError):
+        parse_path("[0]")
