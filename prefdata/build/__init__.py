@@ -1,0 +1,1 @@
+"""``prefdata build``: raw files -> shape adapters -> rules -> partitions -> dedup/split -> OUT."""

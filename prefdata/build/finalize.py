@@ -1,0 +1,97 @@
+"""Pass 2, one hash partition at a time: drop exact duplicates, assign the split, shape the output.
+
+Everything here is local to a partition (all rows of one prompt group share a partition), so it runs
+unchanged per partition on any engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from prefdata.schema import CANONICAL_SCHEMA
+
+
+@dataclass
+class Finalized:
+    train: pl.DataFrame
+    test: pl.DataFrame
+    drops: pl.DataFrame  # duplicate pairs, as drop rows (see spill.DROP_SCHEMA)
+    records: pl.DataFrame  # (_file_idx, _record) of every output pair's lineage
+
+
+def lineage_records(df: pl.DataFrame, file_index: dict[str, int]) -> pl.DataFrame:
+    """Explode each row's lineage into ``(_file_idx, _record)`` rows."""
+    exploded = df.select(pl.col("lineage")).explode("lineage").unnest("lineage")
+    return exploded.select(
+        pl.col("file").replace_strict(file_index, return_dtype=pl.UInt32).alias("_file_idx"),
+        pl.col("record").alias("_record"),
+    )
+
+
+def dedup(rows: pl.DataFrame, file_index: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the first occurrence (in raw order) of each ``id``; the others become drop rows."""
+    rows = rows.sort("_order", maintain_order=True)
+    first = rows.select(pl.col("id").is_first_distinct()).to_series()
+    if first.all():
+        return rows, _no_drops()
+    kept, dups = rows.filter(first), rows.filter(~first)
+    origin = kept.select("id", pl.col("lineage").list.first().alias("_first")).unnest("_first")
+    dups = dups.join(origin, on="id", how="left", maintain_order="left")
+    drops = (
+        dups.select(
+            "lineage",
+            "source",
+            pl.format("same prompt/chosen/rejected as {} record {} (id {})", pl.col("file"), pl.col("record"), pl.col("id").str.slice(0, 12)).alias(
+                "_detail"
+            ),
+        )
+        .explode("lineage")
+        .unnest("lineage")
+        .select(
+            pl.col("file").replace_strict(file_index, return_dtype=pl.UInt32).alias("_file_idx"),
+            pl.col("record").alias("_record"),
+            "source",
+            pl.lit("duplicate_pair").alias("_reason"),
+            pl.lit("id").alias("_field"),
+            "_detail",
+            pl.lit(None, pl.String).alias("_raw"),
+        )
+    )
+    return kept, drops
+
+
+def _no_drops() -> pl.DataFrame:
+    from prefdata.build.spill import DROP_SCHEMA
+
+    return pl.DataFrame(schema=DROP_SCHEMA)
+
+
+def assign_split(rows: pl.DataFrame, threshold: int, *, ensure_test: bool) -> pl.Series:
+    """True for test rows: a prompt group is in test when its seeded hash is below the threshold.
+
+    With ``ensure_test`` (a single-partition build) and at least two prompt groups, a dataset too small
+    for the fraction to pick any group still gets one test group: the one with the smallest hash.
+    """
+    is_test = rows.get_column("_split_key") < threshold
+    if ensure_test and threshold > 0 and not is_test.any() and rows.get_column("_group").n_unique() >= 2:
+        is_test = rows.get_column("_split_key") == rows.get_column("_split_key").min()
+    return is_test
+
+
+def finalize_partition(
+    rows: pl.DataFrame, *, threshold: int, ensure_test: bool, file_index: dict[str, int], drop_duplicates: bool = True
+) -> Finalized:
+    if drop_duplicates:
+        kept, drops = dedup(rows, file_index)
+    else:
+        kept, drops = rows.sort("_order", maintain_order=True), _no_drops()
+    is_test = assign_split(kept, threshold, ensure_test=ensure_test)
+    canonical = kept.select([pl.col(n).cast(t) for n, t in CANONICAL_SCHEMA.items()])
+    return Finalized(
+        train=canonical.filter(~is_test),
+        test=canonical.filter(is_test),
+        drops=drops,
+        records=lineage_records(kept, file_index),
+    )

@@ -1,0 +1,107 @@
+"""Writing OUT: shard names, file hashes, and the atomic swap of a finished build into place.
+
+A build writes into a temporary folder beside OUT and swaps it in only when everything is written, so
+a build killed at any moment leaves the previous OUT as it was. On Linux the swap is one
+``renameat2(RENAME_EXCHANGE)`` call; elsewhere two renames.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import polars as pl
+
+from prefdata.errors import OutputError
+
+TMP_MARK = ".prefdata-tmp-"
+
+
+def shard_name(split: str, index: int, count: int) -> str:
+    """Hugging Face Hub layout: ``train-00000-of-00004.parquet``."""
+    return f"{split}-{index:05d}-of-{count:05d}.parquet"
+
+
+def sha256_file(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_parquet(df: pl.DataFrame, path: Path, compression: str) -> None:
+    """Deterministic Parquet: same rows and settings -> same bytes (no timestamps in the file).
+
+    zstd at level 1 writes ~30% faster than polars' default level 3 and is still smaller than snappy.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    level = 1 if compression == "zstd" else None
+    df.write_parquet(path, compression=compression, compression_level=level, statistics=True)
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse to replace a folder that is not a prefdata dataset (it may hold someone's work)."""
+    if out.exists():
+        if not out.is_dir():
+            raise OutputError(f"OUT '{out}' exists and is not a folder")
+        if any(out.iterdir()) and not (out / "manifest.json").exists():
+            raise OutputError(f"OUT '{out}' exists, is not empty and is not a prefdata dataset (no manifest.json); choose another OUT or empty it")
+
+
+def make_temp_dir(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(out)
+    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    return tmp
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Temp folders of killed builds (their process is gone) are removed."""
+    for p in out.parent.glob(f".{out.name}{TMP_MARK}*"):
+        pid_text = p.name.rsplit(TMP_MARK, 1)[-1].split("-", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
+
+
+def swap_into_place(tmp: Path, out: Path) -> None:
+    """Make ``tmp`` the new ``out``; the previous ``out`` is removed only after the swap."""
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    if _exchange(tmp, out):
+        shutil.rmtree(tmp)
+        return
+    old = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-old"
+    os.rename(out, old)
+    os.rename(tmp, out)
+    shutil.rmtree(old)

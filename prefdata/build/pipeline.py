@@ -1,0 +1,358 @@
+"""``prefdata.build``: raw logs -> the canonical preference dataset on disk.
+
+Pass 1 streams each raw file in bounded batches: decode -> shape adapter -> generic rules -> keys,
+spilling pairs to hash partitions of the prompt and every dropped row (with its reason) aside. Pass 2
+takes one partition at a time: pair cross-record shapes, drop duplicates, assign the split, write the
+shards. Then rejects, manifest and card are written and the finished folder is swapped into place.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections import Counter
+from collections.abc import Callable, Mapping
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from prefdata import __version__
+from prefdata.build.card import write_card
+from prefdata.build.finalize import finalize_partition
+from prefdata.build.output import check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
+from prefdata.build.plan import BuildPlan, FilePlan, plan_build
+from prefdata.build.progress import Progress
+from prefdata.build.rejects import fill_raw, pair_drops, record_rejects, to_reject_table
+from prefdata.build.rules import apply_rules, test_threshold, with_keys
+from prefdata.build.spill import DROP_SCHEMA, Spill
+from prefdata.config import BuildConfig, dump_config, load_config, parse_config
+from prefdata.errors import ReconciliationError
+from prefdata.io.decode import decode
+from prefdata.io.records import RecordBatch, iter_batches
+
+PARTITION_BYTES = 256 * 1024 * 1024
+WORKERS = 2  # batches processed at once in pass 1
+IN_FLIGHT = 3  # batches read ahead: bounds pass-1 memory to a few batches
+COMPRESSED_RATIO = 4  # assumed expansion of .gz/.zst input when sizing partitions
+
+
+@dataclass
+class FileStats:
+    records: int = 0
+    blank_lines: int = 0
+
+
+@dataclass
+class BuildResult:
+    """What a build did; ``manifest`` is exactly what ``OUT/manifest.json`` holds."""
+
+    out: Path
+    manifest: dict[str, Any]
+    config_yaml: str
+    detected: list[tuple[str, str]] = field(default_factory=list)  # (file, description)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        return self.manifest["counts"]
+
+
+def _resolve_config(config: str | os.PathLike[str] | BuildConfig | Mapping[str, Any] | None) -> BuildConfig | None:
+    if config is None or isinstance(config, BuildConfig):
+        return config
+    if isinstance(config, Mapping):
+        return parse_config(dict(config))
+    return load_config(config)
+
+
+def build(
+    raw: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    config: str | os.PathLike[str] | BuildConfig | Mapping[str, Any] | None = None,
+    test_fraction: float | None = None,
+    seed: int | None = None,
+    dedup: bool | None = None,
+    partitions: int | None = None,
+    quiet: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Build the canonical dataset from RAW into OUT (atomically; OUT is replaced only on success).
+
+    ``config`` is a YAML path, a mapping or a :class:`BuildConfig`; without one each file's shape is
+    detected (and ``log`` is told what was inferred). ``test_fraction``/``seed`` override the
+    config's ``split``; ``dedup=False`` keeps exact duplicate pairs. ``partitions`` sets the number of hash partitions (and output shards per
+    split); by default one per 256 MB of input.
+    """
+    out_path = Path(out)
+    check_out_dir(out_path)
+    cfg = _resolve_config(config)
+    plan = plan_build(raw, cfg, exclude=out_path)
+    split = plan.config.split.model_copy(
+        update={k: v for k, v in {"test_fraction": test_fraction, "seed": seed}.items() if v is not None}
+    )
+    effective = plan.config.model_copy(update={"split": split, **({"dedup": dedup} if dedup is not None else {})})
+    say = log or (lambda _msg: None)
+    detected = [(p.file.name, p.shape.describe()) for p in plan.files]
+    for p in plan.files:
+        say(f"{p.file.name}: {'detected ' if p.detected else ''}{p.shape.describe()}")
+    for s in plan.skipped:
+        say(f"{s.name}: skipped ({s.reason})")
+    n_parts = partitions or _default_partitions(plan)
+
+    tmp = make_temp_dir(out_path)
+    try:
+        with Progress(enabled=None if not quiet else False) as progress:
+            manifest = _run(plan, effective, tmp, n_parts, progress)
+        swap_into_place(tmp, out_path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped]
+    return BuildResult(out_path, manifest, dump_config(effective), detected, warnings)
+
+
+def _default_partitions(plan: BuildPlan) -> int:
+    total = sum(p.file.bytes * (COMPRESSED_RATIO if p.file.compression else 1) for p in plan.files)
+    return max(1, math.ceil(total / PARTITION_BYTES))
+
+
+def _source_index(plan: BuildPlan, p: FilePlan) -> int:
+    return next(i for i, s in enumerate(plan.config.sources) if s is p.source)
+
+
+def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress: Progress) -> dict[str, Any]:
+    spill = Spill(tmp / "_spill", n_parts)
+    seed = config.split.seed
+    file_names = [p.file.name for p in plan.files]
+    file_index = {name: i for i, name in enumerate(file_names)}
+    with ThreadPoolExecutor(max_workers=1) as hasher, ThreadPoolExecutor(max_workers=WORKERS) as workers:
+        input_hashes = [hasher.submit(sha256_file, p.file.path) for p in plan.files]
+        stats = [_pass_one(plan, p, spill, workers, seed=seed, partitions=n_parts, progress=progress) for p in plan.files]
+        progress.phase("deduplicating and splitting", total=n_parts)
+        outputs, output_records, rows_by_source, rows_by_split = _pass_two(plan, config, spill, tmp, n_parts, file_index)
+        progress.phase("writing rejects and manifest")
+        drops = spill.drops()
+        rejects = fill_raw(record_rejects(drops, output_records), [p.file for p in plan.files])
+        dropped_pairs = pair_drops(drops, output_records)
+        reject_table = to_reject_table(rejects, file_names)
+        rejects_path = tmp / "rejects" / shard_name("rejects", 0, 1)
+        write_parquet(reject_table, rejects_path, config.output.compression)
+        outputs.append(_output_entry(tmp, rejects_path, None, reject_table.height))
+        counts = _counts(plan, stats, output_records, reject_table, dropped_pairs, rows_by_source, rows_by_split)
+        inputs = [
+            {
+                "path": p.file.name,
+                "source": p.source_name,
+                "shape": p.shape.name,
+                "format": p.file.format,
+                "compression": p.file.compression,
+                "bytes": p.file.bytes,
+                "sha256": h.result(),
+                "records": s.records,
+                "blank_lines": s.blank_lines,
+            }
+            for p, s, h in zip(plan.files, stats, input_hashes)
+        ]
+    shutil.rmtree(spill.root)
+    manifest = {
+        "prefdata_version": __version__,
+        "config": config.normalized(),
+        "inputs": inputs,
+        "skipped_files": [{"path": s.name, "reason": s.reason} for s in plan.skipped],
+        "outputs": outputs,
+        "split": {"test_fraction": config.split.test_fraction, "seed": seed, "key": "prompt text, lower-cased, whitespace removed", "partitions": n_parts},
+        "counts": counts,
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_card(tmp, manifest)
+    return manifest
+
+
+def _process_batch(p: FilePlan, batch: RecordBatch, kind: str, *, seed: int, partitions: int) -> tuple[list[pl.DataFrame], pl.DataFrame | None]:
+    """Row-local work on one batch (runs in a worker thread): decode, adapt, rules, keys.
+
+    Returns the drop rows and the pair (or half-pair) rows to spill.
+    """
+    idx = pl.lit(p.index, pl.UInt32)
+    source = pl.lit(p.source_name, pl.String)
+    drops: list[pl.DataFrame] = []
+    if batch.rejects.height:
+        drops.append(batch.rejects.with_columns(idx.alias("_file_idx"), source.alias("source"), pl.lit(None, pl.String).alias("_field")))
+    rows = p.shape.adapt(decode(batch.lines, p.spec).lazy())
+    if not p.shape.combines:
+        rows = apply_rules(rows)
+    rows = rows.collect()
+    bad = rows.filter(pl.col("_reason").is_not_null())
+    if bad.height:
+        drops.append(bad.with_columns(idx.alias("_file_idx"), source.alias("source"), pl.col("_line").alias("_raw")))
+    good = rows.filter(pl.col("_reason").is_null()).drop("_line", "_reason", "_field", "_detail")
+    if good.height == 0:
+        return drops, None
+    good = good.with_columns(
+        source.alias("source"),
+        idx.alias("_file_idx"),
+        (idx.cast(pl.UInt64) * (1 << 40) + pl.col("_record").cast(pl.UInt64)).alias("_order"),
+        pl.concat_list(pl.struct(pl.lit(p.file.name).alias("file"), pl.col("_record").alias("record"))).alias("lineage"),
+    )
+    return drops, with_keys(good.lazy(), seed=seed, partitions=partitions).collect()
+
+
+def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExecutor, *, seed: int, partitions: int, progress: Progress) -> FileStats:
+    """Stream one file: every record becomes pair rows in the spill or drop rows with a reason.
+
+    Batches are processed two at a time (polars releases the GIL) and spilled in reading order, so
+    the output does not depend on thread timing.
+    """
+    stats = FileStats()
+    progress.file(p.file.name, None if p.file.compression else p.file.bytes)
+    kind = f"halves-{_source_index(plan, p)}" if p.shape.combines else "pairs"
+    pending: deque[tuple[Future, RecordBatch]] = deque()
+
+    def spill_oldest() -> None:
+        future, batch = pending.popleft()
+        drops, rows = future.result()
+        for d in drops:
+            spill.write_drops(d)
+        if rows is not None:
+            spill.write_rows(kind, rows)
+        progress.advance(batch.bytes_read, batch.records)
+
+    for batch in iter_batches(p.file):
+        stats.records += batch.records
+        stats.blank_lines += batch.blank_lines
+        pending.append((workers.submit(_process_batch, p, batch, kind, seed=seed, partitions=partitions), batch))
+        if len(pending) >= IN_FLIGHT:
+            spill_oldest()
+    while pending:
+        spill_oldest()
+    return stats
+
+
+def _pass_two(
+    plan: BuildPlan, config: BuildConfig, spill: Spill, tmp: Path, n_parts: int, file_index: dict[str, int]
+) -> tuple[list[dict[str, Any]], pl.DataFrame, Counter[str], Counter[str]]:
+    threshold = test_threshold(config.split.test_fraction)
+    combining = {_source_index(plan, p): p for p in plan.files if p.shape.combines}
+    outputs: list[dict[str, Any]] = []
+    records: list[pl.DataFrame] = []
+    by_source: Counter[str] = Counter()
+    by_split: Counter[str] = Counter()
+    for bucket in range(n_parts):
+        frames = []
+        pairs = spill.read_rows("pairs", bucket)
+        if pairs is not None:
+            frames.append(pairs)
+        for src_idx, p in combining.items():
+            halves = spill.read_rows(f"halves-{src_idx}", bucket)
+            if halves is not None:
+                frames.append(_combine(p, halves, spill, file_index, seed=config.split.seed, partitions=n_parts))
+        rows = pl.concat(frames, how="diagonal_relaxed") if frames else None
+        if rows is None or rows.height == 0:
+            done = None
+        else:
+            done = finalize_partition(
+                rows, threshold=threshold, ensure_test=n_parts == 1, file_index=file_index, drop_duplicates=config.dedup
+            )
+            spill.write_drops(done.drops)
+            records.append(done.records)
+        for split in ("train", "test"):
+            frame = getattr(done, split) if done is not None else _empty_canonical()
+            path = tmp / "data" / shard_name(split, bucket, n_parts)
+            write_parquet(frame, path, config.output.compression)
+            outputs.append(_output_entry(tmp, path, split, frame.height))
+            by_split[split] += frame.height
+            for name, n in frame.group_by("source").len().iter_rows():
+                by_source[name] += n
+    output_records = pl.concat(records) if records else pl.DataFrame(schema={"_file_idx": pl.UInt32, "_record": pl.Int64})
+    return outputs, output_records, by_source, by_split
+
+
+def _combine(p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[str, int], *, seed: int, partitions: int) -> pl.DataFrame:
+    """Pair cross-record rows of one source in one partition; unpaired rows become drop rows."""
+    rows = apply_rules(p.shape.combine(halves).lazy()).collect()
+    bad = rows.filter(pl.col("_reason").is_not_null())
+    if bad.height:
+        spill.write_drops(
+            bad.select("lineage", "source", "_reason", "_field", "_detail")
+            .explode("lineage")
+            .unnest("lineage")
+            .select(
+                pl.col("file").replace_strict(file_index, return_dtype=pl.UInt32).alias("_file_idx"),
+                pl.col("record").alias("_record"),
+                "source",
+                "_reason",
+                "_field",
+                "_detail",
+                pl.lit(None, pl.String).alias("_raw"),
+            )
+        )
+    good = rows.filter(pl.col("_reason").is_null()).drop("_reason", "_field", "_detail")
+    return with_keys(good.lazy(), seed=seed, partitions=partitions).collect()
+
+
+def _empty_canonical() -> pl.DataFrame:
+    from prefdata.schema import empty_canonical
+
+    return empty_canonical()
+
+
+def _output_entry(root: Path, path: Path, split: str | None, rows: int) -> dict[str, Any]:
+    return {
+        "path": path.relative_to(root).as_posix(),
+        "split": split,
+        "rows": rows,
+        "bytes": path.stat().st_size,
+        "sha256": sha256_file(path),
+    }
+
+
+def _counts(
+    plan: BuildPlan,
+    stats: list[FileStats],
+    output_records: pl.DataFrame,
+    rejects: pl.DataFrame,
+    dropped_pairs: pl.DataFrame,
+    rows_by_source: Counter[str],
+    rows_by_split: Counter[str],
+) -> dict[str, Any]:
+    """Counts per stage and reason, reconciled per file: read == in output lineage + rejected."""
+    in_output = Counter(dict(output_records.unique().group_by("_file_idx").len().iter_rows()))
+    rejected = Counter(dict(rejects.group_by("file").len().iter_rows()))
+    problems = []
+    for p, s in zip(plan.files, stats):
+        used, rej = in_output.get(p.index, 0), rejected.get(p.file.name, 0)
+        if used + rej != s.records:
+            problems.append(f"{p.file.name}: read {s.records}, in output lineage {used}, rejected {rej}")
+    if problems:
+        raise ReconciliationError("record counts do not reconcile (a bug in prefdata):\n  " + "\n  ".join(problems))
+    by_source: dict[str, dict[str, Any]] = {}
+    for p, s in zip(plan.files, stats):
+        entry = by_source.setdefault(p.source_name, {"records_read": 0, "pairs_written": 0, "records_rejected": 0, "rejected_by_reason": {}})
+        entry["records_read"] += s.records
+    for name, entry in by_source.items():
+        entry["pairs_written"] = rows_by_source.get(name, 0)
+        reasons = rejects.filter(pl.col("source") == name).group_by("reason").len().sort("reason")
+        entry["rejected_by_reason"] = dict(reasons.iter_rows())
+        entry["records_rejected"] = sum(entry["rejected_by_reason"].values())
+    all_reasons = rejects.group_by("reason").len().sort("reason")
+    counts: dict[str, Any] = {
+        "records_read": sum(s.records for s in stats),
+        "pairs_written": sum(rows_by_split.values()),
+        "records_rejected": rejects.height,
+        "rejected_by_reason": dict(all_reasons.iter_rows()),
+        "pairs_by_split": {k: rows_by_split.get(k, 0) for k in ("train", "test")},
+        "by_source": by_source,
+    }
+    if dropped_pairs.height:
+        counts["pairs_dropped_by_reason"] = dict(dropped_pairs.group_by("_reason").len().sort("_reason").iter_rows())
+    return counts
+
+
+__all__ = ["BuildResult", "build", "DROP_SCHEMA"]

@@ -1,0 +1,117 @@
+"""Decide what to read and how: which files belong to which source, and each file's shape adapter.
+
+With a config, each source's ``path`` (a file, folder or glob relative to RAW) selects its files;
+a file two sources claim is an error, and a file no source claims is skipped with a reason. Without a
+config every file is its own source and its shape is detected from a sample of its records.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from prefdata.config import BuildConfig, SourceBase
+from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError
+from prefdata.io.decode import DecodeSpec
+from prefdata.io.discover import InputFile, SkippedFile, discover
+from prefdata.io.records import sample_records
+from prefdata.shapes import make_shape
+from prefdata.shapes.base import Shape
+from prefdata.shapes.detect import detect
+from prefdata.shapes.fields import field_specs
+
+
+@dataclass
+class FilePlan:
+    index: int
+    file: InputFile
+    source: SourceBase
+    shape: Shape
+    spec: DecodeSpec
+    detected: bool
+
+    @property
+    def source_name(self) -> str:
+        return self.source.name or default_source_name(self.file.name)
+
+
+@dataclass
+class BuildPlan:
+    files: list[FilePlan]
+    skipped: list[SkippedFile]
+    config: BuildConfig
+
+
+def default_source_name(name: str) -> str:
+    """``sub/data.jsonl.zst`` -> ``sub/data``."""
+    p = Path(name)
+    while p.suffix and p.suffix.lower() in {".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".gz", ".zst", ".zstd"}:
+        p = p.with_suffix("")
+    return p.as_posix()
+
+
+def _with_format(f: InputFile, fmt: str) -> InputFile:
+    return f if fmt == "auto" else replace(f, format=fmt)
+
+
+def _matches(name: str, pattern: str) -> bool:
+    pattern = pattern.strip("/")
+    return name == pattern or fnmatch.fnmatch(name, pattern) or name.startswith(pattern + "/")
+
+
+def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | None = None) -> BuildPlan:
+    """Resolve RAW (+ config) into per-file plans. Raises InputError when nothing is readable."""
+    inputs, skipped = discover(raw, exclude=exclude)
+    plans: list[FilePlan] = []
+    if config is None:
+        sources: list[SourceBase] = []
+        for f in inputs:
+            sample = sample_records(f)
+            if not sample:
+                skipped.append(SkippedFile(f.name, "no record parses as a JSON object"))
+                continue
+            source = detect(sample, name=default_source_name(f.name), what="file")
+            source = source.model_copy(update={"path": f.name})
+            sources.append(source)
+            plans.append(_plan(len(plans), f, source, sample, detected=True))
+        if not plans:
+            raise InputError(_nothing_readable(raw, skipped))
+        return BuildPlan(plans, skipped, BuildConfig(sources=sources))
+
+    claimed: dict[str, int] = {}
+    for i, source in enumerate(config.sources):
+        for f in inputs:
+            if source.path is None or _matches(f.name, source.path):
+                if f.name in claimed:
+                    other = config.sources[claimed[f.name]]
+                    raise ConfigError(
+                        f"file {f.name} is matched by sources[{claimed[f.name]}] ({other.name or other.shape}) "
+                        f"and sources[{i}] ({source.name or source.shape}); give each source a path that selects its own files"
+                    )
+                claimed[f.name] = i
+    for f in inputs:
+        if f.name not in claimed:
+            skipped.append(SkippedFile(f.name, "not matched by any source's path in the config"))
+            continue
+        source = config.sources[claimed[f.name]]
+        f = _with_format(f, source.format)
+        plans.append(_plan(len(plans), f, source, sample_records(f), detected=False))
+    if not plans:
+        raise InputError(_nothing_readable(raw, skipped))
+    return BuildPlan(plans, skipped, config)
+
+
+def _plan(index: int, f: InputFile, source: SourceBase, sample: list[dict], *, detected: bool) -> FilePlan:
+    shape = make_shape(source, sample)
+    return FilePlan(index, f, source, shape, DecodeSpec(field_specs(shape.leaves())), detected)
+
+
+def _nothing_readable(raw: str | Path, skipped: list[SkippedFile]) -> str:
+    lines = [f"nothing readable in RAW '{raw}'"]
+    for s in skipped:
+        lines.append(f"  {s.name}: skipped ({s.reason})")
+    return "\n".join(lines)
+
+
+__all__ = ["AmbiguousLayoutError", "BuildPlan", "FilePlan", "plan_build"]

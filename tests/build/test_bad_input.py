@@ -1,0 +1,119 @@
+"""Bad input never crashes a build and never vanishes: it becomes a reject with a reason, or a skipped
+file with a warning; RAW with nothing readable is a clear error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import prefdata
+from prefdata.cli import cli
+from prefdata.errors import InputError
+from tests.support.dataset import assert_reconciled, manifest, pairs, rejects
+
+GOOD = {"prompt": "Say hi.", "chosen": "Hi!", "rejected": "No."}
+
+
+def _line(obj: object) -> bytes:
+    return json.dumps(obj).encode() + b"\n"
+
+
+@pytest.fixture()
+def messy_raw(tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "logs.jsonl").write_bytes(
+        _line(GOOD)  # 1
+        + b'{"prompt": "Truncated?", "chosen": "Ye\n'  # 2 truncated JSON line
+        + b"\xff\xfe\x00\x9c binary garbage \x80\x81\n"  # 3 not UTF-8
+        + _line({"prompt": "Wrong type", "chosen": True, "rejected": "No."})  # 4 boolean where text belongs
+        + _line({"prompt": {"text": "nested"}, "chosen": "a", "rejected": "b"})  # 5 object where text belongs
+        + _line([1, 2, 3])  # 6 not an object
+        + b"\n"  # 7 blank line: not a record
+        + _line({"prompt": "Missing rejected", "chosen": "x"})  # 8
+        + _line({"prompt": "Numbers", "chosen": 42, "rejected": "forty-two"})  # 9 number where text belongs
+        + _line({"prompt": "Second good", "chosen": "Yes.", "rejected": "No."})  # 10
+    )
+    (raw / "empty.jsonl").write_bytes(b"")
+    (raw / "notes.txt").write_text("not data")
+    (raw / "blank.json").write_text("   \n\n")
+    return raw
+
+
+def test_bad_records_become_rejects_with_reasons(messy_raw: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = prefdata.build(messy_raw, out)
+    by_record = {r["record"]: r for r in rejects(out).iter_rows(named=True)}
+    assert {k: v["reason"] for k, v in by_record.items()} == {
+        2: "malformed_json",
+        3: "invalid_utf8",
+        4: "non_text_content",
+        5: "non_text_content",
+        6: "malformed_record",
+        8: "missing_field",
+        9: "non_text_content",
+    }
+    assert by_record[4]["field"] == "chosen" and "boolean" in by_record[4]["detail"]
+    assert by_record[9]["field"] == "chosen" and "number" in by_record[9]["detail"]
+    assert by_record[5]["field"] == "prompt"
+    assert by_record[8]["field"] == "rejected"
+    assert by_record[2]["raw"] == '{"prompt": "Truncated?", "chosen": "Ye'
+    assert by_record[3]["raw"].startswith("\\xff\\xfe")  # the bytes, shown losslessly
+    assert sorted(pairs(out).select(pl.col("lineage").list.first().struct.field("record")).to_series()) == [1, 10]
+    m = manifest(out)
+    assert m["inputs"][0]["blank_lines"] == 1 and m["inputs"][0]["records"] == 9
+    skipped = {s["path"]: s["reason"] for s in m["skipped_files"]}
+    assert skipped["empty.jsonl"] == "empty file"
+    assert skipped["notes.txt"].startswith("unknown extension '.txt'")
+    assert "whitespace" in skipped["blank.json"]
+    assert len(result.warnings) == 3
+    assert_reconciled(out)
+
+
+def test_cli_reports_skipped_files_and_succeeds(messy_raw: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["build", str(messy_raw), str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "notes.txt: skipped (unknown extension '.txt'" in res.stderr
+    assert "9 records read -> 2 pairs" in res.stdout
+
+
+def test_nothing_readable_is_a_clear_error(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text("hello")
+    (raw / "b.jsonl").write_bytes(b"not json\n\xff\n")
+    with pytest.raises(InputError, match="nothing readable"):
+        prefdata.build(raw, tmp_path / "out")
+    res = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "nothing readable" in res.stderr and "a.txt" in res.stderr and "b.jsonl" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_raw_is_an_error(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["build", str(tmp_path / "nope"), str(tmp_path / "out")])
+    assert res.exit_code == 2 and "does not exist" in res.stderr
+
+
+def test_broken_json_array_keeps_the_elements_before_the_break(tmp_path: Path) -> None:
+    raw = tmp_path / "a.json"
+    raw.write_text('[{"prompt": "p1", "chosen": "c", "rejected": "r"}, {"prompt": "p2", "chosen": "c", "rejected": "r"}, {"prompt": "p3", "ch')
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    assert pairs(out).height == 2
+    rej = rejects(out).row(0, named=True)
+    assert rej["record"] == 3 and rej["reason"] == "malformed_json" and rej["raw"].startswith('{"prompt": "p3"')
+    assert_reconciled(out)
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path: Path, fixtures_dir: Path) -> None:
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    res = CliRunner().invoke(cli, ["build", str(fixtures_dir / "raw" / "transcript" / "hh.jsonl"), str(out)])
+    assert res.exit_code == 2 and "not a prefdata dataset" in res.stderr
+    assert (out / "thesis.tex").read_text() == "years of work"

@@ -1,0 +1,84 @@
+"""Same input and options -> byte-identical data files; a killed build leaves the previous OUT intact."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import prefdata
+from tests.conftest import FIXTURES, REPO
+from tests.support.dataset import assert_reconciled, pairs
+
+CONFIG = FIXTURES / "configs" / "fixtures.yaml"
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    prefdata.build(FIXTURES / "raw", a, config=CONFIG)
+    prefdata.build(FIXTURES / "raw", b, config=CONFIG)
+    fa, fb = _files(a), _files(b)
+    assert fa.keys() == fb.keys()
+    assert {k for k in fa if k.endswith(".parquet")} >= {"data/train-00000-of-00001.parquet", "data/test-00000-of-00001.parquet"}
+    for name in fa:
+        assert fa[name] == fb[name], name
+
+
+def test_multi_partition_build_is_deterministic_and_keeps_prompt_groups_whole(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.jsonl"
+    with raw.open("w") as fh:
+        for i in range(400):
+            for j in range(3):  # three pairs per prompt
+                fh.write(json.dumps({"prompt": f"Question {i % 150}?", "chosen": f"good {i}-{j}", "rejected": f"bad {i}-{j}"}) + "\n")
+    one = prefdata.build(raw, tmp_path / "one", partitions=1, test_fraction=0.2)
+    four = prefdata.build(raw, tmp_path / "four", partitions=4, test_fraction=0.2)
+    again = prefdata.build(raw, tmp_path / "again", partitions=4, test_fraction=0.2)
+    assert _files(tmp_path / "four") == _files(tmp_path / "again")
+    assert len([o for o in four.manifest["outputs"] if o["split"] == "train"]) == 4
+    # same rows and same split, whatever the partitioning
+    for split in ("train", "test"):
+        assert sorted(pairs(tmp_path / "one", split)["id"]) == sorted(pairs(tmp_path / "four", split)["id"])
+    assert one.counts["pairs_by_split"]["test"] > 0
+    train = set(pairs(tmp_path / "four", "train").select(pl.col("prompt").list.first().struct.field("content")).to_series())
+    test = set(pairs(tmp_path / "four", "test").select(pl.col("prompt").list.first().struct.field("content")).to_series())
+    assert train and test and not train & test
+    assert_reconciled(tmp_path / "four")
+
+
+def test_kill_9_during_a_build_leaves_the_previous_out_intact(tmp_path: Path) -> None:
+    raw = tmp_path / "big.jsonl"
+    line = {"prompt": "x" * 200, "chosen": "y" * 400, "rejected": "z" * 400}
+    with raw.open("w") as fh:
+        for i in range(120_000):
+            line["prompt"] = f"prompt {i} " + "x" * 200
+            fh.write(json.dumps(line) + "\n")
+    out = tmp_path / "out"
+    prefdata.build(FIXTURES / "raw" / "transcript" / "hh.jsonl", out)
+    before = _files(out)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "prefdata", "build", str(raw), str(out), "-q"], env=env)
+    deadline = time.time() + 60
+    spill = None
+    while time.time() < deadline and spill is None:
+        spill = next((p for p in tmp_path.glob(".out.prefdata-tmp-*/_spill/pairs") if any(p.rglob("*.arrow"))), None)
+        time.sleep(0.01)
+    assert spill is not None, "the build never started writing"
+    assert proc.poll() is None, "the build finished before it could be killed; make the input bigger"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _files(out) == before
+    # the next build removes the dead build's temp folder and succeeds
+    prefdata.build(FIXTURES / "raw" / "transcript" / "hh.jsonl", out)
+    assert not list(tmp_path.glob(".out.prefdata-tmp-*"))
+    assert _files(out) == before

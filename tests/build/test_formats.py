@@ -1,0 +1,91 @@
+"""RAW may be a file, a folder or a glob; JSONL, JSON, CSV and Parquet, optionally gzip/zstd."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+import zstandard
+
+import prefdata
+from tests.conftest import FIXTURES
+from tests.support.dataset import assert_reconciled, pairs
+
+HH = FIXTURES / "raw" / "transcript" / "hh.jsonl"
+
+
+def _pair_set(out: Path) -> set[tuple[str, int]]:
+    df = pairs(out)
+    return set(zip(df.get_column("id"), df.select(pl.col("lineage").list.first().struct.field("record")).to_series()))
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("plain") / "out"
+    prefdata.build(HH, out)
+    return out
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_compressed_jsonl_gives_the_same_pairs(tmp_path: Path, plain: Path, suffix: str) -> None:
+    raw = tmp_path / f"hh.jsonl{suffix}"
+    data = HH.read_bytes()
+    raw.write_bytes(gzip.compress(data) if suffix == ".gz" else zstandard.ZstdCompressor().compress(data))
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out)
+    assert result.manifest["inputs"][0]["compression"] == ("gzip" if suffix == ".gz" else "zstd")
+    assert _pair_set(out) == _pair_set(plain)
+    assert_reconciled(out)
+
+
+def test_parquet_and_csv_inputs(tmp_path: Path) -> None:
+    rows = [{"prompt": "p1", "chosen": "c1", "rejected": "r1"}, {"prompt": "p2", "chosen": "c2", "rejected": "r2"}]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pl.DataFrame(rows).write_parquet(raw / "a.parquet")
+    pl.DataFrame([{"prompt": "p3", "chosen": "c3", "rejected": "r3"}]).write_csv(raw / "b.csv")
+    with gzip.open(raw / "c.csv.gz", "wt") as fh:
+        fh.write("prompt,chosen,rejected\np4,c4,r4\n")
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out)
+    assert {i["path"]: i["format"] for i in result.manifest["inputs"]} == {"a.parquet": "parquet", "b.csv": "csv", "c.csv.gz": "csv"}
+    assert sorted(pairs(out).select(pl.col("prompt").list.first().struct.field("content")).to_series()) == ["p1", "p2", "p3", "p4"]
+    assert_reconciled(out)
+
+
+def test_folder_is_read_recursively_and_glob_selects(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    (raw / "a" / "b").mkdir(parents=True)
+    shutil.copy(HH, raw / "a" / "one.jsonl")
+    shutil.copy(HH, raw / "a" / "b" / "two.jsonl")
+    (raw / ".hidden.jsonl").write_text("garbage\n")
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out)
+    assert [i["path"] for i in result.manifest["inputs"]] == ["a/b/two.jsonl", "a/one.jsonl"]
+    assert {i["source"] for i in result.manifest["inputs"]} == {"a/b/two", "a/one"}
+    # the two files hold the same pairs: the second copy is all duplicates
+    assert result.counts["rejected_by_reason"]["duplicate_pair"] == 4
+    glob_out = tmp_path / "glob"
+    result = prefdata.build(str(raw / "a" / "**" / "two.jsonl"), glob_out)
+    assert [i["path"] for i in result.manifest["inputs"]] == ["b/two.jsonl"]
+
+
+def test_json_file_holding_json_lines_is_read_as_lines(tmp_path: Path, plain: Path) -> None:
+    raw = tmp_path / "hh.json"
+    shutil.copy(HH, raw)
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out)
+    assert result.manifest["inputs"][0]["format"] == "jsonl"
+    assert {i for i, _ in _pair_set(out)} == {i for i, _ in _pair_set(plain)}
+
+
+def test_output_folder_inside_raw_is_not_read(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(HH, raw / "hh.jsonl")
+    prefdata.build(raw, raw / "out")
+    again = prefdata.build(raw, raw / "out")
+    assert [i["path"] for i in again.manifest["inputs"]] == ["hh.jsonl"]
