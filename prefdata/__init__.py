@@ -17,5 +17,6 @@ __version__ = "0.1.0"
 # The functions share their names with the subpackages that implement them (``prefdata.build`` is
 # both); importing them here, after the subpackages, makes the attribute the function for good.
 from prefdata.build.pipeline import BuildResult, build  # noqa: E402
+from prefdata.inspect import InspectResult, inspect  # noqa: E402
 
-__all__ = ["BuildResult", "__version__", "build"]
+__all__ = ["BuildResult", "InspectResult", "__version__", "build", "inspect"]

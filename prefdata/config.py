@@ -108,23 +108,31 @@ class TranscriptSource(SourceBase):
 
 
 class WinnerValues(_Strict):
-    """Raw winner values meaning "A wins", "B wins", a tie, or both bad (compared as text)."""
+    """Raw winner values meaning "A wins", "B wins", a tie, or both bad (compared as text,
+    case-insensitively). Labels a config leaves out match nothing; without ``winner_values`` at all,
+    :func:`default_winner_values` applies."""
 
-    a: list[Any] = Field(default_factory=lambda: ["a", "A", "model_a", "1", "response_a"])
-    b: list[Any] = Field(default_factory=lambda: ["b", "B", "model_b", "2", "response_b"])
-    tie: list[Any] = Field(default_factory=lambda: ["tie", "0", "draw", "equal"])
-    both_bad: list[Any] = Field(default_factory=lambda: ["both_bad", "tie (bothbad)", "neither"])
+    a: list[Any] = Field(default_factory=list)
+    b: list[Any] = Field(default_factory=list)
+    tie: list[Any] = Field(default_factory=list)
+    both_bad: list[Any] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _disjoint(self) -> WinnerValues:
         seen: dict[str, str] = {}
         for label in ("a", "b", "tie", "both_bad"):
             for v in getattr(self, label):
-                key = _value_text(v)
+                key = _value_text(v).lower()
                 if key in seen and seen[key] != label:
                     raise ValueError(f"value {v!r} is listed under both '{seen[key]}' and '{label}'")
                 seen[key] = label
         return self
+
+
+def default_winner_values() -> WinnerValues:
+    return WinnerValues(
+        a=["a", "model_a", "response_a"], b=["b", "model_b", "response_b"], tie=["tie", "draw", "equal"], both_bad=["both_bad", "tie (bothbad)", "neither"]
+    )
 
 
 def _value_text(v: Any) -> str:
@@ -168,7 +176,7 @@ class PairwiseSource(SourceBase):
 
     shape: Literal["pairwise"]
     columns: PairwiseColumns
-    winner_values: WinnerValues = Field(default_factory=WinnerValues)
+    winner_values: WinnerValues = Field(default_factory=default_winner_values)
     winner_threshold: WinnerThreshold | None = None
     models_from: ModelsFrom | None = None
 
@@ -193,13 +201,21 @@ class Binarize(_Strict):
 
 
 class CompletionColumns(PromptColumns):
-    completions: str = "completions"
-    text: str = Field("response", description="path of the text inside one completion")
+    @model_validator(mode="after")
+    def _need_prompt(self) -> CompletionColumns:
+        if not (self.prompt or self.prompt_template):
+            raise ValueError("columns needs 'prompt' or 'prompt_template'")
+        return self
+
+    completions: str = Field("completions", description="path of the list of completions")
+    text: str = Field("response", description="path of the text inside one completion ('$' = the item itself)")
     model: str | None = Field(None, description="path of the model name inside one completion")
+    models: str | None = Field(None, description="path of a list of model names parallel to completions")
 
 
 class RatedColumns(CompletionColumns):
     score: str = Field("score", description="path of the score inside one completion")
+    scores: str | None = Field(None, description="path of a list of scores parallel to completions (instead of score)")
 
 
 class RatedSource(SourceBase):
@@ -213,6 +229,7 @@ class RatedSource(SourceBase):
 
 class RankedColumns(CompletionColumns):
     rank: str = Field("rank", description="path of the rank inside one completion")
+    ranks: str | None = Field(None, description="path of a list of ranks parallel to completions (instead of rank)")
 
 
 class RankedSource(SourceBase):
@@ -225,14 +242,35 @@ class RankedSource(SourceBase):
 
 
 class FeedbackLabels(_Strict):
+    """Raw label values meaning up-voted / down-voted (compared as text, case-insensitively)."""
+
     up: list[Any] = Field(default_factory=lambda: [True, 1, "up", "thumbs_up", "like", "good", "positive"])
     down: list[Any] = Field(default_factory=lambda: [False, 0, -1, "down", "thumbs_down", "dislike", "bad", "negative"])
 
+    @model_validator(mode="after")
+    def _disjoint(self) -> FeedbackLabels:
+        both = {_value_text(v).lower() for v in self.up} & {_value_text(v).lower() for v in self.down}
+        if both:
+            raise ValueError(f"values listed as both up and down: {sorted(both)}")
+        return self
+
 
 class FeedbackColumns(PromptColumns):
-    response: str = "response"
+    response: str | None = Field(None, description="field holding the rated response")
+    conversation: str | None = Field(
+        None, description="instead of prompt + response: a message list whose last (assistant) turn is the response"
+    )
     label: str = "label"
     model: str | None = None
+
+    @model_validator(mode="after")
+    def _prompt_and_response(self) -> FeedbackColumns:
+        if self.conversation:
+            if self.prompt or self.prompt_template or self.response:
+                raise ValueError("give either 'conversation' or 'prompt'/'prompt_template' + 'response', not both")
+        elif not ((self.prompt or self.prompt_template) and self.response):
+            raise ValueError("columns needs 'conversation', or 'prompt' (or 'prompt_template') and 'response'")
+        return self
 
 
 class FeedbackSource(SourceBase):
@@ -404,7 +442,24 @@ def load_config(path: str | Path) -> BuildConfig:
     return parse_config(data, origin=str(p))
 
 
+class _ConfigDumper(yaml.SafeDumper):
+    """Short lists inline, and strings with newlines as one double-quoted line (``"a\n\nb"``)."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if "\n" in value else None)
+
+
+def _list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
+    flow = all(not isinstance(v, (dict, list)) for v in value) and len(value) <= 8
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
+_ConfigDumper.add_representer(str, _str)
+_ConfigDumper.add_representer(list, _list)
+
+
 def dump_config(config: BuildConfig | dict[str, Any]) -> str:
     """YAML text of a config, minimal: defaults left out so a suggested config stays short."""
     data = config.model_dump(mode="json", exclude_defaults=True) if isinstance(config, BuildConfig) else config
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(data, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True, width=100)

@@ -23,12 +23,33 @@ def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
         if out.get("split"):
             splits.setdefault(out["split"], []).append(out["path"])
     data_files = [{"split": split, "path": "data/" + f"{split}-*.parquet"} for split in sorted(splits, key=_split_order)]
-    return {
+    header: dict[str, Any] = {
         "license": "other",  # placeholder: set the licence of your raw data before publishing
         "task_categories": ["text-generation"],
         "tags": ["dpo", "preference", "rlhf", "prefdata"],
-        "configs": [{"config_name": "default", "data_files": data_files}],
     }
+    pairs = manifest.get("counts", {}).get("pairs_written")
+    if isinstance(pairs, int):
+        header["size_categories"] = [size_category(pairs)]
+    header["configs"] = [{"config_name": "default", "data_files": data_files}]
+    return header
+
+
+#: The Hub's ``size_categories`` buckets (upper bounds, exclusive), smallest first.
+_SIZE_BUCKETS = [(10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"),
+                 (10**7, "1M<n<10M"), (10**8, "10M<n<100M"), (10**9, "100M<n<1B"), (10**10, "1B<n<10B"),
+                 (10**11, "10B<n<100B"), (10**12, "100B<n<1T")]
+
+
+def size_category(rows: int) -> str:
+    """The Hub's size bucket for ``rows`` examples (``n<1K``, ``1K<n<10K``, ..., ``n>1T``)."""
+    return next((label for bound, label in _SIZE_BUCKETS if rows < bound), "n>1T")
+
+
+def _cell(text: Any) -> str:
+    """Escape a name from the manifest for a Markdown table cell (renderers pass raw HTML through)."""
+    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    return " ".join(s.split())
 
 
 def _split_order(split: str) -> tuple[int, str]:
@@ -55,6 +76,9 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
         "`prompt` is a list of `{role, content}` messages ending with a user turn, `chosen` and `rejected` "
         "are lists of assistant messages; ready for TRL's `DPOTrainer`.",
         "",
+        "**Licence:** `license: other` in the header is a placeholder: set the licence of the raw data "
+        "before publishing.",
+        "",
         "```python",
         "from datasets import load_dataset",
         'ds = load_dataset("path/to/this/folder")',
@@ -69,23 +93,26 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
         f"| records rejected | {counts.get('records_rejected', 0):,} |",
     ]
     for split, n in counts.get("pairs_by_split", {}).items():
-        lines.append(f"| {split} pairs | {n:,} |")
+        lines.append(f"| {_cell(split)} pairs | {n:,} |")
     by_reason = counts.get("rejected_by_reason", {})
     if by_reason:
         lines += ["", "Rejected records by reason (see `rejects/`):", ""]
-        lines += [f"- `{reason}`: {n:,}" for reason, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))]
+        lines += [f"- {_cell(reason)}: {n:,}" for reason, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))]
     inputs = manifest.get("inputs", [])
     if inputs:
         lines += ["", "## Sources", "", "| file | source | shape | records | sha256 |", "|---|---|---|---|---|"]
         for item in inputs:
             lines.append(
-                f"| `{item['path']}` | {item.get('source', '')} | {item.get('shape', '')} | "
+                f"| {_cell(item['path'])} | {_cell(item.get('source', ''))} | {_cell(item.get('shape', ''))} | "
                 f"{item.get('records', 0):,} | `{item.get('sha256', '')[:12]}` |"
             )
-    if summary_markdown:
-        lines += ["", "## Quality", "", summary_markdown.strip()]
+    if summary_markdown or report_link:
+        lines += ["", "## Quality"]
     if report_link:
-        lines += ["", f"Full quality report: [{report_link}]({report_link})"]
+        lines += ["", f"Full quality report with plots, check results and sample pairs: [{report_link}]({report_link}) "
+                  "(Markdown version: [report.md](report.md))."]
+    if summary_markdown:
+        lines += ["", summary_markdown.strip()]
     lines += ["", "Provenance (tool version, config, input and output hashes) is in `manifest.json`.", ""]
     return "\n".join(lines)
 

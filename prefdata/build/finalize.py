@@ -69,13 +69,14 @@ def _no_drops() -> pl.DataFrame:
 
 
 def assign_split(rows: pl.DataFrame, threshold: int, *, ensure_test: bool) -> pl.Series:
-    """True for test rows: a prompt group is in test when its seeded hash is below the threshold.
+    """True for test rows: a split group (prompts sharing their first user turn) is in test when its
+    seeded hash is below the threshold.
 
     With ``ensure_test`` (a single-partition build) and at least two prompt groups, a dataset too small
     for the fraction to pick any group still gets one test group: the one with the smallest hash.
     """
     is_test = rows.get_column("_split_key") < threshold
-    if ensure_test and threshold > 0 and not is_test.any() and rows.get_column("_group").n_unique() >= 2:
+    if ensure_test and threshold > 0 and not is_test.any() and rows.get_column("_split_key").n_unique() >= 2:
         is_test = rows.get_column("_split_key") == rows.get_column("_split_key").min()
     return is_test
 

@@ -29,11 +29,13 @@ from prefdata.build.output import check_out_dir, make_temp_dir, sha256_file, sha
 from prefdata.build.plan import BuildPlan, FilePlan, plan_build
 from prefdata.build.progress import Progress
 from prefdata.build.rejects import fill_raw, pair_drops, record_rejects, to_reject_table
-from prefdata.build.rules import apply_rules, test_threshold, with_keys
+from prefdata.build.rules import apply_rules, test_threshold, with_group_keys, with_keys
+from prefdata.schema import MESSAGES, id_expr
 from prefdata.build.spill import DROP_SCHEMA, Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ReconciliationError
 from prefdata.io.decode import decode
+from prefdata.shapes.base import keep_reason
 from prefdata.io.records import RecordBatch, iter_batches
 
 PARTITION_BYTES = 256 * 1024 * 1024
@@ -167,7 +169,7 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         "inputs": inputs,
         "skipped_files": [{"path": s.name, "reason": s.reason} for s in plan.skipped],
         "outputs": outputs,
-        "split": {"test_fraction": config.split.test_fraction, "seed": seed, "key": "prompt text, lower-cased, whitespace removed", "partitions": n_parts},
+        "split": {"test_fraction": config.split.test_fraction, "seed": seed, "key": "first user turn of the prompt, lower-cased, whitespace removed", "partitions": n_parts},
         "counts": counts,
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -185,7 +187,7 @@ def _process_batch(p: FilePlan, batch: RecordBatch, kind: str, *, seed: int, par
     drops: list[pl.DataFrame] = []
     if batch.rejects.height:
         drops.append(batch.rejects.with_columns(idx.alias("_file_idx"), source.alias("source"), pl.lit(None, pl.String).alias("_field")))
-    rows = p.shape.adapt(decode(batch.lines, p.spec).lazy())
+    rows = p.shape.adapt(_apply_filters(decode(batch.lines, p.spec), p).lazy())
     if not p.shape.combines:
         rows = apply_rules(rows)
     rows = rows.collect()
@@ -201,7 +203,17 @@ def _process_batch(p: FilePlan, batch: RecordBatch, kind: str, *, seed: int, par
         (idx.cast(pl.UInt64) * (1 << 40) + pl.col("_record").cast(pl.UInt64)).alias("_order"),
         pl.concat_list(pl.struct(pl.lit(p.file.name).alias("file"), pl.col("_record").alias("record"))).alias("lineage"),
     )
-    return drops, with_keys(good.lazy(), seed=seed, partitions=partitions).collect()
+    keyed = with_group_keys if p.shape.combines else with_keys
+    return drops, keyed(good.lazy(), seed=seed, partitions=partitions).collect()
+
+
+def _apply_filters(decoded: pl.DataFrame, p: FilePlan) -> pl.DataFrame:
+    """Records failing a source's ``filters`` become ``filtered_out`` rejects (first failing filter named)."""
+    for flt in p.filters:
+        decoded = decoded.with_columns(
+            keep_reason(pl.lit("filtered_out"), pl.lit(flt.path), pl.lit(f"filter `{flt.text}` is false"), ~flt.expr())
+        )
+    return decoded
 
 
 def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExecutor, *, seed: int, partitions: int, progress: Progress) -> FileStats:
@@ -244,6 +256,7 @@ def _pass_two(
     records: list[pl.DataFrame] = []
     by_source: Counter[str] = Counter()
     by_split: Counter[str] = Counter()
+    kto: list[pl.DataFrame] = []
     for bucket in range(n_parts):
         frames = []
         pairs = spill.read_rows("pairs", bucket)
@@ -252,7 +265,10 @@ def _pass_two(
         for src_idx, p in combining.items():
             halves = spill.read_rows(f"halves-{src_idx}", bucket)
             if halves is not None:
-                frames.append(_combine(p, halves, spill, file_index, seed=config.split.seed, partitions=n_parts))
+                combined, unpaired = _combine(p, halves, spill, file_index)
+                frames.append(combined)
+                if config.output.kto_export:
+                    kto.append(unpaired)
         rows = pl.concat(frames, how="diagonal_relaxed") if frames else None
         if rows is None or rows.height == 0:
             done = None
@@ -270,31 +286,67 @@ def _pass_two(
             by_split[split] += frame.height
             for name, n in frame.group_by("source").len().iter_rows():
                 by_source[name] += n
+    if config.output.kto_export:
+        outputs += _write_kto(kto, tmp, threshold, config.output.compression)
     output_records = pl.concat(records) if records else pl.DataFrame(schema={"_file_idx": pl.UInt32, "_record": pl.Int64})
     return outputs, output_records, by_source, by_split
 
 
-def _combine(p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[str, int], *, seed: int, partitions: int) -> pl.DataFrame:
-    """Pair cross-record rows of one source in one partition; unpaired rows become drop rows."""
-    rows = apply_rules(p.shape.combine(halves).lazy()).collect()
+KTO_COLUMNS = ("prompt", "completion", "label", "source", "model", "lineage")
+
+
+def _write_kto(frames: list[pl.DataFrame], tmp: Path, threshold: int, compression: str) -> list[dict[str, Any]]:
+    """Unpaired feedback as TRL's unpaired preference format (prompt/completion/label), same split."""
+    rows = pl.concat(frames, how="vertical_relaxed") if frames else None
+    outputs = []
+    for split in ("train", "test"):
+        if rows is None:
+            frame = pl.DataFrame(schema={"prompt": MESSAGES, "completion": MESSAGES, "label": pl.Boolean, "source": pl.String, "model": pl.String})
+        else:
+            is_test = pl.col("_split_key") < threshold
+            frame = rows.filter(is_test if split == "test" else ~is_test).sort("_order").select(KTO_COLUMNS)
+        path = tmp / "kto" / shard_name(split, 0, 1)
+        write_parquet(frame, path, compression)
+        outputs.append(_output_entry(tmp, path, f"kto_{split}", frame.height))
+    return outputs
+
+
+def _lineage_drops(df: pl.DataFrame, file_index: dict[str, int]) -> pl.DataFrame:
+    """Rows with a reason and a lineage -> one drop row per raw record."""
+    return (
+        df.select("lineage", "source", "_reason", "_field", "_detail")
+        .explode("lineage")
+        .unnest("lineage")
+        .select(
+            pl.col("file").replace_strict(file_index, return_dtype=pl.UInt32).alias("_file_idx"),
+            pl.col("record").alias("_record"),
+            "source",
+            "_reason",
+            "_field",
+            "_detail",
+            pl.lit(None, pl.String).alias("_raw"),
+        )
+    )
+
+
+def _combine(p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Pair cross-record rows of one source in one partition; unpaired rows become drop rows.
+
+    Returns the pairs (with ids) and the unpaired rows (for the KTO export).
+    """
+    combined = p.shape.combine(halves)
+    rows = apply_rules(combined.pairs.lazy()).collect()
     bad = rows.filter(pl.col("_reason").is_not_null())
     if bad.height:
-        spill.write_drops(
-            bad.select("lineage", "source", "_reason", "_field", "_detail")
-            .explode("lineage")
-            .unnest("lineage")
-            .select(
-                pl.col("file").replace_strict(file_index, return_dtype=pl.UInt32).alias("_file_idx"),
-                pl.col("record").alias("_record"),
-                "source",
-                "_reason",
-                "_field",
-                "_detail",
-                pl.lit(None, pl.String).alias("_raw"),
-            )
-        )
-    good = rows.filter(pl.col("_reason").is_null()).drop("_reason", "_field", "_detail")
-    return with_keys(good.lazy(), seed=seed, partitions=partitions).collect()
+        spill.write_drops(_lineage_drops(bad, file_index))
+    if combined.unpaired.height:
+        spill.write_drops(_lineage_drops(combined.unpaired, file_index))
+    good = rows.filter(pl.col("_reason").is_null()).drop("_reason", "_field", "_detail").with_columns(id_expr())
+    unpaired = combined.unpaired.with_columns(pl.col("lineage").list.first().alias("__first")).with_columns(
+        (pl.col("__first").struct.field("file").replace_strict(file_index, return_dtype=pl.UInt64) * (1 << 40)
+         + pl.col("__first").struct.field("record").cast(pl.UInt64)).alias("_order")
+    ).drop("__first")
+    return good, unpaired
 
 
 def _empty_canonical() -> pl.DataFrame:

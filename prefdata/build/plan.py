@@ -8,7 +8,9 @@ config every file is its own source and its shape is detected from a sample of i
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+import polars as pl
 from pathlib import Path
 
 from prefdata.config import BuildConfig, SourceBase
@@ -19,7 +21,8 @@ from prefdata.io.records import sample_records
 from prefdata.shapes import make_shape
 from prefdata.shapes.base import Shape
 from prefdata.shapes.detect import detect
-from prefdata.shapes.fields import field_specs
+from prefdata.shapes.fields import Leaf, field_specs
+from prefdata.shapes.filters import Filter, parse_filters
 
 
 @dataclass
@@ -30,6 +33,7 @@ class FilePlan:
     shape: Shape
     spec: DecodeSpec
     detected: bool
+    filters: list[Filter] = field(default_factory=list)
 
     @property
     def source_name(self) -> str:
@@ -104,7 +108,9 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
 
 def _plan(index: int, f: InputFile, source: SourceBase, sample: list[dict], *, detected: bool) -> FilePlan:
     shape = make_shape(source, sample)
-    return FilePlan(index, f, source, shape, DecodeSpec(field_specs(shape.leaves())), detected)
+    filters = parse_filters(source.filters)
+    leaves = shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]
+    return FilePlan(index, f, source, shape, DecodeSpec(field_specs(leaves)), detected, filters)
 
 
 def _nothing_readable(raw: str | Path, skipped: list[SkippedFile]) -> str:

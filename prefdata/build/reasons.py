@@ -26,6 +26,7 @@ REASONS: dict[str, str] = {
     "too_few_completions": "fewer than two usable completions",
     "unpaired": "feedback with no opposite vote on the same prompt (see the KTO export)",
     "no_ranked_replies": "a tree with no message that has two or more ranked replies",
+    "dropped_by_function": "a custom shape function returned no row for the record",
     # pair rules
     "identical_responses": "chosen and rejected are the same text",
     "duplicate_pair": "the same prompt/chosen/rejected as an earlier record (the first is kept)",

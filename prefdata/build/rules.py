@@ -78,26 +78,49 @@ def apply_rules(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf
 
 
-def prompt_group_text() -> pl.Expr:
-    """The prompt as grouping text: all turn contents, lower-cased, with whitespace removed.
-
-    Prompts that differ only in case or spacing are one group, so they never straddle the split.
-    (Literal replacements, not a regex: this runs on every prompt and a regex costs 3x.)
-    """
-    text = messages_text(pl.col("prompt")).str.to_lowercase()
+def _normalized(text: pl.Expr) -> pl.Expr:
+    # Literal replacements, not a regex: this runs on every prompt and a regex costs 3x.
+    text = text.str.to_lowercase()
     for ws in (" ", "\n", "\t", "\r"):
         text = text.str.replace_all(ws, "", literal=True)
     return text
 
 
-def with_keys(lf: pl.LazyFrame, *, seed: int, partitions: int) -> pl.LazyFrame:
-    """Add ``id``, ``_group`` (prompt hash), ``_bucket`` (partition) and ``_split_key`` (seeded)."""
-    group_text = prompt_group_text()
+def prompt_group_text() -> pl.Expr:
+    """The whole prompt as grouping text (all turn contents, lower-cased, whitespace removed).
+
+    Feedback records are paired within these groups: prompts differing only in case or spacing match.
+    """
+    return _normalized(messages_text(pl.col("prompt")))
+
+
+def split_group_text() -> pl.Expr:
+    """What decides the split: the prompt's first user turn, normalized like :func:`prompt_group_text`.
+
+    Multi-turn prompts that open the same way (HH dialogues, branches of one OpenAssistant tree)
+    share their opening turn; keying the split on it keeps such prompts in one split, so no test
+    prompt has its opening seen in training.
+    """
+    el = pl.element()
+    first_user = pl.col("prompt").list.eval(el.filter(el.struct.field("role") == "user").struct.field("content")).list.first()
+    return _normalized(pl.coalesce(first_user, messages_text(pl.col("prompt"))))
+
+
+def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int) -> pl.LazyFrame:
+    """Add ``_group`` (whole-prompt hash), ``_split_key`` (seeded hash of the first user turn) and
+    ``_bucket`` (partition, from the first user turn: every row of a split group, hence of a prompt
+    group, lands in the same partition)."""
+    split_text = split_group_text()
     return lf.with_columns(
-        id_expr(),
-        group_text.nchash.xxh3_64().alias("_group"),
-        group_text.nchash.xxh3_64(seed=seed).alias("_split_key"),
-    ).with_columns((pl.col("_group") % partitions).cast(pl.UInt32).alias("_bucket"))
+        prompt_group_text().nchash.xxh3_64().alias("_group"),
+        split_text.nchash.xxh3_64(seed=seed).alias("_split_key"),
+        (split_text.nchash.xxh3_64() % partitions).cast(pl.UInt32).alias("_bucket"),
+    )
+
+
+def with_keys(lf: pl.LazyFrame, *, seed: int, partitions: int) -> pl.LazyFrame:
+    """Group keys (see :func:`with_group_keys`) and the pair ``id``."""
+    return with_group_keys(lf.with_columns(id_expr()), seed=seed, partitions=partitions)
 
 
 def test_threshold(test_fraction: float) -> int:

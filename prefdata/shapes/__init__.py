@@ -23,4 +23,28 @@ def make_shape(source: SourceBase, sample: Sequence[Mapping[str, Any]]) -> Shape
         from prefdata.shapes.transcript import TranscriptShape
 
         return TranscriptShape(source, sample)  # type: ignore[arg-type]
-    raise NotImplementedError(f"shape {shape!r} is not implemented yet")
+    if shape == "pairwise":
+        from prefdata.shapes.pairwise import PairwiseShape
+
+        return PairwiseShape(source, sample)  # type: ignore[arg-type]
+    if shape == "rated":
+        from prefdata.shapes.rated import RatedShape
+
+        return RatedShape(source, sample)  # type: ignore[arg-type]
+    if shape == "ranked":
+        from prefdata.shapes.rated import RankedShape
+
+        return RankedShape(source, sample)  # type: ignore[arg-type]
+    if shape == "feedback":
+        from prefdata.shapes.feedback import FeedbackShape
+
+        return FeedbackShape(source, sample)  # type: ignore[arg-type]
+    if shape == "tree":
+        from prefdata.shapes.tree import TreeShape
+
+        return TreeShape(source, sample)  # type: ignore[arg-type]
+    if shape == "custom":
+        from prefdata.shapes.custom import CustomShape
+
+        return CustomShape(source, sample)  # type: ignore[arg-type]
+    raise ValueError(f"unknown shape {shape!r}")

@@ -7,6 +7,7 @@ will not make silently, detection raises :class:`AmbiguousLayoutError` with a co
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -56,8 +57,7 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
         source = detect_other(sample, keys)
     if source is None:
         raise AmbiguousLayoutError(
-            f"{what} {name}: cannot tell its shape from its fields ({', '.join(sorted(keys)) or 'none'}); "
-            "write a build config (see the suggestion below and README 'Raw shapes')",
+            f"{what} {name}: {_why(sample, keys)}; write a build config (see the suggestion below and README 'Raw shapes')",
             suggested_config=_skeleton(keys),
         )
     source = {"name": name, **source}
@@ -92,15 +92,36 @@ def _preference_or_transcript(sample: Sequence[Mapping[str, Any]], keys: Counter
     return {"shape": "transcript", "columns": {"chosen": chosen, "rejected": rejected}}
 
 
+def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
+    from prefdata.shapes.detect_more import RESPONSE_A_KEYS, RESPONSE_B_KEYS, WINNER_KEYS
+
+    a, b, winner = _first(keys, RESPONSE_A_KEYS), _first(keys, RESPONSE_B_KEYS), _first(keys, WINNER_KEYS)
+    if a and b and winner:
+        seen = sorted({json.dumps(v) for v in _values(sample, winner)})[:8]
+        return f"looks pairwise, but the values of '{winner}' ({', '.join(seen)}) do not say which one means A wins"
+    return f"cannot tell its shape from its fields ({', '.join(sorted(keys)) or 'none'})"
+
+
 def _skeleton(keys: Counter[str]) -> str:
+    """A config to complete: the likeliest shape for these fields, known columns filled in."""
+    from prefdata.shapes.detect_more import RESPONSE_A_KEYS, RESPONSE_B_KEYS, WINNER_KEYS
+
     fields = ", ".join(sorted(keys)) or "..."
-    return (
-        "# Fields found: " + fields + "\n"
-        "# Pick the shape that fits and map its columns (README: 'Raw shapes').\n"
-        "sources:\n"
+    head = f"# Fields found: {fields}\n# Complete the <...> parts (README: 'Raw shapes').\nsources:\n"
+    prompt = _first(keys, PROMPT_KEYS) or "<field>"
+    a, b = _first(keys, RESPONSE_A_KEYS), _first(keys, RESPONSE_B_KEYS)
+    if a and b:
+        winner = _first(keys, WINNER_KEYS) or "<field>"
+        return head + (
+            "  - shape: pairwise\n"
+            f"    columns: {{prompt: {prompt}, response_a: {a}, response_b: {b}, winner: {winner}}}\n"
+            "    winner_values: {a: [<value meaning A wins>], b: [<value meaning B wins>], tie: [<tie value>]}\n"
+            "    # or, for a numeric preference: winner_threshold: {a_below: <x>, b_above: <y>}\n"
+        )
+    return head + (
         "  - shape: preference        # or transcript, pairwise, rated, ranked, feedback, tree, custom\n"
         "    columns:\n"
-        "      prompt: <field>\n"
+        f"      prompt: {prompt}\n"
         "      chosen: <field>\n"
         "      rejected: <field>\n"
     )

@@ -1,4 +1,9 @@
-"""Detection of the shapes beyond preference/transcript (pairwise, rated, ranked, feedback, tree)."""
+"""Detection of the shapes without chosen/rejected fields: pairwise, rated, ranked, feedback, tree.
+
+Each rule looks for field names the common public formats use and checks a sample value, and only
+proposes a config; verdict encodings in particular are guessed from the sampled values and printed,
+so the user can see (and fix) what prefdata assumed.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,148 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prefdata.config import _value_text
+from prefdata.shapes.messages import looks_like_messages
+
+RESPONSE_A_KEYS = ("response_a", "response1", "completion_a", "output_1", "answer_a", "conversation_a", "model_a_response")
+RESPONSE_B_KEYS = ("response_b", "response2", "completion_b", "output_2", "answer_b", "conversation_b", "model_b_response")
+WINNER_KEYS = ("winner", "preference", "choice", "better", "preferred", "label")
+MODEL_A_KEYS = ("model_a", "model1", "generator_1")
+MODEL_B_KEYS = ("model_b", "model2", "generator_2")
+PROMPT_KEYS = ("prompt", "instruction", "question", "query", "input", "conversations", "messages", "context")
+COMPLETION_LIST_KEYS = ("completions", "responses", "outputs", "candidates", "answers")
+LABEL_KEYS = ("label", "thumbs", "thumb", "feedback", "vote", "kto_tag", "rating")
+RESPONSE_KEYS = ("response", "completion", "output", "answer")
+SCORE_KEYS = ("score", "overall_score", "rating", "reward", "fine-grained_score")
+RANK_KEYS = ("rank", "ranking")
+TEXT_KEYS = ("response", "text", "completion", "output", "content", "answer")
+
+
+def _first(keys: Counter[str] | set[str], names: Sequence[str]) -> str | None:
+    return next((n for n in names if n in keys and (not isinstance(keys, Counter) or keys[n])), None)
+
+
+def _values(sample: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
+    return [r[key] for r in sample if r.get(key) is not None]
+
+
+def _prompt_columns(keys: Counter[str]) -> dict[str, Any] | None:
+    if keys.get("instruction") and keys.get("input"):
+        return {"prompt_template": "{instruction}\n\n{input}"}
+    prompt = _first(keys, PROMPT_KEYS)
+    return {"prompt": prompt} if prompt else None
+
 
 def detect_other(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
+    return _tree(sample, keys) or _pairwise(sample, keys) or _rated(sample, keys) or _feedback(sample, keys)
+
+
+def _tree(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
+    for root in ("$", "prompt", "message_tree", "root"):
+        values = list(sample) if root == "$" else _values(sample, root)
+        msgs = [v for v in values if isinstance(v, dict)]
+        if msgs and all("replies" in m and ("text" in m or "content" in m) for m in msgs):
+            text = "text" if "text" in msgs[0] else "content"
+            return {"shape": "tree", "columns": {"root": root, "text": text}}
     return None
+
+
+def _verdict_values(values: list[Any]) -> dict[str, list[Any]] | None:
+    """Guess which winner values mean A / B / tie from the values seen."""
+    seen = {_value_text(v).lower() for v in values}
+    encodings = [
+        ({"model_a", "model_b"}, {"a": ["model_a"], "b": ["model_b"], "tie": ["tie"], "both_bad": ["tie (bothbad)", "both_bad"]}),
+        ({"a", "b"}, {"a": ["a"], "b": ["b"], "tie": ["tie"], "both_bad": ["both_bad"]}),
+        ({"1", "2"}, {"a": [1], "b": [2], "tie": [0]}),
+        ({"-1", "1"}, {"a": [-1], "b": [1], "tie": [0]}),
+    ]
+    for needed, mapping in encodings:
+        known = {_value_text(v).lower() for vs in mapping.values() for v in vs}
+        if needed <= seen and seen <= known:
+            return mapping
+    return None
+
+
+def _pairwise(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
+    a, b = _first(keys, RESPONSE_A_KEYS), _first(keys, RESPONSE_B_KEYS)
+    if not (a and b):
+        return None
+    columns: dict[str, Any] = {"response_a": a, "response_b": b}
+    prompt = _prompt_columns(keys)
+    if prompt is None:
+        return None
+    columns |= prompt
+    annotators = sorted(k for k in keys if k.startswith("annotator"))
+    winner = _first(keys, WINNER_KEYS)
+    source: dict[str, Any] = {"shape": "pairwise", "columns": columns}
+    if winner:
+        columns["winner"] = winner
+        values = _values(sample, winner)
+        if values and all(isinstance(v, float) for v in values):
+            return None  # a numeric preference needs an explicit threshold and tie band
+        mapping = _verdict_values(values)
+        if mapping is None:
+            return None
+        source["winner_values"] = mapping
+    elif annotators:
+        columns["annotators"] = annotators
+        mapping = _verdict_values([v for k in annotators for v in _values(sample, k)])
+        if mapping is None:
+            return None
+        source["winner_values"] = mapping
+    else:
+        return None
+    ma, mb = _first(keys, MODEL_A_KEYS), _first(keys, MODEL_B_KEYS)
+    if ma and mb:
+        columns["model_a"], columns["model_b"] = ma, mb
+    return source
+
+
+def _rated(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
+    lst = _first(keys, COMPLETION_LIST_KEYS)
+    prompt = _prompt_columns(keys)
+    if not (lst and prompt):
+        return None
+    items = [i for v in _values(sample, lst) if isinstance(v, list) for i in v]
+    objs = [i for i in items if isinstance(i, dict)]
+    if not objs or len(objs) != len(items):
+        return None
+    item_keys = set().union(*objs)
+    text = _first(item_keys, TEXT_KEYS)
+    if text is None:
+        return None
+    columns: dict[str, Any] = {**prompt, "completions": lst, "text": text}
+    model = _first(item_keys, ("model", "model_name"))
+    if model:
+        columns["model"] = model
+    score = _first(item_keys, SCORE_KEYS)
+    if score and all(isinstance(o.get(score), (int, float)) and not isinstance(o.get(score), bool) for o in objs):
+        columns["score"] = score
+        return {"shape": "rated", "columns": columns}
+    rank = _first(item_keys, RANK_KEYS)
+    if rank:
+        columns["rank"] = rank
+        return {"shape": "ranked", "columns": columns}
+    return None
+
+
+def _feedback(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
+    label = _first(keys, LABEL_KEYS)
+    if not label:
+        return None
+    values = _values(sample, label)
+    labels = {_value_text(v).lower() for v in values}
+    known = {"true", "false", "1", "0", "-1", "up", "down", "thumbs_up", "thumbs_down", "like", "dislike", "good", "bad", "positive", "negative"}
+    if not labels or not labels <= known:
+        return None
+    columns: dict[str, Any] = {"label": label}
+    response = _first(keys, RESPONSE_KEYS)
+    prompt = _prompt_columns(keys)
+    if response and prompt:
+        columns |= prompt | {"response": response}
+    else:
+        conv = _first(keys, ("messages", "conversation", "conversations"))
+        if not conv or not all(looks_like_messages(v) for v in _values(sample, conv)[:50]):
+            return None
+        columns["conversation"] = conv
+    return {"shape": "feedback", "columns": columns}

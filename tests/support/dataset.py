@@ -38,3 +38,21 @@ def assert_reconciled(out: Path) -> None:
     assert c["records_rejected"] == rej.height
     assert sum(c["rejected_by_reason"].values()) == rej.height
     assert c["pairs_written"] == pairs(out).height == sum(c["pairs_by_split"].values())
+
+
+def assert_reconciled_by_source(out: Path) -> None:
+    """Per-source counts add up to the totals, and match the rows and rejects on disk."""
+    m = manifest(out)
+    c = m["counts"]
+    by_source = c["by_source"]
+    assert sum(s["records_read"] for s in by_source.values()) == c["records_read"]
+    assert sum(s["records_rejected"] for s in by_source.values()) == c["records_rejected"]
+    written = dict(pairs(out).group_by("source").len().iter_rows())
+    rejected = dict(rejects(out).group_by("source").len().iter_rows())
+    for name, s in by_source.items():
+        assert s["pairs_written"] == written.get(name, 0), name
+        assert s["records_rejected"] == rejected.get(name, 0) == sum(s["rejected_by_reason"].values()), name
+    files_by_source: dict[str, int] = {}
+    for item in m["inputs"]:
+        files_by_source[item["source"]] = files_by_source.get(item["source"], 0) + item["records"]
+    assert files_by_source == {k: v["records_read"] for k, v in by_source.items()}

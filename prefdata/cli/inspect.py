@@ -1,0 +1,43 @@
+"""``prefdata inspect RAW``: print what :func:`prefdata.inspect` found."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from prefdata.cli.common import fail_on_prefdata_errors
+
+
+def _short(value: object, width: int = 240) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+@click.command("inspect")
+@click.argument("raw", type=click.Path())
+@click.option("--sample", "sample_size", default=200, show_default=True, help="Records read per file.")
+@click.option("--examples", default=2, show_default=True, help="Records shown per file.")
+def command(raw: str, sample_size: int, examples: int) -> None:
+    """Show each raw file's fields, a few records, its detected shape and a config that would build it."""
+    from prefdata.inspect import inspect
+
+    with fail_on_prefdata_errors():
+        result = inspect(raw, sample_size=sample_size, examples=examples)
+    for f in result.files:
+        comp = f", {f.compression}" if f.compression else ""
+        click.secho(f"== {f.path} ({f.format}{comp}, {f.bytes:,} bytes; {f.sampled} records sampled)", bold=True)
+        for s in f.fields:
+            types = ", ".join(f"{t} {n}" for t, n in sorted(s.types.items(), key=lambda kv: -kv[1]))
+            chars = f", ~{s.mean_chars:,.0f} chars" if s.mean_chars is not None else ""
+            click.echo(f"  {s.name:24s} {s.present:>5}/{f.sampled}  {types}{chars}")
+        for i, rec in enumerate(f.examples, 1):
+            click.echo(f"  example {i}: {_short(rec)}")
+        if f.problem:
+            click.secho(f"  not detected: {f.problem}", fg="yellow")
+        else:
+            click.secho(f"  detected {f.description}", fg="green")
+        click.echo("  config:" if not f.problem else "  config to complete:")
+        click.echo("\n".join("    " + line for line in f.config_yaml.rstrip().splitlines()))
+    for s in result.skipped:
+        click.echo(f"== {s.name}: skipped ({s.reason})")

@@ -1,0 +1,101 @@
+"""``prefdata inspect RAW``: what prefdata sees in raw files, before building anything.
+
+For each file: its format, the fields of a sample of records (how often each appears, its JSON types,
+typical text length), a few records, the shape detection's verdict, and a config that would build
+it, or, when the layout is ambiguous, a config skeleton to complete.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefdata.config import BuildConfig, dump_config
+from prefdata.errors import AmbiguousLayoutError
+from prefdata.io.discover import SkippedFile, discover
+from prefdata.io.records import sample_records
+from prefdata.shapes import make_shape
+from prefdata.shapes.detect import detect
+
+
+@dataclass
+class FieldStats:
+    name: str
+    present: int
+    types: dict[str, int]
+    mean_chars: float | None
+
+
+@dataclass
+class FileReport:
+    path: str
+    format: str
+    compression: str | None
+    bytes: int
+    sampled: int
+    fields: list[FieldStats]
+    examples: list[dict[str, Any]]
+    shape: str | None
+    description: str | None
+    config_yaml: str
+    problem: str | None = None
+
+
+@dataclass
+class InspectResult:
+    files: list[FileReport] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def field_stats(sample: list[dict]) -> list[FieldStats]:
+    present: Counter[str] = Counter()
+    types: dict[str, Counter[str]] = defaultdict(Counter)
+    chars: dict[str, list[int]] = defaultdict(list)
+    for rec in sample:
+        for key, value in rec.items():
+            present[key] += 1
+            types[key][_type_name(value)] += 1
+            if isinstance(value, str):
+                chars[key].append(len(value))
+    return [
+        FieldStats(k, present[k], dict(types[k]), (sum(chars[k]) / len(chars[k])) if chars[k] else None)
+        for k in sorted(present, key=lambda k: (-present[k], k))
+    ]
+
+
+def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: int = 2) -> InspectResult:
+    """Describe every raw file under RAW (a file, folder or glob) without building anything."""
+    inputs, skipped = discover(raw)
+    result = InspectResult(skipped=skipped)
+    for f in inputs:
+        sample = sample_records(f, sample_size)
+        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample), sample[:examples], None, None, "")
+        if not sample:
+            report.problem = "no record parses as a JSON object"
+        else:
+            try:
+                source = detect(sample, name=f.name.rsplit(".", 1)[0], what="file")
+                shape = make_shape(source, sample)
+                report.shape, report.description = shape.name, shape.describe()
+                report.config_yaml = dump_config(BuildConfig(sources=[source]))
+            except AmbiguousLayoutError as exc:
+                report.problem = str(exc)
+                report.config_yaml = exc.suggested_config
+        result.files.append(report)
+    return result

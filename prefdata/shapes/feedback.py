@@ -1,0 +1,188 @@
+"""``feedback``: production logs of (prompt, response, thumbs up/down), paired across records.
+
+Records that share a normalized prompt (case and whitespace ignored) are paired up-voted against
+down-voted::
+
+    {"prompt": "Reset my password", "response": "Click 'Forgot password'.", "label": "up"}    (1)
+    {"prompt": "reset my  password", "response": "I can't help.", "label": "down"}           (2)
+
+-> one pair, chosen = (1), rejected = (2), lineage = both records. A prompt with only up-votes or
+only down-votes gives no pair: its records are rejects with reason ``unpaired``, and with
+``output.kto_export`` they are also written as TRL's unpaired ``prompt``/``completion``/``label``
+rows under ``OUT/kto/``. At most ``max_pairs_per_prompt`` pairs per prompt, chosen so that every
+record is used before any is reused (pair i-th up with i-th down first).
+
+Pairing needs all records of a prompt together, so it runs in ``combine`` on a hash partition of
+the prompt, after the row-local ``adapt`` has turned each record into a half-pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from prefdata.config import FeedbackSource, _value_text
+from prefdata.schema import MESSAGES
+from prefdata.shapes.base import Shape, keep_reason, sample_values
+from prefdata.shapes.fields import Leaf, expr_for
+from prefdata.shapes.messages import MESSAGES as MESSAGES_KIND
+from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
+from prefdata.shapes.prompt import PromptPlan
+
+HALF_SCHEMA = pl.Schema(
+    {
+        "_record": pl.Int64,
+        "_line": pl.String,
+        "prompt": MESSAGES,
+        "response": MESSAGES,
+        "label": pl.String,  # "up" | "down"
+        "model": pl.String,
+        "_reason": pl.String,
+        "_field": pl.String,
+        "_detail": pl.String,
+    }
+)
+
+
+@dataclass
+class Combined:
+    pairs: pl.DataFrame  # pair rows (prompt/chosen/rejected, metadata, lineage, keys)
+    unpaired: pl.DataFrame  # one row per record that found no partner: lineage, prompt, completion, label, reason
+
+
+class FeedbackShape(Shape):
+    name = "feedback"
+    combines = True
+
+    def __init__(self, source: FeedbackSource, sample: Sequence[Mapping[str, Any]]):
+        self.source = source
+        c = source.columns
+        self.aliases = {**ROLE_ALIASES, **source.roles}
+        if c.conversation:
+            self.conversation_kind = sniff_kind(sample_values(sample, c.conversation)) or MESSAGES_KIND
+        else:
+            self.prompt = PromptPlan.sniff(c, sample)
+            assert c.response
+            self.response_kind = sniff_kind(sample_values(sample, c.response)) or TEXT
+
+    def leaves(self) -> list[Leaf]:
+        c = self.source.columns
+        if c.conversation:
+            leaves = [Leaf(c.conversation, self.conversation_kind.dtype, self.conversation_kind.strict)]
+        else:
+            assert c.response
+            leaves = self.prompt.leaves() + [Leaf(c.response, self.response_kind.dtype, self.response_kind.strict)]
+        leaves.append(Leaf(c.label, pl.String))
+        if c.model:
+            leaves.append(Leaf(c.model, pl.String))
+        return leaves
+
+    def _label(self) -> pl.Expr:
+        labels = self.source.labels
+        mapping = {_value_text(v).lower(): "up" for v in labels.up} | {_value_text(v).lower(): "down" for v in labels.down}
+        return expr_for(self.source.columns.label).str.strip_chars().str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
+
+    def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Each record -> a half-pair (prompt, response, up/down), or a reject."""
+        c = self.source.columns
+        if c.conversation:
+            turns = to_messages(expr_for(c.conversation), self.conversation_kind, "user", self.aliases)
+            prompt, response = turns.list.slice(0, turns.list.len() - 1), turns.list.slice(-1)
+            field = c.conversation
+        else:
+            assert c.response
+            prompt = self.prompt.expr(self.aliases)
+            response = to_messages(expr_for(c.response), self.response_kind, "assistant", self.aliases)
+            field = c.response
+        lf = lf.with_columns(prompt.alias("prompt"), response.alias("response"), self._label().alias("label"))
+        raw_label = expr_for(c.label)
+        checks = [
+            ("missing_field", c.label, pl.lit(f"{c.label} is missing"), raw_label.is_null()),
+            ("unknown_verdict", c.label, pl.format(f"{c.label} = {{}} is none of the configured up/down labels", raw_label), pl.col("label").is_null()),
+            ("missing_field", field, pl.lit(f"{field}: no response"), pl.col("response").is_null() | (pl.col("response").list.len() == 0)),
+            ("missing_field", field, pl.lit("no prompt"), pl.col("prompt").is_null() | (pl.col("prompt").list.len() == 0)),
+        ]
+        for reason, where, detail, cond in checks:
+            lf = lf.with_columns(keep_reason(pl.lit(reason), pl.lit(where), detail, cond))
+        model = expr_for(c.model) if c.model else pl.lit(None, pl.String)
+        return lf.select(
+            "_record",
+            "_line",
+            pl.col("prompt").cast(MESSAGES),
+            pl.col("response").cast(MESSAGES),
+            "label",
+            model.cast(pl.String).alias("model"),
+            "_reason",
+            "_field",
+            "_detail",
+        )
+
+    def combine(self, halves: pl.DataFrame) -> Combined:  # type: ignore[override]
+        """Pair up-votes with down-votes per prompt group (one hash partition at a time)."""
+        h = halves.sort("_order").with_columns(pl.int_range(pl.len()).over("_group", "label").alias("__k"))
+        keep = ["_group", "_split_key", "_bucket", "__k", "_order", "prompt", "response", "model", "lineage", "source"]
+        ups = h.filter(pl.col("label") == "up").select(keep)
+        downs = h.filter(pl.col("label") == "down").select(keep)
+        cap = self.source.max_pairs_per_prompt
+        joined = (
+            ups.join(downs.select("_group", *[pl.col(c).alias(f"{c}_d") for c in keep if c != "_group"]), on="_group", how="inner")
+            .sort("_group", pl.col("__k") + pl.col("__k_d"), "__k", "__k_d")
+            .with_columns(pl.int_range(pl.len()).over("_group").alias("__n"))
+            .filter(pl.col("__n") < cap)
+        )
+        pairs = joined.select(
+            pl.col("prompt"),
+            pl.col("response").alias("chosen"),
+            pl.col("response_d").alias("rejected"),
+            pl.lit(None, pl.Float64).alias("score_chosen"),
+            pl.lit(None, pl.Float64).alias("score_rejected"),
+            pl.col("model").alias("chosen_model"),
+            pl.col("model_d").alias("rejected_model"),
+            pl.lit(None, pl.String).alias("chosen_position"),
+            "source",
+            pl.min_horizontal("_order", "_order_d").alias("_order"),
+            pl.concat_list("lineage", "lineage_d").alias("lineage"),
+            "_group",
+            "_split_key",
+            "_bucket",
+            pl.lit(None, pl.String).alias("_reason"),
+            pl.lit(None, pl.String).alias("_field"),
+            pl.lit(None, pl.String).alias("_detail"),
+        )
+        used = pl.concat([joined.select("_order"), joined.select(pl.col("_order_d").alias("_order"))]).unique()
+        has_partner = h.group_by("_group").agg(pl.col("label").n_unique().alias("__labels"))
+        unpaired = (
+            h.join(used, on="_order", how="anti")
+            .join(has_partner, on="_group", how="left")
+            .select(
+                "lineage",
+                "source",
+                "prompt",
+                pl.col("response").alias("completion"),
+                (pl.col("label") == "up").alias("label"),
+                "model",
+                "_group",
+                "_split_key",
+                "_bucket",
+                pl.lit("unpaired").alias("_reason"),
+                pl.lit(self.source.columns.label).alias("_field"),
+                pl.when(pl.col("__labels") > 1)
+                .then(pl.lit(f"over max_pairs_per_prompt ({cap}) for this prompt"))
+                .when(pl.col("label") == "up")
+                .then(pl.lit("no down-voted response to the same prompt"))
+                .otherwise(pl.lit("no up-voted response to the same prompt"))
+                .alias("_detail"),
+            )
+        )
+        return Combined(pairs=pairs, unpaired=unpaired)
+
+    def describe(self) -> str:
+        c = self.source.columns
+        what = f"conversation '{c.conversation}'" if c.conversation else f"prompt {self.prompt.description}, response '{c.response}'"
+        return f"feedback: {what}, label '{c.label}'; up-votes paired with down-votes per prompt (max {self.source.max_pairs_per_prompt})"
+
+    def config(self) -> Mapping[str, Any]:
+        return self.source.model_dump(mode="json", exclude_defaults=True) | {"shape": "feedback"}

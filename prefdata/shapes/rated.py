@@ -1,0 +1,249 @@
+"""``rated`` and ``ranked``: a prompt with N completions, each scored or ranked; binarized into pairs.
+
+UltraFeedback-style record::
+
+    {"instruction": "Name a fruit.", "completions": [
+        {"model": "m1", "response": "Apple.", "overall_score": 8.5},
+        {"model": "m2", "response": "A car.", "overall_score": 2.0},
+        {"model": "m3", "response": "Banana!", "overall_score": 7.0}]}
+
+with ``columns: {prompt: instruction, score: overall_score, model: model}`` and the default policy
+``best_vs_worst`` gives one pair: chosen "Apple." (8.5, m1) over rejected "A car." (2.0, m2).
+``best_vs_random`` pairs the best with one strictly worse completion drawn with a seed (same seed,
+same pairs); ``all_pairs`` gives every pair whose score gap is at least ``min_margin``. Equal scores
+are never paired. For ``ranked``, rank 1 is best unless ``lower_rank_is_better: false``; ranks are not scores, so
+``score_chosen``/``score_rejected`` stay null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+import polars_hash  # noqa: F401  (registers nchash)
+
+from prefdata.config import RankedSource, RatedSource
+from prefdata.errors import ConfigError
+from prefdata.schema import MESSAGES
+from prefdata.shapes.base import PAIR_SCHEMA, Shape, keep_reason, sample_values
+from prefdata.shapes.fields import Leaf, expr_for, parse_path
+from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
+from prefdata.shapes.prompt import PromptPlan
+
+SELF = "$"
+
+
+def _sub(expr: pl.Expr, path: str) -> pl.Expr:
+    """Read ``path`` (relative) from a struct expression; ``$`` is the expression itself."""
+    if path == SELF:
+        return expr
+    for token in parse_path(path):
+        expr = expr.list.get(token, null_on_oob=True) if isinstance(token, int) else expr.struct.field(token)
+    return expr
+
+
+def _item_dtype(leaves: list[tuple[str, pl.DataType]]) -> pl.DataType:
+    """The struct type of one completion from relative (path, type) leaves."""
+    from prefdata.shapes.fields import _merge, _wrap
+
+    dtype: pl.DataType | None = None
+    for path, leaf in leaves:
+        tokens = parse_path(path)
+        wrapped = _wrap(tokens, leaf)
+        dtype = wrapped if dtype is None else _merge(dtype, wrapped, path)
+    assert dtype is not None
+    return dtype
+
+
+class RatedShape(Shape):
+    name = "rated"
+
+    def __init__(self, source: RatedSource | RankedSource, sample: Sequence[Mapping[str, Any]]):
+        self.source = source
+        c = source.columns
+        self.prompt = PromptPlan.sniff(c, sample)
+        items = [item for lst in sample_values(sample, c.completions) if isinstance(lst, list) for item in lst]
+        texts = items if c.text == SELF else [v for item in items for v in sample_values([item], c.text) if isinstance(item, dict)]
+        self.text_kind = sniff_kind(texts) or TEXT
+        self.aliases = {**ROLE_ALIASES, **source.roles}
+        if self.item_value_path is not None and c.text == SELF:
+            raise ConfigError(f"source {source.name or self.name}: with text: '$' (completions are plain values) give the {self.value_word}s as a parallel list ('{self.value_word}s:')")
+
+    # -- what differs between rated and ranked --------------------------------------------------
+
+    value_word = "score"
+
+    @property
+    def item_value_path(self) -> str | None:
+        c = self.source.columns
+        return None if getattr(c, f"{self.value_word}s") else getattr(c, self.value_word)
+
+    @property
+    def parallel_value_path(self) -> str | None:
+        return getattr(self.source.columns, f"{self.value_word}s")
+
+    def goodness(self, value: pl.Expr) -> pl.Expr:
+        """Higher is better after this transform."""
+        assert isinstance(self.source, RatedSource)
+        return value if self.source.higher_is_better else -value
+
+    # -- decoding ---------------------------------------------------------------------------------
+
+    def leaves(self) -> list[Leaf]:
+        c = self.source.columns
+        leaves = self.prompt.leaves()
+        if c.text == SELF:
+            item = self.text_kind.dtype
+            strict = tuple(("*", *s) for s in self.text_kind.strict)
+        else:
+            parts = [(c.text, self.text_kind.dtype)]
+            if self.item_value_path:
+                parts.append((self.item_value_path, pl.String))
+            if c.model:
+                parts.append((c.model, pl.String))
+            item = _item_dtype(parts)
+            prefix = tuple("*" if isinstance(t, int) else t for t in parse_path(c.text))
+            strict = tuple(("*", *prefix, *s) for s in self.text_kind.strict)
+        leaves.append(Leaf(c.completions, pl.List(item), strict))
+        if self.parallel_value_path:
+            leaves.append(Leaf(self.parallel_value_path, pl.List(pl.String)))
+        if c.models:
+            leaves.append(Leaf(c.models, pl.List(pl.String)))
+        return leaves
+
+    # -- pairing ----------------------------------------------------------------------------------
+
+    def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        c = self.source.columns
+        policy = self.source.binarize
+        items = expr_for(c.completions)
+        base = lf.with_columns(self.prompt.expr(self.aliases).alias("__prompt"), items.alias("__items"))
+        if self.parallel_value_path:
+            base = base.with_columns(expr_for(self.parallel_value_path).alias("__values"))
+        if c.models:
+            base = base.with_columns(expr_for(c.models).alias("__models"))
+        base = base.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row"))
+        base = base.with_columns(keep_reason(pl.lit("missing_field"), pl.lit(c.completions), pl.lit(f"{c.completions} is missing"), pl.col("__items").is_null()))
+
+        explode_cols = ["__items"] + (["__values"] if self.parallel_value_path else []) + (["__models"] if c.models else [])
+        ex = (
+            base.filter(pl.col("_reason").is_null())
+            .select("__row", "_record", *explode_cols, pl.int_ranges(pl.col("__items").list.len()).alias("__i"))
+            .explode([*explode_cols, "__i"])
+            .filter(pl.col("__i").is_not_null())
+        )
+        item = pl.col("__items")
+        raw_value = pl.col("__values") if self.parallel_value_path else _sub(item, self.item_value_path or SELF)
+        value = raw_value.cast(pl.Float64, strict=False)
+        model = pl.col("__models") if c.models else (_sub(item, c.model) if c.model else pl.lit(None, pl.String))
+        text = to_messages(_sub(item, c.text), self.text_kind, "assistant", self.aliases)
+        ex = ex.select(
+            "__row",
+            "_record",
+            "__i",
+            text.alias("__text"),
+            value.alias("__value"),
+            self.goodness(value).alias("__good"),
+            model.cast(pl.String).alias("__model"),
+            (raw_value.is_not_null() & value.is_null()).alias("__bad_value"),
+            pl.when(raw_value.is_not_null() & value.is_null()).then(raw_value.cast(pl.String)).alias("__bad_text"),
+        )
+        bad_values = ex.filter(pl.col("__bad_value")).group_by("__row").agg(pl.col("__bad_text").first())
+        usable = ex.filter(
+            pl.col("__value").is_not_null()
+            & pl.col("__text").is_not_null()
+            & (pl.col("__text").list.eval(pl.element().struct.field("content").str.strip_chars().str.len_chars()).list.sum() > 0)
+        )
+        n_usable = usable.group_by("__row").agg(pl.len().alias("__n"))
+        pairs = self._pairs(usable, policy.policy, policy.min_margin, policy.seed)
+        n_pairs = pairs.group_by("__row").agg(pl.len().alias("__pairs"))
+
+        word = self.value_word
+        status = (
+            base.join(bad_values, on="__row", how="left")
+            .join(n_usable, on="__row", how="left")
+            .join(n_pairs, on="__row", how="left")
+            .with_columns(pl.col("__n").fill_null(0), pl.col("__pairs").fill_null(0))
+        )
+        status = status.with_columns(
+            keep_reason(pl.lit("wrong_type"), pl.lit(self.parallel_value_path or f"{c.completions}[].{self.item_value_path}"), pl.format(f"a {word} is not a number: {{}}", pl.col("__bad_text")), pl.col("__bad_text").is_not_null())
+        ).with_columns(
+            keep_reason(pl.lit("too_few_completions"), pl.lit(c.completions), pl.format(f"{{}} usable completion(s) (with text and a {word}); at least 2 are needed", pl.col("__n")), pl.col("__n") < 2)
+        ).with_columns(
+            keep_reason(
+                pl.lit("below_margin"),
+                pl.lit(c.completions),
+                pl.lit(f"no two completions differ in {word}" + (f" by at least {policy.min_margin}" if policy.min_margin else "")),
+                pl.col("__pairs") == 0,
+            )
+        )
+        rejected_rows = status.filter(pl.col("_reason").is_not_null()).select(
+            "_record", "_line", *[pl.lit(None, dtype).alias(n) for n, dtype in PAIR_SCHEMA.items() if n not in ("_record", "_line", "_reason", "_field", "_detail")], "_reason", "_field", "_detail"
+        )
+        good = status.filter(pl.col("_reason").is_null()).select("__row", "_record", "__prompt")
+        pair_rows = pairs.join(good, on="__row", how="inner").sort("__row", "__ci", "__ri").select(
+            "_record",
+            pl.lit(None, pl.String).alias("_line"),
+            pl.col("__prompt").alias("prompt"),
+            pl.col("__ctext").alias("chosen"),
+            pl.col("__rtext").alias("rejected"),
+            (pl.col("__cvalue") if self.value_word == "score" else pl.lit(None, pl.Float64)).alias("score_chosen"),
+            (pl.col("__rvalue") if self.value_word == "score" else pl.lit(None, pl.Float64)).alias("score_rejected"),
+            pl.col("__cmodel").alias("chosen_model"),
+            pl.col("__rmodel").alias("rejected_model"),
+            pl.lit(None, pl.String).alias("chosen_position"),
+            pl.lit(None, pl.String).alias("_reason"),
+            pl.lit(None, pl.String).alias("_field"),
+            pl.lit(None, pl.String).alias("_detail"),
+        )
+        out = pl.concat([pair_rows.cast(dict(PAIR_SCHEMA)), rejected_rows.cast(dict(PAIR_SCHEMA))], how="vertical")
+        return out.sort("_record", maintain_order=True)
+
+    @staticmethod
+    def _pairs(usable: pl.LazyFrame, policy: str, min_margin: float, seed: int) -> pl.LazyFrame:
+        """(__row, chosen item, rejected item) rows; a pair needs a strictly better score, by min_margin."""
+        cols = ["__i", "__text", "__value", "__model", "__good"]
+        ok = lambda gap: (gap > 0) & (gap >= min_margin)  # noqa: E731
+        if policy == "all_pairs":
+            left = usable.select("__row", *[pl.col(c).alias(f"__c{c[2:]}") for c in cols])
+            right = usable.select("__row", *[pl.col(c).alias(f"__r{c[2:]}") for c in cols])
+            joined = left.join(right, on="__row", how="inner")
+            return joined.filter(ok(pl.col("__cgood") - pl.col("__rgood")))
+        ranked = usable.sort("__row", "__good", "__i", descending=[False, True, False])
+        best = ranked.group_by("__row", maintain_order=True).first().select("__row", *[pl.col(c).alias(f"__c{c[2:]}") for c in cols])
+        if policy == "best_vs_worst":
+            worst = usable.sort("__row", "__good", "__i").group_by("__row", maintain_order=True).first()
+            worst = worst.select("__row", *[pl.col(c).alias(f"__r{c[2:]}") for c in cols])
+            return best.join(worst, on="__row").filter(ok(pl.col("__cgood") - pl.col("__rgood")))
+        # best_vs_random: one strictly worse completion, drawn with a seed from the record number
+        candidates = usable.join(best.select("__row", "__cgood"), on="__row").filter(ok(pl.col("__cgood") - pl.col("__good")))
+        candidates = candidates.sort("__row", "__i").with_columns(
+            pl.int_range(pl.len()).over("__row").alias("__k"),
+            pl.len().over("__row").alias("__m"),
+            pl.col("_record").cast(pl.String).nchash.xxh3_64(seed=seed).alias("__h"),
+        )
+        drawn = candidates.filter(pl.col("__k") == (pl.col("__h") % pl.col("__m").cast(pl.UInt64)).cast(pl.Int64))
+        drawn = drawn.select("__row", *[pl.col(c).alias(f"__r{c[2:]}") for c in cols])
+        return best.join(drawn, on="__row")
+
+    def describe(self) -> str:
+        c, b = self.source.columns, self.source.binarize
+        extra = f", seed {b.seed}" if b.policy == "best_vs_random" else ""
+        margin = f", min_margin {b.min_margin}" if b.min_margin else ""
+        return f"{self.name}: prompt {self.prompt.description}, completions '{c.completions}' ({self.text_kind}), {b.policy}{extra}{margin}"
+
+    def config(self) -> Mapping[str, Any]:
+        return self.source.model_dump(mode="json", exclude_defaults=True) | {"shape": self.name}
+
+
+class RankedShape(RatedShape):
+    name = "ranked"
+    value_word = "rank"
+
+    def goodness(self, value: pl.Expr) -> pl.Expr:
+        assert isinstance(self.source, RankedSource)
+        return -value if self.source.lower_rank_is_better else value
+
+
+__all__ = ["MESSAGES", "RankedShape", "RatedShape"]

@@ -1,0 +1,78 @@
+"""Config errors name the source and key and list valid values; unknown keys are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import prefdata
+from prefdata.cli import cli
+from prefdata.config import load_config, parse_config
+from prefdata.errors import ConfigError
+from tests.conftest import FIXTURES
+
+
+def _error(cfg: dict) -> str:
+    with pytest.raises(ConfigError) as err:
+        parse_config(cfg)
+    return str(err.value)
+
+
+def test_unknown_key_names_source_and_lists_valid_keys() -> None:
+    msg = _error({"sources": [{"name": "logs", "shape": "preference", "columns": {"prompt": "q", "chosn": "c"}}]})
+    assert "sources[0] (name: logs).columns.chosn: unknown key" in msg
+    assert "chosen" in msg and "prompt_template" in msg
+
+
+def test_unknown_shape_lists_shapes() -> None:
+    msg = _error({"sources": [{"name": "x", "shape": "pairs"}]})
+    assert "'shape' must be one of: preference, transcript, pairwise, rated, ranked, feedback, tree, custom" in msg
+
+
+def test_bad_enum_value_lists_valid_values() -> None:
+    msg = _error({"sources": [{"shape": "rated", "columns": {"prompt": "p"}, "binarize": {"policy": "best"}}]})
+    assert "sources[0].binarize.policy" in msg and "'best_vs_worst', 'best_vs_random' or 'all_pairs'" in msg
+
+
+def test_rules_between_keys() -> None:
+    assert "exactly one of columns.winner" in _error({"sources": [{"shape": "pairwise", "columns": {"prompt": "p"}}]})
+    msg = _error({"sources": [{"shape": "pairwise", "columns": {"prompt": "p", "winner": "w"}, "winner_values": {"a": [1], "tie": [1]}}]})
+    assert "listed under both 'a' and 'tie'" in msg
+    assert "a_below must be <= b_above" in _error(
+        {"sources": [{"shape": "pairwise", "columns": {"prompt": "p", "winner": "w"}, "winner_threshold": {"a_below": 0.7, "b_above": 0.3}}]}
+    )
+    assert "needs 'prompt' or 'prompt_template'" in _error({"sources": [{"shape": "preference", "columns": {}}]})
+    assert "split.test_fraction" in _error({"sources": [{"shape": "transcript"}], "split": {"test_fraction": 1.5}})
+    assert "unknown key" in _error({"sources": [{"shape": "transcript"}], "splits": {}})
+
+
+def test_two_sources_claiming_one_file_is_an_error(tmp_path: Path) -> None:
+    cfg = {"sources": [{"shape": "transcript", "path": "transcript/hh.jsonl"}, {"shape": "transcript", "path": "transcript/*.jsonl"}]}
+    with pytest.raises(ConfigError, match="matched by sources\\[0\\].*and sources\\[1\\]"):
+        prefdata.build(FIXTURES / "raw", tmp_path / "out", config=cfg)
+
+
+def test_bad_filter_and_custom_function_are_config_errors(tmp_path: Path) -> None:
+    raw = FIXTURES / "raw" / "pairwise" / "arena.jsonl"
+    base = {"shape": "pairwise", "columns": {"prompt": "prompt", "winner": "winner"}}
+    with pytest.raises(ConfigError, match="expected '<field> <op> <value>'"):
+        prefdata.build(raw, tmp_path / "a", config={"sources": [base | {"filters": ["lang is en"]}]})
+    with pytest.raises(ConfigError, match="cannot import module 'no_such_module'"):
+        prefdata.build(raw, tmp_path / "b", config={"sources": [{"shape": "custom", "function": "no_such_module:f"}]})
+    assert "function must look like" in _error({"sources": [{"shape": "custom", "function": "nocolon"}]})
+
+
+def test_cli_config_error_exits_2_with_the_message(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("sources:\n  - name: hh\n    shape: transcript\n    colums: {}\n")
+    res = CliRunner().invoke(cli, ["build", str(FIXTURES / "raw"), str(tmp_path / "out"), "--config", str(cfg)])
+    assert res.exit_code == 2
+    assert "sources[0] (name: hh).colums: unknown key" in res.stderr
+    assert "columns" in res.stderr and "markers" in res.stderr
+
+
+def test_shipped_configs_are_valid() -> None:
+    for path in (FIXTURES / "configs").glob("*.yaml"):
+        load_config(path)
