@@ -17,12 +17,19 @@ REPORT_LINK = "report.html"
 
 
 def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """The card's YAML metadata: licence placeholder, task categories, and the split -> files map."""
-    splits: dict[str, list[str]] = {}
-    for out in manifest.get("outputs", []):
-        if out.get("split"):
-            splits.setdefault(out["split"], []).append(out["path"])
-    data_files = [{"split": split, "path": "data/" + f"{split}-*.parquet"} for split in sorted(splits, key=_split_order)]
+    """The card's YAML metadata: licence placeholder, task categories, and the split -> files map.
+
+    The ``default`` config is the preference pairs under ``data/``; a build with the KTO export adds
+    a ``kto`` config (``load_dataset(OUT, "kto")``) for the unpaired rows under ``kto/``.
+    """
+    configs = []
+    for name, folder in (("default", "data"), ("kto", "kto")):
+        splits = sorted(
+            {out["path"].split("/", 1)[1].split("-", 1)[0] for out in manifest.get("outputs", []) if out.get("split") and out["path"].startswith(folder + "/")},
+            key=_split_order,
+        )
+        if splits:
+            configs.append({"config_name": name, "data_files": [{"split": split, "path": f"{folder}/{split}-*.parquet"} for split in splits]})
     header: dict[str, Any] = {
         "license": "other",  # placeholder: set the licence of your raw data before publishing
         "task_categories": ["text-generation"],
@@ -31,7 +38,7 @@ def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
     pairs = manifest.get("counts", {}).get("pairs_written")
     if isinstance(pairs, int):
         header["size_categories"] = [size_category(pairs)]
-    header["configs"] = [{"config_name": "default", "data_files": data_files}]
+    header["configs"] = configs
     return header
 
 

@@ -66,3 +66,12 @@ def test_dpo_trainer_trains_a_step_on_the_train_split_unchanged(built: Path, tmp
     result = trainer.train()
     assert result.global_step == 1
     assert result.training_loss == pytest.approx(0.6931, abs=0.05)  # log(2): policy == reference at step 0
+
+
+def test_kto_export_loads_as_its_own_config(built: Path) -> None:
+    kto = datasets.load_dataset(str(built), "kto")
+    assert set(kto) == {"train", "test"}
+    rows = kto["train"].num_rows + kto["test"].num_rows
+    assert rows == 2  # the two unpaired records of fixtures/raw/feedback/thumbs.jsonl
+    row = (kto["train"] if kto["train"].num_rows else kto["test"])[0]
+    assert isinstance(row["label"], bool) and row["completion"][0]["role"] == "assistant"
