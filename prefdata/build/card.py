@@ -20,12 +20,17 @@ def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """The card's YAML metadata: licence placeholder, task categories, and the split -> files map.
 
     The ``default`` config is the preference pairs under ``data/``; a build with the KTO export adds
-    a ``kto`` config (``load_dataset(OUT, "kto")``) for the unpaired rows under ``kto/``.
+    a ``kto`` config (``load_dataset(OUT, "kto")``) for the unpaired rows under ``kto/``. A split
+    with no rows at all is left out: ``datasets`` refuses to load an empty split.
     """
     configs = []
     for name, folder in (("default", "data"), ("kto", "kto")):
         splits = sorted(
-            {out["path"].split("/", 1)[1].split("-", 1)[0] for out in manifest.get("outputs", []) if out.get("split") and out["path"].startswith(folder + "/")},
+            {
+                out["path"].split("/", 1)[1].split("-", 1)[0]
+                for out in manifest.get("outputs", [])
+                if out.get("split") and out["path"].startswith(folder + "/") and out.get("rows", 1) > 0
+            },
             key=_split_order,
         )
         if splits:

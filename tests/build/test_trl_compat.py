@@ -70,8 +70,13 @@ def test_dpo_trainer_trains_a_step_on_the_train_split_unchanged(built: Path, tmp
 
 def test_kto_export_loads_as_its_own_config(built: Path) -> None:
     kto = datasets.load_dataset(str(built), "kto")
-    assert set(kto) == {"train", "test"}
-    rows = kto["train"].num_rows + kto["test"].num_rows
-    assert rows == 2  # the two unpaired records of fixtures/raw/feedback/thumbs.jsonl
-    row = (kto["train"] if kto["train"].num_rows else kto["test"])[0]
+    assert sum(split.num_rows for split in kto.values()) == 2  # the unpaired records of feedback/thumbs.jsonl
+    row = next(split for split in kto.values() if split.num_rows)[0]
     assert isinstance(row["label"], bool) and row["completion"][0]["role"] == "assistant"
+
+
+def test_a_split_without_rows_is_left_out_of_the_card_so_load_dataset_works(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    prefdata.build(FIXTURES / "raw" / "transcript" / "hh.jsonl", out, partitions=3, test_fraction=0.01)
+    assert pairs(out, "test").height == 0
+    assert set(datasets.load_dataset(str(out))) == {"train"}
