@@ -14,6 +14,7 @@ from typing import Any
 
 from prefdata.config import BuildConfig, dump_config
 from prefdata.errors import AmbiguousLayoutError
+from prefdata.io.decode import json_kind
 from prefdata.io.discover import SkippedFile, discover
 from prefdata.io.records import sample_records
 from prefdata.shapes import make_shape
@@ -49,20 +50,6 @@ class InspectResult:
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
-
-
 def field_stats(sample: list[dict]) -> list[FieldStats]:
     present: Counter[str] = Counter()
     types: dict[str, Counter[str]] = defaultdict(Counter)
@@ -70,7 +57,7 @@ def field_stats(sample: list[dict]) -> list[FieldStats]:
     for rec in sample:
         for key, value in rec.items():
             present[key] += 1
-            types[key][_type_name(value)] += 1
+            types[key][json_kind(value).replace('array', 'list')] += 1
             if isinstance(value, str):
                 chars[key].append(len(value))
     return [

@@ -38,28 +38,30 @@ def dedup(rows: pl.DataFrame, file_index: dict[str, int]) -> tuple[pl.DataFrame,
         return rows, _no_drops()
     kept, dups = rows.filter(first), rows.filter(~first)
     origin = kept.select("id", pl.col("lineage").list.first().alias("_first")).unnest("_first")
-    dups = dups.join(origin, on="id", how="left", maintain_order="left")
-    drops = (
-        dups.select(
-            "lineage",
-            "source",
-            pl.format("same prompt/chosen/rejected as {} record {} (id {})", pl.col("file"), pl.col("record"), pl.col("id").str.slice(0, 12)).alias(
-                "_detail"
-            ),
-        )
+    dups = dups.join(origin, on="id", how="left", maintain_order="left").with_columns(
+        pl.lit("duplicate_pair").alias("_reason"),
+        pl.lit("id").alias("_field"),
+        pl.format("same prompt/chosen/rejected as {} record {} (id {})", pl.col("file"), pl.col("record"), pl.col("id").str.slice(0, 12)).alias("_detail"),
+    )
+    return kept, lineage_drops(dups, file_index)
+
+
+def lineage_drops(df: pl.DataFrame, file_index: dict[str, int]) -> pl.DataFrame:
+    """Rows with a reason and a lineage -> one drop row per raw record they came from."""
+    return (
+        df.select("lineage", "source", "_reason", "_field", "_detail")
         .explode("lineage")
         .unnest("lineage")
         .select(
             pl.col("file").replace_strict(file_index, return_dtype=pl.UInt32).alias("_file_idx"),
             pl.col("record").alias("_record"),
             "source",
-            pl.lit("duplicate_pair").alias("_reason"),
-            pl.lit("id").alias("_field"),
+            "_reason",
+            "_field",
             "_detail",
             pl.lit(None, pl.String).alias("_raw"),
         )
     )
-    return kept, drops
 
 
 def _no_drops() -> pl.DataFrame:

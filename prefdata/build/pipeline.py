@@ -24,7 +24,7 @@ import polars as pl
 
 from prefdata import __version__
 from prefdata.build.card import write_card
-from prefdata.build.finalize import finalize_partition
+from prefdata.build.finalize import finalize_partition, lineage_drops
 from prefdata.build.output import check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
 from prefdata.build.plan import BuildPlan, FilePlan, plan_build
 from prefdata.build.progress import Progress
@@ -311,24 +311,6 @@ def _write_kto(frames: list[pl.DataFrame], tmp: Path, threshold: int, compressio
     return outputs
 
 
-def _lineage_drops(df: pl.DataFrame, file_index: dict[str, int]) -> pl.DataFrame:
-    """Rows with a reason and a lineage -> one drop row per raw record."""
-    return (
-        df.select("lineage", "source", "_reason", "_field", "_detail")
-        .explode("lineage")
-        .unnest("lineage")
-        .select(
-            pl.col("file").replace_strict(file_index, return_dtype=pl.UInt32).alias("_file_idx"),
-            pl.col("record").alias("_record"),
-            "source",
-            "_reason",
-            "_field",
-            "_detail",
-            pl.lit(None, pl.String).alias("_raw"),
-        )
-    )
-
-
 def _combine(p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Pair cross-record rows of one source in one partition; unpaired rows become drop rows.
 
@@ -338,9 +320,9 @@ def _combine(p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[s
     rows = apply_rules(combined.pairs.lazy()).collect()
     bad = rows.filter(pl.col("_reason").is_not_null())
     if bad.height:
-        spill.write_drops(_lineage_drops(bad, file_index))
+        spill.write_drops(lineage_drops(bad, file_index))
     if combined.unpaired.height:
-        spill.write_drops(_lineage_drops(combined.unpaired, file_index))
+        spill.write_drops(lineage_drops(combined.unpaired, file_index))
     good = rows.filter(pl.col("_reason").is_null()).drop("_reason", "_field", "_detail").with_columns(id_expr())
     unpaired = combined.unpaired.with_columns(pl.col("lineage").list.first().alias("__first")).with_columns(
         (pl.col("__first").struct.field("file").replace_strict(file_index, return_dtype=pl.UInt64) * (1 << 40)

@@ -133,7 +133,8 @@ class _Mismatch(Exception):
         self.reason, self.where, self.detail = reason, where, detail
 
 
-def _json_kind(value: object) -> str:
+def json_kind(value: object) -> str:
+    """The JSON type name of a decoded value (``boolean``, ``number``, ``string``, ``array``, ``object``, ``null``)."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, (int, float)):
@@ -152,16 +153,16 @@ def _conform(value: object, dtype: pl.DataType, where: str, strict: set[tuple[st
         return None
     if isinstance(dtype, pl.Struct):
         if not isinstance(value, dict):
-            raise _Mismatch("wrong_type", where, f"{where}: expected an object, got {_json_kind(value)}")
+            raise _Mismatch("wrong_type", where, f"{where}: expected an object, got {json_kind(value)}")
         return {f.name: _conform(value.get(f.name), f.dtype, f"{where}.{f.name}", strict, (*path, f.name)) for f in dtype.fields}
     if isinstance(dtype, pl.List):
         if not isinstance(value, list):
-            raise _Mismatch("wrong_type", where, f"{where}: expected an array, got {_json_kind(value)}")
+            raise _Mismatch("wrong_type", where, f"{where}: expected an array, got {json_kind(value)}")
         return [_conform(v, dtype.inner, f"{where}[{i}]", strict, (*path, ANY)) for i, v in enumerate(value)]
     # String leaf
     if isinstance(value, str):
         return value
-    kind = _json_kind(value)
+    kind = json_kind(value)
     if path in strict:
         raise _Mismatch("non_text_content", where, f"{where}: expected text, got {kind} {orjson.dumps(value).decode()[:80]}")
     if kind in ("object", "array"):
@@ -183,7 +184,7 @@ def _decode_slow(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
             reason, detail = "malformed_json", str(exc)
         else:
             if not isinstance(obj, dict):
-                reason, detail = "malformed_record", f"expected a JSON object, got {_json_kind(obj)}"
+                reason, detail = "malformed_record", f"expected a JSON object, got {json_kind(obj)}"
             else:
                 try:
                     value = {f.name: _conform(obj.get(f.name), f.dtype, f.name, strict, (f.name,)) for f in spec.fields}

@@ -5,46 +5,27 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prefdata.config import SourceBase
 from prefdata.shapes.base import Shape
 
+#: shape name -> "module:Class" (imported on first use, so a build loads only the shapes it needs)
+ADAPTERS = {
+    "preference": "prefdata.shapes.preference:PreferenceShape",
+    "transcript": "prefdata.shapes.transcript:TranscriptShape",
+    "pairwise": "prefdata.shapes.pairwise:PairwiseShape",
+    "rated": "prefdata.shapes.rated:RatedShape",
+    "ranked": "prefdata.shapes.rated:RankedShape",
+    "feedback": "prefdata.shapes.feedback:FeedbackShape",
+    "tree": "prefdata.shapes.tree:TreeShape",
+    "custom": "prefdata.shapes.custom:CustomShape",
+}
+
 
 def make_shape(source: SourceBase, sample: Sequence[Mapping[str, Any]]) -> Shape:
     """The adapter for ``source`` (its field kinds sniffed from ``sample``)."""
-    shape = getattr(source, "shape")
-    if shape == "preference":
-        from prefdata.shapes.preference import PreferenceShape
-
-        return PreferenceShape(source, sample)  # type: ignore[arg-type]
-    if shape == "transcript":
-        from prefdata.shapes.transcript import TranscriptShape
-
-        return TranscriptShape(source, sample)  # type: ignore[arg-type]
-    if shape == "pairwise":
-        from prefdata.shapes.pairwise import PairwiseShape
-
-        return PairwiseShape(source, sample)  # type: ignore[arg-type]
-    if shape == "rated":
-        from prefdata.shapes.rated import RatedShape
-
-        return RatedShape(source, sample)  # type: ignore[arg-type]
-    if shape == "ranked":
-        from prefdata.shapes.rated import RankedShape
-
-        return RankedShape(source, sample)  # type: ignore[arg-type]
-    if shape == "feedback":
-        from prefdata.shapes.feedback import FeedbackShape
-
-        return FeedbackShape(source, sample)  # type: ignore[arg-type]
-    if shape == "tree":
-        from prefdata.shapes.tree import TreeShape
-
-        return TreeShape(source, sample)  # type: ignore[arg-type]
-    if shape == "custom":
-        from prefdata.shapes.custom import CustomShape
-
-        return CustomShape(source, sample)  # type: ignore[arg-type]
-    raise ValueError(f"unknown shape {shape!r}")
+    module, _, cls = ADAPTERS[getattr(source, "shape")].partition(":")
+    return getattr(importlib.import_module(module), cls)(source, sample)

@@ -66,10 +66,6 @@ class Shape(ABC):
     def describe(self) -> str:
         """One line saying how records are read, printed by ``build`` and ``inspect``."""
 
-    @abstractmethod
-    def config(self) -> Mapping[str, Any]:
-        """The resolved source config (what a user would write to get this exact behaviour)."""
-
 
 def keep_reason(reason: pl.Expr, field: pl.Expr, detail: pl.Expr, condition: pl.Expr) -> list[pl.Expr]:
     """Set ``_reason/_field/_detail`` where ``condition`` holds, unless an earlier step already set them."""

@@ -125,6 +125,3 @@ class CustomShape(Shape):
 
     def describe(self) -> str:
         return f"custom: {self.source.function}(LazyFrame of {', '.join(self.dtypes) or 'no fields'})"
-
-    def config(self) -> Mapping[str, Any]:
-        return self.source.model_dump(mode="json", exclude_defaults=True) | {"shape": "custom"}

@@ -183,6 +183,3 @@ class FeedbackShape(Shape):
         c = self.source.columns
         what = f"conversation '{c.conversation}'" if c.conversation else f"prompt {self.prompt.description}, response '{c.response}'"
         return f"feedback: {what}, label '{c.label}'; up-votes paired with down-votes per prompt (max {self.source.max_pairs_per_prompt})"
-
-    def config(self) -> Mapping[str, Any]:
-        return self.source.model_dump(mode="json", exclude_defaults=True) | {"shape": "feedback"}

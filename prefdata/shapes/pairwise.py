@@ -144,8 +144,6 @@ class PairwiseShape(Shape):
         how = "threshold" if self.source.winner_threshold else "value map"
         return f"pairwise: prompt {self.prompt.description}, '{c.response_a}' vs '{c.response_b}', {verdict} ({how})"
 
-    def config(self) -> Mapping[str, Any]:
-        return self.source.model_dump(mode="json", exclude_defaults=True) | {"shape": "pairwise"}
 
 
 __all__ = ["PairwiseShape", "Kind", "majority", "verdict_label"]

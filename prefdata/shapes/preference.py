@@ -102,6 +102,3 @@ class PreferenceShape(Shape):
             f"preference: prompt {self.prompt.description}, chosen '{c.chosen}' ({self.chosen_kind}), "
             f"rejected '{c.rejected}' ({self.rejected_kind})"
         )
-
-    def config(self) -> Mapping[str, Any]:
-        return self.source.model_dump(mode="json", exclude_defaults=True) | {"shape": "preference"}

@@ -233,8 +233,6 @@ class RatedShape(Shape):
         margin = f", min_margin {b.min_margin}" if b.min_margin else ""
         return f"{self.name}: prompt {self.prompt.description}, completions '{c.completions}' ({self.text_kind}), {b.policy}{extra}{margin}"
 
-    def config(self) -> Mapping[str, Any]:
-        return self.source.model_dump(mode="json", exclude_defaults=True) | {"shape": self.name}
 
 
 class RankedShape(RatedShape):

@@ -144,6 +144,3 @@ class TranscriptShape(Shape):
         c = self.source.columns
         how = "HH-style text split at turn markers" if self.chosen_kind.name == "text" else f"message lists ({self.chosen_kind})"
         return f"transcript: '{c.chosen}' vs '{c.rejected}', {how}; prompt = the shared turns before the final reply"
-
-    def config(self) -> Mapping[str, Any]:
-        return self.source.model_dump(mode="json", exclude_defaults=True) | {"shape": "transcript"}

@@ -150,6 +150,3 @@ class TreeShape(Shape):
         c = self.source.columns
         root = "the record" if c.root == "$" else f"'{c.root}'"
         return f"tree: root {root}, replies '{c.replies}', rank '{c.rank}' ({'lower' if self.source.lower_rank_is_better else 'higher'} is better); best sibling vs each worse"
-
-    def config(self) -> Mapping[str, Any]:
-        return self.source.model_dump(mode="json", exclude_defaults=True) | {"shape": "tree"}
