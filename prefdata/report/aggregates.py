@@ -1,0 +1,186 @@
+"""Everything the report counts, computed in one lazy polars pass over the shards.
+
+The pass reduces each pair to a handful of numbers (character lengths, user turns, score margin,
+which position won); plots and tables are drawn from that narrow frame, never from the texts, so a
+million pairs cost one scan and a few tens of MB. Lengths are in characters: a tokenizer is the
+check stage's business (its ``truncation`` statistics feed the token-length plot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from prefdata.report.dataset import Dataset
+
+#: Label used where a dataset has no ``source`` column or the value is null.
+NO_SOURCE = "(no source)"
+
+
+def _chars(column: str) -> pl.Expr:
+    """Total characters of the messages' contents (a multi-message response counts all of it)."""
+    return (
+        pl.col(column)
+        .list.eval(pl.element().struct.field("content").str.len_chars())
+        .list.sum()
+        .fill_null(0)
+        .cast(pl.Int64)
+        .alias(f"{column}_chars")
+    )
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """Counts and per-pair numbers of a dataset. ``per_pair`` holds one narrow row per pair."""
+
+    per_pair: pl.DataFrame
+    has_scores: bool
+    has_position: bool
+    counts: dict[str, Any] = field(default_factory=dict)
+    rejects: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pairs(self) -> int:
+        return self.per_pair.height
+
+
+def per_pair_frame(ds: Dataset) -> pl.LazyFrame:
+    """The narrow per-pair frame: split, source, lengths, user turns, score margin, A won."""
+    schema = ds.schema
+    source = pl.col("source").fill_null(NO_SOURCE) if "source" in schema else pl.lit(NO_SOURCE)
+    exprs: list[pl.Expr] = [
+        pl.col("split"),
+        source.cast(pl.String).alias("source"),
+        _chars("prompt"),
+        _chars("chosen"),
+        _chars("rejected"),
+        pl.col("prompt").list.eval(pl.element().struct.field("role") == "user").list.sum().cast(pl.Int64).alias("user_turns"),
+    ]
+    if "score_chosen" in schema and "score_rejected" in schema:
+        exprs.append((pl.col("score_chosen") - pl.col("score_rejected")).cast(pl.Float64).alias("margin"))
+    else:
+        exprs.append(pl.lit(None, pl.Float64).alias("margin"))
+    position = ds.position_column
+    if position is not None:
+        label = pl.col(position).cast(pl.String).str.strip_chars().str.to_lowercase()
+        a_won = pl.when(label == "a").then(True).when(label == "b").then(False).otherwise(None)
+        exprs.append(a_won.alias("a_won"))
+    else:
+        exprs.append(pl.lit(None, pl.Boolean).alias("a_won"))
+    return ds.scan().select(exprs)
+
+
+def compute(ds: Dataset) -> Aggregates:
+    """Run the pass and reconcile its counts with manifest.json (when there is one)."""
+    per_pair = per_pair_frame(ds).collect(engine="streaming")
+    has_scores = per_pair["margin"].null_count() < per_pair.height
+    has_position = per_pair["a_won"].null_count() < per_pair.height
+    return Aggregates(
+        per_pair=per_pair,
+        has_scores=has_scores,
+        has_position=has_position,
+        counts=_counts(ds, per_pair),
+        rejects=_rejects(ds),
+    )
+
+
+def _counts(ds: Dataset, per_pair: pl.DataFrame) -> dict[str, Any]:
+    """Counts per stage, split and source; the data is the truth for pairs, the manifest for reads."""
+    by_split = {s: 0 for s in ds.splits}
+    for row in per_pair.group_by("split").len().iter_rows():
+        by_split[row[0]] = row[1]
+    by_source: dict[str, dict[str, Any]] = {}
+    for source, split, n in per_pair.group_by("source", "split").len().sort("source", "split").iter_rows():
+        entry = by_source.setdefault(source, {"pairs_written": 0, "pairs_by_split": {}})
+        entry["pairs_written"] += n
+        entry["pairs_by_split"][split] = n
+    manifest_counts = (ds.manifest or {}).get("counts", {})
+    for source, m in manifest_counts.get("by_source", {}).items():
+        entry = by_source.setdefault(source, {"pairs_written": 0, "pairs_by_split": {}})
+        for key in ("records_read", "records_rejected"):
+            if key in m:
+                entry[key] = m[key]
+    mismatches = []
+    for split, n in manifest_counts.get("pairs_by_split", {}).items():
+        if by_split.get(split, 0) != n:
+            mismatches.append(f"manifest.json says {n:,} {split} pairs, the shards hold {by_split.get(split, 0):,}")
+    return {
+        "records_read": manifest_counts.get("records_read"),
+        "pairs_written": per_pair.height,
+        "records_rejected": manifest_counts.get("records_rejected"),
+        "rejected_by_reason": dict(manifest_counts.get("rejected_by_reason", {})),
+        "pairs_by_split": by_split,
+        "by_source": dict(sorted(by_source.items(), key=lambda kv: (-kv[1]["pairs_written"], kv[0]))),
+        "mismatches": mismatches,
+    }
+
+
+def _rejects(ds: Dataset, examples_per_reason: int = 2) -> dict[str, Any]:
+    """Rejected records by reason from ``rejects/``, with the first few of each reason as examples."""
+    if not ds.rejects:
+        return {"by_reason": {}, "examples": {}, "total": 0}
+    lf = pl.scan_parquet(ds.rejects)
+    by_reason = {r: n for r, n in lf.group_by("reason").len().sort("len", "reason", descending=[True, False]).collect().iter_rows()}
+    first = (
+        lf.with_row_index("_order")
+        .filter(pl.int_range(pl.len()).over("reason") < examples_per_reason)
+        .sort("_order")
+        .drop("_order")
+        .collect()
+    )
+    examples: dict[str, list[dict[str, Any]]] = {}
+    for row in first.iter_rows(named=True):
+        examples.setdefault(row["reason"], []).append(row)
+    return {"by_reason": by_reason, "examples": examples, "total": sum(by_reason.values())}
+
+
+def summary_stats(agg: Aggregates) -> dict[str, Any]:
+    """The few numbers a reader should see first (also used by report.md and the card)."""
+    df = agg.per_pair
+    n = df.height
+    out: dict[str, Any] = {"pairs": n}
+    if n == 0:
+        return out
+    diff = df["chosen_chars"] - df["rejected_chars"]
+    out["share_chosen_longer"] = float((diff > 0).sum()) / n
+    out["share_same_length"] = float((diff == 0).sum()) / n
+    out["median_chosen_chars"] = float(df["chosen_chars"].median())
+    out["median_rejected_chars"] = float(df["rejected_chars"].median())
+    out["median_prompt_chars"] = float(df["prompt_chars"].median())
+    out["share_multi_turn"] = float((df["user_turns"] > 1).sum()) / n
+    if agg.has_scores:
+        margin = df["margin"].drop_nulls()
+        out["scored_pairs"] = margin.len()
+        out["median_margin"] = float(margin.median())
+        out["non_positive_margins"] = int((margin <= 0).sum())
+    if agg.has_position:
+        out["a_wins"] = position_shares(agg)
+    return out
+
+
+def position_shares(agg: Aggregates) -> dict[str, dict[str, float]]:
+    """Per source with positions: pairs, share where the response shown first ("A") won, 95% Wilson interval."""
+    grouped = (
+        agg.per_pair.filter(pl.col("a_won").is_not_null())
+        .group_by("source")
+        .agg(pl.len().alias("n"), pl.col("a_won").sum().alias("a"))
+        .sort("n", "source", descending=[True, False])
+    )
+    out = {}
+    for source, n, a in grouped.iter_rows():
+        lo, hi = wilson(a, n)
+        out[source] = {"pairs": n, "share_a": a / n, "low": lo, "high": hi}
+    return out
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval: honest error bars even for small or lopsided sources."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))

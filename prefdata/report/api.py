@@ -1,0 +1,152 @@
+"""``prefdata.report(OUT)``: write ``OUT/report.html``, ``OUT/report.md`` and the card's quality summary.
+
+The report reads only what is on disk (shards, manifest, rejects, ``checks.json``). When
+``checks.json`` is missing it says so on the page instead of running the checks behind the user's
+back: checks can be slow (near-duplicate search, a tokenizer), take options the report does not
+know (``--tokenizer``, ``--max-length``, ``--strict``) and are the CI gate in their own right, so
+running them is an explicit choice (``run_checks=True`` / ``--run-checks``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prefdata.report.errors import ReportError
+
+if TYPE_CHECKING:
+    from prefdata.report.content import ReportContent
+    from prefdata.report.dataset import Dataset
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where the report went and what it found."""
+
+    html_path: Path
+    md_path: Path
+    card_path: Path | None
+    checks_source: str  # "checks.json", "prefdata.check" or "none"
+    pairs: int
+    checks_passed: bool | None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    content: ReportContent | None = field(default=None, repr=False)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write next to the target and rename, so a killed report never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _run_checks(path: Path) -> dict[str, Any]:
+    # Imported here: the check stage may pull in optional dependencies the report does not need.
+    check = importlib.import_module("prefdata.check").check
+    return check(path).to_dict()
+
+
+def report(
+    path: str | Path,
+    *,
+    run_checks: bool = False,
+    sample: int = 8,
+    examples_per_check: int = 3,
+    seed: int = 0,
+    card: bool = True,
+) -> ReportResult:
+    """Write the quality report of the dataset at ``path`` and return where it went.
+
+    ``run_checks``: when ``path/checks.json`` is missing, run :func:`prefdata.check` first and report
+    its results (without it, the report says that checks were not run). ``sample``: how many pairs to
+    show as conversations, drawn with ``seed``. ``examples_per_check``: offending pairs shown per
+    failed check. ``card``: re-render ``README.md`` with the quality summary and a link to the
+    report; a README that prefdata did not write (no ``manifest.json``) is never overwritten.
+
+    Raises :class:`~prefdata.report.errors.DatasetError` if ``path`` holds no canonical data,
+    :class:`~prefdata.report.errors.ChecksFileError` if its ``checks.json`` is malformed, and
+    :class:`~prefdata.report.errors.ReportError` for a negative ``sample`` or ``examples_per_check``.
+    """
+    # Imported here, not at module level: ``import prefdata`` exposes this function and must stay cheap
+    # for every other command (numpy, jinja2 and the plotting code load only when a report is made).
+    from prefdata.report import aggregates, examples, plots, results
+    from prefdata.report.content import build_content
+    from prefdata.report.dataset import open_dataset
+    from prefdata.report.html_page import render_html
+    from prefdata.report.markdown import render_markdown
+
+    if sample < 0 or examples_per_check < 0:
+        raise ReportError(f"sample and examples_per_check must be >= 0, got {sample} and {examples_per_check}")
+    start = time.perf_counter()
+    root = Path(path)
+    checks_doc = None
+    checks_source = "checks.json"
+    if run_checks and not (root / "checks.json").exists():
+        open_dataset(root)  # fail on a bad dataset before running checks on it
+        checks_doc = _run_checks(root)
+        checks_source = "prefdata.check"
+    ds = open_dataset(root, checks=checks_doc)
+    if ds.checks is None:
+        checks_source = "none"
+
+    agg = aggregates.compute(ds)
+    wanted = results.offending_ids_to_show(ds.checks, examples_per_check)
+    sampled, by_id = examples.fetch(ds, total=agg.pairs, sample=sample, seed=seed, ids=wanted)
+    content = build_content(
+        ds,
+        agg,
+        checks=results.check_views(ds.checks, by_id, examples_per_check),
+        expectations=results.expectation_views(ds.checks),
+        plots=plots.all_plots(agg, results.token_lengths(ds.checks)),
+        sample=sampled,
+        seed=seed,
+        notes=[],
+        location=str(path),
+    )
+    html_path, md_path = ds.root / "report.html", ds.root / "report.md"
+    _write_atomic(html_path, render_html(content))
+    _write_atomic(md_path, render_markdown(content))
+
+    notes = list(content.notes)
+    card_path = None
+    if card:
+        card_path = _write_card(ds, content, notes)
+    return ReportResult(
+        html_path=html_path,
+        md_path=md_path,
+        card_path=card_path,
+        checks_source=checks_source,
+        pairs=agg.pairs,
+        checks_passed=None if content.checks_summary is None else content.checks_summary["passed"],
+        notes=notes,
+        seconds=time.perf_counter() - start,
+        content=content,
+    )
+
+
+def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path | None:
+    from prefdata.build.card import render_card
+    from prefdata.report.markdown import card_summary
+
+    readme = ds.root / "README.md"
+    manifest = ds.manifest
+    if manifest is None:
+        if readme.exists():
+            notes.append("README.md left as is: without manifest.json it was not written by prefdata.")
+            return None
+        # Not built by prefdata: describe what is there so that the card header still maps splits to files.
+        manifest = {
+            "outputs": [{"path": str(f.relative_to(ds.root)), "split": split} for split, files in ds.shards.items() for f in files],
+            "counts": {"pairs_written": content.pairs, "pairs_by_split": content.counts["pairs_by_split"]},
+        }
+    _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html"))
+    return readme

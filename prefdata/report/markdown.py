@@ -1,0 +1,162 @@
+"""Render ``report.md`` (terminals, pull requests) and the quality summary of the dataset card.
+
+Markdown renderers pass raw HTML through, so data text is never pasted in as is: in prose and table
+cells ``&``, ``<`` and ``>`` become entities and Markdown punctuation is backslash-escaped; whole
+messages go into fenced code blocks whose fence is longer than any backtick run inside, where
+nothing is interpreted at all.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prefdata.report.content import ReportContent, num, pct
+from prefdata.report.examples import MessageView, PairView
+
+#: report.md shows this many of the sampled pairs (the HTML shows all of them).
+MD_SAMPLE = 3
+_MD_PUNCT = re.compile(r"([\\`*_\[\]|~#])")
+
+
+def md(text: object) -> str:
+    """Escape text from the data for Markdown prose or a table cell (one line)."""
+    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_PUNCT.sub(r"\\\1", s)
+    return re.sub(r"\s*[\r\n]+\s*", " ", s)
+
+
+def fenced(text: str, info: str = "text") -> str:
+    """A fenced code block that no content can close early."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+def _table(header: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
+    align = ["---:" if i in right else "---" for i in range(len(header))]
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def _verdict_line(c: ReportContent) -> str:
+    # The verdict and the notes are prefdata's own sentences (no data text), written as Markdown.
+    return f"**{c.verdict['headline']}** — {c.verdict['detail']}"
+
+
+def _distribution_lines(c: ReportContent) -> list[str]:
+    s = c.stats
+    if not c.pairs:
+        return ["- No pairs."]
+    lines = [
+        f"- Response length (characters): median chosen {num(s['median_chosen_chars'])}, rejected "
+        f"{num(s['median_rejected_chars'])}; chosen is longer in {pct(s['share_chosen_longer'])} of pairs, "
+        f"the same length in {pct(s['share_same_length'])}.",
+        f"- Prompts: median {num(s['median_prompt_chars'])} characters; {pct(s['share_multi_turn'])} have more than one user turn.",
+    ]
+    if "scored_pairs" in s:
+        lines.append(f"- Score margin: {num(s['scored_pairs'])} scored pairs, median {s['median_margin']:.3g}, "
+                     f"{num(s['non_positive_margins'])} at or below 0.")
+    else:
+        lines.append("- Score margin: not applicable (no scores).")
+    if "a_wins" in s:
+        for source, v in s["a_wins"].items():
+            lines.append(f"- \"A wins\" in {md(source)}: {pct(v['share_a'])} of {num(v['pairs'])} "
+                         f"(95% interval {pct(v['low'])}–{pct(v['high'])}).")
+    else:
+        lines.append("- \"A wins\" share: not applicable (no pairwise positions).")
+    for plot in c.plots:
+        if plot.id == "tokens" and plot.svg is None:
+            lines.append("- Token length vs max_length: not applicable (no token lengths in checks.json).")
+    return lines
+
+
+def _messages(label: str, messages: list[MessageView]) -> list[str]:
+    out = []
+    for m in messages:
+        text = m.content + (f"\n… {m.hidden_chars:,} more characters" if m.hidden_chars else "")
+        out += [f"**{label}{md(m.role)}**", "", fenced(text if text else "(empty)"), ""]
+    return out
+
+
+def _pair(i: int, p: PairView) -> list[str]:
+    meta = " · ".join([f"`{p.id[:16]}`", md(p.source), md(p.split)] + [f"{md(k)} {md(v)}" for k, v in p.meta.items()])
+    out = [f"### {i}. {meta}", ""]
+    if p.hidden_prompt_messages:
+        out += [f"*… {p.hidden_prompt_messages} earlier prompt messages not shown*", ""]
+    out += _messages("", p.prompt)
+    out += _messages("chosen ", p.chosen)
+    out += _messages("rejected ", p.rejected)
+    return out
+
+
+def render_markdown(c: ReportContent) -> str:
+    """The whole ``report.md``."""
+    lines = [f"# Quality report: {md(c.name)}", "", _verdict_line(c), ""]
+    lines += _table([md(t["label"]) for t in c.tiles], [[md(t["value"]) for t in c.tiles], [md(t["sub"]) for t in c.tiles]])
+    lines.append("")
+    for note in c.notes:
+        lines.append(f"> {note}")
+    if c.notes:
+        lines.append("")
+
+    lines += ["## Counts", ""]
+    lines += _table(["stage", "count"], [[md(a), b] for a, b in c.counts["stages"]], {1})
+    lines += ["", "### Per source", ""]
+    header = ["source"] + (["records read", "rejected"] if c.counts["has_reads"] else []) + ["pairs"] + [md(s) for s in c.counts["splits"]]
+    rows = [[md(r["name"])] + ([r["read"], r["rejected"]] if c.counts["has_reads"] else []) + [r["pairs"]] + r["splits"]
+            for r in c.counts["sources"]]
+    lines += _table(header, rows, set(range(1, len(header))))
+    if c.rejects["rows"]:
+        lines += ["", "### Rejected records by reason", ""]
+        lines += _table(["reason", "records"], [[md(r), num(n)] for r, n in c.rejects["rows"]], {1})
+
+    lines += ["", "## Checks", ""]
+    if c.checks_summary is None:
+        lines.append("Not run: there is no `checks.json`. Run `prefdata check OUT`, then this report again.")
+    else:
+        rows = [["**FAIL**" if v.status == "fail" else v.status, v.severity, f"`{md(v.id)}`", md(v.message), num(v.offending_count)]
+                for v in c.checks]
+        lines += _table(["status", "severity", "check", "message", "pairs"], rows, {4})
+        failed = [e for e in c.expectations if not e.success]
+        passed = len(c.expectations) - len(failed)
+        if failed:
+            lines += ["", "Failed expectations:", ""]
+            lines += _table(["severity", "expectation", "arguments", "unexpected"],
+                            [[e.severity, f"`{md(e.type)}`", md(e.kwargs), md(e.unexpected)] for e in failed], {3})
+        if c.expectations:
+            lines += ["", f"{passed} of {len(c.expectations)} expectations passed."]
+        for v in c.checks:
+            if not v.passed and v.offending_ids:
+                lines += ["", f"Offending pairs of `{md(v.id)}` (first {len(v.offending_ids)}): "
+                          + ", ".join(f"`{md(i[:16])}`" for i in v.offending_ids)]
+
+    lines += ["", "## Distributions", ""] + _distribution_lines(c)
+    lines += ["", "Plots of these distributions are in `report.html`."]
+    if c.sample:
+        shown = c.sample[:MD_SAMPLE]
+        lines += ["", "## Sample of pairs", "", f"{len(shown)} of {len(c.sample)} pairs sampled with seed {c.seed} "
+                  f"(all of them are in `report.html`).", ""]
+        for i, p in enumerate(shown, 1):
+            lines += _pair(i, p)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def card_summary(c: ReportContent) -> str:
+    """The short "Quality" section of the dataset card."""
+    s = c.stats
+    lines = [_verdict_line(c), ""]
+    rows = [["pairs", f"{num(c.pairs)} (" + ", ".join(f"{md(k)} {num(v)}" for k, v in c.counts['pairs_by_split'].items()) + ")"]]
+    if c.pairs:
+        rows += [
+            ["chosen longer than rejected", pct(s["share_chosen_longer"])],
+            ["median length, chosen / rejected", f"{num(s['median_chosen_chars'])} / {num(s['median_rejected_chars'])} characters"],
+            ["multi-turn prompts", pct(s["share_multi_turn"])],
+        ]
+    if "scored_pairs" in s:
+        rows.append(["scored pairs with margin ≤ 0", f"{num(s['non_positive_margins'])} of {num(s['scored_pairs'])}"])
+    for v in c.checks:
+        if not v.passed:
+            rows.append([f"failed check `{md(v.id)}` ({v.severity})", md(v.message)])
+    lines += _table(["", ""], rows)
+    return "\n".join(lines)

@@ -1,0 +1,320 @@
+"""The report's plots, drawn with matplotlib into inline SVG strings.
+
+Each plot function takes aggregates (never texts) and returns a :class:`Plot`: the SVG, or a short
+note saying why the plot does not apply to this dataset (no scores, no pairwise positions, no token
+lengths). An empty chart would look like a broken one, so none is ever drawn.
+
+matplotlib is used through :class:`~matplotlib.figure.Figure` directly, not pyplot, so a report never
+changes the caller's backend or leaks figures; settings live in one ``rc_context``. Text stays text
+in the SVG (``svg.fonttype: none``, escaped by matplotlib's XML writer), mathtext is off so a ``$``
+in a source name is shown as typed, and each plot gets its own id salt so that several SVGs inlined
+in one page never share element ids (and the output is byte-stable).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from prefdata.report.aggregates import Aggregates, position_shares
+
+CHOSEN = "#2f9e44"
+REJECTED = "#e03131"
+NEUTRAL = "#1c7ed6"
+SPLIT_COLORS = {"train": "#1c7ed6", "test": "#f59f00", "validation": "#7048e8"}
+OTHER_COLORS = ["#868e96", "#0ca678", "#d6336c", "#495057"]
+MAX_BARS = 15
+
+RC = {
+    "svg.fonttype": "none",
+    "text.parse_math": False,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.35,
+    "grid.linewidth": 0.6,
+    "axes.axisbelow": True,
+    "axes.edgecolor": "#868e96",
+    "xtick.color": "#495057",
+    "ytick.color": "#495057",
+    "legend.frameon": False,
+}
+SIZE = (6.4, 3.3)
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One figure of the report: ``svg`` when it applies, else ``note`` says why it is absent."""
+
+    id: str
+    title: str
+    caption: str
+    svg: str | None = None
+    note: str | None = None
+
+
+def _render(plot_id: str, draw: Callable[[Any], None], size: tuple[float, float] = SIZE) -> str:
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(RC | {"svg.hashsalt": f"prefdata-{plot_id}"}):
+        fig = Figure(figsize=size, layout="constrained")
+        draw(fig)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r"<style[^>]*>.*?</style>\s*", "", svg, flags=re.S)  # a global `*{...}` rule; the page CSS has it
+    # matplotlib names elements figure_1, axes_1, ... in every SVG: prefix them so that ids stay unique
+    # in a page that inlines several plots (and references follow their ids).
+    svg = re.sub(r'(\bid="|href="#|url\(#)([^")]+)', lambda m: f"{m.group(1)}{plot_id}-{m.group(2)}", svg)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{plot_id}" ', 1)
+
+
+def _thousands(axis) -> None:
+    """Plain tick labels with separators (mathtext is off, so matplotlib's 10^k labels would show raw)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1 or v == 0 else f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def length_distributions(agg: Aggregates) -> Plot:
+    title = "Response length: chosen vs rejected"
+    caption = ("Characters per response, log scale. Two clearly shifted curves mean the labels track "
+               "length, which a DPO model will learn instead of quality.")
+    df = agg.per_pair
+    if df.height == 0:
+        return Plot("lengths", title, caption, note="No pairs.")
+    chosen = np.clip(df["chosen_chars"].to_numpy(), 1, None)
+    rejected = np.clip(df["rejected_chars"].to_numpy(), 1, None)
+    top = max(int(chosen.max()), int(rejected.max()), 10)
+    bins = np.unique(np.geomspace(1, top * 1.05, 60).round())
+
+    def draw(fig):
+        ax = fig.add_subplot()
+        for values, color, label in ((chosen, CHOSEN, "chosen"), (rejected, REJECTED, "rejected")):
+            counts, edges = np.histogram(values, bins=bins)
+            ax.stairs(counts, edges, color=color, fill=True, alpha=0.15)
+            ax.stairs(counts, edges, color=color, linewidth=1.6,
+                      label=f"{label} (median {int(np.median(values)):,})")
+        ax.set_xscale("log")
+        _thousands(ax.xaxis)
+        _thousands(ax.yaxis)
+        ax.set_xlabel("characters (empty responses counted as 1)")
+        ax.set_ylabel("pairs")
+        ax.legend(loc="upper left")
+
+    return Plot("lengths", title, caption, svg=_render("lengths", draw))
+
+
+def length_difference(agg: Aggregates) -> Plot:
+    title = "Length difference (chosen − rejected)"
+    caption = ("Characters of the chosen response minus the rejected one. Mass right of zero means "
+               "longer answers win; a spike at zero means identical-length (often identical) pairs.")
+    df = agg.per_pair
+    if df.height == 0:
+        return Plot("length_diff", title, caption, note="No pairs.")
+    diff = (df["chosen_chars"] - df["rejected_chars"]).to_numpy()
+    lo, hi = np.percentile(diff, [1, 99])
+    span = max(abs(lo), abs(hi), 1)
+    clipped = int(((diff < -span) | (diff > span)).sum())
+    shares = ((diff > 0).mean(), (diff == 0).mean(), (diff < 0).mean())
+
+    def draw(fig):
+        ax = fig.add_subplot()
+        counts, edges = np.histogram(np.clip(diff, -span, span), bins=np.linspace(-span, span, 61))
+        colors = [CHOSEN if (a + b) / 2 > 0 else REJECTED for a, b in zip(edges[:-1], edges[1:])]
+        ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=colors, alpha=0.75, linewidth=0)
+        ax.axvline(0, color="#212529", linewidth=1)
+        _thousands(ax.xaxis)
+        _thousands(ax.yaxis)
+        ax.set_xlabel("characters" + (f" ({clipped:,} pairs beyond ±{int(span):,} drawn at the edges)" if clipped else ""))
+        ax.set_ylabel("pairs")
+        ax.set_title(f"chosen longer {_pct(shares[0])} · same length {_pct(shares[1])} · shorter {_pct(shares[2])}",
+                     loc="left", color="#495057")
+
+    return Plot("length_diff", title, caption, svg=_render("length_diff", draw))
+
+
+def score_margins(agg: Aggregates) -> Plot:
+    title = "Score margin (score_chosen − score_rejected)"
+    caption = ("For sources with ratings. Margins at or below zero are pairs whose chosen response did "
+               "not score higher: label noise or a reversed score direction.")
+    if not agg.has_scores:
+        return Plot("margins", title, caption,
+                    note="Not applicable: no pair has both score_chosen and score_rejected.")
+    margin = agg.per_pair["margin"].drop_nulls().to_numpy()
+    margin = margin[np.isfinite(margin)]
+    non_positive = int((margin <= 0).sum())
+
+    def draw(fig):
+        ax = fig.add_subplot()
+        ax.hist(margin, bins=50, color=NEUTRAL, alpha=0.8)
+        ax.axvline(0, color=REJECTED, linewidth=1.2)
+        _thousands(ax.yaxis)
+        ax.set_xlabel("score margin")
+        ax.set_ylabel("pairs")
+        ax.set_title(f"{len(margin):,} scored pairs · median margin {np.median(margin):.3g} · "
+                     f"{non_positive:,} at or below 0", loc="left", color="#495057")
+
+    return Plot("margins", title, caption, svg=_render("margins", draw))
+
+
+def pairs_per_source(agg: Aggregates) -> Plot:
+    title = "Pairs per source and split"
+    caption = "Where the pairs come from. A source that dominates one split but not the other skews evaluation."
+    df = agg.per_pair
+    if df.height == 0:
+        return Plot("sources", title, caption, note="No pairs.")
+    totals = df.group_by("source").len().sort("len", "source", descending=[True, False])
+    sources = totals["source"].to_list()
+    shown = sources[:MAX_BARS]
+    other = len(sources) - len(shown)
+    label = pl.when(pl.col("source").is_in(shown)).then(pl.col("source")).otherwise(pl.lit(f"other ({other} sources)"))
+    table = df.with_columns(label.alias("source")).group_by("source", "split").len()
+    names = shown + ([f"other ({other} sources)"] if other else [])
+    splits = list(dict.fromkeys(df["split"].to_list()))
+    counts = {(s, sp): n for s, sp, n in table.iter_rows()}
+
+    def draw(fig):
+        ax = fig.add_subplot()
+        y = np.arange(len(names))[::-1]
+        left = np.zeros(len(names))
+        for i, split in enumerate(splits):
+            widths = np.array([counts.get((n, split), 0) for n in names], dtype=float)
+            ax.barh(y, widths, left=left, color=SPLIT_COLORS.get(split, OTHER_COLORS[i % len(OTHER_COLORS)]),
+                    label=split, height=0.6)
+            left += widths
+        for yi, total in zip(y, left):
+            ax.text(total, yi, f" {int(total):,}", va="center", fontsize=9, color="#495057")
+        ax.set_yticks(y, [n if len(n) <= 40 else n[:39] + "…" for n in names])
+        ax.set_xlabel("pairs")
+        ax.set_xlim(0, left.max() * 1.15)
+        _thousands(ax.xaxis)
+        ax.grid(axis="y", visible=False)
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(splits), borderaxespad=0.2)
+
+    height = max(1.9, 1.1 + 0.3 * len(names))
+    return Plot("sources", title, caption, svg=_render("sources", draw, (SIZE[0], height)))
+
+
+def a_wins(agg: Aggregates) -> Plot:
+    title = '"A wins" share per pairwise source'
+    caption = ("Share of pairs whose winner was the response shown first, with a 95% interval. Far from "
+               "50% means annotators (or a judge model) favoured a position, not a response.")
+    if not agg.has_position:
+        return Plot("position", title, caption,
+                    note="Not applicable: no pair records which position won (chosen_position is empty or absent).")
+    shares = list(position_shares(agg).items())[:MAX_BARS]
+
+    def draw(fig):
+        ax = fig.add_subplot()
+        y = np.arange(len(shares))[::-1]
+        vals = np.array([s["share_a"] for _, s in shares])
+        err = np.array([[s["share_a"] - s["low"] for _, s in shares], [s["high"] - s["share_a"] for _, s in shares]])
+        ax.barh(y, vals, xerr=err, color=NEUTRAL, alpha=0.8, height=0.6, error_kw={"ecolor": "#343a40", "capsize": 3})
+        ax.axvline(0.5, color=REJECTED, linewidth=1.2, linestyle="--")
+        for yi, (_, s) in zip(y, shares):
+            ax.text(1.0, yi, f" {_pct(s['share_a'])} of {s['pairs']:,}", va="center", fontsize=9, color="#495057")
+        ax.set_yticks(y, [n if len(n) <= 40 else n[:39] + "…" for n, _ in shares])
+        ax.set_xlim(0, 1.0)
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0%", "25%", "50%", "75%", "100%"])
+        ax.set_xlabel('share of pairs where "A" (shown first) won')
+        ax.grid(axis="y", visible=False)
+
+    height = max(1.9, 1.2 + 0.3 * len(shares))
+    return Plot("position", title, caption, svg=_render("position", draw, (SIZE[0], height)))
+
+
+def turns_per_prompt(agg: Aggregates) -> Plot:
+    title = "User turns per prompt"
+    caption = "Single-turn vs multi-turn prompts. Multi-turn history makes prompts long and truncation likelier."
+    df = agg.per_pair
+    if df.height == 0:
+        return Plot("turns", title, caption, note="No pairs.")
+    turns = np.minimum(df["user_turns"].to_numpy(), 10)
+    values, counts = np.unique(turns, return_counts=True)
+
+    def draw(fig):
+        ax = fig.add_subplot()
+        ax.bar(values, counts, color=NEUTRAL, alpha=0.85, width=0.7)
+        for v, c in zip(values, counts):
+            ax.text(v, c, f"{c / len(turns):.0%}", ha="center", va="bottom", fontsize=8, color="#495057")
+        ax.set_xticks(values, [f"{v}+" if v == 10 else str(v) for v in values])
+        ax.set_xlabel("user turns in the prompt")
+        ax.set_ylabel("pairs")
+        _thousands(ax.yaxis)
+        ax.grid(axis="x", visible=False)
+
+    return Plot("turns", title, caption, svg=_render("turns", draw))
+
+
+def token_lengths(tokens: dict[str, Any] | None) -> Plot:
+    title = "Token length vs max_length"
+    caption = ("Prompt + response tokens as the `truncation` check measured them. Pairs right of the line "
+               "are truncated by the trainer; if the chosen/rejected difference lies past it, the pair teaches nothing.")
+    if tokens is None:
+        return Plot("tokens", title, caption,
+                    note="Not applicable: checks.json has no token lengths. Run `prefdata check OUT --tokenizer ... --max-length ...`.")
+    max_length = tokens["max_length"]
+    if "bin_edges" not in tokens and "lengths" not in tokens:
+        truncated = tokens.get("pairs_truncated")
+        return Plot("tokens", title, caption,
+                    note=f"`{tokens['check']}` ran with max_length={max_length:,}"
+                    + (f" ({truncated:,} pairs longer than that)" if isinstance(truncated, int) else "")
+                    + " but recorded no token-length histogram to draw.")
+
+    def draw(fig):
+        ax = fig.add_subplot()
+        if "bin_edges" in tokens:
+            edges = np.asarray(tokens["bin_edges"], dtype=float)
+            for key, color in (("chosen", CHOSEN), ("rejected", REJECTED)):
+                if tokens[key]:
+                    ax.stairs(np.asarray(tokens[key], dtype=float), edges, color=color, linewidth=1.6, label=key)
+        else:
+            values = [np.asarray(tokens["lengths"][k], dtype=float) for k in ("chosen", "rejected")]
+            top = max(max((v.max() for v in values if len(v)), default=1), max_length) * 1.05
+            bins = np.linspace(0, top, 50)
+            for v, key, color in zip(values, ("chosen", "rejected"), (CHOSEN, REJECTED)):
+                if len(v):
+                    over = (v > max_length).mean()
+                    ax.hist(v, bins=bins, histtype="step", color=color, linewidth=1.6,
+                            label=f"{key} ({_pct(over)} over max_length)")
+        ax.axvline(max_length, color="#212529", linestyle="--", linewidth=1.2)
+        ax.text(max_length, ax.get_ylim()[1], f" max_length={max_length:,}", va="top", fontsize=9)
+        _thousands(ax.xaxis)
+        _thousands(ax.yaxis)
+        ax.set_xlabel("tokens (prompt + response)" + (f", {tokens['tokenizer']}" if tokens.get("tokenizer") else ""))
+        ax.set_ylabel("pairs")
+        ax.legend(loc="upper right")
+
+    return Plot("tokens", title, caption, svg=_render("tokens", draw))
+
+
+def all_plots(agg: Aggregates, tokens: dict[str, Any] | None) -> list[Plot]:
+    """Every plot of the report, in reading order."""
+    return [
+        length_distributions(agg),
+        length_difference(agg),
+        score_margins(agg),
+        pairs_per_source(agg),
+        a_wins(agg),
+        turns_per_prompt(agg),
+        token_lengths(tokens),
+    ]

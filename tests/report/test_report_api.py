@@ -1,0 +1,276 @@
+"""``prefdata.report``: what the report shows, for datasets with and without each optional part."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from prefdata.report import ChecksFileError, DatasetError, ReportError, report
+from prefdata.report.aggregates import wilson
+
+from tests.report.report_datasets import REJECTS, canonical_row, checks_doc, msg, rich_splits, simple_rows, write_dataset
+
+PLOT_IDS = ["lengths", "length_diff", "margins", "sources", "position", "turns", "tokens"]
+
+
+def plot_states(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-plot="([a-z_]+)" data-state="(plot|na)"', html))
+
+
+def test_rich_dataset_shows_every_part(rich_dataset):
+    out, hostile = rich_dataset
+    result = report(out)
+    html = result.html_path.read_text(encoding="utf-8")
+    md = result.md_path.read_text(encoding="utf-8")
+
+    assert result.html_path == out.resolve() / "report.html" and result.md_path == out.resolve() / "report.md"
+    assert result.checks_source == "checks.json" and result.checks_passed is False
+    assert result.pairs == 151
+    assert plot_states(html) == {p: "plot" for p in PLOT_IDS}
+    assert html.count("<svg") == len(PLOT_IDS)
+    # counts: read, written, rejected by reason, per source, per split
+    stages = dict(re.findall(r"<tr><td>([a-z ]+)</td><td class=\"n\">([^<]+)</td></tr>", html))
+    assert stages == {"records read": "154", "pairs written": "151", "records rejected": "3",
+                      "train pairs": "121", "test pairs": "30"}
+    reasons = dict(re.findall(r"<tr><td><code>([a-z_]+)</code></td><td class=\"n\">(\d+)</td></tr>", html))
+    assert reasons == {"tie": "2", "malformed_json": "1"}
+    for source in ("arena", "ultrafeedback", "hh"):
+        assert f"<tr><td>{source}</td>" in html, source
+    # failed checks first (error expectations aside), with their severity and offending pairs
+    assert html.index('data-check="length_bias"') < html.index('data-check="identical_pairs"')
+    assert html.index('data-check="truncation"') < html.index('data-check="identical_pairs"')
+    assert f'data-pair-id="{hostile["id"]}"' in html
+    assert "1 offending id(s) are not in the data" in html  # the truncation check's stale id
+    assert "expect_column_values_to_match_regex" in html
+    # report.md carries the same facts in text
+    for text in ("## Counts", "## Checks", "**FAIL**", "`length\\_bias`", "## Distributions", "## Sample of pairs",
+                 "malformed\\_json", "\"A wins\" in arena"):
+        assert text in md, text
+
+
+def test_plots_not_applicable_say_so(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(20), "test": simple_rows(5, seed=1)})
+    result = report(out)
+    html = result.html_path.read_text(encoding="utf-8")
+    assert plot_states(html) == {"lengths": "plot", "length_diff": "plot", "margins": "na", "sources": "plot",
+                                 "position": "na", "turns": "plot", "tokens": "na"}
+    assert "Not applicable: no pair has both score_chosen and score_rejected." in html
+    assert "chosen_position is empty or absent" in html
+    assert "checks.json has no token lengths" in html
+    assert result.checks_source == "none" and result.checks_passed is None
+    assert "Checks not run" in html and "Checks not run" in result.md_path.read_text()
+
+
+def test_token_lengths_as_a_sample_of_lengths(tmp_path):
+    checks = checks_doc([])
+    checks["checks"][3]["statistic"] = {"max_length": 64, "token_lengths": {"chosen": [10, 50, 70, 90], "rejected": [5, 30]}}
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(10)}, checks=checks)
+    html = report(out).html_path.read_text(encoding="utf-8")
+    assert plot_states(html)["tokens"] == "plot"
+    assert "50.0% over max_length" in html  # 2 of the 4 chosen lengths exceed 64
+
+
+def test_malformed_token_statistics_are_ignored_not_drawn(tmp_path):
+    checks = checks_doc([])
+    checks["checks"][3]["statistic"] = {"max_length": 64, "pairs_truncated": 7,
+                                        "length_histogram": {"bin_edges": [0, 1], "chosen": [1, 2, 3]}}
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(10)}, checks=checks)
+    html = report(out).html_path.read_text()
+    assert plot_states(html)["tokens"] == "na"
+    assert "ran with max_length=64 (7 pairs longer than that) but recorded no token-length histogram" in html
+
+
+def test_sample_is_seeded(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(200)})
+
+    def sampled(seed):
+        report(out, seed=seed, sample=5)
+        return re.findall(r'data-pair-id="([0-9a-f]+)"', (out / "report.html").read_text())
+
+    first, again, other = sampled(0), sampled(0), sampled(1)
+    assert len(first) == 5 and first == again and first != other
+
+
+def test_output_is_deterministic(rich_dataset):
+    out, _ = rich_dataset
+    a = report(out).html_path.read_bytes()
+    b = report(out).html_path.read_bytes()
+    assert a == b
+    assert b"Date" not in a and b"<metadata>" not in a
+
+
+def test_svg_ids_are_unique_across_plots(rich_dataset):
+    out, _ = rich_dataset
+    html = report(out).html_path.read_text()
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    assert not duplicates, sorted(duplicates)[:5]
+
+
+def test_long_messages_and_prompts_are_truncated_for_display(tmp_path):
+    prompt = [msg("user" if i % 2 == 0 else "assistant", f"turn {i}") for i in range(13)]
+    row = canonical_row(prompt, [msg("assistant", "x" * 5000)], [msg("assistant", "")])
+    out = write_dataset(tmp_path / "out", {"train": [row]})
+    html = report(out).html_path.read_text()
+    assert "3,500 more characters" in html
+    assert "7 earlier prompt messages not shown" in html
+    assert "(empty)" in html
+    assert "turn 12" in html and "turn 6" not in html
+
+
+def test_counts_from_data_when_there_is_no_manifest(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(7, source="a") + simple_rows(3, source="b")},
+                        manifest=False, rejects=REJECTS)
+    result = report(out)
+    html = result.html_path.read_text()
+    assert "No manifest.json" in html
+    assert "malformed_json" in html  # rejects/ is still read
+    stages = dict(re.findall(r"<tr><td>([a-z ]+)</td><td class=\"n\">([^<]+)</td></tr>", html))
+    assert stages["pairs written"] == "10" and stages["records read"] == "—" and stages["records rejected"] == "3"
+
+
+def test_manifest_that_disagrees_with_the_shards_is_flagged(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(10), "test": simple_rows(2, seed=3)})
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["counts"]["pairs_by_split"]["train"] = 11
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = report(out)
+    assert "manifest.json says 11 train pairs, the shards hold 10" in result.notes
+
+
+def test_stale_checks_are_flagged(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)}, checks=checks_doc([]))
+    shard = out / "data" / "train-00000-of-00001.parquet"
+    checks_time = (out / "checks.json").stat().st_mtime
+    import os
+
+    os.utime(shard, (checks_time + 60, checks_time + 60))
+    assert any("older than the data" in n for n in report(out).notes)
+
+
+def test_empty_split_and_empty_dataset(tmp_path):
+    empty = write_dataset(tmp_path / "empty", {"train": [], "test": []})
+    result = report(empty)
+    assert result.pairs == 0
+    assert set(plot_states(result.html_path.read_text()).values()) == {"na"}
+    one_empty = write_dataset(tmp_path / "one", {"train": simple_rows(5), "test": []})
+    assert report(one_empty).pairs == 5
+
+
+def test_a_wins_share_and_interval(rich_dataset):
+    out, _ = rich_dataset
+    stats = report(out).content.stats["a_wins"]
+    data = pl.read_parquet(out / "data" / "*.parquet").filter(pl.col("source") == "arena")
+    a = (data["chosen_position"] == "a").sum()
+    assert stats["arena"]["pairs"] == data.height
+    assert stats["arena"]["share_a"] == pytest.approx(a / data.height)
+    assert stats["arena"]["low"] < stats["arena"]["share_a"] < stats["arena"]["high"]
+    lo, hi = wilson(50, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-3) and hi == pytest.approx(0.5962, abs=1e-3)
+
+
+def test_run_checks_uses_the_check_stage_when_checks_json_is_missing(tmp_path, monkeypatch):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)})
+    calls = []
+
+    class FakeResult:
+        def to_dict(self):
+            return checks_doc([])
+
+    fake = type(sys)("prefdata.check")
+    fake.check = lambda path: calls.append(path) or FakeResult()
+    monkeypatch.setitem(sys.modules, "prefdata.check", fake)
+    without = report(out)
+    assert without.checks_source == "none" and calls == []
+    result = report(out, run_checks=True)
+    assert calls and result.checks_source == "prefdata.check" and result.checks_passed is False
+    assert 'data-check="length_bias"' in result.html_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("doc", "where"),
+    [
+        ("not json", "not valid JSON"),
+        ("[]", "JSON object"),
+        ('{"checks": {}}', "checks: must be a list"),
+        ('{"checks": [{"id": "x", "severity": "fatal", "passed": false}]}', "checks[0].severity"),
+        ('{"checks": [{"id": "x", "severity": "warn", "passed": "no"}]}', "checks[0].passed"),
+        ('{"checks": [{"id": "x", "severity": "warn", "passed": false, "offending_ids": [1]}]}', "offending_ids"),
+        ('{"expectations": [{"expectation_type": "e"}]}', "expectations[0].success"),
+    ],
+)
+def test_malformed_checks_json_is_a_typed_error(tmp_path, doc, where):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    (out / "checks.json").write_text(doc)
+    with pytest.raises(ChecksFileError, match=re.escape(where)):
+        report(out)
+
+
+def test_not_a_dataset_is_a_typed_error(tmp_path):
+    with pytest.raises(DatasetError, match="no such directory"):
+        report(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="no data/\\*.parquet"):
+        report(tmp_path / "empty")
+    bad = tmp_path / "bad" / "data"
+    bad.mkdir(parents=True)
+    pl.DataFrame({"prompt": ["plain text"], "chosen": ["a"], "rejected": ["b"]}).write_parquet(bad / "train-0.parquet")
+    with pytest.raises(DatasetError, match="column 'prompt' is String"):
+        report(tmp_path / "bad")
+    (bad / "train-0.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DatasetError, match="not a readable Parquet file"):
+        report(tmp_path / "bad")
+
+
+def test_report_never_imports_torch(rich_dataset):
+    out, _ = rich_dataset
+    code = ("import sys; from prefdata.report import report; report(sys.argv[1]); "
+            "bad = [m for m in ('torch', 'transformers', 'trl') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True)
+
+
+def test_rich_fixture_is_what_the_tests_think(rich_dataset):
+    """Guard the fixture itself: the chromium test relies on it having every plot's inputs."""
+    out, hostile = rich_dataset
+    df = pl.read_parquet(out / "data" / "*.parquet")
+    assert df["score_chosen"].drop_nulls().len() > 10 and df["chosen_position"].drop_nulls().len() > 10
+    assert hostile["id"] in df["id"].to_list()
+    splits, _ = rich_splits()
+    assert sum(len(v) for v in splits.values()) == df.height
+
+
+def test_dataset_with_only_prompt_chosen_rejected_still_reports(tmp_path):
+    """A dataset another tool wrote may lack the optional columns; the report shows what it can."""
+    optional = ("id", "source", "score_chosen", "score_rejected", "chosen_model", "rejected_model", "chosen_position", "lineage")
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(12)}, manifest=False, drop=optional)
+    result = report(out, sample=3)
+    html = result.html_path.read_text()
+    assert result.pairs == 12
+    assert plot_states(html)["lengths"] == "plot" and plot_states(html)["position"] == "na"
+    assert "(no source)" in html and html.count('<article class="pair"') == 3
+
+
+def test_skipped_checks_are_shown_as_skipped_not_passed(tmp_path):
+    checks = checks_doc([])
+    checks["checks"].append({"id": "truncation_dropped", "severity": "error", "passed": True, "statistic": {},
+                             "threshold": {}, "offending_ids": [], "offending_count": 0,
+                             "message": "skipped: needs --tokenizer and --max-length",
+                             "skipped": "needs --tokenizer and --max-length"})
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)}, checks=checks)
+    result = report(out)
+    html = result.html_path.read_text()
+    assert '<span class="badge skipped">skipped</span>' in html
+    assert html.index('data-check="truncation_dropped"') > html.index('data-check="identical_pairs"')  # last
+    assert "1 skipped" in html
+    assert "| skipped | error | `truncation\\_dropped` |" in result.md_path.read_text()
+
+
+def test_negative_sizes_are_a_typed_error(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    with pytest.raises(ReportError, match="must be >= 0"):
+        report(out, sample=-1)

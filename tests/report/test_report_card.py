@@ -1,0 +1,81 @@
+"""The dataset card ``OUT/README.md`` after ``prefdata report``: a valid Hub header, the summary, the link."""
+
+from __future__ import annotations
+
+import yaml
+
+from prefdata.build.card import render_card, size_category
+from prefdata.report import report
+from tests.report.report_datasets import simple_rows, write_dataset
+
+
+def header_and_body(text: str) -> tuple[dict, str]:
+    assert text.startswith("---\n")
+    head, body = text[4:].split("\n---\n", 1)
+    return yaml.safe_load(head), body
+
+
+def test_card_gains_summary_and_link_with_a_valid_header(rich_dataset):
+    out, _ = rich_dataset
+    result = report(out)
+    assert result.card_path == out.resolve() / "README.md"
+    header, body = header_and_body(result.card_path.read_text(encoding="utf-8"))
+    assert header["license"] == "other"
+    assert header["task_categories"] == ["text-generation"]
+    assert header["size_categories"] == ["n<1K"]
+    assert header["configs"] == [{"config_name": "default", "data_files": [
+        {"split": "train", "path": "data/train-*.parquet"}, {"split": "test", "path": "data/test-*.parquet"}]}]
+    assert "## Quality" in body and "[report.html](report.html)" in body
+    assert "**Checks failed**" in body and "chosen longer than rejected" in body
+    assert "failed check `length\\_bias` (warn)" in body
+
+
+def test_card_header_is_what_the_hub_libraries_read(rich_dataset, tmp_path):
+    """``huggingface_hub`` parses the header and ``datasets`` maps the splits to the shards through it."""
+    import pytest
+
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    datasets = pytest.importorskip("datasets")
+    out, _ = rich_dataset
+    report(out)
+    card = huggingface_hub.DatasetCard.load(out / "README.md")
+    assert card.data.license == "other" and card.data.task_categories == ["text-generation"]
+    # A fresh cache: datasets keys local folders by name, so another test's "out" could be served instead.
+    ds = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf-cache"))
+    assert {name: split.num_rows for name, split in ds.items()} == {"train": 121, "test": 30}
+
+
+def test_a_readme_prefdata_did_not_write_is_left_alone(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(4)}, manifest=False)
+    (out / "README.md").write_text("my own card\n")
+    result = report(out)
+    assert result.card_path is None
+    assert (out / "README.md").read_text() == "my own card\n"
+    assert any("README.md left as is" in n for n in result.notes)
+
+
+def test_without_manifest_or_readme_a_card_is_written_from_the_shards(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(4), "test": simple_rows(2, seed=1)}, manifest=False)
+    header, body = header_and_body(report(out).card_path.read_text())
+    assert [f["split"] for f in header["configs"][0]["data_files"]] == ["train", "test"]
+    assert "pairs written | 6" in body
+
+
+def test_no_card_option_leaves_readme(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(4)})
+    (out / "README.md").write_text("as built\n")
+    assert report(out, card=False).card_path is None
+    assert (out / "README.md").read_text() == "as built\n"
+
+
+def test_render_card_stays_compatible_and_escapes_manifest_names():
+    manifest = {
+        "prefdata_version": "0.1.0",
+        "inputs": [{"path": "a|<b>.jsonl", "source": "<i>x</i>", "shape": "pairwise", "records": 3, "sha256": "ab" * 32}],
+        "outputs": [{"path": "data/train-00000-of-00001.parquet", "split": "train"}],
+        "counts": {"records_read": 3, "pairs_written": 3, "records_rejected": 0, "pairs_by_split": {"train": 3}},
+    }
+    text = render_card(manifest)  # what `prefdata build` calls: no summary, no link
+    assert "## Quality" not in text
+    assert "a\\|&lt;b&gt;.jsonl" in text and "&lt;i&gt;x&lt;/i&gt;" in text and "<i>" not in text
+    assert size_category(999) == "n<1K" and size_category(1000) == "1K<n<10K" and size_category(10**6) == "1M<n<10M"

@@ -1,0 +1,64 @@
+"""Every text from the data is shown as text: in the HTML, in the SVG plots, in report.md and the card."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+from prefdata.report import report
+from prefdata.report.markdown import fenced, md
+
+from tests.report.report_datasets import HOSTILE, XSS
+
+
+def outside_fences(markdown: str) -> str:
+    """The parts of a Markdown document that a renderer interprets (fenced code is shown verbatim)."""
+    out, fence = [], None
+    for line in markdown.splitlines():
+        m = re.match(r"^(`{3,})", line)
+        if fence is None and m:
+            fence = m.group(1)
+        elif fence is not None and line.startswith(fence) and line.strip("`") == "":
+            fence = None
+        elif fence is None:
+            out.append(line)
+    return "\n".join(out)
+
+
+def test_html_has_no_markup_from_the_data(rich_dataset):
+    out, hostile = rich_dataset
+    page = report(out, sample=200).html_path.read_text(encoding="utf-8")
+    # No script, handler or image at all: the page has none of its own, so any would be injected.
+    assert "<script" not in page.lower()
+    assert not re.search(r"<[a-zA-Z][^<>]*\son[a-z]+\s*=", page), "an event handler attribute"
+    assert "<img" not in page.lower()
+    assert "<h1>broken layout</h1>" not in page
+    assert page.count("<h1>") == 1
+    # ... and the texts are there, escaped, so that the browser shows them as typed.
+    assert html_lib.escape(XSS, quote=False) in page
+    shown = html_lib.unescape(page)
+    for text in HOSTILE:
+        assert text.split("\n")[0] in shown, text
+    # the hostile source name reaches the plots' SVG text escaped (matplotlib's XML writer)
+    svgs = "".join(re.findall(r"<svg.*?</svg>", page, flags=re.S))
+    assert "arena&lt;script&gt;alert(4)&lt;/script&gt;" in svgs
+    assert "$x^2$" not in svgs  # mathtext off: nothing of the data is parsed as TeX
+    # the hostile pair is in the sample as a conversation
+    assert f'data-pair-id="{hostile["id"]}"' in page
+
+
+def test_markdown_report_and_card_escape_data(rich_dataset):
+    out, _ = rich_dataset
+    result = report(out, sample=200)
+    for path in (result.md_path, result.card_path):
+        text = path.read_text(encoding="utf-8")
+        interpreted = outside_fences(text)
+        assert "<script" not in interpreted.lower(), path.name
+        assert "<img" not in interpreted.lower() and "<svg" not in interpreted.lower(), path.name
+        assert "&lt;script&gt;" in interpreted, path.name  # shown, not dropped
+
+
+def test_markdown_helpers():
+    assert md("<b>a|b</b>\nnext `x`") == "&lt;b&gt;a\\|b&lt;/b&gt; next \\`x\\`"
+    block = fenced("before\n```\nafter ````")
+    assert block.startswith("`````text\n") and block.endswith("\n`````")
