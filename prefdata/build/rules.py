@@ -106,21 +106,23 @@ def split_group_text() -> pl.Expr:
     return _normalized(pl.coalesce(first_user, messages_text(pl.col("prompt"))))
 
 
-def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int) -> pl.LazyFrame:
-    """Add ``_group`` (whole-prompt hash), ``_split_key`` (seeded hash of the first user turn) and
-    ``_bucket`` (partition, from the first user turn: every row of a split group, hence of a prompt
-    group, lands in the same partition)."""
+def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, prompt_group: bool = True) -> pl.LazyFrame:
+    """Add ``_split_key`` (seeded hash of the first user turn), ``_bucket`` (partition, from the first
+    user turn: every row of a split group, hence of a prompt group, lands in the same partition) and,
+    with ``prompt_group``, ``_group`` (whole-prompt hash, what feedback pairing groups by)."""
     split_text = split_group_text()
-    return lf.with_columns(
-        prompt_group_text().nchash.xxh3_64().alias("_group"),
+    keys = [
         split_text.nchash.xxh3_64(seed=seed).alias("_split_key"),
         (split_text.nchash.xxh3_64() % partitions).cast(pl.UInt32).alias("_bucket"),
-    )
+    ]
+    if prompt_group:
+        keys.append(prompt_group_text().nchash.xxh3_64().alias("_group"))
+    return lf.with_columns(keys)
 
 
 def with_keys(lf: pl.LazyFrame, *, seed: int, partitions: int) -> pl.LazyFrame:
-    """Group keys (see :func:`with_group_keys`) and the pair ``id``."""
-    return with_group_keys(lf.with_columns(id_expr()), seed=seed, partitions=partitions)
+    """The pair ``id`` and the split/partition keys (pairs need no whole-prompt group)."""
+    return with_group_keys(lf.with_columns(id_expr()), seed=seed, partitions=partitions, prompt_group=False)
 
 
 def test_threshold(test_fraction: float) -> int:

@@ -27,18 +27,32 @@ DROP_SCHEMA = pl.Schema(
 
 
 class Spill:
-    def __init__(self, root: Path, partitions: int) -> None:
+    """Pass-1 rows by kind and bucket. With one partition (input up to one partition's size) they
+    stay in memory: writing and re-reading them would cost a third of a small build."""
+
+    def __init__(self, root: Path, partitions: int, *, in_memory: bool | None = None) -> None:
         self.root = root
         self.partitions = partitions
+        self.in_memory = partitions == 1 if in_memory is None else in_memory
         self._seq = itertools.count()
+        self._frames: dict[tuple[str, ...], list[pl.DataFrame]] = {}
         root.mkdir(parents=True, exist_ok=True)
 
     def _write(self, df: pl.DataFrame, *parts: str) -> None:
         if df.height == 0:
             return
+        if self.in_memory:
+            self._frames.setdefault(parts, []).append(df)
+            return
         folder = self.root.joinpath(*parts)
         folder.mkdir(parents=True, exist_ok=True)
         df.write_ipc(folder / f"{next(self._seq):08d}.arrow", compression="uncompressed")
+
+    def _read(self, *parts: str) -> list[pl.DataFrame]:
+        if self.in_memory:
+            return self._frames.get(parts, [])
+        folder = self.root.joinpath(*parts)
+        return [pl.read_ipc(f) for f in sorted(folder.glob("*.arrow"))] if folder.exists() else []
 
     def write_rows(self, kind: str, df: pl.DataFrame) -> None:
         """Rows with a ``_bucket`` column, split into their buckets (``kind`` names the row type)."""
@@ -54,18 +68,9 @@ class Spill:
         self._write(df.select(DROP_SCHEMA.names()).cast(dict(DROP_SCHEMA)), "drops")
 
     def read_rows(self, kind: str, bucket: int) -> pl.DataFrame | None:
-        folder = self.root / kind / f"{bucket:05d}"
-        files = sorted(folder.glob("*.arrow")) if folder.exists() else []
-        if not files:
-            return None
-        return pl.concat([pl.read_ipc(f) for f in files], how="vertical_relaxed")
+        frames = self._read(kind, f"{bucket:05d}")
+        return pl.concat(frames, how="vertical_relaxed") if frames else None
 
     def drops(self) -> pl.DataFrame:
-        folder = self.root / "drops"
-        files = sorted(folder.glob("*.arrow")) if folder.exists() else []
-        if not files:
-            return pl.DataFrame(schema=DROP_SCHEMA)
-        return pl.concat([pl.read_ipc(f) for f in files])
-
-    def kinds(self) -> list[str]:
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and p.name != "drops")
+        frames = self._read("drops")
+        return pl.concat(frames) if frames else pl.DataFrame(schema=DROP_SCHEMA)

@@ -67,7 +67,8 @@ def test_kill_9_during_a_build_leaves_the_previous_out_intact(tmp_path: Path) ->
     prefdata.build(FIXTURES / "raw" / "transcript" / "hh.jsonl", out)
     before = _files(out)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "prefdata", "build", str(raw), str(out), "-q"], env=env)
+    # two partitions: pass 1 then spills to disk, which shows the build is well under way
+    proc = subprocess.Popen([sys.executable, "-m", "prefdata", "build", str(raw), str(out), "-q", "--partitions", "2"], env=env)
     deadline = time.time() + 60
     spill = None
     while time.time() < deadline and spill is None:
