@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 # both); importing them here, after the subpackages, makes the attribute the function for good.
 from prefdata.build.pipeline import BuildResult, build  # noqa: E402
 from prefdata.inspect import InspectResult, inspect  # noqa: E402
+from prefdata.check.api import CheckResult, check  # noqa: E402
 from prefdata.report import ReportResult, report  # noqa: E402
 
-__all__ = ["BuildResult", "InspectResult", "ReportResult", "__version__", "build", "inspect", "report"]
+__all__ = ["BuildResult", "CheckResult", "InspectResult", "ReportResult", "__version__", "build", "check", "inspect", "report"]

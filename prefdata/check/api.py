@@ -1,0 +1,100 @@
+"""``prefdata.check``: validate a dataset in the canonical layout and say whether it may be trained on."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from prefdata.check.checks import FAMILIES
+from prefdata.check.checks.base import Context, Options
+from prefdata.check.config import CHECK_IDS, CheckConfig, load_config
+from prefdata.check.dataset import open_dataset
+from prefdata.check.engine_polars import finish_suite, plan_suite
+from prefdata.check.errors import OptionsError
+from prefdata.check.results import CheckResult, ExpectationOutcome
+from prefdata.check.single_pass import single_pass
+from prefdata.check.suite import Suite, load_suite
+from prefdata.check.view import VIEW_COLUMNS, view_frame
+
+ENGINES = ("polars", "gx")
+
+
+def check(
+    path: str | Path,
+    *,
+    suite: str | Path | None = None,
+    config: CheckConfig | dict | str | Path | None = None,
+    engine: str = "polars",
+    tokenizer: str | Path | None = None,
+    max_length: int | None = None,
+    benchmark_prompts: str | Path | None = None,
+    strict: bool = False,
+    write: bool = True,
+    data_docs: str | Path | None = None,
+) -> CheckResult:
+    """Run the expectation suite and every enabled preference check on the dataset at ``path``.
+
+    ``suite``: a GX suite JSON file (default: the shipped ``canonical`` suite). ``config``: thresholds
+    (YAML/JSON path, dict or :class:`CheckConfig`). ``engine``: "polars" (default) or "gx" (Great
+    Expectations on pandas; needs the ``gx`` extra). ``tokenizer`` + ``max_length``: enable the TRL
+    truncation and chat-template checks. ``benchmark_prompts``: a file of prompts for the
+    contamination check. ``strict``: warnings fail too. ``write``: write ``path/checks.json``.
+    ``data_docs``: with the gx engine, write GX Data Docs to this directory.
+
+    Raises a :class:`prefdata.check.errors.CheckError` when checking is impossible (bad path, suite,
+    config or options); a dataset that fails checks is a result with ``passed`` False, not an error.
+
+    >>> result = prefdata.check("out/")                       # doctest: +SKIP
+    >>> result.passed, [c.id for c in result.checks if not c.passed]   # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    if engine not in ENGINES:
+        raise OptionsError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if (tokenizer is None) != (max_length is None):
+        raise OptionsError("--tokenizer and --max-length go together (the truncation checks need both)")
+    if max_length is not None and max_length < 1:
+        raise OptionsError(f"max_length must be a positive number of tokens, got {max_length}")
+    if data_docs is not None and engine != "gx":
+        raise OptionsError("Data Docs are written by Great Expectations: use --engine gx with --data-docs")
+    cfg = load_config(config)
+    the_suite: Suite = load_suite(suite)
+    dataset = open_dataset(path)
+
+    view_schema = view_frame(dataset.scan()).collect_schema()
+    plans = plan_suite(the_suite, view_schema) if engine == "polars" else []
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    frame = single_pass(dataset, cfg, plans)
+    seconds["single_pass"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if engine == "polars":
+        raw = finish_suite(the_suite, plans, frame, VIEW_COLUMNS)
+    else:
+        from prefdata.check import engine_gx
+
+        raw = engine_gx.validate(dataset, the_suite, data_docs=data_docs)
+    seconds["expectations"] = time.perf_counter() - t
+    expectations = [
+        ExpectationOutcome(e.type, e.kwargs, e.severity, r["success"], r["result"], e.meta)
+        for e, r in zip(the_suite.expectations, raw)
+    ]
+
+    ctx = Context(
+        dataset=dataset, frame=frame, config=cfg,
+        options=Options(tokenizer=tokenizer, max_length=max_length, benchmark_prompts=benchmark_prompts),
+        seconds=seconds,
+    )
+    t = time.perf_counter()
+    outcomes = [o for family in FAMILIES for o in family.run(ctx)]
+    outcomes.sort(key=lambda o: CHECK_IDS.index(o.id))
+    seconds["checks"] = time.perf_counter() - t
+    seconds["total"] = time.perf_counter() - t0
+
+    result = CheckResult(
+        dataset=str(path), engine=engine, suite=the_suite.name, strict=strict,
+        expectations=expectations, checks=outcomes, rows=frame.height, seconds=seconds,
+    )
+    if write:
+        result.write(Path(path) / "checks.json")
+    return result

@@ -1,0 +1,98 @@
+"""What every preference check receives and returns.
+
+A check family module exposes ``features(config) -> dict[name, Expr]`` (per-row columns it needs,
+computed in the single lazy pass over the view together with the suite's expectations) and
+``run(ctx) -> list[CheckOutcome]`` (the verdicts, computed from the compact per-row ``ctx.frame``).
+Checks that need another look at the text (MinHash similarity, benchmark n-grams, tokenization)
+do it through the dataset in ``ctx``, once, and share it via :meth:`Context.cached`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from prefdata.check.config import CheckConfig, CheckSettings
+from prefdata.check.dataset import Dataset
+from prefdata.check.results import CheckOutcome
+
+
+@dataclass
+class Options:
+    """Inputs beyond the dataset that some checks need."""
+
+    tokenizer: str | Path | None = None
+    max_length: int | None = None
+    benchmark_prompts: str | Path | None = None
+
+
+@dataclass
+class Context:
+    dataset: Dataset
+    frame: pl.DataFrame  # compact per-row features from the single pass, in ``_row`` order
+    config: CheckConfig
+    options: Options
+    seconds: dict[str, float] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self, check_id: str) -> CheckSettings:
+        return self.config.checks.get(check_id)
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def ids(self, mask: pl.Expr | pl.Series) -> list[str]:
+        """Distinct ``id``s of the rows where ``mask`` holds, in row order."""
+        if isinstance(mask, pl.Series):
+            col = self.frame.get_column("id").filter(mask)
+        else:
+            col = self.frame.filter(mask).get_column("id")
+        return col.unique(maintain_order=True).to_list()
+
+    def ids_of_rows(self, rows: pl.Series | list[int]) -> list[str]:
+        """Distinct ``id``s of the given ``_row`` numbers, in row order."""
+        rows = pl.Series("r", rows, dtype=pl.Int64)
+        return self.ids(pl.col("_row").cast(pl.Int64).is_in(rows.implode()))
+
+
+def share(count: int, total: int) -> float | None:
+    return count / total if total else None
+
+
+def count_outcome(
+    ctx: Context,
+    check_id: str,
+    offending_ids: list[str],
+    statistic: dict[str, Any],
+    message: str,
+) -> CheckOutcome:
+    """The usual verdict: fail when more pairs offend than ``max_count`` allows."""
+    s = ctx.settings(check_id)
+    limit = getattr(s, "max_count", 0)
+    return CheckOutcome(
+        id=check_id,
+        severity=s.severity,
+        passed=len(offending_ids) <= limit,
+        statistic=statistic,
+        threshold=s.threshold(),
+        offending_ids=offending_ids,
+        message=message,
+    )
+
+
+def skipped(ctx: Context, check_id: str, reason: str, statistic: dict[str, Any] | None = None) -> CheckOutcome:
+    s = ctx.settings(check_id)
+    return CheckOutcome(
+        id=check_id, severity=s.severity, passed=True, statistic=statistic or {}, threshold=s.threshold(),
+        offending_ids=[], message=f"skipped: {reason}", skipped=reason,
+    )
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")

@@ -1,0 +1,163 @@
+"""Biases a reward model learns instead of quality: length and presentation order.
+
+- ``length_bias``: share of pairs whose chosen response is longer (in characters), the mean and
+  median chosen/rejected length ratio, and Cohen's d of the two length distributions, overall and
+  per source. A DPO model trained on data where the longer answer nearly always wins learns to be
+  verbose. Fails when the share leaves [min, max] overall or in a source with at least ``min_pairs``
+  pairs; the offending pairs are those, in the failing groups, that follow the bias.
+- ``position_bias``: for pairwise sources (rows with ``chosen_position``), the share of "A wins",
+  i.e. the response shown first was chosen. Judges and annotators favour one position; a large
+  skew means the labels partly encode screen order. Same verdict rule as length bias.
+
+Both report ``z``, the normal-approximation z-score of the share against 0.5, so a reader can tell
+a real skew from noise in a small source.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+
+from prefdata.check.checks.base import Context, plural, skipped
+from prefdata.check.config import CheckConfig
+from prefdata.check.results import CheckOutcome
+
+
+def features(config: CheckConfig) -> dict[str, pl.Expr]:
+    out: dict[str, pl.Expr] = {}
+    if config.checks.length_bias.enabled:
+        out["_chosen_len"] = pl.col("chosen_text").str.len_chars()
+        out["_rejected_len"] = pl.col("rejected_text").str.len_chars()
+    return out
+
+
+def _z(k: int, n: int) -> float | None:
+    return (k - n / 2) / math.sqrt(n / 4) if n else None
+
+
+def _length_aggs() -> list[pl.Expr]:
+    c = pl.col("_chosen_len").cast(pl.Float64)
+    r = pl.col("_rejected_len").cast(pl.Float64)
+    ratio = pl.when(r > 0).then(c / r)
+    return [
+        pl.len().alias("pairs"), (c > r).sum().alias("longer"), (c == r).sum().alias("equal"),
+        ratio.mean().alias("ratio_mean"), ratio.median().alias("ratio_median"),
+        c.mean().alias("mean_c"), r.mean().alias("mean_r"), c.var().alias("var_c"), r.var().alias("var_r"),
+    ]
+
+
+def _length_stats(row: dict[str, Any]) -> dict[str, Any]:
+    n = row["pairs"]
+    pooled = math.sqrt(((row["var_c"] or 0) + (row["var_r"] or 0)) / 2) if n > 1 else 0.0
+    d = (row["mean_c"] - row["mean_r"]) / pooled if pooled else None
+    return {
+        "pairs": n,
+        "share_chosen_longer": row["longer"] / n if n else None,
+        "share_equal_length": row["equal"] / n if n else None,
+        "mean_length_ratio": row["ratio_mean"],
+        "median_length_ratio": row["ratio_median"],
+        "mean_chosen_chars": row["mean_c"],
+        "mean_rejected_chars": row["mean_r"],
+        "cohens_d": d,
+        "z": _z(int(row["longer"]), n),
+    }
+
+
+def _judge(stats: dict[str, Any], key: str, lo: float, hi: float, min_pairs: int) -> str | None:
+    """"high"/"low" when a group with enough pairs is outside [lo, hi], else None."""
+    if stats["pairs"] < min_pairs or stats[key] is None:
+        return None
+    if stats[key] > hi:
+        return "high"
+    if stats[key] < lo:
+        return "low"
+    return None
+
+
+SOURCE = pl.col("source").cast(pl.String).fill_null("None")
+
+
+def _length_bias(ctx: Context) -> CheckOutcome:
+    s = ctx.config.checks.length_bias
+    f = ctx.frame.filter(pl.col("_chosen_len").is_not_null() & pl.col("_rejected_len").is_not_null())
+    overall = _length_stats(f.select(_length_aggs()).row(0, named=True))
+    per_source = f.group_by(SOURCE.alias("s")).agg(_length_aggs()).sort("s")
+    by_source = {row["s"]: _length_stats(row) for row in per_source.iter_rows(named=True)}
+    lo, hi = s.min_share_chosen_longer, s.max_share_chosen_longer
+    failing: list[tuple[str | None, str]] = []
+    verdict = _judge(overall, "share_chosen_longer", lo, hi, s.min_pairs)
+    if verdict:
+        failing.append((None, verdict))
+    for source, stats in by_source.items():
+        v = _judge(stats, "share_chosen_longer", lo, hi, s.min_pairs)
+        if v:
+            failing.append((source, v))
+    longer = pl.col("_chosen_len") > pl.col("_rejected_len")
+    shorter = pl.col("_chosen_len") < pl.col("_rejected_len")
+    mask = pl.lit(False)
+    for source, direction in failing:
+        in_group = pl.lit(True) if source is None else (SOURCE == source)
+        mask = mask | (in_group & (longer if direction == "high" else shorter))
+    offending = ctx.ids(mask) if failing else []
+    share = overall["share_chosen_longer"]
+    overall_text = f"{share:.0%} of pairs prefer the longer response" if share is not None else "no pairs to measure"
+    if failing:
+        worst = [
+            ("overall" if src is None else f"source {src!r}")
+            + f" {(overall if src is None else by_source[src])['share_chosen_longer']:.0%}"
+            for src, _ in failing
+        ]
+        message = f"length bias: share of pairs preferring the longer response is {', '.join(worst)} ({share:.0%} overall)"
+    else:
+        message = overall_text
+    return CheckOutcome(
+        id="length_bias", severity=s.severity, passed=not failing,
+        statistic={**overall, "by_source": by_source, "failing": [src or "overall" for src, _ in failing]},
+        threshold=s.threshold(), offending_ids=offending, message=message,
+    )
+
+
+def _position_bias(ctx: Context) -> CheckOutcome:
+    s = ctx.config.checks.position_bias
+    f = ctx.frame.filter(pl.col("chosen_position").is_in(["a", "b"]))
+    if f.height == 0:
+        return skipped(ctx, "position_bias", "no pair records chosen_position (only pairwise sources do)")
+    lo, hi = s.min_share_a_wins, s.max_share_a_wins
+    by_source: dict[str, dict[str, Any]] = {}
+    failing: list[tuple[str, str]] = []
+    per_source = f.group_by(SOURCE.alias("s")).agg(pl.len().alias("n"), (pl.col("chosen_position") == "a").sum().alias("k")).sort("s")
+    for row in per_source.iter_rows(named=True):
+        n, k = row["n"], int(row["k"])
+        stats = {"pairs": n, "share_a_wins": k / n, "z": _z(k, n)}
+        by_source[row["s"]] = stats
+        v = _judge(stats, "share_a_wins", lo, hi, s.min_pairs)
+        if v:
+            failing.append((row["s"], v))
+    mask = pl.lit(False)
+    for source, direction in failing:
+        mask = mask | ((SOURCE == source) & (pl.col("chosen_position") == ("a" if direction == "high" else "b")))
+    offending = ctx.ids(mask & pl.col("chosen_position").is_in(["a", "b"])) if failing else []
+    n_all = f.height
+    k_all = int((f.get_column("chosen_position") == "a").sum())
+    statistic = {"pairs": n_all, "share_a_wins": k_all / n_all, "z": _z(k_all, n_all), "by_source": by_source, "failing": [x for x, _ in failing]}
+    if failing:
+        worst = failing[0][0]
+        message = f"position bias in {plural(len(failing), 'source')}: {by_source[worst]['share_a_wins']:.0%} 'A wins' in {worst!r}"
+    else:
+        message = f"{k_all / n_all:.0%} 'A wins' over {plural(n_all, 'pairwise pair')}"
+    return CheckOutcome(
+        id="position_bias", severity=s.severity, passed=not failing, statistic=statistic,
+        threshold=s.threshold(), offending_ids=offending, message=message,
+    )
+
+
+def run(ctx: Context) -> list[CheckOutcome]:
+    c = ctx.config.checks
+    out = []
+    if c.length_bias.enabled:
+        out.append(_length_bias(ctx))
+    if c.position_bias.enabled:
+        out.append(_position_bias(ctx))
+    return out

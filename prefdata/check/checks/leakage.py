@@ -1,0 +1,97 @@
+"""Prompt leakage between the training split and the evaluation splits.
+
+- ``prompt_leakage_exact``: a test (or validation) pair whose prompt, lowercased and with whitespace
+  removed, is also a training prompt. Held-out reward accuracy is then measured on prompts the model
+  was trained on and overstates generalisation. ``build`` splits by normalized prompt so this should
+  never fire on its output; it catches hand-made splits and datasets merged from several builds.
+- ``prompt_leakage_near``: the same with the prompts' word-shingle Jaccard at or above
+  ``min_jaccard`` (reworded or re-punctuated copies), from the MinHash similarity pass.
+
+Offending ids are the pairs on the evaluation side (the ones to drop from the test split).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from prefdata.check.checks.base import Context, count_outcome, plural, share, skipped
+from prefdata.check.checks.near import prompt_key, similarity
+from prefdata.check.config import CheckConfig
+from prefdata.check.results import CheckOutcome
+
+TRAIN = "train"
+
+
+def features(config: CheckConfig) -> dict[str, pl.Expr]:
+    c = config.checks
+    if not (c.prompt_leakage_exact.enabled or c.prompt_leakage_near.enabled):
+        return {}
+    return {"_prompt_key": prompt_key()}
+
+
+def _splits(ctx: Context) -> dict[str, int]:
+    counts = ctx.frame.group_by("split").len().sort("split")
+    return dict(zip(counts.get_column("split").to_list(), counts.get_column("len").to_list()))
+
+
+def _not_applicable(ctx: Context, check_id: str, splits: dict[str, int]) -> CheckOutcome | None:
+    if TRAIN not in splits or len(splits) < 2:
+        return skipped(ctx, check_id, f"needs a train split and another split (found: {', '.join(splits) or 'none'})", {"splits": splits})
+    return None
+
+
+def _exact(ctx: Context) -> CheckOutcome:
+    splits = _splits(ctx)
+    if (na := _not_applicable(ctx, "prompt_leakage_exact", splits)) is not None:
+        return na
+    f = ctx.frame
+    train_keys = f.filter(pl.col("split") == TRAIN).select("_prompt_key").unique()
+    leaked = f.filter(pl.col("split") != TRAIN).join(train_keys, on="_prompt_key", how="semi")
+    train_sharing = f.filter(pl.col("split") == TRAIN).join(leaked.select("_prompt_key").unique(), on="_prompt_key", how="semi").height
+    ids = leaked.get_column("id").unique(maintain_order=True).to_list()
+    evaluated = f.height - splits[TRAIN]
+    statistic = {
+        "splits": splits,
+        "leaked_pairs": len(ids),
+        "share_of_eval_pairs": share(len(ids), evaluated),
+        "leaked_prompts": leaked.get_column("_prompt_key").n_unique(),
+        "train_pairs_sharing_a_prompt": train_sharing,
+    }
+    message = (
+        f"{plural(len(ids), 'evaluation pair')} ({share(len(ids), evaluated):.1%}) {'reuses' if len(ids) == 1 else 'reuse'} a training prompt"
+        if ids
+        else "no evaluation prompt occurs in the training split"
+    )
+    return count_outcome(ctx, "prompt_leakage_exact", ids, statistic, message)
+
+
+def _near(ctx: Context) -> CheckOutcome:
+    splits = _splits(ctx)
+    if (na := _not_applicable(ctx, "prompt_leakage_near", splits)) is not None:
+        return na
+    found = similarity(ctx).leakage
+    ids = ctx.ids_of_rows(found.get_column("row"))
+    evaluated = ctx.frame.height - splits[TRAIN]
+    statistic = {
+        "splits": splits,
+        "leaked_pairs": len(ids),
+        "share_of_eval_pairs": share(len(ids), evaluated),
+        "train_pairs_matched": found.get_column("train_row").n_unique(),
+        "min_jaccard_found": found.get_column("jaccard").min() if found.height else None,
+    }
+    message = (
+        f"{plural(len(ids), 'evaluation pair')} with a near copy of a training prompt"
+        if ids
+        else "no evaluation prompt has a near copy in the training split"
+    )
+    return count_outcome(ctx, "prompt_leakage_near", ids, statistic, message)
+
+
+def run(ctx: Context) -> list[CheckOutcome]:
+    c = ctx.config.checks
+    out = []
+    if c.prompt_leakage_exact.enabled:
+        out.append(_exact(ctx))
+    if c.prompt_leakage_near.enabled:
+        out.append(_near(ctx))
+    return out

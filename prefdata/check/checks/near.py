@@ -1,0 +1,114 @@
+"""Near matches found by MinHash LSH: near-identical responses and near-duplicate pairs.
+
+- ``near_identical_responses``: chosen and rejected are not identical but their word-3-gram shingle
+  sets reach ``min_jaccard`` (default 0.8: about one edited word in thirty). The preference then
+  rests on a trivial difference (a typo, a trailing sentence) and mostly teaches noise.
+- ``near_duplicates``: two pairs whose prompt, chosen and rejected *each* reach ``min_jaccard``
+  against the other's (whitespace, casing and punctuation edits of the same pair). They weigh
+  double like exact duplicates but hide from exact matching. Offending ids are every pair in a
+  near-duplicate cluster.
+
+Both come from one similarity pass (:mod:`prefdata.check.similarity`), which is also used by
+``prompt_leakage_near`` and timed separately in ``CheckResult.seconds``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import polars as pl
+
+from prefdata.check import minhash as mh
+from prefdata.check.checks.base import Context, count_outcome, plural, share
+from prefdata.check.checks.pairs import _json_hash
+from prefdata.check.config import CheckConfig
+from prefdata.check.results import CheckOutcome
+from prefdata.check.similarity import SimilarityFindings, find_similar
+
+
+def prompt_key() -> pl.Expr:
+    """Exact-match key of a prompt: its text lowercased with all whitespace removed (as ``build``
+    normalizes prompts; literal replacements, which cost a third of a regex)."""
+    text = pl.col("prompt_text").str.to_lowercase()
+    for ws in (" ", "\n", "\t", "\r"):
+        text = text.str.replace_all(ws, "", literal=True)
+    return text.nchash.xxh3_64()
+
+
+def features(config: CheckConfig) -> dict[str, pl.Expr]:
+    c = config.checks
+    if not (c.near_identical_responses.enabled or c.near_duplicates.enabled or c.prompt_leakage_near.enabled):
+        return {}
+    return {
+        "_prompt_h": _json_hash("prompt"), "_chosen_h": _json_hash("chosen"), "_rejected_h": _json_hash("rejected"),
+        "_prompt_key": prompt_key(),
+    }
+
+
+def similarity(ctx: Context) -> SimilarityFindings:
+    """The similarity pass, run once for all checks that use it."""
+
+    def compute() -> SimilarityFindings:
+        c = ctx.config.checks
+        t = time.perf_counter()
+        found = find_similar(
+            ctx.dataset,
+            ctx.frame.select("_row", "split", "_prompt_h", "_chosen_h", "_rejected_h", "_prompt_key"),
+            ctx.config.minhash,
+            near_identical=c.near_identical_responses.min_jaccard if c.near_identical_responses.enabled else None,
+            near_duplicates=c.near_duplicates.min_jaccard if c.near_duplicates.enabled else None,
+            leakage=c.prompt_leakage_near.min_jaccard if c.prompt_leakage_near.enabled else None,
+        )
+        ctx.seconds["similarity"] = time.perf_counter() - t
+        return found
+
+    return ctx.cached("similarity", compute)
+
+
+def _near_identical(ctx: Context) -> CheckOutcome:
+    found = similarity(ctx)
+    rows = found.near_identical.get_column("_row")
+    ids = ctx.ids_of_rows(rows)
+    statistic = {
+        "pairs": len(ids),
+        "share": share(len(ids), ctx.frame.height),
+        "min_jaccard_found": found.near_identical.get_column("jaccard").min() if rows.len() else None,
+        "candidates_verified": found.stats.get("near_identical_candidates", 0),
+    }
+    message = f"{plural(len(ids), 'pair')} whose responses are near-identical" if ids else "no pair has near-identical responses"
+    return count_outcome(ctx, "near_identical_responses", ids, statistic, message)
+
+
+def _near_duplicates(ctx: Context) -> CheckOutcome:
+    found = similarity(ctx)
+    edges = found.near_duplicates
+    if edges.height:
+        nodes = pl.concat([edges.get_column("a"), edges.get_column("b")]).unique().sort()
+        keys = nodes.to_numpy()
+        a = np.searchsorted(keys, edges.get_column("a").to_numpy())
+        b = np.searchsorted(keys, edges.get_column("b").to_numpy())
+        clusters = len(np.unique(mh.connected_components(len(keys), a, b)))
+        rows = nodes
+    else:
+        clusters, rows = 0, pl.Series([], dtype=pl.Int64)
+    ids = ctx.ids_of_rows(rows)
+    statistic = {
+        "clusters": clusters,
+        "pairs_in_clusters": len(ids),
+        "share": share(len(ids), ctx.frame.height),
+        "candidates_verified": found.stats.get("near_duplicate_candidates", 0),
+        "verified_edges": edges.height,
+    }
+    message = f"{plural(len(ids), 'pair')} in {plural(clusters, 'near-duplicate cluster')}" if ids else "no near-duplicate pairs"
+    return count_outcome(ctx, "near_duplicates", ids, statistic, message)
+
+
+def run(ctx: Context) -> list[CheckOutcome]:
+    c = ctx.config.checks
+    out = []
+    if c.near_identical_responses.enabled:
+        out.append(_near_identical(ctx))
+    if c.near_duplicates.enabled:
+        out.append(_near_duplicates(ctx))
+    return out

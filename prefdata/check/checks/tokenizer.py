@@ -1,0 +1,179 @@
+"""What TRL's DPO preprocessing does to each pair with a given tokenizer and ``max_length``.
+
+The pairs are tokenized exactly as ``trl.DPOTrainer`` 1.x does for conversational data
+(``apply_chat_template(prompt, add_generation_prompt=True)`` for the prompt,
+``apply_chat_template(prompt + chosen)`` and ``prompt + rejected`` for the sequences, the completion
+starting where prompt and sequence ids diverge, ``truncation_mode="keep_start"``). The tokenization
+itself is the tokenizer's batched call; everything after it is list expressions in polars.
+
+- ``truncation_dropped``: TRL drops pairs whose (effective) prompt alone reaches ``max_length``
+  ("Dropping fully truncated examples"); they silently vanish from training.
+- ``truncation_identical``: after cutting prompt+response to ``max_length`` the chosen and rejected
+  tokens are identical — the difference lies past the cut, so the pair gives no signal.
+- ``chat_template_roundtrip``: the templated prompt is not a token prefix of templated
+  prompt+response (a template that renders the generation prompt differently, or tokens merging
+  across the boundary); TRL then trains on a context that differs from the one used at inference.
+- ``double_bos``: a templated sequence starts with the BOS token twice (a template that emits BOS
+  plus content that starts with a literal BOS string, e.g. copied from raw logs).
+
+Only these checks import ``transformers``, and only when ``--tokenizer`` is given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from prefdata.check.checks.base import Context, count_outcome, plural, share, skipped
+from prefdata.check.config import CheckConfig
+from prefdata.check.errors import InputFileError
+from prefdata.check.results import CheckOutcome
+
+CHECK_IDS = ("truncation_dropped", "truncation_identical", "chat_template_roundtrip", "double_bos")
+BATCH_ROWS = 512
+IDS = pl.List(pl.Int64)
+
+
+def features(config: CheckConfig) -> dict[str, pl.Expr]:
+    return {}  # its own pass, only when a tokenizer is given
+
+
+def load_tokenizer(path: str | Path):
+    """A local tokenizer with a chat template (no hub download)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: tokenizer directory not found")
+    try:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except Exception as exc:  # transformers raises OSError/ValueError/... for unreadable tokenizers
+        raise InputFileError(f"{path}: cannot load tokenizer: {exc}") from exc
+    if not getattr(tok, "chat_template", None):
+        raise InputFileError(f"{path}: tokenizer has no chat template; TRL needs one for conversational pairs")
+    return tok
+
+
+def _messages(value: list[dict] | None) -> list[dict]:
+    return [{"role": m["role"], "content": m["content"]} for m in (value or [])]
+
+
+def tokenize(ctx: Context, tok) -> pl.DataFrame:
+    """Per pair: ``p`` (templated prompt ids), ``pc``/``pr`` (templated prompt+chosen/rejected ids)."""
+    lf = ctx.dataset.scan().select(pl.col("_row").cast(pl.Int64), "prompt", "chosen", "rejected")
+    frames = []
+    for batch in lf.collect_batches(chunk_size=BATCH_ROWS):
+        rows = batch.to_dicts()
+        ok = [r for r in rows if r["prompt"] and r["chosen"] and r["rejected"]]  # role_structure reports the rest
+        if not ok:
+            continue
+        prompts = [_messages(r["prompt"]) for r in ok]
+
+        def ids(conversations, **kw):
+            try:
+                return tok.apply_chat_template(conversations, tokenize=True, return_dict=True, **kw)["input_ids"]
+            except Exception as exc:  # a template that raises on some data is itself a finding; name it
+                raise InputFileError(f"chat template failed on the dataset: {exc}") from exc
+
+        p = ids(prompts, add_generation_prompt=True)
+        pc = ids([pm + _messages(r["chosen"]) for pm, r in zip(prompts, ok)])
+        pr = ids([pm + _messages(r["rejected"]) for pm, r in zip(prompts, ok)])
+        frames.append(pl.DataFrame({"_row": [r["_row"] for r in ok], "p": p, "pc": pc, "pr": pr}, schema={"_row": pl.Int64, "p": IDS, "pc": IDS, "pr": IDS}))
+    if not frames:
+        return pl.DataFrame(schema={"_row": pl.Int64, "p": IDS, "pc": IDS, "pr": IDS})
+    return pl.concat(frames)
+
+
+def _common_prefix(frame: pl.DataFrame, a: str, b: str) -> pl.Series:
+    """Length of the longest common prefix of two list columns, row by row (vectorized via explode)."""
+    n = pl.min_horizontal(pl.col(a).list.len(), pl.col(b).list.len())
+    heads = frame.select("_row", x=pl.col(a).list.head(n), y=pl.col(b).list.head(n), n=n)
+    mismatch = (
+        heads.select("_row", "x", "y").explode("x", "y").with_columns(i=pl.int_range(pl.len()).over("_row"))
+        .filter(pl.col("x") != pl.col("y")).group_by("_row").agg(first=pl.col("i").min())
+    )
+    out = heads.join(mismatch, on="_row", how="left", maintain_order="left").select(pl.coalesce("first", "n").cast(pl.Int64))
+    return out.to_series()
+
+
+def analyse(frame: pl.DataFrame, max_length: int, bos: int | None) -> pl.DataFrame:
+    """TRL's prompt length, drop, truncation and template verdicts per pair."""
+    frame = frame.with_columns(
+        prefix_ok=(pl.col("pc").list.head(pl.col("p").list.len()) == pl.col("p"))
+        & (pl.col("pr").list.head(pl.col("p").list.len()) == pl.col("p"))
+    )
+    lcp = pl.min_horizontal(
+        _common_prefix(frame, "p", "pc").alias("a"), _common_prefix(frame, "p", "pr").alias("b")
+    )
+    frame = frame.with_columns(prompt_len=pl.when("prefix_ok").then(pl.col("p").list.len()).otherwise(lcp))
+    keep = max_length - pl.col("prompt_len")
+    chosen = pl.col("pc").list.slice(pl.col("prompt_len"))
+    rejected = pl.col("pr").list.slice(pl.col("prompt_len"))
+    double = pl.lit(False)
+    if bos is not None:
+        double = pl.any_horizontal(
+            *[(pl.col(c).list.get(0, null_on_oob=True) == bos) & (pl.col(c).list.get(1, null_on_oob=True) == bos) for c in ("p", "pc", "pr")]
+        ).fill_null(False)
+    return frame.select(
+        "_row",
+        "prompt_len",
+        dropped=pl.col("prompt_len") >= max_length,
+        identical_truncated=(pl.col("prompt_len") < max_length)
+        & (chosen != rejected)
+        & (chosen.list.head(keep) == rejected.list.head(keep)),
+        roundtrip_broken=~pl.col("prefix_ok"),
+        double_bos=double,
+        longest=pl.max_horizontal(pl.col("pc").list.len(), pl.col("pr").list.len()),
+        chosen_tokens=pl.col("pc").list.len(),
+        rejected_tokens=pl.col("pr").list.len(),
+    )
+
+
+def length_histogram(verdicts: pl.DataFrame, max_length: int) -> dict[str, list[int]]:
+    """Counts of templated prompt+chosen / prompt+rejected token lengths, with ``max_length`` an edge
+    (read by ``prefdata report`` for its token-length plot)."""
+    m = max_length
+    longest = int(max(verdicts.get_column("chosen_tokens").max() or 0, verdicts.get_column("rejected_tokens").max() or 0))
+    edges = sorted({0, m // 4, m // 2, 3 * m // 4, m, 3 * m // 2, 2 * m, max(longest, 2 * m) + 1})
+    out: dict[str, list[int]] = {"bin_edges": edges}
+    for side in ("chosen", "rejected"):
+        counts, _ = np.histogram(verdicts.get_column(f"{side}_tokens").to_numpy(), bins=edges)
+        out[side] = [int(c) for c in counts]
+    return out
+
+
+def run(ctx: Context) -> list[CheckOutcome]:
+    c = ctx.config.checks
+    enabled = [i for i in CHECK_IDS if c.get(i).enabled]
+    if not enabled:
+        return []
+    o = ctx.options
+    if o.tokenizer is None:
+        return [skipped(ctx, i, "needs --tokenizer and --max-length") for i in enabled]
+    tok = load_tokenizer(o.tokenizer)
+    verdicts = analyse(tokenize(ctx, tok), o.max_length, tok.bos_token_id)
+    n = ctx.frame.height
+    truncated = int((verdicts.get_column("longest") > o.max_length).sum())
+    base = {
+        "max_length": o.max_length, "tokenizer": str(o.tokenizer), "pairs_tokenized": verdicts.height,
+        "pairs_truncated": truncated, "length_histogram": length_histogram(verdicts, o.max_length),
+    }
+    out = []
+    texts = {
+        "truncation_dropped": ("dropped", "TRL drops {n} (prompt alone reaches max_length={m})", "no pair is dropped at max_length={m}"),
+        "truncation_identical": ("identical_truncated", "{n} with chosen and rejected identical after truncation to {m} tokens", "chosen and rejected still differ after truncation to {m} tokens"),
+        "chat_template_roundtrip": ("roundtrip_broken", "{n} whose templated prompt is not a token prefix of prompt+response", "the templated prompt is a token prefix of prompt+response in every pair"),
+        "double_bos": ("double_bos", "{n} whose templated tokens start with a doubled BOS", "no doubled BOS"),
+    }
+    for check_id in enabled:
+        col, bad, good = texts[check_id]
+        rows = verdicts.filter(pl.col(col)).get_column("_row")
+        ids = ctx.ids_of_rows(rows)
+        statistic = {**base, "pairs": len(ids), "share": share(len(ids), n)}
+        if check_id == "truncation_dropped":
+            statistic["max_prompt_tokens"] = verdicts.get_column("prompt_len").max()
+        message = (bad if ids else good).format(n=plural(len(ids), "pair"), m=o.max_length)
+        out.append(count_outcome(ctx, check_id, ids, statistic, message))
+    return out

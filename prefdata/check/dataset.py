@@ -1,0 +1,212 @@
+"""Open a dataset in the canonical layout as one normalized lazy frame, whoever built it.
+
+``check`` must work on datasets prefdata did not build, including the broken ones it exists to catch:
+a shard whose ``prompt`` is a plain string while ``chosen`` holds messages, message structs with extra
+``None``-filled fields, an ``image`` column, a missing metadata column. Each shard's Parquet schema is
+read first (cheap), every shard is normalized lazily to the same columns, and what was irregular is
+kept as per-row flag columns for the checks to count — so one lazy pass still covers everything.
+
+Columns of :meth:`Dataset.scan` (besides the canonical ones, with ``prompt``/``chosen``/``rejected``
+as ``list[struct{role, content}]`` and ``id`` recomputed when the shard has none):
+
+- ``_row`` (u32): position in the concatenation of the shards, sorted by path; stable between scans.
+- ``split`` (str): the shard name before the first ``-`` (``train-00000-of-00001.parquet`` -> train).
+- ``chosen_position`` (str, nullable): "a"/"b" (lowercased), whether the chosen response was shown first.
+- ``_fmt_prompt``/``_fmt_chosen``/``_fmt_rejected`` (str): "messages", "string" or "missing".
+- ``_none_filled`` (bool): a message has a null role/content or a null extra struct field.
+- ``_image_column`` (bool): the shard has an ``image`` or ``images`` column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from prefdata.check.errors import DatasetError
+from prefdata.schema import CANONICAL_SCHEMA, FORBIDDEN_COLUMNS, MESSAGE, id_expr
+
+MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
+#: Which response was shown first ("a": the chosen one) in pairwise sources; null elsewhere.
+POSITION_COLUMN = "chosen_position"
+#: Nullable metadata a dataset built elsewhere may lack: reported, filled with nulls, not a failure.
+OPTIONAL_COLUMNS = ("source", "score_chosen", "score_rejected", "chosen_model", "rejected_model", POSITION_COLUMN, "lineage")
+#: Role a plain-string column is wrapped as, the way ``build`` wraps plain-string raw data.
+WRAP_ROLE = {"prompt": "user", "chosen": "assistant", "rejected": "assistant"}
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """A shard column that is missing or does not have the canonical type."""
+
+    shard: str
+    column: str
+    expected: str
+    found: str
+
+    def describe(self) -> str:
+        return f"{self.shard}: column {self.column!r} is {self.found}, expected {self.expected}"
+
+
+@dataclass(frozen=True)
+class Shard:
+    path: Path
+    name: str  # relative to the dataset root, e.g. data/train-00000-of-00001.parquet
+    split: str
+    schema: pl.Schema
+    rows: int
+    formats: dict[str, str] = field(default_factory=dict)
+    extra_message_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    image_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    root: Path
+    shards: tuple[Shard, ...]
+    problems: tuple[SchemaProblem, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.shards)
+
+    @property
+    def has_position(self) -> bool:
+        return any(POSITION_COLUMN in s.schema for s in self.shards)
+
+    def scan(self) -> pl.LazyFrame:
+        """All shards as one normalized lazy frame (see the module docstring for the columns)."""
+        frames = [_normalize(shard) for shard in self.shards]
+        return pl.concat(frames, how="vertical").with_row_index("_row")
+
+
+def open_dataset(path: str | Path) -> Dataset:
+    """Find and inspect the shards of a dataset directory (``PATH/data/*.parquet``)."""
+    root = Path(path)
+    if not root.exists():
+        raise DatasetError(f"{root}: no such dataset directory")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: expected a dataset directory holding data/*.parquet, got a file")
+    files = sorted((root / "data").glob("*.parquet"))
+    if not files:
+        raise DatasetError(f"{root}: no data/*.parquet shards (is this a dataset written by `prefdata build`?)")
+    shards = []
+    problems: list[SchemaProblem] = []
+    for file in files:
+        shard, shard_problems = _inspect(root, file)
+        shards.append(shard)
+        problems.extend(shard_problems)
+    return Dataset(root=root, shards=tuple(shards), problems=tuple(problems))
+
+
+def _describe(dtype: pl.DataType) -> str:
+    return str(dtype)
+
+
+def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
+    name = file.relative_to(root).as_posix()
+    try:
+        schema = pl.read_parquet_schema(file)
+        rows = pl.scan_parquet(file).select(pl.len()).collect().item()
+    except Exception as exc:  # polars raises several types for unreadable files
+        raise DatasetError(f"{name}: cannot read Parquet: {exc}") from exc
+    problems = []
+    formats: dict[str, str] = {}
+    extra: dict[str, tuple[str, ...]] = {}
+    for column in MESSAGE_COLUMNS:
+        dtype = schema.get(column)
+        if dtype is None:
+            if column != "prompt":
+                raise DatasetError(f"{name}: no {column!r} column; a preference pair needs prompt, chosen and rejected")
+            formats[column] = "missing"
+            problems.append(SchemaProblem(name, column, "list[struct{role, content}]", "missing"))
+        elif dtype == pl.String:
+            formats[column] = "string"
+            problems.append(SchemaProblem(name, column, "list[struct{role, content}]", "a plain string"))
+        elif isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+            fields = {f.name: f.dtype for f in dtype.inner.fields}
+            if "role" not in fields or "content" not in fields:
+                raise DatasetError(
+                    f"{name}: column {column!r} holds structs with fields {sorted(fields)}; messages need 'role' and 'content'"
+                )
+            formats[column] = "messages"
+            extra[column] = tuple(f for f in fields if f not in ("role", "content"))
+            if extra[column]:
+                problems.append(
+                    SchemaProblem(name, column, "messages with exactly role and content", f"messages with extra fields {list(extra[column])}")
+                )
+        else:
+            raise DatasetError(
+                f"{name}: column {column!r} has type {_describe(dtype)}; expected a list of {{role, content}} messages or a string"
+            )
+    for column, dtype in CANONICAL_SCHEMA.items():
+        if column in MESSAGE_COLUMNS:
+            continue
+        if column not in schema:
+            if column not in OPTIONAL_COLUMNS:
+                problems.append(SchemaProblem(name, column, _describe(dtype), "missing"))
+        elif schema[column] != dtype and not (schema[column] == pl.Null):
+            problems.append(SchemaProblem(name, column, _describe(dtype), _describe(schema[column])))
+    images = tuple(c for c in FORBIDDEN_COLUMNS if c in schema)
+    split = file.name.split("-", 1)[0] if "-" in file.name else file.stem
+    shard = Shard(
+        path=file, name=name, split=split, schema=schema, rows=rows, formats=formats,
+        extra_message_fields=extra, image_columns=images,
+    )
+    return shard, problems
+
+
+def _messages(shard: Shard, column: str) -> tuple[pl.Expr, pl.Expr]:
+    """(normalized message list, per-row "has a None-filled field") for one message column."""
+    fmt = shard.formats[column]
+    if fmt == "missing":
+        return pl.lit([], dtype=pl.List(MESSAGE)), pl.lit(False)
+    if fmt == "string":
+        wrapped = pl.when(pl.col(column).is_not_null()).then(
+            pl.concat_list(pl.struct(role=pl.lit(WRAP_ROLE[column]), content=pl.col(column)))
+        )
+        return wrapped.cast(pl.List(MESSAGE)), pl.lit(False)
+    el = pl.element().struct
+    if shard.schema[column] == pl.List(MESSAGE):
+        normalized = pl.col(column)  # already canonical: no per-message rebuild
+    else:
+        normalized = pl.col(column).list.eval(
+            pl.struct(role=el.field("role").cast(pl.String), content=el.field("content").cast(pl.String))
+        )
+    fields = ("role", "content", *shard.extra_message_fields[column])
+    none_filled = (
+        pl.col(column)
+        .list.eval(pl.any_horizontal(*[el.field(f).is_null() for f in fields]))
+        .list.any()
+        .fill_null(False)
+    )
+    return normalized, none_filled
+
+
+def _normalize(shard: Shard) -> pl.LazyFrame:
+    lf = pl.scan_parquet(shard.path)
+    exprs: dict[str, pl.Expr] = {}
+    none_filled = []
+    for column in MESSAGE_COLUMNS:
+        messages, filled = _messages(shard, column)
+        exprs[column] = messages
+        none_filled.append(filled)
+    for column, dtype in CANONICAL_SCHEMA.items():
+        if column in MESSAGE_COLUMNS:
+            continue
+        if column in shard.schema:
+            exprs[column] = pl.col(column).cast(dtype, strict=False)
+        else:
+            exprs[column] = pl.lit(None, dtype=dtype)
+    exprs[POSITION_COLUMN] = exprs[POSITION_COLUMN].str.to_lowercase()
+    lf = lf.select(
+        *[e.alias(c) for c, e in exprs.items()],
+        pl.lit(shard.split).alias("split"),
+        *[pl.lit(shard.formats[c]).alias(f"_fmt_{c}") for c in MESSAGE_COLUMNS],
+        pl.any_horizontal(*none_filled).alias("_none_filled"),
+        pl.lit(bool(shard.image_columns)).alias("_image_column"),
+    )
+    if "id" not in shard.schema:
+        lf = lf.with_columns(id_expr())
+    return lf

@@ -1,0 +1,407 @@
+"""The default expectation engine: GX expectation types translated into polars expressions.
+
+Each expectation becomes a few per-row columns (``_e<i>_u``: the row is unexpected, ``_e<i>_c``: the
+row counts, i.e. is not missing, ``_e<i>_v``: the unexpected value, null otherwise) that are computed in
+the same single lazy pass as the preference checks' features; :func:`finish` then folds them into
+results shaped like GX's (``element_count``, ``unexpected_count``, ``unexpected_percent`` over the
+non-missing rows, ``missing_count``, ``partial_unexpected_list`` ...). The semantics follow GX's
+pandas engine (``mostly``, which rows are "missing", ``ignore_row_if``, vacuous success on an empty
+table), and a parity test holds the counts of both engines equal on a fixture.
+
+An expectation type that is not in :data:`SUPPORTED` is an :class:`UnsupportedExpectationError`,
+never a silent pass; an unknown kwarg is an error too, because a misspelt ``min_vlaue`` would
+otherwise pass everything.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from prefdata.check.errors import SuiteError, UnsupportedExpectationError
+from prefdata.check.suite import Expectation, Suite
+
+#: GX's SUMMARY result format returns this many unexpected values.
+PARTIAL_UNEXPECTED_COUNT = 20
+#: Unexpected text values are cut to this many characters in results.
+VALUE_PREVIEW_CHARS = 200
+#: Columns too long to keep per row for uniqueness samples (only their hash is kept).
+LONG_TEXT_COLUMNS = ("prompt_text", "chosen_text", "rejected_text")
+
+_COLUMN_MAP_COMMON = {"column", "mostly"}
+_BETWEEN = {"min_value", "max_value", "strict_min", "strict_max"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one expectation needs from the single pass, and how to turn it into a GX-shaped result."""
+
+    columns: dict[str, pl.Expr]
+    finish: Callable[[pl.DataFrame, tuple[str, ...]], tuple[bool, dict[str, Any]]]
+
+
+# ---------------------------------------------------------------------------------------------------
+# column map expectations
+
+
+def _mostly_success(considered: int, unexpected: int, mostly: float) -> bool:
+    if considered == 0:
+        return True  # GX: vacuously true on an empty (or all-missing) column
+    return (considered - unexpected) / considered >= mostly
+
+
+def _samples(frame: pl.DataFrame, name: str) -> list[Any]:
+    values = frame.get_column(name).drop_nulls().head(PARTIAL_UNEXPECTED_COUNT).to_list()
+    out = []
+    for v in values:
+        if isinstance(v, dict):  # column pair samples are stored as structs {a, b}
+            v = [v["a"], v["b"]]
+        out.append(v)
+    return out
+
+
+def _preview(expr: pl.Expr, dtype_is_text: bool) -> pl.Expr:
+    return expr.cast(pl.String).str.slice(0, VALUE_PREVIEW_CHARS) if dtype_is_text else expr
+
+
+def _map_plan(
+    p: str,
+    unexpected: pl.Expr,
+    considered: pl.Expr | None,
+    value: pl.Expr,
+    mostly: float,
+    *,
+    value_is_null: bool = False,
+) -> Plan:
+    """A column map expectation. ``considered`` None means every row counts (GX reports no missing)."""
+    cons = pl.lit(True) if considered is None else considered
+    flag = (unexpected.fill_null(True) & cons).alias(f"{p}u")
+    columns = {f"{p}u": flag, f"{p}c": cons.alias(f"{p}c")}
+    if not value_is_null:
+        columns[f"{p}v"] = pl.when(flag).then(value).alias(f"{p}v")
+
+    def finish(frame: pl.DataFrame, _columns: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
+        n = frame.height
+        unexpected_count = int(frame.get_column(f"{p}u").sum())
+        nonmissing = int(frame.get_column(f"{p}c").sum())
+        result: dict[str, Any] = {"element_count": n, "unexpected_count": unexpected_count}
+        if considered is None:
+            result["unexpected_percent"] = unexpected_count / n * 100 if n else None
+            success = _mostly_success(n, unexpected_count, mostly)
+        else:
+            missing = n - nonmissing
+            pct_total = unexpected_count / n * 100 if n else None
+            pct_nonmissing = unexpected_count / nonmissing * 100 if nonmissing else None
+            result.update(
+                unexpected_percent=pct_nonmissing,
+                missing_count=missing,
+                missing_percent=missing / n * 100 if n else None,
+                unexpected_percent_total=pct_total,
+                unexpected_percent_nonmissing=pct_nonmissing,
+            )
+            success = _mostly_success(nonmissing, unexpected_count, mostly)
+        if value_is_null:
+            result["partial_unexpected_list"] = [None] * min(unexpected_count, PARTIAL_UNEXPECTED_COUNT)
+        else:
+            result["partial_unexpected_list"] = _samples(frame, f"{p}v")
+        return success, result
+
+    return Plan(columns, finish)
+
+
+def _column(e: Expectation, key: str, view: pl.Schema, origin: str) -> str:
+    column = e.kwargs.get(key)
+    if not isinstance(column, str):
+        raise SuiteError(f"{e.where(origin)}: kwarg {key!r} must name a column")
+    if column not in view:
+        raise SuiteError(
+            f"{e.where(origin)}: column {column!r} is not in the checked view; columns are: {', '.join(view.names())}"
+        )
+    return column
+
+
+def _is_text(view: pl.Schema, column: str) -> bool:
+    return view[column] == pl.String
+
+
+def _between_mask(x: pl.Expr, kw: dict[str, Any], where: str) -> pl.Expr:
+    lo, hi = kw.get("min_value"), kw.get("max_value")
+    if lo is None and hi is None:
+        raise SuiteError(f"{where}: min_value and max_value cannot both be null")
+    if lo is not None and hi is not None and lo > hi:
+        raise SuiteError(f"{where}: min_value ({lo}) is greater than max_value ({hi})")
+    ok = pl.lit(True)
+    if lo is not None:
+        ok = ok & ((x > lo) if kw.get("strict_min") else (x >= lo))
+    if hi is not None:
+        ok = ok & ((x < hi) if kw.get("strict_max") else (x <= hi))
+    return ok
+
+
+def _validate_regex(regex: Any, where: str) -> str:
+    if not isinstance(regex, str):
+        raise SuiteError(f"{where}: kwarg 'regex' must be a string")
+    try:
+        pl.select(pl.lit("").str.contains(regex))
+    except pl.exceptions.PolarsError as exc:
+        raise SuiteError(f"{where}: regex {regex!r} is not valid for the polars engine (Rust regex syntax): {exc}") from exc
+    return regex
+
+
+def _plan_column_map(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
+    where = e.where(origin)
+    kw = e.kwargs
+    mostly = kw.get("mostly", 1.0)
+    if not isinstance(mostly, (int, float)) or not 0 <= mostly <= 1:
+        raise SuiteError(f"{where}: 'mostly' must be a number between 0 and 1, got {mostly!r}")
+    t = e.type
+    c = _column(e, "column", view, origin)
+    x = pl.col(c)
+    text = _is_text(view, c)
+    nonnull = x.is_not_null()
+    value = _preview(x, text)
+
+    if t == "expect_column_values_to_not_be_null":
+        return _map_plan(p, x.is_null(), None, value, mostly, value_is_null=True)
+    if t == "expect_column_values_to_be_null":
+        return _map_plan(p, x.is_not_null(), None, value, mostly)
+    if t == "expect_column_values_to_be_in_set":
+        values = kw.get("value_set")
+        if values is None:
+            return _map_plan(p, pl.lit(False), nonnull, value, mostly)  # GX: vacuously true
+        return _map_plan(p, ~x.is_in(list(values)), nonnull, value, mostly)
+    if t == "expect_column_values_to_not_be_in_set":
+        values = kw.get("value_set")
+        if values is None:
+            raise SuiteError(f"{where}: kwarg 'value_set' is required")
+        return _map_plan(p, x.is_in(list(values)), nonnull, value, mostly)
+    if t == "expect_column_values_to_be_between":
+        return _map_plan(p, ~_between_mask(x, kw, where), nonnull, value, mostly)
+    if t == "expect_column_value_lengths_to_be_between":
+        length = x.cast(pl.String).str.len_chars()
+        return _map_plan(p, ~_between_mask(length, kw, where), nonnull, value, mostly)
+    if t == "expect_column_value_lengths_to_equal":
+        if not isinstance(kw.get("value"), int):
+            raise SuiteError(f"{where}: kwarg 'value' must be an integer")
+        length = x.cast(pl.String).str.len_chars()
+        return _map_plan(p, length != kw["value"], nonnull, value, mostly)
+    if t == "expect_column_values_to_match_regex":
+        regex = _validate_regex(kw.get("regex"), where)
+        return _map_plan(p, ~x.cast(pl.String).str.contains(regex), nonnull, value, mostly)
+    if t == "expect_column_values_to_not_match_regex":
+        regex = _validate_regex(kw.get("regex"), where)
+        return _map_plan(p, x.cast(pl.String).str.contains(regex), nonnull, value, mostly)
+    if t == "expect_column_values_to_be_unique":
+        return _plan_unique(p, x, nonnull, value, mostly, keep_values=c not in LONG_TEXT_COLUMNS)
+    raise AssertionError(t)  # pragma: no cover - SUPPORTED and this function list the same types
+
+
+def _plan_unique(p: str, x: pl.Expr, nonnull: pl.Expr, value: pl.Expr, mostly: float, keep_values: bool) -> Plan:
+    """Uniqueness is not row-local: the pass keeps a 64-bit hash per row and duplicates are found after
+    (plus the value itself for sampling, except for the long text columns)."""
+    columns = {f"{p}k": pl.when(nonnull).then(x.hash(0x5EED)).alias(f"{p}k"), f"{p}c": nonnull.alias(f"{p}c")}
+    if keep_values:
+        columns[f"{p}v"] = value.alias(f"{p}v")
+
+    def finish(frame: pl.DataFrame, _columns: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
+        n = frame.height
+        key = frame.get_column(f"{p}k")
+        dup = key.is_duplicated() & key.is_not_null()
+        unexpected = int(dup.sum())
+        nonmissing = int(frame.get_column(f"{p}c").sum())
+        missing = n - nonmissing
+        pct = unexpected / nonmissing * 100 if nonmissing else None
+        samples = frame.get_column(f"{p}v").filter(dup).head(PARTIAL_UNEXPECTED_COUNT).to_list() if keep_values else []
+        result = {
+            "element_count": n,
+            "unexpected_count": unexpected,
+            "unexpected_percent": pct,
+            "partial_unexpected_list": samples,
+            "missing_count": missing,
+            "missing_percent": missing / n * 100 if n else None,
+            "unexpected_percent_total": unexpected / n * 100 if n else None,
+            "unexpected_percent_nonmissing": pct,
+        }
+        return _mostly_success(nonmissing, unexpected, mostly), result
+
+    return Plan(columns, finish)
+
+
+def _plan_column_pair(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
+    where = e.where(origin)
+    kw = e.kwargs
+    mostly = kw.get("mostly", 1.0)
+    if not isinstance(mostly, (int, float)) or not 0 <= mostly <= 1:
+        raise SuiteError(f"{where}: 'mostly' must be a number between 0 and 1, got {mostly!r}")
+    a, b = pl.col(_column(e, "column_A", view, origin)), pl.col(_column(e, "column_B", view, origin))
+    ignore = kw.get("ignore_row_if", "both_values_are_missing")
+    if ignore == "both_values_are_missing":
+        considered = a.is_not_null() | b.is_not_null()
+    elif ignore == "either_value_is_missing":
+        considered = a.is_not_null() & b.is_not_null()
+    elif ignore == "neither":
+        considered = pl.lit(True)
+    else:
+        raise SuiteError(f"{where}: ignore_row_if must be both_values_are_missing, either_value_is_missing or neither")
+    if e.type == "expect_column_pair_values_a_to_be_greater_than_b":
+        ok = (a >= b) if kw.get("or_equal") else (a > b)
+    else:
+        ok = a == b
+    return _map_plan(p, ~ok.fill_null(False), considered, pl.struct(a.alias("a"), b.alias("b")), mostly)
+
+
+# ---------------------------------------------------------------------------------------------------
+# table and aggregate expectations
+
+
+def _observed_between(observed: Any, kw: dict[str, Any]) -> bool:
+    if observed is None or (isinstance(observed, float) and math.isnan(observed)):
+        return False
+    lo, hi = kw.get("min_value"), kw.get("max_value")
+    if lo is not None and (observed <= lo if kw.get("strict_min") else observed < lo):
+        return False
+    if hi is not None and (observed >= hi if kw.get("strict_max") else observed > hi):
+        return False
+    return True
+
+
+def _plan_table(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
+    where = e.where(origin)
+    kw = e.kwargs
+    t = e.type
+
+    def finish(frame: pl.DataFrame, columns: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
+        n = frame.height
+        if t == "expect_table_row_count_to_be_between":
+            return _observed_between(n, kw), {"observed_value": n}
+        if t == "expect_table_row_count_to_equal":
+            return n == kw.get("value"), {"observed_value": n}
+        if t == "expect_column_to_exist":
+            column = kw.get("column")
+            index = kw.get("column_index")
+            ok = column in columns and (index is None or columns.index(column) == index)
+            return ok, {}
+        if t == "expect_table_columns_to_match_set":
+            expected = set(kw.get("column_set") or [])
+            actual = set(columns)
+            exact = kw.get("exact_match", True)
+            ok = actual == expected if exact else expected <= actual
+            result: dict[str, Any] = {"observed_value": sorted(actual)}
+            if not ok:
+                result["details"] = {
+                    "mismatched": {
+                        k: sorted(v)
+                        for k, v in (("unexpected", actual - expected), ("missing", expected - actual))
+                        if v and (k == "missing" or exact)
+                    }
+                }
+            return ok, result
+        raise AssertionError(t)  # pragma: no cover
+
+    if t in ("expect_table_row_count_to_be_between",) and kw.get("min_value") is None and kw.get("max_value") is None:
+        raise SuiteError(f"{where}: min_value and max_value cannot both be null")
+    if t == "expect_table_row_count_to_equal" and not isinstance(kw.get("value"), int):
+        raise SuiteError(f"{where}: kwarg 'value' must be an integer")
+    if t == "expect_column_to_exist" and not isinstance(kw.get("column"), str):
+        raise SuiteError(f"{where}: kwarg 'column' must name a column")
+    if t == "expect_table_columns_to_match_set" and not isinstance(kw.get("column_set"), list):
+        raise SuiteError(f"{where}: kwarg 'column_set' must be a list of column names")
+    return Plan({}, finish)
+
+
+_AGGREGATES: dict[str, Callable[[pl.Series], Any]] = {
+    "expect_column_mean_to_be_between": lambda s: s.mean(),
+    "expect_column_min_to_be_between": lambda s: s.min(),
+    "expect_column_max_to_be_between": lambda s: s.max(),
+    "expect_column_sum_to_be_between": lambda s: s.sum(),
+    "expect_column_median_to_be_between": lambda s: s.median(),
+    "expect_column_stdev_to_be_between": lambda s: s.std(ddof=1),
+    "expect_column_unique_value_count_to_be_between": lambda s: s.drop_nulls().n_unique(),
+    "expect_column_proportion_of_unique_values_to_be_between": lambda s: (
+        s.drop_nulls().n_unique() / s.drop_nulls().len() if s.drop_nulls().len() else None
+    ),
+}
+_NUMERIC_AGGREGATES = {
+    "expect_column_mean_to_be_between", "expect_column_min_to_be_between", "expect_column_max_to_be_between",
+    "expect_column_sum_to_be_between", "expect_column_median_to_be_between", "expect_column_stdev_to_be_between",
+}
+
+
+def _plan_aggregate(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
+    where = e.where(origin)
+    c = _column(e, "column", view, origin)
+    numeric = e.type in _NUMERIC_AGGREGATES
+    if numeric and not view[c].is_numeric():
+        raise SuiteError(f"{where}: column {c!r} is {view[c]}, not numeric")
+    if e.kwargs.get("min_value") is None and e.kwargs.get("max_value") is None:
+        raise SuiteError(f"{where}: min_value and max_value cannot both be null")
+    # Numeric aggregates need the values; distinct counts only need a hash of each value.
+    x = pl.col(c) if numeric else pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(0x5EED))
+    fn = _AGGREGATES[e.type]
+
+    def finish(frame: pl.DataFrame, _columns: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
+        observed = fn(frame.get_column(f"{p}x"))
+        return _observed_between(observed, e.kwargs), {"observed_value": observed}
+
+    return Plan({f"{p}x": x.alias(f"{p}x")}, finish)
+
+
+# ---------------------------------------------------------------------------------------------------
+# registry
+
+_Builder = Callable[[Expectation, str, pl.Schema, str], Plan]
+_MAP_TYPES = {
+    "expect_column_values_to_not_be_null": set(),
+    "expect_column_values_to_be_null": set(),
+    "expect_column_values_to_be_in_set": {"value_set"},
+    "expect_column_values_to_not_be_in_set": {"value_set"},
+    "expect_column_values_to_be_between": _BETWEEN,
+    "expect_column_value_lengths_to_be_between": _BETWEEN,
+    "expect_column_value_lengths_to_equal": {"value"},
+    "expect_column_values_to_match_regex": {"regex"},
+    "expect_column_values_to_not_match_regex": {"regex"},
+    "expect_column_values_to_be_unique": set(),
+}
+#: Expectation type -> (allowed kwargs, builder). Everything else is unsupported.
+SUPPORTED: dict[str, tuple[set[str], _Builder]] = {
+    **{t: (_COLUMN_MAP_COMMON | extra, _plan_column_map) for t, extra in _MAP_TYPES.items()},
+    "expect_column_pair_values_a_to_be_greater_than_b": (
+        {"column_A", "column_B", "or_equal", "ignore_row_if", "mostly"}, _plan_column_pair,
+    ),
+    "expect_column_pair_values_to_be_equal": ({"column_A", "column_B", "ignore_row_if", "mostly"}, _plan_column_pair),
+    "expect_table_row_count_to_be_between": ({"min_value", "max_value", "strict_min", "strict_max"}, _plan_table),
+    "expect_table_row_count_to_equal": ({"value"}, _plan_table),
+    "expect_table_columns_to_match_set": ({"column_set", "exact_match"}, _plan_table),
+    "expect_column_to_exist": ({"column", "column_index"}, _plan_table),
+    **{t: ({"column"} | _BETWEEN, _plan_aggregate) for t in _AGGREGATES},
+}
+
+
+def plan_suite(suite: Suite, view: pl.Schema) -> list[Plan]:
+    """Translate every expectation (raising on an unsupported type or kwarg before any data is read)."""
+    plans = []
+    for e in suite.expectations:
+        if e.type not in SUPPORTED:
+            raise UnsupportedExpectationError(
+                f"{e.where(suite.origin)}: the polars engine does not support this expectation type "
+                f"(use --engine gx, or one of: {', '.join(sorted(SUPPORTED))})"
+            )
+        allowed, builder = SUPPORTED[e.type]
+        unknown = set(e.kwargs) - allowed
+        if unknown:
+            raise SuiteError(f"{e.where(suite.origin)}: unknown kwargs {sorted(unknown)} (allowed: {sorted(allowed)})")
+        plans.append(builder(e, f"_e{e.index}_", view, suite.origin))
+    return plans
+
+
+def finish_suite(suite: Suite, plans: list[Plan], frame: pl.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """GX-shaped results (``success`` and ``result``) for every expectation, in suite order."""
+    out = []
+    for e, plan in zip(suite.expectations, plans):
+        success, result = plan.finish(frame, columns)
+        out.append({"success": bool(success), "result": result})
+    return out

@@ -1,0 +1,222 @@
+"""Vectorized shingling, one-permutation MinHash and LSH banding for millions of texts.
+
+A Python loop of ``datasketch.MinHash`` objects needs minutes per million documents; here every step
+is a column operation. polars splits and hashes the words (xxh3, stable across runs and machines),
+numpy combines consecutive word hashes into word n-gram shingles and takes, for every document, the
+minimum shingle hash in each of ``K`` buckets (one-permutation MinHash, Li et al. 2012) with one
+``np.minimum.at`` — or, for short texts such as prompts, ``K`` classic 32-bit MinHash values. Bands of the signature are hashed to one integer each, and documents sharing a
+band hash become candidate pairs, verified afterwards with the exact Jaccard of their shingle sets
+(:func:`shingle_sets`), so LSH only has to be good at recall.
+
+Text normalization: lowercase, whitespace of any kind splits words, ASCII punctuation around words is
+dropped ("Hello," and "hello" are one word).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import polars_hash  # noqa: F401  (registers the ``nchash`` namespace)
+
+#: Sentinel of an empty bucket (a text with fewer shingles than buckets leaves some empty).
+EMPTY = np.uint64(np.iinfo(np.uint64).max)
+_PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_M3 = np.uint64(0x165667B19E3779F9)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """A cheap 64-bit finalizer (xorshift-multiply-xorshift): every output bit depends on every input
+    bit, so the bucket (low bits) and the value compared within it are independent."""
+    x = x ^ (x >> np.uint64(32))
+    x = x * np.uint64(0xD6E8FEB86659FD93)
+    return x ^ (x >> np.uint64(32))
+
+
+def word_hash_expr(text: pl.Expr, seed: int = 0) -> pl.Expr:
+    """``list[u64]``: the xxh3 hash of each normalized word of a text, in order (inside a lazy query,
+    so polars spreads the work over every core)."""
+    return (
+        text.fill_null("")
+        .str.to_lowercase()
+        .str.replace_many(["\n", "\t", "\r"], [" ", " ", " "])
+        .str.split(" ")
+        .list.eval(pl.element().str.strip_chars(_PUNCT))
+        .list.eval(pl.element().filter(pl.element() != "").nchash.xxh3_64(seed=seed))
+    )
+
+
+def shingles_from_words(words: pl.Series, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """(shingle hashes, document index) of word n-grams from a ``list[u64]`` Series of word hashes.
+
+    Shingles come out grouped by document in document order. A text shorter than n words (but not
+    empty) is one shingle: the ordered combination of its words.
+    """
+    n_docs = len(words)
+    counts = words.list.len().fill_null(0).to_numpy().astype(np.int64)
+    h = words.explode().drop_nulls().to_numpy().astype(np.uint64, copy=False)
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), counts)
+    if n == 1 or len(h) == 0:
+        return _mix(h), doc
+    m = len(h) - n + 1
+    values = np.empty(0, np.uint64)
+    docs = np.empty(0, np.int64)
+    if m > 0:
+        s = h[:m] * _M1
+        mults = (_M2, _M3)
+        for k in range(1, n):
+            s = s ^ (h[k : k + m] * mults[(k - 1) % 2] + np.uint64(k))
+        valid = doc[:m] == doc[n - 1 :]
+        values, docs = s[valid], doc[:m][valid]
+    short = (counts > 0) & (counts < n)
+    if short.any():
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        in_short = short[doc]
+        pos = (np.arange(len(h)) - starts[doc]).astype(np.uint64)
+        weighted = (h * (_M1 + pos * np.uint64(2)))[in_short]
+        sdoc = doc[in_short]
+        bounds = np.flatnonzero(np.r_[True, sdoc[1:] != sdoc[:-1]])
+        values = np.concatenate([values, np.add.reduceat(weighted, bounds)])
+        docs = np.concatenate([docs, sdoc[bounds]])
+        order = np.argsort(docs, kind="stable")
+        values, docs = values[order], docs[order]
+    return _mix(values), docs
+
+
+def shingles(texts: pl.Series, n: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(shingle hashes, document index) of the word n-grams of a string Series."""
+    words = texts.to_frame("t").select(word_hash_expr(pl.col("t"), seed)).to_series()
+    return shingles_from_words(words, n)
+
+
+def oph_signatures(values: np.ndarray, doc: np.ndarray, n_docs: int, num_perm: int) -> np.ndarray:
+    """One-permutation MinHash: per document, the minimum shingle hash in each of ``num_perm`` buckets.
+
+    One pass over the shingles, so it is the one used for long texts (responses, whole pairs). Short
+    texts leave most buckets empty, which makes bands nearly as weak as single buckets; they get
+    :func:`kperm_signatures` instead. The signature of a union of texts is the elementwise minimum
+    of their signatures, which is how a whole pair's signature is built from its three fields.
+    """
+    sig = np.full(n_docs * num_perm, EMPTY, dtype=np.uint64)
+    bucket = (values % np.uint64(num_perm)).astype(np.int64)
+    np.minimum.at(sig, doc * num_perm + bucket, values)
+    return sig.reshape(n_docs, num_perm)
+
+
+def kperm_signatures(values: np.ndarray, doc: np.ndarray, n_docs: int, num_perm: int, seed: int = 0) -> np.ndarray:
+    """Classic MinHash with ``num_perm`` hash functions (32-bit multiply-add), for short texts.
+
+    ``num_perm`` passes over the shingles instead of one, but every value is a minimum over all of a
+    text's shingles, so two texts that merely share a frequent n-gram rarely agree on a whole band.
+    Documents without shingles get EMPTY everywhere.
+    """
+    doc_sorted = doc  # shingles_from_words returns shingles grouped by document, in order
+    x = (values >> np.uint64(32)).astype(np.uint32)
+    present = np.flatnonzero(np.bincount(doc_sorted, minlength=n_docs))
+    starts = np.searchsorted(doc_sorted, present)
+    rng = np.random.default_rng(seed)
+    mult = rng.integers(1, 2**32, num_perm, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
+    add = rng.integers(0, 2**32, num_perm, dtype=np.uint64).astype(np.uint32)
+    sig = np.full((n_docs, num_perm), EMPTY, dtype=np.uint64)
+    if len(x) == 0:
+        return sig
+    tmp = np.empty_like(x)
+    for k in range(num_perm):
+        np.multiply(x, mult[k], out=tmp)
+        np.add(tmp, add[k], out=tmp)
+        sig[present, k] = np.minimum.reduceat(tmp, starts)
+    return sig
+
+
+def band_hashes(sig: np.ndarray, bands: int) -> np.ndarray:
+    """Hash each band (``num_perm / bands`` consecutive values) to one uint64; all-empty bands are EMPTY."""
+    n, k = sig.shape
+    r = k // bands
+    blocks = sig.reshape(n, bands, r)
+    weights = _mix(np.arange(1, r + 1, dtype=np.uint64))
+    combined = np.bitwise_xor.reduce(_mix(blocks ^ weights), axis=2)
+    out = _mix(combined + np.arange(bands, dtype=np.uint64))
+    out[(blocks == EMPTY).all(axis=2)] = EMPTY
+    return out
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Jaccard estimate of two signature matrices (share of equal non-empty buckets)."""
+    both_empty = (a == EMPTY) & (b == EMPTY)
+    used = (~both_empty).sum(axis=1)
+    equal = ((a == b) & ~both_empty).sum(axis=1)
+    return np.where(used > 0, equal / np.maximum(used, 1), 1.0)
+
+
+def candidate_pairs(rows: np.ndarray, bands: np.ndarray, max_bucket: int = 50) -> pl.DataFrame:
+    """Pairs of rows (``a`` < ``b``) that share at least one band hash.
+
+    Each band is sorted on its own (numpy, a few MB at a time) to find the hashes that occur more
+    than once; only those rows go on. Buckets up to ``max_bucket`` rows give all their pairs; a
+    larger bucket (many near-copies of one text) links every member to its smallest row only, which
+    keeps the count linear and still puts the whole bucket in one cluster.
+    """
+    rows = rows.astype(np.int64, copy=False)
+    shared = []
+    for j in range(bands.shape[1]):
+        h = bands[:, j]
+        keep = h != EMPTY
+        hv, rv = h[keep], rows[keep]
+        order = np.argsort(hv, kind="stable")
+        hs = hv[order]
+        same_next = hs[1:] == hs[:-1]
+        dup = np.zeros(len(hs), dtype=bool)
+        dup[1:] |= same_next
+        dup[:-1] |= same_next
+        if dup.any():
+            shared.append(pl.DataFrame({"band": np.full(int(dup.sum()), j, np.int32), "h": hs[dup], "row": rv[order][dup]}))
+    if not shared:
+        return pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64})
+    frame = pl.concat(shared).with_columns(
+        size=pl.len().over("band", "h"), first=pl.col("row").min().over("band", "h")
+    )
+    small = frame.filter(pl.col("size") <= max_bucket).select("band", "h", "row")
+    pairs_small = (
+        small.join(small, on=["band", "h"], suffix="_b")
+        .filter(pl.col("row") < pl.col("row_b"))
+        .select(a=pl.col("row"), b=pl.col("row_b"))
+    )
+    pairs_big = (
+        frame.filter((pl.col("size") > max_bucket) & (pl.col("row") != pl.col("first")))
+        .select(a=pl.col("first"), b=pl.col("row"))
+    )
+    return pl.concat([pairs_small, pairs_big]).unique().sort("a", "b")
+
+
+def shingle_sets(words: pl.Series, n: int = 3) -> pl.Series:
+    """Each text's set of shingle hashes as a ``list[u64]`` (for exact Jaccard of candidates)."""
+    values, doc = shingles_from_words(words, n)
+    texts = words
+    frame = pl.DataFrame({"doc": doc, "s": values}).unique()
+    grouped = frame.group_by("doc").agg("s")
+    full = pl.DataFrame({"doc": np.arange(len(texts), dtype=np.int64)}).join(grouped, on="doc", how="left")
+    return full.sort("doc").get_column("s").fill_null(pl.lit([], dtype=pl.List(pl.UInt64)))
+
+
+def jaccard_expr(a: str, b: str) -> pl.Expr:
+    """Exact Jaccard of two ``list[u64]`` set columns (two empty sets count as identical)."""
+    inter = pl.col(a).list.set_intersection(pl.col(b)).list.len()
+    union = pl.col(a).list.set_union(pl.col(b)).list.len()
+    return pl.when(union == 0).then(1.0).otherwise(inter / union)
+
+
+def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Component label (smallest member) of each of ``n`` nodes, by vectorized label propagation."""
+    labels = np.arange(n, dtype=np.int64)
+    if len(a) == 0:
+        return labels
+    while True:
+        m = np.minimum(labels[a], labels[b])
+        new = labels.copy()
+        np.minimum.at(new, a, m)
+        np.minimum.at(new, b, m)
+        new = new[new]  # pointer jumping
+        if np.array_equal(new, labels):
+            return labels
+        labels = new

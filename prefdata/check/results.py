@@ -1,0 +1,170 @@
+"""Results of ``prefdata check`` and the checks.json file (format: docs/contracts.md).
+
+``report`` and CI read checks.json, so it is written atomically and its fields are a contract:
+every check with ``id``, ``severity``, ``passed``, ``statistic``, ``threshold``, ``offending_ids``
+(capped at :data:`MAX_IDS_IN_FILE`), the exact ``offending_count``, and a one-line ``message``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: ``offending_ids`` in checks.json is cut to this many ids; ``offending_count`` stays exact.
+MAX_IDS_IN_FILE = 1000
+
+
+@dataclass
+class CheckOutcome:
+    """The verdict of one preference check."""
+
+    id: str
+    severity: str
+    passed: bool
+    statistic: dict[str, Any]
+    threshold: dict[str, Any]
+    offending_ids: list[str]
+    message: str
+    offending_count: int | None = None
+    skipped: str | None = None  # why the check did not run (e.g. no --tokenizer); then passed is True
+
+    def __post_init__(self) -> None:
+        if self.offending_count is None:
+            self.offending_count = len(self.offending_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "severity": self.severity,
+            "passed": self.passed,
+            "statistic": self.statistic,
+            "threshold": self.threshold,
+            "offending_ids": self.offending_ids[:MAX_IDS_IN_FILE],
+            "offending_count": self.offending_count,
+            "message": self.message,
+        }
+        if self.skipped is not None:
+            out["skipped"] = self.skipped
+        return out
+
+
+@dataclass
+class ExpectationOutcome:
+    """One expectation of the suite with its GX-shaped result."""
+
+    expectation_type: str
+    kwargs: dict[str, Any]
+    severity: str
+    success: bool
+    result: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # The same three attributes as a check, so callers can treat both alike.
+    @property
+    def passed(self) -> bool:
+        return self.success
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "expectation_type": self.expectation_type,
+            "kwargs": self.kwargs,
+            "severity": self.severity,
+            "success": self.success,
+            "result": self.result,
+        }
+        if self.meta:
+            out["meta"] = self.meta
+        return out
+
+
+def _failing(severity: str, strict: bool) -> bool:
+    return severity == "error" or (strict and severity == "warn")
+
+
+@dataclass
+class CheckResult:
+    """Everything ``prefdata.check`` found; ``passed`` is what CI gates on."""
+
+    dataset: str
+    engine: str
+    suite: str
+    strict: bool
+    expectations: list[ExpectationOutcome]
+    checks: list[CheckOutcome]
+    rows: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """False when an error-severity check or expectation failed (with ``strict``, also a warning)."""
+        return not any(_failing(x.severity, self.strict) for x in self.failures())
+
+    def failures(self) -> list[CheckOutcome | ExpectationOutcome]:
+        return [x for x in (*self.expectations, *self.checks) if not x.passed]
+
+    def check(self, check_id: str) -> CheckOutcome:
+        for c in self.checks:
+            if c.id == check_id:
+                return c
+        raise KeyError(check_id)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        failed = self.failures()
+        return {
+            "error": sum(x.severity == "error" for x in failed),
+            "warn": sum(x.severity == "warn" for x in failed),
+            "info": sum(x.severity == "info" for x in failed),
+            "checks": len(self.checks),
+            "expectations": len(self.expectations),
+            "failed": len(failed),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        from prefdata import __version__
+
+        return {
+            "prefdata_version": __version__,
+            "dataset": self.dataset,
+            "engine": self.engine,
+            "suite": self.suite,
+            "strict": self.strict,
+            "passed": self.passed,
+            "rows": self.rows,
+            "summary": self.summary,
+            "expectations": [e.to_dict() for e in self.expectations],
+            "checks": [c.to_dict() for c in self.checks],
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+    def write(self, path: str | Path) -> Path:
+        """Write checks.json atomically (a reader never sees a half-written file)."""
+        path = Path(path)
+        text = json.dumps(_jsonable(self.to_dict()), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        fd, tmp = tempfile.mkstemp(prefix=".checks-", suffix=".json", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _jsonable(x: Any) -> Any:
+    """JSON-safe copy: NaN/inf become null (strict JSON has neither), tuples become lists."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if x is None or isinstance(x, (str, int, bool)):
+        return x
+    return str(x)

@@ -1,0 +1,179 @@
+"""The similarity pass: MinHash LSH over every pair, shared by three checks.
+
+One streaming scan turns prompt, chosen and rejected into word hashes (polars, all cores), then per
+batch into shingles and signatures (numpy, :mod:`prefdata.check.minhash`):
+
+- near-identical responses: the one-permutation signatures of a row's chosen and rejected give a
+  Jaccard estimate; rows whose estimate could reach the threshold (allowing three standard errors)
+  are verified exactly, in the batch.
+- near-duplicate pairs: the signature of the whole pair (elementwise minimum of the three fields'
+  signatures, i.e. the signature of the union of their shingles) is banded; rows sharing a band are
+  candidates, verified by the exact Jaccard of prompt, chosen and rejected separately.
+- near prompt leakage: prompts are short, so they get classic k-permutation signatures; candidates
+  joining a train row to a row of another split are verified on the prompt's exact Jaccard.
+
+Verification reads only the candidate rows again. Exact duplicates and exactly equal prompts are left
+to ``exact_duplicates`` and ``prompt_leakage_exact``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from prefdata.check import minhash as mh
+from prefdata.check.config import MinHashSettings
+from prefdata.check.dataset import Dataset
+from prefdata.check.view import content_text
+
+FIELDS = {"p": "prompt", "c": "chosen", "r": "rejected"}
+#: Rows per batch of the streaming scan (bounded memory: signatures are the only per-row state kept).
+BATCH_ROWS = 50_000
+
+
+@dataclass
+class SimilarityFindings:
+    near_identical: pl.DataFrame  # _row, jaccard
+    near_duplicates: pl.DataFrame  # a, b, j_prompt, j_chosen, j_rejected
+    leakage: pl.DataFrame  # row (not train), train_row, jaccard
+    stats: dict[str, float | int] = field(default_factory=dict)
+
+
+def _words(fields: list[str], seed: int) -> list[pl.Expr]:
+    return [mh.word_hash_expr(content_text(FIELDS[f]), seed).alias(f) for f in fields]
+
+
+def _verify_near_identical(batch: pl.DataFrame, rows: np.ndarray, shingle: int, threshold: float) -> pl.DataFrame:
+    sub = batch.filter(pl.col("_row").is_in(pl.Series(rows).implode()))
+    frame = pl.DataFrame(
+        {"_row": sub.get_column("_row"), "c": mh.shingle_sets(sub.get_column("c"), shingle), "r": mh.shingle_sets(sub.get_column("r"), shingle)}
+    )
+    return frame.select("_row", jaccard=mh.jaccard_expr("c", "r")).filter(pl.col("jaccard") >= threshold)
+
+
+def find_similar(
+    dataset: Dataset,
+    keys: pl.DataFrame,
+    settings: MinHashSettings,
+    *,
+    near_identical: float | None,
+    near_duplicates: float | None,
+    leakage: float | None,
+) -> SimilarityFindings:
+    """Run the pass for the checks whose threshold is given (None: that check is off).
+
+    ``keys`` has, per ``_row``: ``split``, and the exact-match keys ``_prompt_h``/``_chosen_h``/
+    ``_rejected_h`` and ``_prompt_key`` from the single pass, used to leave exact matches out.
+    """
+    t0 = time.perf_counter()
+    need_oph = set()
+    if near_identical is not None:
+        need_oph |= {"c", "r"}
+    if near_duplicates is not None:
+        need_oph |= {"p", "c", "r"}
+    fields = [f for f in ("p", "c", "r") if f in need_oph or (f == "p" and leakage is not None)]
+    k, bands, n_sh = settings.num_perm, settings.bands, settings.shingle_words
+    lf = dataset.scan().select("_row", *_words(fields, settings.seed))
+    rows_all, pair_bands, prompt_bands, ni_found = [], [], [], []
+    ni_candidates = 0
+    for batch in lf.collect_batches(chunk_size=BATCH_ROWS):
+        n = batch.height
+        rows = batch.get_column("_row").to_numpy().astype(np.int64)
+        rows_all.append(rows)
+        sh = {f: mh.shingles_from_words(batch.get_column(f), n_sh) for f in fields}
+        oph = {f: mh.oph_signatures(*sh[f], n, k) for f in fields if f in need_oph}
+        if near_identical is not None:
+            a, b = oph["c"], oph["r"]
+            both_empty = (a == mh.EMPTY) & (b == mh.EMPTY)
+            used = np.maximum((~both_empty).sum(axis=1), 1)
+            est = ((a == b) & ~both_empty).sum(axis=1) / used
+            slack = 3 * np.sqrt(near_identical * (1 - near_identical) / used) + 0.05
+            cand = rows[est >= near_identical - slack]
+            ni_candidates += len(cand)
+            if len(cand):
+                ni_found.append(_verify_near_identical(batch, cand, n_sh, near_identical))
+        if near_duplicates is not None:
+            union = np.minimum(np.minimum(oph["p"], oph["c"]), oph["r"])
+            pair_bands.append(mh.band_hashes(union, bands))
+        if leakage is not None:
+            kp = mh.kperm_signatures(*sh["p"], n, k, settings.seed)
+            prompt_bands.append(mh.band_hashes(kp, bands))
+    t_sig = time.perf_counter()
+    rows = np.concatenate(rows_all) if rows_all else np.empty(0, np.int64)
+
+    empty_edges = pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64})
+    dup_cands = mh.candidate_pairs(rows, np.concatenate(pair_bands)) if pair_bands else empty_edges
+    leak_cands = mh.candidate_pairs(rows, np.concatenate(prompt_bands)) if prompt_bands else empty_edges
+    k64 = keys.with_columns(pl.col("_row").cast(pl.Int64))
+    if dup_cands.height:
+        h = k64.select("_row", t=pl.struct("_prompt_h", "_chosen_h", "_rejected_h"))
+        dup_cands = (
+            dup_cands.join(h.rename({"_row": "a", "t": "ta"}), on="a").join(h.rename({"_row": "b", "t": "tb"}), on="b")
+            .filter(pl.col("ta") != pl.col("tb")).select("a", "b")
+        )
+    if leak_cands.height:
+        s = k64.select("_row", "split", "_prompt_key")
+        leak_cands = (
+            leak_cands.join(s.rename({"_row": "a", "split": "sa", "_prompt_key": "ka"}), on="a")
+            .join(s.rename({"_row": "b", "split": "sb", "_prompt_key": "kb"}), on="b")
+            .filter(((pl.col("sa") == "train") != (pl.col("sb") == "train")) & (pl.col("ka") != pl.col("kb")))
+            .select(
+                row=pl.when(pl.col("sa") == "train").then("b").otherwise("a"),
+                train_row=pl.when(pl.col("sa") == "train").then("a").otherwise("b"),
+            )
+        )
+    t_cand = time.perf_counter()
+
+    verify_rows = pl.concat(
+        [dup_cands.get_column("a"), dup_cands.get_column("b"),
+         leak_cands.get_column("row") if leak_cands.height else pl.Series([], dtype=pl.Int64),
+         leak_cands.get_column("train_row") if leak_cands.height else pl.Series([], dtype=pl.Int64)]
+    ).unique()
+    near_dups = pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "j_prompt": pl.Float64, "j_chosen": pl.Float64, "j_rejected": pl.Float64})
+    leaks = pl.DataFrame(schema={"row": pl.Int64, "train_row": pl.Int64, "jaccard": pl.Float64})
+    if verify_rows.len():
+        need = ["p", "c", "r"] if dup_cands.height else ["p"]
+        texts = (
+            dataset.scan().filter(pl.col("_row").cast(pl.Int64).is_in(verify_rows.implode()))
+            .select(pl.col("_row").cast(pl.Int64), *_words(need, settings.seed))
+            .collect(engine="streaming")
+        )
+        sets = texts.select("_row", *[mh.shingle_sets(texts.get_column(f), n_sh).alias(f) for f in need])
+        if dup_cands.height:
+            near_dups = (
+                dup_cands.join(sets.rename({"_row": "a", "p": "pa", "c": "ca", "r": "ra"}), on="a")
+                .join(sets.rename({"_row": "b", "p": "pb", "c": "cb", "r": "rb"}), on="b")
+                .select("a", "b", j_prompt=mh.jaccard_expr("pa", "pb"), j_chosen=mh.jaccard_expr("ca", "cb"), j_rejected=mh.jaccard_expr("ra", "rb"))
+                .filter(pl.min_horizontal("j_prompt", "j_chosen", "j_rejected") >= near_duplicates)
+                .sort("a", "b")
+            )
+        if leak_cands.height:
+            ps = sets.select("_row", "p")
+            leaks = (
+                leak_cands.join(ps.rename({"_row": "row", "p": "pa"}), on="row")
+                .join(ps.rename({"_row": "train_row", "p": "pb"}), on="train_row")
+                .select("row", "train_row", jaccard=mh.jaccard_expr("pa", "pb"))
+                .filter(pl.col("jaccard") >= leakage)
+                .sort("row", "train_row")
+            )
+    near_ident = (
+        pl.concat(ni_found).with_columns(pl.col("_row").cast(pl.Int64)).sort("_row")
+        if ni_found
+        else pl.DataFrame(schema={"_row": pl.Int64, "jaccard": pl.Float64})
+    )
+    if near_ident.height:  # exactly identical responses belong to identical_responses
+        same = k64.filter(pl.col("_chosen_h") == pl.col("_rejected_h")).select("_row")
+        near_ident = near_ident.join(same, on="_row", how="anti")
+    t_end = time.perf_counter()
+    stats = {
+        "signature_seconds": round(t_sig - t0, 3),
+        "candidate_seconds": round(t_cand - t_sig, 3),
+        "verify_seconds": round(t_end - t_cand, 3),
+        "near_identical_candidates": ni_candidates,
+        "near_duplicate_candidates": dup_cands.height,
+        "leakage_candidates": leak_cands.height,
+    }
+    return SimilarityFindings(near_ident, near_dups, leaks, stats)

@@ -1,0 +1,100 @@
+"""Load Great Expectations 1.x suite JSON without importing Great Expectations.
+
+A suite file is what GX itself writes with ``suite.to_json_dict()``::
+
+    {"name": "canonical",
+     "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"},
+                       "severity": "critical", "meta": {"notes": "..."}}]}
+
+GX's ``severity`` (critical/warning/info) maps onto prefdata's error/warn/info; a missing severity is
+GX's default, critical. ``id`` fields (present in suites GX has saved) are accepted and ignored: the
+shipped suites carry none so they stay diff-friendly. The default suite ships inside the package so an
+installed wheel finds it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefdata.check.errors import SuiteError
+from prefdata.resources import resource_path
+
+DEFAULT_SUITE = "canonical"
+SEVERITY_FROM_GX = {"critical": "error", "warning": "warn", "info": "info"}
+SEVERITY_TO_GX = {v: k for k, v in SEVERITY_FROM_GX.items()}
+_EXPECTATION_KEYS = {"type", "kwargs", "severity", "meta", "id", "notes", "description", "rendered_content"}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    type: str
+    kwargs: dict[str, Any]
+    severity: str  # error | warn | info
+    meta: dict[str, Any] = field(default_factory=dict)
+    index: int = 0  # position in the suite, for error messages
+
+    def where(self, origin: str) -> str:
+        return f"{origin}: expectations[{self.index}] ({self.type})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"expectation_type": self.type, "kwargs": self.kwargs, "severity": self.severity, "meta": self.meta}
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    expectations: tuple[Expectation, ...]
+    origin: str  # file path, for error messages
+
+
+def default_suite_path() -> Path:
+    return resource_path("expectations", f"{DEFAULT_SUITE}.json")
+
+
+def load_suite(source: str | Path | None = None) -> Suite:
+    """The suite in ``source`` (a JSON file), or the shipped default suite when ``source`` is None."""
+    path = default_suite_path() if source is None else Path(source)
+    origin = str(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SuiteError(f"{origin}: cannot read suite: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise SuiteError(f"{origin}: not valid JSON: {exc}") from exc
+    return parse_suite(raw, origin)
+
+
+def parse_suite(raw: Any, origin: str = "suite") -> Suite:
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{origin}: a suite is a JSON object with 'name' and 'expectations'")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise SuiteError(f"{origin}: 'name' must be a non-empty string")
+    items = raw.get("expectations")
+    if not isinstance(items, list):
+        raise SuiteError(f"{origin}: 'expectations' must be a list")
+    expectations = []
+    for i, item in enumerate(items):
+        where = f"{origin}: expectations[{i}]"
+        if not isinstance(item, dict):
+            raise SuiteError(f"{where}: must be an object with 'type' and 'kwargs'")
+        unknown = set(item) - _EXPECTATION_KEYS
+        if unknown:
+            raise SuiteError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_EXPECTATION_KEYS)})")
+        etype = item.get("type")
+        if not isinstance(etype, str) or not etype.startswith("expect_"):
+            raise SuiteError(f"{where}: 'type' must be an expectation type name like 'expect_column_values_to_not_be_null'")
+        kwargs = item.get("kwargs", {})
+        if not isinstance(kwargs, dict):
+            raise SuiteError(f"{where} ({etype}): 'kwargs' must be an object")
+        severity = item.get("severity", "critical")
+        if severity not in SEVERITY_FROM_GX:
+            raise SuiteError(f"{where} ({etype}): severity must be one of {sorted(SEVERITY_FROM_GX)}, got {severity!r}")
+        meta = item.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise SuiteError(f"{where} ({etype}): 'meta' must be an object")
+        expectations.append(Expectation(etype, dict(kwargs), SEVERITY_FROM_GX[severity], dict(meta), i))
+    return Suite(name=name, expectations=tuple(expectations), origin=origin)

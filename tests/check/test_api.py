@@ -1,0 +1,79 @@
+"""The Python API: what it imports, what it writes, and datasets prefdata did not build."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from prefdata.check import DatasetError, check
+from prefdata.check.results import MAX_IDS_IN_FILE
+from prefdata.schema import CANONICAL_SCHEMA, pair_id
+
+
+def test_default_path_imports_neither_torch_nor_transformers_nor_gx(clean_dataset):
+    code = (
+        "import sys; from prefdata.check import check; "
+        f"r = check({str(clean_dataset)!r}, write=False); "
+        "print(sorted(m for m in ('torch', 'transformers', 'great_expectations', 'datasets') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_checks_json_round_trips_the_result(fresh_seeded):
+    result = check(fresh_seeded)
+    doc = json.loads((fresh_seeded / "checks.json").read_text())
+    assert doc["passed"] == result.passed is False
+    assert doc["summary"] == result.summary
+    assert [c["id"] for c in doc["checks"]] == [c.id for c in result.checks]
+    assert doc["rows"] == 66 and doc["dataset"] == str(fresh_seeded)
+    assert not list(fresh_seeded.glob(".checks-*"))  # the atomic write left no temporary file
+
+
+def test_offending_ids_are_capped_in_the_file_not_in_the_count(tmp_path):
+    n = MAX_IDS_IN_FILE + 5
+    rows = []
+    for i in range(n):
+        p, c = [{"role": "user", "content": f"question {i}"}], [{"role": "assistant", "content": f"same answer {i}"}]
+        rows.append({"id": pair_id(p, c, c), "prompt": p, "chosen": c, "rejected": c, "source": "s",
+                     "lineage": [{"file": "f", "record": i + 1}]})
+    (tmp_path / "data").mkdir()
+    pl.DataFrame(rows, schema=CANONICAL_SCHEMA).write_parquet(tmp_path / "data" / "train-00000-of-00001.parquet")
+    result = check(tmp_path)
+    assert result.check("identical_responses").offending_count == n
+    doc = json.loads((tmp_path / "checks.json").read_text())
+    entry = next(c for c in doc["checks"] if c["id"] == "identical_responses")
+    assert len(entry["offending_ids"]) == MAX_IDS_IN_FILE and entry["offending_count"] == n
+
+
+def test_not_a_dataset_is_a_typed_error(tmp_path):
+    with pytest.raises(DatasetError, match="no data/\\*.parquet"):
+        check(tmp_path, write=False)
+    (tmp_path / "data").mkdir()
+    pl.DataFrame({"prompt": ["p"], "chosen": [[1]], "rejected": ["r"]}).write_parquet(tmp_path / "data" / "train-0.parquet")
+    with pytest.raises(DatasetError, match="train-0.parquet: column 'chosen' has type"):
+        check(tmp_path, write=False)
+
+
+def test_foreign_dataset_with_plain_strings_and_no_metadata(tmp_path):
+    """A dataset in TRL's standard (string) format with only the three text columns still gets checked."""
+    (tmp_path / "data").mkdir()
+    pl.DataFrame(
+        {"prompt": ["Hi?", "Hello?"], "chosen": ["Hi there.", "Hello, how can I help?"], "rejected": ["Go away.", "No."]}
+    ).write_parquet(tmp_path / "data" / "train-00000-of-00001.parquet")
+    result = check(tmp_path, write=False)
+    assert result.rows == 2
+    schema = result.check("schema")
+    assert not schema.passed and "a plain string" in schema.message
+    assert "id" in json.dumps(schema.statistic["problems"])
+    assert result.check("trl_traps").passed  # consistently strings: not mixed
+    assert result.check("id_integrity").passed  # ids were computed, so they are consistent
+
+
+def test_seconds_are_reported(clean_dataset):
+    result = check(clean_dataset, write=False)
+    assert {"single_pass", "expectations", "checks", "similarity", "total"} <= set(result.seconds)

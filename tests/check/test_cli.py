@@ -1,0 +1,79 @@
+"""Acceptance 2 (second half): ``prefdata check`` through the CLI — exit codes 0/1/2 and checks.json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from prefdata.cli import cli
+from tests.check import seeded
+from tests.check.conftest import CONFIG
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["check", *map(str, args)], catch_exceptions=False)
+
+
+def test_clean_dataset_exits_0_and_writes_checks_json(tmp_path):
+    out = seeded.materialize(tmp_path / "clean", keys=seeded.clean_keys())
+    result = run(out, "--config", CONFIG)
+    assert result.exit_code == 0, result.output
+    assert "passed" in result.output
+    doc = json.loads((out / "checks.json").read_text())
+    assert doc["passed"] is True and doc["engine"] == "polars" and doc["suite"] == "canonical"
+    assert {c["id"] for c in doc["checks"]} >= {"identical_responses", "length_bias", "pii"}
+    for c in doc["checks"]:
+        assert set(c) >= {"id", "severity", "passed", "statistic", "threshold", "offending_ids", "offending_count", "message"}
+
+
+def test_error_findings_exit_1(fresh_seeded):
+    result = run(fresh_seeded, "--config", CONFIG)
+    assert result.exit_code == 1, result.output
+    doc = json.loads((fresh_seeded / "checks.json").read_text())
+    assert doc["passed"] is False and doc["summary"]["error"] > 0
+    failed = {c["id"] for c in doc["checks"] if not c["passed"]}
+    assert {"identical_responses", "exact_duplicates", "contradictory_pairs"} <= failed
+
+
+def test_warnings_fail_only_with_strict(tmp_path):
+    # clean rows plus one near-identical pair: a warning, no error
+    out = seeded.materialize(tmp_path / "warn", keys=seeded.clean_keys() | {"near-identical"})
+    assert run(out, "--config", CONFIG, "--no-write").exit_code == 0
+    strict = run(out, "--config", CONFIG, "--no-write", "--strict")
+    assert strict.exit_code == 1, strict.output
+    assert not (out / "checks.json").exists()
+
+
+def test_json_output_is_the_checks_document(tmp_path):
+    out = seeded.materialize(tmp_path / "clean", keys=seeded.clean_keys())
+    result = run(out, "--config", CONFIG, "--json", "--no-write")
+    doc = json.loads(result.output)
+    assert doc["summary"]["failed"] == 0 and len(doc["expectations"]) == 20
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["{missing}"], "no such dataset directory"),
+        (["{data}", "--tokenizer", "{data}"], "--tokenizer and --max-length go together"),
+        (["{data}", "--suite", "{bad_suite}"], "does not support this expectation type"),
+        (["{data}", "--config", "{bad_config}"], "checks.length_bias.max_share_chosen_longer"),
+        (["{data}", "--data-docs", "{tmp}/docs"], "use --engine gx"),
+        (["{data}", "--engine", "spark"], "Invalid value for '--engine'"),
+        (["{data}", "--max-length", "0", "--tokenizer", "{data}"], "Invalid value for '--max-length'"),
+        (["{data}", "--benchmark-prompts", "{tmp}/nope.txt"], "benchmark prompts file not found"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, args, message):
+    data = seeded.materialize(tmp_path / "d", keys=seeded.clean_keys())
+    bad_suite = tmp_path / "suite.json"
+    bad_suite.write_text(json.dumps({"name": "x", "expectations": [{"type": "expect_column_kl_divergence_to_be_less_than", "kwargs": {"column": "id"}}]}))
+    bad_config = tmp_path / "config.yaml"
+    bad_config.write_text("checks:\n  length_bias:\n    max_share_chosen_longer: lots\n")
+    (tmp_path / "nope.txt").unlink(missing_ok=True)
+    names = {"missing": tmp_path / "missing", "data": data, "bad_suite": bad_suite, "bad_config": bad_config, "tmp": tmp_path}
+    result = run(*[a.format(**names) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output

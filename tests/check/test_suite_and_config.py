@@ -1,0 +1,138 @@
+"""Suites and thresholds: loaded, validated, and wrong ones refused with the file and field named."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from prefdata.check import ConfigError, SuiteError, UnsupportedExpectationError, check, load_config
+from prefdata.check.suite import default_suite_path, load_suite
+from tests.check import seeded
+
+
+def suite_file(tmp_path, expectations, name="s"):
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"name": name, "expectations": expectations}))
+    return path
+
+
+@pytest.fixture
+def data(tmp_path):
+    return seeded.materialize(tmp_path / "d", keys=seeded.clean_keys())
+
+
+def test_default_suite_ships_inside_the_package():
+    path = default_suite_path()
+    assert path.parts[-3:] == ("resources", "expectations", "canonical.json")
+    suite = load_suite()
+    assert suite.name == "canonical" and len(suite.expectations) == 20
+    raw = json.loads(path.read_text())
+    assert all("id" not in e for e in raw["expectations"])  # no GX ids in the shipped suites
+    assert {e.severity for e in suite.expectations} == {"error", "warn"}
+
+
+def test_default_suite_is_in_the_wheel(tmp_path):
+    """An installed wheel finds the suite: the package data pattern puts it in the wheel.
+
+    Built from a copy of the sources, so the checkout gets no build/ or egg-info changes.
+    """
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(repo / name, src / name)
+    shutil.copytree(repo / "prefdata", src / "prefdata", ignore=shutil.ignore_patterns("__pycache__"))
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True, text=True, timeout=300,
+    )
+    if build.returncode != 0:
+        pytest.skip(f"cannot build a wheel here: {build.stderr[-300:]}")
+    wheel = next((tmp_path / "dist").glob("prefdata-*.whl"))
+    assert "prefdata/resources/expectations/canonical.json" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_unsupported_type_is_an_error_not_a_pass(data, tmp_path):
+    path = suite_file(tmp_path, [{"type": "expect_column_values_to_be_dateutil_parseable", "kwargs": {"column": "id"}}])
+    with pytest.raises(UnsupportedExpectationError, match=r"expectations\[0\].*dateutil_parseable.*--engine gx"):
+        check(data, suite=path, write=False)
+
+
+@pytest.mark.parametrize(
+    "expectation, message",
+    [
+        ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_turns", "min_vlaue": 1}}, "unknown kwargs \\['min_vlaue'\\]"),
+        ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "prompt"}}, "column 'prompt' is not in the checked view"),
+        ({"type": "expect_column_values_to_match_regex", "kwargs": {"column": "id", "regex": "(?<=a)b"}}, "not valid for the polars engine"),
+        ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_turns"}}, "cannot both be null"),
+        ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id", "mostly": 2}}, "'mostly' must be a number between 0 and 1"),
+        ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "severity": "fatal"}, "severity must be one of"),
+        ({"type": "not_an_expectation", "kwargs": {}}, "'type' must be an expectation type"),
+    ],
+)
+def test_malformed_expectations_name_the_file_and_field(data, tmp_path, expectation, message):
+    path = suite_file(tmp_path, [expectation])
+    with pytest.raises(SuiteError, match=message) as err:
+        check(data, suite=path, write=False)
+    assert str(path) in str(err.value)
+
+
+def test_suite_severity_decides_pass(data, tmp_path):
+    failing = {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 1}}
+    for severity, strict, passed in (("critical", False, False), ("warning", False, True), ("warning", True, False), ("info", True, True)):
+        path = suite_file(tmp_path, [{**failing, "severity": severity}])
+        result = check(data, suite=path, strict=strict, write=False)
+        assert result.passed is passed, (severity, strict)
+
+
+def test_gx_saved_suites_with_ids_are_accepted(data, tmp_path):
+    path = suite_file(tmp_path, [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "id": "1c4b", "meta": {}, "severity": "critical"}])
+    assert check(data, suite=path, write=False).expectations[0].success
+
+
+def test_config_defaults_and_overrides(tmp_path):
+    assert load_config(None).checks.length_bias.max_share_chosen_longer == 0.65
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("checks:\n  pii: {severity: error, kinds: [email]}\nminhash: {num_perm: 32, bands: 8}\n")
+    loaded = load_config(cfg)
+    assert loaded.checks.pii.severity == "error" and loaded.checks.pii.kinds == ("email",)
+    assert loaded.minhash.num_perm == 32
+    assert load_config({"checks": {"schema": {"enabled": False}}}).checks.get("schema").enabled is False
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("checks:\n  lenght_bias: {}\n", "checks.lenght_bias: unknown field"),
+        ("checks:\n  pii: {max_count: -1}\n", "checks.pii.max_count"),
+        ("checks:\n  length_bias: {min_share_chosen_longer: 0.9}\n", "must not exceed"),
+        ("minhash: {num_perm: 64, bands: 10}\n", "multiple of bands"),
+        ("checks: [1, 2\n", "not valid YAML"),
+        ("- 1\n", "expected a mapping"),
+    ],
+)
+def test_config_errors_name_file_and_field(tmp_path, text, message):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError, match=message) as err:
+        load_config(cfg)
+    assert str(cfg) in str(err.value)
+
+
+def test_thresholds_and_switches_change_verdicts(tmp_path):
+    out = seeded.materialize(tmp_path / "d", keys=seeded.clean_keys() | {"identical", "pii-email"})
+    strict_default = check(out, write=False)
+    assert not strict_default.check("identical_responses").passed
+    relaxed = check(out, config={"checks": {"identical_responses": {"max_count": 1}, "pii": {"enabled": False}}}, write=False)
+    assert relaxed.check("identical_responses").passed
+    assert relaxed.check("identical_responses").threshold == {"max_count": 1}
+    assert "pii" not in {c.id for c in relaxed.checks}
+    demoted = check(out, config={"checks": {"identical_responses": {"severity": "info"}}}, write=False)
+    assert demoted.passed and not demoted.check("identical_responses").passed
