@@ -21,6 +21,7 @@ from prefdata import __version__
 COMMANDS: dict[str, str] = {
     "build": "Turn raw feedback logs into a validated preference dataset.",
     "inspect": "Show the detected shape of raw data and a config that would build it.",
+    "check": "Check a dataset (expectation suite + preference checks); exit 1 when an error-severity check fails.",
     "train": "Train on a checked dataset: SFT (stage 1), then DPO (stage 2), through TRL.",
     "report": "Write an HTML and Markdown quality report (plots, checks, sample pairs) of a dataset.",
 }

@@ -1,0 +1,269 @@
+"""What reaches TRL: the canonical dataset, validated, then handed over in the one format TRL reads right.
+
+TRL 1.x decides how to treat a dataset from its *first* example (``is_conversational``), extracts an
+implicit prompt character-wise when none is given, chokes on ``None``-filled message fields and turns
+``image``/``images`` columns into vision inputs. None of that fails loudly. So before any model
+loads, every row of every split is checked here, in one lazy polars pass per split, and refused
+with the split, file, count and first offending ids, and how to fix it:
+
+- ``prompt``, ``chosen``, ``rejected`` are message lists (``list[struct{role, content}]``), exactly;
+- no message has a null role or content, no list is empty;
+- roles are known, the prompt ends with a user or tool turn, responses are assistant turns;
+- no ``image`` / ``images`` column.
+
+Loading goes through ``datasets`` (memory-mapped Arrow, as TRL expects) with only ``id`` and the three
+message columns, so metadata never leaks into training.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
+from prefdata.train.errors import DataError
+
+MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
+#: How many offending ids an error message lists.
+SHOW_IDS = 5
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """A dataset directory as training sees it."""
+
+    root: Path
+    shards: dict[str, list[Path]]
+    manifest: Path | None
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def has_test(self) -> bool:
+        return "test" in self.shards
+
+
+def open_training_data(path: str | Path) -> TrainingData:
+    """Find the shards of ``path`` (``data/<split>-*.parquet``); requires a train split."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"{path}: no such directory; pass the OUT directory written by `prefdata build`")
+    files = sorted((root / "data").glob("*.parquet"))
+    if not files:
+        raise DataError(f"{path}: no data/*.parquet shards; is this the OUT directory of `prefdata build`?")
+    shards: dict[str, list[Path]] = {}
+    for f in files:
+        shards.setdefault(f.name.split("-", 1)[0].removesuffix(".parquet"), []).append(f)
+    if "train" not in shards:
+        raise DataError(f"{path}: no train split (data/train-*.parquet); found splits {sorted(shards)}")
+    rows = {split: pl.scan_parquet(fs).select(pl.len()).collect().item() for split, fs in shards.items()}
+    manifest = root / "manifest.json"
+    return TrainingData(root=root, shards=shards, manifest=manifest if manifest.is_file() else None, rows=rows)
+
+
+def _rel(data: TrainingData, files: list[Path]) -> str:
+    names = [str(f.relative_to(data.root)) for f in files]
+    return names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} more)"
+
+
+def _check_schema(data: TrainingData, split: str) -> pl.Schema:
+    files = data.shards[split]
+    try:
+        schema = pl.scan_parquet(files).collect_schema()
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"{_rel(data, files)}: the {split} shards cannot be read together: {exc}") from None
+    where = _rel(data, files)
+    forbidden = [c for c in FORBIDDEN_COLUMNS if c in schema]
+    if forbidden:
+        raise DataError(
+            f"{where}: column(s) {forbidden} present. TRL treats a dataset with an image/images column as "
+            "vision data and fails on a text model; drop or rename the column"
+        )
+    for column in MESSAGE_COLUMNS:
+        if column not in schema:
+            raise DataError(
+                f"{where}: missing column `{column}`. Training needs explicit prompt/chosen/rejected message "
+                "lists (TRL's implicit-prompt extraction mis-splits pairs); build the dataset with `prefdata build`"
+            )
+        dtype = schema[column]
+        if dtype == MESSAGES:
+            continue
+        if dtype == pl.String:
+            raise DataError(
+                f"{where}: `{column}` holds plain strings, not message lists. TRL picks the format from one "
+                "example, so prefdata only trains on the conversational format; `prefdata build` wraps plain "
+                "text as a user/assistant turn"
+            )
+        if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+            names = [f.name for f in dtype.inner.fields]
+            extra = sorted(set(names) - {"role", "content"})
+            if extra:
+                raise DataError(
+                    f"{where}: messages in `{column}` carry extra fields {extra}. Arrow fills them with None in "
+                    "messages that lack them, and chat templates then render or choke on the None; keep only "
+                    "role and content"
+                )
+        raise DataError(f"{where}: `{column}` has type {dtype}, expected {MESSAGES} (a list of {{role, content}})")
+    return schema
+
+
+def _row_problems() -> list[tuple[str, pl.Expr]]:
+    """(description, per-row boolean expression that is True where the row is bad)."""
+
+    def any_message(column: str, predicate: pl.Expr) -> pl.Expr:
+        return pl.col(column).list.eval(predicate).list.any().fill_null(False)
+
+    role, content = pl.element().struct.field("role"), pl.element().struct.field("content")
+    problems: list[tuple[str, pl.Expr]] = []
+    for column in MESSAGE_COLUMNS:
+        problems.append((f"`{column}` is null or empty", pl.col(column).is_null() | (pl.col(column).list.len() == 0)))
+        problems.append(
+            (
+                f"a message in `{column}` has a null role or content",
+                any_message(column, role.is_null() | content.is_null()),
+            )
+        )
+        problems.append(
+            (
+                f"a message in `{column}` has an unknown role (allowed: {list(ROLES)})",
+                any_message(column, ~role.is_in(ROLES)),
+            )
+        )
+    problems.append(
+        (
+            f"the prompt does not end with a {' or '.join(PROMPT_LAST_ROLES)} turn",
+            ~pl.col("prompt").list.last().struct.field("role").is_in(PROMPT_LAST_ROLES).fill_null(False),
+        )
+    )
+    for column in ("chosen", "rejected"):
+        problems.append((f"`{column}` has a non-assistant message", any_message(column, role != "assistant")))
+    return problems
+
+
+def validate_for_trl(data: TrainingData) -> None:
+    """Refuse (``DataError``) any split whose rows TRL would misread; see the module docstring."""
+    for split in data.shards:
+        schema = _check_schema(data, split)
+        has_id = "id" in schema
+        problems = _row_problems()
+        lf = pl.scan_parquet(data.shards[split]).with_row_index("_row")
+        ident = pl.col("id") if has_id else pl.format("row {}", pl.col("_row"))
+        flagged = (
+            lf.select(
+                ident.alias("_ident"),
+                *[expr.alias(f"_p{i}") for i, (_, expr) in enumerate(problems)],
+            )
+            .filter(pl.any_horizontal(pl.col(f"_p{i}") for i in range(len(problems))))
+            .collect()
+        )
+        if flagged.height == 0:
+            continue
+        lines = []
+        for i, (description, _) in enumerate(problems):
+            bad = flagged.filter(pl.col(f"_p{i}"))["_ident"]
+            if len(bad):
+                lines.append(f"{len(bad)} row(s): {description} (first: {', '.join(bad.head(SHOW_IDS).to_list())})")
+        raise DataError(
+            f"{_rel(data, data.shards[split])} ({split} split) is not safe to hand to TRL:\n  "
+            + "\n  ".join(lines)
+            + "\nFix or drop these rows (`prefdata build` rejects them with a reason), then train again"
+        )
+
+
+def load_split(data: TrainingData, split: str, *, limit: int | None = None):
+    """The split as a ``datasets.Dataset`` with columns ``id``, ``prompt``, ``chosen``, ``rejected`` only."""
+    from datasets import Dataset
+
+    files = [str(f) for f in data.shards[split]]
+    schema = pl.scan_parquet(data.shards[split]).collect_schema()
+    columns = [c for c in ("id", *MESSAGE_COLUMNS) if c in schema]
+    ds = Dataset.from_parquet(files, columns=columns)
+    if "id" not in columns:
+        from prefdata.schema import pair_id
+
+        ds = ds.map(lambda ex: {"id": pair_id(ex["prompt"], ex["chosen"], ex["rejected"])})
+    if limit is not None and len(ds) > limit:
+        ds = ds.select(range(limit))
+    return ds
+
+
+def to_prompt_completion(ds):
+    """SFT view of a preference split: ``prompt`` -> ``completion`` (the chosen turns); TRL masks the prompt's loss.
+
+    >>> from datasets import Dataset
+    >>> row = {"id": "x", "prompt": [{"role": "user", "content": "2+2?"}],
+    ...        "chosen": [{"role": "assistant", "content": "4"}], "rejected": [{"role": "assistant", "content": "5"}]}
+    >>> to_prompt_completion(Dataset.from_list([row]))[0]["completion"]
+    [{'role': 'assistant', 'content': '4'}]
+    """
+    return ds.rename_column("chosen", "completion").remove_columns("rejected")
+
+
+@dataclass
+class DropReport:
+    """Pairs TRL's preparation removes, found by comparing ids before and after (TRL drops them silently)."""
+
+    split: str
+    max_length: int | None
+    pairs_in: int
+    dropped_ids: list[str]
+    truncated: int | None = None  # pairs kept but cut at max_length (DPO only; SFT truncates in place)
+
+    @property
+    def dropped(self) -> int:
+        return len(self.dropped_ids)
+
+    @property
+    def pairs_kept(self) -> int:
+        return self.pairs_in - self.dropped
+
+    def describe(self) -> str:
+        text = (
+            f"{self.split}: {self.pairs_in} pairs, {self.dropped} dropped by TRL because the prompt alone reaches "
+            f"max_length={self.max_length}"
+        )
+        if self.dropped:
+            text += f" (first ids: {', '.join(self.dropped_ids[:SHOW_IDS])})"
+        if self.truncated is not None:
+            text += f"; {self.truncated} kept but truncated at max_length"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "split": self.split,
+            "max_length": self.max_length,
+            "pairs_in": self.pairs_in,
+            "pairs_kept": self.pairs_kept,
+            "dropped": self.dropped,
+            "dropped_ids": self.dropped_ids[:1000],
+            "truncated": self.truncated,
+        }
+
+
+def drop_report(split: str, before, after, max_length: int | None) -> DropReport:
+    """Compare a split before and after TRL's ``_prepare_dataset`` (both carry ``id``)."""
+    kept = set(after["id"])
+    dropped = [i for i in before["id"] if i not in kept]
+    truncated = None
+    if max_length is not None and "chosen_ids" in after.column_names:
+        lengths = zip(after["prompt_ids"], after["chosen_ids"], after["rejected_ids"], strict=True)
+        truncated = sum(1 for p, c, r in lengths if len(p) + max(len(c), len(r)) > max_length)
+    return DropReport(
+        split=split, max_length=max_length, pairs_in=len(before), dropped_ids=dropped, truncated=truncated
+    )
+
+
+def manifest_summary(data: TrainingData) -> dict[str, Any] | None:
+    """The parts of ``manifest.json`` worth repeating next to a model (tool version and counts)."""
+    if data.manifest is None:
+        return None
+    try:
+        manifest = json.loads(data.manifest.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(
+            f"{data.manifest}: unreadable manifest ({exc}); rebuild the dataset or remove the file"
+        ) from None
+    return {"prefdata_version": manifest.get("prefdata_version"), "counts": manifest.get("counts")}

@@ -1,0 +1,176 @@
+"""Stage 2: DPO from the SFT model, evaluated on the held-out test split before and after.
+
+Guardrails, in the order they fire (all before any weight is read): beta explicit and > 0 (warned
+outside [0.01, 1]), ``loss_type`` among those TRL implements, the model has an SFT record (or
+``--from-instruct``), the data is TRL-safe and passes ``check``. The reference model is the same
+weights with the LoRA adapters off (TRL does this when the policy is a PEFT model: no second copy);
+with full fine-tuning an explicit reference model is loaded (``ref_model``, default: the same model).
+``precompute_ref_log_probs`` (recipe or flag) computes the reference once, before training.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from prefdata.train.data import drop_report, load_split
+from prefdata.train.errors import DataError
+from prefdata.train.evaluate import PreferenceEval, evaluate_preferences, reference_logps, signed
+from prefdata.train.models import load_model, resolve_model
+from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
+from prefdata.train.provenance import build_record, dataset_fingerprint
+from prefdata.train.result import TrainResult
+from prefdata.train.save import save_model, write_provenance
+from prefdata.train.trl_config import build_lora_config
+
+logger = logging.getLogger("prefdata.train")
+
+
+def train_dpo(
+    data: str | Path,
+    model: str | None = None,
+    output: str | Path = "dpo-out",
+    *,
+    recipe: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    from_instruct: bool = False,
+    ref_model: str | None = None,
+    no_check: bool = False,
+    overwrite: bool = False,
+    callbacks: list | None = None,
+    progress: Progress = logger.info,
+) -> TrainResult:
+    """DPO-train ``model`` (an SFT output, or an instruct model with ``from_instruct=True``) on ``data``.
+
+    Writes the model, ``recipe.yaml``, ``prefdata_train.json`` and ``eval.json`` to ``output``.
+    ``callbacks`` are extra ``transformers.TrainerCallback`` objects (trackers, timing, early stopping).
+    """
+    from trl import DPOTrainer
+
+    inputs = prepare_inputs(
+        "dpo",
+        data=data,
+        model=model,
+        output=output,
+        recipe=recipe,
+        overrides=overrides,
+        no_check=no_check,
+        overwrite=overwrite,
+        from_instruct=from_instruct,
+        ref_model=ref_model,
+        progress=progress,
+    )
+    lora = inputs.recipe.lora is not None
+    beta = inputs.args.beta
+    train = load_split(inputs.data, "train")
+    test = None
+    if inputs.recipe.eval.enabled and inputs.data.has_test:
+        test = load_split(inputs.data, "test", limit=inputs.recipe.eval.max_pairs)
+    elif inputs.recipe.eval.enabled:
+        progress("eval: skipped, the dataset has no test split")
+
+    policy, tokenizer = load_for_training(inputs, sequences_per_pair=2, progress=progress)
+    reference = None
+    if not lora:
+        ref = resolve_model(ref_model) if ref_model else inputs.model
+        reference = load_model(
+            ref, dtype=inputs.precision.weight_dtype(lora=False), model_kwargs=inputs.recipe.model_kwargs
+        )
+        progress(f"reference model: {ref.describe()} (explicit copy, full fine-tuning)")
+    else:
+        progress("reference model: the policy with its LoRA adapters off (no second copy)")
+
+    trainer = DPOTrainer(
+        model=policy,
+        ref_model=reference,
+        args=inputs.args,
+        train_dataset=train,
+        eval_dataset=test,
+        processing_class=tokenizer,
+        peft_config=build_lora_config(inputs.recipe.lora),
+        callbacks=callbacks,
+    )
+    drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
+    if test is not None:
+        drops["test"] = drop_report("test", test, trainer.eval_dataset, inputs.args.max_length)
+    for report in drops.values():
+        progress("TRL preparation: " + report.describe())
+    if drops["train"].pairs_kept == 0:
+        raise DataError(
+            f"every train pair's prompt reaches max_length={inputs.args.max_length}, so nothing is left to train on; "
+            "raise trl.max_length (--max-length) or shorten the prompts"
+        )
+
+    before = ref_logps = None
+    if trainer.eval_dataset is not None and len(trainer.eval_dataset) > 0:
+        ref_logps = reference_logps(trainer)  # once: the reference does not change during training
+        before = evaluate_preferences(trainer, beta=beta, reference=ref_logps)
+    progress(
+        f"training: {drops['train'].pairs_kept} pairs, {inputs.describe_mode()}, "
+        f"{trainer.accelerator.num_processes} process(es), beta {beta:g}, "
+        f"loss {inputs.args.loss_type}, precompute_ref_log_probs={inputs.args.precompute_ref_log_probs}"
+    )
+    output_train = trainer.train()
+    after = evaluate_preferences(trainer, beta=beta, reference=ref_logps) if ref_logps is not None else None
+    if before is not None and after is not None:
+        progress(
+            f"eval: reward accuracy {before.reward_accuracy:.3f} -> {after.reward_accuracy:.3f}, "
+            f"margin {signed(before.reward_margin)} -> {signed(after.reward_margin)} ({after.pairs} test pairs)"
+        )
+
+    save_model(trainer, model=inputs.model, output=inputs.output, lora=lora)
+    eval_doc = _eval_doc(before, after, beta=beta, drops=drops) if test is not None else None
+    record = build_record(
+        stage="dpo",
+        instruction_tuned=True,
+        from_instruct=inputs.from_instruct,
+        base_model={
+            "spec": inputs.model.spec,
+            "path": inputs.model.path,
+            "kind": inputs.model.kind,
+            "sft_record": (inputs.model.record or {}).get("created"),
+        },
+        reference="adapters off" if lora else (ref_model or inputs.model.path),
+        dataset=dataset_fingerprint(inputs.data),
+        check=inputs.gate,
+        recipe=inputs.recipe.model_dump(mode="json"),
+        recipe_source=inputs.recipe_source,
+        trl_config=inputs.args.to_dict(),
+        precision={"name": inputs.precision.name, "device": inputs.precision.device_name},
+        distributed={
+            "type": str(trainer.accelerator.distributed_type.value),
+            "processes": trainer.accelerator.num_processes,
+        },
+        activation_checkpointing=inputs.args.gradient_checkpointing,
+        drops={k: v.to_json() for k, v in drops.items()},
+        train_metrics=output_train.metrics,
+        eval=eval_doc,
+    )
+    write_provenance(trainer, output=inputs.output, recipe=inputs.recipe, record=record, eval_doc=eval_doc)
+    progress(f"saved: {inputs.output}")
+    return TrainResult(
+        stage="dpo",
+        output=inputs.output,
+        record=record,
+        drops=drops,
+        train_metrics=output_train.metrics,
+        eval_before=before,
+        eval_after=after,
+    )
+
+
+def _eval_doc(before: PreferenceEval | None, after: PreferenceEval | None, *, beta: float, drops) -> dict[str, Any]:
+    return {
+        "split": "test",
+        "beta": beta,
+        "pairs": (after or before).pairs if (after or before) else 0,
+        "dropped_by_trl": drops["test"].dropped if "test" in drops else None,
+        "definition": (
+            "reward = beta * (log pi(y|x) - log pi_ref(y|x)) summed over completion tokens; reward_accuracy = share "
+            "of pairs with reward(chosen) > reward(rejected), ties count 1/2 (before DPO the policy is the "
+            "reference, so every pair ties); logp_accuracy = share with log pi(chosen) > log pi(rejected)"
+        ),
+        "before": before.to_json() if before else None,
+        "after": after.to_json() if after else None,
+    }

@@ -1,0 +1,85 @@
+"""The ``check`` gate: training refuses a dataset that ``prefdata check`` finds errors in.
+
+A GPU day spent on ties, identical pairs or prompts leaking into the test split is the failure
+prefdata exists to prevent, so the gate is on by default and ``--no-check`` is the explicit way past it.
+The gate runs the checks with the tokenizer and ``max_length`` of the run about to start, so the
+tokenizer-level checks (pairs whose difference lies past the cut, chat-template round trip, doubled
+BOS) judge the data as TRL will see it. It never writes ``checks.json`` into the dataset.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from prefdata.train.errors import CheckFailedError, DataError
+
+#: How many failed checks the refusal lists.
+SHOW_CHECKS = 10
+
+
+def run_check_gate(
+    path: str | Path,
+    *,
+    no_check: bool = False,
+    tokenizer: str | Path | None = None,
+    max_length: int | None = None,
+) -> dict[str, Any]:
+    """Run ``prefdata.check`` on ``path``; raise :class:`CheckFailedError` if an error-severity check fails.
+
+    Returns a summary for the training record: ``{"ran": bool, "passed": bool | None, "failed": [...]}``
+    (``failed`` lists the non-blocking findings when it passes).
+    """
+    if no_check:
+        return {"ran": False, "passed": None, "failed": [], "reason": "--no-check"}
+    import prefdata
+
+    try:
+        check = prefdata.check
+    except (AttributeError, ImportError) as exc:
+        raise DataError(
+            f"cannot gate {path}: `prefdata check` is not available in this installation ({exc}). "
+            "Pass --no-check to train without the quality gate"
+        ) from None
+    options = {"tokenizer": str(tokenizer) if tokenizer else None, "max_length": max_length, "write": False}
+    params = inspect.signature(check).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    result = check(path, **{k: v for k, v in options.items() if v is not None and (takes_any or k in params)})
+    failed_json = [_describe(c) for c in (*getattr(result, "expectations", []), *getattr(result, "checks", []))]
+    failed_json = [c for c in failed_json if c is not None]
+    if not result.passed:
+        errors = [c for c in failed_json if c["severity"] == "error"] or failed_json
+        listed = "\n  ".join(f"[{c['severity']}] {c['id']}: {c['message']}" for c in errors[:SHOW_CHECKS])
+        more = f"\n  ... and {len(errors) - SHOW_CHECKS} more" if len(errors) > SHOW_CHECKS else ""
+        raise CheckFailedError(
+            f"{path}: `prefdata check` found errors, so training is refused:\n  {listed}{more}\n"
+            f"See `prefdata check {path}` for details; fix the data (or its build config), or pass --no-check "
+            "to train anyway"
+        )
+    return {
+        "ran": True,
+        "passed": True,
+        "failed": failed_json,
+        "tokenizer": options["tokenizer"],
+        "max_length": max_length,
+    }
+
+
+def _describe(outcome: Any) -> dict[str, str] | None:
+    """A failed check or suite expectation as ``{id, severity, message}``; None if it passed."""
+    if getattr(outcome, "passed", True):
+        return None
+    if hasattr(outcome, "expectation_type"):  # a suite expectation: name it by type and column
+        column = (getattr(outcome, "kwargs", None) or {}).get("column")
+        unexpected = (getattr(outcome, "result", None) or {}).get("unexpected_count")
+        return {
+            "id": outcome.expectation_type + (f"({column})" if column else ""),
+            "severity": getattr(outcome, "severity", "?"),
+            "message": f"{unexpected} unexpected value(s)" if unexpected is not None else "expectation failed",
+        }
+    return {
+        "id": getattr(outcome, "id", "?"),
+        "severity": getattr(outcome, "severity", "?"),
+        "message": getattr(outcome, "message", ""),
+    }

@@ -1,0 +1,177 @@
+"""Everything a stage does before the first model weight is read, in the order that fails cheapest first.
+
+1. recipe + flags (field names, values, beta, loss types) — :mod:`prefdata.train.recipe`;
+2. output directory; the stage order (DPO needs an SFT record or ``--from-instruct``);
+3. the dataset: layout and per-row TRL safety;
+4. precision from the hardware, and the full TRL config (TRL's own validation);
+5. the model resolved (a built-in one converted once), then the ``check`` gate with its tokenizer and
+   ``max_length``; only then, by the caller, the tokenizer and the weights.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefdata.train import data as data_mod
+from prefdata.train.errors import OutputDirError, RecipeError, StageError
+from prefdata.train.gate import run_check_gate
+from prefdata.train.hardware import Precision, choose_precision
+from prefdata.train.models import BUILTIN_MODELS, ResolvedModel, read_record, resolve_model
+from prefdata.train.recipe import Recipe, Stage, load_recipe
+from prefdata.train.trl_config import build_trl_config
+
+logger = logging.getLogger("prefdata.train")
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Inputs:
+    """Validated inputs of one stage."""
+
+    stage: Stage
+    recipe: Recipe
+    recipe_source: str
+    model: ResolvedModel
+    data: data_mod.TrainingData
+    gate: dict[str, Any]
+    precision: Precision
+    args: Any  # trl.SFTConfig | trl.DPOConfig
+    output: Path
+    from_instruct: bool
+
+    def describe_mode(self) -> str:
+        lora = self.recipe.lora
+        mode = f"LoRA r={lora.r}" if lora is not None else "full fine-tuning"
+        return f"{mode}, lr {self.args.learning_rate:g}, seed {self.recipe.seed}"
+
+
+def _check_output(output: Path, model_spec: str, *, overwrite: bool) -> None:
+    if output.exists() and not output.is_dir():
+        raise OutputDirError(f"--output {output}: exists and is not a directory")
+    if Path(model_spec).expanduser().exists() and output.resolve() == Path(model_spec).expanduser().resolve():
+        raise OutputDirError(f"--output {output} is the input model's directory; write the new model elsewhere")
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise OutputDirError(f"--output {output}: directory is not empty; choose a new one or pass --overwrite")
+
+
+def check_stage_order(model_spec: str, *, from_instruct: bool) -> dict[str, Any] | None:
+    """Refuse DPO from a model with no SFT record, unless the user vouches it is instruction-tuned.
+
+    Runs on the ``--model`` value alone, before anything is converted or loaded.
+    """
+    local = Path(model_spec).expanduser()
+    record = read_record(local) if local.is_dir() else None
+    if from_instruct or (record is not None and record.get("instruction_tuned")):
+        return record
+    builtin = BUILTIN_MODELS.get(model_spec.lower())
+    hint = " (it is an instruct model: add --from-instruct)" if builtin and builtin.instruction_tuned else ""
+    raise StageError(
+        f"--model {model_spec} has no SFT record (no prefdata_train.json from `prefdata train sft` in it){hint}. "
+        "DPO assumes the policy already answers in the data's format; run on a base model it mostly learns "
+        "noise. Either run stage 1 first:\n"
+        f"  prefdata train sft --data OUT --model {model_spec} --output SFT_DIR\n"
+        "  prefdata train dpo --data OUT --model SFT_DIR --output DPO_DIR\n"
+        "or, if the model is already instruction-tuned (e.g. an -Instruct release), pass --from-instruct"
+    )
+
+
+def prepare_inputs(
+    stage: Stage,
+    *,
+    data: str | Path,
+    model: str | None,
+    output: str | Path,
+    recipe: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    no_check: bool = False,
+    overwrite: bool = False,
+    from_instruct: bool = False,
+    ref_model: str | None = None,
+    progress: Progress = logger.info,
+) -> Inputs:
+    """Validate every input of a stage; raises a :class:`~prefdata.train.errors.TrainError` on the first problem."""
+    overrides = dict(overrides or {})
+    if model is not None:
+        overrides["model"] = model
+    parsed = load_recipe(stage, recipe, overrides)
+    if ref_model is not None and parsed.lora is not None:
+        raise RecipeError(
+            "--ref-model only applies to full fine-tuning (--full); with LoRA the reference is the model itself "
+            "with its adapters off"
+        )
+    recipe_source = str(recipe) if recipe is not None else f"default {stage}.yaml"
+    model_spec = parsed.model
+    output = Path(output)
+    if not model_spec:
+        resolve_model(model_spec)  # raises the "no model given" error
+    _check_output(output, model_spec, overwrite=overwrite)
+    if stage == "dpo":
+        check_stage_order(model_spec, from_instruct=from_instruct)
+
+    dataset = data_mod.open_training_data(data)
+    data_mod.validate_for_trl(dataset)
+    progress(f"data: {dataset.root} ({', '.join(f'{s} {n}' for s, n in dataset.rows.items())} pairs) is TRL-safe")
+    precision = choose_precision(parsed.precision)
+    args = build_trl_config(parsed, output, precision)
+    resolved = resolve_model(model_spec)
+    progress(f"model: {resolved.describe()}; precision {precision.name} on {precision.device_name}")
+
+    gate = run_check_gate(dataset.root, no_check=no_check, tokenizer=resolved.path, max_length=args.max_length)
+    if not gate["ran"]:
+        progress("check: skipped (--no-check)")
+    else:
+        findings = ", ".join(c["id"] for c in gate["failed"]) or "none"
+        progress(f"check: passed with this tokenizer and max_length={args.max_length} (warnings: {findings})")
+    return Inputs(
+        stage=stage,
+        recipe=parsed,
+        recipe_source=recipe_source,
+        model=resolved,
+        data=dataset,
+        gate=gate,
+        precision=precision,
+        args=args,
+        output=output,
+        from_instruct=from_instruct,
+    )
+
+
+def load_for_training(inputs: Inputs, *, sequences_per_pair: int, progress: Progress = logger.info):
+    """Tokenizer and model in the chosen dtype; decides activation checkpointing from a memory estimate.
+
+    Seeds before loading so that anything random at construction (LoRA init inside the trainer is
+    seeded by TRL too) repeats. Returns ``(model, tokenizer)`` and sets ``inputs.args.activation_checkpointing``.
+    """
+    from transformers import set_seed
+
+    from prefdata.train.hardware import decide_checkpointing, estimate_step_memory
+    from prefdata.train.models import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(inputs.model)
+    set_seed(inputs.recipe.seed)
+    lora = inputs.recipe.lora is not None
+    model = load_model(
+        inputs.model, dtype=inputs.precision.weight_dtype(lora=lora), model_kwargs=inputs.recipe.model_kwargs
+    )
+    max_length = inputs.args.max_length or getattr(model.config, "max_position_embeddings", 2048)
+    tokens = inputs.args.per_device_train_batch_size * max_length * sequences_per_pair
+    estimate = estimate_step_memory(
+        model,
+        tokens_per_micro_batch=tokens,
+        precision=inputs.precision,
+        trainable_params=0 if lora else None,  # LoRA adapters are a rounding error next to the base weights
+    )
+    checkpointing = decide_checkpointing(inputs.recipe.activation_checkpointing, estimate)
+    # transformers 5 reads `activation_checkpointing`; TRL 1.x still reads the deprecated mirror, so set both.
+    inputs.args.gradient_checkpointing = checkpointing
+    if hasattr(inputs.args, "activation_checkpointing"):
+        inputs.args.activation_checkpointing = checkpointing
+    progress(
+        f"activation checkpointing: {'on' if checkpointing else 'off'} "
+        f"({inputs.recipe.activation_checkpointing}; {estimate.describe()})"
+    )
+    return model, tokenizer

@@ -1,0 +1,78 @@
+"""What is written next to a trained model so that it can be traced and reproduced.
+
+``DIR/prefdata_train.json`` (the *training record*) holds the stage, the base model, the dataset
+(path, sha256 of its ``manifest.json`` or, without one, of each shard), the effective recipe and the
+full TRL config, the precision and device, what TRL dropped, the evaluation, and the versions of
+prefdata, TRL, transformers, PEFT, torch, accelerate and datasets. ``DIR/recipe.yaml`` is the effective
+recipe, runnable again with ``--recipe``. A record with ``instruction_tuned: true`` is what lets
+``prefdata train dpo`` accept the directory as its starting model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from prefdata.train.data import TrainingData
+from prefdata.train.models import RECORD_FILE
+
+RECORD_FORMAT = 1
+VERSIONED_PACKAGES = ("prefdata", "trl", "transformers", "peft", "torch", "accelerate", "datasets")
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dataset_fingerprint(data: TrainingData) -> dict[str, Any]:
+    """Identify the exact dataset: the manifest's sha256 (it lists every shard's sha256), else each shard's."""
+    out: dict[str, Any] = {"path": str(data.root.resolve()), "rows": dict(data.rows)}
+    if data.manifest is not None:
+        out["manifest_sha256"] = file_sha256(data.manifest)
+    else:
+        out["manifest_sha256"] = None
+        out["shards"] = [
+            {"path": str(f.relative_to(data.root)), "sha256": file_sha256(f)} for fs in data.shards.values() for f in fs
+        ]
+    return out
+
+
+def to_jsonable(value: Any) -> Any:
+    """JSON-safe copy (enums, paths, dtypes become strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def build_record(**fields: Any) -> dict[str, Any]:
+    record = {
+        "format": RECORD_FORMAT,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **fields,
+        "versions": package_versions(),
+        "python": platform.python_version(),
+    }
+    return to_jsonable(record)
+
+
+def write_record(directory: Path, record: dict[str, Any]) -> Path:
+    path = directory / RECORD_FILE
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,358 @@
+"""Training recipes: one YAML file per stage, parsed and validated in one place.
+
+A recipe says which model, which TRL config fields, and which LoRA settings a stage uses. The
+shipped defaults live in ``prefdata/resources/recipes/{sft,dpo}.yaml`` (the checkout's ``train/``
+folder links there) so an installed wheel finds them. A recipe given with ``--recipe FILE``
+*replaces* the default rather than patching it: the file is then the whole, reviewable truth, and a
+DPO recipe that forgets ``beta`` is refused instead of silently inheriting one. Flags override
+single values (``overrides={"trl.beta": 0.2}``); the effective recipe is saved next to the model.
+
+Everything here is checked before any model loads: unknown or renamed TRL fields (TRL 1.x names
+only: ``max_length``, never ``max_seq_length``/``max_prompt_length``), values TRL itself rejects,
+DPO's ``beta`` (explicit, > 0, warned outside [0.01, 1]) and ``loss_type`` (against the list TRL's
+``DPOTrainer`` implements).
+
+>>> r = load_recipe("dpo", overrides={"model": "m", "trl.beta": 0.05})   # doctest: +SKIP
+>>> r.trl["beta"], r.lora.r                                                 # doctest: +SKIP
+(0.05, 16)
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import re
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from prefdata.train.errors import RecipeError
+
+Stage = Literal["sft", "dpo"]
+
+#: DPO's beta outside this range is legal but almost always a mistake (typical values 0.01-0.5).
+BETA_USUAL_RANGE = (0.01, 1.0)
+
+
+class FieldError(RecipeError):
+    """One recipe field is invalid; ``load_recipe`` adds where the value came from (file or flag)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+
+class PrefdataTrainWarning(UserWarning):
+    """A recipe value that is allowed but probably wrong (e.g. a wild beta)."""
+
+
+#: Names from older TRL/transformers releases that people still paste into configs, with the fix.
+RENAMED_FIELDS: dict[str, str] = {
+    "max_seq_length": "renamed to `max_length` in TRL 1.x",
+    "max_prompt_length": "removed in TRL 1.x; set `max_length` (prompt + completion). Pairs whose prompt alone "
+    "reaches max_length are dropped by TRL, and prefdata counts them before training",
+    "max_completion_length": "removed from DPOConfig in TRL 1.x; set `max_length` (prompt + completion)",
+    "max_target_length": "removed in TRL 1.x; set `max_length`",
+    "tokenizer": "TRL 1.x takes the tokenizer as the trainer argument `processing_class`, which prefdata passes",
+    "warmup_ratio": "removed in transformers 5; use `warmup_steps` (a float below 1 is a fraction of the steps)",
+    "evaluation_strategy": "renamed to `eval_strategy`",
+    "rpo_alpha": "removed in TRL 1.x; use `loss_type: [sigmoid, sft]` with `loss_weights: [1.0, ALPHA]`",
+    "reference_free": "removed in TRL 1.x",
+    "generate_during_eval": "removed in TRL 1.x",
+    "pad_token": "deprecated in TRL 1.1; prefdata sets `tokenizer.pad_token` itself",
+}
+
+#: TRL config fields prefdata sets itself, and where the user controls them instead.
+OWNED_FIELDS: dict[str, str] = {
+    "output_dir": "set with --output",
+    "seed": "set the top-level `seed:` of the recipe (or --seed)",
+    "bf16": "set the top-level `precision:` (auto picks bf16/fp16/fp32 from the hardware)",
+    "fp16": "set the top-level `precision:` (auto picks bf16/fp16/fp32 from the hardware)",
+    "use_cpu": 'set the top-level `precision:`; the device follows the hardware (CUDA_VISIBLE_DEVICES="" forces CPU)',
+    "gradient_checkpointing": "deprecated in transformers 5 (now `activation_checkpointing`); set the top-level "
+    "`activation_checkpointing:` (auto, true or false)",
+    "activation_checkpointing": "set the top-level `activation_checkpointing:` (auto, true or false)",
+    "model_init_kwargs": "prefdata loads the model; use the top-level `model_kwargs:`",
+    "completion_only_loss": "prefdata's SFT always trains on prompt-completion data with loss on the completion",
+    "dataset_kwargs": "prefdata prepares the dataset for TRL; skipping that preparation is not supported",
+    "push_to_hub": "push the saved model yourself; prefdata writes provenance next to it first",
+}
+
+#: Keys of ``model_kwargs`` that would fight the precision prefdata chooses.
+OWNED_MODEL_KWARGS = ("dtype", "torch_dtype", "device_map", "quantization_config")
+
+
+class LoraSpec(BaseModel):
+    """LoRA via PEFT (the default). ``lora: null`` in a recipe, or ``--full``, means full fine-tuning."""
+
+    model_config = ConfigDict(extra="forbid")
+    r: int = Field(16, gt=0)
+    alpha: int = Field(32, gt=0)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] | str = "all-linear"
+
+
+class EvalSpec(BaseModel):
+    """Held-out evaluation on the test split (DPO: before and after training)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    batch_size: int = Field(8, gt=0)
+    #: Evaluate on at most this many test pairs (first ones, in file order); ``null`` means all.
+    max_pairs: int | None = Field(None, gt=0)
+
+
+class Recipe(BaseModel):
+    """A validated recipe. ``trl`` holds fields of ``trl.SFTConfig`` / ``trl.DPOConfig`` by their TRL 1.x names."""
+
+    model_config = ConfigDict(extra="forbid")
+    stage: Stage
+    model: str | None = None
+    seed: int = 0
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    activation_checkpointing: Literal["auto"] | bool = "auto"
+    lora: LoraSpec | None = Field(default_factory=LoraSpec)
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    trl: dict[str, Any] = Field(default_factory=dict)
+    eval: EvalSpec = Field(default_factory=EvalSpec)
+
+    @field_validator("model_kwargs")
+    @classmethod
+    def _no_owned_model_kwargs(cls, value: dict[str, Any]) -> dict[str, Any]:
+        owned = sorted(set(value) & set(OWNED_MODEL_KWARGS))
+        if owned:
+            raise ValueError(f"{owned} are set by prefdata from `precision:` and the hardware; remove them")
+        return value
+
+
+def default_recipe_path(stage: Stage) -> Path:
+    """The shipped recipe for ``stage`` (works from a wheel as well as a checkout)."""
+    from prefdata.resources import resource_path
+
+    return resource_path("recipes", f"{stage}.yaml")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"recipe not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RecipeError(
+            f"{path}: a recipe is a YAML mapping (stage, model, lora, trl, ...), got {type(data).__name__}"
+        )
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Return a copy of ``data`` with dotted-key ``overrides`` applied (``{"trl.beta": 0.2, "lora": None}``).
+
+    >>> apply_overrides({"trl": {"beta": 0.1}, "lora": {"r": 16}}, {"trl.beta": 0.2, "lora.r": 8})
+    {'trl': {'beta': 0.2}, 'lora': {'r': 8}}
+    """
+    out = copy.deepcopy(data)
+    for dotted, value in (overrides or {}).items():
+        keys = dotted.split(".")
+        node = out
+        for i, key in enumerate(keys[:-1]):
+            child = node.get(key)
+            if child is None:
+                if key == "lora":
+                    raise RecipeError(
+                        f"cannot set {dotted}: LoRA is off (lora: null / --full). Remove --full or the LoRA flag"
+                    )
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                raise RecipeError(f"cannot set {dotted}: {'.'.join(keys[: i + 1])} is not a mapping")
+            node = child
+        node[keys[-1]] = value
+    return out
+
+
+def load_recipe(
+    stage: Stage,
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Recipe:
+    """Read a recipe (default: the shipped one for ``stage``), apply ``overrides`` and validate it fully.
+
+    Raises :class:`RecipeError` naming the file and field. Emits :class:`PrefdataTrainWarning` for legal but
+    suspicious values. Imports TRL (to check field names against its config class) but loads no model.
+    """
+    source = Path(path) if path is not None else default_recipe_path(stage)
+    overrides = dict(overrides or {})
+    data = _read_yaml(source)
+    data.setdefault("stage", stage)
+    if data["stage"] != stage:
+        raise RecipeError(f"{source}: this is a `{data['stage']}` recipe, but `prefdata train {stage}` was run")
+    data = apply_overrides(data, overrides)
+
+    def origin(field: str) -> str:
+        """Say whether the offending value came from a flag or from the file."""
+        if any(field == k or field.startswith(k + ".") for k in overrides):
+            return f"{field} (set by a flag)"
+        return f"{source}: {field}"
+
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "(recipe)"
+        raise RecipeError(f"{origin(field)}: {err['msg']}") from None
+    try:
+        recipe.trl = coerce_trl_fields(stage, recipe.trl)
+        if stage == "dpo":
+            recipe.trl["beta"] = check_beta(recipe.trl.get("beta"))
+            check_loss_types(recipe.trl.get("loss_type", ["sigmoid"]))
+    except FieldError as exc:
+        raise RecipeError(f"{origin(exc.field)}: {exc.problem}") from None
+    beta = recipe.trl.get("beta")
+    if beta is not None and not (BETA_USUAL_RANGE[0] <= beta <= BETA_USUAL_RANGE[1]):
+        warnings.warn(
+            f"trl.beta = {beta} is outside the usual range [{BETA_USUAL_RANGE[0]}, {BETA_USUAL_RANGE[1]}]: "
+            "a tiny beta lets the policy drift far from the reference, a large one barely moves it",
+            PrefdataTrainWarning,
+            stacklevel=2,
+        )
+    return recipe
+
+
+def dump_recipe(recipe: Recipe) -> str:
+    """The effective recipe as YAML, loadable again with ``--recipe``."""
+    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checks against the installed TRL
+
+
+def trl_config_class(stage: Stage):
+    """``trl.SFTConfig`` or ``trl.DPOConfig`` (imports TRL)."""
+    if stage == "sft":
+        from trl import SFTConfig
+
+        return SFTConfig
+    from trl import DPOConfig
+
+    return DPOConfig
+
+
+@lru_cache(maxsize=2)
+def _trl_field_types(stage: Stage) -> dict[str, Any]:
+    import typing
+
+    cls = trl_config_class(stage)
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(cls) if f.init}
+
+
+def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
+    """Check ``fields`` against the installed TRL config class and coerce YAML strings to the field types.
+
+    YAML 1.1 reads ``5e-5`` as a string; pydantic's lax mode turns it into the float the field declares.
+    """
+    from pydantic import TypeAdapter
+
+    known = _trl_field_types(stage)
+    cls_name = trl_config_class(stage).__name__
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in RENAMED_FIELDS and name not in known:
+            raise FieldError(f"trl.{name}", RENAMED_FIELDS[name])
+        if name in OWNED_FIELDS:
+            raise FieldError(f"trl.{name}", f"is set by prefdata: {OWNED_FIELDS[name]}")
+        if name not in known:
+            close = [k for k in known if k.replace("_", "") == name.replace("_", "") or name in k][:3]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise FieldError(f"trl.{name}", f"not a field of trl.{cls_name} in the installed TRL{hint}")
+        if name == "loss_type" and isinstance(value, str):
+            value = [value]  # DPOConfig accepts one name and wraps it; keep the recipe's form uniform
+        if name == "truncation_mode" and value == "keep_end":
+            raise FieldError(
+                "trl.truncation_mode", "'keep_end' is deprecated in TRL 1.x; 'keep_start' is the only supported value"
+            )
+        try:
+            adapter = TypeAdapter(known[name])
+        except Exception:  # a type pydantic cannot describe: leave the value to TRL's own checks
+            out[name] = value
+            continue
+        if value is False and _accepts(adapter, "no") and not _accepts(adapter, False):
+            value = "no"  # YAML 1.1 reads `save_strategy: no` as false; the field means the string "no"
+        try:
+            out[name] = adapter.validate_python(value)
+        except ValidationError as exc:
+            raise FieldError(
+                f"trl.{name}", f"{value!r} is not a valid {known[name]} ({exc.errors()[0]['msg']})"
+            ) from None
+    return out
+
+
+def _accepts(adapter, value: Any) -> bool:
+    try:
+        adapter.validate_python(value, strict=True)
+    except ValidationError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def trl_loss_types() -> tuple[str, ...]:
+    """The DPO loss types the installed TRL implements, read from ``DPOTrainer`` itself.
+
+    TRL keeps no public constant for them; the trainer's loss function dispatches on
+    ``loss_type == "<name>"``, so that source is the list. Falls back to the names documented in the
+    ``DPOConfig.loss_type`` help when the source is not available (e.g. a bytecode-only install).
+    """
+    from trl import DPOConfig, DPOTrainer
+
+    names: list[str] = []
+    try:
+        src = inspect.getsource(DPOTrainer._compute_loss)
+        names = re.findall(r'loss_type == "([a-z0-9_]+)"', src)
+    except (OSError, TypeError, AttributeError):
+        names = []
+    if not names:
+        help_text = DPOConfig.__dataclass_fields__["loss_type"].metadata.get("help", "")
+        names = re.findall(r"`'([a-z0-9_]+)'`", help_text)
+    return tuple(dict.fromkeys(names))
+
+
+def check_beta(beta: Any) -> float:
+    """DPO's beta must be explicit and > 0 (TRL would silently use 0.1, or train nonsense with beta <= 0)."""
+    if beta is None:
+        raise FieldError(
+            "trl.beta",
+            "not set. DPO's beta (how strongly the policy is held to the reference) has no safe universal "
+            "default, so prefdata wants it explicit: add `beta: 0.1` under `trl:` in the recipe or pass --beta 0.1 "
+            "(0.01-0.5 is the usual range)",
+        )
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)):
+        raise FieldError("trl.beta", f"must be a number, got {beta!r}")
+    if not beta > 0:
+        raise FieldError(
+            "trl.beta",
+            f"must be > 0, got {beta}. beta scales the implicit reward beta*log(pi/pi_ref); at 0 or below the loss "
+            "no longer prefers the chosen response. Use e.g. --beta 0.1",
+        )
+    return float(beta)
+
+
+def check_loss_types(loss_type: Any) -> list[str]:
+    """Refuse loss types TRL does not implement (TRL itself only notices at the first training step)."""
+    types = [loss_type] if isinstance(loss_type, str) else list(loss_type or [])
+    if not types:
+        raise FieldError("trl.loss_type", "is empty; use e.g. [sigmoid]")
+    known = trl_loss_types()
+    unknown = [t for t in types if t not in known]
+    if unknown:
+        raise FieldError("trl.loss_type", f"{unknown} unknown to the installed TRL; choose from {list(known)}")
+    return types

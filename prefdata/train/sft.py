@@ -1,0 +1,102 @@
+"""Stage 1: supervised fine-tuning on the chosen side, as prompt-completion data.
+
+Each pair becomes ``{prompt: [...messages], completion: [chosen assistant turn(s)]}``; TRL's
+``SFTTrainer`` applies the chat template and puts the loss on the completion only
+(``completion_only_loss=True``, set by prefdata). LoRA by default. The output directory holds a
+plain model plus a training record that marks it instruction-tuned, which is what stage 2 asks for.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from prefdata.train.data import drop_report, load_split, to_prompt_completion
+from prefdata.train.errors import DataError
+from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
+from prefdata.train.provenance import build_record, dataset_fingerprint
+from prefdata.train.result import TrainResult
+from prefdata.train.save import save_model, write_provenance
+from prefdata.train.trl_config import build_lora_config
+
+logger = logging.getLogger("prefdata.train")
+
+
+def train_sft(
+    data: str | Path,
+    model: str | None = None,
+    output: str | Path = "sft-out",
+    *,
+    recipe: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    no_check: bool = False,
+    overwrite: bool = False,
+    callbacks: list | None = None,
+    progress: Progress = logger.info,
+) -> TrainResult:
+    """Train ``model`` on prompt -> chosen of the dataset at ``data``; save to ``output``.
+
+    ``overrides`` are dotted recipe keys (``{"trl.learning_rate": 1e-4, "lora": None}``); ``callbacks`` are
+    extra ``transformers.TrainerCallback`` objects (trackers, timing, early stopping).
+    Raises :class:`~prefdata.train.errors.TrainError` subclasses before loading anything when an input is invalid.
+    """
+    from trl import SFTTrainer
+
+    inputs = prepare_inputs(
+        "sft",
+        data=data,
+        model=model,
+        output=output,
+        recipe=recipe,
+        overrides=overrides,
+        no_check=no_check,
+        overwrite=overwrite,
+        progress=progress,
+    )
+    train = to_prompt_completion(load_split(inputs.data, "train"))
+    policy, tokenizer = load_for_training(inputs, sequences_per_pair=1, progress=progress)
+    trainer = SFTTrainer(
+        model=policy,
+        args=inputs.args,
+        train_dataset=train,
+        processing_class=tokenizer,
+        peft_config=build_lora_config(inputs.recipe.lora),
+        callbacks=callbacks,
+    )
+    drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
+    progress("TRL preparation: " + drops["train"].describe())
+    if drops["train"].pairs_kept == 0:
+        raise DataError(
+            f"every train pair's prompt reaches max_length={inputs.args.max_length}, so nothing is left to train on; "
+            "raise trl.max_length (--max-length) or shorten the prompts"
+        )
+    progress(
+        f"training: {drops['train'].pairs_kept} pairs, {inputs.describe_mode()}, "
+        f"{trainer.accelerator.num_processes} process(es)"
+    )
+    output_train = trainer.train()
+    save_model(trainer, model=inputs.model, output=inputs.output, lora=inputs.recipe.lora is not None)
+    record = build_record(
+        stage="sft",
+        instruction_tuned=True,
+        base_model={"spec": inputs.model.spec, "path": inputs.model.path, "kind": inputs.model.kind},
+        dataset=dataset_fingerprint(inputs.data),
+        check=inputs.gate,
+        recipe=inputs.recipe.model_dump(mode="json"),
+        recipe_source=inputs.recipe_source,
+        trl_config=inputs.args.to_dict(),
+        precision={"name": inputs.precision.name, "device": inputs.precision.device_name},
+        distributed={
+            "type": str(trainer.accelerator.distributed_type.value),
+            "processes": trainer.accelerator.num_processes,
+        },
+        activation_checkpointing=inputs.args.gradient_checkpointing,
+        drops={k: v.to_json() for k, v in drops.items()},
+        train_metrics=output_train.metrics,
+    )
+    write_provenance(trainer, output=inputs.output, recipe=inputs.recipe, record=record)
+    progress(f"saved: {inputs.output}")
+    return TrainResult(
+        stage="sft", output=inputs.output, record=record, drops=drops, train_metrics=output_train.metrics
+    )

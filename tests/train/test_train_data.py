@@ -1,0 +1,256 @@
+"""What reaches TRL is validated first, TRL's silent drops are counted before training, and the check gate holds."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import polars as pl
+import pytest
+
+from prefdata.schema import CANONICAL_SCHEMA
+from prefdata.train import CheckFailedError, DataError, train_dpo, train_sft
+from prefdata.train.data import open_training_data, validate_for_trl
+from tests.support.canonical_data import canonical_frame, preference_rows, write_canonical
+from tests.support.fast_training import DPO_FAST, SFT_FAST
+
+
+def write_frame(root, df: pl.DataFrame, split: str = "train"):
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    df.write_parquet(root / "data" / f"{split}-00000-of-00001.parquet")
+    return root
+
+
+def good_frame(n: int = 4) -> pl.DataFrame:
+    return canonical_frame(preference_rows(n, seed=3))
+
+
+def test_a_clean_canonical_dataset_passes(tmp_path):
+    data = open_training_data(write_frame(tmp_path, good_frame()))
+    validate_for_trl(data)
+    assert data.rows == {"train": 4} and not data.has_test
+
+
+def test_missing_directory_and_missing_train_split(tmp_path):
+    with pytest.raises(DataError, match="no such directory"):
+        open_training_data(tmp_path / "nope")
+    write_frame(tmp_path, good_frame(), split="test")
+    with pytest.raises(DataError, match=r"no train split.*\['test'\]"):
+        open_training_data(tmp_path)
+
+
+def test_image_column_is_refused(tmp_path):
+    df = good_frame().with_columns(pl.lit("x.png").alias("image"))
+    with pytest.raises(DataError, match=r"\['image'\].*vision"):
+        validate_for_trl(open_training_data(write_frame(tmp_path, df)))
+
+
+def test_plain_string_columns_are_refused(tmp_path):
+    df = good_frame().with_columns(pl.col("chosen").list.first().struct.field("content").alias("chosen"))
+    with pytest.raises(DataError, match=r"train-00000-of-00001\.parquet: `chosen` holds plain strings"):
+        validate_for_trl(open_training_data(write_frame(tmp_path, df)))
+
+
+def test_extra_message_fields_are_refused(tmp_path):
+    df = good_frame().with_columns(
+        pl.col("prompt").list.eval(
+            pl.struct(
+                pl.element().struct.field("role"),
+                pl.element().struct.field("content"),
+                pl.lit(None, pl.String).alias("name"),
+            )
+        )
+    )
+    with pytest.raises(DataError, match=r"extra fields \['name'\]"):
+        validate_for_trl(open_training_data(write_frame(tmp_path, df)))
+
+
+def test_missing_prompt_column_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"missing column `prompt`.*explicit"):
+        validate_for_trl(open_training_data(write_frame(tmp_path, good_frame().drop("prompt"))))
+
+
+def _with_row(row: dict) -> pl.DataFrame:
+    rows = preference_rows(3, seed=5) + [row]
+    frame = canonical_frame(rows)
+    return frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("bad-id")).otherwise(pl.col("id")).alias("id")
+    )
+
+
+USER = [{"role": "user", "content": "hi"}]
+ASSISTANT = [{"role": "assistant", "content": "ok"}]
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        (
+            {"prompt": [{"role": "user", "content": None}], "chosen": ASSISTANT, "rejected": ASSISTANT},
+            "null role or content",
+        ),
+        ({"prompt": USER, "chosen": [], "rejected": ASSISTANT}, "`chosen` is null or empty"),
+        ({"prompt": USER, "chosen": ASSISTANT, "rejected": [{"role": "robot", "content": "x"}]}, "unknown role"),
+        (
+            {"prompt": USER + ASSISTANT, "chosen": ASSISTANT, "rejected": ASSISTANT},
+            "does not end with a user or tool turn",
+        ),
+        ({"prompt": USER, "chosen": USER, "rejected": ASSISTANT}, "`chosen` has a non-assistant message"),
+    ],
+)
+def test_bad_rows_are_refused_with_split_file_count_and_ids(tmp_path, row, problem):
+    with pytest.raises(DataError) as info:
+        validate_for_trl(open_training_data(write_frame(tmp_path, _with_row(row))))
+    message = str(info.value)
+    assert "data/train-00000-of-00001.parquet (train split)" in message
+    assert "1 row(s): " in message and problem in message
+    assert "bad-id" in message
+    assert "Fix or drop these rows" in message
+
+
+def test_rows_without_ids_are_named_by_row_number(tmp_path):
+    df = _with_row({"prompt": USER, "chosen": [], "rejected": ASSISTANT}).drop("id")
+    with pytest.raises(DataError, match=r"row 3"):
+        validate_for_trl(open_training_data(write_frame(tmp_path, df)))
+
+
+# --- pairs TRL would silently drop ----------------------------------------------------------------------------------
+
+
+def test_pairs_trl_drops_are_counted_and_reported_before_training(tmp_path, tiny_model, sft_model, task_splits):
+    """Prompts that alone reach max_length: TRL filters them out without a word; prefdata names them first."""
+    from prefdata.schema import pair_id
+
+    long_rows = [
+        {
+            "prompt": [{"role": "user", "content": " ".join(["Pick a snack for Ada."] * 12)}],
+            "chosen": [{"role": "assistant", "content": "Ada gets a pear."}],
+            "rejected": [{"role": "assistant", "content": "Ada gets a nail."}],
+        },
+        {
+            "prompt": [{"role": "user", "content": " ".join(["What should Bo eat?"] * 12)}],
+            "chosen": [{"role": "assistant", "content": "Bo gets a plum."}],
+            "rejected": [{"role": "assistant", "content": "Bo gets a sand."}],
+        },
+    ]
+    data = write_canonical(
+        tmp_path / "out", {"train": task_splits["train"][:30] + long_rows, "test": task_splits["test"][:8]}
+    )
+    messages: list[str] = []
+    result = train_dpo(
+        data,
+        str(sft_model),
+        tmp_path / "dpo",
+        overrides={**DPO_FAST, "trl.max_steps": 1},
+        no_check=True,
+        progress=messages.append,
+    )
+    report = result.drops["train"]
+    assert report.pairs_in == 32 and report.dropped == 2 and report.pairs_kept == 30
+    assert set(report.dropped_ids) == {pair_id(r["prompt"], r["chosen"], r["rejected"]) for r in long_rows}
+    drop_line = next(i for i, m in enumerate(messages) if "2 dropped by TRL" in m)
+    train_line = next(i for i, m in enumerate(messages) if m.startswith("training:"))
+    assert drop_line < train_line
+    assert result.record["drops"]["train"]["dropped"] == 2
+
+    sft = train_sft(data, str(tiny_model), tmp_path / "sft", overrides={**SFT_FAST, "trl.max_steps": 1}, no_check=True)
+    assert sft.drops["train"].dropped == 2
+
+
+def test_nothing_left_to_train_on_is_an_error(tmp_path, sft_model, task_splits):
+    data = write_canonical(tmp_path / "out", {"train": task_splits["train"][:4]})
+    with pytest.raises(DataError, match=r"nothing is left to train on.*--max-length"):
+        train_dpo(data, str(sft_model), tmp_path / "dpo", overrides={**DPO_FAST, "trl.max_length": 3}, no_check=True)
+
+
+# --- the check gate -------------------------------------------------------------------------------------------------
+
+
+def _fake_check(passed: bool):
+    checks = [
+        SimpleNamespace(
+            id="identical_pairs", severity="error", passed=passed, message="3 pairs have chosen == rejected"
+        ),
+        SimpleNamespace(
+            id="length_bias", severity="warn", passed=False, message="71% of pairs prefer the longer response"
+        ),
+    ]
+    return lambda path, *args, **kwargs: SimpleNamespace(passed=passed, checks=checks)
+
+
+def test_a_dataset_whose_check_has_errors_is_refused(task_data, tiny_model, tmp_path, monkeypatch):
+    import prefdata
+
+    monkeypatch.setattr(prefdata, "check", _fake_check(passed=False), raising=False)
+    with pytest.raises(CheckFailedError) as info:
+        train_sft(task_data, str(tiny_model), tmp_path / "out", overrides=SFT_FAST)
+    message = str(info.value)
+    assert "identical_pairs: 3 pairs have chosen == rejected" in message
+    assert "--no-check" in message
+    assert "length_bias" not in message  # warnings do not block and are not listed as the reason
+
+
+def test_no_check_skips_the_gate_and_a_passing_check_is_recorded(task_data, tiny_model, tmp_path, monkeypatch):
+    import prefdata
+    from prefdata.train.gate import run_check_gate
+
+    monkeypatch.setattr(prefdata, "check", _fake_check(passed=False), raising=False)
+    assert run_check_gate(task_data, no_check=True) == {
+        "ran": False,
+        "passed": None,
+        "failed": [],
+        "reason": "--no-check",
+    }
+    monkeypatch.setattr(prefdata, "check", _fake_check(passed=True), raising=False)
+    summary = run_check_gate(task_data)
+    assert summary["ran"] and summary["passed"]
+    assert [c["id"] for c in summary["failed"]] == ["length_bias"]
+
+
+def test_canonical_schema_is_what_the_support_writer_writes(task_data):
+    df = pl.read_parquet(task_data / "data" / "train-00000-of-00001.parquet")
+    assert df.schema == CANONICAL_SCHEMA
+
+
+@pytest.fixture
+def real_check():
+    import prefdata
+
+    try:
+        return prefdata.check
+    except (AttributeError, ImportError):
+        pytest.skip("prefdata.check is not available")
+
+
+def test_real_check_gate_passes_the_synthetic_task_with_the_runs_tokenizer(task_data, tiny_model, real_check):
+    from prefdata.train.gate import run_check_gate
+
+    summary = run_check_gate(task_data, tokenizer=tiny_model, max_length=64)
+    assert summary["ran"] and summary["passed"]
+    assert summary["tokenizer"] == str(tiny_model) and summary["max_length"] == 64
+    assert not (task_data / "checks.json").exists()  # the gate never writes into the dataset
+
+
+def test_real_check_gate_refuses_identical_responses(tmp_path, tiny_model, real_check):
+    rows = preference_rows(20, seed=1)
+    rows[3]["rejected"] = rows[3]["chosen"]
+    data = write_canonical(tmp_path / "out", {"train": rows})
+    with pytest.raises(CheckFailedError, match=r"\[error\] identical_responses"):
+        train_sft(data, str(tiny_model), tmp_path / "sft", overrides=SFT_FAST)
+    assert not (tmp_path / "sft").exists()
+
+
+def test_failed_suite_expectations_are_named_in_the_refusal(task_data, monkeypatch):
+    import prefdata
+    from prefdata.train.gate import run_check_gate
+
+    expectation = SimpleNamespace(
+        expectation_type="expect_column_values_to_not_be_null",
+        kwargs={"column": "id"},
+        severity="error",
+        passed=False,
+        result={"unexpected_count": 2},
+    )
+    fake = SimpleNamespace(passed=False, expectations=[expectation], checks=[])
+    monkeypatch.setattr(prefdata, "check", lambda path, **kwargs: fake, raising=False)
+    with pytest.raises(CheckFailedError, match=r"\[error\] expect_column_values_to_not_be_null\(id\): 2 unexpected"):
+        run_check_gate(task_data)

