@@ -36,7 +36,7 @@ from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ReconciliationError
 from prefdata.io.decode import decode
 from prefdata.shapes.base import keep_reason
-from prefdata.io.records import RecordBatch, iter_batches
+from prefdata.io.records import LineIndex, RecordBatch, iter_batches
 
 PARTITION_BYTES = 256 * 1024 * 1024
 WORKERS = 2  # batches processed at once in pass 1
@@ -48,6 +48,7 @@ COMPRESSED_RATIO = 4  # assumed expansion of .gz/.zst input when sizing partitio
 class FileStats:
     records: int = 0
     blank_lines: int = 0
+    line_offsets: list[pl.Series] = field(default_factory=list)  # plain JSON lines: where lines start
 
 
 @dataclass
@@ -141,7 +142,8 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         outputs, output_records, rows_by_source, rows_by_split = _pass_two(plan, config, spill, tmp, n_parts, file_index)
         progress.phase("writing rejects and manifest")
         drops = spill.drops()
-        rejects = fill_raw(record_rejects(drops, output_records), [p.file for p in plan.files])
+        indexes = {p.index: LineIndex(p.file.path, s.line_offsets) for p, s in zip(plan.files, stats) if s.line_offsets}
+        rejects = fill_raw(record_rejects(drops, output_records), [p.file for p in plan.files], indexes)
         dropped_pairs = pair_drops(drops, output_records)
         reject_table = to_reject_table(rejects, file_names)
         rejects_path = tmp / "rejects" / shard_name("rejects", 0, 1)
@@ -239,6 +241,8 @@ def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExe
     for batch in iter_batches(p.file):
         stats.records += batch.records
         stats.blank_lines += batch.blank_lines
+        if batch.line_offsets is not None:
+            stats.line_offsets.append(batch.line_offsets)
         pending.append((workers.submit(_process_batch, p, batch, kind, seed=seed, partitions=partitions), batch))
         if len(pending) >= IN_FLIGHT:
             spill_oldest()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from prefdata.io.records import fetch_records
+from prefdata.io.records import LineIndex, fetch_records
 from prefdata.schema import REJECT_SCHEMA
 
 
@@ -28,14 +28,21 @@ def pair_drops(drops: pl.DataFrame, output_records: pl.DataFrame) -> pl.DataFram
     return drops.join(output_records.unique(), on=["_file_idx", "_record"], how="semi")
 
 
-def fill_raw(rejects: pl.DataFrame, files: Sequence) -> pl.DataFrame:
-    """Fetch the raw text of rejects that lack it (``files[i]`` is the InputFile of ``_file_idx`` i)."""
+def fill_raw(rejects: pl.DataFrame, files: Sequence, line_indexes: dict[int, LineIndex] | None = None) -> pl.DataFrame:
+    """Fetch the raw text of rejects that lack it (``files[i]`` is the InputFile of ``_file_idx`` i).
+
+    Plain JSON-lines files answer from their :class:`LineIndex` (one ``pread`` per record); other
+    files are read through again.
+    """
+    line_indexes = line_indexes or {}
     missing = rejects.filter(pl.col("_raw").is_null())
     if missing.height == 0:
         return rejects
     found: list[pl.DataFrame] = []
     for (file_idx,), group in missing.group_by("_file_idx", maintain_order=True):
-        hit = fetch_records(files[int(file_idx)], group.get_column("_record").unique())
+        wanted = group.get_column("_record").unique()
+        index = line_indexes.get(int(file_idx))
+        hit = index.fetch(wanted) if index is not None else fetch_records(files[int(file_idx)], wanted)
         found.append(hit.select(pl.lit(int(file_idx), pl.UInt32).alias("_file_idx"), "_record", pl.col("_line").alias("_fetched")))
     if not found:
         return rejects

@@ -15,8 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 import polars as pl
@@ -37,6 +39,8 @@ class RecordBatch:
     rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RAW_REJECT_SCHEMA))
     blank_lines: int = 0
     bytes_read: int = 0  # decompressed bytes consumed by this batch (for progress)
+    #: plain JSON lines only: the file offset where each line of the batch starts (blank lines included)
+    line_offsets: pl.Series | None = None
 
     @property
     def records(self) -> int:
@@ -69,22 +73,92 @@ def _rejects_frame(rows: list[tuple[int, str, str, str]]) -> pl.DataFrame:
 
 
 def _jsonl_batches(f: InputFile, block_bytes: int) -> Iterator[RecordBatch]:
-    """Plain files stream through polars' line scanner; compressed files (and files polars refuses,
-    e.g. for invalid UTF-8) through decompressed blocks cut at line ends."""
-    done = 0  # records already yielded (line numbers 1..done)
+    """JSON lines in blocks of about ``block_bytes`` cut at line ends, each split into lines by polars.
+
+    Memory stays at a few blocks whatever the file size: plain files are read block by block with
+    ``pread`` (polars' own line scanner reads ahead of a slower consumer without bound), compressed
+    files through a streaming decompressor. Plain files also report where each line starts, so a
+    reject found later can be read back with one ``pread`` (:class:`LineIndex`).
+    """
+    next_record = 1
     if f.compression is None:
+        for start, block in _plain_blocks(f.path, block_bytes):
+            batch = _jsonl_block(block, next_record)
+            batch.line_offsets = _line_starts(block, start)
+            next_record += batch.records + batch.blank_lines
+            yield batch
+        return
+    for block in _stream_blocks(f, block_bytes):
+        batch = _jsonl_block(block, next_record)
+        next_record += batch.records + batch.blank_lines
+        yield batch
+
+
+def _line_starts(block: bytes, start: int) -> pl.Series:
+    """File offsets of the lines of a block (one per line, as read_lines counts them)."""
+    import numpy as np
+
+    newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    starts = np.concatenate(([0], newlines[:-1] + 1)) if block.endswith(b"\n") else np.concatenate(([0], newlines + 1))
+    return pl.Series("_offset", starts.astype(np.int64) + start)
+
+
+def _plain_blocks(path: Path, block_bytes: int) -> Iterator[tuple[int, bytes]]:
+    size = path.stat().st_size
+    buf = bytearray(block_bytes)
+    with open(path, "rb") as fh:
+        start = 0
+        while start < size:
+            fh.seek(min(start + block_bytes, size))
+            fh.readline()  # the block ends at the end of the line it would cut
+            end = fh.tell()
+            if end - start > len(buf):
+                buf = bytearray(end - start)
+            view = memoryview(buf)[: end - start]
+            got = os.preadv(fh.fileno(), [view], start)
+            yield start, bytes(view[:got])
+            start += got
+
+
+class LineIndex:
+    """Where each line of a plain JSON-lines file starts: raw text of any record in one ``pread``."""
+
+    def __init__(self, path: Path, offsets: list[pl.Series]) -> None:
+        self.path = path
+        self.starts = pl.concat(offsets) if offsets else pl.Series("_offset", [], dtype=pl.Int64)
+        self.size = path.stat().st_size
+
+    def fetch(self, records: pl.Series) -> pl.DataFrame:
+        """``_record``, ``_line`` for the given 1-based record (line) numbers."""
+        numbers = sorted(int(r) for r in records.unique())
+        lines = []
+        fd = os.open(self.path, os.O_RDONLY)
         try:
-            scan = pl.scan_lines(f.path, name="_line", row_index_name="_record", row_index_offset=1)
-            for frame in scan.collect_batches(chunk_size=BATCH_ROWS):
-                frame = frame.select(pl.col("_record").cast(pl.Int64), "_line")
-                batch = _split_blank(frame)
-                batch.bytes_read = int(frame.get_column("_line").str.len_bytes().sum()) + frame.height
-                yield batch
-                done = int(frame.get_column("_record").max())  # type: ignore[arg-type]
-            return
-        except pl.exceptions.ComputeError:
-            pass  # continue after the last line already yielded, line by line where needed
-    yield from _jsonl_blocks(f, block_bytes, skip=done)
+            for r in numbers:
+                start = int(self.starts[r - 1])
+                end = int(self.starts[r]) if r < len(self.starts) else self.size
+                raw = os.pread(fd, end - start, start).rstrip(b"\n").removesuffix(b"\r")
+                lines.append(raw.decode("utf-8", "backslashreplace"))
+        finally:
+            os.close(fd)
+        return pl.DataFrame({"_record": numbers, "_line": lines}, schema=LINES_SCHEMA)
+
+
+def _stream_blocks(f: InputFile, block_bytes: int) -> Iterator[bytes]:
+    with open_binary(f.path, f.compression) as fh:
+        carry = b""
+        while True:
+            chunk = fh.read(block_bytes)
+            if not chunk:
+                if carry:
+                    yield carry
+                return
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                carry += chunk
+                continue
+            yield carry + chunk[: cut + 1]
+            carry = chunk[cut + 1 :]
 
 
 def _split_blank(frame: pl.DataFrame) -> RecordBatch:
@@ -92,39 +166,6 @@ def _split_blank(frame: pl.DataFrame) -> RecordBatch:
     blank = frame.get_column("_line").str.contains(r"^\s*$")
     n_blank = int(blank.sum())
     return RecordBatch(lines=frame.filter(~blank) if n_blank else frame, blank_lines=n_blank)
-
-
-def _jsonl_blocks(f: InputFile, block_bytes: int, *, skip: int = 0) -> Iterator[RecordBatch]:
-    next_record = 1
-    with open_binary(f.path, f.compression) as fh:
-        carry = b""
-        while True:
-            chunk = fh.read(block_bytes)
-            if not chunk:
-                block, carry = carry, b""
-                if not block:
-                    break
-            else:
-                data = carry + chunk
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    carry = data
-                    continue
-                block, carry = data[: cut + 1], data[cut + 1 :]
-            first = next_record
-            next_record += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-            if next_record - 1 <= skip:
-                continue
-            batch = _jsonl_block(block, first)
-            if first <= skip:
-                batch = _drop_until(batch, skip)
-            yield batch
-
-
-def _drop_until(batch: RecordBatch, skip: int) -> RecordBatch:
-    """Drop records numbered <= skip (already yielded before a fallback)."""
-    keep = pl.col("_record") > skip
-    return RecordBatch(lines=batch.lines.filter(keep), rejects=batch.rejects.filter(keep), bytes_read=batch.bytes_read)
 
 
 def _jsonl_block(block: bytes, first_record: int) -> RecordBatch:
@@ -310,11 +351,5 @@ def _loads_or_none(line: str) -> object:
 def fetch_records(f: InputFile, records: pl.Series) -> pl.DataFrame:
     """``_record``, ``_line`` of the given record numbers (to show rejects' raw text after pass 2)."""
     wanted = records.cast(pl.Int64).implode()
-    if f.format == "jsonl" and f.compression is None:
-        try:
-            scan = pl.scan_lines(f.path, name="_line", row_index_name="_record", row_index_offset=1)
-            return scan.select(pl.col("_record").cast(pl.Int64), "_line").filter(pl.col("_record").is_in(wanted)).collect()
-        except pl.exceptions.ComputeError:
-            pass
     found = [b.lines.filter(pl.col("_record").is_in(wanted)) for b in iter_batches(f)]
     return pl.concat(found) if found else pl.DataFrame(schema=LINES_SCHEMA)

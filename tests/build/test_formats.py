@@ -12,7 +12,7 @@ import zstandard
 
 import prefdata
 from tests.conftest import FIXTURES
-from tests.support.dataset import assert_reconciled, pairs
+from tests.support.dataset import assert_reconciled, pairs, rejects
 
 HH = FIXTURES / "raw" / "transcript" / "hh.jsonl"
 
@@ -89,3 +89,24 @@ def test_output_folder_inside_raw_is_not_read(tmp_path: Path) -> None:
     prefdata.build(raw, raw / "out")
     again = prefdata.build(raw, raw / "out")
     assert [i["path"] for i in again.manifest["inputs"]] == ["hh.jsonl"]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_duplicates_show_their_own_raw_line(tmp_path: Path, newline: bytes, suffix: str) -> None:
+    """A duplicate found in pass 2 is reported with the exact raw line of its own record."""
+    lines = [
+        b'{"prompt": "p", "chosen": "c", "rejected": "r", "note": "first"}',
+        b"",
+        b'{"prompt": "q", "chosen": "c", "rejected": "r"}',
+        b'{"prompt": "p", "chosen": "c", "rejected": "r", "note": "second copy, other metadata"}',
+    ]
+    data = newline.join(lines) + newline
+    raw = tmp_path / f"dups.jsonl{suffix}"
+    raw.write_bytes(gzip.compress(data) if suffix else data)
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    (dup,) = rejects(out).iter_rows(named=True)
+    assert (dup["record"], dup["reason"]) == (4, "duplicate_pair")
+    assert dup["raw"] == lines[3].decode()
+    assert_reconciled(out)
