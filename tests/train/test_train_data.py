@@ -215,10 +215,7 @@ def test_canonical_schema_is_what_the_support_writer_writes(task_data):
 def real_check():
     import prefdata
 
-    try:
-        return prefdata.check
-    except (AttributeError, ImportError):
-        pytest.skip("prefdata.check is not available")
+    return prefdata.check
 
 
 def test_real_check_gate_passes_the_synthetic_task_with_the_runs_tokenizer(task_data, tiny_model, real_check):
