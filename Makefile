@@ -1,5 +1,5 @@
 # Two commands set up everything on a fresh machine (README "Quick start"):
-#   make demo   build the bundled fixtures into demo-out/ and print the summary
+#   make demo   build the bundled fixtures into demo-out/, check them and write the report
 #   make test   run the whole test suite (what CI runs, via .ci/run)
 # Both create .venv/ first if it is missing or older than pyproject.toml.
 
@@ -27,6 +27,8 @@ setup: $(STAMP)
 demo: setup
 	rm -rf demo-out
 	$(BIN)/prefdata build fixtures/raw demo-out --config fixtures/configs/fixtures.yaml
+	$(BIN)/prefdata check demo-out
+	$(BIN)/prefdata report demo-out
 
 test: setup
 	$(BIN)/python -m pytest
