@@ -19,7 +19,7 @@ from prefdata.train.errors import DataError
 from prefdata.train.evaluate import PreferenceEval, evaluate_preferences, reference_logps, signed
 from prefdata.train.models import load_model, resolve_model
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
-from prefdata.train.provenance import build_record, dataset_fingerprint
+from prefdata.train.provenance import build_record, run_fields
 from prefdata.train.result import TrainResult
 from prefdata.train.save import save_model, write_provenance
 from prefdata.train.trl_config import build_lora_config
@@ -132,19 +132,7 @@ def train_dpo(
             "sft_record": (inputs.model.record or {}).get("created"),
         },
         reference="adapters off" if lora else (ref_model or inputs.model.path),
-        dataset=dataset_fingerprint(inputs.data),
-        check=inputs.gate,
-        recipe=inputs.recipe.model_dump(mode="json"),
-        recipe_source=inputs.recipe_source,
-        trl_config=inputs.args.to_dict(),
-        precision={"name": inputs.precision.name, "device": inputs.precision.device_name},
-        distributed={
-            "type": str(trainer.accelerator.distributed_type.value),
-            "processes": trainer.accelerator.num_processes,
-        },
-        activation_checkpointing=inputs.args.gradient_checkpointing,
-        drops={k: v.to_json() for k, v in drops.items()},
-        train_metrics=output_train.metrics,
+        **run_fields(inputs, trainer, drops, output_train.metrics),
         eval=eval_doc,
     )
     write_provenance(trainer, output=inputs.output, recipe=inputs.recipe, record=record, eval_doc=eval_doc)

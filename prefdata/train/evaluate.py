@@ -61,6 +61,21 @@ def _reference_context(trainer):
     return contextlib.nullcontext()
 
 
+@contextlib.contextmanager
+def _inference(model, accelerator):
+    """Eval mode, no gradients, the run's autocast; the model's training mode is restored after."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), accelerator.autocast():
+            yield
+    finally:
+        if was_training:
+            model.train()
+
+
 def _eval_batches(trainer):
     """Batches of the prepared eval set, in a fixed order (the Trainer's eval loader does not shuffle)."""
     return trainer.get_eval_dataloader(trainer.eval_dataset)
@@ -76,10 +91,8 @@ def reference_logps(trainer):
 
     accelerator = trainer.accelerator
     model = trainer.model
-    was_training = model.training
-    model.eval()
     chosen, rejected = [], []
-    with torch.no_grad(), accelerator.autocast():
+    with _inference(model, accelerator):
         for batch in _eval_batches(trainer):
             if "ref_chosen_logps" in batch:
                 rc, rr = batch["ref_chosen_logps"].float(), batch["ref_rejected_logps"].float()
@@ -91,8 +104,6 @@ def reference_logps(trainer):
             rc, rr = accelerator.gather_for_metrics((rc, rr))
             chosen.append(rc.cpu())
             rejected.append(rr.cpu())
-    if was_training:
-        model.train()
     return torch.cat(chosen).double(), torch.cat(rejected).double()
 
 
@@ -102,16 +113,12 @@ def evaluate_preferences(trainer, *, beta: float, reference) -> PreferenceEval:
 
     accelerator = trainer.accelerator
     model = trainer.model
-    was_training = model.training
-    model.eval()
     chosen, rejected = [], []
-    with torch.no_grad(), accelerator.autocast():
+    with _inference(model, accelerator):
         for batch in _eval_batches(trainer):
             pc, pr = accelerator.gather_for_metrics(_sequence_logps(model, batch))
             chosen.append(pc.cpu())
             rejected.append(pr.cpu())
-    if was_training:
-        model.train()
     pc, pr = torch.cat(chosen).double(), torch.cat(rejected).double()
     rc, rr = reference
     margin = beta * ((pc - rc) - (pr - rr))

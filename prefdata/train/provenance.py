@@ -61,6 +61,25 @@ def to_jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def run_fields(inputs: Any, trainer: Any, drops: dict[str, Any], train_metrics: dict[str, Any]) -> dict[str, Any]:
+    """What every stage's record says about its run: dataset, check, recipe, TRL config, hardware."""
+    return {
+        "dataset": dataset_fingerprint(inputs.data),
+        "check": inputs.gate,
+        "recipe": inputs.recipe.model_dump(mode="json"),
+        "recipe_source": inputs.recipe_source,
+        "trl_config": inputs.args.to_dict(),
+        "precision": {"name": inputs.precision.name, "device": inputs.precision.device_name},
+        "distributed": {
+            "type": str(trainer.accelerator.distributed_type.value),
+            "processes": trainer.accelerator.num_processes,
+        },
+        "activation_checkpointing": inputs.args.gradient_checkpointing,
+        "drops": {k: v.to_json() for k, v in drops.items()},
+        "train_metrics": train_metrics,
+    }
+
+
 def build_record(**fields: Any) -> dict[str, Any]:
     record = {
         "format": RECORD_FORMAT,

@@ -15,7 +15,7 @@ from typing import Any
 from prefdata.train.data import drop_report, load_split, to_prompt_completion
 from prefdata.train.errors import DataError
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
-from prefdata.train.provenance import build_record, dataset_fingerprint
+from prefdata.train.provenance import build_record, run_fields
 from prefdata.train.result import TrainResult
 from prefdata.train.save import save_model, write_provenance
 from prefdata.train.trl_config import build_lora_config
@@ -81,19 +81,7 @@ def train_sft(
         stage="sft",
         instruction_tuned=True,
         base_model={"spec": inputs.model.spec, "path": inputs.model.path, "kind": inputs.model.kind},
-        dataset=dataset_fingerprint(inputs.data),
-        check=inputs.gate,
-        recipe=inputs.recipe.model_dump(mode="json"),
-        recipe_source=inputs.recipe_source,
-        trl_config=inputs.args.to_dict(),
-        precision={"name": inputs.precision.name, "device": inputs.precision.device_name},
-        distributed={
-            "type": str(trainer.accelerator.distributed_type.value),
-            "processes": trainer.accelerator.num_processes,
-        },
-        activation_checkpointing=inputs.args.gradient_checkpointing,
-        drops={k: v.to_json() for k, v in drops.items()},
-        train_metrics=output_train.metrics,
+        **run_fields(inputs, trainer, drops, output_train.metrics),
     )
     write_provenance(trainer, output=inputs.output, recipe=inputs.recipe, record=record)
     progress(f"saved: {inputs.output}")
