@@ -31,7 +31,7 @@ from prefdata.build.progress import Progress
 from prefdata.build.rejects import fill_raw, pair_drops, record_rejects, to_reject_table
 from prefdata.build.rules import apply_rules, test_threshold, with_group_keys, with_keys
 from prefdata.schema import MESSAGES, id_expr
-from prefdata.build.spill import DROP_SCHEMA, Spill
+from prefdata.build.spill import Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ReconciliationError
 from prefdata.io.decode import decode
@@ -393,4 +393,4 @@ def _counts(
     return counts
 
 
-__all__ = ["BuildResult", "build", "DROP_SCHEMA"]
+__all__ = ["BuildResult", "build"]

@@ -14,6 +14,7 @@ class Progress(AbstractContextManager):
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._bar: Any = None
         self._task: Any = None
+        self._records = 0
 
     def __enter__(self) -> Progress:
         if self.enabled:
@@ -41,12 +42,13 @@ class Progress(AbstractContextManager):
         if self._bar is not None:
             if self._task is not None:
                 self._bar.remove_task(self._task)
+            self._records = 0
             self._task = self._bar.add_task(f"reading {name}", total=total_bytes, records=0)
 
     def advance(self, nbytes: int, records: int) -> None:
         if self._bar is not None and self._task is not None:
-            task = self._bar.tasks[self._task] if isinstance(self._bar.tasks, dict) else next(t for t in self._bar.tasks if t.id == self._task)
-            self._bar.update(self._task, advance=nbytes, records=task.fields["records"] + records)
+            self._records += records
+            self._bar.update(self._task, advance=nbytes, records=self._records)
 
     def phase(self, text: str, total: int | None = None) -> None:
         if self._bar is not None:
