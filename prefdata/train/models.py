@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prefdata.build.output import sha256_file
 from prefdata.train.errors import ModelError
 
 #: File prefdata writes next to every model it trains (see ``provenance.py``).
@@ -120,14 +120,6 @@ def locate_gguf(name: str, builtin: BuiltinModel) -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def ensure_builtin(name: str) -> Path:
     """Path of the converted built-in model, converting (once, under a file lock) if needed."""
     from filelock import FileLock
@@ -136,7 +128,7 @@ def ensure_builtin(name: str) -> Path:
     gguf = locate_gguf(name, builtin)
     target = cache_root() / "models" / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    sha = _sha256(gguf)
+    sha = sha256_file(gguf)
     with FileLock(str(target) + ".lock"):
         source = target / SOURCE_FILE
         if source.is_file():

@@ -10,7 +10,6 @@ recipe, runnable again with ``--recipe``. A record with ``instruction_tuned: tru
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from prefdata.build.output import sha256_file
 from prefdata.train.data import TrainingData
 from prefdata.train.models import RECORD_FILE
 
@@ -35,23 +35,15 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dataset_fingerprint(data: TrainingData) -> dict[str, Any]:
     """Identify the exact dataset: the manifest's sha256 (it lists every shard's sha256), else each shard's."""
     out: dict[str, Any] = {"path": str(data.root.resolve()), "rows": dict(data.rows)}
     if data.manifest is not None:
-        out["manifest_sha256"] = file_sha256(data.manifest)
+        out["manifest_sha256"] = sha256_file(data.manifest)
     else:
         out["manifest_sha256"] = None
         out["shards"] = [
-            {"path": str(f.relative_to(data.root)), "sha256": file_sha256(f)} for fs in data.shards.values() for f in fs
+            {"path": str(f.relative_to(data.root)), "sha256": sha256_file(f)} for fs in data.shards.values() for f in fs
         ]
     return out
 

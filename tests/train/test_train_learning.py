@@ -8,13 +8,14 @@ learned nothing, or learned the labels' position rather than their content, fail
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import time
 
 import pytest
 
 from prefdata.train import train_dpo, train_sft
-from prefdata.train.provenance import file_sha256
 from tests.support.fast_training import DPO_FAST, SFT_FAST
 
 
@@ -67,7 +68,7 @@ def test_outputs_carry_provenance_and_eval(runs, task_data):
         record = json.loads((out / "prefdata_train.json").read_text())
         assert record["stage"] == result.stage
         assert record["instruction_tuned"] is True
-        assert record["dataset"]["manifest_sha256"] == file_sha256(task_data / "manifest.json")
+        assert record["dataset"]["manifest_sha256"] == hashlib.sha256((task_data / "manifest.json").read_bytes()).hexdigest()
         assert record["recipe"]["trl"]["learning_rate"] == pytest.approx(5e-3)
         assert record["trl_config"]["max_length"] == 64
         for package in ("prefdata", "trl", "transformers", "peft", "torch"):
