@@ -9,7 +9,6 @@ learned nothing, or learned the labels' position rather than their content, fail
 from __future__ import annotations
 
 import hashlib
-
 import json
 import time
 
