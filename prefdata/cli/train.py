@@ -180,11 +180,13 @@ def sft(**params: Any) -> None:
             overwrite=overwrite,
             progress=lambda m: _echo(m, err=True),
         )
-    metrics = result.train_metrics
-    _echo(
-        f"sft done: train_loss {metrics.get('train_loss', float('nan')):.4f} in {metrics.get('train_runtime', 0):.1f}s"
-    )
+    _echo_done("sft", result.train_metrics)
     _echo(f"wrote {result.output}/ (model, recipe.yaml, prefdata_train.json)")
+
+
+def _echo_done(stage: str, metrics: dict[str, Any]) -> None:
+    loss, seconds = metrics.get("train_loss", float("nan")), metrics.get("train_runtime", 0)
+    _echo(f"{stage} done: train_loss {loss:.4f} in {seconds:.1f}s")
 
 
 @command.command("dpo")
@@ -233,10 +235,7 @@ def dpo(**params: Any) -> None:
         )
     from prefdata.train.evaluate import format_eval_table
 
-    metrics = result.train_metrics
-    _echo(
-        f"dpo done: train_loss {metrics.get('train_loss', float('nan')):.4f} in {metrics.get('train_runtime', 0):.1f}s"
-    )
+    _echo_done("dpo", result.train_metrics)
     if result.eval_before is not None or result.eval_after is not None:
         _echo(format_eval_table(result.eval_before, result.eval_after, beta=result.record["trl_config"]["beta"]))
     _echo(f"wrote {result.output}/ (model, eval.json, recipe.yaml, prefdata_train.json)")

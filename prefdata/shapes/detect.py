@@ -20,11 +20,6 @@ CHOSEN_KEYS = ("chosen", "chosen_messages", "chosen_response", "response_chosen"
 REJECTED_KEYS = ("rejected", "rejected_messages", "rejected_response", "response_rejected", "rejected_conversation")
 PROMPT_KEYS = ("prompt", "conversations", "question", "query", "instruction", "history", "context", "messages")
 SYSTEM_KEYS = ("system", "system_prompt")
-RESPONSE_A_KEYS = ("response_a", "response1", "completion_a", "output_1", "answer_a", "conversation_a")
-RESPONSE_B_KEYS = ("response_b", "response2", "completion_b", "output_2", "answer_b", "conversation_b")
-WINNER_KEYS = ("winner", "preference", "label", "choice", "better", "preferred")
-LABEL_KEYS = ("label", "thumbs", "thumb", "feedback", "rating", "vote", "kto_tag")
-COMPLETIONS_KEYS = ("completions", "responses", "outputs", "candidates")
 _MARKERS = ("\n\nHuman:", "\n\nAssistant:", "Human:", "Assistant:")
 
 
@@ -36,8 +31,9 @@ def key_stats(sample: Sequence[Mapping[str, Any]]) -> Counter[str]:
     return keys
 
 
-def _first(keys: Counter[str], names: Sequence[str]) -> str | None:
-    return next((n for n in names if keys.get(n)), None)
+def _first(keys: Counter[str] | set[str], names: Sequence[str]) -> str | None:
+    """The first of ``names`` that the sampled records have."""
+    return next((n for n in names if n in keys), None)
 
 
 def _values(sample: Sequence[Mapping[str, Any]], key: str) -> list[Any]:

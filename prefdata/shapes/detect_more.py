@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prefdata.config import _value_text
+from prefdata.shapes.detect import _first, _values
 from prefdata.shapes.messages import looks_like_messages
 
 RESPONSE_A_KEYS = ("response_a", "response1", "completion_a", "output_1", "answer_a", "conversation_a", "model_a_response")
@@ -26,14 +27,6 @@ RESPONSE_KEYS = ("response", "completion", "output", "answer")
 SCORE_KEYS = ("score", "overall_score", "rating", "reward", "fine-grained_score")
 RANK_KEYS = ("rank", "ranking")
 TEXT_KEYS = ("response", "text", "completion", "output", "content", "answer")
-
-
-def _first(keys: Counter[str] | set[str], names: Sequence[str]) -> str | None:
-    return next((n for n in names if n in keys and (not isinstance(keys, Counter) or keys[n])), None)
-
-
-def _values(sample: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
-    return [r[key] for r in sample if r.get(key) is not None]
 
 
 def _prompt_columns(keys: Counter[str]) -> dict[str, Any] | None:

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 import prefdata
 from tests.conftest import FIXTURES, REPO
@@ -43,7 +42,7 @@ def test_multi_partition_build_is_deterministic_and_keeps_prompt_groups_whole(tm
                 fh.write(json.dumps({"prompt": f"Question {i % 150}?", "chosen": f"good {i}-{j}", "rejected": f"bad {i}-{j}"}) + "\n")
     one = prefdata.build(raw, tmp_path / "one", partitions=1, test_fraction=0.2)
     four = prefdata.build(raw, tmp_path / "four", partitions=4, test_fraction=0.2)
-    again = prefdata.build(raw, tmp_path / "again", partitions=4, test_fraction=0.2)
+    prefdata.build(raw, tmp_path / "again", partitions=4, test_fraction=0.2)
     assert _files(tmp_path / "four") == _files(tmp_path / "again")
     assert len([o for o in four.manifest["outputs"] if o["split"] == "train"]) == 4
     # same rows and same split, whatever the partitioning
