@@ -11,7 +11,13 @@ subprocess so peak RSS is measured per method:
                     + ``to_parquet`` (how this job is usually written)
   (c) polars parse  ``polars.read_ndjson(raw)`` alone: the parse limit, no output
 
-Usage: python benchmarks/build_throughput.py --size-mb 1024 [--keep] [--skip-datasets]
+With ``--format json`` the same records are written as one JSON array instead, (c) becomes
+``polars.read_json`` and a fourth method joins:
+
+  (d) json.load     ``orjson.loads`` of the whole file, how a JSON array is usually read (and how
+                    prefdata read one before it streamed arrays): the memory a whole-file parse needs
+
+Usage: python benchmarks/build_throughput.py --size-mb 1024 [--format json] [--keep] [--skip-datasets]
 Prints MB/s, peak RSS and the ratios (a vs b speed, a as a share of c's throughput).
 """
 
@@ -47,8 +53,8 @@ def paragraph(rng: random.Random, sentences: int) -> str:
     return " ".join(sentence(rng, rng.randint(6, 18)) for _ in range(sentences))
 
 
-def generate(path: Path, size_mb: int, seed: int = 0) -> int:
-    """Write ~size_mb of JSONL; returns the number of records."""
+def generate(path: Path, size_mb: int, seed: int = 0, fmt: str = "jsonl") -> int:
+    """Write ~size_mb of JSONL (or, with ``fmt="json"``, one JSON array); returns the number of records."""
     import orjson
 
     rng = random.Random(seed)
@@ -56,6 +62,8 @@ def generate(path: Path, size_mb: int, seed: int = 0) -> int:
     written = records = 0
     recent: list[bytes] = []
     with path.open("wb") as fh:
+        if fmt == "json":
+            fh.write(b"[\n")
         while written < target:
             roll = rng.random()
             if roll < 0.01 and recent:
@@ -69,9 +77,13 @@ def generate(path: Path, size_mb: int, seed: int = 0) -> int:
                     recent.append(line)
                 elif rng.random() < 0.01:
                     recent[rng.randrange(1000)] = line
+            if fmt == "json":
+                line = (b",\n" if records else b"") + line.rstrip(b"\n")
             fh.write(line)
             written += len(line)
             records += 1
+        if fmt == "json":
+            fh.write(b"\n]\n")
     return records
 
 
@@ -125,11 +137,19 @@ def run_datasets(raw: str, out: str) -> None:
 def run_polars(raw: str, out: str) -> None:
     import polars as pl
 
-    df = pl.read_ndjson(raw)
+    df = pl.read_json(raw) if raw.endswith(".json") else pl.read_ndjson(raw)
     print(json.dumps({"rows": df.height}))
 
 
-METHODS = {"prefdata": run_prefdata, "datasets": run_datasets, "polars_parse": run_polars}
+def run_json_load(raw: str, out: str) -> None:
+    import orjson
+
+    with open(raw, "rb") as fh:
+        items = orjson.loads(fh.read())
+    print(json.dumps({"rows": len(items)}))
+
+
+METHODS = {"prefdata": run_prefdata, "datasets": run_datasets, "polars_parse": run_polars, "json_load": run_json_load}
 
 
 def measure(method: str, raw: Path, out: Path) -> dict:
@@ -152,6 +172,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the generated data and outputs")
     parser.add_argument("--skip-datasets", action="store_true", help="skip the (slow) datasets baseline")
+    parser.add_argument("--format", choices=("jsonl", "json"), default="jsonl", help="JSON lines, or one JSON array")
     parser.add_argument("--run", nargs=3, metavar=("METHOD", "RAW", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
@@ -161,15 +182,16 @@ def main() -> None:
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="prefdata-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    raw = work / "raw.jsonl"
+    raw = work / f"raw.{args.format}"
     t = time.perf_counter()
-    records = generate(raw, args.size_mb)
+    records = generate(raw, args.size_mb, fmt=args.format)
     size_mb = raw.stat().st_size / 1024 / 1024
     print(f"generated {size_mb:,.0f} MB, {records:,} records in {time.perf_counter() - t:.1f}s ({raw})")
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
 
     results = {}
-    for method in ("polars_parse", "prefdata") + (() if args.skip_datasets else ("datasets",)):
+    methods = ("polars_parse", "prefdata") + (("json_load",) if args.format == "json" else ())
+    for method in methods + (() if args.skip_datasets else ("datasets",)):
         r = measure(method, raw, work / f"out-{method}")
         results[method] = r
         print(
@@ -179,6 +201,10 @@ def main() -> None:
     a, c = results["prefdata"], results["polars_parse"]
     print(f"prefdata throughput = {c['seconds'] / a['seconds']:.0%} of the bare polars parse (goal >= 40%)")
     print(f"prefdata peak RSS = {a['peak_rss_mb']:.0f} MB (goal < 2048 MB)")
+    if "json_load" in results:
+        d = results["json_load"]
+        print(f"prefdata peak RSS is {a['peak_rss_mb'] / d['peak_rss_mb']:.2f} of a whole-file json.load's "
+              f"({a['peak_rss_mb']:.0f} MB vs {d['peak_rss_mb']:.0f} MB), which only parses")
     if "datasets" in results:
         b = results["datasets"]
         print(f"prefdata is {b['seconds'] / a['seconds']:.1f}x faster than datasets (goal >= 5x); "

@@ -30,9 +30,15 @@ def lineage_records(df: pl.DataFrame, file_index: dict[str, int]) -> pl.DataFram
     )
 
 
+def in_raw_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows sorted by ``_order`` (file, record). Spilled pair rows usually arrive sorted already, and
+    a sort would copy every message of the partition, so it only runs when needed."""
+    return rows if rows.get_column("_order").is_sorted() else rows.sort("_order", maintain_order=True)
+
+
 def dedup(rows: pl.DataFrame, file_index: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Keep the first occurrence (in raw order) of each ``id``; the others become drop rows."""
-    rows = rows.sort("_order", maintain_order=True)
+    rows = in_raw_order(rows)
     first = rows.select(pl.col("id").is_first_distinct()).to_series()
     if first.all():
         return rows, _no_drops()
@@ -89,7 +95,7 @@ def finalize_partition(
     if drop_duplicates:
         kept, drops = dedup(rows, file_index)
     else:
-        kept, drops = rows.sort("_order", maintain_order=True), _no_drops()
+        kept, drops = in_raw_order(rows), _no_drops()
     is_test = assign_split(kept, threshold, ensure_test=ensure_test)
     canonical = kept.select([pl.col(n).cast(t) for n, t in CANONICAL_SCHEMA.items()])
     return Finalized(

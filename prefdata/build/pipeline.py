@@ -48,7 +48,8 @@ COMPRESSED_RATIO = 4  # assumed expansion of .gz/.zst input when sizing partitio
 class FileStats:
     records: int = 0
     blank_lines: int = 0
-    line_offsets: list[pl.Series] = field(default_factory=list)  # plain JSON lines: where lines start
+    line_offsets: list[pl.Series] = field(default_factory=list)  # plain files: where records start
+    line_ends: list[pl.Series] = field(default_factory=list)  # ... and end (JSON array elements)
 
 
 @dataclass
@@ -142,7 +143,7 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         outputs, output_records, rows_by_source, rows_by_split = _pass_two(plan, config, spill, tmp, n_parts, file_index)
         progress.phase("writing rejects and manifest")
         drops = spill.drops()
-        indexes = {p.index: LineIndex(p.file.path, s.line_offsets) for p, s in zip(plan.files, stats) if s.line_offsets}
+        indexes = {p.index: LineIndex(p.file.path, s.line_offsets, s.line_ends) for p, s in zip(plan.files, stats) if s.line_offsets}
         rejects = fill_raw(record_rejects(drops, output_records), [p.file for p in plan.files], indexes)
         dropped_pairs = pair_drops(drops, output_records)
         reject_table = to_reject_table(rejects, file_names)
@@ -243,6 +244,8 @@ def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExe
         stats.blank_lines += batch.blank_lines
         if batch.line_offsets is not None:
             stats.line_offsets.append(batch.line_offsets)
+        if batch.line_ends is not None:
+            stats.line_ends.append(batch.line_ends)
         pending.append((workers.submit(_process_batch, p, batch, kind, seed=seed, partitions=partitions), batch))
         if len(pending) >= IN_FLIGHT:
             spill_oldest()

@@ -31,8 +31,8 @@ def pair_drops(drops: pl.DataFrame, output_records: pl.DataFrame) -> pl.DataFram
 def fill_raw(rejects: pl.DataFrame, files: Sequence, line_indexes: dict[int, LineIndex] | None = None) -> pl.DataFrame:
     """Fetch the raw text of rejects that lack it (``files[i]`` is the InputFile of ``_file_idx`` i).
 
-    Plain JSON-lines files answer from their :class:`LineIndex` (one ``pread`` per record); other
-    files are read through again.
+    Plain JSON-lines files and JSON arrays answer from their :class:`LineIndex` (one ``pread`` per
+    record); other files are read through again.
     """
     line_indexes = line_indexes or {}
     missing = rejects.filter(pl.col("_raw").is_null())

@@ -110,14 +110,16 @@ def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, prompt_grou
     """Add ``_split_key`` (seeded hash of the first user turn), ``_bucket`` (partition, from the first
     user turn: every row of a split group, hence of a prompt group, lands in the same partition) and,
     with ``prompt_group``, ``_group`` (whole-prompt hash, what feedback pairing groups by)."""
-    split_text = split_group_text()
+    # The split text is materialized once: polars does not share it between two hashes with
+    # different seeds, and normalizing it costs more than hashing it.
+    split_text = pl.col("__split_text")
     keys = [
         split_text.nchash.xxh3_64(seed=seed).alias("_split_key"),
         (split_text.nchash.xxh3_64() % partitions).cast(pl.UInt32).alias("_bucket"),
     ]
     if prompt_group:
         keys.append(prompt_group_text().nchash.xxh3_64().alias("_group"))
-    return lf.with_columns(keys)
+    return lf.with_columns(split_group_text().alias("__split_text")).with_columns(keys).drop("__split_text")
 
 
 def with_keys(lf: pl.LazyFrame, *, seed: int, partitions: int) -> pl.LazyFrame:

@@ -110,6 +110,25 @@ def test_broken_json_array_keeps_the_elements_before_the_break(tmp_path: Path) -
     assert_reconciled(out)
 
 
+def test_a_bad_json_array_element_rejects_only_itself(tmp_path: Path) -> None:
+    good = [json.dumps({"prompt": f"p{i}", "chosen": "c", "rejected": "r"}).encode() for i in range(4)]
+    bad_json = b'{"prompt": "p", "chosen": tru, "rejected": "r"}'
+    bad_utf8 = b'{"prompt": "\xff\xfe", "chosen": "c", "rejected": "r"}'
+    raw = tmp_path / "a.json"
+    pretty_duplicate = json.dumps(json.loads(good[1]), indent=4).encode()
+    elements = [good[0], bad_json, good[1], bad_utf8, good[2], good[3], pretty_duplicate]
+    raw.write_bytes(b"[\n  " + b",\n  ".join(elements) + b"\n]\n")
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    assert sorted(r["record"] for r in pairs(out).get_column("lineage").explode().to_list()) == [1, 3, 5, 6]
+    rej = {r["record"]: r for r in rejects(out).iter_rows(named=True)}
+    assert rej[2]["reason"] == "malformed_json" and rej[2]["raw"] == bad_json.decode()
+    assert rej[4]["reason"] == "invalid_utf8" and rej[4]["raw"].startswith('{"prompt": "\\xff')
+    # a duplicate's raw text is read back from the file: the element exactly as written
+    assert rej[7]["reason"] == "duplicate_pair" and rej[7]["raw"] == pretty_duplicate.decode()
+    assert_reconciled(out)
+
+
 def test_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path: Path, fixtures_dir: Path) -> None:
     out = tmp_path / "precious"
     out.mkdir()

@@ -7,10 +7,10 @@ import json
 import polars as pl
 import pytest
 
+from prefdata.errors import ConfigError
 from prefdata.io.decode import DecodeSpec, decode
 from prefdata.shapes.fields import Leaf, field_specs, parse_path
 from prefdata.shapes.messages import MESSAGES, TEXT
-from prefdata.errors import ConfigError
 
 SPEC = DecodeSpec(
     field_specs(

@@ -9,6 +9,12 @@ The kinds are joined into one alternation that polars' regex engine runs as a si
 each text column in the single pass (ASCII classes, no look-around: four separate scans cost twice
 as much), keeping only the matched strings. Those few matches are then classified by kind, and card
 candidates Luhn-checked, as list expressions after the pass.
+
+The alternation starts with character classes, so the engine cannot skip ahead and crawls through
+every byte. Most texts hold no ``@``, no pair of digits and no token prefix, so a *prefilter* of
+cheap necessary conditions (:data:`PREFILTERS`, literal-led scans polars runs at memchr speed)
+picks the candidate texts first and the alternation runs on those alone: the same matches at about
+half the cost of scanning everything (1M benchmark pairs: see the README's check benchmark).
 """
 
 from __future__ import annotations
@@ -40,16 +46,42 @@ ORDER = ("secret", "email", "card", "phone")
 PATTERNS = {"email": EMAIL, "phone": PHONE, "secret": SECRET, "card": CARD_CANDIDATE}
 
 
+#: Two digits, adjacent or split by one space or dash: every phone and card number has them.
+DIGIT_PAIR = r"[0-9][0-9]|[0-9][ -][0-9]"
+#: For each kind, a pattern every match of the kind contains (a necessary condition, tested in
+#: tests/check/test_pii_prefilter.py): an e-mail has an ``@``, a secret starts with a token prefix.
+PREFILTERS = {
+    "email": "@",
+    "phone": DIGIT_PAIR,
+    "card": DIGIT_PAIR,
+    "secret": r"sk-|AKIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|hf_|glpat-|-----BEGIN ",
+}
+
+
 def combined_pattern(kinds: tuple[str, ...]) -> str:
     return "|".join(f"(?:{PATTERNS[k]})" for k in ORDER if k in kinds)
+
+
+def candidate(text: pl.Expr, kinds: tuple[str, ...]) -> pl.Expr:
+    """Whether ``text`` can hold a match of any of ``kinds``: one scan per distinct prefilter.
+
+    Separate scans, because polars' regex engine runs an alternation of them 4x slower than the
+    scans one by one.
+    """
+    scans = dict.fromkeys(PREFILTERS[k] for k in ORDER if k in kinds)
+    return pl.any_horizontal([text.str.contains(p, literal=p == "@") for p in scans]).fill_null(False)
+
+
+def find_matches(text: pl.Expr, kinds: tuple[str, ...]) -> pl.Expr:
+    """Every match of ``kinds`` in ``text`` (an empty list for null text or no match)."""
+    return pl.when(candidate(text, kinds)).then(text).otherwise(pl.lit("")).str.extract_all(combined_pattern(kinds))
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
     s = config.checks.pii
     if not s.enabled or not s.kinds:
         return {}
-    pattern = combined_pattern(s.kinds)
-    return {"_pii_matches": pl.concat_list(*[pl.col(c).str.extract_all(pattern) for c in TEXT_COLUMNS])}
+    return {"_pii_matches": pl.concat_list(*[find_matches(pl.col(c), s.kinds) for c in TEXT_COLUMNS])}
 
 
 def luhn_valid(digits: pl.Expr) -> pl.Expr:

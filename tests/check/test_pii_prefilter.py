@@ -1,0 +1,64 @@
+"""The PII prefilter only skips texts that cannot match: the matches are those of a full scan."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prefdata.check.checks.pii import ORDER, PATTERNS, candidate, combined_pattern, find_matches
+
+KINDS = st.lists(st.sampled_from(ORDER), min_size=1, unique=True).map(tuple)
+# Text that looks like chat: words, digits, separators and the characters the patterns key on.
+PIECES = [*"ab AZ09123456789 .-+()@_\n", "sk-", "AKIA", "ghp_", "hf_", ".com", "4111 1111 1111 1111"]
+TEXT = st.lists(st.sampled_from(PIECES), max_size=60).map("".join)
+
+
+def _full_scan(texts: list[str], kinds: tuple[str, ...]) -> list[list[str]]:
+    return pl.Series(texts, dtype=pl.String).str.extract_all(combined_pattern(kinds)).to_list()
+
+
+def _filtered(texts: list[str], kinds: tuple[str, ...]) -> list[list[str]]:
+    return pl.select(find_matches(pl.Series(texts, dtype=pl.String), kinds)).to_series().to_list()
+
+
+@pytest.mark.parametrize("kind", ORDER)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_every_match_of_a_kind_passes_its_prefilter(kind, data):
+    text = data.draw(st.from_regex(PATTERNS[kind], fullmatch=False))
+    matches = _full_scan([text], (kind,))[0]
+    if matches:  # Python's and polars' regex dialects agree on these ASCII patterns, but be exact
+        assert pl.select(candidate(pl.lit(text), (kind,))).item(), text
+        assert _filtered([text], (kind,))[0] == matches
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(TEXT, min_size=1, max_size=20), kinds=KINDS)
+def test_prefiltered_matches_equal_a_full_scan(texts, kinds):
+    assert _filtered(texts, kinds) == _full_scan(texts, kinds)
+
+
+def test_texts_without_candidates_are_skipped_and_null_is_empty():
+    texts = ["plain words only", "call 555-123-4567 now", None, "mail me at a.b@example.org"]
+    assert pl.select(candidate(pl.Series(texts, dtype=pl.String), ORDER)).to_series().to_list() == [False, True, False, True]
+    assert _filtered(texts, ORDER) == [[], [" 555-123-4567 "], [], ["a.b@example.org"]]
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("card", "pay with 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 today"),  # single digits split by spaces
+        ("card", "card 4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1"),
+        ("phone", "ring +44 20 7946 0958"),
+        ("phone", "(555) 123-4567"),
+        ("secret", "-----BEGIN RSA PRIVATE KEY-----"),
+        ("secret", "token xoxb-1234567890-abc"),
+        ("email", "x_y+z@mail.example.co.uk"),
+    ],
+)
+def test_edge_forms_are_candidates(kind, text):
+    matches = _full_scan([text], (kind,))[0]
+    assert matches
+    assert _filtered([text], (kind,))[0] == matches
