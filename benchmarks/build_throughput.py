@@ -10,6 +10,10 @@ subprocess so peak RSS is measured per method:
                     identical/empty pairs + dedup via a seen-set ``.filter`` + ``train_test_split``
                     + ``to_parquet`` (how this job is usually written)
   (c) polars parse  ``polars.read_ndjson(raw)`` alone: the parse limit, no output
+  (e) floor         the least any build of the canonical dataset must do, as one polars streaming
+                    query: parse, wrap the texts in message lists, hash the sha256 ``id``, write zstd
+                    Parquet; no validation, rejects, dedup, split or manifest. Its share of (c)'s
+                    throughput bounds what (a) could reach
 
 With ``--format json`` the same records are written as one JSON array instead, (c) becomes
 ``polars.read_json`` and a fourth method joins:
@@ -149,7 +153,23 @@ def run_json_load(raw: str, out: str) -> None:
     print(json.dumps({"rows": len(items)}))
 
 
-METHODS = {"prefdata": run_prefdata, "datasets": run_datasets, "polars_parse": run_polars, "json_load": run_json_load}
+def run_floor(raw: str, out: str) -> None:
+    import polars as pl
+
+    from prefdata.schema import id_expr
+
+    text = {"prompt": pl.String, "chosen": pl.String, "rejected": pl.String}
+    lf = pl.read_json(raw, schema=text).lazy() if raw.endswith(".json") else pl.scan_ndjson(raw, schema=text)
+    message = lambda role, column: pl.concat_list(pl.struct(role=pl.lit(role), content=pl.col(column)))  # noqa: E731
+    lf = lf.select(prompt=message("user", "prompt"), chosen=message("assistant", "chosen"), rejected=message("assistant", "rejected"))
+    os.makedirs(out, exist_ok=True)
+    lf.with_columns(id_expr()).sink_parquet(os.path.join(out, "floor.parquet"), compression="zstd", compression_level=1, statistics=False)
+    print(json.dumps({"rows": pl.scan_parquet(os.path.join(out, "floor.parquet")).select(pl.len()).collect().item()}))
+
+
+METHODS = {
+    "prefdata": run_prefdata, "datasets": run_datasets, "polars_parse": run_polars, "json_load": run_json_load, "floor": run_floor,
+}
 
 
 def measure(method: str, raw: Path, out: Path) -> dict:
@@ -190,7 +210,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
 
     results = {}
-    methods = ("polars_parse", "prefdata") + (("json_load",) if args.format == "json" else ())
+    methods = ("polars_parse", "floor", "prefdata") + (("json_load",) if args.format == "json" else ())
     for method in methods + (() if args.skip_datasets else ("datasets",)):
         r = measure(method, raw, work / f"out-{method}")
         results[method] = r
@@ -200,6 +220,9 @@ def main() -> None:
         )
     a, c = results["prefdata"], results["polars_parse"]
     print(f"prefdata throughput = {c['seconds'] / a['seconds']:.0%} of the bare polars parse (goal >= 40%)")
+    e = results["floor"]
+    print(f"floor (parse + messages + id + zstd Parquet, nothing checked) = {c['seconds'] / e['seconds']:.0%} of the bare parse; "
+          f"prefdata takes {a['seconds'] / e['seconds']:.1f}x the floor's time")
     print(f"prefdata peak RSS = {a['peak_rss_mb']:.0f} MB (goal < 2048 MB)")
     if "json_load" in results:
         d = results["json_load"]

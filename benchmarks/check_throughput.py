@@ -10,6 +10,8 @@ Every measurement runs in a fresh subprocess, so each peak RSS is that run's alo
   by polars, converted to pandas once; both steps are included in its time);
 - ``gx-object`` (``--gx-object-strings``): the same with the text as Python-object columns, the
   pandas < 3 default, which is what GX users on older stacks get;
+- ``read``: only reading the message text (every content's length summed, nothing checked): the
+  floor under any engine that looks at the text, and so the bound on any speed-up over GX;
 - ``similarity``: near-duplicate detection (MinHash LSH over whole pairs + exact verification), with
   the near-identical and near-leakage checks that share its pass, timed on its own.
 
@@ -197,6 +199,12 @@ def _run(mode: str, data: str) -> dict:
         by_index = {r.expectation_config.meta["prefdata_index"]: r for r in run.results}
         out["unexpected"] = [_clean((by_index[i].result or {}).get("unexpected_count")) for i in range(len(suite.expectations))]
         out["seconds_breakdown"] = {"flatten_to_pandas": round(t1 - t0, 2), "validate": round(t2 - t1, 2)}
+    elif mode == "read":
+        t0 = time.perf_counter()
+        text = lambda c: pl.col(c).list.eval(pl.element().struct.field("content").str.len_bytes()).list.sum().sum()  # noqa: E731
+        lf = pl.scan_parquet(Path(data) / "data" / "*.parquet")
+        out["bytes"] = lf.select(sum(text(c) for c in ("prompt", "chosen", "rejected"))).collect(engine="streaming").item()
+        out["seconds_breakdown"] = {}
     else:
         raise SystemExit(f"unknown mode {mode}")
     out["seconds"] = round(time.perf_counter() - t0, 2)
@@ -236,7 +244,7 @@ def main() -> None:
     print(f"dataset: {stats['pairs']:,} pairs, {stats['bytes'] / 1e9:.2f} GB of message text, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
-    modes = ["polars", "polars-suite", "gx"] + (["gx-object"] if args.gx_object_strings else [])
+    modes = ["read", "polars", "polars-suite", "gx"] + (["gx-object"] if args.gx_object_strings else [])
     results = {}
     for mode in modes:
         results[mode] = r = _measure(mode, data)
@@ -248,6 +256,9 @@ def main() -> None:
         r = results[mode]
         print(f"{mode:14s} vs gx: {gx_run['seconds'] / r['seconds']:5.2f}x faster, "
               f"{r['peak_rss_mb'] / gx_run['peak_rss_mb']:.2f} of its peak memory")
+    floor = results["read"]["seconds"]
+    print(f"reading the text alone takes {floor:.2f} s: no engine that reads it can beat gx by more than "
+          f"{gx_run['seconds'] / floor:.1f}x (gx-object: {results.get('gx-object', gx_run)['seconds'] / floor:.1f}x)")
     if "gx-object" in results:
         o = results["gx-object"]
         for mode in ("polars", "polars-suite"):

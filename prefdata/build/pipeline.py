@@ -264,35 +264,41 @@ def _pass_two(
     by_source: Counter[str] = Counter()
     by_split: Counter[str] = Counter()
     kto: list[pl.DataFrame] = []
-    for bucket in range(n_parts):
-        frames = []
-        pairs = spill.read_rows("pairs", bucket)
-        if pairs is not None:
-            frames.append(pairs)
-        for src_idx, p in combining.items():
-            halves = spill.read_rows(f"halves-{src_idx}", bucket)
-            if halves is not None:
-                combined, unpaired = _combine(p, halves, spill, file_index)
-                frames.append(combined)
-                if config.output.kto_export:
-                    kto.append(unpaired)
-        rows = pl.concat(frames, how="diagonal_relaxed") if frames else None
-        if rows is None or rows.height == 0:
-            done = None
-        else:
-            done = finalize_partition(
-                rows, threshold=threshold, ensure_test=n_parts == 1, file_index=file_index, drop_duplicates=config.dedup
-            )
-            spill.write_drops(done.drops)
-            records.append(done.records)
-        for split in ("train", "test"):
-            frame = getattr(done, split) if done is not None else _empty_canonical()
-            path = tmp / "data" / shard_name(split, bucket, n_parts)
-            write_parquet(frame, path, config.output.compression)
-            outputs.append(_output_entry(tmp, path, split, frame.height))
-            by_split[split] += frame.height
-            for name, n in frame.group_by("source").len().iter_rows():
-                by_source[name] += n
+    # Partition k's shards are written (and hashed) by a second thread while partition k+1 is read
+    # and finalized: at most two partitions are in memory, and the output order stays fixed.
+    writing: list[Future] = []
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        for bucket in range(n_parts):
+            frames = []
+            pairs = spill.read_rows("pairs", bucket)
+            if pairs is not None:
+                frames.append(pairs)
+            for src_idx, p in combining.items():
+                halves = spill.read_rows(f"halves-{src_idx}", bucket)
+                if halves is not None:
+                    combined, unpaired = _combine(p, halves, spill, file_index)
+                    frames.append(combined)
+                    if config.output.kto_export:
+                        kto.append(unpaired)
+            rows = pl.concat(frames, how="diagonal_relaxed") if frames else None
+            if rows is None or rows.height == 0:
+                done = None
+            else:
+                done = finalize_partition(
+                    rows, threshold=threshold, ensure_test=n_parts == 1, file_index=file_index, drop_duplicates=config.dedup
+                )
+                spill.write_drops(done.drops)
+                records.append(done.records)
+            outputs += [f.result() for f in writing]
+            writing = []
+            for split in ("train", "test"):
+                frame = getattr(done, split) if done is not None else _empty_canonical()
+                path = tmp / "data" / shard_name(split, bucket, n_parts)
+                writing.append(writer.submit(_write_output, tmp, frame, path, split, config.output.compression))
+                by_split[split] += frame.height
+                for name, n in frame.group_by("source").len().iter_rows():
+                    by_source[name] += n
+        outputs += [f.result() for f in writing]
     if config.output.kto_export:
         outputs += _write_kto(kto, tmp, threshold, config.output.compression)
     output_records = pl.concat(records) if records else pl.DataFrame(schema={"_file_idx": pl.UInt32, "_record": pl.Int64})
@@ -342,6 +348,11 @@ def _empty_canonical() -> pl.DataFrame:
     from prefdata.schema import empty_canonical
 
     return empty_canonical()
+
+
+def _write_output(root: Path, frame: pl.DataFrame, path: Path, split: str, compression: str) -> dict[str, Any]:
+    write_parquet(frame, path, compression)
+    return _output_entry(root, path, split, frame.height)
 
 
 def _output_entry(root: Path, path: Path, split: str | None, rows: int) -> dict[str, Any]:
