@@ -160,7 +160,7 @@ def run_floor(raw: str, out: str) -> None:
 
     text = {"prompt": pl.String, "chosen": pl.String, "rejected": pl.String}
     lf = pl.read_json(raw, schema=text).lazy() if raw.endswith(".json") else pl.scan_ndjson(raw, schema=text)
-    message = lambda role, column: pl.concat_list(pl.struct(role=pl.lit(role), content=pl.col(column)))  # noqa: E731
+    message = lambda role, column: pl.concat_list(pl.struct(role=pl.lit(role), content=pl.col(column)))
     lf = lf.select(prompt=message("user", "prompt"), chosen=message("assistant", "chosen"), rejected=message("assistant", "rejected"))
     os.makedirs(out, exist_ok=True)
     lf.with_columns(id_expr()).sink_parquet(os.path.join(out, "floor.parquet"), compression="zstd", compression_level=1, statistics=False)

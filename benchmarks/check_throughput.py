@@ -112,7 +112,7 @@ def _chunk(rng, vocab, cdf, start: int, n: int) -> pl.DataFrame:
         p=pl.when(u.is_between(0.0025, 0.003) | u.is_between(0.004, 0.0045)).then(prev_p).otherwise("p"),
         leak=u.is_between(0.004, 0.0045),
     )
-    msg = lambda role, col: pl.struct(role=pl.lit(role), content=pl.col(col))  # noqa: E731
+    msg = lambda role, col: pl.struct(role=pl.lit(role), content=pl.col(col))
     df = df.with_columns(
         prompt=pl.when(pl.col("row") % 7 == 0)
         .then(pl.concat_list(pl.struct(role=pl.lit("system"), content=pl.lit("Be helpful.")), msg("user", "p")))
@@ -201,7 +201,7 @@ def _run(mode: str, data: str) -> dict:
         out["seconds_breakdown"] = {"flatten_to_pandas": round(t1 - t0, 2), "validate": round(t2 - t1, 2)}
     elif mode == "read":
         t0 = time.perf_counter()
-        text = lambda c: pl.col(c).list.eval(pl.element().struct.field("content").str.len_bytes()).list.sum().sum()  # noqa: E731
+        text = lambda c: pl.col(c).list.eval(pl.element().struct.field("content").str.len_bytes()).list.sum().sum()
         lf = pl.scan_parquet(Path(data) / "data" / "*.parquet")
         out["bytes"] = lf.select(sum(text(c) for c in ("prompt", "chosen", "rejected"))).collect(engine="streaming").item()
         out["seconds_breakdown"] = {}
@@ -239,7 +239,7 @@ def main() -> None:
         generate(data, args.pairs)
         print(f"generated {args.pairs:,} pairs in {time.perf_counter() - t:.0f}s -> {data}", flush=True)
     lf = pl.scan_parquet(data / "data" / "*.parquet")
-    text = lambda c: pl.col(c).list.eval(pl.element().struct.field("content").str.len_bytes()).list.sum().sum()  # noqa: E731
+    text = lambda c: pl.col(c).list.eval(pl.element().struct.field("content").str.len_bytes()).list.sum().sum()
     stats = lf.select(pl.len().alias("pairs"), (text("prompt") + text("chosen") + text("rejected")).alias("bytes")).collect().row(0, named=True)
     print(f"dataset: {stats['pairs']:,} pairs, {stats['bytes'] / 1e9:.2f} GB of message text, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)

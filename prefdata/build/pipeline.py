@@ -12,9 +12,8 @@ import json
 import math
 import os
 import shutil
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,18 +24,25 @@ import polars as pl
 from prefdata import __version__
 from prefdata.build.card import write_card
 from prefdata.build.finalize import finalize_partition, lineage_drops
-from prefdata.build.output import check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
+from prefdata.build.output import (
+    check_out_dir,
+    make_temp_dir,
+    sha256_file,
+    shard_name,
+    swap_into_place,
+    write_parquet,
+)
 from prefdata.build.plan import BuildPlan, FilePlan, plan_build
 from prefdata.build.progress import Progress
 from prefdata.build.rejects import fill_raw, pair_drops, record_rejects, to_reject_table
 from prefdata.build.rules import apply_rules, test_threshold, with_group_keys, with_keys
-from prefdata.schema import MESSAGES, id_expr
 from prefdata.build.spill import Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ReconciliationError
 from prefdata.io.decode import decode
-from prefdata.shapes.base import keep_reason
 from prefdata.io.records import LineIndex, RecordBatch, iter_batches
+from prefdata.schema import MESSAGES, id_expr
+from prefdata.shapes.base import keep_reason
 
 PARTITION_BYTES = 256 * 1024 * 1024
 WORKERS = 2  # batches processed at once in pass 1
