@@ -76,7 +76,7 @@ def _sniff_json(path: Path, compression: str | None) -> str | None:
             if not more:
                 return None
             head = more
-    first = head.lstrip()[:1]
+    first = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]  # after a UTF-8 byte order mark, if any
     return "json" if first == b"[" else "jsonl"
 
 

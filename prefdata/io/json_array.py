@@ -90,7 +90,8 @@ class ArraySplitter:
     then call :meth:`finish` for the tail reject, if any. Once the array broke, later blocks only
     extend the tail's raw text; once it closed, they are only checked for stray content."""
 
-    def __init__(self) -> None:
+    def __init__(self, offset: int = 0) -> None:
+        """``offset``: where in the file the first block fed begins (after a byte order mark, say)."""
         self.started = False  # the opening '[' was seen
         self.closed = False  # the closing ']' (or a stray '}') was seen
         self.in_string = False
@@ -98,7 +99,7 @@ class ArraySplitter:
         self.depth = 0
         self.pending: list[bytes] = []  # bytes of the element begun in earlier blocks
         self.pending_start = 0  # ... and where in the file it begins
-        self.offset = 0  # where in the file the current block begins
+        self.offset = offset  # where in the file the current block begins
         self.count = 0  # elements cut so far (empty ones included)
         self.tail: Tail | None = None
         self._after: list[bytes] = []  # bytes after the closing ']'

@@ -12,8 +12,10 @@ records), a JSON array counts elements, Parquet counts rows; all from 1.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ from prefdata.io.json_array import ArraySplitter, Elements
 #: the kernel and page-faulted in again: reading a file in 16 MB blocks costs half of 32 MB ones.
 BLOCK_BYTES = 16 * 1024 * 1024
 BATCH_ROWS = 50_000
+#: A UTF-8 byte order mark, which Windows tools put at the start of text files: skipped, not data.
+BOM = codecs.BOM_UTF8
 
 LINES_SCHEMA = pl.Schema({"_record": pl.Int64, "_line": pl.String})
 RAW_REJECT_SCHEMA = pl.Schema({"_record": pl.Int64, "_raw": pl.String, "_reason": pl.String, "_detail": pl.String})
@@ -87,11 +91,15 @@ def _jsonl_batches(f: InputFile, block_bytes: int) -> Iterator[RecordBatch]:
     next_record = 1
     if f.compression is None:
         for start, block in _plain_blocks(f.path, block_bytes):
+            if start == 0 and block.startswith(BOM):
+                block, start = block[len(BOM) :], len(BOM)
             batch = _jsonl_block(block, next_record, start)
             next_record += batch.records + batch.blank_lines
             yield batch
         return
     for block in _stream_blocks(f, block_bytes):
+        if next_record == 1:
+            block = block.removeprefix(BOM)
         batch = _jsonl_block(block, next_record)
         next_record += batch.records + batch.blank_lines
         yield batch
@@ -233,9 +241,12 @@ def _json_array_batches(f: InputFile, block_bytes: int) -> Iterator[RecordBatch]
     Each element's raw text is a record, numbered from 1; where the array breaks, the rest of the
     file is one ``malformed_json`` reject.
     """
-    splitter = ArraySplitter()
     with open_binary(f.path, f.compression) as fh:
-        while block := fh.read(block_bytes):
+        block = fh.read(block_bytes)
+        skip = len(BOM) if block.startswith(BOM) else 0
+        splitter = ArraySplitter(offset=skip)
+        block = block[skip:]
+        for block in itertools.chain([block], iter(lambda: fh.read(block_bytes), b"")):
             first = splitter.count + 1
             got = splitter.feed(block)
             if len(got):
@@ -272,7 +283,7 @@ def _elements_batch(got: Elements, first: int, bytes_read: int) -> RecordBatch:
 def _csv_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
     """CSV cells are text; a row whose cell count differs from the header is a reject."""
     with open_binary(f.path, f.compression) as fb:
-        fh = io.TextIOWrapper(fb, encoding="utf-8", errors="strict", newline="")
+        fh = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="strict", newline="")  # -sig: drop a BOM
         reader = csv.reader(fh)
         try:
             header = next(reader)
@@ -329,9 +340,9 @@ def sample_records(f: InputFile, n: int = 200) -> list[dict]:
     out: list[dict] = []
     if f.format == "jsonl":
         with open_binary(f.path, f.compression) as fh:
-            for raw in fh:
+            for i, raw in enumerate(fh):
                 try:
-                    obj = orjson.loads(raw)
+                    obj = orjson.loads(raw.removeprefix(BOM) if i == 0 else raw)
                 except orjson.JSONDecodeError:
                     continue
                 if isinstance(obj, dict):

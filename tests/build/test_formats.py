@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -54,6 +55,33 @@ def test_parquet_and_csv_inputs(tmp_path: Path) -> None:
     assert {i["path"]: i["format"] for i in result.manifest["inputs"]} == {"a.parquet": "parquet", "b.csv": "csv", "c.csv.gz": "csv"}
     assert sorted(pairs(out).select(pl.col("prompt").list.first().struct.field("content")).to_series()) == ["p1", "p2", "p3", "p4"]
     assert_reconciled(out)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_byte_order_mark_is_not_data(tmp_path: Path, compress: bool) -> None:
+    """Windows tools start text files with a UTF-8 BOM: every format still reads all its records, and
+    a reject found after pass 1 (a duplicate) still shows its raw text exactly."""
+    bom = b"\xef\xbb\xbf"
+    rows = [{"prompt": f"p{i}", "chosen": "c", "rejected": "r"} for i in range(3)]
+    texts = [json.dumps(r) for r in rows] + [json.dumps(rows[0])]  # the last one is a duplicate of the first
+    files = {
+        "a.jsonl": "\n".join(texts) + "\n",
+        "b.json": "[\n" + ",\n".join(texts) + "\n]\n",
+        "c.csv": "prompt,chosen,rejected\n" + "".join(f"{r['prompt']},c,r\n" for r in rows) + "p0,c,r\n",
+    }
+    for name, text in files.items():
+        raw = tmp_path / (name + (".gz" if compress else ""))
+        data = bom + text.encode()
+        raw.write_bytes(gzip.compress(data) if compress else data)
+        out = tmp_path / f"out-{name}"
+        result = prefdata.build(raw, out)
+        assert result.manifest["inputs"][0]["format"] == name.split(".")[1], name
+        assert pairs(out).height == 3, name
+        rej = rejects(out).row(0, named=True)
+        assert (rej["record"], rej["reason"]) == (4, "duplicate_pair"), name
+        if name != "c.csv":
+            assert rej["raw"] == texts[3], name
+        assert_reconciled(out)
 
 
 def test_folder_is_read_recursively_and_glob_selects(tmp_path: Path) -> None:
