@@ -151,9 +151,11 @@ class ArraySplitter:
         events = events[events >= start]
         kinds = _KIND[data[events]]
         quotes = kinds == _QUOTE
-        escaped = self._escaped(data, events[quotes], start)
-        if escaped.size:
-            keep = ~np.isin(events, escaped)
+        quote_at = np.flatnonzero(quotes)
+        escaped = self._escaped(data, events[quote_at], start)
+        if escaped.any():
+            keep = np.ones(events.size, dtype=bool)
+            keep[quote_at[escaped]] = False
             events, kinds, quotes = events[keep], kinds[keep], quotes[keep]
         # a non-quote event is outside every string when an even number of quotes precede it
         quote_count = np.cumsum(quotes) + self.in_string
@@ -234,19 +236,20 @@ class ArraySplitter:
         return Elements(pa.array(texts, pa.large_string()), invalid, np.asarray(starts, np.int64), np.asarray(ends, np.int64))
 
     def _escaped(self, data: np.ndarray, quotes: np.ndarray, start: int) -> np.ndarray:
-        """Quotes preceded by an odd run of backslashes (the run may reach into the previous block)."""
-        candidates = quotes[(quotes > start) & (data[np.maximum(quotes - 1, 0)] == _BACKSLASH)].tolist()
-        if start == 0 and quotes.size and quotes[0] == 0 and self.backslashes % 2 == 1:
-            candidates.insert(0, 0)
-        escaped = []
-        for q in candidates:
-            k = q - 1
-            while k >= start and data[k] == _BACKSLASH:
-                k -= 1
-            run = q - 1 - k + (self.backslashes if k < start else 0)
-            if run % 2 == 1:
-                escaped.append(q)
-        return np.asarray(escaped, dtype=np.int64)
+        """Which of ``quotes`` (positions) an odd run of backslashes escapes; a run at the block's
+        start continues the previous block's. Vectorized: text full of ``\\"`` stays fast."""
+        escaped = (quotes == 0) & (self.backslashes % 2 == 1)
+        backslashes = np.flatnonzero(data[start:] == _BACKSLASH) + start
+        if not backslashes.size:
+            return escaped
+        run_begins = np.ones(backslashes.size, dtype=bool)
+        run_begins[1:] = backslashes[1:] != backslashes[:-1] + 1
+        first_of_run = backslashes[run_begins][np.cumsum(run_begins) - 1]  # per backslash: where its run begins
+        at = np.minimum(np.searchsorted(backslashes, quotes - 1), backslashes.size - 1)
+        after_backslash = backslashes[at] == quotes - 1
+        first = first_of_run[at]
+        run = quotes - first + np.where(first == 0, self.backslashes, 0)
+        return escaped | (after_backslash & (run % 2 == 1))
 
     def _end_backslashes(self, data: np.ndarray, start: int) -> int:
         """Length of the backslash run that ends this block (continuing the previous one if all of it)."""
