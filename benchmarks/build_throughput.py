@@ -14,6 +14,7 @@ subprocess so peak RSS is measured per method:
                     query: parse, wrap the texts in message lists, hash the sha256 ``id``, write zstd
                     Parquet; no validation, rejects, dedup, split or manifest. Its share of (c)'s
                     throughput bounds what (a) could reach
+  (f) floor, raw    the same writing uncompressed Parquet (``output.compression: none``)
 
 With ``--format json`` the same records are written as one JSON array instead, (c) becomes
 ``polars.read_json`` and a fourth method joins:
@@ -153,7 +154,7 @@ def run_json_load(raw: str, out: str) -> None:
     print(json.dumps({"rows": len(items)}))
 
 
-def run_floor(raw: str, out: str) -> None:
+def run_floor(raw: str, out: str, compression: str = "zstd") -> None:
     import polars as pl
 
     from prefdata.schema import id_expr
@@ -163,12 +164,14 @@ def run_floor(raw: str, out: str) -> None:
     message = lambda role, column: pl.concat_list(pl.struct(role=pl.lit(role), content=pl.col(column)))
     lf = lf.select(prompt=message("user", "prompt"), chosen=message("assistant", "chosen"), rejected=message("assistant", "rejected"))
     os.makedirs(out, exist_ok=True)
-    lf.with_columns(id_expr()).sink_parquet(os.path.join(out, "floor.parquet"), compression="zstd", compression_level=1, statistics=False)
+    level = {"compression_level": 1} if compression == "zstd" else {}
+    lf.with_columns(id_expr()).sink_parquet(os.path.join(out, "floor.parquet"), compression=compression, statistics=False, **level)
     print(json.dumps({"rows": pl.scan_parquet(os.path.join(out, "floor.parquet")).select(pl.len()).collect().item()}))
 
 
 METHODS = {
     "prefdata": run_prefdata, "datasets": run_datasets, "polars_parse": run_polars, "json_load": run_json_load, "floor": run_floor,
+    "floor_raw": lambda raw, out: run_floor(raw, out, "uncompressed"),
 }
 
 
@@ -210,7 +213,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
 
     results = {}
-    methods = ("polars_parse", "floor", "prefdata") + (("json_load",) if args.format == "json" else ())
+    methods = ("polars_parse", "floor", "floor_raw", "prefdata") + (("json_load",) if args.format == "json" else ())
     for method in methods + (() if args.skip_datasets else ("datasets",)):
         r = measure(method, raw, work / f"out-{method}")
         results[method] = r
@@ -220,9 +223,9 @@ def main() -> None:
         )
     a, c = results["prefdata"], results["polars_parse"]
     print(f"prefdata throughput = {c['seconds'] / a['seconds']:.0%} of the bare polars parse (goal >= 40%)")
-    e = results["floor"]
-    print(f"floor (parse + messages + id + zstd Parquet, nothing checked) = {c['seconds'] / e['seconds']:.0%} of the bare parse; "
-          f"prefdata takes {a['seconds'] / e['seconds']:.1f}x the floor's time")
+    e, f = results["floor"], results["floor_raw"]
+    print(f"floor (parse + messages + id + zstd Parquet, nothing checked) = {c['seconds'] / e['seconds']:.0%} of the bare parse "
+          f"({c['seconds'] / f['seconds']:.0%} writing uncompressed); prefdata takes {a['seconds'] / e['seconds']:.1f}x the floor's time")
     print(f"prefdata peak RSS = {a['peak_rss_mb']:.0f} MB (goal < 2048 MB)")
     if "json_load" in results:
         d = results["json_load"]
