@@ -31,6 +31,7 @@ demo: setup
 	$(BIN)/prefdata report demo-out
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 test-fast: setup

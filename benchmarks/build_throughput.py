@@ -39,14 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS = (
-    "the model answer question because data training people time would could should think know help "
-    "make good first new use way work life day world system number part place case week company "
-    "group problem fact water money example story point government city community name house service "
-    "friend power hour game line end member law car market result health program research level "
-    "office door art war history party history reason teacher moment idea kind body information back "
-    "parent face others level office door health person art war history party result change morning"
-).split()
+WORDS = ["the", "model", "answer", "question", "because", "data", "training", "people", "time", "would", "could", "should", "think", "know", "help", "make", "good", "first", "new", "use", "way", "work", "life", "day", "world", "system", "number", "part", "place", "case", "week", "company", "group", "problem", "fact", "water", "money", "example", "story", "point", "government", "city", "community", "name", "house", "service", "friend", "power", "hour", "game", "line", "end", "member", "law", "car", "market", "result", "health", "program", "research", "level", "office", "door", "art", "war", "history", "party", "history", "reason", "teacher", "moment", "idea", "kind", "body", "information", "back", "parent", "face", "others", "level", "office", "door", "health", "person", "art", "war", "history", "party", "result", "change", "morning"]
 
 
 def sentence(rng: random.Random, n: int) -> str:

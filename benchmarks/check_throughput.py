@@ -214,7 +214,7 @@ def _run(mode: str, data: str) -> dict:
 
 def _measure(mode: str, data: Path) -> dict:
     proc = subprocess.run(
-        [sys.executable, __file__, "--run", mode, "--data", str(data)], capture_output=True, text=True, env=os.environ.copy(),
+        [sys.executable, __file__, "--run", mode, "--data", str(data)], check=False, capture_output=True, text=True, env=os.environ.copy(),
     )
     if proc.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")

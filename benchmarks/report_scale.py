@@ -25,8 +25,7 @@ import pyarrow as pa
 
 from prefdata.schema import CANONICAL_SCHEMA, REJECT_SCHEMA, id_expr
 
-WORDS = ("the a model answer prompt data token reward policy chosen rejected human assistant "
-         "please explain why because however simple careful safe helpful honest think step").split()
+WORDS = ["the", "a", "model", "answer", "prompt", "data", "token", "reward", "policy", "chosen", "rejected", "human", "assistant", "please", "explain", "why", "because", "however", "simple", "careful", "safe", "helpful", "honest", "think", "step"]
 
 
 def _messages(role: str, text: pl.Expr) -> pl.Expr:

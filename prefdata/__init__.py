@@ -16,9 +16,9 @@ __version__ = "0.1.0"
 
 # The functions share their names with the subpackages that implement them (``prefdata.build`` is
 # both); importing them here, after the subpackages, makes the attribute the function for good.
-from prefdata.build.pipeline import BuildResult, build  # noqa: E402
-from prefdata.inspect import InspectResult, inspect  # noqa: E402
-from prefdata.check.api import CheckResult, check  # noqa: E402
-from prefdata.report import ReportResult, report  # noqa: E402
+from prefdata.build.pipeline import BuildResult, build
+from prefdata.check.api import CheckResult, check
+from prefdata.inspect import InspectResult, inspect
+from prefdata.report import ReportResult, report
 
 __all__ = ["BuildResult", "CheckResult", "InspectResult", "ReportResult", "__version__", "build", "check", "inspect", "report"]

@@ -20,10 +20,17 @@ Without a config, ``build`` detects each file's shape and prints the config it i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from prefdata.errors import ConfigError
 
@@ -317,7 +324,7 @@ class CustomSource(SourceBase):
 
 
 Source = Annotated[
-    Union[PreferenceSource, TranscriptSource, PairwiseSource, RatedSource, RankedSource, FeedbackSource, TreeSource, CustomSource],
+    PreferenceSource | TranscriptSource | PairwiseSource | RatedSource | RankedSource | FeedbackSource | TreeSource | CustomSource,
     Field(discriminator="shape"),
 ]
 SHAPES = ("preference", "transcript", "pairwise", "rated", "ranked", "feedback", "tree", "custom")

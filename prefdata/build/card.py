@@ -83,13 +83,13 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
         "",
         "# Preference dataset",
         "",
-        f"Built by [prefdata](https://github.com/) {manifest.get('prefdata_version', '')} from "
+        (f"Built by [prefdata](https://github.com/) {manifest.get('prefdata_version', '')} from "
         f"{len(manifest.get('inputs', []))} raw file(s). Conversational format with an explicit prompt: "
         "`prompt` is a list of `{role, content}` messages ending with a user turn, `chosen` and `rejected` "
-        "are lists of assistant messages; ready for TRL's `DPOTrainer`.",
+        "are lists of assistant messages; ready for TRL's `DPOTrainer`."),
         "",
-        "**Licence:** `license: other` in the header is a placeholder: set the licence of the raw data "
-        "before publishing.",
+        ("**Licence:** `license: other` in the header is a placeholder: set the licence of the raw data "
+        "before publishing."),
         "",
         "```python",
         "from datasets import load_dataset",
@@ -121,8 +121,8 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
     if summary_markdown or report_link:
         lines += ["", "## Quality"]
     if report_link:
-        lines += ["", f"Full quality report with plots, check results and sample pairs: [{report_link}]({report_link}) "
-                  "(Markdown version: [report.md](report.md))."]
+        lines += ["", (f"Full quality report with plots, check results and sample pairs: [{report_link}]({report_link}) "
+                  "(Markdown version: [report.md](report.md)).")]
     if summary_markdown:
         lines += ["", summary_markdown.strip()]
     lines += ["", "Provenance (tool version, config, input and output hashes) is in `manifest.json`.", ""]

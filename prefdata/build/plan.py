@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import polars as pl
-from pathlib import Path
 
 from prefdata.config import BuildConfig, SourceBase
 from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError

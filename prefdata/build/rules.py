@@ -66,7 +66,7 @@ def apply_rules(lf: pl.LazyFrame) -> pl.LazyFrame:
                 c.list.eval(_role(el) != "assistant").list.any(),
             )
         )
-    stripped = lambda col: pl.col(col).list.eval(_content(pl.element()).str.strip_chars())  # noqa: E731
+    stripped = lambda col: pl.col(col).list.eval(_content(pl.element()).str.strip_chars())
     lf = lf.with_columns(
         keep_reason(
             pl.lit("identical_responses"),

@@ -146,7 +146,7 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
         if column not in schema:
             if column not in OPTIONAL_COLUMNS:
                 problems.append(SchemaProblem(name, column, _describe(dtype), "missing"))
-        elif schema[column] != dtype and not (schema[column] == pl.Null):
+        elif schema[column] != dtype and schema[column] != pl.Null:
             problems.append(SchemaProblem(name, column, _describe(dtype), _describe(schema[column])))
     images = tuple(c for c in FORBIDDEN_COLUMNS if c in schema)
     split = file.name.split("-", 1)[0] if "-" in file.name else file.stem

@@ -264,9 +264,7 @@ def _observed_between(observed: Any, kw: dict[str, Any]) -> bool:
     lo, hi = kw.get("min_value"), kw.get("max_value")
     if lo is not None and (observed <= lo if kw.get("strict_min") else observed < lo):
         return False
-    if hi is not None and (observed >= hi if kw.get("strict_max") else observed > hi):
-        return False
-    return True
+    return not (hi is not None and (observed >= hi if kw.get("strict_max") else observed > hi))
 
 
 def _plan_table(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:

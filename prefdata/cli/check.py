@@ -30,8 +30,8 @@ def _severity(sev: str) -> str:
 
 def _print(result) -> None:
     from rich.console import Console
-    from rich.table import Table
     from rich.markup import escape
+    from rich.table import Table
 
     console = Console(stderr=False, highlight=False)
     failed = [e for e in result.expectations if not e.success]

@@ -17,7 +17,7 @@ def open_binary(path: Path, compression: str | None) -> BinaryIO:
     if compression == "zstd":
         import zstandard
 
-        raw = open(path, "rb")
+        raw = open(path, "rb")  # noqa: SIM115 (handed to the reader, which closes it: closefd=True)
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
         return io.BufferedReader(reader)  # type: ignore[arg-type]
     raise ValueError(f"unknown compression {compression!r}")

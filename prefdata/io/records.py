@@ -242,11 +242,10 @@ def _json_array_batches(f: InputFile, block_bytes: int) -> Iterator[RecordBatch]
     file is one ``malformed_json`` reject.
     """
     with open_binary(f.path, f.compression) as fh:
-        block = fh.read(block_bytes)
-        skip = len(BOM) if block.startswith(BOM) else 0
+        head = fh.read(block_bytes)
+        skip = len(BOM) if head.startswith(BOM) else 0
         splitter = ArraySplitter(offset=skip)
-        block = block[skip:]
-        for block in itertools.chain([block], iter(lambda: fh.read(block_bytes), b"")):
+        for block in itertools.chain([head[skip:]], iter(lambda: fh.read(block_bytes), b"")):
             first = splitter.count + 1
             got = splitter.feed(block)
             if len(got):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import jinja2
 from markupsafe import Markup, escape
 

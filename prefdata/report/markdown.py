@@ -49,9 +49,9 @@ def _distribution_lines(c: ReportContent) -> list[str]:
     if not c.pairs:
         return ["- No pairs."]
     lines = [
-        f"- Response length (characters): median chosen {num(s['median_chosen_chars'])}, rejected "
+        (f"- Response length (characters): median chosen {num(s['median_chosen_chars'])}, rejected "
         f"{num(s['median_rejected_chars'])}; chosen is longer in {pct(s['share_chosen_longer'])} of pairs, "
-        f"the same length in {pct(s['share_same_length'])}.",
+        f"the same length in {pct(s['share_same_length'])}."),
         f"- Prompts: median {num(s['median_prompt_chars'])} characters; {pct(s['share_multi_turn'])} have more than one user turn.",
     ]
     if "scored_pairs" in s:
@@ -135,8 +135,8 @@ def render_markdown(c: ReportContent) -> str:
     lines += ["", "Plots of these distributions are in `report.html`."]
     if c.sample:
         shown = c.sample[:MD_SAMPLE]
-        lines += ["", "## Sample of pairs", "", f"{len(shown)} of {len(c.sample)} pairs sampled with seed {c.seed} "
-                  f"(all of them are in `report.html`).", ""]
+        lines += ["", "## Sample of pairs", "", (f"{len(shown)} of {len(c.sample)} pairs sampled with seed {c.seed} "
+                  f"(all of them are in `report.html`)."), ""]
         for i, p in enumerate(shown, 1):
             lines += _pair(i, p)
     return "\n".join(lines).rstrip() + "\n"

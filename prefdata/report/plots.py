@@ -14,6 +14,7 @@ in one page never share element ids (and the output is byte-stable).
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,8 +75,8 @@ def _render(plot_id: str, draw: Callable[[Any], None], size: tuple[float, float]
         fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    svg = re.sub(r"<style[^>]*>.*?</style>\s*", "", svg, flags=re.S)  # a global `*{...}` rule; the page CSS has it
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.DOTALL)
+    svg = re.sub(r"<style[^>]*>.*?</style>\s*", "", svg, flags=re.DOTALL)  # a global `*{...}` rule; the page CSS has it
     # matplotlib names elements figure_1, axes_1, ... in every SVG: prefix them so that ids stay unique
     # in a page that inlines several plots (and references follow their ids).
     svg = re.sub(r'(\bid="|href="#|url\(#)([^")]+)', lambda m: f"{m.group(1)}{plot_id}-{m.group(2)}", svg)
@@ -139,7 +140,7 @@ def length_difference(agg: Aggregates) -> Plot:
     def draw(fig):
         ax = fig.add_subplot()
         counts, edges = np.histogram(np.clip(diff, -span, span), bins=np.linspace(-span, span, 61))
-        colors = [CHOSEN if (a + b) / 2 > 0 else REJECTED for a, b in zip(edges[:-1], edges[1:])]
+        colors = [CHOSEN if (a + b) / 2 > 0 else REJECTED for a, b in itertools.pairwise(edges)]
         ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=colors, alpha=0.75, linewidth=0)
         ax.axvline(0, color="#212529", linewidth=1)
         _thousands(ax.xaxis)

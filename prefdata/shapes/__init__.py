@@ -27,5 +27,5 @@ ADAPTERS = {
 
 def make_shape(source: SourceBase, sample: Sequence[Mapping[str, Any]]) -> Shape:
     """The adapter for ``source`` (its field kinds sniffed from ``sample``)."""
-    module, _, cls = ADAPTERS[getattr(source, "shape")].partition(":")
+    module, _, cls = ADAPTERS[source.shape].partition(":")
     return getattr(importlib.import_module(module), cls)(source, sample)

@@ -61,7 +61,7 @@ def _verdict_values(values: list[Any]) -> dict[str, list[Any]] | None:
     ]
     for needed, mapping in encodings:
         known = {_value_text(v).lower() for vs in mapping.values() for v in vs}
-        if needed <= seen and seen <= known:
+        if needed <= seen <= known:
             return mapping
     return None
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from prefdata.io.decode import ANY
-from prefdata.schema import MESSAGE, MESSAGES as CANONICAL_MESSAGES
+from prefdata.schema import MESSAGE
+from prefdata.schema import MESSAGES as CANONICAL_MESSAGES
 
 #: Raw role names (lowercased) -> canonical role. A config's ``roles:`` adds to or overrides these.
 ROLE_ALIASES: dict[str, str] = {

@@ -204,7 +204,7 @@ class RatedShape(Shape):
     def _pairs(usable: pl.LazyFrame, policy: str, min_margin: float, seed: int) -> pl.LazyFrame:
         """(__row, chosen item, rejected item) rows; a pair needs a strictly better score, by min_margin."""
         cols = ["__i", "__text", "__value", "__model", "__good"]
-        ok = lambda gap: (gap > 0) & (gap >= min_margin)  # noqa: E731
+        ok = lambda gap: (gap > 0) & (gap >= min_margin)
         if policy == "all_pairs":
             left = usable.select("__row", *[pl.col(c).alias(f"__c{c[2:]}") for c in cols])
             right = usable.select("__row", *[pl.col(c).alias(f"__r{c[2:]}") for c in cols])

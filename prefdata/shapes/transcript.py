@@ -25,9 +25,22 @@ import polars as pl
 
 from prefdata.config import TranscriptSource
 from prefdata.schema import MESSAGES
-from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
+from prefdata.shapes.base import (
+    Shape,
+    finish_pairs,
+    keep_reason,
+    null_pairs_where_rejected,
+    sample_values,
+)
 from prefdata.shapes.fields import Leaf, expr_for
-from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
+from prefdata.shapes.messages import (
+    ROLE_ALIASES,
+    TEXT,
+    Kind,
+    non_text_parts,
+    sniff_kind,
+    to_messages,
+)
 
 _TURN = "\ue000"  # private-use code points, refused if they occur in the text itself
 _ROLE_END = "\ue001"
@@ -98,8 +111,8 @@ class TranscriptShape(Shape):
         rejected, rejected_problem = self._turns(c.rejected, self.rejected_kind)
         lf = lf.with_columns(chosen.alias("__c"), rejected.alias("__r"))
         C, R = pl.col("__c"), pl.col("__r")
-        last_role = lambda t: t.list.last().struct.field("role")  # noqa: E731
-        head = lambda t: t.list.slice(0, t.list.len() - 1)  # noqa: E731
+        last_role = lambda t: t.list.last().struct.field("role")
+        head = lambda t: t.list.slice(0, t.list.len() - 1)
         for cond, field, detail in (
             (non_text_parts(expr_for(c.chosen), self.chosen_kind), c.chosen, pl.lit("chosen holds a non-text content part")),
             (non_text_parts(expr_for(c.rejected), self.rejected_kind), c.rejected, pl.lit("rejected holds a non-text content part")),

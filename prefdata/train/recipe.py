@@ -282,7 +282,7 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
             )
         try:
             adapter = TypeAdapter(known[name])
-        except Exception:  # a type pydantic cannot describe: leave the value to TRL's own checks
+        except Exception:  # noqa: BLE001 (a type pydantic cannot describe: leave the value to TRL's own checks)
             out[name] = value
             continue
         if value is False and _accepts(adapter, "no") and not _accepts(adapter, False):

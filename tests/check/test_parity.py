@@ -72,7 +72,7 @@ def _compare(polars_result, gx_result):
         ours_values = ours.result.get("partial_unexpected_list")
         theirs_values = theirs.result.get("partial_unexpected_list")
         if ours_values and theirs_values:  # the same values (ours cut to 200 characters), maybe reordered
-            cut = lambda values: sorted(str(v)[:VALUE_PREVIEW_CHARS] for v in values)  # noqa: E731
+            cut = lambda values: sorted(str(v)[:VALUE_PREVIEW_CHARS] for v in values)
             assert cut(ours_values) == cut(theirs_values), what
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
 from prefdata.schema import CANONICAL_SCHEMA, REJECT_SCHEMA, pair_id
 
 XSS = "<script>alert(1)</script>"

@@ -14,7 +14,7 @@ def test_report_command_writes_and_prints_paths(rich_dataset):
     out, _ = rich_dataset
     result = CliRunner().invoke(cli, ["report", str(out), "--sample", "3", "--seed", "7"])
     assert result.exit_code == 0, result.output
-    assert re.search(r"^151 pairs, checks failed \(\d+\.\d s\)$", result.stdout, flags=re.M)
+    assert re.search(r"^151 pairs, checks failed \(\d+\.\d s\)$", result.stdout, flags=re.MULTILINE)
     for name in ("report.html", "report.md", "README.md"):
         assert f"wrote {out.resolve() / name}" in result.stdout
     assert len(re.findall(r'<article class="pair"', (out / "report.html").read_text())) >= 3
@@ -42,4 +42,4 @@ def test_report_command_exit_code_2_on_bad_input(tmp_path):
 
 def test_report_is_listed_in_help():
     result = CliRunner().invoke(cli, ["--help"])
-    assert result.exit_code == 0 and re.search(r"^\s+report\s+\S", result.output, flags=re.M)
+    assert result.exit_code == 0 and re.search(r"^\s+report\s+\S", result.output, flags=re.MULTILINE)

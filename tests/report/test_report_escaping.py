@@ -7,7 +7,6 @@ import re
 
 from prefdata.report import report
 from prefdata.report.markdown import fenced, md
-
 from tests.report.report_datasets import HOSTILE, XSS
 
 
@@ -40,7 +39,7 @@ def test_html_has_no_markup_from_the_data(rich_dataset):
     for text in HOSTILE:
         assert text.split("\n")[0] in shown, text
     # the hostile source name reaches the plots' SVG text escaped (matplotlib's XML writer)
-    svgs = "".join(re.findall(r"<svg.*?</svg>", page, flags=re.S))
+    svgs = "".join(re.findall(r"<svg.*?</svg>", page, flags=re.DOTALL))
     assert "arena&lt;script&gt;alert(4)&lt;/script&gt;" in svgs
     assert "$x^2$" not in svgs  # mathtext off: nothing of the data is parsed as TeX
     # the hostile pair is in the sample as a conversation

@@ -60,7 +60,7 @@ def test_dpo_with_two_processes(task_data, sft_model, tmp_path):
         "lora.r=8",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("held-out eval") == 1  # printed by rank 0 only
     record = json.loads((out / "prefdata_train.json").read_text())

@@ -29,7 +29,7 @@ def no_model_loads(monkeypatch):
     """Any attempt to load or convert a model raises ModelLoaded."""
     import transformers
 
-    import prefdata.train.models as models
+    from prefdata.train import models
 
     def boom(*args, **kwargs):
         raise ModelLoaded("a model load was attempted")
