@@ -24,14 +24,7 @@ import polars as pl
 from prefdata import __version__
 from prefdata.build.card import write_card
 from prefdata.build.finalize import finalize_partition, lineage_drops
-from prefdata.build.output import (
-    check_out_dir,
-    make_temp_dir,
-    sha256_file,
-    shard_name,
-    swap_into_place,
-    write_parquet,
-)
+from prefdata.build.output import check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
 from prefdata.build.plan import BuildPlan, FilePlan, plan_build
 from prefdata.build.progress import Progress
 from prefdata.build.rejects import fill_raw, pair_drops, record_rejects, to_reject_table

@@ -19,13 +19,7 @@ class Progress(AbstractContextManager):
     def __enter__(self) -> Progress:  # noqa: PYI034 (typing.Self needs Python 3.11)
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
+            from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
             from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(

@@ -89,11 +89,7 @@ def _preference_or_transcript(sample: Sequence[Mapping[str, Any]], keys: Counter
 
 
 def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
-    from prefdata.shapes.detect_more import (
-        RESPONSE_A_KEYS,
-        RESPONSE_B_KEYS,
-        WINNER_KEYS,
-    )
+    from prefdata.shapes.detect_more import RESPONSE_A_KEYS, RESPONSE_B_KEYS, WINNER_KEYS
 
     a, b, winner = _first(keys, RESPONSE_A_KEYS), _first(keys, RESPONSE_B_KEYS), _first(keys, WINNER_KEYS)
     if a and b and winner:
@@ -104,11 +100,7 @@ def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
 
 def _skeleton(keys: Counter[str]) -> str:
     """A config to complete: the likeliest shape for these fields, known columns filled in."""
-    from prefdata.shapes.detect_more import (
-        RESPONSE_A_KEYS,
-        RESPONSE_B_KEYS,
-        WINNER_KEYS,
-    )
+    from prefdata.shapes.detect_more import RESPONSE_A_KEYS, RESPONSE_B_KEYS, WINNER_KEYS
 
     fields = ", ".join(sorted(keys)) or "..."
     head = f"# Fields found: {fields}\n# Complete the <...> parts (README: 'Raw shapes').\nsources:\n"

@@ -19,22 +19,9 @@ from typing import Any
 import polars as pl
 
 from prefdata.config import PreferenceSource
-from prefdata.shapes.base import (
-    Shape,
-    finish_pairs,
-    keep_reason,
-    null_pairs_where_rejected,
-    sample_values,
-)
+from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
 from prefdata.shapes.fields import Leaf, expr_for
-from prefdata.shapes.messages import (
-    ROLE_ALIASES,
-    TEXT,
-    Kind,
-    non_text_parts,
-    sniff_kind,
-    to_messages,
-)
+from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
 
 

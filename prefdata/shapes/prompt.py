@@ -20,14 +20,7 @@ from prefdata.errors import ConfigError
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import sample_values
 from prefdata.shapes.fields import Leaf, expr_for
-from prefdata.shapes.messages import (
-    TEXT,
-    Kind,
-    drop_empty_system,
-    message,
-    sniff_kind,
-    to_messages,
-)
+from prefdata.shapes.messages import TEXT, Kind, drop_empty_system, message, sniff_kind, to_messages
 
 
 def template_fields(template: str) -> list[str]:

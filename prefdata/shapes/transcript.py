@@ -25,22 +25,9 @@ import polars as pl
 
 from prefdata.config import TranscriptSource
 from prefdata.schema import MESSAGES
-from prefdata.shapes.base import (
-    Shape,
-    finish_pairs,
-    keep_reason,
-    null_pairs_where_rejected,
-    sample_values,
-)
+from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
 from prefdata.shapes.fields import Leaf, expr_for
-from prefdata.shapes.messages import (
-    ROLE_ALIASES,
-    TEXT,
-    Kind,
-    non_text_parts,
-    sniff_kind,
-    to_messages,
-)
+from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 
 _TURN = "\ue000"  # private-use code points, refused if they occur in the text itself
 _ROLE_END = "\ue001"

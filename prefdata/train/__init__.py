@@ -17,15 +17,7 @@ this package is cheap and the data layer never pulls them in.
 
 from __future__ import annotations
 
-from prefdata.train.errors import (
-    CheckFailedError,
-    DataError,
-    ModelError,
-    OutputDirError,
-    RecipeError,
-    StageError,
-    TrainError,
-)
+from prefdata.train.errors import CheckFailedError, DataError, ModelError, OutputDirError, RecipeError, StageError, TrainError
 
 __all__ = [
     "CheckFailedError",

@@ -16,12 +16,7 @@ from typing import Any
 
 from prefdata.train.data import drop_report, load_split
 from prefdata.train.errors import DataError
-from prefdata.train.evaluate import (
-    PreferenceEval,
-    evaluate_preferences,
-    reference_logps,
-    signed,
-)
+from prefdata.train.evaluate import PreferenceEval, evaluate_preferences, reference_logps, signed
 from prefdata.train.models import load_model, resolve_model
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
 from prefdata.train.provenance import build_record, run_fields

@@ -20,12 +20,7 @@ from prefdata.train import data as data_mod
 from prefdata.train.errors import OutputDirError, RecipeError, StageError
 from prefdata.train.gate import run_check_gate
 from prefdata.train.hardware import Precision, choose_precision
-from prefdata.train.models import (
-    BUILTIN_MODELS,
-    ResolvedModel,
-    read_record,
-    resolve_model,
-)
+from prefdata.train.models import BUILTIN_MODELS, ResolvedModel, read_record, resolve_model
 from prefdata.train.recipe import Recipe, Stage, load_recipe
 from prefdata.train.trl_config import build_trl_config
 

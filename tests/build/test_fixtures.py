@@ -9,13 +9,7 @@ import pytest
 
 import prefdata
 from tests.conftest import FIXTURES
-from tests.support.dataset import (
-    assert_reconciled,
-    assert_reconciled_by_source,
-    manifest,
-    pairs,
-    rejects,
-)
+from tests.support.dataset import assert_reconciled, assert_reconciled_by_source, manifest, pairs, rejects
 
 EXPECTED = sorted((FIXTURES / "expected").rglob("*.expected.jsonl"))
 # Files whose layout detection reads exactly as the demo config does (the others need their config:

@@ -7,13 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prefdata.check.checks.pii import (
-    ORDER,
-    PATTERNS,
-    candidate,
-    combined_pattern,
-    find_matches,
-)
+from prefdata.check.checks.pii import ORDER, PATTERNS, candidate, combined_pattern, find_matches
 
 KINDS = st.lists(st.sampled_from(ORDER), min_size=1, unique=True).map(tuple)
 # Text that looks like chat: words, digits, separators and the characters the patterns key on.

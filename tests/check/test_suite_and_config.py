@@ -7,13 +7,7 @@ import zipfile
 
 import pytest
 
-from prefdata.check import (
-    ConfigError,
-    SuiteError,
-    UnsupportedExpectationError,
-    check,
-    load_config,
-)
+from prefdata.check import ConfigError, SuiteError, UnsupportedExpectationError, check, load_config
 from prefdata.check.suite import default_suite_path, load_suite
 from tests.check import seeded
 

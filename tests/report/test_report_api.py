@@ -12,15 +12,7 @@ import pytest
 
 from prefdata.report import ChecksFileError, DatasetError, ReportError, report
 from prefdata.report.aggregates import wilson
-from tests.report.report_datasets import (
-    REJECTS,
-    canonical_row,
-    checks_doc,
-    msg,
-    rich_splits,
-    simple_rows,
-    write_dataset,
-)
+from tests.report.report_datasets import REJECTS, canonical_row, checks_doc, msg, rich_splits, simple_rows, write_dataset
 
 PLOT_IDS = ["lengths", "length_diff", "margins", "sources", "position", "turns", "tokens"]
 

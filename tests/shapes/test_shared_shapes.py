@@ -10,12 +10,7 @@ import pytest
 
 import prefdata
 from tests.conftest import FIXTURES
-from tests.support.dataset import (
-    assert_reconciled,
-    assert_reconciled_by_source,
-    pairs,
-    rejects,
-)
+from tests.support.dataset import assert_reconciled, assert_reconciled_by_source, pairs, rejects
 
 
 def test_pandalm(shared_data: Path, tmp_path: Path) -> None:

@@ -10,11 +10,7 @@ import pytest
 from prefdata.schema import CANONICAL_SCHEMA
 from prefdata.train import CheckFailedError, DataError, train_dpo, train_sft
 from prefdata.train.data import open_training_data, validate_for_trl
-from tests.support.canonical_data import (
-    canonical_frame,
-    preference_rows,
-    write_canonical,
-)
+from tests.support.canonical_data import canonical_frame, preference_rows, write_canonical
 from tests.support.fast_training import DPO_FAST, SFT_FAST
 
 

@@ -7,13 +7,7 @@ import json
 import pytest
 
 from prefdata.train import ModelError
-from prefdata.train.models import (
-    BUILTIN_MODELS,
-    cache_root,
-    load_model,
-    load_tokenizer,
-    resolve_model,
-)
+from prefdata.train.models import BUILTIN_MODELS, cache_root, load_model, load_tokenizer, resolve_model
 
 
 def test_local_model_directory(tiny_model, sft_model):

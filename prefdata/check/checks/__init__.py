@@ -7,17 +7,7 @@ Each family exposes ``features(config)`` (per-row columns for the single pass) a
 
 from __future__ import annotations
 
-from prefdata.check.checks import (
-    bias,
-    contamination,
-    leakage,
-    near,
-    pairs,
-    pii,
-    structure,
-    tokenizer,
-    trl_traps,
-)
+from prefdata.check.checks import bias, contamination, leakage, near, pairs, pii, structure, tokenizer, trl_traps
 
 FAMILIES = (structure, trl_traps, pairs, bias, leakage, pii, near, contamination, tokenizer)
 
