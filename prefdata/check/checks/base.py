@@ -94,5 +94,10 @@ def skipped(ctx: Context, check_id: str, reason: str, statistic: dict[str, Any] 
     )
 
 
+def run_enabled(ctx: Context, checks: dict[str, Callable[[Context], CheckOutcome]]) -> list[CheckOutcome]:
+    """The outcomes of the checks (id -> function) that the config enables, in the given order."""
+    return [check(ctx) for check_id, check in checks.items() if ctx.config.checks.get(check_id).enabled]
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.check.checks.base import Context, plural, skipped
+from prefdata.check.checks.base import Context, plural, run_enabled, skipped
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 
@@ -154,10 +154,4 @@ def _position_bias(ctx: Context) -> CheckOutcome:
 
 
 def run(ctx: Context) -> list[CheckOutcome]:
-    c = ctx.config.checks
-    out = []
-    if c.length_bias.enabled:
-        out.append(_length_bias(ctx))
-    if c.position_bias.enabled:
-        out.append(_position_bias(ctx))
-    return out
+    return run_enabled(ctx, {"length_bias": _length_bias, "position_bias": _position_bias})

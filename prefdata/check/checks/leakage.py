@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from prefdata.check.checks.base import Context, count_outcome, plural, share, skipped
+from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share, skipped
 from prefdata.check.checks.near import prompt_key, similarity
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
@@ -88,10 +88,4 @@ def _near(ctx: Context) -> CheckOutcome:
 
 
 def run(ctx: Context) -> list[CheckOutcome]:
-    c = ctx.config.checks
-    out = []
-    if c.prompt_leakage_exact.enabled:
-        out.append(_exact(ctx))
-    if c.prompt_leakage_near.enabled:
-        out.append(_near(ctx))
-    return out
+    return run_enabled(ctx, {"prompt_leakage_exact": _exact, "prompt_leakage_near": _near})

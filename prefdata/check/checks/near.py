@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from prefdata.check import minhash as mh
-from prefdata.check.checks.base import Context, count_outcome, plural, share
+from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share
 from prefdata.check.checks.pairs import _json_hash
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
@@ -105,10 +105,4 @@ def _near_duplicates(ctx: Context) -> CheckOutcome:
 
 
 def run(ctx: Context) -> list[CheckOutcome]:
-    c = ctx.config.checks
-    out = []
-    if c.near_identical_responses.enabled:
-        out.append(_near_identical(ctx))
-    if c.near_duplicates.enabled:
-        out.append(_near_duplicates(ctx))
-    return out
+    return run_enabled(ctx, {"near_identical_responses": _near_identical, "near_duplicates": _near_duplicates})

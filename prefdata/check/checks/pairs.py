@@ -17,7 +17,7 @@ from __future__ import annotations
 import polars as pl
 import polars_hash  # noqa: F401
 
-from prefdata.check.checks.base import Context, count_outcome, plural, share
+from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 
@@ -86,12 +86,4 @@ def _contradictions(ctx: Context) -> CheckOutcome:
 
 
 def run(ctx: Context) -> list[CheckOutcome]:
-    c = ctx.config.checks
-    out = []
-    if c.identical_responses.enabled:
-        out.append(_identical(ctx))
-    if c.exact_duplicates.enabled:
-        out.append(_duplicates(ctx))
-    if c.contradictory_pairs.enabled:
-        out.append(_contradictions(ctx))
-    return out
+    return run_enabled(ctx, {"identical_responses": _identical, "exact_duplicates": _duplicates, "contradictory_pairs": _contradictions})

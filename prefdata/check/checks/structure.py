@@ -14,7 +14,7 @@ from __future__ import annotations
 import polars as pl
 import polars_hash  # noqa: F401
 
-from prefdata.check.checks.base import Context, count_outcome, plural
+from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled
 from prefdata.check.config import CheckConfig
 from prefdata.check.dataset import OPTIONAL_COLUMNS
 from prefdata.check.results import CheckOutcome
@@ -123,12 +123,4 @@ def _role_structure(ctx: Context) -> CheckOutcome:
 
 
 def run(ctx: Context) -> list[CheckOutcome]:
-    out = []
-    checks = ctx.config.checks
-    if checks.schema_.enabled:
-        out.append(_schema(ctx))
-    if checks.id_integrity.enabled:
-        out.append(_id_integrity(ctx))
-    if checks.role_structure.enabled:
-        out.append(_role_structure(ctx))
-    return out
+    return run_enabled(ctx, {"schema": _schema, "id_integrity": _id_integrity, "role_structure": _role_structure})
