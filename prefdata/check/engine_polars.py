@@ -113,6 +113,13 @@ def _map_plan(
     return Plan(columns, finish)
 
 
+def _mostly(e: Expectation, origin: str) -> float:
+    mostly = e.kwargs.get("mostly", 1.0)
+    if not isinstance(mostly, (int, float)) or not 0 <= mostly <= 1:
+        raise SuiteError(f"{e.where(origin)}: 'mostly' must be a number between 0 and 1, got {mostly!r}")
+    return mostly
+
+
 def _column(e: Expectation, key: str, view: pl.Schema, origin: str) -> str:
     column = e.kwargs.get(key)
     if not isinstance(column, str):
@@ -155,9 +162,7 @@ def _validate_regex(regex: Any, where: str) -> str:
 def _plan_column_map(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
     where = e.where(origin)
     kw = e.kwargs
-    mostly = kw.get("mostly", 1.0)
-    if not isinstance(mostly, (int, float)) or not 0 <= mostly <= 1:
-        raise SuiteError(f"{where}: 'mostly' must be a number between 0 and 1, got {mostly!r}")
+    mostly = _mostly(e, origin)
     t = e.type
     c = _column(e, "column", view, origin)
     x = pl.col(c)
@@ -234,9 +239,7 @@ def _plan_unique(p: str, x: pl.Expr, nonnull: pl.Expr, value: pl.Expr, mostly: f
 def _plan_column_pair(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
     where = e.where(origin)
     kw = e.kwargs
-    mostly = kw.get("mostly", 1.0)
-    if not isinstance(mostly, (int, float)) or not 0 <= mostly <= 1:
-        raise SuiteError(f"{where}: 'mostly' must be a number between 0 and 1, got {mostly!r}")
+    mostly = _mostly(e, origin)
     a, b = pl.col(_column(e, "column_A", view, origin)), pl.col(_column(e, "column_B", view, origin))
     ignore = kw.get("ignore_row_if", "both_values_are_missing")
     if ignore == "both_values_are_missing":
