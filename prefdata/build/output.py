@@ -27,6 +27,19 @@ def shard_name(split: str, index: int, count: int) -> str:
     return f"{split}-{index:05d}-of-{count:05d}.parquet"
 
 
+def split_of(shard: Path) -> str:
+    """The split a shard holds, read back from its name (``train-00000-of-00004.parquet`` -> ``train``)."""
+    return shard.name.split("-", 1)[0].removesuffix(".parquet")
+
+
+def shards_by_split(out: Path) -> dict[str, list[Path]]:
+    """``OUT/data/*.parquet`` by split, each list in file-name order (empty when there is none)."""
+    shards: dict[str, list[Path]] = {}
+    for f in sorted((out / "data").glob("*.parquet")):
+        shards.setdefault(split_of(f), []).append(f)
+    return shards
+
+
 def sha256_file(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from prefdata.build.output import split_of
 from prefdata.check.errors import DatasetError
 from prefdata.schema import CANONICAL_SCHEMA, FORBIDDEN_COLUMNS, MESSAGE, id_expr
 
@@ -149,7 +150,7 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
         elif schema[column] != dtype and schema[column] != pl.Null:
             problems.append(SchemaProblem(name, column, _describe(dtype), _describe(schema[column])))
     images = tuple(c for c in FORBIDDEN_COLUMNS if c in schema)
-    split = file.name.split("-", 1)[0] if "-" in file.name else file.stem
+    split = split_of(file)
     shard = Shard(
         path=file, name=name, split=split, schema=schema, rows=rows, formats=formats,
         extra_message_fields=extra, image_columns=images,

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from prefdata.build.output import shards_by_split
 from prefdata.report.errors import ChecksFileError, DatasetError
 from prefdata.schema import MESSAGES
 
@@ -70,12 +71,9 @@ def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> D
     root = Path(path).resolve()
     if not root.is_dir():
         raise DatasetError(f"{path}: no such directory (expected a dataset written by `prefdata build`)")
-    files = sorted((root / "data").glob("*.parquet"))
-    if not files:
+    shards = shards_by_split(root)
+    if not shards:
         raise DatasetError(f"{path}: no data/*.parquet shards; is this the OUT directory of `prefdata build`?")
-    shards: dict[str, list[Path]] = {}
-    for f in files:
-        shards.setdefault(f.name.split("-", 1)[0].removesuffix(".parquet"), []).append(f)
     shards = {s: shards[s] for s in sorted(shards, key=split_order)}
 
     schema = _schema(shards)
@@ -88,7 +86,8 @@ def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> D
     if checks is None:
         checks_path = root / "checks.json"
         checks = _read_json(checks_path, ChecksFileError)
-        if checks is not None and max(f.stat().st_mtime for f in files) > checks_path.stat().st_mtime:
+        shard_times = (f.stat().st_mtime for fs in shards.values() for f in fs)
+        if checks is not None and max(shard_times) > checks_path.stat().st_mtime:
             notes.append("checks.json is older than the data shards: the check results may be stale.")
     if checks is not None:
         validate_checks(checks)

@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from prefdata.build.output import shards_by_split
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
 from prefdata.train.errors import DataError
 
@@ -51,12 +52,9 @@ def open_training_data(path: str | Path) -> TrainingData:
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"{path}: no such directory; pass the OUT directory written by `prefdata build`")
-    files = sorted((root / "data").glob("*.parquet"))
-    if not files:
+    shards = shards_by_split(root)
+    if not shards:
         raise DataError(f"{path}: no data/*.parquet shards; is this the OUT directory of `prefdata build`?")
-    shards: dict[str, list[Path]] = {}
-    for f in files:
-        shards.setdefault(f.name.split("-", 1)[0].removesuffix(".parquet"), []).append(f)
     if "train" not in shards:
         raise DataError(f"{path}: no train split (data/train-*.parquet); found splits {sorted(shards)}")
     rows = {split: pl.scan_parquet(fs).select(pl.len()).collect().item() for split, fs in shards.items()}
