@@ -59,10 +59,6 @@ class Elements:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def raw(self) -> list[bytes]:
-        """Each element's bytes (slow: for tests and small arrays)."""
-        return [self.invalid[i] if t is None else t.encode() for i, t in enumerate(self.texts.to_pylist())]
-
     def __add__(self, other: Elements) -> Elements:
         shifted = {len(self) + i: raw for i, raw in other.invalid.items()}
         return Elements(

@@ -20,14 +20,18 @@ JSON = st.recursive(
 )
 
 
+def element_bytes(got) -> list[bytes]:
+    return [got.invalid[i] if t is None else t.encode() for i, t in enumerate(got.texts.to_pylist())]
+
+
 def split(data: bytes, block: int):
     splitter = ArraySplitter()
     raws: list[bytes] = []
     for i in range(0, len(data), block):
         got = splitter.feed(data[i : i + block])
         # each element's span in the file holds exactly its text, give or take whitespace
-        assert [data[a:b].strip(b" \t\r\n") for a, b in zip(got.starts, got.ends)] == got.raw()
-        raws += got.raw()
+        assert [data[a:b].strip(b" \t\r\n") for a, b in zip(got.starts, got.ends)] == element_bytes(got)
+        raws += element_bytes(got)
     return raws, splitter.finish(), splitter.count
 
 
