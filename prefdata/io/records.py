@@ -26,7 +26,7 @@ import polars as pl
 
 from prefdata.io.compression import open_binary
 from prefdata.io.discover import InputFile
-from prefdata.io.json_array import ArraySplitter, Elements
+from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
 
 #: Under glibc's largest mmap threshold (32 MB), so freed blocks are reused instead of handed back to
 #: the kernel and page-faulted in again: reading a file in 16 MB blocks costs half of 32 MB ones.
@@ -155,7 +155,7 @@ class LineIndex:
             for r in numbers:
                 start = int(self.starts[r - 1])
                 if self.ends is not None:
-                    raw = os.pread(fd, int(self.ends[r - 1]) - start, start).strip(b" \t\r\n")
+                    raw = os.pread(fd, int(self.ends[r - 1]) - start, start).strip(WHITESPACE)
                 else:
                     end = int(self.starts[r]) if r < len(self.starts) else self.size
                     raw = os.pread(fd, end - start, start).rstrip(b"\n").removesuffix(b"\r")
