@@ -26,6 +26,7 @@ import polars as pl
 
 from prefdata.build.output import split_of
 from prefdata.check.errors import DatasetError
+from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_size
 from prefdata.schema import CANONICAL_SCHEMA, FORBIDDEN_COLUMNS, MESSAGE, id_expr
 
 MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
@@ -57,6 +58,7 @@ class Shard:
     split: str
     schema: pl.Schema
     rows: int
+    bytes: int  # uncompressed, from the Parquet footer
     formats: dict[str, str] = field(default_factory=dict)
     extra_message_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     image_columns: tuple[str, ...] = ()
@@ -71,6 +73,15 @@ class Dataset:
     @property
     def rows(self) -> int:
         return sum(s.rows for s in self.shards)
+
+    @property
+    def row_bytes(self) -> float:
+        """Mean uncompressed bytes per row: what the streaming scans size their morsels by."""
+        return mean_row_bytes((s.rows, s.bytes) for s in self.shards)
+
+    def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
+        """Run a streaming query over this dataset with morsels sized for its rows (:mod:`prefdata.io.morsels`)."""
+        return collect_streaming(lf, self.row_bytes)
 
     @property
     def has_position(self) -> bool:
@@ -109,7 +120,7 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
     name = file.relative_to(root).as_posix()
     try:
         schema = pl.read_parquet_schema(file)
-        rows = pl.scan_parquet(file).select(pl.len()).collect().item()
+        rows, size = parquet_size(file)
     except Exception as exc:  # polars raises several types for unreadable files
         raise DatasetError(f"{name}: cannot read Parquet: {exc}") from exc
     problems = []
@@ -152,7 +163,7 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
     images = tuple(c for c in FORBIDDEN_COLUMNS if c in schema)
     split = split_of(file)
     shard = Shard(
-        path=file, name=name, split=split, schema=schema, rows=rows, formats=formats,
+        path=file, name=name, split=split, schema=schema, rows=rows, bytes=size, formats=formats,
         extra_message_fields=extra, image_columns=images,
     )
     return shard, problems

@@ -73,7 +73,7 @@ def validate(dataset: Dataset, suite: Suite, *, data_docs: str | Path | None = N
     gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    frame = view_frame(dataset.scan()).collect(engine="streaming").to_pandas()
+    frame = dataset.collect(view_frame(dataset.scan())).to_pandas()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch_definition = (

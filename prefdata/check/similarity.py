@@ -28,6 +28,7 @@ from prefdata.check import minhash as mh
 from prefdata.check.config import MinHashSettings
 from prefdata.check.dataset import Dataset
 from prefdata.check.view import content_text
+from prefdata.io.morsels import streaming_morsels
 
 FIELDS = {"p": "prompt", "c": "chosen", "r": "rejected"}
 #: Rows per batch of the streaming scan (bounded memory: signatures are the only per-row state kept).
@@ -79,28 +80,29 @@ def find_similar(
     lf = dataset.scan().select("_row", *_words(fields, settings.seed))
     rows_all, pair_bands, prompt_bands, ni_found = [], [], [], []
     ni_candidates = 0
-    for batch in lf.collect_batches(chunk_size=BATCH_ROWS):
-        n = batch.height
-        rows = batch.get_column("_row").to_numpy().astype(np.int64)
-        rows_all.append(rows)
-        sh = {f: mh.shingles_from_words(batch.get_column(f), n_sh) for f in fields}
-        oph = {f: mh.oph_signatures(*sh[f], n, k) for f in fields if f in need_oph}
-        if near_identical is not None:
-            a, b = oph["c"], oph["r"]
-            both_empty = (a == mh.EMPTY) & (b == mh.EMPTY)
-            used = np.maximum((~both_empty).sum(axis=1), 1)
-            est = ((a == b) & ~both_empty).sum(axis=1) / used
-            slack = 3 * np.sqrt(near_identical * (1 - near_identical) / used) + 0.05
-            cand = rows[est >= near_identical - slack]
-            ni_candidates += len(cand)
-            if len(cand):
-                ni_found.append(_verify_near_identical(batch, cand, n_sh, near_identical))
-        if near_duplicates is not None:
-            union = np.minimum(np.minimum(oph["p"], oph["c"]), oph["r"])
-            pair_bands.append(mh.band_hashes(union, bands))
-        if leakage is not None:
-            kp = mh.kperm_signatures(*sh["p"], n, k, settings.seed)
-            prompt_bands.append(mh.band_hashes(kp, bands))
+    with streaming_morsels(dataset.row_bytes):
+        for batch in lf.collect_batches(chunk_size=BATCH_ROWS):
+            n = batch.height
+            rows = batch.get_column("_row").to_numpy().astype(np.int64)
+            rows_all.append(rows)
+            sh = {f: mh.shingles_from_words(batch.get_column(f), n_sh) for f in fields}
+            oph = {f: mh.oph_signatures(*sh[f], n, k) for f in fields if f in need_oph}
+            if near_identical is not None:
+                a, b = oph["c"], oph["r"]
+                both_empty = (a == mh.EMPTY) & (b == mh.EMPTY)
+                used = np.maximum((~both_empty).sum(axis=1), 1)
+                est = ((a == b) & ~both_empty).sum(axis=1) / used
+                slack = 3 * np.sqrt(near_identical * (1 - near_identical) / used) + 0.05
+                cand = rows[est >= near_identical - slack]
+                ni_candidates += len(cand)
+                if len(cand):
+                    ni_found.append(_verify_near_identical(batch, cand, n_sh, near_identical))
+            if near_duplicates is not None:
+                union = np.minimum(np.minimum(oph["p"], oph["c"]), oph["r"])
+                pair_bands.append(mh.band_hashes(union, bands))
+            if leakage is not None:
+                kp = mh.kperm_signatures(*sh["p"], n, k, settings.seed)
+                prompt_bands.append(mh.band_hashes(kp, bands))
     t_sig = time.perf_counter()
     rows = np.concatenate(rows_all) if rows_all else np.empty(0, np.int64)
 
@@ -136,10 +138,9 @@ def find_similar(
     leaks = pl.DataFrame(schema={"row": pl.Int64, "train_row": pl.Int64, "jaccard": pl.Float64})
     if verify_rows.len():
         need = ["p", "c", "r"] if dup_cands.height else ["p"]
-        texts = (
+        texts = dataset.collect(
             dataset.scan().filter(pl.col("_row").cast(pl.Int64).is_in(verify_rows.implode()))
             .select(pl.col("_row").cast(pl.Int64), *_words(need, settings.seed))
-            .collect(engine="streaming")
         )
         sets = texts.select("_row", *[mh.shingle_sets(texts.get_column(f), n_sh).alias(f) for f in need])
         if dup_cands.height:

@@ -3,6 +3,7 @@ the clean part of the fixture nothing at all."""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from prefdata.check import CHECK_IDS, check
@@ -95,3 +96,14 @@ def test_tokenizer_has_the_merge_the_roundtrip_plant_relies_on(tokenizer_dir):
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     assert tok.tokenize(":::")[0] != ":"  # "::" is one token, so "Assistant:" + "::" re-tokenizes
     assert tok("<s>x", add_special_tokens=False)["input_ids"][0] == tok.bos_token_id
+
+
+def test_tiny_streaming_morsels_change_nothing(seeded_dataset, tokenizer_dir, seeded_result):
+    """Morsels of 3 rows (a morsel size the user set wins over prefdata's own sizing) cut the single
+    pass and the similarity pass into many pieces: every verdict, statistic and offending id must come
+    out as with one morsel."""
+    with pl.Config(streaming_chunk_size=3):
+        small = check(seeded_dataset, config=CONFIG, tokenizer=tokenizer_dir, max_length=MAX_LENGTH,
+                      benchmark_prompts=BENCHMARK, write=False)
+    assert [c.to_dict() for c in small.checks] == [c.to_dict() for c in seeded_result.checks]
+    assert [e.result for e in small.expectations] == [e.result for e in seeded_result.expectations]
