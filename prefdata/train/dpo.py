@@ -22,6 +22,7 @@ from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
 from prefdata.train.provenance import build_record, run_fields
 from prefdata.train.result import TrainResult
 from prefdata.train.save import save_model, write_provenance
+from prefdata.train.startup import at_train_begin, needs_fsdp_warm_up, warm_up_fsdp
 from prefdata.train.trl_config import build_lora_config
 
 logger = logging.getLogger("prefdata.train")
@@ -102,16 +103,24 @@ def train_dpo(
             "raise trl.max_length (--max-length) or shorten the prompts"
         )
 
-    before = ref_logps = None
-    if trainer.eval_dataset is not None and len(trainer.eval_dataset) > 0:
-        ref_logps = reference_logps(trainer)  # once: the reference does not change during training
-        before = evaluate_preferences(trainer, beta=beta, reference=ref_logps)
+    baseline: dict[str, Any] = {}
+    evaluate = trainer.eval_dataset is not None and len(trainer.eval_dataset) > 0
+
+    def on_train_begin() -> None:  # the model as training uses it (prefdata/train/startup.py)
+        if needs_fsdp_warm_up(trainer, lora=lora):
+            warm_up_fsdp(trainer, tokenizer)
+        if evaluate:
+            baseline["reference"] = reference_logps(trainer)  # once: the reference does not change during training
+            baseline["before"] = evaluate_preferences(trainer, beta=beta, reference=baseline["reference"])
+
+    trainer.add_callback(at_train_begin(on_train_begin))
     progress(
         f"training: {drops['train'].pairs_kept} pairs, {inputs.describe_mode()}, "
         f"{trainer.accelerator.num_processes} process(es), beta {beta:g}, "
         f"loss {inputs.args.loss_type}, precompute_ref_log_probs={inputs.args.precompute_ref_log_probs}"
     )
     output_train = trainer.train()
+    ref_logps, before = baseline.get("reference"), baseline.get("before")
     after = evaluate_preferences(trainer, beta=beta, reference=ref_logps) if ref_logps is not None else None
     if before is not None and after is not None:
         progress(

@@ -64,3 +64,60 @@ def test_ipo_loss_runs(task_data, sft_model, tmp_path):
     )
     assert result.eval_after is None and not (tmp_path / "ipo" / "eval.json").exists()
     assert json.loads((tmp_path / "ipo" / "prefdata_train.json").read_text())["trl_config"]["loss_type"] == ["ipo"]
+
+
+def test_the_evaluation_before_training_uses_the_prepared_model(task_data, sft_model, tmp_path, monkeypatch):
+    """Regression (seen on an H200 under `accelerate launch --config_file train/accelerate/fsdp.yaml`):
+    the Trainer moves, wraps and shards the model only when ``train()`` starts, so an evaluation run
+    before ``train()`` met a CPU model with CUDA batches. Every evaluation forward pass must now see a
+    model the accelerator has prepared, and the one before training must come before the first step."""
+    from prefdata.train import evaluate
+
+    calls = []
+    original = evaluate._sequence_logps
+
+    def spy(model, batch):
+        trainer = spy.trainer
+        calls.append((len(trainer.accelerator._models), trainer.state.global_step))
+        return original(model, batch)
+
+    import trl
+
+    original_init = trl.DPOTrainer.__init__
+
+    def capture(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        spy.trainer = self
+
+    monkeypatch.setattr("trl.DPOTrainer.__init__", capture)
+    monkeypatch.setattr(evaluate, "_sequence_logps", spy)
+    result = train_dpo(task_data, str(sft_model), tmp_path / "o", overrides={**DPO_FAST, "trl.max_steps": 3}, no_check=True)
+    assert calls and all(prepared > 0 for prepared, _ in calls)
+    steps = [step for _, step in calls]
+    assert steps[0] == 0 and steps[-1] == 3  # before the first step, and after the last
+    assert result.eval_before.reward_accuracy == pytest.approx(0.5)
+
+
+def test_the_fsdp_warm_up_runs_before_any_reference_forward(task_data, sft_model, tmp_path, monkeypatch):
+    """Under FSDP with LoRA, the first forward must have the adapters on (prefdata/train/startup.py).
+    CPU runs are never FSDP, so the predicate is forced; the warm-up itself then runs on the plain model."""
+    from prefdata.train import dpo, evaluate
+
+    order = []
+    warm_up, sequence_logps = dpo.warm_up_fsdp, evaluate._sequence_logps
+
+    def spy_warm_up(trainer, tokenizer):
+        order.append(("warm-up", trainer.state.global_step))
+        warm_up(trainer, tokenizer)
+
+    def spy_logps(model, batch):
+        order.append(("eval", None))
+        return sequence_logps(model, batch)
+
+    monkeypatch.setattr(dpo, "needs_fsdp_warm_up", lambda trainer, lora: lora)
+    monkeypatch.setattr(dpo, "warm_up_fsdp", spy_warm_up)
+    monkeypatch.setattr(evaluate, "_sequence_logps", spy_logps)
+    result = train_dpo(task_data, str(sft_model), tmp_path / "o", overrides={**DPO_FAST, "trl.max_steps": 2}, no_check=True)
+    assert order[0] == ("warm-up", 0)
+    assert [o for o in order if o[0] == "warm-up"] == [("warm-up", 0)]
+    assert result.eval_before.reward_accuracy == pytest.approx(0.5)
