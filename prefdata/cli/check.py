@@ -7,12 +7,16 @@ Exit codes: 0 no error-severity check or expectation failed (with ``--strict``: 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from prefdata.cli.common import fail_on_prefdata_errors
+
+#: Width of the tables when stdout is not a terminal and COLUMNS is unset (CI logs, pipes).
+LOG_WIDTH = 160
 
 _PATH = click.Path(path_type=Path)
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -34,6 +38,9 @@ def _print(result) -> None:
     from rich.table import Table
 
     console = Console(stderr=False, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # A CI log or a pipe: rich would assume 80 columns and fold each finding into slivers.
+        console.width = LOG_WIDTH
     failed = [e for e in result.expectations if not e.success]
     title = f"suite {result.suite}: {len(result.expectations) - len(failed)}/{len(result.expectations)} expectations pass"
     if failed:

@@ -77,3 +77,15 @@ def test_usage_errors_exit_2(tmp_path, args, message):
     result = run(*[a.format(**names) for a in args])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_tables_in_a_log_keep_each_finding_on_one_line(tmp_path, monkeypatch):
+    """Not a terminal (CI log, pipe) and no COLUMNS: the table is wide enough that a finding is not
+    folded over several lines, as rich's 80-column default did."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = seeded.materialize(tmp_path / "clean", keys=seeded.clean_keys())
+    result = run(out, "--config", CONFIG)
+    lines = result.output.splitlines()
+    finding = "skipped: needs --tokenizer and --max-length"
+    assert any(finding in line and "truncation_dropped" in line for line in lines), result.output
+    assert max(len(line) for line in lines) <= 160
