@@ -107,3 +107,16 @@ def test_tiny_streaming_morsels_change_nothing(seeded_dataset, tokenizer_dir, se
                       benchmark_prompts=BENCHMARK, write=False)
     assert [c.to_dict() for c in small.checks] == [c.to_dict() for c in seeded_result.checks]
     assert [e.result for e in small.expectations] == [e.result for e in seeded_result.expectations]
+
+
+def test_similarity_in_many_small_batches_changes_nothing(seeded_dataset, tokenizer_dir, seeded_result, monkeypatch):
+    """Batches of 3 rows, signed on several threads and collected in order: the near-duplicate,
+    near-identical and leakage findings must be those of one batch."""
+    import sys
+
+    similarity = sys.modules["prefdata.check.similarity"]
+    monkeypatch.setattr(similarity, "BATCH_ROWS", 3)
+    monkeypatch.setattr(similarity, "SIGNATURE_THREADS", 3)
+    small = check(seeded_dataset, config=CONFIG, tokenizer=tokenizer_dir, max_length=MAX_LENGTH,
+                  benchmark_prompts=BENCHMARK, write=False)
+    assert [c.to_dict() for c in small.checks] == [c.to_dict() for c in seeded_result.checks]
