@@ -58,7 +58,7 @@ class Shard:
     split: str
     schema: pl.Schema
     rows: int
-    bytes: int  # uncompressed, from the Parquet footer
+    uncompressed_bytes: int  # from the Parquet footer
     formats: dict[str, str] = field(default_factory=dict)
     extra_message_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     image_columns: tuple[str, ...] = ()
@@ -77,7 +77,7 @@ class Dataset:
     @property
     def row_bytes(self) -> float:
         """Mean uncompressed bytes per row: what the streaming scans size their morsels by."""
-        return mean_row_bytes((s.rows, s.bytes) for s in self.shards)
+        return mean_row_bytes((s.rows, s.uncompressed_bytes) for s in self.shards)
 
     def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
         """Run a streaming query over this dataset with morsels sized for its rows (:mod:`prefdata.io.morsels`)."""
@@ -163,7 +163,7 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
     images = tuple(c for c in FORBIDDEN_COLUMNS if c in schema)
     split = split_of(file)
     shard = Shard(
-        path=file, name=name, split=split, schema=schema, rows=rows, bytes=size, formats=formats,
+        path=file, name=name, split=split, schema=schema, rows=rows, uncompressed_bytes=size, formats=formats,
         extra_message_fields=extra, image_columns=images,
     )
     return shard, problems

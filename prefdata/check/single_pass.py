@@ -3,8 +3,9 @@
 The normalized dataset (:mod:`prefdata.check.dataset`) gets the flat view columns (:mod:`.view`),
 then one ``select`` evaluates the suite's per-row expectation columns and every check family's
 feature columns. polars' streaming engine runs it in morsels of about 2 MB over all cores
-(:mod:`prefdata.io.morsels`), so the 1 GB of text is read once and never held in memory; what comes back is a compact frame (hashes, lengths, flags,
-ids) a few bytes per column per row, from which the verdicts are computed.
+(:mod:`prefdata.io.morsels`), so the 1 GB of text is read once and never held in memory; what comes
+back is a compact frame (hashes, lengths, flags, ids) a few bytes per column per row, from which the
+verdicts are computed.
 """
 
 from __future__ import annotations
