@@ -218,6 +218,14 @@ class DropReport:
     def pairs_kept(self) -> int:
         return self.pairs_in - self.dropped
 
+    def require_pairs_left(self) -> None:
+        """Raise :class:`DataError` when TRL dropped every pair: training would start on nothing."""
+        if self.pairs_kept == 0:
+            raise DataError(
+                f"every {self.split} pair's prompt reaches max_length={self.max_length}, so nothing is left to train on; "
+                "raise trl.max_length (--max-length) or shorten the prompts"
+            )
+
     def describe(self) -> str:
         text = (
             f"{self.split}: {self.pairs_in} pairs, {self.dropped} dropped by TRL because the prompt alone reaches "

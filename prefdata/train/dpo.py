@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.train.data import drop_report, load_split
-from prefdata.train.errors import DataError
 from prefdata.train.evaluate import PreferenceEval, evaluate_preferences, reference_logps, signed
 from prefdata.train.models import load_model, resolve_model
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
@@ -97,11 +96,7 @@ def train_dpo(
         drops["test"] = drop_report("test", test, trainer.eval_dataset, inputs.args.max_length)
     for report in drops.values():
         progress("TRL preparation: " + report.describe())
-    if drops["train"].pairs_kept == 0:
-        raise DataError(
-            f"every train pair's prompt reaches max_length={inputs.args.max_length}, so nothing is left to train on; "
-            "raise trl.max_length (--max-length) or shorten the prompts"
-        )
+    drops["train"].require_pairs_left()
 
     baseline: dict[str, Any] = {}
     evaluate = trainer.eval_dataset is not None and len(trainer.eval_dataset) > 0

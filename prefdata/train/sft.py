@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.train.data import drop_report, load_split, to_prompt_completion
-from prefdata.train.errors import DataError
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
 from prefdata.train.provenance import build_record, run_fields
 from prefdata.train.result import TrainResult
@@ -66,11 +65,7 @@ def train_sft(
     )
     drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
     progress("TRL preparation: " + drops["train"].describe())
-    if drops["train"].pairs_kept == 0:
-        raise DataError(
-            f"every train pair's prompt reaches max_length={inputs.args.max_length}, so nothing is left to train on; "
-            "raise trl.max_length (--max-length) or shorten the prompts"
-        )
+    drops["train"].require_pairs_left()
     progress(
         f"training: {drops['train'].pairs_kept} pairs, {inputs.describe_mode()}, "
         f"{trainer.accelerator.num_processes} process(es)"
