@@ -38,8 +38,10 @@ from prefdata.schema import MESSAGES, id_expr
 from prefdata.shapes.base import keep_reason
 
 PARTITION_BYTES = 256 * 1024 * 1024
-WORKERS = 2  # batches processed at once in pass 1
-IN_FLIGHT = 3  # batches read ahead: bounds pass-1 memory to a few batches
+#: Batches processed at once in pass 1: one per core polars may use, at least 2 (polars releases the
+#: GIL, and one batch keeps about one core busy) and at most 8 (each holds ~100 MB while in flight).
+WORKERS = max(2, min(8, pl.thread_pool_size()))
+IN_FLIGHT = WORKERS + 1  # batches read ahead: bounds pass-1 memory to a few batches
 COMPRESSED_RATIO = 4  # assumed expansion of .gz/.zst input when sizing partitions
 
 
@@ -179,8 +181,19 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
     return manifest
 
 
+def _spill_batch(p: FilePlan, batch: RecordBatch, spill: Spill, kind: str, seq: int, *, seed: int, partitions: int) -> None:
+    """Process one batch and spill what it gave, in a worker thread: the reading thread only reads.
+
+    ``seq`` was reserved in reading order, so the spill reads back in that order.
+    """
+    drops, rows = _process_batch(p, batch, kind, seed=seed, partitions=partitions)
+    spill.write_drops(drops, seq)
+    if rows is not None:
+        spill.write_rows(kind, rows, seq)
+
+
 def _process_batch(p: FilePlan, batch: RecordBatch, kind: str, *, seed: int, partitions: int) -> tuple[list[pl.DataFrame], pl.DataFrame | None]:
-    """Row-local work on one batch (runs in a worker thread): decode, adapt, rules, keys.
+    """Row-local work on one batch: decode, adapt, rules, keys.
 
     Returns the drop rows and the pair (or half-pair) rows to spill.
     """
@@ -221,21 +234,17 @@ def _apply_filters(decoded: pl.DataFrame, p: FilePlan) -> pl.DataFrame:
 def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExecutor, *, seed: int, partitions: int, progress: Progress) -> FileStats:
     """Stream one file: every record becomes pair rows in the spill or drop rows with a reason.
 
-    Batches are processed two at a time (polars releases the GIL) and spilled in reading order, so
-    the output does not depend on thread timing.
+    Batches are processed and spilled ``WORKERS`` at a time (polars releases the GIL), each under a sequence
+    number reserved in reading order, so the output does not depend on thread timing.
     """
     stats = FileStats()
     progress.file(p.file.name, None if p.file.compression else p.file.bytes)
     kind = f"halves-{_source_index(plan, p)}" if p.shape.combines else "pairs"
     pending: deque[tuple[Future, RecordBatch]] = deque()
 
-    def spill_oldest() -> None:
+    def wait_oldest() -> None:
         future, batch = pending.popleft()
-        drops, rows = future.result()
-        for d in drops:
-            spill.write_drops(d)
-        if rows is not None:
-            spill.write_rows(kind, rows)
+        future.result()
         progress.advance(batch.bytes_read, batch.records)
 
     for batch in iter_batches(p.file):
@@ -245,11 +254,12 @@ def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExe
             stats.line_offsets.append(batch.line_offsets)
         if batch.line_ends is not None:
             stats.line_ends.append(batch.line_ends)
-        pending.append((workers.submit(_process_batch, p, batch, kind, seed=seed, partitions=partitions), batch))
+        seq = spill.reserve()
+        pending.append((workers.submit(_spill_batch, p, batch, spill, kind, seq, seed=seed, partitions=partitions), batch))
         if len(pending) >= IN_FLIGHT:
-            spill_oldest()
+            wait_oldest()
     while pending:
-        spill_oldest()
+        wait_oldest()
     return stats
 
 

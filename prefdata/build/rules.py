@@ -11,7 +11,6 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers the nchash/chash namespaces)
 
 from prefdata.schema import PROMPT_LAST_ROLES, ROLES, id_expr
-from prefdata.shapes.base import keep_reason
 from prefdata.shapes.messages import messages_text
 
 _RESPONSES = ("chosen", "rejected")
@@ -25,57 +24,56 @@ def _content(e: pl.Expr) -> pl.Expr:
     return e.struct.field("content")
 
 
-def apply_rules(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Mark rows that break a generic rule (rows already marked keep their first reason)."""
+def _rules() -> list[tuple[str, str, pl.Expr, pl.Expr]]:
+    """``(reason, field, detail, broken)`` for every generic rule, in the order they are checked."""
     el = pl.element()
+    rules = []
     for col in ("prompt", *_RESPONSES):
         c = pl.col(col)
-        lf = lf.with_columns(keep_reason(pl.lit("missing_field"), pl.lit(col), pl.lit(f"{col} is missing"), c.is_null() | (c.list.len() == 0)))
+        rules.append(("missing_field", col, pl.lit(f"{col} is missing"), c.is_null() | (c.list.len() == 0)))
     for col in ("prompt", *_RESPONSES):
-        c = pl.col(col)
-        empty = c.list.eval(_content(el).is_null() | (_content(el).str.strip_chars() == "")).list.any()
-        lf = lf.with_columns(keep_reason(pl.lit("empty_field"), pl.lit(col), pl.lit(f"{col} has an empty turn"), empty))
+        # an anchored regex stops at the first non-blank character; stripping would copy every text
+        empty = pl.col(col).list.eval(_content(el).is_null() | _content(el).str.contains(r"^\s*$")).list.any()
+        rules.append(("empty_field", col, pl.lit(f"{col} has an empty turn"), empty))
     for col in ("prompt", *_RESPONSES):
         c = pl.col(col)
         unknown = c.list.eval(_role(el).filter(~_role(el).is_in(list(ROLES)) | _role(el).is_null())).list.first()
-        lf = lf.with_columns(
-            keep_reason(
-                pl.lit("unknown_role"),
-                pl.lit(col),
-                pl.format(f"{col} has a turn with role '{{}}'", unknown.fill_null("<none>")),
-                c.list.eval(~_role(el).is_in(list(ROLES)) | _role(el).is_null()).list.any(),
-            )
-        )
+        detail = pl.format(f"{col} has a turn with role '{{}}'", unknown.fill_null("<none>"))
+        rules.append(("unknown_role", col, detail, c.list.eval(~_role(el).is_in(list(ROLES)) | _role(el).is_null()).list.any()))
     last = _role(pl.col("prompt").list.last())
-    lf = lf.with_columns(
-        keep_reason(
-            pl.lit("bad_turn_order"),
-            pl.lit("prompt"),
-            pl.format("the prompt's last turn is '{}'; it must end with a user or tool turn", last),
-            ~last.is_in(list(PROMPT_LAST_ROLES)),
-        )
-    )
+    detail = pl.format("the prompt's last turn is '{}'; it must end with a user or tool turn", last)
+    rules.append(("bad_turn_order", "prompt", detail, ~last.is_in(list(PROMPT_LAST_ROLES))))
     for col in _RESPONSES:
         c = pl.col(col)
         other = c.list.eval(_role(el).filter(_role(el) != "assistant")).list.first()
-        lf = lf.with_columns(
-            keep_reason(
-                pl.lit("bad_turn_order"),
-                pl.lit(col),
-                pl.format(f"{col} holds a '{{}}' turn; responses must be assistant turns", other),
-                c.list.eval(_role(el) != "assistant").list.any(),
-            )
-        )
+        detail = pl.format(f"{col} holds a '{{}}' turn; responses must be assistant turns", other)
+        rules.append(("bad_turn_order", col, detail, c.list.eval(_role(el) != "assistant").list.any()))
     stripped = lambda col: pl.col(col).list.eval(_content(pl.element()).str.strip_chars())
+    identical = stripped("chosen") == stripped("rejected")
+    rules.append(("identical_responses", "chosen,rejected", pl.lit("chosen and rejected are the same text"), identical))
+    return rules
+
+
+def apply_rules(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Mark rows that break a generic rule (rows already marked keep their first reason).
+
+    Every rule's condition is computed once, side by side, and the first broken rule sets
+    ``_reason/_field/_detail`` in one step: a ``when/then`` per rule and column costs twice as much.
+    """
+    rules = _rules()
+    broken = [f"__rule{i}" for i in range(len(rules))]
+    first = pl.coalesce([pl.when(pl.col(b)).then(pl.lit(i, pl.UInt8)) for i, b in enumerate(broken)])
     lf = lf.with_columns(
-        keep_reason(
-            pl.lit("identical_responses"),
-            pl.lit("chosen,rejected"),
-            pl.lit("chosen and rejected are the same text"),
-            stripped("chosen") == stripped("rejected"),
-        )
-    )
-    return lf
+        [cond.fill_null(False).alias(b) for (_, _, _, cond), b in zip(rules, broken)]
+    ).with_columns(pl.when(pl.col("_reason").is_null()).then(first).alias("__first"))
+    n = pl.col("__first")
+    return lf.with_columns(
+        pl.coalesce("_reason", n.replace_strict({i: r[0] for i, r in enumerate(rules)}, default=None, return_dtype=pl.String)),
+        pl.coalesce("_field", n.replace_strict({i: r[1] for i, r in enumerate(rules)}, default=None, return_dtype=pl.String)),
+        pl.when(n.is_null()).then(pl.col("_detail")).otherwise(
+            pl.coalesce([pl.when(n == i).then(detail) for i, (_, _, detail, _) in enumerate(rules)])
+        ).alias("_detail"),
+    ).drop(*broken, "__first")
 
 
 def _normalized(text: pl.Expr) -> pl.Expr:

@@ -9,6 +9,7 @@ engine's hash repartition.
 from __future__ import annotations
 
 import itertools
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -28,44 +29,59 @@ DROP_SCHEMA = pl.Schema(
 
 class Spill:
     """Pass-1 rows by kind and bucket. With one partition (input up to one partition's size) they
-    stay in memory: writing and re-reading them would cost a third of a small build."""
+    stay in memory: writing and re-reading them would cost a third of a small build.
+
+    Worker threads write concurrently, each with a sequence number the reading thread reserved in
+    reading order (:meth:`reserve`): every bucket reads back in that order, whatever the thread timing.
+    """
 
     def __init__(self, root: Path, partitions: int, *, in_memory: bool | None = None) -> None:
         self.root = root
         self.partitions = partitions
         self.in_memory = partitions == 1 if in_memory is None else in_memory
         self._seq = itertools.count()
-        self._frames: dict[tuple[str, ...], list[pl.DataFrame]] = {}
+        self._lock = threading.Lock()
+        self._frames: dict[tuple[str, ...], list[tuple[tuple[int, int], pl.DataFrame]]] = {}
         root.mkdir(parents=True, exist_ok=True)
 
-    def _write(self, df: pl.DataFrame, *parts: str) -> None:
+    def reserve(self) -> int:
+        """The next sequence number: frames written with it read back after all earlier ones."""
+        with self._lock:
+            return next(self._seq)
+
+    def _write(self, df: pl.DataFrame, parts: tuple[str, ...], key: tuple[int, int]) -> None:
         if df.height == 0:
             return
         if self.in_memory:
-            self._frames.setdefault(parts, []).append(df)
+            with self._lock:
+                self._frames.setdefault(parts, []).append((key, df))
             return
         folder = self.root.joinpath(*parts)
         folder.mkdir(parents=True, exist_ok=True)
-        df.write_ipc(folder / f"{next(self._seq):08d}.arrow", compression="uncompressed")
+        df.write_ipc(folder / f"{key[0]:010d}-{key[1]:04d}.arrow", compression="uncompressed")
 
     def _read(self, *parts: str) -> list[pl.DataFrame]:
         if self.in_memory:
-            return self._frames.get(parts, [])
+            return [df for _, df in sorted(self._frames.get(parts, []), key=lambda kv: kv[0])]
         folder = self.root.joinpath(*parts)
         return [pl.read_ipc(f) for f in sorted(folder.glob("*.arrow"))] if folder.exists() else []
 
-    def write_rows(self, kind: str, df: pl.DataFrame) -> None:
+    def write_rows(self, kind: str, df: pl.DataFrame, seq: int | None = None) -> None:
         """Rows with a ``_bucket`` column, split into their buckets (``kind`` names the row type)."""
         if df.height == 0:
             return
+        key = (self.reserve() if seq is None else seq, 0)
         if self.partitions == 1:
-            self._write(df, kind, "00000")
+            self._write(df, (kind, "00000"), key)
             return
         for (bucket,), part in df.partition_by("_bucket", as_dict=True, maintain_order=True).items():
-            self._write(part, kind, f"{int(bucket):05d}")
+            self._write(part, (kind, f"{int(bucket):05d}"), key)
 
-    def write_drops(self, df: pl.DataFrame) -> None:
-        self._write(df.select(DROP_SCHEMA.names()).cast(dict(DROP_SCHEMA)), "drops")
+    def write_drops(self, frames: pl.DataFrame | list[pl.DataFrame], seq: int | None = None) -> None:
+        """Drop rows (one frame or several, read back in the order given)."""
+        seq = self.reserve() if seq is None else seq
+        for i, df in enumerate([frames] if isinstance(frames, pl.DataFrame) else frames):
+            self._write(df.select(DROP_SCHEMA.names()).cast(dict(DROP_SCHEMA)), ("drops",), (seq, i))
 
     def read_rows(self, kind: str, bucket: int) -> pl.DataFrame | None:
         frames = self._read(kind, f"{bucket:05d}")

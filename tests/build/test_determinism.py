@@ -82,3 +82,52 @@ def test_kill_9_during_a_build_leaves_the_previous_out_intact(tmp_path: Path) ->
     prefdata.build(FIXTURES / "raw" / "transcript" / "hh.jsonl", out)
     assert not list(tmp_path.glob(".out.prefdata-tmp-*"))
     assert _files(out) == before
+
+
+def test_output_does_not_depend_on_which_batch_finishes_first(tmp_path: Path, monkeypatch) -> None:
+    """Pass-1 workers spill concurrently; what they spill must read back in reading order anyway.
+
+    Tiny blocks give many batches; every other batch is held back, so later batches finish first.
+    Duplicates across batches and bad lines make the order visible in the output and in rejects.
+    """
+    import functools
+    import threading
+
+    from prefdata.build import pipeline
+    from prefdata.io import records
+
+    raw = tmp_path / "raw.jsonl"
+    with raw.open("w") as fh:
+        for i in range(600):
+            if i % 97 == 5:
+                fh.write('{"prompt": "truncated\n')
+                continue
+            n = i % 230  # records 230 and 460 on repeat earlier ones: duplicates in later batches
+            fh.write(json.dumps({"prompt": f"Question {n % 80}?", "chosen": f"good {n}", "rejected": f"bad {n}" if n % 50 else f"good {n}"}) + "\n")
+    monkeypatch.setattr(pipeline, "iter_batches", functools.partial(records.iter_batches, block_bytes=2048))
+    monkeypatch.setattr(pipeline, "WORKERS", 4)
+    monkeypatch.setattr(pipeline, "IN_FLIGHT", 5)
+
+    for partitions in (1, 3):  # in-memory spill and spill files
+        in_order = prefdata.build(raw, tmp_path / f"in-order-{partitions}", partitions=partitions, test_fraction=0.2)
+        finished: list[int] = []
+        lock = threading.Lock()
+        process = pipeline._process_batch
+
+        def held_back(p, batch, *args, _process=process, _finished=finished, _lock=lock, **kwargs):
+            first = int(batch.lines.get_column("_record")[0])
+            if (first // 10) % 2 == 0:
+                time.sleep(0.05)
+            result = _process(p, batch, *args, **kwargs)
+            with _lock:
+                _finished.append(first)
+            return result
+
+        monkeypatch.setattr(pipeline, "_process_batch", held_back)
+        shuffled = prefdata.build(raw, tmp_path / f"shuffled-{partitions}", partitions=partitions, test_fraction=0.2)
+        monkeypatch.setattr(pipeline, "_process_batch", process)
+        assert len(finished) > 20 and finished != sorted(finished), "the batches did not finish out of order"
+        assert _files(tmp_path / f"shuffled-{partitions}") == _files(tmp_path / f"in-order-{partitions}")
+        assert shuffled.counts == in_order.counts
+        assert shuffled.counts["rejected_by_reason"].keys() >= {"malformed_json", "duplicate_pair", "identical_responses"}
+        assert_reconciled(tmp_path / f"shuffled-{partitions}")
