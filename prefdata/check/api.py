@@ -15,6 +15,7 @@ from prefdata.check.results import CheckResult, ExpectationOutcome
 from prefdata.check.single_pass import single_pass
 from prefdata.check.suite import Suite, load_suite
 from prefdata.check.view import VIEW_COLUMNS, view_frame
+from prefdata.progress import Progress
 
 ENGINES = ("polars", "gx")
 
@@ -31,6 +32,7 @@ def check(
     strict: bool = False,
     write: bool = True,
     data_docs: str | Path | None = None,
+    quiet: bool = True,
 ) -> CheckResult:
     """Run the expectation suite and every enabled preference check on the dataset at ``path``.
 
@@ -39,7 +41,8 @@ def check(
     Expectations on pandas; needs the ``gx`` extra). ``tokenizer`` + ``max_length``: enable the TRL
     truncation and chat-template checks. ``benchmark_prompts``: a file of prompts for the
     contamination check. ``strict``: warnings fail too. ``write``: write ``path/checks.json``.
-    ``data_docs``: with the gx engine, write GX Data Docs to this directory.
+    ``data_docs``: with the gx engine, write GX Data Docs to this directory. ``quiet=False`` shows a
+    progress display on stderr when it is a terminal (the CLI's default).
 
     Raises a :class:`prefdata.check.errors.CheckError` when checking is impossible (bad path, suite,
     config or options); a dataset that fails checks is a result with ``passed`` False, not an error.
@@ -63,32 +66,38 @@ def check(
     view_schema = view_frame(dataset.scan()).collect_schema()
     plans = plan_suite(the_suite, view_schema) if engine == "polars" else []
     seconds: dict[str, float] = {}
-    t = time.perf_counter()
-    frame = single_pass(dataset, cfg, plans)
-    seconds["single_pass"] = time.perf_counter() - t
+    with Progress(enabled=None if not quiet else False) as progress:
+        progress.phase(f"reading {dataset.rows:,} pairs once for the suite and the row-level checks")
+        t = time.perf_counter()
+        frame = single_pass(dataset, cfg, plans)
+        seconds["single_pass"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    if engine == "polars":
-        raw = finish_suite(the_suite, plans, frame, VIEW_COLUMNS)
-    else:
-        from prefdata.check import engine_gx
+        progress.phase(f"expectations ({engine} engine)")
+        t = time.perf_counter()
+        if engine == "polars":
+            raw = finish_suite(the_suite, plans, frame, VIEW_COLUMNS)
+        else:
+            from prefdata.check import engine_gx
 
-        raw = engine_gx.validate(dataset, the_suite, data_docs=data_docs)
-    seconds["expectations"] = time.perf_counter() - t
-    expectations = [
-        ExpectationOutcome(e.type, e.kwargs, e.severity, r["success"], r["result"], e.meta)
-        for e, r in zip(the_suite.expectations, raw)
-    ]
+            raw = engine_gx.validate(dataset, the_suite, data_docs=data_docs)
+        seconds["expectations"] = time.perf_counter() - t
+        expectations = [
+            ExpectationOutcome(e.type, e.kwargs, e.severity, r["success"], r["result"], e.meta)
+            for e, r in zip(the_suite.expectations, raw)
+        ]
 
-    ctx = Context(
-        dataset=dataset, frame=frame, config=cfg,
-        options=Options(tokenizer=tokenizer, max_length=max_length, benchmark_prompts=benchmark_prompts),
-        seconds=seconds,
-    )
-    t = time.perf_counter()
-    outcomes = [o for family in FAMILIES for o in family.run(ctx)]
-    outcomes.sort(key=lambda o: CHECK_IDS.index(o.id))
-    seconds["checks"] = time.perf_counter() - t
+        ctx = Context(
+            dataset=dataset, frame=frame, config=cfg,
+            options=Options(tokenizer=tokenizer, max_length=max_length, benchmark_prompts=benchmark_prompts),
+            seconds=seconds, progress=progress,
+        )
+        t = time.perf_counter()
+        outcomes = []
+        for family in FAMILIES:
+            progress.phase(f"checks: {family.__name__.rsplit('.', 1)[-1].replace('_', ' ')}")
+            outcomes += family.run(ctx)
+        outcomes.sort(key=lambda o: CHECK_IDS.index(o.id))
+        seconds["checks"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
 
     result = CheckResult(

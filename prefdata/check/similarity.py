@@ -100,8 +100,11 @@ def find_similar(
     near_identical: float | None,
     near_duplicates: float | None,
     leakage: float | None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> SimilarityFindings:
     """Run the pass for the checks whose threshold is given (None: that check is off).
+
+    ``on_batch`` is told the rows of each batch once it is signed (for a progress display).
 
     ``keys`` has, per ``_row``: ``split``, and the exact-match keys ``_prompt_h``/``_chosen_h``/
     ``_rejected_h`` and ``_prompt_key`` from the single pass, used to leave exact matches out.
@@ -138,6 +141,8 @@ def find_similar(
         if leakage is not None:
             kp = mh.kperm_signatures(*sh["p"], n, k, settings.seed)
             out.prompt_bands = mh.band_hashes(kp, bands)
+        if on_batch is not None:
+            on_batch(n)
         return out
 
     # numpy releases the GIL in the hashing and sorting that dominate a batch, so batches run on every

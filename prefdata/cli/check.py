@@ -80,10 +80,11 @@ def _print(result) -> None:
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
 @click.option("--no-write", is_flag=True, help="Do not write DATASET/checks.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print checks.json to stdout instead of the tables.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (it shows only when stderr is a terminal).")
 def command(
     dataset: Path, suite: Path | None, config_path: Path | None, engine: str, data_docs: Path | None,
     tokenizer: Path | None, max_length: int | None, benchmark_prompts: Path | None, strict: bool,
-    no_write: bool, as_json: bool,
+    no_write: bool, as_json: bool, quiet: bool,
 ) -> None:
     """Check a dataset: expectation suite + preference checks; exit 1 when an error-severity one fails."""
     from prefdata.check import check
@@ -91,7 +92,7 @@ def command(
     with fail_on_prefdata_errors():
         result = check(
             dataset, suite=suite, config=config_path, engine=engine, tokenizer=tokenizer, max_length=max_length,
-            benchmark_prompts=benchmark_prompts, strict=strict, write=not no_write, data_docs=data_docs,
+            benchmark_prompts=benchmark_prompts, strict=strict, write=not no_write, data_docs=data_docs, quiet=quiet,
         )
     if as_json:
         from prefdata.check.results import _jsonable

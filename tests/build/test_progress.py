@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from prefdata.cli import cli
-from tests.conftest import FIXTURES, REPO
-
-
-def _run_on_a_terminal(args: list[str]) -> str:
-    """Run ``prefdata`` with stderr on a pseudo-terminal; return what the terminal showed."""
-    leader, follower = pty.openpty()
-    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="120")
-    proc = subprocess.Popen([sys.executable, "-m", "prefdata", *args], stdout=subprocess.DEVNULL, stderr=follower, env=env)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait()
-    os.close(leader)
-    assert proc.returncode == 0
-    return b"".join(chunks).decode("utf-8", "replace")
+from tests.conftest import FIXTURES
+from tests.support.terminal import run_on_a_terminal
 
 
 def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
-    shown = _run_on_a_terminal(["build", str(FIXTURES / "raw" / "transcript" / "hh.jsonl"), str(tmp_path / "out")])
+    shown = run_on_a_terminal(["build", str(FIXTURES / "raw" / "transcript" / "hh.jsonl"), str(tmp_path / "out")])
     # a small build may finish between two refreshes, so any phase of the display will do
     assert any(text in shown for text in ("reading hh.jsonl", "deduplicating and splitting", "writing rejects and manifest")), shown
 
 
 def test_quiet_on_a_terminal_shows_nothing(tmp_path: Path) -> None:
-    shown = _run_on_a_terminal(["build", str(FIXTURES / "raw" / "transcript" / "hh.jsonl"), str(tmp_path / "out"), "--quiet"])
+    shown = run_on_a_terminal(["build", str(FIXTURES / "raw" / "transcript" / "hh.jsonl"), str(tmp_path / "out"), "--quiet"])
     assert shown.strip() == ""
 
 

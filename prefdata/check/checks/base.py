@@ -19,6 +19,7 @@ import polars as pl
 from prefdata.check.config import CheckConfig, CheckSettings
 from prefdata.check.dataset import Dataset
 from prefdata.check.results import CheckOutcome
+from prefdata.progress import SILENT, Progress
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Context:
     config: CheckConfig
     options: Options
     seconds: dict[str, float] = field(default_factory=dict)
+    progress: Progress = SILENT  # checks with a long pass of their own (tokenizer, MinHash) report here
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def settings(self, check_id: str) -> CheckSettings:

@@ -52,6 +52,7 @@ def similarity(ctx: Context) -> SimilarityFindings:
     def compute() -> SimilarityFindings:
         c = ctx.config.checks
         t = time.perf_counter()
+        ctx.progress.phase("checks: near duplicates (MinHash LSH)", total=ctx.frame.height)
         found = find_similar(
             ctx.dataset,
             ctx.frame.select("_row", "split", "_prompt_h", "_chosen_h", "_rejected_h", "_prompt_key"),
@@ -59,6 +60,7 @@ def similarity(ctx: Context) -> SimilarityFindings:
             near_identical=c.near_identical_responses.min_jaccard if c.near_identical_responses.enabled else None,
             near_duplicates=c.near_duplicates.min_jaccard if c.near_duplicates.enabled else None,
             leakage=c.prompt_leakage_near.min_jaccard if c.prompt_leakage_near.enabled else None,
+            on_batch=ctx.progress.advance,
         )
         ctx.seconds["similarity"] = time.perf_counter() - t
         return found

@@ -64,7 +64,9 @@ def tokenize(ctx: Context, tok) -> pl.DataFrame:
     """Per pair: ``p`` (templated prompt ids), ``pc``/``pr`` (templated prompt+chosen/rejected ids)."""
     lf = ctx.dataset.scan().select(pl.col("_row").cast(pl.Int64), "prompt", "chosen", "rejected")
     frames = []
+    ctx.progress.phase(f"checks: tokenizing pairs as TRL does (max_length {ctx.options.max_length})", total=ctx.frame.height)
     for batch in lf.collect_batches(chunk_size=BATCH_ROWS):
+        ctx.progress.advance(batch.height)
         rows = batch.to_dicts()
         ok = [r for r in rows if r["prompt"] and r["chosen"] and r["rejected"]]  # role_structure reports the rest
         if not ok:
