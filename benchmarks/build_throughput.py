@@ -98,8 +98,9 @@ def run_prefdata(raw: str, out: str) -> None:
 def run_datasets(raw: str, out: str) -> None:
     import hashlib
 
-    from datasets import load_dataset
+    from datasets import disable_progress_bars, load_dataset
 
+    disable_progress_bars()  # a line per update would bury the results (their cost is not the point)
     ds = load_dataset("json", data_files=raw, split="train", cache_dir=os.path.join(out, "_cache"))
 
     def to_messages(row: dict) -> dict:
