@@ -19,13 +19,13 @@ from prefdata.schema import REJECT_SCHEMA
 def record_rejects(drops: pl.DataFrame, output_records: pl.DataFrame) -> pl.DataFrame:
     """Drop rows of records that have no output pair, first reason per record, in raw order."""
     key = ["_file_idx", "_record"]
-    pending = drops.join(output_records.unique(), on=key, how="anti", maintain_order="left")
+    pending = drops.join(output_records, on=key, how="anti", maintain_order="left")  # repeats on the right are harmless
     return pending.sort(key, maintain_order=True).unique(subset=key, keep="first", maintain_order=True)
 
 
 def pair_drops(drops: pl.DataFrame, output_records: pl.DataFrame) -> pl.DataFrame:
     """Dropped rows of records that *did* give other pairs (multi-pair shapes): counted, not rejects."""
-    return drops.join(output_records.unique(), on=["_file_idx", "_record"], how="semi")
+    return drops.join(output_records, on=["_file_idx", "_record"], how="semi")
 
 
 def fill_raw(rejects: pl.DataFrame, files: Sequence, line_indexes: dict[int, LineIndex] | None = None) -> pl.DataFrame:
