@@ -4,7 +4,8 @@ The pairs are tokenized exactly as ``trl.DPOTrainer`` 1.x does for conversationa
 (``apply_chat_template(prompt, add_generation_prompt=True)`` for the prompt,
 ``apply_chat_template(prompt + chosen)`` and ``prompt + rejected`` for the sequences, the completion
 starting where prompt and sequence ids diverge, ``truncation_mode="keep_start"``). The tokenization
-itself is the tokenizer's batched call; everything after it is list expressions in polars.
+itself is the tokenizer's batched call, once per distinct conversation; everything after it is list
+expressions in polars.
 
 - ``truncation_dropped``: TRL drops pairs whose (effective) prompt alone reaches ``max_length``
   ("Dropping fully truncated examples"); they silently vanish from training.
@@ -60,6 +61,30 @@ def _messages(value: list[dict] | None) -> list[dict]:
     return [{"role": m["role"], "content": m["content"]} for m in (value or [])]
 
 
+def templated_ids(tok, conversations: list[list[dict]], **kwargs) -> list[list[int]]:
+    """``apply_chat_template`` token ids of each conversation, each distinct conversation tokenized once.
+
+    Shapes that make several pairs of one record (rated, ranked, tree, feedback) repeat the prompt in
+    every pair, and each prompt + response in several pairs (as chosen in one, rejected in another);
+    their pairs sit next to each other, so a batch tokenizes each once. Tokenizing is nearly all the
+    cost of these checks.
+    """
+    index: dict[tuple[tuple[str, str], ...], int] = {}
+    distinct: list[list[dict]] = []
+    where = []
+    for conversation in conversations:
+        key = tuple((m["role"], m["content"]) for m in conversation)
+        i = index.setdefault(key, len(distinct))
+        if i == len(distinct):
+            distinct.append(conversation)
+        where.append(i)
+    try:
+        ids = tok.apply_chat_template(distinct, tokenize=True, return_dict=True, **kwargs)["input_ids"]
+    except Exception as exc:  # a template that raises on some data is itself a finding; name it
+        raise InputFileError(f"chat template failed on the dataset: {exc}") from exc
+    return [ids[i] for i in where]
+
+
 def tokenize(ctx: Context, tok) -> pl.DataFrame:
     """Per pair: ``p`` (templated prompt ids), ``pc``/``pr`` (templated prompt+chosen/rejected ids)."""
     lf = ctx.dataset.scan().select(pl.col("_row").cast(pl.Int64), "prompt", "chosen", "rejected")
@@ -72,16 +97,10 @@ def tokenize(ctx: Context, tok) -> pl.DataFrame:
         if not ok:
             continue
         prompts = [_messages(r["prompt"]) for r in ok]
-
-        def ids(conversations, **kw):
-            try:
-                return tok.apply_chat_template(conversations, tokenize=True, return_dict=True, **kw)["input_ids"]
-            except Exception as exc:  # a template that raises on some data is itself a finding; name it
-                raise InputFileError(f"chat template failed on the dataset: {exc}") from exc
-
-        p = ids(prompts, add_generation_prompt=True)
-        pc = ids([pm + _messages(r["chosen"]) for pm, r in zip(prompts, ok)])
-        pr = ids([pm + _messages(r["rejected"]) for pm, r in zip(prompts, ok)])
+        p = templated_ids(tok, prompts, add_generation_prompt=True)
+        # one call for both sides: a response chosen in one pair is often rejected in another
+        sequences = templated_ids(tok, [pm + _messages(r[side]) for side in ("chosen", "rejected") for pm, r in zip(prompts, ok)])
+        pc, pr = sequences[: len(ok)], sequences[len(ok) :]
         frames.append(pl.DataFrame({"_row": [r["_row"] for r in ok], "p": p, "pc": pc, "pr": pr}, schema={"_row": pl.Int64, "p": IDS, "pc": IDS, "pr": IDS}))
     if not frames:
         return pl.DataFrame(schema={"_row": pl.Int64, "p": IDS, "pc": IDS, "pr": IDS})

@@ -1,0 +1,86 @@
+"""The tokenizer checks tokenize each distinct conversation once, with the same ids as one call per pair."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import prefdata
+from tests.check.conftest import MAX_LENGTH
+
+tokenizer_checks = importlib.import_module("prefdata.check.checks.tokenizer")
+
+
+class Counting:
+    """A tokenizer that records how many conversations each ``apply_chat_template`` call got."""
+
+    def __init__(self, tok) -> None:
+        self.tok = tok
+        self.calls: list[int] = []
+
+    def apply_chat_template(self, conversations, **kwargs):
+        self.calls.append(len(conversations))
+        return self.tok.apply_chat_template(conversations, **kwargs)
+
+
+def test_repeated_conversations_are_tokenized_once(tokenizer_dir: Path) -> None:
+    tok = tokenizer_checks.load_tokenizer(tokenizer_dir)
+    prompt = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a fruit."}]
+    chosen = [*prompt, {"role": "assistant", "content": "Apple."}]
+    rejected = [*prompt, {"role": "assistant", "content": "A car."}]
+    same_role_other_text = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a car."}]
+    conversations = [prompt, chosen, [dict(m) for m in prompt], rejected, chosen, same_role_other_text, prompt]
+    for kwargs in ({}, {"add_generation_prompt": True}):
+        counting = Counting(tok)
+        got = tokenizer_checks.templated_ids(counting, conversations, **kwargs)
+        assert got == tok.apply_chat_template(conversations, tokenize=True, return_dict=True, **kwargs)["input_ids"]
+        assert counting.calls == [4]
+
+
+def test_multi_pair_data_gets_the_same_verdicts_with_fewer_tokenizations(tmp_path: Path, tokenizer_dir: Path, monkeypatch) -> None:
+    raw = tmp_path / "rated.jsonl"
+    raw.write_text(
+        '{"instruction": "Name a fruit.", "completions": [{"response": "Apple.", "overall_score": 9}, {"response": "A car.", "overall_score": 2}, {"response": "Banana!", "overall_score": 7}]}\n'
+        '{"instruction": "Say yes.", "completions": [{"response": "Yes.", "overall_score": 5}, {"response": "No.", "overall_score": 1}, {"response": "Maybe.", "overall_score": 3}]}\n'
+    )
+    source = {"shape": "rated", "binarize": {"policy": "all_pairs"},
+              "columns": {"prompt": "instruction", "completions": "completions", "text": "response", "score": "overall_score"}}
+    prefdata.build(raw, tmp_path / "out", config={"sources": [source]}, test_fraction=0.0)
+
+    seen: list[int] = []
+    original = tokenizer_checks.templated_ids
+
+    def counted(tok, conversations, **kwargs):
+        ids = original(tok, conversations, **kwargs)
+        seen.append(len({str(c) for c in conversations}))
+        return ids
+
+    def every(tok, conversations, **kwargs):
+        return tok.apply_chat_template(conversations, tokenize=True, return_dict=True, **kwargs)["input_ids"]
+
+    def verdicts(result):
+        return [(c.id, c.passed, c.offending_ids, c.statistic) for c in result.checks if c.id in tokenizer_checks.CHECK_IDS]
+
+    monkeypatch.setattr(tokenizer_checks, "templated_ids", counted)
+    deduplicated = prefdata.check(tmp_path / "out", tokenizer=tokenizer_dir, max_length=MAX_LENGTH, write=False)
+    monkeypatch.setattr(tokenizer_checks, "templated_ids", every)
+    every_pair = prefdata.check(tmp_path / "out", tokenizer=tokenizer_dir, max_length=MAX_LENGTH, write=False)
+    assert deduplicated.rows == 6  # 3 pairs per prompt
+    assert sum(seen) == 2 + 6  # 2 prompts, then each prompt + each of its 3 responses: 8 instead of 18
+    assert verdicts(deduplicated) == verdicts(every_pair)
+
+
+def test_tokenizer_benchmark_smoke(tokenizer_dir: Path) -> None:
+    """benchmarks/tokenizer_checks.py runs end to end at toy size, so it cannot rot."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "tokenizer_checks.py"), "--prompts", "40", "--repeats", "1", "--tokenizer", str(tokenizer_dir)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "40 prompts x 4 scored responses -> 240 pairs" in proc.stdout, proc.stdout
+    assert "same verdicts: True" in proc.stdout, proc.stdout
