@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -84,15 +87,37 @@ def test_kill_9_during_a_build_leaves_the_previous_out_intact(tmp_path: Path) ->
     assert _files(out) == before
 
 
+class FinishOutOfOrder:
+    """Wraps ``_process_batch`` so that every other batch (in the order they start) finishes only after
+    the batch that starts after it: a shuffle of finishing order that does not depend on timing luck."""
+
+    def __init__(self, process) -> None:
+        self.process = process
+        self.started = itertools.count()
+        self.done: set[int] = set()
+        self.finished: list[int] = []  # first record number of each batch, in finishing order
+        self.cond = threading.Condition()
+
+    def __call__(self, p, batch, *args, **kwargs):
+        with self.cond:
+            k = next(self.started)
+        result = self.process(p, batch, *args, **kwargs)
+        if k % 2 == 0:
+            with self.cond:  # the last batch has no successor: it gives up after a short wait
+                self.cond.wait_for(lambda: k + 1 in self.done, timeout=0.5)
+        with self.cond:
+            self.done.add(k)
+            self.finished.append(int(batch.lines.get_column("_record")[0]))
+            self.cond.notify_all()
+        return result
+
+
 def test_output_does_not_depend_on_which_batch_finishes_first(tmp_path: Path, monkeypatch) -> None:
     """Pass-1 workers spill concurrently; what they spill must read back in reading order anyway.
 
-    Tiny blocks give many batches; every other batch is held back, so later batches finish first.
-    Duplicates across batches and bad lines make the order visible in the output and in rejects.
+    Tiny blocks give many batches, and every other batch finishes after the next one. Duplicates
+    across batches and bad lines make the order visible in the output and in rejects.
     """
-    import functools
-    import threading
-
     from prefdata.build import pipeline
     from prefdata.io import records
 
@@ -107,26 +132,15 @@ def test_output_does_not_depend_on_which_batch_finishes_first(tmp_path: Path, mo
     monkeypatch.setattr(pipeline, "iter_batches", functools.partial(records.iter_batches, block_bytes=2048))
     monkeypatch.setattr(pipeline, "WORKERS", 4)
     monkeypatch.setattr(pipeline, "IN_FLIGHT", 5)
+    process = pipeline._process_batch
 
     for partitions in (1, 3):  # in-memory spill and spill files
         in_order = prefdata.build(raw, tmp_path / f"in-order-{partitions}", partitions=partitions, test_fraction=0.2)
-        finished: list[int] = []
-        lock = threading.Lock()
-        process = pipeline._process_batch
-
-        def held_back(p, batch, *args, _process=process, _finished=finished, _lock=lock, **kwargs):
-            first = int(batch.lines.get_column("_record")[0])
-            if (first // 10) % 2 == 0:
-                time.sleep(0.05)
-            result = _process(p, batch, *args, **kwargs)
-            with _lock:
-                _finished.append(first)
-            return result
-
-        monkeypatch.setattr(pipeline, "_process_batch", held_back)
+        shuffler = FinishOutOfOrder(process)
+        monkeypatch.setattr(pipeline, "_process_batch", shuffler)
         shuffled = prefdata.build(raw, tmp_path / f"shuffled-{partitions}", partitions=partitions, test_fraction=0.2)
         monkeypatch.setattr(pipeline, "_process_batch", process)
-        assert len(finished) > 20 and finished != sorted(finished), "the batches did not finish out of order"
+        assert len(shuffler.finished) > 20 and shuffler.finished != sorted(shuffler.finished), "the batches did not finish out of order"
         assert _files(tmp_path / f"shuffled-{partitions}") == _files(tmp_path / f"in-order-{partitions}")
         assert shuffled.counts == in_order.counts
         assert shuffled.counts["rejected_by_reason"].keys() >= {"malformed_json", "duplicate_pair", "identical_responses"}
