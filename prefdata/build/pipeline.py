@@ -12,8 +12,8 @@ import json
 import math
 import os
 import shutil
-from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ReconciliationError
 from prefdata.io.decode import decode
 from prefdata.io.records import LineIndex, RecordBatch, iter_batches
+from prefdata.ordered_map import ordered_map
 from prefdata.schema import MESSAGES, id_expr
 from prefdata.shapes.base import keep_reason
 
@@ -240,26 +241,25 @@ def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExe
     stats = FileStats()
     progress.file(p.file.name, None if p.file.compression else p.file.bytes)
     kind = f"halves-{_source_index(plan, p)}" if p.shape.combines else "pairs"
-    pending: deque[tuple[Future, RecordBatch]] = deque()
 
-    def wait_oldest() -> None:
-        future, batch = pending.popleft()
-        future.result()
+    def read() -> Iterator[tuple[RecordBatch, int]]:
+        """Batches in reading order (on the main thread), counted and numbered as they are read."""
+        for batch in iter_batches(p.file):
+            stats.records += batch.records
+            stats.blank_lines += batch.blank_lines
+            if batch.line_offsets is not None:
+                stats.line_offsets.append(batch.line_offsets)
+            if batch.line_ends is not None:
+                stats.line_ends.append(batch.line_ends)
+            yield batch, spill.reserve()
+
+    def process(item: tuple[RecordBatch, int]) -> RecordBatch:
+        batch, seq = item
+        _spill_batch(p, batch, spill, kind, seq, seed=seed, partitions=partitions)
+        return batch
+
+    for batch in ordered_map(workers, process, read(), in_flight=IN_FLIGHT):
         progress.advance(batch.bytes_read, batch.records)
-
-    for batch in iter_batches(p.file):
-        stats.records += batch.records
-        stats.blank_lines += batch.blank_lines
-        if batch.line_offsets is not None:
-            stats.line_offsets.append(batch.line_offsets)
-        if batch.line_ends is not None:
-            stats.line_ends.append(batch.line_ends)
-        seq = spill.reserve()
-        pending.append((workers.submit(_spill_batch, p, batch, spill, kind, seq, seed=seed, partitions=partitions), batch))
-        if len(pending) >= IN_FLIGHT:
-            wait_oldest()
-    while pending:
-        wait_oldest()
     return stats
 
 

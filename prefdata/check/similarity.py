@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -35,9 +33,7 @@ from prefdata.check.config import MinHashSettings
 from prefdata.check.dataset import Dataset
 from prefdata.check.view import content_text
 from prefdata.io.morsels import streaming_morsels
-
-T = TypeVar("T")
-R = TypeVar("R")
+from prefdata.ordered_map import ordered_map
 
 FIELDS = {"p": "prompt", "c": "chosen", "r": "rejected"}
 #: Rows per batch of the streaming scan (bounded memory: signatures are the only per-row state kept).
@@ -66,18 +62,6 @@ class SimilarityFindings:
     near_duplicates: pl.DataFrame  # a, b, j_prompt, j_chosen, j_rejected
     leakage: pl.DataFrame  # row (not train), train_row, jaccard
     stats: dict[str, float | int] = field(default_factory=dict)
-
-
-def _in_order(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], *, in_flight: int) -> Iterator[R]:
-    """``pool.map(fn, items)`` with at most ``in_flight`` items taken from ``items`` and not yet returned
-    (``Executor.map`` reads the whole iterable first, which here would hold every batch at once)."""
-    pending: deque[Future[R]] = deque()
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= in_flight:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _words(fields: list[str], seed: int) -> list[pl.Expr]:
@@ -146,9 +130,9 @@ def find_similar(
         return out
 
     # numpy releases the GIL in the hashing and sorting that dominate a batch, so batches run on every
-    # core; map() keeps their order, and at most a few batches are in flight.
+    # core; ordered_map keeps their order, and at most a few batches are in flight.
     with streaming_morsels(dataset.row_bytes), ThreadPoolExecutor(max_workers=SIGNATURE_THREADS) as pool:
-        done = list(_in_order(pool, signatures, lf.collect_batches(chunk_size=BATCH_ROWS), in_flight=SIGNATURE_THREADS))
+        done = list(ordered_map(pool, signatures, lf.collect_batches(chunk_size=BATCH_ROWS), in_flight=SIGNATURE_THREADS))
     rows_all = [d.rows for d in done]
     pair_bands = [d.pair_bands for d in done if d.pair_bands is not None]
     prompt_bands = [d.prompt_bands for d in done if d.prompt_bands is not None]
