@@ -192,11 +192,15 @@ class PairwiseSource(SourceBase):
         return self
 
 
+#: Seeds feed 64-bit hashes: a negative or wider one is an error here, not a traceback later.
+Seed = Annotated[int, Field(ge=0, lt=2**64)]
+
+
 class Binarize(_Strict):
     """How N scored completions become pairs. Ties are never paired."""
 
     policy: Literal["best_vs_worst", "best_vs_random", "all_pairs"] = "best_vs_worst"
-    seed: int = 0
+    seed: Seed = 0
     min_margin: float = Field(0.0, ge=0, description="all_pairs (and the others): minimum score gap to form a pair")
 
 
@@ -324,8 +328,16 @@ SHAPES = ("preference", "transcript", "pairwise", "rated", "ranked", "feedback",
 
 
 class SplitConfig(_Strict):
-    test_fraction: float = Field(0.05, ge=0, lt=1)
-    seed: int = 0
+    test_fraction: float = Field(0.05, ge=0, lt=1, allow_inf_nan=False)
+    seed: Seed = 0
+
+    def overridden(self, **values: Any) -> SplitConfig:
+        """A copy with ``values`` (the ``--test-fraction``/``--seed`` options) validated like the config's own."""
+        try:
+            return SplitConfig.model_validate({**self.model_dump(), **values})
+        except ValidationError as exc:
+            problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid split option: {problems}") from None
 
 
 class OutputConfig(_Strict):

@@ -33,3 +33,7 @@ class OutputError(PrefdataError):
 
 class ReconciliationError(PrefdataError):
     """Counts do not add up: a record was lost or counted twice. Always a bug in prefdata."""
+
+
+class UnreadableFileError(InputError):
+    """One raw file cannot be read at all (e.g. a damaged Parquet file): it is skipped with this reason."""

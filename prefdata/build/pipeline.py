@@ -100,9 +100,7 @@ def build(
     check_out_dir(out_path)
     cfg = _resolve_config(config)
     plan = plan_build(raw, cfg, exclude=out_path)
-    split = plan.config.split.model_copy(
-        update={k: v for k, v in {"test_fraction": test_fraction, "seed": seed}.items() if v is not None}
-    )
+    split = plan.config.split.overridden(**{k: v for k, v in {"test_fraction": test_fraction, "seed": seed}.items() if v is not None})
     effective = plan.config.model_copy(update={"split": split, **({"dedup": dedup} if dedup is not None else {})})
     say = log or (lambda _msg: None)
     detected = [(p.file.name, p.shape.describe()) for p in plan.files]

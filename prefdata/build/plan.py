@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from prefdata.config import BuildConfig, SourceBase
-from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError
+from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError, UnreadableFileError
 from prefdata.io.decode import DecodeSpec
 from prefdata.io.discover import InputFile, SkippedFile, discover
 from prefdata.io.records import sample_records
@@ -71,7 +71,11 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
     if config is None:
         sources: list[SourceBase] = []
         for f in inputs:
-            sample = sample_records(f)
+            try:
+                sample = sample_records(f)
+            except UnreadableFileError as exc:
+                skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+                continue
             if not sample:
                 skipped.append(SkippedFile(f.name, "no record parses as a JSON object"))
                 continue
@@ -100,7 +104,12 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             continue
         source = config.sources[claimed[f.name]]
         f = _with_format(f, source.format)
-        plans.append(_plan(len(plans), f, source, sample_records(f), detected=False))
+        try:
+            sample = sample_records(f)
+        except UnreadableFileError as exc:
+            skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+            continue
+        plans.append(_plan(len(plans), f, source, sample, detected=False))
     if not plans:
         raise InputError(_nothing_readable(raw, skipped))
     return BuildPlan(plans, skipped, config)

@@ -7,6 +7,7 @@ REASONS: dict[str, str] = {
     "invalid_utf8": "the line is not valid UTF-8 (raw shows the bytes as \\xNN escapes)",
     "malformed_json": "the record is not valid JSON (e.g. a truncated line)",
     "malformed_record": "valid JSON but not an object, or a CSV row with the wrong number of cells",
+    "damaged_file": "a compressed file ends early or is damaged: the records before the damage are read, the rest is this one reject",
     # fields
     "missing_field": "a field the shape needs is absent or null",
     "empty_field": "a prompt or response (or one of its turns) is empty or whitespace",

@@ -5,13 +5,15 @@ Each subcommand lives in its own module (``prefdata/cli/<name>.py``) exposing a 
 modules are imported only when their command runs, so ``prefdata build --help`` never loads torch.
 
 Exit codes: 0 success, 1 the job ran and found a failure (e.g. ``check`` errors), 2 usage or input
-errors (bad option, unreadable RAW, invalid config).
+errors (bad option, unreadable RAW, invalid config), 3 an internal error (a bug in prefdata: the
+traceback is printed). A crash must never read as "the data failed its checks" to a CI job.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 
 import click
 
@@ -50,6 +52,19 @@ def cli() -> None:
     """prefdata: raw LLM feedback logs -> validated preference datasets -> SFT and DPO models."""
 
 
+#: Exit code of an unexpected exception, distinct from 1 ("the job found a failure").
+INTERNAL_ERROR = 3
+
+
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(cli.main(standalone_mode=True))
+    try:
+        cli.main(standalone_mode=True)
+    except Exception:  # noqa: BLE001 (the last line of defence: every other error has its own exit code)
+        traceback.print_exc()
+        click.echo(
+            f"\ninternal error in prefdata {__version__} (a bug, not a problem with your data): "
+            "please report it with the traceback above",
+            err=True,
+        )
+        sys.exit(INTERNAL_ERROR)

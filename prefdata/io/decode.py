@@ -9,6 +9,10 @@ whole batch. prefdata must never coerce text silently and never lose a batch to 
    ``false`` or a JSON number) are re-decoded one by one with orjson and checked exactly;
 3. a batch polars refuses (malformed JSON, a list where text belongs) is decoded line by line.
 
+Also re-decoded with orjson: lines with a ``\\uD800``-``\\uDFFF`` escape. polars turns a *lone*
+surrogate (invalid JSON: it encodes no character) into a NUL character without a word; orjson
+rejects it, and decodes valid surrogate pairs (emoji written by ``ensure_ascii``) the same as polars.
+
 Only ``String``, ``List`` and ``Struct`` types are used: scalars that are not text (scores, labels,
 winners) are read as strings and interpreted by the shape, which can then say why a value is wrong.
 Text leaves (messages, prompts, responses) are *strict*: they must be JSON strings.
@@ -24,6 +28,9 @@ import polars as pl
 #: Marks "every item of a list" in a leaf path.
 ANY = "*"
 _NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+
+#: A ``\\uDxxx`` escape, which every surrogate escape is (two literal scans, at memchr speed).
+_SURROGATE_ESCAPE = pl.col("_line").str.contains_any(["\\ud", "\\uD"])
 
 DECODE_ERROR_SCHEMA = {"_reason": pl.String, "_field": pl.String, "_detail": pl.String}
 
@@ -73,13 +80,12 @@ def decode(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
         pl.lit(None, pl.String).alias("_field"),
         pl.when(is_null_record).then(pl.lit("expected a JSON object, got null")).alias("_detail"),
     )
-    suspect = _suspect_expr(spec)
-    if suspect is not None:
-        flagged = frame.select(suspect.fill_null(False)).to_series()
-        if flagged.any():
-            fixed = _decode_slow(frame.filter(flagged).select("_record", "_line"), spec)
-            frame = _unnest(frame.filter(~flagged), spec)
-            return pl.concat([frame, fixed]).sort("_record")
+    suspect = pl.any_horizontal([e for e in (_suspect_expr(spec), _SURROGATE_ESCAPE) if e is not None])
+    flagged = frame.select(suspect.fill_null(False)).to_series()
+    if flagged.any():
+        fixed = _decode_slow(frame.filter(flagged).select("_record", "_line"), spec)
+        frame = _unnest(frame.filter(~flagged), spec)
+        return pl.concat([frame, fixed]).sort("_record")
     return _unnest(frame, spec)
 
 

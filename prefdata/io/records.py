@@ -13,6 +13,7 @@ records), a JSON array counts elements, Parquet counts rows; all from 1.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
@@ -24,9 +25,11 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from prefdata.io.compression import open_binary
+from prefdata.errors import InputError
+from prefdata.io.compression import CorruptStreamError, open_binary
 from prefdata.io.discover import InputFile
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
+from prefdata.io.parquet_records import as_text, parquet_file
 
 #: Under glibc's largest mmap threshold (32 MB), so freed blocks are reused instead of handed back to
 #: the kernel and page-faulted in again: reading a file in 16 MB blocks costs half of 32 MB ones.
@@ -97,12 +100,15 @@ def _jsonl_batches(f: InputFile, block_bytes: int) -> Iterator[RecordBatch]:
             next_record += batch.records + batch.blank_lines
             yield batch
         return
-    for block in _stream_blocks(f, block_bytes):
+    blocks = _StreamBlocks(f, block_bytes)
+    for block in blocks:
         if next_record == 1:
             block = block.removeprefix(BOM)
         batch = _jsonl_block(block, next_record)
         next_record += batch.records + batch.blank_lines
         yield batch
+    if blocks.damage is not None:
+        yield damaged_rest(next_record, blocks.damage, blocks.partial)
 
 
 def _line_starts(block: bytes, start: int) -> pl.Series:
@@ -165,21 +171,49 @@ class LineIndex:
         return pl.DataFrame({"_record": numbers, "_line": lines}, schema=LINES_SCHEMA)
 
 
-def _stream_blocks(f: InputFile, block_bytes: int) -> Iterator[bytes]:
-    with open_binary(f.path, f.compression) as fh:
-        carry = b""
-        while True:
-            chunk = fh.read(block_bytes)
-            if not chunk:
-                if carry:
-                    yield carry
-                return
-            cut = chunk.rfind(b"\n")
-            if cut < 0:
-                carry += chunk
-                continue
-            yield carry + chunk[: cut + 1]
-            carry = chunk[cut + 1 :]
+class _StreamBlocks:
+    """Blocks of a compressed file's lines, each cut after a newline.
+
+    At a truncated or damaged stream the iteration ends after the last complete line; ``damage``
+    then says what happened and ``partial`` holds the line it cut.
+    """
+
+    def __init__(self, f: InputFile, block_bytes: int) -> None:
+        self.f, self.block_bytes = f, block_bytes
+        self.damage: CorruptStreamError | None = None
+        self.partial = b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        with open_binary(self.f.path, self.f.compression) as fh:
+            carry = b""
+            while True:
+                try:
+                    chunk = fh.read(self.block_bytes)
+                except CorruptStreamError as exc:
+                    self.damage, self.partial = exc, carry
+                    return
+                if not chunk:
+                    if carry:
+                        yield carry
+                    return
+                cut = chunk.rfind(b"\n")
+                if cut < 0:
+                    carry += chunk
+                    continue
+                yield carry + chunk[: cut + 1]
+                carry = chunk[cut + 1 :]
+
+
+def damaged_rest(record: int, damage: CorruptStreamError, partial: bytes) -> RecordBatch:
+    """The unreadable end of a truncated or damaged compressed file, as one reject.
+
+    Every record before the damage was read; what follows cannot be, so it is counted as one record
+    whose raw text is the cut-off start of the record the damage interrupted (if any). The file
+    then shows in ``rejects/`` and the manifest's counts instead of looking shorter than it is.
+    """
+    detail = f"{damage}; nothing after this point can be read"
+    raw = partial.decode("utf-8", "backslashreplace")
+    return RecordBatch(lines=_lines_frame([], []), rejects=_rejects_frame([(record, raw, "damaged_file", detail)]))
 
 
 def _split_blank(frame: pl.DataFrame) -> RecordBatch:
@@ -241,21 +275,28 @@ def _json_array_batches(f: InputFile, block_bytes: int) -> Iterator[RecordBatch]
     Each element's raw text is a record, numbered from 1; where the array breaks, the rest of the
     file is one ``malformed_json`` reject.
     """
+    damage: CorruptStreamError | None = None
+    splitter = ArraySplitter()
     with open_binary(f.path, f.compression) as fh:
-        head = fh.read(block_bytes)
-        skip = len(BOM) if head.startswith(BOM) else 0
-        splitter = ArraySplitter(offset=skip)
-        for block in itertools.chain([head[skip:]], iter(lambda: fh.read(block_bytes), b"")):
-            first = splitter.count + 1
-            got = splitter.feed(block)
-            if len(got):
-                batch = _elements_batch(got, first, len(block))
-                if f.compression is None:
-                    batch.line_offsets = pl.Series("_offset", got.starts, dtype=pl.Int64)
-                    batch.line_ends = pl.Series("_end", got.ends, dtype=pl.Int64)
-                yield batch
+        try:
+            head = fh.read(block_bytes)
+            skip = len(BOM) if head.startswith(BOM) else 0
+            splitter = ArraySplitter(offset=skip)
+            for block in itertools.chain([head[skip:]], iter(lambda: fh.read(block_bytes), b"")):
+                first = splitter.count + 1
+                got = splitter.feed(block)
+                if len(got):
+                    batch = _elements_batch(got, first, len(block))
+                    if f.compression is None:
+                        batch.line_offsets = pl.Series("_offset", got.starts, dtype=pl.Int64)
+                        batch.line_ends = pl.Series("_end", got.ends, dtype=pl.Int64)
+                    yield batch
+        except CorruptStreamError as exc:
+            damage = exc
     tail = splitter.finish()
-    if tail is not None:
+    if damage is not None:
+        yield damaged_rest(splitter.count + 1, damage, tail.raw if tail is not None else b"")
+    elif tail is not None:
         reject = (splitter.count + 1, tail.raw.decode("utf-8", "backslashreplace"), "malformed_json", tail.detail)
         yield RecordBatch(lines=_lines_frame([], []), rejects=_rejects_frame([reject]))
 
@@ -280,14 +321,21 @@ def _elements_batch(got: Elements, first: int, bytes_read: int) -> RecordBatch:
 
 
 def _csv_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
-    """CSV cells are text; a row whose cell count differs from the header is a reject."""
+    """CSV cells are text; a row whose cell count differs from the header is a reject, and so is a
+    row with bytes that are not UTF-8 (read as escapes, so one bad byte costs its row, not the file)."""
     with open_binary(f.path, f.compression) as fb:
-        fh = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="strict", newline="")  # -sig: drop a BOM
+        # -sig: drop a BOM; surrogateescape: keep invalid bytes (as lone surrogates) to find their row
+        fh = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(fh)
         try:
             header = next(reader)
         except StopIteration:
             return
+        except CorruptStreamError as exc:
+            yield damaged_rest(1, exc, b"")
+            return
+        if (bad := _invalid_utf8(header)) is not None:
+            raise InputError(f"{f.name}: the CSV header (line 1) is not valid UTF-8 (cell {bad[0] + 1}, {bad[1]}); no column can be named")
         records: list[int] = []
         lines: list[str] = []
         rejects: list[tuple[int, str, str, str]] = []
@@ -297,12 +345,17 @@ def _csv_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
                 row = next(reader)
             except StopIteration:
                 break
-            except UnicodeDecodeError as exc:
-                rejects.append((number + 1, "", "invalid_utf8", f"invalid UTF-8 at byte {exc.start}; the rest of the file is unreadable"))
-                break
+            except CorruptStreamError as exc:
+                yield RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank)
+                yield damaged_rest(number + 1, exc, b"")
+                return
             number += 1
             if not row:
                 blank += 1
+            elif (bad := _invalid_utf8(row)) is not None:
+                raw = orjson.dumps([cell.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") for cell in row]).decode("utf-8")
+                where = f"column '{header[bad[0]]}'" if bad[0] < len(header) else f"cell {bad[0] + 1}"
+                rejects.append((number, raw, "invalid_utf8", f"{where}: {bad[1]}"))
             elif len(row) != len(header):
                 raw = orjson.dumps(row).decode("utf-8")
                 rejects.append((number, raw, "malformed_record", f"row has {len(row)} cells, header has {len(header)}"))
@@ -315,30 +368,41 @@ def _csv_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
         yield RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank)
 
 
+def _invalid_utf8(cells: list[str]) -> tuple[int, str] | None:
+    """``(cell index, what)`` where a row read with ``surrogateescape`` held bytes that are not UTF-8."""
+    for i, cell in enumerate(cells):
+        try:
+            cell.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return i, f"invalid UTF-8 at character {exc.start}"
+    return None
+
+
 # -- Parquet ------------------------------------------------------------------------------------
 
 
 def _parquet_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
-    import pyarrow.parquet as pq
-
-    parquet = pq.ParquetFile(f.path)
-    first = 1
-    for arrow_batch in parquet.iter_batches(batch_size=batch_rows):
-        frame = pl.from_arrow(arrow_batch)
-        assert isinstance(frame, pl.DataFrame)
-        lines = frame.select(
-            pl.int_range(first, first + frame.height, dtype=pl.Int64).alias("_record"),
-            pl.struct(pl.all()).struct.json_encode().alias("_line"),
-        )
-        first += frame.height
-        yield RecordBatch(lines=lines, bytes_read=arrow_batch.nbytes)
+    """Parquet rows as JSON text (see :mod:`prefdata.io.parquet_records`); rows numbered from 1."""
+    with parquet_file(f) as parquet:
+        first = 1
+        for arrow_batch in parquet.iter_batches(batch_size=batch_rows):  # type: ignore[attr-defined]
+            frame = pl.from_arrow(arrow_batch)
+            assert isinstance(frame, pl.DataFrame)
+            text, bad = as_text(frame)
+            numbers = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True)
+            if bad:
+                numbers = numbers.filter(~pl.int_range(0, frame.height, eager=True).is_in([i for i, _, _ in bad]))
+            lines = text.select(numbers.alias("_record"), pl.struct(pl.all()).struct.json_encode().alias("_line"))
+            rejects = [(first + i, raw, "invalid_utf8", f"column '{column}' holds bytes that are not UTF-8") for i, column, raw in bad]
+            first += frame.height
+            yield RecordBatch(lines=lines, rejects=_rejects_frame(rejects), bytes_read=arrow_batch.nbytes)
 
 
 def sample_records(f: InputFile, n: int = 200) -> list[dict]:
     """The first ``n`` records of ``f`` that parse as JSON objects (for shape detection)."""
     out: list[dict] = []
     if f.format == "jsonl":
-        with open_binary(f.path, f.compression) as fh:
+        with open_binary(f.path, f.compression) as fh, contextlib.suppress(CorruptStreamError):  # the damage shows in pass 1
             for i, raw in enumerate(fh):
                 try:
                     obj = orjson.loads(raw.removeprefix(BOM) if i == 0 else raw)

@@ -1,0 +1,117 @@
+"""Raw Parquet files as records: every row as JSON text, whatever its column types.
+
+Three things stand between a Parquet file and prefdata's one decoding path (JSON text per record):
+
+- **Binary columns.** Some writers store text as ``binary`` rather than ``string``, and polars'
+  JSON encoder cannot write binary at all (it panics). Binary leaves are read as UTF-8 text; a row
+  whose bytes are not UTF-8 becomes an ``invalid_utf8`` reject naming the column, and the others go on.
+- **Compression around the file.** A ``.parquet.gz`` is decompressed to a temporary file first:
+  Parquet's footer is at the end, so the file cannot be streamed.
+- **Damage.** A file that is not Parquet, or a compressed one cut short, has no readable row; it
+  raises :class:`~prefdata.errors.UnreadableFileError`, which the build reports as a skipped file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+import orjson
+import polars as pl
+
+from prefdata.errors import UnreadableFileError
+from prefdata.io.compression import CorruptStreamError, open_binary
+from prefdata.io.discover import InputFile
+
+
+@contextmanager
+def parquet_file(f: InputFile) -> Iterator[object]:
+    """A ``pyarrow.parquet.ParquetFile`` of ``f``, decompressed first if ``f`` is compressed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with _seekable(f) as source:
+        try:
+            yield pq.ParquetFile(source)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise UnreadableFileError(f"{f.name}: not a readable Parquet file ({exc})") from None
+
+
+@contextmanager
+def _seekable(f: InputFile) -> Iterator[str | IO[bytes]]:
+    if f.compression is None:
+        yield str(f.path)
+        return
+    with tempfile.TemporaryFile() as tmp:
+        try:
+            with open_binary(f.path, f.compression) as fh:
+                shutil.copyfileobj(fh, tmp, 16 * 1024 * 1024)
+        except CorruptStreamError as exc:
+            raise UnreadableFileError(f"{f.name}: {exc}; a Parquet file cannot be read without its end (the footer)") from None
+        tmp.seek(0)
+        yield tmp
+
+
+def text_types(dtype: pl.DataType) -> pl.DataType:
+    """``dtype`` with every binary leaf (at any depth) read as a string."""
+    if dtype == pl.Binary:
+        return pl.String()
+    if isinstance(dtype, pl.List):
+        return pl.List(text_types(dtype.inner))
+    if isinstance(dtype, pl.Array):
+        return pl.Array(text_types(dtype.inner), dtype.shape)
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({fld.name: text_types(fld.dtype) for fld in dtype.fields})
+    return dtype
+
+
+def as_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
+    """``frame`` with binary leaves as text, and ``(row, column, raw)`` for each row whose bytes are
+    not UTF-8 (those rows are left out of the frame)."""
+    target = {name: text_types(dtype) for name, dtype in frame.schema.items()}
+    changed = [name for name, dtype in frame.schema.items() if target[name] != dtype]
+    if not changed:
+        return frame, []
+    bad = _rows_that_fail(frame.select(changed), {c: target[c] for c in changed}, 0, frame.height)
+    if not bad:
+        return frame.cast(target), []  # type: ignore[arg-type]
+    rows = [(i, _bad_column(frame.slice(i, 1), changed, target), _raw_with_bytes(frame.slice(i, 1))) for i in bad]
+    keep = pl.Series([True] * frame.height).scatter(bad, False)
+    return frame.filter(keep).cast(target), rows  # type: ignore[arg-type]
+
+
+def _rows_that_fail(frame: pl.DataFrame, target: dict[str, pl.DataType], lo: int, hi: int) -> list[int]:
+    """Rows in ``[lo, hi)`` whose cast fails, found by halving: a few casts per bad row, not one per row."""
+    if hi <= lo:
+        return []
+    try:
+        frame.slice(lo, hi - lo).cast(target)  # type: ignore[arg-type]
+        return []
+    except pl.exceptions.PolarsError:
+        if hi - lo == 1:
+            return [lo]
+    mid = (lo + hi) // 2
+    return _rows_that_fail(frame, target, lo, mid) + _rows_that_fail(frame, target, mid, hi)
+
+
+def _bad_column(row: pl.DataFrame, changed: list[str], target: dict[str, pl.DataType]) -> str:
+    for name in changed:
+        try:
+            row.select(pl.col(name).cast(target[name]))
+        except pl.exceptions.PolarsError:
+            return name
+    return changed[0]
+
+
+def _raw_with_bytes(row: pl.DataFrame) -> str:
+    """The row as JSON, bytes shown as text with ``\\xNN`` escapes for what is not UTF-8."""
+
+    def show(value: object) -> str:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return bytes(value).decode("utf-8", "backslashreplace")
+        raise TypeError
+
+    return orjson.dumps(row.to_dicts()[0], default=show).decode("utf-8")

@@ -1,0 +1,220 @@
+"""Damaged and odd files: truncated or mislabelled compression, bytes that are not text, lone
+surrogates, binary Parquet columns, broken links and hidden files. None may crash a build or
+shrink it silently: what cannot be read is a reject or a skipped file with its reason, and the
+counts reconcile."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+from click.testing import CliRunner
+
+import prefdata
+from prefdata.cli import cli
+from prefdata.io.compression import CorruptStreamError, open_binary
+from tests.support.dataset import assert_reconciled, manifest, pairs, rejects
+
+N = 3000
+
+
+def _jsonl(n: int = N) -> bytes:
+    return b"".join(
+        json.dumps({"prompt": f"Question {i}: how does thing {i} work?", "chosen": f"Thing {i} works well.", "rejected": f"No idea {i}."}).encode()
+        + b"\n"
+        for i in range(n)
+    )
+
+
+def _zstd(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor().compress(data)
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    raw = tmp_path / "raw"
+    raw.mkdir(exist_ok=True)
+    (raw / name).write_bytes(data)
+    return raw
+
+
+# -- the decompressing reader ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_a_cut_stream_gives_every_byte_before_the_cut_then_raises(tmp_path: Path, compression: str) -> None:
+    data = _jsonl()
+    packed = gzip.compress(data) if compression == "gzip" else _zstd(data)
+    path = tmp_path / "cut"
+    path.write_bytes(packed[: len(packed) // 2])
+    got = b""
+    with pytest.raises(CorruptStreamError, match="ends before its end marker") as info, open_binary(path, compression) as fh:
+        while chunk := fh.read(1000):
+            got += chunk
+    assert got and data.startswith(got)
+    assert info.value.decompressed == len(got)
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_every_member_or_frame_is_read(tmp_path: Path, compression: str) -> None:
+    """``cat a.gz b.gz`` and multi-frame zstd (``zstd -T0``, ``pzstd``) hold several streams in one file."""
+    data = _jsonl(500)
+    pack = gzip.compress if compression == "gzip" else _zstd
+    path = tmp_path / "multi"
+    path.write_bytes(pack(data) + pack(data) + pack(data))
+    with open_binary(path, compression) as fh:
+        assert fh.read() == data * 3
+
+
+# -- builds ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,pack", [("a.jsonl.zst", _zstd), ("a.jsonl.gz", gzip.compress)])
+def test_a_truncated_compressed_file_keeps_what_precedes_the_cut_and_says_so(tmp_path: Path, name: str, pack) -> None:
+    packed = pack(_jsonl())
+    raw = _write(tmp_path, name, packed[: len(packed) // 2])
+    result = prefdata.build(raw, tmp_path / "out")
+    counts = result.counts
+    damaged = rejects(tmp_path / "out").filter(pl.col("reason") == "damaged_file")
+    assert damaged.height == 1
+    assert "truncated" in damaged["detail"][0] and "nothing after this point" in damaged["detail"][0]
+    # the reject is the record after the last complete one, and its raw text is the line the cut interrupted
+    assert damaged["record"][0] == counts["records_read"] == counts["pairs_written"] + 1
+    assert '{"prompt": "Question' in damaged["raw"][0]
+    assert 0 < counts["pairs_written"] < N
+    assert_reconciled(tmp_path / "out")
+
+
+def test_garbage_after_a_gzip_stream_is_a_damaged_file_reject(tmp_path: Path) -> None:
+    raw = _write(tmp_path, "a.jsonl.gz", gzip.compress(_jsonl(100)) + b"trailing garbage")
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["pairs_written"] == 100
+    assert result.counts["rejected_by_reason"] == {"damaged_file": 1}
+
+
+@pytest.mark.parametrize("name,pack", [("a.jsonl.gz", _zstd), ("a.jsonl.zst", gzip.compress), ("a.jsonl", gzip.compress)])
+def test_compression_is_read_from_the_first_bytes_not_the_name(tmp_path: Path, name: str, pack) -> None:
+    raw = _write(tmp_path, name, pack(_jsonl(50)))
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["pairs_written"] == 50 and result.counts["records_rejected"] == 0
+
+
+def test_a_file_named_compressed_that_is_not_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    raw = _write(tmp_path, "a.jsonl.gz", b"plain text, not gzip\n")
+    (raw / "b.jsonl").write_bytes(_jsonl(5))
+    result = prefdata.build(raw, tmp_path / "out")
+    assert [(s["path"], s["reason"]) for s in manifest(tmp_path / "out")["skipped_files"]] == [
+        ("a.jsonl.gz", "named as gzip-compressed, but its first bytes are neither gzip nor zstd data")
+    ]
+    assert result.counts["pairs_written"] == 5
+
+
+def test_a_compressed_parquet_file_is_read(tmp_path: Path) -> None:
+    table = pa.table({"prompt": ["p1", "p2"], "chosen": ["c1", "c2"], "rejected": ["r1", "r2"]})
+    raw = _write(tmp_path, "a.parquet.gz", gzip.compress(_parquet_bytes(table)))
+    assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 2
+
+
+def test_a_damaged_parquet_file_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    table = pa.table({"prompt": ["p1"], "chosen": ["c1"], "rejected": ["r1"]})
+    raw = _write(tmp_path, "bad.parquet", b"PAR1 this is not a parquet file")
+    (raw / "cut.parquet.gz").write_bytes(gzip.compress(_parquet_bytes(table))[:-20])
+    (raw / "good.jsonl").write_bytes(_jsonl(3))
+    prefdata.build(raw, tmp_path / "out")
+    skipped = {s["path"]: s["reason"] for s in manifest(tmp_path / "out")["skipped_files"]}
+    assert set(skipped) == {"bad.parquet", "cut.parquet.gz"}
+    assert skipped["bad.parquet"].startswith("not a readable Parquet file")
+    assert "footer" in skipped["cut.parquet.gz"]
+
+
+def test_binary_parquet_columns_are_read_as_text_and_bad_bytes_reject_their_row(tmp_path: Path) -> None:
+    table = pa.table({
+        "prompt": pa.array([b"q1", b"q2", b"q3\xff"], pa.binary()),
+        "chosen": ["a", "b", "c"],
+        "rejected": ["r1", "r2", "r3"],
+        "blob": pa.array([b"\x00\x01", b"x", b"y"], pa.binary()),
+    })
+    raw = _write(tmp_path, "a.parquet", _parquet_bytes(table))
+    prefdata.build(raw, tmp_path / "out")
+    got = pairs(tmp_path / "out").sort("lineage")
+    assert [p[0]["content"] for p in got["prompt"].to_list()] == ["q1", "q2"]
+    bad = rejects(tmp_path / "out")
+    assert bad.select("record", "reason").rows() == [(3, "invalid_utf8")]
+    assert "'prompt'" in bad["detail"][0] and "q3\\\\xff" in bad["raw"][0]
+    assert_reconciled(tmp_path / "out")
+
+
+@pytest.mark.parametrize("lone", [r"\ud800", r"\udc00\ud800"])
+def test_a_lone_surrogate_escape_is_malformed_json_not_a_nul(tmp_path: Path, lone: str) -> None:
+    lines = [
+        '{"prompt": "lone ' + lone + r' surrogate", "chosen": "c", "rejected": "r"}',
+        r'{"prompt": "emoji \ud83d\ude00 pair", "chosen": "c", "rejected": "r"}',  # a valid pair
+        '{"prompt": "plain", "chosen": "c", "rejected": "r"}',
+    ]
+    raw = _write(tmp_path, "a.jsonl", ("\n".join(lines) + "\n").encode())
+    prefdata.build(raw, tmp_path / "out")
+    assert sorted(p[0]["content"] for p in pairs(tmp_path / "out")["prompt"].to_list()) == ["emoji \U0001f600 pair", "plain"]
+    assert rejects(tmp_path / "out").select("record", "reason").rows() == [(1, "malformed_json")]
+
+
+def test_a_csv_row_with_bytes_that_are_not_utf8_rejects_only_itself(tmp_path: Path) -> None:
+    raw = _write(tmp_path, "a.csv", b"prompt,chosen,rejected\ncaf\xe9,c,r\nq2,c2,r2\nq3,c3,r3\n")
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["pairs_written"] == 2
+    bad = rejects(tmp_path / "out")
+    assert bad.select("record", "reason").rows() == [(1, "invalid_utf8")]
+    assert bad["detail"][0].startswith("column 'prompt'")
+
+
+def test_a_csv_header_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    raw = _write(tmp_path, "a.csv", b"prompt,chosen,rej\xe9cted\nq,c,r\n")
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 2
+    assert "a.csv: the CSV header (line 1) is not valid UTF-8" in result.output
+
+
+def test_a_broken_link_is_skipped_and_linked_folders_are_read(tmp_path: Path) -> None:
+    raw = _write(tmp_path, "a.jsonl", _jsonl(2))
+    os.symlink("missing.jsonl", raw / "dangling.jsonl")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "b.jsonl").write_bytes(_jsonl(3))
+    os.symlink(elsewhere, raw / "linked")
+    os.symlink(raw, raw / "linked" / "cycle")  # a link back up: read once, not forever
+    prefdata.build(raw, tmp_path / "out")
+    m = manifest(tmp_path / "out")
+    assert [i["path"] for i in m["inputs"]] == ["a.jsonl", "linked/b.jsonl"]
+    assert m["skipped_files"] == [{"path": "dangling.jsonl", "reason": "a broken symbolic link"}]
+
+
+def test_hidden_files_and_folders_are_listed_as_skipped(tmp_path: Path) -> None:
+    raw = _write(tmp_path, "a.jsonl", _jsonl(2))
+    (raw / "_draft.jsonl").write_bytes(_jsonl(1))
+    (raw / ".cache").mkdir()
+    (raw / ".cache" / "x.jsonl").write_bytes(_jsonl(1))
+    prefdata.build(raw, tmp_path / "out")
+    m = manifest(tmp_path / "out")
+    assert [i["path"] for i in m["inputs"]] == ["a.jsonl"]
+    assert [s["path"] for s in m["skipped_files"]] == [".cache/", "_draft.jsonl"]
+    assert all("hidden" in s["reason"] for s in m["skipped_files"])
+
+
+@pytest.mark.parametrize("args", [["--seed", "-1"], ["--seed", str(2**64)], ["--test-fraction", "nan"]])
+def test_bad_split_options_exit_2_with_a_message(tmp_path: Path, args: list[str]) -> None:
+    raw = _write(tmp_path, "a.jsonl", _jsonl(5))
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "-q", *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and ("seed" in result.output or "test-fraction" in result.output)
