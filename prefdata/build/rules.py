@@ -29,8 +29,9 @@ def _rules() -> list[tuple[str, str, pl.Expr, pl.Expr]]:
     el = pl.element()
     rules = []
     for col in ("prompt", *_RESPONSES):
-        c = pl.col(col)
-        rules.append(("missing_field", col, pl.lit(f"{col} is missing"), c.is_null() | (c.list.len() == 0)))
+        rules.append(("missing_field", col, pl.lit(f"{col} is missing"), pl.col(col).is_null()))
+    for col in ("prompt", *_RESPONSES):
+        rules.append(("empty_field", col, pl.lit(f"{col} has no turns"), pl.col(col).list.len() == 0))
     for col in ("prompt", *_RESPONSES):
         # an anchored regex stops at the first non-blank character; stripping would copy every text
         empty = pl.col(col).list.eval(_content(el).is_null() | _content(el).str.contains(r"^\s*$")).list.any()

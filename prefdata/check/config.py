@@ -149,7 +149,8 @@ class MinHashSettings(_Strict):
     #: LSH bands. With 64 buckets in 16 bands of 4, pairs at Jaccard 0.8 become candidates with
     #: probability 0.9998 and pairs at 0.3 with 0.12; candidates are then verified exactly.
     bands: int = Field(16, ge=1)
-    seed: int = 0
+    #: Seed of the shingle hashes; the hashing library takes an unsigned 64-bit seed.
+    seed: int = Field(0, ge=0, lt=2**64)
 
     @model_validator(mode="after")
     def _divisible(self) -> MinHashSettings:

@@ -19,12 +19,16 @@ as ``list[struct{role, content}]`` and ``id`` recomputed when the shard has none
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
 
 from prefdata.build.output import split_of
+from prefdata.check.coerce import coerce, text
 from prefdata.check.errors import DatasetError
 from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_size
 from prefdata.schema import CANONICAL_SCHEMA, FORBIDDEN_COLUMNS, MESSAGE, id_expr
@@ -36,6 +40,8 @@ POSITION_COLUMN = "chosen_position"
 OPTIONAL_COLUMNS = ("source", "score_chosen", "score_rejected", "chosen_model", "rejected_model", POSITION_COLUMN, "lineage")
 #: Role a plain-string column is wrapped as, the way ``build`` wraps plain-string raw data.
 WRAP_ROLE = {"prompt": "user", "chosen": "assistant", "rejected": "assistant"}
+#: Message fields the checks read; other types are read as text (:mod:`prefdata.check.coerce`) and reported.
+MESSAGE_FIELDS = ("role", "content")
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,27 @@ class Dataset:
         """Run a streaming query over this dataset with morsels sized for its rows (:mod:`prefdata.io.morsels`)."""
         return collect_streaming(lf, self.row_bytes)
 
+    def locate(self, row: int) -> str:
+        """Where row ``row`` (a ``_row`` number) lies, for pairs with no id to name them by:
+        "row 3 of data/train-00000-of-00001.parquet" (0-based within the shard, as Parquet readers count)."""
+        starts = self._starts
+        i = bisect.bisect_right(starts, row) - 1
+        if not 0 <= i < len(self.shards) or row >= starts[i] + self.shards[i].rows:
+            raise IndexError(row)
+        return f"row {row - starts[i]} of {self.shards[i].name}"
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        """The first ``_row`` of each shard: rows are numbered through the shards in order."""
+        return list(itertools.accumulate((s.rows for s in self.shards[:-1]), initial=0))
+
+    def shard_rows(self, name: str) -> tuple[int, int]:
+        """The ``_row`` range [start, end) of a shard: shards are numbered through in order."""
+        for shard, start in zip(self.shards, self._starts):
+            if shard.name == name:
+                return start, start + shard.rows
+        raise KeyError(name)
+
     @property
     def has_position(self) -> bool:
         return any(POSITION_COLUMN in s.schema for s in self.shards)
@@ -100,9 +127,11 @@ def open_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"{root}: no such dataset directory")
     if not root.is_dir():
         raise DatasetError(f"{root}: expected a dataset directory holding data/*.parquet, got a file")
-    files = sorted((root / "data").glob("*.parquet"))
+    found = sorted((root / "data").glob("*.parquet"))
+    files = [f for f in found if not is_hidden(f)]
     if not files:
-        raise DatasetError(f"{root}: no data/*.parquet shards (is this a dataset written by `prefdata build`?)")
+        hidden = f"; {len(found)} file(s) named .* or _* ignored" if found else ""
+        raise DatasetError(f"{root}: no data/*.parquet shards (is this a dataset written by `prefdata build`?){hidden}")
     shards = []
     problems: list[SchemaProblem] = []
     for file in files:
@@ -112,8 +141,28 @@ def open_dataset(path: str | Path) -> Dataset:
     return Dataset(root=root, shards=tuple(shards), problems=tuple(problems))
 
 
+def is_hidden(file: Path) -> bool:
+    """Files named ``.*`` or ``_*`` are not shards: ``build`` skips such input files too, and Hugging Face
+    ``datasets`` ignores them (editor backups, ``_SUCCESS`` markers, half-written ``.tmp`` files)."""
+    return file.name.startswith((".", "_"))
+
+
 def _describe(dtype: pl.DataType) -> str:
     return str(dtype)
+
+
+def _message_fields(name: str, column: str, fields: dict[str, pl.DataType]) -> list[SchemaProblem]:
+    """Problems of the role/content fields of a message struct; a field no text can be read from is fatal."""
+    problems = []
+    for f in MESSAGE_FIELDS:
+        if fields[f] in (pl.String, pl.Null):
+            continue  # an all-null field is the None-filled trap: trl_traps and role_structure count its rows
+        if text(pl.lit(None), fields[f]) is None:
+            raise DatasetError(
+                f"{name}: column {column!r}: message field {f!r} has type {_describe(fields[f])}, which cannot be read as text"
+            )
+        problems.append(SchemaProblem(name, column, f"messages with a string {f}", f"messages whose {f} is {_describe(fields[f])}"))
+    return problems
 
 
 def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
@@ -133,9 +182,10 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
                 raise DatasetError(f"{name}: no {column!r} column; a preference pair needs prompt, chosen and rejected")
             formats[column] = "missing"
             problems.append(SchemaProblem(name, column, "list[struct{role, content}]", "missing"))
-        elif dtype == pl.String:
+        elif dtype in (pl.String, pl.Binary) or isinstance(dtype, pl.Categorical):
             formats[column] = "string"
-            problems.append(SchemaProblem(name, column, "list[struct{role, content}]", "a plain string"))
+            found = "a plain string" if dtype == pl.String else f"plain text stored as {_describe(dtype)}"
+            problems.append(SchemaProblem(name, column, "list[struct{role, content}]", found))
         elif isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
             fields = {f.name: f.dtype for f in dtype.inner.fields}
             if "role" not in fields or "content" not in fields:
@@ -143,6 +193,7 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
                     f"{name}: column {column!r} holds structs with fields {sorted(fields)}; messages need 'role' and 'content'"
                 )
             formats[column] = "messages"
+            problems.extend(_message_fields(name, column, fields))
             extra[column] = tuple(f for f in fields if f not in ("role", "content"))
             if extra[column]:
                 problems.append(
@@ -159,7 +210,10 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
             if column not in OPTIONAL_COLUMNS:
                 problems.append(SchemaProblem(name, column, _describe(dtype), "missing"))
         elif schema[column] != dtype and schema[column] != pl.Null:
-            problems.append(SchemaProblem(name, column, _describe(dtype), _describe(schema[column])))
+            found = _describe(schema[column])
+            if coerce(pl.col(column), schema[column], dtype) is None:
+                found += ", which cannot be read as the canonical type (checked as nulls)"
+            problems.append(SchemaProblem(name, column, _describe(dtype), found))
     images = tuple(c for c in FORBIDDEN_COLUMNS if c in schema)
     split = split_of(file)
     shard = Shard(
@@ -175,17 +229,18 @@ def _messages(shard: Shard, column: str) -> tuple[pl.Expr, pl.Expr]:
     if fmt == "missing":
         return pl.lit([], dtype=pl.List(MESSAGE)), pl.lit(False)
     if fmt == "string":
+        content = text(pl.col(column), shard.schema[column])
         wrapped = pl.when(pl.col(column).is_not_null()).then(
-            pl.concat_list(pl.struct(role=pl.lit(WRAP_ROLE[column]), content=pl.col(column)))
+            pl.concat_list(pl.struct(role=pl.lit(WRAP_ROLE[column]), content=content))
         )
         return wrapped.cast(pl.List(MESSAGE)), pl.lit(False)
     el = pl.element().struct
     if shard.schema[column] == pl.List(MESSAGE):
         normalized = pl.col(column)  # already canonical: no per-message rebuild
     else:
-        normalized = pl.col(column).list.eval(
-            pl.struct(role=el.field("role").cast(pl.String), content=el.field("content").cast(pl.String))
-        )
+        types = {f.name: f.dtype for f in shard.schema[column].inner.fields}
+        # _inspect has refused the field types text() cannot read
+        normalized = pl.col(column).list.eval(pl.struct(**{f: text(el.field(f), types[f]) for f in MESSAGE_FIELDS}))
     fields = ("role", "content", *shard.extra_message_fields[column])
     none_filled = (
         pl.col(column)
@@ -207,10 +262,9 @@ def _normalize(shard: Shard) -> pl.LazyFrame:
     for column, dtype in CANONICAL_SCHEMA.items():
         if column in MESSAGE_COLUMNS:
             continue
-        if column in shard.schema:
-            exprs[column] = pl.col(column).cast(dtype, strict=False)
-        else:
-            exprs[column] = pl.lit(None, dtype=dtype)
+        read = coerce(pl.col(column), shard.schema[column], dtype) if column in shard.schema else None
+        # a type that cannot be read as the canonical one is checked as nulls (the schema check reports it)
+        exprs[column] = pl.lit(None, dtype=dtype) if read is None else read
     exprs[POSITION_COLUMN] = exprs[POSITION_COLUMN].str.to_lowercase()
     lf = lf.select(
         *[e.alias(c) for c, e in exprs.items()],

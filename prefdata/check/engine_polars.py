@@ -10,7 +10,10 @@ table), and a parity test holds the counts of both engines equal on a fixture.
 
 An expectation type that is not in :data:`SUPPORTED` is an :class:`UnsupportedExpectationError`,
 never a silent pass; an unknown kwarg is an error too, because a misspelt ``min_vlaue`` would
-otherwise pass everything.
+otherwise pass everything. So are arguments that do not fit the view's column types (a numeric bound
+on a text column, a regex on a number, a text column compared with a float one), found from the
+schema before the scan, and, unlike GX, a null ``value_set`` (GX passes it vacuously: a suite that
+checks nothing).
 """
 
 from __future__ import annotations
@@ -115,7 +118,7 @@ def _map_plan(
 
 def _mostly(e: Expectation, origin: str) -> float:
     mostly = e.kwargs.get("mostly", 1.0)
-    if not isinstance(mostly, (int, float)) or not 0 <= mostly <= 1:
+    if _value_kind(mostly) != "number" or not 0 <= mostly <= 1:
         raise SuiteError(f"{e.where(origin)}: 'mostly' must be a number between 0 and 1, got {mostly!r}")
     return mostly
 
@@ -135,12 +138,59 @@ def _is_text(view: pl.Schema, column: str) -> bool:
     return view[column] == pl.String
 
 
-def _between_mask(x: pl.Expr, kw: dict[str, Any], where: str) -> pl.Expr:
+# Types are checked against the view's schema before anything runs: polars refuses to compare text with
+# numbers only once the scan is under way, as a ComputeError that names no expectation.
+
+
+def _kind(dtype: pl.DataType) -> str:
+    """What a view column holds, in the words of the error messages: "number", "text" or its type."""
+    if dtype.is_numeric():
+        return "number"
+    return "text" if dtype == pl.String else str(dtype)
+
+
+def _value_kind(value: Any) -> str:
+    """The same for a suite argument (JSON): a bool is not a number here, though Python says it is."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _column_of_kind(e: Expectation, key: str, view: pl.Schema, origin: str, kinds: tuple[str, ...], why: str) -> str:
+    """``_column``, also refusing a column whose kind is not one of ``kinds`` (``why`` says what needs it)."""
+    column = _column(e, key, view, origin)
+    if _kind(view[column]) not in kinds:
+        raise SuiteError(f"{e.where(origin)}: column {column!r} is {view[column]}, but {why}")
+    return column
+
+
+def _flags(e: Expectation, origin: str, *keys: str) -> None:
+    for key in keys:
+        if key in e.kwargs and not isinstance(e.kwargs[key], bool):
+            raise SuiteError(f"{e.where(origin)}: kwarg {key!r} must be true or false, got {e.kwargs[key]!r}")
+
+
+def _bounds(kw: dict[str, Any], where: str, kind: str, what: str) -> tuple[Any, Any]:
+    """``min_value``/``max_value``, each null or of ``kind`` (the kind of ``what`` they are compared with)."""
     lo, hi = kw.get("min_value"), kw.get("max_value")
     if lo is None and hi is None:
         raise SuiteError(f"{where}: min_value and max_value cannot both be null")
+    for key, bound in (("min_value", lo), ("max_value", hi)):
+        if bound is not None and _value_kind(bound) != kind:
+            raise SuiteError(f"{where}: {key} {bound!r} ({_value_kind(bound)}) cannot be compared with {what} ({kind})")
     if lo is not None and hi is not None and lo > hi:
         raise SuiteError(f"{where}: min_value ({lo}) is greater than max_value ({hi})")
+    return lo, hi
+
+
+def _between_mask(x: pl.Expr, kw: dict[str, Any], where: str, kind: str, what: str) -> pl.Expr:
+    lo, hi = _bounds(kw, where, kind, what)
     ok = pl.lit(True)
     if lo is not None:
         ok = ok & ((x > lo) if kw.get("strict_min") else (x >= lo))
@@ -159,12 +209,50 @@ def _validate_regex(regex: Any, where: str) -> str:
     return regex
 
 
+#: Column map expectations that only make sense on one kind of column, and why.
+_NEEDS_TEXT = {
+    "expect_column_value_lengths_to_be_between": "value lengths are measured on text",
+    "expect_column_value_lengths_to_equal": "value lengths are measured on text",
+    "expect_column_values_to_match_regex": "a regex matches text",
+    "expect_column_values_to_not_match_regex": "a regex matches text",
+}
+_ORDERED = ("number", "text")
+
+
+def _in_set(x: pl.Expr, values: list[Any], kind: str) -> pl.Expr:
+    """``x.is_in(values)`` that also holds for ints in a float column and floats in an int one (polars'
+    ``is_in`` refuses a list of another numeric type): numbers are compared as floats."""
+    if kind == "number":
+        return x.cast(pl.Float64).is_in(pl.Series(values, dtype=pl.Float64).implode())
+    return x.is_in(pl.Series(values, dtype=pl.String).implode())
+
+
+def _value_set(e: Expectation, origin: str, column: str, kind: str) -> list[Any]:
+    """``value_set``: a list whose values are of the column's kind (null entries allowed)."""
+    values = e.kwargs.get("value_set")
+    if not isinstance(values, list):
+        raise SuiteError(f"{e.where(origin)}: kwarg 'value_set' must be a list of values, got {values!r}")
+    wrong = [v for v in values if v is not None and _value_kind(v) != kind]
+    if wrong:
+        raise SuiteError(
+            f"{e.where(origin)}: value_set holds {wrong[0]!r} ({_value_kind(wrong[0])}), but column {column!r} is {kind}"
+        )
+    return values
+
+
 def _plan_column_map(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
     where = e.where(origin)
     kw = e.kwargs
     mostly = _mostly(e, origin)
     t = e.type
-    c = _column(e, "column", view, origin)
+    _flags(e, origin, "strict_min", "strict_max")
+    if t in _NEEDS_TEXT:
+        c = _column_of_kind(e, "column", view, origin, ("text",), _NEEDS_TEXT[t])
+    elif t == "expect_column_values_to_be_between":
+        c = _column_of_kind(e, "column", view, origin, _ORDERED, "between compares numbers or text")
+    else:
+        c = _column(e, "column", view, origin)
+    kind = _kind(view[c])
     x = pl.col(c)
     text = _is_text(view, c)
     nonnull = x.is_not_null()
@@ -175,22 +263,19 @@ def _plan_column_map(e: Expectation, p: str, view: pl.Schema, origin: str) -> Pl
     if t == "expect_column_values_to_be_null":
         return _map_plan(p, x.is_not_null(), None, value, mostly)
     if t == "expect_column_values_to_be_in_set":
-        values = kw.get("value_set")
-        if values is None:
-            return _map_plan(p, pl.lit(False), nonnull, value, mostly)  # GX: vacuously true
-        return _map_plan(p, ~x.is_in(list(values)), nonnull, value, mostly)
+        # GX passes a null value_set vacuously; a suite that checks nothing is a mistake, so refuse it
+        values = _value_set(e, origin, c, kind)
+        return _map_plan(p, ~_in_set(x, values, kind), nonnull, value, mostly)
     if t == "expect_column_values_to_not_be_in_set":
-        values = kw.get("value_set")
-        if values is None:
-            raise SuiteError(f"{where}: kwarg 'value_set' is required")
-        return _map_plan(p, x.is_in(list(values)), nonnull, value, mostly)
+        values = _value_set(e, origin, c, kind)
+        return _map_plan(p, _in_set(x, values, kind), nonnull, value, mostly)
     if t == "expect_column_values_to_be_between":
-        return _map_plan(p, ~_between_mask(x, kw, where), nonnull, value, mostly)
+        return _map_plan(p, ~_between_mask(x, kw, where, kind, f"column {c!r}"), nonnull, value, mostly)
     if t == "expect_column_value_lengths_to_be_between":
         length = x.cast(pl.String).str.len_chars()
-        return _map_plan(p, ~_between_mask(length, kw, where), nonnull, value, mostly)
+        return _map_plan(p, ~_between_mask(length, kw, where, "number", "a length"), nonnull, value, mostly)
     if t == "expect_column_value_lengths_to_equal":
-        if not isinstance(kw.get("value"), int):
+        if not _is_int(kw.get("value")):
             raise SuiteError(f"{where}: kwarg 'value' must be an integer")
         length = x.cast(pl.String).str.len_chars()
         return _map_plan(p, length != kw["value"], nonnull, value, mostly)
@@ -236,11 +321,25 @@ def _plan_unique(p: str, x: pl.Expr, nonnull: pl.Expr, value: pl.Expr, mostly: f
     return Plan(columns, finish)
 
 
+def _same_kind(e: Expectation, origin: str, view: pl.Schema, a: str, b: str) -> None:
+    """Both columns of a pair expectation hold numbers, or both hold text: polars compares nothing else."""
+    kind_a, kind_b = _kind(view[a]), _kind(view[b])
+    if kind_a != kind_b:
+        raise SuiteError(
+            f"{e.where(origin)}: column_A {a!r} is {view[a]} and column_B {b!r} is {view[b]}: {kind_a} and {kind_b} cannot be compared"
+        )
+    if e.type == "expect_column_pair_values_a_to_be_greater_than_b" and kind_a not in _ORDERED:
+        raise SuiteError(f"{e.where(origin)}: columns {a!r} and {b!r} are {view[a]}, which has no order")
+
+
 def _plan_column_pair(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
     where = e.where(origin)
     kw = e.kwargs
     mostly = _mostly(e, origin)
-    a, b = pl.col(_column(e, "column_A", view, origin)), pl.col(_column(e, "column_B", view, origin))
+    _flags(e, origin, "or_equal")
+    name_a, name_b = _column(e, "column_A", view, origin), _column(e, "column_B", view, origin)
+    _same_kind(e, origin, view, name_a, name_b)
+    a, b = pl.col(name_a), pl.col(name_b)
     ignore = kw.get("ignore_row_if", "both_values_are_missing")
     if ignore == "both_values_are_missing":
         considered = a.is_not_null() | b.is_not_null()
@@ -303,14 +402,16 @@ def _plan_table(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
             return ok, result
         raise AssertionError(t)  # pragma: no cover
 
-    if t in ("expect_table_row_count_to_be_between",) and kw.get("min_value") is None and kw.get("max_value") is None:
-        raise SuiteError(f"{where}: min_value and max_value cannot both be null")
-    if t == "expect_table_row_count_to_equal" and not isinstance(kw.get("value"), int):
+    if t == "expect_table_row_count_to_be_between":
+        _bounds(kw, where, "number", "the row count")
+        _flags(e, origin, "strict_min", "strict_max")
+    if t == "expect_table_row_count_to_equal" and not _is_int(kw.get("value")):
         raise SuiteError(f"{where}: kwarg 'value' must be an integer")
     if t == "expect_column_to_exist" and not isinstance(kw.get("column"), str):
         raise SuiteError(f"{where}: kwarg 'column' must name a column")
     if t == "expect_table_columns_to_match_set" and not isinstance(kw.get("column_set"), list):
         raise SuiteError(f"{where}: kwarg 'column_set' must be a list of column names")
+    _flags(e, origin, "exact_match")
     return Plan({}, finish)
 
 
@@ -338,8 +439,8 @@ def _plan_aggregate(e: Expectation, p: str, view: pl.Schema, origin: str) -> Pla
     numeric = e.type in _NUMERIC_AGGREGATES
     if numeric and not view[c].is_numeric():
         raise SuiteError(f"{where}: column {c!r} is {view[c]}, not numeric")
-    if e.kwargs.get("min_value") is None and e.kwargs.get("max_value") is None:
-        raise SuiteError(f"{where}: min_value and max_value cannot both be null")
+    _bounds(e.kwargs, where, "number", "the observed value")  # every aggregate observes a number
+    _flags(e, origin, "strict_min", "strict_max")
     # Numeric aggregates need the values; distinct counts only need a hash of each value.
     x = pl.col(c) if numeric else pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(0x5EED))
     fn = _AGGREGATES[e.type]

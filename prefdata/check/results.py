@@ -3,6 +3,12 @@
 ``report`` and CI read checks.json, so it is written atomically and its fields are a contract:
 every check with ``id``, ``severity``, ``passed``, ``statistic``, ``threshold``, ``offending_ids``
 (capped at :data:`MAX_IDS_IN_FILE`), the exact ``offending_count``, and a one-line ``message``.
+
+``offending_count`` is the number of offending *pairs* (rows), the number the message states, and
+``offending_ids`` has one entry per such pair in row order: an id repeats when copies of a pair
+offend, and a pair whose id is null is named by its place ("row 3 of data/train-...parquet", see
+:meth:`prefdata.check.dataset.Dataset.locate`), so the list stays strings. Counting distinct ids
+instead would report 1 offending pair for 40 pairs that all lack an id.
 """
 
 from __future__ import annotations

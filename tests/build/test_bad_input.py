@@ -136,3 +136,21 @@ def test_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path: Path, fixtu
     res = CliRunner().invoke(cli, ["build", str(fixtures_dir / "raw" / "transcript" / "hh.jsonl"), str(out)])
     assert res.exit_code == 2 and "not a prefdata dataset" in res.stderr
     assert (out / "thesis.tex").read_text() == "years of work"
+
+
+def test_an_absent_field_is_missing_and_an_empty_message_list_is_empty(tmp_path: Path) -> None:
+    user, a, b = [{"role": "user", "content": "q"}], [{"role": "assistant", "content": "a"}], [{"role": "assistant", "content": "b"}]
+    rows = [
+        {"prompt": [], "chosen": a, "rejected": b},
+        {"prompt": user, "chosen": a, "rejected": []},
+        {"prompt": user, "chosen": a},
+        {"prompt": [{"role": "user", "content": "fine"}], "chosen": a, "rejected": b},
+    ]
+    (tmp_path / "a.jsonl").write_bytes(b"".join(_line(r) for r in rows))
+    prefdata.build(tmp_path / "a.jsonl", tmp_path / "out")
+    got = rejects(tmp_path / "out").sort("record").select("record", "reason", "field", "detail").rows()
+    assert got == [
+        (1, "empty_field", "prompt", "prompt has no turns"),
+        (2, "empty_field", "rejected", "rejected has no turns"),
+        (3, "missing_field", "rejected", "rejected is missing"),
+    ]

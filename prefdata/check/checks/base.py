@@ -50,15 +50,22 @@ class Context:
         return self._cache[key]
 
     def ids(self, mask: pl.Expr | pl.Series) -> list[str]:
-        """Distinct ``id``s of the rows where ``mask`` holds, in row order."""
-        if isinstance(mask, pl.Series):
-            col = self.frame.get_column("id").filter(mask)
-        else:
-            col = self.frame.filter(mask).get_column("id")
-        return col.unique(maintain_order=True).to_list()
+        """The ``id`` of every row where ``mask`` holds, in row order.
+
+        One entry per offending *pair* (row), so ``offending_count`` counts the pairs a message talks
+        about even when ids repeat (copies of a pair share its content hash) or are missing; a row with
+        a null id is named by its place instead (:meth:`Dataset.locate`), so checks.json keeps a list of
+        strings that ``report`` can read.
+        """
+        rows = self.frame.filter(mask).select("_row", "id")
+        ids = rows.get_column("id").to_list()
+        if rows.get_column("id").null_count():
+            positions = rows.get_column("_row").to_list()
+            ids = [self.dataset.locate(r) if i is None else i for r, i in zip(positions, ids)]
+        return ids
 
     def ids_of_rows(self, rows: pl.Series | list[int]) -> list[str]:
-        """Distinct ``id``s of the given ``_row`` numbers, in row order."""
+        """:meth:`ids` of the given ``_row`` numbers (each row once, in row order)."""
         rows = pl.Series("r", rows, dtype=pl.Int64)
         return self.ids(pl.col("_row").cast(pl.Int64).is_in(rows.implode()))
 

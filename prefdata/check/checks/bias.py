@@ -109,7 +109,10 @@ def _length_bias(ctx: Context) -> CheckOutcome:
             + f" {(overall if src is None else by_source[src])['share_chosen_longer']:.0%}"
             for src, _ in failing
         ]
-        message = f"length bias: share of pairs preferring the longer response is {', '.join(worst)} ({share:.0%} overall)"
+        message = (
+            f"length bias: share of pairs preferring the longer response is {', '.join(worst)} ({share:.0%} overall); "
+            f"{plural(len(offending), 'pair')} in the failing groups follow it"
+        )
     else:
         message = overall_text
     return CheckOutcome(
@@ -144,7 +147,10 @@ def _position_bias(ctx: Context) -> CheckOutcome:
     statistic = {"pairs": n_all, "share_a_wins": k_all / n_all, "z": _z(k_all, n_all), "by_source": by_source, "failing": [x for x, _ in failing]}
     if failing:
         worst = failing[0][0]
-        message = f"position bias in {plural(len(failing), 'source')}: {by_source[worst]['share_a_wins']:.0%} 'A wins' in {worst!r}"
+        message = (
+            f"position bias in {plural(len(failing), 'source')}: {by_source[worst]['share_a_wins']:.0%} 'A wins' in {worst!r}; "
+            f"{plural(len(offending), 'pair')} in the failing sources follow it"
+        )
     else:
         message = f"{k_all / n_all:.0%} 'A wins' over {plural(n_all, 'pairwise pair')}"
     return CheckOutcome(

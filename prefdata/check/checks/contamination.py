@@ -48,7 +48,7 @@ def load_benchmark_prompts(path: str | Path) -> pl.Series:
     suffix = path.suffix.lower()
     try:
         if suffix == ".txt":
-            prompts = pl.Series("p", path.read_text(encoding="utf-8").splitlines())
+            prompts = pl.Series("p", path.read_text(encoding="utf-8").splitlines(), dtype=pl.String)
         elif suffix in (".jsonl", ".json"):
             text = path.read_text(encoding="utf-8")
             items = json.loads(text) if suffix == ".json" else [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -68,7 +68,12 @@ def load_benchmark_prompts(path: str | Path) -> pl.Series:
             raise InputFileError(f"{path}: unsupported benchmark file type {suffix!r} (use .txt, .jsonl, .json, .csv or .parquet)")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, pl.exceptions.PolarsError) as exc:
         raise InputFileError(f"{path}: cannot read benchmark prompts: {exc}") from exc
-    return prompts.drop_nulls().filter(prompts.drop_nulls().str.strip_chars() != "")
+    prompts = prompts.drop_nulls()
+    prompts = prompts.filter(prompts.str.strip_chars() != "")
+    if prompts.is_empty():
+        # a contamination check against nothing would pass and read as "clean"
+        raise InputFileError(f"benchmark prompts file {path} holds no prompts (blank lines and nulls do not count)")
+    return prompts
 
 
 def _ngrams(texts: pl.Series, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -48,7 +48,7 @@ def _exact(ctx: Context) -> CheckOutcome:
     train_keys = f.filter(pl.col("split") == TRAIN).select("_prompt_key").unique()
     leaked = f.filter(pl.col("split") != TRAIN).join(train_keys, on="_prompt_key", how="semi")
     train_sharing = f.filter(pl.col("split") == TRAIN).join(leaked.select("_prompt_key").unique(), on="_prompt_key", how="semi").height
-    ids = leaked.get_column("id").unique(maintain_order=True).to_list()
+    ids = ctx.ids_of_rows(leaked.get_column("_row"))
     evaluated = f.height - splits[TRAIN]
     statistic = {
         "splits": splits,

@@ -3,7 +3,8 @@
 - ``identical_responses``: chosen and rejected are the same message list. DPO's loss on such a pair
   is constant: no gradient, only noise in the batch statistics.
 - ``exact_duplicates``: the same prompt/chosen/rejected more than once (in any split): the pair
-  weighs double in training, and across splits it is also test leakage.
+  weighs double in training, and across splits it is also test leakage. The offending pairs are the
+  extra copies (every occurrence after the first in row order), the ones to drop.
 - ``contradictory_pairs``: for the same prompt, A is preferred over B in one pair and B over A in
   another. The two pairs cancel out; usually a label-encoding bug or annotator disagreement.
 
@@ -49,7 +50,8 @@ def _duplicates(ctx: Context) -> CheckOutcome:
     key = ["_prompt_h", "_chosen_h", "_rejected_h"]
     f = ctx.frame
     groups = f.group_by(key).agg(pl.len().alias("n"), pl.col("split").n_unique().alias("splits")).filter(pl.col("n") > 1)
-    ids = f.join(groups.select(key), on=key, how="semi").get_column("id").unique(maintain_order=True).to_list()
+    # The offending pairs are the extra copies (every occurrence after the first): the ones to drop.
+    ids = ctx.ids(~pl.struct(key).is_first_distinct())
     statistic = {
         "duplicate_groups": groups.height,
         "rows_in_groups": int(groups.get_column("n").sum()),
@@ -75,7 +77,7 @@ def _contradictions(ctx: Context) -> CheckOutcome:
         pl.col("directions") > 1
     )
     bad = keyed.join(both, on=["_prompt_h", "_lo", "_hi"], how="semi")
-    ids = bad.get_column("id").unique(maintain_order=True).to_list()
+    ids = ctx.ids_of_rows(bad.get_column("_row"))
     statistic = {"contradicting_groups": both.height, "pairs": len(ids), "share": share(len(ids), ctx.frame.height)}
     message = (
         f"{plural(both.height, 'response pair')} preferred both ways for the same prompt ({plural(len(ids), 'pair')})"

@@ -69,13 +69,11 @@ def _schema(ctx: Context) -> CheckOutcome:
     problems = ds.problems
     bad_shards = sorted({p.shard for p in problems})
     # Rows are numbered through the shards in order, so a shard is a contiguous range of ``_row``.
-    offending: list[str] = []
-    start = 0
-    for shard in ds.shards:
-        if shard.name in bad_shards:
-            rows = ctx.frame.filter(pl.col("_row").is_between(start, start + shard.rows - 1))
-            offending.extend(rows.get_column("id").unique(maintain_order=True).to_list())
-        start += shard.rows
+    in_bad_shard = pl.lit(False)
+    for name in bad_shards:
+        start, end = ds.shard_rows(name)
+        in_bad_shard = in_bad_shard | pl.col("_row").is_between(start, end, closed="left")
+    offending = ctx.ids(in_bad_shard)
     missing_optional = {
         column: [s.name for s in ds.shards if column not in s.schema]
         for column in OPTIONAL_COLUMNS
@@ -88,7 +86,10 @@ def _schema(ctx: Context) -> CheckOutcome:
     }
     s = ctx.settings("schema")
     if problems:
-        message = f"{plural(len(problems), 'schema problem')} in {plural(len(bad_shards), 'shard')}: {problems[0].describe()}"
+        message = (
+            f"{plural(len(problems), 'schema problem')} in {plural(len(bad_shards), 'shard')} "
+            f"({plural(len(offending), 'pair')}): {problems[0].describe()}"
+        )
     else:
         message = "every shard has the canonical columns and types"
         if missing_optional:
