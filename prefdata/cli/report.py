@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from prefdata.cli.common import fail_on_prefdata_errors
+from prefdata.report.api import MAX_SEED  # cheap: the report's heavy imports happen inside report()
 
 
 @click.command("report")
@@ -12,7 +13,7 @@ from prefdata.cli.common import fail_on_prefdata_errors
 @click.option("--run-checks", is_flag=True, help="Run `prefdata check` first when OUT/checks.json is missing.")
 @click.option("--sample", default=8, show_default=True, type=click.IntRange(0, 1000), help="Pairs shown as conversations.")
 @click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100), help="Offending pairs shown per failed check.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sample of pairs.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED), help="Seed of the sample of pairs.")
 @click.option("--no-card", is_flag=True, help="Leave OUT/README.md as it is.")
 def command(out: str, run_checks: bool, sample: int, examples: int, seed: int, no_card: bool) -> None:
     """Write OUT/report.html (self-contained: plots, checks, sample pairs) and OUT/report.md."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.report.dataset import Dataset
+from prefdata.report.dataset import READ_ERRORS, Dataset
 
 #: Label used where a dataset has no ``source`` column or the value is null.
 NO_SOURCE = "(no source)"
@@ -74,7 +74,7 @@ def per_pair_frame(ds: Dataset) -> pl.LazyFrame:
 
 def compute(ds: Dataset) -> Aggregates:
     """Run the pass and reconcile its counts with manifest.json (when there is one)."""
-    per_pair = per_pair_frame(ds).collect(engine="streaming")
+    per_pair = ds.collect(per_pair_frame(ds), "counting pairs")
     has_scores = per_pair["margin"].null_count() < per_pair.height
     has_position = per_pair["a_won"].null_count() < per_pair.height
     return Aggregates(
@@ -118,11 +118,29 @@ def _counts(ds: Dataset, per_pair: pl.DataFrame) -> dict[str, Any]:
 
 
 def _rejects(ds: Dataset, examples_per_reason: int = 2) -> dict[str, Any]:
-    """Rejected records by reason from ``rejects/``, with the first few of each reason as examples."""
-    if not ds.rejects:
-        return {"by_reason": {}, "examples": {}, "total": 0}
-    lf = pl.scan_parquet(ds.rejects)
-    by_reason = {r: n for r, n in lf.group_by("reason").len().sort("len", "reason", descending=[True, False]).collect().iter_rows()}
+    """Rejected records by reason from ``rejects/``, with the first few of each reason as examples.
+
+    Rejects only explain what the build dropped: a shard that breaks mid-read leaves them out with a
+    note (``problem``) rather than stopping the report.
+    """
+    empty: dict[str, Any] = {"by_reason": {}, "examples": {}, "total": 0, "problem": None}
+    lf = ds.scan_rejects()
+    if lf is None:
+        return empty
+    try:
+        by_reason, first = _read_rejects(lf, examples_per_reason)
+    except READ_ERRORS as exc:
+        return empty | {"problem": f"rejects/ could not be read ({exc}); rejected records are not shown."}
+    examples: dict[str, list[dict[str, Any]]] = {}
+    for row in first.iter_rows(named=True):
+        examples.setdefault(row["reason"], []).append(row)
+    return {"by_reason": by_reason, "examples": examples, "total": sum(by_reason.values()), "problem": None}
+
+
+def _read_rejects(lf: pl.LazyFrame, examples_per_reason: int) -> tuple[dict[str, int], pl.DataFrame]:
+    """(records per reason, the first ``examples_per_reason`` records of each reason in file order)."""
+    lf = lf.with_columns(pl.col("reason").fill_null("(no reason)"))
+    counted = lf.group_by("reason").len().sort("len", "reason", descending=[True, False]).collect()
     first = (
         lf.with_row_index("_order")
         .filter(pl.int_range(pl.len()).over("reason") < examples_per_reason)
@@ -130,10 +148,7 @@ def _rejects(ds: Dataset, examples_per_reason: int = 2) -> dict[str, Any]:
         .drop("_order")
         .collect()
     )
-    examples: dict[str, list[dict[str, Any]]] = {}
-    for row in first.iter_rows(named=True):
-        examples.setdefault(row["reason"], []).append(row)
-    return {"by_reason": by_reason, "examples": examples, "total": sum(by_reason.values())}
+    return dict(counted.iter_rows()), first
 
 
 def summary_stats(agg: Aggregates) -> dict[str, Any]:
@@ -183,4 +198,7 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # Exactly, the interval always contains p and reaches 0 (k=0) or 1 (k=n); in floating point its
+    # ends can miss by an ulp (6 of 6 gives an upper bound of 0.9999999999999999 < 1.0), which
+    # makes an error bar negative. Clamp so that low <= p <= high within [0, 1], always.
+    return (min(max(0.0, centre - half), p), max(min(1.0, centre + half), p))

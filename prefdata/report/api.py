@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from prefdata.report.dataset import Dataset
 
 
+#: Largest seed numpy's generator accepts here (any non-negative integer would do; this is what the CLI takes).
+MAX_SEED = 2**64 - 1
+
+
 @dataclass(frozen=True)
 class ReportResult:
     """Where the report went and what it found."""
@@ -74,7 +78,9 @@ def report(
 
     Raises :class:`~prefdata.report.errors.DatasetError` if ``path`` holds no canonical data,
     :class:`~prefdata.report.errors.ChecksFileError` if its ``checks.json`` is malformed, and
-    :class:`~prefdata.report.errors.ReportError` for a negative ``sample`` or ``examples_per_check``.
+    :class:`~prefdata.report.errors.ReportError` for a negative ``sample``, ``examples_per_check`` or
+    ``seed``. A malformed ``manifest.json`` or rejects shard is not an error: the report says what
+    it left out (``notes``) and goes on.
     """
     # Imported here, not at module level: ``import prefdata`` exposes this function and must stay cheap
     # for every other command (numpy, jinja2 and the plotting code load only when a report is made).
@@ -86,6 +92,8 @@ def report(
 
     if sample < 0 or examples_per_check < 0:
         raise ReportError(f"sample and examples_per_check must be >= 0, got {sample} and {examples_per_check}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ReportError(f"seed must be between 0 and 2**64-1 (numpy's seed range), got {seed}")
     start = time.perf_counter()
     root = Path(path)
     checks_doc = None
@@ -139,6 +147,8 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path |
 
     readme = ds.root / "README.md"
     manifest = ds.manifest
+    if ds.manifest_problem is not None:  # the dataset's notes already say the card is left as it is
+        return None
     if manifest is None:
         if readme.exists():
             notes.append("README.md left as is: without manifest.json it was not written by prefdata.")

@@ -14,16 +14,17 @@ from prefdata import __version__
 from prefdata.report.aggregates import Aggregates, summary_stats
 from prefdata.report.dataset import Dataset
 from prefdata.report.examples import MAX_MESSAGE_CHARS, PairView
+from prefdata.report.numbers import decimal
 from prefdata.report.plots import Plot
 from prefdata.report.results import CheckView, ExpectationView, check_summary
 
 
 def num(value: Any) -> str:
-    """Integers with thousands separators; ``—`` for unknown."""
+    """Thousands separators, and decimals only where a value has them (a median of 1,412.5); ``—`` for unknown."""
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:,.0f}" if value.is_integer() else f"{value:,.3g}"
+        return decimal(value)
     return f"{value:,}"
 
 
@@ -123,7 +124,8 @@ def build_content(
         for name, v in counts["by_source"].items()
     ]
     reject_examples = [row for rows in agg.rejects["examples"].values() for row in rows]
-    all_notes = list(ds.notes) + list(counts["mismatches"]) + list(notes)
+    problems = [agg.rejects["problem"]] if agg.rejects.get("problem") else []
+    all_notes = list(ds.notes) + problems + list(counts["mismatches"]) + list(notes)
     return ReportContent(
         name=ds.root.name,
         root=ds.root,

@@ -3,32 +3,45 @@
 The report reads only what earlier stages wrote to disk (docs/contracts.md). A dataset someone else
 built is accepted with just ``data/*.parquet``; everything else is optional and the report says
 what it could not show and why, rather than guessing.
+
+Shards are read the way ``prefdata check`` reads them (:mod:`prefdata.report.normalize`): columns by
+name, in any order, cast to the canonical types, optional columns filled with nulls where a shard
+lacks them. Files named ``.*`` or ``_*`` are not shards. Only unreadable pairs stop the report
+(:class:`DatasetError`, exit 2); an unusable manifest, rejects shard or metadata column is a note.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from prefdata.build.output import shards_by_split
+from prefdata.build.output import split_of
 from prefdata.report.errors import ChecksFileError, DatasetError
-from prefdata.schema import MESSAGES
+from prefdata.report.manifest import ManifestProblem, read_json_object, read_manifest
+from prefdata.report.normalize import REQUIRED_COLUMNS, ShardPlan, conform, plan_shard
+from prefdata.schema import CANONICAL_SCHEMA, REJECT_SCHEMA, id_expr
 
-#: Columns the report cannot do without; the other canonical columns only enable parts of it.
-REQUIRED_COLUMNS = ("prompt", "chosen", "rejected")
+__all__ = ["REQUIRED_COLUMNS", "Dataset", "open_dataset", "validate_checks"]
+
 #: Where a pairwise source records which displayed position won ("a"/"b"); null for other shapes.
 #: Canonical (prefdata/schema.py), but optional here so that datasets built elsewhere still report.
 POSITION_COLUMNS = ("chosen_position",)
 SEVERITIES = ("error", "warn", "info")
+#: Errors polars and the OS raise when a file that looked fine turns out unreadable mid-scan.
+READ_ERRORS = (pl.exceptions.ComputeError, OSError)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset directory as the report sees it (all paths absolute)."""
+    """A dataset directory as the report sees it (all paths absolute).
+
+    ``schema`` is the canonical columns that at least one shard provides, with their canonical
+    types: :meth:`scan` reads every shard as exactly that (see :mod:`prefdata.report.normalize`).
+    ``rejects`` lists the rejects shards that can be read.
+    """
 
     root: Path
     shards: dict[str, list[Path]]
@@ -37,6 +50,10 @@ class Dataset:
     rejects: list[Path]
     checks: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
+    #: Why manifest.json was ignored (None when it is fine or absent); the card is then left as it is.
+    manifest_problem: str | None = None
+    readers: dict[Path, dict[str, pl.Expr]] = field(default_factory=dict, repr=False, compare=False)
+    reject_readers: dict[Path, dict[str, pl.Expr]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def splits(self) -> list[str]:
@@ -48,18 +65,46 @@ class Dataset:
 
     def scan(self, columns: list[str] | None = None) -> pl.LazyFrame:
         """All shards as one LazyFrame with a ``split`` column, in split order then file order."""
-        frames = []
-        for split, files in self.shards.items():
-            lf = pl.scan_parquet(files)
-            if columns is not None:
-                lf = lf.select([c for c in columns if c in self.schema])
-            frames.append(lf.with_columns(pl.lit(split).alias("split")))
+        names = [c for c in (columns if columns is not None else self.schema.names()) if c in self.schema]
+        frames = [self._scan_shard(f, names).with_columns(pl.lit(split).alias("split"))
+                  for split, files in self.shards.items() for f in files]
         return pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+
+    def _scan_shard(self, path: Path, names: list[str]) -> pl.LazyFrame:
+        """One shard in the canonical schema: missing columns as nulls, a missing ``id`` computed the canonical way."""
+        reader = self.readers[path]
+        compute_id = "id" in self.schema and "id" not in reader
+        exprs = {c: reader.get(c, pl.lit(None, dtype=t)) for c, t in self.schema.items() if not (c == "id" and compute_id)}
+        lf = pl.scan_parquet(path).select(**exprs)
+        if compute_id:  # as check does, so that offending ids in checks.json name these pairs too
+            lf = lf.with_columns(id_expr())
+        return lf.select(names)
+
+    def scan_rejects(self) -> pl.LazyFrame | None:
+        """The readable rejects shards as one LazyFrame in REJECT_SCHEMA, or None when there is none."""
+        frames = [pl.scan_parquet(f).select(**self.reject_readers[f]) for f in self.rejects]
+        return pl.concat(frames, how="vertical") if frames else None
+
+    def collect(self, lf: pl.LazyFrame, doing: str) -> pl.DataFrame:
+        """Collect ``lf`` (streaming); a shard that breaks mid-scan is an input error, not a traceback."""
+        try:
+            return lf.collect(engine="streaming")
+        except READ_ERRORS as exc:
+            raise DatasetError(f"{self.root / 'data'}: a shard could not be read while {doing} ({exc})") from exc
 
 
 def split_order(split: str) -> tuple[int, str]:
     """train, validation, test first (as the Hub lists them), then any other split by name."""
     return ({"train": 0, "validation": 1, "test": 2}.get(split, 3), split)
+
+
+def visible_parquet(folder: Path) -> list[Path]:
+    """``folder/*.parquet`` in name order, without names starting with "." or "_".
+
+    Those are hidden or temporary by convention (a partial upload, ``_SUCCESS``-style markers, editor
+    files): ``prefdata build`` and the Hugging Face loader ignore them, so the report does too.
+    """
+    return sorted(f for f in folder.glob("*.parquet") if not f.name.startswith((".", "_")))
 
 
 def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> Dataset:
@@ -71,59 +116,109 @@ def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> D
     root = Path(path).resolve()
     if not root.is_dir():
         raise DatasetError(f"{path}: no such directory (expected a dataset written by `prefdata build`)")
-    shards = shards_by_split(root)
+    shards: dict[str, list[Path]] = {}
+    for f in visible_parquet(root / "data"):
+        shards.setdefault(split_of(f), []).append(f)
     if not shards:
-        raise DatasetError(f"{path}: no data/*.parquet shards; is this the OUT directory of `prefdata build`?")
+        hidden = len(list((root / "data").glob("*.parquet")))
+        ignored = f" ({hidden} file(s) named .* or _* ignored)" if hidden else ""
+        raise DatasetError(f"{path}: no data/*.parquet shards{ignored}; is this the OUT directory of `prefdata build`?")
     shards = {s: shards[s] for s in sorted(shards, key=split_order)}
 
-    schema = _schema(shards)
     notes: list[str] = []
-    manifest = _read_json(root / "manifest.json", DatasetError)
-    if manifest is None:
-        notes.append("No manifest.json: read/rejected counts come from the data and rejects/ alone.")
-    rejects = sorted((root / "rejects").glob("*.parquet"))
+    schema, readers = _plan_shards(root, shards, notes)
+    manifest, manifest_problem = _manifest(root, notes)
+    rejects, reject_readers = _plan_rejects(root, notes)
 
     if checks is None:
         checks_path = root / "checks.json"
-        checks = _read_json(checks_path, ChecksFileError)
+        checks = read_json_object(checks_path, ChecksFileError, prefix=f"{checks_path}: ")
         shard_times = (f.stat().st_mtime for fs in shards.values() for f in fs)
         if checks is not None and max(shard_times) > checks_path.stat().st_mtime:
             notes.append("checks.json is older than the data shards: the check results may be stale.")
     if checks is not None:
         validate_checks(checks)
-    return Dataset(root=root, shards=shards, schema=schema, manifest=manifest, rejects=rejects, checks=checks, notes=notes)
+    return Dataset(root=root, shards=shards, schema=schema, manifest=manifest, rejects=rejects, checks=checks,
+                   notes=notes, manifest_problem=manifest_problem, readers=readers, reject_readers=reject_readers)
 
 
-def _schema(shards: dict[str, list[Path]]) -> pl.Schema:
-    schemas = {}
+def _manifest(root: Path, notes: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """(manifest, why it was ignored); a malformed manifest becomes a note, see :mod:`prefdata.report.manifest`."""
+    try:
+        manifest = read_manifest(root / "manifest.json")
+    except ManifestProblem as exc:
+        problem = f"manifest.json: {exc}"
+        notes.append(f"{problem}. The manifest is ignored: counts come from the data and rejects/ alone, "
+                     "and README.md is left as it is.")
+        return None, problem
+    if manifest is None:
+        notes.append("No manifest.json: read/rejected counts come from the data and rejects/ alone.")
+    return manifest, None
+
+
+def _plan_shards(root: Path, shards: dict[str, list[Path]], notes: list[str]) -> tuple[pl.Schema, dict[Path, dict[str, pl.Expr]]]:
+    """Plan every shard (:func:`~prefdata.report.normalize.plan_shard`); the schema is the union of what they provide.
+
+    Each note names the shards it is about: a column read through a lossy cast or ignored, or a
+    column some shards lack while others have it (their pairs show it as missing).
+    """
+    plans: dict[Path, ShardPlan] = {}
+    about: dict[str, list[str]] = {}
     for files in shards.values():
         for f in files:
             try:
-                schemas[f] = pl.read_parquet_schema(f)
+                found = pl.read_parquet_schema(f)
             except Exception as exc:  # polars raises several types for unreadable files
                 raise DatasetError(f"{f}: not a readable Parquet file ({exc})") from exc
-    first_file, schema = next(iter(schemas.items()))
-    for f, other in schemas.items():
-        for name in REQUIRED_COLUMNS:
-            if name not in other:
-                raise DatasetError(f"{f}: missing canonical column {name!r} (see prefdata/schema.py)")
-            if other[name] != MESSAGES:
-                raise DatasetError(f"{f}: column {name!r} is {other[name]}, expected {MESSAGES} (a list of messages)")
-        if other != schema:
-            raise DatasetError(f"{f}: columns differ from {first_file.name}; every shard must have the same schema")
-    return pl.Schema(schema)
+            plans[f] = plan = plan_shard(found, str(f))
+            for text in (*plan.unusable.values(), *plan.recast.values()):
+                about.setdefault(text, []).append(f.relative_to(root).as_posix())
+    present = {c for plan in plans.values() for c in plan.columns}
+    schema = pl.Schema({c: t for c, t in CANONICAL_SCHEMA.items() if c in present})
+    for column in schema.names():
+        absent = [f.relative_to(root).as_posix() for f, plan in plans.items() if column not in plan.columns | plan.unusable]
+        if absent:
+            fill = "ids are computed from the messages" if column == "id" else "their pairs show it as missing"
+            about.setdefault(f"no {column!r} column while other shards have one; {fill}", []).extend(absent)
+    notes.extend(f"{_shards_named(names)}: {text}." for text, names in about.items())
+    return schema, {f: plan.columns for f, plan in plans.items()}
 
 
-def _read_json(path: Path, error: type[Exception]) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(doc, dict):
-        raise error(f"{path}: expected a JSON object at the top level")
-    return doc
+def _shards_named(names: list[str]) -> str:
+    """The first shard a note is about, and how many more (a note per shard would bury the rest)."""
+    names = sorted(set(names))
+    return names[0] + (f" and {len(names) - 1} more shard(s)" if len(names) > 1 else "")
+
+
+def _plan_rejects(root: Path, notes: list[str]) -> tuple[list[Path], dict[Path, dict[str, pl.Expr]]]:
+    """The readable ``rejects/*.parquet`` and how to read each as REJECT_SCHEMA.
+
+    Rejects only explain what the build dropped, so an unreadable file, or one without a usable
+    ``reason`` column, is left out with a note rather than stopping the report.
+    """
+    usable: list[Path] = []
+    readers: dict[Path, dict[str, pl.Expr]] = {}
+    for f in visible_parquet(root / "rejects"):
+        name = f.relative_to(root).as_posix()
+        try:
+            schema = pl.read_parquet_schema(f)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            notes.append(f"{name}: not a readable Parquet file ({exc}); its rejected records are not shown.")
+            continue
+        reader = {c: _reject_column(schema, c, t) for c, t in REJECT_SCHEMA.items()}
+        if "reason" not in schema or reader["reason"] is None:
+            found = schema.get("reason", "missing")
+            notes.append(f"{name}: column 'reason' is {found}, expected String; its rejected records are not shown.")
+            continue
+        usable.append(f)
+        readers[f] = {c: e if e is not None else pl.lit(None, dtype=REJECT_SCHEMA[c]) for c, e in reader.items()}
+    return usable, readers
+
+
+def _reject_column(schema: pl.Schema, column: str, target: pl.DataType) -> pl.Expr | None:
+    if column not in schema:
+        return pl.lit(None, dtype=target)
+    return conform(pl.col(column), schema[column], target)
 
 
 def validate_checks(doc: dict[str, Any]) -> None:

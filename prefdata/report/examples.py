@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from prefdata.report.dataset import Dataset
+from prefdata.report.numbers import decimal
 
 #: A message longer than this is cut for display, with the number of hidden characters shown.
 MAX_MESSAGE_CHARS = 1500
@@ -59,7 +60,7 @@ def pair_view(row: dict[str, Any]) -> PairView:
     meta: dict[str, str] = {}
     for key in ("score_chosen", "score_rejected", "chosen_model", "rejected_model", "chosen_position"):
         if row.get(key) is not None:
-            meta[key] = f"{row[key]:.4g}" if isinstance(row[key], float) else str(row[key])
+            meta[key] = decimal(row[key], 4) if isinstance(row[key], float) else str(row[key])
     lineage = row.get("lineage") or []
     if lineage:
         shown = ", ".join(f"{x.get('file')}:{x.get('record')}" for x in lineage[:3])
@@ -84,6 +85,11 @@ def sample_indices(total: int, k: int, seed: int) -> list[int]:
     return sorted(np.random.default_rng(seed).choice(total, size=k, replace=False).tolist())
 
 
+def _positions(positions: list[int]) -> pl.Series:
+    """Row positions as the one-element list `is_in` takes (a bare Series would be matched element-wise)."""
+    return pl.Series(positions, dtype=pl.get_index_type()).implode()
+
+
 def fetch(ds: Dataset, *, total: int, sample: int, seed: int, ids: Iterable[str] = ()) -> tuple[list[PairView], dict[str, PairView]]:
     """Return the seeded sample (in row order) and the pairs whose ``id`` is in ``ids``, by id.
 
@@ -96,22 +102,14 @@ def fetch(ds: Dataset, *, total: int, sample: int, seed: int, ids: Iterable[str]
     if not positions and not wanted:
         return [], {}
     if "id" not in ds.schema:  # a dataset built elsewhere without ids: fall back to the row index
-        rows = (
-            ds.scan()
-            .with_row_index("_row")
-            .filter(pl.col("_row").is_in(pl.Series(positions, dtype=pl.get_index_type()).implode()))
-            .collect(engine="streaming")
-        )
-        return [pair_view(r) for r in rows.to_dicts()], {}
-    sample_ids = (
-        ds.scan(["id"])
-        .with_row_index("_row")
-        .filter(pl.col("_row").is_in(pl.Series(positions, dtype=pl.get_index_type()).implode()))
-        .collect(engine="streaming")["id"]
-        .to_list()
-    )
+        at_positions = ds.scan().with_row_index("_row").filter(pl.col("_row").is_in(_positions(positions)))
+        return [pair_view(r) for r in ds.collect(at_positions, "fetching the sample").to_dicts()], {}
+    at_positions = ds.scan(["id"]).with_row_index("_row").filter(pl.col("_row").is_in(_positions(positions)))
+    # A pair with a null id cannot be fetched by id; it is left out of the sample rather than crash the sort.
+    sample_ids = [i for i in ds.collect(at_positions, "drawing the sample")["id"].to_list() if i is not None]
     needed = sorted(set(sample_ids) | wanted)
-    rows = ds.scan().filter(pl.col("id").is_in(pl.Series(needed, dtype=pl.String).implode())).collect(engine="streaming")
+    by_needed = ds.scan().filter(pl.col("id").is_in(pl.Series(needed, dtype=pl.String).implode()))
+    rows = ds.collect(by_needed, "fetching pairs to show")
     by_id: dict[str, PairView] = {}
     for r in rows.iter_rows(named=True):
         by_id.setdefault(r["id"], pair_view(r))  # an exact duplicate kept by the build shows once

@@ -40,7 +40,8 @@ def _table(header: list[str], rows: list[list[str]], right: set[int] = frozenset
 
 
 def _verdict_line(c: ReportContent) -> str:
-    # The verdict and the notes are prefdata's own sentences (no data text), written as Markdown.
+    # The verdict is prefdata's own sentence (no data text), written as Markdown. Notes are not: they
+    # quote shard names, manifest values and reader errors, so render_markdown escapes them.
     return f"**{c.verdict['headline']}** — {c.verdict['detail']}"
 
 
@@ -55,7 +56,7 @@ def _distribution_lines(c: ReportContent) -> list[str]:
         f"- Prompts: median {num(s['median_prompt_chars'])} characters; {pct(s['share_multi_turn'])} have more than one user turn.",
     ]
     if "scored_pairs" in s:
-        lines.append(f"- Score margin: {num(s['scored_pairs'])} scored pairs, median {s['median_margin']:.3g}, "
+        lines.append(f"- Score margin: {num(s['scored_pairs'])} scored pairs, median {num(s['median_margin'])}, "
                      f"{num(s['non_positive_margins'])} at or below 0.")
     else:
         lines.append("- Score margin: not applicable (no scores).")
@@ -96,7 +97,7 @@ def render_markdown(c: ReportContent) -> str:
     lines += _table([md(t["label"]) for t in c.tiles], [[md(t["value"]) for t in c.tiles], [md(t["sub"]) for t in c.tiles]])
     lines.append("")
     for note in c.notes:
-        lines.append(f"> {note}")
+        lines.append(f"> {md(note)}")
     if c.notes:
         lines.append("")
 

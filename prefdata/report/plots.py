@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from prefdata.report.aggregates import Aggregates, position_shares
+from prefdata.report.numbers import decimal
 
 CHOSEN = "#2f9e44"
 REJECTED = "#e03131"
@@ -171,7 +172,7 @@ def score_margins(agg: Aggregates) -> Plot:
         _thousands(ax.yaxis)
         ax.set_xlabel("score margin")
         ax.set_ylabel("pairs")
-        ax.set_title(f"{len(margin):,} scored pairs · median margin {np.median(margin):.3g} · "
+        ax.set_title(f"{len(margin):,} scored pairs · median margin {decimal(float(np.median(margin)))} · "
                      f"{non_positive:,} at or below 0", loc="left", color="#495057")
 
     return Plot("margins", title, caption, svg=_render("margins", draw))
@@ -228,7 +229,8 @@ def a_wins(agg: Aggregates) -> Plot:
         ax = fig.add_subplot()
         y = np.arange(len(shares))[::-1]
         vals = np.array([s["share_a"] for _, s in shares])
-        err = np.array([[s["share_a"] - s["low"] for _, s in shares], [s["high"] - s["share_a"] for _, s in shares]])
+        # Never negative: matplotlib refuses negative error bars (wilson() already keeps low <= share <= high).
+        err = np.clip([[s["share_a"] - s["low"] for _, s in shares], [s["high"] - s["share_a"] for _, s in shares]], 0, None)
         ax.barh(y, vals, xerr=err, color=NEUTRAL, alpha=0.8, height=0.6, error_kw={"ecolor": "#343a40", "capsize": 3})
         ax.axvline(0.5, color=REJECTED, linewidth=1.2, linestyle="--")
         for yi, (_, s) in zip(y, shares):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefdata.report.examples import PairView
+from prefdata.report.numbers import decimal
 
 SEVERITY_RANK = {"error": 0, "warn": 1, "info": 2}
 #: Display strings longer than this are cut (a statistic or kwargs value can hold data text).
@@ -49,13 +50,13 @@ class ExpectationView:
 
 
 def fmt_value(value: Any) -> str:
-    """A short display string: thousands separators, 4 significant digits, JSON for the rest."""
+    """A short display string: thousands separators, up to 4 decimals, JSON for the rest."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return decimal(value, 4)
     if value is None:
         return "—"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)

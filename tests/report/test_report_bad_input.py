@@ -1,0 +1,244 @@
+"""``prefdata report`` on odd or broken input: a clear error (exit 2) or a note and a report, never a traceback.
+
+The rule the report follows: exit 2 when the pairs themselves cannot be read (no shards, a message
+column that is not a list of messages); a note naming the file and field when only a supplementary
+part is unusable (a mistyped metadata column, a malformed manifest.json, an unreadable rejects
+shard), because the rest of the report is still true and worth reading.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from prefdata.cli import cli
+from prefdata.report import ReportError, report
+from prefdata.schema import pair_id
+from tests.report.report_datasets import REJECTS, canonical_row, msg, simple_rows, write_dataset
+
+SHARD = "data/train-00000-of-00001.parquet"
+
+
+def run(out: Path, *args: str):
+    result = CliRunner().invoke(cli, ["report", str(out), *args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def sample_ids(out: Path) -> list[str]:
+    return re.findall(r'data-pair-id="([^"]*)"', (out / "report.html").read_text())
+
+
+def pairwise_rows(n: int) -> list[dict]:
+    return [canonical_row([msg("user", f"Question {i}?")], [msg("assistant", f"Good answer {i}.")],
+                          [msg("assistant", f"Bad {i}.")], source="arena", scores=(2.0, 1.0), record=i + 1,
+                          position="ab"[i % 2]) for i in range(n)]
+
+
+def rewrite(out: Path, name: str, change) -> None:
+    """Rewrite one shard with pyarrow after ``change(table) -> table`` (types polars would not write)."""
+    path = out / name
+    pq.write_table(change(pq.read_table(path)), path)
+
+
+def replace(table: pa.Table, column: str, values: pa.Array) -> pa.Table:
+    return table.set_column(table.schema.get_field_index(column), column, values)
+
+
+# --- mistyped metadata columns: read what can be read, say what was not (r15) ---------------------------
+
+
+def test_integer_ids_are_read_as_text(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(12)})
+    rewrite(out, SHARD, lambda t: replace(t, "id", pa.array(range(t.num_rows), pa.int64())))
+    result = run(out, "--sample", "3")
+    assert result.exit_code == 0, result.output
+    assert f"note: {SHARD}: column 'id' is Int64, expected String; read as String." in result.stderr
+    assert len(sample_ids(out)) == 3 and all(i.isdigit() for i in sample_ids(out))
+
+
+def test_text_scores_become_missing_where_they_are_not_numbers(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": pairwise_rows(10)})
+    rewrite(out, SHARD, lambda t: replace(t, "score_chosen", pa.array(["high"] * 5 + ["2.5"] * 5)))
+    result = run(out)
+    assert result.exit_code == 0, result.output
+    assert f"{SHARD}: column 'score_chosen' is String, expected Float64; values that are not numbers are shown as missing" in result.stderr
+    md = (out / "report.md").read_text()
+    assert "Score margin: 5 scored pairs, median 1.5" in md
+
+
+def test_lineage_as_plain_text_is_ignored_with_a_note(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(6)})
+    rewrite(out, SHARD, lambda t: replace(t, "lineage", pa.array([f"f:{i}" for i in range(t.num_rows)])))
+    result = run(out, "--sample", "6")
+    assert result.exit_code == 0, result.output
+    assert f"{SHARD}: column 'lineage' is String, expected List(Struct" in result.stderr
+    assert "the report ignores it" in result.stderr
+    assert len(sample_ids(out)) == 6 and "<b>lineage</b>" not in (out / "report.html").read_text()
+
+
+def test_messages_that_cannot_be_text_are_an_error_naming_file_and_column(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    bad = pa.list_(pa.struct([("role", pa.string()), ("content", pa.list_(pa.string()))]))
+    rewrite(out, SHARD, lambda t: replace(t, "chosen", pa.array([[{"role": "assistant", "content": ["a"]}]] * 3, bad)))
+    result = run(out)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and SHARD in result.stderr and "column 'chosen'" in result.stderr
+
+
+# --- manifest.json is metadata: a malformed one is ignored with a note, and the card left alone ----------
+
+
+@pytest.mark.parametrize(
+    ("counts", "field"),
+    [(None, "counts: expected an object, got null"),
+     ({"records_read": "x"}, 'counts.records_read: expected a whole number >= 0, got "x"'),
+     ({"rejected_by_reason": {"tie": "many"}}, 'counts.rejected_by_reason.tie: expected a whole number >= 0, got "many"'),
+     ({"pairs_by_split": []}, "counts.pairs_by_split: expected an object")],
+)
+def test_malformed_manifest_counts_are_a_note(tmp_path, counts, field):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)}, rejects=REJECTS)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["counts"] = counts
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "README.md").write_text("card written by build\n")
+    result = run(out)
+    assert result.exit_code == 0, result.output
+    assert f"note: manifest.json: {field}" in result.stderr
+    assert "The manifest is ignored" in result.stderr
+    assert (out / "README.md").read_text() == "card written by build\n"
+    html = (out / "report.html").read_text()
+    assert '<tr><td>records rejected</td><td class="n">3</td></tr>' in html  # from rejects/ instead
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"outputs": [{"path": 3}]}', '{"inputs": [{"path": "a", "sha256": null}]}'])
+def test_unreadable_manifest_is_a_note(tmp_path, text):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)})
+    (out / "manifest.json").write_text(text)
+    result = run(out)
+    assert result.exit_code == 0, result.output
+    assert "note: manifest.json: " in result.stderr and "The manifest is ignored" in result.stderr
+
+
+# --- rejects/ only explains what the build dropped: unreadable parts are left out with a note ------------
+
+
+def test_corrupt_rejects_shard_is_a_note(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)}, rejects=REJECTS)
+    (out / "rejects" / "rejects-00000-of-00001.parquet").write_text("garbage")
+    result = run(out)
+    assert result.exit_code == 0, result.output
+    assert "note: rejects/rejects-00000-of-00001.parquet: not a readable Parquet file" in result.stderr
+
+
+def test_rejects_shard_without_reason_is_a_note(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)}, rejects=REJECTS)
+    pl.DataFrame({"file": ["a.jsonl"], "why": ["tie"]}).write_parquet(out / "rejects" / "rejects-00001-of-00002.parquet")
+    result = run(out)
+    assert result.exit_code == 0, result.output
+    assert "note: rejects/rejects-00001-of-00002.parquet: column 'reason' is missing" in result.stderr
+    html = (out / "report.html").read_text()
+    assert "<code>malformed_json</code>" in html  # the readable rejects shard is still shown
+
+
+# --- variants `prefdata check` accepts (r16) -----------------------------------------------------------
+
+
+def _two_shards(tmp_path: Path) -> Path:
+    rows = pairwise_rows(40)
+    return write_dataset(tmp_path / "out", {"train": rows[:30], "test": rows[30:]}, manifest=False)
+
+
+def test_shards_with_columns_in_another_order(tmp_path):
+    out = _two_shards(tmp_path)
+    rewrite(out, "data/test-00000-of-00001.parquet", lambda t: t.select(list(reversed(t.column_names))))
+    result = run(out, "--sample", "40")
+    assert result.exit_code == 0, result.output
+    assert "40 pairs" in result.stdout and len(sample_ids(out)) == 40
+
+
+def test_position_column_in_only_one_shard(tmp_path):
+    out = _two_shards(tmp_path)
+    rewrite(out, "data/test-00000-of-00001.parquet", lambda t: t.drop(["chosen_position"]))
+    result = run(out)
+    assert result.exit_code == 0, result.output
+    assert "data/test-00000-of-00001.parquet: no 'chosen_position' column while other shards have one" in result.stderr
+    assert '"A wins" in arena: 50.0% of 30' in (out / "report.md").read_text()  # the train shard's 30
+
+
+def test_message_structs_content_first_with_dictionary_roles(tmp_path):
+    out = _two_shards(tmp_path)
+    reordered = pa.list_(pa.struct([("content", pa.string()), ("role", pa.dictionary(pa.int32(), pa.string())),
+                                    ("name", pa.string())]))
+
+    def change(t: pa.Table) -> pa.Table:
+        for column in ("prompt", "chosen", "rejected"):
+            values = [[{"content": m["content"], "role": m["role"], "name": None} for m in ms] for ms in t[column].to_pylist()]
+            t = replace(t, column, pa.array(values, reordered))
+        return t
+
+    rewrite(out, SHARD, change)
+    assert pl.read_parquet_schema(out / SHARD)["prompt"] != pl.read_parquet_schema(out / "data/test-00000-of-00001.parquet")["prompt"]
+    result = run(out, "--sample", "40")
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    assert len(sample_ids(out)) == 40 and "Good answer 0." in html
+    assert '"A wins" in arena: 50.0% of 40' in (out / "report.md").read_text()
+
+
+def test_ids_missing_from_one_shard_are_computed(tmp_path):
+    rows = pairwise_rows(4)
+    out = write_dataset(tmp_path / "out", {"train": rows[:2], "test": rows[2:]}, manifest=False)
+    rewrite(out, "data/test-00000-of-00001.parquet", lambda t: t.drop(["id"]))
+    result = run(out, "--sample", "4")
+    assert result.exit_code == 0, result.output
+    expected = {pair_id(r["prompt"], r["chosen"], r["rejected"]) for r in rows}
+    assert set(sample_ids(out)) == expected
+
+
+# --- options and hidden files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**64), "x"])
+def test_out_of_range_seed_is_a_usage_error(tmp_path, seed):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    result = run(out, "--seed", seed)
+    assert result.exit_code == 2
+    assert "Invalid value for '--seed'" in result.stderr
+
+
+def test_largest_seed_is_accepted_and_negative_seed_is_a_typed_error(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    assert run(out, "--seed", str(2**64 - 1), "--no-card").exit_code == 0
+    with pytest.raises(ReportError, match="seed must be between 0 and 2\\*\\*64-1"):
+        report(out, seed=-1)
+
+
+def test_hidden_and_underscore_files_in_data_are_ignored(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)})
+    (out / "data" / ".train-00001-of-00002.parquet").write_text("partial upload")
+    pl.read_parquet(out / SHARD).write_parquet(out / "data" / "_tmp-00000.parquet")
+    (out / "rejects" / "._rejects.parquet").write_text("resource fork")
+    result = run(out, "--no-card")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("5 pairs")
+    assert "_tmp" not in (out / "report.html").read_text()
+    assert "note:" not in result.stderr
+
+
+def test_notes_quoting_the_manifest_are_escaped_in_markdown(tmp_path):
+    """A note can quote a manifest value: report.md must show it as text, not pass raw HTML through."""
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    (out / "manifest.json").write_text(json.dumps({"counts": {"records_read": "<img src=x onerror=alert(1)>"}}))
+    result = run(out, "--no-card")
+    assert result.exit_code == 0, result.output
+    md = (out / "report.md").read_text()
+    assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "<img" not in (out / "report.html").read_text()
