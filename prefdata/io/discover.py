@@ -131,35 +131,64 @@ HIDDEN = "hidden (the name starts with '.' or '_'), not read"
 
 
 def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], list[SkippedFile]]:
-    """Every file under ``root`` as ``(path, name relative to root)``, and the hidden files and
-    folders passed over (each listed, so the manifest says what was not read).
+    """Every file under ``root`` as ``(path, name relative to root)``, and what was passed over with
+    the reason (hidden files and folders, links to what is read already), so the manifest says it.
 
-    Symbolic links to folders are followed (data is often linked in from elsewhere); a folder
-    reached twice, e.g. through a link cycle, is read once.
+    Links are followed (data is often linked in from elsewhere), but only after the folders that are
+    really there: a file or folder reached both directly and through a link is read once, under its
+    own name, and a link cycle ends.
     """
     candidates: list[tuple[Path, str]] = []
-    hidden: list[SkippedFile] = []
-    seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        here = Path(dirpath)
-        real = os.path.realpath(here)
-        if real in seen or (exclude is not None and _same_or_inside(here, exclude)):
-            dirnames[:] = []
-            continue
-        seen.add(real)
-        rel_dir = here.relative_to(root)
-        for d in sorted(dirnames):
-            if d.startswith((".", "_")):
-                hidden.append(SkippedFile((rel_dir / d).as_posix() + "/", HIDDEN))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-        for fname in sorted(filenames):
-            rel = (rel_dir / fname).as_posix()
-            if fname.startswith((".", "_")):
-                hidden.append(SkippedFile(rel, HIDDEN))
-            else:
-                candidates.append((here / fname, rel))
+    skipped: list[SkippedFile] = []
+    files_read: dict[str, str] = {}  # real path -> the name it is read under
+    folders_read: set[str] = set()
+    links: list[tuple[Path, str]] = []
+
+    def walk(top: Path) -> None:
+        for dirpath, dirnames, filenames in os.walk(top):
+            here = Path(dirpath)
+            if exclude is not None and _same_or_inside(here, exclude):
+                dirnames[:] = []
+                continue
+            folders_read.add(os.path.realpath(here))
+            rel_dir = here.relative_to(root)
+            keep = []
+            for d in sorted(dirnames):
+                name = (rel_dir / d).as_posix()
+                if d.startswith((".", "_")):
+                    skipped.append(SkippedFile(name + "/", HIDDEN))
+                elif (here / d).is_symlink():
+                    links.append((here / d, name))
+                else:
+                    keep.append(d)
+            dirnames[:] = keep
+            for fname in sorted(filenames):
+                path, name = here / fname, (rel_dir / fname).as_posix()
+                if fname.startswith((".", "_")):
+                    skipped.append(SkippedFile(name, HIDDEN))
+                elif path.is_symlink():
+                    links.append((path, name))
+                else:
+                    candidates.append((path, name))
+                    files_read[os.path.realpath(path)] = name
+
+    walk(root)
+    while links:
+        pending, links = sorted(links, key=lambda link: link[1]), []
+        for path, name in pending:
+            real = os.path.realpath(path)
+            if path.is_dir():
+                if real in folders_read:
+                    skipped.append(SkippedFile(name + "/", "a link to a folder that is read already"))
+                else:
+                    walk(path)
+            elif real in files_read:
+                skipped.append(SkippedFile(name, f"a link to {files_read[real]}, which is read already"))
+            else:  # a link to a file outside RAW, or a broken link (classify says so)
+                candidates.append((path, name))
+                files_read[real] = name
     candidates.sort(key=lambda c: c[1])
-    return candidates, hidden
+    return candidates, skipped
 
 
 def _glob_base(pattern: str) -> Path:

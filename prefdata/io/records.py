@@ -13,7 +13,6 @@ records), a JSON array counts elements, Parquet counts rows; all from 1.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import io
 import itertools
@@ -25,7 +24,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from prefdata.errors import InputError
+from prefdata.errors import InputError, UnreadableFileError
 from prefdata.io.compression import CorruptStreamError, open_binary
 from prefdata.io.discover import InputFile
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
@@ -402,16 +401,20 @@ def sample_records(f: InputFile, n: int = 200) -> list[dict]:
     """The first ``n`` records of ``f`` that parse as JSON objects (for shape detection)."""
     out: list[dict] = []
     if f.format == "jsonl":
-        with open_binary(f.path, f.compression) as fh, contextlib.suppress(CorruptStreamError):  # the damage shows in pass 1
-            for i, raw in enumerate(fh):
-                try:
-                    obj = orjson.loads(raw.removeprefix(BOM) if i == 0 else raw)
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(obj, dict):
-                    out.append(obj)
-                    if len(out) >= n:
-                        break
+        try:
+            with open_binary(f.path, f.compression) as fh:
+                for i, raw in enumerate(fh):
+                    try:
+                        obj = orjson.loads(raw.removeprefix(BOM) if i == 0 else raw)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if isinstance(obj, dict):
+                        out.append(obj)
+                        if len(out) >= n:
+                            break
+        except CorruptStreamError as exc:
+            if not out:  # with records before the damage, pass 1 reads them and rejects the rest
+                raise UnreadableFileError(f"{f.name}: {exc}; no record could be read") from None
         return out
     for batch in iter_batches(f, batch_rows=max(n, 1)):
         out += [obj for obj in map(_loads_or_none, batch.lines.get_column("_line").head(n - len(out))) if isinstance(obj, dict)]

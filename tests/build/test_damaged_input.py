@@ -26,11 +26,11 @@ from tests.support.dataset import assert_reconciled, manifest, pairs, rejects
 N = 3000
 
 
-def _jsonl(n: int = N) -> bytes:
+def _jsonl(n: int = N, start: int = 0) -> bytes:
     return b"".join(
         json.dumps({"prompt": f"Question {i}: how does thing {i} work?", "chosen": f"Thing {i} works well.", "rejected": f"No idea {i}."}).encode()
         + b"\n"
-        for i in range(n)
+        for i in range(start, start + n)
     )
 
 
@@ -186,18 +186,24 @@ def test_a_csv_header_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     assert "a.csv: the CSV header (line 1) is not valid UTF-8" in result.output
 
 
-def test_a_broken_link_is_skipped_and_linked_folders_are_read(tmp_path: Path) -> None:
+def test_links_are_followed_but_nothing_is_read_twice(tmp_path: Path) -> None:
     raw = _write(tmp_path, "a.jsonl", _jsonl(2))
     os.symlink("missing.jsonl", raw / "dangling.jsonl")
+    os.symlink("a.jsonl", raw / "again.jsonl")  # a second name for a file that is read anyway
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    (elsewhere / "b.jsonl").write_bytes(_jsonl(3))
-    os.symlink(elsewhere, raw / "linked")
-    os.symlink(raw, raw / "linked" / "cycle")  # a link back up: read once, not forever
-    prefdata.build(raw, tmp_path / "out")
+    (elsewhere / "b.jsonl").write_bytes(_jsonl(3, start=100))
+    os.symlink(elsewhere, raw / "linked")  # data linked in from outside RAW: read
+    os.symlink(raw, raw / "linked" / "cycle")  # a link back up: not read again, and no endless walk
+    result = prefdata.build(raw, tmp_path / "out")
     m = manifest(tmp_path / "out")
     assert [i["path"] for i in m["inputs"]] == ["a.jsonl", "linked/b.jsonl"]
-    assert m["skipped_files"] == [{"path": "dangling.jsonl", "reason": "a broken symbolic link"}]
+    assert m["skipped_files"] == [
+        {"path": "again.jsonl", "reason": "a link to a.jsonl, which is read already"},
+        {"path": "dangling.jsonl", "reason": "a broken symbolic link"},
+        {"path": "linked/cycle/", "reason": "a link to a folder that is read already"},
+    ]
+    assert result.counts["pairs_written"] == 5 and result.counts["records_rejected"] == 0
 
 
 def test_hidden_files_and_folders_are_listed_as_skipped(tmp_path: Path) -> None:
@@ -218,3 +224,13 @@ def test_bad_split_options_exit_2_with_a_message(tmp_path: Path, args: list[str]
     result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "-q", *args])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and ("seed" in result.output or "test-fraction" in result.output)
+
+
+def test_a_compressed_file_damaged_before_its_first_record_is_skipped_with_the_damage(tmp_path: Path) -> None:
+    packed = _zstd(_jsonl(1))
+    raw = _write(tmp_path, "cut.jsonl.zst", packed[: len(packed) // 2])
+    (raw / "good.jsonl").write_bytes(_jsonl(2))
+    prefdata.build(raw, tmp_path / "out")
+    [skipped] = manifest(tmp_path / "out")["skipped_files"]
+    assert skipped["path"] == "cut.jsonl.zst"
+    assert skipped["reason"].startswith("the zstd stream ends before its end marker") and "no record could be read" in skipped["reason"]
