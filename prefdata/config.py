@@ -189,6 +189,8 @@ class PairwiseSource(SourceBase):
             raise ValueError("give exactly one of columns.winner (one verdict field) or columns.annotators (majority vote)")
         if self.winner_threshold is not None and c.annotators:
             raise ValueError("winner_threshold applies to a single numeric columns.winner, not to annotators")
+        if self.winner_threshold is not None and "winner_values" in self.model_fields_set:
+            raise ValueError("give winner_values (verdicts by value) or winner_threshold (a numeric verdict cut in bands), not both")
         return self
 
 

@@ -86,16 +86,37 @@ class CustomShape(Shape):
             return pl.col(col).list.eval(pl.struct(el.struct.field("role").cast(pl.String), el.struct.field("content").cast(pl.String))).cast(MESSAGES)
         raise ConfigError(f"custom function: column {col!r} must be a string or a list of {{role, content}}, got {dtype}")
 
-    def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+    def _call(self, lf: pl.LazyFrame) -> pl.DataFrame:
+        """The user's function on one batch, evaluated here: an exception it raises (when called or
+        when its frame is collected) is its own error, named as such, not a crash of prefdata."""
+        name = self.source.function
         given = lf.filter(pl.col("_reason").is_null())
-        out = self.fn(given.select("_record", "_line", *self.dtypes))
-        out = out.lazy() if isinstance(out, pl.DataFrame) else out
-        if not isinstance(out, pl.LazyFrame):
-            raise ConfigError(f"custom function {self.source.function!r} must return a polars LazyFrame or DataFrame, got {type(out).__name__}")
-        schema = out.collect_schema()
-        missing = [c for c in ("_record", "prompt", "chosen", "rejected") if c not in schema]
-        if missing:
-            raise ConfigError(f"custom function {self.source.function!r} returned no column(s) {', '.join(missing)}")
+        try:
+            out = self.fn(given.select("_record", "_line", *self.dtypes))
+            if not isinstance(out, (pl.LazyFrame, pl.DataFrame)):
+                raise ConfigError(f"custom function {name!r} must return a polars LazyFrame or DataFrame, got {type(out).__name__}")
+            missing = [c for c in ("_record", "prompt", "chosen", "rejected") if c not in out.collect_schema()]
+            if missing:
+                raise ConfigError(f"custom function {name!r} returned no column(s) {', '.join(missing)}")
+            frame = out.lazy().collect()
+        except ConfigError:
+            raise
+        except Exception as exc:  # user code: any exception it raises is the function's
+            raise ConfigError(f"custom function {name!r} failed: {type(exc).__name__}: {exc}") from exc
+        unknown = frame.select(pl.col("_record").cast(pl.Int64, strict=False)).filter(
+            ~pl.col("_record").is_in(given.select("_record").collect().get_column("_record").implode())
+        )
+        if unknown.height:
+            raise ConfigError(
+                f"custom function {name!r} returned rows whose _record is not a record it was given "
+                f"(e.g. {unknown.item(0, 0)}): each output row must keep the _record of the input row it came from"
+            )
+        return frame
+
+    def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        collected = self._call(lf)
+        schema = collected.schema
+        out = collected.lazy()
         out = out.with_columns(
             self._turns("prompt", schema["prompt"], "user").alias("prompt"),
             self._turns("chosen", schema["chosen"], "assistant").alias("chosen"),

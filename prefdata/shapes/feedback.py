@@ -53,6 +53,19 @@ class Combined:
     unpaired: pl.DataFrame  # one row per record that found no partner: lineage, prompt, completion, label, reason
 
 
+def _rounds(k_up: pl.Expr, ups: pl.Expr, k_down: pl.Expr, downs: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Sort keys ``(round, position)`` that order all up x down pairs of a prompt so that every record
+    is used before any is used again.
+
+    With at least as many ups as downs, round ``r`` pairs the ``i``-th up with the ``(i + r) mod downs``-th
+    down: round 0 is (0, 0), (1, 1), ... and wraps around the downs, so it holds every up and every
+    down; each later round shifts the downs by one. Fewer ups than downs: the same with the roles swapped.
+    """
+    more_ups = ups >= downs
+    round_ = pl.when(more_ups).then((k_down - k_up) % downs).otherwise((k_up - k_down) % ups)
+    return round_, pl.when(more_ups).then(k_up).otherwise(k_down)
+
+
 class FeedbackShape(Shape):
     name = "feedback"
     combines = True
@@ -122,14 +135,16 @@ class FeedbackShape(Shape):
 
     def combine(self, halves: pl.DataFrame) -> Combined:  # type: ignore[override]
         """Pair up-votes with down-votes per prompt group (one hash partition at a time)."""
-        h = halves.sort("_order").with_columns(pl.int_range(pl.len()).over("_group", "label").alias("__k"))
-        keep = ["_group", "_split_key", "_bucket", "__k", "_order", "prompt", "response", "model", "lineage", "source"]
+        h = halves.sort("_order").with_columns(
+            pl.int_range(pl.len()).over("_group", "label").alias("__k"), pl.len().over("_group", "label").alias("__of")
+        )
+        keep = ["_group", "_split_key", "_bucket", "__k", "__of", "_order", "prompt", "response", "model", "lineage", "source"]
         ups = h.filter(pl.col("label") == "up").select(keep)
         downs = h.filter(pl.col("label") == "down").select(keep)
         cap = self.source.max_pairs_per_prompt
         joined = (
             ups.join(downs.select("_group", *[pl.col(c).alias(f"{c}_d") for c in keep if c != "_group"]), on="_group", how="inner")
-            .sort("_group", pl.col("__k") + pl.col("__k_d"), "__k", "__k_d")
+            .sort("_group", *_rounds(pl.col("__k"), pl.col("__of"), pl.col("__k_d"), pl.col("__of_d")))
             .with_columns(pl.int_range(pl.len()).over("_group").alias("__n"))
             .filter(pl.col("__n") < cap)
         )

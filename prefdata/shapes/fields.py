@@ -87,3 +87,14 @@ def field_specs(leaves: Iterable[Leaf]) -> tuple[FieldSpec, ...]:
         prefix = tuple(ANY if isinstance(t, int) else t for t in rest)
         strict.setdefault(top, []).extend(prefix + s for s in leaf.strict)
     return tuple(FieldSpec(name, dtypes[name], tuple(dict.fromkeys(strict[name]))) for name in dtypes)
+
+
+def as_number(raw: pl.Expr) -> pl.Expr:
+    """A raw value (decoded as text) as a finite float, or null when it is not one.
+
+    ``"8"`` and ``8`` read as 8.0; ``"NaN"`` and ``"inf"`` cast to floats too, but they are no score:
+    NaN sorts above every number (a NaN completion would be "best") and compares true against
+    anything in polars, so they count as values that are not numbers, which the shapes report.
+    """
+    value = raw.cast(pl.Float64, strict=False)
+    return pl.when(value.is_finite()).then(value)

@@ -20,7 +20,7 @@ import polars as pl
 import yaml
 
 from prefdata.errors import ConfigError
-from prefdata.shapes.fields import expr_for, parse_path
+from prefdata.shapes.fields import as_number, expr_for, parse_path
 
 _FILTER = re.compile(r"^\s*(?P<path>[^\s=!<>]+)\s*(?P<op>==|!=|<=|>=|<|>|not in|in)\s*(?P<value>.+?)\s*$")
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
@@ -45,7 +45,7 @@ class Filter:
         if self.value is None:
             return raw.is_null() if self.op == "==" else raw.is_not_null()
         if isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
-            num = raw.cast(pl.Float64, strict=False)
+            num = as_number(raw)
             out = {"==": num == self.value, "!=": num != self.value, "<": num < self.value, "<=": num <= self.value, ">": num > self.value, ">=": num >= self.value}[self.op]
             return out.fill_null(self.op == "!=")
         if self.op not in ("==", "!="):

@@ -20,7 +20,7 @@ import polars as pl
 
 from prefdata.config import PreferenceSource
 from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
-from prefdata.shapes.fields import Leaf, expr_for
+from prefdata.shapes.fields import Leaf, as_number, expr_for
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
 
@@ -30,7 +30,7 @@ def score_expr(path: str | None) -> tuple[pl.Expr, pl.Expr]:
     if not path:
         return pl.lit(None, pl.Float64), pl.lit(False)
     raw = expr_for(path)
-    value = raw.cast(pl.Float64, strict=False)
+    value = as_number(raw)
     return value, raw.is_not_null() & value.is_null()
 
 

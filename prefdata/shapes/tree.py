@@ -24,6 +24,7 @@ import orjson
 import polars as pl
 
 from prefdata.config import TreeSource
+from prefdata.io.decode import json_kind
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import PAIR_SCHEMA, Shape
 from prefdata.shapes.fields import Leaf
@@ -75,7 +76,10 @@ class TreeShape(Shape):
         """One raw tree -> its pairs, or the reason it has none."""
         c = self.source.columns
         try:
-            record = orjson.loads(line)
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:  # valid JSON that orjson refuses: nested over 1024 levels
+                raise _Bad("malformed_record", c.root, f"cannot walk this tree: {exc}") from None
             root = record if c.root == "$" else _get(record, c.root)
             if not isinstance(root, dict):
                 raise _Bad("missing_field", c.root, f"{c.root}: no root message object")
@@ -92,7 +96,10 @@ class TreeShape(Shape):
     def _visit(self, msg: dict, path: list[dict[str, str]], where: str, pairs: list[dict[str, Any]]) -> None:
         c = self.source.columns
         here = path + [self._turn(msg, where)]
-        replies = [r for r in (_get(msg, c.replies) or []) if self._keep(r)]
+        found = _get(msg, c.replies)
+        if found is not None and not isinstance(found, list):
+            raise _Bad("wrong_type", f"{where}.{c.replies}", f"{where}.{c.replies}: expected a list of reply messages, got {json_kind(found)}")
+        replies = [r for r in (found or []) if self._keep(r)]
         ranked = []
         for i, r in enumerate(replies):
             rank = _get(r, c.rank)

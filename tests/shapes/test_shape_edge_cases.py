@@ -1,0 +1,147 @@
+"""Shapes on values that are legal JSON but odd: non-finite scores, verdicts written as 1 / 1.0 /
+"1.0", blank CSV cells, unbalanced feedback votes, malformed or very deep trees, and custom
+functions that fail. Each gives a reject with its reason or a clear config error; none crashes,
+and none depends on what the other records of a batch look like."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import prefdata
+from prefdata.cli import cli
+from prefdata.config import parse_config
+from prefdata.errors import ConfigError
+from tests.support.dataset import assert_reconciled, pairs, rejects
+
+
+def _jsonl(path: Path, rows: list[object]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _reasons(out: Path) -> list[tuple[int, str]]:
+    return rejects(out).sort("record").select("record", "reason").rows()
+
+
+@pytest.mark.parametrize("policy", ["best_vs_worst", "best_vs_random", "all_pairs"])
+def test_non_finite_scores_are_not_numbers(tmp_path: Path, policy: str) -> None:
+    raw = _jsonl(tmp_path / "r.jsonl", [
+        {"p": "q1", "c": [{"t": "a", "s": "NaN"}, {"t": "b", "s": 1}]},
+        {"p": "q2", "c": [{"t": "a", "s": "inf"}, {"t": "b", "s": 1}]},
+        {"p": "q3", "c": [{"t": "a", "s": "8"}, {"t": "b", "s": 1}]},  # a number written as text is a number
+    ])
+    config = {"sources": [{"shape": "rated", "columns": {"prompt": "p", "completions": "c", "text": "t", "score": "s"}, "binarize": {"policy": policy}}]}
+    prefdata.build(raw, tmp_path / "out", config=config)
+    assert _reasons(tmp_path / "out") == [(1, "wrong_type"), (2, "wrong_type")]
+    got = pairs(tmp_path / "out")
+    assert got.select("score_chosen", "score_rejected").rows() == [(8.0, 1.0)]
+
+
+PAIRWISE = {"sources": [{"shape": "pairwise", "columns": {"prompt": "p", "response_a": "a", "response_b": "b", "winner": "w"},
+                         "winner_values": {"a": [1], "b": [2], "tie": [0]}}]}
+
+
+@pytest.mark.parametrize("neighbour", [None, {"p": "q2", "a": "x2", "b": "y2", "w": [1]}])
+def test_a_verdict_does_not_depend_on_the_other_records_of_its_batch(tmp_path: Path, neighbour: dict | None) -> None:
+    """1.0 is the configured 1 whether polars decodes the batch or one bad neighbour sends it to orjson."""
+    rows = [{"p": "q1", "a": "x1", "b": "y1", "w": 1.0}] + ([neighbour] if neighbour else [])
+    prefdata.build(_jsonl(tmp_path / "w.jsonl", rows), tmp_path / "out", config=PAIRWISE)
+    got = pairs(tmp_path / "out")
+    assert got.select("chosen_position").rows() == [("a",)]
+
+
+def test_csv_verdicts_match_by_number_and_a_blank_cell_is_missing(tmp_path: Path) -> None:
+    pl.DataFrame({"p": ["q1", "q2", "q3"], "a": ["x1", "x2", "x3"], "b": ["y1", "y2", "y3"], "w": [1.0, 2.0, None]}).write_csv(tmp_path / "w.csv")
+    prefdata.build(tmp_path / "w.csv", tmp_path / "out", config=PAIRWISE)
+    assert sorted(pairs(tmp_path / "out")["chosen_position"].to_list()) == ["a", "b"]
+    assert _reasons(tmp_path / "out") == [(3, "missing_field")]
+
+
+def test_winner_values_and_winner_threshold_together_are_a_config_error() -> None:
+    source = {**PAIRWISE["sources"][0], "winner_threshold": {"a_below": 0.4, "b_above": 0.6}}
+    with pytest.raises(ConfigError, match="winner_values .* or winner_threshold .* not both"):
+        parse_config({"sources": [source]})
+
+
+@pytest.mark.parametrize("ups,downs,cap", [(10, 10, 8), (5, 2, 5), (2, 7, 7), (3, 3, 9)])
+def test_feedback_uses_every_record_before_reusing_one(tmp_path: Path, ups: int, downs: int, cap: int) -> None:
+    rows = [{"prompt": "P", "response": f"up{i}", "rating": "up"} for i in range(ups)]
+    rows += [{"prompt": "P", "response": f"down{i}", "rating": "down"} for i in range(downs)]
+    config = {"sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "rating"},
+                           "labels": {"up": ["up"], "down": ["down"]}, "max_pairs_per_prompt": cap}]}
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows), tmp_path / "out", config=config)
+    got = pairs(tmp_path / "out")
+    used = {entry["record"] for lineage in got["lineage"].to_list() for entry in lineage}
+    n = min(cap, ups * downs)
+    assert got.height == n
+    assert len(used) == min(n, ups) + min(n, downs)  # the first max(ups, downs) pairs use every record
+    texts = [(c[0]["content"], r[0]["content"]) for c, r in zip(got["chosen"].to_list(), got["rejected"].to_list())]
+    assert len(set(texts)) == n  # no pair twice
+    assert_reconciled(tmp_path / "out")
+
+
+TREE = {"sources": [{"shape": "tree", "columns": {"root": "prompt"}}]}
+GOOD_TREE = {"prompt": {"role": "prompter", "text": "Q", "replies": [
+    {"role": "assistant", "text": "A", "rank": 0, "replies": []}, {"role": "assistant", "text": "B", "rank": 1, "replies": []}]}}
+
+
+def test_tree_replies_that_are_not_a_list_are_wrong_type(tmp_path: Path) -> None:
+    raw = _jsonl(tmp_path / "t.jsonl", [GOOD_TREE, {"prompt": {"role": "prompter", "text": "Q2", "replies": 5}}])
+    prefdata.build(raw, tmp_path / "out", config=TREE)
+    bad = rejects(tmp_path / "out")
+    assert bad.select("record", "reason", "field").rows() == [(2, "wrong_type", "prompt.replies")]
+    assert "expected a list of reply messages, got number" in bad["detail"][0]
+
+
+def test_a_tree_too_deep_to_parse_rejects_only_itself(tmp_path: Path) -> None:
+    node = '{"role": "prompter", "text": "end", "replies": []}'
+    for i in range(600):  # JSON nested deeper than orjson's 1024 levels (written by hand: json.dumps recurses too)
+        role = "assistant" if i % 2 == 0 else "prompter"
+        node = f'{{"role": "{role}", "text": "t{i}", "replies": [{node}]}}'
+    raw = tmp_path / "t.jsonl"
+    raw.write_text('{"prompt": ' + node + "}\n" + json.dumps(GOOD_TREE) + "\n")
+    prefdata.build(raw, tmp_path / "out", config=TREE)
+    [bad] = rejects(tmp_path / "out").select("record", "reason", "detail").rows()
+    # orjson refuses it (whether while decoding the batch or while walking the tree): valid JSON, too deep
+    assert bad[0] == 1 and bad[1] in ("malformed_json", "malformed_record") and "depth limit exceeded" in bad[2]
+    assert pairs(tmp_path / "out").height == 1
+
+
+CUSTOM = '''
+import polars as pl
+
+def raises(lf):
+    raise ValueError("boom")
+
+def _bad(value):
+    raise KeyError("votes")
+
+def raises_when_collected(lf):
+    return lf.select("_record", pl.col("q").map_elements(_bad, return_dtype=pl.String).alias("prompt"), pl.col("g").alias("chosen"), pl.col("b").alias("rejected"))
+
+def invents_records(lf):
+    return lf.select((pl.col("_record") + 100).alias("_record"), pl.col("q").alias("prompt"), pl.col("g").alias("chosen"), pl.col("b").alias("rejected"))
+'''
+
+
+@pytest.mark.parametrize("function,message", [
+    ("raises", "custom function 'edge_custom:raises' failed: ValueError: boom"),
+    ("raises_when_collected", "custom function 'edge_custom:raises_when_collected' failed: KeyError"),
+    ("invents_records", "returned rows whose _record is not a record it was given (e.g. 101)"),
+])
+def test_a_failing_custom_function_is_its_error_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, message: str) -> None:
+    (tmp_path / "edge_custom.py").write_text(CUSTOM)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "edge_custom", raising=False)
+    raw = _jsonl(tmp_path / "r.jsonl", [{"q": "q1", "g": "good", "b": "bad"}, {"q": "q2", "g": "good2", "b": "bad2"}])
+    config = tmp_path / "c.yaml"
+    config.write_text(f'sources:\n  - shape: custom\n    function: "edge_custom:{function}"\n')
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "--config", str(config), "-q"])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
