@@ -7,7 +7,7 @@ converts the same polars frame to pandas), which is what makes their counts comp
 | column | type | meaning |
 |---|---|---|
 | id, source, split, chosen_model, rejected_model, chosen_position | str | as in the dataset |
-| score_chosen, score_rejected | f64 | as in the dataset |
+| score_chosen, score_rejected | f64 | as in the dataset, NaN as missing (as pandas, so GX, reads it) |
 | prompt_text, chosen_text, rejected_text | str | message contents joined with a blank line |
 | prompt_turns, chosen_turns, rejected_turns | i64 | number of messages |
 | prompt_last_role | str | role of the last prompt message (null for an empty prompt) |
@@ -38,6 +38,10 @@ def roles_text(column: str) -> pl.Expr:
 
 
 VIEW_EXPRS: dict[str, pl.Expr] = {
+    # pandas takes NaN for missing, polars for a number above every other: without this the engines
+    # disagree on any expectation over a score column that holds NaN
+    "score_chosen": pl.col("score_chosen").fill_nan(None),
+    "score_rejected": pl.col("score_rejected").fill_nan(None),
     "prompt_text": content_text("prompt"),
     "chosen_text": content_text("chosen"),
     "rejected_text": content_text("rejected"),
@@ -54,7 +58,7 @@ VIEW_EXPRS: dict[str, pl.Expr] = {
 PASSTHROUGH = (
     "id", "source", "split", "score_chosen", "score_rejected", "chosen_model", "rejected_model", "chosen_position",
 )
-VIEW_COLUMNS: tuple[str, ...] = (*PASSTHROUGH, *VIEW_EXPRS)
+VIEW_COLUMNS: tuple[str, ...] = (*PASSTHROUGH, *(c for c in VIEW_EXPRS if c not in PASSTHROUGH))
 
 
 def with_view(lf: pl.LazyFrame) -> pl.LazyFrame:

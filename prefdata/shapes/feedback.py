@@ -24,10 +24,10 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.config import FeedbackSource, _value_text
+from prefdata.config import FeedbackSource
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import Shape, keep_reason, sample_values
-from prefdata.shapes.fields import Leaf, expr_for
+from prefdata.shapes.fields import Leaf, expr_for, value_key, value_text
 from prefdata.shapes.messages import MESSAGES as MESSAGES_KIND
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
@@ -95,8 +95,8 @@ class FeedbackShape(Shape):
 
     def _label(self) -> pl.Expr:
         labels = self.source.labels
-        mapping = {_value_text(v).lower(): "up" for v in labels.up} | {_value_text(v).lower(): "down" for v in labels.down}
-        return expr_for(self.source.columns.label).str.strip_chars().str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
+        mapping = {value_key(v): "up" for v in labels.up} | {value_key(v): "down" for v in labels.down}
+        return value_text(expr_for(self.source.columns.label)).replace_strict(mapping, default=None, return_dtype=pl.String)
 
     def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         """Each record -> a half-pair (prompt, response, up/down), or a reject."""
@@ -113,7 +113,7 @@ class FeedbackShape(Shape):
         lf = lf.with_columns(prompt.alias("prompt"), response.alias("response"), self._label().alias("label"))
         raw_label = expr_for(c.label)
         checks = [
-            ("missing_field", c.label, pl.lit(f"{c.label} is missing"), raw_label.is_null()),
+            ("missing_field", c.label, pl.lit(f"{c.label} is missing"), value_text(raw_label).is_null()),
             ("unknown_verdict", c.label, pl.format(f"{c.label} = {{}} is none of the configured up/down labels", raw_label), pl.col("label").is_null()),
             ("missing_field", field, pl.lit(f"{field}: no response"), pl.col("response").is_null() | (pl.col("response").list.len() == 0)),
             ("missing_field", field, pl.lit("no prompt"), pl.col("prompt").is_null() | (pl.col("prompt").list.len() == 0)),

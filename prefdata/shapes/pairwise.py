@@ -13,15 +13,14 @@ with ``winner_values: {a: [1], b: [2], tie: [0]}`` gives chosen = response2 (2 o
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
-from prefdata.config import PairwiseSource, _value_text
+from prefdata.config import PairwiseSource
 from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
-from prefdata.shapes.fields import Leaf, as_number, expr_for
+from prefdata.shapes.fields import Leaf, as_number, expr_for, value_key, value_text
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.preference import strip_repeated_prompt
 from prefdata.shapes.prompt import PromptPlan
@@ -40,28 +39,8 @@ def verdict_label(raw: pl.Expr, source: PairwiseSource) -> pl.Expr:
         return (
             pl.when(value < t.a_below).then(pl.lit("a")).when(value > t.b_above).then(pl.lit("b")).when(value.is_not_null()).then(pl.lit("tie"))
         )
-    mapping = {_key(_value_text(v)): label for label in LABELS for v in getattr(source.winner_values, label)}
-    return verdict_text(raw).replace_strict(mapping, default=None, return_dtype=pl.String)
-
-
-def verdict_text(raw: pl.Expr) -> pl.Expr:
-    """A raw verdict as the text it is matched by: trimmed and lower-cased, a whole number written as
-    an integer (JSON ``1``, ``1.0`` and CSV ``"1.0"`` are one verdict, however the batch was decoded),
-    and a blank value (an empty CSV cell) as missing."""
-    text = raw.cast(pl.String).str.strip_chars().str.to_lowercase()
-    num = text.cast(pl.Float64, strict=False)
-    whole = num.is_finite() & (num == num.floor()) & (num.abs() < 2**53)
-    return pl.when(text == "").then(None).when(whole).then(num.cast(pl.Int64).cast(pl.String)).otherwise(text)
-
-
-def _key(text: str) -> str:
-    """:func:`verdict_text` of a configured value, in Python."""
-    text = text.strip().lower()
-    try:
-        num = float(text)
-    except ValueError:
-        return text
-    return str(int(num)) if math.isfinite(num) and num == math.floor(num) and abs(num) < 2**53 else text
+    mapping = {value_key(v): label for label in LABELS for v in getattr(source.winner_values, label)}
+    return value_text(raw).replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
 def majority(labels: list[pl.Expr]) -> tuple[pl.Expr, pl.Expr]:
@@ -120,7 +99,7 @@ class PairwiseShape(Shape):
             winner, raw_shown = labels[0], expr_for(c.winner).cast(pl.String)
             lf = lf.with_columns(winner.alias("__winner"))
             lf = lf.with_columns(
-                keep_reason(pl.lit("missing_field"), pl.lit(c.winner), pl.lit(f"{c.winner} is missing"), verdict_text(expr_for(c.winner)).is_null()),
+                keep_reason(pl.lit("missing_field"), pl.lit(c.winner), pl.lit(f"{c.winner} is missing"), value_text(expr_for(c.winner)).is_null()),
             ).with_columns(
                 keep_reason(
                     pl.lit("unknown_verdict"),
@@ -131,7 +110,7 @@ class PairwiseShape(Shape):
             )
         else:
             winner, n_votes = majority(labels)
-            unknown = pl.any_horizontal([verdict_text(expr_for(f)).is_not_null() & lab.is_null() for f, lab in zip(fields, labels)])
+            unknown = pl.any_horizontal([value_text(expr_for(f)).is_not_null() & lab.is_null() for f, lab in zip(fields, labels)])
             votes_text = pl.concat_str([expr_for(f).cast(pl.String).fill_null("null") for f in fields], separator=", ")
             lf = lf.with_columns(winner.alias("__winner"))
             lf = lf.with_columns(

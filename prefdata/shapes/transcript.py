@@ -100,6 +100,8 @@ class TranscriptShape(Shape):
         C, R = pl.col("__c"), pl.col("__r")
         last_role = lambda t: t.list.last().struct.field("role")
         head = lambda t: t.list.slice(0, t.list.len() - 1)
+        for field in (c.chosen, c.rejected):  # before the prompt, which is cut from them, is found missing
+            lf = lf.with_columns(keep_reason(pl.lit("missing_field"), pl.lit(field), pl.lit(f"{field} is missing"), expr_for(field).is_null()))
         for cond, field, detail in (
             (non_text_parts(expr_for(c.chosen), self.chosen_kind), c.chosen, pl.lit("chosen holds a non-text content part")),
             (non_text_parts(expr_for(c.rejected), self.rejected_kind), c.rejected, pl.lit("rejected holds a non-text content part")),

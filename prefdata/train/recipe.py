@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import math
 import re
 import warnings
 from functools import lru_cache
@@ -210,6 +211,7 @@ def load_recipe(
         raise RecipeError(f"{origin(field)}: {err['msg']}") from None
     try:
         recipe.trl = coerce_trl_fields(stage, recipe.trl)
+        check_numbers(recipe.trl)
         if stage == "dpo":
             recipe.trl["beta"] = check_beta(recipe.trl.get("beta"))
             check_loss_types(recipe.trl.get("loss_type", ["sigmoid"]))
@@ -324,6 +326,30 @@ def trl_loss_types() -> tuple[str, ...]:
         help_text = DPOConfig.__dataclass_fields__["loss_type"].metadata.get("help", "")
         names = re.findall(r"`'([a-z0-9_]+)'`", help_text)
     return tuple(dict.fromkeys(names))
+
+
+#: Fields TRL/transformers accept values of that cannot train (every number must also be finite):
+#: 0 epochs "trains" nothing and saves the base model as if trained, a batch of 0 fails after loading.
+POSITIVE_FIELDS = ("learning_rate", "num_train_epochs")  # beta: check_beta, with its own advice
+AT_LEAST_ONE_FIELDS = ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps", "max_length")
+NON_NEGATIVE_FIELDS = ("weight_decay", "max_grad_norm", "warmup_steps")
+
+
+def check_numbers(fields: dict[str, Any]) -> None:
+    """Refuse numbers that make a run crash late (after the model loaded) or finish with a broken model:
+    NaN or infinite values anywhere (``--lr inf`` trains NaN weights), and out-of-range learning
+    rates, epochs, batch sizes and the like (``--set trl.num_train_epochs=0`` saved an untrained model)."""
+    for name, value in fields.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not math.isfinite(value):
+            raise FieldError(f"trl.{name}", f"must be a finite number, got {value}")
+        if name in POSITIVE_FIELDS and not value > 0:
+            raise FieldError(f"trl.{name}", f"must be > 0, got {value}")
+        if name in AT_LEAST_ONE_FIELDS and value < 1:
+            raise FieldError(f"trl.{name}", f"must be at least 1, got {value}")
+        if name in NON_NEGATIVE_FIELDS and value < 0:
+            raise FieldError(f"trl.{name}", f"must be >= 0, got {value}")
 
 
 def check_beta(beta: Any) -> float:

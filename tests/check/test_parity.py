@@ -99,3 +99,35 @@ def test_data_docs_are_written(seeded_dataset, tmp_path):
     check(seeded_dataset, engine="gx", data_docs=docs, write=False)
     assert (docs / "index.html").is_file()
     assert list((docs / "validations").rglob("*.html"))
+
+
+def test_nan_scores_are_missing_in_both_engines(clean_dataset, tmp_path):
+    """pandas takes NaN for missing and polars for a number above all others: without one reading, an
+    expectation over the score columns passed in one engine and failed in the other."""
+    import shutil
+
+    import polars as pl
+
+    def with_scores(name, missing):
+        data = tmp_path / name
+        shutil.copytree(clean_dataset, data)
+        shard = min((data / "data").glob("*.parquet"))
+        frame = pl.read_parquet(shard)
+        n = frame.height - 1
+        frame.with_columns(
+            pl.Series("score_chosen", [missing, *[5.0] * n], dtype=pl.Float64),
+            pl.Series("score_rejected", [*[1.0] * n, missing], dtype=pl.Float64),
+        ).write_parquet(shard)
+        return data
+
+    suite = tmp_path / "scores.json"
+    suite.write_text(json.dumps({"name": "scores", "expectations": [
+        {"type": "expect_column_pair_values_a_to_be_greater_than_b", "kwargs": {"column_A": "score_chosen", "column_B": "score_rejected"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "score_chosen", "min_value": 0, "max_value": 10}},
+    ]}))
+    nan, null = with_scores("nan", float("nan")), with_scores("null", None)
+    ours = check(nan, suite=suite, write=False)
+    _compare(ours, check(nan, suite=suite, engine="gx", write=False))
+    as_null = check(null, suite=suite, write=False)
+    for e, n in zip(ours.expectations, as_null.expectations):
+        assert (e.result["unexpected_count"], e.result["missing_count"]) == (n.result["unexpected_count"], n.result["missing_count"])

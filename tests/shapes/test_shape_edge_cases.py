@@ -145,3 +145,25 @@ def test_a_failing_custom_function_is_its_error_not_a_crash(tmp_path: Path, monk
     result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "--config", str(config), "-q"])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+@pytest.mark.parametrize("neighbour", [None, {"prompt": "Q2", "response": "r", "rating": [1]}])
+def test_a_feedback_label_does_not_depend_on_the_other_records_of_its_batch(tmp_path: Path, neighbour: dict | None) -> None:
+    rows = [{"prompt": "P", "response": "good", "rating": 1.0}, {"prompt": "P", "response": "bad", "rating": 0.0}]
+    config = {"sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "rating"},
+                           "labels": {"up": [1], "down": [0]}}]}
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows + ([neighbour] if neighbour else [])), tmp_path / "out", config=config)
+    got = pairs(tmp_path / "out")
+    assert [(c[0]["content"], r[0]["content"]) for c, r in zip(got["chosen"].to_list(), got["rejected"].to_list())] == [("good", "bad")]
+
+
+def test_a_transcript_without_chosen_names_chosen(tmp_path: Path) -> None:
+    dialogue = "\n\nHuman: hi\n\nAssistant: {}"
+    raw = _jsonl(tmp_path / "t.jsonl", [
+        {"chosen": dialogue.format("good"), "rejected": dialogue.format("bad")},
+        {"chosen": None, "rejected": dialogue.format("bad")},
+        {"chosen": dialogue.format("good")},
+    ])
+    prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "transcript"}]})
+    got = rejects(tmp_path / "out").sort("record").select("record", "reason", "field").rows()
+    assert got == [(2, "missing_field", "chosen"), (3, "missing_field", "rejected")]

@@ -276,3 +276,29 @@ def test_trl_config_is_built_without_deprecation_warnings(tmp_path):
             args = build_trl_config(recipe, tmp_path, choose_precision("auto"))
         assert args.gradient_checkpointing is False  # off until the memory estimate asks for it
         assert args.max_length == 1024
+
+
+# --- numbers that cannot train, before any model loads -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field,value,problem",
+    [
+        ("learning_rate", float("nan"), "must be a finite number"),
+        ("learning_rate", float("inf"), "must be a finite number"),  # trained NaN weights and exited 0
+        ("learning_rate", -1.0, "must be > 0"),
+        ("num_train_epochs", 0, "must be > 0"),  # saved the untrained model as an SFT result
+        ("num_train_epochs", float("nan"), "must be a finite number"),
+        ("per_device_train_batch_size", 0, "must be at least 1"),
+        ("gradient_accumulation_steps", 0, "must be at least 1"),
+        ("warmup_steps", -1, "must be >= 0"),
+    ],
+)
+def test_numbers_that_cannot_train_are_refused_before_loading(task_data, tiny_model, tmp_path, no_model_loads, field, value, problem):
+    with pytest.raises(RecipeError, match=rf"trl\.{field} \(set by a flag\): {problem}"):
+        train_sft(task_data, str(tiny_model), tmp_path / "out", overrides={f"trl.{field}": value}, no_check=True)
+
+
+def test_an_infinite_beta_is_refused(tmp_path):
+    with pytest.raises(RecipeError, match=r"trl\.beta \(set by a flag\): must be a finite number, got inf"):
+        load_recipe("dpo", overrides={"trl.beta": float("inf")})
