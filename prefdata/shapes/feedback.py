@@ -116,6 +116,9 @@ class FeedbackShape(Shape):
             ("missing_field", c.label, pl.lit(f"{c.label} is missing"), value_text(raw_label).is_null()),
             ("unknown_verdict", c.label, pl.format(f"{c.label} = {{}} is none of the configured up/down labels", raw_label), pl.col("label").is_null()),
             ("missing_field", field, pl.lit(f"{field}: no response"), pl.col("response").is_null() | (pl.col("response").list.len() == 0)),
+            # a blank response would be paired and sink its partner with it (the pair fails empty_field)
+            ("empty_field", field, pl.lit(f"{field}: the response is empty"),
+             pl.col("response").list.eval(pl.element().struct.field("content").fill_null("").str.contains(r"^\s*$")).list.any().fill_null(False)),
             ("missing_field", field, pl.lit("no prompt"), pl.col("prompt").is_null() | (pl.col("prompt").list.len() == 0)),
         ]
         for reason, where, detail, cond in checks:

@@ -167,3 +167,16 @@ def test_a_transcript_without_chosen_names_chosen(tmp_path: Path) -> None:
     prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "transcript"}]})
     got = rejects(tmp_path / "out").sort("record").select("record", "reason", "field").rows()
     assert got == [(2, "missing_field", "chosen"), (3, "missing_field", "rejected")]
+
+
+def test_a_blank_feedback_response_does_not_take_its_partner_down(tmp_path: Path) -> None:
+    rows = [
+        {"prompt": "P", "response": "   ", "rating": "up"},  # blank: rejected on its own
+        {"prompt": "P", "response": "a real answer", "rating": "down"},  # valid: unpaired, kept for KTO
+    ]
+    config = {"sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "rating"},
+                           "labels": {"up": ["up"], "down": ["down"]}}], "output": {"kto_export": True}}
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows), tmp_path / "out", config=config)
+    assert _reasons(tmp_path / "out") == [(1, "empty_field"), (2, "unpaired")]
+    kto = pl.read_parquet(tmp_path / "out" / "kto" / "*.parquet")
+    assert [c[0]["content"] for c in kto["completion"].to_list()] == ["a real answer"]
