@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import hashlib
 import os
 import shutil
@@ -110,10 +111,18 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def swap_into_place(tmp: Path, out: Path) -> None:
-    """Make ``tmp`` the new ``out``; the previous ``out`` is removed only after the swap."""
+    """Make ``tmp`` the new ``out``; the previous ``out`` is removed only after the swap.
+
+    Another build into the same OUT may create it between the check and the rename: the rename then
+    fails on the non-empty folder, and this build swaps with it instead (the last build wins whole).
+    """
     if not out.exists():
-        os.rename(tmp, out)
-        return
+        try:
+            os.rename(tmp, out)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not out.is_dir():
+                raise
     if _exchange(tmp, out):
         shutil.rmtree(tmp)
         return

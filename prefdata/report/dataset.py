@@ -138,6 +138,7 @@ def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> D
             notes.append("checks.json is older than the data shards: the check results may be stale.")
     if checks is not None:
         validate_checks(checks)
+        checks = _for_these_pairs(checks, shards, notes)
     return Dataset(root=root, shards=shards, schema=schema, manifest=manifest, rejects=rejects, checks=checks,
                    notes=notes, manifest_problem=manifest_problem, readers=readers, reject_readers=reject_readers)
 
@@ -219,6 +220,20 @@ def _reject_column(schema: pl.Schema, column: str, target: pl.DataType) -> pl.Ex
     if column not in schema:
         return pl.lit(None, dtype=target)
     return conform(pl.col(column), schema[column], target)
+
+
+def _for_these_pairs(checks: dict[str, Any], shards: dict[str, list[Path]], notes: list[str]) -> dict[str, Any] | None:
+    """``checks`` if they were computed on as many pairs as the shards hold, else None with a note:
+    a check that ran while a rebuild swapped in another dataset wrote the old one's results here."""
+    checked = checks.get("rows")
+    if not isinstance(checked, int) or isinstance(checked, bool):
+        return checks
+    pairs = pl.scan_parquet([f for fs in shards.values() for f in fs]).select(pl.len()).collect().item()
+    if checked == pairs:
+        return checks
+    notes.append(f"checks.json was written for {checked:,} pairs but the data holds {pairs:,}: it belongs to another "
+                 "version of this dataset, so its results are not shown. Run `prefdata check` again.")
+    return None
 
 
 def validate_checks(doc: dict[str, Any]) -> None:

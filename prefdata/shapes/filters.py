@@ -96,6 +96,11 @@ def parse_filter(text: str) -> Filter:
     m = _FILTER.match(text)
     if not m:
         raise ConfigError(f"filter {text!r}: expected '<field> <op> <value>' with op one of {', '.join(OPS)}")
+    if m.group("value")[:1] in ("=", "<", ">", "!"):  # `lang === en` would compare lang with "= en"
+        raise ConfigError(
+            f"filter {text!r}: the value starts with {m.group('value')[0]!r}; a mistyped operator? "
+            f"ops: {', '.join(OPS)} (quote a value that really starts with it)"
+        )
     try:
         value = yaml.safe_load(m.group("value"))
     except yaml.YAMLError as exc:

@@ -44,7 +44,8 @@ class TrainingData:
 
     @property
     def has_test(self) -> bool:
-        return "test" in self.shards
+        """A test split with pairs in it: ``build`` writes a 0-row shard for an empty split."""
+        return self.rows.get("test", 0) > 0
 
 
 def open_training_data(path: str | Path) -> TrainingData:
@@ -58,6 +59,11 @@ def open_training_data(path: str | Path) -> TrainingData:
     if "train" not in shards:
         raise DataError(f"{path}: no train split (data/train-*.parquet); found splits {sorted(shards)}")
     rows = {split: pl.scan_parquet(fs).select(pl.len()).collect().item() for split, fs in shards.items()}
+    if rows["train"] == 0:
+        raise DataError(
+            f"{path}: the train split has no pairs (its shards hold 0 rows; splits: {rows}); "
+            "rebuild with a smaller --test-fraction or with more data"
+        )
     manifest = root / "manifest.json"
     return TrainingData(root=root, shards=shards, manifest=manifest if manifest.is_file() else None, rows=rows)
 

@@ -68,7 +68,7 @@ def train_dpo(
     if inputs.recipe.eval.enabled and inputs.data.has_test:
         test = load_split(inputs.data, "test", limit=inputs.recipe.eval.max_pairs)
     elif inputs.recipe.eval.enabled:
-        progress("eval: skipped, the dataset has no test split")
+        progress("eval: skipped, the dataset has no test pairs")
 
     policy, tokenizer = load_for_training(inputs, sequences_per_pair=2, progress=progress)
     reference = None

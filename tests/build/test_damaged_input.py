@@ -234,3 +234,33 @@ def test_a_compressed_file_damaged_before_its_first_record_is_skipped_with_the_d
     [skipped] = manifest(tmp_path / "out")["skipped_files"]
     assert skipped["path"] == "cut.jsonl.zst"
     assert skipped["reason"].startswith("the zstd stream ends before its end marker") and "no record could be read" in skipped["reason"]
+
+
+def test_a_build_that_finds_out_created_meanwhile_swaps_with_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two builds into one new OUT: the second to finish finds OUT created after it checked."""
+    from prefdata.build import output
+
+    tmp, out = tmp_path / "tmp", tmp_path / "out"
+    tmp.mkdir()
+    (tmp / "mine.txt").write_text("this build")
+    real_rename = os.rename
+
+    def other_build_finishes_first(src: object, dst: object) -> None:
+        if Path(dst) == out and not out.exists():
+            out.mkdir()
+            (out / "theirs.txt").write_text("the other build")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", other_build_finishes_first)
+    output.swap_into_place(tmp, out)
+    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+    assert not tmp.exists()
+
+
+@pytest.mark.parametrize("partitions", [0, -1, 2.5, "2", True])
+def test_partitions_from_python_are_validated_like_the_option(tmp_path: Path, partitions: object) -> None:
+    from prefdata.errors import ConfigError
+
+    raw = _write(tmp_path, "a.jsonl", _jsonl(5))
+    with pytest.raises(ConfigError, match="partitions must be a whole number >= 1"):
+        prefdata.build(raw, tmp_path / "out", partitions=partitions)  # type: ignore[arg-type]

@@ -242,3 +242,20 @@ def test_notes_quoting_the_manifest_are_escaped_in_markdown(tmp_path):
     md = (out / "report.md").read_text()
     assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
     assert "<img" not in (out / "report.html").read_text()
+
+
+# --- checks.json of another version of the dataset (a check that ran while a rebuild swapped OUT) ----------
+
+
+def test_checks_written_for_another_number_of_pairs_are_not_shown(tmp_path):
+    from prefdata.check import check
+
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(12)})
+    check(out)  # writes checks.json for these 12 pairs
+    fresh = run(out)
+    assert fresh.exit_code == 0 and "checks passed" in fresh.output
+    write_dataset(tmp_path / "out", {"train": simple_rows(5, seed=1)})  # the dataset changes under checks.json
+    stale = run(out)
+    assert stale.exit_code == 0
+    assert "checks.json was written for 12 pairs but the data holds 5" in stale.output
+    assert "checks passed" not in stale.output

@@ -180,3 +180,12 @@ def test_a_blank_feedback_response_does_not_take_its_partner_down(tmp_path: Path
     assert _reasons(tmp_path / "out") == [(1, "empty_field"), (2, "unpaired")]
     kto = pl.read_parquet(tmp_path / "out" / "kto" / "*.parquet")
     assert [c[0]["content"] for c in kto["completion"].to_list()] == ["a real answer"]
+
+
+@pytest.mark.parametrize("text", ["lang === 'en'", "score >== 3", "lang == !en"])
+def test_a_mistyped_filter_operator_is_a_config_error_not_an_empty_build(text: str) -> None:
+    from prefdata.shapes.filters import parse_filter
+
+    with pytest.raises(ConfigError, match="a mistyped operator"):
+        parse_filter(text)
+    assert parse_filter("lang == '=en'").value == "=en"  # quoted, the value may start with it

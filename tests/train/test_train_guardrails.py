@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from prefdata.train import RecipeError, StageError, train_dpo, train_sft
+from prefdata.train import DataError, RecipeError, StageError, train_dpo, train_sft
 from prefdata.train.recipe import PrefdataTrainWarning, load_recipe, trl_loss_types
 from tests.support.fast_training import DPO_FAST
 
@@ -302,3 +302,24 @@ def test_numbers_that_cannot_train_are_refused_before_loading(task_data, tiny_mo
 def test_an_infinite_beta_is_refused(tmp_path):
     with pytest.raises(RecipeError, match=r"trl\.beta \(set by a flag\): must be a finite number, got inf"):
         load_recipe("dpo", overrides={"trl.beta": float("inf")})
+
+
+# --- empty splits: build writes a 0-row shard for a split with no pairs ----------------------------------------
+
+
+def test_a_train_split_with_no_pairs_is_refused_before_loading(task_splits, tiny_model, tmp_path, no_model_loads):
+    from tests.support.canonical_data import write_canonical
+
+    data = write_canonical(tmp_path / "out", {"train": [], "test": task_splits["test"]})
+    with pytest.raises(DataError, match="the train split has no pairs"):
+        train_sft(data, str(tiny_model), tmp_path / "run", no_check=True)
+
+
+def test_an_empty_test_split_skips_the_eval_like_a_missing_one(task_splits, sft_model, tmp_path):
+    from tests.support.canonical_data import write_canonical
+
+    data = write_canonical(tmp_path / "out", {"train": task_splits["train"][:16], "test": []})
+    said: list[str] = []
+    result = train_dpo(data, str(sft_model), tmp_path / "run", overrides={**DPO_FAST, "trl.max_steps": 1}, no_check=True, progress=said.append)
+    assert "eval: skipped, the dataset has no test pairs" in said
+    assert result.eval_after is None
