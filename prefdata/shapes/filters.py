@@ -22,7 +22,7 @@ import yaml
 from prefdata.errors import ConfigError
 from prefdata.shapes.fields import as_number, expr_for, parse_path
 
-_FILTER = re.compile(r"^\s*(?P<path>[^\s=!<>]+)\s*(?P<op>==|!=|<=|>=|<|>|not in|in)\s*(?P<value>.+?)\s*$")
+_FILTER = re.compile(r"^\s*(?P<path>[^\s=!<>]+)\s*(?P<op>==|!=|<=|>=|<|>|not in|in)\s*(?P<value>\S.*?)\s*$")
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 
 
