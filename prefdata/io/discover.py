@@ -7,6 +7,7 @@ bytes) or a skipped file with a reason, so the manifest can say what was ignored
 from __future__ import annotations
 
 import glob as globlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,19 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
 
 
 HIDDEN = "hidden (the name starts with '.' or '_'), not read"
+PREFDATA_OUTPUT = "the output of an earlier `prefdata build` (manifest.json and data/), not raw data; pass it as RAW to read it"
+
+
+def _is_prefdata_output(folder: Path) -> bool:
+    """A folder ``prefdata build`` wrote: reading it back as raw input would add every pair (and the
+    rejects) a second time, which is never what a RAW folder that holds one means."""
+    manifest = folder / "manifest.json"
+    if not (manifest.is_file() and (folder / "data").is_dir()):
+        return False
+    try:
+        return "prefdata_version" in json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
 
 
 def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], list[SkippedFile]]:
@@ -157,6 +171,8 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
                 name = (rel_dir / d).as_posix()
                 if d.startswith((".", "_")):
                     skipped.append(SkippedFile(name + "/", HIDDEN))
+                elif _is_prefdata_output(here / d):
+                    skipped.append(SkippedFile(name + "/", PREFDATA_OUTPUT))
                 elif (here / d).is_symlink():
                     links.append((here / d, name))
                 else:

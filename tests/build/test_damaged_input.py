@@ -264,3 +264,14 @@ def test_partitions_from_python_are_validated_like_the_option(tmp_path: Path, pa
     raw = _write(tmp_path, "a.jsonl", _jsonl(5))
     with pytest.raises(ConfigError, match="partitions must be a whole number >= 1"):
         prefdata.build(raw, tmp_path / "out", partitions=partitions)  # type: ignore[arg-type]
+
+
+def test_an_earlier_build_inside_raw_is_not_read_as_raw_data(tmp_path: Path) -> None:
+    raw = _write(tmp_path, "a.jsonl", _jsonl(3))
+    prefdata.build(raw / "a.jsonl", raw / "old-out")  # an earlier output left inside RAW
+    result = prefdata.build(raw, tmp_path / "out")
+    m = manifest(tmp_path / "out")
+    assert [i["path"] for i in m["inputs"]] == ["a.jsonl"]
+    assert [s["path"] for s in m["skipped_files"]] == ["old-out/"]
+    assert "output of an earlier `prefdata build`" in m["skipped_files"][0]["reason"]
+    assert result.counts["pairs_written"] == 3 and result.counts["records_rejected"] == 0
