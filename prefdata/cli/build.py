@@ -33,9 +33,15 @@ def command(raw: str, out: str, config_path: str | None, test_fraction: float | 
             quiet=quiet,
             log=log,
         )
+    c = result.counts
+    if c["pairs_written"] == 0:  # said even with --quiet: the dataset is empty and `load_dataset` will refuse it
+        click.echo(
+            f"warning: no pair was written: all {c['records_read']:,} records were rejected "
+            f"({', '.join(f'{r}: {n:,}' for r, n in sorted(c['rejected_by_reason'].items()))}); see {result.out}/rejects/",
+            err=True,
+        )
     if quiet:
         return
-    c = result.counts
     split = c["pairs_by_split"]
     click.echo(
         f"{c['records_read']:,} records read -> {c['pairs_written']:,} pairs "

@@ -154,3 +154,10 @@ def test_an_absent_field_is_missing_and_an_empty_message_list_is_empty(tmp_path:
         (2, "empty_field", "rejected", "rejected has no turns"),
         (3, "missing_field", "rejected", "rejected is missing"),
     ]
+
+
+def test_a_build_that_writes_no_pair_says_so_even_when_quiet(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_bytes(_line({"prompt": "p", "chosen": "same", "rejected": "same"}) + _line({"prompt": "q", "chosen": "x"}))
+    result = CliRunner().invoke(cli, ["build", str(tmp_path / "a.jsonl"), str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0
+    assert "warning: no pair was written: all 2 records were rejected (identical_responses: 1, missing_field: 1)" in result.output
