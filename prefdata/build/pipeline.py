@@ -31,7 +31,7 @@ from prefdata.build.rejects import fill_raw, pair_drops, record_rejects, to_reje
 from prefdata.build.rules import apply_rules, test_threshold, with_group_keys, with_keys
 from prefdata.build.spill import Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
-from prefdata.errors import ConfigError, ReconciliationError
+from prefdata.errors import ConfigError, InputError, ReconciliationError
 from prefdata.io.decode import decode
 from prefdata.io.records import LineIndex, RecordBatch, iter_batches
 from prefdata.ordered_map import ordered_map
@@ -74,6 +74,8 @@ def _resolve_config(config: str | os.PathLike[str] | BuildConfig | Mapping[str, 
         return config
     if isinstance(config, Mapping):
         return parse_config(dict(config))
+    if not isinstance(config, (str, os.PathLike)):
+        raise ConfigError(f"config must be a YAML file path, a mapping or a BuildConfig, got {type(config).__name__}")
     return load_config(config)
 
 
@@ -96,6 +98,9 @@ def build(
     config's ``split``; ``dedup=False`` keeps exact duplicate pairs. ``partitions`` sets the number of hash partitions (and output shards per
     split); by default one per 256 MB of input.
     """
+    for name, value in (("raw", raw), ("out", out)):
+        if not isinstance(value, (str, os.PathLike)):
+            raise InputError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise ConfigError(f"partitions must be a whole number >= 1 (or None for one per 256 MB of input), got {partitions!r}")
     out_path = Path(out)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -122,6 +123,8 @@ class Dataset:
 
 def open_dataset(path: str | Path) -> Dataset:
     """Find and inspect the shards of a dataset directory (``PATH/data/*.parquet``)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise DatasetError(f"the dataset must be a path (str or os.PathLike), got {type(path).__name__}")
     root = Path(path)
     if not root.exists():
         raise DatasetError(f"{root}: no such dataset directory")

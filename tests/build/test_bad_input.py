@@ -161,3 +161,15 @@ def test_a_build_that_writes_no_pair_says_so_even_when_quiet(tmp_path: Path) -> 
     result = CliRunner().invoke(cli, ["build", str(tmp_path / "a.jsonl"), str(tmp_path / "out"), "-q"])
     assert result.exit_code == 0
     assert "warning: no pair was written: all 2 records were rejected (identical_responses: 1, missing_field: 1)" in result.output
+
+
+def test_wrong_argument_types_from_python_are_prefdata_errors(tmp_path: Path) -> None:
+    from prefdata.check.errors import CheckError
+    from prefdata.errors import ConfigError
+
+    with pytest.raises(InputError, match="raw must be a path"):
+        prefdata.build(123, tmp_path / "out")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="config must be a YAML file path, a mapping or a BuildConfig, got int"):
+        prefdata.build(tmp_path, tmp_path / "out", config=42)  # type: ignore[arg-type]
+    with pytest.raises(CheckError, match="the dataset must be a path"):
+        prefdata.check(5)  # type: ignore[arg-type]
