@@ -83,6 +83,15 @@ def id_expr() -> pl.Expr:
     return pl.struct("prompt", "chosen", "rejected").struct.json_encode().chash.sha2_256().alias("id")
 
 
+def has_blank_turn(messages: pl.Expr) -> pl.Expr:
+    """Whether a message list holds a turn whose content is null or only whitespace (null for a null list).
+
+    An anchored regex stops at the first non-blank character; stripping would copy every text.
+    """
+    blank = pl.element().struct.field("content").str.contains(r"^\s*$").fill_null(True)
+    return messages.list.eval(blank).list.any()
+
+
 def pair_id(prompt: Sequence[dict], chosen: Sequence[dict], rejected: Sequence[dict]) -> str:
     """Reference definition of ``id``, reproducible without prefdata.
 

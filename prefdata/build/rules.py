@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 import polars_hash  # noqa: F401  (registers the nchash/chash namespaces)
 
-from prefdata.schema import PROMPT_LAST_ROLES, ROLES, id_expr
+from prefdata.schema import PROMPT_LAST_ROLES, ROLES, has_blank_turn, id_expr
 from prefdata.shapes.messages import messages_text
 
 _RESPONSES = ("chosen", "rejected")
@@ -33,9 +33,7 @@ def _rules() -> list[tuple[str, str, pl.Expr, pl.Expr]]:
     for col in ("prompt", *_RESPONSES):
         rules.append(("empty_field", col, pl.lit(f"{col} has no turns"), pl.col(col).list.len() == 0))
     for col in ("prompt", *_RESPONSES):
-        # an anchored regex stops at the first non-blank character; stripping would copy every text
-        empty = pl.col(col).list.eval(_content(el).is_null() | _content(el).str.contains(r"^\s*$")).list.any()
-        rules.append(("empty_field", col, pl.lit(f"{col} has an empty turn"), empty))
+        rules.append(("empty_field", col, pl.lit(f"{col} has an empty turn"), has_blank_turn(pl.col(col))))
     for col in ("prompt", *_RESPONSES):
         c = pl.col(col)
         unknown = c.list.eval(_role(el).filter(~_role(el).is_in(list(ROLES)) | _role(el).is_null())).list.first()

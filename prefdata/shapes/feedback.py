@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from prefdata.config import FeedbackSource
-from prefdata.schema import MESSAGES
+from prefdata.schema import MESSAGES, has_blank_turn
 from prefdata.shapes.base import Shape, keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, expr_for, value_key, value_text
 from prefdata.shapes.messages import MESSAGES as MESSAGES_KIND
@@ -117,8 +117,7 @@ class FeedbackShape(Shape):
             ("unknown_verdict", c.label, pl.format(f"{c.label} = {{}} is none of the configured up/down labels", raw_label), pl.col("label").is_null()),
             ("missing_field", field, pl.lit(f"{field}: no response"), pl.col("response").is_null() | (pl.col("response").list.len() == 0)),
             # a blank response would be paired and sink its partner with it (the pair fails empty_field)
-            ("empty_field", field, pl.lit(f"{field}: the response is empty"),
-             pl.col("response").list.eval(pl.element().struct.field("content").fill_null("").str.contains(r"^\s*$")).list.any().fill_null(False)),
+            ("empty_field", field, pl.lit(f"{field}: the response is empty"), has_blank_turn(pl.col("response")).fill_null(False)),
             ("missing_field", field, pl.lit("no prompt"), pl.col("prompt").is_null() | (pl.col("prompt").list.len() == 0)),
         ]
         for reason, where, detail, cond in checks:

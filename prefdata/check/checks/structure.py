@@ -12,13 +12,12 @@
 from __future__ import annotations
 
 import polars as pl
-import polars_hash  # noqa: F401
 
 from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled
 from prefdata.check.config import CheckConfig
 from prefdata.check.dataset import OPTIONAL_COLUMNS
 from prefdata.check.results import CheckOutcome
-from prefdata.schema import PROMPT_LAST_ROLES, ROLES
+from prefdata.schema import PROMPT_LAST_ROLES, ROLES, has_blank_turn, id_expr
 
 ROLE_PROBLEMS = {
     "_r_prompt_empty": "prompt_empty",
@@ -42,11 +41,9 @@ def features(config: CheckConfig) -> dict[str, pl.Expr]:
     out: dict[str, pl.Expr] = {}
     checks = config.checks
     if checks.id_integrity.enabled:
-        canonical_id = pl.struct("prompt", "chosen", "rejected").struct.json_encode().chash.sha2_256()
-        out["_id_ok"] = (pl.col("id") == canonical_id).fill_null(False)
+        out["_id_ok"] = (pl.col("id") == id_expr()).fill_null(False)
     if checks.role_structure.enabled:
         role = pl.element().struct.field("role")
-        blank = pl.element().struct.field("content").str.contains(r"^\s*$").fill_null(True)
         out["_r_prompt_empty"] = pl.col("prompt").list.len().fill_null(0) == 0
         out["_r_prompt_last_role"] = (
             ~pl.col("prompt").list.last().struct.field("role").is_in(list(PROMPT_LAST_ROLES))
@@ -60,7 +57,7 @@ def features(config: CheckConfig) -> dict[str, pl.Expr]:
         out["_r_unknown_role"] = pl.any_horizontal(
             *[_any_message(c, ~role.is_in(list(ROLES)).fill_null(False)) for c in ("prompt", "chosen", "rejected")]
         )
-        out["_r_empty_content"] = pl.any_horizontal(*[_any_message(c, blank) for c in ("prompt", "chosen", "rejected")])
+        out["_r_empty_content"] = pl.any_horizontal(*[has_blank_turn(pl.col(c)).fill_null(False) for c in ("prompt", "chosen", "rejected")])
     return out
 
 
