@@ -71,10 +71,8 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
     if config is None:
         sources: list[SourceBase] = []
         for f in inputs:
-            try:
-                sample = sample_records(f)
-            except UnreadableFileError as exc:
-                skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+            sample = _sample(f, skipped)
+            if sample is None:
                 continue
             if not sample:
                 skipped.append(SkippedFile(f.name, "no record parses as a JSON object"))
@@ -104,15 +102,22 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             continue
         source = config.sources[claimed[f.name]]
         f = _with_format(f, source.format)
-        try:
-            sample = sample_records(f)
-        except UnreadableFileError as exc:
-            skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
-            continue
-        plans.append(_plan(len(plans), f, source, sample, detected=False))
+        sample = _sample(f, skipped)
+        if sample is not None:
+            plans.append(_plan(len(plans), f, source, sample, detected=False))
     if not plans:
         raise InputError(_nothing_readable(raw, skipped))
     return BuildPlan(plans, skipped, config)
+
+
+def _sample(f: InputFile, skipped: list[SkippedFile]) -> list[dict] | None:
+    """The file's first records, or None (and the file among ``skipped``, with the reason) when it
+    cannot be read at all."""
+    try:
+        return sample_records(f)
+    except UnreadableFileError as exc:
+        skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+        return None
 
 
 def _plan(index: int, f: InputFile, source: SourceBase, sample: list[dict], *, detected: bool) -> FilePlan:
