@@ -75,9 +75,11 @@ def as_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str, str
     changed = [name for name, dtype in frame.schema.items() if target[name] != dtype]
     if not changed:
         return frame, []
-    bad = _rows_that_fail(frame.select(changed), {c: target[c] for c in changed}, 0, frame.height)
-    if not bad:
+    try:
         return frame.cast(target), []  # type: ignore[arg-type]
+    except pl.exceptions.PolarsError:  # some bytes are not UTF-8: find their rows
+        pass
+    bad = _rows_that_fail(frame.select(changed), {c: target[c] for c in changed}, 0, frame.height)
     rows = [(i, _bad_column(frame.slice(i, 1), changed, target), _raw_with_bytes(frame.slice(i, 1))) for i in bad]
     keep = pl.Series([True] * frame.height).scatter(bad, False)
     return frame.filter(keep).cast(target), rows  # type: ignore[arg-type]
