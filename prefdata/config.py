@@ -19,6 +19,7 @@ Without a config, ``build`` detects each file's shape and prints the config it i
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -122,7 +123,7 @@ class WinnerValues(_Strict):
         seen: dict[str, str] = {}
         for label in ("a", "b", "tie", "both_bad"):
             for v in getattr(self, label):
-                key = _value_text(v).lower()
+                key = value_key(v)
                 if key in seen and seen[key] != label:
                     raise ValueError(f"value {v!r} is listed under both '{seen[key]}' and '{label}'")
                 seen[key] = label
@@ -139,6 +140,18 @@ def _value_text(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
+
+
+def value_key(value: object) -> str:
+    """A configured verdict or label value as shapes match it (``prefdata.shapes.fields.value_text``):
+    trimmed, lower-cased, a whole number as an integer, so ``1``, ``"1"``, ``1.0`` and ``"1.0"`` are one
+    value, and listing it under two labels is an error here rather than a silent override later."""
+    text = _value_text(value).strip().lower()
+    try:
+        num = float(text)
+    except ValueError:
+        return text
+    return str(int(num)) if math.isfinite(num) and num == math.floor(num) and abs(num) < 2**53 else text
 
 
 class WinnerThreshold(_Strict):
@@ -255,7 +268,7 @@ class FeedbackLabels(_Strict):
 
     @model_validator(mode="after")
     def _disjoint(self) -> FeedbackLabels:
-        both = {_value_text(v).lower() for v in self.up} & {_value_text(v).lower() for v in self.down}
+        both = {value_key(v) for v in self.up} & {value_key(v) for v in self.down}
         if both:
             raise ValueError(f"values listed as both up and down: {sorted(both)}")
         return self

@@ -24,10 +24,10 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.config import FeedbackSource
+from prefdata.config import FeedbackSource, value_key
 from prefdata.schema import MESSAGES, has_blank_turn
 from prefdata.shapes.base import Shape, keep_reason, sample_values
-from prefdata.shapes.fields import Leaf, expr_for, value_key, value_text
+from prefdata.shapes.fields import Leaf, expr_for, value_text
 from prefdata.shapes.messages import MESSAGES as MESSAGES_KIND
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan

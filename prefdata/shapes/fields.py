@@ -7,8 +7,6 @@ config can point at nested data without any code, and only the fields a shape re
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -105,18 +103,9 @@ def as_number(raw: pl.Expr) -> pl.Expr:
 def value_text(raw: pl.Expr) -> pl.Expr:
     """A raw label or verdict as the text configured values are matched against: trimmed and
     lower-cased, a whole number written as an integer (JSON ``1``, ``1.0`` and CSV ``"1.0"`` are one
-    value, however the batch was decoded), and a blank value (an empty CSV cell) as missing."""
+    value, however the batch was decoded), and a blank value (an empty CSV cell) as missing.
+    :func:`prefdata.config.value_key` is the same for a value from the config."""
     text = raw.cast(pl.String).str.strip_chars().str.to_lowercase()
     num = text.cast(pl.Float64, strict=False)
     whole = num.is_finite() & (num == num.floor()) & (num.abs() < 2**53)
     return pl.when(text == "").then(None).when(whole).then(num.cast(pl.Int64).cast(pl.String)).otherwise(text)
-
-
-def value_key(value: object) -> str:
-    """:func:`value_text` of a value from the config (``1``, ``"1"``, ``1.0`` and ``"Yes "`` alike)."""
-    text = (value if isinstance(value, str) else json.dumps(value)).strip().lower()
-    try:
-        num = float(text)
-    except ValueError:
-        return text
-    return str(int(num)) if math.isfinite(num) and num == math.floor(num) and abs(num) < 2**53 else text

@@ -18,9 +18,9 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.config import PairwiseSource
+from prefdata.config import PairwiseSource, value_key
 from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
-from prefdata.shapes.fields import Leaf, as_number, expr_for, value_key, value_text
+from prefdata.shapes.fields import Leaf, as_number, expr_for, value_text
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.preference import strip_repeated_prompt
 from prefdata.shapes.prompt import PromptPlan

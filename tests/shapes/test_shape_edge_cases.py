@@ -189,3 +189,13 @@ def test_a_mistyped_filter_operator_is_a_config_error_not_an_empty_build(text: s
     with pytest.raises(ConfigError, match="a mistyped operator|expected '<field> <op> <value>'"):
         parse_filter(text)  # a blank value used to compare with null and drop every record
     assert parse_filter("lang == '=en'").value == "=en"  # quoted, the value may start with it
+
+
+def test_values_that_match_alike_cannot_be_listed_under_two_labels() -> None:
+    """Shapes match 1, 1.0 and "1.0" as one value, so the config must not give them different labels."""
+    pairwise = {**PAIRWISE["sources"][0], "winner_values": {"a": [1], "b": [1.0]}}
+    with pytest.raises(ConfigError, match="listed under both 'a' and 'b'"):
+        parse_config({"sources": [pairwise]})
+    feedback = {"shape": "feedback", "columns": {"prompt": "p", "response": "r", "label": "l"}, "labels": {"up": [1], "down": ["1.0"]}}
+    with pytest.raises(ConfigError, match="values listed as both up and down"):
+        parse_config({"sources": [feedback]})
