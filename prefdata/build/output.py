@@ -33,10 +33,20 @@ def split_of(shard: Path) -> str:
     return shard.name.split("-", 1)[0].removesuffix(".parquet")
 
 
+def visible_parquet(folder: Path) -> list[Path]:
+    """``folder/*.parquet`` in name order, without names starting with "." or "_".
+
+    Those are hidden or temporary by convention (a partial upload, ``_SUCCESS``-style markers, editor
+    files): ``build`` skips such raw files and the Hugging Face loader such shards, and so does every
+    stage that reads a dataset (check, report, train).
+    """
+    return sorted(f for f in folder.glob("*.parquet") if not f.name.startswith((".", "_")))
+
+
 def shards_by_split(out: Path) -> dict[str, list[Path]]:
-    """``OUT/data/*.parquet`` by split, each list in file-name order (empty when there is none)."""
+    """``OUT/data/*.parquet`` (:func:`visible_parquet`) by split, each list in file-name order (empty when there is none)."""
     shards: dict[str, list[Path]] = {}
-    for f in sorted((out / "data").glob("*.parquet")):
+    for f in visible_parquet(out / "data"):
         shards.setdefault(split_of(f), []).append(f)
     return shards
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
-from prefdata.build.output import split_of
+from prefdata.build.output import split_of, visible_parquet
 from prefdata.check.coerce import coerce, text
 from prefdata.check.errors import DatasetError
 from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_size
@@ -130,9 +130,9 @@ def open_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"{root}: no such dataset directory")
     if not root.is_dir():
         raise DatasetError(f"{root}: expected a dataset directory holding data/*.parquet, got a file")
-    found = sorted((root / "data").glob("*.parquet"))
-    files = [f for f in found if not is_hidden(f)]
+    files = visible_parquet(root / "data")
     if not files:
+        found = list((root / "data").glob("*.parquet"))
         hidden = f"; {len(found)} file(s) named .* or _* ignored" if found else ""
         raise DatasetError(f"{root}: no data/*.parquet shards (is this a dataset written by `prefdata build`?){hidden}")
     shards = []
@@ -142,12 +142,6 @@ def open_dataset(path: str | Path) -> Dataset:
         shards.append(shard)
         problems.extend(shard_problems)
     return Dataset(root=root, shards=tuple(shards), problems=tuple(problems))
-
-
-def is_hidden(file: Path) -> bool:
-    """Files named ``.*`` or ``_*`` are not shards: ``build`` skips such input files too, and Hugging Face
-    ``datasets`` ignores them (editor backups, ``_SUCCESS`` markers, half-written ``.tmp`` files)."""
-    return file.name.startswith((".", "_"))
 
 
 def _describe(dtype: pl.DataType) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.build.output import split_of
+from prefdata.build.output import shards_by_split, visible_parquet
 from prefdata.report.errors import ChecksFileError, DatasetError
 from prefdata.report.manifest import ManifestProblem, read_json_object, read_manifest
 from prefdata.report.normalize import REQUIRED_COLUMNS, ShardPlan, conform, plan_shard
@@ -98,15 +98,6 @@ def split_order(split: str) -> tuple[int, str]:
     return ({"train": 0, "validation": 1, "test": 2}.get(split, 3), split)
 
 
-def visible_parquet(folder: Path) -> list[Path]:
-    """``folder/*.parquet`` in name order, without names starting with "." or "_".
-
-    Those are hidden or temporary by convention (a partial upload, ``_SUCCESS``-style markers, editor
-    files): ``prefdata build`` and the Hugging Face loader ignore them, so the report does too.
-    """
-    return sorted(f for f in folder.glob("*.parquet") if not f.name.startswith((".", "_")))
-
-
 def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> Dataset:
     """Inspect ``path`` and return what it holds; raises :class:`DatasetError` if it has no canonical data.
 
@@ -116,9 +107,7 @@ def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> D
     root = Path(path).resolve()
     if not root.is_dir():
         raise DatasetError(f"{path}: no such directory (expected a dataset written by `prefdata build`)")
-    shards: dict[str, list[Path]] = {}
-    for f in visible_parquet(root / "data"):
-        shards.setdefault(split_of(f), []).append(f)
+    shards = shards_by_split(root)
     if not shards:
         hidden = len(list((root / "data").glob("*.parquet")))
         ignored = f" ({hidden} file(s) named .* or _* ignored)" if hidden else ""
