@@ -29,8 +29,8 @@ from pathlib import Path
 import polars as pl
 
 from prefdata.build.output import split_of, visible_parquet
-from prefdata.check.coerce import coerce, text
 from prefdata.check.errors import DatasetError
+from prefdata.coerce import coerce, text
 from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_size
 from prefdata.schema import CANONICAL_SCHEMA, FORBIDDEN_COLUMNS, MESSAGE, id_expr
 
@@ -41,7 +41,7 @@ POSITION_COLUMN = "chosen_position"
 OPTIONAL_COLUMNS = ("source", "score_chosen", "score_rejected", "chosen_model", "rejected_model", POSITION_COLUMN, "lineage")
 #: Role a plain-string column is wrapped as, the way ``build`` wraps plain-string raw data.
 WRAP_ROLE = {"prompt": "user", "chosen": "assistant", "rejected": "assistant"}
-#: Message fields the checks read; other types are read as text (:mod:`prefdata.check.coerce`) and reported.
+#: Message fields the checks read; other types are read as text (:mod:`prefdata.coerce`) and reported.
 MESSAGE_FIELDS = ("role", "content")
 
 

@@ -1,16 +1,16 @@
 """Read every shard as the canonical schema, whatever column order and compatible types it was written with.
 
-``prefdata check`` reads shards one by one and normalizes each (prefdata/check/dataset.py), so a
-dataset whose shards list their columns in different orders, whose message structs are
-``{content, role}`` or carry dictionary-encoded roles, or where an optional column such as
-``chosen_position`` exists in only some shards, passes ``check``. The report must read the same
-datasets, so it plans each shard's columns the same way: by name, cast to the canonical type.
+``prefdata check`` reads shards one by one and reads foreign types through :mod:`prefdata.coerce`,
+so a dataset whose shards list their columns in different orders, whose message structs are
+``{content, role}``, carry dictionary-encoded roles, bytes or ``{type, text}`` parts as content, or
+where an optional column such as ``chosen_position`` exists in only some shards, passes ``check``.
+The report reads the same datasets through the same functions, planned per shard.
 
-It does not import check's normalizer, which is private to ``check`` and shaped by what the checks
-need (per-row flags, ids recomputed for every shard without them). The report differs on purpose in
-one place: it refuses plain-string message columns, which ``check`` wraps, because it would show
-conversations that are not in the data. A metadata column that cannot be read at all (``lineage``
-as a plain string) is read as missing, and the report says so instead of failing the whole pass.
+The report is stricter in two places, on purpose, because it shows conversations and must not
+show any that are not in the data: it refuses plain-string message columns (which ``check`` wraps
+into one user turn) and messages without a ``role`` or ``content`` field (which ``check`` reads as
+null). A metadata column that cannot be read at all (``lineage`` as a plain string) is read as
+missing, and the report says so instead of failing the whole pass.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from prefdata.coerce import coerce
 from prefdata.report.errors import DatasetError
 from prefdata.schema import CANONICAL_SCHEMA
 
@@ -40,47 +41,24 @@ class ShardPlan:
     recast: dict[str, str] = field(default_factory=dict)
 
 
-def _is_scalar(dtype: pl.DataType) -> bool:
-    return dtype.is_numeric() or isinstance(dtype, (pl.String, pl.Boolean, pl.Categorical, pl.Enum))
-
-
 def conform(expr: pl.Expr, found: pl.DataType, target: pl.DataType) -> pl.Expr | None:
-    """``expr`` (of type ``found``) as ``target``, or None when no faithful reading exists.
-
-    Structs inside lists are matched by field name (so field order and extra fields do not matter)
-    and their fields conformed recursively; scalars are cast non-strictly (a text that is not a
-    number becomes null rather than failing the whole scan); a column of nulls becomes typed nulls.
-    """
-    if found == target:
-        return expr
-    if isinstance(found, pl.Null):
-        return pl.lit(None, dtype=target)
+    """``expr`` (of type ``found``) as ``target`` (:func:`prefdata.coerce.coerce`), or None when no
+    faithful reading exists; message structs must also carry every field of the target."""
     if isinstance(target, pl.List) and isinstance(target.inner, pl.Struct):
-        return _conform_struct_list(expr, found, target)
-    if _is_scalar(found) and not isinstance(target, (pl.List, pl.Struct)):
-        if isinstance(found, (pl.Categorical, pl.Enum)):
-            expr = expr.cast(pl.String)
-        return expr.cast(target, strict=False)
-    return None
-
-
-def _conform_struct_list(expr: pl.Expr, found: pl.DataType, target: pl.List) -> pl.Expr | None:
-    if not (isinstance(found, pl.List) and isinstance(found.inner, pl.Struct)):
-        return None
-    have = {f.name: f.dtype for f in found.inner.fields}
-    fields: dict[str, pl.Expr] = {}
-    for wanted in target.inner.fields:
-        if wanted.name not in have:
+        if not (isinstance(found, pl.List) and isinstance(found.inner, pl.Struct)):
             return None
-        inner = conform(pl.element().struct.field(wanted.name), have[wanted.name], wanted.dtype)
-        if inner is None:
+        have = {f.name for f in found.inner.fields}
+        if any(f.name not in have for f in target.inner.fields):
             return None
-        fields[wanted.name] = inner
-    return expr.list.eval(pl.struct(**fields))
+    return coerce(expr, found, target)
 
 
 def _is_lossy(found: pl.DataType, target: pl.DataType) -> bool:
-    """A cast the reader should hear about: text read as numbers (non-numbers become missing), or numbers as text."""
+    """A cast the reader should hear about: text read as numbers (non-numbers become missing), numbers
+    as text, or message fields read as text from bytes or ``{type, text}`` parts."""
+    if isinstance(found, pl.List) and isinstance(found.inner, pl.Struct) and isinstance(target, pl.List):
+        have = {f.name: f.dtype for f in found.inner.fields}
+        return any(isinstance(have[f.name], pl.List) or _is_lossy(have[f.name], f.dtype) for f in target.inner.fields)
     if isinstance(found, (pl.Null, pl.List, pl.Struct)) or found == target:
         return False
     widening = found.is_numeric() and target.is_numeric()
@@ -111,6 +89,11 @@ def plan_shard(schema: pl.Schema, name: str) -> ShardPlan:
             continue
         columns[column] = expr
         if _is_lossy(found, target):
-            what = "values that are not numbers are shown as missing" if target.is_numeric() else f"read as {target}"
+            if isinstance(target, pl.List):
+                what = "message fields are read as text (bytes decoded, text parts joined)"
+            elif target.is_numeric():
+                what = "values that are not numbers are shown as missing"
+            else:
+                what = f"read as {target}"
             recast[column] = f"column {column!r} is {found}, expected {target}; {what}"
     return ShardPlan(columns=columns, unusable=unusable, recast=recast)

@@ -86,11 +86,45 @@ def test_lineage_as_plain_text_is_ignored_with_a_note(tmp_path):
 
 def test_messages_that_cannot_be_text_are_an_error_naming_file_and_column(tmp_path):
     out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
-    bad = pa.list_(pa.struct([("role", pa.string()), ("content", pa.list_(pa.string()))]))
-    rewrite(out, SHARD, lambda t: replace(t, "chosen", pa.array([[{"role": "assistant", "content": ["a"]}]] * 3, bad)))
+    bad = pa.list_(pa.struct([("role", pa.string()), ("content", pa.list_(pa.int64()))]))
+    rewrite(out, SHARD, lambda t: replace(t, "chosen", pa.array([[{"role": "assistant", "content": [1]}]] * 3, bad)))
     result = run(out)
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and SHARD in result.stderr and "column 'chosen'" in result.stderr
+
+
+def test_messages_without_a_role_field_are_an_error_not_shown_roleless(tmp_path):
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    bad = pa.list_(pa.struct([("content", pa.string())]))
+    rewrite(out, SHARD, lambda t: replace(t, "chosen", pa.array([[{"content": "a"}]] * 3, bad)))
+    result = run(out)
+    assert result.exit_code == 2
+    assert SHARD in result.stderr and "column 'chosen'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content", "shown"),
+    [
+        (pa.binary(), b"Zyx caf\xc3\xa9 \xff", "Zyx caf\u00e9 \ufffd"),
+        (
+            pa.list_(pa.struct([("type", pa.string()), ("text", pa.string())])),
+            [{"type": "text", "text": "Zyx-par"}, {"type": "text", "text": "ts"}],
+            "Zyx-parts",
+        ),
+    ],
+    ids=["bytes", "text-parts"],
+)
+def test_foreign_message_content_is_read_as_check_reads_it(tmp_path, content_type, content, shown):
+    """The report reads bytes (invalid UTF-8 replaced) and ``{type, text}`` parts (joined) through
+    prefdata.coerce, as ``check`` does, and says that it did."""
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    foreign = pa.list_(pa.struct([("role", pa.string()), ("content", content_type)]))
+    rewrite(out, SHARD, lambda t: replace(t, "chosen", pa.array([[{"role": "assistant", "content": content}]] * 3, foreign)))
+    result = run(out, "--sample", "3")
+    assert result.exit_code == 0, result.output
+    assert f"{SHARD}: column 'chosen' is List(Struct" in result.stderr and "message fields are read as text" in result.stderr
+    page = (out / "report.html").read_text()
+    assert page.count(shown) >= 3
 
 
 # --- manifest.json is metadata: a malformed one is ignored with a note, and the card left alone ----------

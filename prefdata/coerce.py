@@ -1,12 +1,12 @@
 """Read foreign column types as the canonical ones, or say that they cannot be.
 
-``check`` exists to look at datasets other tools wrote, whose types drift from the canonical
-schema: message ``content`` stored as bytes (sometimes not even valid UTF-8), as a list of
-``{type, text}`` parts (the OpenAI/multimodal shape), ``lineage`` as a plain string. The ``schema``
-check reports every such column; these functions let the other checks still run on what can be
-read, instead of a polars cast error aborting the whole run. :func:`coerce` returns ``None`` for a
-type it cannot read, and the caller decides whether that is fatal (a message column) or a column of
-nulls (nullable metadata).
+``check`` and ``report`` exist to look at datasets other tools wrote, whose types drift from the
+canonical schema: message ``content`` stored as bytes (sometimes not even valid UTF-8), as a list of
+``{type, text}`` parts (the OpenAI/multimodal shape), ``lineage`` as a plain string, columns or
+struct fields in another order. Both read such data through these functions, so a dataset one of
+them reads the other reads the same way, instead of a polars cast error aborting the whole run.
+:func:`coerce` returns ``None`` for a type it cannot read, and the caller decides whether that is
+fatal (a message column) or a column of nulls (nullable metadata).
 """
 
 from __future__ import annotations
