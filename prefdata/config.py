@@ -24,12 +24,56 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from prefdata.errors import ConfigError
 
 Role = Literal["system", "user", "assistant", "tool"]
 FormatName = Literal["auto", "jsonl", "json", "csv", "parquet"]
+
+
+def _check_field_path(path: str) -> str:
+    """A raw field path (``meta.lang``, ``turns[-1].text``), checked when the config is read so that a
+    typo is an error naming the config file and key, not one raised later from inside a shape."""
+    from prefdata.shapes.fields import parse_path  # shapes import this module: import late
+
+    try:
+        parse_path(path)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return path
+
+
+def _check_template(template: str) -> str:
+    """A ``{field}`` prompt template: valid braces, and every field a valid path."""
+    from prefdata.shapes.prompt import template_fields
+
+    try:
+        names = template_fields(template)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    for name in names:
+        _check_field_path(name)
+    return template
+
+
+def _check_filter(text: str) -> str:
+    """A row filter (``"lang == 'en'"``): its grammar, path and operator checked when the config is read."""
+    from prefdata.shapes.filters import parse_filter
+
+    try:
+        parse_filter(text).expr()
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
+#: A path into a raw record; :mod:`prefdata.shapes.fields` has the grammar.
+FieldPath = Annotated[str, AfterValidator(_check_field_path)]
+#: A prompt template over raw fields, ``"{instruction}\n\n{input}"``.
+Template = Annotated[str, AfterValidator(_check_template)]
+#: A row filter, ``"<field> <op> <value>"``; :mod:`prefdata.shapes.filters` has the grammar.
+FilterText = Annotated[str, AfterValidator(_check_filter)]
 
 
 class _Strict(BaseModel):
@@ -41,7 +85,7 @@ class SourceBase(_Strict):
     path: str | None = Field(None, description="file, folder or glob relative to RAW (default: all of RAW)")
     format: FormatName = "auto"
     roles: dict[str, Role] = Field(default_factory=dict, description="extra raw role name -> canonical role")
-    filters: list[str] = Field(default_factory=list, description="row filters, e.g. \"lang == 'en'\"")
+    filters: list[FilterText] = Field(default_factory=list, description="row filters, e.g. \"lang == 'en'\"")
 
     @field_validator("roles")
     @classmethod
@@ -52,9 +96,9 @@ class SourceBase(_Strict):
 class PromptColumns(_Strict):
     """Where the prompt comes from: one field, or a template over several (empty parts dropped)."""
 
-    prompt: str | None = None
-    prompt_template: str | None = None
-    system: str | None = Field(None, description="field holding a system prompt, prepended as a system turn")
+    prompt: FieldPath | None = None
+    prompt_template: Template | None = None
+    system: FieldPath | None = Field(None, description="field holding a system prompt, prepended as a system turn")
 
     @model_validator(mode="after")
     def _one_prompt(self) -> PromptColumns:
@@ -64,15 +108,15 @@ class PromptColumns(_Strict):
 
 
 class ModelColumns(_Strict):
-    chosen_model: str | None = None
-    rejected_model: str | None = None
+    chosen_model: FieldPath | None = None
+    rejected_model: FieldPath | None = None
 
 
 class PreferenceColumns(PromptColumns, ModelColumns):
-    chosen: str = "chosen"
-    rejected: str = "rejected"
-    score_chosen: str | None = None
-    score_rejected: str | None = None
+    chosen: FieldPath = "chosen"
+    rejected: FieldPath = "rejected"
+    score_chosen: FieldPath | None = None
+    score_rejected: FieldPath | None = None
 
     @model_validator(mode="after")
     def _need_prompt(self) -> PreferenceColumns:
@@ -89,8 +133,8 @@ class PreferenceSource(SourceBase):
 
 
 class TranscriptColumns(ModelColumns):
-    chosen: str = "chosen"
-    rejected: str = "rejected"
+    chosen: FieldPath = "chosen"
+    rejected: FieldPath = "rejected"
 
 
 class TurnMarkers(_Strict):
@@ -171,17 +215,17 @@ class WinnerThreshold(_Strict):
 class ModelsFrom(_Strict):
     """Take model names apart from one field, e.g. ``cmp_key: "bloom-7b_llama-7b"`` -> A, B."""
 
-    field: str
+    field: FieldPath
     separator: str = "_"
 
 
 class PairwiseColumns(PromptColumns):
-    response_a: str = "response_a"
-    response_b: str = "response_b"
-    winner: str | None = None
-    annotators: list[str] = Field(default_factory=list)
-    model_a: str | None = None
-    model_b: str | None = None
+    response_a: FieldPath = "response_a"
+    response_b: FieldPath = "response_b"
+    winner: FieldPath | None = None
+    annotators: list[FieldPath] = Field(default_factory=list)
+    model_a: FieldPath | None = None
+    model_b: FieldPath | None = None
 
 
 class PairwiseSource(SourceBase):
@@ -226,15 +270,15 @@ class CompletionColumns(PromptColumns):
             raise ValueError("columns needs 'prompt' or 'prompt_template'")
         return self
 
-    completions: str = Field("completions", description="path of the list of completions")
-    text: str = Field("response", description="path of the text inside one completion ('$' = the item itself)")
-    model: str | None = Field(None, description="path of the model name inside one completion")
-    models: str | None = Field(None, description="path of a list of model names parallel to completions")
+    completions: FieldPath = Field("completions", description="path of the list of completions")
+    text: FieldPath = Field("response", description="path of the text inside one completion ('$' = the item itself)")
+    model: FieldPath | None = Field(None, description="path of the model name inside one completion")
+    models: FieldPath | None = Field(None, description="path of a list of model names parallel to completions")
 
 
 class RatedColumns(CompletionColumns):
-    score: str = Field("score", description="path of the score inside one completion")
-    scores: str | None = Field(None, description="path of a list of scores parallel to completions (instead of score)")
+    score: FieldPath = Field("score", description="path of the score inside one completion")
+    scores: FieldPath | None = Field(None, description="path of a list of scores parallel to completions (instead of score)")
 
 
 class RatedSource(SourceBase):
@@ -247,8 +291,8 @@ class RatedSource(SourceBase):
 
 
 class RankedColumns(CompletionColumns):
-    rank: str = Field("rank", description="path of the rank inside one completion")
-    ranks: str | None = Field(None, description="path of a list of ranks parallel to completions (instead of rank)")
+    rank: FieldPath = Field("rank", description="path of the rank inside one completion")
+    ranks: FieldPath | None = Field(None, description="path of a list of ranks parallel to completions (instead of rank)")
 
 
 class RankedSource(SourceBase):
@@ -275,12 +319,12 @@ class FeedbackLabels(_Strict):
 
 
 class FeedbackColumns(PromptColumns):
-    response: str | None = Field(None, description="field holding the rated response")
-    conversation: str | None = Field(
+    response: FieldPath | None = Field(None, description="field holding the rated response")
+    conversation: FieldPath | None = Field(
         None, description="instead of prompt + response: a message list whose last (assistant) turn is the response"
     )
-    label: str = "label"
-    model: str | None = None
+    label: FieldPath = "label"
+    model: FieldPath | None = None
 
     @model_validator(mode="after")
     def _prompt_and_response(self) -> FeedbackColumns:
@@ -302,12 +346,12 @@ class FeedbackSource(SourceBase):
 
 
 class TreeColumns(_Strict):
-    root: str = Field("$", description="path of the root message ('$' = the record itself)")
-    text: str = "text"
-    role: str = "role"
-    replies: str = "replies"
-    rank: str = "rank"
-    model: str | None = None
+    root: FieldPath = Field("$", description="path of the root message ('$' = the record itself)")
+    text: FieldPath = "text"
+    role: FieldPath = "role"
+    replies: FieldPath = "replies"
+    rank: FieldPath = "rank"
+    model: FieldPath | None = None
 
 
 class TreeSource(SourceBase):
@@ -317,7 +361,7 @@ class TreeSource(SourceBase):
     columns: TreeColumns = Field(default_factory=TreeColumns)
     lower_rank_is_better: bool = True
     skip_deleted: bool = Field(True, description="ignore messages with deleted: true")
-    message_filters: list[str] = Field(default_factory=list, description="filters on each message, e.g. \"lang == 'en'\"")
+    message_filters: list[FilterText] = Field(default_factory=list, description="filters on each message, e.g. \"lang == 'en'\"")
 
 
 class CustomSource(SourceBase):
@@ -400,7 +444,7 @@ def parse_config(data: Any, *, origin: str = "config") -> BuildConfig:
         lines = []
         for err in exc.errors():
             where = _loc(data, tuple(err["loc"])) or "(top level)"
-            msg = err["msg"]
+            msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key (valid keys: {_valid_keys(data, tuple(err['loc']))})"
             elif err["type"] == "union_tag_invalid" or err["type"] == "union_tag_not_found":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 import prefdata
@@ -76,3 +77,44 @@ def test_cli_config_error_exits_2_with_the_message(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid() -> None:
     for path in (FIXTURES / "configs").glob("*.yaml"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("columns", "key", "problem"),
+    [
+        ({"prompt": "q..x"}, "columns.prompt", "invalid field path 'q..x'"),
+        ({"prompt": "q", "chosen": "[0].text"}, "columns.chosen", "it must start with a field name"),
+        ({"prompt_template": "{instruction} and {"}, "columns.prompt_template", "Single '{' encountered"),
+        ({"prompt_template": "{instruction}\n\n{in..put}"}, "columns.prompt_template", "invalid field path 'in..put'"),
+    ],
+)
+def test_bad_field_paths_and_templates_are_errors_naming_file_and_key(tmp_path: Path, columns, key, problem) -> None:
+    """Caught when the config is read, with the file and key, not later from inside a shape without either."""
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text(yaml.safe_dump({"sources": [{"name": "logs", "shape": "preference", "columns": columns}]}))
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg)
+    assert f"invalid build config {cfg}" in str(err.value)
+    assert f"sources[0] (name: logs).{key}: " in str(err.value) and problem in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        ({"filters": ["lang is en"]}, "filters[0]: filter 'lang is en': expected '<field> <op> <value>'"),
+        ({"filters": ["lang == en", "turns < many"]}, "filters[1]: filter 'turns < many': < needs a number"),
+        ({"filters": ["meta..lang == en"]}, "filters[0]: invalid field path 'meta..lang'"),
+    ],
+)
+def test_bad_filters_are_errors_naming_file_and_key(tmp_path: Path, where, problem) -> None:
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text(yaml.safe_dump({"sources": [{"name": "hh", "shape": "transcript", **where}]}))
+    res = CliRunner().invoke(cli, ["build", str(FIXTURES / "raw"), str(tmp_path / "out"), "--config", str(cfg)])
+    assert res.exit_code == 2, res.output
+    assert f"invalid build config {cfg}" in res.stderr and f"sources[0] (name: hh).{problem}" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_tree_message_filters_are_checked_with_the_config() -> None:
+    msg = _error({"sources": [{"shape": "tree", "message_filters": ["lang = en"]}]})
+    assert "sources[0].message_filters[0]: filter 'lang = en'" in msg
