@@ -83,7 +83,7 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
         "",
         "# Preference dataset",
         "",
-        (f"Built by [prefdata](https://github.com/) {manifest.get('prefdata_version', '')} from "
+        (f"Built by prefdata {manifest.get('prefdata_version', '')} from "
         f"{len(manifest.get('inputs', []))} raw file(s). Conversational format with an explicit prompt: "
         "`prompt` is a list of `{role, content}` messages ending with a user turn, `chosen` and `rejected` "
         "are lists of assistant messages; ready for TRL's `DPOTrainer`."),
