@@ -93,12 +93,28 @@ class SourceBase(_Strict):
         return {k.strip().lower(): r for k, r in v.items()}
 
 
+class TurnMarkers(_Strict):
+    """How a plain-text transcript marks turns (HH-RLHF: ``\\n\\nHuman:`` and ``\\n\\nAssistant:``).
+
+    A marker written with ``\\n`` also matches the same marker with Windows line ends (``\\r\\n``).
+    """
+
+    user: str = Field("\n\nHuman:", min_length=1)
+    assistant: str = Field("\n\nAssistant:", min_length=1)
+
+
 class PromptColumns(_Strict):
     """Where the prompt comes from: one field, or a template over several (empty parts dropped)."""
 
     prompt: FieldPath | None = None
     prompt_template: Template | None = None
     system: FieldPath | None = Field(None, description="field holding a system prompt, prepended as a system turn")
+    history: FieldPath | None = Field(
+        None, description="field holding earlier turns as [[user, assistant], ...] pairs (LLaMA-Factory alpaca), placed before the prompt"
+    )
+    prompt_markers: TurnMarkers | None = Field(
+        None, description="split a prompt string into turns at these markers (an HH-style dialogue ending with the assistant marker)"
+    )
 
     @model_validator(mode="after")
     def _one_prompt(self) -> PromptColumns:
@@ -135,13 +151,8 @@ class PreferenceSource(SourceBase):
 class TranscriptColumns(ModelColumns):
     chosen: FieldPath = "chosen"
     rejected: FieldPath = "rejected"
-
-
-class TurnMarkers(_Strict):
-    """How a plain-text transcript marks turns (HH-RLHF: ``\\n\\nHuman:`` and ``\\n\\nAssistant:``)."""
-
-    user: str = "\n\nHuman:"
-    assistant: str = "\n\nAssistant:"
+    score_chosen: FieldPath | None = None
+    score_rejected: FieldPath | None = None
 
 
 class TranscriptSource(SourceBase):
@@ -533,4 +544,8 @@ _ConfigDumper.add_representer(list, _list)
 def dump_config(config: BuildConfig | dict[str, Any]) -> str:
     """YAML text of a config, minimal: defaults left out so a suggested config stays short."""
     data = config.model_dump(mode="json", exclude_defaults=True) if isinstance(config, BuildConfig) else config
+    for source in data.get("sources", []) if isinstance(config, BuildConfig) else []:
+        columns = source.get("columns", {})
+        if columns.get("prompt_markers") == {}:  # written out: `{}` would not say that the prompt gets split
+            columns["prompt_markers"] = TurnMarkers().model_dump(mode="json")
     return yaml.dump(data, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True, width=100)

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from prefdata.schema import MESSAGES
-from prefdata.shapes.fields import Leaf
+from prefdata.shapes.fields import Leaf, as_number, expr_for
 
 #: Columns ``adapt`` returns (``combine``-free shapes) and rules/finish consume.
 PAIR_SCHEMA = pl.Schema(
@@ -75,6 +75,24 @@ def keep_reason(reason: pl.Expr, field: pl.Expr, detail: pl.Expr, condition: pl.
         pl.when(fresh).then(field).otherwise(pl.col("_field")).alias("_field"),
         pl.when(fresh).then(detail).otherwise(pl.col("_detail")).alias("_detail"),
     ]
+
+
+def read_scores(lf: pl.LazyFrame, chosen: str | None, rejected: str | None) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
+    """The score fields at paths ``chosen``/``rejected`` as floats (null where the config names none).
+
+    A value that is present but not a number rejects its record as ``wrong_type`` naming the field,
+    rather than being read as a missing score.
+    """
+    out = []
+    for path in (chosen, rejected):
+        if not path:
+            out.append(pl.lit(None, pl.Float64))
+            continue
+        raw = expr_for(path)
+        value = as_number(raw)
+        lf = lf.with_columns(keep_reason(pl.lit("wrong_type"), pl.lit(path), pl.lit(f"{path}: score is not a number"), raw.is_not_null() & value.is_null()))
+        out.append(value)
+    return lf, out[0], out[1]
 
 
 def finish_pairs(lf: pl.LazyFrame, **columns: pl.Expr) -> pl.LazyFrame:

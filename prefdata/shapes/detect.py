@@ -60,6 +60,40 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
     return parse_config({"sources": [source]}, origin=f"detected config for {name}").sources[0]
 
 
+def _is_hh_dialogue(value: Any) -> bool:
+    return isinstance(value, str) and value.lstrip().startswith("Human:") and "Assistant:" in value
+
+
+def prompt_extras(sample: Sequence[Mapping[str, Any]], keys: Counter[str], columns: Mapping[str, Any]) -> dict[str, Any]:
+    """What else the prompt needs besides its field or template: earlier turns in a LLaMA-Factory
+    ``history`` of ``[user, assistant]`` pairs, and turn markers when the prompt strings are whole
+    HH-style dialogues (Nectar, Dahoas): without them, the earlier turns would be lost or would end
+    up inside one user turn, markers and all."""
+    extra: dict[str, Any] = {}
+    prompt = columns.get("prompt")
+    history = _values(sample, "history")
+    pairs = all(isinstance(h, list) and all(isinstance(p, list) and all(isinstance(t, str) for t in p) for p in h) for h in history)
+    if prompt != "history" and history and pairs:
+        extra["history"] = "history"
+    texts = _values(sample, prompt) if prompt else []
+    if texts and sum(map(_is_hh_dialogue, texts)) * 2 > len(texts):  # the odd one out is a reject, not lost
+        extra["prompt_markers"] = {"user": "\n\nHuman:", "assistant": "\n\nAssistant:"}
+    return extra
+
+
+def _holds_whole_conversations(sample: Sequence[Mapping[str, Any]], chosen: str) -> bool:
+    """Chosen message lists that carry the conversation before the reply: more than one user turn, or
+    a system turn (Capybara, orpo-dpo-mix). Their shared turns are the prompt, which a prompt field
+    next to them (often only the first user turn) cannot say."""
+    for value in _values(sample, chosen)[:50]:
+        if not looks_like_messages(value) or not isinstance(value, list) or len(value) < 3:
+            continue
+        roles = [str(m.get("role", m.get("from", ""))).strip().lower() for m in value]
+        if roles[0] not in ("assistant", "gpt", "bot", "model"):
+            return True
+    return False
+
+
 def _preference_or_transcript(sample: Sequence[Mapping[str, Any]], keys: Counter[str], chosen: str, rejected: str) -> dict[str, Any] | None:
     columns: dict[str, Any] = {"chosen": chosen, "rejected": rejected}
     system = _first(keys, SYSTEM_KEYS)
@@ -72,12 +106,15 @@ def _preference_or_transcript(sample: Sequence[Mapping[str, Any]], keys: Counter
     for extra in ("chosen_model", "rejected_model"):
         if keys.get(extra):
             columns[extra] = extra
+    scores = {extra: extra for extra in ("score_chosen", "score_rejected") if keys.get(extra)}
+    if ("prompt" in columns or "prompt_template" in columns) and _holds_whole_conversations(sample, chosen):
+        for key in ("prompt", "prompt_template"):
+            columns.pop(key, None)
+        return {"shape": "transcript", "columns": columns | scores}
     if "prompt" in columns or "prompt_template" in columns:
         if system:
             columns["system"] = system
-        for extra in ("score_chosen", "score_rejected"):
-            if keys.get(extra):
-                columns[extra] = extra
+        columns |= prompt_extras(sample, keys, columns) | scores
         return {"shape": "preference", "columns": columns}
     values = _values(sample, chosen)[:50]
     if values and all(isinstance(v, str) for v in values):
@@ -85,13 +122,19 @@ def _preference_or_transcript(sample: Sequence[Mapping[str, Any]], keys: Counter
             return None  # plain strings without a prompt: nothing to say what the prompt is
     elif not all(looks_like_messages(v) for v in values):
         return None
-    return {"shape": "transcript", "columns": {"chosen": chosen, "rejected": rejected}}
+    return {"shape": "transcript", "columns": columns | scores}
 
 
 def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
+    from prefdata.shapes.detect_more import PROMPT_KEYS as PAIRWISE_PROMPT_KEYS
     from prefdata.shapes.detect_more import RESPONSE_A_KEYS, RESPONSE_B_KEYS, WINNER_KEYS
 
     a, b, winner = _first(keys, RESPONSE_A_KEYS), _first(keys, RESPONSE_B_KEYS), _first(keys, WINNER_KEYS)
+    if a and b and winner and _first(keys, PAIRWISE_PROMPT_KEYS) is None:
+        return (
+            f"looks pairwise ('{a}' vs '{b}', verdict '{winner}'), but no field holds the prompt: name it in "
+            f"columns.prompt, a nested path works (e.g. {a}[0].content when each response is a conversation)"
+        )
     if a and b and winner:
         seen = sorted({json.dumps(v) for v in _values(sample, winner)})[:8]
         return f"looks pairwise, but the values of '{winner}' ({', '.join(seen)}) do not say which one means A wins"

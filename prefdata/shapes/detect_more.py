@@ -2,7 +2,9 @@
 
 Each rule looks for field names the common public formats use and checks a sample value, and only
 proposes a config; verdict encodings in particular are guessed from the sampled values and printed,
-so the user can see (and fix) what prefdata assumed.
+so the user can see (and fix) what prefdata assumed. A value pair whose direction has no common
+reading is not guessed: 0/1 (which one is "A"?) and -1/+1 (``score_a - score_b`` or "-1 = the first
+one"?) stop the build with a config to complete, since a wrong guess swaps every pair.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prefdata.config import _value_text
-from prefdata.shapes.detect import _first, _values
+from prefdata.shapes.detect import _first, _values, prompt_extras
 from prefdata.shapes.messages import looks_like_messages
 
 RESPONSE_A_KEYS = ("response_a", "response1", "completion_a", "output_1", "answer_a", "conversation_a", "model_a_response")
@@ -29,11 +31,15 @@ RANK_KEYS = ("rank", "ranking")
 TEXT_KEYS = ("response", "text", "completion", "output", "content", "answer")
 
 
-def _prompt_columns(keys: Counter[str]) -> dict[str, Any] | None:
+def _prompt_columns(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
     if keys.get("instruction") and keys.get("input"):
-        return {"prompt_template": "{instruction}\n\n{input}"}
-    prompt = _first(keys, PROMPT_KEYS)
-    return {"prompt": prompt} if prompt else None
+        columns = {"prompt_template": "{instruction}\n\n{input}"}
+    else:
+        prompt = _first(keys, PROMPT_KEYS)
+        if not prompt:
+            return None
+        columns = {"prompt": prompt}
+    return columns | prompt_extras(sample, keys, columns)
 
 
 def detect_other(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
@@ -57,7 +63,6 @@ def _verdict_values(values: list[Any]) -> dict[str, list[Any]] | None:
         ({"model_a", "model_b"}, {"a": ["model_a"], "b": ["model_b"], "tie": ["tie"], "both_bad": ["tie (bothbad)", "both_bad"]}),
         ({"a", "b"}, {"a": ["a"], "b": ["b"], "tie": ["tie"], "both_bad": ["both_bad"]}),
         ({"1", "2"}, {"a": [1], "b": [2], "tie": [0]}),
-        ({"-1", "1"}, {"a": [-1], "b": [1], "tie": [0]}),
     ]
     for needed, mapping in encodings:
         known = {_value_text(v).lower() for vs in mapping.values() for v in vs}
@@ -71,7 +76,7 @@ def _pairwise(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[s
     if not (a and b):
         return None
     columns: dict[str, Any] = {"response_a": a, "response_b": b}
-    prompt = _prompt_columns(keys)
+    prompt = _prompt_columns(sample, keys)
     if prompt is None:
         return None
     columns |= prompt
@@ -103,7 +108,7 @@ def _pairwise(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[s
 
 def _rated(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
     lst = _first(keys, COMPLETION_LIST_KEYS)
-    prompt = _prompt_columns(keys)
+    prompt = _prompt_columns(sample, keys)
     if not (lst and prompt):
         return None
     items = [i for v in _values(sample, lst) if isinstance(v, list) for i in v]
@@ -140,7 +145,7 @@ def _feedback(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[s
         return None
     columns: dict[str, Any] = {"label": label}
     response = _first(keys, RESPONSE_KEYS)
-    prompt = _prompt_columns(keys)
+    prompt = _prompt_columns(sample, keys)
     if response and prompt:
         columns |= prompt | {"response": response}
     else:

@@ -95,6 +95,7 @@ class PairwiseShape(Shape):
         model_a, model_b = self._models()
         fields = self._verdict_fields()
         labels = [verdict_label(expr_for(f), src) for f in fields]
+        lf = self.prompt.check(lf)
         if c.winner:
             winner, raw_shown = labels[0], expr_for(c.winner).cast(pl.String)
             lf = lf.with_columns(winner.alias("__winner"))

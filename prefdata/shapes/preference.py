@@ -19,19 +19,10 @@ from typing import Any
 import polars as pl
 
 from prefdata.config import PreferenceSource
-from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
-from prefdata.shapes.fields import Leaf, as_number, expr_for
+from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
+from prefdata.shapes.fields import Leaf, expr_for
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
-
-
-def score_expr(path: str | None) -> tuple[pl.Expr, pl.Expr]:
-    """(score as float, True where a value is present but not a number)."""
-    if not path:
-        return pl.lit(None, pl.Float64), pl.lit(False)
-    raw = expr_for(path)
-    value = as_number(raw)
-    return value, raw.is_not_null() & value.is_null()
 
 
 def strip_repeated_prompt(response: pl.Expr, prompt: pl.Expr) -> pl.Expr:
@@ -66,8 +57,6 @@ class PreferenceShape(Shape):
     def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         c = self.source.columns
         prompt = self.prompt.expr(self.aliases)
-        score_c, bad_c = score_expr(c.score_chosen)
-        score_r, bad_r = score_expr(c.score_rejected)
         lf = lf.with_columns(
             prompt.alias("__prompt"),
             self._response(c.chosen, self.chosen_kind, prompt).alias("__chosen"),
@@ -81,9 +70,8 @@ class PreferenceShape(Shape):
             checks.append((non_text_parts(expr_for(c.prompt), self.prompt.kind), c.prompt, "prompt holds a non-text content part"))
         for cond, field, detail in checks:
             lf = lf.with_columns(keep_reason(pl.lit("non_text_content"), pl.lit(field), pl.lit(detail), cond))
-        for bad, field in ((bad_c, c.score_chosen), (bad_r, c.score_rejected)):
-            if field:
-                lf = lf.with_columns(keep_reason(pl.lit("wrong_type"), pl.lit(field), pl.lit(f"{field}: score is not a number"), bad))
+        lf = self.prompt.check(lf)
+        lf, score_c, score_r = read_scores(lf, c.score_chosen, c.score_rejected)
         lf = finish_pairs(
             lf,
             prompt=pl.col("__prompt"),

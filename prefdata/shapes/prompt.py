@@ -17,8 +17,9 @@ import polars as pl
 
 from prefdata.config import PromptColumns
 from prefdata.errors import ConfigError
+from prefdata.io.decode import ANY
 from prefdata.schema import MESSAGES
-from prefdata.shapes.base import sample_values
+from prefdata.shapes.base import keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, expr_for
 from prefdata.shapes.messages import TEXT, Kind, drop_empty_system, message, sniff_kind, to_messages
 
@@ -61,7 +62,14 @@ def template_expr(template: str) -> pl.Expr:
 
 @dataclass(frozen=True)
 class PromptPlan:
-    """How this source's prompt is read: the kind of the prompt field, and the columns config."""
+    """How this source's prompt is read: the kind of the prompt field, and the columns config.
+
+    The prompt is, in order: the ``system`` field's turn (unless the prompt already starts with that
+    same system turn), the ``history`` pairs as user/assistant turns, then the prompt field or
+    template. A prompt string is split at ``prompt_markers`` when the config gives them (an HH-style
+    ``"\\n\\nHuman: ...\\n\\nAssistant:"`` dialogue, whose trailing empty assistant marker is
+    where the responses go).
+    """
 
     columns: PromptColumns
     kind: Kind  # of columns.prompt (text when a template is used)
@@ -73,6 +81,10 @@ class PromptPlan:
             kind = sniff_kind(sample_values(sample, columns.prompt)) or TEXT
         return cls(columns, kind)
 
+    @property
+    def _split_text(self) -> bool:
+        return self.columns.prompt_markers is not None and self.columns.prompt is not None and self.kind.name == "text"
+
     def leaves(self) -> list[Leaf]:
         c = self.columns
         leaves = []
@@ -82,25 +94,87 @@ class PromptPlan:
             leaves += [Leaf(name, pl.String, ((),)) for name in template_fields(c.prompt_template)]
         if c.system:
             leaves.append(Leaf(c.system, pl.String, ((),)))
+        if c.history:
+            leaves.append(Leaf(c.history, pl.List(pl.List(pl.String)), ((ANY, ANY),)))
         return leaves
+
+    def _marked(self) -> tuple[pl.Expr, pl.Expr]:
+        """(turns, problem) of a marker-split prompt string, its trailing empty assistant turn dropped."""
+        from prefdata.shapes.transcript import parse_marked_text
+
+        m = self.columns.prompt_markers
+        assert m is not None and self.columns.prompt
+        turns, problem = parse_marked_text(expr_for(self.columns.prompt), m.user, m.assistant)
+        last = turns.list.last()
+        open_reply = (last.struct.field("role") == "assistant") & (last.struct.field("content") == "")
+        return pl.when(open_reply.fill_null(False)).then(turns.list.head(turns.list.len() - 1)).otherwise(turns), problem
 
     def expr(self, aliases: Mapping[str, str]) -> pl.Expr:
         """The prompt as a canonical message list (null when the prompt is missing)."""
         c = self.columns
-        if c.prompt:
+        if self._split_text:
+            turns = self._marked()[0]
+        elif c.prompt:
             turns = to_messages(expr_for(c.prompt), self.kind, "user", aliases)
         else:
             assert c.prompt_template
             text = template_expr(c.prompt_template)
             turns = pl.when(text.is_not_null()).then(pl.concat_list(message("user", text))).cast(MESSAGES)
+        if c.history:
+            el = pl.element()
+            history = expr_for(c.history).list.eval(
+                pl.concat_list(message("user", el.list.get(0, null_on_oob=True)), message("assistant", el.list.get(1, null_on_oob=True)))
+            )
+            history = history.list.eval(pl.element().explode()).fill_null(pl.lit([], dtype=MESSAGES))
+            turns = pl.when(turns.is_not_null()).then(pl.concat_list(history, turns))
         if c.system:
             system = expr_for(c.system)
+            first = turns.list.first()
+            already = (first.struct.field("role") == "system") & (first.struct.field("content") == system)
             with_system = pl.concat_list(pl.concat_list(message("system", system)), turns)
-            turns = pl.when(turns.is_not_null() & system.is_not_null()).then(drop_empty_system(with_system)).otherwise(turns)
+            add = turns.is_not_null() & system.is_not_null() & ~already.fill_null(False)
+            turns = pl.when(add).then(drop_empty_system(with_system)).otherwise(turns)
         return turns.cast(MESSAGES)
+
+    def problems(self) -> list[tuple[pl.Expr, str, str, pl.Expr]]:
+        """``(condition, reason, field, detail)`` for prompts that cannot be read faithfully."""
+        c = self.columns
+        found: list[tuple[pl.Expr, str, str, pl.Expr]] = []
+        # named by the raw field (`question`), not the canonical `prompt` the generic rule would name
+        if c.prompt:
+            found.append((expr_for(c.prompt).is_null(), "missing_field", c.prompt, pl.lit(f"{c.prompt} is missing")))
+        else:
+            assert c.prompt_template
+            names = template_fields(c.prompt_template)
+            detail = f"every field of prompt_template ({', '.join(names)}) is missing or blank"
+            found.append((template_expr(c.prompt_template).is_null(), "missing_field", ",".join(names), pl.lit(detail)))
+        if self._split_text:
+            assert c.prompt
+            problem = self._marked()[1]
+            found.append((problem.is_not_null(), "malformed_transcript", c.prompt, pl.lit(f"{c.prompt}: ") + problem))
+        if c.history:
+            lengths = expr_for(c.history).list.eval(pl.element().list.len())
+            bad = lengths.list.eval(pl.element() != 2)
+            detail = pl.format(
+                f"{c.history}[{{}}] holds {{}} text(s); each history item must be a [user, assistant] pair",
+                bad.list.arg_max(),
+                lengths.list.get(bad.list.arg_max(), null_on_oob=True),
+            )
+            found.append((bad.list.any(), "wrong_type", c.history, detail))
+        return found
+
+    def check(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Reject the records whose prompt :meth:`problems` names (an earlier reason is kept)."""
+        for condition, reason, field, detail in self.problems():
+            lf = lf.with_columns(keep_reason(pl.lit(reason), pl.lit(field), detail, condition))
+        return lf
 
     @property
     def description(self) -> str:
         c = self.columns
         what = f"'{c.prompt}' ({self.kind})" if c.prompt else f"template {c.prompt_template!r}"
+        if self._split_text:
+            what += " split at turn markers"
+        if c.history:
+            what = f"history '{c.history}' + " + what
         return what + (f" + system '{c.system}'" if c.system else "")

@@ -25,7 +25,7 @@ import polars as pl
 
 from prefdata.config import TranscriptSource
 from prefdata.schema import MESSAGES
-from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
+from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
 from prefdata.shapes.fields import Leaf, expr_for
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 
@@ -36,16 +36,19 @@ _ROLE_END = "\ue001"
 def parse_marked_text(text: pl.Expr, user_marker: str, assistant_marker: str) -> tuple[pl.Expr, pl.Expr]:
     """(turns, problem): a marker-delimited dialogue string -> canonical messages.
 
-    ``problem`` is a reason detail, or null when the text parsed cleanly.
+    ``problem`` is a reason detail, or null when the text parsed cleanly. A marker written with
+    ``\\n`` also matches with ``\\r\\n`` line ends; the text inside the turns is kept as it is.
     """
     lead_u, lead_a = user_marker.lstrip("\n"), assistant_marker.lstrip("\n")
     leading_newlines = user_marker[: len(user_marker) - len(lead_u)]
     # A dialogue may start with "Human:" rather than "\n\nHuman:"; give it the leading newlines.
     starts_bare = text.str.starts_with(lead_u) | text.str.starts_with(lead_a)
     normalized = pl.when(starts_bare).then(pl.lit(leading_newlines) + text).otherwise(text)
-    marked = normalized.str.replace_all(user_marker, f"{_TURN}user{_ROLE_END}", literal=True).str.replace_all(
-        assistant_marker, f"{_TURN}assistant{_ROLE_END}", literal=True
-    )
+    marked = normalized
+    for marker, role in ((user_marker, "user"), (assistant_marker, "assistant")):
+        # the same marker with Windows line ends (HH-RLHF saved on Windows), then as written
+        for variant in dict.fromkeys((marker.replace("\n", "\r\n"), marker)):
+            marked = marked.str.replace_all(variant, f"{_TURN}{role}{_ROLE_END}", literal=True)
     pieces = marked.str.split(_TURN)
     head = pieces.list.first()
     turns_raw = pieces.list.slice(1)
@@ -84,7 +87,7 @@ class TranscriptShape(Shape):
             Leaf(c.chosen, self.chosen_kind.dtype, self.chosen_kind.strict),
             Leaf(c.rejected, self.rejected_kind.dtype, self.rejected_kind.strict),
         ]
-        return leaves + [Leaf(p, pl.String) for p in (c.chosen_model, c.rejected_model) if p]
+        return leaves + [Leaf(p, pl.String) for p in (c.chosen_model, c.rejected_model, c.score_chosen, c.score_rejected) if p]
 
     def _turns(self, path: str, kind: Kind) -> tuple[pl.Expr, pl.Expr]:
         if kind.name == "text":
@@ -119,6 +122,7 @@ class TranscriptShape(Shape):
                     ends_wrong,
                 )
             )
+        lf, score_c, score_r = read_scores(lf, c.score_chosen, c.score_rejected)
         diverge = C.is_not_null() & R.is_not_null() & (head(C) != head(R))
         lf = lf.with_columns(
             keep_reason(
@@ -137,6 +141,8 @@ class TranscriptShape(Shape):
             prompt=pl.when(C.list.len() > 1).then(head(C)),
             chosen=pl.when(C.list.len() > 0).then(C.list.slice(-1)),
             rejected=pl.when(R.list.len() > 0).then(R.list.slice(-1)),
+            score_chosen=score_c,
+            score_rejected=score_r,
             chosen_model=expr_for(c.chosen_model) if c.chosen_model else pl.lit(None, pl.String),
             rejected_model=expr_for(c.rejected_model) if c.rejected_model else pl.lit(None, pl.String),
         )

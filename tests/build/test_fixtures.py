@@ -24,11 +24,10 @@ AUTO_DETECTABLE = [
         "transcript/hh.jsonl",
         "transcript/messages.jsonl",
         "pairwise/arena.jsonl",
-        "pairwise/signed.jsonl",
         "ranked/ranked.jsonl",
     )
 ]
-AMBIGUOUS = ["preference/table.csv", "pairwise/winner_01.jsonl", "pairwise/winner_12.jsonl", "pairwise/float_pref.jsonl", "rated/parallel_scores.jsonl"]
+AMBIGUOUS = ["preference/table.csv", "pairwise/winner_01.jsonl", "pairwise/signed.jsonl", "pairwise/winner_12.jsonl", "pairwise/float_pref.jsonl", "rated/parallel_scores.jsonl"]
 
 
 def _raw_name(expected: Path) -> str:

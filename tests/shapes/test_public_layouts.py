@@ -1,0 +1,201 @@
+"""Layouts of public preference datasets that used to lose turns, or land in the wrong shape.
+
+Each sample is a few records written the way the public dataset ships them: LLaMA-Factory's alpaca
+``history`` pairs, HH-style dialogues in a *prompt* string (Nectar, Dahoas), chosen/rejected that
+carry the whole conversation next to a prompt field (Capybara, orpo-dpo-mix), HH transcripts saved
+with Windows line ends, and a system field next to a prompt that already has it. Detection must
+propose the config that keeps every turn, and the build must follow it or reject with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import prefdata
+from prefdata.errors import AmbiguousLayoutError
+from tests.support.dataset import assert_reconciled, pairs, rejects
+
+
+def _jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _turns(msgs: list[dict]) -> list[tuple[str, str]]:
+    return [(m["role"], m["content"]) for m in msgs]
+
+
+def _by_record(out: Path) -> dict[int, dict]:
+    return {row["lineage"][0]["record"]: row for row in pairs(out).iter_rows(named=True)}
+
+
+def _detected(raw: Path):
+    return prefdata.inspect(raw).files[0]
+
+
+def test_llamafactory_alpaca_history_becomes_the_earlier_turns(tmp_path: Path) -> None:
+    raw = tmp_path / "alpaca_dpo.json"
+    raw.write_text(json.dumps([
+        {"instruction": "And in Celsius?", "input": "", "system": "You are a nurse.",
+         "history": [["Normal body temperature in Fahrenheit?", "About 98.6 F."]], "chosen": "About 37 C.", "rejected": "About 98 C."},
+        {"instruction": "Name a moon.", "input": "", "history": [], "chosen": "Europa.", "rejected": "Mars."},
+        {"instruction": "Which one?", "input": "", "history": [["Only a question"]], "chosen": "A.", "rejected": "B."},
+    ]))
+    report = _detected(raw)
+    assert "history: history" in report.config_yaml and report.shape == "preference"
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    assert_reconciled(out)
+    got = _by_record(out)
+    assert _turns(got[1]["prompt"]) == [
+        ("system", "You are a nurse."),
+        ("user", "Normal body temperature in Fahrenheit?"),
+        ("assistant", "About 98.6 F."),
+        ("user", "And in Celsius?"),
+    ]
+    assert _turns(got[2]["prompt"]) == [("user", "Name a moon.")]
+    bad = rejects(out).row(0, named=True)
+    assert (bad["record"], bad["reason"], bad["field"]) == (3, "wrong_type", "history")
+    assert "history[0] holds 1 text(s)" in bad["detail"]
+
+
+NECTAR_PROMPT = "\n\nHuman: Recommend a sci-fi book.\n\nAssistant: Try Dune.\n\nHuman: Something shorter?\n\nAssistant:"
+
+
+def test_hh_dialogue_in_a_prompt_string_is_split_into_turns(tmp_path: Path) -> None:
+    raw = _jsonl(tmp_path / "rm_static.jsonl", [
+        {"prompt": NECTAR_PROMPT, "chosen": "Flowers for Algernon.", "rejected": "Dune."},
+        {"prompt": "Human: Hi\r\n\r\nAssistant:", "chosen": "Hello!", "rejected": "Go."},
+        {"prompt": "Preamble\n\nHuman: Hi\n\nAssistant:", "chosen": "Hello!", "rejected": "Go."},
+        {"prompt": "\n\nHuman: Hi\n\nAssistant: Hello", "chosen": "there", "rejected": "Go."},
+    ])
+    report = _detected(raw)
+    assert "prompt_markers" in report.config_yaml and "split at turn markers" in report.description
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    assert_reconciled(out)
+    got = _by_record(out)
+    assert _turns(got[1]["prompt"]) == [("user", "Recommend a sci-fi book."), ("assistant", "Try Dune."), ("user", "Something shorter?")]
+    assert _turns(got[2]["prompt"]) == [("user", "Hi")]
+    reasons = {r["record"]: (r["reason"], r["field"]) for r in rejects(out).iter_rows(named=True)}
+    # text before the first marker is never dropped silently; a prompt that ends with a reply is not a prompt
+    assert reasons == {3: ("malformed_transcript", "prompt"), 4: ("bad_turn_order", "prompt")}
+
+
+def test_hh_prompt_strings_of_a_ranked_source_are_split_too(tmp_path: Path) -> None:
+    raw = _jsonl(tmp_path / "nectar.jsonl", [
+        {"prompt": NECTAR_PROMPT, "answers": [{"answer": "Dune.", "model": "m1", "rank": 2}, {"answer": "Flowers for Algernon.", "model": "m2", "rank": 1}]},
+    ])
+    report = _detected(raw)
+    assert report.shape == "ranked" and "prompt_markers" in report.config_yaml
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    row = pairs(out).row(0, named=True)
+    assert _turns(row["prompt"]) == [("user", "Recommend a sci-fi book."), ("assistant", "Try Dune."), ("user", "Something shorter?")]
+    assert _turns(row["chosen"]) == [("assistant", "Flowers for Algernon.")]
+
+
+def test_whole_conversations_next_to_a_prompt_field_are_read_as_transcripts(tmp_path: Path) -> None:
+    def conv(*turns: tuple[str, str]) -> list[dict]:
+        return [{"role": r, "content": c} for r, c in turns]
+
+    raw = _jsonl(tmp_path / "capybara.jsonl", [
+        {"prompt": "Hi", "chosen": conv(("user", "Hi"), ("assistant", "Hello!")), "rejected": conv(("user", "Hi"), ("assistant", "Go.")),
+         "score_chosen": 5, "score_rejected": 2},
+        {"prompt": "Name a prime > 10.", "chosen": conv(("user", "Name a prime > 10."), ("assistant", "11."), ("user", "And > 100?"), ("assistant", "101.")),
+         "rejected": conv(("user", "Name a prime > 10."), ("assistant", "11."), ("user", "And > 100?"), ("assistant", "102.")),
+         "score_chosen": 4, "score_rejected": 1},
+        {"prompt": "Name a planet.", "chosen": conv(("system", "Be a pirate."), ("user", "Name a planet."), ("assistant", "Arr, Mars!")),
+         "rejected": conv(("system", "Be a pirate."), ("user", "Name a planet."), ("assistant", "Mars.")), "score_chosen": 3, "score_rejected": "n/a"},
+    ])
+    report = _detected(raw)
+    assert report.shape == "transcript" and "score_chosen: score_chosen" in report.config_yaml
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    assert_reconciled(out)
+    got = _by_record(out)
+    assert _turns(got[2]["prompt"]) == [("user", "Name a prime > 10."), ("assistant", "11."), ("user", "And > 100?")]
+    assert _turns(got[2]["chosen"]) == [("assistant", "101.")] and (got[2]["score_chosen"], got[2]["score_rejected"]) == (4.0, 1.0)
+    assert _turns(got[1]["prompt"]) == [("user", "Hi")]
+    bad = rejects(out).row(0, named=True)  # a score that is not a number is a reject, as in the preference shape
+    assert (bad["record"], bad["reason"], bad["field"]) == (3, "wrong_type", "score_rejected")
+
+
+def test_single_turn_conversations_next_to_a_prompt_stay_preference(tmp_path: Path) -> None:
+    """UltraFeedback-binarized style (chosen = [user prompt, assistant reply]) keeps its documented shape."""
+    row = {"prompt": "Hi", "chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
+           "rejected": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Go"}]}
+    assert _detected(_jsonl(tmp_path / "uf.jsonl", [row])).shape == "preference"
+
+
+def test_hh_transcripts_with_windows_line_ends_parse(tmp_path: Path) -> None:
+    raw = _jsonl(tmp_path / "hh.jsonl", [
+        {"chosen": "\r\n\r\nHuman: Fix a tire?\r\nIt is flat.\r\n\r\nAssistant: Patch it.", "rejected": "\r\n\r\nHuman: Fix a tire?\r\nIt is flat.\r\n\r\nAssistant: Buy a car."},
+    ])
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    row = pairs(out).row(0, named=True)
+    assert _turns(row["prompt"]) == [("user", "Fix a tire?\r\nIt is flat.")]  # only the markers are matched, the text is kept
+    assert _turns(row["chosen"]) == [("assistant", "Patch it.")]
+
+
+def test_a_system_field_already_in_the_prompt_is_not_doubled(tmp_path: Path) -> None:
+    raw = _jsonl(tmp_path / "sys.jsonl", [
+        {"system": "One word.", "messages": [{"role": "system", "content": "One word."}, {"role": "user", "content": "Sky?"}],
+         "chosen": {"role": "assistant", "content": "Blue."}, "rejected": {"role": "assistant", "content": "It is blue."}},
+        {"system": "One word.", "messages": [{"role": "user", "content": "Grass?"}],
+         "chosen": {"role": "assistant", "content": "Green."}, "rejected": {"role": "assistant", "content": "It is green."}},
+    ])
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    got = _by_record(out)
+    assert _turns(got[1]["prompt"]) == [("system", "One word."), ("user", "Sky?")]
+    assert _turns(got[2]["prompt"]) == [("system", "One word."), ("user", "Grass?")]
+
+
+@pytest.mark.parametrize(("values", "guessed"), [([-1, 1, 1, 0], False), (["model_a", "model_b", "tie"], True)])
+def test_signed_verdicts_are_not_guessed(tmp_path: Path, values: list, guessed: bool) -> None:
+    """-1/+1 may be ``score_a - score_b`` or "-1 = the first one": a wrong guess swaps every pair."""
+    raw = _jsonl(tmp_path / "p.jsonl", [{"prompt": f"q{i}", "response_a": "x", "response_b": "y", "winner": v} for i, v in enumerate(values)])
+    if guessed:
+        prefdata.build(raw, tmp_path / "out")
+        return
+    with pytest.raises(AmbiguousLayoutError, match="do not say which one means A wins"):
+        prefdata.build(raw, tmp_path / "out")
+
+
+def test_pairwise_without_a_prompt_field_says_so(tmp_path: Path) -> None:
+    def conv(reply: str) -> list[dict]:
+        return [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": reply}]
+
+    raw = _jsonl(tmp_path / "arena.jsonl", [{"model_a": "m1", "model_b": "m2", "winner": "model_a", "conversation_a": conv("Hello"), "conversation_b": conv("Go")}])
+    with pytest.raises(AmbiguousLayoutError, match=r"no field holds the prompt.*conversation_a\[0\]\.content"):
+        prefdata.build(raw, tmp_path / "out")
+    config = {"sources": [{"shape": "pairwise", "columns": {"prompt": "conversation_a[0].content", "response_a": "conversation_a",
+                                                             "response_b": "conversation_b", "winner": "winner"},
+                           "winner_values": {"a": ["model_a"], "b": ["model_b"], "tie": ["tie"]}}]}
+    prefdata.build(raw, tmp_path / "out", config=config)
+    row = pairs(tmp_path / "out").row(0, named=True)
+    assert _turns(row["prompt"]) == [("user", "Hi")] and _turns(row["chosen"]) == [("assistant", "Hello")]
+
+
+def test_a_missing_prompt_is_named_by_its_raw_field(tmp_path: Path) -> None:
+    raw = _jsonl(tmp_path / "orca.jsonl", [
+        {"system": "", "question": "Hi?", "chosen": "Hello.", "rejected": "Go."},
+        {"system": "", "question": None, "chosen": "Hello.", "rejected": "Go."},
+    ])
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    bad = rejects(out).row(0, named=True)
+    assert (bad["record"], bad["reason"], bad["field"], bad["detail"]) == (2, "missing_field", "question", "question is missing")
+    raw = _jsonl(tmp_path / "alpaca.jsonl", [
+        {"instruction": "Fix.", "input": "teh", "chosen": "the", "rejected": "teh"},
+        {"instruction": " ", "input": None, "chosen": "the", "rejected": "teh"},
+    ])
+    prefdata.build(raw, out)
+    bad = rejects(out).row(0, named=True)
+    assert (bad["record"], bad["reason"], bad["field"]) == (2, "missing_field", "instruction,input")
+    assert "every field of prompt_template (instruction, input) is missing or blank" in bad["detail"]
