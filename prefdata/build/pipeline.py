@@ -209,8 +209,10 @@ def _process_batch(p: FilePlan, batch: RecordBatch, kind: str, *, seed: int, par
     if batch.rejects.height:
         drops.append(batch.rejects.with_columns(idx.alias("_file_idx"), source.alias("source"), pl.lit(None, pl.String).alias("_field")))
     rows = p.shape.adapt(_apply_filters(decode(batch.lines, p.spec), p).lazy())
-    if not p.shape.combines:
-        rows = apply_rules(rows)
+    # Pairs pass the generic rules here. Half-pairs (feedback, see HALF_SCHEMA) pass the same prompt
+    # and response rules before they are paired: a record that breaks one is a reject with that rule's
+    # reason, so it neither sinks a partner's pair nor reaches the KTO export as an unpaired row.
+    rows = apply_rules(rows, responses=("response",)) if p.shape.combines else apply_rules(rows)
     rows = rows.collect()
     bad = rows.filter(pl.col("_reason").is_not_null())
     if bad.height:

@@ -24,17 +24,21 @@ def _content(e: pl.Expr) -> pl.Expr:
     return e.struct.field("content")
 
 
-def _rules() -> list[tuple[str, str, pl.Expr, pl.Expr]]:
-    """``(reason, field, detail, broken)`` for every generic rule, in the order they are checked."""
+def _rules(responses: tuple[str, ...] = _RESPONSES) -> list[tuple[str, str, pl.Expr, pl.Expr]]:
+    """``(reason, field, detail, broken)`` for every generic rule, in the order they are checked.
+
+    ``responses`` names the response columns: ``chosen``/``rejected`` for a pair, one column for an
+    unpaired row (a feedback half-pair's ``response``); ``identical_responses`` needs two.
+    """
     el = pl.element()
     rules = []
-    for col in ("prompt", *_RESPONSES):
+    for col in ("prompt", *responses):
         rules.append(("missing_field", col, pl.lit(f"{col} is missing"), pl.col(col).is_null()))
-    for col in ("prompt", *_RESPONSES):
+    for col in ("prompt", *responses):
         rules.append(("empty_field", col, pl.lit(f"{col} has no turns"), pl.col(col).list.len() == 0))
-    for col in ("prompt", *_RESPONSES):
+    for col in ("prompt", *responses):
         rules.append(("empty_field", col, pl.lit(f"{col} has an empty turn"), has_blank_turn(pl.col(col))))
-    for col in ("prompt", *_RESPONSES):
+    for col in ("prompt", *responses):
         c = pl.col(col)
         unknown = c.list.eval(_role(el).filter(~_role(el).is_in(list(ROLES)) | _role(el).is_null())).list.first()
         detail = pl.format(f"{col} has a turn with role '{{}}'", unknown.fill_null("<none>"))
@@ -42,24 +46,30 @@ def _rules() -> list[tuple[str, str, pl.Expr, pl.Expr]]:
     last = _role(pl.col("prompt").list.last())
     detail = pl.format("the prompt's last turn is '{}'; it must end with a user or tool turn", last)
     rules.append(("bad_turn_order", "prompt", detail, ~last.is_in(list(PROMPT_LAST_ROLES))))
-    for col in _RESPONSES:
+    for col in responses:
         c = pl.col(col)
         other = c.list.eval(_role(el).filter(_role(el) != "assistant")).list.first()
         detail = pl.format(f"{col} holds a '{{}}' turn; responses must be assistant turns", other)
         rules.append(("bad_turn_order", col, detail, c.list.eval(_role(el) != "assistant").list.any()))
-    stripped = lambda col: pl.col(col).list.eval(_content(pl.element()).str.strip_chars())
-    identical = stripped("chosen") == stripped("rejected")
-    rules.append(("identical_responses", "chosen,rejected", pl.lit("chosen and rejected are the same text"), identical))
+    if len(responses) == 2:
+        first, second = responses
+        stripped = lambda col: pl.col(col).list.eval(_content(pl.element()).str.strip_chars())
+        identical = stripped(first) == stripped(second)
+        rules.append(("identical_responses", f"{first},{second}", pl.lit(f"{first} and {second} are the same text"), identical))
     return rules
 
 
-def apply_rules(lf: pl.LazyFrame) -> pl.LazyFrame:
+def apply_rules(lf: pl.LazyFrame, responses: tuple[str, ...] = _RESPONSES) -> pl.LazyFrame:
     """Mark rows that break a generic rule (rows already marked keep their first reason).
+
+    Pairs are checked with the default ``responses`` (``chosen``, ``rejected``); rows holding a single
+    response (feedback half-pairs, so also every row the KTO export writes) pass ``("response",)``
+    and are held to the same prompt and response rules.
 
     Every rule's condition is computed once, side by side, and the first broken rule sets
     ``_reason/_field/_detail`` in one step: a ``when/then`` per rule and column costs twice as much.
     """
-    rules = _rules()
+    rules = _rules(responses)
     broken = [f"__rule{i}" for i in range(len(rules))]
     first = pl.coalesce([pl.when(pl.col(b)).then(pl.lit(i, pl.UInt8)) for i, b in enumerate(broken)])
     lf = lf.with_columns(

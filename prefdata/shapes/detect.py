@@ -138,6 +138,14 @@ def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
     if a and b and winner:
         seen = sorted({json.dumps(v) for v in _values(sample, winner)})[:8]
         return f"looks pairwise, but the values of '{winner}' ({', '.join(seen)}) do not say which one means A wins"
+    if len(sample) == 1 and len(keys) == 1:
+        (key,) = keys
+        value = sample[0].get(key)
+        if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            return (
+                f"the file is one JSON object whose '{key}' holds a list of {len(value)} records; prefdata reads a JSON "
+                f"array or JSON lines of records (e.g. `jq '.{key}' FILE > records.json`)"
+            )
     return f"cannot tell its shape from its fields ({', '.join(sorted(keys)) or 'none'})"
 
 

@@ -111,6 +111,8 @@ class FeedbackShape(Shape):
             response = to_messages(expr_for(c.response), self.response_kind, "assistant", self.aliases)
             field = c.response
         lf = lf.with_columns(prompt.alias("prompt"), response.alias("response"), self._label().alias("label"))
+        if not c.conversation:
+            lf = self.prompt.check(lf)
         raw_label = expr_for(c.label)
         checks = [
             ("missing_field", c.label, pl.lit(f"{c.label} is missing"), value_text(raw_label).is_null()),

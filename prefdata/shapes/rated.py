@@ -125,6 +125,8 @@ class RatedShape(Shape):
             base = base.with_columns(expr_for(c.models).alias("__models"))
         base = base.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row"))
         base = base.with_columns(keep_reason(pl.lit("missing_field"), pl.lit(c.completions), pl.lit(f"{c.completions} is missing"), pl.col("__items").is_null()))
+        base = self._check_parallel(base)
+        base = self.prompt.check(base)
 
         explode_cols = ["__items"] + (["__values"] if self.parallel_value_path else []) + (["__models"] if c.models else [])
         ex = (
@@ -199,6 +201,42 @@ class RatedShape(Shape):
         )
         out = pl.concat([pair_rows.cast(dict(PAIR_SCHEMA)), rejected_rows.cast(dict(PAIR_SCHEMA))], how="vertical")
         return out.sort("_record", maintain_order=True)
+
+    def _parallel_lists(self) -> list[tuple[str, str, str]]:
+        """``(raw path, column, what one item is)`` of every list read parallel to the completions."""
+        c = self.source.columns
+        lists = []
+        if self.parallel_value_path:
+            lists.append((self.parallel_value_path, "__values", self.value_word))
+        if c.models:
+            lists.append((c.models, "__models", "model"))
+        return lists
+
+    def _check_parallel(self, base: pl.LazyFrame) -> pl.LazyFrame:
+        """Reject records whose parallel lists are null or not as long as their completions (a null
+        ``models`` list is read as unknown model names instead).
+
+        The lists are exploded together; one record with a short, long, empty or null list would make
+        that explode fail for the whole batch. Vectorized: one length comparison per list.
+        """
+        c = self.source.columns
+        n_items = pl.col("__items").list.len()
+        if c.models:  # model names are optional metadata: a record without them pairs, with null names
+            models = pl.col("__models")
+            base = base.with_columns(pl.when(models.is_null()).then(pl.lit(None, pl.String).repeat_by(n_items)).otherwise(models).alias("__models"))
+        for path, col, word in self._parallel_lists():
+            values = pl.col(col)
+            base = base.with_columns(
+                keep_reason(pl.lit("missing_field"), pl.lit(path), pl.lit(f"{path} is missing or null (a list parallel to {c.completions} is needed)"), values.is_null())
+            ).with_columns(
+                keep_reason(
+                    pl.lit("wrong_type"),
+                    pl.lit(path),
+                    pl.format(f"{path} has {{}} {word}(s) but {c.completions} has {{}} completion(s); parallel lists must have the same length", values.list.len(), n_items),
+                    values.list.len() != n_items,
+                )
+            )
+        return base
 
     @staticmethod
     def _pairs(usable: pl.LazyFrame, policy: str, min_margin: float, seed: int) -> pl.LazyFrame:

@@ -88,12 +88,16 @@ def test_hh_dialogue_in_a_prompt_string_is_split_into_turns(tmp_path: Path) -> N
 def test_hh_prompt_strings_of_a_ranked_source_are_split_too(tmp_path: Path) -> None:
     raw = _jsonl(tmp_path / "nectar.jsonl", [
         {"prompt": NECTAR_PROMPT, "answers": [{"answer": "Dune.", "model": "m1", "rank": 2}, {"answer": "Flowers for Algernon.", "model": "m2", "rank": 1}]},
+        {"prompt": NECTAR_PROMPT, "answers": [{"answer": "Dune.", "model": "m1", "rank": 2}, {"answer": "Neuromancer.", "model": "m2", "rank": 1}]},
+        {"prompt": "Intro\n\nHuman: Hi\n\nAssistant:", "answers": [{"answer": "Go.", "model": "m1", "rank": 2}, {"answer": "Hi!", "model": "m2", "rank": 1}]},
     ])
     report = _detected(raw)
     assert report.shape == "ranked" and "prompt_markers" in report.config_yaml
     out = tmp_path / "out"
     prefdata.build(raw, out)
-    row = pairs(out).row(0, named=True)
+    assert_reconciled(out)
+    assert rejects(out).select("record", "reason", "field").rows() == [(3, "malformed_transcript", "prompt")]
+    row = _by_record(out)[1]
     assert _turns(row["prompt"]) == [("user", "Recommend a sci-fi book."), ("assistant", "Try Dune."), ("user", "Something shorter?")]
     assert _turns(row["chosen"]) == [("assistant", "Flowers for Algernon.")]
 

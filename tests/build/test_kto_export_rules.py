@@ -1,0 +1,162 @@
+"""Feedback records that cannot be paired go through the same row rules as those that pair before
+``output.kto_export`` writes them to ``kto/``: a record with an unknown or missing role, an empty
+turn, a prompt not ending in a user turn or a non-assistant response is a reject with that rule's
+reason and is not exported; a clean unpaired record is exported as before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+import prefdata
+from tests.support.dataset import assert_reconciled, pairs, rejects
+
+FEEDBACK = {
+    "sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "completion", "label": "label"}}],
+    "output": {"kto_export": True},
+}
+CONVERSATION = {
+    "sources": [{"shape": "feedback", "columns": {"conversation": "messages", "label": "label"}}],
+    "output": {"kto_export": True},
+}
+
+CLEAN = {"prompt": [{"role": "user", "content": "A clean question"}], "completion": [{"role": "assistant", "content": "A clean answer"}], "label": True}
+
+#: (broken record, reason, field)
+BROKEN = [
+    pytest.param({"prompt": [{"content": "D"}]}, "unknown_role", "prompt", id="prompt-role-none"),
+    pytest.param({"prompt": [{"role": None, "content": "D"}]}, "unknown_role", "prompt", id="prompt-role-null"),
+    pytest.param({"prompt": [{"role": "narrator", "content": "E"}]}, "unknown_role", "prompt", id="prompt-role-narrator"),
+    pytest.param({"prompt": [{"role": "user", "content": ""}]}, "empty_field", "prompt", id="prompt-empty-turn"),
+    pytest.param({"prompt": [{"role": "system", "content": "S"}, {"role": "user", "content": "  "}]}, "empty_field", "prompt", id="prompt-blank-turn"),
+    pytest.param(
+        {"prompt": [{"role": "user", "content": "C"}, {"role": "assistant", "content": "earlier"}]}, "bad_turn_order", "prompt", id="prompt-ends-with-assistant"
+    ),
+    pytest.param({"completion": [{"role": "user", "content": "x"}]}, "bad_turn_order", "response", id="response-user-turn"),
+    pytest.param({"completion": [{"role": "narrator", "content": "x"}]}, "unknown_role", "response", id="response-role-narrator"),
+    pytest.param({"completion": [{"content": "x"}]}, "unknown_role", "response", id="response-role-none"),
+]
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _kto(out: Path) -> pl.DataFrame:
+    return pl.read_parquet(out / "kto" / "*.parquet")
+
+
+def _kto_records(out: Path) -> list[int]:
+    return sorted(_kto(out).select(pl.col("lineage").list.first().struct.field("record")).to_series().to_list())
+
+
+def _assert_kto_rows_pass_the_rules(out: Path) -> None:
+    for row in _kto(out).iter_rows(named=True):
+        assert row["prompt"] and row["prompt"][-1]["role"] in ("user", "tool"), row
+        for col in ("prompt", "completion"):
+            for turn in row[col]:
+                assert turn["role"] in ("system", "user", "assistant", "tool"), row
+                assert turn["content"].strip(), row
+        assert all(turn["role"] == "assistant" for turn in row["completion"]), row
+
+
+@pytest.mark.parametrize("label", [True, False])
+@pytest.mark.parametrize(("broken", "reason", "field"), BROKEN)
+def test_an_unpaired_record_breaking_a_rule_is_rejected_and_not_exported(
+    tmp_path: Path, broken: dict[str, Any], reason: str, field: str, label: bool
+) -> None:
+    bad = {**CLEAN, "prompt": [{"role": "user", "content": "A different question"}], **broken, "label": label}
+    raw = _jsonl(tmp_path / "fb.jsonl", [bad, CLEAN])
+    result = prefdata.build(raw, tmp_path / "out", config=FEEDBACK)
+    out = tmp_path / "out"
+    got = rejects(out).sort("record").select("record", "reason", "field").rows()
+    assert got == [(1, reason, field), (2, "unpaired", "label")]
+    assert _kto_records(out) == [2]  # the clean unpaired record is still exported
+    _assert_kto_rows_pass_the_rules(out)
+    assert result.counts["rejected_by_reason"] == {reason: 1, "unpaired": 1}
+    assert_reconciled(out)
+
+
+def test_the_hunt_repro_exports_only_clean_rows(tmp_path: Path) -> None:
+    rows = [
+        {"prompt": [{"role": "user", "content": "C"}, {"role": "assistant", "content": "earlier"}], "completion": "x", "label": True},
+        {"prompt": [{"content": "D"}], "completion": "y", "label": False},
+        {"prompt": [{"role": "narrator", "content": "E"}], "completion": "z", "label": True},
+        {"prompt": [{"role": "user", "content": ""}], "completion": "w", "label": True},
+        {"prompt": [{"role": "user", "content": "What is 2+2?"}], "completion": "4", "label": True},
+        {"prompt": [{"role": "user", "content": "What is 2+2?"}], "completion": "22", "label": False},
+        {"prompt": [{"content": "Hi"}], "completion": "Hello", "label": True},
+        {"prompt": [{"content": "Hi"}], "completion": "Go away", "label": False},
+        {"prompt": [{"role": "user", "content": "Lonely"}], "completion": "up-voted, unpaired", "label": True},
+    ]
+    result = prefdata.build(_jsonl(tmp_path / "kto.jsonl", rows), tmp_path / "out", config=FEEDBACK)
+    out = tmp_path / "out"
+    got = rejects(out).sort("record").select("record", "reason").rows()
+    assert got == [
+        (1, "bad_turn_order"),
+        (2, "unknown_role"),
+        (3, "unknown_role"),
+        (4, "empty_field"),
+        (7, "unknown_role"),
+        (8, "unknown_role"),
+        (9, "unpaired"),
+    ]
+    assert sorted(r["record"] for lin in pairs(out)["lineage"].to_list() for r in lin) == [5, 6]
+    assert _kto_records(out) == [9]
+    _assert_kto_rows_pass_the_rules(out)
+    assert (result.counts["records_read"], result.counts["pairs_written"], result.counts["records_rejected"]) == (9, 1, 7)
+    assert_reconciled(out)
+
+
+def test_a_broken_record_does_not_sink_its_clean_partner(tmp_path: Path) -> None:
+    """Same normalized prompt text, but the up-vote's prompt has no role: it is rejected on its own,
+    and the clean down-vote, left without a partner, is exported."""
+    rows = [
+        {"prompt": [{"content": "Hi"}], "completion": "Hello", "label": True},
+        {"prompt": [{"role": "user", "content": "Hi"}], "completion": "Go away", "label": False},
+    ]
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows), tmp_path / "out", config=FEEDBACK)
+    out = tmp_path / "out"
+    assert rejects(out).sort("record").select("record", "reason").rows() == [(1, "unknown_role"), (2, "unpaired")]
+    assert _kto_records(out) == [2]
+    assert_reconciled(out)
+
+
+@pytest.mark.parametrize(
+    ("messages", "reason", "field"),
+    [
+        pytest.param([{"role": "narrator", "content": "x"}, {"role": "assistant", "content": "a"}], "unknown_role", "prompt", id="narrator"),
+        pytest.param([{"role": "user", "content": "hi"}, {"role": "user", "content": "a"}], "bad_turn_order", "response", id="ends-with-user"),
+        pytest.param([{"role": "assistant", "content": "hi"}, {"role": "assistant", "content": "a"}], "bad_turn_order", "prompt", id="prompt-ends-with-assistant"),
+        pytest.param([{"role": "user", "content": " "}, {"role": "assistant", "content": "a"}], "empty_field", "prompt", id="empty-turn"),
+    ],
+)
+def test_conversation_feedback_applies_the_same_rules(tmp_path: Path, messages: list[dict[str, Any]], reason: str, field: str) -> None:
+    rows = [
+        {"messages": messages, "label": True},
+        {"messages": [{"role": "user", "content": "hey"}, {"role": "assistant", "content": "hello"}], "label": False},
+    ]
+    prefdata.build(_jsonl(tmp_path / "c.jsonl", rows), tmp_path / "out", config=CONVERSATION)
+    out = tmp_path / "out"
+    assert rejects(out).sort("record").select("record", "reason", "field").rows() == [(1, reason, field), (2, "unpaired", "label")]
+    assert _kto_records(out) == [2]
+    _assert_kto_rows_pass_the_rules(out)
+    assert_reconciled(out)
+
+
+def test_without_kto_export_the_rejects_are_the_same(tmp_path: Path) -> None:
+    rows = [
+        {"prompt": [{"role": "narrator", "content": "E"}], "completion": [{"role": "assistant", "content": "z"}], "label": True},
+        CLEAN,
+    ]
+    config = {**FEEDBACK, "output": {"kto_export": False}}
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows), tmp_path / "out", config=config)
+    out = tmp_path / "out"
+    assert rejects(out).sort("record").select("record", "reason").rows() == [(1, "unknown_role"), (2, "unpaired")]
+    assert not (out / "kto").exists()
+    assert_reconciled(out)
