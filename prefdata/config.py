@@ -146,6 +146,9 @@ class PreferenceSource(SourceBase):
 
     shape: Literal["preference"]
     columns: PreferenceColumns
+    scores_must_agree: bool = Field(
+        True, description="with both scores, chosen must score higher: equal scores are a `tie` reject, lower `scores_disagree`"
+    )
 
 
 class TranscriptColumns(ModelColumns):
@@ -161,6 +164,9 @@ class TranscriptSource(SourceBase):
     shape: Literal["transcript"]
     columns: TranscriptColumns = Field(default_factory=TranscriptColumns)
     markers: TurnMarkers = Field(default_factory=TurnMarkers)
+    scores_must_agree: bool = Field(
+        True, description="with both scores, chosen must score higher: equal scores are a `tie` reject, lower `scores_disagree`"
+    )
 
 
 class WinnerValues(_Strict):

@@ -19,7 +19,8 @@ REASONS: dict[str, str] = {
     # shape rules
     "malformed_transcript": "a transcript without turn markers, with text before the first marker, or not ending with an assistant turn",
     "transcripts_diverge": "chosen and rejected dialogues differ before their final assistant turn",
-    "tie": "the verdict is a tie (ties are never paired)",
+    "tie": "the verdict (or the two scores of a pair) is a tie (ties are never paired)",
+    "scores_disagree": "the chosen response scores lower than the rejected one (see `scores_must_agree`)",
     "both_bad": "the verdict says both responses are bad",
     "no_majority": "annotators do not agree on a winner",
     "unknown_verdict": "the winner value is none of the configured values (see `winner_values`)",

@@ -77,11 +77,13 @@ def keep_reason(reason: pl.Expr, field: pl.Expr, detail: pl.Expr, condition: pl.
     ]
 
 
-def read_scores(lf: pl.LazyFrame, chosen: str | None, rejected: str | None) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
+def read_scores(lf: pl.LazyFrame, chosen: str | None, rejected: str | None, *, must_agree: bool = False) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
     """The score fields at paths ``chosen``/``rejected`` as floats (null where the config names none).
 
     A value that is present but not a number rejects its record as ``wrong_type`` naming the field,
-    rather than being read as a missing score.
+    rather than being read as a missing score. With ``must_agree``, a record with both scores must
+    score its chosen response strictly higher: equal scores are a ``tie`` and a lower one
+    ``scores_disagree`` (a swapped label, or scores that are not the label's evidence).
     """
     out = []
     for path in (chosen, rejected):
@@ -92,6 +94,11 @@ def read_scores(lf: pl.LazyFrame, chosen: str | None, rejected: str | None) -> t
         value = as_number(raw)
         lf = lf.with_columns(keep_reason(pl.lit("wrong_type"), pl.lit(path), pl.lit(f"{path}: score is not a number"), raw.is_not_null() & value.is_null()))
         out.append(value)
+    if must_agree and chosen and rejected:
+        sc, sr = out
+        fields = pl.lit(f"{chosen},{rejected}")
+        lf = lf.with_columns(keep_reason(pl.lit("tie"), fields, pl.format(f"{chosen} = {rejected} = {{}}", sc), sc == sr))
+        lf = lf.with_columns(keep_reason(pl.lit("scores_disagree"), fields, pl.format(f"{chosen} {{}} < {rejected} {{}}", sc, sr), sc < sr))
     return lf, out[0], out[1]
 
 

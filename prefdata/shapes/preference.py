@@ -71,7 +71,7 @@ class PreferenceShape(Shape):
         for cond, field, detail in checks:
             lf = lf.with_columns(keep_reason(pl.lit("non_text_content"), pl.lit(field), pl.lit(detail), cond))
         lf = self.prompt.check(lf)
-        lf, score_c, score_r = read_scores(lf, c.score_chosen, c.score_rejected)
+        lf, score_c, score_r = read_scores(lf, c.score_chosen, c.score_rejected, must_agree=self.source.scores_must_agree)
         lf = finish_pairs(
             lf,
             prompt=pl.col("__prompt"),

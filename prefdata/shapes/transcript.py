@@ -122,7 +122,7 @@ class TranscriptShape(Shape):
                     ends_wrong,
                 )
             )
-        lf, score_c, score_r = read_scores(lf, c.score_chosen, c.score_rejected)
+        lf, score_c, score_r = read_scores(lf, c.score_chosen, c.score_rejected, must_agree=self.source.scores_must_agree)
         diverge = C.is_not_null() & R.is_not_null() & (head(C) != head(R))
         lf = lf.with_columns(
             keep_reason(

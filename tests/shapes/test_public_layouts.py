@@ -203,3 +203,25 @@ def test_a_missing_prompt_is_named_by_its_raw_field(tmp_path: Path) -> None:
     bad = rejects(out).row(0, named=True)
     assert (bad["record"], bad["reason"], bad["field"]) == (2, "missing_field", "instruction,input")
     assert "every field of prompt_template (instruction, input) is missing or blank" in bad["detail"]
+
+
+@pytest.mark.parametrize("shape", ["preference", "transcript"])
+def test_scores_that_contradict_the_label_are_rejects_unless_allowed(tmp_path: Path, shape: str) -> None:
+    def row(c: float | None, r: float | None, i: int) -> dict:
+        if shape == "preference":
+            return {"prompt": f"Q{i}", "chosen": f"good {i}", "rejected": f"bad {i}", "score_chosen": c, "score_rejected": r}
+        return {"chosen": f"\n\nHuman: Q{i}\n\nAssistant: good {i}", "rejected": f"\n\nHuman: Q{i}\n\nAssistant: bad {i}", "score_chosen": c, "score_rejected": r}
+
+    raw = _jsonl(tmp_path / "scored.jsonl", [row(8, 3, 1), row(5, 5, 2), row(2, 7, 3), row(None, 4, 4)])
+    columns = {"score_chosen": "score_chosen", "score_rejected": "score_rejected"} | ({"prompt": "prompt"} if shape == "preference" else {})
+    out = tmp_path / "out"
+    prefdata.build(raw, out, config={"sources": [{"shape": shape, "columns": columns}]})
+    assert_reconciled(out)
+    assert sorted(_by_record(out)) == [1, 4]  # a missing score says nothing against the label
+    got = rejects(out).sort("record").select("record", "reason", "field", "detail").rows()
+    assert got == [
+        (2, "tie", "score_chosen,score_rejected", "score_chosen = score_rejected = 5.0"),
+        (3, "scores_disagree", "score_chosen,score_rejected", "score_chosen 2.0 < score_rejected 7.0"),
+    ]
+    prefdata.build(raw, out, config={"sources": [{"shape": shape, "columns": columns, "scores_must_agree": False}]})
+    assert sorted(_by_record(out)) == [1, 2, 3, 4]
