@@ -9,6 +9,7 @@ one"?) stop the build with a config to complete, since a wrong guess swaps every
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,12 +18,19 @@ from prefdata.config import _value_text
 from prefdata.shapes.detect import _first, _values, prompt_extras
 from prefdata.shapes.messages import looks_like_messages
 
-RESPONSE_A_KEYS = ("response_a", "response1", "completion_a", "output_1", "answer_a", "conversation_a", "model_a_response")
-RESPONSE_B_KEYS = ("response_b", "response2", "completion_b", "output_2", "answer_b", "conversation_b", "model_b_response")
-WINNER_KEYS = ("winner", "preference", "choice", "better", "preferred", "label")
+# response_0/response_1 (PKU-SafeRLHF) and response_1/response_2 (HelpSteer) both occur: B prefers _2.
+RESPONSE_A_KEYS = (
+    "response_a", "response1", "completion_a", "output_1", "answer_a", "conversation_a", "model_a_response",
+    "human_ref_A", "response_0", "response_1", "answer_0",
+)
+RESPONSE_B_KEYS = (
+    "response_b", "response2", "completion_b", "output_2", "answer_b", "conversation_b", "model_b_response",
+    "human_ref_B", "response_2", "response_1", "answer_1",
+)
+WINNER_KEYS = ("winner", "preference", "choice", "better", "preferred", "better_response_id", "label", "labels")
 MODEL_A_KEYS = ("model_a", "model1", "generator_1")
 MODEL_B_KEYS = ("model_b", "model2", "generator_2")
-PROMPT_KEYS = ("prompt", "instruction", "question", "query", "input", "conversations", "messages", "context")
+PROMPT_KEYS = ("prompt", "instruction", "question", "query", "input", "conversations", "messages", "context", "history")
 COMPLETION_LIST_KEYS = ("completions", "responses", "outputs", "candidates", "answers")
 LABEL_KEYS = ("label", "thumbs", "thumb", "feedback", "vote", "kto_tag", "rating")
 RESPONSE_KEYS = ("response", "completion", "output", "answer")
@@ -35,10 +43,11 @@ def _prompt_columns(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> 
     if keys.get("instruction") and keys.get("input"):
         columns = {"prompt_template": "{instruction}\n\n{input}"}
     else:
-        prompt = _first(keys, PROMPT_KEYS)
-        if not prompt:
+        # SHP's `history` is the post (text); LLaMA-Factory's is earlier turns, never the prompt itself
+        usable = [k for k in PROMPT_KEYS if k in keys and (k != "history" or all(isinstance(v, str) for v in _values(sample, k)))]
+        if not usable:
             return None
-        columns = {"prompt": prompt}
+        columns = {"prompt": usable[0]}
     return columns | prompt_extras(sample, keys, columns)
 
 
@@ -71,6 +80,18 @@ def _verdict_values(values: list[Any]) -> dict[str, list[Any]] | None:
     return None
 
 
+def _index_verdict(a: str, b: str, values: list[Any]) -> dict[str, list[Any]] | None:
+    """``{a: [0], b: [1]}`` when the verdict names the response by the number its field ends with
+    (``better_response_id`` 0/1 next to ``response_0``/``response_1``): no guess about direction."""
+    da, db = re.search(r"(\d+)$", a), re.search(r"(\d+)$", b)
+    if not (da and db) or da.group(1) == db.group(1):
+        return None
+    seen = {_value_text(v) for v in values}
+    if not seen or not seen <= {da.group(1), db.group(1)}:
+        return None
+    return {"a": [int(da.group(1))], "b": [int(db.group(1))]}
+
+
 def _pairwise(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
     a, b = _first(keys, RESPONSE_A_KEYS), _first(keys, RESPONSE_B_KEYS)
     if not (a and b):
@@ -88,7 +109,7 @@ def _pairwise(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[s
         values = _values(sample, winner)
         if values and all(isinstance(v, float) for v in values):
             return None  # a numeric preference needs an explicit threshold and tie band
-        mapping = _verdict_values(values)
+        mapping = _index_verdict(a, b, values) or _verdict_values(values)
         if mapping is None:
             return None
         source["winner_values"] = mapping

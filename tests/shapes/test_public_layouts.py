@@ -225,3 +225,28 @@ def test_scores_that_contradict_the_label_are_rejects_unless_allowed(tmp_path: P
     ]
     prefdata.build(raw, out, config={"sources": [{"shape": shape, "columns": columns, "scores_must_agree": False}]})
     assert sorted(_by_record(out)) == [1, 2, 3, 4]
+
+
+def test_a_verdict_naming_the_response_by_its_number_is_read_without_a_guess(tmp_path: Path) -> None:
+    """PKU-SafeRLHF: ``better_response_id`` 0/1 names ``response_0``/``response_1``; no direction to guess."""
+    raw = _jsonl(tmp_path / "pku.jsonl", [
+        {"prompt": "How to stay safe?", "response_0": "Lock doors.", "response_1": "Never mind.", "better_response_id": 0, "safer_response_id": 1},
+        {"prompt": "Best tea?", "response_0": "Any.", "response_1": "Green tea, brewed at 80 C.", "better_response_id": 1, "safer_response_id": 1},
+    ])
+    report = _detected(raw)
+    assert report.shape == "pairwise" and "winner: better_response_id" in report.config_yaml
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    got = _by_record(out)
+    assert _turns(got[1]["chosen"]) == [("assistant", "Lock doors.")] and got[1]["chosen_position"] == "a"
+    assert _turns(got[2]["chosen"]) == [("assistant", "Green tea, brewed at 80 C.")] and got[2]["chosen_position"] == "b"
+
+
+def test_shp_style_0_1_labels_stop_with_a_pairwise_config(tmp_path: Path) -> None:
+    raw = _jsonl(tmp_path / "shp.jsonl", [
+        {"post_id": "p1", "history": "Why is the sky blue?", "human_ref_A": "Rayleigh scattering.", "human_ref_B": "Magic.", "labels": 1},
+        {"post_id": "p2", "history": "Why do cats purr?", "human_ref_A": "No idea.", "human_ref_B": "Contentment, mostly.", "labels": 0},
+    ])
+    with pytest.raises(AmbiguousLayoutError, match="the values of 'labels'") as err:
+        prefdata.build(raw, tmp_path / "out")
+    assert "shape: pairwise" in err.value.suggested_config and "response_a: human_ref_A" in err.value.suggested_config
