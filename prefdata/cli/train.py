@@ -23,6 +23,12 @@ def _is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
+def _wrote(output) -> str:
+    """The files the run wrote (``eval.json`` only when the evaluation ran)."""
+    names = ["model"] + [n for n in ("eval.json", "recipe.yaml", "prefdata_train.json") if (output / n).is_file()]
+    return f"wrote {output}/ ({', '.join(names)})"
+
+
 def _echo(msg: str, err: bool = False) -> None:
     if _is_main_process():
         click.echo(msg, err=err)
@@ -181,7 +187,7 @@ def sft(**params: Any) -> None:
             progress=lambda m: _echo(m, err=True),
         )
     _echo_done("sft", result.train_metrics)
-    _echo(f"wrote {result.output}/ (model, recipe.yaml, prefdata_train.json)")
+    _echo(_wrote(result.output))
 
 
 def _echo_done(stage: str, metrics: dict[str, Any]) -> None:
@@ -238,4 +244,4 @@ def dpo(**params: Any) -> None:
     _echo_done("dpo", result.train_metrics)
     if result.eval_before is not None or result.eval_after is not None:
         _echo(format_eval_table(result.eval_before, result.eval_after, beta=result.record["trl_config"]["beta"]))
-    _echo(f"wrote {result.output}/ (model, eval.json, recipe.yaml, prefdata_train.json)")
+    _echo(_wrote(result.output))

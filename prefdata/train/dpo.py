@@ -16,11 +16,11 @@ from typing import Any
 
 from prefdata.train.data import drop_report, load_split
 from prefdata.train.evaluate import PreferenceEval, evaluate_preferences, reference_logps, signed
-from prefdata.train.models import load_model, resolve_model
+from prefdata.train.models import load_model
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
-from prefdata.train.provenance import build_record, run_fields
+from prefdata.train.provenance import build_record, model_ref, run_fields, sft_lineage
 from prefdata.train.result import TrainResult
-from prefdata.train.save import save_model, write_provenance
+from prefdata.train.save import publish, save_model, write_provenance
 from prefdata.train.startup import at_train_begin, needs_fsdp_warm_up, warm_up_fsdp
 from prefdata.train.trl_config import build_lora_config
 
@@ -73,7 +73,7 @@ def train_dpo(
     policy, tokenizer = load_for_training(inputs, sequences_per_pair=2, progress=progress)
     reference = None
     if not lora:
-        ref = resolve_model(ref_model) if ref_model else inputs.model
+        ref = inputs.ref or inputs.model
         reference = load_model(
             ref, dtype=inputs.precision.weight_dtype(lora=False), model_kwargs=inputs.recipe.model_kwargs
         )
@@ -123,23 +123,20 @@ def train_dpo(
             f"margin {signed(before.reward_margin)} -> {signed(after.reward_margin)} ({after.pairs} test pairs)"
         )
 
-    save_model(trainer, model=inputs.model, output=inputs.output, lora=lora)
+    save_model(trainer, model=inputs.model, output=inputs.staging, lora=lora)
     eval_doc = _eval_doc(before, after, beta=beta, drops=drops) if test is not None else None
     record = build_record(
         stage="dpo",
         instruction_tuned=True,
         from_instruct=inputs.from_instruct,
-        base_model={
-            "spec": inputs.model.spec,
-            "path": inputs.model.path,
-            "kind": inputs.model.kind,
-            "sft_record": (inputs.model.record or {}).get("created"),
-        },
-        reference="adapters off" if lora else (ref_model or inputs.model.path),
+        base_model={**model_ref(inputs.model), "sft_record": (inputs.model.record or {}).get("created")},
+        sft=sft_lineage(inputs.model),
+        reference="adapters off" if lora else model_ref(inputs.ref or inputs.model),
         **run_fields(inputs, trainer, drops, output_train.metrics),
         eval=eval_doc,
     )
-    write_provenance(trainer, output=inputs.output, recipe=inputs.recipe, record=record, eval_doc=eval_doc)
+    write_provenance(trainer, output=inputs.staging, recipe=inputs.recipe, record=record, eval_doc=eval_doc)
+    publish(trainer, staging=inputs.staging, output=inputs.output)
     progress(f"saved: {inputs.output}")
     return TrainResult(
         stage="dpo",

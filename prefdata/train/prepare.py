@@ -2,7 +2,7 @@
 
 1. recipe + flags (field names, values, beta, loss types) — :mod:`prefdata.train.recipe`;
 2. output directory; the stage order (DPO needs an SFT record or ``--from-instruct``);
-3. the dataset: layout and per-row TRL safety;
+3. the dataset: its shards exactly as ``manifest.json`` lists them, layout and per-row TRL safety;
 4. precision from the hardware, and the full TRL config (TRL's own validation);
 5. the model resolved (a built-in one converted once), then the ``check`` gate with its tokenizer and
    ``max_length``; only then, by the caller, the tokenizer and the weights.
@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.train import data as data_mod
-from prefdata.train.errors import OutputDirError, RecipeError, StageError
+from prefdata.train import output_dir
+from prefdata.train.errors import ModelError, RecipeError, StageError
 from prefdata.train.gate import run_check_gate
 from prefdata.train.hardware import Precision, choose_precision
+from prefdata.train.integrity import verify_shards
 from prefdata.train.models import BUILTIN_MODELS, ResolvedModel, read_record, resolve_model
 from prefdata.train.recipe import Recipe, Stage, load_recipe
 from prefdata.train.trl_config import build_trl_config
@@ -42,6 +44,8 @@ class Inputs:
     args: Any  # trl.SFTConfig | trl.DPOConfig
     output: Path
     from_instruct: bool
+    staging: Path  # where the run writes until it is complete (prefdata/train/output_dir.py)
+    ref: ResolvedModel | None = None  # --ref-model (full-fine-tuning DPO)
 
     def describe_mode(self) -> str:
         lora = self.recipe.lora
@@ -49,13 +53,15 @@ class Inputs:
         return f"{mode}, lr {self.args.learning_rate:g}, seed {self.recipe.seed}"
 
 
-def _check_output(output: Path, model_spec: str, *, overwrite: bool) -> None:
-    if output.exists() and not output.is_dir():
-        raise OutputDirError(f"--output {output}: exists and is not a directory")
-    if Path(model_spec).expanduser().exists() and output.resolve() == Path(model_spec).expanduser().resolve():
-        raise OutputDirError(f"--output {output} is the input model's directory; write the new model elsewhere")
-    if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise OutputDirError(f"--output {output}: directory is not empty; choose a new one or pass --overwrite")
+def _resolve(flag: str, spec: str) -> ResolvedModel:
+    """:func:`resolve_model`, with a path that does not exist refused here, naming its flag, instead of
+    being tried as a hub id once the other weights have loaded."""
+    if spec.startswith(("./", "../", "/", "~")) and not Path(spec).expanduser().exists():
+        raise ModelError(f"{flag} {spec}: no such directory")
+    try:
+        return resolve_model(spec)
+    except ModelError as exc:
+        raise ModelError(str(exc).replace("--model", flag, 1) if flag != "--model" else str(exc)) from None
 
 
 def check_stage_order(model_spec: str, *, from_instruct: bool) -> dict[str, Any] | None:
@@ -108,16 +114,19 @@ def prepare_inputs(
     output = Path(output)
     if not model_spec:
         resolve_model(model_spec)  # raises the "no model given" error
-    _check_output(output, model_spec, overwrite=overwrite)
+    output_dir.check_output(output, data=Path(data), models=[model_spec, *([ref_model] if ref_model else [])], overwrite=overwrite)
     if stage == "dpo":
         check_stage_order(model_spec, from_instruct=from_instruct)
+    ref = _resolve("--ref-model", ref_model) if ref_model else None
 
     dataset = data_mod.open_training_data(data)
+    verify_shards(dataset)
     data_mod.validate_for_trl(dataset)
     progress(f"data: {dataset.root} ({', '.join(f'{s} {n}' for s, n in dataset.rows.items())} pairs) is TRL-safe")
     precision = choose_precision(parsed.precision)
-    args = build_trl_config(parsed, output, precision)
-    resolved = resolve_model(model_spec)
+    staging = output_dir.staging_dir(output)
+    args = build_trl_config(parsed, staging, precision)
+    resolved = _resolve("--model", model_spec)
     progress(f"model: {resolved.describe()}; precision {precision.name} on {precision.device_name}")
 
     gate = run_check_gate(dataset.root, no_check=no_check, tokenizer=resolved.path, max_length=args.max_length)
@@ -126,6 +135,7 @@ def prepare_inputs(
     else:
         findings = ", ".join(c["id"] for c in gate["failed"]) or "none"
         progress(f"check: passed with this tokenizer and max_length={args.max_length} (warnings: {findings})")
+    _begin_staging(output)
     return Inputs(
         stage=stage,
         recipe=parsed,
@@ -137,7 +147,20 @@ def prepare_inputs(
         args=args,
         output=output,
         from_instruct=from_instruct,
+        staging=staging,
+        ref=ref,
     )
+
+
+def _begin_staging(output: Path) -> None:
+    """A fresh staging directory, made by the main process while the others wait (TRL's config, built
+    above, has set up the distributed state)."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    if state.is_main_process:
+        output_dir.begin(output)
+    state.wait_for_everyone()
 
 
 def load_for_training(inputs: Inputs, *, sequences_per_pair: int, progress: Progress = logger.info):

@@ -53,6 +53,34 @@ def to_jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def _published(config: dict[str, Any], staging: Path, output: Path) -> dict[str, Any]:
+    """``config`` with paths under the staging directory shown where they end up, under ``output``."""
+    where, final = str(staging), str(output.resolve())
+    return {k: final + v[len(where):] if isinstance(v, str) and v.startswith(where) else v for k, v in config.items()}
+
+
+def model_ref(model: Any) -> dict[str, Any]:
+    """How a record names a model: as given, and (local ones) by absolute path, valid from any directory."""
+    path = str(Path(model.path).resolve()) if model.kind == "local" else model.path
+    return {"spec": model.spec, "path": path, "kind": model.kind}
+
+
+def sft_lineage(model: Any) -> dict[str, Any] | None:
+    """What a DPO record keeps of the SFT record of its starting model: when it was made, from which
+    base model and dataset, and the sha256 of the record itself, so the chain holds without the SFT
+    directory."""
+    record = model.record
+    if not record:
+        return None
+    path = Path(model.path) / RECORD_FILE
+    return {
+        "created": record.get("created"),
+        "record_sha256": sha256_file(path) if path.is_file() else None,
+        "base_model": record.get("base_model"),
+        "dataset": record.get("dataset"),
+    }
+
+
 def run_fields(inputs: Any, trainer: Any, drops: dict[str, Any], train_metrics: dict[str, Any]) -> dict[str, Any]:
     """What every stage's record says about its run: dataset, check, recipe, TRL config, hardware."""
     return {
@@ -60,7 +88,7 @@ def run_fields(inputs: Any, trainer: Any, drops: dict[str, Any], train_metrics: 
         "check": inputs.gate,
         "recipe": inputs.recipe.model_dump(mode="json"),
         "recipe_source": inputs.recipe_source,
-        "trl_config": inputs.args.to_dict(),
+        "trl_config": _published(inputs.args.to_dict(), inputs.staging, inputs.output),
         "precision": {"name": inputs.precision.name, "device": inputs.precision.device_name},
         "distributed": {
             "type": str(trainer.accelerator.distributed_type.value),

@@ -1,5 +1,8 @@
 """Write the trained model to ``--output`` as a plain transformers model directory, with its provenance.
 
+Everything is written into the run's staging directory and published as ``--output`` at the end
+(:func:`publish`), so a run that dies leaves the previous output whole.
+
 With LoRA the adapter is saved by the trainer (``DIR/adapter``; the trainer gathers it under FSDP or
 DeepSpeed ZeRO-3), then merged into a fresh copy of the base weights on the main process and saved
 as a full model in ``DIR``. The next stage, ``generate``, vLLM or the Hub then need nothing from PEFT,
@@ -12,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from prefdata.train import output_dir
 from prefdata.train.models import ResolvedModel, load_model
 from prefdata.train.provenance import write_record
 from prefdata.train.recipe import Recipe, dump_recipe
@@ -54,3 +58,14 @@ def write_provenance(
     write_record(output, record)
     if eval_doc is not None:
         (output / EVAL_FILE).write_text(json.dumps(eval_doc, indent=2) + "\n", encoding="utf-8")
+
+
+def publish(trainer, *, staging: Path, output: Path) -> None:
+    """Swap the complete staging directory in as ``output`` (:mod:`prefdata.train.output_dir`).
+
+    Call on every process, after :func:`save_model` and :func:`write_provenance`: until then the
+    previous ``output`` (if any) is untouched.
+    """
+    if trainer.accelerator.is_main_process:
+        output_dir.commit(staging, output)
+    trainer.accelerator.wait_for_everyone()

@@ -14,9 +14,9 @@ from typing import Any
 
 from prefdata.train.data import drop_report, load_split, to_prompt_completion
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
-from prefdata.train.provenance import build_record, run_fields
+from prefdata.train.provenance import build_record, model_ref, run_fields
 from prefdata.train.result import TrainResult
-from prefdata.train.save import save_model, write_provenance
+from prefdata.train.save import publish, save_model, write_provenance
 from prefdata.train.trl_config import build_lora_config
 
 logger = logging.getLogger("prefdata.train")
@@ -71,14 +71,15 @@ def train_sft(
         f"{trainer.accelerator.num_processes} process(es)"
     )
     output_train = trainer.train()
-    save_model(trainer, model=inputs.model, output=inputs.output, lora=inputs.recipe.lora is not None)
+    save_model(trainer, model=inputs.model, output=inputs.staging, lora=inputs.recipe.lora is not None)
     record = build_record(
         stage="sft",
         instruction_tuned=True,
-        base_model={"spec": inputs.model.spec, "path": inputs.model.path, "kind": inputs.model.kind},
+        base_model=model_ref(inputs.model),
         **run_fields(inputs, trainer, drops, output_train.metrics),
     )
-    write_provenance(trainer, output=inputs.output, recipe=inputs.recipe, record=record)
+    write_provenance(trainer, output=inputs.staging, recipe=inputs.recipe, record=record)
+    publish(trainer, staging=inputs.staging, output=inputs.output)
     progress(f"saved: {inputs.output}")
     return TrainResult(
         stage="sft", output=inputs.output, record=record, drops=drops, train_metrics=output_train.metrics

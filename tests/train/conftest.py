@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.canonical_data import all_texts, synthetic_task, write_canonical
 from tests.support.fast_training import SFT_FAST
+from tests.support.model_loads import forbid_model_loads
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +47,9 @@ def sft_model(tmp_path_factory, task_data, tiny_model) -> Path:
     out = tmp_path_factory.mktemp("sft") / "model"
     train_sft(task_data, str(tiny_model), out, overrides=SFT_FAST, no_check=True)
     return out
+
+
+@pytest.fixture
+def no_model_loads(monkeypatch):
+    """Any attempt to load or convert a model raises ModelLoaded (tests/support/model_loads.py)."""
+    forbid_model_loads(monkeypatch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +26,7 @@ def test_full_finetuning_uses_an_explicit_reference_model(task_data, sft_model, 
     result = train_dpo(task_data, str(sft_model), tmp_path / "full", overrides=overrides, no_check=True)
     assert seen["ref_model"] is not None and seen["ref_model"] is not seen["model"]
     assert seen["peft_config"] is None
-    assert result.record["reference"] == str(sft_model)
+    assert result.record["reference"] == {"spec": str(sft_model), "path": str(Path(sft_model).resolve()), "kind": "local"}
     assert not (tmp_path / "full" / "adapter").exists()
     assert result.eval_before.reward_accuracy == pytest.approx(0.5)
     assert result.eval_after.reward_margin > 0

@@ -16,28 +16,9 @@ import pytest
 from prefdata.train import DataError, RecipeError, StageError, train_dpo, train_sft
 from prefdata.train.recipe import PrefdataTrainWarning, load_recipe, trl_loss_types
 from tests.support.fast_training import DPO_FAST
+from tests.support.model_loads import ModelLoaded
 
 TRAIN_PACKAGE = Path(__file__).resolve().parents[2] / "prefdata" / "train"
-
-
-class ModelLoaded(Exception):
-    pass
-
-
-@pytest.fixture
-def no_model_loads(monkeypatch):
-    """Any attempt to load or convert a model raises ModelLoaded."""
-    import transformers
-
-    from prefdata.train import models
-
-    def boom(*args, **kwargs):
-        raise ModelLoaded("a model load was attempted")
-
-    monkeypatch.setattr(models, "load_model", boom)
-    monkeypatch.setattr(models, "ensure_builtin", boom)
-    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", boom)
-    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", boom)
 
 
 # --- SFT before DPO --------------------------------------------------------------------------------------------

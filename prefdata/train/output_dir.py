@@ -1,0 +1,75 @@
+"""Where a stage writes: a staging directory beside ``--output``, swapped in once everything is written.
+
+TRL writes checkpoints and its model card as training goes, prefdata then writes the weights, the
+record, the recipe and the evaluation. Written straight into ``--output``, a run that dies half way
+leaves new weights next to the previous run's record (which ``train dpo`` would accept as an SFT
+model), and ``--overwrite`` leaves files of the previous model that the new run did not write (an
+``eval.json``, an ``adapter/``). So a stage writes into ``.<name>.prefdata-partial`` beside the
+output and, only when the model and its record are complete, replaces the output with it in two
+renames, as ``prefdata build`` does: the previous output stays whole until then.
+
+``--overwrite`` replaces a directory only when it holds a model (a training record or a
+``config.json``) or nothing: never the dataset, never a folder of other files.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from prefdata.train.errors import OutputDirError
+from prefdata.train.models import RECORD_FILE
+
+STAGING_SUFFIX = ".prefdata-partial"
+REPLACED_SUFFIX = ".prefdata-replaced"
+
+
+def staging_dir(output: Path) -> Path:
+    return output.parent / f".{output.name}{STAGING_SUFFIX}"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_output(output: Path, *, data: Path, models: list[str], overwrite: bool) -> None:
+    """Refuse an ``--output`` that the run must not write or replace; raises :class:`OutputDirError`."""
+    if output.exists() and not output.is_dir():
+        raise OutputDirError(f"--output {output}: exists and is not a directory")
+    target, dataset = output.resolve(), data.resolve()
+    if _inside(target, dataset) or _inside(dataset, target):
+        raise OutputDirError(f"--output {output} and --data {data} overlap; write the model outside the dataset")
+    for spec in models:
+        local = Path(spec).expanduser()
+        if local.exists() and _inside(local.resolve(), target):
+            raise OutputDirError(f"--output {output} holds the input model {spec}; write the new model elsewhere")
+    if not output.is_dir() or not any(output.iterdir()):
+        return
+    if not overwrite:
+        raise OutputDirError(f"--output {output}: directory is not empty; choose a new one or pass --overwrite")
+    if not ((output / RECORD_FILE).is_file() or (output / "config.json").is_file()):
+        raise OutputDirError(
+            f"--output {output}: --overwrite replaces a model directory, and this one holds no model "
+            f"({RECORD_FILE} or config.json) but other files; choose a new or empty directory"
+        )
+
+
+def begin(output: Path) -> Path:
+    """A fresh, empty staging directory for ``output`` (a crashed run's leftovers removed). Main process only."""
+    staging = staging_dir(output)
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def commit(staging: Path, output: Path) -> None:
+    """Replace ``output`` with ``staging``: the previous output is whole until the first rename. Main process only."""
+    replaced = output.parent / f".{output.name}{REPLACED_SUFFIX}"
+    if replaced.exists():
+        shutil.rmtree(replaced)
+    if output.exists():
+        output.rename(replaced)
+    staging.rename(output)
+    if replaced.exists():
+        shutil.rmtree(replaced)

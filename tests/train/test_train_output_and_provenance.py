@@ -1,0 +1,147 @@
+"""What a stage writes and how it names what it trained on.
+
+- The shards must be the ones ``manifest.json`` lists, or the record's dataset hash would name other data.
+- ``--output`` is written through a staging directory and swapped in at the end: a failed run leaves
+  the previous output whole, ``--overwrite`` leaves nothing of the previous model behind, and the
+  dataset (or a folder of other files) is never written into or replaced.
+- The DPO record names its models by absolute path and carries its SFT model's lineage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from prefdata.cli import cli
+from prefdata.train import DataError, ModelError, OutputDirError, train_dpo, train_sft
+from tests.support.fast_training import DPO_FAST, SFT_FAST
+
+ONE_STEP = {**SFT_FAST, "trl.max_steps": 1, "trl.num_train_epochs": 1}
+
+
+def _copy(task_data: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(task_data, tmp_path / "data"))
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- the shards are the ones the manifest lists ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["fewer rows", "added shard", "removed shard"])
+def test_shards_that_differ_from_the_manifest_are_refused_before_any_model_loads(task_data, tiny_model, tmp_path, no_model_loads, change):
+    data = _copy(task_data, tmp_path)
+    shard = data / "data" / "train-00000-of-00001.parquet"
+    if change == "fewer rows":  # ids stay valid, so `check` alone would not notice
+        pl.read_parquet(shard).head(10).write_parquet(shard)
+        expected = "train-00000-of-00001.parquet is not the shard manifest.json lists"
+    elif change == "added shard":
+        shutil.copy(shard, data / "data" / "train-00001-of-00001.parquet")
+        expected = "train-00001-of-00001.parquet is not listed in manifest.json"
+    else:
+        (data / "data" / "test-00000-of-00001.parquet").unlink()
+        expected = "test-00000-of-00001.parquet, listed in manifest.json, is missing"
+    with pytest.raises(DataError, match=expected) as err:
+        train_sft(data, str(tiny_model), tmp_path / "out", no_check=True)
+    assert "delete manifest.json to train on the shards as they are" in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_a_manifest_the_shards_are_trained_on_and_each_is_hashed(task_data, tiny_model, tmp_path):
+    data = _copy(task_data, tmp_path)
+    (data / "manifest.json").unlink()
+    result = train_sft(data, str(tiny_model), tmp_path / "out", overrides=ONE_STEP, no_check=True)
+    shards = result.record["dataset"]["shards"]
+    assert result.record["dataset"]["manifest_sha256"] is None
+    assert {s["path"] for s in shards} == {"data/train-00000-of-00001.parquet", "data/test-00000-of-00001.parquet"}
+
+
+# --- where the output may go ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["the dataset", "inside the dataset", "around the dataset"])
+def test_output_overlapping_the_dataset_is_refused(task_data, tiny_model, tmp_path, no_model_loads, where):
+    data = _copy(task_data, tmp_path / "outer")
+    output = {"the dataset": data, "inside the dataset": data / "data", "around the dataset": tmp_path / "outer"}[where]
+    before = _digest(data)
+    with pytest.raises(OutputDirError, match="overlap"):
+        train_sft(data, str(tiny_model), output, no_check=True, overwrite=True)
+    assert _digest(data) == before
+
+
+def test_overwrite_refuses_a_folder_that_holds_no_model(task_data, tiny_model, tmp_path, no_model_loads):
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "thesis.tex").write_text("months of work")
+    with pytest.raises(OutputDirError, match="holds no model"):
+        train_sft(task_data, str(tiny_model), out, no_check=True, overwrite=True)
+    assert (out / "thesis.tex").read_text() == "months of work"
+
+
+def test_a_missing_ref_model_is_refused_early_and_named(task_data, sft_model, tmp_path, no_model_loads):
+    with pytest.raises(ModelError, match=r"^--ref-model \./no_such_ref: no such directory"):
+        train_dpo(task_data, str(sft_model), tmp_path / "out", overrides={**DPO_FAST, "lora": None}, ref_model="./no_such_ref", no_check=True)
+
+
+# --- replacing a previous output --------------------------------------------------------------------------------
+
+
+def test_overwrite_leaves_nothing_of_the_previous_model(task_data, tiny_model, tmp_path):
+    out = tmp_path / "out"
+    train_sft(task_data, str(tiny_model), out, overrides=ONE_STEP, no_check=True)
+    (out / "eval.json").write_text('{"reward_accuracy": 0.99}')  # what an earlier DPO run would have left
+    (out / "checkpoint-7").mkdir()
+    train_sft(task_data, str(tiny_model), out, overrides={**ONE_STEP, "lora": None}, no_check=True, overwrite=True)
+    names = {p.name for p in out.iterdir()}
+    assert "eval.json" not in names and "checkpoint-7" not in names and "adapter" not in names
+    assert json.loads((out / "prefdata_train.json").read_text())["recipe"]["lora"] is None
+    assert not any(p.name.endswith((".prefdata-partial", ".prefdata-replaced")) for p in tmp_path.iterdir())
+
+
+def test_a_run_that_fails_before_its_record_leaves_the_previous_output_whole(task_data, tiny_model, tmp_path, monkeypatch):
+    from prefdata.train import sft
+
+    out = tmp_path / "out"
+    train_sft(task_data, str(tiny_model), out, overrides=ONE_STEP, no_check=True)
+    before = _digest(out)
+
+    def dies(*args, **kwargs):  # the weights are written, the record is not: a kill or a full disk here
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(sft, "write_provenance", dies)
+    with pytest.raises(OSError, match="No space left"):
+        train_sft(task_data, str(tiny_model), out, overrides={**ONE_STEP, "trl.learning_rate": 0.5}, no_check=True, overwrite=True)
+    assert _digest(out) == before
+    monkeypatch.undo()
+    # the next run starts from a clean staging directory, whatever the failed one left there
+    train_sft(task_data, str(tiny_model), out, overrides=ONE_STEP, no_check=True, overwrite=True)
+    assert (out / "prefdata_train.json").is_file()
+
+
+# --- the record -------------------------------------------------------------------------------------------------
+
+
+def test_dpo_record_names_models_absolutely_and_carries_the_sft_lineage(task_data, sft_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(sft_model.parent)
+    out = tmp_path / "dpo"
+    args = ["train", "dpo", "--data", str(task_data), "--model", sft_model.name, "--output", str(out), "--no-check",
+            "--max-steps", "1", "--set", "eval.enabled=false"]
+    args += [a for k, v in DPO_FAST.items() for a in ("--set", f"{k}={v}")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}/ (model, recipe.yaml, prefdata_train.json)" in result.output  # no eval.json: eval was off
+    record = json.loads((out / "prefdata_train.json").read_text())
+    sft_record_path = sft_model / "prefdata_train.json"
+    sft_record = json.loads(sft_record_path.read_text())
+    assert record["base_model"]["path"] == str(sft_model.resolve())
+    assert record["sft"]["record_sha256"] == hashlib.sha256(sft_record_path.read_bytes()).hexdigest()
+    assert record["sft"]["dataset"] == sft_record["dataset"] and record["sft"]["base_model"] == sft_record["base_model"]
+    assert record["trl_config"]["output_dir"] == str(out.resolve())
