@@ -103,7 +103,7 @@ def _common_options(func: Callable) -> Callable:
             help="trl.learning_rate",
         ),
         click.option("--epochs", type=click.FloatRange(0, min_open=True), help="trl.num_train_epochs"),
-        click.option("--max-steps", type=int, help="trl.max_steps (overrides epochs when > 0)."),
+        click.option("--max-steps", type=int, help="trl.max_steps (overrides epochs when > 0; 0 or less trains the epochs)."),
         click.option("--batch-size", type=click.IntRange(1), help="trl.per_device_train_batch_size"),
         click.option("--grad-accum", type=click.IntRange(1), help="trl.gradient_accumulation_steps"),
         click.option("--max-length", type=click.IntRange(1), help="trl.max_length (prompt + response tokens)."),

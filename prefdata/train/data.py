@@ -26,7 +26,7 @@ import polars as pl
 
 from prefdata.build.output import shards_by_split
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
-from prefdata.train.errors import DataError
+from prefdata.train.errors import DataError, RecipeError
 
 MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
 #: How many offending ids an error message lists.
@@ -66,6 +66,21 @@ def open_training_data(path: str | Path) -> TrainingData:
         )
     manifest = root / "manifest.json"
     return TrainingData(root=root, shards=shards, manifest=manifest if manifest.is_file() else None, rows=rows)
+
+
+def check_eval_split(data: TrainingData, eval_strategy: Any, *, source: str = "trl.eval_strategy") -> None:
+    """Refuse a recipe that evaluates during training (``trl.eval_strategy`` other than ``no``) on a dataset
+    without test pairs: transformers would only notice once the model is loaded (no ``eval_dataset``).
+
+    >>> check_eval_split(TrainingData(Path("out"), {}, None, {"train": 3}), "no")   # nothing to evaluate, fine
+    """
+    strategy = str(getattr(eval_strategy, "value", eval_strategy))
+    if strategy in ("no", "None", "False") or data.has_test:
+        return
+    raise RecipeError(
+        f"{source}: {strategy!r} evaluates on the test split during training, but {data.root} has no test pairs "
+        f"(splits: {data.rows}); remove trl.eval_strategy, or rebuild the dataset with a test split"
+    )
 
 
 def _rel(data: TrainingData, files: list[Path]) -> str:

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.train.data import drop_report, load_split
+from prefdata.train.errors import setup_errors
 from prefdata.train.evaluate import PreferenceEval, evaluate_preferences, reference_logps, signed
 from prefdata.train.models import load_model
+from prefdata.train.output_dir import discarded_on_refusal
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
 from prefdata.train.provenance import build_record, model_ref, run_fields, sft_lineage
 from prefdata.train.result import TrainResult
@@ -70,33 +72,35 @@ def train_dpo(
     elif inputs.recipe.eval.enabled:
         progress("eval: skipped, the dataset has no test pairs")
 
-    policy, tokenizer = load_for_training(inputs, sequences_per_pair=2, progress=progress)
-    reference = None
-    if not lora:
-        ref = inputs.ref or inputs.model
-        reference = load_model(
-            ref, dtype=inputs.precision.weight_dtype(lora=False), model_kwargs=inputs.recipe.model_kwargs
-        )
-        progress(f"reference model: {ref.describe()} (explicit copy, full fine-tuning)")
-    else:
-        progress("reference model: the policy with its LoRA adapters off (no second copy)")
+    with discarded_on_refusal(inputs.staging):
+        policy, tokenizer = load_for_training(inputs, sequences_per_pair=2, progress=progress)
+        reference = None
+        if not lora:
+            ref = inputs.ref or inputs.model
+            reference = load_model(
+                ref, dtype=inputs.precision.weight_dtype(lora=False), model_kwargs=inputs.recipe.model_kwargs
+            )
+            progress(f"reference model: {ref.describe()} (explicit copy, full fine-tuning)")
+        else:
+            progress("reference model: the policy with its LoRA adapters off (no second copy)")
 
-    trainer = DPOTrainer(
-        model=policy,
-        ref_model=reference,
-        args=inputs.args,
-        train_dataset=train,
-        eval_dataset=test,
-        processing_class=tokenizer,
-        peft_config=build_lora_config(inputs.recipe.lora),
-        callbacks=callbacks,
-    )
-    drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
-    if test is not None:
-        drops["test"] = drop_report("test", test, trainer.eval_dataset, inputs.args.max_length)
-    for report in drops.values():
-        progress("TRL preparation: " + report.describe())
-    drops["train"].require_pairs_left()
+        with setup_errors():
+            trainer = DPOTrainer(
+                model=policy,
+                ref_model=reference,
+                args=inputs.args,
+                train_dataset=train,
+                eval_dataset=test,
+                processing_class=tokenizer,
+                peft_config=build_lora_config(inputs.recipe.lora),
+                callbacks=callbacks,
+            )
+        drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
+        if test is not None:
+            drops["test"] = drop_report("test", test, trainer.eval_dataset, inputs.args.max_length)
+        for report in drops.values():
+            progress("TRL preparation: " + report.describe())
+        drops["train"].require_pairs_left()
 
     baseline: dict[str, Any] = {}
     evaluate = trainer.eval_dataset is not None and len(trainer.eval_dataset) > 0

@@ -6,6 +6,9 @@ its inputs); anything else that escapes is a bug or a failure inside torch/TRL a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prefdata.errors import PrefdataError
 
 
@@ -35,3 +38,49 @@ class StageError(TrainError):
 
 class OutputDirError(TrainError):
     """``--output`` cannot be used (not empty without ``--overwrite``, or the same as the input model)."""
+
+
+def _raised_in(exc: BaseException, package: str) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is in ``package`` (e.g. ``"peft"``)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_globals.get("__name__", "")
+    return name == package or name.startswith(package + ".")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+@contextmanager
+def setup_errors() -> Iterator[None]:
+    """Turn the errors TRL/PEFT/transformers raise while a trainer is *constructed* from a validated recipe into
+    :class:`RecipeError` (exit 2, one line naming the recipe key) instead of a traceback (exit 3, "a bug").
+
+    prefdata checks these before any model loads where it can (``recipe.check_supported``,
+    ``data.check_eval_split``, ``trl_config.check_lora_targets``); this is the net behind those checks for
+    what only the trainer's constructor finds. Anything else propagates unchanged::
+
+        with setup_errors():
+            trainer = DPOTrainer(...)
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        if type(exc).__name__ == "NoMatchingPeftModuleError" or "not found in the base model" in message:
+            raise RecipeError(
+                f"lora.target_modules: PEFT found no module to put LoRA adapters on ({_first_line(exc)}); "
+                "list module names of this model (e.g. q_proj, v_proj) or use all-linear"
+            ) from exc
+        if "eval_strategy" in message and "eval_dataset" in message:
+            raise RecipeError(
+                "trl.eval_strategy: evaluation during training needs the test split, and this run has none "
+                "(the dataset has no test pairs, or eval.enabled is false); remove trl.eval_strategy"
+            ) from exc
+        if _raised_in(exc, "peft"):
+            raise RecipeError(f"lora: PEFT rejected the LoRA settings of the recipe: {_first_line(exc)}") from exc
+        raise

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.build.output import sha256_file
-from prefdata.train.errors import ModelError
+from prefdata.train.errors import ModelError, RecipeError
 
 #: File prefdata writes next to every model it trains (see ``provenance.py``).
 RECORD_FILE = "prefdata_train.json"
@@ -210,10 +210,39 @@ def load_model(model: ResolvedModel, *, dtype, model_kwargs: dict[str, Any] | No
     """``AutoModelForCausalLM.from_pretrained`` with a readable error when the model cannot be found."""
     from transformers import AutoModelForCausalLM
 
+    kwargs = dict(model_kwargs or {})
     try:
-        return AutoModelForCausalLM.from_pretrained(model.path, dtype=dtype, **(model_kwargs or {}))
+        return AutoModelForCausalLM.from_pretrained(model.path, dtype=dtype, **kwargs)
+    except TypeError as exc:
+        # An unknown key travels through from_pretrained into the model's __init__, which rejects it.
+        if kwargs and "unexpected keyword argument" in str(exc):
+            raise RecipeError(
+                f"model_kwargs: from_pretrained of {model.describe()} does not take {_named_keys(exc, kwargs)} "
+                f"({exc}); check the spelling (e.g. attn_implementation) or remove it"
+            ) from None
+        raise
     except (OSError, ValueError) as exc:
+        named = [k for k in kwargs if isinstance(exc, ValueError) and _mentions(str(exc), k)]
+        if named:
+            raise RecipeError(
+                f"model_kwargs: {model.describe()} rejected {', '.join(f'{k}={kwargs[k]!r}' for k in named)}: "
+                f"{_first_line(exc)}"
+            ) from None
         raise ModelError(_load_failure(model, exc)) from None
+
+
+def _mentions(message: str, key: str) -> bool:
+    """Whether an error message names the keyword ``key`` (quoted, back-quoted or as ``key=``)."""
+    return any(form in message for form in (f"'{key}'", f"`{key}", f"{key}=", f'"{key}"'))
+
+
+def _named_keys(exc: Exception, kwargs: dict[str, Any]) -> str:
+    named = [k for k in kwargs if _mentions(str(exc), k)]
+    return ", ".join(named or sorted(kwargs))
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _load_failure(model: ResolvedModel, exc: Exception) -> str:

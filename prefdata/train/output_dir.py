@@ -15,9 +15,11 @@ renames, as ``prefdata build`` does: the previous output stays whole until then.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from prefdata.train.errors import OutputDirError
+from prefdata.train.errors import OutputDirError, TrainError
 from prefdata.train.models import RECORD_FILE
 
 STAGING_SUFFIX = ".prefdata-partial"
@@ -73,3 +75,14 @@ def commit(staging: Path, output: Path) -> None:
     staging.rename(output)
     if replaced.exists():
         shutil.rmtree(replaced)
+
+
+@contextmanager
+def discarded_on_refusal(staging: Path) -> Iterator[None]:
+    """Remove the staging directory when a refusal (a :class:`TrainError`, e.g. a recipe value only the
+    loaded model can judge) ends the run before training: it holds nothing worth keeping."""
+    try:
+        yield
+    except TrainError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -24,7 +24,7 @@ from prefdata.train.hardware import Precision, choose_precision
 from prefdata.train.integrity import verify_shards
 from prefdata.train.models import BUILTIN_MODELS, ResolvedModel, read_record, resolve_model
 from prefdata.train.recipe import Recipe, Stage, load_recipe
-from prefdata.train.trl_config import build_trl_config
+from prefdata.train.trl_config import build_trl_config, check_lora_targets
 
 logger = logging.getLogger("prefdata.train")
 Progress = Callable[[str], None]
@@ -122,6 +122,7 @@ def prepare_inputs(
     dataset = data_mod.open_training_data(data)
     verify_shards(dataset)
     data_mod.validate_for_trl(dataset)
+    data_mod.check_eval_split(dataset, parsed.trl.get("eval_strategy", "no"))
     progress(f"data: {dataset.root} ({', '.join(f'{s} {n}' for s, n in dataset.rows.items())} pairs) is TRL-safe")
     precision = choose_precision(parsed.precision)
     staging = output_dir.staging_dir(output)
@@ -180,6 +181,7 @@ def load_for_training(inputs: Inputs, *, sequences_per_pair: int, progress: Prog
     model = load_model(
         inputs.model, dtype=inputs.precision.weight_dtype(lora=lora), model_kwargs=inputs.recipe.model_kwargs
     )
+    check_lora_targets(model, inputs.recipe.lora)
     max_length = inputs.args.max_length or getattr(model.config, "max_position_embeddings", 2048)
     tokens = inputs.args.per_device_train_batch_size * max_length * sequences_per_pair
     estimate = estimate_step_memory(

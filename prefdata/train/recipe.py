@@ -82,6 +82,8 @@ OWNED_FIELDS: dict[str, str] = {
     "completion_only_loss": "prefdata's SFT always trains on prompt-completion data with loss on the completion",
     "dataset_kwargs": "prefdata prepares the dataset for TRL; skipping that preparation is not supported",
     "push_to_hub": "push the saved model yourself; prefdata writes provenance next to it first",
+    "per_device_eval_batch_size": "set `eval.batch_size` (the batch size of the held-out evaluation, which "
+    "prefdata also hands to TRL)",
 }
 
 #: Keys of ``model_kwargs`` that would fight the precision prefdata chooses.
@@ -199,7 +201,7 @@ def load_recipe(
 
     def origin(field: str) -> str:
         """Say whether the offending value came from a flag or from the file."""
-        if any(field == k or field.startswith(k + ".") for k in overrides):
+        if any(field == k or field.startswith((k + ".", k + "[")) for k in overrides):
             return f"{field} (set by a flag)"
         return f"{source}: {field}"
 
@@ -212,6 +214,8 @@ def load_recipe(
     try:
         recipe.trl = coerce_trl_fields(stage, recipe.trl)
         check_numbers(recipe.trl)
+        recipe.trl = normalize_trl_fields(recipe.trl)
+        check_supported(stage, recipe)
         if stage == "dpo":
             recipe.trl["beta"] = check_beta(recipe.trl.get("beta"))
             check_loss_types(recipe.trl.get("loss_type", ["sigmoid"]))
@@ -331,25 +335,124 @@ def trl_loss_types() -> tuple[str, ...]:
 #: Fields TRL/transformers accept values of that cannot train (every number must also be finite):
 #: 0 epochs "trains" nothing and saves the base model as if trained, a batch of 0 fails after loading.
 POSITIVE_FIELDS = ("learning_rate", "num_train_epochs")  # beta: check_beta, with its own advice
-AT_LEAST_ONE_FIELDS = ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps", "max_length")
+AT_LEAST_ONE_FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "max_length")
 NON_NEGATIVE_FIELDS = ("weight_decay", "max_grad_norm", "warmup_steps")
+#: List fields whose every element must be >= 0 (a negative DPO loss weight trains against the preference).
+NON_NEGATIVE_ELEMENTS = ("loss_weights",)
+
+
+def _numbers(value: Any, where: str):
+    """``(where, number)`` for every number in ``value``, descending into lists and mappings.
+
+    >>> list(_numbers({"a": [1, {"b": 2.5}], "c": "x"}, "trl.f"))
+    [('trl.f.a[0]', 1), ('trl.f.a[1].b', 2.5)]
+    """
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _numbers(item, f"{where}[{i}]")
 
 
 def check_numbers(fields: dict[str, Any]) -> None:
     """Refuse numbers that make a run crash late (after the model loaded) or finish with a broken model:
-    NaN or infinite values anywhere (``--lr inf`` trains NaN weights), and out-of-range learning
-    rates, epochs, batch sizes and the like (``--set trl.num_train_epochs=0`` saved an untrained model)."""
+    NaN or infinite values anywhere, inside lists and mappings too (``--lr inf`` or ``loss_weights: [.nan]``
+    train NaN weights), and out-of-range learning rates, epochs, batch sizes, loss weights and the like
+    (``--set trl.num_train_epochs=0`` saved an untrained model)."""
     for name, value in fields.items():
+        for where, number in _numbers(value, f"trl.{name}"):
+            if not math.isfinite(number):
+                raise FieldError(where, f"must be a finite number, got {number}")
+            if name in NON_NEGATIVE_ELEMENTS and number < 0:
+                raise FieldError(
+                    where,
+                    f"must be >= 0, got {number}: a negative weight trains that loss term against the preference "
+                    "(0 switches it off)",
+                )
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        if not math.isfinite(value):
-            raise FieldError(f"trl.{name}", f"must be a finite number, got {value}")
         if name in POSITIVE_FIELDS and not value > 0:
             raise FieldError(f"trl.{name}", f"must be > 0, got {value}")
         if name in AT_LEAST_ONE_FIELDS and value < 1:
             raise FieldError(f"trl.{name}", f"must be at least 1, got {value}")
         if name in NON_NEGATIVE_FIELDS and value < 0:
             raise FieldError(f"trl.{name}", f"must be >= 0, got {value}")
+
+
+def normalize_trl_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Give values with two spellings of one meaning their TRL spelling, so the recorded recipe says what ran.
+
+    ``max_steps`` <= 0 means "train for ``num_train_epochs``" (``--max-steps`` overrides the epochs only when
+    > 0), which transformers spells -1: it treats 0 as a limit and trains exactly one step.
+
+    >>> normalize_trl_fields({"max_steps": 0, "num_train_epochs": 2})
+    {'max_steps': -1, 'num_train_epochs': 2}
+    """
+    out = dict(fields)
+    steps = out.get("max_steps")
+    if isinstance(steps, int) and not isinstance(steps, bool) and steps <= 0:
+        out["max_steps"] = -1
+    return out
+
+
+def _strategy(value: Any) -> str:
+    """An ``IntervalStrategy``-typed value as its plain string (``"no"``, ``"steps"``, ``"epoch"``)."""
+    return str(getattr(value, "value", value))
+
+
+def check_supported(stage: Stage, recipe: Recipe) -> None:
+    """Refuse legal TRL values that prefdata's stages cannot run, before any model loads (they used to crash
+    after loading, with a traceback):
+
+    - ``max_length: null``: the check gate and the drop report judge the data at the run's ``max_length``;
+    - SFT ``packing``: packed blocks no longer carry the pair ids the drop report counts TRL's drops with;
+    - ``eval_strategy`` other than ``no`` where prefdata hands TRL no eval dataset (SFT, or ``eval.enabled:
+      false``); a DPO dataset without test pairs is refused by :func:`prefdata.train.data.check_eval_split`;
+    - a ``lora.target_modules`` pattern that is not a valid regular expression.
+    """
+    trl = recipe.trl
+    if "max_length" in trl and trl["max_length"] is None:
+        raise FieldError(
+            "trl.max_length",
+            "must be set (prefdata checks which pairs it would drop, and reports the pairs TRL drops or "
+            "truncates at it); use e.g. --max-length 1024",
+        )
+    if stage == "sft" and trl.get("packing"):
+        raise FieldError(
+            "trl.packing",
+            "is not supported: packing concatenates pairs into max_length blocks, so TRL's prepared data no longer "
+            "carries the pair ids prefdata needs to report (and record) which pairs TRL dropped or truncated. "
+            "Remove it or set it to false",
+        )
+    strategy = _strategy(trl.get("eval_strategy", "no"))
+    if strategy != "no":
+        if stage == "sft":
+            raise FieldError(
+                "trl.eval_strategy",
+                f"{strategy!r} needs an eval dataset, and prefdata's SFT stage trains without one (the held-out "
+                "evaluation is DPO's, on the test split); remove trl.eval_strategy",
+            )
+        if not recipe.eval.enabled:
+            raise FieldError(
+                "trl.eval_strategy",
+                f"{strategy!r} evaluates on the test split during training, but eval.enabled is false; "
+                "remove trl.eval_strategy or enable eval",
+            )
+    targets = recipe.lora.target_modules if recipe.lora is not None else None
+    if isinstance(targets, str) and targets != "all-linear":
+        try:
+            re.compile(targets)
+        except re.error as exc:
+            raise FieldError(
+                "lora.target_modules",
+                f"{targets!r} is not a valid regular expression ({exc}); PEFT matches a string as a regex on the "
+                "full module name, a list by module-name suffix",
+            ) from None
 
 
 def check_beta(beta: Any) -> float:

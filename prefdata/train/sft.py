@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.train.data import drop_report, load_split, to_prompt_completion
+from prefdata.train.errors import setup_errors
+from prefdata.train.output_dir import discarded_on_refusal
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
 from prefdata.train.provenance import build_record, model_ref, run_fields
 from prefdata.train.result import TrainResult
@@ -54,18 +56,20 @@ def train_sft(
         progress=progress,
     )
     train = to_prompt_completion(load_split(inputs.data, "train"))
-    policy, tokenizer = load_for_training(inputs, sequences_per_pair=1, progress=progress)
-    trainer = SFTTrainer(
-        model=policy,
-        args=inputs.args,
-        train_dataset=train,
-        processing_class=tokenizer,
-        peft_config=build_lora_config(inputs.recipe.lora),
-        callbacks=callbacks,
-    )
-    drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
-    progress("TRL preparation: " + drops["train"].describe())
-    drops["train"].require_pairs_left()
+    with discarded_on_refusal(inputs.staging):
+        policy, tokenizer = load_for_training(inputs, sequences_per_pair=1, progress=progress)
+        with setup_errors():
+            trainer = SFTTrainer(
+                model=policy,
+                args=inputs.args,
+                train_dataset=train,
+                processing_class=tokenizer,
+                peft_config=build_lora_config(inputs.recipe.lora),
+                callbacks=callbacks,
+            )
+        drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
+        progress("TRL preparation: " + drops["train"].describe())
+        drops["train"].require_pairs_left()
     progress(
         f"training: {drops['train'].pairs_kept} pairs, {inputs.describe_mode()}, "
         f"{trainer.accelerator.num_processes} process(es)"

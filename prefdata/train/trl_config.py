@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from prefdata.train.errors import RecipeError
@@ -52,3 +53,38 @@ def build_lora_config(spec: LoraSpec | None):
         target_modules=spec.target_modules,
         task_type="CAUSAL_LM",
     )
+
+
+def check_lora_targets(model, spec: LoraSpec | None) -> None:
+    """Refuse ``lora.target_modules`` that name no module of ``model``, before PEFT wraps it.
+
+    Matches as PEFT does (a list entry: the module name or its last dotted parts; a string: a regular expression
+    on the full name; ``all-linear``: always fine). Stricter than PEFT, which only fails when *nothing* matches:
+    every list entry must match, so a typo next to a correct name (``[q_proj, v_projj]``) does not silently train
+    fewer adapters than the recipe says.
+    """
+    if spec is None or spec.target_modules == "all-linear":
+        return
+    names = [name for name, _ in model.named_modules() if name]
+    targets = spec.target_modules
+    if isinstance(targets, str):
+        if not any(re.fullmatch(targets, name) for name in names):
+            raise RecipeError(
+                f"lora.target_modules: the pattern {targets!r} matches no module of the model (a string is a "
+                f"regular expression on the full module name, e.g. model.layers.0.self_attn.q_proj); "
+                f"{_leaf_hint(model)}"
+            )
+        return
+    unmatched = [t for t in targets if not any(name == t or name.endswith("." + t) for name in names)]
+    if unmatched:
+        raise RecipeError(
+            f"lora.target_modules: {unmatched} match no module of the model; {_leaf_hint(model)} "
+            "(or use all-linear)"
+        )
+
+
+def _leaf_hint(model) -> str:
+    import torch
+
+    linear = sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+    return f"its linear layers are named {linear}" if linear else "it has no torch.nn.Linear layers"

@@ -145,3 +145,11 @@ def test_dpo_record_names_models_absolutely_and_carries_the_sft_lineage(task_dat
     assert record["sft"]["record_sha256"] == hashlib.sha256(sft_record_path.read_bytes()).hexdigest()
     assert record["sft"]["dataset"] == sft_record["dataset"] and record["sft"]["base_model"] == sft_record["base_model"]
     assert record["trl_config"]["output_dir"] == str(out.resolve())
+
+
+def test_a_refusal_after_the_model_loads_leaves_no_output_and_no_staging(task_data, tiny_model, tmp_path):
+    from prefdata.train import RecipeError
+
+    with pytest.raises(RecipeError, match="lora.target_modules"):
+        train_sft(task_data, str(tiny_model), tmp_path / "out", overrides={**ONE_STEP, "lora.target_modules": ["q_projj"]}, no_check=True)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,202 @@
+"""Recipe values that pass TRL's own checks but cannot train as prefdata runs them: refused with exit 2 and a one-line
+reason naming the recipe key, before any model loads where the recipe alone tells (QA findings #3, #4, #7, #8, #10).
+
+Most tests stop at ``load_recipe`` or at a refusal that fires before the model argument is even resolved, so they
+take no model; the few that need one use the tiny local Llama.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from prefdata.cli import cli
+from prefdata.train import RecipeError, train_dpo, train_sft
+from prefdata.train.data import check_eval_split, open_training_data
+from prefdata.train.errors import setup_errors
+from prefdata.train.hardware import choose_precision
+from prefdata.train.recipe import LoraSpec, dump_recipe, load_recipe
+from prefdata.train.trl_config import build_trl_config, check_lora_targets
+from tests.support.canonical_data import synthetic_task, write_canonical
+from tests.support.fast_training import DPO_FAST, SFT_FAST
+
+
+def cli_exit(*args: str):
+    return CliRunner().invoke(cli, ["train", *args], catch_exceptions=False)
+
+
+# --- #3: non-finite numbers inside lists and mappings; negative loss weights --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "where"),
+    [
+        ({"trl.loss_weights": [float("nan")]}, r"trl\.loss_weights\[0\]"),
+        ({"trl.loss_type": ["sigmoid", "sft"], "trl.loss_weights": [1.0, float("inf")]}, r"trl\.loss_weights\[1\]"),
+        ({"trl.lr_scheduler_kwargs": {"min_lr": float("-inf")}}, r"trl\.lr_scheduler_kwargs\.min_lr"),
+    ],
+)
+def test_non_finite_numbers_inside_lists_and_mappings_are_refused(overrides, where):
+    with pytest.raises(RecipeError, match=where + r" \(set by a flag\): must be a finite number"):
+        load_recipe("dpo", overrides=overrides)
+
+
+def test_nan_loss_weights_from_the_cli_exit_2_before_anything_loads(tmp_path):
+    result = cli_exit(
+        "dpo", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
+        "--set", "trl.loss_weights=[.nan]",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "trl.loss_weights[0]" in result.output and "finite" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_negative_loss_weights_are_refused_and_zero_is_allowed():
+    with pytest.raises(RecipeError, match=r"trl\.loss_weights\[1\].*>= 0.*against the preference"):
+        load_recipe("dpo", overrides={"trl.loss_type": ["sigmoid", "sft"], "trl.loss_weights": [1.0, -0.5]})
+    recipe = load_recipe("dpo", overrides={"trl.loss_type": ["sigmoid", "sft"], "trl.loss_weights": [1.0, 0]})
+    assert recipe.trl["loss_weights"] == [1.0, 0.0]
+
+
+# --- #4: max_steps <= 0 means "train the epochs" ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("steps", [0, -5])
+def test_max_steps_zero_or_less_means_epochs_and_is_recorded_as_minus_one(steps, tmp_path):
+    recipe = load_recipe("sft", overrides={"trl.max_steps": steps})
+    assert recipe.trl["max_steps"] == -1
+    assert "max_steps: -1" in dump_recipe(recipe)  # the recorded recipe says what ran
+    args = build_trl_config(recipe, tmp_path / "o", choose_precision("fp32"))
+    assert args.max_steps == -1  # transformers trains num_train_epochs only for max_steps < 0 (0 = one step)
+
+
+def test_positive_max_steps_is_kept():
+    assert load_recipe("sft", overrides={"trl.max_steps": 3}).trl["max_steps"] == 3
+
+
+# --- #7: values that used to crash after the model loaded (exit 3) ------------------------------------------------------
+
+
+def test_sft_packing_is_refused_before_anything_loads(tmp_path):
+    with pytest.raises(RecipeError, match=r"trl\.packing.*not supported.*pair ids"):
+        train_sft(tmp_path, "unused", tmp_path / "o", overrides={**SFT_FAST, "trl.packing": True})
+    assert load_recipe("sft", overrides={"trl.packing": False}).trl["packing"] is False
+    result = cli_exit("sft", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
+                      "--set", "trl.packing=true")  # fmt: skip
+    assert result.exit_code == 2 and "trl.packing" in result.output
+
+
+def test_eval_strategy_without_an_eval_dataset_is_refused_from_the_recipe(tmp_path):
+    with pytest.raises(RecipeError, match=r"trl\.eval_strategy.*SFT stage trains without one"):
+        train_sft(tmp_path, "unused", tmp_path / "o", overrides={**SFT_FAST, "trl.eval_strategy": "steps"})
+    with pytest.raises(RecipeError, match=r"trl\.eval_strategy.*eval\.enabled is false"):
+        load_recipe("dpo", overrides={"trl.eval_strategy": "steps", "eval.enabled": False})
+    assert load_recipe("dpo", overrides={"trl.eval_strategy": "steps"}).trl["eval_strategy"] == "steps"
+    assert load_recipe("sft", overrides={"trl.eval_strategy": False}).trl["eval_strategy"] == "no"  # YAML `no`
+
+
+def test_dpo_eval_strategy_on_a_dataset_without_test_pairs_is_refused(tmp_path):
+    no_test = write_canonical(tmp_path / "notest", {"train": synthetic_task(n_train=8)["train"]})
+    data = open_training_data(no_test)
+    with pytest.raises(RecipeError, match=r"trl\.eval_strategy.*'steps'.*no test pairs"):
+        check_eval_split(data, "steps")
+    check_eval_split(data, "no")  # nothing evaluated during training: fine
+    with_test = open_training_data(write_canonical(tmp_path / "withtest", synthetic_task(n_train=8, n_test=4)))
+    check_eval_split(with_test, "steps")
+
+
+def test_a_lora_target_module_pattern_that_is_no_regex_is_refused():
+    with pytest.raises(RecipeError, match=r"lora\.target_modules.*not a valid regular expression"):
+        load_recipe("sft", overrides={"lora.target_modules": "q_proj("})
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tiny_model):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(tiny_model)
+
+
+@pytest.mark.parametrize("targets", [["q_projj"], ["q_proj", "v_projj"], "model\\.layers\\.\\d+\\.attn\\.q_projj"])
+def test_lora_target_modules_matching_no_module_are_refused_before_peft(tiny_llama, targets):
+    with pytest.raises(RecipeError, match=r"lora\.target_modules.*match(es)? no module.*q_proj"):
+        check_lora_targets(tiny_llama, LoraSpec(target_modules=targets))
+
+
+@pytest.mark.parametrize(
+    "targets", ["all-linear", ["q_proj", "v_proj"], ["self_attn.o_proj"], r"model\.layers\.\d+\.self_attn\.q_proj"]
+)
+def test_lora_target_modules_that_peft_matches_pass(tiny_llama, targets):
+    check_lora_targets(tiny_llama, LoraSpec(target_modules=targets))
+    check_lora_targets(tiny_llama, None)  # full fine-tuning
+
+
+def test_setup_errors_turns_peft_target_module_error_into_a_recipe_error(tiny_model):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    with pytest.raises(RecipeError, match=r"^lora\.target_modules: PEFT found no module"), setup_errors():
+        get_peft_model(model, LoraConfig(target_modules=["q_projj"], task_type="CAUSAL_LM"))
+
+
+def test_setup_errors_turns_the_missing_eval_dataset_into_a_recipe_error(tiny_llama, tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    args = TrainingArguments(output_dir=str(tmp_path), eval_strategy="steps", eval_steps=1, use_cpu=True, report_to=[])
+    with pytest.raises(RecipeError, match=r"^trl\.eval_strategy: .*no test pairs"), setup_errors():
+        Trainer(model=tiny_llama, args=args)
+
+
+def test_setup_errors_lets_other_errors_through():
+    with pytest.raises(KeyError), setup_errors():
+        raise KeyError("a bug stays a bug")
+    with pytest.raises(ValueError, match="unrelated"), setup_errors():
+        raise ValueError("unrelated")
+
+
+def test_a_misspelled_model_kwarg_is_a_recipe_error(task_data, tiny_model, tmp_path):
+    with pytest.raises(RecipeError, match=r"^model_kwargs: .*attn_implementatio"):
+        train_sft(
+            task_data, str(tiny_model), tmp_path / "o",
+            overrides={**SFT_FAST, "model_kwargs.attn_implementatio": "sdpa"}, no_check=True,
+        )  # fmt: skip
+
+
+def test_a_model_kwarg_value_from_pretrained_rejects_is_a_recipe_error(tiny_model):
+    import torch
+
+    from prefdata.train.models import load_model, resolve_model
+
+    with pytest.raises(RecipeError, match=r"^model_kwargs: .*attn_implementation='sdpaa'"):
+        load_model(resolve_model(str(tiny_model)), dtype=torch.float32, model_kwargs={"attn_implementation": "sdpaa"})
+
+
+# --- #8: max_length must be set ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", ["sft", "dpo"])
+def test_max_length_null_is_refused_with_trains_own_wording(stage, tmp_path):
+    train = train_sft if stage == "sft" else train_dpo
+    fast = SFT_FAST if stage == "sft" else DPO_FAST
+    with pytest.raises(RecipeError) as info:
+        train(tmp_path, "unused", tmp_path / "o", overrides={**fast, "trl.max_length": None})
+    message = str(info.value)
+    assert "trl.max_length" in message and "must be set" in message and "drop" in message
+    assert "--tokenizer" not in message
+
+
+# --- #10: per_device_eval_batch_size is owned by eval.batch_size ---------------------------------------------------------
+
+
+def test_per_device_eval_batch_size_is_refused_pointing_to_eval_batch_size(tmp_path):
+    with pytest.raises(RecipeError, match=r"trl\.per_device_eval_batch_size.*set by prefdata.*eval\.batch_size"):
+        load_recipe("dpo", overrides={"trl.per_device_eval_batch_size": 3})
+    recipe_file = Path(tmp_path / "sft.yaml")
+    recipe_file.write_text("trl:\n  per_device_eval_batch_size: 3\n")
+    with pytest.raises(RecipeError, match=rf"{recipe_file}: trl\.per_device_eval_batch_size"):
+        load_recipe("sft", recipe_file)
+    recipe = load_recipe("dpo", overrides={"eval.batch_size": 3})
+    assert build_trl_config(recipe, tmp_path / "o", choose_precision("fp32")).per_device_eval_batch_size == 3
