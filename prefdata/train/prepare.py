@@ -130,7 +130,8 @@ def prepare_inputs(
     resolved = _resolve("--model", model_spec)
     progress(f"model: {resolved.describe()}; precision {precision.name} on {precision.device_name}")
 
-    gate = run_check_gate(dataset.root, no_check=no_check, tokenizer=resolved.path, max_length=args.max_length)
+    tokenizer = str(Path(resolved.path).resolve()) if resolved.kind == "local" else resolved.path  # recorded: valid from anywhere
+    gate = run_check_gate(dataset.root, no_check=no_check, tokenizer=tokenizer, max_length=args.max_length)
     if not gate["ran"]:
         progress("check: skipped (--no-check)")
     else:
