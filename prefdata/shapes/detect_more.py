@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prefdata.config import _value_text
+from prefdata.config import value_key
 from prefdata.shapes.detect import _first, _values, prompt_extras
 from prefdata.shapes.messages import looks_like_messages
 
@@ -67,14 +67,14 @@ def _tree(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, 
 
 def _verdict_values(values: list[Any]) -> dict[str, list[Any]] | None:
     """Guess which winner values mean A / B / tie from the values seen."""
-    seen = {_value_text(v).lower() for v in values}
+    seen = {value_key(v) for v in values}
     encodings = [
         ({"model_a", "model_b"}, {"a": ["model_a"], "b": ["model_b"], "tie": ["tie"], "both_bad": ["tie (bothbad)", "both_bad"]}),
         ({"a", "b"}, {"a": ["a"], "b": ["b"], "tie": ["tie"], "both_bad": ["both_bad"]}),
         ({"1", "2"}, {"a": [1], "b": [2], "tie": [0]}),
     ]
     for needed, mapping in encodings:
-        known = {_value_text(v).lower() for vs in mapping.values() for v in vs}
+        known = {value_key(v) for vs in mapping.values() for v in vs}
         if needed <= seen <= known:
             return mapping
     return None
@@ -86,8 +86,8 @@ def _index_verdict(a: str, b: str, values: list[Any]) -> dict[str, list[Any]] | 
     da, db = re.search(r"(\d+)$", a), re.search(r"(\d+)$", b)
     if not (da and db) or da.group(1) == db.group(1):
         return None
-    seen = {_value_text(v) for v in values}
-    if not seen or not seen <= {da.group(1), db.group(1)}:
+    seen = {value_key(v) for v in values}
+    if not seen or not seen <= {value_key(da.group(1)), value_key(db.group(1))}:
         return None
     return {"a": [int(da.group(1))], "b": [int(db.group(1))]}
 
@@ -107,8 +107,8 @@ def _pairwise(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[s
     if winner:
         columns["winner"] = winner
         values = _values(sample, winner)
-        if values and all(isinstance(v, float) for v in values):
-            return None  # a numeric preference needs an explicit threshold and tie band
+        if values and all(isinstance(v, float) for v in values) and not all(v.is_integer() for v in values):
+            return None  # a numeric preference needs an explicit threshold and tie band (1.0/2.0 are labels)
         mapping = _index_verdict(a, b, values) or _verdict_values(values)
         if mapping is None:
             return None
@@ -160,7 +160,7 @@ def _feedback(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[s
     if not label:
         return None
     values = _values(sample, label)
-    labels = {_value_text(v).lower() for v in values}
+    labels = {value_key(v) for v in values}
     known = {"true", "false", "1", "0", "-1", "up", "down", "thumbs_up", "thumbs_down", "like", "dislike", "good", "bad", "positive", "negative"}
     if not labels or not labels <= known:
         return None

@@ -79,6 +79,9 @@ class PromptPlan:
         kind = TEXT
         if columns.prompt:
             kind = sniff_kind(sample_values(sample, columns.prompt)) or TEXT
+        if columns.prompt_markers is not None and (columns.prompt is None or kind.name != "text"):
+            where = f"'{columns.prompt}' holds {kind}" if columns.prompt else "a prompt_template is used"
+            raise ConfigError(f"columns.prompt_markers splits a prompt string into turns, but {where}; remove prompt_markers")
         return cls(columns, kind)
 
     @property

@@ -250,3 +250,26 @@ def test_shp_style_0_1_labels_stop_with_a_pairwise_config(tmp_path: Path) -> Non
     with pytest.raises(AmbiguousLayoutError, match="the values of 'labels'") as err:
         prefdata.build(raw, tmp_path / "out")
     assert "shape: pairwise" in err.value.suggested_config and "response_a: human_ref_A" in err.value.suggested_config
+
+
+@pytest.mark.parametrize(("values", "detected"), [(["1.0", "2.0", "2"], True), ([1.0, 2.0, 2.0], True), ([0.3, 0.7, 0.9], False)])
+def test_whole_number_verdicts_written_as_floats_are_labels(tmp_path: Path, values: list, detected: bool) -> None:
+    """A verdict column exported through pandas (1.0/2.0, or "1.0" in a CSV) is the 1/2 labels, not a
+    probability that needs a threshold; a real fraction still does."""
+    raw = _jsonl(tmp_path / "p.jsonl", [{"prompt": f"q{i}", "response_a": f"x{i}", "response_b": f"y{i}", "winner": v} for i, v in enumerate(values)])
+    if not detected:
+        with pytest.raises(AmbiguousLayoutError):
+            prefdata.build(raw, tmp_path / "out")
+        return
+    prefdata.build(raw, tmp_path / "out")
+    got = _by_record(tmp_path / "out")
+    assert {r: row["chosen_position"] for r, row in got.items()} == {1: "a", 2: "b", 3: "b"}
+
+
+def test_prompt_markers_on_a_prompt_that_is_not_a_string_are_a_config_error(tmp_path: Path) -> None:
+    from prefdata.errors import ConfigError
+
+    raw = _jsonl(tmp_path / "m.jsonl", [{"prompt": [{"role": "user", "content": "Hi"}], "chosen": "a", "rejected": "b"}])
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "prompt_markers": {}}}]}
+    with pytest.raises(ConfigError, match="'prompt' holds messages; remove prompt_markers"):
+        prefdata.build(raw, tmp_path / "out", config=config)
