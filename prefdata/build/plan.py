@@ -7,7 +7,7 @@ config every file is its own source and its shape is detected from a sample of i
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -59,9 +59,50 @@ def _with_format(f: InputFile, fmt: str) -> InputFile:
     return f if fmt == "auto" else replace(f, format=fmt)
 
 
+def _glob_segment(part: str) -> str:
+    """One path component of a glob as a regex: ``*`` and ``?`` never cross a ``/``."""
+    out, i = [], 0
+    while i < len(part):
+        ch = part[i]
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[" and "]" in part[i + 2 :]:
+            end = part.index("]", i + 2)
+            body = part[i + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` read as RAW globs are (Python's ``glob(recursive=True)``): ``*`` and ``?`` stay within
+    one folder, a ``**`` component spans any number of folders, none included.
+
+    >>> [bool(glob_regex("**/hh*").fullmatch(n)) for n in ("hh.jsonl", "sub/hh2.jsonl", "sub/x.jsonl")]
+    [True, True, False]
+    >>> [bool(glob_regex("*.jsonl").fullmatch(n)) for n in ("a.jsonl", "sub/a.jsonl")]
+    [True, False]
+    """
+    parts = pattern.split("/")
+    regex = ""
+    for k, part in enumerate(parts):
+        last = k == len(parts) - 1
+        if part == "**":
+            regex += ".*" if last else "(?:[^/]+/)*"
+        else:
+            regex += _glob_segment(part) + ("" if last else "/")
+    return re.compile(regex)
+
+
 def _matches(name: str, pattern: str) -> bool:
+    """Whether a source's ``path`` (a file, a folder, or a glob relative to RAW) selects file ``name``."""
     pattern = pattern.strip("/")
-    return name == pattern or fnmatch.fnmatch(name, pattern) or name.startswith(pattern + "/")
+    return name == pattern or name.startswith(pattern + "/") or glob_regex(pattern).fullmatch(name) is not None
 
 
 def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | None = None) -> BuildPlan:

@@ -118,3 +118,15 @@ def test_bad_filters_are_errors_naming_file_and_key(tmp_path: Path, where, probl
 def test_tree_message_filters_are_checked_with_the_config() -> None:
     msg = _error({"sources": [{"shape": "tree", "message_filters": ["lang = en"]}]})
     assert "sources[0].message_filters[0]: filter 'lang = en'" in msg
+
+
+def test_source_path_globs_select_files_as_raw_globs_do(tmp_path: Path) -> None:
+    """``*`` stays within one folder and ``**`` spans any number of folders (none included), as in a RAW glob."""
+    raw = tmp_path / "raw"
+    (raw / "sub").mkdir(parents=True)
+    hh = (FIXTURES / "raw" / "transcript" / "hh.jsonl").read_text()
+    (raw / "hh.jsonl").write_text(hh)
+    (raw / "sub" / "hh2.jsonl").write_text(hh)
+    for pattern, selected in (("**/hh*", {"hh.jsonl", "sub/hh2.jsonl"}), ("*.jsonl", {"hh.jsonl"}), ("sub", {"sub/hh2.jsonl"}), ("sub/*", {"sub/hh2.jsonl"})):
+        result = prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "transcript", "path": pattern}]})
+        assert {i["path"] for i in result.manifest["inputs"]} == selected, pattern
