@@ -115,6 +115,8 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
             raise InputError(f"RAW '{raw_str}' does not exist")
         if root.is_file():
             candidates = [(root, root.name)]
+        elif _is_prefdata_output(root):
+            candidates, hidden = _earlier_output(root, exclude)
         else:
             candidates, hidden = _walk(root, exclude)
             if not candidates and not hidden:
@@ -129,7 +131,22 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
 
 
 HIDDEN = "hidden (the name starts with '.' or '_'), not read"
-PREFDATA_OUTPUT = "the output of an earlier `prefdata build` (manifest.json and data/), not raw data; pass it as RAW to read it"
+PREFDATA_OUTPUT = "the output of an earlier `prefdata build` (manifest.json and data/), not raw data; pass it as RAW to rebuild from its pairs"
+
+
+NOT_PAIRS = "part of an earlier `prefdata build` that holds no pairs (rejects, KTO rows, card, manifest), not read"
+
+
+def _earlier_output(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], list[SkippedFile]]:
+    """RAW is the output of an earlier build: its pairs (``data/``) are the raw data, named as in that
+    output (``data/train-....parquet``); the rest of it is listed as skipped."""
+    candidates, skipped = _walk(root / "data", exclude)
+    candidates = [(path, f"data/{name}") for path, name in candidates]
+    skipped = [SkippedFile(f"data/{item.name}", item.reason) for item in skipped]
+    for child in sorted(root.iterdir()):
+        if child.name != "data":
+            skipped.append(SkippedFile(child.name + ("/" if child.is_dir() else ""), NOT_PAIRS))
+    return candidates, skipped
 
 
 def _is_prefdata_output(folder: Path) -> bool:

@@ -275,3 +275,16 @@ def test_an_earlier_build_inside_raw_is_not_read_as_raw_data(tmp_path: Path) -> 
     assert [s["path"] for s in m["skipped_files"]] == ["old-out/"]
     assert "output of an earlier `prefdata build`" in m["skipped_files"][0]["reason"]
     assert result.counts["pairs_written"] == 3 and result.counts["records_rejected"] == 0
+
+
+def test_an_earlier_build_given_as_raw_is_rebuilt_from_its_pairs(tmp_path: Path) -> None:
+    """Its data/ shards are the raw data (read as preference pairs); rejects/, the card and the manifest are not."""
+    raw = _write(tmp_path, "a.jsonl", _jsonl(6) + b"not json\n")
+    prefdata.build(raw / "a.jsonl", tmp_path / "old", test_fraction=0.5)
+    result = prefdata.build(tmp_path / "old", tmp_path / "new")
+    m = manifest(tmp_path / "new")
+    assert sorted(i["path"] for i in m["inputs"]) == ["data/test-00000-of-00001.parquet", "data/train-00000-of-00001.parquet"]
+    assert {s["path"] for s in m["skipped_files"]} == {"README.md", "manifest.json", "rejects/"}
+    old_ids = set(pl.read_parquet(tmp_path / "old" / "data" / "*.parquet")["id"])
+    assert set(pl.read_parquet(tmp_path / "new" / "data" / "*.parquet")["id"]) == old_ids
+    assert result.counts["records_read"] == 6 and result.counts["records_rejected"] == 0
