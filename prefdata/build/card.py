@@ -68,6 +68,15 @@ def _split_order(split: str) -> tuple[int, str]:
     return ({"train": 0, "validation": 1, "test": 2}.get(split, 3), split)
 
 
+def _provenance(manifest: Mapping[str, Any]) -> str:
+    """Who built the data, said only when the manifest says it: ``prefdata report`` also writes cards for
+    datasets other tools built."""
+    version = manifest.get("prefdata_version")
+    if not version:
+        return "Provenance unknown: no prefdata build manifest."
+    return f"Built by prefdata {version} from {len(manifest.get('inputs', []))} raw file(s)."
+
+
 def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = None, report_link: str | None = None) -> str:
     """Render ``README.md`` for a dataset directory from its manifest.
 
@@ -83,8 +92,7 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
         "",
         "# Preference dataset",
         "",
-        (f"Built by prefdata {manifest.get('prefdata_version', '')} from "
-        f"{len(manifest.get('inputs', []))} raw file(s). Conversational format with an explicit prompt: "
+        _provenance(manifest) + (" Conversational format with an explicit prompt: "
         "`prompt` is a list of `{role, content}` messages ending with a user turn, `chosen` and `rejected` "
         "are lists of assistant messages; ready for TRL's `DPOTrainer`."),
         "",

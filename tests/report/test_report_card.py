@@ -59,6 +59,7 @@ def test_without_manifest_or_readme_a_card_is_written_from_the_shards(tmp_path):
     header, body = header_and_body(report(out).card_path.read_text())
     assert [f["split"] for f in header["configs"][0]["data_files"]] == ["train", "test"]
     assert "pairs written | 6" in body
+    assert "Provenance unknown" in body and "Built by" not in body  # no claim the data cannot back
 
 
 def test_no_card_option_leaves_readme(tmp_path):
