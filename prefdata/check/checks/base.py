@@ -110,3 +110,18 @@ def run_enabled(ctx: Context, checks: dict[str, Callable[[Context], CheckOutcome
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def percent(value: float, *bounds: float) -> str:
+    """``value`` as a percentage with as many decimals as it takes to stay on its side of each bound:
+    a failing 0.654 against a 0.65 limit reads 65.4%, not a passing-looking 65%.
+
+    >>> percent(0.654, 0.35, 0.65), percent(0.5, 0.35, 0.65), percent(0.6500001, 0.65)
+    ('65.4%', '50%', '65.0000%')
+    """
+    for digits in range(4):
+        text = f"{value:.{digits}%}"
+        shown = float(text[:-1]) / 100
+        if all((shown > b) == (value > b) and (shown < b) == (value < b) for b in bounds):
+            return text
+    return f"{value:.4%}"

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.check.checks.base import Context, plural, run_enabled, skipped
+from prefdata.check.checks.base import Context, percent, plural, run_enabled, skipped
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 
@@ -102,15 +102,15 @@ def _length_bias(ctx: Context) -> CheckOutcome:
         mask = mask | (in_group & (longer if direction == "high" else shorter))
     offending = ctx.ids(mask) if failing else []
     share = overall["share_chosen_longer"]
-    overall_text = f"{share:.0%} of pairs prefer the longer response" if share is not None else "no pairs to measure"
+    overall_text = f"{percent(share, lo, hi)} of pairs prefer the longer response" if share is not None else "no pairs to measure"
     if failing:
         worst = [
             ("overall" if src is None else f"source {src!r}")
-            + f" {(overall if src is None else by_source[src])['share_chosen_longer']:.0%}"
+            + f" {percent((overall if src is None else by_source[src])['share_chosen_longer'], lo, hi)}"
             for src, _ in failing
         ]
         message = (
-            f"length bias: share of pairs preferring the longer response is {', '.join(worst)} ({share:.0%} overall); "
+            f"length bias: share of pairs preferring the longer response is {', '.join(worst)} ({percent(share, lo, hi)} overall); "
             f"{plural(len(offending), 'pair')} in the failing groups follow it"
         )
     else:
@@ -148,11 +148,11 @@ def _position_bias(ctx: Context) -> CheckOutcome:
     if failing:
         worst = failing[0][0]
         message = (
-            f"position bias in {plural(len(failing), 'source')}: {by_source[worst]['share_a_wins']:.0%} 'A wins' in {worst!r}; "
+            f"position bias in {plural(len(failing), 'source')}: {percent(by_source[worst]['share_a_wins'], lo, hi)} 'A wins' in {worst!r}; "
             f"{plural(len(offending), 'pair')} in the failing sources follow it"
         )
     else:
-        message = f"{k_all / n_all:.0%} 'A wins' over {plural(n_all, 'pairwise pair')}"
+        message = f"{percent(k_all / n_all, lo, hi)} 'A wins' over {plural(n_all, 'pairwise pair')}"
     return CheckOutcome(
         id="position_bias", severity=s.severity, passed=not failing, statistic=statistic,
         threshold=s.threshold(), offending_ids=offending, message=message,
