@@ -77,7 +77,7 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             report.problem = "no record parses as a JSON object"
         else:
             try:
-                source = detect(sample, name=f.name.rsplit(".", 1)[0], what="file")
+                source = detect(sample, name=f.name.rsplit(".", 1)[0], what="file", path=f.name)
                 shape = make_shape(source, sample)
                 report.shape, report.description = shape.name, shape.describe()
                 report.config_yaml = dump_config(BuildConfig(sources=[source]))

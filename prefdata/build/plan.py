@@ -118,7 +118,7 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             if not sample:
                 skipped.append(SkippedFile(f.name, "no record parses as a JSON object"))
                 continue
-            source = detect(sample, name=default_source_name(f.name), what="file")
+            source = detect(sample, name=default_source_name(f.name), what="file", path=f.name)
             source = source.model_copy(update={"path": f.name})
             sources.append(source)
             plans.append(_plan(len(plans), f, source, sample, detected=True))

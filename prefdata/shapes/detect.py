@@ -40,8 +40,9 @@ def _values(sample: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
     return [r[key] for r in sample if isinstance(r, Mapping) and r.get(key) is not None]
 
 
-def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file") -> SourceBase:
-    """A source config for records like ``sample`` (raises AmbiguousLayoutError when unsure)."""
+def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file", path: str | None = None) -> SourceBase:
+    """A source config named ``name`` for records like ``sample`` (raises AmbiguousLayoutError when
+    unsure, naming the file by ``path``, extension included, when given)."""
     keys = key_stats(sample)
     source: dict[str, Any] | None = None
     chosen, rejected = _first(keys, CHOSEN_KEYS), _first(keys, REJECTED_KEYS)
@@ -53,7 +54,7 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
         source = detect_other(sample, keys)
     if source is None:
         raise AmbiguousLayoutError(
-            f"{what} {name}: {_why(sample, keys)}; write a build config (see the suggestion below and README 'Raw shapes')",
+            f"{what} {path or name}: {_why(sample, keys)}; write a build config (see the suggestion below and README 'Raw shapes')",
             suggested_config=_skeleton(keys),
         )
     source = {"name": name, **source}

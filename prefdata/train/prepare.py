@@ -53,10 +53,15 @@ class Inputs:
         return f"{mode}, lr {self.args.learning_rate:g}, seed {self.recipe.seed}"
 
 
+def _looks_like_path(spec: str) -> bool:
+    """A model spec written as a path (``./sft``, ``/models/x``, ``~/m``), never a hub id (``org/name``)."""
+    return spec.startswith(("./", "../", "/", "~"))
+
+
 def _resolve(flag: str, spec: str) -> ResolvedModel:
     """:func:`resolve_model`, with a path that does not exist refused here, naming its flag, instead of
     being tried as a hub id once the other weights have loaded."""
-    if spec.startswith(("./", "../", "/", "~")) and not Path(spec).expanduser().exists():
+    if _looks_like_path(spec) and not Path(spec).expanduser().exists():
         raise ModelError(f"{flag} {spec}: no such directory")
     try:
         return resolve_model(spec)
@@ -70,6 +75,8 @@ def check_stage_order(model_spec: str, *, from_instruct: bool) -> dict[str, Any]
     Runs on the ``--model`` value alone, before anything is converted or loaded.
     """
     local = Path(model_spec).expanduser()
+    if _looks_like_path(model_spec) and not local.exists():
+        raise ModelError(f"--model {model_spec}: no such directory")
     record = read_record(local) if local.is_dir() else None
     if from_instruct or (record is not None and record.get("instruction_tuned")):
         return record

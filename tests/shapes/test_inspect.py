@@ -28,7 +28,7 @@ def test_inspect_cli_on_a_folder(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["inspect", str(FIXTURES / "raw" / "pairwise"), "--examples", "1"])
     assert res.exit_code == 0, res.output
     assert "== arena.jsonl (jsonl" in res.stdout and "detected pairwise" in res.stdout
-    assert "== winner_01.jsonl" in res.stdout and "not detected: file winner_01: looks pairwise" in res.stdout
+    assert "== winner_01.jsonl" in res.stdout and "not detected: file winner_01.jsonl: looks pairwise" in res.stdout
     assert "config to complete:" in res.stdout and "winner_values: {a: [<value meaning A wins>]" in res.stdout
     assert "example 1:" in res.stdout
     assert "response1" in res.stdout and "number 6" in res.stdout  # annotators.jsonl field stats

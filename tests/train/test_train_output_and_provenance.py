@@ -153,3 +153,8 @@ def test_a_refusal_after_the_model_loads_leaves_no_output_and_no_staging(task_da
     with pytest.raises(RecipeError, match="lora.target_modules"):
         train_sft(task_data, str(tiny_model), tmp_path / "out", overrides={**ONE_STEP, "lora.target_modules": ["q_projj"]}, no_check=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dpo_from_a_model_path_that_does_not_exist_says_so(task_data, tmp_path, no_model_loads):
+    with pytest.raises(ModelError, match=r"^--model \./no_such_sft: no such directory$"):
+        train_dpo(task_data, "./no_such_sft", tmp_path / "out", overrides=DPO_FAST, no_check=True)
