@@ -7,7 +7,7 @@ config every file is its own source and its shape is detected from a sample of i
 
 from __future__ import annotations
 
-import re
+import fnmatch
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -59,50 +59,32 @@ def _with_format(f: InputFile, fmt: str) -> InputFile:
     return f if fmt == "auto" else replace(f, format=fmt)
 
 
-def _glob_segment(part: str) -> str:
-    """One path component of a glob as a regex: ``*`` and ``?`` never cross a ``/``."""
-    out, i = [], 0
-    while i < len(part):
-        ch = part[i]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "[" and "]" in part[i + 2 :]:
-            end = part.index("]", i + 2)
-            body = part[i + 1 : end]
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-            i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return "".join(out)
+def glob_match(name: str, pattern: str) -> bool:
+    """Whether ``name`` (a path relative to RAW) matches ``pattern`` as RAW globs do (Python's
+    ``glob(recursive=True)``): ``*``, ``?`` and ``[...]`` match within one folder name, a ``**``
+    component spans any number of folders, none included.
 
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """``pattern`` read as RAW globs are (Python's ``glob(recursive=True)``): ``*`` and ``?`` stay within
-    one folder, a ``**`` component spans any number of folders, none included.
-
-    >>> [bool(glob_regex("**/hh*").fullmatch(n)) for n in ("hh.jsonl", "sub/hh2.jsonl", "sub/x.jsonl")]
+    >>> [glob_match(n, "**/hh*") for n in ("hh.jsonl", "sub/hh2.jsonl", "sub/x.jsonl")]
     [True, True, False]
-    >>> [bool(glob_regex("*.jsonl").fullmatch(n)) for n in ("a.jsonl", "sub/a.jsonl")]
-    [True, False]
+    >>> [glob_match(n, "*.jsonl") for n in ("a.jsonl", "sub/a.jsonl")], glob_match("x/y.jsonl", "x[!a]y.jsonl")
+    ([True, False], False)
     """
-    parts = pattern.split("/")
-    regex = ""
-    for k, part in enumerate(parts):
-        last = k == len(parts) - 1
-        if part == "**":
-            regex += ".*" if last else "(?:[^/]+/)*"
-        else:
-            regex += _glob_segment(part) + ("" if last else "/")
-    return re.compile(regex)
+    return _match_parts(name.split("/"), pattern.split("/"))
+
+
+def _match_parts(names: list[str], parts: list[str]) -> bool:
+    if not parts:
+        return not names
+    head, rest = parts[0], parts[1:]
+    if head == "**":
+        return any(_match_parts(names[i:], rest) for i in range(len(names) + 1))
+    return bool(names) and fnmatch.fnmatchcase(names[0], head) and _match_parts(names[1:], rest)
 
 
 def _matches(name: str, pattern: str) -> bool:
     """Whether a source's ``path`` (a file, a folder, or a glob relative to RAW) selects file ``name``."""
     pattern = pattern.strip("/")
-    return name == pattern or name.startswith(pattern + "/") or glob_regex(pattern).fullmatch(name) is not None
+    return name == pattern or name.startswith(pattern + "/") or glob_match(name, pattern)
 
 
 def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | None = None) -> BuildPlan:

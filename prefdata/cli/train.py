@@ -11,6 +11,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -187,7 +188,7 @@ def sft(**params: Any) -> None:
             progress=lambda m: _echo(m, err=True),
         )
     _echo_done("sft", result.train_metrics)
-    _echo(_wrote(result.output))
+    _echo(_wrote(Path(output)))  # as the user named it
 
 
 def _echo_done(stage: str, metrics: dict[str, Any]) -> None:
@@ -244,4 +245,4 @@ def dpo(**params: Any) -> None:
     _echo_done("dpo", result.train_metrics)
     if result.eval_before is not None or result.eval_after is not None:
         _echo(format_eval_table(result.eval_before, result.eval_after, beta=result.record["trl_config"]["beta"]))
-    _echo(_wrote(result.output))
+    _echo(_wrote(Path(output)))  # as the user named it

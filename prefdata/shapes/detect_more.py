@@ -87,7 +87,7 @@ def _index_verdict(a: str, b: str, values: list[Any]) -> dict[str, list[Any]] | 
     if not (da and db) or da.group(1) == db.group(1):
         return None
     seen = {value_key(v) for v in values}
-    if not seen or not seen <= {value_key(da.group(1)), value_key(db.group(1))}:
+    if seen != {value_key(da.group(1)), value_key(db.group(1))}:  # both seen: one value alone says no direction
         return None
     return {"a": [int(da.group(1))], "b": [int(db.group(1))]}
 

@@ -26,8 +26,22 @@ STAGING_SUFFIX = ".prefdata-partial"
 REPLACED_SUFFIX = ".prefdata-replaced"
 
 
+def _real(output: Path) -> Path:
+    """The directory a run replaces: ``output`` itself, or the target of ``output`` when it is a link
+    (the link is kept and points at the new model)."""
+    return output.resolve() if output.is_symlink() else output
+
+
 def staging_dir(output: Path) -> Path:
-    return output.parent / f".{output.name}{STAGING_SUFFIX}"
+    real = _real(output)
+    return real.parent / f".{real.name}{STAGING_SUFFIX}"
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -41,6 +55,8 @@ def check_output(output: Path, *, data: Path, models: list[str], overwrite: bool
     target, dataset = output.resolve(), data.resolve()
     if _inside(target, dataset) or _inside(dataset, target):
         raise OutputDirError(f"--output {output} and --data {data} overlap; write the model outside the dataset")
+    if _inside(Path.cwd().resolve(), target):
+        raise OutputDirError(f"--output {output} is (or holds) the current directory, which the run would replace; choose another")
     for spec in models:
         local = Path(spec).expanduser()
         if local.exists() and _inside(local.resolve(), target):
@@ -59,22 +75,26 @@ def check_output(output: Path, *, data: Path, models: list[str], overwrite: bool
 def begin(output: Path) -> Path:
     """A fresh, empty staging directory for ``output`` (a crashed run's leftovers removed). Main process only."""
     staging = staging_dir(output)
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    try:
+        _remove(staging)
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputDirError(
+            f"--output {output}: cannot create {staging.name} beside it ({exc.strerror or exc}); the run writes there "
+            "and swaps it in at the end, so the folder that holds --output must be writable"
+        ) from None
     return staging
 
 
 def commit(staging: Path, output: Path) -> None:
     """Replace ``output`` with ``staging``: the previous output is whole until the first rename. Main process only."""
-    replaced = output.parent / f".{output.name}{REPLACED_SUFFIX}"
-    if replaced.exists():
-        shutil.rmtree(replaced)
-    if output.exists():
-        output.rename(replaced)
-    staging.rename(output)
-    if replaced.exists():
-        shutil.rmtree(replaced)
+    real = _real(output)
+    replaced = real.parent / f".{real.name}{REPLACED_SUFFIX}"
+    _remove(replaced)
+    if real.exists():
+        real.rename(replaced)
+    staging.rename(real)
+    _remove(replaced)
 
 
 @contextmanager

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +119,7 @@ def prepare_inputs(
         )
     recipe_source = str(recipe) if recipe is not None else f"default {stage}.yaml"
     model_spec = parsed.model
-    output = Path(output)
+    output = Path(os.path.abspath(output))  # `.` and `..` named, links kept: what the record and the swap use
     if not model_spec:
         resolve_model(model_spec)  # raises the "no model given" error
     output_dir.check_output(output, data=Path(data), models=[model_spec, *([ref_model] if ref_model else [])], overwrite=overwrite)

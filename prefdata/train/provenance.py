@@ -55,7 +55,7 @@ def to_jsonable(value: Any) -> Any:
 
 def _published(config: dict[str, Any], staging: Path, output: Path) -> dict[str, Any]:
     """``config`` with paths under the staging directory shown where they end up, under ``output``."""
-    where, final = str(staging), str(output.resolve())
+    where, final = str(staging), str(output)
     return {k: final + v[len(where):] if isinstance(v, str) and v.startswith(where) else v for k, v in config.items()}
 
 

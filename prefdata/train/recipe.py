@@ -444,7 +444,7 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
                 "remove trl.eval_strategy or enable eval",
             )
     targets = recipe.lora.target_modules if recipe.lora is not None else None
-    if isinstance(targets, str) and targets != "all-linear":
+    if isinstance(targets, str) and targets.lower() != "all-linear":
         try:
             re.compile(targets)
         except re.error as exc:

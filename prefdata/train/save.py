@@ -67,5 +67,8 @@ def publish(trainer, *, staging: Path, output: Path) -> None:
     previous ``output`` (if any) is untouched.
     """
     if trainer.accelerator.is_main_process:
+        card = staging / "README.md"  # TRL's model card names the model after the directory it saved into
+        if card.is_file():
+            card.write_text(card.read_text(encoding="utf-8").replace(staging.name, output.name), encoding="utf-8")
         output_dir.commit(staging, output)
     trainer.accelerator.wait_for_everyone()

@@ -63,7 +63,7 @@ def check_lora_targets(model, spec: LoraSpec | None) -> None:
     every list entry must match, so a typo next to a correct name (``[q_proj, v_projj]``) does not silently train
     fewer adapters than the recipe says.
     """
-    if spec is None or spec.target_modules == "all-linear":
+    if spec is None or (isinstance(spec.target_modules, str) and spec.target_modules.lower() == "all-linear"):
         return
     names = [name for name, _ in model.named_modules() if name]
     targets = spec.target_modules

@@ -130,3 +130,14 @@ def test_source_path_globs_select_files_as_raw_globs_do(tmp_path: Path) -> None:
     for pattern, selected in (("**/hh*", {"hh.jsonl", "sub/hh2.jsonl"}), ("*.jsonl", {"hh.jsonl"}), ("sub", {"sub/hh2.jsonl"}), ("sub/*", {"sub/hh2.jsonl"})):
         result = prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "transcript", "path": pattern}]})
         assert {i["path"] for i in result.manifest["inputs"]} == selected, pattern
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "selected"),
+    [("x/y.jsonl", "x[!a]y.jsonl", False), ("xby.jsonl", "x[!a]y.jsonl", True), ("x^y.jsonl", "x[^a]y.jsonl", True),
+     ("az.jsonl", "a[z-a].jsonl", False), ("a[.jsonl", "a[.jsonl", True), ("d/e/f.jsonl", "d/**", True)],
+)
+def test_glob_classes_stay_within_a_folder_and_never_crash(name: str, pattern: str, selected: bool) -> None:
+    from prefdata.build.plan import glob_match
+
+    assert glob_match(name, pattern) is selected

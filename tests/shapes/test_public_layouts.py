@@ -273,3 +273,10 @@ def test_prompt_markers_on_a_prompt_that_is_not_a_string_are_a_config_error(tmp_
     config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "prompt_markers": {}}}]}
     with pytest.raises(ConfigError, match="'prompt' holds messages; remove prompt_markers"):
         prefdata.build(raw, tmp_path / "out", config=config)
+
+
+def test_a_numbered_verdict_needs_both_numbers_in_the_sample(tmp_path: Path) -> None:
+    """Seeing only ``1`` next to response_1/response_2 says nothing about the encoding (0/1 would swap every pair)."""
+    raw = _jsonl(tmp_path / "p.jsonl", [{"prompt": f"q{i}", "response_1": f"x{i}", "response_2": f"y{i}", "label": 1} for i in range(5)])
+    with pytest.raises(AmbiguousLayoutError):
+        prefdata.build(raw, tmp_path / "out")

@@ -158,3 +158,34 @@ def test_a_refusal_after_the_model_loads_leaves_no_output_and_no_staging(task_da
 def test_dpo_from_a_model_path_that_does_not_exist_says_so(task_data, tmp_path, no_model_loads):
     with pytest.raises(ModelError, match=r"^--model \./no_such_sft: no such directory$"):
         train_dpo(task_data, "./no_such_sft", tmp_path / "out", overrides=DPO_FAST, no_check=True)
+
+
+def test_a_linked_output_keeps_its_link_and_gets_the_new_model(task_data, tiny_model, tmp_path):
+    models = tmp_path / "models"
+    train_sft(task_data, str(tiny_model), models / "v1", overrides=ONE_STEP, no_check=True)
+    link = tmp_path / "current"
+    link.symlink_to(models / "v1")
+    for _ in range(2):  # the second run replaces what the first published through the same link
+        result = train_sft(task_data, str(tiny_model), link, overrides={**ONE_STEP, "lora": None}, no_check=True, overwrite=True)
+        assert link.is_symlink() and link.resolve() == (models / "v1").resolve()
+        assert json.loads((models / "v1" / "prefdata_train.json").read_text())["recipe"]["lora"] is None
+        assert result.record["trl_config"]["output_dir"] == str(link)
+    assert sorted(p.name for p in models.iterdir()) == ["v1"] and sorted(p.name for p in tmp_path.iterdir()) == ["current", "models"]
+
+
+def test_the_current_directory_is_refused_as_output(task_data, tiny_model, tmp_path, monkeypatch, no_model_loads):
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    monkeypatch.chdir(work / "sub")
+    for output in (".", ".."):
+        with pytest.raises(OutputDirError, match="current directory"):
+            train_sft(task_data, str(tiny_model), output, no_check=True, overwrite=True)
+
+
+def test_the_published_model_card_is_named_after_the_output(task_data, tiny_model, tmp_path):
+    """With checkpoints on, TRL writes a model card named after the directory it saves into."""
+    out = tmp_path / "sft_model"
+    overrides = {**ONE_STEP, "trl.max_steps": 2, "trl.save_strategy": "steps", "trl.save_steps": 1}
+    train_sft(task_data, str(tiny_model), out, overrides=overrides, no_check=True)
+    card = (out / "README.md").read_text()
+    assert "sft_model" in card and "prefdata-partial" not in card

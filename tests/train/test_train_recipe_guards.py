@@ -126,7 +126,7 @@ def test_lora_target_modules_matching_no_module_are_refused_before_peft(tiny_lla
 
 
 @pytest.mark.parametrize(
-    "targets", ["all-linear", ["q_proj", "v_proj"], ["self_attn.o_proj"], r"model\.layers\.\d+\.self_attn\.q_proj"]
+    "targets", ["all-linear", "ALL-LINEAR", ["q_proj", "v_proj"], ["self_attn.o_proj"], r"model\.layers\.\d+\.self_attn\.q_proj"]
 )
 def test_lora_target_modules_that_peft_matches_pass(tiny_llama, targets):
     check_lora_targets(tiny_llama, LoraSpec(target_modules=targets))
