@@ -18,7 +18,7 @@ from prefdata.train.data import drop_report, load_split
 from prefdata.train.errors import setup_errors
 from prefdata.train.evaluate import PreferenceEval, evaluate_preferences, reference_logps, signed
 from prefdata.train.models import load_model
-from prefdata.train.output_dir import discarded_on_refusal
+from prefdata.train.output_dir import discarded_on_refusal, shown
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
 from prefdata.train.provenance import build_record, model_ref, run_fields, sft_lineage
 from prefdata.train.result import TrainResult
@@ -141,7 +141,7 @@ def train_dpo(
     )
     write_provenance(trainer, output=inputs.staging, recipe=inputs.recipe, record=record, eval_doc=eval_doc)
     publish(trainer, staging=inputs.staging, output=inputs.output)
-    progress(f"saved: {inputs.output}")
+    progress(f"saved: {shown(inputs.output)}")
     return TrainResult(
         stage="dpo",
         output=inputs.output,

@@ -51,23 +51,23 @@ def _inside(path: Path, folder: Path) -> bool:
 def check_output(output: Path, *, data: Path, models: list[str], overwrite: bool) -> None:
     """Refuse an ``--output`` that the run must not write or replace; raises :class:`OutputDirError`."""
     if output.exists() and not output.is_dir():
-        raise OutputDirError(f"--output {output}: exists and is not a directory")
+        raise OutputDirError(f"--output {shown(output)}: exists and is not a directory")
     target, dataset = output.resolve(), data.resolve()
     if _inside(target, dataset) or _inside(dataset, target):
-        raise OutputDirError(f"--output {output} and --data {data} overlap; write the model outside the dataset")
+        raise OutputDirError(f"--output {shown(output)} and --data {data} overlap; write the model outside the dataset")
     if _inside(Path.cwd().resolve(), target):
-        raise OutputDirError(f"--output {output} is (or holds) the current directory, which the run would replace; choose another")
+        raise OutputDirError(f"--output {shown(output)} is (or holds) the current directory, which the run would replace; choose another")
     for spec in models:
         local = Path(spec).expanduser()
         if local.exists() and _inside(local.resolve(), target):
-            raise OutputDirError(f"--output {output} holds the input model {spec}; write the new model elsewhere")
+            raise OutputDirError(f"--output {shown(output)} holds the input model {spec}; write the new model elsewhere")
     if not output.is_dir() or not any(output.iterdir()):
         return
     if not overwrite:
-        raise OutputDirError(f"--output {output}: directory is not empty; choose a new one or pass --overwrite")
+        raise OutputDirError(f"--output {shown(output)}: directory is not empty; choose a new one or pass --overwrite")
     if not ((output / RECORD_FILE).is_file() or (output / "config.json").is_file()):
         raise OutputDirError(
-            f"--output {output}: --overwrite replaces a model directory, and this one holds no model "
+            f"--output {shown(output)}: --overwrite replaces a model directory, and this one holds no model "
             f"({RECORD_FILE} or config.json) but other files; choose a new or empty directory"
         )
 
@@ -80,7 +80,7 @@ def begin(output: Path) -> Path:
         staging.mkdir(parents=True)
     except OSError as exc:
         raise OutputDirError(
-            f"--output {output}: cannot create {staging.name} beside it ({exc.strerror or exc}); the run writes there "
+            f"--output {shown(output)}: cannot create {staging.name} beside it ({exc.strerror or exc}); the run writes there "
             "and swaps it in at the end, so the folder that holds --output must be writable"
         ) from None
     return staging
@@ -106,3 +106,11 @@ def discarded_on_refusal(staging: Path) -> Iterator[None]:
     except TrainError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def shown(output: Path) -> str:
+    """``output`` as messages show it: relative to the current directory when it lies under it."""
+    try:
+        return str(output.relative_to(Path.cwd()))
+    except ValueError:
+        return str(output)

@@ -14,7 +14,7 @@ from typing import Any
 
 from prefdata.train.data import drop_report, load_split, to_prompt_completion
 from prefdata.train.errors import setup_errors
-from prefdata.train.output_dir import discarded_on_refusal
+from prefdata.train.output_dir import discarded_on_refusal, shown
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
 from prefdata.train.provenance import build_record, model_ref, run_fields
 from prefdata.train.result import TrainResult
@@ -84,7 +84,7 @@ def train_sft(
     )
     write_provenance(trainer, output=inputs.staging, recipe=inputs.recipe, record=record)
     publish(trainer, staging=inputs.staging, output=inputs.output)
-    progress(f"saved: {inputs.output}")
+    progress(f"saved: {shown(inputs.output)}")
     return TrainResult(
         stage="sft", output=inputs.output, record=record, drops=drops, train_metrics=output_train.metrics
     )
