@@ -27,6 +27,7 @@ import polars as pl
 from prefdata.build.output import shards_by_split
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
 from prefdata.train.errors import DataError, RecipeError
+from prefdata.train.recipe import strategy_name
 
 MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
 #: How many offending ids an error message lists.
@@ -74,7 +75,7 @@ def check_eval_split(data: TrainingData, eval_strategy: Any, *, source: str = "t
 
     >>> check_eval_split(TrainingData(Path("out"), {}, None, {"train": 3}), "no")   # nothing to evaluate, fine
     """
-    strategy = str(getattr(eval_strategy, "value", eval_strategy))
+    strategy = strategy_name(eval_strategy)
     if strategy in ("no", "None", "False") or data.has_test:
         return
     raise RecipeError(

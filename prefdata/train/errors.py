@@ -51,7 +51,8 @@ def _raised_in(exc: BaseException, package: str) -> bool:
     return name == package or name.startswith(package + ".")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none), for one-line errors."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
@@ -73,7 +74,7 @@ def setup_errors() -> Iterator[None]:
         message = str(exc)
         if type(exc).__name__ == "NoMatchingPeftModuleError" or "not found in the base model" in message:
             raise RecipeError(
-                f"lora.target_modules: PEFT found no module to put LoRA adapters on ({_first_line(exc)}); "
+                f"lora.target_modules: PEFT found no module to put LoRA adapters on ({first_line(exc)}); "
                 "list module names of this model (e.g. q_proj, v_proj) or use all-linear"
             ) from exc
         if "eval_strategy" in message and "eval_dataset" in message:
@@ -82,5 +83,5 @@ def setup_errors() -> Iterator[None]:
                 "(the dataset has no test pairs, or eval.enabled is false); remove trl.eval_strategy"
             ) from exc
         if _raised_in(exc, "peft"):
-            raise RecipeError(f"lora: PEFT rejected the LoRA settings of the recipe: {_first_line(exc)}") from exc
+            raise RecipeError(f"lora: PEFT rejected the LoRA settings of the recipe: {first_line(exc)}") from exc
         raise

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.build.output import sha256_file
-from prefdata.train.errors import ModelError, RecipeError
+from prefdata.train.errors import ModelError, RecipeError, first_line
 
 #: File prefdata writes next to every model it trains (see ``provenance.py``).
 RECORD_FILE = "prefdata_train.json"
@@ -61,6 +61,11 @@ class ResolvedModel:
 
     def describe(self) -> str:
         return self.spec if self.spec == self.path else f"{self.spec} ({self.path})"
+
+    @property
+    def location(self) -> str:
+        """Where records name the model from: a local directory by absolute path, valid from anywhere."""
+        return str(Path(self.path).resolve()) if self.kind == "local" else self.path
 
 
 def cache_root() -> Path:
@@ -226,7 +231,7 @@ def load_model(model: ResolvedModel, *, dtype, model_kwargs: dict[str, Any] | No
         if named:
             raise RecipeError(
                 f"model_kwargs: {model.describe()} rejected {', '.join(f'{k}={kwargs[k]!r}' for k in named)}: "
-                f"{_first_line(exc)}"
+                f"{first_line(exc)}"
             ) from None
         raise ModelError(_load_failure(model, exc)) from None
 
@@ -239,10 +244,6 @@ def _mentions(message: str, key: str) -> bool:
 def _named_keys(exc: Exception, kwargs: dict[str, Any]) -> str:
     named = [k for k in kwargs if _mentions(str(exc), k)]
     return ", ".join(named or sorted(kwargs))
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _load_failure(model: ResolvedModel, exc: Exception) -> str:

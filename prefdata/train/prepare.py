@@ -59,15 +59,20 @@ def _looks_like_path(spec: str) -> bool:
     return spec.startswith(("./", "../", "/", "~"))
 
 
-def _resolve(flag: str, spec: str) -> ResolvedModel:
-    """:func:`resolve_model`, with a path that does not exist refused here, naming its flag, instead of
-    being tried as a hub id once the other weights have loaded."""
+def _require_existing(flag: str, spec: str) -> None:
+    """A spec written as a path must exist: refused here, naming its flag, instead of being tried as a
+    hub id once the other weights have loaded (or reported as a model without an SFT record)."""
     if _looks_like_path(spec) and not Path(spec).expanduser().exists():
         raise ModelError(f"{flag} {spec}: no such directory")
+
+
+def _resolve(flag: str, spec: str) -> ResolvedModel:
+    """:func:`resolve_model`, its errors naming ``flag``."""
+    _require_existing(flag, spec)
     try:
         return resolve_model(spec)
     except ModelError as exc:
-        raise ModelError(str(exc).replace("--model", flag, 1) if flag != "--model" else str(exc)) from None
+        raise ModelError(str(exc).replace("--model", flag, 1)) from None
 
 
 def check_stage_order(model_spec: str, *, from_instruct: bool) -> dict[str, Any] | None:
@@ -75,9 +80,8 @@ def check_stage_order(model_spec: str, *, from_instruct: bool) -> dict[str, Any]
 
     Runs on the ``--model`` value alone, before anything is converted or loaded.
     """
+    _require_existing("--model", model_spec)
     local = Path(model_spec).expanduser()
-    if _looks_like_path(model_spec) and not local.exists():
-        raise ModelError(f"--model {model_spec}: no such directory")
     record = read_record(local) if local.is_dir() else None
     if from_instruct or (record is not None and record.get("instruction_tuned")):
         return record
@@ -138,8 +142,7 @@ def prepare_inputs(
     resolved = _resolve("--model", model_spec)
     progress(f"model: {resolved.describe()}; precision {precision.name} on {precision.device_name}")
 
-    tokenizer = str(Path(resolved.path).resolve()) if resolved.kind == "local" else resolved.path  # recorded: valid from anywhere
-    gate = run_check_gate(dataset.root, no_check=no_check, tokenizer=tokenizer, max_length=args.max_length)
+    gate = run_check_gate(dataset.root, no_check=no_check, tokenizer=resolved.location, max_length=args.max_length)
     if not gate["ran"]:
         progress("check: skipped (--no-check)")
     else:

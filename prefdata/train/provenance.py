@@ -61,8 +61,7 @@ def _published(config: dict[str, Any], staging: Path, output: Path) -> dict[str,
 
 def model_ref(model: Any) -> dict[str, Any]:
     """How a record names a model: as given, and (local ones) by absolute path, valid from any directory."""
-    path = str(Path(model.path).resolve()) if model.kind == "local" else model.path
-    return {"spec": model.spec, "path": path, "kind": model.kind}
+    return {"spec": model.spec, "path": model.location, "kind": model.kind}
 
 
 def sft_lineage(model: Any) -> dict[str, Any] | None:

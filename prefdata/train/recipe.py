@@ -400,9 +400,14 @@ def normalize_trl_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _strategy(value: Any) -> str:
+def strategy_name(value: Any) -> str:
     """An ``IntervalStrategy``-typed value as its plain string (``"no"``, ``"steps"``, ``"epoch"``)."""
     return str(getattr(value, "value", value))
+
+
+def is_all_linear(targets: Any) -> bool:
+    """``lora.target_modules: all-linear`` in any case (PEFT lower-cases it): every linear layer, no pattern."""
+    return isinstance(targets, str) and targets.lower() == "all-linear"
 
 
 def check_supported(stage: Stage, recipe: Recipe) -> None:
@@ -429,7 +434,7 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
             "carries the pair ids prefdata needs to report (and record) which pairs TRL dropped or truncated. "
             "Remove it or set it to false",
         )
-    strategy = _strategy(trl.get("eval_strategy", "no"))
+    strategy = strategy_name(trl.get("eval_strategy", "no"))
     if strategy != "no":
         if stage == "sft":
             raise FieldError(
@@ -444,7 +449,7 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
                 "remove trl.eval_strategy or enable eval",
             )
     targets = recipe.lora.target_modules if recipe.lora is not None else None
-    if isinstance(targets, str) and targets.lower() != "all-linear":
+    if isinstance(targets, str) and not is_all_linear(targets):
         try:
             re.compile(targets)
         except re.error as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prefdata.train.errors import RecipeError
 from prefdata.train.hardware import Precision
-from prefdata.train.recipe import LoraSpec, Recipe, trl_config_class
+from prefdata.train.recipe import LoraSpec, Recipe, is_all_linear, trl_config_class
 
 
 def build_trl_config(recipe: Recipe, output: Path, precision: Precision):
@@ -63,7 +63,7 @@ def check_lora_targets(model, spec: LoraSpec | None) -> None:
     every list entry must match, so a typo next to a correct name (``[q_proj, v_projj]``) does not silently train
     fewer adapters than the recipe says.
     """
-    if spec is None or (isinstance(spec.target_modules, str) and spec.target_modules.lower() == "all-linear"):
+    if spec is None or is_all_linear(spec.target_modules):
         return
     names = [name for name, _ in model.named_modules() if name]
     targets = spec.target_modules
