@@ -32,48 +32,46 @@ Role = Literal["system", "user", "assistant", "tool"]
 FormatName = Literal["auto", "jsonl", "json", "csv", "parquet"]
 
 
-def _check_field_path(path: str) -> str:
-    """A raw field path (``meta.lang``, ``turns[-1].text``), checked when the config is read so that a
-    typo is an error naming the config file and key, not one raised later from inside a shape."""
+def _parse_path(path: str) -> None:
     from prefdata.shapes.fields import parse_path  # shapes import this module: import late
 
-    try:
-        parse_path(path)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
-    return path
+    parse_path(path)
 
 
-def _check_template(template: str) -> str:
-    """A ``{field}`` prompt template: valid braces, and every field a valid path."""
+def _parse_template(template: str) -> None:
     from prefdata.shapes.prompt import template_fields
 
-    try:
-        names = template_fields(template)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
-    for name in names:
-        _check_field_path(name)
-    return template
+    for name in template_fields(template):
+        _parse_path(name)
 
 
-def _check_filter(text: str) -> str:
-    """A row filter (``"lang == 'en'"``): its grammar, path and operator checked when the config is read."""
+def _parse_filter(text: str) -> None:
     from prefdata.shapes.filters import parse_filter
 
-    try:
-        parse_filter(text).expr()
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
-    return text
+    parse_filter(text).expr()
+
+
+def _checked_by(parse) -> AfterValidator:
+    """A validator running ``parse`` (a shape module's own parser) when the config is read, so that a
+    malformed path, template or filter is an error naming the config file and key, not one raised
+    later from inside a shape without either. pydantic reports ``ValueError``, shapes ``ConfigError``."""
+
+    def check(value: str) -> str:
+        try:
+            parse(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    return AfterValidator(check)
 
 
 #: A path into a raw record; :mod:`prefdata.shapes.fields` has the grammar.
-FieldPath = Annotated[str, AfterValidator(_check_field_path)]
-#: A prompt template over raw fields, ``"{instruction}\n\n{input}"``.
-Template = Annotated[str, AfterValidator(_check_template)]
+FieldPath = Annotated[str, _checked_by(_parse_path)]
+#: A prompt template over raw fields, ``"{instruction}\n\n{input}"``: valid braces, every field a valid path.
+Template = Annotated[str, _checked_by(_parse_template)]
 #: A row filter, ``"<field> <op> <value>"``; :mod:`prefdata.shapes.filters` has the grammar.
-FilterText = Annotated[str, AfterValidator(_check_filter)]
+FilterText = Annotated[str, _checked_by(_parse_filter)]
 
 
 class _Strict(BaseModel):
@@ -128,6 +126,12 @@ class ModelColumns(_Strict):
     rejected_model: FieldPath | None = None
 
 
+#: Of a source whose pairs may carry both scores next to their label (preference, transcript).
+ScoresMustAgree = Annotated[
+    bool, Field(description="with both scores, chosen must score higher: equal scores are a `tie` reject, lower `scores_disagree`")
+]
+
+
 class PreferenceColumns(PromptColumns, ModelColumns):
     chosen: FieldPath = "chosen"
     rejected: FieldPath = "rejected"
@@ -146,9 +150,7 @@ class PreferenceSource(SourceBase):
 
     shape: Literal["preference"]
     columns: PreferenceColumns
-    scores_must_agree: bool = Field(
-        True, description="with both scores, chosen must score higher: equal scores are a `tie` reject, lower `scores_disagree`"
-    )
+    scores_must_agree: ScoresMustAgree = True
 
 
 class TranscriptColumns(ModelColumns):
@@ -164,9 +166,7 @@ class TranscriptSource(SourceBase):
     shape: Literal["transcript"]
     columns: TranscriptColumns = Field(default_factory=TranscriptColumns)
     markers: TurnMarkers = Field(default_factory=TurnMarkers)
-    scores_must_agree: bool = Field(
-        True, description="with both scores, chosen must score higher: equal scores are a `tie` reject, lower `scores_disagree`"
-    )
+    scores_must_agree: ScoresMustAgree = True
 
 
 class WinnerValues(_Strict):

@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prefdata.config import SourceBase, parse_config
+from prefdata.config import SourceBase, TurnMarkers, parse_config
 from prefdata.errors import AmbiguousLayoutError
-from prefdata.shapes.messages import looks_like_messages
+from prefdata.shapes.messages import ROLE_ALIASES, looks_like_messages
 
 CHOSEN_KEYS = ("chosen", "chosen_messages", "chosen_response", "response_chosen", "chosen_conversation")
 REJECTED_KEYS = ("rejected", "rejected_messages", "rejected_response", "response_rejected", "rejected_conversation")
@@ -78,7 +78,7 @@ def prompt_extras(sample: Sequence[Mapping[str, Any]], keys: Counter[str], colum
         extra["history"] = "history"
     texts = _values(sample, prompt) if prompt else []
     if texts and sum(map(_is_hh_dialogue, texts)) * 2 > len(texts):  # the odd one out is a reject, not lost
-        extra["prompt_markers"] = {"user": "\n\nHuman:", "assistant": "\n\nAssistant:"}
+        extra["prompt_markers"] = TurnMarkers().model_dump()  # HH-RLHF's, the defaults
     return extra
 
 
@@ -89,8 +89,8 @@ def _holds_whole_conversations(sample: Sequence[Mapping[str, Any]], chosen: str)
     for value in _values(sample, chosen)[:50]:
         if not looks_like_messages(value) or not isinstance(value, list) or len(value) < 3:
             continue
-        roles = [str(m.get("role", m.get("from", ""))).strip().lower() for m in value]
-        if roles[0] not in ("assistant", "gpt", "bot", "model"):
+        first = str(value[0].get("role", value[0].get("from", ""))).strip().lower()
+        if ROLE_ALIASES.get(first) != "assistant":
             return True
     return False
 

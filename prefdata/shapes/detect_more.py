@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prefdata.config import value_key
+from prefdata.config import FeedbackLabels, value_key
 from prefdata.shapes.detect import _first, _values, prompt_extras
 from prefdata.shapes.messages import looks_like_messages
 
@@ -161,7 +161,8 @@ def _feedback(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[s
         return None
     values = _values(sample, label)
     labels = {value_key(v) for v in values}
-    known = {"true", "false", "1", "0", "-1", "up", "down", "thumbs_up", "thumbs_down", "like", "dislike", "good", "bad", "positive", "negative"}
+    defaults = FeedbackLabels()  # the labels a feedback source maps without a config
+    known = {value_key(v) for v in (*defaults.up, *defaults.down)}
     if not labels or not labels <= known:
         return None
     columns: dict[str, Any] = {"label": label}
