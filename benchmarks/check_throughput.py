@@ -40,14 +40,12 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from prefdata.check import CHECK_IDS
 from prefdata.schema import CANONICAL_SCHEMA, id_expr
 
-ROW_LOCAL_ONLY = {"checks": {k: {"enabled": False} for k in ("near_identical_responses", "near_duplicates", "prompt_leakage_near")}}
-SIMILARITY_ONLY = {"checks": {k: {"enabled": k in ("near_identical_responses", "near_duplicates", "prompt_leakage_near")} for k in (
-    "schema", "id_integrity", "role_structure", "trl_traps", "identical_responses", "near_identical_responses",
-    "exact_duplicates", "near_duplicates", "contradictory_pairs", "length_bias", "position_bias",
-    "prompt_leakage_exact", "prompt_leakage_near", "pii", "contamination", "truncation_dropped",
-    "truncation_identical", "chat_template_roundtrip", "double_bos")}}
+SIMILARITY_CHECKS = ("near_identical_responses", "near_duplicates", "prompt_leakage_near")
+ROW_LOCAL_ONLY = {"checks": {k: {"enabled": False} for k in SIMILARITY_CHECKS}}
+SIMILARITY_ONLY = {"checks": {k: {"enabled": k in SIMILARITY_CHECKS} for k in CHECK_IDS}}
 SUITE_ONLY = {"checks": {k: {"enabled": False} for k in SIMILARITY_ONLY["checks"]}}
 
 

@@ -12,6 +12,7 @@ import polars_hash  # noqa: F401  (registers the nchash/chash namespaces)
 
 from prefdata.schema import PROMPT_LAST_ROLES, ROLES, has_blank_turn, id_expr
 from prefdata.shapes.messages import messages_text
+from prefdata.text_keys import match_text
 
 _RESPONSES = ("chosen", "rejected")
 
@@ -85,20 +86,12 @@ def apply_rules(lf: pl.LazyFrame, responses: tuple[str, ...] = _RESPONSES) -> pl
     ).drop(*broken, "__first")
 
 
-def _normalized(text: pl.Expr) -> pl.Expr:
-    # Literal replacements, not a regex: this runs on every prompt and a regex costs 3x.
-    text = text.str.to_lowercase()
-    for ws in (" ", "\n", "\t", "\r"):
-        text = text.str.replace_all(ws, "", literal=True)
-    return text
-
-
 def prompt_group_text() -> pl.Expr:
     """The whole prompt as grouping text (all turn contents, lower-cased, whitespace removed).
 
     Feedback records are paired within these groups: prompts differing only in case or spacing match.
     """
-    return _normalized(messages_text(pl.col("prompt")))
+    return match_text(messages_text(pl.col("prompt")))
 
 
 def split_group_text() -> pl.Expr:
@@ -110,7 +103,7 @@ def split_group_text() -> pl.Expr:
     """
     el = pl.element()
     first_user = pl.col("prompt").list.eval(el.filter(el.struct.field("role") == "user").struct.field("content")).list.first()
-    return _normalized(pl.coalesce(first_user, messages_text(pl.col("prompt"))))
+    return match_text(pl.coalesce(first_user, messages_text(pl.col("prompt"))))
 
 
 def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, prompt_group: bool = True) -> pl.LazyFrame:

@@ -29,7 +29,9 @@ SEVERITIES: tuple[str, ...] = ("error", "warn", "info")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a bool where a count belongs (``min_pairs: true``), a quoted number or ``enabled: "yes"``
+    # is almost surely a mistake, and coercing it would hide one.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class CheckSettings(_Strict):
@@ -101,7 +103,7 @@ PII_KINDS = ("email", "phone", "secret", "card")
 
 
 class Pii(WarnCountLimit):
-    kinds: tuple[Literal["email", "phone", "secret", "card"], ...] = PII_KINDS
+    kinds: tuple[Literal["email", "phone", "secret", "card"], ...] = Field(PII_KINDS, strict=False)  # a YAML list
 
 
 class Contamination(CountLimit):
@@ -113,7 +115,8 @@ class Contamination(CountLimit):
 class Checks(_Strict):
     """One entry per check id, in the order the table and checks.json list them."""
 
-    schema_: CountLimit = Field(CountLimit(), alias="schema")
+    schema_: CheckSettings = Field(CheckSettings(), alias="schema")  # any schema problem fails
+    shard_integrity: CheckSettings = CheckSettings()
     id_integrity: CountLimit = CountLimit()
     role_structure: CountLimit = CountLimit()
     trl_traps: CountLimit = CountLimit()
@@ -133,7 +136,7 @@ class Checks(_Strict):
     chat_template_roundtrip: CountLimit = CountLimit()
     double_bos: CountLimit = CountLimit()
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     def get(self, check_id: str) -> CheckSettings:
         return getattr(self, "schema_" if check_id == "schema" else check_id)

@@ -68,8 +68,38 @@ def build_gx_suite(gx, suite: Suite):
     return gx.ExpectationSuite(name=suite.name, expectations=expectations)
 
 
+def _raised(exception_info: Any) -> dict[str, Any] | None:
+    """The first exception GX caught while evaluating an expectation, or None.
+
+    GX 1.x files exceptions either at the top level of ``exception_info`` or, when a metric failed,
+    under the metric's id (``{"MetricConfigurationID(...)": {"raised_exception": True, ...}}``); an
+    expectation whose metric raised has ``success: false`` and an empty result, which must not read as
+    "the data failed".
+    """
+    if not isinstance(exception_info, dict):
+        return None
+    if exception_info.get("raised_exception"):
+        return exception_info
+    for value in exception_info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return value
+    return None
+
+
 def validate(dataset: Dataset, suite: Suite, *, data_docs: str | Path | None = None) -> list[dict[str, Any]]:
     """GX results (``success`` and ``result``) for every expectation, in suite order."""
+    try:
+        return _validate(dataset, suite, data_docs=data_docs)
+    except (SuiteError, EngineError):
+        raise
+    except Exception as exc:  # GX's own refusals outside the kwargs check: suite parameters, re-validation
+        gx_module = type(exc).__module__.split(".")[0]
+        if gx_module not in ("great_expectations", "pydantic"):
+            raise
+        raise SuiteError(f"{suite.origin}: Great Expectations cannot run the suite: {type(exc).__name__}: {exc}") from exc
+
+
+def _validate(dataset: Dataset, suite: Suite, *, data_docs: str | Path | None = None) -> list[dict[str, Any]]:
     gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -111,10 +141,10 @@ def validate(dataset: Dataset, suite: Suite, *, data_docs: str | Path | None = N
     ordered: list[dict[str, Any] | None] = [None] * len(suite.expectations)
     for r in results:
         index = r.expectation_config.meta[_INDEX_KEY]
-        if r.exception_info and r.exception_info.get("raised_exception"):
+        if (raised := _raised(r.exception_info)) is not None:
             raise SuiteError(
                 f"{suite.origin}: expectations[{index}] ({r.expectation_config.type}): Great Expectations raised: "
-                f"{r.exception_info.get('exception_message')}"
+                f"{raised.get('exception_message')}"
             )
         result = {k: _clean(v) for k, v in (r.result or {}).items() if k in RESULT_KEYS}
         ordered[index] = {"success": bool(r.success), "result": result}

@@ -19,6 +19,7 @@ checks nothing).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -149,17 +150,38 @@ def _kind(dtype: pl.DataType) -> str:
     return "text" if dtype == pl.String else str(dtype)
 
 
+#: Integers a suite may hold: polars compares within 64 bits (JSON allows any size).
+INT_RANGE = (-(2**63), 2**63 - 1)
+
+
 def _value_kind(value: Any) -> str:
-    """The same for a suite argument (JSON): a bool is not a number here, though Python says it is."""
+    """The same for a suite argument (JSON): a bool is not a number here, though Python says it is,
+    and neither is an integer beyond 64 bits."""
     if isinstance(value, bool):
         return "boolean"
+    if isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        return "integer beyond 64 bits"
     if isinstance(value, (int, float)):
         return "number"
     return "text" if isinstance(value, str) else type(value).__name__
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An integer, or a float that is one (GX writes ``value: 64`` back as ``64.0``)."""
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, int) and not isinstance(value, bool) and INT_RANGE[0] <= value <= INT_RANGE[1]
+
+
+def _int_kwarg(kw: dict[str, Any], key: str, where: str) -> int | None:
+    """``kw[key]`` as an int (None when absent). GX types these kwargs as integers and would silently
+    truncate 1.5 to 1, so a fractional value is refused rather than compared as written."""
+    value = kw.get(key)
+    if value is None:
+        return None
+    if not _is_int(value):
+        raise SuiteError(f"{where}: kwarg {key!r} must be an integer, got {value!r}")
+    return int(value)
 
 
 def _column_of_kind(e: Expectation, key: str, view: pl.Schema, origin: str, kinds: tuple[str, ...], why: str) -> str:
@@ -176,14 +198,17 @@ def _flags(e: Expectation, origin: str, *keys: str) -> None:
             raise SuiteError(f"{e.where(origin)}: kwarg {key!r} must be true or false, got {e.kwargs[key]!r}")
 
 
-def _bounds(kw: dict[str, Any], where: str, kind: str, what: str) -> tuple[Any, Any]:
-    """``min_value``/``max_value``, each null or of ``kind`` (the kind of ``what`` they are compared with)."""
+def _bounds(kw: dict[str, Any], where: str, kind: str, what: str, integral: bool = False) -> tuple[Any, Any]:
+    """``min_value``/``max_value``, each null or of ``kind`` (the kind of ``what`` they are compared
+    with); ``integral``: integers, for the counts GX types as ``int``."""
     lo, hi = kw.get("min_value"), kw.get("max_value")
     if lo is None and hi is None:
         raise SuiteError(f"{where}: min_value and max_value cannot both be null")
     for key, bound in (("min_value", lo), ("max_value", hi)):
         if bound is not None and _value_kind(bound) != kind:
             raise SuiteError(f"{where}: {key} {bound!r} ({_value_kind(bound)}) cannot be compared with {what} ({kind})")
+        if bound is not None and integral:
+            _int_kwarg(kw, key, where)
     if lo is not None and hi is not None and lo > hi:
         raise SuiteError(f"{where}: min_value ({lo}) is greater than max_value ({hi})")
     return lo, hi
@@ -199,14 +224,70 @@ def _between_mask(x: pl.Expr, kw: dict[str, Any], where: str, kind: str, what: s
     return ok
 
 
+_MULTILINE_FLAG = re.compile(r"\(\?[a-zA-Z]*m")
+#: Python ``re`` (what GX runs) -> Rust ``regex`` (what polars runs), outside a character class.
+_OUTSIDE = {
+    "s": r"[\s\x1c-\x1f]",  # Python counts the file/group/record/unit separators as whitespace
+    "S": r"[^\s\x1c-\x1f]",
+    "Z": r"\z",  # Python's end of string
+    "<": "<",  # a literal in Python, a word boundary in Rust
+    ">": ">",
+}
+_INSIDE = {"s": r"\s\x1c-\x1f", "S": r"[^\s\x1c-\x1f]", "<": "<", ">": ">"}
+
+
+def python_regex_to_rust(pattern: str) -> str:
+    r"""A pattern written for Python's ``re`` (GX's dialect) with the same meaning in Rust's ``regex``.
+
+    Both dialects accept most patterns, but some mean different things: ``\s`` (Python also counts
+    U+001C-U+001F), ``$`` (Python also matches before a final newline), ``\<``/``\>`` (literals in
+    Python, word boundaries in Rust), and ``[``, ``&&``, ``~~`` inside a class (literals in Python,
+    nested classes and set operations in Rust). Those are rewritten; constructs Rust lacks
+    (look-around, backreferences) fail to compile and are refused by the caller.
+
+    >>> python_regex_to_rust(r"^[0-9a-f]{64}$"), python_regex_to_rust(r"[a&&b]\S")
+    ('^[0-9a-f]{64}(?:\\n?\\z)', '[a\\&\\&b][^\\s\\x1c-\\x1f]')
+    """
+    multiline = _MULTILINE_FLAG.search(pattern) is not None
+    out: list[str] = []
+    i, in_class, class_start = 0, False, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            out.append((_INSIDE if in_class else _OUTSIDE).get(escaped, pattern[i : i + 2]))
+            i += 2
+            class_start = False
+            continue
+        if in_class:
+            if c == "]" and not class_start:
+                in_class = False
+                out.append(c)
+            else:
+                out.append("\\" + c if c in "[&~" else c)
+            class_start = class_start and c == "^"
+        elif c == "[":
+            in_class, class_start = True, True
+            out.append(c)
+        else:
+            out.append(r"(?:\n?\z)" if c == "$" and not multiline else c)
+        i += 1
+    return "".join(out)
+
+
 def _validate_regex(regex: Any, where: str) -> str:
+    """The suite's regex (Python ``re`` syntax, as GX reads it) translated for polars."""
     if not isinstance(regex, str):
         raise SuiteError(f"{where}: kwarg 'regex' must be a string")
+    translated = python_regex_to_rust(regex)
     try:
-        pl.select(pl.lit("").str.contains(regex))
+        pl.select(pl.lit("").str.contains(translated))
     except pl.exceptions.PolarsError as exc:
-        raise SuiteError(f"{where}: regex {regex!r} is not valid for the polars engine (Rust regex syntax): {exc}") from exc
-    return regex
+        raise SuiteError(
+            f"{where}: regex {regex!r} cannot run on the polars engine (Rust regex has no look-around or "
+            f"backreferences; use --engine gx): {exc}"
+        ) from exc
+    return translated
 
 
 #: Column map expectations that only make sense on one kind of column, and why.
@@ -216,14 +297,20 @@ _NEEDS_TEXT = {
     "expect_column_values_to_match_regex": "a regex matches text",
     "expect_column_values_to_not_match_regex": "a regex matches text",
 }
-_ORDERED = ("number", "text")
+#: GX 1.x accepts numbers (and dates, which the view has none of) as bounds, not text.
+_ORDERED = ("number",)
 
 
-def _in_set(x: pl.Expr, values: list[Any], kind: str) -> pl.Expr:
+def _in_set(x: pl.Expr, values: list[Any], dtype: pl.DataType) -> pl.Expr:
     """``x.is_in(values)`` that also holds for ints in a float column and floats in an int one (polars'
-    ``is_in`` refuses a list of another numeric type): numbers are compared as floats."""
-    if kind == "number":
-        return x.cast(pl.Float64).is_in(pl.Series(values, dtype=pl.Float64).implode())
+    ``is_in`` refuses a list of another numeric type). An integer column tested against integers is
+    compared exactly (as floats, 2**53 + 1 would match 2**53); anything else as floats."""
+    if dtype.is_integer() and all(v is None or isinstance(v, int) for v in values):
+        return x.cast(pl.Int64).is_in(pl.Series(values, dtype=pl.Int64).implode())
+    if dtype.is_numeric():
+        # an integer no float64 holds exactly (2**53 + 1) equals no float: leave it out, as GX's exact isin does
+        exact = [v for v in values if not isinstance(v, int) or float(v) == v]
+        return x.cast(pl.Float64).is_in(pl.Series(exact, dtype=pl.Float64).implode())
     return x.is_in(pl.Series(values, dtype=pl.String).implode())
 
 
@@ -249,7 +336,7 @@ def _plan_column_map(e: Expectation, p: str, view: pl.Schema, origin: str) -> Pl
     if t in _NEEDS_TEXT:
         c = _column_of_kind(e, "column", view, origin, ("text",), _NEEDS_TEXT[t])
     elif t == "expect_column_values_to_be_between":
-        c = _column_of_kind(e, "column", view, origin, _ORDERED, "between compares numbers or text")
+        c = _column_of_kind(e, "column", view, origin, _ORDERED, "Great Expectations compares numbers (not text) with min_value/max_value")
     else:
         c = _column(e, "column", view, origin)
     kind = _kind(view[c])
@@ -265,20 +352,21 @@ def _plan_column_map(e: Expectation, p: str, view: pl.Schema, origin: str) -> Pl
     if t == "expect_column_values_to_be_in_set":
         # GX passes a null value_set vacuously; a suite that checks nothing is a mistake, so refuse it
         values = _value_set(e, origin, c, kind)
-        return _map_plan(p, ~_in_set(x, values, kind), nonnull, value, mostly)
+        return _map_plan(p, ~_in_set(x, values, view[c]), nonnull, value, mostly)
     if t == "expect_column_values_to_not_be_in_set":
         values = _value_set(e, origin, c, kind)
-        return _map_plan(p, _in_set(x, values, kind), nonnull, value, mostly)
+        return _map_plan(p, _in_set(x, values, view[c]), nonnull, value, mostly)
     if t == "expect_column_values_to_be_between":
         return _map_plan(p, ~_between_mask(x, kw, where, kind, f"column {c!r}"), nonnull, value, mostly)
     if t == "expect_column_value_lengths_to_be_between":
         length = x.cast(pl.String).str.len_chars()
+        _bounds(kw, where, "number", "a length", integral=True)
         return _map_plan(p, ~_between_mask(length, kw, where, "number", "a length"), nonnull, value, mostly)
     if t == "expect_column_value_lengths_to_equal":
-        if not _is_int(kw.get("value")):
+        if kw.get("value") is None:
             raise SuiteError(f"{where}: kwarg 'value' must be an integer")
         length = x.cast(pl.String).str.len_chars()
-        return _map_plan(p, length != kw["value"], nonnull, value, mostly)
+        return _map_plan(p, length != _int_kwarg(kw, "value", where), nonnull, value, mostly)
     if t == "expect_column_values_to_match_regex":
         regex = _validate_regex(kw.get("regex"), where)
         return _map_plan(p, ~x.cast(pl.String).str.contains(regex), nonnull, value, mostly)
@@ -382,8 +470,9 @@ def _plan_table(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
             return n == kw.get("value"), {"observed_value": n}
         if t == "expect_column_to_exist":
             column = kw.get("column")
-            index = kw.get("column_index")
-            ok = column in columns and (index is None or columns.index(column) == index)
+            index = _int_kwarg(kw, "column_index", where)
+            # GX takes a Python index: -1 is the last column
+            ok = column in columns and (index is None or (-len(columns) <= index < len(columns) and columns[index] == column))
             return ok, {}
         if t == "expect_table_columns_to_match_set":
             expected = set(kw.get("column_set") or [])
@@ -403,10 +492,12 @@ def _plan_table(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
         raise AssertionError(t)  # pragma: no cover
 
     if t == "expect_table_row_count_to_be_between":
-        _bounds(kw, where, "number", "the row count")
+        _bounds(kw, where, "number", "the row count", integral=True)
         _flags(e, origin, "strict_min", "strict_max")
-    if t == "expect_table_row_count_to_equal" and not _is_int(kw.get("value")):
+    if t == "expect_table_row_count_to_equal" and (kw.get("value") is None or _int_kwarg(kw, "value", where) is None):
         raise SuiteError(f"{where}: kwarg 'value' must be an integer")
+    if t == "expect_column_to_exist":
+        _int_kwarg(kw, "column_index", where)
     if t == "expect_column_to_exist" and not isinstance(kw.get("column"), str):
         raise SuiteError(f"{where}: kwarg 'column' must name a column")
     if t == "expect_table_columns_to_match_set" and not isinstance(kw.get("column_set"), list):
@@ -423,8 +514,9 @@ _AGGREGATES: dict[str, Callable[[pl.Series], Any]] = {
     "expect_column_median_to_be_between": lambda s: s.median(),
     "expect_column_stdev_to_be_between": lambda s: s.std(ddof=1),
     "expect_column_unique_value_count_to_be_between": lambda s: s.drop_nulls().n_unique(),
+    # GX observes 0 for a column with no values (a score column of a source without scores)
     "expect_column_proportion_of_unique_values_to_be_between": lambda s: (
-        s.drop_nulls().n_unique() / s.drop_nulls().len() if s.drop_nulls().len() else None
+        s.drop_nulls().n_unique() / s.drop_nulls().len() if s.drop_nulls().len() else 0.0
     ),
 }
 _NUMERIC_AGGREGATES = {
@@ -439,7 +531,8 @@ def _plan_aggregate(e: Expectation, p: str, view: pl.Schema, origin: str) -> Pla
     numeric = e.type in _NUMERIC_AGGREGATES
     if numeric and not view[c].is_numeric():
         raise SuiteError(f"{where}: column {c!r} is {view[c]}, not numeric")
-    _bounds(e.kwargs, where, "number", "the observed value")  # every aggregate observes a number
+    # every aggregate observes a number; GX types the distinct count's bounds as integers
+    _bounds(e.kwargs, where, "number", "the observed value", integral=e.type == "expect_column_unique_value_count_to_be_between")
     _flags(e, origin, "strict_min", "strict_max")
     # Numeric aggregates need the values; distinct counts only need a hash of each value.
     x = pl.col(c) if numeric else pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(0x5EED))
@@ -447,6 +540,8 @@ def _plan_aggregate(e: Expectation, p: str, view: pl.Schema, origin: str) -> Pla
 
     def finish(frame: pl.DataFrame, _columns: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
         observed = fn(frame.get_column(f"{p}x"))
+        if isinstance(observed, float) and math.isnan(observed):
+            observed = None  # undefined (the stdev of a column holding inf), as GX reports it
         return _observed_between(observed, e.kwargs), {"observed_value": observed}
 
     return Plan({f"{p}x": x.alias(f"{p}x")}, finish)
@@ -483,16 +578,43 @@ SUPPORTED: dict[str, tuple[set[str], _Builder]] = {
 }
 
 
+#: Kwargs every GX 1.x expectation takes that the polars engine does not translate.
+GX_ONLY_KWARGS = {"row_condition", "condition_parser", "result_format", "catch_exceptions", "include_config", "windows"}
+
+
+def _gx_knows(expectation_type: str) -> bool | None:
+    """Whether Great Expectations has this expectation type; None when GX is not installed."""
+    try:
+        from great_expectations.expectations.registry import get_expectation_impl
+    except ImportError:
+        return None
+    from great_expectations.exceptions import ExpectationNotFoundError
+
+    try:
+        get_expectation_impl(expectation_type)
+    except ExpectationNotFoundError:
+        return False
+    return True
+
+
 def plan_suite(suite: Suite, view: pl.Schema) -> list[Plan]:
     """Translate every expectation (raising on an unsupported type or kwarg before any data is read)."""
     plans = []
     for e in suite.expectations:
         if e.type not in SUPPORTED:
+            if _gx_knows(e.type) is False:
+                raise SuiteError(f"{e.where(suite.origin)}: Great Expectations has no expectation type {e.type!r} (a typo?)")
             raise UnsupportedExpectationError(
                 f"{e.where(suite.origin)}: the polars engine does not support this expectation type "
                 f"(use --engine gx, or one of: {', '.join(sorted(SUPPORTED))})"
             )
         allowed, builder = SUPPORTED[e.type]
+        gx_only = sorted(set(e.kwargs) & GX_ONLY_KWARGS)
+        if gx_only:
+            raise UnsupportedExpectationError(
+                f"{e.where(suite.origin)}: the polars engine does not support the Great Expectations option(s) {gx_only} "
+                "(use --engine gx, or drop them)"
+            )
         unknown = set(e.kwargs) - allowed
         if unknown:
             raise SuiteError(f"{e.where(suite.origin)}: unknown kwargs {sorted(unknown)} (allowed: {sorted(allowed)})")

@@ -8,8 +8,11 @@ minimum shingle hash in each of ``K`` buckets (one-permutation MinHash, Li et al
 band hash become candidate pairs, verified afterwards with the exact Jaccard of their shingle sets
 (:func:`shingle_sets`), so LSH only has to be good at recall.
 
-Text normalization: lowercase, whitespace of any kind splits words, ASCII punctuation around words is
-dropped ("Hello," and "hello" are one word).
+Text normalization: lowercase, whitespace of any kind splits words, punctuation around words is
+dropped ("Hello," and "hello" are one word). Texts holding a non-ASCII character are first brought
+to NFKC with typographic quotes and dashes made ASCII (:data:`TYPOGRAPHIC`), so a curly apostrophe,
+a no-break space or a BOM does not make a copied text look new; ASCII texts (byte length = character
+length) skip that step and its cost.
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the ``nchash`` namespace)
 
+from prefdata.text_keys import UNICODE_WHITESPACE
+
 #: Sentinel of an empty bucket (a text with fewer shingles than buckets leaves some empty).
 EMPTY = np.uint64(np.iinfo(np.uint64).max)
 _PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+#: Typographic characters NFKC leaves alone, and their ASCII twins.
+TYPOGRAPHIC = {
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032", "'"), **dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033", '"'),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"), "\u3002": ".", "\u3001": ",",
+}
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _M3 = np.uint64(0x165667B19E3779F9)
@@ -37,10 +47,14 @@ def _mix(x: np.ndarray) -> np.ndarray:
 def word_hash_expr(text: pl.Expr, seed: int = 0) -> pl.Expr:
     """``list[u64]``: the xxh3 hash of each normalized word of a text, in order (inside a lazy query,
     so polars spreads the work over every core)."""
+    text = text.fill_null("").str.to_lowercase()
+    unicode = pl.when(text.str.len_bytes() != text.str.len_chars()).then(text).str.normalize("NFKC").str.to_lowercase()
+    unicode = unicode.str.replace_many(
+        [*TYPOGRAPHIC, *UNICODE_WHITESPACE], [*TYPOGRAPHIC.values(), *[" "] * len(UNICODE_WHITESPACE)]
+    )
     return (
-        text.fill_null("")
-        .str.to_lowercase()
-        .str.replace_many(["\n", "\t", "\r"], [" ", " ", " "])
+        pl.coalesce(unicode, text)
+        .str.replace_many(["\n", "\t", "\r", "\x0b", "\x0c"], [" "] * 5)
         .str.split(" ")
         .list.eval(pl.element().str.strip_chars(_PUNCT))
         .list.eval(pl.element().filter(pl.element() != "").nchash.xxh3_64(seed=seed))

@@ -59,17 +59,37 @@ def load_suite(source: str | Path | None = None) -> Suite:
     path = default_suite_path() if source is None else Path(source)
     origin = str(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_nan)
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError) and "NaN" in str(exc):
+            raise SuiteError(f"{origin}: {exc}") from exc
+        raise SuiteError(f"{origin}: not valid JSON: {exc}") from exc
     except OSError as exc:
         raise SuiteError(f"{origin}: cannot read suite: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise SuiteError(f"{origin}: not valid JSON: {exc}") from exc
     return parse_suite(raw, origin)
+
+
+def _no_nan(constant: str) -> float:
+    """``json.loads`` reads NaN and Infinity, which JSON does not have; a NaN bound compares false with
+    everything (a row count "between NaN and NaN" would pass any table), so it is refused."""
+    if constant == "NaN":
+        raise ValueError("NaN is not a number a suite can compare with (and not valid JSON)")
+    return float(constant)
+
+
+#: A Great Expectations 0.x suite, and what 1.x calls its keys.
+_GX0_HINT = (
+    "this looks like a Great Expectations 0.x suite: 1.x (which prefdata reads) names the suite 'name' "
+    "(not 'expectation_suite_name') and each expectation's type 'type' (not 'expectation_type')"
+)
 
 
 def parse_suite(raw: Any, origin: str = "suite") -> Suite:
     if not isinstance(raw, dict):
         raise SuiteError(f"{origin}: a suite is a JSON object with 'name' and 'expectations'")
+    gx0 = "expectation_suite_name" in raw or any(isinstance(x, dict) and "expectation_type" in x for x in raw.get("expectations") or [])
+    if gx0:
+        raise SuiteError(f"{origin}: {_GX0_HINT}")
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise SuiteError(f"{origin}: 'name' must be a non-empty string")

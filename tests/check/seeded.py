@@ -4,6 +4,9 @@
 ``planted.json``) and ``shard`` (the Parquet file it goes to). Shards whose rows carry ``"raw": true``
 are written with the types the rows have (plain-string messages, an extra column, extra message
 fields) instead of being cast to the canonical schema: those are the TRL-trap shards.
+
+``manifest.json`` lists every shard with its sha256, as ``build`` writes it, except shards whose rows
+carry ``"unlisted": true``: those stand for a shard added after the build (``shard_integrity``).
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from pathlib import Path
 
 import polars as pl
 
+from prefdata.build.output import sha256_file
 from prefdata.schema import CANONICAL_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDED = ROOT / "fixtures" / "check" / "seeded"
-META = ("key", "shard", "raw")
+META = ("key", "shard", "raw", "unlisted")
 
 
 def rows() -> list[dict]:
@@ -57,6 +61,7 @@ def materialize(out: Path, *, keys: set[str] | None = None) -> Path:
             shards[row["shard"]].append(row)
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
+    listed = []
     for name, members in sorted(shards.items()):
         raw = any(r.get("raw") for r in members)
         records = [{k: v for k, v in r.items() if k not in META} for r in members]
@@ -65,7 +70,11 @@ def materialize(out: Path, *, keys: set[str] | None = None) -> Path:
             frame = frame.cast({c: _null_to_string(t) for c, t in frame.schema.items()})
         else:
             frame = pl.DataFrame(records, schema=CANONICAL_SCHEMA)
-        frame.write_parquet(data / f"{name}.parquet")
+        path = data / f"{name}.parquet"
+        frame.write_parquet(path)
+        if not any(r.get("unlisted") for r in members):
+            listed.append({"path": f"data/{path.name}", "sha256": sha256_file(path), "rows": frame.height})
+    (out / "manifest.json").write_text(json.dumps({"outputs": listed}, indent=2), encoding="utf-8")
     return out
 
 

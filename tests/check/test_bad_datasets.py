@@ -162,7 +162,7 @@ def _suite(tmp_path, expectation: dict):
     "expectation, message",
     [
         ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_text", "min_value": 1}},
-         "expectations[0] (expect_column_values_to_be_between): min_value 1 (number) cannot be compared with column 'prompt_text' (text)"),
+         "expectations[0] (expect_column_values_to_be_between): column 'prompt_text' is String, but Great Expectations compares numbers (not text)"),
         ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_turns", "min_value": "a", "max_value": 3}},
          "min_value 'a' (text) cannot be compared with column 'prompt_turns' (number)"),
         ({"type": "expect_column_pair_values_a_to_be_greater_than_b", "kwargs": {"column_A": "prompt_text", "column_B": "score_chosen"}},

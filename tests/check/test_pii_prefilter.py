@@ -27,7 +27,8 @@ def _filtered(texts: list[str], kinds: tuple[str, ...]) -> list[list[str]]:
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_every_match_of_a_kind_passes_its_prefilter(kind, data):
-    text = data.draw(st.from_regex(PATTERNS[kind], fullmatch=False))
+    # Python's re has no ASCII-only \b inside a Unicode pattern; on the ASCII text drawn here they agree.
+    text = data.draw(st.from_regex(PATTERNS[kind].replace("(?-u:\\b)", "\\b"), fullmatch=False))
     matches = _full_scan([text], (kind,))[0]
     if matches:  # Python's and polars' regex dialects agree on these ASCII patterns, but be exact
         assert pl.select(candidate(pl.lit(text), (kind,))).item(), text
@@ -49,8 +50,9 @@ def test_texts_without_candidates_are_skipped_and_null_is_empty():
 @pytest.mark.parametrize(
     ("kind", "text"),
     [
-        ("card", "pay with 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 today"),  # single digits split by spaces
-        ("card", "card 4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1"),
+        ("card", "pay with 4111 1111 1111 1111 today"),
+        ("card", "card 3782-822463-10005"),
+        ("card", "card 4111111111111111 05/27"),
         ("phone", "ring +44 20 7946 0958"),
         ("phone", "(555) 123-4567"),
         ("secret", "-----BEGIN RSA PRIVATE KEY-----"),

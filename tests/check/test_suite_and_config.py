@@ -70,7 +70,7 @@ def test_unsupported_type_is_an_error_not_a_pass(data, tmp_path):
     [
         ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_turns", "min_vlaue": 1}}, "unknown kwargs \\['min_vlaue'\\]"),
         ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "prompt"}}, "column 'prompt' is not in the checked view"),
-        ({"type": "expect_column_values_to_match_regex", "kwargs": {"column": "id", "regex": "(?<=a)b"}}, "not valid for the polars engine"),
+        ({"type": "expect_column_values_to_match_regex", "kwargs": {"column": "id", "regex": "(?<=a)b"}}, "cannot run on the polars engine"),
         ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_turns"}}, "cannot both be null"),
         ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id", "mostly": 2}}, "'mostly' must be a number between 0 and 1"),
         ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "severity": "fatal"}, "severity must be one of"),
@@ -116,6 +116,13 @@ def test_config_defaults_and_overrides(tmp_path):
         ("minhash: {num_perm: 64, bands: 10}\n", "multiple of bands"),
         ("checks: [1, 2\n", "not valid YAML"),
         ("- 1\n", "expected a mapping"),
+        # strict types: a bool, a quoted number or "yes" is a mistake, not a value to coerce
+        ("checks:\n  length_bias: {min_pairs: true}\n", "checks.length_bias.min_pairs: Input should be a valid integer"),
+        ("checks:\n  length_bias: {max_share_chosen_longer: '0.7'}\n", "checks.length_bias.max_share_chosen_longer"),
+        ("checks:\n  pii: {enabled: 'yes'}\n", "checks.pii.enabled: Input should be a valid boolean"),
+        ("checks:\n  contamination: {ngram: 1e9}\n", "checks.contamination.ngram"),
+        # schema fails on any problem: a count limit would be accepted and then ignored
+        ("checks:\n  schema: {max_count: 5}\n", "checks.schema.max_count: unknown field"),
     ],
 )
 def test_config_errors_name_file_and_field(tmp_path, text, message):

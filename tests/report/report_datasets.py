@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from prefdata.build.output import sha256_file
 from prefdata.schema import CANONICAL_SCHEMA, REJECT_SCHEMA, pair_id
 
 XSS = "<script>alert(1)</script>"
@@ -75,7 +76,7 @@ def write_dataset(
         rows = [{k: r.get(k) for k in schema} for r in rows]
         path = root / "data" / f"{split}-00000-of-00001.parquet"
         pl.DataFrame(rows, schema=schema).write_parquet(path)
-        outputs.append({"path": f"data/{path.name}", "split": split, "rows": len(rows)})
+        outputs.append({"path": f"data/{path.name}", "split": split, "rows": len(rows), "sha256": sha256_file(path)})
     rejects = rejects or []
     if rejects or manifest:
         (root / "rejects").mkdir(exist_ok=True)

@@ -1,16 +1,21 @@
 """Biases a reward model learns instead of quality: length and presentation order.
 
-- ``length_bias``: share of pairs whose chosen response is longer (in characters), the mean and
-  median chosen/rejected length ratio, and Cohen's d of the two length distributions, overall and
-  per source. A DPO model trained on data where the longer answer nearly always wins learns to be
-  verbose. Fails when the share leaves [min, max] overall or in a source with at least ``min_pairs``
-  pairs; the offending pairs are those, in the failing groups, that follow the bias.
+- ``length_bias``: among the pairs whose responses differ in length (in characters), the share
+  whose chosen response is the longer one; also the share of equal lengths, the mean and median
+  chosen/rejected length ratio, and Cohen's d of the two length distributions, overall and per
+  source. A DPO model trained on data where the longer answer nearly always wins learns to be
+  verbose. Pairs of equal length say nothing about that preference, so they are left out of the
+  share (as a sign test leaves out ties): otherwise a dataset of one-token answers would read as
+  "biased toward shorter". Fails when the share leaves [min, max] overall or in a source with at
+  least ``min_pairs`` such pairs; the offending pairs are those, in the failing groups, that follow
+  the bias.
 - ``position_bias``: for pairwise sources (rows with ``chosen_position``), the share of "A wins",
   i.e. the response shown first was chosen. Judges and annotators favour one position; a large
-  skew means the labels partly encode screen order. Same verdict rule as length bias.
+  skew means the labels partly encode screen order. Same verdict rule as length bias, overall and
+  per source.
 
-Both report ``z``, the normal-approximation z-score of the share against 0.5, so a reader can tell
-a real skew from noise in a small source.
+Both report ``z``, the normal-approximation z-score of the share against 0.5 (over the pairs the
+share counts), so a reader can tell a real skew from noise in a small source.
 """
 
 from __future__ import annotations
@@ -50,24 +55,26 @@ def _length_aggs() -> list[pl.Expr]:
 
 def _length_stats(row: dict[str, Any]) -> dict[str, Any]:
     n = row["pairs"]
+    differing = n - int(row["equal"])
     pooled = math.sqrt(((row["var_c"] or 0) + (row["var_r"] or 0)) / 2) if n > 1 else 0.0
     d = (row["mean_c"] - row["mean_r"]) / pooled if pooled else None
     return {
         "pairs": n,
-        "share_chosen_longer": row["longer"] / n if n else None,
+        "pairs_differing_in_length": differing,
+        "share_chosen_longer": row["longer"] / differing if differing else None,
         "share_equal_length": row["equal"] / n if n else None,
         "mean_length_ratio": row["ratio_mean"],
         "median_length_ratio": row["ratio_median"],
         "mean_chosen_chars": row["mean_c"],
         "mean_rejected_chars": row["mean_r"],
         "cohens_d": d,
-        "z": _z(int(row["longer"]), n),
+        "z": _z(int(row["longer"]), differing),
     }
 
 
-def _judge(stats: dict[str, Any], key: str, lo: float, hi: float, min_pairs: int) -> str | None:
-    """"high"/"low" when a group with enough pairs is outside [lo, hi], else None."""
-    if stats["pairs"] < min_pairs or stats[key] is None:
+def _judge(stats: dict[str, Any], key: str, lo: float, hi: float, min_pairs: int, counted: str = "pairs") -> str | None:
+    """"high"/"low" when a group with enough pairs (``stats[counted]``) is outside [lo, hi], else None."""
+    if stats[counted] < min_pairs or stats[key] is None:
         return None
     if stats[key] > hi:
         return "high"
@@ -87,11 +94,12 @@ def _length_bias(ctx: Context) -> CheckOutcome:
     by_source = {row["s"]: _length_stats(row) for row in per_source.iter_rows(named=True)}
     lo, hi = s.min_share_chosen_longer, s.max_share_chosen_longer
     failing: list[tuple[str | None, str]] = []
-    verdict = _judge(overall, "share_chosen_longer", lo, hi, s.min_pairs)
+    counted = "pairs_differing_in_length"
+    verdict = _judge(overall, "share_chosen_longer", lo, hi, s.min_pairs, counted)
     if verdict:
         failing.append((None, verdict))
     for source, stats in by_source.items():
-        v = _judge(stats, "share_chosen_longer", lo, hi, s.min_pairs)
+        v = _judge(stats, "share_chosen_longer", lo, hi, s.min_pairs, counted)
         if v:
             failing.append((source, v))
     longer = pl.col("_chosen_len") > pl.col("_rejected_len")
@@ -102,7 +110,12 @@ def _length_bias(ctx: Context) -> CheckOutcome:
         mask = mask | (in_group & (longer if direction == "high" else shorter))
     offending = ctx.ids(mask) if failing else []
     share = overall["share_chosen_longer"]
-    overall_text = f"{percent(share, lo, hi)} of pairs prefer the longer response" if share is not None else "no pairs to measure"
+    if share is not None:
+        overall_text = f"{percent(share, lo, hi)} of pairs prefer the longer response"
+        if overall["share_equal_length"]:
+            overall_text += f" ({plural(overall['pairs'] - overall['pairs_differing_in_length'], 'pair')} of equal length not counted)"
+    else:
+        overall_text = "no pairs whose responses differ in length" if overall["pairs"] else "no pairs to measure"
     if failing:
         worst = [
             ("overall" if src is None else f"source {src!r}")
@@ -128,8 +141,14 @@ def _position_bias(ctx: Context) -> CheckOutcome:
     if f.height == 0:
         return skipped(ctx, "position_bias", "no pair records chosen_position (only pairwise sources do)")
     lo, hi = s.min_share_a_wins, s.max_share_a_wins
+    n_all = f.height
+    k_all = int((f.get_column("chosen_position") == "a").sum())
+    overall = {"pairs": n_all, "share_a_wins": k_all / n_all, "z": _z(k_all, n_all)}
     by_source: dict[str, dict[str, Any]] = {}
-    failing: list[tuple[str, str]] = []
+    failing: list[tuple[str | None, str]] = []
+    verdict = _judge(overall, "share_a_wins", lo, hi, s.min_pairs)
+    if verdict:
+        failing.append((None, verdict))
     per_source = f.group_by(SOURCE.alias("s")).agg(pl.len().alias("n"), (pl.col("chosen_position") == "a").sum().alias("k")).sort("s")
     for row in per_source.iter_rows(named=True):
         n, k = row["n"], int(row["k"])
@@ -140,16 +159,19 @@ def _position_bias(ctx: Context) -> CheckOutcome:
             failing.append((row["s"], v))
     mask = pl.lit(False)
     for source, direction in failing:
-        mask = mask | ((SOURCE == source) & (pl.col("chosen_position") == ("a" if direction == "high" else "b")))
+        in_group = pl.lit(True) if source is None else (SOURCE == source)
+        mask = mask | (in_group & (pl.col("chosen_position") == ("a" if direction == "high" else "b")))
     offending = ctx.ids(mask & pl.col("chosen_position").is_in(["a", "b"])) if failing else []
-    n_all = f.height
-    k_all = int((f.get_column("chosen_position") == "a").sum())
-    statistic = {"pairs": n_all, "share_a_wins": k_all / n_all, "z": _z(k_all, n_all), "by_source": by_source, "failing": [x for x, _ in failing]}
+    statistic = {**overall, "by_source": by_source, "failing": [x or "overall" for x, _ in failing]}
     if failing:
-        worst = failing[0][0]
+        worst = [
+            ("overall" if src is None else f"source {src!r}")
+            + f" {percent((overall if src is None else by_source[src])['share_a_wins'], lo, hi)}"
+            for src, _ in failing
+        ]
         message = (
-            f"position bias in {plural(len(failing), 'source')}: {percent(by_source[worst]['share_a_wins'], lo, hi)} 'A wins' in {worst!r}; "
-            f"{plural(len(offending), 'pair')} in the failing sources follow it"
+            f"position bias: share of 'A wins' is {', '.join(worst)}; "
+            f"{plural(len(offending), 'pair')} in the failing groups follow it"
         )
     else:
         message = f"{percent(k_all / n_all, lo, hi)} 'A wins' over {plural(n_all, 'pairwise pair')}"

@@ -15,7 +15,8 @@ from __future__ import annotations
 import polars as pl
 
 from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share, skipped
-from prefdata.check.checks.near import prompt_key, similarity
+from prefdata.check.checks.near import similarity
+from prefdata.check.checks.pairs import prompt_key
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 

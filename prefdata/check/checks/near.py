@@ -21,19 +21,10 @@ import polars as pl
 
 from prefdata.check import minhash as mh
 from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share
-from prefdata.check.checks.pairs import _json_hash
+from prefdata.check.checks.pairs import _json_hash, prompt_key
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 from prefdata.check.similarity import SimilarityFindings, find_similar
-
-
-def prompt_key() -> pl.Expr:
-    """Exact-match key of a prompt: its text lowercased with all whitespace removed (as ``build``
-    normalizes prompts; literal replacements, which cost a third of a regex)."""
-    text = pl.col("prompt_text").str.to_lowercase()
-    for ws in (" ", "\n", "\t", "\r"):
-        text = text.str.replace_all(ws, "", literal=True)
-    return text.nchash.xxh3_64()
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:

@@ -6,11 +6,14 @@
   weighs double in training, and across splits it is also test leakage. The offending pairs are the
   extra copies (every occurrence after the first in row order), the ones to drop.
 - ``contradictory_pairs``: for the same prompt, A is preferred over B in one pair and B over A in
-  another. The two pairs cancel out; usually a label-encoding bug or annotator disagreement.
+  another. The two pairs cancel out; usually a label-encoding bug or annotator disagreement. Prompts
+  are the same when they are equal up to case and whitespace (:func:`prompt_key`), as ``build``
+  groups them and the leakage checks compare them.
 
-All three compare, per column, a 64-bit xxh3 hash of the message contents (joined as in the flat view)
-and of the role sequence, computed in the single pass from the view's text at almost no cost (hashing
-each column's JSON instead costs a second serialization of all the text).
+All three compare, per column, a 64-bit hash of the message contents (joined as in the flat view),
+of the role sequence and of the content lengths (so two lists that join to the same text but split
+it into messages differently stay apart), computed in the single pass from the view's text at almost
+no cost (hashing each column's JSON instead costs a second serialization of all the text).
 """
 
 from __future__ import annotations
@@ -21,20 +24,31 @@ import polars_hash  # noqa: F401
 from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
+from prefdata.text_keys import match_text
 
 
 def _json_hash(column: str) -> pl.Expr:
-    """Identity of a message list: xxh3 of its joined contents, mixed with xxh3 of its roles."""
+    """Identity of a message list within one run: xxh3 of its joined contents, mixed with xxh3 of its
+    roles and a hash of its content lengths (where the messages begin and end)."""
     text = pl.col(f"{column}_text").nchash.xxh3_64()
     roles = pl.col(f"{column}_roles").nchash.xxh3_64(seed=1)
-    return text ^ (roles * pl.lit(0x9E3779B97F4A7C15, dtype=pl.UInt64))
+    lengths = pl.col(column).list.eval(pl.element().struct.field("content").str.len_bytes()).hash(seed=2)
+    return text ^ (roles * pl.lit(0x9E3779B97F4A7C15, dtype=pl.UInt64)) ^ (lengths * pl.lit(0xC2B2AE3D27D4EB4F, dtype=pl.UInt64))
+
+
+def prompt_key() -> pl.Expr:
+    """Exact-match key of a prompt: its text as ``build`` compares prompts (:func:`match_text`)."""
+    return match_text(pl.col("prompt_text")).nchash.xxh3_64()
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
     c = config.checks
     if not (c.identical_responses.enabled or c.exact_duplicates.enabled or c.contradictory_pairs.enabled):
         return {}
-    return {"_prompt_h": _json_hash("prompt"), "_chosen_h": _json_hash("chosen"), "_rejected_h": _json_hash("rejected")}
+    out = {"_prompt_h": _json_hash("prompt"), "_chosen_h": _json_hash("chosen"), "_rejected_h": _json_hash("rejected")}
+    if c.contradictory_pairs.enabled:
+        out["_prompt_key"] = prompt_key()
+    return out
 
 
 def _identical(ctx: Context) -> CheckOutcome:
@@ -73,10 +87,10 @@ def _contradictions(ctx: Context) -> CheckOutcome:
     hi = pl.max_horizontal("_chosen_h", "_rejected_h")
     forward = pl.col("_chosen_h") < pl.col("_rejected_h")
     keyed = f.with_columns(_lo=lo, _hi=hi, _fwd=forward)
-    both = keyed.group_by("_prompt_h", "_lo", "_hi").agg(pl.col("_fwd").n_unique().alias("directions")).filter(
+    both = keyed.group_by("_prompt_key", "_lo", "_hi").agg(pl.col("_fwd").n_unique().alias("directions")).filter(
         pl.col("directions") > 1
     )
-    bad = keyed.join(both, on=["_prompt_h", "_lo", "_hi"], how="semi")
+    bad = keyed.join(both, on=["_prompt_key", "_lo", "_hi"], how="semi")
     ids = ctx.ids_of_rows(bad.get_column("_row"))
     statistic = {"contradicting_groups": both.height, "pairs": len(ids), "share": share(len(ids), ctx.frame.height)}
     message = (

@@ -1,14 +1,23 @@
 """``pii``: personal data and secrets in prompts or responses.
 
 Kinds: e-mail addresses, phone numbers (North American formats with separators, and ``+``
-international numbers), API-key-like secrets (OpenAI/Anthropic ``sk-``, AWS ``AKIA``, GitHub, Slack,
-Google, Hugging Face, GitLab tokens, PEM private keys) and payment card numbers (13-19 digits, a
-known network prefix, and a valid Luhn checksum, which rules out ~90% of random digit runs).
+international numbers, trunk ``(0)`` included), API-key-like secrets (OpenAI/Anthropic ``sk-``,
+Stripe, AWS ``AKIA``, GitHub, Slack, Google, Hugging Face, GitLab tokens, JWTs, PEM and PGP private
+keys) and payment card numbers (13-19 digits, written as one run or in the printed groups 4-4-4-4,
+4-6-5 or 4-6-4, a known network prefix, and a valid Luhn checksum, which rules out ~90% of random
+digit runs).
 
 The kinds are joined into one alternation that polars' regex engine runs as a single DFA scan of
-each text column in the single pass (ASCII classes, no look-around: four separate scans cost twice
-as much), keeping only the matched strings. Those few matches are then classified by kind, and card
-candidates Luhn-checked, as list expressions after the pass.
+each text column in the single pass (ASCII classes, ASCII word boundaries, no look-around: four
+separate scans cost twice as much), keeping only the matched strings. Those few matches are then
+classified by kind after the pass:
+
+- a card candidate is a whole run of 13 or more digits split by single spaces or dashes, so a card
+  next to an expiry date, a CVV or a phone number is one run; every window of its groups shaped like
+  a printed card is Luhn-checked (:func:`has_card`), and a phone number in the run still counts;
+- e-mail-shaped matches whose "domain" ends in a file extension (``icon@2x.png``) or that are SSH
+  remotes (``git@github.com``) are not addresses;
+- token prefixes must start a word, so ``task-management-...`` is not an ``sk-`` key.
 
 The alternation starts with character classes, so the engine cannot skip ahead and crawls through
 every byte. Most texts hold no ``@``, no pair of digits and no token prefix, so a *prefilter* of
@@ -19,28 +28,40 @@ half the cost of scanning everything (1M benchmark pairs: see the README's check
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
-from prefdata.check.checks.base import Context, count_outcome, plural, share
+from prefdata.check.checks.base import Context, count_outcome, plural, share, skipped
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 
 TEXT_COLUMNS = ("prompt_text", "chosen_text", "rejected_text")
 
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+#: "Domains" of e-mail-shaped strings that are file names (``icon@2x.png``), and SSH remotes' user.
+NOT_EMAIL_TLDS = ("png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "css", "js", "ts", "py", "json", "yaml", "yml", "txt", "md", "pdf", "zip", "git")
+NOT_EMAIL_USERS = ("git",)
 PHONE = (
     r"(?:^|[^0-9A-Za-z+])(?:(?:\+?1[ .-]?)?(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}"
-    r"|\+[0-9]{1,3}[ .-]?[0-9]{2,4}(?:[ .-]?[0-9]{2,4}){2,4})(?:$|[^0-9])"
+    r"|\+[0-9]{1,3}[ .-]?(?:\(0\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){2,4})(?:$|[^0-9])"
 )
+#: ASCII word boundary: a token prefix inside a word (``task-``, ``shelf_``) is not a token. The
+#: ASCII form keeps the scan on the DFA for non-ASCII text (a Unicode ``\b`` makes it fall back).
+WORD_START = r"(?-u:\b)"
 SECRET = (
-    r"sk-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}"
-    r"|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    WORD_START
+    + r"(?:sk-[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}"
+    r"|github_pat_[A-Za-z0-9_]{22,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|hf_[A-Za-z0-9]{30,}"
+    r"|glpat-[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----"
 )
-#: 13-19 digits, optionally grouped by single spaces or dashes, not glued to other digits.
-CARD_CANDIDATE = r"(?:^|[^0-9])([0-9](?:[ -]?[0-9]){12,18})(?:$|[^0-9])"
+#: A run of 13+ digits split by single spaces or dashes; :func:`has_card` finds the card inside it.
+CARD_CANDIDATE = r"[0-9](?:[ -]?[0-9]){12,}"
 #: Visa, Mastercard, Amex, Discover, Diners, JCB.
 CARD_PREFIX = r"^(?:4|5[1-5]|2[2-7]|3[47]|6011|65|64[4-9]|3[0689]|35)"
+#: Printed groupings: 4-4-4-4 (most networks), 4-6-5 (Amex), 4-6-4 (Diners).
+CARD_GROUPS = ((4, 4, 4, 4), (4, 6, 5), (4, 6, 4))
 #: Order matters: at one position the first alternative that matches wins (a card before a phone).
 ORDER = ("secret", "email", "card", "phone")
 PATTERNS = {"email": EMAIL, "phone": PHONE, "secret": SECRET, "card": CARD_CANDIDATE}
@@ -54,7 +75,7 @@ PREFILTERS = {
     "email": "@",
     "phone": DIGIT_PAIR,
     "card": DIGIT_PAIR,
-    "secret": r"sk-|AKIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|hf_|glpat-|-----BEGIN ",
+    "secret": r"sk-|[sr]k_live_|[sr]k_test_|AKIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|hf_|glpat-|eyJ|-----BEGIN ",
 }
 
 
@@ -84,25 +105,48 @@ def features(config: CheckConfig) -> dict[str, pl.Expr]:
     return {"_pii_matches": pl.concat_list(*[find_matches(pl.col(c), s.kinds) for c in TEXT_COLUMNS])}
 
 
-def luhn_valid(digits: pl.Expr) -> pl.Expr:
-    """Whether a string of digits passes the Luhn checksum (vectorized over a column)."""
-    d = digits.str.reverse().str.split("").list.eval(pl.element().cast(pl.Int32))
-    doubled = d.list.eval(
-        pl.when(pl.int_range(pl.len()) % 2 == 1)
-        .then(pl.when(pl.element() * 2 > 9).then(pl.element() * 2 - 9).otherwise(pl.element() * 2))
-        .otherwise(pl.element())
-    )
-    return doubled.list.sum() % 10 == 0
+_PREFIX = re.compile(CARD_PREFIX)
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def has_card(run: str) -> bool:
+    """Whether a digit run (:data:`CARD_CANDIDATE`) holds a card number: the run itself when it is
+    one unbroken group of 13-19 digits, or any window of its groups printed as a card
+    (:data:`CARD_GROUPS`), with a network prefix and a valid Luhn checksum.
+
+    >>> has_card("4111 1111 1111 1111 05"), has_card("7 4111-1111-1111-1111"), has_card("4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1")
+    (True, True, False)
+    """
+    groups = re.split(r"[ -]", run)
+    windows = [g for g in groups if 13 <= len(g) <= 19]
+    lengths = [len(g) for g in groups]
+    for shape in CARD_GROUPS:
+        windows += ["".join(groups[i : i + len(shape)]) for i in range(len(groups) - len(shape) + 1) if tuple(lengths[i : i + len(shape)]) == shape]
+    return any(_PREFIX.match(w) and _luhn(w) for w in windows)
+
+
+def _is_email(m: pl.Expr) -> pl.Expr:
+    address = m.str.extract(f"({EMAIL})")
+    tld = address.str.extract(r"\.([A-Za-z]+)$").str.to_lowercase()
+    user = address.str.extract(r"^([^@]+)@").str.to_lowercase()
+    return address.is_not_null() & ~tld.is_in(list(NOT_EMAIL_TLDS)) & ~user.is_in(list(NOT_EMAIL_USERS))
 
 
 def classify(matches: pl.DataFrame, kinds: tuple[str, ...]) -> pl.DataFrame:
     """One row per (``_row``, kind) found, from the exploded matched strings in column ``m``."""
     m = pl.col("m")
-    digits = m.str.extract(r"([0-9][0-9 -]*[0-9])").str.replace_all(r"[^0-9]", "")
+    run = m.str.extract(f"({CARD_CANDIDATE})")
     tests = {
         "secret": m.str.contains(SECRET),
-        "email": m.str.contains(EMAIL),
-        "card": digits.str.len_bytes().is_between(13, 19) & digits.str.contains(CARD_PREFIX) & luhn_valid(digits),
+        "email": _is_email(m),
+        "card": run.is_not_null() & run.map_elements(has_card, return_dtype=pl.Boolean, skip_nulls=True),
         "phone": m.str.contains(PHONE),
     }
     found = [matches.filter(tests[k].fill_null(False)).select("_row", kind=pl.lit(k)) for k in ORDER if k in kinds]
@@ -115,7 +159,7 @@ def run(ctx: Context) -> list[CheckOutcome]:
         return []
     f = ctx.frame
     if not s.kinds:
-        return [count_outcome(ctx, "pii", [], {"pairs": 0}, "no PII kinds enabled")]
+        return [skipped(ctx, "pii", "no PII kinds enabled (checks.pii.kinds is empty)")]
     matches = f.select("_row", m=pl.col("_pii_matches")).filter(pl.col("m").list.len() > 0).explode("m")
     found = classify(matches, s.kinds)
     counts = {k: found.filter(pl.col("kind") == k).height for k in ORDER if k in s.kinds}

@@ -3,6 +3,9 @@
 - ``schema``: every shard has the canonical columns with canonical types (messages as
   ``list[struct{role, content}]`` and nothing else in a message). Nullable metadata a foreign dataset
   lacks (source, scores, models, chosen_position, lineage) is listed, not failed.
+- ``shard_integrity``: the ``data/`` shards are the ones ``manifest.json`` lists, byte for byte
+  (:mod:`prefdata.manifest_shards`): a shard changed, added or removed after the build is another
+  dataset under the manifest's name and counts, and ``train`` refuses it. Skipped without a manifest.
 - ``id_integrity``: ``id`` is the sha256 of the pair's canonical JSON (``prefdata.schema.pair_id``);
   a stale or foreign id breaks deduplication, lineage and the offending-id lists of every other check.
 - ``role_structure``: the prompt is non-empty and ends with a user or tool turn, chosen and rejected
@@ -13,10 +16,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled
+from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, skipped
 from prefdata.check.config import CheckConfig
 from prefdata.check.dataset import OPTIONAL_COLUMNS
 from prefdata.check.results import CheckOutcome
+from prefdata.manifest_shards import ManifestUnreadable, shard_drift
 from prefdata.schema import PROMPT_LAST_ROLES, ROLES, has_blank_turn, id_expr
 
 ROLE_PROBLEMS = {
@@ -61,16 +65,21 @@ def features(config: CheckConfig) -> dict[str, pl.Expr]:
     return out
 
 
+def _pairs_in(ctx: Context, shard_names: list[str]) -> list[str]:
+    """The ids of every pair in the named shards (rows are numbered through the shards in order, so
+    a shard is a contiguous range of ``_row``)."""
+    in_shards = pl.lit(False)
+    for name in shard_names:
+        start, end = ctx.dataset.shard_rows(name)
+        in_shards = in_shards | pl.col("_row").is_between(start, end, closed="left")
+    return ctx.ids(in_shards)
+
+
 def _schema(ctx: Context) -> CheckOutcome:
     ds = ctx.dataset
     problems = ds.problems
     bad_shards = sorted({p.shard for p in problems})
-    # Rows are numbered through the shards in order, so a shard is a contiguous range of ``_row``.
-    in_bad_shard = pl.lit(False)
-    for name in bad_shards:
-        start, end = ds.shard_rows(name)
-        in_bad_shard = in_bad_shard | pl.col("_row").is_between(start, end, closed="left")
-    offending = ctx.ids(in_bad_shard)
+    offending = _pairs_in(ctx, bad_shards)
     missing_optional = {
         column: [s.name for s in ds.shards if column not in s.schema]
         for column in OPTIONAL_COLUMNS
@@ -93,6 +102,31 @@ def _schema(ctx: Context) -> CheckOutcome:
             message += f" (optional columns absent: {', '.join(missing_optional)})"
     return CheckOutcome(
         id="schema", severity=s.severity, passed=not problems, statistic=statistic, threshold=s.threshold(),
+        offending_ids=offending, message=message,
+    )
+
+
+def _shard_integrity(ctx: Context) -> CheckOutcome:
+    ds = ctx.dataset
+    s = ctx.settings("shard_integrity")
+    try:
+        drift = shard_drift(ds.root, (shard.path for shard in ds.shards))
+    except ManifestUnreadable as exc:
+        return CheckOutcome(
+            id="shard_integrity", severity=s.severity, passed=False, statistic={"manifest": "unreadable"},
+            threshold=s.threshold(), offending_ids=[], message=f"{exc}: the shards cannot be compared with it",
+        )
+    if drift is None:
+        return skipped(ctx, "shard_integrity", "no manifest.json (not built by `prefdata build`)")
+    problems = drift.problems()
+    offending = _pairs_in(ctx, [*drift.added, *drift.changed])
+    statistic = {"shards": len(ds.shards), "added": list(drift.added), "missing": list(drift.missing), "changed": list(drift.changed)}
+    if problems:
+        message = f"{plural(len(problems), 'shard')} not as manifest.json lists ({plural(len(offending), 'pair')}): {problems[0]}"
+    else:
+        message = "every shard is the one manifest.json lists"
+    return CheckOutcome(
+        id="shard_integrity", severity=s.severity, passed=not problems, statistic=statistic, threshold=s.threshold(),
         offending_ids=offending, message=message,
     )
 
@@ -121,4 +155,4 @@ def _role_structure(ctx: Context) -> CheckOutcome:
 
 
 def run(ctx: Context) -> list[CheckOutcome]:
-    return run_enabled(ctx, {"schema": _schema, "id_integrity": _id_integrity, "role_structure": _role_structure})
+    return run_enabled(ctx, {"schema": _schema, "shard_integrity": _shard_integrity, "id_integrity": _id_integrity, "role_structure": _role_structure})

@@ -1,0 +1,37 @@
+"""The normalized text that decides when two prompts are "the same": split groups, feedback
+pairing, and the leakage checks all compare prompts through :func:`match_text`.
+
+Two prompts that differ only in case or whitespace are one prompt for splitting and leakage: a test
+prompt that is a training prompt with an extra space or a no-break space is still leaked. So the key
+is the text lower-cased with every whitespace character removed, Unicode spaces (no-break, thin,
+ideographic, zero-width, BOM, ...) included.
+
+Cost matters, since ``build`` keys every prompt: ASCII whitespace goes by literal replacements (a
+regex costs about 3x), and only texts holding a non-ASCII character (byte length != character
+length, a cheap test) pay for the Unicode replacements.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+ASCII_WHITESPACE = (" ", "\n", "\t", "\r", "\x0b", "\x0c")
+#: Python's ``str.isspace`` characters outside ASCII, plus the invisible zero-width space and BOM.
+UNICODE_WHITESPACE = (
+    "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680", *(chr(c) for c in range(0x2000, 0x200C)),
+    "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff",
+)
+
+
+def match_text(text: pl.Expr) -> pl.Expr:
+    """``text`` lower-cased, without whitespace of any kind.
+
+    >>> pl.select(match_text(pl.lit("What\\u00a0is  2+2?\\n"))).item()
+    'whatis2+2?'
+    """
+    text = text.str.to_lowercase()
+    for ws in ASCII_WHITESPACE:
+        text = text.str.replace_all(ws, "", literal=True)
+    non_ascii = text.str.len_bytes() != text.str.len_chars()
+    unicode_free = pl.when(non_ascii).then(text).str.replace_many(list(UNICODE_WHITESPACE), [""] * len(UNICODE_WHITESPACE))
+    return pl.coalesce(unicode_free, text)

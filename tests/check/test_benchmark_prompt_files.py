@@ -1,0 +1,48 @@
+"""``--benchmark-prompts`` reads every prompt a file holds, whatever field each record uses, and
+matches copies that differ only in typography."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from prefdata.check import check
+from prefdata.check.checks.contamination import load_benchmark_prompts
+from prefdata.check.errors import InputFileError
+from tests.check.rows import ids_of, write_rows
+
+LONG = "Which planet in the solar system has the largest number of known moons today?"
+
+
+def test_each_record_uses_its_own_prompt_field(tmp_path):
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text("\n".join(json.dumps(x) for x in [{"prompt": "alpha beta"}, {"question": "gamma delta"}, {"instruction": "epsilon"}]), encoding="utf-8")
+    assert load_benchmark_prompts(bench).to_list() == ["alpha beta", "gamma delta", "epsilon"]
+
+
+def test_a_record_without_a_prompt_field_is_named(tmp_path):
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps([{"prompt": "alpha"}, {"answer": "beta"}]), encoding="utf-8")
+    with pytest.raises(InputFileError, match="item 1: no prompt field"):
+        load_benchmark_prompts(bench)
+
+
+def test_json_lines_in_a_dot_json_file_are_read(tmp_path):
+    bench = tmp_path / "bench.json"
+    bench.write_text('{"prompt": "alpha"}\n{"prompt": "beta"}\n', encoding="utf-8")
+    assert load_benchmark_prompts(bench).to_list() == ["alpha", "beta"]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [LONG.replace("'", "\u2019").replace("planet", "\u201cplanet\u201d"), LONG.replace(" ", "\u00a0"), "\ufeff" + LONG,
+     LONG.replace("solar", "ｓｏｌａｒ")],
+)
+def test_typographic_copies_are_contaminated(tmp_path, variant):
+    bench = tmp_path / "bench.txt"
+    bench.write_text("\ufeff" + LONG + "\n", encoding="utf-8")
+    out = write_rows(tmp_path / "ds", [{"prompt": variant, "chosen": "Saturn.", "rejected": "Mars."},
+                                       {"prompt": "Name a prime number.", "chosen": "7", "rejected": "8"}])
+    outcome = check(out, benchmark_prompts=bench, write=False).check("contamination")
+    assert set(outcome.offending_ids) == ids_of(out, lambda p: p == variant)

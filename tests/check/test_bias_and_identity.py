@@ -1,0 +1,84 @@
+"""Verdicts that depend on what counts as "the same": equal lengths in the length-bias share, the
+overall share of "A wins", prompts equal up to Unicode whitespace or case, and message lists that
+join to the same text but split it into messages differently."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+import prefdata
+from prefdata.check import check
+from tests.check.rows import ids_of, write_rows
+
+
+def _pair(prompt, chosen, rejected, **extra):
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected, **extra}
+
+
+def test_equal_lengths_are_left_out_of_the_length_share(tmp_path):
+    rows = [_pair(f"q{i}", "A", "B") for i in range(30)] + [_pair(f"r{i}", "longer", "short") for i in range(10)]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("length_bias")
+    assert outcome.statistic["pairs_differing_in_length"] == 10
+    assert outcome.statistic["share_chosen_longer"] == 1.0
+    assert outcome.statistic["share_equal_length"] == 0.75
+    assert outcome.passed  # 10 differing pairs: fewer than min_pairs (30), not judged
+    assert "30 pairs of equal length not counted" in outcome.message
+
+
+def test_one_token_answers_do_not_read_as_a_bias(tmp_path):
+    rows = [_pair(f"What is {i} + {i}?", str(2 * i % 10), str((2 * i + 1) % 10)) for i in range(60)]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("length_bias")
+    assert outcome.passed and outcome.statistic["share_chosen_longer"] is None
+    assert outcome.message == "no pairs whose responses differ in length"
+
+
+def test_position_bias_is_judged_overall_too(tmp_path):
+    rows = [_pair(f"q{i}", "yes", "no", source=f"judge{i % 10}", chosen_position="a") for i in range(200)]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("position_bias")
+    assert not outcome.passed and outcome.statistic["failing"] == ["overall"]
+    assert outcome.offending_count == 200
+    assert all(s["pairs"] == 20 for s in outcome.statistic["by_source"].values())  # each below min_pairs
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u2009", "\u3000", "\x0b", "\x0c", "\u200b"])
+def test_leakage_sees_through_unicode_whitespace(tmp_path, space):
+    rows = [_pair("What is the capital of France?", "Paris.", "Lyon."),
+            _pair(f"What{space}is the capital of France?", "Paris.", "Nice.", split="test")]
+    out = write_rows(tmp_path, rows)
+    outcome = check(out, write=False).check("prompt_leakage_exact")
+    assert outcome.offending_ids == sorted(ids_of(out, lambda p: space in p))
+
+
+def test_build_keeps_prompts_equal_up_to_unicode_whitespace_in_one_split(tmp_path):
+    raw = tmp_path / "raw.jsonl"
+    lines = []
+    for i in range(40):
+        lines.append({"prompt": f"Tell me fact number {i}.", "chosen": f"Fact {i} is true.", "rejected": "No."})
+        lines.append({"prompt": f"Tell\u00a0me fact number {i}.", "chosen": f"Fact {i} is true!", "rejected": "Nope."})
+    raw.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    out = tmp_path / "out"
+    prefdata.build(raw, out, test_fraction=0.3, quiet=True)
+    frame = pl.read_parquet(out / "data" / "*.parquet", include_file_paths="file")
+    split = frame.select(n=pl.col("prompt").list.first().struct.field("content").str.replace("\u00a0", " "), s=pl.col("file"))
+    assert split.group_by("n").agg(pl.col("s").n_unique()).get_column("s").max() == 1
+    assert prefdata.check(out, write=False).check("prompt_leakage_exact").passed
+
+
+def test_contradictions_compare_prompts_up_to_case_and_spacing(tmp_path):
+    rows = [_pair("What is 2+2?", "4", "5"), _pair("what is 2+2? ", "5", "4")]
+    out = write_rows(tmp_path, rows)
+    assert check(out, write=False).check("contradictory_pairs").offending_count == 2
+
+
+def test_messages_split_differently_are_different_responses(tmp_path):
+    a = [{"role": "assistant", "content": "Sure."}, {"role": "assistant", "content": "Step 1\n\nStep 2"}]
+    b = [{"role": "assistant", "content": "Sure.\n\nStep 1"}, {"role": "assistant", "content": "Step 2"}]
+    system_user = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi\n\nthere"}]
+    merged = [{"role": "system", "content": "Be brief.\n\nHi"}, {"role": "user", "content": "there"}]
+    rows = [_pair("Explain.", a, b), _pair(system_user, "Hello.", "Go away."), _pair(merged, "Hello.", "Go away.")]
+    result = check(write_rows(tmp_path, rows), write=False)
+    assert result.check("identical_responses").passed
+    assert result.check("exact_duplicates").passed

@@ -1,0 +1,99 @@
+"""The two suite engines on the edges of GX's semantics: both give the same verdict, or both refuse
+the suite (exit 2) with the expectation named, never exit 3 and never a silent pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from prefdata.check import SuiteError, check
+from prefdata.cli import cli
+from tests.check.rows import write_rows
+
+pytest.importorskip("great_expectations")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    rows = [
+        {"prompt": "\x1f", "chosen": "ok", "rejected": "no"},
+        {"prompt": "a&b <x> line\n", "chosen": "fine answer", "rejected": "bad"},
+        {"prompt": "plain question?", "chosen": "e\u0301t\u00e9", "rejected": "x"},
+    ]
+    return write_rows(tmp_path_factory.mktemp("edges"), rows)
+
+
+def _suite(tmp_path: Path, *expectations: dict) -> Path:
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps({"name": "edges", "expectations": list(expectations)}), encoding="utf-8")
+    return path
+
+
+def _counts(dataset: Path, suite: Path, engine: str) -> list[tuple]:
+    result = check(dataset, suite=suite, engine=engine, write=False)
+    return [(e.success, e.result.get("unexpected_count"), e.result.get("observed_value")) for e in result.expectations]
+
+
+REGEXES = [r"\S", r"^.+$", r"^[a-z ]+\?$", r"[a&&b]", r"\<x\>", r"[[]", r"line\Z", r"(?m)^a&b.*$"]
+
+
+@pytest.mark.filterwarnings("ignore:Possible (nested set|set intersection):FutureWarning")  # Python re on [[] and [a&&b]
+def test_regexes_mean_what_they_mean_in_gx(dataset, tmp_path):
+    suite = _suite(tmp_path, *[{"type": "expect_column_values_to_match_regex", "kwargs": {"column": "prompt_text", "regex": r}} for r in REGEXES])
+    assert _counts(dataset, suite, "polars") == _counts(dataset, suite, "gx")
+
+
+def test_no_values_and_integral_floats_agree(dataset, tmp_path):
+    suite = _suite(
+        tmp_path,
+        {"type": "expect_column_proportion_of_unique_values_to_be_between", "kwargs": {"column": "chosen_model", "min_value": 0, "max_value": 1}},
+        {"type": "expect_column_value_lengths_to_equal", "kwargs": {"column": "id", "value": 64.0}},
+        {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 3.0}},
+        {"type": "expect_column_to_exist", "kwargs": {"column": "lineage_records", "column_index": -1}},
+        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "lineage_records", "value_set": [9007199254740993, 1]}},
+    )
+    polars = _counts(dataset, suite, "polars")
+    assert polars == _counts(dataset, suite, "gx")
+    assert all(success for success, *_ in polars)
+
+
+@pytest.mark.parametrize(
+    ("expectation", "message"),
+    [
+        ({"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "chosen_text", "min_value": 1.5}}, "'min_value' must be an integer"),
+        ({"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 2**130}}, "integer beyond 64 bits"),
+        ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "chosen_text", "min_value": "A"}}, r"compares numbers \(not text\)"),
+        ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id", "row_condition": "x", "condition_parser": "pandas"}}, "use --engine gx"),
+        ({"type": "expect_column_values_to_be_betwen", "kwargs": {"column": "id"}}, "Great Expectations has no expectation type"),
+    ],
+)
+def test_polars_refuses_what_gx_would_not_run_the_same(dataset, tmp_path, expectation, message):
+    with pytest.raises(SuiteError, match=message):
+        check(dataset, suite=_suite(tmp_path, expectation), write=False)
+
+
+@pytest.mark.parametrize(
+    "expectation",
+    [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "scroe_chosen"}, "severity": "warning"},
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "id", "regex": "["}, "severity": "info"},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": {"$PARAMETER": "lo"}}},
+    ],
+)
+def test_gx_engine_errors_exit_2(dataset, tmp_path, expectation):
+    result = CliRunner().invoke(cli, ["check", str(dataset), "--engine", "gx", "--suite", str(_suite(tmp_path, expectation)), "--no-write"])
+    assert result.exit_code == 2, result.output
+
+
+def test_nan_bounds_and_gx_0x_suites_are_refused(dataset, tmp_path):
+    nan = tmp_path / "nan.json"
+    nan.write_text('{"name": "n", "expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": NaN}}]}', encoding="utf-8")
+    with pytest.raises(SuiteError, match="NaN"):
+        check(dataset, suite=nan, write=False)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"expectation_suite_name": "s", "expectations": [{"expectation_type": "expect_column_to_exist", "kwargs": {"column": "id"}}]}), encoding="utf-8")
+    with pytest.raises(SuiteError, match="Great Expectations 0.x suite"):
+        check(dataset, suite=old, write=False)

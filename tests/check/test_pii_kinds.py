@@ -1,0 +1,70 @@
+"""``pii`` on the shapes real text has: cards printed next to other numbers, token prefixes inside
+ordinary words, international phone layouts, and e-mail-shaped strings that are file names."""
+
+from __future__ import annotations
+
+import pytest
+
+from prefdata.check import check
+from prefdata.check.checks.pii import has_card
+from tests.check.rows import ids_of, write_rows
+
+FOUND = {
+    "card then expiry and CVV: 4111 1111 1111 1111 05/27 123": "card",
+    "card then a number: 4111-1111-1111-1111 123 now": "card",
+    "card then a phone: 4111 1111 1111 1111 555-123-4567": "card",
+    "a list index before it: Item 7 4111 1111 1111 1111 is my Visa": "card",
+    "amex as printed: 3782 822463 10005": "card",
+    "unbroken: 4111111111111111": "card",
+    "France +33 1 23 45 67 89": "phone",
+    "Japan +81-3-1234-5678": "phone",
+    "UK +44 (0)20 7946 0958": "phone",
+    "key sk-abcdefghijklmnopqrstuvwxyz0123": "secret",
+    "stripe sk_live_abcdefghijklmnop1234": "secret",
+    "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36": "secret",
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----": "secret",
+    "write to jane.doe+news@example.co.uk": "email",
+}
+NOT_FOUND = (
+    "the task-management-system-redesign-plan-for-q3 board",
+    "see /ask-the-experts-and-community-forum-now",
+    "digits 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 in a row",
+    "pairs 41 11 11 11 11 11 11 11 in a table",
+    "retina asset icon@2x.png and logo@2x.jpeg",
+    "clone git@github.com:org/repo.git",
+    "a 20-digit number 41111111111111111111 is not a card",
+    "version pkg@1.2.3 and the date 2023-01-15",
+)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    texts = [*FOUND, *NOT_FOUND]
+    out = write_rows(tmp_path_factory.mktemp("pii"), [{"prompt": t, "chosen": "I will not keep that.", "rejected": "Noted."} for t in texts])
+    return out, check(out, write=False).check("pii")
+
+
+def test_every_planted_kind_is_found_and_nothing_else(result):
+    out, outcome = result
+    assert set(outcome.offending_ids) == ids_of(out, lambda p: p in FOUND), outcome.message
+    kinds = {kind: sum(1 for k in FOUND.values() if k == kind) for kind in ("email", "phone", "secret", "card")}
+    # the card printed next to a phone number is a pair with a phone too
+    assert outcome.statistic["pairs_with_card"] == kinds["card"]
+    assert outcome.statistic["pairs_with_phone"] == kinds["phone"] + 1
+    assert outcome.statistic["pairs_with_secret"] == kinds["secret"]
+    assert outcome.statistic["pairs_with_email"] == kinds["email"]
+
+
+@pytest.mark.parametrize(
+    ("run", "card"),
+    [("4111 1111 1111 1111 05", True), ("7 4111-1111-1111-1111", True), ("4111 1111 1111 1112", False),
+     ("4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", False), ("41111111111111112", False), ("3782 822463 10005", True)],
+)
+def test_has_card_reads_the_printed_groups(run, card):
+    assert has_card(run) is card
+
+
+def test_no_kinds_is_a_skip_not_a_pass(result):
+    out, _ = result
+    outcome = check(out, config={"checks": {"pii": {"kinds": []}}}, write=False).check("pii")
+    assert outcome.skipped and outcome.offending_ids == []
