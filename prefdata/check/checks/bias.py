@@ -122,8 +122,9 @@ def _length_bias(ctx: Context) -> CheckOutcome:
             + f" {percent((overall if src is None else by_source[src])['share_chosen_longer'], lo, hi)}"
             for src, _ in failing
         ]
+        overall_too = "" if failing[0][0] is None else f" ({percent(share, lo, hi)} overall)"
         message = (
-            f"length bias: share of pairs preferring the longer response is {', '.join(worst)} ({percent(share, lo, hi)} overall); "
+            f"length bias: share of pairs preferring the longer response is {', '.join(worst)}{overall_too}; "
             f"{plural(len(offending), 'pair')} in the failing groups follow it"
         )
     else:
