@@ -3,8 +3,9 @@ pairing, and the leakage checks all compare prompts through :func:`match_text`.
 
 Two prompts that differ only in case or whitespace are one prompt for splitting and leakage: a test
 prompt that is a training prompt with an extra space or a no-break space is still leaked. So the key
-is the text lower-cased with every whitespace character removed, Unicode spaces (no-break, thin,
-ideographic, zero-width, BOM, ...) included.
+is the text lower-cased with every whitespace character removed: Unicode's White_Space characters
+(no-break, thin and ideographic spaces, line and paragraph separators, ...) and the invisible
+zero-width space and BOM. The same definition holds for every text, ASCII or not.
 
 Cost matters, since ``build`` keys every prompt: ASCII whitespace goes by literal replacements (a
 regex costs about 3x), and only texts holding a non-ASCII character (byte length != character
@@ -16,9 +17,9 @@ from __future__ import annotations
 import polars as pl
 
 ASCII_WHITESPACE = (" ", "\n", "\t", "\r", "\x0b", "\x0c")
-#: Python's ``str.isspace`` characters outside ASCII, plus the invisible zero-width space and BOM.
+#: Unicode White_Space outside ASCII, plus the invisible zero-width space (U+200B) and BOM.
 UNICODE_WHITESPACE = (
-    "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680", *(chr(c) for c in range(0x2000, 0x200C)),
+    "\x85", "\xa0", "\u1680", *(chr(c) for c in range(0x2000, 0x200C)),
     "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff",
 )
 

@@ -224,7 +224,16 @@ def _between_mask(x: pl.Expr, kw: dict[str, Any], where: str, kind: str, what: s
     return ok
 
 
-_MULTILINE_FLAG = re.compile(r"\(\?[a-zA-Z]*m")
+#: A global inline flag group (Python only allows them at the start) that turns on MULTILINE.
+_GLOBAL_MULTILINE = re.compile(r"^\(\?[aiLmsux]*m[aiLmsux]*\)")
+#: Flag groups the translation cannot follow: verbose mode anywhere, MULTILINE in a scoped group.
+_UNTRANSLATABLE_FLAGS = re.compile(r"\(\?[aiLmsux-]*x|\(\?[aiLmsux]*(?:-[aiLmsux]*)?m[aiLmsux-]*:|\(\?[aiLmsux]*-[aiLmsux]*m")
+#: ``{3, 5}``: a quantifier only without spaces in Python (a literal otherwise), with them in Rust.
+_SPACED_BRACES = re.compile(r"\{\d*\s*,\s*\d*\}")
+
+
+class UntranslatableRegex(ValueError):
+    """A Python pattern whose meaning the polars engine cannot reproduce; the message says why."""
 #: Python ``re`` (what GX runs) -> Rust ``regex`` (what polars runs), outside a character class.
 _OUTSIDE = {
     "s": r"[\s\x1c-\x1f]",  # Python counts the file/group/record/unit separators as whitespace
@@ -248,16 +257,19 @@ def python_regex_to_rust(pattern: str) -> str:
     >>> python_regex_to_rust(r"^[0-9a-f]{64}$"), python_regex_to_rust(r"[a&&b]\S")
     ('^[0-9a-f]{64}(?:\\n?\\z)', '[a\\&\\&b][^\\s\\x1c-\\x1f]')
     """
-    multiline = _MULTILINE_FLAG.search(pattern) is not None
+    if _UNTRANSLATABLE_FLAGS.search(pattern):
+        raise UntranslatableRegex("verbose mode (x) and scoped MULTILINE (m) flags are not translated")
+    multiline = _GLOBAL_MULTILINE.match(pattern) is not None
     out: list[str] = []
-    i, in_class, class_start = 0, False, False
+    i, in_class, class_start, after_quantifier = 0, False, False, False
     while i < len(pattern):
         c = pattern[i]
+        quantifier = False
         if c == "\\" and i + 1 < len(pattern):
             escaped = pattern[i + 1]
             out.append((_INSIDE if in_class else _OUTSIDE).get(escaped, pattern[i : i + 2]))
             i += 2
-            class_start = False
+            class_start = after_quantifier = False
             continue
         if in_class:
             if c == "]" and not class_start:
@@ -269,8 +281,21 @@ def python_regex_to_rust(pattern: str) -> str:
         elif c == "[":
             in_class, class_start = True, True
             out.append(c)
+        elif c == "$" and not multiline:
+            if pattern[i + 1 : i + 2] not in ("", ")", "|"):
+                raise UntranslatableRegex("'$' followed by more pattern (Python's '$' does not consume the final newline)")
+            out.append(r"(?:\n?\z)")
+        elif c == "{" and (braces := _SPACED_BRACES.match(pattern, i)) and " " in braces.group():
+            out.append("\\{" + braces.group()[1:-1] + "\\}")  # a literal, as Python reads it
+            i = braces.end()
+            after_quantifier = False
+            continue
+        elif c == "+" and after_quantifier:
+            raise UntranslatableRegex("possessive quantifiers (*+, ++, ?+, {m,n}+) are not translated")
         else:
-            out.append(r"(?:\n?\z)" if c == "$" and not multiline else c)
+            quantifier = c in "*+?}" and not (c == "?" and out[-1:] == ["("])
+            out.append(c)
+        after_quantifier = quantifier
         i += 1
     return "".join(out)
 
@@ -279,13 +304,16 @@ def _validate_regex(regex: Any, where: str) -> str:
     """The suite's regex (Python ``re`` syntax, as GX reads it) translated for polars."""
     if not isinstance(regex, str):
         raise SuiteError(f"{where}: kwarg 'regex' must be a string")
-    translated = python_regex_to_rust(regex)
+    try:
+        translated = python_regex_to_rust(regex)
+    except UntranslatableRegex as exc:
+        raise SuiteError(f"{where}: regex {regex!r} cannot run on the polars engine: {exc}; use --engine gx") from exc
     try:
         pl.select(pl.lit("").str.contains(translated))
     except pl.exceptions.PolarsError as exc:
         raise SuiteError(
-            f"{where}: regex {regex!r} cannot run on the polars engine (Rust regex has no look-around or "
-            f"backreferences; use --engine gx): {exc}"
+            f"{where}: regex {regex!r} cannot run on the polars engine (Rust regex syntax: no look-around, "
+            f"backreferences, \\N{{...}} or comments; use --engine gx): {exc}"
         ) from exc
     return translated
 

@@ -87,7 +87,8 @@ _GX0_HINT = (
 def parse_suite(raw: Any, origin: str = "suite") -> Suite:
     if not isinstance(raw, dict):
         raise SuiteError(f"{origin}: a suite is a JSON object with 'name' and 'expectations'")
-    gx0 = "expectation_suite_name" in raw or any(isinstance(x, dict) and "expectation_type" in x for x in raw.get("expectations") or [])
+    items = raw.get("expectations")
+    gx0 = "expectation_suite_name" in raw or (isinstance(items, list) and any(isinstance(x, dict) and "expectation_type" in x for x in items))
     if gx0:
         raise SuiteError(f"{origin}: {_GX0_HINT}")
     name = raw.get("name")

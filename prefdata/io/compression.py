@@ -10,6 +10,13 @@ Two things a plain ``gzip.open``/``zstandard.stream_reader`` gets wrong for pref
   rest of the file into a reject instead of losing it without a word.
 - **The name can lie.** A ``.gz`` that holds zstd, or a ``.jsonl`` that holds gzip, is common after
   a rename; the first bytes (the formats' magic numbers) decide, not the extension.
+
+Memory stays bounded however well the data compresses: each step hands out at most about
+:data:`OUT_LIMIT` decompressed bytes. gzip does that exactly, through zlib's ``max_length``. zstd's
+streaming decoder has no such limit, so it is fed slices of input sized by how much the data has
+expanded so far, starting at 1 KB and at most doubling per step: a file that expands to gigabytes is
+read in ~16 MB steps, unless its ratio jumps by orders of magnitude in the middle of the stream.
+zstd frames written with a long window (``zstd --long=31``) are accepted.
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ from typing import Any, BinaryIO
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_CHUNK = 1024 * 1024
+#: About the most decompressed bytes one step produces.
+OUT_LIMIT = 16 * 1024 * 1024
+#: The largest window a zstd frame may ask for: 2 GiB, what ``zstd --long=31`` writes.
+ZSTD_MAX_WINDOW = 2**31
 
 
 class CorruptStreamError(Exception):
@@ -60,21 +71,51 @@ def open_binary(path: Path, compression: str | None) -> BinaryIO:
     return _Decompressed(path, compression)  # type: ignore[return-value]
 
 
-def _gzip_decoder() -> tuple[Callable[[], Any], type[Exception]]:
-    # 16+: expect (and check) a gzip header and trailer
-    return (lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)), zlib.error
+class _GzipMember:
+    """One gzip member; ``step`` decompresses at most :data:`OUT_LIMIT` bytes of output."""
+
+    error = zlib.error
+
+    def __init__(self) -> None:
+        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: expect (and check) a gzip header and trailer
+
+    def step(self, data: bytes) -> tuple[bytes, bytes]:
+        """(output, input still to feed: the unconsumed part, or after the member's end the next one)."""
+        out = self._z.decompress(data, OUT_LIMIT)
+        return out, self._z.unused_data if self._z.eof else self._z.unconsumed_tail
+
+    @property
+    def eof(self) -> bool:
+        return self._z.eof
 
 
-def _zstd_decoder() -> tuple[Callable[[], Any], type[Exception]]:
-    import zstandard
+class _ZstdFrame:
+    """One zstd frame. Its decoder returns all the output of what it is fed, so it is fed a slice of
+    input sized by how much the data has expanded so far, keeping each step near :data:`OUT_LIMIT`."""
 
-    decompressor = zstandard.ZstdDecompressor()
-    return decompressor.decompressobj, zstandard.ZstdError
+    def __init__(self) -> None:
+        import zstandard
+
+        self.error = zstandard.ZstdError
+        self._z = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
+        # slow start (1 KB for the 16 MB limit): the ratio is unknown until some data came out, and a
+        # zstd block can expand ~10,000x
+        self._slice = max(64, OUT_LIMIT >> 14)
+
+    def step(self, data: bytes) -> tuple[bytes, bytes]:
+        part, rest = data[: self._slice], data[self._slice :]
+        out = self._z.decompress(part)
+        ratio = max(1, len(out) // max(1, len(part)))
+        self._slice = min(READ_CHUNK, 2 * self._slice, max(64, OUT_LIMIT // ratio))
+        return out, (self._z.unused_data + rest) if self._z.eof else rest
+
+    @property
+    def eof(self) -> bool:
+        return self._z.eof
 
 
-#: Per compression: a factory of decoders for one member/frame (``decompress(bytes)``, ``eof`` and
-#: ``unused_data``, as zlib's) and the error a decoder raises on bytes that are not compressed data.
-_DECODERS = {"gzip": _gzip_decoder, "zstd": _zstd_decoder}
+#: Per compression: the decoder of one member (gzip) or frame (zstd).
+_DECODERS: dict[str, Callable[[], Any]] = {"gzip": _GzipMember, "zstd": _ZstdFrame}
 
 
 class _Decompressed(io.BufferedIOBase):
@@ -87,9 +128,10 @@ class _Decompressed(io.BufferedIOBase):
 
     def __init__(self, path: Path, compression: str) -> None:
         self._compression = compression
-        self._new_decoder, self._decode_error = _DECODERS[compression]()
+        self._new_decoder = _DECODERS[compression]
         self._raw = open(path, "rb")  # noqa: SIM115 (closed in close())
         self._decoder = self._new_decoder()
+        self._input = b""  # compressed bytes read from the file and not yet decoded
         self._in_member = False  # bytes of the current member were fed and its end not reached
         self._buf, self._pos = b"", 0  # decompressed bytes; those before _pos are handed out
         self._error: CorruptStreamError | None = None  # raised once the bytes before it are out
@@ -147,30 +189,29 @@ class _Decompressed(io.BufferedIOBase):
         """Decompress the next chunk into ``_buf``; False at the end of the data (or at damage,
         which is then kept in ``_error``)."""
         while not self._available() and self._error is None:
-            chunk = self._raw.read(READ_CHUNK)
-            if not chunk:
-                if self._in_member:
-                    self._fail("ends before its end marker (a truncated file?)")
-                return False
-            self._buf, self._pos = self._feed(chunk), 0
+            if not self._input:
+                self._input = self._raw.read(READ_CHUNK)
+                if not self._input:
+                    if self._in_member:
+                        self._fail("ends before its end marker (a truncated file?)")
+                    return False
+            self._buf, self._pos = self._step(), 0
         return self._available() > 0
 
-    def _feed(self, chunk: bytes) -> bytes:
-        out: list[bytes] = []
-        while chunk:
-            try:
-                out.append(self._decoder.decompress(chunk))
-            except self._decode_error as exc:  # the bytes are not compressed data
-                self._fail(f"is damaged ({exc})")
-                break
-            self._produced += len(out[-1])
-            if not self._decoder.eof:
-                self._in_member = True
-                break
+    def _step(self) -> bytes:
+        """Decode the next piece of ``_input`` (at most about OUT_LIMIT bytes of output)."""
+        try:
+            out, self._input = self._decoder.step(self._input)
+        except self._decoder.error as exc:  # the bytes are not compressed data
+            self._fail(f"is damaged ({exc})")
+            return b""
+        self._produced += len(out)
+        if self._decoder.eof:
             self._in_member = False
-            chunk = self._decoder.unused_data  # the next member or frame starts here
-            self._decoder = self._new_decoder()
-        return b"".join(out)
+            self._decoder = self._new_decoder()  # the next member or frame starts in _input
+        else:
+            self._in_member = True
+        return out
 
     def _fail(self, problem: str) -> None:
         self._error = CorruptStreamError(self._compression, self._produced, problem)

@@ -184,23 +184,23 @@ class _StreamBlocks:
 
     def __iter__(self) -> Iterator[bytes]:
         with open_binary(self.f.path, self.f.compression) as fh:
-            carry = b""
+            carry: list[bytes] = []  # the line being cut, in pieces: joined once (a long line stays linear)
             while True:
                 try:
                     chunk = fh.read(self.block_bytes)
                 except CorruptStreamError as exc:
-                    self.damage, self.partial = exc, carry
+                    self.damage, self.partial = exc, b"".join(carry)
                     return
                 if not chunk:
                     if carry:
-                        yield carry
+                        yield b"".join(carry)
                     return
                 cut = chunk.rfind(b"\n")
                 if cut < 0:
-                    carry += chunk
+                    carry.append(chunk)
                     continue
-                yield carry + chunk[: cut + 1]
-                carry = chunk[cut + 1 :]
+                yield b"".join([*carry, chunk[: cut + 1]])
+                carry = [chunk[cut + 1 :]]
 
 
 def damaged_rest(record: int, damage: CorruptStreamError, partial: bytes) -> RecordBatch:
@@ -319,12 +319,18 @@ def _elements_batch(got: Elements, first: int, bytes_read: int) -> RecordBatch:
 # -- CSV ----------------------------------------------------------------------------------------
 
 
+#: The largest CSV cell read (2 GB - 1, what the csv module takes on every platform).
+CSV_FIELD_LIMIT = 2**31 - 1
+
+
 def _csv_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
     """CSV cells are text; a row whose cell count differs from the header is a reject, and so is a
     row with bytes that are not UTF-8 (read as escapes, so one bad byte costs its row, not the file)."""
     with open_binary(f.path, f.compression) as fb:
         # -sig: drop a BOM; surrogateescape: keep invalid bytes (as lone surrogates) to find their row
         fh = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        # csv's default cap, 128 KB a cell, is a long answer; the cap is process-wide, so raise it only
+        csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
         reader = csv.reader(fh)
         try:
             header = next(reader)

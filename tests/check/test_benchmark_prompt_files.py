@@ -46,3 +46,15 @@ def test_typographic_copies_are_contaminated(tmp_path, variant):
                                        {"prompt": "Name a prime number.", "chosen": "7", "rejected": "8"}])
     outcome = check(out, benchmark_prompts=bench, write=False).check("contamination")
     assert set(outcome.offending_ids) == ids_of(out, lambda p: p == variant)
+
+
+def test_a_merged_file_with_null_fields_keeps_both_benchmarks(tmp_path):
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text('{"prompt": "alpha", "question": null}\n{"prompt": null, "question": "beta"}\n', encoding="utf-8")
+    assert load_benchmark_prompts(bench).to_list() == ["alpha", "beta"]
+
+
+def test_one_object_in_a_dot_json_file_is_one_prompt(tmp_path):
+    bench = tmp_path / "bench.json"
+    bench.write_text('{"prompt": "alpha"}', encoding="utf-8")
+    assert load_benchmark_prompts(bench).to_list() == ["alpha"]

@@ -97,3 +97,11 @@ def test_nan_bounds_and_gx_0x_suites_are_refused(dataset, tmp_path):
     old.write_text(json.dumps({"expectation_suite_name": "s", "expectations": [{"expectation_type": "expect_column_to_exist", "kwargs": {"column": "id"}}]}), encoding="utf-8")
     with pytest.raises(SuiteError, match="Great Expectations 0.x suite"):
         check(dataset, suite=old, write=False)
+
+
+@pytest.mark.parametrize("expectations", [5, True, "x"])
+def test_expectations_that_are_not_a_list_are_a_suite_error(dataset, tmp_path, expectations):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"name": "s", "expectations": expectations}), encoding="utf-8")
+    with pytest.raises(SuiteError, match="'expectations' must be a list"):
+        check(dataset, suite=path, write=False)

@@ -38,7 +38,7 @@ def test_every_format_finds_the_same_contamination(tmp_path, suffix):
     "name, content, message",
     [
         ("b.jsonl", '{"answer": "x"}\n', "no prompt field"),
-        ("b.json", '{"prompt": "x"}', "expected a JSON array"),
+        ("b.json", '"just one string"', "expected a JSON array"),
         ("b.json", "[1, 2]", "item 0 is not a string prompt"),
         ("b.yaml", "- x\n", "unsupported benchmark file type"),
         ("b.jsonl", "{not json\n", "cannot read benchmark prompts"),

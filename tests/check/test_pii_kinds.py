@@ -24,6 +24,9 @@ FOUND = {
     "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36": "secret",
     "-----BEGIN PGP PRIVATE KEY BLOCK-----": "secret",
     "write to jane.doe+news@example.co.uk": "email",
+    "Paraguay and Moldova: juan@gobierno.py, ion@guvern.md": "email",
+    "19 digits printed: 4111 1111 1111 1111 113": "card",
+    "13-digit Visa: 4222 2222 2222 2": "card",
 }
 NOT_FOUND = (
     "the task-management-system-redesign-plan-for-q3 board",
@@ -34,6 +37,7 @@ NOT_FOUND = (
     "clone git@github.com:org/repo.git",
     "a 20-digit number 41111111111111111111 is not a card",
     "version pkg@1.2.3 and the date 2023-01-15",
+    "a table row 1203 4111 1111 1111 1111 7788 9900 of counts",  # a card-shaped window inside a longer run
 )
 
 

@@ -37,11 +37,15 @@ def features(config: CheckConfig) -> dict[str, pl.Expr]:
     return {}  # its own pass over the prompts, only when a benchmark file is given
 
 
-def _pick(fields: list[str], path: Path, where: str = "") -> str:
-    for name in PROMPT_FIELDS:
-        if name in fields:
-            return name
-    raise InputFileError(f"{path}: {where}no prompt field; expected one of {', '.join(PROMPT_FIELDS)} (found: {', '.join(fields) or 'none'})")
+def _pick(fields: list[str], path: Path, where: str = "", record: dict | None = None) -> str:
+    """The first prompt field present; in a ``record``, the first one with a value (a file merged
+    from two benchmarks by polars or pandas writes the other benchmark's field as null)."""
+    present = [name for name in PROMPT_FIELDS if name in fields]
+    if not present:
+        raise InputFileError(f"{path}: {where}no prompt field; expected one of {', '.join(PROMPT_FIELDS)} (found: {', '.join(fields) or 'none'})")
+    if record is not None:
+        return next((name for name in present if record.get(name) is not None), present[0])
+    return present[0]
 
 
 def _json_items(text: str, path: Path, lines: bool) -> list:
@@ -53,6 +57,8 @@ def _json_items(text: str, path: Path, lines: bool) -> list:
             if not exc.msg.startswith("Extra data"):
                 raise
         else:
+            if isinstance(doc, dict):
+                return [doc]  # one record
             if not isinstance(doc, list):
                 raise InputFileError(f"{path}: expected a JSON array of prompts, or JSON lines")
             return doc
@@ -77,7 +83,7 @@ def load_benchmark_prompts(path: str | Path) -> pl.Series:
             prompts = pl.Series("p", path.read_text(encoding="utf-8-sig").splitlines(), dtype=pl.String)
         elif suffix in (".jsonl", ".json"):
             items = _json_items(path.read_text(encoding="utf-8-sig"), path, lines=suffix == ".jsonl")
-            items = [x.get(_pick(list(x), path, f"item {i}: ")) if isinstance(x, dict) else x for i, x in enumerate(items)]
+            items = [x.get(_pick(list(x), path, f"item {i}: ", x)) if isinstance(x, dict) else x for i, x in enumerate(items)]
             bad = [i for i, x in enumerate(items) if x is not None and not isinstance(x, str)]
             if bad:
                 raise InputFileError(f"{path}: item {bad[0]} is not a string prompt")

@@ -1,0 +1,63 @@
+"""Inputs at the edges of size: data that expands a thousandfold, zstd frames with a long window,
+and CSV cells longer than the csv module's default cap. Each is read whole, with memory bounded by
+the step size, not by how well the data compresses."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+import pytest
+import zstandard
+
+import prefdata
+from prefdata.io import compression
+from tests.support.dataset import assert_reconciled
+
+LINE = json.dumps({"prompt": "Is this a long file?", "chosen": "Yes, and it compresses well.", "rejected": "No."}) + "\n"
+
+
+def _largest_step(path: Path, kind: str) -> tuple[int, int]:
+    """(bytes read in all, largest decompressed step held at once)."""
+    stream = compression.open_binary(path, kind)
+    total = largest = 0
+    while block := stream.read1(1 << 30):
+        total += len(block)
+        largest = max(largest, len(block))
+    return total, largest
+
+
+@pytest.mark.parametrize("kind", ["gzip", "zstd"])
+def test_highly_compressible_data_is_read_in_bounded_steps(tmp_path, monkeypatch, kind):
+    monkeypatch.setattr(compression, "OUT_LIMIT", 1 << 20)
+    data = LINE.encode() * 400_000  # ~33 MB that compresses ~1000x
+    path = tmp_path / f"big.jsonl.{'gz' if kind == 'gzip' else 'zst'}"
+    path.write_bytes(gzip.compress(data) if kind == "gzip" else zstandard.ZstdCompressor(level=19).compress(data))
+    assert path.stat().st_size * 100 < len(data)
+    total, largest = _largest_step(path, kind)
+    assert total == len(data)
+    assert largest <= 4 << 20  # a few times OUT_LIMIT, never the whole expansion
+
+
+def test_zstd_with_a_long_window_is_built(tmp_path):
+    params = zstandard.ZstdCompressionParameters(window_log=28, enable_ldm=True)  # `zstd --long=28`
+    buf = io.BytesIO()
+    with zstandard.ZstdCompressor(compression_params=params).stream_writer(buf, closefd=False) as w:
+        w.write("".join(json.dumps({"prompt": f"q{i}", "chosen": f"good {i}", "rejected": "bad"}) + "\n" for i in range(50)).encode())
+    raw = tmp_path / "long.jsonl.zst"
+    raw.write_bytes(buf.getvalue())
+    assert zstandard.get_frame_parameters(raw.read_bytes()).window_size > 2**27  # over zstd's default limit
+    result = prefdata.build(raw, tmp_path / "out", quiet=True)
+    assert result.counts["records_read"] == 50 and result.counts["records_rejected"] == 0
+    assert_reconciled(tmp_path / "out")
+
+
+def test_a_csv_cell_longer_than_the_csv_default_cap_is_read(tmp_path):
+    raw = tmp_path / "long.csv"
+    long_answer = "word " * 60_000  # 300 KB, over csv's 128 KB default
+    raw.write_text(f'prompt,chosen,rejected\n"Explain.","{long_answer}","Short."\n"Again?","Yes.","No."\n', encoding="utf-8")
+    result = prefdata.build(raw, tmp_path / "out", quiet=True)
+    assert result.counts["pairs_written"] == 2
+    assert_reconciled(tmp_path / "out")
