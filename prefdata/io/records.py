@@ -33,6 +33,8 @@ from prefdata.io.parquet_records import as_text, parquet_file
 #: Under glibc's largest mmap threshold (32 MB), so freed blocks are reused instead of handed back to
 #: the kernel and page-faulted in again: reading a file in 16 MB blocks costs half of 32 MB ones.
 BLOCK_BYTES = 16 * 1024 * 1024
+#: CSV and Parquet batches end at this many rows or at about BLOCK_BYTES of record text, whichever
+#: comes first: a 2,000-column row or a 20 KB one would otherwise make a 50,000-row batch a gigabyte.
 BATCH_ROWS = 50_000
 #: A UTF-8 byte order mark, which Windows tools put at the start of text files: skipped, not data.
 BOM = codecs.BOM_UTF8
@@ -64,9 +66,9 @@ def iter_batches(f: InputFile, *, block_bytes: int = BLOCK_BYTES, batch_rows: in
     elif f.format == "json":
         yield from _json_array_batches(f, block_bytes)
     elif f.format == "csv":
-        yield from _csv_batches(f, batch_rows)
+        yield from _csv_batches(f, batch_rows, block_bytes)
     elif f.format == "parquet":
-        yield from _parquet_batches(f, batch_rows)
+        yield from _parquet_batches(f, batch_rows, block_bytes)
     else:  # discover() only produces the formats above
         raise ValueError(f"unknown format {f.format!r}")
 
@@ -323,7 +325,7 @@ def _elements_batch(got: Elements, first: int, bytes_read: int) -> RecordBatch:
 CSV_FIELD_LIMIT = 2**31 - 1
 
 
-def _csv_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
+def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) -> Iterator[RecordBatch]:
     """CSV cells are text; a row whose cell count differs from the header is a reject, and so is a
     row with bytes that are not UTF-8 (read as escapes, so one bad byte costs its row, not the file)."""
     with open_binary(f.path, f.compression) as fb:
@@ -344,7 +346,7 @@ def _csv_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
         records: list[int] = []
         lines: list[str] = []
         rejects: list[tuple[int, str, str, str]] = []
-        number = blank = 0
+        number = blank = text_bytes = 0
         while True:
             try:
                 row = next(reader)
@@ -367,9 +369,10 @@ def _csv_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
             else:
                 records.append(number)
                 lines.append(orjson.dumps(dict(zip(header, row))).decode("utf-8"))
-            if len(records) + len(rejects) >= batch_rows:
+                text_bytes += len(lines[-1])
+            if len(records) + len(rejects) >= batch_rows or text_bytes >= block_bytes:
                 yield RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank)
-                records, lines, rejects, blank = [], [], [], 0
+                records, lines, rejects, blank, text_bytes = [], [], [], 0, 0
         yield RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank)
 
 
@@ -386,21 +389,37 @@ def _invalid_utf8(cells: list[str]) -> tuple[int, str] | None:
 # -- Parquet ------------------------------------------------------------------------------------
 
 
-def _parquet_batches(f: InputFile, batch_rows: int) -> Iterator[RecordBatch]:
-    """Parquet rows as JSON text (see :mod:`prefdata.io.parquet_records`); rows numbered from 1."""
+def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) -> Iterator[RecordBatch]:
+    """Parquet rows as JSON text (see :mod:`prefdata.io.parquet_records`); rows numbered from 1.
+
+    Rows are read in small Arrow batches and gathered until about ``block_bytes`` of data or
+    ``batch_rows`` rows: the footer's sizes cannot say (dictionary-encoded text looks tiny there).
+    """
+    import pyarrow as pa
+
     with parquet_file(f) as parquet:
         first = 1
-        for arrow_batch in parquet.iter_batches(batch_size=batch_rows):  # type: ignore[attr-defined]
-            frame = pl.from_arrow(arrow_batch)
-            assert isinstance(frame, pl.DataFrame)
-            text, bad = as_text(frame)
-            numbers = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True)
-            if bad:
-                numbers = numbers.filter(~pl.int_range(0, frame.height, eager=True).is_in([i for i, _, _ in bad]))
-            lines = text.select(numbers.alias("_record"), pl.struct(pl.all()).struct.json_encode().alias("_line"))
-            rejects = [(first + i, raw, "invalid_utf8", f"column '{column}' holds bytes that are not UTF-8") for i, column, raw in bad]
-            first += frame.height
-            yield RecordBatch(lines=lines, rejects=_rejects_frame(rejects), bytes_read=arrow_batch.nbytes)
+        gathered: list[pa.RecordBatch] = []
+        for arrow_batch in parquet.iter_batches(batch_size=min(batch_rows, 1024)):  # type: ignore[attr-defined]
+            gathered.append(arrow_batch)
+            if sum(b.num_rows for b in gathered) >= batch_rows or sum(b.nbytes for b in gathered) >= block_bytes:
+                yield _parquet_batch(pa.Table.from_batches(gathered), first)
+                first += sum(b.num_rows for b in gathered)
+                gathered = []
+        if gathered:
+            yield _parquet_batch(pa.Table.from_batches(gathered), first)
+
+
+def _parquet_batch(table, first: int) -> RecordBatch:  # type: ignore[no-untyped-def]
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    text, bad = as_text(frame)
+    numbers = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True)
+    if bad:
+        numbers = numbers.filter(~pl.int_range(0, frame.height, eager=True).is_in([i for i, _, _ in bad]))
+    lines = text.select(numbers.alias("_record"), pl.struct(pl.all()).struct.json_encode().alias("_line"))
+    rejects = [(first + i, raw, "invalid_utf8", f"column '{column}' holds bytes that are not UTF-8") for i, column, raw in bad]
+    return RecordBatch(lines=lines, rejects=_rejects_frame(rejects), bytes_read=table.nbytes)
 
 
 def sample_records(f: InputFile, n: int = 200) -> list[dict]:

@@ -61,3 +61,20 @@ def test_a_csv_cell_longer_than_the_csv_default_cap_is_read(tmp_path):
     result = prefdata.build(raw, tmp_path / "out", quiet=True)
     assert result.counts["pairs_written"] == 2
     assert_reconciled(tmp_path / "out")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_wide_rows_are_batched_by_bytes_not_only_by_rows(tmp_path, fmt):
+    import polars as pl
+
+    from prefdata.io.discover import discover
+    from prefdata.io.records import iter_batches
+
+    # repeated long text: Parquet stores it dictionary-encoded, so the footer's sizes look tiny
+    rows = pl.DataFrame({"prompt": [f"q{i}" for i in range(3_000)], "chosen": ["x" * 2_000] * 3_000, "rejected": ["y"] * 3_000})
+    path = tmp_path / f"wide.{fmt}"
+    rows.write_csv(path) if fmt == "csv" else rows.write_parquet(path)
+    (f,), _ = discover(path)
+    batches = list(iter_batches(f, block_bytes=100_000))
+    assert sum(b.records for b in batches) == 3_000
+    assert len(batches) >= 3  # 6 MB of rows in batches of about 100 KB (Parquet: of 1,024-row reads), not one
