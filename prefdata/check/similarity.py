@@ -76,6 +76,16 @@ def _verify_near_identical(batch: pl.DataFrame, rows: np.ndarray, shingle: int, 
     return frame.select("_row", jaccard=mh.jaccard_expr("c", "r")).filter(pl.col("jaccard") >= threshold)
 
 
+#: Candidate pairs verified at once. Each carries both rows' shingle sets while its Jaccard is computed,
+#: and data with many pairs per prompt (``all_pairs`` over 100 completions) yields millions of them.
+CANDIDATE_CHUNK = 50_000
+
+
+def _in_chunks(candidates: pl.DataFrame, verify: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """``verify`` over slices of ``candidates``, concatenated: memory bounded by the chunk, not the count."""
+    return pl.concat([verify(candidates.slice(i, CANDIDATE_CHUNK)) for i in range(0, candidates.height, CANDIDATE_CHUNK)])
+
+
 def find_similar(
     dataset: Dataset,
     keys: pl.DataFrame,
@@ -179,22 +189,20 @@ def find_similar(
         )
         sets = texts.select("_row", *[mh.shingle_sets(texts.get_column(f), n_sh).alias(f) for f in need])
         if dup_cands.height:
-            near_dups = (
-                dup_cands.join(sets.rename({"_row": "a", "p": "pa", "c": "ca", "r": "ra"}), on="a")
+            near_dups = _in_chunks(dup_cands, lambda c: (
+                c.join(sets.rename({"_row": "a", "p": "pa", "c": "ca", "r": "ra"}), on="a")
                 .join(sets.rename({"_row": "b", "p": "pb", "c": "cb", "r": "rb"}), on="b")
                 .select("a", "b", j_prompt=mh.jaccard_expr("pa", "pb"), j_chosen=mh.jaccard_expr("ca", "cb"), j_rejected=mh.jaccard_expr("ra", "rb"))
                 .filter(pl.min_horizontal("j_prompt", "j_chosen", "j_rejected") >= near_duplicates)
-                .sort("a", "b")
-            )
+            )).sort("a", "b")
         if leak_cands.height:
             ps = sets.select("_row", "p")
-            leaks = (
-                leak_cands.join(ps.rename({"_row": "row", "p": "pa"}), on="row")
+            leaks = _in_chunks(leak_cands, lambda c: (
+                c.join(ps.rename({"_row": "row", "p": "pa"}), on="row")
                 .join(ps.rename({"_row": "train_row", "p": "pb"}), on="train_row")
                 .select("row", "train_row", jaccard=mh.jaccard_expr("pa", "pb"))
                 .filter(pl.col("jaccard") >= leakage)
-                .sort("row", "train_row")
-            )
+            )).sort("row", "train_row")
     near_ident = (
         pl.concat(ni_found).with_columns(pl.col("_row").cast(pl.Int64)).sort("_row")
         if ni_found

@@ -107,3 +107,14 @@ def test_short_texts_are_one_shingle_each():
 def test_connected_components():
     labels = mh.connected_components(6, np.array([0, 1, 4]), np.array([1, 2, 5]))
     assert labels.tolist() == [0, 0, 0, 3, 4, 4]
+
+
+def test_candidates_verified_in_chunks_give_the_same_findings(seeded_dataset, monkeypatch):
+    from prefdata.check import check, similarity
+
+    whole = check(seeded_dataset, write=False)
+    monkeypatch.setattr(similarity, "CANDIDATE_CHUNK", 1)
+    chunked = check(seeded_dataset, write=False)
+    for check_id in ("near_duplicates", "prompt_leakage_near"):
+        assert chunked.check(check_id).offending_ids == whole.check(check_id).offending_ids
+        assert whole.check(check_id).offending_ids  # the seeded fixture plants both
