@@ -33,12 +33,14 @@ from prefdata.build.spill import Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ConfigError, InputError, ReconciliationError
 from prefdata.io.decode import decode
-from prefdata.io.records import LineIndex, RecordBatch, iter_batches
+from prefdata.io.records import BATCH_ROWS, BLOCK_BYTES, LineIndex, RecordBatch, iter_batches
 from prefdata.ordered_map import ordered_map
 from prefdata.schema import MESSAGES, id_expr
 from prefdata.shapes.base import keep_reason
 
 PARTITION_BYTES = 256 * 1024 * 1024
+#: The smallest pass-1 block, for shapes that expand their records the most.
+MIN_BLOCK_BYTES = 256 * 1024
 #: Batches processed at once in pass 1: one per core polars may use, at least 2 (polars releases the
 #: GIL, and one batch keeps about one core busy) and at most 8 (each holds ~100 MB while in flight).
 WORKERS = max(2, min(8, pl.thread_pool_size()))
@@ -130,7 +132,7 @@ def build(
 
 
 def _default_partitions(plan: BuildPlan) -> int:
-    total = sum(p.file.bytes * (COMPRESSED_RATIO if p.file.compression else 1) for p in plan.files)
+    total = sum(p.file.bytes * (COMPRESSED_RATIO if p.file.compression else 1) * p.shape.expansion for p in plan.files)
     return max(1, math.ceil(total / PARTITION_BYTES))
 
 
@@ -239,6 +241,13 @@ def _apply_filters(decoded: pl.DataFrame, p: FilePlan) -> pl.DataFrame:
     return decoded
 
 
+def _batch_sizes(expansion: float) -> dict[str, int]:
+    """A shape that writes k times what it reads gets blocks k times smaller: memory follows the output."""
+    if expansion <= 1:
+        return {}
+    return {"block_bytes": max(MIN_BLOCK_BYTES, int(BLOCK_BYTES / expansion)), "batch_rows": max(64, int(BATCH_ROWS / expansion))}
+
+
 def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExecutor, *, seed: int, partitions: int, progress: Progress) -> FileStats:
     """Stream one file: every record becomes pair rows in the spill or drop rows with a reason.
 
@@ -251,7 +260,7 @@ def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExe
 
     def read() -> Iterator[tuple[RecordBatch, int]]:
         """Batches in reading order (on the main thread), counted and numbered as they are read."""
-        for batch in iter_batches(p.file):
+        for batch in iter_batches(p.file, **_batch_sizes(p.shape.expansion)):
             stats.records += batch.records
             stats.blank_lines += batch.blank_lines
             if batch.line_offsets is not None:

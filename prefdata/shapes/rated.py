@@ -67,8 +67,17 @@ class RatedShape(Shape):
         texts = items if c.text == SELF else [v for item in items for v in sample_values([item], c.text) if isinstance(item, dict)]
         self.text_kind = sniff_kind(texts) or TEXT
         self.aliases = {**ROLE_ALIASES, **source.roles}
+        self.expansion = self._expansion(sample)
         if self.item_value_path is not None and c.text == SELF:
             raise ConfigError(f"source {source.name or self.name}: with text: '$' (completions are plain values) give the {self.value_word}s as a parallel list ('{self.value_word}s:')")
+
+    def _expansion(self, sample: Sequence[Mapping[str, Any]]) -> float:
+        """``all_pairs`` writes each completion into up to n - 1 pairs (and the prompt into every one):
+        about (n - 1)x the record's bytes, from the sample's completion counts."""
+        if self.source.binarize.policy != "all_pairs":
+            return 1.0
+        counts = [len(lst) for lst in sample_values(sample, self.source.columns.completions) if isinstance(lst, list)]
+        return max(1.0, sum(n * (n - 1) for n in counts) / max(1, sum(counts)))
 
     # -- what differs between rated and ranked --------------------------------------------------
 

@@ -78,3 +78,28 @@ def test_wide_rows_are_batched_by_bytes_not_only_by_rows(tmp_path, fmt):
     batches = list(iter_batches(f, block_bytes=100_000))
     assert sum(b.records for b in batches) == 3_000
     assert len(batches) >= 3  # 6 MB of rows in batches of about 100 KB (Parquet: of 1,024-row reads), not one
+
+
+def test_all_pairs_reads_in_blocks_sized_by_its_output_with_the_same_result(tmp_path, monkeypatch):
+    from prefdata.build import pipeline
+    from prefdata.shapes import rated
+
+    raw = tmp_path / "rated.jsonl"
+    raw.write_text("".join(
+        json.dumps({"prompt": f"Question {i}?", "completions": [{"text": f"answer {i}.{j} " * 20, "score": float(j)} for j in range(30)]}) + "\n"
+        for i in range(40)
+    ), encoding="utf-8")
+    config = tmp_path / "rated.yaml"
+    config.write_text("sources:\n- shape: rated\n  columns: {prompt: prompt, completions: completions, text: text, score: score}\n"
+                      "  binarize: {policy: all_pairs}\n", encoding="utf-8")
+    seen: list[dict] = []
+    sizes = pipeline._batch_sizes
+    monkeypatch.setattr(pipeline, "_batch_sizes", lambda e: seen.append(sizes(e)) or sizes(e))
+    sized = prefdata.build(raw, tmp_path / "sized", config=config, quiet=True)
+    assert seen and seen[0]["batch_rows"] < 64 * 30 and seen[0]["block_bytes"] < pipeline.BLOCK_BYTES  # expansion ~29
+    monkeypatch.setattr(rated.RatedShape, "_expansion", lambda self, sample: 1.0)
+    plain = prefdata.build(raw, tmp_path / "plain", config=config, quiet=True)
+    assert sized.counts == plain.counts and sized.counts["pairs_written"] == 40 * 435
+    for name in ("data", "rejects"):
+        assert sorted((p.name, p.read_bytes()) for p in (tmp_path / "sized" / name).iterdir()) == \
+            sorted((p.name, p.read_bytes()) for p in (tmp_path / "plain" / name).iterdir())
