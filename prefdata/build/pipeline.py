@@ -32,6 +32,7 @@ from prefdata.build.rules import apply_rules, test_threshold, with_group_keys, w
 from prefdata.build.spill import Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ConfigError, InputError, ReconciliationError
+from prefdata.io.compression import estimated_size
 from prefdata.io.decode import decode
 from prefdata.io.records import BATCH_ROWS, BLOCK_BYTES, LineIndex, RecordBatch, iter_batches
 from prefdata.ordered_map import ordered_map
@@ -45,7 +46,6 @@ MIN_BLOCK_BYTES = 256 * 1024
 #: GIL, and one batch keeps about one core busy) and at most 8 (each holds ~100 MB while in flight).
 WORKERS = max(2, min(8, pl.thread_pool_size()))
 IN_FLIGHT = WORKERS + 1  # batches read ahead: bounds pass-1 memory to a few batches
-COMPRESSED_RATIO = 4  # assumed expansion of .gz/.zst input when sizing partitions
 
 
 @dataclass
@@ -132,7 +132,8 @@ def build(
 
 
 def _default_partitions(plan: BuildPlan) -> int:
-    total = sum(p.file.bytes * (COMPRESSED_RATIO if p.file.compression else 1) * p.shape.expansion for p in plan.files)
+    # compressed files by their measured ratio: prompts that share long instructions compress 30x
+    total = sum(estimated_size(p.file.path, p.file.compression) * p.shape.expansion for p in plan.files)
     return max(1, math.ceil(total / PARTITION_BYTES))
 
 

@@ -58,6 +58,24 @@ def sniff_compression(path: Path) -> str | None:
     return None
 
 
+def estimated_size(path: Path, compression: str | None, probe: int = 8 * 1024 * 1024) -> int:
+    """About how many bytes ``path`` holds once decompressed, from the ratio of its first ``probe``
+    decompressed bytes (prompts sharing long instructions compress 30x, not the usual 4x); the file's
+    own size when it is not compressed or cannot be read."""
+    size = path.stat().st_size
+    if compression is None:
+        return size
+    try:
+        with open_binary(path, compression) as fh:
+            out = len(fh.read(probe))
+            produced, consumed = fh.progress()  # type: ignore[attr-defined]
+    except (OSError, CorruptStreamError):
+        return size
+    if out < probe:  # the whole file came out
+        return out
+    return int(size * produced / max(1, consumed))
+
+
 def open_binary(path: Path, compression: str | None) -> BinaryIO:
     """A readable binary stream of the decompressed bytes.
 
@@ -139,6 +157,10 @@ class _Decompressed(io.BufferedIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def progress(self) -> tuple[int, int]:
+        """(bytes decompressed so far, compressed bytes they came from)."""
+        return self._produced, self._raw.tell() - len(self._input)
 
     def _available(self) -> int:
         return len(self._buf) - self._pos

@@ -103,3 +103,14 @@ def test_all_pairs_reads_in_blocks_sized_by_its_output_with_the_same_result(tmp_
     for name in ("data", "rejects"):
         assert sorted((p.name, p.read_bytes()) for p in (tmp_path / "sized" / name).iterdir()) == \
             sorted((p.name, p.read_bytes()) for p in (tmp_path / "plain" / name).iterdir())
+
+
+def test_compressed_size_is_estimated_from_the_measured_ratio(tmp_path):
+    data = (LINE * 50_000).encode()  # ~4 MB that compresses far better than 4x
+    path = tmp_path / "x.jsonl.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(data))
+    assert compression.estimated_size(path, "zstd") == len(data)  # small enough to decompress whole
+    big = tmp_path / "y.jsonl.gz"
+    big.write_bytes(gzip.compress(data * 4))
+    estimate = compression.estimated_size(big, "gzip", probe=1 << 20)
+    assert 0.5 * len(data) * 4 < estimate < 2 * len(data) * 4
