@@ -128,7 +128,31 @@ def build(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped]
+    if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"])) is not None:
+        say(f"warning: {lopsided}")
+        warnings.append(lopsided)
     return BuildResult(out_path, manifest, dump_config(effective), detected, warnings)
+
+
+#: Below this many pairs a test share far from the fraction asked for is chance, not worth a warning.
+SPLIT_WARNING_MIN_PAIRS = 50
+
+
+def _split_warning(test_fraction: float, pairs_by_split: Mapping[str, int]) -> str | None:
+    """A warning when the test split is far from ``test_fraction`` (under half or over twice it).
+
+    The split keeps every prompt opening with the same user turn on one side, so a log whose
+    conversations all open alike ("Hello!") has one group, and its test split is empty or everything.
+    """
+    total = sum(pairs_by_split.values())
+    test = pairs_by_split.get("test", 0)
+    if test_fraction <= 0 or total < SPLIT_WARNING_MIN_PAIRS or test_fraction / 2 <= test / total <= 2 * test_fraction:
+        return None
+    return (
+        f"the test split holds {test:,} of {total:,} pairs ({test / total:.1%}), not about {test_fraction:.0%}: pairs are "
+        "split by the opening user turn of their prompt, and a few openings (a greeting every conversation starts "
+        "with, one shared instruction) hold most pairs"
+    )
 
 
 def _default_partitions(plan: BuildPlan) -> int:

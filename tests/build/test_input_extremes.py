@@ -114,3 +114,19 @@ def test_compressed_size_is_estimated_from_the_measured_ratio(tmp_path):
     big.write_bytes(gzip.compress(data * 4))
     estimate = compression.estimated_size(big, "gzip", probe=1 << 20)
     assert 0.5 * len(data) * 4 < estimate < 2 * len(data) * 4
+
+
+def test_a_lopsided_split_is_a_warning(tmp_path):
+    raw = tmp_path / "hello.jsonl"
+    raw.write_text("".join(
+        json.dumps({"prompt": [{"role": "user", "content": "Hello!"}, {"role": "assistant", "content": "Hi, how can I help?"},
+                               {"role": "user", "content": f"Tell me fact {i}."}],
+                    "chosen": f"Fact {i}.", "rejected": "No."}) + "\n"
+        for i in range(60)
+    ), encoding="utf-8")
+    result = prefdata.build(raw, tmp_path / "out", test_fraction=0.2, quiet=True)
+    assert result.counts["pairs_by_split"]["test"] in (0, 60)  # one opening turn: one split group
+    assert any("opening user turn" in w for w in result.warnings)
+    balanced = tmp_path / "balanced.jsonl"
+    balanced.write_text("".join(json.dumps({"prompt": f"Question {i}?", "chosen": f"A{i}.", "rejected": "No."}) + "\n" for i in range(400)), encoding="utf-8")
+    assert not prefdata.build(balanced, tmp_path / "out2", test_fraction=0.2, quiet=True).warnings
