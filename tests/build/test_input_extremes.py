@@ -130,3 +130,19 @@ def test_a_lopsided_split_is_a_warning(tmp_path):
     balanced = tmp_path / "balanced.jsonl"
     balanced.write_text("".join(json.dumps({"prompt": f"Question {i}?", "chosen": f"A{i}.", "rejected": "No."}) + "\n" for i in range(400)), encoding="utf-8")
     assert not prefdata.build(balanced, tmp_path / "out2", test_fraction=0.2, quiet=True).warnings
+
+
+@pytest.mark.parametrize("limit", [1, 100, 4096])
+@pytest.mark.parametrize("kind", ["gzip", "zstd"])
+def test_tiny_steps_read_every_byte_of_every_member(tmp_path, monkeypatch, limit, kind):
+    import random
+
+    monkeypatch.setattr(compression, "OUT_LIMIT", limit)
+    compress = gzip.compress if kind == "gzip" else zstandard.ZstdCompressor().compress
+    for seed in range(10):
+        rng = random.Random(seed)
+        parts = [b"".join(rng.choice([b"ab" * rng.randint(1, 300), rng.randbytes(rng.randint(1, 50)), b"\n"]) for _ in range(rng.randint(1, 80)))
+                 for _ in range(1 + seed % 3)]  # one to three members/frames
+        path = tmp_path / f"{seed}.{kind}"
+        path.write_bytes(b"".join(compress(p) for p in parts))
+        assert compression.open_binary(path, kind).read() == b"".join(parts)
