@@ -14,8 +14,9 @@ Two things a plain ``gzip.open``/``zstandard.stream_reader`` gets wrong for pref
 Memory stays bounded however well the data compresses: each step hands out at most about
 :data:`OUT_LIMIT` decompressed bytes. gzip does that exactly, through zlib's ``max_length``. zstd's
 streaming decoder has no such limit, so it is fed slices of input sized by how much the data has
-expanded so far, starting at 1 KB and at most doubling per step: a file that expands to gigabytes is
-read in ~16 MB steps, unless its ratio jumps by orders of magnitude in the middle of the stream.
+expanded so far, starting at 1 KB, at most doubling per step and never over 16 KB: a file that
+expands to gigabytes is read in ~16 MB steps, and one whose ratio jumps in mid-stream (incompressible
+data, then thousands of repeated records) in steps of at most 16 KB times the new ratio.
 zstd frames written with a long window (``zstd --long=31``) are accepted.
 """
 
@@ -32,6 +33,8 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_CHUNK = 1024 * 1024
 #: About the most decompressed bytes one step produces.
 OUT_LIMIT = 16 * 1024 * 1024
+#: The largest slice of zstd input decoded in one step (at a 5,000x ratio, 80 MB of output).
+ZSTD_MAX_SLICE = 16 * 1024
 #: The largest window a zstd frame may ask for: 2 GiB, what ``zstd --long=31`` writes.
 ZSTD_MAX_WINDOW = 2**31
 
@@ -58,6 +61,11 @@ def sniff_compression(path: Path) -> str | None:
     return None
 
 
+#: The largest compression ratio :func:`estimated_size` extrapolates (chat logs sharing a long system
+#: prompt reach ~30x).
+MAX_ESTIMATED_RATIO = 64
+
+
 def estimated_size(path: Path, compression: str | None, probe: int = 8 * 1024 * 1024) -> int:
     """About how many bytes ``path`` holds once decompressed, from the ratio of its first ``probe``
     decompressed bytes (prompts sharing long instructions compress 30x, not the usual 4x); the file's
@@ -73,7 +81,8 @@ def estimated_size(path: Path, compression: str | None, probe: int = 8 * 1024 * 
         return size
     if out < probe:  # the whole file came out
         return out
-    return int(size * produced / max(1, consumed))
+    # the head may be unrepresentative (thousands of repeated records): extrapolate its ratio only so far
+    return int(size * min(MAX_ESTIMATED_RATIO, produced / max(1, consumed)))
 
 
 def open_binary(path: Path, compression: str | None) -> BinaryIO:
@@ -97,10 +106,14 @@ class _GzipMember:
     def __init__(self) -> None:
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: expect (and check) a gzip header and trailer
 
-    def step(self, data: bytes) -> tuple[bytes, bytes]:
+    def step(self, data: bytes | memoryview) -> tuple[bytes, bytes | memoryview]:
         """(output, input still to feed: the unconsumed part, or after the member's end the next one)."""
         out = self._z.decompress(data, OUT_LIMIT)
         return out, self._z.unused_data if self._z.eof else self._z.unconsumed_tail
+
+    def next(self) -> _GzipMember:
+        """The decoder of the member that follows."""
+        return _GzipMember()
 
     @property
     def eof(self) -> bool:
@@ -109,23 +122,31 @@ class _GzipMember:
 
 class _ZstdFrame:
     """One zstd frame. Its decoder returns all the output of what it is fed, so it is fed a slice of
-    input sized by how much the data has expanded so far, keeping each step near :data:`OUT_LIMIT`."""
+    input sized by how much the data has expanded so far, keeping each step near :data:`OUT_LIMIT`.
+    Slices stay under :data:`ZSTD_MAX_SLICE`, so a run of repeated records after incompressible data
+    (a ratio jump) still comes out in steps of tens of MB, not one of a gigabyte."""
 
-    def __init__(self) -> None:
+    def __init__(self, slice_bytes: int | None = None) -> None:
         import zstandard
 
         self.error = zstandard.ZstdError
         self._z = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
         # slow start (1 KB for the 16 MB limit): the ratio is unknown until some data came out, and a
-        # zstd block can expand ~10,000x
-        self._slice = max(64, OUT_LIMIT >> 14)
+        # zstd block can expand ~10,000x; the next frame of the same file starts where this one ended
+        self._slice = slice_bytes or max(64, OUT_LIMIT >> 14)
 
-    def step(self, data: bytes) -> tuple[bytes, bytes]:
-        part, rest = data[: self._slice], data[self._slice :]
+    def step(self, data: bytes | memoryview) -> tuple[bytes, bytes | memoryview]:
+        view = memoryview(data)  # slicing a view copies nothing: small frames stay cheap
+        part = view[: self._slice]
         out = self._z.decompress(part)
         ratio = max(1, len(out) // max(1, len(part)))
-        self._slice = min(READ_CHUNK, 2 * self._slice, max(64, OUT_LIMIT // ratio))
-        return out, (self._z.unused_data + rest) if self._z.eof else rest
+        self._slice = min(ZSTD_MAX_SLICE, 2 * self._slice, max(64, OUT_LIMIT // ratio))
+        if self._z.eof:  # the next frame starts where this one's input ended
+            return out, view[len(part) - len(self._z.unused_data) :]
+        return out, view[len(part) :]
+
+    def next(self) -> _ZstdFrame:
+        return _ZstdFrame(self._slice)
 
     @property
     def eof(self) -> bool:
@@ -146,10 +167,9 @@ class _Decompressed(io.BufferedIOBase):
 
     def __init__(self, path: Path, compression: str) -> None:
         self._compression = compression
-        self._new_decoder = _DECODERS[compression]
         self._raw = open(path, "rb")  # noqa: SIM115 (closed in close())
-        self._decoder = self._new_decoder()
-        self._input = b""  # compressed bytes read from the file and not yet decoded
+        self._decoder = _DECODERS[compression]()
+        self._input: bytes | memoryview = b""  # compressed bytes read from the file and not yet decoded
         self._in_member = False  # bytes of the current member were fed and its end not reached
         self._buf, self._pos = b"", 0  # decompressed bytes; those before _pos are handed out
         self._error: CorruptStreamError | None = None  # raised once the bytes before it are out
@@ -230,7 +250,7 @@ class _Decompressed(io.BufferedIOBase):
         self._produced += len(out)
         if self._decoder.eof:
             self._in_member = False
-            self._decoder = self._new_decoder()  # the next member or frame starts in _input
+            self._decoder = self._decoder.next()  # the next member or frame starts in _input
         else:
             self._in_member = True
         return out

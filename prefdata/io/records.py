@@ -363,9 +363,11 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) 
                 raw = orjson.dumps([cell.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") for cell in row]).decode("utf-8")
                 where = f"column '{header[bad[0]]}'" if bad[0] < len(header) else f"cell {bad[0] + 1}"
                 rejects.append((number, raw, "invalid_utf8", f"{where}: {bad[1]}"))
+                text_bytes += len(raw)
             elif len(row) != len(header):
                 raw = orjson.dumps(row).decode("utf-8")
                 rejects.append((number, raw, "malformed_record", f"row has {len(row)} cells, header has {len(header)}"))
+                text_bytes += len(raw)
             else:
                 records.append(number)
                 lines.append(orjson.dumps(dict(zip(header, row))).decode("utf-8"))
@@ -400,14 +402,32 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
     with parquet_file(f) as parquet:
         first = 1
         gathered: list[pa.RecordBatch] = []
+        gathered_bytes = 0
         for arrow_batch in parquet.iter_batches(batch_size=min(batch_rows, 1024)):  # type: ignore[attr-defined]
             gathered.append(arrow_batch)
-            if sum(b.num_rows for b in gathered) >= batch_rows or sum(b.nbytes for b in gathered) >= block_bytes:
+            gathered_bytes += _decoded_bytes(arrow_batch)
+            if sum(b.num_rows for b in gathered) >= batch_rows or gathered_bytes >= block_bytes:
                 yield _parquet_batch(pa.Table.from_batches(gathered), first)
                 first += sum(b.num_rows for b in gathered)
-                gathered = []
+                gathered, gathered_bytes = [], 0
         if gathered:
             yield _parquet_batch(pa.Table.from_batches(gathered), first)
+
+
+def _decoded_bytes(batch) -> int:  # type: ignore[no-untyped-def]
+    """Bytes of ``batch`` once its dictionary columns are decoded (each row costs its value's bytes,
+    as the JSON text built from it will): ``nbytes`` counts a dictionary's values once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for column in batch.columns:
+        if isinstance(column, pa.DictionaryArray) and (pa.types.is_string(column.dictionary.type) or pa.types.is_large_string(column.dictionary.type) or pa.types.is_binary(column.dictionary.type)):
+            lengths = pc.binary_length(column.dictionary).take(column.indices)
+            total += column.indices.nbytes + (pc.sum(lengths).as_py() or 0)
+        else:
+            total += column.nbytes
+    return total
 
 
 def _parquet_batch(table, first: int) -> RecordBatch:  # type: ignore[no-untyped-def]

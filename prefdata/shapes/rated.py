@@ -17,6 +17,7 @@ are never paired. For ``ranked``, rank 1 is best unless ``lower_rank_is_better: 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -72,12 +73,21 @@ class RatedShape(Shape):
             raise ConfigError(f"source {source.name or self.name}: with text: '$' (completions are plain values) give the {self.value_word}s as a parallel list ('{self.value_word}s:')")
 
     def _expansion(self, sample: Sequence[Mapping[str, Any]]) -> float:
-        """``all_pairs`` writes each completion into up to n - 1 pairs (and the prompt into every one):
-        about (n - 1)x the record's bytes, from the sample's completion counts."""
+        """Bytes written per byte read under ``all_pairs``, from the sample: a record of n completions
+        makes up to n(n-1)/2 pairs, each holding the prompt (everything but the completions) and two
+        completions, so prompt-heavy records expand up to n/2 times more than their completions alone."""
         if self.source.binarize.policy != "all_pairs":
             return 1.0
-        counts = [len(lst) for lst in sample_values(sample, self.source.columns.completions) if isinstance(lst, list)]
-        return max(1.0, sum(n * (n - 1) for n in counts) / max(1, sum(counts)))
+        read = written = 0.0
+        for record in sample:
+            lists = [v for v in sample_values([record], self.source.columns.completions) if isinstance(v, list)]
+            if not lists:
+                continue
+            n, record_bytes = len(lists[0]), len(json.dumps(record, default=str))
+            completion_bytes = len(json.dumps(lists[0], default=str))
+            read += record_bytes
+            written += n * (n - 1) / 2 * (record_bytes - completion_bytes + 2 * completion_bytes / max(1, n))
+        return max(1.0, written / read) if read else 1.0
 
     # -- what differs between rated and ranked --------------------------------------------------
 
