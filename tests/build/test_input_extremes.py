@@ -147,3 +147,26 @@ def test_tiny_steps_read_every_byte_of_every_member(tmp_path, monkeypatch, limit
         path = tmp_path / f"{seed}.{kind}"
         path.write_bytes(b"".join(compress(p) for p in parts))
         assert compression.open_binary(path, kind).read() == b"".join(parts)
+
+
+def test_dictionary_encoded_parquet_and_rejected_csv_rows_count_toward_the_batch_bytes(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from prefdata.io.discover import discover
+    from prefdata.io.records import iter_batches
+
+    n = 3_000
+    table = pa.table({
+        "prompt": pa.array([f"q{i}" for i in range(n)]),
+        "chosen": pa.array(["x" * 2_000] * n).dictionary_encode(),  # one value: nbytes counts it once
+        "rejected": pa.array(["y"] * n),
+    })
+    pq.write_table(table, tmp_path / "dict.parquet")
+    csv_rows = "".join(f'"q{i}","{"z" * 2_000}","no",extra\n' for i in range(n))  # every row has a cell too many
+    (tmp_path / "bad.csv").write_text("prompt,chosen,rejected\n" + csv_rows, encoding="utf-8")
+    for name in ("dict.parquet", "bad.csv"):
+        (f,), _ = discover(tmp_path / name)
+        batches = list(iter_batches(f, block_bytes=100_000))
+        assert sum(b.records for b in batches) == n
+        assert len(batches) >= 3, name
