@@ -25,8 +25,12 @@ def run_check_gate(
     no_check: bool = False,
     tokenizer: str | Path | None = None,
     max_length: int | None = None,
+    shards_verified: bool = False,
 ) -> dict[str, Any]:
     """Run ``prefdata.check`` on ``path``; raise :class:`CheckFailedError` if an error-severity check fails.
+
+    ``shards_verified``: the caller has just compared the shards with ``manifest.json``
+    (:func:`prefdata.train.integrity.verify_shards`), so ``shard_integrity`` does not hash them again.
 
     Returns a summary for the training record: ``{"ran": bool, "passed": bool | None, "failed": [...]}``
     (``failed`` lists the non-blocking findings when it passes).
@@ -42,7 +46,12 @@ def run_check_gate(
             f"cannot gate {path}: `prefdata check` is not available in this installation ({exc}). "
             "Pass --no-check to train without the quality gate"
         ) from None
-    options = {"tokenizer": str(tokenizer) if tokenizer else None, "max_length": max_length, "write": False}
+    options = {
+        "tokenizer": str(tokenizer) if tokenizer else None,
+        "max_length": max_length,
+        "write": False,
+        "config": {"checks": {"shard_integrity": {"enabled": False}}} if shards_verified else None,
+    }
     params = inspect.signature(check).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     result = check(path, **{k: v for k, v in options.items() if v is not None and (takes_any or k in params)})

@@ -142,7 +142,9 @@ def prepare_inputs(
     resolved = _resolve("--model", model_spec)
     progress(f"model: {resolved.describe()}; precision {precision.name} on {precision.device_name}")
 
-    gate = run_check_gate(dataset.root, no_check=no_check, tokenizer=resolved.location, max_length=args.max_length)
+    gate = run_check_gate(
+        dataset.root, no_check=no_check, tokenizer=resolved.location, max_length=args.max_length, shards_verified=True
+    )
     if not gate["ran"]:
         progress("check: skipped (--no-check)")
     else:

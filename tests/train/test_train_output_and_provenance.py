@@ -40,7 +40,7 @@ def _digest(folder: Path) -> dict[str, str]:
 def test_shards_that_differ_from_the_manifest_are_refused_before_any_model_loads(task_data, tiny_model, tmp_path, no_model_loads, change):
     data = _copy(task_data, tmp_path)
     shard = data / "data" / "train-00000-of-00001.parquet"
-    if change == "fewer rows":  # ids stay valid, so `check` alone would not notice
+    if change == "fewer rows":  # ids stay valid: only the manifest comparison notices
         pl.read_parquet(shard).head(10).write_parquet(shard)
         expected = "train-00000-of-00001.parquet is not the shard manifest.json lists"
     elif change == "added shard":
@@ -53,6 +53,18 @@ def test_shards_that_differ_from_the_manifest_are_refused_before_any_model_loads
         train_sft(data, str(tiny_model), tmp_path / "out", no_check=True)
     assert "delete manifest.json to train on the shards as they are" in str(err.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_gate_hashes_shards_only_when_training_has_not(task_data, tmp_path):
+    from prefdata.train.errors import CheckFailedError
+    from prefdata.train.gate import run_check_gate
+
+    data = _copy(task_data, tmp_path)
+    shard = data / "data" / "train-00000-of-00001.parquet"
+    pl.read_parquet(shard).head(10).write_parquet(shard)
+    with pytest.raises(CheckFailedError, match="shard_integrity"):
+        run_check_gate(data)
+    assert run_check_gate(data, shards_verified=True)["passed"]  # verify_shards, which runs first, refuses it
 
 
 def test_without_a_manifest_the_shards_are_trained_on_and_each_is_hashed(task_data, tiny_model, tmp_path):
