@@ -214,8 +214,8 @@ def _bounds(kw: dict[str, Any], where: str, kind: str, what: str, integral: bool
     return lo, hi
 
 
-def _between_mask(x: pl.Expr, kw: dict[str, Any], where: str, kind: str, what: str) -> pl.Expr:
-    lo, hi = _bounds(kw, where, kind, what)
+def _between_mask(x: pl.Expr, kw: dict[str, Any], where: str, kind: str, what: str, integral: bool = False) -> pl.Expr:
+    lo, hi = _bounds(kw, where, kind, what, integral)
     ok = pl.lit(True)
     if lo is not None:
         ok = ok & ((x > lo) if kw.get("strict_min") else (x >= lo))
@@ -388,8 +388,7 @@ def _plan_column_map(e: Expectation, p: str, view: pl.Schema, origin: str) -> Pl
         return _map_plan(p, ~_between_mask(x, kw, where, kind, f"column {c!r}"), nonnull, value, mostly)
     if t == "expect_column_value_lengths_to_be_between":
         length = x.cast(pl.String).str.len_chars()
-        _bounds(kw, where, "number", "a length", integral=True)
-        return _map_plan(p, ~_between_mask(length, kw, where, "number", "a length"), nonnull, value, mostly)
+        return _map_plan(p, ~_between_mask(length, kw, where, "number", "a length", integral=True), nonnull, value, mostly)
     if t == "expect_column_value_lengths_to_equal":
         if kw.get("value") is None:
             raise SuiteError(f"{where}: kwarg 'value' must be an integer")

@@ -21,7 +21,10 @@ import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the ``nchash`` namespace)
 
-from prefdata.text_keys import UNICODE_WHITESPACE
+from prefdata.text_keys import ASCII_WHITESPACE, UNICODE_WHITESPACE
+
+#: ASCII whitespace other than the space, turned into spaces before the text is split on them.
+_SPLITTERS = [ws for ws in ASCII_WHITESPACE if ws != " "]
 
 #: Sentinel of an empty bucket (a text with fewer shingles than buckets leaves some empty).
 EMPTY = np.uint64(np.iinfo(np.uint64).max)
@@ -54,7 +57,7 @@ def word_hash_expr(text: pl.Expr, seed: int = 0) -> pl.Expr:
     )
     return (
         pl.coalesce(unicode, text)
-        .str.replace_many(["\n", "\t", "\r", "\x0b", "\x0c"], [" "] * 5)
+        .str.replace_many(_SPLITTERS, [" "] * len(_SPLITTERS))
         .str.split(" ")
         .list.eval(pl.element().str.strip_chars(_PUNCT))
         .list.eval(pl.element().filter(pl.element() != "").nchash.xxh3_64(seed=seed))

@@ -3,9 +3,9 @@
 Kinds: e-mail addresses, phone numbers (North American formats with separators, and ``+``
 international numbers, trunk ``(0)`` included), API-key-like secrets (OpenAI/Anthropic ``sk-``,
 Stripe, AWS ``AKIA``, GitHub, Slack, Google, Hugging Face, GitLab tokens, JWTs, PEM and PGP private
-keys) and payment card numbers (13-19 digits, written as one run or in the printed groups 4-4-4-4,
-4-6-5 or 4-6-4, a known network prefix, and a valid Luhn checksum, which rules out ~90% of random
-digit runs).
+keys) and payment card numbers (13-19 digits, written as one run or in printed groups
+(:data:`CARD_GROUPS`), a known network prefix, and a valid Luhn checksum, which rules out ~90% of
+random digit runs).
 
 The kinds are joined into one alternation that polars' regex engine runs as a single DFA scan of
 each text column in the single pass (ASCII classes, ASCII word boundaries, no look-around: four
@@ -13,8 +13,8 @@ separate scans cost twice as much), keeping only the matched strings. Those few 
 classified by kind after the pass:
 
 - a card candidate is a whole run of 13 or more digits split by single spaces or dashes, so a card
-  next to an expiry date, a CVV or a phone number is one run; every window of its groups shaped like
-  a printed card is Luhn-checked (:func:`has_card`), and a phone number in the run still counts;
+  next to an expiry date, a CVV or a phone number is one run; the run's first and last groups shaped
+  like a printed card are Luhn-checked (:func:`has_card`), and a phone number in the run still counts;
 - e-mail-shaped matches whose "domain" ends in a file extension (``icon@2x.png``) or that are SSH
   remotes (``git@github.com``) are not addresses;
 - token prefixes must start a word, so ``task-management-...`` is not an ``sk-`` key.
