@@ -60,20 +60,24 @@ def load_suite(source: str | Path | None = None) -> Suite:
     origin = str(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_nan)
-    except ValueError as exc:
-        if not isinstance(exc, json.JSONDecodeError) and "NaN" in str(exc):
-            raise SuiteError(f"{origin}: {exc}") from exc
+    except _NaNInSuite as exc:
+        raise SuiteError(f"{origin}: {exc}") from exc
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
         raise SuiteError(f"{origin}: not valid JSON: {exc}") from exc
     except OSError as exc:
         raise SuiteError(f"{origin}: cannot read suite: {exc.strerror or exc}") from exc
     return parse_suite(raw, origin)
 
 
+class _NaNInSuite(ValueError):
+    """A suite holds NaN (see :func:`_no_nan`)."""
+
+
 def _no_nan(constant: str) -> float:
     """``json.loads`` reads NaN and Infinity, which JSON does not have; a NaN bound compares false with
     everything (a row count "between NaN and NaN" would pass any table), so it is refused."""
     if constant == "NaN":
-        raise ValueError("NaN is not a number a suite can compare with (and not valid JSON)")
+        raise _NaNInSuite("NaN is not a number a suite can compare with (and not valid JSON)")
     return float(constant)
 
 
@@ -94,7 +98,6 @@ def parse_suite(raw: Any, origin: str = "suite") -> Suite:
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise SuiteError(f"{origin}: 'name' must be a non-empty string")
-    items = raw.get("expectations")
     if not isinstance(items, list):
         raise SuiteError(f"{origin}: 'expectations' must be a list")
     expectations = []
