@@ -72,6 +72,48 @@ def write_parquet(df: pl.DataFrame, path: Path, compression: str) -> None:
     df.write_parquet(path, compression=compression, compression_level=level, statistics=stats)
 
 
+class ParquetStream:
+    """A Parquet file written a frame at a time, for outputs too large to hold at once (``rejects/``).
+
+    Frames are buffered to about ``row_group_bytes`` and written as one row group each, so a stream of
+    small frames does not become thousands of tiny row groups; the cuts depend only on the frames
+    given, so the file is as deterministic as :func:`write_parquet`'s.
+    """
+
+    def __init__(self, path: Path, schema: pl.Schema, compression: str, *, row_group_bytes: int = 64 * 1024 * 1024) -> None:
+        import pyarrow.parquet as pq
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._schema = pl.DataFrame(schema=schema).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
+        codec = "none" if compression == "uncompressed" else compression
+        self._writer = pq.ParquetWriter(
+            path, self._schema, compression=codec, compression_level=1 if compression == "zstd" else None, write_statistics=False
+        )
+        self._buffer: list[pl.DataFrame] = []
+        self._buffered = 0
+        self._row_group_bytes = row_group_bytes
+        self.rows = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        self._buffer.append(frame)
+        self._buffered += frame.estimated_size()
+        self.rows += frame.height
+        if self._buffered >= self._row_group_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            table = pl.concat(self._buffer).to_arrow(compat_level=pl.CompatLevel.oldest()).cast(self._schema)
+            self._writer.write_table(table, row_group_size=table.num_rows)
+        self._buffer, self._buffered = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
 def check_out_dir(out: Path) -> None:
     """Refuse to replace a folder that is not a prefdata dataset (it may hold someone's work)."""
     if out.exists():

@@ -27,7 +27,7 @@ from prefdata.build.finalize import finalize_partition, lineage_drops
 from prefdata.build.output import check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
 from prefdata.build.plan import BuildPlan, FilePlan, plan_build
 from prefdata.build.progress import Progress
-from prefdata.build.rejects import fill_raw, pair_drops, record_rejects, to_reject_table
+from prefdata.build.rejects import RawText, RejectCounts, write_rejects
 from prefdata.build.rules import apply_rules, test_threshold, with_group_keys, with_keys
 from prefdata.build.spill import Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
@@ -176,15 +176,14 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         progress.phase("deduplicating and splitting", total=n_parts)
         outputs, output_records, rows_by_source, rows_by_split = _pass_two(plan, config, spill, tmp, n_parts, file_index)
         progress.phase("writing rejects and manifest")
-        drops = spill.drops()
         indexes = {p.index: LineIndex(p.file.path, s.line_offsets, s.line_ends) for p, s in zip(plan.files, stats) if s.line_offsets}
-        rejects = fill_raw(record_rejects(drops, output_records), [p.file for p in plan.files], indexes)
-        dropped_pairs = pair_drops(drops, output_records)
-        reject_table = to_reject_table(rejects, file_names)
+        raw = RawText([p.file for p in plan.files], indexes)
         rejects_path = tmp / "rejects" / shard_name("rejects", 0, 1)
-        write_parquet(reject_table, rejects_path, config.output.compression)
-        outputs.append(_output_entry(tmp, rejects_path, None, reject_table.height))
-        counts = _counts(plan, stats, output_records, reject_table, dropped_pairs, rows_by_source, rows_by_split)
+        rejected = write_rejects(
+            spill.drop_groups(), spill.late_drops(), output_records, raw, file_names, rejects_path, config.output.compression
+        )
+        outputs.append(_output_entry(tmp, rejects_path, None, rejected.rows))
+        counts = _counts(plan, stats, output_records, rejected, rows_by_source, rows_by_split)
         inputs = [
             {
                 "path": p.file.name,
@@ -337,7 +336,7 @@ def _pass_two(
                 done = finalize_partition(
                     rows, threshold=threshold, ensure_test=n_parts == 1, file_index=file_index, drop_duplicates=config.dedup
                 )
-                spill.write_drops(done.drops)
+                spill.write_drops(done.drops, late=True)
                 records.append(done.records)
             outputs += [f.result() for f in writing]
             writing = []
@@ -383,9 +382,9 @@ def _combine(p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[s
     rows = apply_rules(combined.pairs.lazy()).collect()
     bad = rows.filter(pl.col("_reason").is_not_null())
     if bad.height:
-        spill.write_drops(lineage_drops(bad, file_index))
+        spill.write_drops(lineage_drops(bad, file_index), late=True)
     if combined.unpaired.height:
-        spill.write_drops(lineage_drops(combined.unpaired, file_index))
+        spill.write_drops(lineage_drops(combined.unpaired, file_index), late=True)
     good = rows.filter(pl.col("_reason").is_null()).drop("_reason", "_field", "_detail").with_columns(id_expr())
     unpaired = combined.unpaired.with_columns(pl.col("lineage").list.first().alias("__first")).with_columns(
         (pl.col("__first").struct.field("file").replace_strict(file_index, return_dtype=pl.UInt64) * (1 << 40)
@@ -419,17 +418,16 @@ def _counts(
     plan: BuildPlan,
     stats: list[FileStats],
     output_records: pl.DataFrame,
-    rejects: pl.DataFrame,
-    dropped_pairs: pl.DataFrame,
+    rejected: RejectCounts,
     rows_by_source: Counter[str],
     rows_by_split: Counter[str],
 ) -> dict[str, Any]:
     """Counts per stage and reason, reconciled per file: read == in output lineage + rejected."""
     in_output = Counter(dict(output_records.unique().group_by("_file_idx").len().iter_rows()))
-    rejected = Counter(dict(rejects.group_by("file").len().iter_rows()))
+    rejected_by_file = rejected.by_file()
     problems = []
     for p, s in zip(plan.files, stats):
-        used, rej = in_output.get(p.index, 0), rejected.get(p.file.name, 0)
+        used, rej = in_output.get(p.index, 0), rejected_by_file.get(p.index, 0)
         if used + rej != s.records:
             problems.append(f"{p.file.name}: read {s.records}, in output lineage {used}, rejected {rej}")
     if problems:
@@ -440,20 +438,18 @@ def _counts(
         entry["records_read"] += s.records
     for name, entry in by_source.items():
         entry["pairs_written"] = rows_by_source.get(name, 0)
-        reasons = rejects.filter(pl.col("source") == name).group_by("reason").len().sort("reason")
-        entry["rejected_by_reason"] = dict(reasons.iter_rows())
+        entry["rejected_by_reason"] = rejected.by_reason(name)
         entry["records_rejected"] = sum(entry["rejected_by_reason"].values())
-    all_reasons = rejects.group_by("reason").len().sort("reason")
     counts: dict[str, Any] = {
         "records_read": sum(s.records for s in stats),
         "pairs_written": sum(rows_by_split.values()),
-        "records_rejected": rejects.height,
-        "rejected_by_reason": dict(all_reasons.iter_rows()),
+        "records_rejected": rejected.rows,
+        "rejected_by_reason": rejected.by_reason(),
         "pairs_by_split": {k: rows_by_split.get(k, 0) for k in ("train", "test")},
         "by_source": by_source,
     }
-    if dropped_pairs.height:
-        counts["pairs_dropped_by_reason"] = dict(dropped_pairs.group_by("_reason").len().sort("_reason").iter_rows())
+    if rejected.pairs_dropped_by_reason:
+        counts["pairs_dropped_by_reason"] = dict(sorted(rejected.pairs_dropped_by_reason.items()))
     return counts
 
 

@@ -4,54 +4,158 @@ A record is rejected when none of its pairs reached the output; its reason is th
 dropped row (reading errors come before shape rules, which come before dedup). Rows dropped by
 pass 2 (duplicates, unpaired feedback) carry no raw text; it is fetched back from the raw file by
 record number, so rejects always show exactly what the raw file held.
+
+The rejects file is streamed: pass 1's drops (which carry raw text) are read back one batch at a
+time, in reading order and so in record order, and pass 2's drops are merged in by record number.
+Memory holds one batch's drops plus pass 2's drop rows (a few dozen bytes each, no raw text), so a
+log that is all rejects costs no more to build than one that is all pairs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
-from prefdata.io.records import LineIndex, fetch_records
+from prefdata.build.output import ParquetStream
+from prefdata.errors import ReconciliationError
+from prefdata.io.discover import InputFile
+from prefdata.io.records import LineIndex, RecordCursor
 from prefdata.schema import REJECT_SCHEMA
 
-
-def record_rejects(drops: pl.DataFrame, output_records: pl.DataFrame) -> pl.DataFrame:
-    """Drop rows of records that have no output pair, first reason per record, in raw order."""
-    key = ["_file_idx", "_record"]
-    pending = drops.join(output_records, on=key, how="anti", maintain_order="left")  # repeats on the right are harmless
-    return pending.sort(key, maintain_order=True).unique(subset=key, keep="first", maintain_order=True)
+KEY = "_key"
+#: Room for any record number in the low bits of :data:`KEY` (a file holds fewer than 2**40 records).
+RECORD_BITS = 40
 
 
-def pair_drops(drops: pl.DataFrame, output_records: pl.DataFrame) -> pl.DataFrame:
-    """Dropped rows of records that *did* give other pairs (multi-pair shapes): counted, not rejects."""
-    return drops.join(output_records, on=["_file_idx", "_record"], how="semi")
+def _keyed(df: pl.DataFrame) -> pl.DataFrame:
+    """Add ``_key``: ``(file index, record)`` as one sortable number."""
+    return df.with_columns((pl.col("_file_idx").cast(pl.UInt64) * (1 << RECORD_BITS) + pl.col("_record").cast(pl.UInt64)).alias(KEY))
 
 
-def fill_raw(rejects: pl.DataFrame, files: Sequence, line_indexes: dict[int, LineIndex] | None = None) -> pl.DataFrame:
-    """Fetch the raw text of rejects that lack it (``files[i]`` is the InputFile of ``_file_idx`` i).
+@dataclass
+class RejectCounts:
+    """What the rejects file holds, counted as it is written (the manifest's ``counts`` come from here)."""
+
+    by_file_source_reason: Counter[tuple[int, str, str]] = field(default_factory=Counter)
+    pairs_dropped_by_reason: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.by_file_source_reason.values())
+
+    def by_file(self) -> Counter[int]:
+        out: Counter[int] = Counter()
+        for (file_idx, _, _), n in self.by_file_source_reason.items():
+            out[file_idx] += n
+        return out
+
+    def by_reason(self, source: str | None = None) -> dict[str, int]:
+        """Rejected records per reason (of one source, or all), in reason order."""
+        out: Counter[str] = Counter()
+        for (_, src, reason), n in self.by_file_source_reason.items():
+            if source is None or src == source:
+                out[reason] += n
+        return dict(sorted(out.items()))
+
+    def add(self, rejects: pl.DataFrame) -> None:
+        for file_idx, source, reason, n in rejects.group_by("_file_idx", "source", "_reason").len().iter_rows():
+            self.by_file_source_reason[(file_idx, source, reason)] += n
+
+    def add_pair_drops(self, drops: pl.DataFrame) -> None:
+        for reason, n in drops.group_by("_reason").len().iter_rows():
+            self.pairs_dropped_by_reason[reason] += n
+
+
+class RawText:
+    """Fills in the raw text of rejects that lack it; asked in ascending (file, record) order.
 
     Plain JSON-lines files and JSON arrays answer from their :class:`LineIndex` (one ``pread`` per
-    record); other files are read through again.
+    record); other files from a :class:`RecordCursor`, which reads each file once however many
+    times it is asked.
     """
-    line_indexes = line_indexes or {}
-    missing = rejects.filter(pl.col("_raw").is_null())
-    if missing.height == 0:
-        return rejects
-    found: list[pl.DataFrame] = []
-    for (file_idx,), group in missing.group_by("_file_idx", maintain_order=True):
-        wanted = group.get_column("_record").unique()
-        index = line_indexes.get(int(file_idx))
-        hit = index.fetch(wanted) if index is not None else fetch_records(files[int(file_idx)], wanted)
-        found.append(hit.select(pl.lit(int(file_idx), pl.UInt32).alias("_file_idx"), "_record", pl.col("_line").alias("_fetched")))
-    if not found:
-        return rejects
-    fetched = pl.concat(found)
-    return (
-        rejects.join(fetched, on=["_file_idx", "_record"], how="left", maintain_order="left")
-        .with_columns(pl.coalesce("_raw", "_fetched").alias("_raw"))
-        .drop("_fetched")
-    )
+
+    def __init__(self, files: Sequence[InputFile], line_indexes: dict[int, LineIndex]) -> None:
+        self._files = files
+        self._indexes = line_indexes
+        self._cursors: dict[int, RecordCursor] = {}
+
+    def fill(self, rejects: pl.DataFrame) -> pl.DataFrame:
+        missing = rejects.filter(pl.col("_raw").is_null())
+        if missing.height == 0:
+            return rejects
+        found: list[pl.DataFrame] = []
+        for (file_idx,), group in missing.group_by("_file_idx", maintain_order=True):
+            wanted = group.get_column("_record")
+            index = self._indexes.get(int(file_idx))
+            if index is not None:
+                hit = index.fetch(wanted)
+            else:
+                hit = self._cursors.setdefault(int(file_idx), RecordCursor(self._files[int(file_idx)])).take(wanted)
+            found.append(hit.select(pl.lit(int(file_idx), pl.UInt32).alias("_file_idx"), "_record", pl.col("_line").alias("_fetched")))
+        fetched = pl.concat(found)
+        return (
+            rejects.join(fetched, on=["_file_idx", "_record"], how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_raw", "_fetched").alias("_raw"))
+            .drop("_fetched")
+        )
+
+
+def _first_per_record(drops: pl.DataFrame) -> pl.DataFrame:
+    """Each record's first drop row (drops are in the order they were written), sorted by record."""
+    return drops.sort(KEY, maintain_order=True).unique(subset=KEY, keep="first", maintain_order=True)
+
+
+def _span(keys: pl.Series, lo: int, hi: int) -> tuple[int, int]:
+    """Where ``lo <= key <= hi`` starts and ends in sorted ``keys``."""
+    return int(keys.search_sorted(lo, side="left")), int(keys.search_sorted(hi, side="right"))
+
+
+def _between(keys: pl.Series, lo: int, hi: int) -> pl.Series:
+    start, end = _span(keys, lo, hi)
+    return keys.slice(start, end - start)
+
+
+def rejected_records(
+    early: Iterable[pl.DataFrame], late: pl.DataFrame, output_records: pl.DataFrame, counts: RejectCounts
+) -> Iterator[pl.DataFrame]:
+    """Reject rows in (file, record) order, a batch at a time, with ``_key``; pair drops go to ``counts``.
+
+    ``early`` yields pass 1's drops batch by batch in reading order; ``late`` holds pass 2's drops.
+    A record that gave a pair is no reject: its dropped rows are counted as pair drops. A record
+    dropped in both passes is rejected for its pass-1 reason, which came first.
+    """
+    done = _keyed(output_records).get_column(KEY).unique().sort()
+    late = _keyed(late)
+    in_output = late.get_column(KEY).is_in(done.implode())
+    counts.add_pair_drops(late.filter(in_output))
+    pending = _first_per_record(late.filter(~in_output))
+    pending_keys = pending.get_column(KEY)
+    at = 0  # pending rows before this are out
+    last = -1
+    for group in early:
+        if group.height == 0:
+            continue
+        group = _keyed(group)
+        lo, hi = int(group.get_column(KEY).min()), int(group.get_column(KEY).max())
+        if lo <= last:
+            raise ReconciliationError(f"pass-1 drops out of record order ({lo} after {last}; a bug in prefdata)")
+        last = hi
+        gave_pairs = group.get_column(KEY).is_in(_between(done, lo, hi).implode())
+        counts.add_pair_drops(group.filter(gave_pairs))
+        rows = _first_per_record(group.filter(~gave_pairs))
+        start, end = _span(pending_keys, lo, hi)
+        if start > at:
+            yield pending.slice(at, start - at)
+        inside = pending.slice(start, end - start).join(rows.select(KEY), on=KEY, how="anti")
+        at = max(at, end)
+        if rows.height or inside.height:
+            yield pl.concat([rows, inside]).sort(KEY, maintain_order=True)
+    if at < pending.height:
+        yield pending.slice(at)
 
 
 def to_reject_table(rejects: pl.DataFrame, file_names: Sequence[str]) -> pl.DataFrame:
@@ -65,3 +169,24 @@ def to_reject_table(rejects: pl.DataFrame, file_names: Sequence[str]) -> pl.Data
         pl.col("_detail").alias("detail"),
         pl.col("_raw").alias("raw"),
     ).cast(dict(REJECT_SCHEMA))
+
+
+def write_rejects(
+    early: Iterable[pl.DataFrame],
+    late: pl.DataFrame,
+    output_records: pl.DataFrame,
+    raw: RawText,
+    file_names: Sequence[str],
+    path: Path,
+    compression: str,
+) -> RejectCounts:
+    """Write ``rejects/`` at ``path`` (see the module docstring) and return what it holds."""
+    counts = RejectCounts()
+    stream = ParquetStream(path, REJECT_SCHEMA, compression)
+    try:
+        for rows in rejected_records(early, late, output_records, counts):
+            counts.add(rows)
+            stream.write(to_reject_table(raw.fill(rows), file_names))
+    finally:
+        stream.close()
+    return counts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -77,16 +78,33 @@ class Spill:
         for (bucket,), part in df.partition_by("_bucket", as_dict=True, maintain_order=True).items():
             self._write(part, (kind, f"{int(bucket):05d}"), key)
 
-    def write_drops(self, frames: pl.DataFrame | list[pl.DataFrame], seq: int | None = None) -> None:
-        """Drop rows (one frame or several, read back in the order given)."""
+    def write_drops(self, frames: pl.DataFrame | list[pl.DataFrame], seq: int | None = None, *, late: bool = False) -> None:
+        """Drop rows (one frame or several, read back in the order given).
+
+        Pass 1 writes each batch's drops under its reserved number (:meth:`drop_groups` reads them
+        back batch by batch); pass 2 writes ``late`` drops, which carry no raw text (:meth:`late_drops`).
+        """
         seq = self.reserve() if seq is None else seq
         for i, df in enumerate([frames] if isinstance(frames, pl.DataFrame) else frames):
-            self._write(df.select(DROP_SCHEMA.names()).cast(dict(DROP_SCHEMA)), ("drops",), (seq, i))
+            self._write(df.select(DROP_SCHEMA.names()).cast(dict(DROP_SCHEMA)), ("late-drops" if late else "drops",), (seq, i))
 
     def read_rows(self, kind: str, bucket: int) -> pl.DataFrame | None:
         frames = self._read(kind, f"{bucket:05d}")
         return pl.concat(frames, how="vertical_relaxed") if frames else None
 
-    def drops(self) -> pl.DataFrame:
-        frames = self._read("drops")
+    def drop_groups(self) -> Iterator[pl.DataFrame]:
+        """Pass-1 drop rows one batch at a time, in reading order: memory holds one batch's drops."""
+        if self.in_memory:
+            keyed = sorted(self._frames.get(("drops",), []), key=lambda kv: kv[0])
+            for _, group in itertools.groupby(keyed, key=lambda kv: kv[0][0]):
+                yield pl.concat([df for _, df in group])
+            return
+        folder = self.root / "drops"
+        files = sorted(folder.glob("*.arrow")) if folder.exists() else []
+        for _, group in itertools.groupby(files, key=lambda f: f.name.split("-", 1)[0]):
+            yield pl.concat([pl.read_ipc(f) for f in group])
+
+    def late_drops(self) -> pl.DataFrame:
+        """Pass-2 drop rows (duplicates, unpaired feedback), all at once: a few dozen bytes each."""
+        frames = self._read("late-drops")
         return pl.concat(frames) if frames else pl.DataFrame(schema=DROP_SCHEMA)

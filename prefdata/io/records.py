@@ -479,8 +479,35 @@ def _loads_or_none(line: str) -> object:
         return None
 
 
-def fetch_records(f: InputFile, records: pl.Series) -> pl.DataFrame:
-    """``_record``, ``_line`` of the given record numbers (to show rejects' raw text after pass 2)."""
-    wanted = records.cast(pl.Int64).implode()
-    found = [b.lines.filter(pl.col("_record").is_in(wanted)) for b in iter_batches(f)]
-    return pl.concat(found) if found else pl.DataFrame(schema=LINES_SCHEMA)
+class RecordCursor:
+    """The raw text of chosen records of one file, read through once, front to back.
+
+    For files without a :class:`LineIndex` (compressed, CSV, Parquet): the rejects that pass 2 drops
+    carry no raw text, and asking for them in ascending record order lets one pass over the file
+    answer every request while holding one batch, whatever the number of rejects.
+    """
+
+    def __init__(self, f: InputFile) -> None:
+        self._batches = iter_batches(f)
+        self._held = pl.DataFrame(schema=LINES_SCHEMA)  # lines read but not yet asked for
+        self._read_to = 0  # the highest record number read so far
+
+    def take(self, records: pl.Series) -> pl.DataFrame:
+        """``_record``, ``_line`` of the given record numbers, which must all exceed any asked before."""
+        wanted = records.cast(pl.Int64).implode()
+        top = int(records.max())
+        found: list[pl.DataFrame] = []
+        while True:
+            found.append(self._held.filter(pl.col("_record").is_in(wanted)))
+            self._held = self._held.filter(pl.col("_record") > top)
+            if self._read_to >= top:
+                break
+            batch = next(self._batches, None)
+            if batch is None:
+                break
+            self._held = batch.lines.select("_record", "_line")
+            if batch.lines.height:
+                self._read_to = int(batch.lines.get_column("_record").max())
+            if batch.rejects.height:
+                self._read_to = max(self._read_to, int(batch.rejects.get_column("_record").max()))
+        return pl.concat(found)

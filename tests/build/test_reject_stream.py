@@ -1,0 +1,136 @@
+"""``rejects/`` is written a batch at a time: same rows, reasons and order as one sort over every drop.
+
+The streamed merge is checked against that one-sort rule (the oracle) on random drops, and end to
+end on files whose drops span many batches and several partitions, compressed (raw text read back
+through a :class:`RecordCursor`) and plain (read back through the line index).
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import prefdata
+from prefdata.build import output
+from prefdata.build.rejects import KEY, RejectCounts, rejected_records
+from prefdata.build.spill import DROP_SCHEMA
+from prefdata.io import records
+from prefdata.io.discover import discover
+from prefdata.io.records import RecordCursor
+
+REASONS = ("malformed_json", "empty_field", "duplicate_pair", "unpaired_feedback")
+
+
+def _drops(rows: list[tuple[int, int, str, str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(f, r, "src", reason, None, f"d{f}-{r}-{reason}", raw) for f, r, reason, raw in rows], schema=DROP_SCHEMA, orient="row"
+    )
+
+
+def _oracle(drops: pl.DataFrame, output: pl.DataFrame) -> tuple[pl.DataFrame, Counter[str]]:
+    """Every drop at once: records without output, first drop row each, sorted by (file, record)."""
+    key = ["_file_idx", "_record"]
+    pending = drops.join(output, on=key, how="anti", maintain_order="left")
+    rejects = pending.sort(key, maintain_order=True).unique(subset=key, keep="first", maintain_order=True)
+    pair_drops = drops.join(output, on=key, how="semi")
+    return rejects, Counter(dict(pair_drops.group_by("_reason").len().iter_rows()))
+
+
+keys = st.tuples(st.integers(0, 2), st.integers(1, 40))
+
+
+@st.composite
+def drop_sets(draw: st.DrawFn) -> tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+    early_keys = sorted(draw(st.sets(keys, max_size=40)))
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(early_keys) - 1)), max_size=6)))
+    bounds = [0, *[c for c in cuts if c < len(early_keys)], len(early_keys)]
+    groups = []
+    for lo, hi in itertools.pairwise(bounds):
+        rows = [(f, r, draw(st.sampled_from(REASONS[:2])), f"raw{f}-{r}") for f, r in early_keys[lo:hi] for _ in range(draw(st.integers(1, 2)))]
+        groups.append(_drops(draw(st.permutations(rows))))  # a batch's drops need not be in record order
+    late = _drops([(f, r, draw(st.sampled_from(REASONS[2:])), None) for f, r in draw(st.lists(keys, max_size=40))])
+    output = pl.DataFrame(draw(st.lists(keys, max_size=30)), schema={"_file_idx": pl.UInt32, "_record": pl.Int64}, orient="row")
+    return [g for g in groups if g.height], late, output
+
+
+@settings(max_examples=300, deadline=None)
+@given(drop_sets())
+def test_streamed_rejects_match_one_sort_over_all_drops(case: tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame]) -> None:
+    early, late, output = case
+    counts = RejectCounts()
+    chunks = list(rejected_records(iter(early), late, output, counts))
+    got = pl.concat(chunks).drop(KEY) if chunks else _drops([])
+    want, pair_drops = _oracle(pl.concat([*early, late]), output)
+    assert got.rows() == want.rows()
+    assert counts.pairs_dropped_by_reason == pair_drops
+    for chunk in chunks:  # every chunk is in order and follows the one before
+        assert chunk.get_column(KEY).is_sorted()
+    assert [c.get_column(KEY).min() for c in chunks] == sorted(c.get_column(KEY).min() for c in chunks)
+
+
+def test_cursor_reads_records_in_ascending_requests(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(records.iter_batches.__kwdefaults__, "block_bytes", 4096)  # requests span batches
+    path = tmp_path / "log.jsonl.gz"
+    lines = [json.dumps({"n": i, "pad": "x" * (i % 50)}) for i in range(1, 3001)]
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    (f,), _ = discover(path)
+    cursor = RecordCursor(f)
+    asked = [[1, 2], [5], [2000, 2999], [3000], [3001, 4000]]  # past the end: nothing
+    got = [cursor.take(pl.Series(a)).rows() for a in asked]
+    assert got == [[(r, lines[r - 1]) for r in a if r <= 3000] for a in asked]
+
+
+def _pairs_log(n: int, *, bad_every: int, dup_every: int) -> list[str]:
+    out = []
+    for i in range(n):
+        text = f"answer {i} " + "words " * 40
+        rec = {"prompt": f"question {i}", "chosen": text, "rejected": text if i % bad_every == 0 else text + "!"}
+        out.append(json.dumps(rec))
+        if (i + 1) % dup_every == 0:
+            out.append(json.dumps(rec))  # a duplicate: dropped in pass 2, raw text read back
+    return out
+
+
+def test_rejects_of_a_many_batch_build_match_the_raw_lines(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(records.iter_batches.__kwdefaults__, "block_bytes", 64 * 1024)  # ~30 batches a file
+    lines = _pairs_log(6000, bad_every=7, dup_every=5)
+    plain = tmp_path / "raw" / "log.jsonl"
+    plain.parent.mkdir()
+    plain.write_text("\n".join(lines) + "\n")
+    packed = tmp_path / "raw" / "packed.jsonl.gz"
+    packed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    bad = [line for line in lines if json.loads(line)["chosen"] == json.loads(line)["rejected"]]
+    good = {line for line in lines} - set(bad)
+    out = tmp_path / "out"
+    result = prefdata.build(tmp_path / "raw", out, partitions=3)
+    rejects = pl.read_parquet(out / "rejects")
+    assert rejects.height == result.counts["records_rejected"]
+    for name in ("log.jsonl", "packed.jsonl.gz"):
+        mine = rejects.filter(pl.col("file") == name)
+        assert mine.get_column("record").is_sorted()
+        assert mine.get_column("raw").to_list() == [lines[r - 1] for r in mine.get_column("record")]
+        assert Counter(mine.get_column("reason")) == {"identical_responses": len(bad), "duplicate_pair": len(lines) - len(bad) - len(good) * (name == "log.jsonl")}
+    assert result.counts["pairs_written"] == len(good)
+    assert rejects.get_column("file").to_list() == sorted(rejects.get_column("file").to_list())
+
+
+def test_rejects_file_is_cut_into_row_groups_the_same_way_each_build(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(output.ParquetStream.__init__.__kwdefaults__, "row_group_bytes", 1024)
+    monkeypatch.setitem(records.iter_batches.__kwdefaults__, "block_bytes", 64 * 1024)
+    raw = tmp_path / "log.jsonl"
+    raw.write_text("\n".join(_pairs_log(3000, bad_every=2, dup_every=10**9)) + "\n")
+    files = []
+    for name in ("a", "b"):
+        prefdata.build(raw, tmp_path / name)
+        files.append(tmp_path / name / "rejects" / "rejects-00000-of-00001.parquet")
+    assert pq.ParquetFile(files[0]).metadata.num_row_groups > 1
+    assert files[0].read_bytes() == files[1].read_bytes()
+    assert pl.read_parquet(files[0]).height == 1500
