@@ -75,9 +75,10 @@ def write_parquet(df: pl.DataFrame, path: Path, compression: str) -> None:
 class ParquetStream:
     """A Parquet file written a frame at a time, for outputs too large to hold at once (``rejects/``).
 
-    Frames are buffered to about ``row_group_bytes`` and written as one row group each, so a stream of
-    small frames does not become thousands of tiny row groups; the cuts depend only on the frames
-    given, so the file is as deterministic as :func:`write_parquet`'s.
+    Frames are buffered to about ``row_group_bytes`` and written in row groups of about that size, so
+    a stream of small frames does not become thousands of tiny row groups, nor a large frame one huge
+    one; the cuts depend only on the frames given, so the file is as deterministic as
+    :func:`write_parquet`'s.
     """
 
     def __init__(self, path: Path, schema: pl.Schema, compression: str, *, row_group_bytes: int = 64 * 1024 * 1024) -> None:
@@ -106,7 +107,8 @@ class ParquetStream:
     def _flush(self) -> None:
         if self._buffer:
             table = pl.concat(self._buffer).to_arrow(compat_level=pl.CompatLevel.oldest()).cast(self._schema)
-            self._writer.write_table(table, row_group_size=table.num_rows)
+            rows = max(1, table.num_rows * self._row_group_bytes // max(1, self._buffered))
+            self._writer.write_table(table, row_group_size=rows)
         self._buffer, self._buffered = [], 0
 
     def close(self) -> None:

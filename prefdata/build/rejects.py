@@ -83,25 +83,30 @@ class RawText:
         self._indexes = line_indexes
         self._cursors: dict[int, RecordCursor] = {}
 
-    def fill(self, rejects: pl.DataFrame) -> pl.DataFrame:
-        missing = rejects.filter(pl.col("_raw").is_null())
-        if missing.height == 0:
-            return rejects
-        found: list[pl.DataFrame] = []
-        for (file_idx,), group in missing.group_by("_file_idx", maintain_order=True):
-            wanted = group.get_column("_record")
+    def fill(self, rejects: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        """``rejects`` (in file and record order) with their raw text, in order, in pieces of about
+        a read block of fetched text: a run of pass-2 rejects is never fetched whole."""
+        for (file_idx,), group in rejects.group_by("_file_idx", maintain_order=True):
+            missing = group.filter(pl.col("_raw").is_null()).get_column("_record")
+            if missing.len() == 0:
+                yield group
+                continue
             index = self._indexes.get(int(file_idx))
             if index is not None:
-                hit = index.fetch(wanted)
+                pieces = index.fetch_pieces(missing)
             else:
-                hit = self._cursors.setdefault(int(file_idx), RecordCursor(self._files[int(file_idx)])).take(wanted)
-            found.append(hit.select(pl.lit(int(file_idx), pl.UInt32).alias("_file_idx"), "_record", pl.col("_line").alias("_fetched")))
-        fetched = pl.concat(found)
-        return (
-            rejects.join(fetched, on=["_file_idx", "_record"], how="left", maintain_order="left")
-            .with_columns(pl.coalesce("_raw", "_fetched").alias("_raw"))
-            .drop("_fetched")
-        )
+                pieces = self._cursors.setdefault(int(file_idx), RecordCursor(self._files[int(file_idx)])).take(missing)
+            records = group.get_column("_record")
+            done = 0  # rows of ``group`` already given
+            for hit in pieces:
+                end = int(records.search_sorted(int(hit.get_column("_record").max()), side="right"))
+                part = group.slice(done, end - done)
+                done = end
+                yield part.join(hit.rename({"_line": "_fetched"}), on="_record", how="left", maintain_order="left").with_columns(
+                    pl.coalesce("_raw", "_fetched").alias("_raw")
+                ).drop("_fetched")
+            if done < group.height:
+                yield group.slice(done)
 
 
 def _first_per_record(drops: pl.DataFrame) -> pl.DataFrame:
@@ -119,12 +124,33 @@ def _between(keys: pl.Series, lo: int, hi: int) -> pl.Series:
     return keys.slice(start, end - start)
 
 
-def rejected_records(
-    early: Iterable[pl.DataFrame], late: pl.DataFrame, output_records: pl.DataFrame, counts: RejectCounts
-) -> Iterator[pl.DataFrame]:
-    """Reject rows in (file, record) order, a batch at a time, with ``_key``; pair drops go to ``counts``.
+#: Pass-1 drop batches are taken together up to this size: fewer, larger steps cost less per reject.
+STEP_BYTES = 32 * 1024 * 1024
 
-    ``early`` yields pass 1's drops batch by batch in reading order; ``late`` holds pass 2's drops.
+
+def _in_steps(groups: Iterable[pl.DataFrame], step_bytes: int) -> Iterator[pl.DataFrame]:
+    """Consecutive drop batches joined into frames of about ``step_bytes``."""
+    held: list[pl.DataFrame] = []
+    size = 0
+    for group in groups:
+        if group.height == 0:
+            continue
+        held.append(group)
+        size += group.estimated_size()
+        if size >= step_bytes:
+            yield pl.concat(held)
+            held, size = [], 0
+    if held:
+        yield pl.concat(held)
+
+
+def rejected_records(
+    early: Iterable[pl.DataFrame], late: pl.DataFrame, output_records: pl.DataFrame, counts: RejectCounts, *, step_bytes: int = STEP_BYTES
+) -> Iterator[pl.DataFrame]:
+    """Reject rows in (file, record) order, a step at a time, with ``_key``; pair drops go to ``counts``.
+
+    ``early`` yields pass 1's drops batch by batch in reading order, taken ``step_bytes`` at a time;
+    ``late`` holds pass 2's drops.
     A record that gave a pair is no reject: its dropped rows are counted as pair drops. A record
     dropped in both passes is rejected for its pass-1 reason, which came first.
     """
@@ -136,9 +162,7 @@ def rejected_records(
     pending_keys = pending.get_column(KEY)
     at = 0  # pending rows before this are out
     last = -1
-    for group in early:
-        if group.height == 0:
-            continue
+    for group in _in_steps(early, step_bytes):
         group = _keyed(group)
         lo, hi = int(group.get_column(KEY).min()), int(group.get_column(KEY).max())
         if lo <= last:
@@ -186,7 +210,8 @@ def write_rejects(
     try:
         for rows in rejected_records(early, late, output_records, counts):
             counts.add(rows)
-            stream.write(to_reject_table(raw.fill(rows), file_names))
+            for piece in raw.fill(rows):
+                stream.write(to_reject_table(piece, file_names))
     finally:
         stream.close()
     return counts

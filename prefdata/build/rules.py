@@ -86,40 +86,54 @@ def apply_rules(lf: pl.LazyFrame, responses: tuple[str, ...] = _RESPONSES) -> pl
     ).drop(*broken, "__first")
 
 
-def prompt_group_text() -> pl.Expr:
-    """The whole prompt as grouping text (all turn contents, lower-cased, whitespace removed).
+def _normalized_turn() -> pl.Expr:
+    """A turn with its content lower-cased and stripped of whitespace (:func:`match_text`), inside ``list.eval``.
 
-    Feedback records are paired within these groups: prompts differing only in case or spacing match.
+    Joined, a prompt's normalized turns are its grouping text: feedback records are paired within
+    these groups, so prompts differing only in case or spacing match.
     """
-    return match_text(messages_text(pl.col("prompt")))
+    el = pl.element()
+    return pl.struct(el.struct.field("role"), match_text(el.struct.field("content")).alias("content"))
 
 
-def split_group_text() -> pl.Expr:
-    """What decides the split: the prompt's first user turn, normalized like :func:`prompt_group_text`.
+def _split_text(normalized: pl.Expr) -> pl.Expr:
+    """What decides the split: the prompt's first user turn (normalized), or the whole prompt without one.
 
     Multi-turn prompts that open the same way (HH dialogues, branches of one OpenAssistant tree)
     share their opening turn; keying the split on it keeps such prompts in one split, so no test
     prompt has its opening seen in training.
     """
     el = pl.element()
-    first_user = pl.col("prompt").list.eval(el.filter(el.struct.field("role") == "user").struct.field("content")).list.first()
-    return match_text(pl.coalesce(first_user, messages_text(pl.col("prompt"))))
+    first_user = normalized.list.eval(el.filter(el.struct.field("role") == "user").struct.field("content")).list.first()
+    return pl.coalesce(first_user, messages_text(normalized, separator=""))
 
 
 def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, prompt_group: bool = True) -> pl.LazyFrame:
-    """Add ``_split_key`` (seeded hash of the first user turn), ``_bucket`` (partition, from the first
-    user turn: every row of a split group, hence of a prompt group, lands in the same partition) and,
-    with ``prompt_group``, ``_group`` (whole-prompt hash, what feedback pairing groups by)."""
-    # The split text is materialized once: polars does not share it between two hashes with
-    # different seeds, and normalizing it costs more than hashing it.
-    split_text = pl.col("__split_text")
-    keys = [
-        split_text.nchash.xxh3_64(seed=seed).alias("_split_key"),
-        (split_text.nchash.xxh3_64() % partitions).cast(pl.UInt32).alias("_bucket"),
-    ]
+    """Add ``_split_key`` (seeded hash of the first user turn), ``_bucket`` (partition, from the
+    whole prompt) and, with ``prompt_group``, ``_group`` (whole-prompt hash, what feedback pairing
+    groups by).
+
+    Every row of a prompt group lands in one partition, so pairing and dedup stay local to a
+    partition. The split needs no partition of its own: its key is a hash, the same wherever it is
+    computed. Partitioning by the opening turn instead would put a log whose conversations all open
+    alike ("Hello!") into one partition, held in memory whole.
+    """
+    # Each turn is normalized once: both texts come from it (the whole prompt's normalized text is
+    # its turns' normalized texts joined, as normalizing removes the newline that joins them).
+    turns = pl.col("__turns")
+    whole = pl.col("__whole")
+    keys = [(whole % partitions).cast(pl.UInt32).alias("_bucket")]
     if prompt_group:
-        keys.append(prompt_group_text().nchash.xxh3_64().alias("_group"))
-    return lf.with_columns(split_group_text().alias("__split_text")).with_columns(keys).drop("__split_text")
+        keys.append(whole.alias("_group"))
+    return (
+        lf.with_columns(pl.col("prompt").list.eval(_normalized_turn()).alias("__turns"))
+        .with_columns(
+            _split_text(turns).nchash.xxh3_64(seed=seed).alias("_split_key"),
+            messages_text(turns, separator="").nchash.xxh3_64().alias("__whole"),
+        )
+        .with_columns(keys)
+        .drop("__turns", "__whole")
+    )
 
 
 def with_keys(lf: pl.LazyFrame, *, seed: int, partitions: int) -> pl.LazyFrame:

@@ -171,6 +171,21 @@ class LineIndex:
             os.close(fd)
         return pl.DataFrame({"_record": numbers, "_line": lines}, schema=LINES_SCHEMA)
 
+    def fetch_pieces(self, records: pl.Series, piece_bytes: int = BLOCK_BYTES) -> Iterator[pl.DataFrame]:
+        """:meth:`fetch` in record order, in pieces of about ``piece_bytes`` of raw text (one record at least)."""
+        numbers = records.cast(pl.Int64).unique().sort()
+        last = len(self.starts)
+        starts = self.starts.gather(numbers - 1)
+        if self.ends is not None:
+            ends = self.ends.gather(numbers - 1)
+        else:  # a line ends where the next starts, the last one at the end of the file
+            ends = pl.select(
+                pl.when(numbers < last).then(self.starts.gather(numbers.clip(upper_bound=last - 1))).otherwise(self.size)
+            ).to_series()
+        piece = (ends - starts).cum_sum() // piece_bytes
+        for part in pl.DataFrame({"_record": numbers, "_piece": piece}).partition_by("_piece", maintain_order=True):
+            yield self.fetch(part.get_column("_record"))
+
 
 class _StreamBlocks:
     """Blocks of a compressed file's lines, each cut after a newline.
@@ -492,22 +507,23 @@ class RecordCursor:
         self._held = pl.DataFrame(schema=LINES_SCHEMA)  # lines read but not yet asked for
         self._read_to = 0  # the highest record number read so far
 
-    def take(self, records: pl.Series) -> pl.DataFrame:
-        """``_record``, ``_line`` of the given record numbers, which must all exceed any asked before."""
+    def take(self, records: pl.Series) -> Iterator[pl.DataFrame]:
+        """``_record``, ``_line`` of the given record numbers, which must all exceed any asked before,
+        in record order, a batch's worth at a time."""
         wanted = records.cast(pl.Int64).implode()
         top = int(records.max())
-        found: list[pl.DataFrame] = []
         while True:
-            found.append(self._held.filter(pl.col("_record").is_in(wanted)))
+            found = self._held.filter(pl.col("_record").is_in(wanted))
             self._held = self._held.filter(pl.col("_record") > top)
+            if found.height:
+                yield found
             if self._read_to >= top:
-                break
+                return
             batch = next(self._batches, None)
             if batch is None:
-                break
+                return
             self._held = batch.lines.select("_record", "_line")
             if batch.lines.height:
                 self._read_to = int(batch.lines.get_column("_record").max())
             if batch.rejects.height:
                 self._read_to = max(self._read_to, int(batch.rejects.get_column("_record").max()))
-        return pl.concat(found)

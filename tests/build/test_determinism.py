@@ -58,6 +58,31 @@ def test_multi_partition_build_is_deterministic_and_keeps_prompt_groups_whole(tm
     assert_reconciled(tmp_path / "four")
 
 
+def test_prompts_sharing_an_opening_spread_over_partitions_but_share_a_split(tmp_path: Path) -> None:
+    """The split keeps prompts with the same opening user turn together; the partitions need not,
+    so a log whose conversations all open alike is not one partition held whole in memory."""
+    raw = tmp_path / "raw.jsonl"
+    with raw.open("w") as fh:
+        for i in range(400):
+            opening = "Hello!" if i < 200 else f"Opening {i % 20}"
+            prompt = [{"role": "user", "content": opening}, {"role": "assistant", "content": "Hi."}, {"role": "user", "content": f"Fact {i}?"}]
+            fh.write(json.dumps({"prompt": prompt, "chosen": f"Fact {i}.", "rejected": "No."}) + "\n")
+            if i % 40 == 0:  # an exact duplicate: dedup still sees both copies in one partition
+                fh.write(json.dumps({"prompt": prompt, "chosen": f"Fact {i}.", "rejected": "No."}) + "\n")
+    result = prefdata.build(raw, tmp_path / "out", partitions=4, test_fraction=0.3)
+    assert result.counts["rejected_by_reason"] == {"duplicate_pair": 10}
+    rows = []
+    for shard in sorted((tmp_path / "out" / "data").glob("*.parquet")):
+        frame = pl.read_parquet(shard).select(pl.col("prompt").list.first().struct.field("content").alias("opening"))
+        rows.append(frame.with_columns(pl.lit(shard.name.split("-")[0]).alias("split"), pl.lit(shard.name).alias("shard")))
+    placed = pl.concat(rows)
+    assert placed.height == 400
+    assert placed.group_by("opening").agg(pl.col("split").n_unique()).get_column("split").max() == 1  # one split per opening
+    hello = placed.filter(pl.col("opening") == "Hello!").group_by("shard").len().get_column("len")
+    assert hello.len() == 4 and hello.max() < 100  # 200 pairs over all 4 partitions of their split
+    assert_reconciled(tmp_path / "out")
+
+
 def test_kill_9_during_a_build_leaves_the_previous_out_intact(tmp_path: Path) -> None:
     raw = tmp_path / "big.jsonl"
     line = {"prompt": "x" * 200, "chosen": "y" * 400, "rejected": "z" * 400}

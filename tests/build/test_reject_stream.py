@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,11 +63,11 @@ def drop_sets(draw: st.DrawFn) -> tuple[list[pl.DataFrame], pl.DataFrame, pl.Dat
 
 
 @settings(max_examples=300, deadline=None)
-@given(drop_sets())
-def test_streamed_rejects_match_one_sort_over_all_drops(case: tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame]) -> None:
-    early, late, output = case
+@given(drop_sets(), st.sampled_from([1, 2_000, 10**9]))
+def test_streamed_rejects_match_one_sort_over_all_drops(case: tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame], step_bytes: int) -> None:
+    early, late, output = case  # steps of one batch, of a few batches, of everything
     counts = RejectCounts()
-    chunks = list(rejected_records(iter(early), late, output, counts))
+    chunks = list(rejected_records(iter(early), late, output, counts, step_bytes=step_bytes))
     got = pl.concat(chunks).drop(KEY) if chunks else _drops([])
     want, pair_drops = _oracle(pl.concat([*early, late]), output)
     assert got.rows() == want.rows()
@@ -84,8 +85,23 @@ def test_cursor_reads_records_in_ascending_requests(tmp_path: Path, monkeypatch)
     (f,), _ = discover(path)
     cursor = RecordCursor(f)
     asked = [[1, 2], [5], [2000, 2999], [3000], [3001, 4000]]  # past the end: nothing
-    got = [cursor.take(pl.Series(a)).rows() for a in asked]
+    got = [[row for piece in cursor.take(pl.Series(a)) for row in piece.rows()] for a in asked]
     assert got == [[(r, lines[r - 1]) for r in a if r <= 3000] for a in asked]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_line_index_fetches_in_pieces_of_bounded_size(tmp_path: Path, fmt: str) -> None:
+    lines = [json.dumps({"n": i, "pad": "x" * (200 + i % 300)}) for i in range(1, 2001)]
+    path = tmp_path / f"log.{fmt}"
+    path.write_text("\n".join(lines) + "\n" if fmt == "jsonl" else "[\n" + ",\n".join(lines) + "\n]\n")
+    (f,), _ = discover(path)
+    batches = list(records.iter_batches(f, block_bytes=8192))
+    index = records.LineIndex(path, [b.line_offsets for b in batches], [b.line_ends for b in batches] if fmt == "json" else None)
+    wanted = pl.Series(sorted({1, 2, 999, 1000, 2000, *range(1500, 1600)}))
+    pieces = list(index.fetch_pieces(wanted, piece_bytes=4096))
+    assert [r for p in pieces for r in p.rows()] == [(r, lines[r - 1]) for r in wanted]
+    assert len(pieces) > 5
+    assert all(p.get_column("_line").str.len_bytes().sum() <= 4096 + 600 for p in pieces)  # at most one record over
 
 
 def _pairs_log(n: int, *, bad_every: int, dup_every: int) -> list[str]:
