@@ -17,11 +17,10 @@ from __future__ import annotations
 import polars as pl
 
 ASCII_WHITESPACE = (" ", "\n", "\t", "\r", "\x0b", "\x0c")
+#: Unicode's White_Space characters outside ASCII: with ASCII_WHITESPACE, what regex ``\s`` matches in polars.
+WHITE_SPACE_NON_ASCII = ("\x85", "\xa0", "\u1680", *(chr(c) for c in range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f", "\u205f", "\u3000")
 #: Unicode White_Space outside ASCII, plus the invisible zero-width space (U+200B) and BOM.
-UNICODE_WHITESPACE = (
-    "\x85", "\xa0", "\u1680", *(chr(c) for c in range(0x2000, 0x200C)),
-    "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff",
-)
+UNICODE_WHITESPACE = (*WHITE_SPACE_NON_ASCII, "\u200b", "\ufeff")
 
 
 def match_text(text: pl.Expr) -> pl.Expr:

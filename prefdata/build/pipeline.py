@@ -172,7 +172,7 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
     file_index = {name: i for i, name in enumerate(file_names)}
     with ThreadPoolExecutor(max_workers=1) as hasher, ThreadPoolExecutor(max_workers=WORKERS) as workers:
         input_hashes = [hasher.submit(sha256_file, p.file.path) for p in plan.files]
-        stats = [_pass_one(plan, p, spill, workers, seed=seed, partitions=n_parts, progress=progress) for p in plan.files]
+        stats = _pass_one(plan, spill, workers, seed=seed, partitions=n_parts, progress=progress)
         progress.phase("deduplicating and splitting", total=n_parts)
         outputs, output_records, rows_by_source, rows_by_split = _pass_two(plan, config, spill, tmp, n_parts, file_index)
         progress.phase("writing rejects and manifest")
@@ -272,33 +272,39 @@ def _batch_sizes(expansion: float) -> dict[str, int]:
     return {"block_bytes": max(MIN_BLOCK_BYTES, int(BLOCK_BYTES / expansion)), "batch_rows": max(64, int(BATCH_ROWS / expansion))}
 
 
-def _pass_one(plan: BuildPlan, p: FilePlan, spill: Spill, workers: ThreadPoolExecutor, *, seed: int, partitions: int, progress: Progress) -> FileStats:
-    """Stream one file: every record becomes pair rows in the spill or drop rows with a reason.
+def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, seed: int, partitions: int, progress: Progress) -> list[FileStats]:
+    """Stream every file: each record becomes pair rows in the spill or drop rows with a reason.
 
     Batches are processed and spilled ``WORKERS`` at a time (polars releases the GIL), each under a sequence
-    number reserved in reading order, so the output does not depend on thread timing.
+    number reserved in reading order, so the output does not depend on thread timing. The batches of
+    all files share one window: a folder of small files keeps every worker busy instead of waiting
+    for each file's last batch before reading the next file.
     """
-    stats = FileStats()
-    progress.file(p.file.name, None if p.file.compression else p.file.bytes)
-    kind = f"halves-{_source_index(plan, p)}" if p.shape.combines else "pairs"
+    stats = [FileStats() for _ in plan.files]
 
-    def read() -> Iterator[tuple[RecordBatch, int]]:
+    def read() -> Iterator[tuple[FilePlan, str, RecordBatch, int]]:
         """Batches in reading order (on the main thread), counted and numbered as they are read."""
-        for batch in iter_batches(p.file, **_batch_sizes(p.shape.expansion)):
-            stats.records += batch.records
-            stats.blank_lines += batch.blank_lines
-            if batch.line_offsets is not None:
-                stats.line_offsets.append(batch.line_offsets)
-            if batch.line_ends is not None:
-                stats.line_ends.append(batch.line_ends)
-            yield batch, spill.reserve()
+        for p, st in zip(plan.files, stats):
+            kind = f"halves-{_source_index(plan, p)}" if p.shape.combines else "pairs"
+            for batch in iter_batches(p.file, **_batch_sizes(p.shape.expansion)):
+                st.records += batch.records
+                st.blank_lines += batch.blank_lines
+                if batch.line_offsets is not None:
+                    st.line_offsets.append(batch.line_offsets)
+                if batch.line_ends is not None:
+                    st.line_ends.append(batch.line_ends)
+                yield p, kind, batch, spill.reserve()
 
-    def process(item: tuple[RecordBatch, int]) -> RecordBatch:
-        batch, seq = item
+    def process(item: tuple[FilePlan, str, RecordBatch, int]) -> tuple[FilePlan, RecordBatch]:
+        p, kind, batch, seq = item
         _spill_batch(p, batch, spill, kind, seq, seed=seed, partitions=partitions)
-        return batch
+        return p, batch
 
-    for batch in ordered_map(workers, process, read(), in_flight=IN_FLIGHT):
+    shown = None
+    for p, batch in ordered_map(workers, process, read(), in_flight=IN_FLIGHT):
+        if p is not shown:  # the display follows the batches done, not the reading ahead
+            progress.file(p.file.name, None if p.file.compression else p.file.bytes)
+            shown = p
         progress.advance(batch.bytes_read, batch.records)
     return stats
 

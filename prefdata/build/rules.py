@@ -7,6 +7,8 @@ alone: the same prompt always goes to the same split, also in the next build of 
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 import polars_hash  # noqa: F401  (registers the nchash/chash namespaces)
 
@@ -70,20 +72,27 @@ def apply_rules(lf: pl.LazyFrame, responses: tuple[str, ...] = _RESPONSES) -> pl
     Every rule's condition is computed once, side by side, and the first broken rule sets
     ``_reason/_field/_detail`` in one step: a ``when/then`` per rule and column costs twice as much.
     """
+    conditions, first, outcome, broken = _rule_exprs(responses)
+    return lf.with_columns(conditions).with_columns(first).with_columns(outcome).drop(*broken, "__first")
+
+
+@functools.cache
+def _rule_exprs(responses: tuple[str, ...]) -> tuple[list[pl.Expr], pl.Expr, list[pl.Expr], list[str]]:
+    """:func:`apply_rules`' expressions, built once per ``responses``: a batch of a small file
+    would otherwise spend a third of its time building them."""
     rules = _rules(responses)
     broken = [f"__rule{i}" for i in range(len(rules))]
+    conditions = [cond.fill_null(False).alias(b) for (_, _, _, cond), b in zip(rules, broken)]
     first = pl.coalesce([pl.when(pl.col(b)).then(pl.lit(i, pl.UInt8)) for i, b in enumerate(broken)])
-    lf = lf.with_columns(
-        [cond.fill_null(False).alias(b) for (_, _, _, cond), b in zip(rules, broken)]
-    ).with_columns(pl.when(pl.col("_reason").is_null()).then(first).alias("__first"))
     n = pl.col("__first")
-    return lf.with_columns(
+    outcome = [
         pl.coalesce("_reason", n.replace_strict({i: r[0] for i, r in enumerate(rules)}, default=None, return_dtype=pl.String)),
         pl.coalesce("_field", n.replace_strict({i: r[1] for i, r in enumerate(rules)}, default=None, return_dtype=pl.String)),
         pl.when(n.is_null()).then(pl.col("_detail")).otherwise(
             pl.coalesce([pl.when(n == i).then(detail) for i, (_, _, detail, _) in enumerate(rules)])
         ).alias("_detail"),
-    ).drop(*broken, "__first")
+    ]
+    return conditions, pl.when(pl.col("_reason").is_null()).then(first).alias("__first"), outcome, broken
 
 
 def _normalized_turn() -> pl.Expr:

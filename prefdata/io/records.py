@@ -29,6 +29,7 @@ from prefdata.io.compression import CorruptStreamError, open_binary
 from prefdata.io.discover import InputFile
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
 from prefdata.io.parquet_records import as_text, parquet_file
+from prefdata.text_keys import ASCII_WHITESPACE, WHITE_SPACE_NON_ASCII
 
 #: Under glibc's largest mmap threshold (32 MB), so freed blocks are reused instead of handed back to
 #: the kernel and page-faulted in again: reading a file in 16 MB blocks costs half of 32 MB ones.
@@ -36,6 +37,10 @@ BLOCK_BYTES = 16 * 1024 * 1024
 #: CSV and Parquet batches end at this many rows or at about BLOCK_BYTES of record text, whichever
 #: comes first: a 2,000-column row or a 20 KB one would otherwise make a 50,000-row batch a gigabyte.
 BATCH_ROWS = 50_000
+#: JSON-lines blocks under this size are split into lines in Python, larger ones by polars.
+SMALL_BLOCK_BYTES = 64 * 1024
+#: What a blank line may hold: Unicode White_Space, as polars' regex ``\s`` (the large-block path) matches it.
+BLANK = "".join(ASCII_WHITESPACE + WHITE_SPACE_NON_ASCII)
 #: A UTF-8 byte order mark, which Windows tools put at the start of text files: skipped, not data.
 BOM = codecs.BOM_UTF8
 
@@ -240,7 +245,16 @@ def _split_blank(frame: pl.DataFrame) -> RecordBatch:
 
 
 def _jsonl_block(block: bytes, first_record: int, start: int | None = None) -> RecordBatch:
-    """The lines of one block; with ``start`` (its file offset) also where each line starts."""
+    """The lines of one block; with ``start`` (its file offset) also where each line starts.
+
+    A block under ``SMALL_BLOCK_BYTES`` (a small file) is split in Python: polars' fixed cost per
+    call would be most of the time a small file takes, and a folder can hold thousands of them.
+    """
+    if len(block) < SMALL_BLOCK_BYTES:
+        batch = _jsonl_block_by_line(block, first_record)
+        if start is not None:
+            batch.line_offsets = _line_starts(block, start)
+        return batch
     try:
         frame = pl.read_lines(io.BytesIO(block), name="_line", row_index_name="_record", row_index_offset=first_record)
     except pl.exceptions.ComputeError:
@@ -257,7 +271,12 @@ def _jsonl_block(block: bytes, first_record: int, start: int | None = None) -> R
 
 
 def _jsonl_block_by_line(block: bytes, first_record: int) -> RecordBatch:
-    """Slow path for a block polars refused (invalid UTF-8): decode line by line."""
+    """A block decoded line by line: small blocks, and blocks polars refused (invalid UTF-8).
+
+    Lines are cut and judged blank exactly as the polars path does (``\\n`` ends a line, a trailing
+    ``\\r`` is dropped, blank means only Unicode White_Space), so a file builds the same whichever
+    path reads it.
+    """
     records: list[int] = []
     lines: list[str] = []
     rejects: list[tuple[int, str, str, str]] = []
@@ -274,7 +293,7 @@ def _jsonl_block_by_line(block: bytes, first_record: int) -> RecordBatch:
             shown = raw.decode("utf-8", "backslashreplace")
             rejects.append((number, shown, "invalid_utf8", f"invalid UTF-8 at byte {exc.start}"))
             continue
-        if not text.strip():
+        if not text.strip(BLANK):
             n_blank += 1
             continue
         records.append(number)

@@ -9,14 +9,15 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from prefdata.io import records
 from prefdata.io.discover import InputFile
 from prefdata.io.records import LineIndex, iter_batches
 
 LINE = st.one_of(
     st.just(""),
     st.just("   "),
-    # \x1c-\x1f are whitespace to Python's str.strip() but not to Unicode (nor to polars): left out
-    st.text(alphabet=st.characters(blacklist_characters="\n\r\x1c\x1d\x1e\x1f", blacklist_categories=("Cs",)), min_size=1, max_size=40),
+    st.sampled_from(["\u3000\t", "\xa0", "\x1c", "\u200b", " \x85 "]),  # blank, or not, to Unicode (\x1c, ZWSP: not)
+    st.text(alphabet=st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)), min_size=1, max_size=40),
 )
 
 
@@ -30,11 +31,19 @@ def test_block_reading_numbers_lines_and_indexes_their_raw_text(lines, crlf, fin
         path.write_bytes(data.encode())
         f = InputFile(path, "x.jsonl", "jsonl", None, path.stat().st_size)
         batches = list(iter_batches(f, block_bytes=block))
+        small = records.SMALL_BLOCK_BYTES
+        try:  # the same blocks through polars' line splitter, which large blocks take
+            records.SMALL_BLOCK_BYTES = 0
+            by_polars = list(iter_batches(f, block_bytes=block))
+        finally:
+            records.SMALL_BLOCK_BYTES = small
+        for a, b in zip(batches, by_polars, strict=True):
+            assert a.lines.equals(b.lines) and a.blank_lines == b.blank_lines and a.line_offsets.equals(b.line_offsets)
         got = pl.concat([b.lines for b in batches]) if batches else pl.DataFrame()
         file_lines = data.split(end)
         if data.endswith(end) or not data:
             file_lines.pop()  # a final newline ends the last line; it does not start another
-        expected = [(i, line) for i, line in enumerate(file_lines, start=1) if line.strip()]
+        expected = [(i, line) for i, line in enumerate(file_lines, start=1) if line.strip(records.BLANK)]
         assert list(got.iter_rows()) == expected
         assert sum(b.records + b.blank_lines for b in batches) == len(file_lines)
         index = LineIndex(path, [b.line_offsets for b in batches])
