@@ -213,21 +213,26 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
     return manifest
 
 
-def _spill_batch(p: FilePlan, batch: RecordBatch, spill: Spill, kind: str, seq: int, *, seed: int, partitions: int) -> None:
+def _spill_batch(
+    p: FilePlan, batch: RecordBatch, spill: Spill, kind: str, seq: int, *, seed: int, partitions: int, pairs_by_prompt: bool = False
+) -> None:
     """Process one batch and spill what it gave, in a worker thread: the reading thread only reads.
 
     ``seq`` was reserved in reading order, so the spill reads back in that order.
     """
-    drops, rows = _process_batch(p, batch, kind, seed=seed, partitions=partitions)
+    drops, rows = _process_batch(p, batch, kind, seed=seed, partitions=partitions, pairs_by_prompt=pairs_by_prompt)
     spill.write_drops(drops, seq)
     if rows is not None:
         spill.write_rows(kind, rows, seq)
 
 
-def _process_batch(p: FilePlan, batch: RecordBatch, kind: str, *, seed: int, partitions: int) -> tuple[list[pl.DataFrame], pl.DataFrame | None]:
+def _process_batch(
+    p: FilePlan, batch: RecordBatch, kind: str, *, seed: int, partitions: int, pairs_by_prompt: bool = False
+) -> tuple[list[pl.DataFrame], pl.DataFrame | None]:
     """Row-local work on one batch: decode, adapt, rules, keys.
 
-    Returns the drop rows and the pair (or half-pair) rows to spill.
+    Returns the drop rows and the pair (or half-pair) rows to spill. ``pairs_by_prompt``: the build
+    pairs feedback too, so ready-made pairs are partitioned by prompt (see :func:`with_keys`).
     """
     idx = pl.lit(p.index, pl.UInt32)
     source = pl.lit(p.source_name, pl.String)
@@ -252,8 +257,9 @@ def _process_batch(p: FilePlan, batch: RecordBatch, kind: str, *, seed: int, par
         (idx.cast(pl.UInt64) * (1 << 40) + pl.col("_record").cast(pl.UInt64)).alias("_order"),
         pl.concat_list(pl.struct(pl.lit(p.file.name).alias("file"), pl.col("_record").alias("record"))).alias("lineage"),
     )
-    keyed = with_group_keys if p.shape.combines else with_keys
-    return drops, keyed(good.lazy(), seed=seed, partitions=partitions).collect()
+    if p.shape.combines:
+        return drops, with_group_keys(good.lazy(), seed=seed, partitions=partitions).collect()
+    return drops, with_keys(good.lazy(), seed=seed, partitions=partitions, by_prompt=pairs_by_prompt).collect()
 
 
 def _apply_filters(decoded: pl.DataFrame, p: FilePlan) -> pl.DataFrame:
@@ -281,6 +287,7 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
     for each file's last batch before reading the next file.
     """
     stats = [FileStats() for _ in plan.files]
+    by_prompt = any(q.shape.combines for q in plan.files)
 
     def read() -> Iterator[tuple[FilePlan, str, RecordBatch, int]]:
         """Batches in reading order (on the main thread), counted and numbered as they are read."""
@@ -297,7 +304,7 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
 
     def process(item: tuple[FilePlan, str, RecordBatch, int]) -> tuple[FilePlan, RecordBatch]:
         p, kind, batch, seq = item
-        _spill_batch(p, batch, spill, kind, seq, seed=seed, partitions=partitions)
+        _spill_batch(p, batch, spill, kind, seq, seed=seed, partitions=partitions, pairs_by_prompt=by_prompt)
         return p, batch
 
     shown = None

@@ -5,9 +5,10 @@ dropped row (reading errors come before shape rules, which come before dedup). R
 pass 2 (duplicates, unpaired feedback) carry no raw text; it is fetched back from the raw file by
 record number, so rejects always show exactly what the raw file held.
 
-The rejects file is streamed: pass 1's drops (which carry raw text) are read back one batch at a
-time, in reading order and so in record order, and pass 2's drops are merged in by record number.
-Memory holds one batch's drops plus pass 2's drop rows (a few dozen bytes each, no raw text), so a
+The rejects file is streamed: pass 1's drops (which carry raw text) are read back about
+``STEP_BYTES`` at a time, in reading order and so in record order, and pass 2's drops are merged in
+by record number, their raw text read back in pieces of about a read block. Memory holds one step
+plus pass 2's drop rows (no raw text: about 150 bytes each, most of it the reason's detail), so a
 log that is all rejects costs no more to build than one that is all pairs.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from prefdata.build.output import ParquetStream
+from prefdata.build.output import ParquetStream, content_bytes
 from prefdata.errors import ReconciliationError
 from prefdata.io.discover import InputFile
 from prefdata.io.records import LineIndex, RecordCursor
@@ -95,6 +96,7 @@ class RawText:
             if index is not None:
                 pieces = index.fetch_pieces(missing)
             else:
+                self._close_before(int(file_idx))  # asked in file order: earlier files are done
                 pieces = self._cursors.setdefault(int(file_idx), RecordCursor(self._files[int(file_idx)])).take(missing)
             records = group.get_column("_record")
             done = 0  # rows of ``group`` already given
@@ -107,6 +109,15 @@ class RawText:
                 ).drop("_fetched")
             if done < group.height:
                 yield group.slice(done)
+
+
+    def _close_before(self, file_idx: int) -> None:
+        for done in [i for i in self._cursors if i < file_idx]:
+            self._cursors.pop(done).close()
+
+    def close(self) -> None:
+        """Close every file still open: at most one, as earlier ones are closed when a later one is asked."""
+        self._close_before(len(self._files))
 
 
 def _first_per_record(drops: pl.DataFrame) -> pl.DataFrame:
@@ -136,7 +147,7 @@ def _in_steps(groups: Iterable[pl.DataFrame], step_bytes: int) -> Iterator[pl.Da
         if group.height == 0:
             continue
         held.append(group)
-        size += group.estimated_size()
+        size += content_bytes(group)
         if size >= step_bytes:
             yield pl.concat(held)
             held, size = [], 0
@@ -213,5 +224,6 @@ def write_rejects(
             for piece in raw.fill(rows):
                 stream.write(to_reject_table(piece, file_names))
     finally:
+        raw.close()
         stream.close()
     return counts

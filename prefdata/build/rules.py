@@ -105,27 +105,33 @@ def _normalized_turn() -> pl.Expr:
     return pl.struct(el.struct.field("role"), match_text(el.struct.field("content")).alias("content"))
 
 
-def _split_text(normalized: pl.Expr) -> pl.Expr:
-    """What decides the split: the prompt's first user turn (normalized), or the whole prompt without one.
+def _first_user(prompt: pl.Expr) -> pl.Expr:
+    el = pl.element()
+    return prompt.list.eval(el.filter(el.struct.field("role") == "user").struct.field("content")).list.first()
+
+
+def split_key(prompt: pl.Expr, seed: int, *, normalized: bool = False) -> pl.Expr:
+    """What decides the split: a seeded hash of the prompt's first user turn (lower-cased, whitespace
+    removed), or of the whole prompt when it has none. ``normalized``: ``prompt`` is already.
 
     Multi-turn prompts that open the same way (HH dialogues, branches of one OpenAssistant tree)
     share their opening turn; keying the split on it keeps such prompts in one split, so no test
     prompt has its opening seen in training.
     """
-    el = pl.element()
-    first_user = normalized.list.eval(el.filter(el.struct.field("role") == "user").struct.field("content")).list.first()
-    return pl.coalesce(first_user, messages_text(normalized, separator=""))
+    if normalized:
+        text = pl.coalesce(_first_user(prompt), messages_text(prompt, separator=""))
+    else:
+        text = match_text(pl.coalesce(_first_user(prompt), messages_text(prompt)))
+    return text.nchash.xxh3_64(seed=seed)
 
 
 def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, prompt_group: bool = True) -> pl.LazyFrame:
-    """Add ``_split_key`` (seeded hash of the first user turn), ``_bucket`` (partition, from the
-    whole prompt) and, with ``prompt_group``, ``_group`` (whole-prompt hash, what feedback pairing
-    groups by).
+    """Keys of rows that must meet others of their prompt: ``_split_key`` (see :func:`split_key`),
+    ``_group`` (hash of the whole prompt, lower-cased, whitespace removed: what feedback pairing
+    groups by; with ``prompt_group``) and ``_bucket`` (partition, from the same hash).
 
-    Every row of a prompt group lands in one partition, so pairing and dedup stay local to a
-    partition. The split needs no partition of its own: its key is a hash, the same wherever it is
-    computed. Partitioning by the opening turn instead would put a log whose conversations all open
-    alike ("Hello!") into one partition, held in memory whole.
+    Every row of a prompt group lands in one partition, so pairing and dedup stay local to it. The
+    split needs no partition of its own: its key is a hash, the same wherever it is computed.
     """
     # Each turn is normalized once: both texts come from it (the whole prompt's normalized text is
     # its turns' normalized texts joined, as normalizing removes the newline that joins them).
@@ -137,7 +143,7 @@ def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, prompt_grou
     return (
         lf.with_columns(pl.col("prompt").list.eval(_normalized_turn()).alias("__turns"))
         .with_columns(
-            _split_text(turns).nchash.xxh3_64(seed=seed).alias("_split_key"),
+            split_key(turns, seed, normalized=True).alias("_split_key"),
             messages_text(turns, separator="").nchash.xxh3_64().alias("__whole"),
         )
         .with_columns(keys)
@@ -145,9 +151,22 @@ def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, prompt_grou
     )
 
 
-def with_keys(lf: pl.LazyFrame, *, seed: int, partitions: int) -> pl.LazyFrame:
-    """The pair ``id`` and the split/partition keys (pairs need no whole-prompt group)."""
-    return with_group_keys(lf.with_columns(id_expr()), seed=seed, partitions=partitions, prompt_group=False)
+def with_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, by_prompt: bool = False) -> pl.LazyFrame:
+    """The pair ``id``, ``_split_key`` and ``_bucket``.
+
+    Dedup only needs copies of a pair (one ``id``) in one partition, so pairs are partitioned by a
+    hash of their ``id``: even, and it costs nothing, where a partition by prompt would normalize
+    every turn of every prompt, and one by opening turn would hold a log whose conversations all
+    open alike ("Hello!") in one partition. ``by_prompt``: the build also pairs feedback, whose
+    pairs must meet the ready-made pairs they may duplicate: partition as :func:`with_group_keys` does.
+    """
+    lf = lf.with_columns(id_expr())
+    if by_prompt:
+        return with_group_keys(lf, seed=seed, partitions=partitions, prompt_group=False)
+    return lf.with_columns(
+        split_key(pl.col("prompt"), seed).alias("_split_key"),
+        (pl.col("id").nchash.xxh3_64() % partitions).cast(pl.UInt32).alias("_bucket"),
+    )
 
 
 def test_threshold(test_fraction: float) -> int:

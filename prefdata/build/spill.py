@@ -105,6 +105,6 @@ class Spill:
             yield pl.concat([pl.read_ipc(f) for f in group])
 
     def late_drops(self) -> pl.DataFrame:
-        """Pass-2 drop rows (duplicates, unpaired feedback), all at once: a few dozen bytes each."""
+        """Pass-2 drop rows (duplicates, unpaired feedback), all at once: no raw text, about 150 bytes each."""
         frames = self._read("late-drops")
         return pl.concat(frames) if frames else pl.DataFrame(schema=DROP_SCHEMA)

@@ -525,12 +525,21 @@ class RecordCursor:
         self._batches = iter_batches(f)
         self._held = pl.DataFrame(schema=LINES_SCHEMA)  # lines read but not yet asked for
         self._read_to = 0  # the highest record number read so far
+        self._asked_to = 0  # the highest record number asked for so far
+
+    def close(self) -> None:
+        """Close the file (the paused batch generator) and drop the lines held."""
+        self._batches.close()
+        self._held = self._held.clear()
 
     def take(self, records: pl.Series) -> Iterator[pl.DataFrame]:
         """``_record``, ``_line`` of the given record numbers, which must all exceed any asked before,
         in record order, a batch's worth at a time."""
         wanted = records.cast(pl.Int64).implode()
         top = int(records.max())
+        if int(records.min()) <= self._asked_to:
+            raise ValueError(f"record {int(records.min())} asked after record {self._asked_to}: a cursor only moves forward")
+        self._asked_to = top
         while True:
             found = self._held.filter(pl.col("_record").is_in(wanted))
             self._held = self._held.filter(pl.col("_record") > top)

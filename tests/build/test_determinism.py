@@ -83,6 +83,32 @@ def test_prompts_sharing_an_opening_spread_over_partitions_but_share_a_split(tmp
     assert_reconciled(tmp_path / "out")
 
 
+def test_feedback_pairs_meet_the_ready_made_pairs_they_duplicate_in_any_partition(tmp_path: Path) -> None:
+    """Ready-made pairs are partitioned by ``id`` alone, unless the build also pairs feedback: then by
+    prompt, as feedback halves are, so a pair given both ways is still seen twice."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    feedback, ready = [], []
+    for i in range(40):
+        prompt = f"Question {i}?"
+        feedback.append({"prompt": prompt, "response": f"Good {i}.", "rating": "up"})
+        feedback.append({"prompt": prompt, "response": f"Bad {i}.", "rating": "down"})
+        ready.append({"prompt": prompt, "chosen": f"Good {i}.", "rejected": f"Bad {i}."})
+    (raw / "a_feedback.jsonl").write_text("".join(json.dumps(r) + "\n" for r in feedback))
+    (raw / "b_ready.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ready))
+    config = {
+        "sources": [
+            {"name": "fb", "path": "a_feedback.jsonl", "shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "rating"},
+             "labels": {"up": ["up"], "down": ["down"]}},
+            {"name": "ready", "path": "b_ready.jsonl", "shape": "preference", "columns": {"prompt": "prompt"}},
+        ]
+    }
+    result = prefdata.build(raw, tmp_path / "out", config=config, partitions=4)
+    assert result.counts["pairs_written"] == 40
+    assert result.counts["by_source"]["ready"]["rejected_by_reason"] == {"duplicate_pair": 40}
+    assert_reconciled(tmp_path / "out")
+
+
 def test_kill_9_during_a_build_leaves_the_previous_out_intact(tmp_path: Path) -> None:
     raw = tmp_path / "big.jsonl"
     line = {"prompt": "x" * 200, "chosen": "y" * 400, "rejected": "z" * 400}

@@ -10,6 +10,9 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import random
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from hypothesis import strategies as st
 
 import prefdata
 from prefdata.build import output
+from prefdata.build import rejects as rejects_module
 from prefdata.build.rejects import KEY, RejectCounts, rejected_records
 from prefdata.build.spill import DROP_SCHEMA
 from prefdata.io import records
@@ -138,15 +142,58 @@ def test_rejects_of_a_many_batch_build_match_the_raw_lines(tmp_path: Path, monke
     assert rejects.get_column("file").to_list() == sorted(rejects.get_column("file").to_list())
 
 
-def test_rejects_file_is_cut_into_row_groups_the_same_way_each_build(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(output.ParquetStream.__init__.__kwdefaults__, "row_group_bytes", 1024)
-    monkeypatch.setitem(records.iter_batches.__kwdefaults__, "block_bytes", 64 * 1024)
+def test_rejects_file_is_cut_the_same_way_whatever_the_partitions(tmp_path: Path, monkeypatch) -> None:
+    """Steps and row groups are cut by the rows' content, not by how they sit in memory (pass-2 drops
+    stay in memory with one partition and are read back from spill files with several)."""
+    small = 3000  # every size scaled down, so 600 records behave like gigabytes
+    monkeypatch.setitem(records.iter_batches.__kwdefaults__, "block_bytes", small)
+    monkeypatch.setitem(rejects_module.rejected_records.__kwdefaults__, "step_bytes", small)
+    monkeypatch.setattr(records.LineIndex.fetch_pieces, "__defaults__", (small,))
+    monkeypatch.setitem(output.ParquetStream.__init__.__kwdefaults__, "row_group_bytes", small)
+    rng = random.Random(0)
+    pool = [{"prompt": f"Question {i}?", "chosen": f"Good {i}.", "rejected": f"Bad {i}."} for i in range(40)]
     raw = tmp_path / "log.jsonl"
-    raw.write_text("\n".join(_pairs_log(3000, bad_every=2, dup_every=10**9)) + "\n")
+    with raw.open("w") as fh:
+        for i in range(600):  # repeats of 40 pairs (pass-2 rejects) among identical responses (pass 1)
+            roll = rng.random()
+            rec = rng.choice(pool) if roll < 0.3 else {"prompt": f"p{i}", "chosen": "same", "rejected": "same" if roll < 0.5 else f"x{i}"}
+            fh.write(json.dumps(rec) + "\n")
     files = []
-    for name in ("a", "b"):
-        prefdata.build(raw, tmp_path / name)
-        files.append(tmp_path / name / "rejects" / "rejects-00000-of-00001.parquet")
-    assert pq.ParquetFile(files[0]).metadata.num_row_groups > 1
-    assert files[0].read_bytes() == files[1].read_bytes()
-    assert pl.read_parquet(files[0]).height == 1500
+    for name, partitions in (("a", 1), ("b", 1), ("c", 2), ("d", 3)):
+        prefdata.build(raw, tmp_path / name, partitions=partitions)
+        files.append((tmp_path / name / "rejects" / "rejects-00000-of-00001.parquet").read_bytes())
+    assert pq.ParquetFile(tmp_path / "a" / "rejects" / "rejects-00000-of-00001.parquet").metadata.num_row_groups > 1
+    assert files[0] == files[1] == files[2] == files[3]
+
+
+def test_raw_text_of_many_compressed_files_is_read_back_one_file_open_at_a_time(tmp_path: Path) -> None:
+    """Each compressed file's raw text is read back through a cursor; a file's cursor is closed once
+    a later file is asked for, so 300 files need not hold 300 descriptors (the build runs under a
+    limit of 256)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(300):
+        line = json.dumps({"prompt": f"Question {i}?", "chosen": f"Good {i}.", "rejected": f"Bad {i}."})
+        (raw / f"log-{i:03d}.jsonl.gz").write_bytes(gzip.compress(f"{line}\n{line}\n".encode()))  # a duplicate each
+    script = (
+        "import resource, sys, prefdata\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))\n"
+        "result = prefdata.build(sys.argv[1], sys.argv[2])\n"
+        "print(result.counts['rejected_by_reason'])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(raw), str(tmp_path / "out")], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "{'duplicate_pair': 300}"
+    rejects = pl.read_parquet(tmp_path / "out" / "rejects")
+    assert rejects.get_column("raw").null_count() == 0 and rejects.get_column("record").unique().to_list() == [2]
+
+
+def test_a_cursor_only_moves_forward(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"n": 1}\n{"n": 2}\n{"n": 3}\n'))
+    (f,), _ = discover(path)
+    cursor = RecordCursor(f)
+    assert [p.rows() for p in cursor.take(pl.Series([2]))] == [[(2, '{"n": 2}')]]
+    with pytest.raises(ValueError, match="only moves forward"):
+        list(cursor.take(pl.Series([1, 3])))
+    cursor.close()
