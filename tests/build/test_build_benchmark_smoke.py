@@ -35,3 +35,13 @@ def test_reject_memory_benchmark_smoke() -> None:
     identical = next(line for line in lines if line.strip().startswith("identical:"))
     assert "-> 0 pairs" in identical  # every record rejected
     assert any(line.startswith("duplicates / clean: time") for line in lines), proc.stdout
+
+
+def test_many_files_benchmark_smoke() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "build_many_files.py"), "--files", "20", "--records", "2"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "20 files: 40 pairs" in proc.stdout and "one file: 40 pairs" in proc.stdout, proc.stdout
+    assert "each extra file:" in proc.stdout
