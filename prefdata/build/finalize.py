@@ -1,7 +1,7 @@
 """Pass 2, one hash partition at a time: drop exact duplicates, assign the split, shape the output.
 
-Everything here is local to a partition (all rows of one prompt group share a partition), so it runs
-unchanged per partition on any engine.
+Everything here is local to a partition (all copies of a pair share one, see ``rules.with_keys``),
+so it runs unchanged per partition on any engine.
 """
 
 from __future__ import annotations
@@ -19,6 +19,15 @@ class Finalized:
     test: pl.DataFrame
     drops: pl.DataFrame  # duplicate pairs, as drop rows (see spill.DROP_SCHEMA)
     records: pl.DataFrame  # (_file_idx, _record) of every output pair's lineage
+
+
+#: Room for any record number in the low bits of :func:`raw_order` (a file holds fewer than 2**40 records).
+RECORD_BITS = 40
+
+
+def raw_order(file_idx: pl.Expr, record: pl.Expr) -> pl.Expr:
+    """``(file index, record)`` as one sortable number: the raw order (``_order``) rows keep."""
+    return file_idx.cast(pl.UInt64) * (1 << RECORD_BITS) + record.cast(pl.UInt64)
 
 
 def lineage_records(df: pl.DataFrame, file_index: dict[str, int]) -> pl.DataFrame:

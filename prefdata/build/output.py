@@ -93,14 +93,18 @@ class ParquetStream:
     :func:`write_parquet`'s.
     """
 
-    def __init__(self, path: Path, schema: pl.Schema, compression: str, *, row_group_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(
+        self, path: Path, schema: pl.Schema, compression: str, *, long_text: tuple[str, ...] = (), row_group_bytes: int = 64 * 1024 * 1024
+    ) -> None:
+        """``long_text``: columns given no min/max statistics, which cost as much as compressing long text."""
         import pyarrow.parquet as pq
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self._schema = pl.DataFrame(schema=schema).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
         codec = "none" if compression == "uncompressed" else compression
+        short = [name for name in schema.names() if name not in long_text]
         self._writer = pq.ParquetWriter(
-            path, self._schema, compression=codec, compression_level=1 if compression == "zstd" else None, write_statistics=False
+            path, self._schema, compression=codec, compression_level=1 if compression == "zstd" else None, write_statistics=short
         )
         self._buffer: list[pl.DataFrame] = []
         self._buffered = 0

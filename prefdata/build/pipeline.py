@@ -1,9 +1,10 @@
 """``prefdata.build``: raw logs -> the canonical preference dataset on disk.
 
 Pass 1 streams each raw file in bounded batches: decode -> shape adapter -> generic rules -> keys,
-spilling pairs to hash partitions of the prompt and every dropped row (with its reason) aside. Pass 2
-takes one partition at a time: pair cross-record shapes, drop duplicates, assign the split, write the
-shards. Then rejects, manifest and card are written and the finished folder is swapped into place.
+spilling pairs to hash partitions (of the pair ``id``, or of the prompt where feedback is paired) and
+every dropped row (with its reason) aside. Pass 2 takes one partition at a time: pair cross-record
+shapes, drop duplicates, assign the split, write the shards. Then rejects, manifest and card are
+written and the finished folder is swapped into place.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import polars as pl
 
 from prefdata import __version__
 from prefdata.build.card import write_card
-from prefdata.build.finalize import finalize_partition, lineage_drops
+from prefdata.build.finalize import finalize_partition, lineage_drops, raw_order
 from prefdata.build.output import check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
 from prefdata.build.plan import BuildPlan, FilePlan, plan_build
 from prefdata.build.progress import Progress
@@ -400,8 +401,7 @@ def _combine(p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[s
         spill.write_drops(lineage_drops(combined.unpaired, file_index), late=True)
     good = rows.filter(pl.col("_reason").is_null()).drop("_reason", "_field", "_detail").with_columns(id_expr())
     unpaired = combined.unpaired.with_columns(pl.col("lineage").list.first().alias("__first")).with_columns(
-        (pl.col("__first").struct.field("file").replace_strict(file_index, return_dtype=pl.UInt64) * (1 << 40)
-         + pl.col("__first").struct.field("record").cast(pl.UInt64)).alias("_order")
+        raw_order(pl.col("__first").struct.field("file").replace_strict(file_index, return_dtype=pl.UInt64), pl.col("__first").struct.field("record")).alias("_order")
     ).drop("__first")
     return good, unpaired
 

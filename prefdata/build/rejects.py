@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from prefdata.build.finalize import raw_order
 from prefdata.build.output import ParquetStream, content_bytes
 from prefdata.errors import ReconciliationError
 from prefdata.io.discover import InputFile
@@ -28,13 +29,11 @@ from prefdata.io.records import LineIndex, RecordCursor
 from prefdata.schema import REJECT_SCHEMA
 
 KEY = "_key"
-#: Room for any record number in the low bits of :data:`KEY` (a file holds fewer than 2**40 records).
-RECORD_BITS = 40
 
 
 def _keyed(df: pl.DataFrame) -> pl.DataFrame:
     """Add ``_key``: ``(file index, record)`` as one sortable number."""
-    return df.with_columns((pl.col("_file_idx").cast(pl.UInt64) * (1 << RECORD_BITS) + pl.col("_record").cast(pl.UInt64)).alias(KEY))
+    return df.with_columns(raw_order(pl.col("_file_idx"), pl.col("_record")).alias(KEY))
 
 
 @dataclass
@@ -109,7 +108,6 @@ class RawText:
                 ).drop("_fetched")
             if done < group.height:
                 yield group.slice(done)
-
 
     def _close_before(self, file_idx: int) -> None:
         for done in [i for i in self._cursors if i < file_idx]:
@@ -217,7 +215,7 @@ def write_rejects(
 ) -> RejectCounts:
     """Write ``rejects/`` at ``path`` (see the module docstring) and return what it holds."""
     counts = RejectCounts()
-    stream = ParquetStream(path, REJECT_SCHEMA, compression)
+    stream = ParquetStream(path, REJECT_SCHEMA, compression, long_text=("detail", "raw"))
     try:
         for rows in rejected_records(early, late, output_records, counts):
             counts.add(rows)

@@ -1,9 +1,10 @@
-"""Pass-1 spill: Arrow IPC files on local disk, laid out by hash partition of the prompt.
+"""Pass-1 spill: Arrow IPC files on local disk, laid out by hash partition.
 
-Cross-record steps (pairing feedback, dedup, split) need every row of one prompt together. Writing
-pass-1 rows into ``partitions`` buckets by prompt hash makes those steps local to a bucket, so memory
-is bounded by one bucket rather than by the dataset, and the same layout maps onto a distributed
-engine's hash repartition.
+Cross-record steps need some rows together: dedup the copies of a pair, feedback pairing every row
+of one prompt (the split needs none: its key is a hash). Writing pass-1 rows into ``partitions``
+buckets by such a hash (``_bucket``, see ``rules.with_keys``) makes those steps local to a bucket, so
+memory is bounded by one bucket rather than by the dataset, and the same layout maps onto a
+distributed engine's hash repartition.
 """
 
 from __future__ import annotations
