@@ -255,7 +255,7 @@ def _process_batch(
     good = good.with_columns(
         source.alias("source"),
         idx.alias("_file_idx"),
-        (idx.cast(pl.UInt64) * (1 << 40) + pl.col("_record").cast(pl.UInt64)).alias("_order"),
+        raw_order(idx, pl.col("_record")).alias("_order"),
         pl.concat_list(pl.struct(pl.lit(p.file.name).alias("file"), pl.col("_record").alias("record"))).alias("lineage"),
     )
     if p.shape.combines:
