@@ -199,3 +199,22 @@ def test_values_that_match_alike_cannot_be_listed_under_two_labels() -> None:
     feedback = {"shape": "feedback", "columns": {"prompt": "p", "response": "r", "label": "l"}, "labels": {"up": [1], "down": ["1.0"]}}
     with pytest.raises(ConfigError, match="values listed as both up and down"):
         parse_config({"sources": [feedback]})
+
+
+def test_feedback_pairs_across_the_files_of_one_source_not_across_sources(tmp_path: Path) -> None:
+    """As the README says: records pair within one source. A source whose path selects a folder
+    pairs an up-vote in one file with a down-vote in another; without a config each file is its own
+    source, and the same records stay unpaired."""
+    raw = tmp_path / "raw" / "fb"
+    raw.mkdir(parents=True)
+    (raw / "day1.jsonl").write_text(json.dumps({"prompt": "Reset my password?", "response": "Use the link.", "rating": "up"}) + "\n")
+    (raw / "day2.jsonl").write_text(json.dumps({"prompt": "reset my  password?", "response": "No.", "rating": "down"}) + "\n")
+    config = {"sources": [{"name": "fb", "path": "fb", "shape": "feedback", "labels": {"up": ["up"], "down": ["down"]},
+                           "columns": {"prompt": "prompt", "response": "response", "label": "rating"}}]}
+    one_source = prefdata.build(tmp_path / "raw", tmp_path / "one", config=config, partitions=3)
+    assert one_source.counts["pairs_written"] == 1
+    assert {(r["file"], r["record"]) for r in pairs(tmp_path / "one").get_column("lineage").explode()} == {("fb/day1.jsonl", 1), ("fb/day2.jsonl", 1)}
+    per_file = prefdata.build(tmp_path / "raw", tmp_path / "per-file")
+    assert per_file.counts["pairs_written"] == 0
+    assert per_file.counts["rejected_by_reason"] == {"unpaired": 2}
+    assert_reconciled(tmp_path / "one")
