@@ -12,7 +12,9 @@ Text normalization: lowercase, whitespace of any kind splits words, punctuation 
 dropped ("Hello," and "hello" are one word). Texts holding a non-ASCII character are first brought
 to NFKC with typographic quotes and dashes made ASCII (:data:`TYPOGRAPHIC`), so a curly apostrophe,
 a no-break space or a BOM does not make a copied text look new; ASCII texts (byte length = character
-length) skip that step and its cost.
+length) skip that step and its cost. Chinese, Japanese and Korean are written without spaces, so
+there each Han, kana or Hangul character counts as a word (:data:`CJK_CHARACTER`): shingles of three
+words are then character trigrams, and a copied paragraph with one character changed is still found.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ TYPOGRAPHIC = {
     **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032", "'"), **dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033", '"'),
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"), "\u3002": ".", "\u3001": ",",
 }
+#: A character of a script written without spaces between words: each is split off as a word.
+CJK_CHARACTER = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}])"
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _M3 = np.uint64(0x165667B19E3779F9)
@@ -54,7 +58,7 @@ def word_hash_expr(text: pl.Expr, seed: int = 0) -> pl.Expr:
     unicode = pl.when(text.str.len_bytes() != text.str.len_chars()).then(text).str.normalize("NFKC").str.to_lowercase()
     unicode = unicode.str.replace_many(
         [*TYPOGRAPHIC, *UNICODE_WHITESPACE], [*TYPOGRAPHIC.values(), *[" "] * len(UNICODE_WHITESPACE)]
-    )
+    ).str.replace_all(CJK_CHARACTER, " ${1} ")
     return (
         pl.coalesce(unicode, text)
         .str.replace_many(_SPLITTERS, [" "] * len(_SPLITTERS))

@@ -118,3 +118,15 @@ def test_candidates_verified_in_chunks_give_the_same_findings(seeded_dataset, mo
     for check_id in ("near_duplicates", "prompt_leakage_near"):
         assert chunked.check(check_id).offending_ids == whole.check(check_id).offending_ids
         assert whole.check(check_id).offending_ids  # the seeded fixture plants both
+
+
+def test_cjk_characters_are_words_so_near_copies_are_found():
+    """Chinese, Japanese and Korean have no spaces: split on spaces alone, a paragraph is one "word"
+    and a copy with one character changed shares no shingle with it."""
+    zh = "今天天气很好，我们一起去公园散步，然后在湖边的咖啡馆喝茶聊天，晚上回家做饭。"
+    ja = "東京の天気は晴れです。午後は友達と一緒に美術館へ行って、夜はラーメンを食べました。"
+    ko = "오늘은 날씨가 좋아서 친구와 함께 공원에서 산책을 하고 저녁에는 집에서 요리를 했습니다."
+    for text, changed in ((zh, zh.replace("散步", "跑步")), (ja, ja.replace("ラーメン", "うどん")), (ko, ko.replace("산책을", "운동을"))):
+        assert exact_jaccard(text, changed) > 0.7  # 0 when a paragraph is one "word"
+    assert exact_jaccard(zh, ja) < 0.05
+    assert words(["GPT-4は便利です"]).list.len().item() == 6  # "gpt-4" stays one word, each kana and kanji is one
