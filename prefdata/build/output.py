@@ -109,14 +109,12 @@ class ParquetStream:
         self._buffer: list[pl.DataFrame] = []
         self._buffered = 0
         self._row_group_bytes = row_group_bytes
-        self.rows = 0
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height == 0:
             return
         self._buffer.append(frame)
         self._buffered += content_bytes(frame)
-        self.rows += frame.height
         if self._buffered >= self._row_group_bytes:
             self._flush()
 

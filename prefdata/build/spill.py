@@ -62,11 +62,20 @@ class Spill:
         folder.mkdir(parents=True, exist_ok=True)
         df.write_ipc(folder / f"{key[0]:010d}-{key[1]:04d}.arrow", compression="uncompressed")
 
-    def _read(self, *parts: str) -> list[pl.DataFrame]:
+    def _read_grouped(self, *parts: str) -> Iterator[list[pl.DataFrame]]:
+        """Frames in sequence order, those written under one sequence number together, read as iterated."""
         if self.in_memory:
-            return [df for _, df in sorted(self._frames.get(parts, []), key=lambda kv: kv[0])]
+            keyed = sorted(self._frames.get(parts, []), key=lambda kv: kv[0])
+            for _, group in itertools.groupby(keyed, key=lambda kv: kv[0][0]):
+                yield [df for _, df in group]
+            return
         folder = self.root.joinpath(*parts)
-        return [pl.read_ipc(f) for f in sorted(folder.glob("*.arrow"))] if folder.exists() else []
+        files = sorted(folder.glob("*.arrow")) if folder.exists() else []
+        for _, group in itertools.groupby(files, key=lambda f: f.name.split("-", 1)[0]):
+            yield [pl.read_ipc(f) for f in group]
+
+    def _read(self, *parts: str) -> list[pl.DataFrame]:
+        return [df for frames in self._read_grouped(*parts) for df in frames]
 
     def write_rows(self, kind: str, df: pl.DataFrame, seq: int | None = None) -> None:
         """Rows with a ``_bucket`` column, split into their buckets (``kind`` names the row type)."""
@@ -95,15 +104,8 @@ class Spill:
 
     def drop_groups(self) -> Iterator[pl.DataFrame]:
         """Pass-1 drop rows one batch at a time, in reading order: memory holds one batch's drops."""
-        if self.in_memory:
-            keyed = sorted(self._frames.get(("drops",), []), key=lambda kv: kv[0])
-            for _, group in itertools.groupby(keyed, key=lambda kv: kv[0][0]):
-                yield pl.concat([df for _, df in group])
-            return
-        folder = self.root / "drops"
-        files = sorted(folder.glob("*.arrow")) if folder.exists() else []
-        for _, group in itertools.groupby(files, key=lambda f: f.name.split("-", 1)[0]):
-            yield pl.concat([pl.read_ipc(f) for f in group])
+        for frames in self._read_grouped("drops"):
+            yield pl.concat(frames)
 
     def late_drops(self) -> pl.DataFrame:
         """Pass-2 drop rows (duplicates, unpaired feedback), all at once: no raw text, about 150 bytes each."""

@@ -158,26 +158,8 @@ class LineIndex:
         self.ends = pl.concat(ends) if ends else None
         self.size = path.stat().st_size
 
-    def fetch(self, records: pl.Series) -> pl.DataFrame:
-        """``_record``, ``_line`` for the given 1-based record (line) numbers."""
-        numbers = sorted(int(r) for r in records.unique())
-        lines = []
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            for r in numbers:
-                start = int(self.starts[r - 1])
-                if self.ends is not None:
-                    raw = os.pread(fd, int(self.ends[r - 1]) - start, start).strip(WHITESPACE)
-                else:
-                    end = int(self.starts[r]) if r < len(self.starts) else self.size
-                    raw = os.pread(fd, end - start, start).rstrip(b"\n").removesuffix(b"\r")
-                lines.append(raw.decode("utf-8", "backslashreplace"))
-        finally:
-            os.close(fd)
-        return pl.DataFrame({"_record": numbers, "_line": lines}, schema=LINES_SCHEMA)
-
-    def fetch_pieces(self, records: pl.Series, piece_bytes: int = BLOCK_BYTES) -> Iterator[pl.DataFrame]:
-        """:meth:`fetch` in record order, in pieces of about ``piece_bytes`` of raw text (one record at least)."""
+    def _spans(self, records: pl.Series) -> pl.DataFrame:
+        """``_record`` (the given numbers, sorted, once each), ``_start`` and ``_end`` in the file."""
         numbers = records.cast(pl.Int64).unique().sort()
         last = len(self.starts)
         starts = self.starts.gather(numbers - 1)
@@ -187,9 +169,30 @@ class LineIndex:
             ends = pl.select(
                 pl.when(numbers < last).then(self.starts.gather(numbers.clip(upper_bound=last - 1))).otherwise(self.size)
             ).to_series()
-        piece = (ends - starts).cum_sum() // piece_bytes
-        for part in pl.DataFrame({"_record": numbers, "_piece": piece}).partition_by("_piece", maintain_order=True):
-            yield self.fetch(part.get_column("_record"))
+        return pl.DataFrame({"_record": numbers, "_start": starts, "_end": ends})
+
+    def fetch(self, records: pl.Series) -> pl.DataFrame:
+        """``_record``, ``_line`` for the given 1-based record (line) numbers."""
+        return self._read_spans(self._spans(records))
+
+    def _read_spans(self, spans: pl.DataFrame) -> pl.DataFrame:
+        lines = []
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for start, end in spans.select("_start", "_end").iter_rows():
+                raw = os.pread(fd, end - start, start)
+                raw = raw.strip(WHITESPACE) if self.ends is not None else raw.rstrip(b"\n").removesuffix(b"\r")
+                lines.append(raw.decode("utf-8", "backslashreplace"))
+        finally:
+            os.close(fd)
+        return pl.DataFrame({"_record": spans.get_column("_record"), "_line": lines}, schema=LINES_SCHEMA)
+
+    def fetch_pieces(self, records: pl.Series, piece_bytes: int = BLOCK_BYTES) -> Iterator[pl.DataFrame]:
+        """:meth:`fetch` in record order, in pieces of about ``piece_bytes`` of raw text (one record at least)."""
+        spans = self._spans(records)
+        piece = ((pl.col("_end") - pl.col("_start")).cum_sum() // piece_bytes).alias("_piece")
+        for part in spans.with_columns(piece).partition_by("_piece", maintain_order=True, include_key=False):
+            yield self._read_spans(part)
 
 
 class _StreamBlocks:
