@@ -8,6 +8,8 @@ config every file is its own source and its shape is detected from a sample of i
 from __future__ import annotations
 
 import fnmatch
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -45,6 +47,24 @@ class BuildPlan:
     files: list[FilePlan]
     skipped: list[SkippedFile]
     config: BuildConfig
+
+
+#: From this many consecutive files read alike on, they are described in one line: a folder of
+#: 20,000 conversation files prints one line, not 20,000.
+RUN_LINES = 4
+
+
+def describe_files(files: Sequence[FilePlan]) -> list[str]:
+    """How each file is read, one line per file, except that a run of ``RUN_LINES`` or more
+    consecutive files read alike is one line naming the first and the last."""
+    lines = []
+    for how, run in itertools.groupby(files, key=lambda p: ("detected " if p.detected else "") + p.shape.describe()):
+        run = list(run)
+        if len(run) >= RUN_LINES:
+            lines.append(f"{run[0].file.name} to {run[-1].file.name} ({len(run):,} files): {how}")
+        else:
+            lines += [f"{p.file.name}: {how}" for p in run]
+    return lines
 
 
 def default_source_name(name: str) -> str:
@@ -157,4 +177,4 @@ def _nothing_readable(raw: str | Path, skipped: list[SkippedFile]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["AmbiguousLayoutError", "BuildPlan", "FilePlan", "plan_build"]
+__all__ = ["AmbiguousLayoutError", "BuildPlan", "FilePlan", "describe_files", "plan_build"]

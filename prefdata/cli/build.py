@@ -6,6 +6,9 @@ import click
 
 from prefdata.cli.common import fail_on_prefdata_errors
 
+#: Without --config the build prints the config it used, one source per file, up to this many.
+MAX_PRINTED_SOURCES = 20
+
 
 @click.command("build")
 @click.argument("raw", type=click.Path())
@@ -51,5 +54,13 @@ def command(raw: str, out: str, config_path: str | None, test_fraction: float | 
         click.echo(f"  {reason}: {n:,}")
     click.echo(f"wrote {result.out}/ (data/, rejects/, manifest.json, README.md)")
     if config_path is None:
-        click.echo("\nconfig used (save it as a file and pass --config to edit it):", err=True)
-        click.echo(result.config_yaml.rstrip(), err=True)
+        sources = len(result.config.sources)
+        if sources > MAX_PRINTED_SOURCES:
+            click.echo(
+                f"\nconfig used: {sources:,} sources, one per file, too many to print: `prefdata inspect RAW` prints each "
+                "file's; a config with one source whose `path` is their folder reads them as one source",
+                err=True,
+            )
+        else:
+            click.echo("\nconfig used (save it as a file and pass --config to edit it):", err=True)
+            click.echo(result.config_yaml.rstrip(), err=True)

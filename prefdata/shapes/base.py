@@ -14,7 +14,7 @@ partition of the normalized prompt.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import polars as pl
@@ -54,6 +54,25 @@ class Shape(ABC):
     #: batches and partitions by what it will write, and a shape that makes many pairs of one record
     #: (``all_pairs`` over 100 completions: 4,950) writes ~100x what it reads.
     expansion: float = 1.0
+    #: True when ``adapt`` reads each record alone and uses ``_record`` only to tell records apart
+    #: (never its value): records of several files may then be adapted in one batch, renumbered.
+    record_local: ClassVar[bool] = False
+
+    def batch_key(self) -> Hashable | None:
+        """Equal for two adapters that would adapt any record alike, so ``build`` may join small files
+        read by either into one batch (a folder of one file per conversation costs one batch, not
+        thousands); ``None`` when this adapter's records must stay in batches of their own file.
+
+        Two files' adapters are alike when they are of one class, read the same config (their
+        ``name`` and ``path`` aside, which ``adapt`` never reads) and sniffed the same field kinds
+        from their samples.
+        """
+        if not self.record_local:
+            return None
+        source = getattr(self, "source", None)
+        config = source.model_copy(update={"name": None, "path": None}).model_dump_json() if source is not None else None
+        state = repr(sorted((k, v) for k, v in vars(self).items() if k != "source"))
+        return (type(self).__qualname__, config, state)
 
     @abstractmethod
     def leaves(self) -> list[Leaf]:

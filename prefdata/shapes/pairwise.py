@@ -56,6 +56,7 @@ def majority(labels: list[pl.Expr]) -> tuple[pl.Expr, pl.Expr]:
 
 class PairwiseShape(Shape):
     name = "pairwise"
+    record_local = True
 
     def __init__(self, source: PairwiseSource, sample: Sequence[Mapping[str, Any]]):
         self.source = source

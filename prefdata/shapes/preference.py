@@ -34,6 +34,7 @@ def strip_repeated_prompt(response: pl.Expr, prompt: pl.Expr) -> pl.Expr:
 
 class PreferenceShape(Shape):
     name = "preference"
+    record_local = True
 
     def __init__(self, source: PreferenceSource, sample: Sequence[Mapping[str, Any]]):
         self.source = source

@@ -73,6 +73,7 @@ def parse_marked_text(text: pl.Expr, user_marker: str, assistant_marker: str) ->
 
 class TranscriptShape(Shape):
     name = "transcript"
+    record_local = True
 
     def __init__(self, source: TranscriptSource, sample: Sequence[Mapping[str, Any]]):
         self.source = source

@@ -149,16 +149,16 @@ class FinishOutOfOrder:
         self.finished: list[int] = []  # first record number of each batch, in finishing order
         self.cond = threading.Condition()
 
-    def __call__(self, p, batch, *args, **kwargs):
+    def __call__(self, work, *args, **kwargs):
         with self.cond:
             k = next(self.started)
-        result = self.process(p, batch, *args, **kwargs)
+        result = self.process(work, *args, **kwargs)
         if k % 2 == 0:
             with self.cond:  # the last batch has no successor: it gives up after a short wait
                 self.cond.wait_for(lambda: k + 1 in self.done, timeout=0.5)
         with self.cond:
             self.done.add(k)
-            self.finished.append(int(batch.lines.get_column("_record")[0]))
+            self.finished.append(int(work.batch.lines.get_column("_record")[0]))
             self.cond.notify_all()
         return result
 
