@@ -58,6 +58,11 @@ def size_category(rows: int) -> str:
     return next((label for bound, label in _SIZE_BUCKETS if rows < bound), "n>1T")
 
 
+#: The card's table of sources lists this many input files; the rest are counted in one row (a folder
+#: of 20,000 conversation files would make the card a 20,000-row table).
+MAX_CARD_FILES = 50
+
+
 def _cell(text: Any) -> str:
     """Escape a name from the manifest for a Markdown table cell (renderers pass raw HTML through)."""
     s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
@@ -121,11 +126,13 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
     inputs = manifest.get("inputs", [])
     if inputs:
         lines += ["", "## Sources", "", "| file | source | shape | records | sha256 |", "|---|---|---|---|---|"]
-        for item in inputs:
+        for item in inputs[:MAX_CARD_FILES]:
             lines.append(
                 f"| {_cell(item['path'])} | {_cell(item.get('source', ''))} | {_cell(item.get('shape', ''))} | "
                 f"{item.get('records', 0):,} | `{item.get('sha256', '')[:12]}` |"
             )
+        if rest := inputs[MAX_CARD_FILES:]:
+            lines.append(f"| {len(rest):,} more files (all in `manifest.json`) | | | {sum(i.get('records', 0) for i in rest):,} | |")
     if summary_markdown or report_link:
         lines += ["", "## Quality"]
     if report_link:

@@ -28,6 +28,34 @@ def num(value: Any) -> str:
     return f"{value:,}"
 
 
+#: The per-source table lists this many sources (those with the most pairs, as ``by_source`` is sorted);
+#: the rest are summed in one row: a folder of 20,000 files is 20,000 sources.
+MAX_SOURCE_ROWS = 30
+
+
+def _source_rows(by_source: dict[str, dict[str, Any]], splits: list[str]) -> list[dict[str, Any]]:
+    """One row per source, the sources after ``MAX_SOURCE_ROWS`` summed in a last row."""
+
+    def row(name: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        def total(key: str) -> int | None:
+            values = [v.get(key) for v in entries]
+            return None if any(x is None for x in values) else sum(values)
+
+        return {
+            "name": name,
+            "read": num(total("records_read")),
+            "rejected": num(total("records_rejected")),
+            "pairs": num(total("pairs_written")),
+            "splits": [num(sum(v["pairs_by_split"].get(s, 0) for v in entries)) for s in splits],
+        }
+
+    items = list(by_source.items())
+    rows = [row(name, [v]) for name, v in items[:MAX_SOURCE_ROWS]]
+    if rest := items[MAX_SOURCE_ROWS:]:
+        rows.append(row(f"{len(rest):,} more sources", [v for _, v in rest]))
+    return rows
+
+
 def pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
@@ -113,16 +141,7 @@ def build_content(
         ("records rejected", num(rejected)),
     ] + [(f"{s} pairs", num(n)) for s, n in counts["pairs_by_split"].items()]
     has_reads = any("records_read" in v for v in counts["by_source"].values())
-    sources = [
-        {
-            "name": name,
-            "read": num(v.get("records_read")),
-            "rejected": num(v.get("records_rejected")),
-            "pairs": num(v["pairs_written"]),
-            "splits": [num(v["pairs_by_split"].get(s, 0)) for s in splits],
-        }
-        for name, v in counts["by_source"].items()
-    ]
+    sources = _source_rows(counts["by_source"], splits)
     reject_examples = [row for rows in agg.rejects["examples"].values() for row in rows]
     problems = [agg.rejects["problem"]] if agg.rejects.get("problem") else []
     all_notes = list(ds.notes) + problems + list(counts["mismatches"]) + list(notes)
