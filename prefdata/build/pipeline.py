@@ -340,7 +340,8 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
         p = work.plans[-1]
         if p is not shown:  # the display follows the batches done, not the reading ahead
             if len(work.plans) > 1:
-                progress.file(f"{len(work.plans):,} files to {p.file.name}", sum(q.file.bytes for q in work.plans))
+                compressed = any(q.file.compression for q in work.plans)  # bytes read are decompressed bytes
+                progress.file(f"{len(work.plans):,} files to {p.file.name}", None if compressed else sum(q.file.bytes for q in work.plans))
             else:
                 progress.file(p.file.name, None if p.file.compression else p.file.bytes)
             shown = p

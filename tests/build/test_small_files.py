@@ -230,3 +230,17 @@ def test_a_folder_of_files_read_alike_is_described_in_one_line(tmp_path: Path) -
     res = CliRunner().invoke(cli, ["build", str(raw / "c0*.jsonl"), str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert "sources:" in res.stderr and res.stderr.count("- name: c0") == 10  # 10 sources: printed
+
+
+def test_progress_names_a_joined_batch_by_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefdata.build.progress import Progress
+
+    _mixed_folder(tmp_path / "raw")
+    shown: list[tuple[str, int | None]] = []
+    monkeypatch.setattr(Progress, "file", lambda self, name, total: shown.append((name, total)))
+    prefdata.build(tmp_path / "raw", tmp_path / "out")
+    sizes = {p.name: p.stat().st_size for p in (tmp_path / "raw").iterdir()}
+    assert ("3 files to log-002.jsonl", sum(sizes[f"log-{i:03d}.jsonl"] for i in range(3))) in shown
+    # a batch holding a compressed file has no byte total: its progress counts decompressed bytes
+    assert ("4 files to log-009.jsonl", None) in shown
+    assert ("log-015-big.jsonl", sizes["log-015-big.jsonl"]) in shown
