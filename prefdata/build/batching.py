@@ -89,11 +89,12 @@ class Joiner:
 
     def add(self, key: Hashable, p: FilePlan, batch: RecordBatch) -> Iterator[Work]:
         """Hold ``p``'s only batch; yields the batch held so far first when ``p`` cannot join it."""
-        if self._held and (key != self._key or self._bytes + batch.bytes_read > self.max_bytes or self._rows + batch.records > self.max_rows):
+        size = batch.text_bytes()
+        if self._held and (key != self._key or self._bytes + size > self.max_bytes or self._rows + batch.records > self.max_rows):
             yield from self.flush()
         self._held.append((p, batch))
         self._key = key
-        self._bytes += batch.bytes_read
+        self._bytes += size
         self._rows += batch.records
 
     def flush(self) -> Iterator[Work]:

@@ -9,6 +9,7 @@ written and the finished folder is swapped into place.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import shutil
@@ -320,13 +321,17 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
         for p, st in zip(plan.files, stats):
             kind = f"halves-{_source_index(plan, p)}" if p.shape.combines else "pairs"
             key = join_key(p)
-            if key is not None:
-                whole = list(batches(p, st))  # a small file: read whole, so it may join others
-                if len(whole) == 1:
-                    yield from ((work, kind, spill.reserve()) for work in joiner.add(key, p, whole[0]))
+            read = batches(p, st)
+            if key is not None:  # a small file: if it is one batch, it may join others
+                first = next(read, None)
+                second = next(read, None) if first is not None else None
+                if second is None:
+                    if first is not None:
+                        yield from ((work, kind, spill.reserve()) for work in joiner.add(key, p, first))
                     continue
+                read = itertools.chain([first, second], read)  # a compressed file can be many batches
             yield from ((work, "pairs", spill.reserve()) for work in joiner.flush())
-            for batch in whole if key is not None else batches(p, st):
+            for batch in read:
                 yield Work([p], batch), kind, spill.reserve()
         yield from ((work, "pairs", spill.reserve()) for work in joiner.flush())
 

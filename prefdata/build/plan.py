@@ -56,14 +56,20 @@ RUN_LINES = 4
 
 def describe_files(files: Sequence[FilePlan]) -> list[str]:
     """How each file is read, one line per file, except that a run of ``RUN_LINES`` or more
-    consecutive files read alike is one line naming the first and the last."""
+    consecutive files read alike (the same description and the same settings, which say more: a
+    pairwise verdict's value map) is one line naming the first and the last."""
+
+    def alike(p: FilePlan) -> tuple[str, str]:
+        settings = p.source.model_copy(update={"name": None, "path": None}).model_dump_json()
+        return ("detected " if p.detected else "") + p.shape.describe(), settings
+
     lines = []
-    for how, run in itertools.groupby(files, key=lambda p: ("detected " if p.detected else "") + p.shape.describe()):
+    for (description, _), run in itertools.groupby(files, key=alike):
         run = list(run)
         if len(run) >= RUN_LINES:
-            lines.append(f"{run[0].file.name} to {run[-1].file.name} ({len(run):,} files): {how}")
+            lines.append(f"{run[0].file.name} to {run[-1].file.name} ({len(run):,} files): {description}")
         else:
-            lines += [f"{p.file.name}: {how}" for p in run]
+            lines += [f"{p.file.name}: {description}" for p in run]
     return lines
 
 

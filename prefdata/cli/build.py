@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from prefdata.cli.common import fail_on_prefdata_errors
+
+if TYPE_CHECKING:
+    from prefdata.config import BuildConfig, SourceBase
 
 #: Without --config the build prints the config it used, one source per file, up to this many.
 MAX_PRINTED_SOURCES = 20
@@ -54,13 +59,30 @@ def command(raw: str, out: str, config_path: str | None, test_fraction: float | 
         click.echo(f"  {reason}: {n:,}")
     click.echo(f"wrote {result.out}/ (data/, rejects/, manifest.json, README.md)")
     if config_path is None:
-        sources = len(result.config.sources)
-        if sources > MAX_PRINTED_SOURCES:
-            click.echo(
-                f"\nconfig used: {sources:,} sources, one per file, too many to print: `prefdata inspect RAW` prints each "
-                "file's; a config with one source whose `path` is their folder reads them as one source",
-                err=True,
-            )
+        if len(result.config.sources) > MAX_PRINTED_SOURCES:
+            click.echo(_settings_summary(result.config), err=True)
         else:
             click.echo("\nconfig used (save it as a file and pass --config to edit it):", err=True)
             click.echo(result.config_yaml.rstrip(), err=True)
+
+
+def _settings_summary(config: BuildConfig) -> str:
+    """A config of one source per file, too long to print, as each distinct setting once with the
+    files that use it: what was guessed (a verdict encoding, a column) is still shown."""
+    from prefdata.config import BuildConfig, dump_config
+
+    groups: dict[str, list[SourceBase]] = {}
+    for source in config.sources:
+        groups.setdefault(source.model_copy(update={"name": None, "path": None}).model_dump_json(), []).append(source)
+    lines = [
+        (
+            f"\nconfig used: {len(config.sources):,} sources, one per file, in {len(groups):,} setting(s); each setting "
+            "once, without the sources' `name` and `path` (`prefdata inspect RAW` prints each file's):"
+        )
+    ]
+    for members in groups.values():
+        first, last = members[0].path, members[-1].path
+        lines.append(f"# 1 file: {first}" if len(members) == 1 else f"# {len(members):,} files, the first {first}, the last {last}")
+        setting = BuildConfig(sources=[members[0].model_copy(update={"name": None, "path": None})])
+        lines.append(dump_config(setting).removeprefix("sources:\n").rstrip())
+    return "\n".join(lines)

@@ -7,7 +7,10 @@ whole batch. prefdata must never coerce text silently and never lose a batch to 
 1. the batch is decoded by polars (fast path);
 2. rows whose text fields *could* have been coerced (the decoded value is exactly ``true``,
    ``false`` or a JSON number) are re-decoded one by one with orjson and checked exactly;
-3. a batch polars refuses (malformed JSON, a list where text belongs) is decoded line by line.
+3. a batch polars refuses (malformed JSON, a list where text belongs) is checked line by line, and
+   the lines that pass are decoded by polars again, so every record decodes the same whatever
+   else its batch holds (polars and orjson differ on duplicate keys and on how a number becomes
+   text: ``1.0`` is ``"1"`` to polars, ``"1.0"`` to orjson).
 
 Also re-decoded with orjson: lines with a ``\\uD800``-``\\uDFFF`` escape. polars turns a *lone*
 surrogate (invalid JSON: it encodes no character) into a NUL character without a word; orjson
@@ -72,7 +75,12 @@ def decode(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
     try:
         rec = lines.get_column("_line").str.json_decode(spec.dtype)
     except pl.exceptions.PolarsError:
-        return _decode_slow(lines, spec)
+        return _decode_refused(lines, spec)
+    return _decoded(lines, rec, spec)
+
+
+def _decoded(lines: pl.DataFrame, rec: pl.Series, spec: DecodeSpec) -> pl.DataFrame:
+    """The fast path's result: polars' decode ``rec``, with suspect rows decoded again exactly."""
     frame = lines.with_columns(rec.alias("_rec"))
     is_null_record = pl.col("_rec").is_null()
     frame = frame.with_columns(
@@ -87,6 +95,24 @@ def decode(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
         frame = _unnest(frame.filter(~flagged), spec)
         return pl.concat([frame, fixed]).sort("_record")
     return _unnest(frame, spec)
+
+
+def _decode_refused(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
+    """A batch polars refused: each line checked exactly, and those that pass decoded by polars.
+
+    polars and orjson agree on what is valid JSON (lone surrogates aside, which always take the
+    exact path), so the lines that pass are the ones polars would have decoded in a batch of their own.
+    """
+    checked = _decode_slow(lines, spec)
+    passed = checked.get_column("_reason").is_null()
+    if not passed.any():
+        return checked
+    good = checked.filter(passed).select("_record", "_line")
+    try:
+        rec = good.get_column("_line").str.json_decode(spec.dtype)
+    except pl.exceptions.PolarsError:  # polars refuses what orjson took: keep the exact decode
+        return checked
+    return pl.concat([checked.filter(~passed), _decoded(good, rec, spec)]).sort("_record")
 
 
 def _unnest(frame: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:

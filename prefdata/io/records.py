@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 import polars as pl
@@ -62,6 +63,10 @@ class RecordBatch:
     @property
     def records(self) -> int:
         return self.lines.height + self.rejects.height
+
+    def text_bytes(self) -> int:
+        """Bytes of record text the batch holds (``bytes_read`` is what the file took, maybe compressed)."""
+        return int(self.lines.get_column("_line").str.len_bytes().sum() or 0) + int(self.rejects.get_column("_raw").str.len_bytes().sum() or 0)
 
 
 def iter_batches(f: InputFile, *, block_bytes: int = BLOCK_BYTES, batch_rows: int = BATCH_ROWS) -> Iterator[RecordBatch]:
@@ -390,13 +395,23 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) 
         lines: list[str] = []
         rejects: list[tuple[int, str, str, str]] = []
         number = blank = text_bytes = 0
+        position = 0 if _position(fb) is not None else None  # the header's bytes go to the first batch
+
+        def batch() -> RecordBatch:
+            """The rows so far; ``bytes_read`` is the file's bytes they took (their JSON text when unknown)."""
+            nonlocal position
+            at = _position(fb)
+            done = at - position if at is not None and position is not None else text_bytes
+            position = at
+            return RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank, bytes_read=done)
+
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 break
             except CorruptStreamError as exc:
-                yield RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank)
+                yield batch()
                 yield damaged_rest(number + 1, exc, b"")
                 return
             number += 1
@@ -416,9 +431,17 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) 
                 lines.append(orjson.dumps(dict(zip(header, row))).decode("utf-8"))
                 text_bytes += len(lines[-1])
             if len(records) + len(rejects) >= batch_rows or text_bytes >= block_bytes:
-                yield RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank)
+                yield batch()
                 records, lines, rejects, blank, text_bytes = [], [], [], 0, 0
-        yield RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank)
+        yield batch()
+
+
+def _position(fh: BinaryIO) -> int | None:
+    """Where a plain file's reader is (read-ahead included); ``None`` for a decompressing stream."""
+    try:
+        return fh.tell()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
 
 
 def _invalid_utf8(cells: list[str]) -> tuple[int, str] | None:

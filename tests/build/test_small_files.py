@@ -173,7 +173,7 @@ def test_joiner_keeps_order_and_limits() -> None:
     f = FIXTURES / "raw" / "preference" / "strings.jsonl"
     plan = plan_build(f, None).files[0]
     (batch,) = list(iter_batches(plan.file))
-    joiner = Joiner(max_bytes=3 * batch.bytes_read, max_rows=10**6)
+    joiner = Joiner(max_bytes=3 * batch.text_bytes(), max_rows=10**6)
     out = [w for _ in range(7) for w in joiner.add("k", plan, batch)] + list(joiner.flush())
     assert [len(w.plans) for w in out] == [3, 3, 1]
     assert list(joiner.flush()) == []
@@ -225,8 +225,10 @@ def test_a_folder_of_files_read_alike_is_described_in_one_line(tmp_path: Path) -
         "c12.jsonl",
         "c13.jsonl to c29.jsonl (17 files)",
     ]
-    # 30 sources are too many to print as YAML: the build says how to get them instead
-    assert "config used: 30 sources, one per file" in res.stderr and "sources:" not in res.stderr
+    # 30 sources are too many to print one by one: each setting is printed once, with its files
+    assert "config used: 30 sources, one per file, in 2 setting(s)" in res.stderr and "sources:" not in res.stderr
+    assert "# 29 files, the first c00.jsonl, the last c29.jsonl\n- shape: preference" in res.stderr
+    assert "# 1 file: c10.jsonl\n- shape: transcript" in res.stderr
     res = CliRunner().invoke(cli, ["build", str(raw / "c0*.jsonl"), str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert "sources:" in res.stderr and res.stderr.count("- name: c0") == 10  # 10 sources: printed
@@ -244,3 +246,74 @@ def test_progress_names_a_joined_batch_by_its_files(tmp_path: Path, monkeypatch:
     # a batch holding a compressed file has no byte total: its progress counts decompressed bytes
     assert ("4 files to log-009.jsonl", None) in shown
     assert ("log-015-big.jsonl", sizes["log-015-big.jsonl"]) in shown
+
+
+def test_files_with_different_guessed_settings_are_described_apart(tmp_path: Path) -> None:
+    """Four pairwise files whose verdicts were guessed with different value maps: one line each, and
+    each guessed map is printed, though they are too many sources to print one by one."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i, (a, b) in enumerate([("model_a", "model_b"), (1, 2), ("a", "b"), ("model_a", "model_b")]):
+        rows = [{"prompt": f"q{i}", "response_a": "x", "response_b": "y", "winner": a}, {"prompt": "z", "response_a": "x", "response_b": "y", "winner": b}]
+        (raw / f"p{i}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for i in range(20):
+        (raw / f"q{i:02d}.jsonl").write_text(json.dumps(_pref(i, 0)) + "\n")
+    res = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    described = [line.split(": detected ")[0] for line in res.stderr.splitlines() if ": detected " in line]
+    assert described == ["p0.jsonl", "p1.jsonl", "p2.jsonl", "p3.jsonl", "q00.jsonl to q19.jsonl (20 files)"]
+    assert "in 4 setting(s)" in res.stderr and "# 2 files, the first p0.jsonl, the last p3.jsonl" in res.stderr
+    assert "a: [1]" in res.stderr and "a: [model_a]" in res.stderr and "a: [a]" in res.stderr
+
+
+def test_csv_batches_count_their_bytes_so_joined_batches_stay_bounded(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(6):
+        rows = "".join(f"q{i}-{j},{'good ' * 50}{j},bad {j}\n" for j in range(40))
+        (raw / f"t{i}.csv").write_text("prompt,chosen,rejected\n" + rows)
+    config = parse_config({"sources": [{"shape": "preference", "columns": {"prompt": "prompt"}}]})
+    plans = plan_build(raw, config).files
+    batches = [b for p in plans for b in iter_batches(p.file)]
+    assert [b.bytes_read for b in batches] == [(raw / f"t{i}.csv").stat().st_size for i in range(6)]  # progress moves
+    size = batches[0].text_bytes()
+    assert size > batches[0].bytes_read  # JSON text of the rows: what a joined batch holds
+    joiner = Joiner(max_bytes=2 * size + 1, max_rows=10**6)
+    key = join_key(plans[0])
+    assert key is not None and {join_key(p) for p in plans} == {key}
+    out = [w for p, b in zip(plans, batches) for w in joiner.add(key, p, b)] + list(joiner.flush())
+    assert [len(w.plans) for w in out] == [2, 2, 2]
+
+
+def test_a_small_compressed_file_of_many_batches_is_not_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small on disk is not small once decompressed: the file streams through the window as usual."""
+    from prefdata.io import records
+
+    monkeypatch.setitem(records.iter_batches.__kwdefaults__, "block_bytes", 4096)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.jsonl").write_text(json.dumps(_pref(0, 0)) + "\n")
+    text = "".join(json.dumps(_pref(1, j)) + "\n" for j in range(3000))
+    (raw / "b.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+    assert (raw / "b.jsonl.gz").stat().st_size < batching.SMALL_FILE_BYTES  # small enough to join
+    read = {"b": 0}
+    at_first: list[int] = []
+    iter_batches_ = pipeline.iter_batches
+
+    def counting(f, **kw):
+        for batch in iter_batches_(f, **kw):
+            read["b"] += f.name == "b.jsonl.gz"
+            yield batch
+
+    process = pipeline._process_batch
+
+    def first_seen(work, *args, **kw):
+        if work.plans[0].file.name == "b.jsonl.gz" and not at_first:
+            at_first.append(read["b"])
+        return process(work, *args, **kw)
+
+    monkeypatch.setattr(pipeline, "iter_batches", counting)
+    monkeypatch.setattr(pipeline, "_process_batch", first_seen)
+    prefdata.build(raw, tmp_path / "out")
+    assert read["b"] > 40
+    assert at_first[0] <= pipeline.IN_FLIGHT + 2  # read ahead by the window, not to the end of the file

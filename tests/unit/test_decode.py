@@ -75,3 +75,15 @@ def test_paths() -> None:
     assert parse_path("a.b[2].c") == ("a", "b", 2, "c")
     with pytest.raises(ConfigError):
         parse_path("[0]")
+
+
+@pytest.mark.parametrize("bad", ['{"prompt": "cut', '{"turns": "a string"}', "[1]", '{"meta": {"score": [1]}}'])
+def test_a_record_decodes_the_same_whatever_else_its_batch_holds(bad: str) -> None:
+    """polars and orjson differ on duplicate keys and on numbers read as text; a line polars refuses
+    must not switch the batch's other records from one to the other."""
+    good = ['{"prompt": "first", "prompt": "second"}', '{"meta": {"score": 1.0}}', '{"meta": {"score": 1e5}}', '{"prompt": "plain"}']
+    alone = _decode(*good)
+    mixed = _decode(good[0], good[1], bad, good[2], good[3])
+    assert mixed.get_column("_reason").is_not_null().to_list() == [False, False, True, False, False]
+    assert mixed.filter(pl.col("_reason").is_null()).drop("_record").equals(alone.drop("_record"))
+    assert alone.get_column("prompt").to_list()[0] == "first"  # polars keeps the first of duplicate keys

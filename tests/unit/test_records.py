@@ -51,3 +51,23 @@ def test_block_reading_numbers_lines_and_indexes_their_raw_text(lines, crlf, fin
         if expected:
             back = index.fetch(pl.Series([n for n, _ in expected]))
             assert list(back.iter_rows()) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=st.lists(LINE, min_size=1, max_size=30), final_newline=st.booleans(), block=st.integers(1, 64))
+def test_compressed_lines_count_as_the_plain_file_does(lines, final_newline, block):
+    """A compressed file ending in a newline has no extra blank line after it (it once counted one)."""
+    import gzip
+
+    data = ("\n".join(lines) + ("\n" if final_newline else "")).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        plain, packed = Path(tmp) / "x.jsonl", Path(tmp) / "x.jsonl.gz"
+        plain.write_bytes(data)
+        packed.write_bytes(gzip.compress(data))
+        counts = []
+        for path, compression in ((plain, None), (packed, "gzip")):
+            f = InputFile(path=path, name=path.name, format="jsonl", compression=compression, bytes=path.stat().st_size)
+            batches = list(iter_batches(f, block_bytes=block))
+            counts.append((sum(b.records for b in batches), sum(b.blank_lines for b in batches), sum(b.lines.height for b in batches)))
+        assert counts[0] == counts[1]
+        assert counts[0][0] + counts[0][1] == data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
