@@ -8,9 +8,11 @@ its own subprocess so peak RSS is measured per build:
   identical   every record's chosen equals its rejected: all rejected in pass 1, raw text in hand
   duplicates  every record written twice: half rejected in pass 2, raw text read back from the file
 
-and prints seconds, peak RSS and each one's ratio to ``clean``.
+and prints seconds, peak RSS and each one's ratio to ``clean``. ``--short`` writes records of a few
+words (about 70 bytes, 15 million a gigabyte) instead of paragraphs (about 1 KB): a build's memory
+per record, not per byte, is what such a log tests.
 
-Usage: python benchmarks/build_reject_memory.py --size-mb 1024 [--keep]
+Usage: python benchmarks/build_reject_memory.py --size-mb 1024 [--short] [--keep]
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from build_throughput import measure, paragraph, sentence  # the same text, time
 KINDS = ("clean", "identical", "duplicates")
 
 
-def generate(path: Path, size_mb: int, kind: str, seed: int = 0) -> int:
+def generate(path: Path, size_mb: int, kind: str, seed: int = 0, *, short: bool = False) -> int:
     """Write about ``size_mb`` of JSONL of one ``kind`` (see the module docstring); returns the records."""
     import orjson
 
@@ -37,9 +39,14 @@ def generate(path: Path, size_mb: int, kind: str, seed: int = 0) -> int:
     written = records = 0
     with path.open("wb") as fh:
         while written < target:
-            prompt = paragraph(rng, rng.randint(1, 4)) + " " + sentence(rng, 8).rstrip(".") + "?"
-            chosen = paragraph(rng, rng.randint(3, 10))
-            rejected = chosen if kind == "identical" else paragraph(rng, rng.randint(2, 8))
+            if short:
+                prompt, chosen, rejected = f"Question {records}?", f"Yes, {records}.", f"No {records}."
+            else:
+                prompt = paragraph(rng, rng.randint(1, 4)) + " " + sentence(rng, 8).rstrip(".") + "?"
+                chosen = paragraph(rng, rng.randint(3, 10))
+                rejected = chosen if kind == "identical" else paragraph(rng, rng.randint(2, 8))
+            if kind == "identical":
+                rejected = chosen
             line = orjson.dumps({"prompt": prompt, "chosen": chosen, "rejected": rejected}) + b"\n"
             copies = 2 if kind == "duplicates" else 1
             fh.write(line * copies)
@@ -51,6 +58,7 @@ def generate(path: Path, size_mb: int, kind: str, seed: int = 0) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=256)
+    parser.add_argument("--short", action="store_true", help="records of a few words (about 70 bytes) instead of paragraphs")
     parser.add_argument("--keep", action="store_true", help="keep the generated files and outputs")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="prefdata-rejects-bench-"))
@@ -58,7 +66,7 @@ def main() -> None:
         results = {}
         for kind in KINDS:
             raw = work / f"{kind}.jsonl"
-            records = generate(raw, args.size_mb, kind)
+            records = generate(raw, args.size_mb, kind, short=args.short)
             results[kind] = measure("prefdata", raw, work / f"out-{kind}")  # prefdata.build in a fresh process
             r = results[kind]
             print(

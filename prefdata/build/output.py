@@ -84,13 +84,22 @@ def content_bytes(frame: pl.DataFrame) -> int:
     return int(text or 0) + 8 * frame.height * (frame.width - len(strings))
 
 
+def row_bytes(frame: pl.DataFrame) -> pl.Series:
+    """:func:`content_bytes` row by row."""
+    strings = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    other = 8 * (frame.width - len(strings))
+    if not strings:
+        return pl.Series([other] * frame.height, dtype=pl.Int64)
+    return frame.select((pl.sum_horizontal(pl.col(strings).str.len_bytes().fill_null(0)).cast(pl.Int64) + other).alias("b")).to_series()
+
+
 class ParquetStream:
     """A Parquet file written a frame at a time, for outputs too large to hold at once (``rejects/``).
 
-    Frames are buffered to about ``row_group_bytes`` (by :func:`content_bytes`) and each buffer is
-    written as one row group, so a stream of small frames does not become thousands of tiny row
-    groups. The cuts depend only on the rows given, so the file is as deterministic as
-    :func:`write_parquet`'s.
+    Rows are buffered and written in row groups of about ``row_group_bytes`` (by :func:`content_bytes`),
+    so a stream of small frames does not become thousands of tiny row groups. A row group ends at
+    the first row that reaches the size, wherever the frames given begin and end: the file depends
+    only on the rows, and is as deterministic as :func:`write_parquet`'s.
     """
 
     def __init__(
@@ -111,12 +120,16 @@ class ParquetStream:
         self._row_group_bytes = row_group_bytes
 
     def write(self, frame: pl.DataFrame) -> None:
-        if frame.height == 0:
-            return
-        self._buffer.append(frame)
-        self._buffered += content_bytes(frame)
-        if self._buffered >= self._row_group_bytes:
+        while frame.height:
+            sizes = row_bytes(frame).cum_sum() + self._buffered
+            cut = int(sizes.search_sorted(self._row_group_bytes, side="left"))  # the row that reaches the size
+            if cut >= frame.height:
+                self._buffer.append(frame)
+                self._buffered = int(sizes[-1])
+                return
+            self._buffer.append(frame.slice(0, cut + 1))
             self._flush()
+            frame = frame.slice(cut + 1)
 
     def _flush(self) -> None:
         if self._buffer:

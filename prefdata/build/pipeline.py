@@ -27,7 +27,7 @@ import polars as pl
 from prefdata import __version__
 from prefdata.build.batching import Joiner, Work, join_key
 from prefdata.build.card import write_card
-from prefdata.build.finalize import finalize_partition, lineage_drops, raw_order
+from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_drops, raw_order
 from prefdata.build.output import check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
 from prefdata.build.plan import BuildPlan, FilePlan, describe_files, plan_build
 from prefdata.build.progress import Progress
@@ -164,10 +164,21 @@ def _split_warning(test_fraction: float, pairs_by_split: Mapping[str, int]) -> s
     )
 
 
+#: Pass 2 holds a partition's pairs, and each costs about 1 KB there however short its text (message
+#: lists, keys, lineage, the dedup and split): 15 million 70-byte records in 256 MB partitions of
+#: 3.8 million pairs peaked at 3.7 GB. So a partition also holds at most this many pairs.
+PARTITION_ROWS = 500_000
+
+
 def _default_partitions(plan: BuildPlan) -> int:
-    # compressed files by their measured ratio: prompts that share long instructions compress 30x
-    total = sum(estimated_size(p.file.path, p.file.compression) * p.shape.expansion for p in plan.files)
-    return max(1, math.ceil(total / PARTITION_BYTES))
+    """One partition per 256 MB of pairs to write, and at least one per ``PARTITION_ROWS`` pairs."""
+    total = rows = 0.0
+    for p in plan.files:
+        # compressed files by their measured ratio: prompts that share long instructions compress 30x
+        size = estimated_size(p.file.path, p.file.compression)
+        total += size * p.shape.expansion
+        rows += size / p.record_bytes * p.shape.expansion
+    return max(1, math.ceil(total / PARTITION_BYTES), math.ceil(rows / PARTITION_ROWS))
 
 
 def _source_index(plan: BuildPlan, p: FilePlan) -> int:
@@ -183,16 +194,16 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         input_hashes = [hasher.submit(sha256_file, p.file.path) for p in plan.files]
         stats = _pass_one(plan, spill, workers, seed=seed, partitions=n_parts, progress=progress)
         progress.phase("deduplicating and splitting", total=n_parts)
-        outputs, output_records, rows_by_source, rows_by_split = _pass_two(plan, config, spill, tmp, n_parts, file_index)
+        outputs, output_keys, rows_by_source, rows_by_split = _pass_two(plan, config, spill, tmp, n_parts, file_index)
         progress.phase("writing rejects and manifest")
         indexes = {p.index: LineIndex(p.file.path, s.line_offsets, s.line_ends) for p, s in zip(plan.files, stats) if s.line_offsets}
         raw = RawText([p.file for p in plan.files], indexes)
         rejects_path = tmp / "rejects" / shard_name("rejects", 0, 1)
         rejected = write_rejects(
-            spill.drop_groups(), spill.late_drops(), output_records, raw, file_names, rejects_path, config.output.compression
+            spill.drop_groups(), spill.late_runs(), output_keys, raw, file_names, rejects_path, config.output.compression
         )
         outputs.append(_output_entry(tmp, rejects_path, None, rejected.rows))
-        counts = _counts(plan, stats, output_records, rejected, rows_by_source, rows_by_split)
+        counts = _counts(plan, stats, output_keys, rejected, rows_by_source, rows_by_split)
         inputs = [
             {
                 "path": p.file.name,
@@ -356,11 +367,11 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
 
 def _pass_two(
     plan: BuildPlan, config: BuildConfig, spill: Spill, tmp: Path, n_parts: int, file_index: dict[str, int]
-) -> tuple[list[dict[str, Any]], pl.DataFrame, Counter[str], Counter[str]]:
+) -> tuple[list[dict[str, Any]], pl.Series, Counter[str], Counter[str]]:
     threshold = test_threshold(config.split.test_fraction)
     combining = {_source_index(plan, p): p for p in plan.files if p.shape.combines}
     outputs: list[dict[str, Any]] = []
-    records: list[pl.DataFrame] = []
+    keys: list[pl.Series] = []  # per partition: the records its output pairs came from
     by_source: Counter[str] = Counter()
     by_split: Counter[str] = Counter()
     kto: list[pl.DataFrame] = []
@@ -388,7 +399,7 @@ def _pass_two(
                     rows, threshold=threshold, ensure_test=n_parts == 1, file_index=file_index, drop_duplicates=config.dedup
                 )
                 spill.write_drops(done.drops, late=True)
-                records.append(done.records)
+                keys.append(done.record_keys)
             outputs += [f.result() for f in writing]
             writing = []
             for split in ("train", "test"):
@@ -401,8 +412,9 @@ def _pass_two(
         outputs += [f.result() for f in writing]
     if config.output.kto_export:
         outputs += _write_kto(kto, tmp, threshold, config.output.compression)
-    output_records = pl.concat(records) if records else pl.DataFrame(schema={"_file_idx": pl.UInt32, "_record": pl.Int64})
-    return outputs, output_records, by_source, by_split
+    # a record whose pairs landed in several partitions is in several partitions' keys
+    output_keys = pl.concat(keys).unique().sort() if keys else pl.Series("_key", [], dtype=pl.UInt64)
+    return outputs, output_keys, by_source, by_split
 
 
 KTO_COLUMNS = ("prompt", "completion", "label", "source", "model", "lineage")
@@ -467,13 +479,14 @@ def _output_entry(root: Path, path: Path, split: str | None, rows: int) -> dict[
 def _counts(
     plan: BuildPlan,
     stats: list[FileStats],
-    output_records: pl.DataFrame,
+    output_keys: pl.Series,
     rejected: RejectCounts,
     rows_by_source: Counter[str],
     rows_by_split: Counter[str],
 ) -> dict[str, Any]:
     """Counts per stage and reason, reconciled per file: read == in output lineage + rejected."""
-    in_output = Counter(dict(output_records.unique().group_by("_file_idx").len().iter_rows()))
+    files = (output_keys // (1 << RECORD_BITS)).value_counts()
+    in_output = Counter(dict(files.iter_rows()))
     rejected_by_file = rejected.by_file()
     problems = []
     for p, s in zip(plan.files, stats):

@@ -6,10 +6,11 @@ pass 2 (duplicates, unpaired feedback) carry no raw text; it is fetched back fro
 record number, so rejects always show exactly what the raw file held.
 
 The rejects file is streamed: pass 1's drops (which carry raw text) are read back about
-``STEP_BYTES`` at a time, in reading order and so in record order, and pass 2's drops are merged in
-by record number, their raw text read back in pieces of about a read block. Memory holds one step
-plus pass 2's drop rows (no raw text: about 150 bytes each, most of it the reason's detail), so a
-log that is all rejects costs no more to build than one that is all pairs.
+``STEP_BYTES`` at a time, in reading order and so in record order; pass 2's drops, spilled as one
+run per partition sorted by record, are read back a piece of each run at a time; the two are merged
+by record number (:func:`merge_first`), and the raw text of pass 2's rejects is read back in pieces
+of about a read block. Memory holds one step and a piece of each run, so a log that is all rejects,
+or all duplicates, costs no more to build than one that is all pairs.
 """
 
 from __future__ import annotations
@@ -154,41 +155,82 @@ def _in_steps(groups: Iterable[pl.DataFrame], step_bytes: int) -> Iterator[pl.Da
 
 
 def rejected_records(
-    early: Iterable[pl.DataFrame], late: pl.DataFrame, output_records: pl.DataFrame, counts: RejectCounts, *, step_bytes: int = STEP_BYTES
+    early: Iterable[pl.DataFrame],
+    late: Iterable[Iterable[pl.DataFrame]],
+    done: pl.Series,
+    counts: RejectCounts,
+    *,
+    step_bytes: int = STEP_BYTES,
 ) -> Iterator[pl.DataFrame]:
-    """Reject rows in (file, record) order, a step at a time, with ``_key``; pair drops go to ``counts``.
+    """Reject rows in (file, record) order, a piece at a time, with ``_key``; pair drops go to ``counts``.
 
     ``early`` yields pass 1's drops batch by batch in reading order, taken ``step_bytes`` at a time;
-    ``late`` holds pass 2's drops.
-    A record that gave a pair is no reject: its dropped rows are counted as pair drops. A record
-    dropped in both passes is rejected for its pass-1 reason, which came first.
+    ``late`` holds pass 2's drops as runs, each a sequence of pieces sorted by (file, record), in the
+    order they were written; ``done`` the sorted keys of the records that gave pairs
+    (``finalize.record_keys``). A record that gave a pair is no reject: its dropped rows are counted
+    as pair drops. A record dropped in both passes is rejected for its pass-1 reason, which came
+    first; one dropped twice in pass 2 for the reason written first.
     """
-    done = _keyed(output_records).get_column(KEY).unique().sort()
-    late = _keyed(late)
-    in_output = late.get_column(KEY).is_in(done.implode())
-    counts.add_pair_drops(late.filter(in_output))
-    pending = _first_per_record(late.filter(~in_output))
-    pending_keys = pending.get_column(KEY)
-    at = 0  # pending rows before this are out
-    last = -1
-    for group in _in_steps(early, step_bytes):
-        group = _keyed(group)
-        lo, hi = int(group.get_column(KEY).min()), int(group.get_column(KEY).max())
-        if lo <= last:
-            raise ReconciliationError(f"pass-1 drops out of record order ({lo} after {last}; a bug in prefdata)")
-        last = hi
-        gave_pairs = group.get_column(KEY).is_in(_between(done, lo, hi).implode())
-        counts.add_pair_drops(group.filter(gave_pairs))
-        rows = _first_per_record(group.filter(~gave_pairs))
-        start, end = _span(pending_keys, lo, hi)
-        if start > at:
-            yield pending.slice(at, start - at)
-        inside = pending.slice(start, end - start).join(rows.select(KEY), on=KEY, how="anti")
-        at = max(at, end)
-        if rows.height or inside.height:
-            yield pl.concat([rows, inside]).sort(KEY, maintain_order=True)
-    if at < pending.height:
-        yield pending.slice(at)
+
+    def not_in_output(frame: pl.DataFrame) -> pl.DataFrame:
+        keys = frame.get_column(KEY)
+        gave_pairs = keys.is_in(_between(done, int(keys.min()), int(keys.max())).implode())
+        counts.add_pair_drops(frame.filter(gave_pairs))
+        return frame.filter(~gave_pairs)
+
+    def early_rows() -> Iterator[pl.DataFrame]:
+        last = -1
+        for group in _in_steps(early, step_bytes):
+            group = _keyed(group)
+            lo = int(group.get_column(KEY).min())
+            if lo <= last:
+                raise ReconciliationError(f"pass-1 drops out of record order ({lo} after {last}; a bug in prefdata)")
+            last = int(group.get_column(KEY).max())
+            yield _first_per_record(not_in_output(group))
+
+    def late_rows(run: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+        for piece in run:
+            if piece.height:
+                yield not_in_output(_keyed(piece))
+
+    yield from merge_first([early_rows(), *(late_rows(run) for run in late)])
+
+
+def merge_first(streams: Sequence[Iterator[pl.DataFrame]]) -> Iterator[pl.DataFrame]:
+    """Streams of frames sorted by ``_key``, merged into frames in ``_key`` order, a piece at a time.
+
+    Of the rows with one key, the first stream's first row is kept. Each round takes, from every
+    stream, the rows up to the smallest last key any stream holds (reading on while a stream's next
+    piece still holds that key), so memory holds about one piece per stream and no key is given out
+    before all its rows are in hand.
+    """
+    held: list[pl.DataFrame | None] = [None] * len(streams)
+
+    def ready(i: int) -> bool:
+        """Whether stream ``i`` holds rows, reading its next pieces if it holds none."""
+        while held[i] is None or held[i].height == 0:  # type: ignore[union-attr]
+            held[i] = next(streams[i], None)
+            if held[i] is None:
+                return False
+        return True
+
+    def take(i: int, bound: int) -> list[pl.DataFrame]:
+        """Stream ``i``'s rows with keys up to ``bound``, from as many pieces as hold them."""
+        parts = []
+        while ready(i):
+            frame = held[i]
+            cut = int(frame.get_column(KEY).search_sorted(bound, side="right"))  # type: ignore[union-attr]
+            parts.append(frame.slice(0, cut))  # type: ignore[union-attr]
+            held[i] = frame.slice(cut)  # type: ignore[union-attr]
+            if held[i].height:  # type: ignore[union-attr]
+                break
+        return parts
+
+    live = [i for i in range(len(streams)) if ready(i)]
+    while live:
+        bound = min(int(held[i].get_column(KEY)[-1]) for i in live)  # type: ignore[union-attr]
+        yield _first_per_record(pl.concat([part for i in live for part in take(i, bound)]))
+        live = [i for i in live if ready(i)]
 
 
 def to_reject_table(rejects: pl.DataFrame, file_names: Sequence[str]) -> pl.DataFrame:
@@ -206,8 +248,8 @@ def to_reject_table(rejects: pl.DataFrame, file_names: Sequence[str]) -> pl.Data
 
 def write_rejects(
     early: Iterable[pl.DataFrame],
-    late: pl.DataFrame,
-    output_records: pl.DataFrame,
+    late: Iterable[Iterable[pl.DataFrame]],
+    done: pl.Series,
     raw: RawText,
     file_names: Sequence[str],
     path: Path,
@@ -217,7 +259,7 @@ def write_rejects(
     counts = RejectCounts()
     stream = ParquetStream(path, REJECT_SCHEMA, compression, long_text=("detail", "raw"))
     try:
-        for rows in rejected_records(early, late, output_records, counts):
+        for rows in rejected_records(early, late, done, counts):
             counts.add(rows)
             for piece in raw.fill(rows):
                 stream.write(to_reject_table(piece, file_names))

@@ -15,6 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.ipc
+
+#: Late runs are written in record batches of this many rows, and read back a few batches a run at a
+#: time: about ``LATE_BUFFER_ROWS`` rows (some 150 bytes each) for all runs together.
+LATE_BATCH_ROWS = 8192
+LATE_BUFFER_ROWS = 1 << 20
 
 DROP_SCHEMA = pl.Schema(
     {
@@ -92,11 +99,38 @@ class Spill:
         """Drop rows (one frame or several, read back in the order given).
 
         Pass 1 writes each batch's drops under its reserved number (:meth:`drop_groups` reads them
-        back batch by batch); pass 2 writes ``late`` drops, which carry no raw text (:meth:`late_drops`).
+        back batch by batch); pass 2 writes ``late`` drops, which carry no raw text, each frame one
+        run sorted by (file, record) (:meth:`late_runs`).
         """
         seq = self.reserve() if seq is None else seq
         for i, df in enumerate([frames] if isinstance(frames, pl.DataFrame) else frames):
-            self._write(df.select(DROP_SCHEMA.names()).cast(dict(DROP_SCHEMA)), ("late-drops" if late else "drops",), (seq, i))
+            df = df.select(DROP_SCHEMA.names()).cast(dict(DROP_SCHEMA))
+            if late:
+                self._write_run(df.sort("_file_idx", "_record", maintain_order=True), (seq, i))
+            else:
+                self._write(df, ("drops",), (seq, i))
+
+    def _write_run(self, df: pl.DataFrame, key: tuple[int, int]) -> None:
+        """A late run on disk in record batches of ``LATE_BATCH_ROWS``, so it can be read back a piece at a time."""
+        if df.height == 0 or self.in_memory:
+            self._write(df, ("late-drops",), key)
+            return
+        folder = self.root / "late-drops"
+        folder.mkdir(parents=True, exist_ok=True)
+        table = df.to_arrow()
+        with pa.OSFile(str(folder / f"{key[0]:010d}-{key[1]:04d}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=LATE_BATCH_ROWS)
+
+    def late_runs(self) -> list[Iterator[pl.DataFrame]]:
+        """Pass-2 drop rows (duplicates, unpaired feedback) as runs, each sorted by (file, record) and
+        read a piece at a time, in the order they were written: memory holds a piece of each run, not
+        every duplicate of the build (15 million short records, half of them duplicates, held 2.5 GB)."""
+        if self.in_memory:
+            runs = [df for _, df in sorted(self._frames.get(("late-drops",), []), key=lambda kv: kv[0])]
+            return [_pieces(df, LATE_BATCH_ROWS) for df in runs]
+        folder = self.root / "late-drops"
+        files = sorted(folder.glob("*.arrow")) if folder.exists() else []
+        return [_read_run(f, max(1, LATE_BUFFER_ROWS // (LATE_BATCH_ROWS * len(files)))) for f in files]
 
     def read_rows(self, kind: str, bucket: int) -> pl.DataFrame | None:
         frames = self._read(kind, f"{bucket:05d}")
@@ -107,7 +141,23 @@ class Spill:
         for frames in self._read_grouped("drops"):
             yield pl.concat(frames)
 
-    def late_drops(self) -> pl.DataFrame:
-        """Pass-2 drop rows (duplicates, unpaired feedback), all at once: no raw text, about 150 bytes each."""
-        frames = self._read("late-drops")
-        return pl.concat(frames) if frames else pl.DataFrame(schema=DROP_SCHEMA)
+
+
+def _pieces(df: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
+    for start in range(0, df.height, rows):
+        yield df.slice(start, rows)
+
+
+def _read_run(path: Path, batches: int) -> Iterator[pl.DataFrame]:
+    """A late run ``batches`` record batches at a time; the file is open only while a piece is read,
+    so a build of a thousand partitions does not hold a thousand files open."""
+    done = 0
+    while True:
+        with pa.OSFile(str(path), "rb") as source:
+            reader = pa.ipc.open_file(source)
+            upto = min(reader.num_record_batches, done + batches)
+            got = [reader.get_batch(i) for i in range(done, upto)]
+        if not got:
+            return
+        done = upto
+        yield pl.from_arrow(pa.Table.from_batches(got))  # type: ignore[misc]

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 import prefdata
 from prefdata.build import output
 from prefdata.build import rejects as rejects_module
+from prefdata.build.finalize import record_keys
 from prefdata.build.rejects import KEY, RejectCounts, rejected_records
 from prefdata.build.spill import DROP_SCHEMA
 from prefdata.io import records
@@ -53,7 +54,7 @@ keys = st.tuples(st.integers(0, 2), st.integers(1, 40))
 
 
 @st.composite
-def drop_sets(draw: st.DrawFn) -> tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+def drop_sets(draw: st.DrawFn) -> tuple[list[pl.DataFrame], tuple[pl.DataFrame, list[list[pl.DataFrame]]], pl.DataFrame]:
     early_keys = sorted(draw(st.sets(keys, max_size=40)))
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(early_keys) - 1)), max_size=6)))
     bounds = [0, *[c for c in cuts if c < len(early_keys)], len(early_keys)]
@@ -62,16 +63,23 @@ def drop_sets(draw: st.DrawFn) -> tuple[list[pl.DataFrame], pl.DataFrame, pl.Dat
         rows = [(f, r, draw(st.sampled_from(REASONS[:2])), f"raw{f}-{r}") for f, r in early_keys[lo:hi] for _ in range(draw(st.integers(1, 2)))]
         groups.append(_drops(draw(st.permutations(rows))))  # a batch's drops need not be in record order
     late = _drops([(f, r, draw(st.sampled_from(REASONS[2:])), None) for f, r in draw(st.lists(keys, max_size=40))])
+    # as the spill keeps them: runs in writing order, each sorted (stably) by record, read in pieces
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, late.height - 1)), max_size=3)))
+    runs = []
+    for lo, hi in itertools.pairwise([0, *[c for c in cuts if c < late.height], late.height]):
+        run = late.slice(lo, hi - lo).sort("_file_idx", "_record", maintain_order=True)
+        size = draw(st.integers(1, 5))
+        runs.append([run.slice(i, size) for i in range(0, run.height, size)])
     output = pl.DataFrame(draw(st.lists(keys, max_size=30)), schema={"_file_idx": pl.UInt32, "_record": pl.Int64}, orient="row")
-    return [g for g in groups if g.height], late, output
+    return [g for g in groups if g.height], (late, runs), output
 
 
 @settings(max_examples=300, deadline=None)
 @given(drop_sets(), st.sampled_from([1, 2_000, 10**9]))
-def test_streamed_rejects_match_one_sort_over_all_drops(case: tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame], step_bytes: int) -> None:
-    early, late, output = case  # steps of one batch, of a few batches, of everything
+def test_streamed_rejects_match_one_sort_over_all_drops(case: tuple, step_bytes: int) -> None:
+    early, (late, runs), output = case  # steps of one batch, of a few batches, of everything
     counts = RejectCounts()
-    chunks = list(rejected_records(iter(early), late, output, counts, step_bytes=step_bytes))
+    chunks = list(rejected_records(iter(early), [iter(run) for run in runs], record_keys(output), counts, step_bytes=step_bytes))
     got = pl.concat(chunks).drop(KEY) if chunks else _drops([])
     want, pair_drops = _oracle(pl.concat([*early, late]), output)
     assert got.rows() == want.rows()

@@ -33,11 +33,31 @@ def test_frames_read_back_in_reserved_order(tmp_path: Path, in_memory: bool) -> 
     assert spill.read_rows("pairs", 1).get_column("_record").to_list() == [r for s in seqs for r in (10 * s + 5, 10 * s + 6)]
     groups = [g.get_column("_record").to_list() for g in spill.drop_groups()]
     assert groups == [[10 * s, 10 * s + 1] for s in seqs]  # one group per batch, in reserved order
-    assert spill.late_drops().get_column("_record").to_list() == [999, 998]
+    runs = [[r for piece in run for r in piece.get_column("_record")] for run in spill.late_runs()]
+    assert runs == [[999], [998]]  # one run per frame, in the order written
     assert spill.read_rows("pairs", 2) is None
 
 
 def test_no_drops_reads_back_empty(tmp_path: Path) -> None:
     spill = Spill(tmp_path / "spill", partitions=3)
     assert list(spill.drop_groups()) == []
-    assert spill.late_drops().height == 0
+    assert spill.late_runs() == []
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_late_runs_are_sorted_and_read_a_piece_at_a_time(tmp_path: Path, in_memory: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefdata.build import spill as spill_module
+
+    monkeypatch.setattr(spill_module, "LATE_BATCH_ROWS", 3)
+    monkeypatch.setattr(spill_module, "LATE_BUFFER_ROWS", 12)  # two runs: two batches each a piece
+    spill = Spill(tmp_path / "spill", partitions=2, in_memory=in_memory)
+    first = pl.concat([_drop(r) for r in (7, 3, 9, 3, 1, 8, 2, 6, 5, 4)]).with_columns(pl.Series("_detail", [str(i) for i in range(10)]))
+    spill.write_drops(first, late=True)
+    spill.write_drops(pl.concat([_drop(r) for r in (5, 1)]), late=True)
+    runs = spill.late_runs()
+    pieces = [list(run) for run in runs]
+    assert [[p.height for p in run] for run in pieces] == ([[3, 3, 3, 1], [2]] if in_memory else [[6, 4], [2]])
+    records = [r for p in pieces[0] for r in p.get_column("_record")]
+    assert records == [1, 2, 3, 3, 4, 5, 6, 7, 8, 9]
+    # stable: the two rows of record 3 keep the order they were written in
+    assert [d for p in pieces[0] for d in p.filter(pl.col("_record") == 3).get_column("_detail")] == ["1", "3"]
