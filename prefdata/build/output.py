@@ -133,7 +133,8 @@ class ParquetStream:
 
     def _flush(self) -> None:
         if self._buffer:
-            table = pl.concat(self._buffer).to_arrow(compat_level=pl.CompatLevel.oldest()).cast(self._schema)
+            # one chunk: pages would otherwise break where the frames given did, and the bytes with them
+            table = pl.concat(self._buffer, rechunk=True).to_arrow(compat_level=pl.CompatLevel.oldest()).cast(self._schema)
             self._writer.write_table(table, row_group_size=table.num_rows)
         self._buffer, self._buffered = [], 0
 
