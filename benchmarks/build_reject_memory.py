@@ -9,7 +9,7 @@ its own subprocess so peak RSS is measured per build:
   duplicates  every record written twice: half rejected in pass 2, raw text read back from the file
 
 and prints seconds, peak RSS and each one's ratio to ``clean``. ``--short`` writes records of a few
-words (about 70 bytes, 15 million a gigabyte) instead of paragraphs (about 1 KB): a build's memory
+words (about 80 bytes, 13 million a gigabyte) instead of paragraphs (about 1 KB): a build's memory
 per record, not per byte, is what such a log tests.
 
 Usage: python benchmarks/build_reject_memory.py --size-mb 1024 [--short] [--keep]
@@ -58,7 +58,7 @@ def generate(path: Path, size_mb: int, kind: str, seed: int = 0, *, short: bool 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=256)
-    parser.add_argument("--short", action="store_true", help="records of a few words (about 70 bytes) instead of paragraphs")
+    parser.add_argument("--short", action="store_true", help="records of a few words (about 80 bytes) instead of paragraphs")
     parser.add_argument("--keep", action="store_true", help="keep the generated files and outputs")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="prefdata-rejects-bench-"))

@@ -124,7 +124,8 @@ class Spill:
     def late_runs(self) -> list[Iterator[pl.DataFrame]]:
         """Pass-2 drop rows (duplicates, unpaired feedback) as runs, each sorted by (file, record) and
         read a piece at a time, in the order they were written: memory holds a piece of each run, not
-        every duplicate of the build (15 million short records, half of them duplicates, held 2.5 GB)."""
+        every duplicate of the build (13 million short records, each written twice: 1.4 GB peak; 15 million,
+        each twice, with every duplicate held: 3.9 GB)."""
         if self.in_memory:
             runs = [df for _, df in sorted(self._frames.get(("late-drops",), []), key=lambda kv: kv[0])]
             return [_pieces(df, LATE_BATCH_ROWS) for df in runs]
