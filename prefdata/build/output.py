@@ -120,16 +120,19 @@ class ParquetStream:
         self._row_group_bytes = row_group_bytes
 
     def write(self, frame: pl.DataFrame) -> None:
-        while frame.height:
-            sizes = row_bytes(frame).cum_sum() + self._buffered
-            cut = int(sizes.search_sorted(self._row_group_bytes, side="left"))  # the row that reaches the size
+        sizes = row_bytes(frame).cum_sum()  # once per frame, however many row groups it fills
+        start = 0  # rows of ``frame`` already taken; ``sizes[start - 1]`` bytes of it
+        while start < frame.height:
+            before = int(sizes[start - 1]) if start else 0
+            # the first row that brings the buffer to the size
+            cut = int(sizes.search_sorted(self._row_group_bytes - self._buffered + before, side="left"))
             if cut >= frame.height:
-                self._buffer.append(frame)
-                self._buffered = int(sizes[-1])
+                self._buffer.append(frame.slice(start))
+                self._buffered += int(sizes[-1]) - before
                 return
-            self._buffer.append(frame.slice(0, cut + 1))
+            self._buffer.append(frame.slice(start, cut + 1 - start))
             self._flush()
-            frame = frame.slice(cut + 1)
+            start = cut + 1
 
     def _flush(self) -> None:
         if self._buffer:

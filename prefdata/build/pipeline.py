@@ -107,13 +107,13 @@ def build(
     ``config`` is a YAML path, a mapping or a :class:`BuildConfig`; without one each file's shape is
     detected (and ``log`` is told what was inferred). ``test_fraction``/``seed`` override the
     config's ``split``; ``dedup=False`` keeps exact duplicate pairs. ``partitions`` sets the number of hash partitions (and output shards per
-    split); by default one per 256 MB of input.
+    split); by default one per 256 MB of input or per 500,000 pairs, whichever gives more.
     """
     for name, value in (("raw", raw), ("out", out)):
         if not isinstance(value, (str, os.PathLike)):
             raise InputError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
-        raise ConfigError(f"partitions must be a whole number >= 1 (or None for one per 256 MB of input), got {partitions!r}")
+        raise ConfigError(f"partitions must be a whole number >= 1 (or None for one per 256 MB of input or 500,000 pairs), got {partitions!r}")
     out_path = Path(out)
     check_out_dir(out_path)
     cfg = _resolve_config(config)
@@ -177,8 +177,20 @@ def _default_partitions(plan: BuildPlan) -> int:
         # compressed files by their measured ratio: prompts that share long instructions compress 30x
         size = estimated_size(p.file.path, p.file.compression)
         total += size * p.shape.expansion
-        rows += size / p.record_bytes * p.shape.expansion
+        rows += _records(p, size) * p.shape.pairs_per_record
     return max(1, math.ceil(total / PARTITION_BYTES), math.ceil(rows / PARTITION_ROWS))
+
+
+def _records(p: FilePlan, size: int) -> float:
+    """Records in ``p``'s file: a Parquet file says, others are estimated from their sampled records' size."""
+    if p.file.format == "parquet" and p.file.compression is None:
+        import pyarrow.parquet as pq
+
+        try:
+            return float(pq.read_metadata(p.file.path).num_rows)
+        except (OSError, ValueError):  # unreadable here: its batches will say why
+            pass
+    return size / p.record_bytes
 
 
 def _source_index(plan: BuildPlan, p: FilePlan) -> int:

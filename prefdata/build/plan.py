@@ -177,9 +177,18 @@ def _plan(index: int, f: InputFile, source: SourceBase, sample: list[dict], *, d
     shape = make_shape(source, sample)
     filters = parse_filters(source.filters)
     leaves = shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]
-    sizes = [len(orjson.dumps(r, default=str)) + 1 for r in sample]  # + its newline
-    record_bytes = sum(sizes) / len(sizes) if sizes else 1024.0
-    return FilePlan(index, f, source, shape, DecodeSpec(field_specs(leaves)), detected, filters, record_bytes)
+    return FilePlan(index, f, source, shape, DecodeSpec(field_specs(leaves)), detected, filters, _record_bytes(f, sample))
+
+
+def _record_bytes(f: InputFile, sample: list[dict]) -> float:
+    """Mean bytes a sampled record takes in the file: a CSV row is its cells and commas, a JSON record its text."""
+    if not sample:
+        return 1024.0
+    if f.format == "csv":
+        sizes = [sum(len(str(v).encode()) for v in r.values()) + len(r) for r in sample]
+    else:
+        sizes = [len(orjson.dumps(r, default=str)) + 1 for r in sample]  # + its newline or comma
+    return max(1.0, sum(sizes) / len(sizes))
 
 
 def _nothing_readable(raw: str | Path, skipped: list[SkippedFile]) -> str:

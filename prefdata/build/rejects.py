@@ -6,8 +6,9 @@ pass 2 (duplicates, unpaired feedback) carry no raw text; it is fetched back fro
 record number, so rejects always show exactly what the raw file held.
 
 The rejects file is streamed: pass 1's drops (which carry raw text) are read back about
-``STEP_BYTES`` at a time, in reading order and so in record order; pass 2's drops, spilled as one
-run per partition sorted by record, are read back a piece of each run at a time; the two are merged
+``STEP_BYTES`` at a time, in reading order and so in record order; pass 2's drops, spilled as runs
+sorted by record (a partition's duplicates, and each feedback source's unpaired and bad rows), are
+read back a piece of each run at a time; the two are merged
 by record number (:func:`merge_first`), and the raw text of pass 2's rejects is read back in pieces
 of about a read block. Memory holds one step and a piece of each run, so a log that is all rejects,
 or all duplicates, costs no more to build than one that is all pairs.
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from prefdata.build.finalize import raw_order
@@ -169,7 +171,8 @@ def rejected_records(
     order they were written; ``done`` the sorted keys of the records that gave pairs
     (``finalize.record_keys``). A record that gave a pair is no reject: its dropped rows are counted
     as pair drops. A record dropped in both passes is rejected for its pass-1 reason, which came
-    first; one dropped twice in pass 2 for the reason written first.
+    first; one dropped more than once in pass 2 (several of its pairs, in several partitions) for its
+    drop that sorts first by ``LATE_ORDER``, so the rejects do not depend on the partition count.
     """
 
     def not_in_output(frame: pl.DataFrame) -> pl.DataFrame:
@@ -193,43 +196,56 @@ def rejected_records(
             if piece.height:
                 yield not_in_output(_keyed(piece))
 
-    yield from merge_first([early_rows(), *(late_rows(run) for run in late)])
+    yield from merge_first([early_rows(), *(late_rows(run) for run in late)], tie=LATE_ORDER)
 
 
-def merge_first(streams: Sequence[Iterator[pl.DataFrame]]) -> Iterator[pl.DataFrame]:
+#: Among pass 2's drop rows of one record (a record of several pairs, duplicated in several
+#: partitions), the one kept: the first by these columns, whichever partition each fell in.
+LATE_ORDER = ("_reason", "_detail")
+
+
+def merge_first(streams: Sequence[Iterator[pl.DataFrame]], *, tie: Sequence[str] = ()) -> Iterator[pl.DataFrame]:
     """Streams of frames sorted by ``_key``, merged into frames in ``_key`` order, a piece at a time.
 
-    Of the rows with one key, the first stream's first row is kept. Each round takes, from every
-    stream, the rows up to the smallest last key any stream holds (reading on while a stream's next
-    piece still holds that key), so memory holds about one piece per stream and no key is given out
-    before all its rows are in hand.
+    Of the rows with one key, the first stream's row is kept; among the other streams' rows of that
+    key (when the first has none), the first by ``tie``, then stream and row order. Each round takes,
+    from every stream, the rows up to the smallest last key any stream holds (reading on while a
+    stream's next piece still holds that key), so memory holds about one piece per stream and no key
+    is given out before all its rows are in hand. Streams with nothing up to that key are passed over
+    at the cost of one comparison, so a build of hundreds of runs does not pay per run per round.
     """
-    held: list[pl.DataFrame | None] = [None] * len(streams)
+    held: list[tuple[pl.DataFrame, np.ndarray] | None] = [None] * len(streams)
 
     def ready(i: int) -> bool:
         """Whether stream ``i`` holds rows, reading its next pieces if it holds none."""
-        while held[i] is None or held[i].height == 0:  # type: ignore[union-attr]
-            held[i] = next(streams[i], None)
-            if held[i] is None:
+        while held[i] is None or len(held[i][1]) == 0:  # type: ignore[index]
+            frame = next(streams[i], None)
+            if frame is None:
+                held[i] = None
                 return False
+            held[i] = (frame, frame.get_column(KEY).to_numpy())
         return True
 
     def take(i: int, bound: int) -> list[pl.DataFrame]:
         """Stream ``i``'s rows with keys up to ``bound``, from as many pieces as hold them."""
         parts = []
         while ready(i):
-            frame = held[i]
-            cut = int(frame.get_column(KEY).search_sorted(bound, side="right"))  # type: ignore[union-attr]
-            parts.append(frame.slice(0, cut))  # type: ignore[union-attr]
-            held[i] = frame.slice(cut)  # type: ignore[union-attr]
-            if held[i].height:  # type: ignore[union-attr]
+            frame, keys = held[i]  # type: ignore[misc]
+            if keys[0] > bound:
+                break
+            cut = int(np.searchsorted(keys, bound, side="right"))
+            parts.append(frame.slice(0, cut).with_columns(pl.lit(0 if i == 0 else 1, pl.UInt8).alias("__tier")))
+            held[i] = (frame.slice(cut), keys[cut:])
+            if cut < len(keys):
                 break
         return parts
 
+    order = [KEY, "__tier", *tie]
     live = [i for i in range(len(streams)) if ready(i)]
     while live:
-        bound = min(int(held[i].get_column(KEY)[-1]) for i in live)  # type: ignore[union-attr]
-        yield _first_per_record(pl.concat([part for i in live for part in take(i, bound)]))
+        bound = min(int(held[i][1][-1]) for i in live)  # type: ignore[index]
+        rows = pl.concat([part for i in live for part in take(i, bound)])
+        yield rows.sort(order, maintain_order=True).unique(subset=KEY, keep="first", maintain_order=True).drop("__tier")
         live = [i for i in live if ready(i)]
 
 

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.ipc
 
 #: Late runs are written in record batches of this many rows, and read back a few batches a run at a
-#: time: about ``LATE_BUFFER_ROWS`` rows (some 150 bytes each) for all runs together.
+#: time: about ``LATE_BUFFER_ROWS`` rows (some 150 bytes each) for all runs together, or one batch a
+#: run when there are more than 128 runs.
 LATE_BATCH_ROWS = 8192
 LATE_BUFFER_ROWS = 1 << 20
 

@@ -22,7 +22,7 @@ MAX_PRINTED_SOURCES = 20
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), help="Share of prompt groups in the test split [default: 0.05].")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), help="Seed of the split [default: 0].")
 @click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate pairs instead of rejecting them (prefdata check then fails on exact_duplicates, an error, so train needs --no-check).")
-@click.option("--partitions", type=click.IntRange(1), help="Hash partitions = shards per split [default: one per 256 MB of input].")
+@click.option("--partitions", type=click.IntRange(1), help="Hash partitions = shards per split [default: one per 256 MB of input or 500,000 pairs, whichever gives more].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display and no summary.")
 def command(raw: str, out: str, config_path: str | None, test_fraction: float | None, seed: int | None, keep_duplicates: bool, partitions: int | None, quiet: bool) -> None:
     """Turn raw feedback logs (file, folder or glob) into a validated preference dataset in OUT."""

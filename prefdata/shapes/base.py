@@ -54,6 +54,9 @@ class Shape(ABC):
     #: batches and partitions by what it will write, and a shape that makes many pairs of one record
     #: (``all_pairs`` over 100 completions: 4,950) writes ~100x what it reads.
     expansion: float = 1.0
+    #: Pairs per record, as far as the sample tells (``all_pairs`` over n completions: n(n-1)/2):
+    #: ``build`` also caps its partitions by pairs.
+    pairs_per_record: float = 1.0
     #: True when ``adapt`` reads each record alone and uses ``_record`` only to tell records apart
     #: (never its value): records of several files may then be adapted in one batch, renumbered.
     record_local: ClassVar[bool] = False

@@ -69,8 +69,16 @@ class RatedShape(Shape):
         self.text_kind = sniff_kind(texts) or TEXT
         self.aliases = {**ROLE_ALIASES, **source.roles}
         self.expansion = self._expansion(sample)
+        self.pairs_per_record = self._pairs_per_record(sample)
         if self.item_value_path is not None and c.text == SELF:
             raise ConfigError(f"source {source.name or self.name}: with text: '$' (completions are plain values) give the {self.value_word}s as a parallel list ('{self.value_word}s:')")
+
+    def _pairs_per_record(self, sample: Sequence[Mapping[str, Any]]) -> float:
+        """Mean pairs a sampled record makes at most: n(n-1)/2 under ``all_pairs``, else one."""
+        if self.source.binarize.policy != "all_pairs":
+            return 1.0
+        counts = [len(v) * (len(v) - 1) / 2 for r in sample for v in sample_values([r], self.source.columns.completions)[:1] if isinstance(v, list)]
+        return max(1.0, sum(counts) / len(counts)) if counts else 1.0
 
     def _expansion(self, sample: Sequence[Mapping[str, Any]]) -> float:
         """Bytes written per byte read under ``all_pairs``, from the sample: a record of n completions

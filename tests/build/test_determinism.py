@@ -196,3 +196,23 @@ def test_output_does_not_depend_on_which_batch_finishes_first(tmp_path: Path, mo
         assert shuffled.counts == in_order.counts
         assert shuffled.counts["rejected_by_reason"].keys() >= {"malformed_json", "duplicate_pair", "identical_responses"}
         assert_reconciled(tmp_path / f"shuffled-{partitions}")
+
+
+def test_a_record_duplicated_in_several_partitions_is_rejected_the_same_whatever_the_partitions(tmp_path: Path) -> None:
+    """Record 3 gives two pairs, one a copy of record 1's and one of record 2's; which copy its reject
+    names must not depend on which partition each pair fell in."""
+    raw = tmp_path / "raw.jsonl"
+    recs = [
+        {"q": "P", "c": [{"t": "A", "s": 9}, {"t": "B", "s": 5}]},
+        {"q": "P", "c": [{"t": "A", "s": 9}, {"t": "C", "s": 5}]},
+        {"q": "P", "c": [{"t": "A", "s": 9}, {"t": "B", "s": 5}, {"t": "C", "s": 5}]},
+    ]
+    raw.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    cfg = {"sources": [{"shape": "rated", "columns": {"prompt": "q", "completions": "c", "text": "t", "score": "s"}, "binarize": {"policy": "all_pairs"}}]}
+    files = set()
+    for n in range(1, 8):
+        prefdata.build(raw, tmp_path / f"out{n}", config=cfg, partitions=n)
+        files.add((tmp_path / f"out{n}" / "rejects" / "rejects-00000-of-00001.parquet").read_bytes())
+    assert len(files) == 1
+    rej = pl.read_parquet(tmp_path / "out1" / "rejects")
+    assert rej.select("record", "reason").rows() == [(3, "duplicate_pair")]
