@@ -90,6 +90,14 @@ class SourceBase(_Strict):
     def _lower_roles(cls, v: dict[str, str]) -> dict[str, str]:
         return {k.strip().lower(): r for k, r in v.items()}
 
+    def settings(self) -> SourceBase:
+        """This source without its ``name`` and ``path``: how its files are read, whichever they are."""
+        return self.model_copy(update={"name": None, "path": None})
+
+    def settings_key(self) -> str:
+        """:meth:`settings` as JSON, equal for two sources that read their files alike."""
+        return self.settings().model_dump_json()
+
 
 class TurnMarkers(_Strict):
     """How a plain-text transcript marks turns (HH-RLHF: ``\\n\\nHuman:`` and ``\\n\\nAssistant:``).

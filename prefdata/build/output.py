@@ -79,9 +79,7 @@ def content_bytes(frame: pl.DataFrame) -> int:
     memory (one frame or several, read back from a spill file or not), so cuts made by it keep a
     build's output bytes independent of how it was partitioned.
     """
-    strings = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    text = frame.select(pl.sum_horizontal(pl.col(strings).str.len_bytes().sum())).item() if strings and frame.height else 0
-    return int(text or 0) + 8 * frame.height * (frame.width - len(strings))
+    return int(row_bytes(frame).sum())
 
 
 def row_bytes(frame: pl.DataFrame) -> pl.Series:

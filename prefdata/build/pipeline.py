@@ -344,17 +344,17 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
         for p, st in zip(plan.files, stats):
             kind = f"halves-{_source_index(plan, p)}" if p.shape.combines else "pairs"
             key = join_key(p)
-            read = batches(p, st)
+            file_batches = batches(p, st)
             if key is not None:  # a small file: if it is one batch, it may join others
-                first = next(read, None)
-                second = next(read, None) if first is not None else None
+                first = next(file_batches, None)
+                second = next(file_batches, None) if first is not None else None
                 if second is None:
                     if first is not None:
                         yield from ((work, kind, spill.reserve()) for work in joiner.add(key, p, first))
                     continue
-                read = itertools.chain([first, second], read)  # a compressed file can be many batches
+                file_batches = itertools.chain([first, second], file_batches)  # a compressed file can be many batches
             yield from ((work, "pairs", spill.reserve()) for work in joiner.flush())
-            for batch in read:
+            for batch in file_batches:
                 yield Work([p], batch), kind, spill.reserve()
         yield from ((work, "pairs", spill.reserve()) for work in joiner.flush())
 
@@ -367,11 +367,9 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
     for work in ordered_map(workers, process, read(), in_flight=IN_FLIGHT):
         p = work.plans[-1]
         if p is not shown:  # the display follows the batches done, not the reading ahead
-            if len(work.plans) > 1:
-                compressed = any(q.file.compression for q in work.plans)  # bytes read are decompressed bytes
-                progress.file(f"{len(work.plans):,} files to {p.file.name}", None if compressed else sum(q.file.bytes for q in work.plans))
-            else:
-                progress.file(p.file.name, None if p.file.compression else p.file.bytes)
+            name = p.file.name if len(work.plans) == 1 else f"{len(work.plans):,} files to {p.file.name}"
+            compressed = any(q.file.compression for q in work.plans)  # then bytes read are decompressed bytes
+            progress.file(name, None if compressed else sum(q.file.bytes for q in work.plans))
             shown = p
         progress.advance(work.batch.bytes_read, work.batch.records)
     return stats

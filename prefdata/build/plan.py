@@ -64,8 +64,7 @@ def describe_files(files: Sequence[FilePlan]) -> list[str]:
     pairwise verdict's value map) is one line naming the first and the last."""
 
     def alike(p: FilePlan) -> tuple[str, str]:
-        settings = p.source.model_copy(update={"name": None, "path": None}).model_dump_json()
-        return ("detected " if p.detected else "") + p.shape.describe(), settings
+        return ("detected " if p.detected else "") + p.shape.describe(), p.source.settings_key()
 
     lines = []
     for (description, _), run in itertools.groupby(files, key=alike):

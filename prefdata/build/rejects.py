@@ -121,18 +121,14 @@ class RawText:
         self._close_before(len(self._files))
 
 
-def _first_per_record(drops: pl.DataFrame) -> pl.DataFrame:
-    """Each record's first drop row (drops are in the order they were written), sorted by record."""
-    return drops.sort(KEY, maintain_order=True).unique(subset=KEY, keep="first", maintain_order=True)
-
-
-def _span(keys: pl.Series, lo: int, hi: int) -> tuple[int, int]:
-    """Where ``lo <= key <= hi`` starts and ends in sorted ``keys``."""
-    return int(keys.search_sorted(lo, side="left")), int(keys.search_sorted(hi, side="right"))
+def _first_per_record(drops: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """Each record's first drop row, sorted by record: first by ``by``, then in the order written."""
+    return drops.sort([KEY, *by], maintain_order=True).unique(subset=KEY, keep="first", maintain_order=True)
 
 
 def _between(keys: pl.Series, lo: int, hi: int) -> pl.Series:
-    start, end = _span(keys, lo, hi)
+    """The sorted ``keys`` with ``lo <= key <= hi``."""
+    start, end = int(keys.search_sorted(lo, side="left")), int(keys.search_sorted(hi, side="right"))
     return keys.slice(start, end - start)
 
 
@@ -240,12 +236,11 @@ def merge_first(streams: Sequence[Iterator[pl.DataFrame]], *, tie: Sequence[str]
                 break
         return parts
 
-    order = [KEY, "__tier", *tie]
     live = [i for i in range(len(streams)) if ready(i)]
     while live:
         bound = min(int(held[i][1][-1]) for i in live)  # type: ignore[index]
         rows = pl.concat([part for i in live for part in take(i, bound)])
-        yield rows.sort(order, maintain_order=True).unique(subset=KEY, keep="first", maintain_order=True).drop("__tier")
+        yield _first_per_record(rows, by=["__tier", *tie]).drop("__tier")
         live = [i for i in live if ready(i)]
 
 

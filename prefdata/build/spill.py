@@ -128,8 +128,7 @@ class Spill:
         every duplicate of the build (13 million short records, each written twice: 1.4 GB peak; 15 million,
         each twice, with every duplicate held: 3.9 GB)."""
         if self.in_memory:
-            runs = [df for _, df in sorted(self._frames.get(("late-drops",), []), key=lambda kv: kv[0])]
-            return [_pieces(df, LATE_BATCH_ROWS) for df in runs]
+            return [_pieces(df, LATE_BATCH_ROWS) for df in self._read("late-drops")]
         folder = self.root / "late-drops"
         files = sorted(folder.glob("*.arrow")) if folder.exists() else []
         return [_read_run(f, max(1, LATE_BUFFER_ROWS // (LATE_BATCH_ROWS * len(files)))) for f in files]

@@ -73,7 +73,7 @@ def _settings_summary(config: BuildConfig) -> str:
 
     groups: dict[str, list[SourceBase]] = {}
     for source in config.sources:
-        groups.setdefault(source.model_copy(update={"name": None, "path": None}).model_dump_json(), []).append(source)
+        groups.setdefault(source.settings_key(), []).append(source)
     lines = [
         (
             f"\nconfig used: {len(config.sources):,} sources, one per file, in {len(groups):,} setting(s); each setting "
@@ -83,6 +83,6 @@ def _settings_summary(config: BuildConfig) -> str:
     for members in groups.values():
         first, last = members[0].path, members[-1].path
         lines.append(f"# 1 file: {first}" if len(members) == 1 else f"# {len(members):,} files, the first {first}, the last {last}")
-        setting = BuildConfig(sources=[members[0].model_copy(update={"name": None, "path": None})])
+        setting = BuildConfig(sources=[members[0].settings()])
         lines.append(dump_config(setting).removeprefix("sources:\n").rstrip())
     return "\n".join(lines)

@@ -264,14 +264,13 @@ def _jsonl_block(block: bytes, first_record: int, start: int | None = None) -> R
     A block under ``SMALL_BLOCK_BYTES`` (a small file) is split in Python: polars' fixed cost per
     call would be most of the time a small file takes, and a folder can hold thousands of them.
     """
-    if len(block) < SMALL_BLOCK_BYTES:
-        batch = _jsonl_block_by_line(block, first_record)
-        if start is not None:
-            batch.line_offsets = _line_starts(block, start)
-        return batch
-    try:
-        frame = pl.read_lines(io.BytesIO(block), name="_line", row_index_name="_record", row_index_offset=first_record)
-    except pl.exceptions.ComputeError:
+    frame = None
+    if len(block) >= SMALL_BLOCK_BYTES:
+        try:
+            frame = pl.read_lines(io.BytesIO(block), name="_line", row_index_name="_record", row_index_offset=first_record)
+        except pl.exceptions.ComputeError:  # invalid UTF-8: split in Python, which rejects only those lines
+            pass
+    if frame is None:
         batch = _jsonl_block_by_line(block, first_record)
         if start is not None:
             batch.line_offsets = _line_starts(block, start)

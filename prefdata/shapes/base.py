@@ -73,7 +73,7 @@ class Shape(ABC):
         if not self.record_local:
             return None
         source = getattr(self, "source", None)
-        config = source.model_copy(update={"name": None, "path": None}).model_dump_json() if source is not None else None
+        config = source.settings_key() if source is not None else None
         state = repr(sorted((k, v) for k, v in vars(self).items() if k != "source"))
         return (type(self).__qualname__, config, state)
 
