@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import pytest
 
 from prefdata.check import check
@@ -58,3 +59,41 @@ def test_one_object_in_a_dot_json_file_is_one_prompt(tmp_path):
     bench = tmp_path / "bench.json"
     bench.write_text('{"prompt": "alpha"}', encoding="utf-8")
     assert load_benchmark_prompts(bench).to_list() == ["alpha"]
+
+
+def _contaminated(tmp_path, prompts: list, bench_lines: list[str]) -> set[int]:
+    """The positions in ``prompts`` (a string or a message list each) that the contamination check flags."""
+    bench = tmp_path / "bench.txt"
+    bench.write_text("\n".join(bench_lines) + "\n", encoding="utf-8")
+    out = write_rows(tmp_path / "ds", [{"prompt": p, "chosen": f"answer {i}", "rejected": "no"} for i, p in enumerate(prompts)])
+    flagged = set(check(out, benchmark_prompts=bench, write=False).check("contamination").offending_ids)
+    frame = pl.read_parquet(out / "data" / "*.parquet")
+    return {int(c[0]["content"].split()[1]) for pid, c in zip(frame["id"], frame["chosen"]) if pid in flagged}
+
+
+def _turns(*texts: str) -> list[dict]:
+    roles = ["user", "assistant"]
+    return [{"role": roles[i % 2], "content": t} for i, t in enumerate(texts)]
+
+
+def test_ngrams_do_not_run_across_turns(tmp_path):
+    # the benchmark prompt's eight words are the end of one turn and the start of the next
+    head, tail = "tell me about the four largest", "moons of jupiter please"
+    bench = f"{head} {tail}"
+    prompts = [
+        _turns(f"Could you {head}", "Which planet?", f"{tail} and their sizes"),  # split by a turn: not a copy
+        _turns(f"Could you {head}", f"{tail} and their sizes"),  # still split by a turn
+        _turns("Hello there", f"Could you {bench} and their sizes"),  # a copy inside the last turn
+        _turns(f"Could you {bench}", "Sure.", "Thanks, one more question"),  # a copy inside an earlier turn
+    ]
+    assert _contaminated(tmp_path, prompts, [bench]) == {2, 3}
+
+
+def test_a_short_benchmark_prompt_matches_only_a_whole_last_message(tmp_path):
+    prompts = [
+        _turns("Thanks!", "Sure.", "What is the capital of France?"),  # short prompt as an earlier turn
+        _turns("What is the capital of France?", "Paris.", "Thanks!"),  # short prompt as the last turn
+        "Thanks! What is the capital of France?",  # inside a longer message
+        "thanks",  # the same after normalization
+    ]
+    assert _contaminated(tmp_path, prompts, ["Thanks!"]) == {1, 3}

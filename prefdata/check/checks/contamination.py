@@ -1,10 +1,12 @@
 """``contamination``: training prompts that overlap a benchmark's prompts (word n-grams).
 
-Given a file of benchmark prompts (``--benchmark-prompts``), a pair is contaminated when its prompt
-shares a word ``ngram`` (default 8, after lowercasing and dropping punctuation) with any benchmark
-prompt. A benchmark prompt shorter than ``ngram`` words matches a pair whose prompt, or whose last
-prompt message, is exactly that prompt. Training on benchmark prompts inflates every score measured
-on that benchmark afterwards.
+Given a file of benchmark prompts (``--benchmark-prompts``), a pair is contaminated when a message
+of its prompt shares a word ``ngram`` (default 8, after lowercasing and dropping punctuation) with
+any benchmark prompt. N-grams stay inside one message: the last words of one turn and the first of
+the next were never written together, so they are no evidence of a copy. A benchmark prompt shorter
+than ``ngram`` words matches a pair whose last prompt message is exactly that prompt (a short
+earlier turn such as "Thanks!" would match half the data). Training on benchmark prompts inflates
+every score measured on that benchmark afterwards.
 
 Accepted files: ``.txt`` (one prompt per line), ``.jsonl``/``.json`` (a JSON array or JSON lines
 of strings, or of objects each with a ``prompt``, ``question``, ``instruction``, ``input`` or
@@ -28,7 +30,6 @@ from prefdata.check.checks.base import Context, count_outcome, plural, share, sk
 from prefdata.check.config import CheckConfig
 from prefdata.check.errors import InputFileError
 from prefdata.check.results import CheckOutcome
-from prefdata.check.view import content_text
 
 PROMPT_FIELDS = ("prompt", "question", "instruction", "input", "text")
 
@@ -119,21 +120,26 @@ def run(ctx: Context) -> list[CheckOutcome]:
     bench = pl.DataFrame({"g": bench_values, "bench": bench_doc}).unique()
     # polars, not numpy: numpy 2.4's unique/isin take ~20 s on millions of u64 n-grams, polars < 1 s
     bench_set = pl.Series(bench_values).unique().implode()
-    last_msg = pl.col("prompt").list.last().struct.field("content")
-    lf = ctx.dataset.scan().select(
+    # one row per prompt message, so that n-grams never run from one turn into the next
+    messages = ctx.dataset.scan().select(
         "_row",
-        w=mh.word_hash_expr(content_text("prompt")),
-        last=mh.word_hash_expr(last_msg),
+        "prompt",
+        last=pl.col("prompt").list.eval(pl.int_range(pl.len()) == pl.len() - 1),
+    ).explode("prompt", "last").select(
+        "_row",
+        "last",
+        w=mh.word_hash_expr(pl.col("prompt").struct.field("content")),
     )
     hits = []
-    for batch in lf.collect_batches(chunk_size=100_000):
+    for batch in messages.collect_batches(chunk_size=100_000):
         rows = batch.get_column("_row").cast(pl.Int64).to_numpy()
-        values, doc = mh.shingles_from_words(batch.get_column("w"), s.ngram)
-        lvalues, ldoc = mh.shingles_from_words(batch.get_column("last"), s.ngram)
-        short_last = batch.get_column("last").list.len().fill_null(0).to_numpy() < s.ngram
-        keep = short_last[ldoc]
-        values = np.concatenate([values, lvalues[keep]])
-        doc = np.concatenate([doc, ldoc[keep]])
+        words = batch.get_column("w")
+        values, doc = mh.shingles_from_words(words, s.ngram)
+        # a message shorter than ngram words is one shingle of all its words: kept for the last one only
+        short = words.list.len().fill_null(0).to_numpy() < s.ngram
+        last = batch.get_column("last").fill_null(False).to_numpy()
+        keep = ~short[doc] | last[doc]
+        values, doc = values[keep], doc[keep]
         matched = pl.Series(values).is_in(bench_set).to_numpy()
         if matched.any():
             hits.append(pl.DataFrame({"_row": rows[doc[matched]], "g": values[matched]}))
