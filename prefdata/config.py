@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from prefdata.errors import ConfigError
 
@@ -84,6 +84,8 @@ class SourceBase(_Strict):
     format: FormatName = "auto"
     roles: dict[str, Role] = Field(default_factory=dict, description="extra raw role name -> canonical role")
     filters: list[FilterText] = Field(default_factory=list, description="row filters, e.g. \"lang == 'en'\"")
+    #: ``bad.yaml: sources[0] (name: hh)``, set by :func:`parse_config` (not a key: never dumped)
+    _where: str | None = PrivateAttr(None)
 
     @field_validator("roles")
     @classmethod
@@ -97,6 +99,13 @@ class SourceBase(_Strict):
     def settings_key(self) -> str:
         """:meth:`settings` as JSON, equal for two sources that read their files alike."""
         return self.settings().model_dump_json()
+
+    def where(self, key: str) -> str:
+        """``bad.yaml: sources[0] (name: hh).<key>``: how an error found after the config was read (a
+        custom ``function`` that cannot be imported or fails on the data) names the file, the source
+        and the key, as the config's own errors do (``source <name>.<key>`` for a config built in code)."""
+        where = self._where or f"source {self.name or getattr(self, 'shape', '?')}"
+        return f"{where}.{key}"
 
 
 class TurnMarkers(_Strict):
@@ -464,7 +473,7 @@ def parse_config(data: Any, *, origin: str = "config") -> BuildConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping with a 'sources' list, got {type(data).__name__}")
     try:
-        return BuildConfig.model_validate(data)
+        config = BuildConfig.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -476,6 +485,9 @@ def parse_config(data: Any, *, origin: str = "config") -> BuildConfig:
                 msg = f"'shape' must be one of: {', '.join(SHAPES)}"
             lines.append(f"  {where}: {msg}")
         raise ConfigError(f"invalid build config {origin}:\n" + "\n".join(lines)) from None
+    for i, source in enumerate(config.sources):
+        source._where = f"{origin}: {_loc(data, ('sources', i))}"
+    return config
 
 
 def _valid_keys(data: dict, loc: tuple[Any, ...]) -> str:

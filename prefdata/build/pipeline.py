@@ -126,6 +126,8 @@ def build(
         say(line)
     for s in plan.skipped:
         say(f"{s.name}: skipped ({s.reason})")
+    for line in plan.warnings:
+        say(f"warning: {line}")
     n_parts = partitions or _default_partitions(plan)
 
     tmp = make_temp_dir(out_path)
@@ -136,7 +138,7 @@ def build(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped]
+    warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings
     if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"])) is not None:
         say(f"warning: {lopsided}")
         warnings.append(lopsided)

@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from prefdata.build.absent_fields import AbsentFields
 from prefdata.config import BuildConfig, SourceBase
 from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError, UnreadableFileError
 from prefdata.io.decode import DecodeSpec
@@ -51,6 +52,8 @@ class BuildPlan:
     files: list[FilePlan]
     skipped: list[SkippedFile]
     config: BuildConfig
+    #: config field paths in none of their source's sampled records (see :mod:`.absent_fields`)
+    warnings: list[str] = field(default_factory=list)
 
 
 #: From this many consecutive files read alike on, they are described in one line: a folder of
@@ -148,6 +151,7 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
                         f"and sources[{i}] ({source.name or source.shape}); give each source a path that selects its own files"
                     )
                 claimed[f.name] = i
+    absent = AbsentFields()
     for f in inputs:
         if f.name not in claimed:
             skipped.append(SkippedFile(f.name, "not matched by any source's path in the config"))
@@ -157,9 +161,10 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
         sample = _sample(f, skipped)
         if sample is not None:
             plans.append(_plan(len(plans), f, source, sample, detected=False))
+            absent.add(claimed[f.name], source, plans[-1].shape, plans[-1].filters, sample)
     if not plans:
         raise InputError(_nothing_readable(raw, skipped))
-    return BuildPlan(plans, skipped, config)
+    return BuildPlan(plans, skipped, config, absent.warnings())
 
 
 def _sample(f: InputFile, skipped: list[SkippedFile]) -> list[dict] | None:

@@ -69,22 +69,31 @@ class CustomShape(Shape):
 
     def __init__(self, source: CustomSource, sample: Sequence[Mapping[str, Any]]):
         self.source = source
-        self.fn = load_function(source.function)
+        try:
+            self.fn = load_function(source.function)
+        except ConfigError as exc:
+            raise self._error(str(exc)) from None
         names = list(source.fields) or sorted({k for rec in sample for k in rec if not k.startswith("_")})
         inferred = pl.DataFrame([{k: rec.get(k) for k in names} for rec in sample], infer_schema_length=None) if sample else None
         self.dtypes = {n: lenient_dtype(inferred.schema[n]) if inferred is not None and n in inferred.columns else pl.String for n in names}
 
+    def _error(self, problem: str) -> ConfigError:
+        """An error about this source's ``function``, naming the config file, the source and the key as
+        the config's own errors do: the function is only imported and run once the config is read."""
+        return ConfigError(f"{self.source.where('function')}: {problem}")
+
     def leaves(self) -> list[Leaf]:
         return [Leaf(name, dtype) for name, dtype in self.dtypes.items()]
 
-    @staticmethod
-    def _turns(col: str, dtype: pl.DataType, role: str) -> pl.Expr:
+    def _turns(self, col: str, dtype: pl.DataType, role: str) -> pl.Expr:
         if dtype == pl.String:
             return pl.when(pl.col(col).is_not_null()).then(pl.concat_list(message(role, pl.col(col)))).cast(MESSAGES)
         if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
             el = pl.element()
             return pl.col(col).list.eval(pl.struct(el.struct.field("role").cast(pl.String), el.struct.field("content").cast(pl.String))).cast(MESSAGES)
-        raise ConfigError(f"custom function: column {col!r} must be a string or a list of {{role, content}}, got {dtype}")
+        raise self._error(
+            f"custom function {self.source.function!r}: column {col!r} must be a string or a list of {{role, content}}, got {dtype}"
+        )
 
     def _call(self, lf: pl.LazyFrame) -> pl.DataFrame:
         """The user's function on one batch, evaluated here: an exception it raises (when called or
@@ -94,20 +103,22 @@ class CustomShape(Shape):
         try:
             out = self.fn(given.select("_record", "_line", *self.dtypes))
             if not isinstance(out, (pl.LazyFrame, pl.DataFrame)):
-                raise ConfigError(f"custom function {name!r} must return a polars LazyFrame or DataFrame, got {type(out).__name__}")
+                raise self._error(
+                    f"custom function {name!r} must return a polars LazyFrame or DataFrame, got {type(out).__name__}"
+                )
             missing = [c for c in ("_record", "prompt", "chosen", "rejected") if c not in out.collect_schema()]
             if missing:
-                raise ConfigError(f"custom function {name!r} returned no column(s) {', '.join(missing)}")
+                raise self._error(f"custom function {name!r} returned no column(s) {', '.join(missing)}")
             frame = out.lazy().collect()
         except ConfigError:
             raise
         except Exception as exc:  # user code: any exception it raises is the function's
-            raise ConfigError(f"custom function {name!r} failed: {type(exc).__name__}: {exc}") from exc
+            raise self._error(f"custom function {name!r} failed: {type(exc).__name__}: {exc}") from exc
         unknown = frame.select(pl.col("_record").cast(pl.Int64, strict=False)).filter(
             ~pl.col("_record").is_in(given.select("_record").collect().get_column("_record").implode())
         )
         if unknown.height:
-            raise ConfigError(
+            raise self._error(
                 f"custom function {name!r} returned rows whose _record is not a record it was given "
                 f"(e.g. {unknown.item(0, 0)}): each output row must keep the _record of the input row it came from"
             )

@@ -99,7 +99,13 @@ class FeedbackShape(Shape):
         return value_text(expr_for(self.source.columns.label)).replace_strict(mapping, default=None, return_dtype=pl.String)
 
     def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
-        """Each record -> a half-pair (prompt, response, up/down), or a reject."""
+        """Each record -> a half-pair (prompt, response, up/down), or a reject.
+
+        The half-pair is built in ``__``-named columns and renamed only in the final select: the raw
+        fields keep their names until then, and the prompt check, the label checks and the model
+        read them by their configured paths (``prompt.text``, ``label``), so a raw field named
+        ``prompt`` or ``label`` must not be overwritten by the value made from it.
+        """
         c = self.source.columns
         if c.conversation:
             turns = to_messages(expr_for(c.conversation), self.conversation_kind, "user", self.aliases)
@@ -110,17 +116,18 @@ class FeedbackShape(Shape):
             prompt = self.prompt.expr(self.aliases)
             response = to_messages(expr_for(c.response), self.response_kind, "assistant", self.aliases)
             field = c.response
-        lf = lf.with_columns(prompt.alias("prompt"), response.alias("response"), self._label().alias("label"))
+        lf = lf.with_columns(prompt.alias("__prompt"), response.alias("__response"), self._label().alias("__label"))
         if not c.conversation:
             lf = self.prompt.check(lf)
         raw_label = expr_for(c.label)
+        P, R = pl.col("__prompt"), pl.col("__response")
         checks = [
             ("missing_field", c.label, pl.lit(f"{c.label} is missing"), value_text(raw_label).is_null()),
-            ("unknown_verdict", c.label, pl.format(f"{c.label} = {{}} is none of the configured up/down labels", raw_label), pl.col("label").is_null()),
-            ("missing_field", field, pl.lit(f"{field}: no response"), pl.col("response").is_null() | (pl.col("response").list.len() == 0)),
+            ("unknown_verdict", c.label, pl.format(f"{c.label} = {{}} is none of the configured up/down labels", raw_label), pl.col("__label").is_null()),
+            ("missing_field", field, pl.lit(f"{field}: no response"), R.is_null() | (R.list.len() == 0)),
             # a blank response would be paired and sink its partner with it (the pair fails empty_field)
-            ("empty_field", field, pl.lit(f"{field}: the response is empty"), has_blank_turn(pl.col("response")).fill_null(False)),
-            ("missing_field", field, pl.lit("no prompt"), pl.col("prompt").is_null() | (pl.col("prompt").list.len() == 0)),
+            ("empty_field", field, pl.lit(f"{field}: the response is empty"), has_blank_turn(R).fill_null(False)),
+            ("missing_field", field, pl.lit("no prompt"), P.is_null() | (P.list.len() == 0)),
         ]
         for reason, where, detail, cond in checks:
             lf = lf.with_columns(keep_reason(pl.lit(reason), pl.lit(where), detail, cond))
@@ -128,9 +135,9 @@ class FeedbackShape(Shape):
         return lf.select(
             "_record",
             "_line",
-            pl.col("prompt").cast(MESSAGES),
-            pl.col("response").cast(MESSAGES),
-            "label",
+            P.cast(MESSAGES).alias("prompt"),
+            R.cast(MESSAGES).alias("response"),
+            pl.col("__label").alias("label"),
             model.cast(pl.String).alias("model"),
             "_reason",
             "_field",

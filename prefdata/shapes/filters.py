@@ -12,6 +12,7 @@ filter excludes are rejects with reason ``filtered_out``, never silently dropped
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -36,40 +37,109 @@ class Filter:
     # -- polars ---------------------------------------------------------------------------------
 
     def expr(self) -> pl.Expr:
-        """True where the record passes (a missing field fails every operator but ``!=``/``not in``)."""
+        """True where the record passes (a missing field fails every operator but ``!=``/``not in``).
+
+        ``!=`` is the negation of ``==``, ``in`` is ``==`` against any listed value and ``not in``
+        its negation, so ``tier == 1``, ``tier in [1, 2]`` and ``tier not in [1]`` agree on every
+        value (a CSV cell ``"1.0"`` is 1 to all three)."""
         raw = expr_for(self.path).cast(pl.String)
-        if self.op in ("in", "not in"):
-            texts = [_text(v) for v in self.value]
-            hit = raw.is_in(texts).fill_null(False)
-            return hit if self.op == "in" else ~hit
-        if self.value is None:
-            return raw.is_null() if self.op == "==" else raw.is_not_null()
-        if isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
-            num = as_number(raw)
-            out = {"==": num == self.value, "!=": num != self.value, "<": num < self.value, "<=": num <= self.value, ">": num > self.value, ">=": num >= self.value}[self.op]
-            return out.fill_null(self.op == "!=")
-        if self.op not in ("==", "!="):
+        if self.op in ("==", "!=", "in", "not in"):
+            hit = _equals_any(raw, self.value if self.op in ("in", "not in") else [self.value])
+            return hit if self.op in ("==", "in") else ~hit
+        if not _is_number(self.value):
             raise ConfigError(f"filter {self.text!r}: {self.op} needs a number")
-        out = raw == _text(self.value)
-        return (out if self.op == "==" else ~out).fill_null(self.op == "!=")
+        num, v = as_number(raw), self.value
+        return {"<": num < v, "<=": num <= v, ">": num > v, ">=": num >= v}[self.op].fill_null(False)
 
     # -- Python (tree messages) -----------------------------------------------------------------
 
     def matches(self, obj: Any) -> bool:
+        """:meth:`expr` on one parsed message (the same operators, the same values equal)."""
         value = _get(obj, self.path)
-        if self.op in ("in", "not in"):
-            hit = value is not None and _text(value) in {_text(v) for v in self.value}
-            return hit if self.op == "in" else not hit
-        if self.value is None:
-            return (value is None) == (self.op == "==")
-        if isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
-            try:
-                num = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                return self.op == "!="
-            return {"==": num == self.value, "!=": num != self.value, "<": num < self.value, "<=": num <= self.value, ">": num > self.value, ">=": num >= self.value}[self.op]
-        same = value is not None and _text(value) == _text(self.value)
-        return same if self.op == "==" else not same
+        if self.op in ("==", "!=", "in", "not in"):
+            hit = any(_same(value, v) for v in (self.value if self.op in ("in", "not in") else [self.value]))
+            return hit if self.op in ("==", "in") else not hit
+        num = _number(value)
+        if num is None:
+            return False
+        return {"<": num < self.value, "<=": num <= self.value, ">": num > self.value, ">=": num >= self.value}[self.op]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _equals_any(raw: pl.Expr, values: list[Any]) -> pl.Expr:
+    """``raw == v`` for any ``v`` of ``values``, never null: ``null`` matches a missing field, a number
+    matches a raw value that reads as that number (``1``, ``1.0``, ``"1.0"``, ``"01"``), anything else
+    matches its text (:func:`_text`). One vectorized test per kind of value, however long the list.
+
+    A raw integer is compared with the whole numbers exactly, not as a float: 19-digit ids such as
+    1234567890123456789 and ...790 are one float64, and an allow-list of ids must not mix them up.
+    """
+    numbers = [v for v in values if _is_number(v)]
+    texts = [_text(v) for v in values if v is not None and not _is_number(v)]
+    hit = pl.lit(False)
+    if any(v is None for v in values):
+        hit = hit | raw.is_null()
+    if numbers:
+        whole = [w for v in numbers if (w := _whole(v)) is not None]
+        as_int = raw.cast(pl.Int64, strict=False)
+        as_float = as_number(raw).is_in([float(v) for v in numbers])
+        hit = hit | pl.when(as_int.is_not_null()).then(as_int.is_in(whole)).otherwise(as_float).fill_null(False)
+    if texts:
+        hit = hit | raw.is_in(texts).fill_null(False)
+    return hit
+
+
+def _whole(value: float) -> int | None:
+    """A configured number as an Int64 when it is a whole one (``1`` and ``1.0``), else None."""
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    whole = int(value)
+    return whole if -(2**63) <= whole < 2**63 else None
+
+
+def _number(value: Any) -> float | None:
+    """A parsed value as a finite number, as :func:`prefdata.shapes.fields.as_number` reads its text
+    (``true`` is no number: the decoder shows it as the text ``true``; nor are ``" 1"`` and ``"1_0"``,
+    which Python's ``float`` reads and polars does not)."""
+    if value is None or isinstance(value, (bool, dict, list)):
+        return None
+    if isinstance(value, str) and (value != value.strip() or "_" in value or not value.isascii()):
+        return None
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        return None
+    return num if math.isfinite(num) else None
+
+
+def _integer(value: Any) -> int | None:
+    """A parsed value as an Int64 when polars' cast reads it as one (``1``, ``"01"``, ``"+1"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else None
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        number = int(value)
+        return number if -(2**63) <= number < 2**63 else None
+    return None
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """``value == expected`` as :func:`_equals_any` reads it, for one parsed value."""
+    if expected is None:
+        return value is None
+    if _is_number(expected):
+        integer = _integer(value)
+        if integer is not None:  # exactly, as :func:`_equals_any` compares a raw integer
+            return integer == _whole(expected)
+        return _number(value) == expected
+    return value is not None and _text(value) == _text(expected)
 
 
 def _text(value: Any) -> str:

@@ -83,8 +83,11 @@ class PairwiseShape(Shape):
     def _models(self) -> tuple[pl.Expr, pl.Expr]:
         c, mf = self.source.columns, self.source.models_from
         if mf is not None:
-            parts = expr_for(mf.field).str.split_exact(mf.separator, 1)
-            return parts.struct.field("field_0"), parts.struct.field("field_1")
+            # "bloom-7b_llama-7b" names two models; "a_b_v1.1", "llama-7b" or "_b" do not say which
+            # part is whose, so both names stay unknown rather than half right
+            parts = expr_for(mf.field).str.split(mf.separator)
+            two = (parts.list.len() == 2) & (parts.list.eval(pl.element().str.strip_chars() != "").list.all())
+            return pl.when(two).then(parts.list.get(0, null_on_oob=True)), pl.when(two).then(parts.list.get(1, null_on_oob=True))
         none = pl.lit(None, pl.String)
         return (expr_for(c.model_a) if c.model_a else none), (expr_for(c.model_b) if c.model_b else none)
 

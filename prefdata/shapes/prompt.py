@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,14 +33,42 @@ def template_fields(template: str) -> list[str]:
         raise ConfigError(f"prompt_template {template!r}: {exc}") from None
 
 
-def template_expr(template: str) -> pl.Expr:
-    """Fill a template; a field that is null or blank is dropped together with the text before it.
+#: The leading run of a literal between two fields that only separates them: whitespace and list
+#: punctuation (``", "``, ``"\n\n"``, ``" | "``).
+_SEPARATOR = re.compile(r"[\s,;|]*")
+#: A label: one line of text ending with a colon (``### Input:``, ``Context: ``), as templates name
+#: their fields. Other text (``" - "``, ``" vs "``, an instruction sentence) is no label.
+_LABEL = re.compile(r"[^\n]*[^\s:][^\n]*:\s*")
 
-    Text before the first field and after the last is kept as is; the text *between* two fields is a
-    separator, kept only when there is something on both sides.
+
+def _label_parts(literal: str, first: bool) -> tuple[str, str]:
+    """``(kept, label)`` of the literal before a field: the label goes with the field when it is empty.
+
+    The label is the literal's last line when that line ends with a colon; between fields, a line
+    without a line break before it starts after the separator run (``", Note: "``). Before the first
+    field, what precedes the label is a header and stays (Alpaca's "Below is an instruction...");
+    between fields it is a separator, kept only between two fields that are both there.
+    """
+    body = literal.rstrip()
+    start = body.rfind("\n") + 1
+    if start == 0 and not first:
+        start = _SEPARATOR.match(body).end()  # type: ignore[union-attr]
+    if _LABEL.fullmatch(literal[start:]) is None:
+        return literal, ""
+    return literal[:start], literal[start:]
+
+
+def template_expr(template: str) -> pl.Expr:
+    """Fill a template; a field that is null or blank is dropped together with its label.
+
+    A field's label is the line written just before it when that line ends with a colon (see
+    :func:`_label_parts`). In ``"### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:"``
+    an empty instruction drops ``### Instruction:\n`` rather than presenting the input under it.
+    Other text between fields is a separator, kept only between two fields that are both there; the
+    text before the first field (but its label) and after the last is kept.
     """
     parsed = list(string.Formatter().parse(template))
-    prefix = parsed[0][0] if parsed else template
+    header = ""
     pieces: list[pl.Expr] = []
     seen_any: pl.Expr = pl.lit(False)
     suffix = ""
@@ -47,16 +76,18 @@ def template_expr(template: str) -> pl.Expr:
         if name is None:
             suffix = literal
             continue
-        sep = "" if i == 0 else literal
-        value = expr_for(name).cast(pl.String)
-        present = value.is_not_null() & (value.str.strip_chars() != "")
+        kept, label = _label_parts(literal, first=i == 0)
+        header, sep = (kept, "") if i == 0 else (header, kept)
+        raw = expr_for(name).cast(pl.String)
+        value = pl.lit(label) + raw
+        present = raw.str.strip_chars().fill_null("") != ""
         piece = pl.when(present & seen_any).then(pl.lit(sep) + value).when(present).then(value).otherwise(pl.lit(""))
         pieces.append(piece)
         seen_any = seen_any | present
     if not pieces:
         return pl.lit(template)
     body = pl.concat_str(pieces)
-    text = pl.concat_str([pl.lit(prefix), body, pl.lit(suffix)]) if (prefix or suffix) else body
+    text = pl.concat_str([pl.lit(header), body, pl.lit(suffix)]) if (header or suffix) else body
     return pl.when(seen_any).then(text).otherwise(pl.lit(None, pl.String))
 
 

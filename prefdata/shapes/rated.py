@@ -11,14 +11,15 @@ with ``columns: {prompt: instruction, score: overall_score, model: model}`` and 
 ``best_vs_worst`` gives one pair: chosen "Apple." (8.5, m1) over rejected "A car." (2.0, m2).
 ``best_vs_random`` pairs the best with one strictly worse completion drawn with a seed (same seed,
 same pairs); ``all_pairs`` gives every pair whose score gap is at least ``min_margin``. Equal scores
-are never paired. For ``ranked``, rank 1 is best unless ``lower_rank_is_better: false``; ranks are not scores, so
+are never paired. The same text twice in one record (after trimming) is one completion, scored by
+the mean of its scores: otherwise ``all_pairs`` would pair it both above and below a third. For ``ranked``, rank 1 is best unless ``lower_rank_is_better: false``; ranks are not scores, so
 ``score_chosen``/``score_rejected`` stay null.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -59,6 +60,8 @@ def _item_dtype(leaves: list[tuple[str, pl.DataType]]) -> pl.DataType:
 
 class RatedShape(Shape):
     name = "rated"
+    #: each record is binarized alone, and the random draw hashes content, not the record number
+    record_local = True
 
     def __init__(self, source: RatedSource | RankedSource, sample: Sequence[Mapping[str, Any]]):
         self.source = source
@@ -96,6 +99,11 @@ class RatedShape(Shape):
             read += record_bytes
             written += n * (n - 1) / 2 * (record_bytes - completion_bytes + 2 * completion_bytes / max(1, n))
         return max(1.0, written / read) if read else 1.0
+
+    def batch_key(self) -> Hashable | None:
+        """As :meth:`Shape.batch_key`, but ``all_pairs`` files stay apart: each reads in blocks sized
+        by the pairs its own sample expands to, which a batch joined from other files would exceed."""
+        return None if self.source.binarize.policy == "all_pairs" else super().batch_key()
 
     # -- what differs between rated and ranked --------------------------------------------------
 
@@ -156,9 +164,11 @@ class RatedShape(Shape):
         base = self.prompt.check(base)
 
         explode_cols = ["__items"] + (["__values"] if self.parallel_value_path else []) + (["__models"] if c.models else [])
+        # the draw of best_vs_random is keyed on the prompt's text, not on where the record sits
+        prompt_key = [pl.col("__prompt").list.eval(pl.element().struct.field("content")).list.join("\x1f").fill_null("").alias("__pkey")] if policy.policy == "best_vs_random" else []
         ex = (
             base.filter(pl.col("_reason").is_null())
-            .select("__row", "_record", *explode_cols, pl.int_ranges(pl.col("__items").list.len()).alias("__i"))
+            .select("__row", "_record", *prompt_key, *explode_cols, pl.int_ranges(pl.col("__items").list.len()).alias("__i"))
             .explode([*explode_cols, "__i"])
             .filter(pl.col("__i").is_not_null())
         )
@@ -170,6 +180,7 @@ class RatedShape(Shape):
         ex = ex.select(
             "__row",
             "_record",
+            *(["__pkey"] if prompt_key else []),
             "__i",
             text.alias("__text"),
             value.alias("__value"),
@@ -179,10 +190,12 @@ class RatedShape(Shape):
             pl.when(raw_value.is_not_null() & value.is_null()).then(raw_value.cast(pl.String)).alias("__bad_text"),
         )
         bad_values = ex.filter(pl.col("__bad_value")).group_by("__row").agg(pl.col("__bad_text").first())
-        usable = ex.filter(
-            pl.col("__value").is_not_null()
-            & pl.col("__text").is_not_null()
-            & (pl.col("__text").list.eval(pl.element().struct.field("content").str.strip_chars().str.len_chars()).list.sum() > 0)
+        usable = _merge_repeated_texts(
+            ex.filter(
+                pl.col("__value").is_not_null()
+                & pl.col("__text").is_not_null()
+                & (pl.col("__text").list.eval(pl.element().struct.field("content").str.strip_chars().str.len_chars()).list.sum() > 0)
+            )
         )
         n_usable = usable.group_by("__row").agg(pl.len().alias("__n"))
         pairs = self._pairs(usable, policy.policy, policy.min_margin, policy.seed)
@@ -198,7 +211,7 @@ class RatedShape(Shape):
         status = status.with_columns(
             keep_reason(pl.lit("wrong_type"), pl.lit(self.parallel_value_path or f"{c.completions}[].{self.item_value_path}"), pl.format(f"a {word} is not a number: {{}}", pl.col("__bad_text")), pl.col("__bad_text").is_not_null())
         ).with_columns(
-            keep_reason(pl.lit("too_few_completions"), pl.lit(c.completions), pl.format(f"{{}} usable completion(s) (with text and a {word}); at least 2 are needed", pl.col("__n")), pl.col("__n") < 2)
+            keep_reason(pl.lit("too_few_completions"), pl.lit(c.completions), pl.format(f"{{}} usable completion(s) (distinct texts with a {word}); at least 2 are needed", pl.col("__n")), pl.col("__n") < 2)
         ).with_columns(
             keep_reason(
                 pl.lit("below_margin"),
@@ -267,28 +280,36 @@ class RatedShape(Shape):
 
     @staticmethod
     def _pairs(usable: pl.LazyFrame, policy: str, min_margin: float, seed: int) -> pl.LazyFrame:
-        """(__row, chosen item, rejected item) rows; a pair needs a strictly better score, by min_margin."""
+        """(__row, chosen item, rejected item) rows; a pair needs a strictly better score, by min_margin.
+
+        Gaps are compared with a tolerance of a billionth of the larger score's size (relative only, so
+        scores of 3e-10 and 1e-10 still differ), so 0.3 - 0.1 meets a margin of 0.2 (it is
+        0.19999999999999998 in floating point) and rounding noise is no gap.
+        """
         cols = ["__i", "__text", "__value", "__model", "__good"]
-        ok = lambda gap: (gap > 0) & (gap >= min_margin)
+
+        def ok(better: pl.Expr, worse: pl.Expr) -> pl.Expr:
+            tolerance = pl.max_horizontal(better.abs(), worse.abs()) * 1e-9
+            gap = better - worse
+            return (gap > tolerance) & (gap >= min_margin - tolerance)
         if policy == "all_pairs":
             left = usable.select("__row", *[pl.col(c).alias(f"__c{c[2:]}") for c in cols])
             right = usable.select("__row", *[pl.col(c).alias(f"__r{c[2:]}") for c in cols])
             joined = left.join(right, on="__row", how="inner")
-            return joined.filter(ok(pl.col("__cgood") - pl.col("__rgood")))
+            return joined.filter(ok(pl.col("__cgood"), pl.col("__rgood")))
         ranked = usable.sort("__row", "__good", "__i", descending=[False, True, False])
         best = ranked.group_by("__row", maintain_order=True).first().select("__row", *[pl.col(c).alias(f"__c{c[2:]}") for c in cols])
         if policy == "best_vs_worst":
             worst = usable.sort("__row", "__good", "__i").group_by("__row", maintain_order=True).first()
             worst = worst.select("__row", *[pl.col(c).alias(f"__r{c[2:]}") for c in cols])
-            return best.join(worst, on="__row").filter(ok(pl.col("__cgood") - pl.col("__rgood")))
-        # best_vs_random: one strictly worse completion, drawn with a seed from the record number
-        candidates = usable.join(best.select("__row", "__cgood"), on="__row").filter(ok(pl.col("__cgood") - pl.col("__good")))
-        candidates = candidates.sort("__row", "__i").with_columns(
-            pl.int_range(pl.len()).over("__row").alias("__k"),
-            pl.len().over("__row").alias("__m"),
-            pl.col("_record").cast(pl.String).nchash.xxh3_64(seed=seed).alias("__h"),
-        )
-        drawn = candidates.filter(pl.col("__k") == (pl.col("__h") % pl.col("__m").cast(pl.UInt64)).cast(pl.Int64))
+            return best.join(worst, on="__row").filter(ok(pl.col("__cgood"), pl.col("__rgood")))
+        # best_vs_random: of the strictly worse completions, the one whose seeded hash of prompt and
+        # text is least. The draw depends on the content alone: not on the record's place in its file,
+        # the file's name or the order of the completions, so splitting a log into files keeps it.
+        candidates = usable.join(best.select("__row", "__cgood"), on="__row").filter(ok(pl.col("__cgood"), pl.col("__good")))
+        draw_key = pl.concat_str([pl.col("__pkey"), pl.col("__key").list.join("\x1f")], separator="\x1e")
+        candidates = candidates.with_columns(draw_key.nchash.xxh3_64(seed=seed).alias("__h"))
+        drawn = candidates.sort("__row", "__h", "__i").group_by("__row", maintain_order=True).first()
         drawn = drawn.select("__row", *[pl.col(c).alias(f"__r{c[2:]}") for c in cols])
         return best.join(drawn, on="__row")
 
@@ -298,6 +319,23 @@ class RatedShape(Shape):
         margin = f", min_margin {b.min_margin}" if b.min_margin else ""
         return f"{self.name}: prompt {self.prompt.description}, completions '{c.completions}' ({self.text_kind}), {b.policy}{extra}{margin}"
 
+
+
+def _merge_repeated_texts(usable: pl.LazyFrame) -> pl.LazyFrame:
+    """One completion per distinct text of a record (compared as ``identical_responses`` compares:
+    each turn's content trimmed), scored by the mean of its scores, with its first model and place.
+
+    A text scored 5 and 1 beside another scored 3 would otherwise be paired both above and below it
+    (a contradiction DPO cannot learn from) by ``all_pairs``, and be chosen against itself by
+    ``best_vs_worst``, which lost the record.
+    """
+    key = pl.col("__text").list.eval(pl.element().struct.field("content").str.strip_chars())
+    first = [c for c in usable.collect_schema().names() if c not in ("__row", "__i", "__value", "__good", "__key")]
+    return (
+        usable.with_columns(key.alias("__key"))
+        .group_by("__row", "__key")
+        .agg(pl.col("__i").min(), *[pl.col(c).sort_by("__i").first() for c in first], pl.col("__value", "__good").mean())
+    )
 
 
 class RankedShape(RatedShape):

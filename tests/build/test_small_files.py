@@ -169,6 +169,27 @@ def test_random_small_folders_build_the_same_joined_or_not(tmp_path: Path, monke
         assert_reconciled(joined)
 
 
+@pytest.mark.parametrize("policy", ["best_vs_worst", "best_vs_random", "all_pairs"])
+def test_rated_small_files_build_the_same_joined_or_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policy: str) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    rng = random.Random(5)
+    for i in range(12):
+        rows = []
+        for j in range(3):
+            completions = [{"response": f"answer {i}-{j}-{k}", "score": rng.choice([1, 2, 3, 4, 5])} for k in range(4)]
+            if j == 1:
+                completions[2]["score"] = "n/a"  # a wrong_type reject inside a joined batch
+            rows.append({"prompt": f"Question {i}-{j}?", "completions": completions})
+        (raw / f"r{i:02d}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = {"sources": [{"shape": "rated", "columns": {"prompt": "prompt"}, "binarize": {"policy": policy, "seed": 3}}]}
+    joined, apart, files_per_batch = _build_both(monkeypatch, raw, tmp_path, config=config)
+    assert (max(files_per_batch) > 1) == (policy != "all_pairs")
+    assert _files(joined) == _files(apart)
+    assert_reconciled(joined)
+    assert rejects(joined).filter(pl.col("reason") == "wrong_type").height == 12
+
+
 def test_joiner_keeps_order_and_limits() -> None:
     f = FIXTURES / "raw" / "preference" / "strings.jsonl"
     plan = plan_build(f, None).files[0]
@@ -204,7 +225,9 @@ def test_batch_key_tells_layouts_apart(tmp_path: Path) -> None:
     completions = [{"response": "a", "score": 1}, {"response": "b", "score": 2}]
     (rated / "r.jsonl").write_text(json.dumps({"prompt": "q", "completions": completions}) + "\n")
     (r,) = plan_build(rated, parse_config({"sources": [{"shape": "rated", "columns": {"prompt": "prompt"}}]})).files
-    assert r.shape.batch_key() is None and join_key(r) is None  # its sampling hashes record numbers
+    assert r.shape.batch_key() is not None and join_key(r) is not None
+    (r,) = plan_build(rated, parse_config({"sources": [{"shape": "rated", "columns": {"prompt": "prompt"}, "binarize": {"policy": "all_pairs"}}]})).files
+    assert r.shape.batch_key() is None and join_key(r) is None  # blocks sized by its own expansion
 
 
 def test_a_folder_of_files_read_alike_is_described_in_one_line(tmp_path: Path) -> None:

@@ -147,6 +147,31 @@ def test_a_failing_custom_function_is_its_error_not_a_crash(tmp_path: Path, monk
     assert message in result.output
 
 
+@pytest.mark.parametrize(
+    ("function", "problem"),
+    [
+        ("no_such_module:to_pairs", "cannot import module 'no_such_module'"),
+        ("edge_custom:no_such_function", "module 'edge_custom' has no function 'no_such_function'"),
+        ("edge_custom:raises", "custom function 'edge_custom:raises' failed: ValueError: boom"),
+    ],
+)
+def test_a_custom_function_error_names_the_config_file_source_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, problem: str
+) -> None:
+    """As every config error does: the function is imported and run after the config was read, and
+    its errors used to name neither the file nor the source."""
+    (tmp_path / "edge_custom.py").write_text(CUSTOM)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "edge_custom", raising=False)
+    raw = _jsonl(tmp_path / "r.jsonl", [{"q": "q1", "g": "good", "b": "bad"}])
+    config = tmp_path / "build.yaml"
+    config.write_text(f'sources:\n  - name: votes\n    shape: custom\n    function: "{function}"\n')
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "--config", str(config), "-q"])
+    assert result.exit_code == 2, result.output
+    assert f"error: {config}: sources[0] (name: votes).function: " in result.stderr and problem in result.stderr
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("neighbour", [None, {"prompt": "Q2", "response": "r", "rating": [1]}])
 def test_a_feedback_label_does_not_depend_on_the_other_records_of_its_batch(tmp_path: Path, neighbour: dict | None) -> None:
     rows = [{"prompt": "P", "response": "good", "rating": 1.0}, {"prompt": "P", "response": "bad", "rating": 0.0}]
@@ -182,6 +207,63 @@ def test_a_blank_feedback_response_does_not_take_its_partner_down(tmp_path: Path
     assert [c[0]["content"] for c in kto["completion"].to_list()] == ["a real answer"]
 
 
+def _filled(value: object, **parts: str) -> object:
+    """``value`` with ``{text}``/``{model}`` filled in, however deep in it they are."""
+    if isinstance(value, dict):
+        return {k: _filled(v, **parts) for k, v in value.items()}
+    return value.format(**parts) if isinstance(value, str) else value
+
+
+def _votes(up: dict, down: dict) -> list[object]:
+    """An up-voted record ("good", by m1) and a down-voted one ("bad", by m2)."""
+    return [_filled(up, text="good", model="m1"), _filled(down, text="bad", model="m2")]
+
+
+@pytest.mark.parametrize(
+    ("columns", "up", "down"),
+    [
+        (
+            {"prompt": "prompt.text", "response": "r", "label": "l", "model": "m"},
+            {"prompt": {"text": "Q"}, "r": "{text}", "l": "up", "m": "{model}"},
+            {"prompt": {"text": "Q"}, "r": "{text}", "l": "down", "m": "{model}"},
+        ),
+        (
+            {"prompt": "q", "response": "r", "label": "label.value", "model": "m"},
+            {"q": "Q", "r": "{text}", "label": {"value": "up"}, "m": "{model}"},
+            {"q": "Q", "r": "{text}", "label": {"value": "down"}, "m": "{model}"},
+        ),
+        (
+            {"prompt": "q", "response": "r", "label": "l", "model": "prompt.name"},
+            {"q": "Q", "r": "{text}", "l": "up", "prompt": {"name": "{model}"}},
+            {"q": "Q", "r": "{text}", "l": "down", "prompt": {"name": "{model}"}},
+        ),
+    ],
+)
+def test_feedback_reads_paths_under_fields_named_like_its_columns(tmp_path: Path, columns: dict, up: dict, down: dict) -> None:
+    """A raw field named ``prompt`` or ``label`` is the raw field, not the half-pair made from it:
+    ``prompt.text`` or ``label.value`` used to crash the build (a Rust panic or an internal error)."""
+    config = {"sources": [{"shape": "feedback", "columns": columns, "labels": {"up": ["up"], "down": ["down"]}}]}
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", _votes(up, down)), tmp_path / "out", config=config)
+    got = pairs(tmp_path / "out")
+    texts = [(p[0]["content"], c[0]["content"], r[0]["content"]) for p, c, r in got.select("prompt", "chosen", "rejected").rows()]
+    assert texts == [("Q", "good", "bad")]
+    assert got.select("chosen_model", "rejected_model").rows() == [("m1", "m2")]
+
+
+@pytest.mark.parametrize("field", ["rating", "label"])
+def test_an_unmapped_feedback_label_is_an_unknown_verdict_whatever_the_field_is_named(tmp_path: Path, field: str) -> None:
+    """``label`` (the default field name) used to be read back after the mapped up/down label had
+    replaced it, so an unmapped 5 was reported as a missing label."""
+    rows = [{"prompt": "Q", "response": "fine", field: 5}, {"prompt": "Q", "response": "great", field: "up"}]
+    config = {"sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": field}}]}
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows), tmp_path / "out", config=config)
+    got = rejects(tmp_path / "out").sort("record").select("record", "reason", "field", "detail").rows()
+    assert got == [
+        (1, "unknown_verdict", field, f"{field} = 5 is none of the configured up/down labels"),
+        (2, "unpaired", field, "no down-voted response to the same prompt"),
+    ]
+
+
 @pytest.mark.parametrize("text", ["lang === 'en'", "score >== 3", "lang == !en", "lang == "])
 def test_a_mistyped_filter_operator_is_a_config_error_not_an_empty_build(text: str) -> None:
     from prefdata.shapes.filters import parse_filter
@@ -189,6 +271,73 @@ def test_a_mistyped_filter_operator_is_a_config_error_not_an_empty_build(text: s
     with pytest.raises(ConfigError, match="a mistyped operator|expected '<field> <op> <value>'"):
         parse_filter(text)  # a blank value used to compare with null and drop every record
     assert parse_filter("lang == '=en'").value == "=en"  # quoted, the value may start with it
+
+
+#: Raw values of a filtered field (the last record has none) and the operands a filter may compare them with.
+FILTERED = [{"tier": v} for v in (1, 1.0, "1", "1.0", "01", True, None, "abc", "ABC", 2, "\u0661")] + [{}]  # U+0661: Arabic-Indic 1, no number to polars
+OPERANDS = ["1", "1.0", "'1'", "'1.0'", "'01'", "true", "null", "abc"]
+
+
+def _kept(text: str) -> tuple[set[int], set[int]]:
+    """Indexes of the :data:`FILTERED` records a filter keeps: as a build decodes and filters them
+    (polars), and as a tree's message filter reads them (Python)."""
+    from prefdata.io.decode import DecodeSpec, decode
+    from prefdata.shapes.fields import Leaf, field_specs
+    from prefdata.shapes.filters import parse_filter
+
+    flt = parse_filter(text)
+    lines = pl.DataFrame(
+        {"_record": range(len(FILTERED)), "_line": [json.dumps(r) for r in FILTERED]},
+        schema={"_record": pl.Int64, "_line": pl.String},
+    )
+    decoded = decode(lines, DecodeSpec(field_specs([Leaf(flt.path, pl.String)])))
+    by_polars = set(decoded.filter(flt.expr()).get_column("_record").to_list())
+    return by_polars, {i for i, r in enumerate(FILTERED) if flt.matches(r)}
+
+
+def test_filter_operators_agree_on_what_equals_a_value() -> None:
+    """``x in [a, b]`` is ``x == a or x == b``, ``!=`` and ``not in`` their negations, for numbers,
+    number-like text, booleans, null and text alike: ``in`` used to compare text (``"1.0"`` was not in
+    ``[1]`` but was ``== 1``) and read ``null`` in a list as the text ``None``."""
+    every = set(range(len(FILTERED)))
+    assert _kept("tier == 1") == ({0, 1, 2, 3, 4},) * 2
+    assert _kept("tier == null") == ({6, 11},) * 2
+    for a in OPERANDS:
+        equal = _kept(f"tier == {a}")
+        assert _kept(f"tier != {a}") == tuple(every - e for e in equal), a
+        for b in OPERANDS:
+            either = tuple(x | y for x, y in zip(equal, _kept(f"tier == {b}")))
+            assert _kept(f"tier in [{a}, {b}]") == either, (a, b)
+            assert _kept(f"tier not in [{a}, {b}]") == tuple(every - e for e in either), (a, b)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"), [("tier == 1", ["Q1", "Q2"]), ("tier in [1, 2]", ["Q1", "Q2"]), ("tier not in [1]", ["Q3", "Q4"])]
+)
+def test_a_number_written_as_text_is_in_a_list_of_numbers(tmp_path: Path, text: str, kept: list[str]) -> None:
+    """A CSV cell ``1.0`` is 1 to ``in`` and ``not in`` as it is to ``==``."""
+    (tmp_path / "r.csv").write_text("question,good,bad,tier\nQ1,g1,b1,1.0\nQ2,g2,b2,1\nQ3,g3,b3,3\nQ4,g4,b4,\n")
+    columns = {"prompt": "question", "chosen": "good", "rejected": "bad"}
+    config = {"sources": [{"shape": "preference", "columns": columns, "filters": [text]}]}
+    prefdata.build(tmp_path / "r.csv", tmp_path / "out", config=config)
+    assert sorted(p[0]["content"] for p in pairs(tmp_path / "out").get_column("prompt").to_list()) == kept
+
+
+@pytest.mark.parametrize("op", ["==", "in", "not in"])
+def test_long_integer_ids_are_compared_exactly(tmp_path: Path, op: str) -> None:
+    """1234567890123456789 and ...790 are one float64: an allow-list of ids must not mix them up."""
+    from prefdata.shapes.filters import parse_filter
+
+    ids = [1234567890123456789, 1234567890123456790, 1234567890123456700, "1234567890123456789"]
+    rows = [{"q": f"Q{i}", "c": "good", "r": "bad", "uid": uid} for i, uid in enumerate(ids)]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    value = "[1234567890123456789]" if op != "==" else "1234567890123456789"
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "q", "chosen": "c", "rejected": "r"}, "filters": [f"uid {op} {value}"]}]}
+    prefdata.build(tmp_path / "r.jsonl", tmp_path / "out", config=config)
+    kept = sorted(p[0]["content"] for p in pairs(tmp_path / "out").get_column("prompt").to_list())
+    assert kept == (["Q1", "Q2"] if op == "not in" else ["Q0", "Q3"])
+    tree_filter = parse_filter(f"uid {op} {value}")
+    assert [tree_filter.matches(r) for r in rows] == [op != "not in", op == "not in", op == "not in", op != "not in"]
 
 
 def test_values_that_match_alike_cannot_be_listed_under_two_labels() -> None:
