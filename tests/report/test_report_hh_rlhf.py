@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import polars as pl
 
@@ -18,11 +17,7 @@ def test_report_on_hh_rlhf_build(shared_data, tmp_path):
     prefdata.build(raw, out, quiet=True)
     manifest_pairs = pl.read_parquet(out / "data" / "*.parquet").height
 
-    start = time.perf_counter()
-    result = report(out)
-    seconds = time.perf_counter() - start
-
-    assert seconds < 30
+    result = report(out)  # its speed is measured by benchmarks/report_scale.py, not asserted here
     assert result.pairs == manifest_pairs > 2000
     html = result.html_path.read_text(encoding="utf-8")
     states = dict(re.findall(r'data-plot="([a-z_]+)" data-state="(plot|na)"', html))

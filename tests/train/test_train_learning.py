@@ -1,4 +1,6 @@
-"""Acceptance 1: SFT then DPO on a tiny local Llama learns a synthetic preference, on CPU, in well under 2 minutes.
+"""Acceptance 1: SFT then DPO on a tiny local Llama learns a synthetic preference on CPU (its time against
+the 2-minute goal is measured by ``benchmarks/train_cpu_learning.py``: a timed assertion here would
+fail on a busy machine).
 
 Held-out reward accuracy starts at 0.5 (before DPO the policy is the reference: every pair ties) and
 must reach >= 0.9 with a growing margin. The same run with chosen and rejected swapped in the *train*
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 
 import pytest
 
@@ -27,10 +28,9 @@ def sft_then_dpo(data, tiny_model, tmp_path, tag):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, task_data, swapped_data, tiny_model):
     tmp = tmp_path_factory.mktemp("learning")
-    start = time.perf_counter()
     true = sft_then_dpo(task_data, tiny_model, tmp, "true")
     swapped = sft_then_dpo(swapped_data, tiny_model, tmp, "swapped")
-    return {"true": true, "swapped": swapped, "seconds": time.perf_counter() - start}
+    return {"true": true, "swapped": swapped}
 
 
 def test_dpo_learns_the_preference_on_held_out_pairs(runs):
@@ -51,11 +51,6 @@ def test_swapped_labels_drive_accuracy_down(runs):
     print(f"\nswapped train labels: {dpo.eval_before} -> {after}")
     assert after.reward_accuracy <= 0.1
     assert after.reward_margin < 0
-
-
-def test_both_stages_finish_in_under_two_minutes(runs):
-    print(f"\nSFT+DPO twice (true and swapped labels): {runs['seconds']:.1f}s")
-    assert runs["seconds"] < 120
 
 
 def test_outputs_carry_provenance_and_eval(runs, task_data):
