@@ -27,6 +27,47 @@ def _is_text_like(dtype: pl.DataType) -> bool:
     return dtype in (pl.String, pl.Null, pl.Categorical, pl.Binary) or isinstance(dtype, (pl.Categorical, pl.Enum))
 
 
+def is_dictionary_text(dtype: pl.DataType) -> bool:
+    """A dictionary-encoded string (pandas ``category``, Arrow ``dictionary<string>``): polars reads it
+    as ``Categorical`` or ``Enum``, the Hugging Face loader as plain strings."""
+    return isinstance(dtype, (pl.Categorical, pl.Enum))
+
+
+def lossless(found: pl.DataType, target: pl.DataType) -> bool:
+    """Whether values of ``found`` read as ``target`` without loss or guessing: the same values stored
+    another way (a dictionary-encoded string, an integer or float32 score, struct fields in another
+    order). Such a column is not a schema problem; a string score or a plain-text message column is.
+    """
+    if found == target:
+        return True
+    if target == pl.String:
+        return is_dictionary_text(found)
+    if target.is_float():
+        return found.is_integer() or found == pl.Float32
+    if target.is_integer():
+        return found.is_integer() and _fits(found, target)
+    if isinstance(target, pl.List) and isinstance(found, pl.List):
+        return lossless(found.inner, target.inner)
+    if isinstance(target, pl.Struct) and isinstance(found, pl.Struct):
+        have = {f.name: f.dtype for f in found.fields}
+        return set(have) == {f.name for f in target.fields} and all(lossless(have[f.name], f.dtype) for f in target.fields)
+    return False
+
+
+#: The range of each integer type, for :func:`lossless`.
+_INT_RANGE = {
+    **{t: (-(2 ** (b - 1)), 2 ** (b - 1) - 1) for t, b in ((pl.Int8, 8), (pl.Int16, 16), (pl.Int32, 32), (pl.Int64, 64))},
+    **{t: (0, 2**b - 1) for t, b in ((pl.UInt8, 8), (pl.UInt16, 16), (pl.UInt32, 32), (pl.UInt64, 64))},
+}
+
+
+def _fits(found: pl.DataType, target: pl.DataType) -> bool:
+    """Every value of integer type ``found`` is one of integer type ``target``."""
+    kind = lambda dtype: dtype if isinstance(dtype, type) else type(dtype)
+    (lo, hi), (tlo, thi) = _INT_RANGE.get(kind(found), (1, 0)), _INT_RANGE.get(kind(target), (0, -1))
+    return tlo <= lo and hi <= thi
+
+
 def text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
     """``expr`` (of type ``dtype``) as text, or None when ``dtype`` has no faithful text reading.
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from prefdata.errors import OutputError
+from prefdata.splits import split_names
 
 TMP_MARK = ".prefdata-tmp-"
 
@@ -26,11 +27,6 @@ TMP_MARK = ".prefdata-tmp-"
 def shard_name(split: str, index: int, count: int) -> str:
     """Hugging Face Hub layout: ``train-00000-of-00004.parquet``."""
     return f"{split}-{index:05d}-of-{count:05d}.parquet"
-
-
-def split_of(shard: Path) -> str:
-    """The split a shard holds, read back from its name (``train-00000-of-00004.parquet`` -> ``train``)."""
-    return shard.name.split("-", 1)[0].removesuffix(".parquet")
 
 
 def visible_parquet(folder: Path) -> list[Path]:
@@ -44,10 +40,11 @@ def visible_parquet(folder: Path) -> list[Path]:
 
 
 def shards_by_split(out: Path) -> dict[str, list[Path]]:
-    """``OUT/data/*.parquet`` (:func:`visible_parquet`) by split, each list in file-name order (empty when there is none)."""
+    """``OUT/data/*.parquet`` (:func:`visible_parquet`) by split (named as the Hugging Face loader names
+    them, :mod:`prefdata.splits`), each list in file-name order (empty when there is none)."""
     shards: dict[str, list[Path]] = {}
-    for f in visible_parquet(out / "data"):
-        shards.setdefault(split_of(f), []).append(f)
+    for f, split in split_names(visible_parquet(out / "data")).items():
+        shards.setdefault(split, []).append(f)
     return shards
 
 

@@ -10,9 +10,11 @@ Columns of :meth:`Dataset.scan` (besides the canonical ones, with ``prompt``/``c
 as ``list[struct{role, content}]`` and ``id`` recomputed when the shard has none):
 
 - ``_row`` (u32): position in the concatenation of the shards, sorted by path; stable between scans.
-- ``split`` (str): the shard name before the first ``-`` (``train-00000-of-00001.parquet`` -> train).
+- ``split`` (str): the shard's split, named as the Hugging Face loader names it (:mod:`prefdata.splits`:
+  ``train-00000-of-00001.parquet`` and ``train_0.parquet`` are train).
 - ``chosen_position`` (str, nullable): "a"/"b" (lowercased), whether the chosen response was shown first.
-- ``_fmt_prompt``/``_fmt_chosen``/``_fmt_rejected`` (str): "messages", "string" or "missing".
+- ``_fmt_prompt``/``_fmt_chosen``/``_fmt_rejected`` (str): "messages", "string", "missing" or "null"
+  (a column typed null: every row null).
 - ``_none_filled`` (bool): a message has a null role/content or a null extra struct field.
 - ``_image_column`` (bool): the shard has an ``image`` or ``images`` column.
 """
@@ -28,11 +30,12 @@ from pathlib import Path
 
 import polars as pl
 
-from prefdata.build.output import split_of, visible_parquet
+from prefdata.build.output import visible_parquet
 from prefdata.check.errors import DatasetError
-from prefdata.coerce import coerce, text
+from prefdata.coerce import coerce, is_dictionary_text, lossless, text
 from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_size
 from prefdata.schema import CANONICAL_SCHEMA, FORBIDDEN_COLUMNS, MESSAGE, id_expr
+from prefdata.splits import name_problems, split_names
 
 MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
 #: Which response was shown first ("a": the chosen one) in pairwise sources; null elsewhere.
@@ -55,6 +58,8 @@ class SchemaProblem:
     found: str
 
     def describe(self) -> str:
+        if not self.column:  # about the shard itself (its name), not one of its columns
+            return f"{self.shard}: {self.found}"
         return f"{self.shard}: column {self.column!r} is {self.found}, expected {self.expected}"
 
 
@@ -137,11 +142,33 @@ def open_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"{root}: no data/*.parquet shards (is this a dataset written by `prefdata build`?){hidden}")
     shards = []
     problems: list[SchemaProblem] = []
-    for file in files:
-        shard, shard_problems = _inspect(root, file)
+    for file, split in split_names(files).items():
+        shard, shard_problems = _inspect(root, file, split)
         shards.append(shard)
         problems.extend(shard_problems)
+    problems.extend(_null_beside_typed(shards))
+    for file, problem in name_problems(files).items():
+        problems.append(SchemaProblem(file.relative_to(root).as_posix(), "", "a name that gives one split", problem))
     return Dataset(root=root, shards=tuple(shards), problems=tuple(problems))
+
+
+def _null_beside_typed(shards: list[Shard]) -> list[SchemaProblem]:
+    """A message column typed null (an empty pandas shard) in a split whose other shards hold messages.
+
+    Alone, such a shard reads as an empty split; beside typed shards the Hugging Face loader cannot
+    combine the two schemas and ``load_dataset`` fails on the split, so it is a schema problem.
+    """
+    problems = []
+    for shard in shards:
+        for column in MESSAGE_COLUMNS:
+            typed = [s.name for s in shards if s.split == shard.split and s.formats.get(column) not in ("null", None)]
+            if shard.formats.get(column) == "null" and typed:
+                problems.append(SchemaProblem(
+                    shard.name, column, "list[struct{role, content}]",
+                    f"typed null beside shards of the {shard.split} split that hold messages ({typed[0]}): "
+                    "datasets.load_dataset cannot combine them; write the empty shard with the canonical schema or drop it",
+                ))
+    return problems
 
 
 def _describe(dtype: pl.DataType) -> str:
@@ -152,7 +179,7 @@ def _message_fields(name: str, column: str, fields: dict[str, pl.DataType]) -> l
     """Problems of the role/content fields of a message struct; a field no text can be read from is fatal."""
     problems = []
     for f in MESSAGE_FIELDS:
-        if fields[f] in (pl.String, pl.Null):
+        if fields[f] in (pl.String, pl.Null) or is_dictionary_text(fields[f]):
             continue  # an all-null field is the None-filled trap: trl_traps and role_structure count its rows
         if text(pl.lit(None), fields[f]) is None:
             raise DatasetError(
@@ -162,7 +189,7 @@ def _message_fields(name: str, column: str, fields: dict[str, pl.DataType]) -> l
     return problems
 
 
-def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
+def _inspect(root: Path, file: Path, split: str) -> tuple[Shard, list[SchemaProblem]]:
     name = file.relative_to(root).as_posix()
     try:
         schema = pl.read_parquet_schema(file)
@@ -179,7 +206,10 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
                 raise DatasetError(f"{name}: no {column!r} column; a preference pair needs prompt, chosen and rejected")
             formats[column] = "missing"
             problems.append(SchemaProblem(name, column, "list[struct{role, content}]", "missing"))
-        elif dtype in (pl.String, pl.Binary) or isinstance(dtype, pl.Categorical):
+        elif dtype == pl.Null:
+            # every row null (a 0-row or all-null shard written by pandas): role_structure counts the rows
+            formats[column] = "null"
+        elif dtype in (pl.String, pl.Binary) or is_dictionary_text(dtype):
             formats[column] = "string"
             found = "a plain string" if dtype == pl.String else f"plain text stored as {_describe(dtype)}"
             problems.append(SchemaProblem(name, column, "list[struct{role, content}]", found))
@@ -206,13 +236,12 @@ def _inspect(root: Path, file: Path) -> tuple[Shard, list[SchemaProblem]]:
         if column not in schema:
             if column not in OPTIONAL_COLUMNS:
                 problems.append(SchemaProblem(name, column, _describe(dtype), "missing"))
-        elif schema[column] != dtype and schema[column] != pl.Null:
+        elif not lossless(schema[column], dtype) and schema[column] != pl.Null:
             found = _describe(schema[column])
             if coerce(pl.col(column), schema[column], dtype) is None:
                 found += ", which cannot be read as the canonical type (checked as nulls)"
             problems.append(SchemaProblem(name, column, _describe(dtype), found))
     images = tuple(c for c in FORBIDDEN_COLUMNS if c in schema)
-    split = split_of(file)
     shard = Shard(
         path=file, name=name, split=split, schema=schema, rows=rows, uncompressed_bytes=size, formats=formats,
         extra_message_fields=extra, image_columns=images,
@@ -225,6 +254,8 @@ def _messages(shard: Shard, column: str) -> tuple[pl.Expr, pl.Expr]:
     fmt = shard.formats[column]
     if fmt == "missing":
         return pl.lit([], dtype=pl.List(MESSAGE)), pl.lit(False)
+    if fmt == "null":
+        return pl.lit(None, dtype=pl.List(MESSAGE)), pl.lit(False)
     if fmt == "string":
         content = text(pl.col(column), shard.schema[column])
         wrapped = pl.when(pl.col(column).is_not_null()).then(

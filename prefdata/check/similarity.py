@@ -11,7 +11,7 @@ batch (several batches at once, on threads: numpy releases the GIL) into shingle
   signatures, i.e. the signature of the union of their shingles) is banded; rows sharing a band are
   candidates, verified by the exact Jaccard of prompt, chosen and rejected separately.
 - near prompt leakage: prompts are short, so they get classic k-permutation signatures; candidates
-  joining a train row to a row of another split are verified on the prompt's exact Jaccard.
+  joining a training row (:func:`prefdata.splits.is_train_split`) to a row of another split are verified on the prompt's exact Jaccard.
 
 Verification reads only the candidate rows again. Exact duplicates and exactly equal prompts are left
 to ``exact_duplicates`` and ``prompt_leakage_exact``.
@@ -34,6 +34,7 @@ from prefdata.check.dataset import Dataset
 from prefdata.check.view import content_text
 from prefdata.io.morsels import streaming_morsels
 from prefdata.ordered_map import ordered_map
+from prefdata.splits import is_train_split
 
 FIELDS = {"p": "prompt", "c": "chosen", "r": "rejected"}
 #: Rows per batch of the streaming scan (bounded memory: signatures are the only per-row state kept).
@@ -162,14 +163,15 @@ def find_similar(
             .filter(pl.col("ta") != pl.col("tb")).select("a", "b")
         )
     if leak_cands.height:
-        s = k64.select("_row", "split", "_prompt_key")
+        training = [split for split in keys.get_column("split").unique().to_list() if is_train_split(split)]
+        s = k64.select("_row", pl.col("split").is_in(training).alias("t"), "_prompt_key")
         leak_cands = (
-            leak_cands.join(s.rename({"_row": "a", "split": "sa", "_prompt_key": "ka"}), on="a")
-            .join(s.rename({"_row": "b", "split": "sb", "_prompt_key": "kb"}), on="b")
-            .filter(((pl.col("sa") == "train") != (pl.col("sb") == "train")) & (pl.col("ka") != pl.col("kb")))
+            leak_cands.join(s.rename({"_row": "a", "t": "ta", "_prompt_key": "ka"}), on="a")
+            .join(s.rename({"_row": "b", "t": "tb", "_prompt_key": "kb"}), on="b")
+            .filter((pl.col("ta") != pl.col("tb")) & (pl.col("ka") != pl.col("kb")))
             .select(
-                row=pl.when(pl.col("sa") == "train").then("b").otherwise("a"),
-                train_row=pl.when(pl.col("sa") == "train").then("a").otherwise("b"),
+                row=pl.when(pl.col("ta")).then("b").otherwise("a"),
+                train_row=pl.when(pl.col("ta")).then("a").otherwise("b"),
             )
         )
     t_cand = time.perf_counter()

@@ -13,10 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from prefdata.check.checks.bias import null_source_label
 from prefdata.report.dataset import READ_ERRORS, Dataset
-
-#: Label used where a dataset has no ``source`` column or the value is null.
-NO_SOURCE = "(no source)"
 
 
 def _chars(column: str) -> pl.Expr:
@@ -49,32 +47,58 @@ class Aggregates:
 def per_pair_frame(ds: Dataset) -> pl.LazyFrame:
     """The narrow per-pair frame: split, source, lengths, user turns, score margin, A won."""
     schema = ds.schema
-    source = pl.col("source").fill_null(NO_SOURCE) if "source" in schema else pl.lit(NO_SOURCE)
+    source = pl.col("source") if "source" in schema else pl.lit(None)
     exprs: list[pl.Expr] = [
         pl.col("split"),
-        source.cast(pl.String).alias("source"),
+        source.cast(pl.String).alias("source"),  # null until compute() labels it (needs every source name)
         _chars("prompt"),
         _chars("chosen"),
         _chars("rejected"),
         pl.col("prompt").list.eval(pl.element().struct.field("role") == "user").list.sum().cast(pl.Int64).alias("user_turns"),
     ]
     if "score_chosen" in schema and "score_rejected" in schema:
-        exprs.append((pl.col("score_chosen") - pl.col("score_rejected")).cast(pl.Float64).alias("margin"))
+        exprs.append(_margin())
     else:
         exprs.append(pl.lit(None, pl.Float64).alias("margin"))
     position = ds.position_column
     if position is not None:
-        label = pl.col(position).cast(pl.String).str.strip_chars().str.to_lowercase()
-        a_won = pl.when(label == "a").then(True).when(label == "b").then(False).otherwise(None)
-        exprs.append(a_won.alias("a_won"))
+        exprs.append(_a_won(position))
     else:
         exprs.append(pl.lit(None, pl.Boolean).alias("a_won"))
     return ds.scan().select(exprs)
 
 
+def _margin() -> pl.Expr:
+    """Score of chosen minus score of rejected; NaN scores count as missing, as in ``prefdata check``.
+
+    Check's suite view reads NaN as missing (as pandas, so GX, does), so a pair with a NaN score is
+    not a scored pair there; here it would otherwise count as scored and turn the median into NaN.
+    """
+    chosen, rejected = pl.col("score_chosen").fill_nan(None), pl.col("score_rejected").fill_nan(None)
+    return (chosen - rejected).cast(pl.Float64).alias("margin")
+
+
+def _a_won(position: str) -> pl.Expr:
+    """True where the response shown first won, False where the second did, null otherwise.
+
+    Read the way ``prefdata check`` reads ``chosen_position`` (lowercased, not stripped): "a " is
+    not a canonical position (the suite's in-set expectation fails it, and position_bias leaves it
+    out), so the report leaves it out too instead of counting pairs the check does not.
+    """
+    label = pl.col(position).cast(pl.String).str.to_lowercase()
+    return pl.when(label == "a").then(True).when(label == "b").then(False).otherwise(None).alias("a_won")
+
+
+def _label_sources(per_pair: pl.DataFrame) -> pl.DataFrame:
+    """Name the pairs without a source as ``prefdata check`` names them (:func:`null_source_label`):
+    their own group, never merged with a real source that has the same name."""
+    label = null_source_label(per_pair.get_column("source").unique())
+    return per_pair.with_columns(pl.col("source").fill_null(label))
+
+
 def compute(ds: Dataset) -> Aggregates:
     """Run the pass and reconcile its counts with manifest.json (when there is one)."""
-    per_pair = ds.collect(per_pair_frame(ds), "counting pairs")
+    per_pair = _label_sources(ds.collect(per_pair_frame(ds), "counting pairs"))
     has_scores = per_pair["margin"].null_count() < per_pair.height
     has_position = per_pair["a_won"].null_count() < per_pair.height
     return Aggregates(

@@ -108,11 +108,11 @@ def report(
 
     agg = aggregates.compute(ds)
     wanted = results.offending_ids_to_show(ds.checks, examples_per_check)
-    sampled, by_id = examples.fetch(ds, total=agg.pairs, sample=sample, seed=seed, ids=wanted)
+    sampled, named = examples.fetch(ds, total=agg.pairs, sample=sample, seed=seed, ids=wanted)
     content = build_content(
         ds,
         agg,
-        checks=results.check_views(ds.checks, by_id, examples_per_check),
+        checks=results.check_views(ds.checks, named, examples_per_check),
         expectations=results.expectation_views(ds.checks),
         plots=plots.all_plots(agg, results.token_lengths(ds.checks)),
         sample=sampled,

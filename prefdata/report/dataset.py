@@ -70,12 +70,34 @@ class Dataset:
                   for split, files in self.shards.items() for f in files]
         return pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
 
-    def _scan_shard(self, path: Path, names: list[str]) -> pl.LazyFrame:
-        """One shard in the canonical schema: missing columns as nulls, a missing ``id`` computed the canonical way."""
+    def shard_name(self, path: Path) -> str:
+        """A shard as checks.json names it, relative to the dataset: ``data/train-00000-of-00001.parquet``."""
+        return path.relative_to(self.root).as_posix()
+
+    def shard_rows(self) -> list[tuple[Path, int]]:
+        """Every shard with its number of rows (from the Parquet footer), in :meth:`scan` order."""
+        return [(f, pl.scan_parquet(f).select(pl.len()).collect().item()) for files in self.shards.values() for f in files]
+
+    def scan_shard(self, path: Path, columns: list[str] | None = None, *, row: int | None = None) -> pl.LazyFrame:
+        """One shard as :meth:`scan` reads it, with its ``split``; only its row ``row`` if given.
+
+        Reading one row this way decodes the texts of that row's pages only, not of the whole shard
+        (a filter on a row index would decode them all).
+        """
+        split = next(s for s, files in self.shards.items() if path in files)
+        names = [c for c in (columns if columns is not None else self.schema.names()) if c in self.schema]
+        return self._scan_shard(path, names, row).with_columns(pl.lit(split).alias("split"))
+
+    def _scan_shard(self, path: Path, names: list[str], row: int | None = None) -> pl.LazyFrame:
+        """One shard in the canonical schema: missing columns as nulls, a missing ``id`` computed the canonical way.
+
+        ``row`` slices the scan before the readers: polars does not push a slice through them.
+        """
         reader = self.readers[path]
-        compute_id = "id" in self.schema and "id" not in reader
+        compute_id = "id" not in reader
         exprs = {c: reader.get(c, pl.lit(None, dtype=t)) for c, t in self.schema.items() if not (c == "id" and compute_id)}
-        lf = pl.scan_parquet(path).select(**exprs)
+        lf = pl.scan_parquet(path)
+        lf = (lf if row is None else lf.slice(row, 1)).select(**exprs)
         if compute_id:  # as check does, so that offending ids in checks.json name these pairs too
             lf = lf.with_columns(id_expr())
         return lf.select(names)
@@ -164,8 +186,9 @@ def _plan_shards(root: Path, shards: dict[str, list[Path]], notes: list[str]) ->
             for text in (*plan.unusable.values(), *plan.recast.values()):
                 about.setdefault(text, []).append(f.relative_to(root).as_posix())
     present = {c for plan in plans.values() for c in plan.columns}
-    schema = pl.Schema({c: t for c, t in CANONICAL_SCHEMA.items() if c in present})
-    for column in schema.names():
+    # ``id`` is always there: computed where a shard has none, as check does, so checks.json's ids name those pairs
+    schema = pl.Schema({c: t for c, t in CANONICAL_SCHEMA.items() if c in present or c == "id"})
+    for column in (c for c in schema.names() if c in present):
         absent = [f.relative_to(root).as_posix() for f, plan in plans.items() if column not in plan.columns | plan.unusable]
         if absent:
             fill = "ids are computed from the messages" if column == "id" else "their pairs show it as missing"

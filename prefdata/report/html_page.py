@@ -8,6 +8,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from prefdata.report.content import ReportContent, num
+from prefdata.report.examples import short_id
 from prefdata.report.template import CSS, TEMPLATE
 
 _ROLES = {"system", "user", "assistant", "tool"}
@@ -28,6 +29,7 @@ def _environment() -> jinja2.Environment:
     env.filters["num"] = num
     env.filters["role_class"] = _role_class
     env.filters["ticks"] = _ticks
+    env.filters["short_id"] = short_id
     return env
 
 

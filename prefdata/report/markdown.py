@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from prefdata.report.content import ReportContent, num, pct
-from prefdata.report.examples import MessageView, PairView
+from prefdata.report.examples import MessageView, PairView, short_id
 
 #: report.md shows this many of the sampled pairs (the HTML shows all of them).
 MD_SAMPLE = 3
@@ -81,7 +81,7 @@ def _messages(label: str, messages: list[MessageView]) -> list[str]:
 
 
 def _pair(i: int, p: PairView) -> list[str]:
-    meta = " · ".join([f"`{p.id[:16]}`", md(p.source), md(p.split)] + [f"{md(k)} {md(v)}" for k, v in p.meta.items()])
+    meta = " · ".join([f"`{md(short_id(p.id))}`", md(p.source), md(p.split)] + [f"{md(k)} {md(v)}" for k, v in p.meta.items()])
     out = [f"### {i}. {meta}", ""]
     if p.hidden_prompt_messages:
         out += [f"*… {p.hidden_prompt_messages} earlier prompt messages not shown*", ""]
@@ -130,7 +130,8 @@ def render_markdown(c: ReportContent) -> str:
         for v in c.checks:
             if not v.passed and v.offending_ids:
                 lines += ["", f"Offending pairs of `{md(v.id)}` (first {len(v.offending_ids)}): "
-                          + ", ".join(f"`{md(i[:16])}`" for i in v.offending_ids)]
+                          + ", ".join(f"`{md(short_id(i))}`" for i in v.offending_ids)]
+                lines += [_shared_id_line(shared.id, shared.rows) for shared in v.shared_ids]
 
     lines += ["", "## Distributions", ""] + _distribution_lines(c)
     lines += ["", "Plots of these distributions are in `report.html`."]
@@ -141,6 +142,14 @@ def render_markdown(c: ReportContent) -> str:
         for i, p in enumerate(shown, 1):
             lines += _pair(i, p)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _shared_id_line(name: str, rows: int) -> str:
+    """Why an offending id shows more than one pair (see :func:`prefdata.report.results.check_views`)."""
+    return (
+        f"(Id `{md(short_id(name))}` is shared by {num(rows)} rows holding different pairs: "
+        "checks.json cannot say which offends; report.html shows them.)"
+    )
 
 
 def card_summary(c: ReportContent) -> str:

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from prefdata.report.examples import PairView
+from prefdata.report.examples import MAX_ROWS_PER_NAME, NamedPairs, PairView
 from prefdata.report.numbers import decimal
 
 SEVERITY_RANK = {"error": 0, "warn": 1, "info": 2}
 #: Display strings longer than this are cut (a statistic or kwargs value can hold data text).
 MAX_VALUE_CHARS = 240
+
+
+class SharedId(NamedTuple):
+    """An offending id that different pairs share: ``rows`` have it, ``pairs`` differ among the first ``read``."""
+
+    id: str
+    rows: int
+    read: int
+    pairs: int
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,10 @@ class CheckView:
     offending_ids: list[str]
     examples: list[PairView] = field(default_factory=list)
     missing_examples: int = 0
+    #: Offending entries whose pairs are shown (the first ``per_check``, less those not in the data).
+    shown_offending: int = 0
+    #: The shown ids that different pairs share: the pairs of all of their (first) rows are shown.
+    shared_ids: list[SharedId] = field(default_factory=list)
     skipped: str | None = None  # why the check did not run (e.g. no --tokenizer); it then counts as passed
 
     @property
@@ -81,8 +94,23 @@ def offending_ids_to_show(checks: dict[str, Any] | None, per_check: int) -> list
     return ids
 
 
-def check_views(checks: dict[str, Any] | None, pairs_by_id: dict[str, PairView], per_check: int) -> list[CheckView]:
-    """One view per check: failed first (error, warn, info), then passed, then skipped; else file order."""
+def _examples(shown: list[str], named: dict[str, NamedPairs]) -> tuple[list[PairView], list[SharedId]]:
+    """The pairs of the shown offending names, each name once, and the names different pairs share.
+
+    checks.json names an offending pair by its id, so when different pairs share that id the
+    report cannot tell which of them offended: it shows them all and says so, rather than pick one.
+    """
+    found = [n for n in dict.fromkeys(shown) if n in named]
+    examples = [p for n in found for p in named[n].pairs]
+    shared = [SharedId(n, named[n].rows, min(named[n].rows, MAX_ROWS_PER_NAME), len(named[n].pairs)) for n in found]
+    return examples, [s for s in shared if s.pairs > 1]
+
+
+def check_views(checks: dict[str, Any] | None, named: dict[str, NamedPairs], per_check: int) -> list[CheckView]:
+    """One view per check: failed first (error, warn, info), then passed, then skipped; else file order.
+
+    ``named``: the pairs of each offending name found in the data (:func:`prefdata.report.examples.fetch`).
+    """
     if not checks:
         return []
     views = []
@@ -91,7 +119,8 @@ def check_views(checks: dict[str, Any] | None, pairs_by_id: dict[str, PairView],
         thr, thr_nested = _split_stats(check.get("threshold"))
         ids = check.get("offending_ids", [])
         shown = [] if check["passed"] else ids[:per_check]
-        examples = [pairs_by_id[i] for i in shown if i in pairs_by_id]
+        examples, shared = _examples(shown, named)
+        missing = sum(i not in named for i in shown)
         views.append(
             CheckView(
                 id=check["id"],
@@ -104,7 +133,9 @@ def check_views(checks: dict[str, Any] | None, pairs_by_id: dict[str, PairView],
                 offending_count=int(check.get("offending_count", len(ids)) or 0),
                 offending_ids=ids[:per_check],
                 examples=examples,
-                missing_examples=len(shown) - len(examples),
+                missing_examples=missing,
+                shown_offending=len(shown) - missing,
+                shared_ids=shared,
                 skipped=str(check["skipped"]) if check.get("skipped") else None,
             )
         )

@@ -108,7 +108,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 {%- endmacro -%}
 {%- macro pair(p) -%}
 <article class="pair" data-pair-id="{{ p.id }}">
-<header><span><b>id</b> <span class="mono">{{ p.id[:16] }}</span></span><span><b>source</b> {{ p.source }}</span>
+<header><span><b>id</b> <span class="mono">{{ p.id|short_id }}</span></span><span><b>source</b> {{ p.source }}</span>
 <span><b>split</b> {{ p.split }}</span>{% for k, v in p.meta.items() %}<span><b>{{ k }}</b> {{ v }}</span>{% endfor %}</header>
 <div class="prompt">
 {%- if p.hidden_prompt_messages %}<div class="hidden">… {{ p.hidden_prompt_messages }} earlier prompt messages not shown</div>{% endif %}
@@ -149,9 +149,12 @@ Failed checks are open; click a passed one to see its statistic.</p>
 {%- if c.threshold %}<div class="stats">{% for k, v in c.threshold %}<span><b>threshold {{ k }}</b>{{ v }}</span>{% endfor %}</div>{% endif %}
 {%- for k, v in c.nested %}<div><b class="sub">{{ k }}</b><pre class="json mono">{{ v }}</pre></div>{% endfor %}
 {%- if not c.passed and c.offending_ids %}
-{%- if c.examples %}<details class="examples"><summary>Show the first {{ c.examples|length }} offending pairs (of {{ c.offending_count|num }})</summary>
+{%- if c.examples %}<details class="examples"><summary>Show the first {{ c.shown_offending }} offending pairs (of {{ c.offending_count|num }})
+{%- if c.shared_ids %} — {{ c.examples|length }} pairs, as an id is shared{% endif %}</summary>
 {%- for p in c.examples %}{{ pair(p) }}{% endfor %}
 </details>{% endif %}
+{%- for s in c.shared_ids %}<p class="sub">Id <span class="mono">{{ s.id|short_id }}</span> is shared by {{ s.rows|num }} rows holding different pairs: checks.json names offending pairs by id only, so the report shows the {{ s.pairs }} different pairs
+{%- if s.read < s.rows %} of its first {{ s.read }} rows{% endif %}, and not every one need offend.</p>{% endfor %}
 {%- if c.missing_examples %}<p class="sub">{{ c.missing_examples }} offending id(s) are not in the data (checks.json may be stale).</p>{% endif %}
 {%- endif %}
 </div>

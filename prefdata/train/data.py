@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 
 from prefdata.build.output import shards_by_split
+from prefdata.coerce import lossless
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
 from prefdata.train.errors import DataError, RecipeError
 from prefdata.train.recipe import strategy_name
@@ -59,7 +60,11 @@ def open_training_data(path: str | Path) -> TrainingData:
         raise DataError(f"{path}: no data/*.parquet shards; is this the OUT directory of `prefdata build`?")
     if "train" not in shards:
         raise DataError(f"{path}: no train split (data/train-*.parquet); found splits {sorted(shards)}")
-    rows = {split: pl.scan_parquet(fs).select(pl.len()).collect().item() for split, fs in shards.items()}
+    # a shard of no rows holds nothing to train on, and one pandas wrote (columns typed null) would make
+    # the loader fail to combine the split's schemas: leave such shards out
+    counts = {f: pl.scan_parquet(f).select(pl.len()).collect().item() for fs in shards.values() for f in fs}
+    rows = {split: sum(counts[f] for f in fs) for split, fs in shards.items()}
+    shards = {split: [f for f in fs if counts[f]] or fs[:1] for split, fs in shards.items()}
     if rows["train"] == 0:
         raise DataError(
             f"{path}: the train split has no pairs (its shards hold 0 rows; splits: {rows}); "
@@ -109,8 +114,10 @@ def _check_schema(data: TrainingData, split: str) -> pl.Schema:
                 "lists (TRL's implicit-prompt extraction mis-splits pairs); build the dataset with `prefdata build`"
             )
         dtype = schema[column]
-        if dtype == MESSAGES:
-            continue
+        if dtype == MESSAGES or lossless(dtype, MESSAGES):
+            continue  # the same messages stored another way (field order, dictionary-encoded roles): the loader reads them alike
+        if dtype == pl.Null and data.rows.get(split) == 0:
+            continue  # an empty shard written by pandas types its columns null; it holds nothing to misread
         if dtype == pl.String:
             raise DataError(
                 f"{where}: `{column}` holds plain strings, not message lists. TRL picks the format from one "
@@ -167,6 +174,8 @@ def validate_for_trl(data: TrainingData) -> None:
     """Refuse (``DataError``) any split whose rows TRL would misread; see the module docstring."""
     for split in data.shards:
         schema = _check_schema(data, split)
+        if data.rows.get(split) == 0:
+            continue  # no row to misread (and an empty pandas shard has columns typed null)
         has_id = "id" in schema
         problems = _row_problems()
         lf = pl.scan_parquet(data.shards[split]).with_row_index("_row")

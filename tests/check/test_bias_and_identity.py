@@ -43,6 +43,22 @@ def test_position_bias_is_judged_overall_too(tmp_path):
     assert all(s["pairs"] == 20 for s in outcome.statistic["by_source"].values())  # each below min_pairs
 
 
+def test_pairs_without_a_source_are_their_own_group(tmp_path):
+    """Not merged with a source called "None", nor with one called "(no source)": four groups of 20
+    pairs, each below min_pairs, balanced overall, so nothing fails; merged, the 40 pairs without a
+    source or of source "None" (all longer-chosen, all "A wins") would fail both checks."""
+    biased = {"chosen": "a longer yes", "rejected": "no", "chosen_position": "a"}
+    other = {"chosen": "no", "rejected": "a longer yes", "chosen_position": "b"}
+    groups = [(None, biased), ("None", biased), ("(no source)", other), ("x", other)]
+    rows = [{"prompt": f"q{g}-{i}", "source": source, **kind} for g, (source, kind) in enumerate(groups) for i in range(20)]
+    result = check(write_rows(tmp_path, rows), write=False)
+    for check_id in ("length_bias", "position_bias"):
+        outcome = result.check(check_id)
+        pairs = {k: v["pairs"] for k, v in outcome.statistic["by_source"].items()}
+        assert pairs == {"(no source 2)": 20, "None": 20, "(no source)": 20, "x": 20}
+        assert outcome.passed and outcome.statistic["failing"] == []
+
+
 @pytest.mark.parametrize("space", ["\u00a0", "\u2009", "\u3000", "\x0b", "\x0c", "\u200b"])
 def test_leakage_sees_through_unicode_whitespace(tmp_path, space):
     rows = [_pair("What is the capital of France?", "Paris.", "Lyon."),

@@ -21,6 +21,7 @@ share counts), so a reader can tell a real skew from noise in a small source.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
@@ -83,14 +84,37 @@ def _judge(stats: dict[str, Any], key: str, lo: float, hi: float, min_pairs: int
     return None
 
 
-SOURCE = pl.col("source").cast(pl.String).fill_null("None")
+#: The group of the pairs without a source (null); ``prefdata report`` labels them the same way.
+NO_SOURCE = "(no source)"
+
+
+def null_source_label(sources: Iterable[str | None]) -> str:
+    """The label of the source-less pairs: :data:`NO_SOURCE`, numbered if a real source has that name.
+
+    Per-source statistics are keyed by name in checks.json, so the null group needs a string that
+    no real source uses: otherwise pairs without a source and pairs of a source that happens to be
+    called so would be judged as one group that does not exist (20 + 20 pairs judged as 40).
+    """
+    taken = set(sources)
+    label, n = NO_SOURCE, 1
+    while label in taken:
+        n += 1
+        label = f"{NO_SOURCE[:-1]} {n})"
+    return label
+
+
+def _source_group(ctx: Context) -> pl.Expr:
+    """The per-source group of each row: its source, or the null label for pairs without one."""
+    label = ctx.cached("null_source_label", lambda: null_source_label(ctx.frame.get_column("source").unique().cast(pl.String)))
+    return pl.col("source").cast(pl.String).fill_null(label)
 
 
 def _length_bias(ctx: Context) -> CheckOutcome:
     s = ctx.config.checks.length_bias
+    group = _source_group(ctx)
     f = ctx.frame.filter(pl.col("_chosen_len").is_not_null() & pl.col("_rejected_len").is_not_null())
     overall = _length_stats(f.select(_length_aggs()).row(0, named=True))
-    per_source = f.group_by(SOURCE.alias("s")).agg(_length_aggs()).sort("s")
+    per_source = f.group_by(group.alias("s")).agg(_length_aggs()).sort("s")
     by_source = {row["s"]: _length_stats(row) for row in per_source.iter_rows(named=True)}
     lo, hi = s.min_share_chosen_longer, s.max_share_chosen_longer
     failing: list[tuple[str | None, str]] = []
@@ -105,8 +129,8 @@ def _length_bias(ctx: Context) -> CheckOutcome:
     longer = pl.col("_chosen_len") > pl.col("_rejected_len")
     shorter = pl.col("_chosen_len") < pl.col("_rejected_len")
     mask = pl.lit(False)
-    for source, direction in failing:
-        in_group = pl.lit(True) if source is None else (SOURCE == source)
+    for src, direction in failing:
+        in_group = pl.lit(True) if src is None else (group == src)
         mask = mask | (in_group & (longer if direction == "high" else shorter))
     offending = ctx.ids(mask) if failing else []
     share = overall["share_chosen_longer"]
@@ -138,6 +162,7 @@ def _length_bias(ctx: Context) -> CheckOutcome:
 
 def _position_bias(ctx: Context) -> CheckOutcome:
     s = ctx.config.checks.position_bias
+    group = _source_group(ctx)
     f = ctx.frame.filter(pl.col("chosen_position").is_in(["a", "b"]))
     if f.height == 0:
         return skipped(ctx, "position_bias", "no pair records chosen_position (only pairwise sources do)")
@@ -150,7 +175,7 @@ def _position_bias(ctx: Context) -> CheckOutcome:
     verdict = _judge(overall, "share_a_wins", lo, hi, s.min_pairs)
     if verdict:
         failing.append((None, verdict))
-    per_source = f.group_by(SOURCE.alias("s")).agg(pl.len().alias("n"), (pl.col("chosen_position") == "a").sum().alias("k")).sort("s")
+    per_source = f.group_by(group.alias("s")).agg(pl.len().alias("n"), (pl.col("chosen_position") == "a").sum().alias("k")).sort("s")
     for row in per_source.iter_rows(named=True):
         n, k = row["n"], int(row["k"])
         stats = {"pairs": n, "share_a_wins": k / n, "z": _z(k, n)}
@@ -159,8 +184,8 @@ def _position_bias(ctx: Context) -> CheckOutcome:
         if v:
             failing.append((row["s"], v))
     mask = pl.lit(False)
-    for source, direction in failing:
-        in_group = pl.lit(True) if source is None else (SOURCE == source)
+    for src, direction in failing:
+        in_group = pl.lit(True) if src is None else (group == src)
         mask = mask | (in_group & (pl.col("chosen_position") == ("a" if direction == "high" else "b")))
     offending = ctx.ids(mask & pl.col("chosen_position").is_in(["a", "b"])) if failing else []
     statistic = {**overall, "by_source": by_source, "failing": [x or "overall" for x, _ in failing]}

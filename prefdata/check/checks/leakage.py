@@ -1,4 +1,4 @@
-"""Prompt leakage between the training split and the evaluation splits.
+"""Prompt leakage between the training splits and the evaluation splits.
 
 - ``prompt_leakage_exact``: a test (or validation) pair whose prompt, lowercased and with whitespace
   removed, is also a training prompt. Held-out reward accuracy is then measured on prompts the model
@@ -6,6 +6,9 @@
   never fire on its output; it catches hand-made splits and datasets merged from several builds.
 - ``prompt_leakage_near``: the same with the prompts' word-shingle Jaccard at or above
   ``min_jaccard`` (reworded or re-punctuated copies), from the MinHash similarity pass.
+
+Training splits are ``train`` and any split named for it (``train_prefs``, ``train_sft``: see
+:func:`prefdata.splits.is_train_split`); every other split is evaluated against them.
 
 Offending ids are the pairs on the evaluation side (the ones to drop from the test split).
 """
@@ -19,8 +22,7 @@ from prefdata.check.checks.near import similarity
 from prefdata.check.checks.pairs import prompt_key
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
-
-TRAIN = "train"
+from prefdata.splits import is_train_split
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
@@ -35,22 +37,33 @@ def _splits(ctx: Context) -> dict[str, int]:
     return dict(zip(counts.get_column("split").to_list(), counts.get_column("len").to_list()))
 
 
+def in_training(splits: dict[str, int]) -> pl.Expr:
+    """True for rows of a training split (of ``splits``, the dataset's split names)."""
+    return pl.col("split").is_in([s for s in splits if is_train_split(s)])
+
+
 def _not_applicable(ctx: Context, check_id: str, splits: dict[str, int]) -> CheckOutcome | None:
-    if TRAIN not in splits or len(splits) < 2:
-        return skipped(ctx, check_id, f"needs a train split and another split (found: {', '.join(splits) or 'none'})", {"splits": splits})
+    training = [s for s in splits if is_train_split(s)]
+    if not training or len(training) == len(splits):
+        found = ", ".join(splits) or "none"
+        return skipped(ctx, check_id, f"needs a training split (train, train_*) and another split (found: {found})", {"splits": splits})
     return None
+
+
+def _evaluated(splits: dict[str, int]) -> int:
+    return sum(n for s, n in splits.items() if not is_train_split(s))
 
 
 def _exact(ctx: Context) -> CheckOutcome:
     splits = _splits(ctx)
     if (na := _not_applicable(ctx, "prompt_leakage_exact", splits)) is not None:
         return na
-    f = ctx.frame
-    train_keys = f.filter(pl.col("split") == TRAIN).select("_prompt_key").unique()
-    leaked = f.filter(pl.col("split") != TRAIN).join(train_keys, on="_prompt_key", how="semi")
-    train_sharing = f.filter(pl.col("split") == TRAIN).join(leaked.select("_prompt_key").unique(), on="_prompt_key", how="semi").height
+    f, training = ctx.frame, in_training(splits)
+    train_keys = f.filter(training).select("_prompt_key").unique()
+    leaked = f.filter(~training).join(train_keys, on="_prompt_key", how="semi")
+    train_sharing = f.filter(training).join(leaked.select("_prompt_key").unique(), on="_prompt_key", how="semi").height
     ids = ctx.ids_of_rows(leaked.get_column("_row"))
-    evaluated = f.height - splits[TRAIN]
+    evaluated = _evaluated(splits)
     statistic = {
         "splits": splits,
         "leaked_pairs": len(ids),
@@ -72,7 +85,7 @@ def _near(ctx: Context) -> CheckOutcome:
         return na
     found = similarity(ctx).leakage
     ids = ctx.ids_of_rows(found.get_column("row"))
-    evaluated = ctx.frame.height - splits[TRAIN]
+    evaluated = _evaluated(splits)
     statistic = {
         "splits": splits,
         "leaked_pairs": len(ids),

@@ -1,0 +1,94 @@
+"""The split each data shard belongs to, read from file names the way the Hugging Face loader reads them.
+
+``datasets.load_dataset(out)`` names the splits of a folder of Parquet files by their names (its
+``data_files.get_data_patterns``), and a trainer sees those splits. ``check``, ``report`` and
+``train`` must see the same ones, or a test split named ``test_0.parquet`` passes its leakage check
+unchecked. The loader's rules, in order:
+
+1. Files named ``{split}-NNNNN-of-NNNNN...`` (the Hub's sharded layout, which ``build`` writes) are
+   that split: ``train-00000-of-00004.parquet`` is ``train``, ``test_prefs-00000-of-00001.parquet``
+   is ``test_prefs``.
+2. Otherwise a name that holds a split keyword, delimited by ``-``, ``.``, ``_``, a space or a digit,
+   is that split: ``train``/``training``; ``validation``/``valid``/``dev``/``val``;
+   ``test``/``testing``/``eval``/``evaluation``. So ``train_0.parquet`` is ``train`` and
+   ``my-eval.parquet`` is ``test``.
+3. A folder where no file names a split is one ``train`` split.
+
+A file the loader leaves out (one that names no split while others do, or any file beside files of
+the sharded layout) still gets a split here: its keyword's, or the part of its name before the first
+``-``, so that ``check`` reads it and shows it.
+
+>>> names = lambda *files: list(split_names([Path(f) for f in files]).values())
+>>> names("train-00000-of-00002.parquet", "test-00000-of-00001.parquet")
+['train', 'test']
+>>> names("train_0.parquet", "test_0.parquet", "dev.parquet")
+['train', 'test', 'validation']
+>>> names("part-a.parquet", "part-b.parquet")
+['train', 'train']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+#: The Hub's sharded file name (``datasets``' ``SPLIT_PATTERN_SHARDED``), and its split name rule.
+_SHARDED = re.compile(r"^(?P<split>\w+(?:\.\w+)*)-\d{5}-of-\d{5}[^/]*\.[^/]*$")
+
+#: Any name of the sharded form, whatever its split part.
+_LOOKS_SHARDED = re.compile(r"^.+-\d{5}-of-\d{5}[^/]*\.[^/]*$")
+
+#: ``datasets``' ``SPLIT_KEYWORDS``, in its order of splits.
+KEYWORDS = {
+    "train": ("train", "training"),
+    "validation": ("validation", "valid", "dev", "val"),
+    "test": ("test", "testing", "eval", "evaluation"),
+}
+_SEP = r"[-._ 0-9]"
+#: A file name holding a keyword: at its start or after a separator, and followed by a separator.
+_IN_FILE_NAME = {split: re.compile(rf"(?:^|{_SEP})(?:{'|'.join(words)}){_SEP}") for split, words in KEYWORDS.items()}
+#: A split name that is training data: ``train``, ``training``, ``train_prefs``, ``sft_train``...
+_TRAIN_SPLIT = re.compile(rf"(?:^|{_SEP})(?:{'|'.join(KEYWORDS['train'])})(?:{_SEP}|$)")
+
+
+def split_names(files: Sequence[Path]) -> dict[Path, str]:
+    """The split of each of ``files`` (the shards of one ``data/`` folder), in the order given."""
+    sharded = {f: m.group("split") for f in files if (m := _SHARDED.match(f.name))}
+    named = {f: s for f in files if f not in sharded and (s := _keyword_split(f.name)) is not None}
+    if not sharded and not named:
+        return dict.fromkeys(files, "train")
+    return {f: sharded.get(f) or named.get(f) or _name_before_dash(f) for f in files}
+
+
+def name_problems(files: Sequence[Path]) -> dict[Path, str]:
+    """Shard names whose split the loader reads otherwise than :func:`split_names` can say: a name that
+    holds the keywords of two splits (the loader reads the file into both, so a trainer would train on
+    evaluation pairs) and a sharded-looking name whose split part the loader refuses."""
+    problems = {}
+    for f in files:
+        if _SHARDED.match(f.name):
+            continue
+        if _LOOKS_SHARDED.match(f.name):
+            problems[f] = "a shard name whose split part the Hugging Face loader refuses (it must be letters, digits and _)"
+            continue
+        named = [split for split, pattern in _IN_FILE_NAME.items() if pattern.search(f.name)]
+        if len(named) > 1:
+            problems[f] = f"a name that holds the keywords of two splits ({', '.join(named)}): the Hugging Face loader reads it into both"
+    return problems
+
+
+def is_train_split(split: str) -> bool:
+    """Whether a split holds training data (the side prompt leakage is measured against)."""
+    return _TRAIN_SPLIT.search(split) is not None
+
+
+def _keyword_split(name: str) -> str | None:
+    return next((split for split, pattern in _IN_FILE_NAME.items() if pattern.search(name)), None)
+
+
+def _name_before_dash(f: Path) -> str:
+    return f.name.split("-", 1)[0].removesuffix(".parquet")
+
+
+__all__ = ["KEYWORDS", "is_train_split", "name_problems", "split_names"]

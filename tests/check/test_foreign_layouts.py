@@ -1,0 +1,140 @@
+"""Datasets other tools wrote in the canonical layout, with the variations their writers make: shard
+names the Hugging Face loader reads as splits (``train_0.parquet``, ``test_prefs-00000-of-00001``),
+the same values stored another way (a pandas ``category`` column, dictionary-encoded roles, integer
+scores, message fields in another order) and empty shards typed null. ``check`` reads them as the
+loader and the trainer do, and ``train`` accepts what ``check`` accepts."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from prefdata.check import check
+from prefdata.train.data import open_training_data, validate_for_trl
+from tests.check.test_bad_datasets import SCHEMA, checks_doc, pairs, run, with_column, write
+
+
+def _leaky(root, train_name: str, test_name: str):
+    """A train shard of 10 pairs and a test shard of 2 whose first prompt is a train prompt, recased."""
+    rows = pairs(12)
+    leak = dict(rows[10])
+    leak["prompt"] = [{"role": "user", "content": rows[0]["prompt"][0]["content"].upper()}]
+    write(root, pa.Table.from_pylist(rows[:10], schema=SCHEMA), train_name)
+    write(root, pa.Table.from_pylist([leak, rows[11]], schema=SCHEMA), test_name)
+    return root, leak["id"]
+
+
+@pytest.mark.parametrize(
+    ("train_name", "test_name"),
+    [
+        ("train-00000-of-00001.parquet", "test-00000-of-00001.parquet"),
+        ("train_0.parquet", "test_0.parquet"),
+        ("train.parquet", "eval.parquet"),
+        ("train_prefs-00000-of-00001.parquet", "test_prefs-00000-of-00001.parquet"),
+    ],
+)
+def test_a_leaked_prompt_is_found_whatever_the_loader_calls_the_splits(tmp_path, train_name, test_name):
+    root, leaked_id = _leaky(tmp_path / "d", train_name, test_name)
+    result = run(root, "--quiet")
+    assert result.exit_code == 1, result.output
+    leakage = checks_doc(root)["prompt_leakage_exact"]
+    assert not leakage["passed"] and leakage["offending_ids"] == [leaked_id], leakage["message"]
+
+
+def test_splits_that_are_all_training_or_all_evaluation_skip_leakage(tmp_path):
+    root, _ = _leaky(tmp_path / "d", "train_prefs-00000-of-00001.parquet", "train_sft-00000-of-00001.parquet")
+    leakage = check(root, write=False).check("prompt_leakage_exact")
+    assert leakage.skipped and "needs a training split" in leakage.message
+
+
+def _dictionary(values: list[str]) -> pa.Array:
+    return pa.array(values).dictionary_encode()
+
+
+def _messages(rows: list[dict], column: str, *, role_first: bool = True, dictionary_roles: bool = False) -> pa.Array:
+    roles = [m["role"] for r in rows for m in r[column]]
+    contents = [m["content"] for r in rows for m in r[column]]
+    role = _dictionary(roles) if dictionary_roles else pa.array(roles)
+    fields = [("role", role), ("content", pa.array(contents))] if role_first else [("content", pa.array(contents)), ("role", role)]
+    struct = pa.StructArray.from_arrays([a for _, a in fields], names=[n for n, _ in fields])
+    offsets = [0]
+    for r in rows:
+        offsets.append(offsets[-1] + len(r[column]))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)
+
+
+def _stored_another_way(rows: list[dict], variant: str) -> pa.Table:
+    if variant == "category source":
+        return with_column(rows, "source", _dictionary([r["source"] for r in rows]))
+    if variant == "integer scores":
+        table = with_column(rows, "score_chosen", pa.array([int(r["score_chosen"]) for r in rows], pa.int64()))
+        return table.set_column(table.schema.get_field_index("score_rejected"), "score_rejected", pa.array([0] * len(rows), pa.int32()))
+    if variant == "float32 scores":
+        return with_column(rows, "score_chosen", pa.array([r["score_chosen"] for r in rows], pa.float32()))
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    for column in ("prompt", "chosen", "rejected"):
+        array = _messages(rows, column, role_first=variant != "content before role", dictionary_roles=variant == "dictionary roles")
+        table = table.set_column(table.schema.get_field_index(column), column, array)
+    return table
+
+
+@pytest.mark.parametrize("variant", ["category source", "integer scores", "float32 scores", "dictionary roles", "content before role"])
+def test_values_stored_another_way_pass_the_schema_check_and_train_accepts_them(tmp_path, variant):
+    rows = pairs(12)
+    root = write(tmp_path / "d", _stored_another_way(rows[:10], variant))
+    write(root, _stored_another_way(rows[10:], variant), "test-00000-of-00001.parquet")
+    result = check(root, write=False)
+    schema = result.check("schema")
+    assert schema.passed, schema.statistic["problems"]
+    assert result.passed, [c.id for c in result.checks if not c.passed]
+    data = open_training_data(root)
+    validate_for_trl(data)  # no DataError: train takes what check accepts
+    assert data.rows == {"train": 10, "test": 2}
+
+
+def test_a_string_score_is_still_a_schema_finding(tmp_path):
+    rows = pairs(12)
+    root = write(tmp_path / "d", with_column(rows, "score_chosen", pa.array(["1.0"] * 12)))
+    schema = check(root, write=False).check("schema")
+    assert not schema.passed and any("'score_chosen' is String" in p for p in schema.statistic["problems"])
+
+
+def test_an_empty_shard_typed_null_is_checked_with_the_rest(tmp_path):
+    rows = pairs(10)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows, schema=SCHEMA))
+    null_table = pa.table({c: pa.nulls(0) for c in ("id", "prompt", "chosen", "rejected")})  # as pandas writes it
+    pq.write_table(null_table, root / "data" / "test-00000-of-00001.parquet")
+    result = check(root, write=False)
+    assert result.check("schema").passed and result.check("role_structure").passed
+    validate_for_trl(open_training_data(root))
+
+
+def test_a_shard_whose_chosen_is_null_in_every_row_is_a_role_structure_finding(tmp_path):
+    rows = pairs(12)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:10], schema=SCHEMA))
+    table = pa.table({"id": [r["id"] for r in rows[10:]], "prompt": _messages(rows[10:], "prompt"),
+                      "chosen": pa.nulls(2), "rejected": _messages(rows[10:], "rejected")})
+    pq.write_table(table, root / "data" / "test-00000-of-00001.parquet")
+    result = check(root, write=False)
+    structure = result.check("role_structure")
+    assert not structure.passed and sorted(structure.offending_ids) == sorted(r["id"] for r in rows[10:])
+    assert result.check("trl_traps").passed  # a null column is no second message format
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("test-train.parquet", "holds the keywords of two splits (train, test)"),
+        ("my-split-00000-of-00001.parquet", "split part the Hugging Face loader refuses"),
+    ],
+)
+def test_a_shard_name_the_loader_reads_otherwise_is_a_schema_finding(tmp_path, name, problem):
+    rows = pairs(12)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:10], schema=SCHEMA))
+    write(root, pa.Table.from_pylist(rows[10:], schema=SCHEMA), name)
+    schema = check(root, write=False).check("schema")
+    assert not schema.passed
+    assert [p for p in schema.statistic["problems"] if p.startswith(f"data/{name}: ")] == [
+        next(p for p in schema.statistic["problems"] if problem in p)
+    ]
