@@ -30,13 +30,13 @@ def shard_name(split: str, index: int, count: int) -> str:
 
 
 def visible_parquet(folder: Path) -> list[Path]:
-    """``folder/*.parquet`` in name order, without names starting with "." or "_".
+    """``folder/*.parquet`` in name order, without hidden names (starting with ".").
 
-    Those are hidden or temporary by convention (a partial upload, ``_SUCCESS``-style markers, editor
-    files): ``build`` skips such raw files and the Hugging Face loader such shards, and so does every
-    stage that reads a dataset (check, report, train).
+    The Hugging Face loader skips hidden files (an editor's swap file, a partial upload's temporary
+    name) and reads every other shard, ``_test.parquet`` included; every stage that reads a dataset
+    (check, report, train) sees the same files, so a split the trainer loads is never left unchecked.
     """
-    return sorted(f for f in folder.glob("*.parquet") if not f.name.startswith((".", "_")))
+    return sorted(f for f in folder.glob("*.parquet") if not f.name.startswith("."))
 
 
 def shards_by_split(out: Path) -> dict[str, list[Path]]:

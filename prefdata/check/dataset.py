@@ -138,7 +138,7 @@ def open_dataset(path: str | Path) -> Dataset:
     files = visible_parquet(root / "data")
     if not files:
         found = list((root / "data").glob("*.parquet"))
-        hidden = f"; {len(found)} file(s) named .* or _* ignored" if found else ""
+        hidden = f"; {len(found)} hidden file(s) named .* ignored" if found else ""
         raise DatasetError(f"{root}: no data/*.parquet shards (is this a dataset written by `prefdata build`?){hidden}")
     shards = []
     problems: list[SchemaProblem] = []

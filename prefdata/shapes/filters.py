@@ -74,8 +74,9 @@ def _equals_any(raw: pl.Expr, values: list[Any]) -> pl.Expr:
     matches a raw value that reads as that number (``1``, ``1.0``, ``"1.0"``, ``"01"``), anything else
     matches its text (:func:`_text`). One vectorized test per kind of value, however long the list.
 
-    A raw integer is compared with the whole numbers exactly, not as a float: 19-digit ids such as
-    1234567890123456789 and ...790 are one float64, and an allow-list of ids must not mix them up.
+    A raw integer is compared with the whole numbers exactly, as text, whatever its size: 19-digit
+    ids such as 1234567890123456789 and ...790 are one float64, and an allow-list of ids must not mix
+    them up.
     """
     numbers = [v for v in values if _is_number(v)]
     texts = [_text(v) for v in values if v is not None and not _is_number(v)]
@@ -83,21 +84,21 @@ def _equals_any(raw: pl.Expr, values: list[Any]) -> pl.Expr:
     if any(v is None for v in values):
         hit = hit | raw.is_null()
     if numbers:
-        whole = [w for v in numbers if (w := _whole(v)) is not None]
-        as_int = raw.cast(pl.Int64, strict=False)
+        whole = [str(w) for v in numbers if (w := _whole(v)) is not None]
+        integer = raw.str.replace(r"^\+", "").str.replace(r"^(-?)0+([0-9])", "${1}${2}").str.replace(r"^-0$", "0")
         as_float = as_number(raw).is_in([float(v) for v in numbers])
-        hit = hit | pl.when(as_int.is_not_null()).then(as_int.is_in(whole)).otherwise(as_float).fill_null(False)
+        is_integer = raw.str.contains(r"^[+-]?[0-9]+$")
+        hit = hit | pl.when(is_integer).then(integer.is_in(whole)).otherwise(as_float).fill_null(False)
     if texts:
         hit = hit | raw.is_in(texts).fill_null(False)
     return hit
 
 
 def _whole(value: float) -> int | None:
-    """A configured number as an Int64 when it is a whole one (``1`` and ``1.0``), else None."""
+    """A configured number as an integer when it is a whole one (``1`` and ``1.0``), else None."""
     if isinstance(value, float) and not value.is_integer():
         return None
-    whole = int(value)
-    return whole if -(2**63) <= whole < 2**63 else None
+    return int(value)
 
 
 def _number(value: Any) -> float | None:
@@ -116,14 +117,13 @@ def _number(value: Any) -> float | None:
 
 
 def _integer(value: Any) -> int | None:
-    """A parsed value as an Int64 when polars' cast reads it as one (``1``, ``"01"``, ``"+1"``)."""
+    """A parsed value as an integer when it is one (``1``, ``"01"``, ``"+1"``, any size)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if -(2**63) <= value < 2**63 else None
+        return value
     if isinstance(value, str) and _INTEGER.fullmatch(value):
-        number = int(value)
-        return number if -(2**63) <= number < 2**63 else None
+        return int(value)
     return None
 
 
@@ -133,7 +133,7 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 def _same(value: Any, expected: Any) -> bool:
     """``value == expected`` as :func:`_equals_any` reads it, for one parsed value."""
     if expected is None:
-        return value is None
+        return value is None or isinstance(value, (list, dict))  # the decoder reads a list or object as no text
     if _is_number(expected):
         integer = _integer(value)
         if integer is not None:  # exactly, as :func:`_equals_any` compares a raw integer

@@ -33,12 +33,13 @@ def template_fields(template: str) -> list[str]:
         raise ConfigError(f"prompt_template {template!r}: {exc}") from None
 
 
-#: The leading run of a literal between two fields that only separates them: whitespace and list
-#: punctuation (``", "``, ``"\n\n"``, ``" | "``).
-_SEPARATOR = re.compile(r"[\s,;|]*")
-#: A label: one line of text ending with a colon (``### Input:``, ``Context: ``), as templates name
-#: their fields. Other text (``" - "``, ``" vs "``, an instruction sentence) is no label.
-_LABEL = re.compile(r"[^\n]*[^\s:][^\n]*:\s*")
+#: The leading run of a literal between two fields that only separates them: whitespace, list
+#: punctuation and dashes (``", "``, ``"\n\n"``, ``" | "``, ``" - "``).
+_SEPARATOR = re.compile(r"[\s,;|.\-\u2013\u2014]*")
+#: A label: one line of text ending with a colon (``### Input:``, ``Context: ``, a full-width ``：``
+#: in CJK templates), as templates name their fields. Other text (``" - "``, ``" vs "``, an
+#: instruction sentence) is no label.
+_LABEL = re.compile(r"[^\n]*[^\s:：][^\n]*[:：]\s*")
 
 
 def _label_parts(literal: str, first: bool) -> tuple[str, str]:
@@ -64,11 +65,13 @@ def template_expr(template: str) -> pl.Expr:
     A field's label is the line written just before it when that line ends with a colon (see
     :func:`_label_parts`). In ``"### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:"``
     an empty instruction drops ``### Instruction:\n`` rather than presenting the input under it.
-    Other text between fields is a separator, kept only between two fields that are both there; the
-    text before the first field (but its label) and after the last is kept.
+    The first field's label goes only when the next field there has a label of its own: in
+    ``"### Human: {instruction}\n{input}\n### Assistant:"`` it is a role marker, and the input stays
+    under it. Other text between fields is a separator, kept only between two fields that are both
+    there; the text before the first field (but its label) and after the last is kept.
     """
     parsed = list(string.Formatter().parse(template))
-    header = ""
+    header = first_label = ""
     pieces: list[pl.Expr] = []
     seen_any: pl.Expr = pl.lit(False)
     suffix = ""
@@ -78,10 +81,12 @@ def template_expr(template: str) -> pl.Expr:
             continue
         kept, label = _label_parts(literal, first=i == 0)
         header, sep = (kept, "") if i == 0 else (header, kept)
+        first_label = label if i == 0 else first_label
         raw = expr_for(name).cast(pl.String)
         value = pl.lit(label) + raw
+        opening = value if label or i == 0 else pl.lit(first_label) + raw  # the first present field, unlabelled: under the first label
         present = raw.str.strip_chars().fill_null("") != ""
-        piece = pl.when(present & seen_any).then(pl.lit(sep) + value).when(present).then(value).otherwise(pl.lit(""))
+        piece = pl.when(present & seen_any).then(pl.lit(sep) + value).when(present).then(opening).otherwise(pl.lit(""))
         pieces.append(piece)
         seen_any = seen_any | present
     if not pieces:

@@ -62,7 +62,7 @@ def open_training_data(path: str | Path) -> TrainingData:
         raise DataError(f"{path}: no train split (data/train-*.parquet); found splits {sorted(shards)}")
     # a shard of no rows holds nothing to train on, and one pandas wrote (columns typed null) would make
     # the loader fail to combine the split's schemas: leave such shards out
-    counts = {f: pl.scan_parquet(f).select(pl.len()).collect().item() for fs in shards.values() for f in fs}
+    counts = {f: _row_count(root, f) for fs in shards.values() for f in fs}
     rows = {split: sum(counts[f] for f in fs) for split, fs in shards.items()}
     shards = {split: [f for f in fs if counts[f]] or fs[:1] for split, fs in shards.items()}
     if rows["train"] == 0:
@@ -72,6 +72,14 @@ def open_training_data(path: str | Path) -> TrainingData:
         )
     manifest = root / "manifest.json"
     return TrainingData(root=root, shards=shards, manifest=manifest if manifest.is_file() else None, rows=rows)
+
+
+def _row_count(root: Path, shard: Path) -> int:
+    """Rows of one shard, from its footer; an unreadable shard is an error naming it."""
+    try:
+        return pl.scan_parquet(shard).select(pl.len()).collect().item()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise DataError(f"{shard.relative_to(root)}: cannot read Parquet ({exc})") from None
 
 
 def check_eval_split(data: TrainingData, eval_strategy: Any, *, source: str = "trl.eval_strategy") -> None:
@@ -94,13 +102,16 @@ def _rel(data: TrainingData, files: list[Path]) -> str:
     return names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} more)"
 
 
-def _check_schema(data: TrainingData, split: str) -> pl.Schema:
-    files = data.shards[split]
+def _check_schema(data: TrainingData, shard: Path) -> pl.Schema:
+    """One shard's schema, refused (``DataError`` naming the shard) where TRL would misread it. Shards
+    are checked one by one: a split may store its messages differently from shard to shard (one with
+    dictionary-encoded roles, one without), which the loader reads alike but one polars scan refuses."""
     try:
-        schema = pl.scan_parquet(files).collect_schema()
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"{_rel(data, files)}: the {split} shards cannot be read together: {exc}") from None
-    where = _rel(data, files)
+        schema = pl.read_parquet_schema(shard)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise DataError(f"{_rel(data, [shard])}: cannot read Parquet ({exc})") from None
+    where = _rel(data, [shard])
+    rows = _row_count(data.root, shard)
     forbidden = [c for c in FORBIDDEN_COLUMNS if c in schema]
     if forbidden:
         raise DataError(
@@ -116,7 +127,7 @@ def _check_schema(data: TrainingData, split: str) -> pl.Schema:
         dtype = schema[column]
         if dtype == MESSAGES or lossless(dtype, MESSAGES):
             continue  # the same messages stored another way (field order, dictionary-encoded roles): the loader reads them alike
-        if dtype == pl.Null and data.rows.get(split) == 0:
+        if dtype == pl.Null and rows == 0:
             continue  # an empty shard written by pandas types its columns null; it holds nothing to misread
         if dtype == pl.String:
             raise DataError(
@@ -172,22 +183,23 @@ def _row_problems() -> list[tuple[str, pl.Expr]]:
 
 def validate_for_trl(data: TrainingData) -> None:
     """Refuse (``DataError``) any split whose rows TRL would misread; see the module docstring."""
+    problems = _row_problems()
     for split in data.shards:
-        schema = _check_schema(data, split)
-        if data.rows.get(split) == 0:
-            continue  # no row to misread (and an empty pandas shard has columns typed null)
-        has_id = "id" in schema
-        problems = _row_problems()
-        lf = pl.scan_parquet(data.shards[split]).with_row_index("_row")
-        ident = pl.col("id") if has_id else pl.format("row {}", pl.col("_row"))
-        flagged = (
-            lf.select(
-                ident.alias("_ident"),
-                *[expr.alias(f"_p{i}") for i, (_, expr) in enumerate(problems)],
+        parts = []
+        for shard in data.shards[split]:
+            schema = _check_schema(data, shard)
+            if _row_count(data.root, shard) == 0:
+                continue  # no row to misread (and an empty pandas shard has columns typed null)
+            name = _rel(data, [shard])
+            ident = pl.col("id").cast(pl.String) if "id" in schema else pl.format(f"row {{}} of {name}", pl.col("_row"))
+            parts.append(
+                pl.scan_parquet(shard)
+                .with_row_index("_row")
+                .select(ident.alias("_ident"), *[expr.alias(f"_p{i}") for i, (_, expr) in enumerate(problems)])
+                .filter(pl.any_horizontal(pl.col(f"_p{i}") for i in range(len(problems))))
+                .collect()
             )
-            .filter(pl.any_horizontal(pl.col(f"_p{i}") for i in range(len(problems))))
-            .collect()
-        )
+        flagged = pl.concat(parts) if parts else pl.DataFrame()
         if flagged.height == 0:
             continue
         lines = []

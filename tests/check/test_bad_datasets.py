@@ -256,17 +256,25 @@ def test_schema_count_is_the_pairs_of_the_bad_shards(tmp_path):
 def test_hidden_files_under_data_are_not_shards(tmp_path):
     root = seeded.materialize(tmp_path / "clean", keys=seeded.clean_keys())
     bad = seeded.materialize(tmp_path / "bad")  # planted defects, errors included
-    for hidden in (".hidden.parquet", "_tmp.parquet"):
-        shutil.copy(bad / "data" / "train-00000-of-00004.parquet", root / "data" / hidden)
+    shutil.copy(bad / "data" / "train-00000-of-00004.parquet", root / "data" / ".hidden.parquet")
     result = run(root, "--config", CONFIG, "--quiet")
     assert result.exit_code == 0, result.output
     doc = json.loads((root / "checks.json").read_text())
     assert doc["rows"] == len(seeded.clean_keys())
-    assert doc["checks"][0]["statistic"]["shards"] == len(list((root / "data").glob("[!._]*.parquet")))
+    assert doc["checks"][0]["statistic"]["shards"] == len(list((root / "data").glob("[!.]*.parquet")))
+
+
+def test_underscore_files_under_data_are_shards_as_the_loader_reads_them(tmp_path):
+    """The Hugging Face loader skips only hidden (``.``) files: ``_tmp.parquet`` is trained on, so it is checked."""
+    root = seeded.materialize(tmp_path / "clean", keys=seeded.clean_keys())
+    bad = seeded.materialize(tmp_path / "bad")
+    shutil.copy(bad / "data" / "train-00000-of-00004.parquet", root / "data" / "_tmp.parquet")
+    result = run(root, "--config", CONFIG, "--quiet")
+    assert result.exit_code == 1, result.output  # the planted defects in _tmp.parquet are found
 
 
 def test_only_hidden_files_is_no_dataset(tmp_path):
     root = write(tmp_path / "d", pa.Table.from_pylist(pairs(2), schema=SCHEMA), ".hidden.parquet")
     result = run(root, "--quiet")
     assert result.exit_code == 2, result.output
-    assert "no data/*.parquet shards" in result.output and "1 file(s) named .* or _* ignored" in result.output
+    assert "no data/*.parquet shards" in result.output and "1 hidden file(s) named .* ignored" in result.output

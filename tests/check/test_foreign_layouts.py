@@ -138,3 +138,16 @@ def test_a_shard_name_the_loader_reads_otherwise_is_a_schema_finding(tmp_path, n
     assert [p for p in schema.statistic["problems"] if p.startswith(f"data/{name}: ")] == [
         next(p for p in schema.statistic["problems"] if problem in p)
     ]
+
+
+def test_a_split_whose_shards_store_messages_differently_trains(tmp_path):
+    """One shard with plain roles, one with dictionary-encoded roles: the loader reads both alike, so
+    train validates them shard by shard rather than refusing the split with a raw polars error."""
+    rows = pairs(12)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:5], schema=SCHEMA), "train-00000-of-00002.parquet")
+    write(root, _stored_another_way(rows[5:10], "dictionary roles"), "train-00001-of-00002.parquet")
+    write(root, pa.Table.from_pylist(rows[10:], schema=SCHEMA), "test-00000-of-00001.parquet")
+    assert check(root, write=False).passed
+    data = open_training_data(root)
+    validate_for_trl(data)
+    assert data.rows == {"train": 10, "test": 2}

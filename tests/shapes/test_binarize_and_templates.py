@@ -61,6 +61,11 @@ def _texts(out: Path) -> list[tuple[str, str, float, float]]:
         ("{instruction} vs {input}", "Why?", "", "Why?"),
         ("Answer the question.\n{instruction}\n\n{input}", "", "The cat sat.", "Answer the question.\nThe cat sat."),
         ("{instruction} Context: {input}", "", "The cat sat.", "Context: The cat sat."),
+        ("{instruction} - Context: {input}", "", "The cat sat.", "Context: The cat sat."),
+        # a first label the next field does not replace is a role marker: the input stays under it
+        ("### Human: {instruction}\n{input}\n### Assistant:", "", "The cat sat.", "### Human: The cat sat.\n### Assistant:"),
+        ("问题：{instruction}\n上下文：{input}", "", "猫坐着。", "上下文：猫坐着。"),  # full-width colons
+        ("### Instruction:\r\n{instruction}\r\n\r\n### Input:\r\n{input}", "", "The cat sat.", "### Input:\r\nThe cat sat."),
     ],
 )
 def test_an_empty_field_goes_with_its_label(template: str, instruction: str | None, input_: str | None, want: str | None) -> None:

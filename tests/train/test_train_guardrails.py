@@ -307,13 +307,17 @@ def test_an_empty_test_split_skips_the_eval_like_a_missing_one(task_splits, sft_
 
 
 def test_hidden_files_in_data_are_not_training_shards(task_splits, tmp_path):
-    """As build, check, report and the Hugging Face loader: ``.x``/``_x`` files are not shards."""
+    """As check, report and the Hugging Face loader: hidden ``.x`` files are not shards; ``_x`` files are
+    (the loader reads them), so an unreadable one is a clear error naming it."""
     from prefdata.train.data import open_training_data
+    from prefdata.train.errors import DataError
     from tests.support.canonical_data import write_canonical
 
     data = write_canonical(tmp_path / "out", {"train": task_splits["train"][:8], "test": task_splits["test"][:4]})
-    (data / "data" / "_train-partial.parquet").write_bytes(b"half an upload")
     (data / "data" / ".train-00001.parquet").write_bytes(b"editor swap")
     opened = open_training_data(data)
     assert [f.name for f in opened.shards["train"]] == ["train-00000-of-00001.parquet"]
     assert opened.rows == {"train": 8, "test": 4}
+    (data / "data" / "_train-partial.parquet").write_bytes(b"half an upload")
+    with pytest.raises(DataError, match="_train-partial.parquet: cannot read Parquet"):
+        open_training_data(data)
