@@ -6,17 +6,20 @@ what it could not show and why, rather than guessing.
 
 Shards are read the way ``prefdata check`` reads them (:mod:`prefdata.report.normalize`): columns by
 name, in any order, cast to the canonical types, optional columns filled with nulls where a shard
-lacks them. Files named ``.*`` or ``_*`` are not shards. Only unreadable pairs stop the report
+lacks them. Hidden files (``.*``) are not shards, as for the Hugging Face loader. Only unreadable pairs stop the report
 (:class:`DatasetError`, exit 2); an unusable manifest, rejects shard or metadata column is a note.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from prefdata.build.output import shards_by_split, visible_parquet
 from prefdata.report.errors import ChecksFileError, DatasetError
@@ -32,6 +35,12 @@ POSITION_COLUMNS = ("chosen_position",)
 SEVERITIES = ("error", "warn", "info")
 #: Errors polars and the OS raise when a file that looked fine turns out unreadable mid-scan.
 READ_ERRORS = (pl.exceptions.ComputeError, OSError)
+#: The row number in :meth:`Dataset.read_rows`, named so as not to meet a shard's columns.
+ROW_INDEX = "__prefdata_row"
+#: Rows decoded at a time by :meth:`Dataset.read_rows`: memory holds one such batch of texts, not a row group.
+BATCH_ROWS = 8192
+#: Bytes read from a shard at a time by :meth:`Dataset.read_rows`.
+READ_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,8 @@ class Dataset:
 
     ``schema`` is the canonical columns that at least one shard provides, with their canonical
     types: :meth:`scan` reads every shard as exactly that (see :mod:`prefdata.report.normalize`).
-    ``rejects`` lists the rejects shards that can be read.
+    ``rejects`` lists the rejects shards that can be read. ``row_groups`` holds the rows of each
+    Parquet row group of each shard, from its footer.
     """
 
     root: Path
@@ -53,6 +63,7 @@ class Dataset:
     #: Why manifest.json was ignored (None when it is fine or absent); the card is then left as it is.
     manifest_problem: str | None = None
     readers: dict[Path, dict[str, pl.Expr]] = field(default_factory=dict, repr=False, compare=False)
+    row_groups: dict[Path, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
     reject_readers: dict[Path, dict[str, pl.Expr]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -65,7 +76,7 @@ class Dataset:
 
     def scan(self, columns: list[str] | None = None) -> pl.LazyFrame:
         """All shards as one LazyFrame with a ``split`` column, in split order then file order."""
-        names = [c for c in (columns if columns is not None else self.schema.names()) if c in self.schema]
+        names = self._names(columns)
         frames = [self._scan_shard(f, names).with_columns(pl.lit(split).alias("split"))
                   for split, files in self.shards.items() for f in files]
         return pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
@@ -76,28 +87,98 @@ class Dataset:
 
     def shard_rows(self) -> list[tuple[Path, int]]:
         """Every shard with its number of rows (from the Parquet footer), in :meth:`scan` order."""
-        return [(f, pl.scan_parquet(f).select(pl.len()).collect().item()) for files in self.shards.values() for f in files]
+        return [(f, sum(self.row_groups[f])) for files in self.shards.values() for f in files]
 
-    def scan_shard(self, path: Path, columns: list[str] | None = None, *, row: int | None = None) -> pl.LazyFrame:
-        """One shard as :meth:`scan` reads it, with its ``split``; only its row ``row`` if given.
+    def scan_shard(self, path: Path, columns: list[str] | None = None) -> pl.LazyFrame:
+        """One shard as :meth:`scan` reads it, with its ``split``."""
+        return self._scan_shard(path, self._names(columns)).with_columns(pl.lit(self._split_of(path)).alias("split"))
 
-        Reading one row this way decodes the texts of that row's pages only, not of the whole shard
-        (a filter on a row index would decode them all).
+    def read_rows(self, path: Path, rows: list[int], columns: list[str] | None = None) -> pl.DataFrame:
+        """The rows ``rows`` (0-based within the shard) of one shard as :meth:`scan` reads them, with
+        ``split`` and their row number ``_r``, in row order.
+
+        Each Parquet row group that holds any of them is decoded once for all of them, a batch of
+        :data:`BATCH_ROWS` rows at a time, keeping only the wanted rows of each batch: reading a single
+        row decompresses its whole row group anyway, so a report that shows many pairs costs at most
+        one read of the data, and memory holds one batch of texts rather than a row group.
         """
-        split = next(s for s, files in self.shards.items() if path in files)
-        names = [c for c in (columns if columns is not None else self.schema.names()) if c in self.schema]
-        return self._scan_shard(path, names, row).with_columns(pl.lit(split).alias("split"))
+        names, wanted = self._names(columns), sorted(set(rows))
+        split = pl.lit(self._split_of(path)).alias("split")
+        groups, start = [], 0
+        for group, length in enumerate(self.row_groups[path]):
+            local = [r - start for r in wanted[bisect.bisect_left(wanted, start):bisect.bisect_left(wanted, start + length)]]
+            if local:
+                groups.append((group, start, length, local))
+            start += length
+        if not groups:  # no such rows: an empty frame of the same columns
+            return self._scan_shard(path, names, (0, 0, [])).with_columns(split).collect()
+        taken = self._take(path, groups)
+        if taken is not None:
+            return self.collect(self._canonical(taken.lazy(), path, names, with_row=True).with_columns(split), "fetching pairs to show")
+        # pyarrow reads some column as another type than polars does: read each row group whole with polars
+        frames = [self.collect(self._scan_shard(path, names, (s, n, local)).with_columns(split), "fetching pairs to show")
+                  for _, s, n, local in groups]
+        return pl.concat(frames, how="vertical")
 
-    def _scan_shard(self, path: Path, names: list[str], row: int | None = None) -> pl.LazyFrame:
-        """One shard in the canonical schema: missing columns as nulls, a missing ``id`` computed the canonical way.
+    def _take(self, path: Path, groups: list[tuple[int, int, int, list[int]]]) -> pl.DataFrame | None:
+        """The raw columns the readers of ``path`` use, at the rows of ``groups`` (row group, its first
+        row, its rows, the wanted rows within it), with their row number in :data:`ROW_INDEX`; None
+        when pyarrow decodes a column as another type than the polars type the readers were planned for."""
+        schema = pl.read_parquet_schema(path)
+        used = {c for expr in self.readers[path].values() for c in expr.meta.root_names()}
+        raw = [c for c in schema if c in used]
+        batches, at = [], []
+        try:
+            # pages read through a small buffer, not whole column chunks at once: memory holds a batch, not a row group
+            with pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER) as parquet:
+                for group, start, _, local in groups:
+                    offset = 0
+                    for batch in parquet.iter_batches(BATCH_ROWS, row_groups=[group], columns=raw, use_threads=False):
+                        lo, hi = bisect.bisect_left(local, offset), bisect.bisect_left(local, offset + batch.num_rows)
+                        if lo < hi:
+                            batches.append(batch.take(pa.array([r - offset for r in local[lo:hi]])))
+                            at.extend(start + r for r in local[lo:hi])
+                        offset += batch.num_rows
+        except (OSError, pa.ArrowException) as exc:
+            raise DatasetError(f"{self.root / 'data'}: a shard could not be read while fetching pairs to show ({exc})") from exc
+        frame = pl.from_arrow(pa.Table.from_batches(batches))
+        assert isinstance(frame, pl.DataFrame)
+        if frame.schema != pl.Schema({c: schema[c] for c in raw}):
+            return None
+        return frame.with_columns(pl.Series(ROW_INDEX, at, dtype=pl.get_index_type()))
 
-        ``row`` slices the scan before the readers: polars does not push a slice through them.
+    def _names(self, columns: list[str] | None) -> list[str]:
+        return [c for c in (columns if columns is not None else self.schema.names()) if c in self.schema]
+
+    def _split_of(self, path: Path) -> str:
+        return next(s for s, files in self.shards.items() if path in files)
+
+    def _scan_shard(self, path: Path, names: list[str], rows: tuple[int, int, list[int]] | None = None) -> pl.LazyFrame:
+        """One shard in the canonical schema (:meth:`_canonical`).
+
+        ``rows`` (start, length, rows within that range) keeps only those rows, with their row number
+        ``_r`` in the shard: the scan is sliced to the range before the readers (polars does not push a
+        slice through them, and a filter on a row index of the whole shard would decode every row group),
+        and the rows are taken before the readers too, so that these run on the kept rows alone.
         """
+        lf = pl.scan_parquet(path)
+        if rows is not None:
+            start, length, local = rows
+            index, at = pl.get_index_type(), pl.col(ROW_INDEX)
+            lf = (lf.slice(start, length).with_row_index(ROW_INDEX).filter(at.is_in(pl.Series(local, dtype=index).implode()))
+                  .with_columns(at + pl.lit(start, dtype=index)))
+        return self._canonical(lf, path, names, with_row=rows is not None)
+
+    def _canonical(self, lf: pl.LazyFrame, path: Path, names: list[str], *, with_row: bool = False) -> pl.LazyFrame:
+        """``lf`` (columns of shard ``path`` as stored) in the canonical schema: missing columns as nulls,
+        a missing ``id`` computed the canonical way; ``with_row`` keeps :data:`ROW_INDEX` as ``_r``."""
         reader = self.readers[path]
         compute_id = "id" not in reader
         exprs = {c: reader.get(c, pl.lit(None, dtype=t)) for c, t in self.schema.items() if not (c == "id" and compute_id)}
-        lf = pl.scan_parquet(path)
-        lf = (lf if row is None else lf.slice(row, 1)).select(**exprs)
+        if with_row:
+            exprs["_r"] = pl.col(ROW_INDEX)
+            names = [*names, "_r"]
+        lf = lf.select(**exprs)
         if compute_id:  # as check does, so that offending ids in checks.json name these pairs too
             lf = lf.with_columns(id_expr())
         return lf.select(names)
@@ -132,12 +213,12 @@ def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> D
     shards = shards_by_split(root)
     if not shards:
         hidden = len(list((root / "data").glob("*.parquet")))
-        ignored = f" ({hidden} file(s) named .* or _* ignored)" if hidden else ""
+        ignored = f" ({hidden} hidden file(s) named .* ignored)" if hidden else ""
         raise DatasetError(f"{path}: no data/*.parquet shards{ignored}; is this the OUT directory of `prefdata build`?")
     shards = {s: shards[s] for s in sorted(shards, key=split_order)}
 
     notes: list[str] = []
-    schema, readers = _plan_shards(root, shards, notes)
+    schema, readers, row_groups = _plan_shards(root, shards, notes)
     manifest, manifest_problem = _manifest(root, notes)
     rejects, reject_readers = _plan_rejects(root, notes)
 
@@ -149,9 +230,10 @@ def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> D
             notes.append("checks.json is older than the data shards: the check results may be stale.")
     if checks is not None:
         validate_checks(checks)
-        checks = _for_these_pairs(checks, shards, notes)
+        checks = _for_these_pairs(checks, sum(sum(groups) for groups in row_groups.values()), notes)
     return Dataset(root=root, shards=shards, schema=schema, manifest=manifest, rejects=rejects, checks=checks,
-                   notes=notes, manifest_problem=manifest_problem, readers=readers, reject_readers=reject_readers)
+                   notes=notes, manifest_problem=manifest_problem, readers=readers, row_groups=row_groups,
+                   reject_readers=reject_readers)
 
 
 def _manifest(root: Path, notes: list[str]) -> tuple[dict[str, Any] | None, str | None]:
@@ -168,18 +250,24 @@ def _manifest(root: Path, notes: list[str]) -> tuple[dict[str, Any] | None, str 
     return manifest, None
 
 
-def _plan_shards(root: Path, shards: dict[str, list[Path]], notes: list[str]) -> tuple[pl.Schema, dict[Path, dict[str, pl.Expr]]]:
+def _plan_shards(
+    root: Path, shards: dict[str, list[Path]], notes: list[str]
+) -> tuple[pl.Schema, dict[Path, dict[str, pl.Expr]], dict[Path, tuple[int, ...]]]:
     """Plan every shard (:func:`~prefdata.report.normalize.plan_shard`); the schema is the union of what they provide.
+    Also returns the rows of each row group of each shard, from its footer.
 
     Each note names the shards it is about: a column read through a lossy cast or ignored, or a
     column some shards lack while others have it (their pairs show it as missing).
     """
     plans: dict[Path, ShardPlan] = {}
+    row_groups: dict[Path, tuple[int, ...]] = {}
     about: dict[str, list[str]] = {}
     for files in shards.values():
         for f in files:
             try:
                 found = pl.read_parquet_schema(f)
+                footer = pq.read_metadata(f)
+                row_groups[f] = tuple(footer.row_group(i).num_rows for i in range(footer.num_row_groups))
             except Exception as exc:  # polars raises several types for unreadable files
                 raise DatasetError(f"{f}: not a readable Parquet file ({exc})") from exc
             plans[f] = plan = plan_shard(found, str(f))
@@ -194,7 +282,7 @@ def _plan_shards(root: Path, shards: dict[str, list[Path]], notes: list[str]) ->
             fill = "ids are computed from the messages" if column == "id" else "their pairs show it as missing"
             about.setdefault(f"no {column!r} column while other shards have one; {fill}", []).extend(absent)
     notes.extend(f"{_shards_named(names)}: {text}." for text, names in about.items())
-    return schema, {f: plan.columns for f, plan in plans.items()}
+    return schema, {f: plan.columns for f, plan in plans.items()}, row_groups
 
 
 def _shards_named(names: list[str]) -> str:
@@ -234,13 +322,13 @@ def _reject_column(schema: pl.Schema, column: str, target: pl.DataType) -> pl.Ex
     return conform(pl.col(column), schema[column], target)
 
 
-def _for_these_pairs(checks: dict[str, Any], shards: dict[str, list[Path]], notes: list[str]) -> dict[str, Any] | None:
-    """``checks`` if they were computed on as many pairs as the shards hold, else None with a note:
-    a check that ran while a rebuild swapped in another dataset wrote the old one's results here."""
+def _for_these_pairs(checks: dict[str, Any], pairs: int, notes: list[str]) -> dict[str, Any] | None:
+    """``checks`` if they were computed on as many pairs as the shards hold (``pairs``, counted from each
+    shard's footer), else None with a note: a check that ran while a rebuild swapped in another dataset
+    wrote the old one's results here."""
     checked = checks.get("rows")
     if not isinstance(checked, int) or isinstance(checked, bool):
         return checks
-    pairs = pl.scan_parquet([f for fs in shards.values() for f in fs]).select(pl.len()).collect().item()
     if checked == pairs:
         return checks
     notes.append(f"checks.json was written for {checked:,} pairs but the data holds {pairs:,}: it belongs to another "

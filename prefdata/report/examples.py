@@ -1,9 +1,10 @@
 """Pairs to show as conversations: a seeded random sample, and the offending pairs named by checks.
 
 Both are fetched by position: the sample is a set of row positions, and the names in checks.json are
-resolved to positions first in a narrow scan of the ``id`` column. Each row is then read with a
-slice of its shard, which Parquet readers serve without decoding the other rows' texts, so a report
-on a million pairs stays flat in memory. Texts are truncated for display here and escaped by the
+resolved to positions first in a narrow scan of the ``id`` column. The rows are then read by Parquet
+row group (:meth:`Dataset.read_rows`): each row group that holds any of them is decoded once, a batch
+at a time, so however many pairs are shown the cost stays within one read of the data and memory
+within one batch. Texts are truncated for display here and escaped by the
 renderers (never here: escaping is the job of the output format).
 
 ``prefdata check`` names an offending pair by its ``id`` (recomputed from the messages where a shard
@@ -149,17 +150,16 @@ def _positions_of(ds: Dataset, shards: list[Path], names: set[str]) -> pl.DataFr
 
 
 def _rows_at(ds: Dataset, shards: list[Path], positions: list[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Any]]:
-    """The rows at (shard index, row within the shard), each read with a one-row slice of its shard."""
-    if not positions:
-        return {}
-    frames = [
-        ds.scan_shard(shards[i], row=r)
-        .with_columns(pl.lit(i).alias("_shard"), pl.lit(r, pl.get_index_type()).alias("_r"))
-        .with_columns(_name_expr(ds.shard_name(shards[i])))
-        for i, r in positions
-    ]
-    rows = ds.collect(pl.concat(frames, how="vertical"), "fetching pairs to show")
-    return {(r["_shard"], r["_r"]): r for r in rows.iter_rows(named=True)}
+    """The rows at (shard index, row within the shard); each row group holding any of them is read
+    once for all of them (:meth:`Dataset.read_rows`)."""
+    by_shard: dict[int, list[int]] = {}
+    for i, r in positions:
+        by_shard.setdefault(i, []).append(r)
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for i, rows in sorted(by_shard.items()):
+        read = ds.read_rows(shards[i], rows).with_columns(pl.lit(i).alias("_shard"), _name_expr(ds.shard_name(shards[i])))
+        found.update(((i, row["_r"]), row) for row in read.iter_rows(named=True))
+    return found
 
 
 def _view(row: dict[str, Any]) -> PairView:

@@ -12,6 +12,7 @@ import re
 
 from prefdata.report.content import ReportContent, num, pct
 from prefdata.report.examples import MessageView, PairView, short_id
+from prefdata.report.results import SharedId
 
 #: report.md shows this many of the sampled pairs (the HTML shows all of them).
 MD_SAMPLE = 3
@@ -131,7 +132,7 @@ def render_markdown(c: ReportContent) -> str:
             if not v.passed and v.offending_ids:
                 lines += ["", f"Offending pairs of `{md(v.id)}` (first {len(v.offending_ids)}): "
                           + ", ".join(f"`{md(short_id(i))}`" for i in v.offending_ids)]
-                lines += [_shared_id_line(shared.id, shared.rows) for shared in v.shared_ids]
+                lines += [_shared_id_line(shared) for shared in v.shared_ids]
 
     lines += ["", "## Distributions", ""] + _distribution_lines(c)
     lines += ["", "Plots of these distributions are in `report.html`."]
@@ -144,12 +145,14 @@ def render_markdown(c: ReportContent) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _shared_id_line(name: str, rows: int) -> str:
-    """Why an offending id shows more than one pair (see :func:`prefdata.report.results.check_views`)."""
-    return (
-        f"(Id `{md(short_id(name))}` is shared by {num(rows)} rows holding different pairs: "
-        "checks.json cannot say which offends; report.html shows them.)"
-    )
+def _shared_id_line(shared: SharedId) -> str:
+    """Why an offending id shows more than one pair, or may not show the one that offended
+    (see :func:`prefdata.report.results.check_views`)."""
+    name = f"(Id `{md(short_id(shared.id))}` is shared by {num(shared.rows)} rows"
+    if shared.differ:
+        return f"{name} holding different pairs: checks.json cannot say which offends; report.html shows them.)"
+    return (f"{name}: its first {shared.read}, read by the report, are copies of one pair; the pair that offended "
+            f"may be in one of the other {num(shared.rows - shared.read)} row(s), not read.)")
 
 
 def card_summary(c: ReportContent) -> str:

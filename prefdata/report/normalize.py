@@ -10,7 +10,9 @@ The report is stricter in two places, on purpose, because it shows conversations
 show any that are not in the data: it refuses plain-string message columns (which ``check`` wraps
 into one user turn) and messages without a ``role`` or ``content`` field (which ``check`` reads as
 null). A metadata column that cannot be read at all (``lineage`` as a plain string) is read as
-missing, and the report says so instead of failing the whole pass.
+missing, and the report says so instead of failing the whole pass; so is an ``id`` of such a type
+(a struct), as check reads it: ids are computed from the messages only where a shard has no ``id``.
+A column typed null (an empty shard written by pandas) reads as nulls, message columns included.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ REQUIRED_COLUMNS = ("prompt", "chosen", "rejected")
 class ShardPlan:
     """How to read one shard: an expression per canonical column, and what the reader should be told.
 
-    ``columns`` holds the canonical columns the shard provides in a usable type (cast where needed);
+    ``columns`` holds the canonical columns the shard provides in a usable type (cast where needed), and
+    an ``id`` of an unusable type as nulls;
     ``unusable`` maps a column present in an unusable type to a note; ``recast`` maps a column read
     through a cast that may lose values (text to number) or change them (number to text) to a note.
     """
@@ -43,8 +46,12 @@ class ShardPlan:
 
 def conform(expr: pl.Expr, found: pl.DataType, target: pl.DataType) -> pl.Expr | None:
     """``expr`` (of type ``found``) as ``target`` (:func:`prefdata.coerce.coerce`), or None when no
-    faithful reading exists; message structs must also carry every field of the target."""
-    if isinstance(target, pl.List) and isinstance(target.inner, pl.Struct):
+    faithful reading exists; message structs must also carry every field of the target.
+
+    A column typed null (every row null, as pandas types the columns of an empty frame) reads as
+    nulls of ``target``, messages included, as check reads it.
+    """
+    if isinstance(target, pl.List) and isinstance(target.inner, pl.Struct) and found != pl.Null:
         if not (isinstance(found, pl.List) and isinstance(found.inner, pl.Struct)):
             return None
         have = {f.name for f in found.inner.fields}
@@ -84,6 +91,12 @@ def plan_shard(schema: pl.Schema, name: str) -> ShardPlan:
         expr = conform(pl.col(column), found, target)
         if expr is None and column in REQUIRED_COLUMNS:
             raise DatasetError(f"{name}: column {column!r} is {found}, expected {target} (a list of messages)")
+        if expr is None and column == "id":
+            # check reads it as null and names these pairs by place; it computes ids only where the column is absent
+            columns[column] = pl.lit(None, dtype=target)
+            unusable[column] = (f"column 'id' is {found}, expected {target}; ids are read as missing, as check reads them, "
+                                "so offending pairs are named by place")
+            continue
         if expr is None:
             unusable[column] = f"column {column!r} is {found}, expected {target}; the report ignores it (shown as missing)"
             continue

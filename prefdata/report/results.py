@@ -20,12 +20,20 @@ MAX_VALUE_CHARS = 240
 
 
 class SharedId(NamedTuple):
-    """An offending id that different pairs share: ``rows`` have it, ``pairs`` differ among the first ``read``."""
+    """An offending id that several rows have: ``rows`` have it, ``pairs`` differ among the first ``read``.
+
+    Either different pairs share it (``pairs > 1``), or more rows have it than were read, all copies
+    of one pair (``differ`` is False): the rows not read may hold the pair that offended.
+    """
 
     id: str
     rows: int
     read: int
     pairs: int
+
+    @property
+    def differ(self) -> bool:
+        return self.pairs > 1
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,11 @@ class CheckView:
     offending_ids: list[str]
     examples: list[PairView] = field(default_factory=list)
     missing_examples: int = 0
-    #: Offending entries whose pairs are shown (the first ``per_check``, less those not in the data).
+    #: Offending names whose pairs are shown: the distinct names among the first ``per_check``, less
+    #: those not in the data (checks.json names copies of one pair by the same id, and they show once).
     shown_offending: int = 0
-    #: The shown ids that different pairs share: the pairs of all of their (first) rows are shown.
+    #: The shown ids that different pairs share (the pairs of all of their first rows are shown), or
+    #: that more rows have than were read.
     shared_ids: list[SharedId] = field(default_factory=list)
     skipped: str | None = None  # why the check did not run (e.g. no --tokenizer); it then counts as passed
 
@@ -95,15 +105,17 @@ def offending_ids_to_show(checks: dict[str, Any] | None, per_check: int) -> list
 
 
 def _examples(shown: list[str], named: dict[str, NamedPairs]) -> tuple[list[PairView], list[SharedId]]:
-    """The pairs of the shown offending names, each name once, and the names different pairs share.
+    """The pairs of the shown offending names, each name once, and the names several pairs may share.
 
     checks.json names an offending pair by its id, so when different pairs share that id the
     report cannot tell which of them offended: it shows them all and says so, rather than pick one.
+    When more rows have the id than were read (:data:`MAX_ROWS_PER_NAME`), the rows not read may
+    hold another pair, the offending one, even where those read are copies of one pair: said too.
     """
     found = [n for n in dict.fromkeys(shown) if n in named]
     examples = [p for n in found for p in named[n].pairs]
     shared = [SharedId(n, named[n].rows, min(named[n].rows, MAX_ROWS_PER_NAME), len(named[n].pairs)) for n in found]
-    return examples, [s for s in shared if s.pairs > 1]
+    return examples, [s for s in shared if s.differ or s.rows > s.read]
 
 
 def check_views(checks: dict[str, Any] | None, named: dict[str, NamedPairs], per_check: int) -> list[CheckView]:
@@ -120,7 +132,8 @@ def check_views(checks: dict[str, Any] | None, named: dict[str, NamedPairs], per
         ids = check.get("offending_ids", [])
         shown = [] if check["passed"] else ids[:per_check]
         examples, shared = _examples(shown, named)
-        missing = sum(i not in named for i in shown)
+        distinct = dict.fromkeys(shown)
+        missing = sum(i not in named for i in distinct)
         views.append(
             CheckView(
                 id=check["id"],
@@ -134,7 +147,7 @@ def check_views(checks: dict[str, Any] | None, named: dict[str, NamedPairs], per
                 offending_ids=ids[:per_check],
                 examples=examples,
                 missing_examples=missing,
-                shown_offending=len(shown) - missing,
+                shown_offending=len(distinct) - missing,
                 shared_ids=shared,
                 skipped=str(check["skipped"]) if check.get("skipped") else None,
             )

@@ -150,11 +150,14 @@ Failed checks are open; click a passed one to see its statistic.</p>
 {%- for k, v in c.nested %}<div><b class="sub">{{ k }}</b><pre class="json mono">{{ v }}</pre></div>{% endfor %}
 {%- if not c.passed and c.offending_ids %}
 {%- if c.examples %}<details class="examples"><summary>Show the first {{ c.shown_offending }} offending pairs (of {{ c.offending_count|num }})
-{%- if c.shared_ids %} — {{ c.examples|length }} pairs, as an id is shared{% endif %}</summary>
+{%- if c.examples|length > c.shown_offending %} — {{ c.examples|length }} pairs, as an id is shared{% endif %}</summary>
 {%- for p in c.examples %}{{ pair(p) }}{% endfor %}
 </details>{% endif %}
-{%- for s in c.shared_ids %}<p class="sub">Id <span class="mono">{{ s.id|short_id }}</span> is shared by {{ s.rows|num }} rows holding different pairs: checks.json names offending pairs by id only, so the report shows the {{ s.pairs }} different pairs
-{%- if s.read < s.rows %} of its first {{ s.read }} rows{% endif %}, and not every one need offend.</p>{% endfor %}
+{%- for s in c.shared_ids %}<p class="sub">Id <span class="mono">{{ s.id|short_id }}</span> is shared by {{ s.rows|num }} rows
+{%- if s.differ %} holding different pairs: checks.json names offending pairs by id only, so the report shows the {{ s.pairs }} different pairs
+{%- if s.read < s.rows %} of its first {{ s.read }} rows{% endif %}, and not every one need offend.
+{%- else %}: its first {{ s.read }}, which the report read, are copies of one pair, shown once; checks.json names offending pairs by id only, so the pair that offended may be in one of the other {{ (s.rows - s.read)|num }} row(s), not read.
+{%- endif %}</p>{% endfor %}
 {%- if c.missing_examples %}<p class="sub">{{ c.missing_examples }} offending id(s) are not in the data (checks.json may be stale).</p>{% endif %}
 {%- endif %}
 </div>

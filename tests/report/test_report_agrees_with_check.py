@@ -12,10 +12,15 @@ import math
 import re
 from pathlib import Path
 
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from prefdata.check import check
-from prefdata.report import examples, report
+from prefdata.report import dataset, examples, report
+from prefdata.report.dataset import open_dataset
+from prefdata.schema import CANONICAL_SCHEMA
 from tests.report.report_datasets import canonical_row, msg, write_dataset
 
 SHARD = "data/train-00000-of-00001.parquet"
@@ -112,12 +117,16 @@ def test_an_id_shared_by_different_pairs_shows_all_of_them(tmp_path):
 
 
 def test_copies_of_one_pair_are_one_example_not_a_shared_id(tmp_path):
+    """Two extra copies of one pair: its id is named twice, shown once and counted once in the summary."""
     rows = [_row(i) for i in range(5)] + [_row(2), _row(2)]
     out = write_dataset(tmp_path / "out", {"train": rows}, manifest=False)
     checked, result = _check_then_report(out)
     assert checked.check("exact_duplicates").offending_ids == [rows[2]["id"]] * 2
     view = _view(result, "exact_duplicates")
     assert len(view.examples) == 1 and view.shared_ids == [] and view.missing_examples == 0
+    assert view.shown_offending == 1
+    html = _text(result.html_path.read_text())
+    assert "Show the first 1 offending pairs (of 2)" in html and "as an id is shared" not in html
 
 
 def test_pairs_without_a_source_are_grouped_as_check_groups_them(tmp_path):
@@ -155,3 +164,86 @@ def test_an_id_every_row_shares_fetches_only_the_first_rows(tmp_path):
         f"shared by 8 rows holding different pairs: checks.json names offending pairs by id only, so the report shows the "
         f"{cap} different pairs of its first {cap} rows" in _text(result.html_path.read_text())
     )
+
+
+def _write_shard(out: Path, name: str, rows: list[dict], *, drop: tuple[str, ...] = (), **options) -> None:
+    """One shard ``data/<name>`` of ``rows`` in the canonical schema less ``drop`` (``options``: of write_parquet)."""
+    schema = {c: t for c, t in CANONICAL_SCHEMA.items() if c not in drop}
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema).write_parquet(out / "data" / name, **options)
+
+
+@pytest.mark.parametrize("read", ["by batch", "by row group"])
+def test_each_row_group_is_read_once_for_all_the_pairs_shown_from_it(tmp_path, monkeypatch, read):
+    # null ids: pairs are named by place, so a row fetched from the wrong place would show the wrong pair
+    first, second = "train-00000-of-00002.parquet", "train-00001-of-00002.parquet"
+    _write_shard(tmp_path, first, [_row(i, id=None) for i in range(10)], row_group_size=4)
+    _write_shard(tmp_path, second, [_row(10 + i, id=None) for i in range(7)], row_group_size=4)
+    groups = [pq.read_metadata(tmp_path / "data" / f).num_row_groups for f in (first, second)]
+    assert groups == [3, 2]
+    ds = open_dataset(tmp_path)
+    monkeypatch.setattr(dataset, "BATCH_ROWS", 3, raising=False)  # batches that split the row groups
+    if read == "by row group":  # what read_rows falls back to where pyarrow and polars type a column differently
+        monkeypatch.setattr(dataset.Dataset, "_take", lambda *_: None)
+    reads = []
+    scan_parquet, iter_batches = pl.scan_parquet, pq.ParquetFile.iter_batches
+    monkeypatch.setattr(pl, "scan_parquet", lambda *a, **k: reads.append(a) or scan_parquet(*a, **k))
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", lambda *a, **k: reads.append(k["row_groups"]) or iter_batches(*a, **k))
+    names = [f"row 5 of data/{second}", f"row 9 of data/{first}"]
+    sample, named = examples.fetch(ds, total=17, sample=17, seed=0, ids=names)
+    assert [p.chosen[0].content for p in sample] == [f"chosen answer {i} is good" for i in range(17)]
+    assert [p.id for p in sample[:2]] == [f"row 0 of data/{first}", f"row 1 of data/{first}"]
+    assert {n: [p.chosen[0].content for p in v.pairs] for n, v in named.items()} == {
+        names[0]: ["chosen answer 15 is good"], names[1]: ["chosen answer 9 is good"]}
+    # one narrow pass per shard to find the named rows, then each of the 5 row groups once (not once per pair)
+    assert len(reads) <= 2 + sum(groups)
+
+
+@pytest.mark.parametrize("dropped", ["chosen_position", "id"])
+def test_shards_that_differ_in_optional_columns_show_their_check_results(tmp_path, dropped):
+    _write_shard(tmp_path, "train-00000-of-00002.parquet", [_row(i) for i in range(4)], drop=(dropped,))
+    _write_shard(tmp_path, "train-00001-of-00002.parquet", [_row(10 + i) for i in range(3)] + [_pii_row()])
+    checked = check(tmp_path)
+    (tmp_path / "checks.json").write_text(json.dumps(checked.to_dict()))
+    result = report(tmp_path, sample=0, card=False)
+    assert result.content.pairs == 8 and result.content.checks
+    assert [p.id for p in _view(result, "pii").examples] == checked.check("pii").offending_ids
+
+
+def test_an_empty_shard_typed_null_reads_as_check_reads_it(tmp_path):
+    # pandas types every column of an empty frame null: pd.DataFrame(columns=[...]).to_parquet(...)
+    _write_shard(tmp_path, "train-00000-of-00001.parquet", [_row(i) for i in range(6)])
+    pq.write_table(pa.table({c: pa.array([], pa.null()) for c in CANONICAL_SCHEMA}), tmp_path / "data" / "test-00000-of-00001.parquet")
+    checked = check(tmp_path)
+    assert checked.check("schema").passed
+    result = report(tmp_path, sample=8, card=False)
+    assert result.content.pairs == 6 and len(result.content.sample) == 6
+
+
+def test_an_id_column_of_an_unusable_type_is_read_as_null_as_check_reads_it(tmp_path):
+    rows = [_row(i) for i in range(6)] + [_pii_row()]
+    _write_shard(tmp_path, "train-00000-of-00001.parquet", rows, drop=("id",))
+    path = tmp_path / SHARD
+    table = pq.read_table(path)
+    pq.write_table(table.append_column("id", pa.array([{"hash": r["id"]} for r in rows])), path)
+    checked, result = _check_then_report(tmp_path)
+    assert checked.check("pii").offending_ids == [f"row 6 of {SHARD}"]
+    view = _view(result, "pii")
+    assert [p.id for p in view.examples] == [f"row 6 of {SHARD}"] and view.missing_examples == 0
+    assert PII in result.html_path.read_text()
+    assert any("column 'id'" in n and "read as missing" in n for n in result.notes)
+
+
+def test_an_id_whose_first_rows_are_copies_says_more_rows_have_it(tmp_path):
+    cap = examples.MAX_ROWS_PER_NAME
+    rows = [_row(i, id=str(i)) for i in range(3)] + [_row(7, id="7")] * cap + [_pii_row(id="7")]
+    out = write_dataset(tmp_path / "out", {"train": rows}, manifest=False)
+    checked, result = _check_then_report(out)
+    assert checked.check("pii").offending_ids == ["7"]
+    view = _view(result, "pii")
+    assert [p.chosen[0].content for p in view.examples] == ["chosen answer 7 is good"]
+    assert view.shared_ids == [("7", cap + 1, cap, 1)]
+    assert (f"Id 7 is shared by {cap + 1} rows: its first {cap}, which the report read, are copies of one pair, shown once; "
+            "checks.json names offending pairs by id only, so the pair that offended may be in one of the other 1 row(s)"
+            in _text(result.html_path.read_text()))
+    assert f"(Id `7` is shared by {cap + 1} rows: its first {cap}, read by the report, are copies of one pair" in result.md_path.read_text()
