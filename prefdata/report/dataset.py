@@ -139,6 +139,8 @@ class Dataset:
                             batches.append(batch.take(pa.array([r - offset for r in local[lo:hi]])))
                             at.extend(start + r for r in local[lo:hi])
                         offset += batch.num_rows
+        except pa.ArrowNotImplementedError:
+            return None  # a type pyarrow cannot take rows of (string_view): the polars read handles it
         except (OSError, pa.ArrowException) as exc:
             raise DatasetError(f"{self.root / 'data'}: a shard could not be read while fetching pairs to show ({exc})") from exc
         frame = pl.from_arrow(pa.Table.from_batches(batches))

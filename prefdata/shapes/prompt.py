@@ -70,15 +70,19 @@ def template_expr(template: str) -> pl.Expr:
     under it. Other text between fields is a separator, kept only between two fields that are both
     there; the text before the first field (but its label) and after the last is kept.
     """
-    parsed = list(string.Formatter().parse(template))
+    # an escaped brace ("{{") splits the text around it into field-less pieces: join them back
+    parsed: list[tuple[str, str]] = []
+    pending = suffix = ""
+    for literal, name, _, _ in string.Formatter().parse(template):
+        pending += literal
+        if name is not None:
+            parsed.append((pending, name))
+            pending = ""
+    suffix = pending
     header = first_label = ""
     pieces: list[pl.Expr] = []
     seen_any: pl.Expr = pl.lit(False)
-    suffix = ""
-    for i, (literal, name, _, _) in enumerate(parsed):
-        if name is None:
-            suffix = literal
-            continue
+    for i, (literal, name) in enumerate(parsed):
         kept, label = _label_parts(literal, first=i == 0)
         header, sep = (kept, "") if i == 0 else (header, kept)
         first_label = label if i == 0 else first_label
@@ -90,7 +94,7 @@ def template_expr(template: str) -> pl.Expr:
         pieces.append(piece)
         seen_any = seen_any | present
     if not pieces:
-        return pl.lit(template)
+        return pl.lit(suffix)  # no field: the text, its escaped braces read
     body = pl.concat_str(pieces)
     text = pl.concat_str([pl.lit(header), body, pl.lit(suffix)]) if (header or suffix) else body
     return pl.when(seen_any).then(text).otherwise(pl.lit(None, pl.String))

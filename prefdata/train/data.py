@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from prefdata.build.output import shards_by_split
-from prefdata.coerce import lossless
+from prefdata.coerce import lossless, text
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
 from prefdata.train.errors import DataError, RecipeError
 from prefdata.train.recipe import strategy_name
@@ -191,7 +191,10 @@ def validate_for_trl(data: TrainingData) -> None:
             if _row_count(data.root, shard) == 0:
                 continue  # no row to misread (and an empty pandas shard has columns typed null)
             name = _rel(data, [shard])
-            ident = pl.col("id").cast(pl.String) if "id" in schema else pl.format(f"row {{}} of {name}", pl.col("_row"))
+            # the id as text where it has one, else the row's place (as check names pairs without a usable id)
+            place = pl.format(f"row {{}} of {name}", pl.col("_row"))
+            as_text = text(pl.col("id"), schema["id"]) if "id" in schema else None
+            ident = place if as_text is None else pl.coalesce(as_text, place)
             parts.append(
                 pl.scan_parquet(shard)
                 .with_row_index("_row")

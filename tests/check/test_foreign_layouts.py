@@ -151,3 +151,31 @@ def test_a_split_whose_shards_store_messages_differently_trains(tmp_path):
     data = open_training_data(root)
     validate_for_trl(data)
     assert data.rows == {"train": 10, "test": 2}
+
+
+@pytest.mark.parametrize("id_type", ["list", "string"])
+def test_train_names_a_bad_row_by_its_id_read_as_text_or_by_its_place(tmp_path, id_type):
+    """An id stored as a list of strings is read as its text, as check reads it; a null id names the
+    row by its place. Train used to crash on both (a strict cast, a None joined into the message)."""
+    from prefdata.train.errors import DataError
+
+    rows = pairs(12)
+    rows[0] = {**rows[0], "prompt": [*rows[0]["prompt"], {"role": "assistant", "content": "an answer already"}]}
+    table = pa.Table.from_pylist(rows[:10], schema=SCHEMA)
+    ids = pa.array([[r["id"]] for r in rows[:10]]) if id_type == "list" else pa.array([None] + [r["id"] for r in rows[1:10]])
+    root = write(tmp_path / "d", table.set_column(0, "id", ids))
+    write(root, pa.Table.from_pylist(rows[10:], schema=SCHEMA), "test-00000-of-00001.parquet")
+    named = rows[0]["id"] if id_type == "list" else "row 0 of data/train-00000-of-00001.parquet"
+    with pytest.raises(DataError, match=rf"does not end with a user or tool turn \(first: {named}\)"):
+        validate_for_trl(open_training_data(root))
+
+
+def test_a_string_view_column_is_reported(tmp_path):
+    from prefdata.report import report
+
+    rows = pairs(12)
+    table = with_column(rows, "source", pa.array([r["source"] for r in rows], pa.string_view()))
+    root = write(tmp_path / "d", table)
+    check(root)
+    result = report(root, sample=12)
+    assert result.pairs == 12

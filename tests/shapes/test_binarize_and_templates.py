@@ -66,6 +66,9 @@ def _texts(out: Path) -> list[tuple[str, str, float, float]]:
         ("### Human: {instruction}\n{input}\n### Assistant:", "", "The cat sat.", "### Human: The cat sat.\n### Assistant:"),
         ("问题：{instruction}\n上下文：{input}", "", "猫坐着。", "上下文：猫坐着。"),  # full-width colons
         ("### Instruction:\r\n{instruction}\r\n\r\n### Input:\r\n{input}", "", "The cat sat.", "### Input:\r\nThe cat sat."),
+        # escaped braces are literal text where they stand
+        ('Reply in JSON like {{"answer": 1}}.\n\n### Instruction:\n{instruction}', "Why?", None, 'Reply in JSON like {"answer": 1}.\n\n### Instruction:\nWhy?'),
+        ("{{x}} {instruction}", "Why?", None, "{x} Why?"),
     ],
 )
 def test_an_empty_field_goes_with_its_label(template: str, instruction: str | None, input_: str | None, want: str | None) -> None:
