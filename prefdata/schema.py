@@ -92,6 +92,12 @@ def has_blank_turn(messages: pl.Expr) -> pl.Expr:
     return messages.list.eval(blank).list.any()
 
 
+def trimmed_contents(messages: pl.Expr) -> pl.Expr:
+    """Each turn's content with surrounding whitespace trimmed: two responses with equal lists are the
+    same text (``identical_responses``), and a rated record's repeated completion is one completion."""
+    return messages.list.eval(pl.element().struct.field("content").str.strip_chars())
+
+
 def pair_id(prompt: Sequence[dict], chosen: Sequence[dict], rejected: Sequence[dict]) -> str:
     """Reference definition of ``id``, reproducible without prefdata.
 

@@ -30,7 +30,7 @@ the sharded layout) still gets a split here: its keyword's, or the part of its n
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 #: The Hub's sharded file name (``datasets``' ``SPLIT_PATTERN_SHARDED``), and its split name rule.
@@ -83,6 +83,11 @@ def is_train_split(split: str) -> bool:
     return _TRAIN_SPLIT.search(split) is not None
 
 
+def train_splits(splits: Iterable[str]) -> list[str]:
+    """The training splits among ``splits`` (:func:`is_train_split`), in their order."""
+    return [s for s in splits if is_train_split(s)]
+
+
 def _keyword_split(name: str) -> str | None:
     return next((split for split, pattern in _IN_FILE_NAME.items() if pattern.search(name)), None)
 
@@ -91,4 +96,4 @@ def _name_before_dash(f: Path) -> str:
     return f.name.split("-", 1)[0].removesuffix(".parquet")
 
 
-__all__ = ["KEYWORDS", "is_train_split", "name_problems", "split_names"]
+__all__ = ["KEYWORDS", "is_train_split", "name_problems", "split_names", "train_splits"]

@@ -11,6 +11,7 @@ named too, which is worth a look as well.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prefdata.config import SourceBase
@@ -19,35 +20,40 @@ from prefdata.shapes.filters import Filter
 from prefdata.shapes.prompt import template_fields
 
 
+@dataclass
+class _Sampled:
+    """One source's sampled records so far, and the paths none of them holds (in reading order)."""
+
+    source: SourceBase
+    unseen: dict[str, None]
+    records: int = 0
+    files: int = 0
+
+
 class AbsentFields:
     """Per configured source, the field paths it reads that no sampled record of its files holds."""
 
     def __init__(self) -> None:
-        self._unseen: dict[int, dict[str, None]] = {}  # source index -> paths, in reading order
-        self._sources: dict[int, SourceBase] = {}
-        self._records: dict[int, int] = {}
-        self._files: dict[int, int] = {}
+        self._by_source: dict[int, _Sampled] = {}
 
     def add(self, index: int, source: SourceBase, shape: Shape, filters: Sequence[Filter], sample: Sequence[Mapping[str, Any]]) -> None:
         """Count one file's sample of source ``index`` (read through ``shape`` and ``filters``)."""
-        if index not in self._unseen:
+        if index not in self._by_source:
             paths = [leaf.path for leaf in shape.leaves()] + [flt.path for flt in filters]
-            self._unseen[index] = dict.fromkeys(paths)
-            self._sources[index] = source
-        unseen = self._unseen[index]
-        for path in [p for p in unseen if sample_values(sample, p)]:
-            del unseen[path]
-        self._records[index] = self._records.get(index, 0) + len(sample)
-        self._files[index] = self._files.get(index, 0) + 1
+            self._by_source[index] = _Sampled(source, dict.fromkeys(paths))
+        sampled = self._by_source[index]
+        for path in [p for p in sampled.unseen if sample_values(sample, p)]:
+            del sampled.unseen[path]
+        sampled.records += len(sample)
+        sampled.files += 1
 
     def warnings(self) -> list[str]:
         """One line per absent path, naming the source, the key that gives it, and what was sampled."""
         lines = []
-        for index, unseen in self._unseen.items():
-            source, records, files = self._sources[index], self._records[index], self._files[index]
-            sampled = f"{records:,} sampled record{'s' if records != 1 else ''} of {files:,} file{'s' if files != 1 else ''}"
-            for path in unseen:
-                lines.append(f"{source.where(_key_of(source, path))}: field '{path}' is in none of the {sampled}; is it misspelt?")
+        for s in self._by_source.values():
+            sampled = f"{s.records:,} sampled record{'s' if s.records != 1 else ''} of {s.files:,} file{'s' if s.files != 1 else ''}"
+            for path in s.unseen:
+                lines.append(f"{s.source.where(_key_of(s.source, path))}: field '{path}' is in none of the {sampled}; is it misspelt?")
         return lines
 
 

@@ -12,7 +12,7 @@ import functools
 import polars as pl
 import polars_hash  # noqa: F401  (registers the nchash/chash namespaces)
 
-from prefdata.schema import PROMPT_LAST_ROLES, ROLES, has_blank_turn, id_expr
+from prefdata.schema import PROMPT_LAST_ROLES, ROLES, has_blank_turn, id_expr, trimmed_contents
 from prefdata.shapes.messages import messages_text
 from prefdata.text_keys import match_text
 
@@ -21,10 +21,6 @@ _RESPONSES = ("chosen", "rejected")
 
 def _role(e: pl.Expr) -> pl.Expr:
     return e.struct.field("role")
-
-
-def _content(e: pl.Expr) -> pl.Expr:
-    return e.struct.field("content")
 
 
 def _rules(responses: tuple[str, ...] = _RESPONSES) -> list[tuple[str, str, pl.Expr, pl.Expr]]:
@@ -56,8 +52,7 @@ def _rules(responses: tuple[str, ...] = _RESPONSES) -> list[tuple[str, str, pl.E
         rules.append(("bad_turn_order", col, detail, c.list.eval(_role(el) != "assistant").list.any()))
     if len(responses) == 2:
         first, second = responses
-        stripped = lambda col: pl.col(col).list.eval(_content(pl.element()).str.strip_chars())
-        identical = stripped(first) == stripped(second)
+        identical = trimmed_contents(pl.col(first)) == trimmed_contents(pl.col(second))
         rules.append(("identical_responses", f"{first},{second}", pl.lit(f"{first} and {second} are the same text"), identical))
     return rules
 

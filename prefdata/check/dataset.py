@@ -158,14 +158,19 @@ def _null_beside_typed(shards: list[Shard]) -> list[SchemaProblem]:
     Alone, such a shard reads as an empty split; beside typed shards the Hugging Face loader cannot
     combine the two schemas and ``load_dataset`` fails on the split, so it is a schema problem.
     """
+    typed: dict[tuple[str, str], str] = {}  # (split, column) -> the first shard that types the column
+    for shard in shards:
+        for column in MESSAGE_COLUMNS:
+            if shard.formats.get(column) not in ("null", None):
+                typed.setdefault((shard.split, column), shard.name)
     problems = []
     for shard in shards:
         for column in MESSAGE_COLUMNS:
-            typed = [s.name for s in shards if s.split == shard.split and s.formats.get(column) not in ("null", None)]
-            if shard.formats.get(column) == "null" and typed:
+            beside = typed.get((shard.split, column))
+            if shard.formats.get(column) == "null" and beside is not None:
                 problems.append(SchemaProblem(
                     shard.name, column, "list[struct{role, content}]",
-                    f"typed null beside shards of the {shard.split} split that hold messages ({typed[0]}): "
+                    f"typed null beside shards of the {shard.split} split that hold messages ({beside}): "
                     "datasets.load_dataset cannot combine them; write the empty shard with the canonical schema or drop it",
                 ))
     return problems

@@ -34,7 +34,7 @@ from prefdata.check.dataset import Dataset
 from prefdata.check.view import content_text
 from prefdata.io.morsels import streaming_morsels
 from prefdata.ordered_map import ordered_map
-from prefdata.splits import is_train_split
+from prefdata.splits import train_splits
 
 FIELDS = {"p": "prompt", "c": "chosen", "r": "rejected"}
 #: Rows per batch of the streaming scan (bounded memory: signatures are the only per-row state kept).
@@ -163,7 +163,7 @@ def find_similar(
             .filter(pl.col("ta") != pl.col("tb")).select("a", "b")
         )
     if leak_cands.height:
-        training = [split for split in keys.get_column("split").unique().to_list() if is_train_split(split)]
+        training = train_splits(keys.get_column("split").unique().to_list())
         s = k64.select("_row", pl.col("split").is_in(training).alias("t"), "_prompt_key")
         leak_cands = (
             leak_cands.join(s.rename({"_row": "a", "t": "ta", "_prompt_key": "ka"}), on="a")

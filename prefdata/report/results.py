@@ -105,14 +105,14 @@ def offending_ids_to_show(checks: dict[str, Any] | None, per_check: int) -> list
 
 
 def _examples(shown: list[str], named: dict[str, NamedPairs]) -> tuple[list[PairView], list[SharedId]]:
-    """The pairs of the shown offending names, each name once, and the names several pairs may share.
+    """The pairs of the shown offending names (each once), and the names several pairs may share.
 
     checks.json names an offending pair by its id, so when different pairs share that id the
     report cannot tell which of them offended: it shows them all and says so, rather than pick one.
     When more rows have the id than were read (:data:`MAX_ROWS_PER_NAME`), the rows not read may
     hold another pair, the offending one, even where those read are copies of one pair: said too.
     """
-    found = [n for n in dict.fromkeys(shown) if n in named]
+    found = [n for n in shown if n in named]
     examples = [p for n in found for p in named[n].pairs]
     shared = [SharedId(n, named[n].rows, min(named[n].rows, MAX_ROWS_PER_NAME), len(named[n].pairs)) for n in found]
     return examples, [s for s in shared if s.differ or s.rows > s.read]
@@ -131,8 +131,8 @@ def check_views(checks: dict[str, Any] | None, named: dict[str, NamedPairs], per
         thr, thr_nested = _split_stats(check.get("threshold"))
         ids = check.get("offending_ids", [])
         shown = [] if check["passed"] else ids[:per_check]
-        examples, shared = _examples(shown, named)
-        distinct = dict.fromkeys(shown)
+        distinct = list(dict.fromkeys(shown))  # checks.json names copies of one pair by the same id
+        examples, shared = _examples(distinct, named)
         missing = sum(i not in named for i in distinct)
         views.append(
             CheckView(

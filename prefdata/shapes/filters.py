@@ -13,6 +13,7 @@ filter excludes are rejects with reason ``filtered_out``, never silently dropped
 from __future__ import annotations
 
 import math
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -43,26 +44,33 @@ class Filter:
         its negation, so ``tier == 1``, ``tier in [1, 2]`` and ``tier not in [1]`` agree on every
         value (a CSV cell ``"1.0"`` is 1 to all three)."""
         raw = expr_for(self.path).cast(pl.String)
-        if self.op in ("==", "!=", "in", "not in"):
-            hit = _equals_any(raw, self.value if self.op in ("in", "not in") else [self.value])
+        if self.op in _EQUALITY:
+            hit = _equals_any(raw, self._listed())
             return hit if self.op in ("==", "in") else ~hit
         if not _is_number(self.value):
             raise ConfigError(f"filter {self.text!r}: {self.op} needs a number")
-        num, v = as_number(raw), self.value
-        return {"<": num < v, "<=": num <= v, ">": num > v, ">=": num >= v}[self.op].fill_null(False)
+        return _ORDER[self.op](as_number(raw), self.value).fill_null(False)
 
     # -- Python (tree messages) -----------------------------------------------------------------
 
     def matches(self, obj: Any) -> bool:
         """:meth:`expr` on one parsed message (the same operators, the same values equal)."""
         value = _get(obj, self.path)
-        if self.op in ("==", "!=", "in", "not in"):
-            hit = any(_same(value, v) for v in (self.value if self.op in ("in", "not in") else [self.value]))
+        if self.op in _EQUALITY:
+            hit = any(_same(value, v) for v in self._listed())
             return hit if self.op in ("==", "in") else not hit
         num = _number(value)
-        if num is None:
-            return False
-        return {"<": num < self.value, "<=": num <= self.value, ">": num > self.value, ">=": num >= self.value}[self.op]
+        return num is not None and _ORDER[self.op](num, self.value)
+
+    def _listed(self) -> list[Any]:
+        """The values an equality operator compares with: ``in``'s list, or ``==``'s one value."""
+        return self.value if self.op in ("in", "not in") else [self.value]
+
+
+#: The operators that compare for equality (``!=`` and ``not in`` negate the others), and the order
+#: comparisons: one table for the polars and the Python path, which must agree.
+_EQUALITY = ("==", "!=", "in", "not in")
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def _is_number(value: Any) -> bool:
@@ -87,7 +95,7 @@ def _equals_any(raw: pl.Expr, values: list[Any]) -> pl.Expr:
         whole = [str(w) for v in numbers if (w := _whole(v)) is not None]
         integer = raw.str.replace(r"^\+", "").str.replace(r"^(-?)0+([0-9])", "${1}${2}").str.replace(r"^-0$", "0")
         as_float = as_number(raw).is_in([float(v) for v in numbers])
-        is_integer = raw.str.contains(r"^[+-]?[0-9]+$")
+        is_integer = raw.str.contains(f"^{_INTEGER.pattern}$")
         hit = hit | pl.when(is_integer).then(integer.is_in(whole)).otherwise(as_float).fill_null(False)
     if texts:
         hit = hit | raw.is_in(texts).fill_null(False)

@@ -72,20 +72,20 @@ def template_expr(template: str) -> pl.Expr:
     """
     # an escaped brace ("{{") splits the text around it into field-less pieces: join them back
     parsed: list[tuple[str, str]] = []
-    pending = suffix = ""
+    pending = ""
     for literal, name, _, _ in string.Formatter().parse(template):
         pending += literal
         if name is not None:
             parsed.append((pending, name))
             pending = ""
     suffix = pending
-    header = first_label = ""
+    if not parsed:
+        return pl.lit(suffix)  # no field: the text, its escaped braces read
+    header, first_label = _label_parts(parsed[0][0], first=True)
     pieces: list[pl.Expr] = []
     seen_any: pl.Expr = pl.lit(False)
     for i, (literal, name) in enumerate(parsed):
-        kept, label = _label_parts(literal, first=i == 0)
-        header, sep = (kept, "") if i == 0 else (header, kept)
-        first_label = label if i == 0 else first_label
+        sep, label = ("", first_label) if i == 0 else _label_parts(literal, first=False)
         raw = expr_for(name).cast(pl.String)
         value = pl.lit(label) + raw
         opening = value if label or i == 0 else pl.lit(first_label) + raw  # the first present field, unlabelled: under the first label
@@ -93,8 +93,6 @@ def template_expr(template: str) -> pl.Expr:
         piece = pl.when(present & seen_any).then(pl.lit(sep) + value).when(present).then(opening).otherwise(pl.lit(""))
         pieces.append(piece)
         seen_any = seen_any | present
-    if not pieces:
-        return pl.lit(suffix)  # no field: the text, its escaped braces read
     body = pl.concat_str(pieces)
     text = pl.concat_str([pl.lit(header), body, pl.lit(suffix)]) if (header or suffix) else body
     return pl.when(seen_any).then(text).otherwise(pl.lit(None, pl.String))

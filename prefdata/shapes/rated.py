@@ -27,7 +27,7 @@ import polars_hash  # noqa: F401  (registers nchash)
 
 from prefdata.config import RankedSource, RatedSource
 from prefdata.errors import ConfigError
-from prefdata.schema import MESSAGES
+from prefdata.schema import MESSAGES, trimmed_contents
 from prefdata.shapes.base import PAIR_SCHEMA, Shape, keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, as_number, expr_for, parse_path
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
@@ -322,14 +322,14 @@ class RatedShape(Shape):
 
 
 def _merge_repeated_texts(usable: pl.LazyFrame) -> pl.LazyFrame:
-    """One completion per distinct text of a record (compared as ``identical_responses`` compares:
-    each turn's content trimmed), scored by the mean of its scores, with its first model and place.
+    """One completion per distinct text of a record (:func:`prefdata.schema.trimmed_contents`, as
+    ``identical_responses`` compares), scored by the mean of its scores, with its first model and place.
 
     A text scored 5 and 1 beside another scored 3 would otherwise be paired both above and below it
     (a contradiction DPO cannot learn from) by ``all_pairs``, and be chosen against itself by
     ``best_vs_worst``, which lost the record.
     """
-    key = pl.col("__text").list.eval(pl.element().struct.field("content").str.strip_chars())
+    key = trimmed_contents(pl.col("__text"))
     first = [c for c in usable.collect_schema().names() if c not in ("__row", "__i", "__value", "__good", "__key")]
     return (
         usable.with_columns(key.alias("__key"))

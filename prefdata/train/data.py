@@ -43,6 +43,8 @@ class TrainingData:
     shards: dict[str, list[Path]]
     manifest: Path | None
     rows: dict[str, int] = field(default_factory=dict)
+    #: Rows of each shard in ``shards``, from its footer (read once, when the dataset is opened).
+    shard_rows: dict[Path, int] = field(default_factory=dict)
 
     @property
     def has_test(self) -> bool:
@@ -71,7 +73,8 @@ def open_training_data(path: str | Path) -> TrainingData:
             "rebuild with a smaller --test-fraction or with more data"
         )
     manifest = root / "manifest.json"
-    return TrainingData(root=root, shards=shards, manifest=manifest if manifest.is_file() else None, rows=rows)
+    kept = {f: counts[f] for fs in shards.values() for f in fs}
+    return TrainingData(root=root, shards=shards, manifest=manifest if manifest.is_file() else None, rows=rows, shard_rows=kept)
 
 
 def _row_count(root: Path, shard: Path) -> int:
@@ -111,7 +114,6 @@ def _check_schema(data: TrainingData, shard: Path) -> pl.Schema:
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise DataError(f"{_rel(data, [shard])}: cannot read Parquet ({exc})") from None
     where = _rel(data, [shard])
-    rows = _row_count(data.root, shard)
     forbidden = [c for c in FORBIDDEN_COLUMNS if c in schema]
     if forbidden:
         raise DataError(
@@ -127,7 +129,7 @@ def _check_schema(data: TrainingData, shard: Path) -> pl.Schema:
         dtype = schema[column]
         if dtype == MESSAGES or lossless(dtype, MESSAGES):
             continue  # the same messages stored another way (field order, dictionary-encoded roles): the loader reads them alike
-        if dtype == pl.Null and rows == 0:
+        if dtype == pl.Null and data.shard_rows[shard] == 0:
             continue  # an empty shard written by pandas types its columns null; it holds nothing to misread
         if dtype == pl.String:
             raise DataError(
@@ -188,7 +190,7 @@ def validate_for_trl(data: TrainingData) -> None:
         parts = []
         for shard in data.shards[split]:
             schema = _check_schema(data, shard)
-            if _row_count(data.root, shard) == 0:
+            if data.shard_rows[shard] == 0:
                 continue  # no row to misread (and an empty pandas shard has columns typed null)
             name = _rel(data, [shard])
             # the id as text where it has one, else the row's place (as check names pairs without a usable id)

@@ -22,7 +22,7 @@ from prefdata.check.checks.near import similarity
 from prefdata.check.checks.pairs import prompt_key
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
-from prefdata.splits import is_train_split
+from prefdata.splits import is_train_split, train_splits
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
@@ -39,11 +39,11 @@ def _splits(ctx: Context) -> dict[str, int]:
 
 def in_training(splits: dict[str, int]) -> pl.Expr:
     """True for rows of a training split (of ``splits``, the dataset's split names)."""
-    return pl.col("split").is_in([s for s in splits if is_train_split(s)])
+    return pl.col("split").is_in(train_splits(splits))
 
 
 def _not_applicable(ctx: Context, check_id: str, splits: dict[str, int]) -> CheckOutcome | None:
-    training = [s for s in splits if is_train_split(s)]
+    training = train_splits(splits)
     if not training or len(training) == len(splits):
         found = ", ".join(splits) or "none"
         return skipped(ctx, check_id, f"needs a training split (train, train_*) and another split (found: {found})", {"splits": splits})
