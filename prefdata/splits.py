@@ -14,9 +14,12 @@ unchecked. The loader's rules, in order:
    ``my-eval.parquet`` is ``test``.
 3. A folder where no file names a split is one ``train`` split.
 
-A file the loader leaves out (one that names no split while others do, or any file beside files of
-the sharded layout) still gets a split here: its keyword's, or the part of its name before the first
-``-``, so that ``check`` reads it and shows it.
+A dataset card (``README.md``) whose YAML header has ``configs:`` overrides these rules for the files
+its default config names (:mod:`prefdata.card_configs`): pass the dataset's ``root`` to read it.
+
+A file the loader leaves out (one that names no split while others do, any file beside files of the
+sharded layout, or one the card's default config does not name) still gets a split here: its
+keyword's, or the part of its name before the first ``-``, so that ``check`` reads it and shows it.
 
 >>> names = lambda *files: list(split_names([Path(f) for f in files]).values())
 >>> names("train-00000-of-00002.parquet", "test-00000-of-00001.parquet")
@@ -32,6 +35,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from prefdata.card_configs import CARD, card_splits
 
 #: The Hub's sharded file name (``datasets``' ``SPLIT_PATTERN_SHARDED``), and its split name rule.
 _SHARDED = re.compile(r"^(?P<split>\w+(?:\.\w+)*)-\d{5}-of-\d{5}[^/]*\.[^/]*$")
@@ -52,8 +57,18 @@ _IN_FILE_NAME = {split: re.compile(rf"(?:^|{_SEP})(?:{'|'.join(words)}){_SEP}") 
 _TRAIN_SPLIT = re.compile(rf"(?:^|{_SEP})(?:{'|'.join(KEYWORDS['train'])})(?:{_SEP}|$)")
 
 
-def split_names(files: Sequence[Path]) -> dict[Path, str]:
-    """The split of each of ``files`` (the shards of one ``data/`` folder), in the order given."""
+def split_names(files: Sequence[Path], root: Path | None = None) -> dict[Path, str]:
+    """The split of each of ``files`` (the shards of one ``data/`` folder), in the order given; with
+    ``root``, the dataset folder, as its card's ``configs:`` header says where it says anything."""
+    by_name = _by_file_name(files)
+    if root is None:
+        return by_name
+    card = card_splits(root, files).splits
+    under_data_dir = _by_file_name([f for f, splits in card.items() if not splits])  # a config's data_dir alone
+    return {f: card[f][0] if card.get(f) else under_data_dir.get(f) or by_name[f] for f in files}
+
+
+def _by_file_name(files: Sequence[Path]) -> dict[Path, str]:
     sharded = {f: m.group("split") for f in files if (m := _SHARDED.match(f.name))}
     named = {f: s for f in files if f not in sharded and (s := _keyword_split(f.name)) is not None}
     if not sharded and not named:
@@ -61,12 +76,22 @@ def split_names(files: Sequence[Path]) -> dict[Path, str]:
     return {f: sharded.get(f) or named.get(f) or _name_before_dash(f) for f in files}
 
 
-def name_problems(files: Sequence[Path]) -> dict[Path, str]:
+def name_problems(files: Sequence[Path], root: Path | None = None) -> dict[Path, str]:
     """Shard names whose split the loader reads otherwise than :func:`split_names` can say: a name that
     holds the keywords of two splits (the loader reads the file into both, so a trainer would train on
-    evaluation pairs) and a sharded-looking name whose split part the loader refuses."""
+    evaluation pairs) and a sharded-looking name whose split part the loader refuses. With ``root``,
+    also a file its card's default config reads into two splits, and a card the loader refuses
+    (keyed by the card's path)."""
     problems = {}
+    card = card_splits(root, files) if root is not None else None
+    if card is not None and card.problem:
+        problems[root / CARD] = card.problem
     for f in files:
+        splits = card.splits.get(f) if card is not None else None
+        if splits:
+            if len(splits) > 1:
+                problems[f] = f"the dataset card's default config reads it into {len(splits)} splits ({', '.join(splits)})"
+            continue
         if _SHARDED.match(f.name):
             continue
         if _LOOKS_SHARDED.match(f.name):

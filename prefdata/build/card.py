@@ -43,7 +43,8 @@ def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
     pairs = manifest.get("counts", {}).get("pairs_written")
     if isinstance(pairs, int):
         header["size_categories"] = [size_category(pairs)]
-    header["configs"] = configs
+    if configs:  # none: the loader names splits by file name (a dataset prefdata did not build)
+        header["configs"] = configs
     return header
 
 

@@ -41,9 +41,10 @@ def visible_parquet(folder: Path) -> list[Path]:
 
 def shards_by_split(out: Path) -> dict[str, list[Path]]:
     """``OUT/data/*.parquet`` (:func:`visible_parquet`) by split (named as the Hugging Face loader names
-    them, :mod:`prefdata.splits`), each list in file-name order (empty when there is none)."""
+    them, by the card's ``configs:`` or by file name, :mod:`prefdata.splits`), each list in file-name
+    order (empty when there is none)."""
     shards: dict[str, list[Path]] = {}
-    for f, split in split_names(visible_parquet(out / "data")).items():
+    for f, split in split_names(visible_parquet(out / "data"), out).items():
         shards.setdefault(split, []).append(f)
     return shards
 

@@ -11,7 +11,8 @@ as ``list[struct{role, content}]`` and ``id`` recomputed when the shard has none
 
 - ``_row`` (u32): position in the concatenation of the shards, sorted by path; stable between scans.
 - ``split`` (str): the shard's split, named as the Hugging Face loader names it (:mod:`prefdata.splits`:
-  ``train-00000-of-00001.parquet`` and ``train_0.parquet`` are train).
+  by the dataset card's ``configs:`` where it names the file, else ``train-00000-of-00001.parquet``
+  and ``train_0.parquet`` are train).
 - ``chosen_position`` (str, nullable): "a"/"b" (lowercased), whether the chosen response was shown first.
 - ``_fmt_prompt``/``_fmt_chosen``/``_fmt_rejected`` (str): "messages", "string", "missing" or "null"
   (a column typed null: every row null).
@@ -142,12 +143,12 @@ def open_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"{root}: no data/*.parquet shards (is this a dataset written by `prefdata build`?){hidden}")
     shards = []
     problems: list[SchemaProblem] = []
-    for file, split in split_names(files).items():
+    for file, split in split_names(files, root).items():
         shard, shard_problems = _inspect(root, file, split)
         shards.append(shard)
         problems.extend(shard_problems)
     problems.extend(_null_beside_typed(shards))
-    for file, problem in name_problems(files).items():
+    for file, problem in name_problems(files, root).items():
         problems.append(SchemaProblem(file.relative_to(root).as_posix(), "", "a name that gives one split", problem))
     return Dataset(root=root, shards=tuple(shards), problems=tuple(problems))
 

@@ -153,10 +153,8 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path |
         if readme.exists():
             notes.append("README.md left as is: without manifest.json it was not written by prefdata.")
             return None
-        # Not built by prefdata: describe what is there so that the card header still maps splits to files.
-        manifest = {
-            "outputs": [{"path": str(f.relative_to(ds.root)), "split": split} for split, files in ds.shards.items() for f in files],
-            "counts": {"pairs_written": content.pairs, "pairs_by_split": content.counts["pairs_by_split"]},
-        }
+        # Not built by prefdata: a card with no configs, so the loader goes on naming splits by file name
+        # as it did before the card was written (a configs: map made from the shard names broke it).
+        manifest = {"counts": {"pairs_written": content.pairs, "pairs_by_split": content.counts["pairs_by_split"]}}
     _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html"))
     return readme

@@ -42,6 +42,31 @@ def test_a_leaked_prompt_is_found_whatever_the_loader_calls_the_splits(tmp_path,
     assert not leakage["passed"] and leakage["offending_ids"] == [leaked_id], leakage["message"]
 
 
+def test_a_leaked_prompt_is_found_between_the_splits_a_dataset_card_names(tmp_path):
+    """Files whose names say no split are all train by name; the card's configs: make one the test split,
+    as ``load_dataset`` reads it, so the leak is found (it passed with exit 0 before)."""
+    root, leaked_id = _leaky(tmp_path / "d", "part-a.parquet", "part-b.parquet")
+    (root / "README.md").write_text(
+        "---\nconfigs:\n- config_name: default\n  data_files:\n"
+        "  - {split: train, path: data/part-a.parquet}\n  - {split: test, path: data/part-b.parquet}\n---\n", encoding="utf-8")
+    result = run(root, "--quiet")
+    assert result.exit_code == 1, result.output
+    doc = checks_doc(root)
+    assert doc["prompt_leakage_exact"]["offending_ids"] == [leaked_id]
+    data = open_training_data(root)
+    assert {split: len(files) for split, files in data.shards.items()} == {"train": 1, "test": 1}
+
+
+def test_a_dataset_card_the_loader_refuses_is_a_schema_finding(tmp_path):
+    root, _ = _leaky(tmp_path / "d", "train_0.parquet", "test_0.parquet")
+    (root / "README.md").write_text("---\nconfigs:\n- config_name: default\n  data_files: {train: data/*}\n---\n", encoding="utf-8")
+    result = run(root, "--quiet")
+    assert result.exit_code == 1, result.output
+    schema = checks_doc(root)["schema"]
+    assert not schema["passed"] and "README.md: the dataset card's configs: data_files must be a pattern or a list" in schema["message"], schema
+    assert checks_doc(root)["prompt_leakage_exact"]["offending_ids"]  # splits by file name: still checked
+
+
 def test_splits_that_are_all_training_or_all_evaluation_skip_leakage(tmp_path):
     root, _ = _leaky(tmp_path / "d", "train_prefs-00000-of-00001.parquet", "train_sft-00000-of-00001.parquet")
     leakage = check(root, write=False).check("prompt_leakage_exact")

@@ -54,12 +54,22 @@ def test_a_readme_prefdata_did_not_write_is_left_alone(tmp_path):
     assert any("README.md left as is" in n for n in result.notes)
 
 
-def test_without_manifest_or_readme_a_card_is_written_from_the_shards(tmp_path):
+def test_without_manifest_or_readme_the_card_leaves_the_loaders_splits_as_they_were(tmp_path):
+    """Shards named ``train_0``/``test_0`` by another tool: the card written for them has no ``configs:``
+    (one made from the names mapped split ``train_0.parquet`` to ``data/train_0.parquet-*.parquet``,
+    which matches nothing, and ``load_dataset`` failed after the report)."""
+    import pytest
+
+    datasets = pytest.importorskip("datasets")
     out = write_dataset(tmp_path / "out", {"train": simple_rows(4), "test": simple_rows(2, seed=1)}, manifest=False)
+    for split in ("train", "test"):
+        (out / "data" / f"{split}-00000-of-00001.parquet").rename(out / "data" / f"{split}_0.parquet")
     header, body = header_and_body(report(out).card_path.read_text())
-    assert [f["split"] for f in header["configs"][0]["data_files"]] == ["train", "test"]
+    assert "configs" not in header
     assert "pairs written | 6" in body
     assert "Provenance unknown" in body and "Built by" not in body  # no claim the data cannot back
+    ds = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf-cache"))
+    assert {name: split.num_rows for name, split in ds.items()} == {"train": 4, "test": 2}
 
 
 def test_no_card_option_leaves_readme(tmp_path):

@@ -78,7 +78,7 @@ def _pairs_in(ctx: Context, shard_names: list[str]) -> list[str]:
 def _schema(ctx: Context) -> CheckOutcome:
     ds = ctx.dataset
     problems = ds.problems
-    bad_shards = sorted({p.shard for p in problems})
+    bad_shards = sorted({p.shard for p in problems} & {s.name for s in ds.shards})  # not the card (README.md)
     offending = _pairs_in(ctx, bad_shards)
     missing_optional = {
         column: [s.name for s in ds.shards if column not in s.schema]
@@ -92,10 +92,8 @@ def _schema(ctx: Context) -> CheckOutcome:
     }
     s = ctx.settings("schema")
     if problems:
-        message = (
-            f"{plural(len(problems), 'schema problem')} in {plural(len(bad_shards), 'shard')} "
-            f"({plural(len(offending), 'pair')}): {problems[0].describe()}"
-        )
+        where = f" in {plural(len(bad_shards), 'shard')} ({plural(len(offending), 'pair')})" if bad_shards else ""
+        message = f"{plural(len(problems), 'schema problem')}{where}: {problems[0].describe()}"
     else:
         message = "every shard has the canonical columns and types"
         if missing_optional:

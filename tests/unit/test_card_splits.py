@@ -1,0 +1,109 @@
+"""A dataset card's ``configs:`` header maps files to splits, and ``datasets.load_dataset(OUT)`` follows
+it over file names; check, report and train follow it too, so a test split the card names is checked
+for leakage even when its file name says nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from datasets import load_dataset_builder
+
+from prefdata.splits import name_problems, split_names
+
+CARDS = {
+    "split per pattern": (["part-a.parquet", "part-b.parquet"],
+                          "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/part-a*}\n  - {split: test, path: data/part-b*}\n"),
+    "path lists": (["a.parquet", "b.parquet", "c.parquet"],
+                   "configs:\n- config_name: default\n  data_files:\n  - split: train_prefs\n    path: [data/a.parquet, data/b.parquet]\n  - split: test_prefs\n    path: data/c.parquet\n"),
+    "one pattern is all train": (["test.parquet", "x.parquet"], "configs:\n- config_name: default\n  data_files: data/*.parquet\n"),
+    "the only config is the default": (["p.parquet", "q.parquet"],
+                                       "configs:\n- config_name: prefs\n  data_files:\n  - {split: validation, path: 'data/[p]*.parquet'}\n  - {split: train, path: 'data/q?parquet'}\n"),
+    "default marked true": (["sft-1.parquet", "pref-1.parquet", "pref-2.parquet"],
+                            "configs:\n- config_name: sft\n  data_files: data/sft-*\n- config_name: prefs\n  default: true\n  data_files:\n  - {split: train, path: data/pref-1*}\n  - {split: test, path: data/pref-2*}\n"),
+    "double star": (["train.parquet", "holdout.parquet"],
+                    "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: '**/train.parquet'}\n  - {split: test, path: 'data/**/holdout.parquet'}\n"),
+    "data_dir alone": (["train_x.parquet", "eval_x.parquet"], "configs:\n- config_name: default\n  data_dir: data\n"),
+    "no configs": (["part-a.parquet", "test_0.parquet"], "license: mit\n"),
+}
+
+
+def _write(root: Path, names: list[str], header: str) -> list[Path]:
+    (root / "data").mkdir(parents=True)
+    files = [root / "data" / n for n in names]
+    for f in files:
+        pq.write_table(pa.table({"x": [1]}), f)
+    (root / "README.md").write_text(f"---\n{header}---\n\n# A dataset\n", encoding="utf-8")
+    return files
+
+
+def _loader_splits(root: Path) -> dict[str, list[str]]:
+    """File name -> the splits ``datasets.load_dataset(root)`` reads it into."""
+    files = load_dataset_builder(str(root)).config.data_files
+    got: dict[str, list[str]] = {}
+    for split, fs in files.items():
+        for f in fs:
+            got.setdefault(os.path.basename(f), []).append(str(split))
+    return got
+
+
+@pytest.mark.parametrize("case", list(CARDS))
+def test_splits_follow_the_card_as_the_hugging_face_loader_does(tmp_path: Path, case: str) -> None:
+    names, header = CARDS[case]
+    files = _write(tmp_path, names, header)
+    loader = _loader_splits(tmp_path)
+    ours = split_names(files, tmp_path)
+    assert {f.name: [s] for f, s in ours.items() if f.name in loader} == loader
+    assert not name_problems(files, tmp_path)
+
+
+def test_the_split_a_card_gives_overrides_the_file_name(tmp_path: Path) -> None:
+    names, header = CARDS["one pattern is all train"]
+    files = _write(tmp_path, names, header)
+    assert split_names(files) == {files[0]: "test", files[1]: "x"}  # file names alone: the loader leaves x out
+    assert split_names(files, tmp_path) == {files[0]: "train", files[1]: "train"}
+
+
+def test_a_file_the_default_config_leaves_out_keeps_its_name_split(tmp_path: Path) -> None:
+    files = _write(tmp_path, ["train-1.parquet", "test-1.parquet"],
+                   "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/train-*}\n")
+    assert "test-1.parquet" not in _loader_splits(tmp_path)
+    assert list(split_names(files, tmp_path).values()) == ["train", "test"]
+
+
+def test_several_configs_and_no_default_fall_back_to_file_names(tmp_path: Path) -> None:
+    files = _write(tmp_path, ["train_a.parquet", "test_a.parquet"],
+                   "configs:\n- config_name: a\n  data_files: data/*\n- config_name: b\n  data_files: data/*\n")
+    with pytest.raises(ValueError, match="Config name is missing"):
+        __import__("datasets").load_dataset(str(tmp_path))
+    assert list(split_names(files, tmp_path).values()) == ["train", "test"]
+    assert not name_problems(files, tmp_path)
+
+
+def test_a_file_the_card_reads_into_two_splits_is_a_problem(tmp_path: Path) -> None:
+    files = _write(tmp_path, ["a.parquet", "b.parquet"],
+                   "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/*}\n  - {split: test, path: data/b*}\n")
+    assert _loader_splits(tmp_path)["b.parquet"] == ["train", "test"]  # a trainer would train on test pairs
+    assert name_problems(files, tmp_path) == {files[1]: "the dataset card's default config reads it into 2 splits (train, test)"}
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ("configs:\n- config_name: default\n  data_files:\n  - {split: my-train, path: data/*}\n", "split name of letters"),
+        ("configs:\n- config_name: default\n  data_files: {train: data/*}\n", "data_files must be a pattern or a list"),
+        ("configs:\n- config_name: default\n  data_files: data/*\n- config_name: x\n  default: true\n  data_files: data/*\n",
+         "several default configs"),
+        ("configs:\n- data_files: data/*\n", "config_name"),
+        ("configs: [unclosed\n", "does not parse"),
+    ],
+)
+def test_a_card_the_loader_refuses_is_a_problem(tmp_path: Path, header: str, problem: str) -> None:
+    files = _write(tmp_path, ["a.parquet", "b.parquet"], header)
+    with pytest.raises(Exception):  # noqa: B017 - the loader's own error type varies by case
+        __import__("datasets").load_dataset(str(tmp_path))
+    problems = name_problems(files, tmp_path)
+    assert any(problem in p for p in problems.values()), problems
