@@ -68,6 +68,24 @@ def split_names(files: Sequence[Path], root: Path | None = None) -> dict[Path, s
     return {f: card[f][0] if card.get(f) else under_data_dir.get(f) or by_name[f] for f in files}
 
 
+def loader_reads(files: Sequence[Path], root: Path | None = None) -> list[Path]:
+    """The ``files`` ``datasets.load_dataset(root)`` reads (the others it leaves out), in the order given:
+    those the card's default config names, else the sharded ones, else those that name a split, else all."""
+    if root is not None:
+        card = card_splits(root, files).splits
+        if card:
+            under_data_dir = [f for f, splits in card.items() if not splits]
+            by_dir = set(_read_by_name(under_data_dir))
+            return [f for f in files if card.get(f) or f in by_dir]
+    return _read_by_name(files)
+
+
+def _read_by_name(files: Sequence[Path]) -> list[Path]:
+    sharded = [f for f in files if _SHARDED.match(f.name)]
+    named = [f for f in files if _keyword_split(f.name) is not None]
+    return sharded or named or list(files)
+
+
 def _by_file_name(files: Sequence[Path]) -> dict[Path, str]:
     sharded = {f: m.group("split") for f in files if (m := _SHARDED.match(f.name))}
     named = {f: s for f in files if f not in sharded and (s := _keyword_split(f.name)) is not None}
@@ -121,4 +139,4 @@ def _name_before_dash(f: Path) -> str:
     return f.name.split("-", 1)[0].removesuffix(".parquet")
 
 
-__all__ = ["KEYWORDS", "is_train_split", "name_problems", "split_names", "train_splits"]
+__all__ = ["KEYWORDS", "is_train_split", "loader_reads", "name_problems", "split_names", "train_splits"]

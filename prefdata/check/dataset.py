@@ -34,9 +34,9 @@ import polars as pl
 from prefdata.build.output import visible_parquet
 from prefdata.check.errors import DatasetError
 from prefdata.coerce import coerce, is_dictionary_text, lossless, text
-from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_size
+from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_footer
 from prefdata.schema import CANONICAL_SCHEMA, FORBIDDEN_COLUMNS, MESSAGE, id_expr
-from prefdata.splits import name_problems, split_names
+from prefdata.splits import loader_reads, name_problems, split_names
 
 MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
 #: Which response was shown first ("a": the chosen one) in pairwise sources; null elsewhere.
@@ -75,6 +75,7 @@ class Shard:
     formats: dict[str, str] = field(default_factory=dict)
     extra_message_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     image_columns: tuple[str, ...] = ()
+    empty_first_group: bool = False  # :class:`prefdata.io.morsels.ParquetFooter`
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ def open_dataset(path: str | Path) -> Dataset:
         shards.append(shard)
         problems.extend(shard_problems)
     problems.extend(_null_beside_typed(shards))
+    problems.extend(_unloadable(shards, set(loader_reads(files, root))))
     for file, problem in name_problems(files, root).items():
         problems.append(SchemaProblem(file.relative_to(root).as_posix(), "", "a name that gives one split", problem))
     return Dataset(root=root, shards=tuple(shards), problems=tuple(problems))
@@ -177,6 +179,30 @@ def _null_beside_typed(shards: list[Shard]) -> list[SchemaProblem]:
     return problems
 
 
+def _unloadable(shards: list[Shard], read: set[Path]) -> list[SchemaProblem]:
+    """Shards of a split ``datasets.load_dataset`` reads (``read``) that make it fail, so that a dataset
+    ``check`` passes is one a trainer can load: an empty shard with a 0-row row group (as pyarrow and
+    pandas write an empty table), and a split whose shards hold no rows at all. ``build`` writes an
+    empty split's shard without row groups and leaves it out of the card, so its datasets load."""
+    problems, by_split = [], {}
+    for shard in shards:
+        if shard.path not in read:
+            continue
+        by_split.setdefault(shard.split, []).append(shard)
+        if shard.empty_first_group:
+            problems.append(SchemaProblem(
+                shard.name, "", "", "its first row group holds 0 rows: datasets.load_dataset fails on it "
+                "(\"BatchSize must be greater than 0\"); delete the empty shard, or leave it out of the card's configs:",
+            ))
+    for split, members in by_split.items():
+        if not any(s.rows for s in members) and not any(s.empty_first_group for s in members):
+            problems.append(SchemaProblem(
+                members[0].name, "", "", f"the {split} split holds no rows: datasets.load_dataset fails on it "
+                f"(\"Instruction '{split}' corresponds to no data\"); delete its shards, or leave them out of the card's configs:",
+            ))
+    return problems
+
+
 def _describe(dtype: pl.DataType) -> str:
     return str(dtype)
 
@@ -199,7 +225,7 @@ def _inspect(root: Path, file: Path, split: str) -> tuple[Shard, list[SchemaProb
     name = file.relative_to(root).as_posix()
     try:
         schema = pl.read_parquet_schema(file)
-        rows, size = parquet_size(file)
+        footer = parquet_footer(file)
     except Exception as exc:  # polars raises several types for unreadable files
         raise DatasetError(f"{name}: cannot read Parquet: {exc}") from exc
     problems = []
@@ -249,8 +275,8 @@ def _inspect(root: Path, file: Path, split: str) -> tuple[Shard, list[SchemaProb
             problems.append(SchemaProblem(name, column, _describe(dtype), found))
     images = tuple(c for c in FORBIDDEN_COLUMNS if c in schema)
     shard = Shard(
-        path=file, name=name, split=split, schema=schema, rows=rows, uncompressed_bytes=size, formats=formats,
-        extra_message_fields=extra, image_columns=images,
+        path=file, name=name, split=split, schema=schema, rows=footer.rows, uncompressed_bytes=footer.uncompressed_bytes,
+        formats=formats, extra_message_fields=extra, image_columns=images, empty_first_group=footer.empty_first_group,
     )
     return shard, problems
 

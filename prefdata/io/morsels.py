@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -32,10 +33,21 @@ MAX_MORSEL_ROWS = 100_000
 ENV_VAR = "POLARS_IDEAL_MORSEL_SIZE"
 
 
-def parquet_size(path: str | Path) -> tuple[int, int]:
-    """(rows, uncompressed bytes) of a Parquet file, from its footer alone."""
+class ParquetFooter(NamedTuple):
+    """What a Parquet file's footer says about its size."""
+
+    rows: int
+    uncompressed_bytes: int
+    #: The first row group holds no rows (pyarrow and pandas write one for an empty table; polars writes
+    #: none): ``datasets``' Parquet reader takes that group's row count as its batch size, and fails.
+    empty_first_group: bool
+
+
+def parquet_footer(path: str | Path) -> ParquetFooter:
+    """Rows, uncompressed bytes and first row group of a Parquet file, from its footer alone."""
     meta = pq.read_metadata(path)
-    return meta.num_rows, sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+    return ParquetFooter(meta.num_rows, sum(g.total_byte_size for g in groups), bool(groups) and groups[0].num_rows == 0)
 
 
 def morsel_rows(row_bytes: float) -> int:

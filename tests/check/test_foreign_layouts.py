@@ -6,6 +6,7 @@ loader and the trainer do, and ``train`` accepts what ``check`` accepts."""
 
 from __future__ import annotations
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -125,14 +126,45 @@ def test_a_string_score_is_still_a_schema_finding(tmp_path):
     assert not schema.passed and any("'score_chosen' is String" in p for p in schema.statistic["problems"])
 
 
-def test_an_empty_shard_typed_null_is_checked_with_the_rest(tmp_path):
+def test_an_empty_shard_without_row_groups_beside_others_loads_and_passes(tmp_path):
     rows = pairs(10)
     root = write(tmp_path / "d", pa.Table.from_pylist(rows, schema=SCHEMA))
-    null_table = pa.table({c: pa.nulls(0) for c in ("id", "prompt", "chosen", "rejected")})  # as pandas writes it
-    pq.write_table(null_table, root / "data" / "test-00000-of-00001.parquet")
+    pl.from_arrow(pa.Table.from_pylist([], schema=SCHEMA)).write_parquet(root / "data" / "train-00001-of-00002.parquet")
+    assert _loader_error(root) is None
     result = check(root, write=False)
     assert result.check("schema").passed and result.check("role_structure").passed
     validate_for_trl(open_training_data(root))
+
+
+def _loader_error(root) -> str | None:
+    datasets = pytest.importorskip("datasets")
+    try:
+        datasets.load_dataset(str(root), cache_dir=str(root.parent / "hf-cache"))
+    except Exception as exc:  # noqa: BLE001 - which error the loader raises is what is compared
+        return f"{exc} {exc.__cause__}"
+    return None
+
+
+@pytest.mark.parametrize(
+    ("writer", "loader_says", "problem"),
+    [
+        (pq.write_table, "BatchSize must be greater than 0", "its first row group holds 0 rows"),
+        (lambda table, path: pl.from_arrow(table).write_parquet(path), "corresponds to no data", "the test split holds no rows"),
+    ],
+    ids=["pyarrow or pandas", "polars"],
+)
+def test_an_empty_shard_the_loader_fails_on_is_a_schema_finding(tmp_path, writer, loader_says, problem):
+    """``check`` passed datasets that ``datasets.load_dataset`` cannot load: an empty shard written with
+    a 0-row row group, and a split with no rows."""
+    rows = pairs(10)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows, schema=SCHEMA))
+    writer(pa.table({c: pa.nulls(0) for c in ("id", "prompt", "chosen", "rejected")}), root / "data" / "test-00000-of-00001.parquet")
+    assert loader_says in (_loader_error(root) or "")
+    schema = check(root, write=False).check("schema")
+    assert not schema.passed and schema.statistic["problems"] == [f"data/test-00000-of-00001.parquet: {problem}" + schema.message.split(problem, 1)[1]]
+    (root / "README.md").write_text("---\nconfigs:\n- config_name: default\n  data_files: data/train-*\n---\n", encoding="utf-8")
+    assert _loader_error(root) is None  # left out of the card, the shard is not read: nothing to report
+    assert check(root, write=False).check("schema").passed
 
 
 def test_a_shard_whose_chosen_is_null_in_every_row_is_a_role_structure_finding(tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from prefdata.io import morsels
@@ -15,7 +17,7 @@ from prefdata.io.morsels import (
     collect_streaming,
     mean_row_bytes,
     morsel_rows,
-    parquet_size,
+    parquet_footer,
     streaming_morsels,
 )
 
@@ -34,12 +36,20 @@ def test_mean_row_bytes():
     assert mean_row_bytes([(0, 0)]) == 0.0
 
 
-def test_parquet_size_reads_rows_and_uncompressed_bytes_from_the_footer(tmp_path):
+def test_parquet_footer_reads_rows_and_uncompressed_bytes(tmp_path):
     path = tmp_path / "x.parquet"
     pl.DataFrame({"text": [f"{i:06d}" + "x" * 994 for i in range(500)]}).write_parquet(path, compression="zstd")
-    rows, size = parquet_size(path)
-    assert rows == 500
+    rows, size, empty_first_group = parquet_footer(path)
+    assert rows == 500 and not empty_first_group
     assert size >= 500 * 1000 > path.stat().st_size  # uncompressed, not the file size
+
+
+def test_parquet_footer_sees_an_empty_first_row_group(tmp_path):
+    empty = pa.table({"text": pa.array([], pa.string())})
+    pq.write_table(empty, tmp_path / "pyarrow.parquet")  # one row group of 0 rows
+    pl.from_arrow(empty).write_parquet(tmp_path / "polars.parquet")  # no row group
+    assert parquet_footer(tmp_path / "pyarrow.parquet") == (0, parquet_footer(tmp_path / "pyarrow.parquet").uncompressed_bytes, True)
+    assert parquet_footer(tmp_path / "polars.parquet") == (0, 0, False)
 
 
 def _current() -> str | None:
