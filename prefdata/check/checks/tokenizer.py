@@ -10,7 +10,10 @@ expressions in polars.
 - ``truncation_dropped``: TRL drops pairs whose (effective) prompt alone reaches ``max_length``
   ("Dropping fully truncated examples"); they silently vanish from training.
 - ``truncation_identical``: after cutting prompt+response to ``max_length`` the chosen and rejected
-  tokens are identical — the difference lies past the cut, so the pair gives no signal.
+  tokens are identical — the difference lies past the cut, or the tokenizer and template erase it
+  (a template that drops reasoning before ``</think>``, characters a tokenizer without byte fallback
+  reads as one unknown token) — so the pair gives no signal. Pairs whose message lists are equal
+  are ``identical_responses``' and are not counted again.
 - ``chat_template_roundtrip``: the templated prompt is not a token prefix of templated
   prompt+response (a template that renders the generation prompt differently, or tokens merging
   across the boundary); TRL then trains on a context that differs from the one used at inference.
@@ -35,6 +38,8 @@ from prefdata.check.results import CheckOutcome
 CHECK_IDS = ("truncation_dropped", "truncation_identical", "chat_template_roundtrip", "double_bos")
 BATCH_ROWS = 512
 IDS = pl.List(pl.Int64)
+MAX_TOKENS = 2**31 - 1
+TOKENIZED = pl.Schema({"_row": pl.Int64, "p": IDS, "pc": IDS, "pr": IDS, "same": pl.Boolean})
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
@@ -77,8 +82,13 @@ def tokenizable(row: dict) -> bool:
     return all(_well_formed(row[c]) for c in ("prompt", "chosen", "rejected"))
 
 
-def templated_ids(tok, conversations: list[list[dict]], **kwargs) -> list[list[int]]:
-    """``apply_chat_template`` token ids of each conversation, each distinct conversation tokenized once.
+class TemplateFailure(str):
+    """The message of a chat template that raised on a conversation, in place of its token ids."""
+
+
+def templated_ids(tok, conversations: list[list[dict]], **kwargs) -> list[list[int] | TemplateFailure]:
+    """``apply_chat_template`` token ids of each conversation, each distinct conversation tokenized once
+    (a :class:`TemplateFailure` for one the template raises on).
 
     Shapes that make several pairs of one record (rated, ranked, tree, feedback) repeat the prompt in
     every pair, and each prompt + response in several pairs (as chosen in one, rejected in another);
@@ -96,15 +106,29 @@ def templated_ids(tok, conversations: list[list[dict]], **kwargs) -> list[list[i
         where.append(i)
     try:
         ids = tok.apply_chat_template(distinct, tokenize=True, return_dict=True, **kwargs)["input_ids"]
-    except Exception as exc:  # a template that raises on some data is itself a finding; name it
-        raise InputFileError(f"chat template failed on the dataset: {exc}") from exc
+    except Exception:  # noqa: BLE001 - templates raise anything (jinja's TemplateError, their own raise_exception)
+        ids = [_one(tok, conversation, **kwargs) for conversation in distinct]
     return [ids[i] for i in where]
 
 
-def tokenize(ctx: Context, tok) -> pl.DataFrame:
-    """Per pair: ``p`` (templated prompt ids), ``pc``/``pr`` (templated prompt+chosen/rejected ids)."""
-    lf = ctx.dataset.scan().select(pl.col("_row").cast(pl.Int64), "prompt", "chosen", "rejected")
-    frames = []
+def _one(tok, conversation: list[dict], **kwargs) -> list[int] | TemplateFailure:
+    """One conversation's ids, or why the chat template refused it: a template that raises on some
+    data (Gemma's "System role not supported", "Conversation roles must alternate") would stop TRL
+    at that pair, so it is a finding about the pair, not a reason to give up on the dataset."""
+    try:
+        return tok.apply_chat_template(conversation, tokenize=True, return_dict=True, **kwargs)["input_ids"]
+    except Exception as exc:  # noqa: BLE001 - see templated_ids
+        return TemplateFailure(" ".join(str(exc).split()) or type(exc).__name__)
+
+
+def tokenize(ctx: Context, tok) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per pair: ``p`` (templated prompt ids), ``pc``/``pr`` (templated prompt+chosen/rejected ids),
+    ``same`` (chosen and rejected are the same message list); and, apart, the pairs the chat template
+    raises on (``_row``, ``error``)."""
+    lf = ctx.dataset.scan().select(
+        pl.col("_row").cast(pl.Int64), "prompt", "chosen", "rejected", same=(pl.col("chosen") == pl.col("rejected")).fill_null(False)
+    )
+    frames, failed = [], []
     ctx.progress.phase(f"checks: tokenizing pairs as TRL does (max_length {ctx.options.max_length})", total=ctx.frame.height)
     for batch in lf.collect_batches(chunk_size=BATCH_ROWS):
         ctx.progress.advance(batch.height)
@@ -117,10 +141,17 @@ def tokenize(ctx: Context, tok) -> pl.DataFrame:
         # one call for both sides: a response chosen in one pair is often rejected in another
         sequences = templated_ids(tok, [pm + _messages(r[side]) for side in ("chosen", "rejected") for pm, r in zip(prompts, ok)])
         pc, pr = sequences[: len(ok)], sequences[len(ok) :]
-        frames.append(pl.DataFrame({"_row": [r["_row"] for r in ok], "p": p, "pc": pc, "pr": pr}, schema={"_row": pl.Int64, "p": IDS, "pc": IDS, "pr": IDS}))
-    if not frames:
-        return pl.DataFrame(schema={"_row": pl.Int64, "p": IDS, "pc": IDS, "pr": IDS})
-    return pl.concat(frames)
+        rows = {"_row": [], "p": [], "pc": [], "pr": [], "same": []}
+        for r, *ids in zip(ok, p, pc, pr):
+            error = next((i for i in ids if isinstance(i, TemplateFailure)), None)
+            if error is not None:
+                failed.append((r["_row"], str(error)))
+                continue
+            for key, value in zip(rows, (r["_row"], *ids, r["same"])):
+                rows[key].append(value)
+        frames.append(pl.DataFrame(rows, schema=TOKENIZED))
+    errors = pl.DataFrame(failed, schema={"_row": pl.Int64, "error": pl.String}, orient="row")
+    return (pl.concat(frames) if frames else pl.DataFrame(schema=TOKENIZED)), errors
 
 
 def _common_prefix(frame: pl.DataFrame, a: str, b: str) -> pl.Series:
@@ -158,7 +189,7 @@ def analyse(frame: pl.DataFrame, max_length: int, bos: int | None) -> pl.DataFra
         "prompt_len",
         dropped=pl.col("prompt_len") >= max_length,
         identical_truncated=(pl.col("prompt_len") < max_length)
-        & (chosen != rejected)
+        & ~pl.col("same")
         & (chosen.list.head(keep) == rejected.list.head(keep)),
         roundtrip_broken=~pl.col("prefix_ok"),
         double_bos=double,
@@ -176,7 +207,8 @@ def length_histogram(verdicts: pl.DataFrame, max_length: int) -> dict[str, list[
     edges = sorted({0, m // 4, m // 2, 3 * m // 4, m, 3 * m // 2, 2 * m, max(longest, 2 * m) + 1})
     out: dict[str, list[int]] = {"bin_edges": edges}
     for side in ("chosen", "rejected"):
-        counts, _ = np.histogram(verdicts.get_column(f"{side}_tokens").to_numpy(), bins=edges)
+        # float edges: a max_length near 2**63 ("no limit") overflows int64 edges; token counts are small
+        counts, _ = np.histogram(verdicts.get_column(f"{side}_tokens").to_numpy(), bins=np.asarray(edges, dtype=np.float64))
         out[side] = [int(c) for c in counts]
     return out
 
@@ -197,15 +229,22 @@ def run(ctx: Context) -> list[CheckOutcome]:
     if o.tokenizer is None:
         return [skipped(ctx, i, "needs --tokenizer and --max-length") for i in enabled]
     tok = load_tokenizer(o.tokenizer)
-    verdicts = analyse(tokenize(ctx, tok), o.max_length, tok.bos_token_id)
+    tokenized, template_errors = tokenize(ctx, tok)
+    # No sequence is 2**31 tokens long: a larger max_length (sys.maxsize for "no limit") is the same
+    # verdicts, and would overflow the integer columns it is compared with.
+    limit = min(o.max_length, MAX_TOKENS)
+    verdicts = analyse(tokenized, limit, tok.bos_token_id)
     n = ctx.frame.height
-    truncated = int((verdicts.get_column("longest") > o.max_length).sum())
+    truncated = int((verdicts.get_column("longest") > limit).sum())
     base = {
         "max_length": o.max_length, "tokenizer": str(o.tokenizer), "pairs_tokenized": verdicts.height,
-        "pairs_not_tokenized": n - verdicts.height,
+        "pairs_not_tokenized": n - verdicts.height - template_errors.height, "pairs_template_error": template_errors.height,
         "pairs_truncated": truncated, "length_histogram": length_histogram(verdicts, o.max_length),
     }
-    untokenized = untokenized_note(n - verdicts.height)
+    untokenized = untokenized_note(n - verdicts.height - template_errors.height)
+    if template_errors.height:
+        base["first_template_error"] = template_errors.get_column("error")[0]
+        untokenized += f" ({plural(template_errors.height, 'pair')} the chat template raises on: see chat_template_roundtrip)"
     out = []
     texts = {
         "truncation_dropped": ("dropped", "TRL drops {n} (prompt alone reaches max_length={m})", "no pair is dropped at max_length={m}"),
@@ -216,10 +255,19 @@ def run(ctx: Context) -> list[CheckOutcome]:
     for check_id in enabled:
         col, bad, good = texts[check_id]
         rows = verdicts.filter(pl.col(col)).get_column("_row")
+        note = untokenized
+        if check_id == "chat_template_roundtrip" and template_errors.height:
+            # TRL stops at a pair its template raises on: these pairs are this check's findings
+            broken = rows.len()
+            rows = pl.concat([rows, template_errors.get_column("_row")]).sort()
+            first = template_errors.get_column("error")[0].replace("{", "{{").replace("}", "}}")  # bad is a format string
+            bad = ", ".join([bad.replace("{n}", plural(broken, "pair"))] * bool(broken)
+                            + [f"{plural(template_errors.height, 'pair')} the chat template raises on (first: {first})"])
+            note = untokenized_note(n - verdicts.height - template_errors.height)
         ids = ctx.ids_of_rows(rows)
         statistic = {**base, "pairs": len(ids), "share": share(len(ids), n)}
         if check_id == "truncation_dropped":
             statistic["max_prompt_tokens"] = verdicts.get_column("prompt_len").max()
-        message = (bad if ids else good).format(n=plural(len(ids), "pair"), m=o.max_length) + untokenized
+        message = (bad if ids else good).format(n=plural(len(ids), "pair"), m=o.max_length) + note
         out.append(count_outcome(ctx, check_id, ids, statistic, message))
     return out
