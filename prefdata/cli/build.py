@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -57,7 +58,8 @@ def command(raw: str, out: str, config_path: str | None, test_fraction: float | 
     )
     for reason, n in sorted(c["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0])):
         click.echo(f"  {reason}: {n:,}")
-    click.echo(f"wrote {result.out}/ (data/, rejects/, manifest.json, README.md)")
+    kto = "kto/, " if (Path(result.out) / "kto").is_dir() else ""  # the KTO export's unpaired rows
+    click.echo(f"wrote {result.out}/ (data/, {kto}rejects/, manifest.json, README.md)")
     if config_path is None:
         if len(result.config.sources) > MAX_PRINTED_SOURCES:
             click.echo(_settings_summary(result.config), err=True)

@@ -160,3 +160,19 @@ def test_without_kto_export_the_rejects_are_the_same(tmp_path: Path) -> None:
     assert rejects(out).sort("record").select("record", "reason").rows() == [(1, "unknown_role"), (2, "unpaired")]
     assert not (out / "kto").exists()
     assert_reconciled(out)
+
+
+@pytest.mark.parametrize("kto_export", [True, False])
+def test_the_build_summary_names_the_kto_folder_when_it_writes_one(tmp_path: Path, kto_export: bool) -> None:
+    import yaml
+    from click.testing import CliRunner
+
+    from prefdata.cli import cli
+
+    config = tmp_path / "build.yaml"
+    config.write_text(yaml.safe_dump({**FEEDBACK, "output": {"kto_export": kto_export}}))
+    raw = _jsonl(tmp_path / "fb.jsonl", [CLEAN, {**CLEAN, "label": False}])
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "--config", str(config)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    folders = "data/, kto/, rejects/" if kto_export else "data/, rejects/"
+    assert f"wrote {tmp_path / 'out'}/ ({folders}, manifest.json, README.md)" in result.output
