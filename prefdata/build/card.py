@@ -74,6 +74,12 @@ def _split_order(split: str) -> tuple[int, str]:
     return ({"train": 0, "validation": 1, "test": 2}.get(split, 3), split)
 
 
+def _count(value: Any) -> str:
+    """A count for the card's table; ``unknown`` where the manifest has none (``prefdata report`` writes
+    cards for datasets without a build manifest, whose read count no file records): never a made-up 0."""
+    return f"{value:,}" if isinstance(value, int) else "unknown"
+
+
 def _provenance(manifest: Mapping[str, Any]) -> str:
     """Who built the data, said only when the manifest says it: ``prefdata report`` also writes cards for
     datasets other tools built."""
@@ -114,9 +120,9 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
         "",
         "| | |",
         "|---|---|",
-        f"| records read | {counts.get('records_read', 0):,} |",
-        f"| pairs written | {counts.get('pairs_written', 0):,} |",
-        f"| records rejected | {counts.get('records_rejected', 0):,} |",
+        f"| records read | {_count(counts.get('records_read'))} |",
+        f"| pairs written | {_count(counts.get('pairs_written'))} |",
+        f"| records rejected | {_count(counts.get('records_rejected'))} |",
     ]
     for split, n in counts.get("pairs_by_split", {}).items():
         lines.append(f"| {_cell(split)} pairs | {n:,} |")
@@ -141,7 +147,9 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
                   "(Markdown version: [report.md](report.md)).")]
     if summary_markdown:
         lines += ["", summary_markdown.strip()]
-    lines += ["", "Provenance (tool version, config, input and output hashes) is in `manifest.json`.", ""]
+    if manifest.get("prefdata_version"):  # else _provenance said it is unknown: there is no build manifest to point at
+        lines += ["", "Provenance (tool version, config, input and output hashes) is in `manifest.json`."]
+    lines.append("")
     return "\n".join(lines)
 
 

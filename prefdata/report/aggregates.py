@@ -69,13 +69,15 @@ def per_pair_frame(ds: Dataset) -> pl.LazyFrame:
 
 
 def _margin() -> pl.Expr:
-    """Score of chosen minus score of rejected; NaN scores count as missing, as in ``prefdata check``.
+    """Score of chosen minus score of rejected; a NaN margin counts as missing, as a NaN score does in
+    ``prefdata check``.
 
     Check's suite view reads NaN as missing (as pandas, so GX, does), so a pair with a NaN score is
-    not a scored pair there; here it would otherwise count as scored and turn the median into NaN.
+    not a scored pair there. Two infinite scores of the same sign make a NaN margin from numbers
+    that are not NaN (inf - inf): that margin is no number either, so it is missing too, else it
+    would count as scored and turn the median into NaN.
     """
-    chosen, rejected = pl.col("score_chosen").fill_nan(None), pl.col("score_rejected").fill_nan(None)
-    return (chosen - rejected).cast(pl.Float64).alias("margin")
+    return (pl.col("score_chosen") - pl.col("score_rejected")).cast(pl.Float64).fill_nan(None).alias("margin")
 
 
 def _a_won(position: str) -> pl.Expr:
@@ -126,10 +128,6 @@ def _counts(ds: Dataset, per_pair: pl.DataFrame) -> dict[str, Any]:
         for key in ("records_read", "records_rejected"):
             if key in m:
                 entry[key] = m[key]
-    mismatches = []
-    for split, n in manifest_counts.get("pairs_by_split", {}).items():
-        if by_split.get(split, 0) != n:
-            mismatches.append(f"manifest.json says {n:,} {split} pairs, the shards hold {by_split.get(split, 0):,}")
     return {
         "records_read": manifest_counts.get("records_read"),
         "pairs_written": per_pair.height,
@@ -137,8 +135,43 @@ def _counts(ds: Dataset, per_pair: pl.DataFrame) -> dict[str, Any]:
         "rejected_by_reason": dict(manifest_counts.get("rejected_by_reason", {})),
         "pairs_by_split": by_split,
         "by_source": dict(sorted(by_source.items(), key=lambda kv: (-kv[1]["pairs_written"], kv[0]))),
-        "mismatches": mismatches,
+        "mismatches": _mismatches(manifest_counts, by_split, by_source),
     }
+
+
+#: A disagreement on the pairs of many sources is one note naming the first few of them.
+MAX_SOURCES_NAMED = 3
+
+
+def _mismatches(manifest_counts: dict[str, Any], by_split: dict[str, int], by_source: dict[str, dict[str, Any]]) -> list[str]:
+    """Where manifest.json and the shards disagree on pairs: per split (a split on disk that the manifest
+    does not list counts as 0 there), in all when the splits do not already say so, and per source.
+
+    The shards are the truth for pairs, so the report shows their counts; these notes say that the
+    manifest's read and rejected counts beside them may belong to another version of the data. Each
+    comparison is made only where the manifest has that count.
+    """
+    notes = []
+    listed = manifest_counts.get("pairs_by_split")
+    if listed:
+        for split in dict.fromkeys([*listed, *by_split]):
+            n, held = listed.get(split, 0), by_split.get(split, 0)
+            if n != held:
+                lists = "" if split in listed else f" (it lists no {split} split)"
+                notes.append(f"manifest.json says {n:,} {split} pairs{lists}, the shards hold {held:,}")
+    written, total = manifest_counts.get("pairs_written"), sum(by_split.values())
+    if not notes and isinstance(written, int) and written != total:
+        notes.append(f"manifest.json says {written:,} pairs written, the shards hold {total:,}")
+    manifest_sources = manifest_counts.get("by_source") or {}
+    differ = [(name, manifest_sources.get(name, {}).get("pairs_written", 0), entry["pairs_written"])
+              for name, entry in by_source.items()
+              if name not in manifest_sources or "pairs_written" in manifest_sources[name]]
+    differ = [(name, n, held) for name, n, held in differ if n != held]
+    if manifest_sources and differ:
+        named = "; ".join(f"{name}: {n:,} in manifest.json, {held:,} in the shards" for name, n, held in differ[:MAX_SOURCES_NAMED])
+        more = f"; and {len(differ) - MAX_SOURCES_NAMED:,} more source(s)" if len(differ) > MAX_SOURCES_NAMED else ""
+        notes.append(f"manifest.json and the shards disagree on the pairs of {len(differ):,} source(s) ({named}{more})")
+    return notes
 
 
 def _rejects(ds: Dataset, examples_per_reason: int = 2) -> dict[str, Any]:
@@ -189,14 +222,26 @@ def summary_stats(agg: Aggregates) -> dict[str, Any]:
     out["median_rejected_chars"] = float(df["rejected_chars"].median())
     out["median_prompt_chars"] = float(df["prompt_chars"].median())
     out["share_multi_turn"] = float((df["user_turns"] > 1).sum()) / n
-    if agg.has_scores:
-        margin = df["margin"].drop_nulls()
-        out["scored_pairs"] = margin.len()
-        out["median_margin"] = float(margin.median())
-        out["non_positive_margins"] = int((margin <= 0).sum())
+    out.update(margin_stats(agg))
     if agg.has_position:
         out["a_wins"] = position_shares(agg)
     return out
+
+
+def margin_stats(agg: Aggregates) -> dict[str, Any]:
+    """Scored pairs, median margin and margins at or below 0 (empty without scores).
+
+    One computation for the text (tiles, report.md, card) and the margin plot's title, so that they
+    cannot disagree; an infinite margin counts here even though the plot cannot draw it.
+    """
+    if not agg.has_scores:
+        return {}
+    margin = agg.per_pair["margin"].drop_nulls()
+    return {
+        "scored_pairs": margin.len(),
+        "median_margin": float(margin.median()),
+        "non_positive_margins": int((margin <= 0).sum()),
+    }
 
 
 def position_shares(agg: Aggregates) -> dict[str, dict[str, float]]:

@@ -155,6 +155,12 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path |
             return None
         # Not built by prefdata: a card with no configs, so the loader goes on naming splits by file name
         # as it did before the card was written (a configs: map made from the shard names broke it).
-        manifest = {"counts": {"pairs_written": content.pairs, "pairs_by_split": content.counts["pairs_by_split"]}}
+        # Only the counts the report knows: the pairs, and the rejected records when rejects/ holds
+        # some (as the report counts them); records read is left out, so the card says it is unknown.
+        counts: dict[str, Any] = {"pairs_written": content.pairs, "pairs_by_split": content.counts["pairs_by_split"]}
+        if content.counts["records_rejected"] is not None:
+            counts["records_rejected"] = content.counts["records_rejected"]
+            counts["rejected_by_reason"] = dict(content.rejects["rows"])
+        manifest = {"counts": counts}
     _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html"))
     return readme

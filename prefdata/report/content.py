@@ -155,7 +155,7 @@ def build_content(
         tiles=tiles,
         notes=all_notes,
         counts={"stages": stages, "splits": splits, "sources": sources, "has_reads": has_reads,
-                "pairs_by_split": dict(counts["pairs_by_split"])},
+                "pairs_by_split": dict(counts["pairs_by_split"]), "records_rejected": rejected},
         rejects={"rows": sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])), "examples": reject_examples},
         stats=stats,
         checks_summary=summary,

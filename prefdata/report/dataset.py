@@ -339,10 +339,19 @@ def _for_these_pairs(checks: dict[str, Any], pairs: int, notes: list[str]) -> di
 
 
 def validate_checks(doc: dict[str, Any]) -> None:
-    """Check the fields the report relies on (docs/contracts.md); unknown fields are allowed."""
+    """Check the fields the report relies on (docs/contracts.md); unknown fields are allowed.
+
+    Every field the report formats or looks up is checked here, optional ones where present and not
+    null (a count it prints with separators, a severity it looks up in a table), so that a malformed
+    checks.json is an input error naming the field, not a crash mid-report.
+    """
 
     def fail(where: str, what: str) -> None:
         raise ChecksFileError(f"checks.json: {where}: {what} (see docs/contracts.md)")
+
+    def count(value: Any, where: str) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            fail(where, f"must be a whole number >= 0, got {value!r}")
 
     for key in ("checks", "expectations"):
         if key in doc and not isinstance(doc[key], list):
@@ -360,9 +369,20 @@ def validate_checks(doc: dict[str, Any]) -> None:
         ids = check.get("offending_ids", [])
         if not isinstance(ids, list) or not all(isinstance(x, str) for x in ids):
             fail(f"{where}.offending_ids", "must be a list of pair ids")
+        count(check.get("offending_count"), f"{where}.offending_count")
     for i, exp in enumerate(doc.get("expectations", [])):
         where = f"expectations[{i}]"
         if not isinstance(exp, dict) or not isinstance(exp.get("expectation_type"), str):
             fail(where, "must be an object with an expectation_type")
         if not isinstance(exp.get("success"), bool):
             fail(f"{where}.success", "must be true or false")
+        if not isinstance(exp.get("severity", ""), str | None):
+            fail(f"{where}.severity", f"must be a string ({', '.join(SEVERITIES)}), got {exp['severity']!r}")
+        result = exp.get("result")
+        if result is None:
+            continue
+        if not isinstance(result, dict):
+            fail(f"{where}.result", "must be an object")
+        count(result.get("unexpected_count"), f"{where}.result.unexpected_count")
+        if not isinstance(result.get("partial_unexpected_list", []), list | None):
+            fail(f"{where}.result.partial_unexpected_list", "must be a list")

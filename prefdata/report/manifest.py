@@ -78,7 +78,7 @@ def validate_manifest(doc: dict[str, Any]) -> None:
         if key in counts:
             _count_map(counts[key], f"counts.{key}")
     for source, entry in _object(counts.get("by_source", {}), "counts.by_source").items():
-        for key in ("records_read", "records_rejected"):
+        for key in COUNT_FIELDS:  # pairs_written too: the report compares it with the shards
             if key in _object(entry, f"counts.by_source.{source}"):
                 _count(entry[key], f"counts.by_source.{source}.{key}")
     _files(doc, "outputs", ("split",), ("rows",))

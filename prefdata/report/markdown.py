@@ -1,9 +1,9 @@
 """Render ``report.md`` (terminals, pull requests) and the quality summary of the dataset card.
 
 Markdown renderers pass raw HTML through, so data text is never pasted in as is: in prose and table
-cells ``&``, ``<`` and ``>`` become entities and Markdown punctuation is backslash-escaped; whole
-messages go into fenced code blocks whose fence is longer than any backtick run inside, where
-nothing is interpreted at all.
+cells ``&``, ``<`` and ``>`` become entities and Markdown punctuation is backslash-escaped; ids
+go into inline code spans and whole messages into fenced code blocks, each fenced by a longer
+backtick run than any inside, where nothing is interpreted at all (so nothing is escaped either).
 """
 
 from __future__ import annotations
@@ -24,6 +24,26 @@ def md(text: object) -> str:
     s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _MD_PUNCT.sub(r"\\\1", s)
     return re.sub(r"\s*[\r\n]+\s*", " ", s)
+
+
+def code(text: object, *, cell: bool = False) -> str:
+    """``text`` as an inline code span (a check id, an expectation type, a pair id), shown as typed.
+
+    CommonMark processes neither backslash escapes nor entities inside a code span, so :func:`md`
+    would show its escapes (``near\\_identical``, ``&lt;``) there: the text goes in unescaped, between
+    fences longer than any backtick run in it, padded with a space where it starts or ends with a
+    backtick or a space (the renderer strips one space from each side). ``cell``: inside a GFM table
+    row, where ``|`` splits cells even in a code span unless escaped (the renderer drops that backslash).
+    Line breaks become spaces, as a renderer shows them in a code span, so the line stays one line.
+    """
+    s = re.sub(r"[\r\n]+", " ", str(text))
+    if cell:
+        s = s.replace("|", "\\|")
+    if not s:
+        return "` `"
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", s)), default=0) + 1)
+    pad = " " if s[0] in "` " or s[-1] in "` " else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
 
 
 def fenced(text: str, info: str = "text") -> str:
@@ -82,7 +102,7 @@ def _messages(label: str, messages: list[MessageView]) -> list[str]:
 
 
 def _pair(i: int, p: PairView) -> list[str]:
-    meta = " · ".join([f"`{md(short_id(p.id))}`", md(p.source), md(p.split)] + [f"{md(k)} {md(v)}" for k, v in p.meta.items()])
+    meta = " · ".join([code(short_id(p.id)), md(p.source), md(p.split)] + [f"{md(k)} {md(v)}" for k, v in p.meta.items()])
     out = [f"### {i}. {meta}", ""]
     if p.hidden_prompt_messages:
         out += [f"*… {p.hidden_prompt_messages} earlier prompt messages not shown*", ""]
@@ -117,7 +137,7 @@ def render_markdown(c: ReportContent) -> str:
     if c.checks_summary is None:
         lines.append("Not run: there is no `checks.json`. Run `prefdata check OUT`, then this report again.")
     else:
-        rows = [["**FAIL**" if v.status == "fail" else v.status, v.severity, f"`{md(v.id)}`", md(v.message), num(v.offending_count)]
+        rows = [["**FAIL**" if v.status == "fail" else v.status, v.severity, code(v.id, cell=True), md(v.message), num(v.offending_count)]
                 for v in c.checks]
         lines += _table(["status", "severity", "check", "message", "pairs"], rows, {4})
         failed = [e for e in c.expectations if not e.success]
@@ -125,14 +145,16 @@ def render_markdown(c: ReportContent) -> str:
         if failed:
             lines += ["", "Failed expectations:", ""]
             lines += _table(["severity", "expectation", "arguments", "unexpected"],
-                            [[e.severity, f"`{md(e.type)}`", md(e.kwargs), md(e.unexpected)] for e in failed], {3})
+                            [[md(e.severity), code(e.type, cell=True), md(e.kwargs), md(e.unexpected)] for e in failed], {3})
         if c.expectations:
             lines += ["", f"{passed} of {len(c.expectations)} expectations passed."]
         for v in c.checks:
             if not v.passed and v.offending_ids:
-                lines += ["", f"Offending pairs of `{md(v.id)}` (first {len(v.offending_ids)}): "
-                          + ", ".join(f"`{md(short_id(i))}`" for i in v.offending_ids)]
+                lines += ["", f"Offending pairs of {code(v.id)} (first {len(v.offending_ids)}): "
+                          + ", ".join(code(short_id(i)) for i in v.offending_ids)]
                 lines += [_shared_id_line(shared) for shared in v.shared_ids]
+                if v.missing_examples:  # as report.html says: an id listed here need not name a pair of this data
+                    lines.append(f"({v.missing_examples} offending id(s) are not in the data: checks.json may be stale.)")
 
     lines += ["", "## Distributions", ""] + _distribution_lines(c)
     lines += ["", "Plots of these distributions are in `report.html`."]
@@ -148,7 +170,7 @@ def render_markdown(c: ReportContent) -> str:
 def _shared_id_line(shared: SharedId) -> str:
     """Why an offending id shows more than one pair, or may not show the one that offended
     (see :func:`prefdata.report.results.check_views`)."""
-    name = f"(Id `{md(short_id(shared.id))}` is shared by {num(shared.rows)} rows"
+    name = f"(Id {code(short_id(shared.id))} is shared by {num(shared.rows)} rows"
     if shared.differ:
         return f"{name} holding different pairs: checks.json cannot say which offends; report.html shows them.)"
     return (f"{name}: its first {shared.read}, read by the report, are copies of one pair; the pair that offended "
@@ -170,6 +192,6 @@ def card_summary(c: ReportContent) -> str:
         rows.append(["scored pairs with margin ≤ 0", f"{num(s['non_positive_margins'])} of {num(s['scored_pairs'])}"])
     for v in c.checks:
         if not v.passed:
-            rows.append([f"failed check `{md(v.id)}` ({v.severity})", md(v.message)])
+            rows.append([f"failed check {code(v.id, cell=True)} ({v.severity})", md(v.message)])
     lines += _table(["", ""], rows)
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from prefdata.report.aggregates import Aggregates, position_shares
+from prefdata.report.aggregates import Aggregates, margin_stats, position_shares
 from prefdata.report.numbers import decimal
 
 CHOSEN = "#2f9e44"
@@ -52,6 +52,8 @@ RC = {
     "legend.frameon": False,
 }
 SIZE = (6.4, 3.3)
+#: An element id, or a reference to one, in an SVG tag (see :func:`_render`).
+_ID_REF = re.compile(r'(\bid="|\bhref="#|url\(#)([^")]+)')
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,32 @@ def _render(plot_id: str, draw: Callable[[Any], None], size: tuple[float, float]
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.DOTALL)
     svg = re.sub(r"<style[^>]*>.*?</style>\s*", "", svg, flags=re.DOTALL)  # a global `*{...}` rule; the page CSS has it
     # matplotlib names elements figure_1, axes_1, ... in every SVG: prefix them so that ids stay unique
-    # in a page that inlines several plots (and references follow their ids).
-    svg = re.sub(r'(\bid="|href="#|url\(#)([^")]+)', lambda m: f"{m.group(1)}{plot_id}-{m.group(2)}", svg)
+    # in a page that inlines several plots (and references follow their ids). Only inside tags: the
+    # text between them is data (a source name may read `id="a"`; matplotlib escapes `<` and `>` in
+    # it, not `"`), while inside a tag a `"` of data would be escaped, so `id="` starts an attribute.
+    svg = re.sub(r"<[^<>]*>", lambda tag: _ID_REF.sub(lambda m: f"{m.group(1)}{plot_id}-{m.group(2)}", tag.group(0)), svg)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{plot_id}" ', 1)
 
 
 def _thousands(axis) -> None:
-    """Plain tick labels with separators (mathtext is off, so matplotlib's 10^k labels would show raw)."""
+    """Plain tick labels with separators (mathtext is off, so matplotlib's 10^k labels would show raw).
+
+    Written as the text writes numbers (:func:`decimal`): a tick at 1.5 reads 1.5, not a rounded 2
+    next to a tick that is really 2.
+    """
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1 or v == 0 else f"{v:g}"))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: decimal(float(v))))
     axis.set_minor_formatter(NullFormatter())
+
+
+def _count_axis(axis) -> None:
+    """An axis of pair counts: ticks on whole numbers only (a plot whose tallest bar is 2 would
+    otherwise get ticks at 0.25, 0.5, ... pairs), labelled as :func:`_thousands` does."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+    _thousands(axis)
 
 
 def _pct(x: float) -> str:
@@ -103,6 +120,9 @@ def length_distributions(agg: Aggregates) -> Plot:
     df = agg.per_pair
     if df.height == 0:
         return Plot("lengths", title, caption, note="No pairs.")
+    # The legend's medians are the text's (summary_stats: true lengths, as decimal() writes them), not
+    # those of the drawn values, which the log axis needs raised to 1 character.
+    medians = {side: decimal(float(df[f"{side}_chars"].median())) for side in ("chosen", "rejected")}
     chosen = np.clip(df["chosen_chars"].to_numpy(), 1, None)
     rejected = np.clip(df["rejected_chars"].to_numpy(), 1, None)
     top = max(int(chosen.max()), int(rejected.max()), 10)
@@ -113,11 +133,10 @@ def length_distributions(agg: Aggregates) -> Plot:
         for values, color, label in ((chosen, CHOSEN, "chosen"), (rejected, REJECTED, "rejected")):
             counts, edges = np.histogram(values, bins=bins)
             ax.stairs(counts, edges, color=color, fill=True, alpha=0.15)
-            ax.stairs(counts, edges, color=color, linewidth=1.6,
-                      label=f"{label} (median {int(np.median(values)):,})")
+            ax.stairs(counts, edges, color=color, linewidth=1.6, label=f"{label} (median {medians[label]})")
         ax.set_xscale("log")
         _thousands(ax.xaxis)
-        _thousands(ax.yaxis)
+        _count_axis(ax.yaxis)
         ax.set_xlabel("characters (empty responses counted as 1)")
         ax.set_ylabel("pairs")
         ax.legend(loc="upper left")
@@ -145,7 +164,7 @@ def length_difference(agg: Aggregates) -> Plot:
         ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=colors, alpha=0.75, linewidth=0)
         ax.axvline(0, color="#212529", linewidth=1)
         _thousands(ax.xaxis)
-        _thousands(ax.yaxis)
+        _count_axis(ax.yaxis)
         ax.set_xlabel("characters" + (f" ({clipped:,} pairs beyond ±{int(span):,} drawn at the edges)" if clipped else ""))
         ax.set_ylabel("pairs")
         ax.set_title(f"chosen longer {_pct(shares[0])} · same length {_pct(shares[1])} · shorter {_pct(shares[2])}",
@@ -155,25 +174,36 @@ def length_difference(agg: Aggregates) -> Plot:
 
 
 def score_margins(agg: Aggregates) -> Plot:
+    """The margins as a histogram, titled with the numbers the text gives (:func:`margin_stats`).
+
+    An infinite margin (a score of inf) is a scored pair the text counts but a histogram cannot
+    place: the axis label says how many are not drawn, and when no margin is finite the plot says
+    so instead of drawing an empty chart.
+    """
     title = "Score margin (score_chosen − score_rejected)"
     caption = ("For sources with ratings. Margins at or below zero are pairs whose chosen response did "
                "not score higher: label noise or a reversed score direction.")
     if not agg.has_scores:
         return Plot("margins", title, caption,
-                    note="Not applicable: no pair has both score_chosen and score_rejected.")
+                    note="Not applicable: no pair has both score_chosen and score_rejected "
+                    "(a NaN score, or a NaN margin such as inf − inf, counts as missing).")
+    stats = margin_stats(agg)
     margin = agg.per_pair["margin"].drop_nulls().to_numpy()
-    margin = margin[np.isfinite(margin)]
-    non_positive = int((margin <= 0).sum())
+    finite = margin[np.isfinite(margin)]
+    infinite = len(margin) - len(finite)
+    if not len(finite):
+        return Plot("margins", title, caption,
+                    note=f"Not applicable: all {infinite:,} score margins are infinite, so there is no distribution to draw.")
 
     def draw(fig):
         ax = fig.add_subplot()
-        ax.hist(margin, bins=50, color=NEUTRAL, alpha=0.8)
+        ax.hist(finite, bins=50, color=NEUTRAL, alpha=0.8)
         ax.axvline(0, color=REJECTED, linewidth=1.2)
-        _thousands(ax.yaxis)
-        ax.set_xlabel("score margin")
+        _count_axis(ax.yaxis)
+        ax.set_xlabel("score margin" + (f" ({infinite:,} infinite margin(s) not drawn)" if infinite else ""))
         ax.set_ylabel("pairs")
-        ax.set_title(f"{len(margin):,} scored pairs · median margin {decimal(float(np.median(margin)))} · "
-                     f"{non_positive:,} at or below 0", loc="left", color="#495057")
+        ax.set_title(f"{stats['scored_pairs']:,} scored pairs · median margin {decimal(stats['median_margin'])} · "
+                     f"{stats['non_positive_margins']:,} at or below 0", loc="left", color="#495057")
 
     return Plot("margins", title, caption, svg=_render("margins", draw))
 
@@ -208,7 +238,7 @@ def pairs_per_source(agg: Aggregates) -> Plot:
         ax.set_yticks(y, [n if len(n) <= 40 else n[:39] + "…" for n in names])
         ax.set_xlabel("pairs")
         ax.set_xlim(0, left.max() * 1.15)
-        _thousands(ax.xaxis)
+        _count_axis(ax.xaxis)
         ax.grid(axis="y", visible=False)
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(splits), borderaxespad=0.2)
 
@@ -262,7 +292,7 @@ def turns_per_prompt(agg: Aggregates) -> Plot:
         ax.set_xticks(values, [f"{v}+" if v == 10 else str(v) for v in values])
         ax.set_xlabel("user turns in the prompt")
         ax.set_ylabel("pairs")
-        _thousands(ax.yaxis)
+        _count_axis(ax.yaxis)
         ax.grid(axis="x", visible=False)
 
     return Plot("turns", title, caption, svg=_render("turns", draw))
@@ -302,7 +332,7 @@ def token_lengths(tokens: dict[str, Any] | None) -> Plot:
         ax.axvline(max_length, color="#212529", linestyle="--", linewidth=1.2)
         ax.text(max_length, ax.get_ylim()[1], f" max_length={max_length:,}", va="top", fontsize=9)
         _thousands(ax.xaxis)
-        _thousands(ax.yaxis)
+        _count_axis(ax.yaxis)
         ax.set_xlabel("tokens (prompt + response)" + (f", {tokens['tokenizer']}" if tokens.get("tokenizer") else ""))
         ax.set_ylabel("pairs")
         ax.legend(loc="upper right")

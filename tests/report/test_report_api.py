@@ -45,9 +45,10 @@ def test_rich_dataset_shows_every_part(rich_dataset):
     assert html.index('data-check="truncation"') < html.index('data-check="identical_pairs"')
     assert f'data-pair-id="{hostile["id"]}"' in html
     assert "1 offending id(s) are not in the data" in html  # the truncation check's stale id
+    assert "(1 offending id(s) are not in the data: checks.json may be stale.)" in md  # as the HTML says
     assert "expect_column_values_to_match_regex" in html
     # report.md carries the same facts in text
-    for text in ("## Counts", "## Checks", "**FAIL**", "`length\\_bias`", "## Distributions", "## Sample of pairs",
+    for text in ("## Counts", "## Checks", "**FAIL**", "`length_bias`", "## Distributions", "## Sample of pairs",
                  "malformed\\_json", "\"A wins\" in arena"):
         assert text in md, text
 
@@ -58,7 +59,7 @@ def test_plots_not_applicable_say_so(tmp_path):
     html = result.html_path.read_text(encoding="utf-8")
     assert plot_states(html) == {"lengths": "plot", "length_diff": "plot", "margins": "na", "sources": "plot",
                                  "position": "na", "turns": "plot", "tokens": "na"}
-    assert "Not applicable: no pair has both score_chosen and score_rejected." in html
+    assert "Not applicable: no pair has both score_chosen and score_rejected" in html
     assert "chosen_position is empty or absent" in html
     assert "checks.json has no token lengths" in html
     assert result.checks_source == "none" and result.checks_passed is None
@@ -201,6 +202,14 @@ def test_run_checks_uses_the_check_stage_when_checks_json_is_missing(tmp_path, m
         ('{"checks": [{"id": "x", "severity": "warn", "passed": "no"}]}', "checks[0].passed"),
         ('{"checks": [{"id": "x", "severity": "warn", "passed": false, "offending_ids": [1]}]}', "offending_ids"),
         ('{"expectations": [{"expectation_type": "e"}]}', "expectations[0].success"),
+        ('{"checks": [{"id": "x", "severity": "warn", "passed": false, "offending_count": "many"}]}',
+         "checks[0].offending_count: must be a whole number"),
+        ('{"expectations": [{"expectation_type": "e", "success": false, "severity": ["error"]}]}', "expectations[0].severity"),
+        ('{"expectations": [{"expectation_type": "e", "success": false, "result": [1]}]}', "expectations[0].result: must be an object"),
+        ('{"expectations": [{"expectation_type": "e", "success": false, "result": {"unexpected_count": "3"}}]}',
+         "expectations[0].result.unexpected_count"),
+        ('{"expectations": [{"expectation_type": "e", "success": false, "result": {"partial_unexpected_list": {"a": 1}}}]}',
+         "expectations[0].result.partial_unexpected_list"),
     ],
 )
 def test_malformed_checks_json_is_a_typed_error(tmp_path, doc, where):
@@ -266,7 +275,7 @@ def test_skipped_checks_are_shown_as_skipped_not_passed(tmp_path):
     assert '<span class="badge skipped">skipped</span>' in html
     assert html.index('data-check="truncation_dropped"') > html.index('data-check="identical_pairs"')  # last
     assert "1 skipped" in html
-    assert "| skipped | error | `truncation\\_dropped` |" in result.md_path.read_text()
+    assert "| skipped | error | `truncation_dropped` |" in result.md_path.read_text()
 
 
 def test_negative_sizes_are_a_typed_error(tmp_path):

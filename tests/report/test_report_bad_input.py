@@ -161,6 +161,27 @@ def test_unreadable_manifest_is_a_note(tmp_path, text):
     assert "note: manifest.json: " in result.stderr and "The manifest is ignored" in result.stderr
 
 
+def _manifest_counts(out: Path, **counts) -> None:
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["counts"].update(counts)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_manifest_and_shards_disagreeing_is_noted(tmp_path):
+    """A split on disk that the manifest does not list, and pairs moved between sources, were not noted:
+    only the splits the manifest lists were compared."""
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(2), "validation": simple_rows(2, seed=1)})
+    _manifest_counts(out, pairs_written=2, pairs_by_split={"train": 2}, by_source={"src": {"pairs_written": 2}})
+    notes = report(out, card=False).notes
+    assert "manifest.json says 0 validation pairs (it lists no validation split), the shards hold 2" in notes
+    assert "manifest.json and the shards disagree on the pairs of 1 source(s) (src: 2 in manifest.json, 4 in the shards)" in notes
+    # without a per-split map, the total is compared
+    _manifest_counts(out, pairs_by_split={}, by_source={"src": {"pairs_written": 4}})
+    assert report(out, card=False).notes == ["manifest.json says 2 pairs written, the shards hold 4"]
+    _manifest_counts(out, pairs_written=4)
+    assert report(out, card=False).notes == []
+
+
 # --- rejects/ only explains what the build dropped: unreadable parts are left out with a note ------------
 
 

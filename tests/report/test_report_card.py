@@ -6,7 +6,7 @@ import yaml
 
 from prefdata.build.card import render_card, size_category
 from prefdata.report import report
-from tests.report.report_datasets import simple_rows, write_dataset
+from tests.report.report_datasets import REJECTS, simple_rows, write_dataset
 
 
 def header_and_body(text: str) -> tuple[dict, str]:
@@ -27,7 +27,7 @@ def test_card_gains_summary_and_link_with_a_valid_header(rich_dataset):
         {"split": "train", "path": "data/train-*.parquet"}, {"split": "test", "path": "data/test-*.parquet"}]}]
     assert "## Quality" in body and "[report.html](report.html)" in body
     assert "**Checks failed**" in body and "chosen longer than rejected" in body
-    assert "failed check `length\\_bias` (warn)" in body
+    assert "failed check `length_bias` (warn)" in body
 
 
 def test_card_header_is_what_the_hub_libraries_read(rich_dataset, tmp_path):
@@ -72,6 +72,18 @@ def test_without_manifest_or_readme_the_card_leaves_the_loaders_splits_as_they_w
     assert {name: split.num_rows for name, split in ds.items()} == {"train": 4, "test": 2}
 
 
+def test_without_manifest_the_card_invents_no_counts_and_points_at_no_manifest(tmp_path):
+    """The card printed "records read | 0" and "records rejected | 0" for counts no file records (the
+    report says "—" and counts rejects/), and sent the reader to a manifest.json that is not there."""
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(4)}, manifest=False, rejects=REJECTS)
+    _, body = header_and_body(report(out).card_path.read_text())
+    assert "| records read | unknown |" in body
+    assert "| records rejected | 3 |" in body and "- tie: 2" in body  # as report.md counts rejects/
+    assert "manifest.json" not in body
+    _, body = header_and_body(report(write_dataset(tmp_path / "bare", {"train": simple_rows(4)}, manifest=False)).card_path.read_text())
+    assert "| records read | unknown |" in body and "| records rejected | unknown |" in body
+
+
 def test_no_card_option_leaves_readme(tmp_path):
     out = write_dataset(tmp_path / "out", {"train": simple_rows(4)})
     (out / "README.md").write_text("as built\n")
@@ -88,5 +100,6 @@ def test_render_card_stays_compatible_and_escapes_manifest_names():
     }
     text = render_card(manifest)  # what `prefdata build` calls: no summary, no link
     assert "## Quality" not in text
+    assert "| records read | 3 |" in text and text.endswith("hashes) is in `manifest.json`.\n")
     assert "a\\|&lt;b&gt;.jsonl" in text and "&lt;i&gt;x&lt;/i&gt;" in text and "<i>" not in text
     assert size_category(999) == "n<1K" and size_category(1000) == "1K<n<10K" and size_category(10**6) == "1M<n<10M"

@@ -6,8 +6,8 @@ import html as html_lib
 import re
 
 from prefdata.report import report
-from prefdata.report.markdown import fenced, md
-from tests.report.report_datasets import HOSTILE, XSS
+from prefdata.report.markdown import code, fenced, md
+from tests.report.report_datasets import HOSTILE, XSS, canonical_row, msg, write_dataset
 
 
 def outside_fences(markdown: str) -> str:
@@ -61,3 +61,40 @@ def test_markdown_helpers():
     assert md("<b>a|b</b>\nnext `x`") == "&lt;b&gt;a\\|b&lt;/b&gt; next \\`x\\`"
     block = fenced("before\n```\nafter ````")
     assert block.startswith("`````text\n") and block.endswith("\n`````")
+
+
+def test_code_spans_show_ids_as_typed(tmp_path):
+    """CommonMark reads neither backslash escapes nor entities in a code span: md()'s escaping there
+    showed `near\\_identical\\_responses` and `pair\\_&lt;1&gt;`, which name nothing."""
+    row = canonical_row([msg("user", "q")], [msg("assistant", "c")], [msg("assistant", "r")]) | {"id": "pair_<1>"}
+    checks = {"rows": 1, "passed": False, "expectations": [],
+              "checks": [{"id": "near_identical_responses", "severity": "warn", "passed": False, "message": "1 pair",
+                          "offending_count": 1, "offending_ids": ["pair_<1>"]}]}
+    out = write_dataset(tmp_path / "out", {"train": [row]}, checks=checks)
+    result = report(out)
+    text = result.md_path.read_text()
+    assert "| **FAIL** | warn | `near_identical_responses` | 1 pair | 1 |" in text
+    assert "Offending pairs of `near_identical_responses` (first 1): `pair_<1>`" in text
+    assert "### 1. `pair_<1>` · src" in text
+    assert "failed check `near_identical_responses` (warn)" in result.card_path.read_text()
+
+
+def test_code_span_helper():
+    assert code("a_b <c> & d") == "`a_b <c> & d`"
+    assert code("x `y` z") == "``x `y` z``"
+    assert code("`start") == "`` `start ``" and code(" padded ") == "`  padded  `"
+    assert code("a|b") == "`a|b`" and code("a|b", cell=True) == "`a\\|b`"
+    assert code("two\nlines") == "`two lines`" and code("") == "` `"
+
+
+def test_svg_ids_are_prefixed_in_tags_not_in_data_text(tmp_path):
+    """A source name that reads like an id attribute is data: the plot shows it as typed."""
+    name = 'x id="a" href="#b" url(#c)'
+    row = canonical_row([msg("user", "q")], [msg("assistant", "c")], [msg("assistant", "r")], source=name)
+    page = report(write_dataset(tmp_path / "out", {"train": [row]}), card=False).html_path.read_text()
+    svg = re.search(r'<svg role="img" aria-label="sources".*?</svg>', page, re.DOTALL).group(0)
+    labels = [html_lib.unescape(t).strip() for t in re.findall(r"<text[^>]*>(.*?)</text>", svg, re.DOTALL)]
+    assert name in labels
+    tags = re.findall(r"<[^<>]*>", svg)
+    assert any('id="sources-' in t for t in tags)
+    assert not any(re.search(r'\bid="(?!sources-)|href="#(?!sources-)|url\(#(?!sources-)', t) for t in tags)

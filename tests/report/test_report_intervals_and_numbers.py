@@ -96,3 +96,58 @@ def test_half_integer_median_is_shown_like_its_neighbour(tmp_path):
     html = report(out, card=False).html_path.read_text()
     assert "median 1,412.5 vs 1,412 chars" in html
     assert not re.search(r"\d\.\d+e\+\d", html)
+
+
+def _scored(scores: list[tuple[float, float]]) -> list[dict]:
+    return [canonical_row([msg("user", f"q{i}")], [msg("assistant", "c")], [msg("assistant", "r")], scores=s, record=i)
+            for i, s in enumerate(scores)]
+
+
+def _plot_title(html: str, plot_id: str) -> str:
+    svg = re.search(rf'<svg role="img" aria-label="{plot_id}".*?</svg>', html, re.DOTALL).group(0)
+    return " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+
+
+def test_a_nan_margin_is_missing_and_text_and_plot_agree(tmp_path):
+    """inf - inf is NaN: such a pair is not scored (as a NaN score is not), so the median stays a number;
+    an infinite margin is scored in the text and the plot's title, and said to be left out of the drawing."""
+    inf = float("inf")
+    out = write_dataset(tmp_path / "out", {"train": _scored([(5.0, 4.0), (inf, inf), (-inf, -inf), (3.0, 1.0), (inf, 0.0)])})
+    result = report(out, card=False)
+    md, html = result.md_path.read_text(), result.html_path.read_text()
+    assert "Score margin: 3 scored pairs, median 2, 0 at or below 0." in md
+    title = _plot_title(html, "margins")
+    assert "3 scored pairs · median margin 2 · 0 at or below 0" in title
+    assert "1 infinite margin(s) not drawn" in title
+
+
+def test_margins_that_are_all_infinite_are_not_drawn_empty(tmp_path):
+    inf = float("inf")
+    out = write_dataset(tmp_path / "out", {"train": _scored([(inf, 0.0), (1.0, -inf)])})
+    html = report(out, card=False).html_path.read_text()
+    assert 'data-plot="margins" data-state="na"' in html
+    assert "all 2 score margins are infinite" in html
+    only_nan = write_dataset(tmp_path / "nan", {"train": _scored([(inf, inf)])})
+    html = report(only_nan, card=False).html_path.read_text()
+    assert 'data-plot="margins" data-state="na"' in html and "inf − inf, counts as missing" in html
+
+
+def test_count_axes_have_whole_number_ticks(tmp_path):
+    """A tallest bar of 2 pairs: matplotlib's default ticks at 0.25 steps were labelled 0, 0.25, ..., 1, 1, 2, 2."""
+    out = write_dataset(tmp_path / "out", {"train": _scored([(2.0, 1.0), (2.0, 1.0), (3.0, 1.0), (4.0, 1.0), (5.0, 1.0)])})
+    html = report(out, card=False).html_path.read_text()
+    svg = re.search(r'<svg role="img" aria-label="margins".*?</svg>', html, re.DOTALL).group(0)
+    labels = re.findall(r'<g id="margins-ytick_\d+">.*?>([^<>]*)</text>', svg, re.DOTALL)
+    assert labels and all(re.fullmatch(r"\d+", t) for t in labels), labels
+    assert len(set(labels)) == len(labels), labels
+
+
+def test_length_legend_gives_the_median_the_text_gives(tmp_path):
+    """Chosen 0, 0, 0, 5 characters (median 0, not 1 after empty ones are drawn at 1); rejected 7, 7, 8, 8 (7.5, not 7)."""
+    rows = [canonical_row([msg("user", f"q{i}")], [msg("assistant", c)], [msg("assistant", r)], record=i)
+            for i, (c, r) in enumerate(zip(["", "", "", "ccccc"], ["r" * 7, "r" * 7, "r" * 8, "r" * 8]))]
+    out = write_dataset(tmp_path / "out", {"train": rows})
+    result = report(out, card=False)
+    assert "median chosen 0, rejected 7.5;" in result.md_path.read_text()
+    assert re.findall(r"(chosen|rejected) \(median ([\d,.]+)\)", result.html_path.read_text()) == [
+        ("chosen", "0"), ("rejected", "7.5")]
