@@ -127,7 +127,8 @@ def build_content(
     ]
     if agg.pairs:
         tiles.append({"label": "chosen longer", "value": pct(stats["share_chosen_longer"]),
-                      "sub": f"median {num(stats['median_chosen_chars'])} vs {num(stats['median_rejected_chars'])} chars"})
+                      "sub": f"of all pairs, {pct(stats['share_same_length'])} same length · median "
+                             f"{num(stats['median_chosen_chars'])} vs {num(stats['median_rejected_chars'])} chars"})
         tiles.append({"label": "multi-turn prompts", "value": pct(stats["share_multi_turn"]),
                       "sub": f"median prompt {num(stats['median_prompt_chars'])} chars"})
     if summary is not None:

@@ -184,7 +184,8 @@ def card_summary(c: ReportContent) -> str:
     rows = [["pairs", f"{num(c.pairs)} (" + ", ".join(f"{md(k)} {num(v)}" for k, v in c.counts['pairs_by_split'].items()) + ")"]]
     if c.pairs:
         rows += [
-            ["chosen longer than rejected", pct(s["share_chosen_longer"])],
+            # of all pairs; check's length_bias leaves out pairs of equal length, so say how many there are
+            ["chosen longer than rejected (of all pairs)", f"{pct(s['share_chosen_longer'])} ({pct(s['share_same_length'])} the same length)"],
             ["median length, chosen / rejected", f"{num(s['median_chosen_chars'])} / {num(s['median_rejected_chars'])} characters"],
             ["multi-turn prompts", pct(s["share_multi_turn"])],
         ]

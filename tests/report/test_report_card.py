@@ -26,7 +26,8 @@ def test_card_gains_summary_and_link_with_a_valid_header(rich_dataset):
     assert header["configs"] == [{"config_name": "default", "data_files": [
         {"split": "train", "path": "data/train-*.parquet"}, {"split": "test", "path": "data/test-*.parquet"}]}]
     assert "## Quality" in body and "[report.html](report.html)" in body
-    assert "**Checks failed**" in body and "chosen longer than rejected" in body
+    assert "**Checks failed**" in body and "chosen longer than rejected (of all pairs)" in body
+    assert "the same length)" in body  # length_bias leaves those pairs out: both shares can be read off
     assert "failed check `length_bias` (warn)" in body
 
 
