@@ -27,6 +27,7 @@ import polars as pl
 from prefdata.build.output import shards_by_split
 from prefdata.coerce import lossless, text
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
+from prefdata.splits import is_train_split
 from prefdata.train.errors import DataError, RecipeError
 from prefdata.train.recipe import strategy_name
 
@@ -61,7 +62,7 @@ def open_training_data(path: str | Path) -> TrainingData:
     if not shards:
         raise DataError(f"{path}: no data/*.parquet shards; is this the OUT directory of `prefdata build`?")
     if "train" not in shards:
-        raise DataError(f"{path}: no train split (data/train-*.parquet); found splits {sorted(shards)}")
+        raise DataError(_no_train_split(path, sorted(shards)))
     # a shard of no rows holds nothing to train on, and one pandas wrote (columns typed null) would make
     # the loader fail to combine the split's schemas: leave such shards out
     counts = {f: _row_count(root, f) for fs in shards.values() for f in fs}
@@ -75,6 +76,21 @@ def open_training_data(path: str | Path) -> TrainingData:
     manifest = root / "manifest.json"
     kept = {f: counts[f] for fs in shards.values() for f in fs}
     return TrainingData(root=root, shards=shards, manifest=manifest if manifest.is_file() else None, rows=rows, shard_rows=kept)
+
+
+def _no_train_split(path: str | Path, splits: list[str]) -> str:
+    """Why training refuses a dataset whose splits are named otherwise (``train_prefs``/``test_prefs``, as
+    on the Hub), with the dataset card header that maps them, which ``load_dataset`` and prefdata follow."""
+    train = next((s for s in splits if is_train_split(s)), None)
+    test = next((s for s in splits if s != train and not is_train_split(s)), None)
+    card = "\n".join([
+        "  ---", "  configs:", "  - config_name: default", "    data_files:",
+        f"    - {{split: train, path: data/{train or '<training split>'}-*}}",
+        *([f"    - {{split: test, path: data/{test}-*}}"] if test else []), "  ---",
+    ])
+    return (f"{path}: no train split (data/train-*.parquet); found splits {splits}. Training reads the splits named "
+            f"train and test: name the shards so, or map them in the dataset card {Path(path) / 'README.md'} "
+            f"(datasets.load_dataset reads the same map):\n{card}")
 
 
 def _row_count(root: Path, shard: Path) -> int:

@@ -236,3 +236,17 @@ def test_a_string_view_column_is_reported(tmp_path):
     check(root)
     result = report(root, sample=12)
     assert result.pairs == 12
+
+
+def test_train_suggests_the_card_that_maps_hub_split_names_and_the_card_works(tmp_path):
+    from prefdata.train.errors import DataError
+
+    root, leaked_id = _leaky(tmp_path / "d", "train_prefs-00000-of-00001.parquet", "test_prefs-00000-of-00001.parquet")
+    with pytest.raises(DataError, match="found splits") as refused:
+        open_training_data(root)
+    card = "\n".join(line[2:] for line in str(refused.value).split("):\n", 1)[1].splitlines())
+    assert "{split: train, path: data/train_prefs-*}" in card and "{split: test, path: data/test_prefs-*}" in card
+    (root / "README.md").write_text(card + "\n", encoding="utf-8")
+    assert open_training_data(root).rows == {"train": 10, "test": 2}
+    run(root, "--quiet")
+    assert checks_doc(root)["prompt_leakage_exact"]["offending_ids"] == [leaked_id]
