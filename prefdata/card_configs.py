@@ -12,15 +12,25 @@ names, not the ones their file names say::
 
 Here ``part-a.parquet`` and ``part-b.parquet`` name no split, so by file name both are train, and a
 prompt leaked between them would pass the leakage check although a trainer evaluates on one of them.
-This module reads the header the way ``datasets`` does (``MetadataConfigs``, ``sanitize_patterns``,
-``resolve_pattern``): the default config is the only one, or the one named ``default``, or the one
-marked ``default: true``; ``data_files`` is a pattern, a list of patterns (all train) or a list of
-``{split, path}``; patterns are globs relative to the dataset (and its ``data_dir``), where ``*``
-stops at ``/`` and ``**`` crosses it. A card the loader would refuse is a problem, not a guess.
+This module reads the header the way ``datasets`` 5 does (``huggingface_hub``'s card parser,
+``MetadataConfigs``, ``sanitize_patterns``, ``resolve_pattern``):
+
+- the card is read as UTF-8 with an optional byte order mark;
+- configs are keyed by name (a later config of the same name replaces an earlier one); the default
+  is the only one, or the one named ``default``, or the one marked ``default: true``;
+- ``data_files`` is a pattern, a list of patterns (all train) or a list of ``{split, path}``;
+  patterns are globs relative to the dataset folder (``*`` stops at ``/``, ``**`` is a whole path
+  part and crosses them), and each must match a file;
+- the first config's patterns are resolved once from the dataset folder to choose a reader, and the
+  default config's from its ``data_dir``, so both must find files.
+
+What the loader would refuse is a problem, never a guess, so that a dataset ``check`` passes is one
+``load_dataset(OUT)`` loads.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,97 +44,191 @@ CARD = "README.md"
 _YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 #: ``datasets``' split name rule (``naming._split_re``).
 _SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
+#: ``datasets.data_files.WILDCARD_CHARACTERS``, and ``?``, which fsspec's glob reads as one as well.
+_WILDCARD = re.compile(r"[*?\[\]]")
+#: ``datasets.data_files.FILES_TO_IGNORE``: never data, whatever a pattern says.
+_NOT_DATA = frozenset({"README.md", "config.json", "dataset_info.json", "dataset_infos.json", "dummy_data.zip", "dataset_dict.json"})
 
 
 class CardError(ValueError):
-    """The card's ``configs:`` are not what ``datasets`` accepts (it raises a ValueError there too)."""
+    """The card's header is not what ``datasets`` accepts (it raises a ValueError there too)."""
 
 
 @dataclass(frozen=True)
 class CardSplits:
-    """What the card's default config says about some data files.
+    """What the card's default config says about a dataset's data shards.
 
-    ``splits`` holds, for each file the default config reads, the splits it reads it into (more than
-    one when two splits' patterns match it). ``problem`` says why the card cannot be followed (the
-    loader would refuse it); ``splits`` is then empty and file names decide.
+    ``followed``: the card has a default config, so it, not file names, says which files the loader
+    reads and under which split. ``splits`` holds the given shards it reads, with the splits it reads
+    each into (more than one when two splits' patterns match it; an empty list for a shard under a
+    ``data_dir`` given without ``data_files``, whose split its name says). ``outside`` holds the files
+    it reads that are not among the given shards (relative to the dataset, with their split).
+    ``problem`` says why the loader would refuse the card; file names then decide.
     """
 
+    followed: bool = False
     splits: dict[Path, list[str]] = field(default_factory=dict)
+    outside: dict[str, str] = field(default_factory=dict)
     problem: str | None = None
 
 
-def card_splits(root: Path, files: Sequence[Path]) -> CardSplits:
-    """The splits the card of ``root`` (``root/README.md``) gives ``files``; empty when it has no
-    ``configs:`` header, or several configs and no default one (``load_dataset`` then asks for a name)."""
-    card = root / CARD
+def card_splits(root: Path, shards: Sequence[Path]) -> CardSplits:
+    """The splits the card of ``root`` (``root/README.md``) gives ``shards`` (files under ``root``)."""
     try:
-        text = card.read_text(encoding="utf-8")
+        header = _header(root / CARD)
+        if header is None:
+            return CardSplits()
+        configs = _configs(header)
+        if not configs:
+            return CardSplits()
+        default = _default_config(configs)
+        files = _dataset_files(root)
+        first = next(iter(configs.values()))
+        if first.get("data_files") is not None:  # resolved from the dataset folder to choose a reader
+            _resolve(_split_patterns(first["data_files"]), "", files, first)
+        base = str(default.get("data_dir") or "").strip("/")
+        if default.get("data_files") is None:  # a data_dir alone: the files under it, split by name
+            inside = f"{base}/" if base else ""
+            return CardSplits(True, {f: [] for f in shards if _relative(root, f).startswith(inside)})
+        read = _resolve(_split_patterns(default["data_files"]), base, files, default)
+    except CardError as exc:
+        return CardSplits(problem=f"{exc}: datasets.load_dataset fails on it")
+    by_path = {_relative(root, f): f for f in shards}
+    splits: dict[Path, list[str]] = {}
+    outside: dict[str, str] = {}
+    for split, matched in read.items():
+        for rel in matched:
+            if rel in by_path:
+                splits.setdefault(by_path[rel], []).append(split)
+            elif rel.endswith(".parquet"):  # the loader reads the shards' format only (other files a ** names stay)
+                outside.setdefault(rel, split)
+    return CardSplits(True, splits, outside)
+
+
+def _header(card: Path) -> dict[str, Any] | None:
+    """The card's YAML header (None without a card or a header)."""
+    try:
+        text = card.read_text(encoding="utf-8-sig")  # huggingface_hub strips a byte order mark
     except FileNotFoundError:
-        return CardSplits()
+        return None
     except (OSError, UnicodeDecodeError) as exc:
-        return CardSplits(problem=f"the dataset card cannot be read ({exc}): datasets.load_dataset fails on it")
+        raise CardError(f"the dataset card cannot be read ({exc})") from None
     match = _YAML_BLOCK.match(text)
     if match is None:
-        return CardSplits()
+        return None
     try:
         header = yaml.safe_load(match.group(2))
     except yaml.YAMLError as exc:
-        return CardSplits(problem=f"the dataset card's YAML header does not parse ({' '.join(str(exc).split())}): datasets.load_dataset fails on it")
-    if not isinstance(header, dict) or not header.get("configs"):
-        return CardSplits()
-    try:
-        config = _default_config(header["configs"])
-        if config is None:
-            return CardSplits()
-        patterns = _split_patterns(config.get("data_files"))
-    except CardError as exc:
-        return CardSplits(problem=f"the dataset card's configs: {exc}: datasets.load_dataset fails on it")
-    base = str(config.get("data_dir") or "").strip("/")
-    if patterns is None:  # a data_dir alone: the files under it, split by name (the caller's rule)
-        return CardSplits({f: [] for f in files if _relative(root, f).startswith(f"{base}/" if base else "")})
-    splits: dict[Path, list[str]] = {}
-    for split, globs in patterns.items():
-        regexes = [_glob_regex(_joined(base, g)) for g in globs]
-        for f in files:
-            rel = _relative(root, f)
-            if any(r.fullmatch(rel) or r.fullmatch(f.absolute().as_posix()) for r in regexes):
-                splits.setdefault(f, []).append(split)
-    return CardSplits(splits)
-
-
-def _default_config(configs: Any) -> dict[str, Any] | None:
-    """``MetadataConfigs.get_default_config_name``: the only config, or the one named or marked default."""
-    if not isinstance(configs, list) or not all(isinstance(c, dict) and "config_name" in c for c in configs):
-        raise CardError("it must be a list of mappings that each have a config_name")
-    defaults = [c for c in configs if len(configs) == 1 or c["config_name"] == "default" or c.get("default")]
-    if len(defaults) > 1:
-        raise CardError(f"several default configs ({', '.join(repr(c['config_name']) for c in defaults)})")
-    return defaults[0] if defaults else None
-
-
-def _split_patterns(data_files: Any) -> dict[str, list[str]] | None:
-    """``sanitize_patterns`` after ``_raise_if_data_files_field_not_valid``: split -> glob patterns."""
-    if data_files is None:
+        raise CardError(f"the dataset card's YAML header does not parse ({' '.join(str(exc).split())})") from None
+    if header is None:
         return None
+    if not isinstance(header, dict):
+        raise CardError(f"the dataset card's YAML header is a {type(header).__name__}, not a mapping")
+    return header
+
+
+def _configs(header: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``MetadataConfigs.from_dataset_card_data``: every config checked, keyed by name (the last wins)."""
+    configs = header.get("configs")
+    if not configs:
+        return {}
+    if not isinstance(configs, list) or not all(isinstance(c, dict) and "config_name" in c for c in configs):
+        raise CardError("the dataset card's configs: must be a list of mappings that each have a config_name")
+    for config in configs:
+        if config.get("data_files") is not None:
+            _split_patterns(config["data_files"], config)
+    return {str(c["config_name"]): c for c in configs}
+
+
+def _default_config(configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``MetadataConfigs.get_default_config_name``; ``load_dataset(OUT)`` needs a name when there is none."""
+    defaults = [name for name, c in configs.items() if len(configs) == 1 or name == "default" or c.get("default")]
+    if len(defaults) > 1:
+        raise CardError(f"the dataset card has several default configs ({', '.join(map(repr, defaults))})")
+    if not defaults:
+        raise CardError(
+            f"the dataset card's configs ({', '.join(map(repr, configs))}) have no default, so "
+            "load_dataset(OUT) asks for a config name; name one 'default' or mark it 'default: true'"
+        )
+    return configs[defaults[0]]
+
+
+def _split_patterns(data_files: Any, config: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    """``sanitize_patterns`` after ``_raise_if_data_files_field_not_valid``: split -> glob patterns."""
+    where = f"the dataset card's config {config['config_name']!r}: " if config else ""
     if isinstance(data_files, str):
-        return {"train": [data_files]}
+        data_files = [data_files]
     if not isinstance(data_files, list):
-        raise CardError(f"data_files must be a pattern or a list, not {type(data_files).__name__}")
+        raise CardError(f"{where}data_files must be a pattern or a list, not {type(data_files).__name__}")
+    if not data_files:
+        raise CardError(f"{where}data_files is empty")
     if all(isinstance(p, str) for p in data_files):
         return {"train": list(data_files)}
     patterns: dict[str, list[str]] = {}
     for item in data_files:
         if not (isinstance(item, dict) and set(item) == {"split", "path"} and isinstance(item["split"], str)
                 and _SPLIT_NAME.match(item["split"]) and isinstance(item["path"], (str, list))):
-            raise CardError(f"data_files entry {item!r} is not a {{split, path}} mapping with a split name of letters, digits and _")
+            raise CardError(f"{where}data_files entry {item!r} is not a {{split, path}} mapping with a split name of letters, digits and _")
         if item["split"] in patterns:
-            raise CardError(f"split {item['split']!r} is named twice in data_files")
+            raise CardError(f"{where}split {item['split']!r} is named twice in data_files")
         paths = item["path"] if isinstance(item["path"], list) else [item["path"]]
         patterns[item["split"]] = [str(p) for p in paths]
     return patterns
 
 
-def _joined(base: str, pattern: str) -> str:
+@dataclass(frozen=True)
+class _Files:
+    """The files under a dataset folder a pattern can name (relative, ``/``-separated)."""
+
+    root: str
+    listed: list[str]
+    names: frozenset[str]
+
+
+def _dataset_files(root: Path) -> _Files:
+    """Every file under ``root`` a pattern can name, as ``resolve_pattern`` finds them: not in hidden or
+    ``__`` folders, not hidden, not a card or dataset-info file."""
+    found = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+        rel = Path(folder).relative_to(root).as_posix()
+        prefix = "" if rel == "." else f"{rel}/"
+        found += [prefix + n for n in sorted(names) if not n.startswith(".") and n not in _NOT_DATA]
+    return _Files(Path(root).absolute().as_posix(), found, frozenset(found))
+
+
+def _resolve(patterns: dict[str, list[str]], base: str, files: _Files, config: dict[str, Any]) -> dict[str, list[str]]:
+    """The files each split's patterns match (from ``base`` within the dataset); a pattern that matches
+    none is refused, as ``resolve_pattern`` raises FileNotFoundError for it.
+
+    A card may list thousands of shard paths: a path without wildcards is looked up, and a split's
+    globs are matched together, in one pass over the files.
+    """
+    out: dict[str, list[str]] = {}
+    for split, given in patterns.items():
+        wanted = {glob: _joined(base, glob, files.root) for glob in given}
+        literal = {g: p for g, p in wanted.items() if not _WILDCARD.search(p)}
+        globs = {g: _glob_regex(p, config) for g, p in wanted.items() if g not in literal}
+        matched = dict.fromkeys(p for p in literal.values() if p in files.names)
+        unmatched = [g for g, p in literal.items() if p not in files.names]
+        if globs:
+            either = re.compile("|".join(f"(?:{r.pattern})" for r in globs.values()))
+            hits = [f for f in files.listed if either.fullmatch(f)]
+            matched.update(dict.fromkeys(hits))
+            unmatched += [g for g, r in globs.items() if not any(r.fullmatch(f) for f in hits)]
+        if unmatched:
+            raise CardError(
+                f"the dataset card's config {config['config_name']!r}: {split} pattern {unmatched[0]!r} "
+                f"matches no file{f' under {base}/' if base else ''}"
+            )
+        out[split] = sorted(matched)
+    return out
+
+
+def _joined(base: str, pattern: str, root: str) -> str:
+    """A pattern relative to the dataset folder (an absolute one within it too)."""
+    if pattern.startswith(root + "/"):
+        return pattern[len(root) + 1:]
     pattern = pattern.removeprefix("./")
     return pattern if not base or pattern.startswith("/") else f"{base}/{pattern}"
 
@@ -136,9 +240,11 @@ def _relative(root: Path, f: Path) -> str:
         return f.as_posix()
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """An fsspec glob as a regex: ``*`` and ``?`` stay within a path part, ``**`` (and ``**/``, which
+def _glob_regex(pattern: str, config: dict[str, Any]) -> re.Pattern[str]:
+    """An fsspec glob as a regex: ``*`` and ``?`` stay within a path part, ``**`` (a whole part; ``**/``
     may also match nothing) crosses parts, ``[...]`` is a character class."""
+    if any("**" in part and part != "**" for part in pattern.split("/")):
+        raise CardError(f"the dataset card's config {config['config_name']!r}: in {pattern!r}, '**' can only be an entire path component")
     out, i = [], 0
     while i < len(pattern):
         if pattern.startswith("**/", i):

@@ -15,7 +15,7 @@ unchecked. The loader's rules, in order:
 3. A folder where no file names a split is one ``train`` split.
 
 A dataset card (``README.md``) whose YAML header has ``configs:`` overrides these rules for the files
-its default config names (:mod:`prefdata.card_configs`): pass the dataset's ``root`` to read it.
+its default config names (:mod:`prefdata.card_configs`): pass what ``card_splits`` read from it.
 
 A file the loader leaves out (one that names no split while others do, any file beside files of the
 sharded layout, or one the card's default config does not name) still gets a split here: its
@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from prefdata.card_configs import CARD, card_splits
+from prefdata.card_configs import CardSplits
 
 #: The Hub's sharded file name (``datasets``' ``SPLIT_PATTERN_SHARDED``), and its split name rule.
 _SHARDED = re.compile(r"^(?P<split>\w+(?:\.\w+)*)-\d{5}-of-\d{5}[^/]*\.[^/]*$")
@@ -57,26 +57,22 @@ _IN_FILE_NAME = {split: re.compile(rf"(?:^|{_SEP})(?:{'|'.join(words)}){_SEP}") 
 _TRAIN_SPLIT = re.compile(rf"(?:^|{_SEP})(?:{'|'.join(KEYWORDS['train'])})(?:{_SEP}|$)")
 
 
-def split_names(files: Sequence[Path], root: Path | None = None) -> dict[Path, str]:
-    """The split of each of ``files`` (the shards of one ``data/`` folder), in the order given; with
-    ``root``, the dataset folder, as its card's ``configs:`` header says where it says anything."""
+def split_names(files: Sequence[Path], card: CardSplits | None = None) -> dict[Path, str]:
+    """The split of each of ``files`` (the shards of one ``data/`` folder), in the order given; as the
+    dataset's card (:func:`prefdata.card_configs.card_splits`) says, where it is given and followed."""
     by_name = _by_file_name(files)
-    if root is None:
+    if card is None or not card.followed:
         return by_name
-    card = card_splits(root, files).splits
-    under_data_dir = _by_file_name([f for f, splits in card.items() if not splits])  # a config's data_dir alone
-    return {f: card[f][0] if card.get(f) else under_data_dir.get(f) or by_name[f] for f in files}
+    under_data_dir = _by_file_name([f for f, splits in card.splits.items() if not splits])  # a config's data_dir alone
+    return {f: card.splits[f][0] if card.splits.get(f) else under_data_dir.get(f) or by_name[f] for f in files}
 
 
-def loader_reads(files: Sequence[Path], root: Path | None = None) -> list[Path]:
-    """The ``files`` ``datasets.load_dataset(root)`` reads (the others it leaves out), in the order given:
+def loader_reads(files: Sequence[Path], card: CardSplits | None = None) -> list[Path]:
+    """The ``files`` ``datasets.load_dataset`` reads (the others it leaves out), in the order given:
     those the card's default config names, else the sharded ones, else those that name a split, else all."""
-    if root is not None:
-        card = card_splits(root, files).splits
-        if card:
-            under_data_dir = [f for f, splits in card.items() if not splits]
-            by_dir = set(_read_by_name(under_data_dir))
-            return [f for f in files if card.get(f) or f in by_dir]
+    if card is not None and card.followed:
+        by_dir = set(_read_by_name([f for f, splits in card.splits.items() if not splits]))
+        return [f for f in files if card.splits.get(f) or f in by_dir]
     return _read_by_name(files)
 
 
@@ -94,18 +90,15 @@ def _by_file_name(files: Sequence[Path]) -> dict[Path, str]:
     return {f: sharded.get(f) or named.get(f) or _name_before_dash(f) for f in files}
 
 
-def name_problems(files: Sequence[Path], root: Path | None = None) -> dict[Path, str]:
+def name_problems(files: Sequence[Path], card: CardSplits | None = None) -> dict[Path, str]:
     """Shard names whose split the loader reads otherwise than :func:`split_names` can say: a name that
     holds the keywords of two splits (the loader reads the file into both, so a trainer would train on
-    evaluation pairs) and a sharded-looking name whose split part the loader refuses. With ``root``,
-    also a file its card's default config reads into two splits, and a card the loader refuses
-    (keyed by the card's path)."""
+    evaluation pairs) and a sharded-looking name whose split part the loader refuses; with the card,
+    a file its default config reads into two splits (its name then says nothing)."""
     problems = {}
-    card = card_splits(root, files) if root is not None else None
-    if card is not None and card.problem:
-        problems[root / CARD] = card.problem
+    followed = card is not None and card.followed
     for f in files:
-        splits = card.splits.get(f) if card is not None else None
+        splits = card.splits.get(f) if followed else None
         if splits:
             if len(splits) > 1:
                 problems[f] = f"the dataset card's default config reads it into {len(splits)} splits ({', '.join(splits)})"

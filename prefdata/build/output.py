@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from prefdata.card_configs import card_splits
 from prefdata.errors import OutputError
 from prefdata.splits import split_names
 
@@ -44,7 +45,8 @@ def shards_by_split(out: Path) -> dict[str, list[Path]]:
     them, by the card's ``configs:`` or by file name, :mod:`prefdata.splits`), each list in file-name
     order (empty when there is none)."""
     shards: dict[str, list[Path]] = {}
-    for f, split in split_names(visible_parquet(out / "data"), out).items():
+    files = visible_parquet(out / "data")
+    for f, split in split_names(files, card_splits(out, files)).items():
         shards.setdefault(split, []).append(f)
     return shards
 

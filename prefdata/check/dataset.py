@@ -32,6 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from prefdata.build.output import visible_parquet
+from prefdata.card_configs import CARD, CardSplits, card_splits
 from prefdata.check.errors import DatasetError
 from prefdata.coerce import coerce, is_dictionary_text, lossless, text
 from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_footer
@@ -144,13 +145,15 @@ def open_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"{root}: no data/*.parquet shards (is this a dataset written by `prefdata build`?){hidden}")
     shards = []
     problems: list[SchemaProblem] = []
-    for file, split in split_names(files, root).items():
+    card = card_splits(root, files)
+    for file, split in split_names(files, card).items():
         shard, shard_problems = _inspect(root, file, split)
         shards.append(shard)
         problems.extend(shard_problems)
     problems.extend(_null_beside_typed(shards))
-    problems.extend(_unloadable(shards, set(loader_reads(files, root))))
-    for file, problem in name_problems(files, root).items():
+    problems.extend(_unloadable(shards, set(loader_reads(files, card))))
+    problems.extend(_card_problems(card, shards))
+    for file, problem in name_problems(files, card).items():
         problems.append(SchemaProblem(file.relative_to(root).as_posix(), "", "a name that gives one split", problem))
     return Dataset(root=root, shards=tuple(shards), problems=tuple(problems))
 
@@ -179,6 +182,29 @@ def _null_beside_typed(shards: list[Shard]) -> list[SchemaProblem]:
     return problems
 
 
+def _card_problems(card: CardSplits, shards: list[Shard]) -> list[SchemaProblem]:
+    """What in the dataset card makes ``datasets.load_dataset(OUT)`` fail, or give other pairs than
+    the ``data/`` shards checked here (not said of a dataset with no pairs, such as a build that
+    wrote only the KTO export, whose card's only config is ``kto``)."""
+    if card.problem:
+        return [SchemaProblem(CARD, "", "", card.problem)]
+    if not card.followed or not any(s.rows for s in shards):
+        return []
+    if card.outside:
+        first, split = next(iter(card.outside.items()))
+        more = f" and {len(card.outside) - 1} more" if len(card.outside) > 1 else ""
+        return [SchemaProblem(CARD, "", "", (
+            f"the dataset card's default config reads {first} (as {split}){more} outside data/, which check "
+            "does not read: datasets.load_dataset(OUT) gives pairs that were not checked; move them into data/"
+        ))]
+    if not card.splits:
+        return [SchemaProblem(CARD, "", "", (
+            "the dataset card's default config reads none of the data/ shards: datasets.load_dataset(OUT) "
+            "gives none of the pairs checked here"
+        ))]
+    return []
+
+
 def _unloadable(shards: list[Shard], read: set[Path]) -> list[SchemaProblem]:
     """Shards of a split ``datasets.load_dataset`` reads (``read``) that make it fail, so that a dataset
     ``check`` passes is one a trainer can load: an empty shard with a 0-row row group (as pyarrow and
@@ -190,15 +216,17 @@ def _unloadable(shards: list[Shard], read: set[Path]) -> list[SchemaProblem]:
             continue
         by_split.setdefault(shard.split, []).append(shard)
         if shard.empty_first_group:
+            fix = ("rewrite it without the empty row group" if shard.rows
+                   else "delete the empty shard (and any card pattern that names only it)")
             problems.append(SchemaProblem(
                 shard.name, "", "", "its first row group holds 0 rows: datasets.load_dataset fails on it "
-                "(\"BatchSize must be greater than 0\"); delete the empty shard, or leave it out of the card's configs:",
+                f"(\"BatchSize must be greater than 0\"); {fix}",
             ))
     for split, members in by_split.items():
         if not any(s.rows for s in members) and not any(s.empty_first_group for s in members):
             problems.append(SchemaProblem(
                 members[0].name, "", "", f"the {split} split holds no rows: datasets.load_dataset fails on it "
-                f"(\"Instruction '{split}' corresponds to no data\"); delete its shards, or leave them out of the card's configs:",
+                f"(\"Instruction '{split}' corresponds to no data\"); delete its shards (and any card pattern that names only them)",
             ))
     return problems
 

@@ -64,7 +64,7 @@ def test_a_dataset_card_the_loader_refuses_is_a_schema_finding(tmp_path):
     result = run(root, "--quiet")
     assert result.exit_code == 1, result.output
     schema = checks_doc(root)["schema"]
-    assert not schema["passed"] and "README.md: the dataset card's configs: data_files must be a pattern or a list" in schema["message"], schema
+    assert not schema["passed"] and "README.md: the dataset card's config 'default': data_files must be a pattern or a list" in schema["message"], schema
     assert checks_doc(root)["prompt_leakage_exact"]["offending_ids"]  # splits by file name: still checked
 
 
@@ -250,3 +250,44 @@ def test_train_suggests_the_card_that_maps_hub_split_names_and_the_card_works(tm
     assert open_training_data(root).rows == {"train": 10, "test": 2}
     run(root, "--quiet")
     assert checks_doc(root)["prompt_leakage_exact"]["offending_ids"] == [leaked_id]
+
+
+def test_a_split_the_card_reads_outside_data_is_a_schema_finding(tmp_path):
+    root, _ = _leaky(tmp_path / "d", "part-a.parquet", "part-b.parquet")
+    (root / "eval").mkdir()
+    (root / "data" / "part-b.parquet").rename(root / "eval" / "part-b.parquet")
+    (root / "README.md").write_text(
+        "---\nconfigs:\n- config_name: default\n  data_files:\n"
+        "  - {split: train, path: data/part-a.parquet}\n  - {split: test, path: eval/part-b.parquet}\n---\n", encoding="utf-8")
+    schema = check(root, write=False).check("schema")
+    assert schema.statistic["problems"] == [(
+        "README.md: the dataset card's default config reads eval/part-b.parquet (as test) outside data/, which check does not "
+        "read: datasets.load_dataset(OUT) gives pairs that were not checked; move them into data/")]
+
+
+def test_a_build_of_only_kto_rows_has_no_loader_finding(tmp_path):
+    """Every record unpaired: data/ holds empty splits and the card's only config is kto, which the
+    loader then reads by default; check has no pairs to compare it with, so nothing to say."""
+    import json
+
+    import prefdata
+
+    raw = tmp_path / "fb.jsonl"
+    raw.write_text("\n".join(json.dumps({"prompt": f"question {i}", "completion": f"answer {i}", "label": True}) for i in range(4)))
+    config = {"sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "completion", "label": "label"}}],
+              "output": {"kto_export": True}}
+    prefdata.build(raw, tmp_path / "out", config=config)
+    result = check(tmp_path / "out", write=False)
+    assert result.check("schema").passed, result.check("schema").message
+
+
+def test_an_empty_first_row_group_before_rows_is_found_and_the_advice_keeps_the_rows(tmp_path):
+    rows = pairs(10)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:7], schema=SCHEMA))
+    table = pa.Table.from_pylist(rows[7:], schema=SCHEMA)
+    with pq.ParquetWriter(root / "data" / "test-00000-of-00001.parquet", SCHEMA) as writer:
+        writer.write_table(table.slice(0, 0))
+        writer.write_table(table)
+    assert "BatchSize must be greater than 0" in (_loader_error(root) or "")
+    (problem,) = check(root, write=False).check("schema").statistic["problems"]
+    assert problem.endswith("rewrite it without the empty row group")

@@ -99,4 +99,7 @@ def test_a_max_length_meaning_no_limit_is_checked(tmp_path, tokenizer_dir, max_l
     result = check(root, tokenizer=tokenizer_dir, max_length=max_length, write=False)
     dropped = result.check("truncation_dropped")
     assert dropped.passed and dropped.statistic["max_length"] == max_length and dropped.statistic["pairs_truncated"] == 0
-    assert sum(dropped.statistic["length_histogram"]["chosen"]) == 3
+    histogram = dropped.statistic["length_histogram"]
+    assert sum(histogram["chosen"]) == 3
+    # bins of the data, then one up to the cut (edges of the cut's quarters put every pair in the first)
+    assert histogram["bin_edges"][-1] == max_length and all(e < 1_000 for e in histogram["bin_edges"][:-1])

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset_builder
 
+from prefdata.card_configs import card_splits
 from prefdata.splits import name_problems, split_names
 
 CARDS = {
@@ -40,6 +41,13 @@ def _write(root: Path, names: list[str], header: str) -> list[Path]:
     return files
 
 
+def _problems(root: Path, files: list[Path]) -> dict[str, str]:
+    """Name problems by file name, and the card's own problem under README.md (as check reports them)."""
+    card = card_splits(root, files)
+    problems = {f.name: p for f, p in name_problems(files, card).items()}
+    return problems | ({"README.md": card.problem} if card.problem else {})
+
+
 def _loader_splits(root: Path) -> dict[str, list[str]]:
     """File name -> the splits ``datasets.load_dataset(root)`` reads it into."""
     files = load_dataset_builder(str(root)).config.data_files
@@ -55,39 +63,66 @@ def test_splits_follow_the_card_as_the_hugging_face_loader_does(tmp_path: Path, 
     names, header = CARDS[case]
     files = _write(tmp_path, names, header)
     loader = _loader_splits(tmp_path)
-    ours = split_names(files, tmp_path)
+    ours = split_names(files, card_splits(tmp_path, files))
     assert {f.name: [s] for f, s in ours.items() if f.name in loader} == loader
-    assert not name_problems(files, tmp_path)
+    assert not _problems(tmp_path, files)
 
 
 def test_the_split_a_card_gives_overrides_the_file_name(tmp_path: Path) -> None:
     names, header = CARDS["one pattern is all train"]
     files = _write(tmp_path, names, header)
     assert split_names(files) == {files[0]: "test", files[1]: "x"}  # file names alone: the loader leaves x out
-    assert split_names(files, tmp_path) == {files[0]: "train", files[1]: "train"}
+    assert split_names(files, card_splits(tmp_path, files)) == {files[0]: "train", files[1]: "train"}
 
 
 def test_a_file_the_default_config_leaves_out_keeps_its_name_split(tmp_path: Path) -> None:
     files = _write(tmp_path, ["train-1.parquet", "test-1.parquet"],
                    "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/train-*}\n")
     assert "test-1.parquet" not in _loader_splits(tmp_path)
-    assert list(split_names(files, tmp_path).values()) == ["train", "test"]
+    assert list(split_names(files, card_splits(tmp_path, files)).values()) == ["train", "test"]
 
 
-def test_several_configs_and_no_default_fall_back_to_file_names(tmp_path: Path) -> None:
+def test_several_configs_and_no_default_is_a_problem_and_file_names_decide(tmp_path: Path) -> None:
     files = _write(tmp_path, ["train_a.parquet", "test_a.parquet"],
                    "configs:\n- config_name: a\n  data_files: data/*\n- config_name: b\n  data_files: data/*\n")
     with pytest.raises(ValueError, match="Config name is missing"):
         __import__("datasets").load_dataset(str(tmp_path))
-    assert list(split_names(files, tmp_path).values()) == ["train", "test"]
-    assert not name_problems(files, tmp_path)
+    assert list(split_names(files, card_splits(tmp_path, files)).values()) == ["train", "test"]
+    assert "have no default, so load_dataset(OUT) asks for a config name" in _problems(tmp_path, files)["README.md"]
+
+
+def test_a_card_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    names, header = CARDS["split per pattern"]
+    files = _write(tmp_path, names, header)
+    (tmp_path / "README.md").write_text("\ufeff" + (tmp_path / "README.md").read_text(), encoding="utf-8")
+    assert _loader_splits(tmp_path) == {"part-a.parquet": ["train"], "part-b.parquet": ["test"]}
+    assert list(split_names(files, card_splits(tmp_path, files)).values()) == ["train", "test"]
+
+
+def test_the_last_config_of_a_name_is_the_one_read(tmp_path: Path) -> None:
+    files = _write(tmp_path, ["part-a.parquet", "part-b.parquet"], (
+        "configs:\n- config_name: default\n  data_files: data/*\n"
+        "- config_name: default\n  data_files:\n  - {split: train, path: data/part-a*}\n  - {split: test, path: data/part-b*}\n"))
+    assert _loader_splits(tmp_path) == {"part-a.parquet": ["train"], "part-b.parquet": ["test"]}
+    assert list(split_names(files, card_splits(tmp_path, files)).values()) == ["train", "test"]
+    assert not _problems(tmp_path, files)
+
+
+def test_files_the_card_reads_outside_data_are_listed(tmp_path: Path) -> None:
+    files = _write(tmp_path, ["part-a.parquet"],
+                   "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/*}\n  - {split: test, path: eval/*}\n")
+    (tmp_path / "eval").mkdir()
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "eval" / "test.parquet")
+    assert _loader_splits(tmp_path) == {"part-a.parquet": ["train"], "test.parquet": ["test"]}
+    card = card_splits(tmp_path, files)
+    assert card.outside == {"eval/test.parquet": "test"} and card.splits == {files[0]: ["train"]}
 
 
 def test_a_file_the_card_reads_into_two_splits_is_a_problem(tmp_path: Path) -> None:
     files = _write(tmp_path, ["a.parquet", "b.parquet"],
                    "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/*}\n  - {split: test, path: data/b*}\n")
     assert _loader_splits(tmp_path)["b.parquet"] == ["train", "test"]  # a trainer would train on test pairs
-    assert name_problems(files, tmp_path) == {files[1]: "the dataset card's default config reads it into 2 splits (train, test)"}
+    assert _problems(tmp_path, files) == {"b.parquet": "the dataset card's default config reads it into 2 splits (train, test)"}
 
 
 @pytest.mark.parametrize(
@@ -99,11 +134,21 @@ def test_a_file_the_card_reads_into_two_splits_is_a_problem(tmp_path: Path) -> N
          "several default configs"),
         ("configs:\n- data_files: data/*\n", "config_name"),
         ("configs: [unclosed\n", "does not parse"),
+        ("- configs\n", "is a list, not a mapping"),
+        ("configs:\n- config_name: default\n  data_files: []\n", "data_files is empty"),
+        ("configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/a*}\n  - {split: test, path: data/c*}\n",
+         "test pattern 'data/c*' matches no file"),
+        ("configs:\n- config_name: default\n  data_files:\n  - {split: train, path: 'data/**a.parquet'}\n",
+         "'**' can only be an entire path component"),
+        ("configs:\n- config_name: default\n  data_dir: data\n  data_files:\n  - {split: train, path: a.parquet}\n",
+         "train pattern 'a.parquet' matches no file"),
+        ("configs:\n- config_name: default\n  data_files: data/*\n- config_name: other\n  data_files: {train: data/a.parquet}\n",
+         "config 'other': data_files must be a pattern or a list"),
     ],
 )
 def test_a_card_the_loader_refuses_is_a_problem(tmp_path: Path, header: str, problem: str) -> None:
     files = _write(tmp_path, ["a.parquet", "b.parquet"], header)
     with pytest.raises(Exception):  # noqa: B017 - the loader's own error type varies by case
         __import__("datasets").load_dataset(str(tmp_path))
-    problems = name_problems(files, tmp_path)
+    problems = _problems(tmp_path, files)
     assert any(problem in p for p in problems.values()), problems

@@ -204,7 +204,10 @@ def length_histogram(verdicts: pl.DataFrame, max_length: int) -> dict[str, list[
     (read by ``prefdata report`` for its token-length plot)."""
     m = max_length
     longest = int(max(verdicts.get_column("chosen_tokens").max() or 0, verdicts.get_column("rejected_tokens").max() or 0))
-    edges = sorted({0, m // 4, m // 2, 3 * m // 4, m, 3 * m // 2, 2 * m, max(longest, 2 * m) + 1})
+    if m > 2 * longest + 1:  # the cut lies far past every pair ("no limit"): bins of the data, then up to the cut
+        edges = sorted({0, longest // 4, longest // 2, 3 * longest // 4, longest + 1, m})
+    else:
+        edges = sorted({0, m // 4, m // 2, 3 * m // 4, m, 3 * m // 2, 2 * m, max(longest, 2 * m) + 1})
     out: dict[str, list[int]] = {"bin_edges": edges}
     for side in ("chosen", "rejected"):
         # float edges: a max_length near 2**63 ("no limit") overflows int64 edges; token counts are small
