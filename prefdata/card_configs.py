@@ -47,7 +47,7 @@ _SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 #: ``datasets.data_files.WILDCARD_CHARACTERS``, and ``?``, which fsspec's glob reads as one as well.
 _WILDCARD = re.compile(r"[*?\[\]]")
 #: ``datasets.data_files.FILES_TO_IGNORE``: never data, whatever a pattern says.
-_NOT_DATA = frozenset({"README.md", "config.json", "dataset_info.json", "dataset_infos.json", "dummy_data.zip", "dataset_dict.json"})
+NOT_DATA = frozenset({"README.md", "config.json", "dataset_info.json", "dataset_infos.json", "dummy_data.zip", "dataset_dict.json"})
 
 
 class CardError(ValueError):
@@ -193,7 +193,7 @@ def _dataset_files(root: Path) -> _Files:
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
         rel = Path(folder).relative_to(root).as_posix()
         prefix = "" if rel == "." else f"{rel}/"
-        found += [prefix + n for n in sorted(names) if not n.startswith(".") and n not in _NOT_DATA]
+        found += [prefix + n for n in sorted(names) if not n.startswith(".") and n not in NOT_DATA]
     return _Files(Path(root).absolute().as_posix(), found, frozenset(found))
 
 
@@ -270,4 +270,4 @@ def _glob_regex(pattern: str, config: dict[str, Any]) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-__all__ = ["CARD", "CardSplits", "card_splits"]
+__all__ = ["CARD", "NOT_DATA", "CardSplits", "card_splits"]

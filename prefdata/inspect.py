@@ -15,7 +15,7 @@ from typing import Any
 from prefdata.config import BuildConfig, dump_config
 from prefdata.errors import AmbiguousLayoutError
 from prefdata.io.decode import json_kind
-from prefdata.io.discover import SkippedFile, discover
+from prefdata.io.discover import SkippedFile, discover, no_object_reason
 from prefdata.io.records import sample_records
 from prefdata.shapes import make_shape
 from prefdata.shapes.detect import detect
@@ -74,7 +74,7 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
         sample = sample_records(f, sample_size)
         report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample), sample[:examples], None, None, "")
         if not sample:
-            report.problem = "no record parses as a JSON object"
+            report.problem = no_object_reason(f)
         else:
             try:
                 source = detect(sample, name=f.name.rsplit(".", 1)[0], what="file", path=f.name)

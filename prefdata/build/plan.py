@@ -20,7 +20,7 @@ from prefdata.build.absent_fields import AbsentFields
 from prefdata.config import BuildConfig, SourceBase
 from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError, UnreadableFileError
 from prefdata.io.decode import DecodeSpec
-from prefdata.io.discover import InputFile, SkippedFile, discover
+from prefdata.io.discover import InputFile, SkippedFile, discover, no_object_reason
 from prefdata.io.records import sample_records
 from prefdata.shapes import make_shape
 from prefdata.shapes.base import Shape
@@ -130,7 +130,7 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             if sample is None:
                 continue
             if not sample:
-                skipped.append(SkippedFile(f.name, "no record parses as a JSON object"))
+                skipped.append(SkippedFile(f.name, no_object_reason(f)))
                 continue
             source = detect(sample, name=default_source_name(f.name), what="file", path=f.name)
             source = source.model_copy(update={"path": f.name})

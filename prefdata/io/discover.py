@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from prefdata.card_configs import NOT_DATA
 from prefdata.errors import InputError
 from prefdata.io.compression import CorruptStreamError, open_binary, sniff_compression
 
@@ -58,9 +59,12 @@ def classify(path: Path, name: str) -> InputFile | SkippedFile:
     holds zstd, or a ``.jsonl`` that holds gzip, is read as what it is).
     """
     fmt, named_compression, suffix = _split_suffixes(path)
+    if path.name in NOT_DATA or (path.name == "state.json" and any(path.parent.glob("*.arrow"))):
+        return SkippedFile(name, HF_METADATA)
     if fmt is None:
         what = f"unknown extension '{suffix}'" if suffix else "no file extension"
-        return SkippedFile(name, f"{what}; readable: {', '.join(sorted(FORMATS))} (optionally .gz/.zst)")
+        hint = f"; {ARROW}" if suffix == ".arrow" else ""
+        return SkippedFile(name, f"{what}; readable: {', '.join(sorted(FORMATS))} (optionally .gz/.zst){hint}")
     try:
         size = path.stat().st_size
         compression = sniff_compression(path) if size else None
@@ -79,6 +83,18 @@ def classify(path: Path, name: str) -> InputFile | SkippedFile:
         if fmt is None:
             return SkippedFile(name, "empty file (only whitespace)")
     return InputFile(path=path, name=name, format=fmt, compression=compression, bytes=size)
+
+
+def no_object_reason(f: InputFile) -> str:
+    """Why a file with no JSON object record is skipped; a JSON array in a file named ``.jsonl`` (as
+    some Hub datasets ship one) is read with ``format: json``, so say so."""
+    reason = "no record parses as a JSON object"
+    try:
+        if f.format == "jsonl" and _sniff_json(f.path, f.compression) == "json":
+            return f"{reason}: the file holds one JSON array; read it with `format: json` in a build config"
+    except (OSError, CorruptStreamError):
+        pass
+    return reason
 
 
 def _sniff_json(path: Path, compression: str | None) -> str | None:
@@ -131,6 +147,9 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
 
 
 HIDDEN = "hidden (the name starts with '.' or '_'), not read"
+HF_METADATA = "Hugging Face dataset metadata (the `datasets` loader never reads it as data), not read"
+ARROW = ("Arrow files of `Dataset.save_to_disk`: write them out with "
+         "`datasets.load_from_disk(folder)[split].to_parquet(...)` or `.to_json(...)` and build from those")
 PREFDATA_OUTPUT = "the output of an earlier `prefdata build` (manifest.json and data/), not raw data; pass it as RAW to rebuild from its pairs"
 
 
@@ -215,8 +234,11 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
                     skipped.append(SkippedFile(name + "/", "a link to a folder that is read already"))
                 else:
                     walk(path)
-            elif real in files_read:
+            elif real in files_read and _split_suffixes(Path(files_read[real]))[0] is not None:
                 skipped.append(SkippedFile(name, f"a link to {files_read[real]}, which is read already"))
+            elif real in files_read:  # the file itself has a name no format is read by (a Hub cache's blobs/<sha>)
+                candidates.append((path, name))
+                files_read[real] = name
             else:  # a link to a file outside RAW, or a broken link (classify says so)
                 candidates.append((path, name))
                 files_read[real] = name

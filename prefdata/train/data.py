@@ -18,6 +18,7 @@ message columns, so metadata never leaks into training.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,7 @@ def open_training_data(path: str | Path) -> TrainingData:
 def _no_train_split(path: str | Path, splits: list[str]) -> str:
     """Why training refuses a dataset whose splits are named otherwise (``train_prefs``/``test_prefs``, as
     on the Hub), with the dataset card header that maps them, which ``load_dataset`` and prefdata follow."""
-    train = next((s for s in splits if is_train_split(s)), None)
-    test = next((s for s in splits if s != train and not is_train_split(s)), None)
+    train, test = _guess_pair(splits)
     card = "\n".join([
         "  ---", "  configs:", "  - config_name: default", "    data_files:",
         f"    - {{split: train, path: data/{train or '<training split>'}-*}}",
@@ -91,6 +91,17 @@ def _no_train_split(path: str | Path, splits: list[str]) -> str:
     return (f"{path}: no train split (data/train-*.parquet); found splits {splits}. Training reads the splits named "
             f"train and test: name the shards so, or map them in the dataset card {Path(path) / 'README.md'} "
             f"(datasets.load_dataset reads the same map):\n{card}")
+
+
+def _guess_pair(splits: list[str]) -> tuple[str | None, str | None]:
+    """The training split and its evaluation split, for the suggested card: preference splits first
+    (UltraFeedback has train/test × prefs/sft/gen), and the evaluation split with the same suffix."""
+    trains = sorted((s for s in splits if is_train_split(s)), key=lambda s: ("pref" not in s, s))
+    train = trains[0] if trains else None
+    others = [s for s in splits if not is_train_split(s)]
+    suffix = re.sub(r"^(train|training)", "", train) if train else ""
+    test = next((s for s in others if suffix and s.endswith(suffix)), None) or next(iter(sorted(others, key=lambda s: ("pref" not in s, s))), None)
+    return train, test
 
 
 def _row_count(root: Path, shard: Path) -> int:

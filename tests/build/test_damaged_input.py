@@ -206,6 +206,45 @@ def test_links_are_followed_but_nothing_is_read_twice(tmp_path: Path) -> None:
     assert result.counts["pairs_written"] == 5 and result.counts["records_rejected"] == 0
 
 
+def test_a_hub_cache_snapshot_is_read_through_its_links(tmp_path: Path) -> None:
+    """A Hub cache keeps files as ``blobs/<sha>`` (no extension, so not read) and names them by links in
+    ``snapshots/<rev>/``: the links are read, not passed over as links to what is read already."""
+    raw = tmp_path / "raw"
+    (raw / "blobs").mkdir(parents=True)
+    (raw / "snapshots" / "abc").mkdir(parents=True)
+    (raw / "blobs" / "0f1e2d").write_bytes(_jsonl(4))
+    os.symlink("../../blobs/0f1e2d", raw / "snapshots" / "abc" / "train.jsonl")
+    result = prefdata.build(raw, tmp_path / "out")
+    m = manifest(tmp_path / "out")
+    assert [i["path"] for i in m["inputs"]] == ["snapshots/abc/train.jsonl"]
+    assert [s["path"] for s in m["skipped_files"]] == ["blobs/0f1e2d"]
+    assert result.counts["records_read"] == 4 and result.counts["pairs_written"] == 4
+
+
+def test_hugging_face_metadata_files_are_not_data(tmp_path: Path) -> None:
+    raw = _write(tmp_path, "a.jsonl", _jsonl(2))
+    (raw / "dataset_infos.json").write_text(json.dumps({"default": {"features": {}, "splits": {}}}))
+    (raw / "saved" / "train").mkdir(parents=True)
+    (raw / "saved" / "dataset_dict.json").write_text(json.dumps({"splits": ["train"]}))
+    (raw / "saved" / "train" / "data-00000-of-00001.arrow").write_bytes(b"ARROW1")
+    (raw / "saved" / "train" / "state.json").write_text(json.dumps({"_data_files": []}))
+    result = prefdata.build(raw, tmp_path / "out")
+    reasons = {s["path"]: s["reason"] for s in manifest(tmp_path / "out")["skipped_files"]}
+    assert result.counts["pairs_written"] == 2
+    for name in ("dataset_infos.json", "saved/dataset_dict.json", "saved/train/state.json"):
+        assert "Hugging Face dataset metadata" in reasons[name]
+    assert "datasets.load_from_disk(folder)" in reasons["saved/train/data-00000-of-00001.arrow"]
+
+
+def test_a_jsonl_file_holding_a_json_array_says_how_to_read_it(tmp_path: Path) -> None:
+    records = [json.loads(line) for line in _jsonl(3).splitlines()]
+    raw = _write(tmp_path, "a.jsonl", _jsonl(2))
+    (raw / "array.jsonl.gz").write_bytes(gzip.compress(json.dumps(records).encode()))
+    prefdata.build(raw, tmp_path / "out")
+    reasons = {s["path"]: s["reason"] for s in manifest(tmp_path / "out")["skipped_files"]}
+    assert reasons["array.jsonl.gz"] == "no record parses as a JSON object: the file holds one JSON array; read it with `format: json` in a build config"
+
+
 def test_hidden_files_and_folders_are_listed_as_skipped(tmp_path: Path) -> None:
     raw = _write(tmp_path, "a.jsonl", _jsonl(2))
     (raw / "_draft.jsonl").write_bytes(_jsonl(1))

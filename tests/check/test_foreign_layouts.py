@@ -291,3 +291,26 @@ def test_an_empty_first_row_group_before_rows_is_found_and_the_advice_keeps_the_
     assert "BatchSize must be greater than 0" in (_loader_error(root) or "")
     (problem,) = check(root, write=False).check("schema").statistic["problems"]
     assert problem.endswith("rewrite it without the empty row group")
+
+
+def test_the_suggested_card_maps_the_preference_splits_of_ultrafeedback(tmp_path):
+    from prefdata.train.errors import DataError
+
+    rows = pairs(12)
+    for i, split in enumerate(("train_prefs", "test_prefs", "train_sft", "test_sft", "train_gen", "test_gen")):
+        write(tmp_path / "d", pa.Table.from_pylist(rows[2 * i:2 * i + 2], schema=SCHEMA), f"{split}-00000-of-00001.parquet")
+    with pytest.raises(DataError) as refused:
+        open_training_data(tmp_path / "d")
+    assert "{split: train, path: data/train_prefs-*}" in str(refused.value)
+    assert "{split: test, path: data/test_prefs-*}" in str(refused.value)
+
+
+def test_pairs_without_a_prompt_column_do_not_leak_through_their_empty_prompts(tmp_path):
+    rows = pairs(12)
+    table = pa.Table.from_pylist(rows, schema=SCHEMA).drop_columns(["prompt"])
+    write(tmp_path / "d", table.slice(0, 10), "train-00000-of-00001.parquet")
+    write(tmp_path / "d", table.slice(10), "test-00000-of-00001.parquet")
+    result = check(tmp_path / "d", write=False)
+    assert result.check("trl_traps").statistic["implicit_prompt"] == 12  # the missing prompt is reported here
+    leakage = result.check("prompt_leakage_exact")
+    assert leakage.passed and leakage.statistic["leaked_pairs"] == 0, leakage.message

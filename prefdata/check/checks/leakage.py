@@ -23,13 +23,15 @@ from prefdata.check.checks.pairs import prompt_key
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 from prefdata.splits import is_train_split, train_splits
+from prefdata.text_keys import match_text
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
     c = config.checks
     if not (c.prompt_leakage_exact.enabled or c.prompt_leakage_near.enabled):
         return {}
-    return {"_prompt_key": prompt_key()}
+    # an empty prompt (no prompt column: TRL's implicit prompt) is no prompt a test pair can reuse
+    return {"_leak_key": pl.when(match_text(pl.col("prompt_text")) != "").then(prompt_key())}
 
 
 def _splits(ctx: Context) -> dict[str, int]:
@@ -59,16 +61,16 @@ def _exact(ctx: Context) -> CheckOutcome:
     if (na := _not_applicable(ctx, "prompt_leakage_exact", splits)) is not None:
         return na
     f, training = ctx.frame, in_training(splits)
-    train_keys = f.filter(training).select("_prompt_key").unique()
-    leaked = f.filter(~training).join(train_keys, on="_prompt_key", how="semi")
-    train_sharing = f.filter(training).join(leaked.select("_prompt_key").unique(), on="_prompt_key", how="semi").height
+    train_keys = f.filter(training).select("_leak_key").drop_nulls().unique()
+    leaked = f.filter(~training).join(train_keys, on="_leak_key", how="semi")
+    train_sharing = f.filter(training).join(leaked.select("_leak_key").unique(), on="_leak_key", how="semi").height
     ids = ctx.ids_of_rows(leaked.get_column("_row"))
     evaluated = _evaluated(splits)
     statistic = {
         "splits": splits,
         "leaked_pairs": len(ids),
         "share_of_eval_pairs": share(len(ids), evaluated),
-        "leaked_prompts": leaked.get_column("_prompt_key").n_unique(),
+        "leaked_prompts": leaked.get_column("_leak_key").n_unique(),
         "train_pairs_sharing_a_prompt": train_sharing,
     }
     message = (
