@@ -12,6 +12,7 @@ REASONS: dict[str, str] = {
     "missing_field": "a field the shape needs is absent or null",
     "empty_field": "a prompt or response (or one of its turns) is empty or whitespace",
     "non_text_content": "a JSON boolean, number, list or object (or a non-text content part) where text belongs",
+    "serialized_messages": "a turn's text is a message list written out as text (a CSV cell holding `[{'role': ..., 'content': ...}]`): decode it before building",
     "wrong_type": "a field has the wrong structure (e.g. a string where a list of messages belongs, a non-numeric score)",
     "unknown_role": "a turn's role maps to none of system/user/assistant/tool (add it under `roles:`)",
     "bad_turn_order": "the prompt does not end with a user or tool turn, or a response holds a non-assistant turn",

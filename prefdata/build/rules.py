@@ -17,6 +17,10 @@ from prefdata.shapes.messages import messages_text
 from prefdata.text_keys import match_text
 
 _RESPONSES = ("chosen", "rejected")
+#: A whole turn that is a list of role/content (or ShareGPT from/value) dicts written out as text, in
+#: JSON or Python's repr: what ``Dataset.to_csv`` and ``str(list)`` make of message columns. Built
+#: from such text a pair trains the model to answer with the serialized conversation.
+SERIALIZED_MESSAGES = r"""^\s*\[\s*\{\s*["'](?:role|content|from|value)["']\s*:[\s\S]*\}\s*\]\s*$"""
 
 
 def _role(e: pl.Expr) -> pl.Expr:
@@ -37,6 +41,10 @@ def _rules(responses: tuple[str, ...] = _RESPONSES) -> list[tuple[str, str, pl.E
         rules.append(("empty_field", col, pl.lit(f"{col} has no turns"), pl.col(col).list.len() == 0))
     for col in ("prompt", *responses):
         rules.append(("empty_field", col, pl.lit(f"{col} has an empty turn"), has_blank_turn(pl.col(col))))
+    for col in ("prompt", *responses):
+        serialized = pl.col(col).list.eval(el.struct.field("content").str.contains(SERIALIZED_MESSAGES)).list.any()
+        detail = pl.lit(f"{col} holds a message list written out as text ([{{'role': ..., 'content': ...}}]); decode it before building")
+        rules.append(("serialized_messages", col, detail, serialized))
     for col in ("prompt", *responses):
         c = pl.col(col)
         unknown = c.list.eval(_role(el).filter(~_role(el).is_in(list(ROLES)) | _role(el).is_null())).list.first()

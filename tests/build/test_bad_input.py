@@ -173,3 +173,26 @@ def test_wrong_argument_types_from_python_are_prefdata_errors(tmp_path: Path) ->
         prefdata.build(tmp_path, tmp_path / "out", config=42)  # type: ignore[arg-type]
     with pytest.raises(CheckError, match="the dataset must be a path"):
         prefdata.check(5)  # type: ignore[arg-type]
+
+
+def test_message_lists_written_out_as_text_are_rejected_not_trained_on(tmp_path: Path) -> None:
+    """``Dataset.to_csv`` writes a message column as its Python repr, and hand-made files hold JSON: read
+    as text, each would become a response that repeats the whole conversation."""
+    import csv
+
+    turns = lambda answer: [{"content": "Question?", "role": "user"}, {"content": answer, "role": "assistant"}]
+    raw = tmp_path / "raw.csv"
+    with raw.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["prompt", "chosen", "rejected"])
+        writer.writerow(["Question?", str(turns("Good.")), str(turns("Bad."))])  # Python repr
+        writer.writerow(["Question 2?", json.dumps(turns("Good.")), json.dumps(turns("Bad."))])  # JSON
+        writer.writerow(["Question 3?", "[{'a': 1}] is a list of one dict.", "No."])  # text about a list: kept
+        writer.writerow(["Question 4?", "Here: [{\"role\": \"user\"}] and more", "No."])  # not the whole text: kept
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out)
+    by_record = {r["record"]: r for r in rejects(out).iter_rows(named=True)}
+    assert {k: (v["reason"], v["field"]) for k, v in by_record.items()} == {1: ("serialized_messages", "chosen"), 2: ("serialized_messages", "chosen")}
+    assert "decode it before building" in by_record[1]["detail"]
+    assert result.counts["pairs_written"] == 2
+    assert_reconciled(out)
