@@ -62,25 +62,29 @@ class CardSplits:
     reads and under which split. ``splits`` holds the given shards it reads, with the splits it reads
     each into (more than one when two splits' patterns match it; an empty list for a shard under a
     ``data_dir`` given without ``data_files``, whose split its name says). ``outside`` holds the files
-    it reads that are not among the given shards (relative to the dataset, with their split).
-    ``problem`` says why the loader would refuse the card; file names then decide.
+    it reads that are not among the given shards (relative to the dataset, with their split), and
+    ``others`` the shards only its other configs read. ``problem`` says why the loader would refuse
+    the card; file names then decide.
     """
 
     followed: bool = False
     splits: dict[Path, list[str]] = field(default_factory=dict)
     outside: dict[str, str] = field(default_factory=dict)
     problem: str | None = None
+    #: Given shards that only the card's other configs read: not the default config's pairs.
+    others: frozenset[Path] = frozenset()
 
 
 def card_splits(root: Path, shards: Sequence[Path]) -> CardSplits:
-    """The splits the card of ``root`` (``root/README.md``) gives ``shards`` (files under ``root``)."""
+    """The splits the card of ``root`` (``root/README.md``) gives ``shards`` (files under ``root``).
+
+    Without a card to follow, ``outside`` still holds the Parquet files beyond ``shards`` that the
+    loader's default patterns read (:func:`_default_reads`)."""
     try:
         header = _header(root / CARD)
-        if header is None:
-            return CardSplits()
-        configs = _configs(header)
+        configs = _configs(header) if header is not None else {}
         if not configs:
-            return CardSplits()
+            return CardSplits(outside=_outside(_default_reads(_dataset_files(root)), root, shards))
         default = _default_config(configs)
         files = _dataset_files(root)
         first = next(iter(configs.values()))
@@ -102,7 +106,70 @@ def card_splits(root: Path, shards: Sequence[Path]) -> CardSplits:
                 splits.setdefault(by_path[rel], []).append(split)
             elif rel.endswith(".parquet"):  # the loader reads the shards' format only (other files a ** names stay)
                 outside.setdefault(rel, split)
-    return CardSplits(True, splits, outside)
+    others = {by_path[rel] for rel in _read_by_other_configs(configs, default, files) if rel in by_path}
+    return CardSplits(True, splits, outside, others=frozenset(others - set(splits)))
+
+
+
+def _outside(read: dict[str, str], root: Path, shards: Sequence[Path]) -> dict[str, str]:
+    """The Parquet files of ``read`` (file -> split) that are not among ``shards``."""
+    given = {_relative(root, f) for f in shards}
+    return {rel: split for rel, split in read.items() if rel not in given and rel.endswith(".parquet")}
+
+
+#: ``datasets.data_files``' default patterns (fsspec >= 2023.12), tried in this order when no card
+#: maps the files: the Hub's sharded names in ``data/``; then folders named for a split anywhere;
+#: then file names holding a split keyword anywhere; then every file, as train.
+_SEP = "[-._ 0-9]"
+_KEYWORDS = {"train": ("train", "training"), "validation": ("validation", "valid", "dev", "val"),
+             "test": ("test", "testing", "eval", "evaluation")}
+_DEFAULT_PATTERNS = (
+    {split: [p.format(k=k, s=_SEP) for k in words for p in ("**/{k}/**", "**/{k}{s}*/**", "**/*{s}{k}/**", "**/*{s}{k}{s}*/**")]
+     for split, words in _KEYWORDS.items()},
+    {split: [p.format(k=k, s=_SEP) for k in words for p in ("**/{k}{s}*", "**/*{s}{k}{s}*")] for split, words in _KEYWORDS.items()},
+    {"train": ["**"]},
+)
+_SHARDED_IN_DATA = re.compile(r"data/(\w+(?:\.\w+)*)-[0-9]{5}-of-[0-9]{5}[^/]*\.[^/]*")
+
+
+def _default_reads(files: _Files) -> dict[str, str]:
+    """What ``load_dataset(folder)`` reads without a card (``get_data_patterns``): file -> split,
+    from the first rule that finds any file (a file two splits' patterns match: the first split)."""
+    sharded = {f: m.group(1) for f in files.listed if (m := _SHARDED_IN_DATA.fullmatch(f))}
+    if sharded:
+        return sharded
+    none = {"config_name": "default"}
+    for rules in _DEFAULT_PATTERNS:
+        read: dict[str, str] = {}
+        for split, patterns in rules.items():
+            either = re.compile("|".join(f"(?:{_glob_regex(p, none).pattern})" for p in patterns))
+            for f in files.listed:
+                if f not in read and either.fullmatch(f):
+                    read[f] = split
+        if read:
+            return read
+    return {}
+
+
+def _read_by_other_configs(configs: dict[str, dict[str, Any]], default: dict[str, Any], files: _Files) -> set[str]:
+    """Files the card's other configs name (the Hub keeps a dataset's ``sft`` or ``kto`` config beside
+    its pairs, often in ``data/``): not pairs of the default config, so no shards of it. Those
+    configs are only resolved when loaded by name, so a pattern of theirs that matches nothing is
+    no problem here."""
+    read: set[str] = set()
+    for config in configs.values():
+        if config is default or config.get("data_files") is None:
+            continue
+        base = str(config.get("data_dir") or "").strip("/")
+        for globs in _split_patterns(config["data_files"], config).values():
+            for glob in globs:
+                pattern = _joined(base, glob, files.root)
+                try:
+                    regex = _glob_regex(pattern, config)
+                except CardError:
+                    continue
+                read.update(f for f in files.listed if regex.fullmatch(f))
+    return read
 
 
 def _header(card: Path) -> dict[str, Any] | None:

@@ -84,6 +84,9 @@ class Dataset:
     root: Path
     shards: tuple[Shard, ...]
     problems: tuple[SchemaProblem, ...]
+    #: Shards with pairs that ``datasets.load_dataset`` leaves out (one beside the Hub-sharded files, one
+    #: the card does not name): checked and shown, but not what a trainer loads (``train`` skips them).
+    unread: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -146,16 +149,19 @@ def open_dataset(path: str | Path) -> Dataset:
     shards = []
     problems: list[SchemaProblem] = []
     card = card_splits(root, files)
+    files = [f for f in files if f not in card.others] or files  # another config's files (an sft config's) are no pairs
     for file, split in split_names(files, card).items():
         shard, shard_problems = _inspect(root, file, split)
         shards.append(shard)
         problems.extend(shard_problems)
     problems.extend(_null_beside_typed(shards))
-    problems.extend(_unloadable(shards, set(loader_reads(files, card))))
+    read = set(loader_reads(files, card))
+    problems.extend(_unloadable(shards, read))
     problems.extend(_card_problems(card, shards))
     for file, problem in name_problems(files, card).items():
         problems.append(SchemaProblem(file.relative_to(root).as_posix(), "", "a name that gives one split", problem))
-    return Dataset(root=root, shards=tuple(shards), problems=tuple(problems))
+    unread = tuple(s.name for s in shards if s.path not in read and s.rows)
+    return Dataset(root=root, shards=tuple(shards), problems=tuple(problems), unread=unread)
 
 
 def _null_beside_typed(shards: list[Shard]) -> list[SchemaProblem]:
@@ -188,15 +194,18 @@ def _card_problems(card: CardSplits, shards: list[Shard]) -> list[SchemaProblem]
     wrote only the KTO export, whose card's only config is ``kto``)."""
     if card.problem:
         return [SchemaProblem(CARD, "", "", card.problem)]
-    if not card.followed or not any(s.rows for s in shards):
+    if not any(s.rows for s in shards):
         return []
     if card.outside:
         first, split = next(iter(card.outside.items()))
         more = f" and {len(card.outside) - 1} more" if len(card.outside) > 1 else ""
-        return [SchemaProblem(CARD, "", "", (
-            f"the dataset card's default config reads {first} (as {split}){more} outside data/, which check "
-            "does not read: datasets.load_dataset(OUT) gives pairs that were not checked; move them into data/"
+        who = "the dataset card's default config reads" if card.followed else "with no card to say otherwise, datasets.load_dataset(OUT) reads"
+        return [SchemaProblem(CARD if card.followed else first, "", "", (
+            f"{who} {first} (as {split}){more} outside data/, which check does not read: datasets.load_dataset(OUT) "
+            "gives pairs that were not checked; move them into data/" + ("" if card.followed else " or map the files in a card")
         ))]
+    if not card.followed:
+        return []
     if not card.splits:
         return [SchemaProblem(CARD, "", "", (
             "the dataset card's default config reads none of the data/ shards: datasets.load_dataset(OUT) "

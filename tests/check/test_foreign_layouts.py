@@ -314,3 +314,47 @@ def test_pairs_without_a_prompt_column_do_not_leak_through_their_empty_prompts(t
     assert result.check("trl_traps").statistic["implicit_prompt"] == 12  # the missing prompt is reported here
     leakage = result.check("prompt_leakage_exact")
     assert leakage.passed and leakage.statistic["leaked_pairs"] == 0, leakage.message
+
+
+def test_train_and_check_see_what_the_loader_reads_beside_hub_shards(tmp_path):
+    """A file beside the Hub-sharded shards is left out by ``load_dataset``: training skips it, and
+    check still reads it and says that no trainer will see it."""
+    rows = pairs(14)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:10], schema=SCHEMA), "train-00000-of-00001.parquet")
+    write(root, pa.Table.from_pylist(rows[10:12], schema=SCHEMA), "test-00000-of-00001.parquet")
+    write(root, pa.Table.from_pylist(rows[12:], schema=SCHEMA), "train_extra.parquet")
+    assert open_training_data(root).rows == {"train": 10, "test": 2}
+    schema = check(root, write=False).check("schema")
+    assert schema.passed and schema.statistic["not_loaded"] == ["data/train_extra.parquet"]
+    assert "leaves out, so no trainer sees its pairs: data/train_extra.parquet" in schema.message
+
+
+def test_another_configs_files_in_data_are_not_pairs_of_the_default(tmp_path):
+    rows = pairs(12)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:10], schema=SCHEMA), "train-00000-of-00001.parquet")
+    write(root, pa.Table.from_pylist(rows[10:], schema=SCHEMA), "test-00000-of-00001.parquet")
+    pq.write_table(pa.table({"messages": [[{"role": "user", "content": "hi"}]]}), root / "data" / "sft_train-00000-of-00001.parquet")
+    (root / "README.md").write_text(
+        "---\nconfigs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/train-*}\n"
+        "  - {split: test, path: data/test-*}\n- config_name: sft\n  data_files:\n  - {split: train, path: data/sft_train-*}\n---\n",
+        encoding="utf-8")
+    result = run(root, "--quiet")  # the sft config's file has no chosen column: it stopped check (exit 2)
+    assert result.exit_code == 0, result.output
+    assert open_training_data(root).rows == {"train": 10, "test": 2}
+
+
+def test_a_test_file_outside_data_the_loader_reads_without_a_card_is_a_finding(tmp_path):
+    rows = pairs(14)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:10], schema=SCHEMA), "train.parquet")
+    write(root, pa.Table.from_pylist(rows[10:12], schema=SCHEMA), "test.parquet")
+    (root / "extra").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows[12:], schema=SCHEMA), root / "extra" / "test_more.parquet")
+    assert _loader_rows(root) == {"train": 10, "test": 4}
+    (problem,) = check(root, write=False).check("schema").statistic["problems"]
+    assert problem.startswith("extra/test_more.parquet: with no card to say otherwise, datasets.load_dataset(OUT) reads extra/test_more.parquet (as test) outside data/")
+
+
+def _loader_rows(root) -> dict[str, int]:
+    datasets = pytest.importorskip("datasets")
+    loaded = datasets.load_dataset(str(root), cache_dir=str(root.parent / "hf-cache"))
+    return {name: split.num_rows for name, split in loaded.items()}

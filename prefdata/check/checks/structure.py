@@ -89,6 +89,7 @@ def _schema(ctx: Context) -> CheckOutcome:
         "shards": len(ds.shards),
         "problems": [p.describe() for p in problems],
         "missing_optional_columns": missing_optional,
+        "not_loaded": list(ds.unread),
     }
     s = ctx.settings("schema")
     if problems:
@@ -98,6 +99,9 @@ def _schema(ctx: Context) -> CheckOutcome:
         message = "every shard has the canonical columns and types"
         if missing_optional:
             message += f" (optional columns absent: {', '.join(missing_optional)})"
+        if ds.unread:
+            message += (f"; {plural(len(ds.unread), 'shard')} checked that datasets.load_dataset(OUT) leaves out, "
+                        f"so no trainer sees its pairs: {', '.join(ds.unread[:3])}")
     return CheckOutcome(
         id="schema", severity=s.severity, passed=not problems, statistic=statistic, threshold=s.threshold(),
         offending_ids=offending, message=message,
