@@ -7,6 +7,7 @@ the card with a quality summary and a link to the report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,22 @@ def size_category(rows: int) -> str:
 MAX_CARD_FILES = 50
 
 
+#: Markdown punctuation that would turn data text into markup (links, images, emphasis, code, tables).
+_MD_PUNCT = re.compile(r"([\\`*_\[\]|~#])")
+
+
+def markdown_text(text: Any) -> str:
+    """Text from the data for Markdown prose or a table cell, on one line. Renderers pass raw HTML
+    through and read ``![x](url)`` as a remote image, so ``&<>`` become entities and Markdown's
+    punctuation is backslash-escaped: names and reasons from other tools' files show as written."""
+    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_PUNCT.sub(r"\\\1", s)
+    return re.sub(r"\s*[\r\n]+\s*", " ", s)
+
+
 def _cell(text: Any) -> str:
-    """Escape a name from the manifest for a Markdown table cell (renderers pass raw HTML through)."""
-    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-    return " ".join(s.split())
+    """A name from the manifest (or a reason from ``rejects/``) for the card, on one line."""
+    return " ".join(markdown_text(text).split())
 
 
 def _split_order(split: str) -> tuple[int, str]:

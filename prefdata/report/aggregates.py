@@ -8,6 +8,7 @@ check stage's business (its ``truncation`` statistics feed the token-length plot
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,12 +164,15 @@ def _mismatches(manifest_counts: dict[str, Any], by_split: dict[str, int], by_so
     if not notes and isinstance(written, int) and written != total:
         notes.append(f"manifest.json says {written:,} pairs written, the shards hold {total:,}")
     manifest_sources = manifest_counts.get("by_source") or {}
-    differ = [(name, manifest_sources.get(name, {}).get("pairs_written", 0), entry["pairs_written"])
+    if not any(isinstance(m, dict) and "pairs_written" in m for m in manifest_sources.values()):
+        return notes  # the manifest gives no pairs per source: nothing to compare with
+    differ = [(name, manifest_sources[name].get("pairs_written") if name in manifest_sources else None, entry["pairs_written"])
               for name, entry in by_source.items()
               if name not in manifest_sources or "pairs_written" in manifest_sources[name]]
     differ = [(name, n, held) for name, n, held in differ if n != held]
-    if manifest_sources and differ:
-        named = "; ".join(f"{name}: {n:,} in manifest.json, {held:,} in the shards" for name, n, held in differ[:MAX_SOURCES_NAMED])
+    if differ:
+        named = "; ".join(f"{name}: {'not listed' if n is None else f'{n:,}'} in manifest.json, {held:,} in the shards"
+                          for name, n, held in differ[:MAX_SOURCES_NAMED])
         more = f"; and {len(differ) - MAX_SOURCES_NAMED:,} more source(s)" if len(differ) > MAX_SOURCES_NAMED else ""
         notes.append(f"manifest.json and the shards disagree on the pairs of {len(differ):,} source(s) ({named}{more})")
     return notes
@@ -237,9 +241,12 @@ def margin_stats(agg: Aggregates) -> dict[str, Any]:
     if not agg.has_scores:
         return {}
     margin = agg.per_pair["margin"].drop_nulls()
+    median = float(margin.median())
+    if math.isnan(median):  # -inf and +inf in the middle: their mean is no number, so take the lower one
+        median = float(margin.sort()[(margin.len() - 1) // 2])
     return {
         "scored_pairs": margin.len(),
-        "median_margin": float(margin.median()),
+        "median_margin": median,
         "non_positive_margins": int((margin <= 0).sum()),
     }
 

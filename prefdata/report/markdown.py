@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import re
 
+from prefdata.build.card import markdown_text as md  # text from the data, escaped for prose and cells
 from prefdata.report.content import ReportContent, num, pct
 from prefdata.report.examples import MessageView, PairView, short_id
 from prefdata.report.results import SharedId
 
 #: report.md shows this many of the sampled pairs (the HTML shows all of them).
 MD_SAMPLE = 3
-_MD_PUNCT = re.compile(r"([\\`*_\[\]|~#])")
-
-
-def md(text: object) -> str:
-    """Escape text from the data for Markdown prose or a table cell (one line)."""
-    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = _MD_PUNCT.sub(r"\\\1", s)
-    return re.sub(r"\s*[\r\n]+\s*", " ", s)
 
 
 def code(text: object, *, cell: bool = False) -> str:
@@ -42,7 +35,8 @@ def code(text: object, *, cell: bool = False) -> str:
     if not s:
         return "` `"
     fence = "`" * (max((len(m) for m in re.findall(r"`+", s)), default=0) + 1)
-    pad = " " if s[0] in "` " or s[-1] in "` " else ""
+    # a span of spaces alone keeps them all (CommonMark strips a pad only from text that is not all spaces)
+    pad = " " if (s[0] in "` " or s[-1] in "` ") and s.strip(" ") else ""
     return f"{fence}{pad}{s}{pad}{fence}"
 
 

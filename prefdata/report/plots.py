@@ -52,6 +52,8 @@ RC = {
     "legend.frameon": False,
 }
 SIZE = (6.4, 3.3)
+#: Characters XML 1.0 cannot hold, which matplotlib writes as they are.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: An element id, or a reference to one, in an SVG tag (see :func:`_render`).
 _ID_REF = re.compile(r'(\bid="|\bhref="#|url\(#)([^")]+)')
 
@@ -85,6 +87,7 @@ def _render(plot_id: str, draw: Callable[[Any], None], size: tuple[float, float]
     # text between them is data (a source name may read `id="a"`; matplotlib escapes `<` and `>` in
     # it, not `"`), while inside a tag a `"` of data would be escaped, so `id="` starts an attribute.
     svg = re.sub(r"<[^<>]*>", lambda tag: _ID_REF.sub(lambda m: f"{m.group(1)}{plot_id}-{m.group(2)}", tag.group(0)), svg)
+    svg = _XML_INVALID.sub("\ufffd", svg)  # a control character in a source name makes the SVG no XML at all
     return svg.replace("<svg ", f'<svg role="img" aria-label="{plot_id}" ', 1)
 
 
@@ -105,7 +108,7 @@ def _count_axis(axis) -> None:
     otherwise get ticks at 0.25, 0.5, ... pairs), labelled as :func:`_thousands` does."""
     from matplotlib.ticker import MaxNLocator
 
-    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))  # the automatic locator's steps
     _thousands(axis)
 
 

@@ -221,11 +221,13 @@ def token_lengths(checks: dict[str, Any] | None) -> dict[str, Any] | None:
         hist, lengths = stat.get("length_histogram"), stat.get("token_lengths")
         out = {"max_length": stat["max_length"], "tokenizer": stat.get("tokenizer"), "check": check["id"],
                "pairs_truncated": stat.get("pairs_truncated")}
-        if isinstance(hist, dict) and _numbers(hist.get("bin_edges")) and any(_numbers(hist.get(k)) for k in ("chosen", "rejected")):
+        sides_ok = isinstance(hist, dict) and all(hist.get(k) in (None, []) or _numbers(hist.get(k)) for k in ("chosen", "rejected"))
+        if sides_ok and _numbers(hist.get("bin_edges")) and any(_numbers(hist.get(k)) for k in ("chosen", "rejected")):
             edges = hist["bin_edges"]
             if all(len(hist.get(k) or []) in (0, len(edges) - 1) for k in ("chosen", "rejected")):
                 return out | {"bin_edges": edges, "chosen": hist.get("chosen") or [], "rejected": hist.get("rejected") or []}
-        if isinstance(lengths, dict) and any(_numbers(lengths.get(k)) for k in ("chosen", "rejected")):
+        if (isinstance(lengths, dict) and all(lengths.get(k) in (None, []) or _numbers(lengths.get(k)) for k in ("chosen", "rejected"))
+                and any(_numbers(lengths.get(k)) for k in ("chosen", "rejected"))):
             return out | {"lengths": {k: lengths.get(k) or [] for k in ("chosen", "rejected")}}
         found = found or out
     return found

@@ -1,0 +1,71 @@
+"""Values at the edges of what the report shows, from a review of its fixes: tick steps on large
+counts, a code span of spaces, Markdown in names from other tools' files, a median of -inf and
++inf, control characters in plot text, a manifest without per-source pairs, and a malformed token
+histogram in checks.json."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+import matplotlib
+import polars as pl
+import pytest
+
+from prefdata.build.card import render_card
+from prefdata.report import plots
+from prefdata.report.aggregates import Aggregates, _mismatches, margin_stats
+from prefdata.report.markdown import code
+from prefdata.report.results import token_lengths
+
+matplotlib.use("agg")
+
+
+@pytest.mark.parametrize(("top", "step"), [(2_750, 500), (1_000_000, 200_000), (3, 1)])
+def test_count_axes_tick_round_whole_numbers(top, step):
+    from matplotlib.figure import Figure
+
+    ax = Figure().add_subplot()
+    ax.set_ylim(0, top)
+    plots._count_axis(ax.yaxis)
+    ticks = [t for t in ax.yaxis.get_majorticklocs() if 0 <= t <= top]
+    assert all(t % step == 0 for t in ticks) and len(ticks) <= 8, ticks  # 0, 500, ...: not 0, 300, 600, ...
+
+
+def test_a_code_span_of_spaces_keeps_them():
+    assert code(" ") == "` `"
+    assert code("  ") == "`  `"
+    assert code(" a ") == "`  a  `"  # the renderer strips one pad space from each side
+
+
+def test_names_and_reasons_from_other_tools_show_as_written_in_the_card():
+    card = render_card({"counts": {"records_rejected": 1, "rejected_by_reason": {"![pixel](https://t.example/p.png)": 1},
+                                   "pairs_by_split": {"*train*": 1}}})
+    assert "!\\[pixel\\](https://t.example/p.png)" in card and "![pixel](" not in card
+    assert "\\*train\\* pairs" in card
+
+
+def test_a_median_margin_of_minus_and_plus_infinity_is_a_number():
+    per_pair = pl.DataFrame({"margin": [math.inf, -math.inf]})
+    stats = margin_stats(Aggregates(per_pair=per_pair, has_scores=True, has_position=False))
+    assert stats["scored_pairs"] == 2 and stats["median_margin"] == -math.inf
+
+
+def test_control_characters_in_plot_text_leave_the_svg_well_formed():
+    per_pair = pl.DataFrame({"source": ["a\x1bb", "nul\x00"], "split": ["train", "train"]})
+    svg = plots.pairs_per_source(Aggregates(per_pair=per_pair, has_scores=False, has_position=False)).svg
+    ET.fromstring(svg)  # raises on a character XML cannot hold
+
+
+def test_a_manifest_without_pairs_per_source_gives_no_source_note():
+    by_source = {"new": {"pairs_written": 1}, "old": {"pairs_written": 2}}
+    assert _mismatches({"by_source": {"old": {"records_read": 2}}}, {"train": 3}, by_source) == []
+    notes = _mismatches({"by_source": {"old": {"pairs_written": 2}}}, {"train": 3}, by_source)
+    assert notes == ["manifest.json and the shards disagree on the pairs of 1 source(s) (new: not listed in manifest.json, 1 in the shards)"]
+
+
+@pytest.mark.parametrize("chosen", [5, "5", [1, "x"]])
+def test_a_malformed_token_histogram_is_not_drawn(chosen):
+    stat = {"max_length": 8, "length_histogram": {"bin_edges": [0, 4, 8], "chosen": chosen, "rejected": [1, 2]}}
+    found = token_lengths({"checks": [{"id": "truncation_dropped", "statistic": stat}]})
+    assert found is not None and "bin_edges" not in found  # "recorded no histogram to draw", not a crash
