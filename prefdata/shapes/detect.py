@@ -18,7 +18,9 @@ from prefdata.shapes.messages import ROLE_ALIASES, looks_like_messages
 
 CHOSEN_KEYS = ("chosen", "chosen_messages", "chosen_response", "response_chosen", "chosen_conversation")
 REJECTED_KEYS = ("rejected", "rejected_messages", "rejected_response", "response_rejected", "rejected_conversation")
-PROMPT_KEYS = ("prompt", "conversations", "question", "query", "instruction", "history", "context", "messages")
+#: ``input`` last: alone beside chosen/rejected it is the prompt (argilla's distilabel DPO sets); beside
+#: ``instruction`` it is Alpaca's second field (the template case above it).
+PROMPT_KEYS = ("prompt", "conversations", "question", "query", "instruction", "history", "context", "messages", "input")
 SYSTEM_KEYS = ("system", "system_prompt")
 _MARKERS = ("\n\nHuman:", "\n\nAssistant:", "Human:", "Assistant:")
 

@@ -280,3 +280,17 @@ def test_a_numbered_verdict_needs_both_numbers_in_the_sample(tmp_path: Path) -> 
     raw = _jsonl(tmp_path / "p.jsonl", [{"prompt": f"q{i}", "response_1": f"x{i}", "response_2": f"y{i}", "label": 1} for i in range(5)])
     with pytest.raises(AmbiguousLayoutError):
         prefdata.build(raw, tmp_path / "out")
+
+
+def test_an_input_field_alone_is_the_prompt_and_beside_instruction_the_alpaca_input(tmp_path: Path) -> None:
+    """argilla's distilabel DPO sets name the prompt ``input``; Alpaca's ``input`` goes with ``instruction``."""
+    argilla = [{"system": "Be brief." if i % 2 else "", "input": f"What is {i}+{i}?", "chosen": f"It is {2 * i}.", "rejected": "No idea."} for i in range(4)]
+    out = tmp_path / "argilla"
+    prefdata.build(_jsonl(tmp_path / "argilla.jsonl", argilla), out)
+    by_record = _by_record(out)
+    assert _turns(by_record[2]["prompt"]) == [("system", "Be brief."), ("user", "What is 1+1?")]
+    assert _turns(by_record[1]["prompt"]) == [("user", "What is 0+0?")]
+    alpaca = [{"instruction": "Add.", "input": f"{i}+{i}", "chosen": f"{2 * i}", "rejected": "?"} for i in range(3)]
+    out = tmp_path / "alpaca"
+    prefdata.build(_jsonl(tmp_path / "alpaca.jsonl", alpaca), out)
+    assert _turns(_by_record(out)[1]["prompt"]) == [("user", "Add.\n\n0+0")]
