@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,8 @@ class CardSplits:
     problem: str | None = None
     #: Given shards that only the card's other configs read: not the default config's pairs.
     others: frozenset[Path] = frozenset()
+    #: Without a card: the given shards the loader's default patterns read (None: not worked out).
+    default_read: frozenset[Path] | None = None
 
 
 def card_splits(root: Path, shards: Sequence[Path]) -> CardSplits:
@@ -84,7 +87,9 @@ def card_splits(root: Path, shards: Sequence[Path]) -> CardSplits:
         header = _header(root / CARD)
         configs = _configs(header) if header is not None else {}
         if not configs:
-            return CardSplits(outside=_outside(_default_reads(_dataset_files(root)), root, shards))
+            read = _default_reads(_dataset_files(root))
+            by_path = {_relative(root, f): f for f in shards}
+            return CardSplits(outside=_outside(read, root, shards), default_read=frozenset(by_path[r] for r in read if r in by_path))
         default = _default_config(configs)
         files = _dataset_files(root)
         first = next(iter(configs.values()))
@@ -111,44 +116,70 @@ def card_splits(root: Path, shards: Sequence[Path]) -> CardSplits:
 
 
 
-def _outside(read: dict[str, str], root: Path, shards: Sequence[Path]) -> dict[str, str]:
-    """The Parquet files of ``read`` (file -> split) that are not among ``shards``."""
+def _outside(read: dict[str, list[str]], root: Path, shards: Sequence[Path]) -> dict[str, str]:
+    """The Parquet files of ``read`` (file -> splits) that are not among ``shards``, with a split."""
     given = {_relative(root, f) for f in shards}
-    return {rel: split for rel, split in read.items() if rel not in given and rel.endswith(".parquet")}
+    return {rel: splits[0] for rel, splits in read.items() if rel not in given and rel.endswith(".parquet")}
 
 
 #: ``datasets.data_files``' default patterns (fsspec >= 2023.12), tried in this order when no card
-#: maps the files: the Hub's sharded names in ``data/``; then folders named for a split anywhere;
-#: then file names holding a split keyword anywhere; then every file, as train.
+#: maps the files, after the Hub's sharded names in ``data/``: evaluation logs; task folders;
+#: folders named for a split anywhere; file names holding a split keyword anywhere; every file.
 _SEP = "[-._ 0-9]"
 _KEYWORDS = {"train": ("train", "training"), "validation": ("validation", "valid", "dev", "val"),
              "test": ("test", "testing", "eval", "evaluation")}
 _DEFAULT_PATTERNS = (
+    {"logs": ["**/*.eval"]},
+    {"test": ["**/task.toml", "**/instruction.md"]},
     {split: [p.format(k=k, s=_SEP) for k in words for p in ("**/{k}/**", "**/{k}{s}*/**", "**/*{s}{k}/**", "**/*{s}{k}{s}*/**")]
      for split, words in _KEYWORDS.items()},
     {split: [p.format(k=k, s=_SEP) for k in words for p in ("**/{k}{s}*", "**/*{s}{k}{s}*")] for split, words in _KEYWORDS.items()},
     {"train": ["**"]},
 )
 _SHARDED_IN_DATA = re.compile(r"data/(\w+(?:\.\w+)*)-[0-9]{5}-of-[0-9]{5}[^/]*\.[^/]*")
+#: The Parquet reader's extensions, and the others ``datasets`` maps to a reader (``_EXTENSION_TO_MODULE``,
+#: the common ones): the loader reads the files of each split's most common one, Parquet on a tie.
+_PARQUET = frozenset({".parquet", ".geoparquet", ".gpq"})
+_READABLE = _PARQUET | {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".txt", ".arrow", ".xml", ".hdf5", ".h5", ".eval",
+                        ".toml", ".md", ".lance", ".vortex", ".tar", ".zip", ".png", ".jpg", ".jpeg", ".gif", ".bmp",
+                        ".tif", ".tiff", ".webp", ".wav", ".mp3", ".flac", ".ogg", ".opus", ".mp4", ".pdf"}
 
 
-def _default_reads(files: _Files) -> dict[str, str]:
-    """What ``load_dataset(folder)`` reads without a card (``get_data_patterns``): file -> split,
-    from the first rule that finds any file (a file two splits' patterns match: the first split)."""
-    sharded = {f: m.group(1) for f in files.listed if (m := _SHARDED_IN_DATA.fullmatch(f))}
-    if sharded:
-        return sharded
+def _default_reads(files: _Files) -> dict[str, list[str]]:
+    """The Parquet files ``load_dataset(folder)`` reads without a card (``get_data_patterns``, then the
+    reader ``infer_module_for_data_files`` picks), each with its splits: the first rule that finds any
+    file decides; a file two splits' patterns match is read into both. Empty when the loader would
+    read another format (more ``.jsonl`` than ``.parquet`` files in a split, say)."""
+    sharded = {f: [m.group(1)] for f in files.listed if (m := _SHARDED_IN_DATA.fullmatch(f))}
+    read: dict[str, list[str]] = sharded
     none = {"config_name": "default"}
-    for rules in _DEFAULT_PATTERNS:
-        read: dict[str, str] = {}
+    for rules in () if sharded else _DEFAULT_PATTERNS:
         for split, patterns in rules.items():
             either = re.compile("|".join(f"(?:{_glob_regex(p, none).pattern})" for p in patterns))
             for f in files.listed:
-                if f not in read and either.fullmatch(f):
-                    read[f] = split
+                if either.fullmatch(f):
+                    read.setdefault(f, []).append(split)
         if read:
-            return read
-    return {}
+            break
+    by_split: dict[str, list[str]] = {}
+    for f, splits in read.items():
+        for split in splits:
+            by_split.setdefault(split, []).append(f)
+    if not by_split or not all(_reads_parquet(fs) for fs in by_split.values()):
+        return {}
+    return {f: splits for f, splits in read.items() if _suffixes(f) & _PARQUET}
+
+
+def _suffixes(f: str) -> set[str]:
+    return {"." + s.lower() for s in f.rsplit("/", 1)[-1].split(".")[1:]}
+
+
+def _reads_parquet(files: list[str]) -> bool:
+    """Whether the loader reads a split of these files with its Parquet reader: Parquet's extensions
+    are the most common among those it can read (a tie goes to Parquet)."""
+    counts = Counter(s for f in files for s in _suffixes(f) if s in _READABLE)
+    parquet = sum(n for s, n in counts.items() if s in _PARQUET)
+    return parquet > 0 and parquet >= max((n for s, n in counts.items() if s not in _PARQUET), default=0)
 
 
 def _read_by_other_configs(configs: dict[str, dict[str, Any]], default: dict[str, Any], files: _Files) -> set[str]:

@@ -73,6 +73,8 @@ def loader_reads(files: Sequence[Path], card: CardSplits | None = None) -> list[
     if card is not None and card.followed:
         by_dir = set(_read_by_name([f for f, splits in card.splits.items() if not splits]))
         return [f for f in files if card.splits.get(f) or f in by_dir]
+    if card is not None and card.default_read is not None:  # the loader's own patterns, over the whole folder
+        return [f for f in files if f in card.default_read]
     return _read_by_name(files)
 
 

@@ -17,10 +17,19 @@ from prefdata.shapes.messages import messages_text
 from prefdata.text_keys import match_text
 
 _RESPONSES = ("chosen", "rejected")
-#: A whole turn that is a list of role/content (or ShareGPT from/value) dicts written out as text, in
-#: JSON or Python's repr: what ``Dataset.to_csv`` and ``str(list)`` make of message columns. Built
-#: from such text a pair trains the model to answer with the serialized conversation.
-SERIALIZED_MESSAGES = r"""^\s*\[\s*\{\s*["'](?:role|content|from|value)["']\s*:[\s\S]*\}\s*\]\s*$"""
+#: A whole turn that is a list of messages written out as text, in JSON or Python's repr: what
+#: ``Dataset.to_csv`` and ``str(list)`` make of message columns. Built from such text, a pair trains
+#: the model to answer with the serialized conversation. All must hold: the text is one list of
+#: dicts; one holds a text content (or ShareGPT ``value``); and one the role (or ``from``) such a
+#: column would hold, a reply's for a response (the export of a response column always carries it)
+#: and a user's for the prompt. A JSON answer of other dicts (``[{"content": "Buy milk", "done":
+#: false}]``), or the one user message a prompt asked to be written as JSON, is kept.
+SERIALIZED_MESSAGES = (
+    r"""^\s*\[\s*\{[\s\S]*\}\s*\]\s*$""",
+    r"""["'](?:content|value)["']\s*:\s*["']""",
+)
+_SERIALIZED_ROLE = r"""["'](?:role|from)["']\s*:\s*["'](?:{})["']"""
+SERIALIZED_ROLES = {"prompt": "user|human", "response": "assistant|gpt|bot|model"}
 
 
 def _role(e: pl.Expr) -> pl.Expr:
@@ -42,7 +51,10 @@ def _rules(responses: tuple[str, ...] = _RESPONSES) -> list[tuple[str, str, pl.E
     for col in ("prompt", *responses):
         rules.append(("empty_field", col, pl.lit(f"{col} has an empty turn"), has_blank_turn(pl.col(col))))
     for col in ("prompt", *responses):
-        serialized = pl.col(col).list.eval(el.struct.field("content").str.contains(SERIALIZED_MESSAGES)).list.any()
+        content = el.struct.field("content")
+        role = _SERIALIZED_ROLE.format(SERIALIZED_ROLES["prompt" if col == "prompt" else "response"])
+        looks = [content.str.contains(p) for p in (*SERIALIZED_MESSAGES, role)]
+        serialized = pl.col(col).list.eval(pl.all_horizontal(*looks)).list.any()
         detail = pl.lit(f"{col} holds a message list written out as text ([{{'role': ..., 'content': ...}}]); decode it before building")
         rules.append(("serialized_messages", col, detail, serialized))
     for col in ("prompt", *responses):

@@ -147,6 +147,10 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
 
 
 HIDDEN = "hidden (the name starts with '.' or '_'), not read"
+_HF_CACHE_PARTS = {
+    "blobs": "the blobs of a Hugging Face cache, read under their names in snapshots/",
+    "refs": "the revision names of a Hugging Face cache (refs/main picks the snapshot read)",
+}
 HF_METADATA = "Hugging Face dataset metadata (the `datasets` loader never reads it as data), not read"
 ARROW = ("Arrow files of `Dataset.save_to_disk`: write them out with "
          "`datasets.load_from_disk(folder)[split].to_parquet(...)` or `.to_json(...)` and build from those")
@@ -194,6 +198,10 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
     folders_read: set[str] = set()
     links: list[tuple[Path, str]] = []
 
+    def _read_already(real: str) -> bool:
+        """Read under another name whose format is known (a Hub cache's ``blobs/<sha>`` is not read)."""
+        return real in files_read and _split_suffixes(Path(files_read[real]))[0] is not None
+
     def walk(top: Path) -> None:
         for dirpath, dirnames, filenames in os.walk(top):
             here = Path(dirpath)
@@ -203,9 +211,14 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
             folders_read.add(os.path.realpath(here))
             rel_dir = here.relative_to(root)
             keep = []
+            current = _cache_revision(here)
             for d in sorted(dirnames):
                 name = (rel_dir / d).as_posix()
-                if d.startswith((".", "_")):
+                if (part := _cache_part(here, d)) is not None:
+                    skipped.append(SkippedFile(name + "/", part))
+                elif current is not None and d != current:
+                    skipped.append(SkippedFile(name + "/", f"another revision in a Hugging Face cache (refs/main is {current[:12]}), not read"))
+                elif d.startswith((".", "_")):
                     skipped.append(SkippedFile(name + "/", HIDDEN))
                 elif _is_prefdata_output(here / d):
                     skipped.append(SkippedFile(name + "/", PREFDATA_OUTPUT))
@@ -220,9 +233,11 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
                     skipped.append(SkippedFile(name, HIDDEN))
                 elif path.is_symlink():
                     links.append((path, name))
+                elif _read_already(real := os.path.realpath(path)):  # reached again through a linked folder
+                    skipped.append(SkippedFile(name, f"the same file as {files_read[real]}, which is read already"))
                 else:
                     candidates.append((path, name))
-                    files_read[os.path.realpath(path)] = name
+                    files_read[real] = name
 
     walk(root)
     while links:
@@ -234,7 +249,7 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
                     skipped.append(SkippedFile(name + "/", "a link to a folder that is read already"))
                 else:
                     walk(path)
-            elif real in files_read and _split_suffixes(Path(files_read[real]))[0] is not None:
+            elif _read_already(real):
                 skipped.append(SkippedFile(name, f"a link to {files_read[real]}, which is read already"))
             elif real in files_read:  # the file itself has a name no format is read by (a Hub cache's blobs/<sha>)
                 candidates.append((path, name))
@@ -244,6 +259,27 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
                 files_read[real] = name
     candidates.sort(key=lambda c: c[1])
     return candidates, skipped
+
+
+def _cache_part(folder: Path, child: str) -> str | None:
+    """Why ``blobs/`` or ``refs/`` of a Hugging Face cache (``huggingface_hub``'s ``blobs/``, ``refs/``,
+    ``snapshots/``) is not read: the blobs have no names, and ``snapshots/`` names them through
+    links; the refs name a revision. None for any other folder."""
+    if child not in _HF_CACHE_PARTS or not ((folder / "snapshots").is_dir() and (folder / "refs").is_dir()):
+        return None
+    return _HF_CACHE_PARTS[child]
+
+
+def _cache_revision(folder: Path) -> str | None:
+    """The revision ``refs/main`` names when ``folder`` is a Hugging Face cache's ``snapshots/`` and
+    holds it: the other snapshots are older downloads of the same files, read once is enough."""
+    if folder.name != "snapshots":
+        return None
+    try:
+        revision = (folder.parent / "refs" / "main").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return revision if revision and (folder / revision).is_dir() else None
 
 
 def _glob_base(pattern: str) -> Path:

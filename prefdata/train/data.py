@@ -47,6 +47,9 @@ class TrainingData:
     rows: dict[str, int] = field(default_factory=dict)
     #: Rows of each shard in ``shards``, from its footer (read once, when the dataset is opened).
     shard_rows: dict[Path, int] = field(default_factory=dict)
+    #: Every shard of the dataset's pairs, the empty ones training leaves out included: what is held
+    #: to ``manifest.json`` (a build in several partitions writes empty shards when data is small).
+    on_disk: tuple[Path, ...] = ()
 
     @property
     def has_test(self) -> bool:
@@ -60,6 +63,7 @@ def open_training_data(path: str | Path) -> TrainingData:
     if not root.is_dir():
         raise DataError(f"{path}: no such directory; pass the OUT directory written by `prefdata build`")
     shards = shards_by_split(root)
+    on_disk = tuple(f for fs in shards.values() for f in fs)
     if not shards:
         raise DataError(f"{path}: no data/*.parquet shards; is this the OUT directory of `prefdata build`?")
     if "train" not in shards:
@@ -82,7 +86,7 @@ def open_training_data(path: str | Path) -> TrainingData:
         )
     manifest = root / "manifest.json"
     kept = {f: counts[f] for fs in shards.values() for f in fs}
-    return TrainingData(root=root, shards=shards, manifest=manifest if manifest.is_file() else None, rows=rows, shard_rows=kept)
+    return TrainingData(root=root, shards=shards, manifest=manifest if manifest.is_file() else None, rows=rows, shard_rows=kept, on_disk=on_disk)
 
 
 def _no_train_split(path: str | Path, splits: list[str]) -> str:

@@ -24,7 +24,7 @@ def verify_shards(data: TrainingData) -> None:
     if data.manifest is None:
         return
     try:
-        drift = shard_drift(data.root, (f for files in data.shards.values() for f in files))
+        drift = shard_drift(data.root, data.on_disk or tuple(f for files in data.shards.values() for f in files))
     except ManifestUnreadable as exc:
         raise DataError(f"{exc}; {_FIX}") from None
     if drift:

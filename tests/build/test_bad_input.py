@@ -189,10 +189,13 @@ def test_message_lists_written_out_as_text_are_rejected_not_trained_on(tmp_path:
         writer.writerow(["Question 2?", json.dumps(turns("Good.")), json.dumps(turns("Bad."))])  # JSON
         writer.writerow(["Question 3?", "[{'a': 1}] is a list of one dict.", "No."])  # text about a list: kept
         writer.writerow(["Question 4?", "Here: [{\"role\": \"user\"}] and more", "No."])  # not the whole text: kept
+        # JSON answers that are no serialized reply: other dicts, and a user message the prompt asked for
+        writer.writerow(["Todo list as JSON?", json.dumps([{"content": "Buy milk", "done": False}]), "No."])
+        writer.writerow(["The OpenAI messages JSON for 'hi'?", json.dumps([{"role": "user", "content": "hi"}]), "hi"])
     out = tmp_path / "out"
     result = prefdata.build(raw, out)
     by_record = {r["record"]: r for r in rejects(out).iter_rows(named=True)}
     assert {k: (v["reason"], v["field"]) for k, v in by_record.items()} == {1: ("serialized_messages", "chosen"), 2: ("serialized_messages", "chosen")}
     assert "decode it before building" in by_record[1]["detail"]
-    assert result.counts["pairs_written"] == 2
+    assert result.counts["pairs_written"] == 4
     assert_reconciled(out)

@@ -206,6 +206,21 @@ def test_links_are_followed_but_nothing_is_read_twice(tmp_path: Path) -> None:
     assert result.counts["pairs_written"] == 5 and result.counts["records_rejected"] == 0
 
 
+def test_a_file_reached_through_a_file_link_and_a_folder_link_is_read_once(tmp_path: Path) -> None:
+    shared = tmp_path / "shared" / "logs"
+    shared.mkdir(parents=True)
+    (shared / "day1.jsonl").write_bytes(_jsonl(3))
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    os.symlink(shared / "day1.jsonl", raw / "a_latest.jsonl")
+    os.symlink(shared, raw / "logs")
+    result = prefdata.build(raw, tmp_path / "out")
+    m = manifest(tmp_path / "out")
+    assert [i["path"] for i in m["inputs"]] == ["a_latest.jsonl"]
+    assert m["skipped_files"] == [{"path": "logs/day1.jsonl", "reason": "the same file as a_latest.jsonl, which is read already"}]
+    assert result.counts["records_read"] == 3
+
+
 def test_a_hub_cache_snapshot_is_read_through_its_links(tmp_path: Path) -> None:
     """A Hub cache keeps files as ``blobs/<sha>`` (no extension, so not read) and names them by links in
     ``snapshots/<rev>/``: the links are read, not passed over as links to what is read already."""
@@ -219,6 +234,26 @@ def test_a_hub_cache_snapshot_is_read_through_its_links(tmp_path: Path) -> None:
     assert [i["path"] for i in m["inputs"]] == ["snapshots/abc/train.jsonl"]
     assert [s["path"] for s in m["skipped_files"]] == ["blobs/0f1e2d"]
     assert result.counts["records_read"] == 4 and result.counts["pairs_written"] == 4
+
+
+def test_a_hub_cache_is_read_at_the_revision_refs_main_names(tmp_path: Path) -> None:
+    raw = tmp_path / "datasets--org--prefs"
+    (raw / "blobs").mkdir(parents=True)
+    (raw / "refs").mkdir()
+    (raw / "refs" / "main").write_text("bbb222")
+    (raw / "blobs" / "old").write_bytes(_jsonl(3))
+    (raw / "blobs" / "new").write_bytes(_jsonl(3, start=50))
+    for revision, blob in (("aaa111", "old"), ("bbb222", "new")):
+        (raw / "snapshots" / revision).mkdir(parents=True)
+        os.symlink(f"../../blobs/{blob}", raw / "snapshots" / revision / "train.jsonl")
+    result = prefdata.build(raw, tmp_path / "out")
+    m = manifest(tmp_path / "out")
+    assert [i["path"] for i in m["inputs"]] == ["snapshots/bbb222/train.jsonl"]
+    reasons = {s["path"]: s["reason"] for s in m["skipped_files"]}
+    assert reasons == {"blobs/": "the blobs of a Hugging Face cache, read under their names in snapshots/",
+                       "refs/": "the revision names of a Hugging Face cache (refs/main picks the snapshot read)",
+                       "snapshots/aaa111/": "another revision in a Hugging Face cache (refs/main is bbb222), not read"}
+    assert result.counts["records_read"] == 3
 
 
 def test_hugging_face_metadata_files_are_not_data(tmp_path: Path) -> None:

@@ -358,3 +358,31 @@ def _loader_rows(root) -> dict[str, int]:
     datasets = pytest.importorskip("datasets")
     loaded = datasets.load_dataset(str(root), cache_dir=str(root.parent / "hf-cache"))
     return {name: split.num_rows for name, split in loaded.items()}
+
+
+def test_without_a_card_a_folder_named_for_a_split_is_what_the_loader_reads(tmp_path):
+    """The loader's patterns try folders named for a split before file names: with an ``eval/`` folder
+    it reads that alone, so the data/ shards are no trainer's pairs, and eval/ was never checked."""
+    rows = pairs(14)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:10], schema=SCHEMA), "train.parquet")
+    write(root, pa.Table.from_pylist(rows[10:12], schema=SCHEMA), "test.parquet")
+    (root / "eval").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows[12:], schema=SCHEMA), root / "eval" / "scores.parquet")
+    assert _loader_rows(root) == {"test": 2}
+    schema = check(root, write=False).check("schema")
+    assert schema.statistic["not_loaded"] == ["data/test.parquet", "data/train.parquet"]
+    assert schema.statistic["problems"][0].startswith("eval/scores.parquet: with no card to say otherwise")
+
+
+def test_without_a_card_the_loader_reads_the_commonest_format(tmp_path):
+    from prefdata.card_configs import card_splits
+
+    rows = pairs(4)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows, schema=SCHEMA), "part-a.parquet")
+    (root / "notes").mkdir()
+    for i in range(3):
+        (root / "notes" / f"n{i}.jsonl").write_text('{"x": 1}\n')
+    datasets = pytest.importorskip("datasets")
+    assert all(f.endswith(".jsonl") for fs in datasets.load_dataset_builder(str(root)).config.data_files.values() for f in fs)
+    assert card_splits(root, [root / "data" / "part-a.parquet"]).default_read == frozenset()
+    assert check(root, write=False).check("schema").statistic["not_loaded"] == ["data/part-a.parquet"]

@@ -201,3 +201,19 @@ def test_the_published_model_card_is_named_after_the_output(task_data, tiny_mode
     train_sft(task_data, str(tiny_model), out, overrides=overrides, no_check=True)
     card = (out / "README.md").read_text()
     assert "sft_model" in card and "prefdata-partial" not in card
+
+
+@pytest.mark.parametrize("test_fraction", ["0.2", "0"])
+def test_a_build_in_partitions_with_empty_shards_passes_the_manifest_check(tmp_path, test_fraction):
+    """A small build in 4 partitions writes empty shards; training leaves them out but must not then
+    call them missing from the manifest that lists them."""
+    from prefdata.train.data import open_training_data
+    from prefdata.train.integrity import verify_shards
+
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps({"prompt": f"q{i}", "chosen": f"good {i}", "rejected": f"bad {i}"}) + "\n" for i in range(6)))
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "-q", "--partitions", "4", "--test-fraction", test_fraction])
+    assert result.exit_code == 0, result.output
+    shards = sorted((tmp_path / "out" / "data").glob("*.parquet"))
+    assert any(pl.read_parquet(f).height == 0 for f in shards)  # the case: an empty shard the manifest lists
+    verify_shards(open_training_data(tmp_path / "out"))

@@ -30,8 +30,11 @@ def features(config: CheckConfig) -> dict[str, pl.Expr]:
     c = config.checks
     if not (c.prompt_leakage_exact.enabled or c.prompt_leakage_near.enabled):
         return {}
-    # an empty prompt (no prompt column: TRL's implicit prompt) is no prompt a test pair can reuse
-    return {"_leak_key": pl.when(match_text(pl.col("prompt_text")) != "").then(prompt_key())}
+    return {"_prompt_key": prompt_key()}  # the same expression as the pair checks': computed once
+
+
+#: :func:`prompt_key` of a prompt with no text.
+_EMPTY_PROMPT_KEY = pl.select(match_text(pl.lit("")).nchash.xxh3_64()).item()
 
 
 def _splits(ctx: Context) -> dict[str, int]:
@@ -61,16 +64,18 @@ def _exact(ctx: Context) -> CheckOutcome:
     if (na := _not_applicable(ctx, "prompt_leakage_exact", splits)) is not None:
         return na
     f, training = ctx.frame, in_training(splits)
-    train_keys = f.filter(training).select("_leak_key").drop_nulls().unique()
-    leaked = f.filter(~training).join(train_keys, on="_leak_key", how="semi")
-    train_sharing = f.filter(training).join(leaked.select("_leak_key").unique(), on="_leak_key", how="semi").height
+    # an empty prompt (no prompt column: TRL's implicit prompt) is no prompt a test pair can reuse
+    f = f.filter(pl.col("_prompt_key") != _EMPTY_PROMPT_KEY)
+    train_keys = f.filter(training).select("_prompt_key").unique()
+    leaked = f.filter(~training).join(train_keys, on="_prompt_key", how="semi")
+    train_sharing = f.filter(training).join(leaked.select("_prompt_key").unique(), on="_prompt_key", how="semi").height
     ids = ctx.ids_of_rows(leaked.get_column("_row"))
     evaluated = _evaluated(splits)
     statistic = {
         "splits": splits,
         "leaked_pairs": len(ids),
         "share_of_eval_pairs": share(len(ids), evaluated),
-        "leaked_prompts": leaked.get_column("_leak_key").n_unique(),
+        "leaked_prompts": leaked.get_column("_prompt_key").n_unique(),
         "train_pairs_sharing_a_prompt": train_sharing,
     }
     message = (
