@@ -25,7 +25,9 @@ This module reads the header the way ``datasets`` 5 does (``huggingface_hub``'s 
   default config's from its ``data_dir``, so both must find files.
 
 What the loader would refuse is a problem, never a guess, so that a dataset ``check`` passes is one
-``load_dataset(OUT)`` loads.
+``load_dataset(OUT)`` loads. Without a card that maps files, the loader's own patterns decide what it
+reads (:func:`_default_reads`: sharded names in ``data/``, then split-named folders and file names
+anywhere in the dataset folder), and this module works that out too.
 """
 
 from __future__ import annotations
