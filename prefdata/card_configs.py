@@ -42,6 +42,8 @@ from typing import Any
 
 import yaml
 
+from prefdata.splits import KEYWORDS, SEP, SHARDED
+
 CARD = "README.md"
 #: huggingface_hub's ``REGEX_YAML_BLOCK``: the card's YAML header between two ``---`` lines.
 _YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
@@ -85,60 +87,47 @@ def card_splits(root: Path, shards: Sequence[Path]) -> CardSplits:
 
     Without a card to follow, ``outside`` still holds the Parquet files beyond ``shards`` that the
     loader's default patterns read (:func:`_default_reads`)."""
+    files = _dataset_files(root)
+    by_path = {_relative(root, f): f for f in shards}
     try:
         header = _header(root / CARD)
         configs = _configs(header) if header is not None else {}
         if not configs:
-            read = _default_reads(_dataset_files(root))
-            by_path = {_relative(root, f): f for f in shards}
-            return CardSplits(outside=_outside(read, root, shards), default_read=frozenset(by_path[r] for r in read if r in by_path))
+            read = _default_reads(files)
+            return CardSplits(outside=_outside(read, by_path), default_read=frozenset(by_path[r] for r in read if r in by_path))
         default = _default_config(configs)
-        files = _dataset_files(root)
         first = next(iter(configs.values()))
         if first.get("data_files") is not None:  # resolved from the dataset folder to choose a reader
             _resolve(_split_patterns(first["data_files"]), "", files, first)
         base = str(default.get("data_dir") or "").strip("/")
         if default.get("data_files") is None:  # a data_dir alone: the files under it, split by name
             inside = f"{base}/" if base else ""
-            return CardSplits(True, {f: [] for f in shards if _relative(root, f).startswith(inside)})
+            return CardSplits(True, {f: [] for rel, f in by_path.items() if rel.startswith(inside)})
         read = _resolve(_split_patterns(default["data_files"]), base, files, default)
     except CardError as exc:
         return CardSplits(problem=f"{exc}: datasets.load_dataset fails on it")
-    by_path = {_relative(root, f): f for f in shards}
-    splits: dict[Path, list[str]] = {}
-    outside: dict[str, str] = {}
-    for split, matched in read.items():
-        for rel in matched:
-            if rel in by_path:
-                splits.setdefault(by_path[rel], []).append(split)
-            elif rel.endswith(".parquet"):  # the loader reads the shards' format only (other files a ** names stay)
-                outside.setdefault(rel, split)
+    splits = {by_path[rel]: names for rel, names in read.items() if rel in by_path}
     others = {by_path[rel] for rel in _read_by_other_configs(configs, default, files) if rel in by_path}
-    return CardSplits(True, splits, outside, others=frozenset(others - set(splits)))
+    return CardSplits(True, splits, _outside(read, by_path), others=frozenset(others - set(splits)))
 
 
-
-def _outside(read: dict[str, list[str]], root: Path, shards: Sequence[Path]) -> dict[str, str]:
-    """The Parquet files of ``read`` (file -> splits) that are not among ``shards``, with a split."""
-    given = {_relative(root, f) for f in shards}
-    return {rel: splits[0] for rel, splits in read.items() if rel not in given and rel.endswith(".parquet")}
+def _outside(read: dict[str, list[str]], by_path: dict[str, Path]) -> dict[str, str]:
+    """The Parquet files of ``read`` (file -> splits) that are not among the shards (``by_path``),
+    each with its first split: the loader reads the shards' format only (other files a ``**`` names stay)."""
+    return {rel: splits[0] for rel, splits in read.items() if rel not in by_path and rel.endswith(".parquet")}
 
 
 #: ``datasets.data_files``' default patterns (fsspec >= 2023.12), tried in this order when no card
 #: maps the files, after the Hub's sharded names in ``data/``: evaluation logs; task folders;
 #: folders named for a split anywhere; file names holding a split keyword anywhere; every file.
-_SEP = "[-._ 0-9]"
-_KEYWORDS = {"train": ("train", "training"), "validation": ("validation", "valid", "dev", "val"),
-             "test": ("test", "testing", "eval", "evaluation")}
 _DEFAULT_PATTERNS = (
     {"logs": ["**/*.eval"]},
     {"test": ["**/task.toml", "**/instruction.md"]},
-    {split: [p.format(k=k, s=_SEP) for k in words for p in ("**/{k}/**", "**/{k}{s}*/**", "**/*{s}{k}/**", "**/*{s}{k}{s}*/**")]
-     for split, words in _KEYWORDS.items()},
-    {split: [p.format(k=k, s=_SEP) for k in words for p in ("**/{k}{s}*", "**/*{s}{k}{s}*")] for split, words in _KEYWORDS.items()},
+    {split: [p.format(k=k, s=SEP) for k in words for p in ("**/{k}/**", "**/{k}{s}*/**", "**/*{s}{k}/**", "**/*{s}{k}{s}*/**")]
+     for split, words in KEYWORDS.items()},
+    {split: [p.format(k=k, s=SEP) for k in words for p in ("**/{k}{s}*", "**/*{s}{k}{s}*")] for split, words in KEYWORDS.items()},
     {"train": ["**"]},
 )
-_SHARDED_IN_DATA = re.compile(r"data/(\w+(?:\.\w+)*)-[0-9]{5}-of-[0-9]{5}[^/]*\.[^/]*")
 #: The Parquet reader's extensions, and the others ``datasets`` maps to a reader (``_EXTENSION_TO_MODULE``,
 #: the common ones): the loader reads the files of each split's most common one, Parquet on a tie.
 _PARQUET = frozenset({".parquet", ".geoparquet", ".gpq"})
@@ -152,7 +141,8 @@ def _default_reads(files: _Files) -> dict[str, list[str]]:
     reader ``infer_module_for_data_files`` picks), each with its splits: the first rule that finds any
     file decides; a file two splits' patterns match is read into both. Empty when the loader would
     read another format (more ``.jsonl`` than ``.parquet`` files in a split, say)."""
-    sharded = {f: [m.group(1)] for f in files.listed if (m := _SHARDED_IN_DATA.fullmatch(f))}
+    in_data = (f.removeprefix("data/") for f in files.listed if f.startswith("data/"))
+    sharded = {f"data/{f}": [m.group("split")] for f in in_data if "/" not in f and (m := SHARDED.match(f))}
     read: dict[str, list[str]] = sharded
     none = {"config_name": "default"}
     for rules in () if sharded else _DEFAULT_PATTERNS:
@@ -298,13 +288,14 @@ def _dataset_files(root: Path) -> _Files:
 
 
 def _resolve(patterns: dict[str, list[str]], base: str, files: _Files, config: dict[str, Any]) -> dict[str, list[str]]:
-    """The files each split's patterns match (from ``base`` within the dataset); a pattern that matches
-    none is refused, as ``resolve_pattern`` raises FileNotFoundError for it.
+    """The files the splits' patterns match (from ``base`` within the dataset), each with the splits
+    that read it; a pattern that matches none is refused, as ``resolve_pattern`` raises
+    FileNotFoundError for it.
 
     A card may list thousands of shard paths: a path without wildcards is looked up, and a split's
     globs are matched together, in one pass over the files.
     """
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[str]] = {}  # file -> its splits
     for split, given in patterns.items():
         wanted = {glob: _joined(base, glob, files.root) for glob in given}
         literal = {g: p for g, p in wanted.items() if not _WILDCARD.search(p)}
@@ -321,7 +312,8 @@ def _resolve(patterns: dict[str, list[str]], base: str, files: _Files, config: d
                 f"the dataset card's config {config['config_name']!r}: {split} pattern {unmatched[0]!r} "
                 f"matches no file{f' under {base}/' if base else ''}"
             )
-        out[split] = sorted(matched)
+        for f in sorted(matched):
+            out.setdefault(f, []).append(split)
     return out
 
 

@@ -35,11 +35,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from prefdata.card_configs import CardSplits
+if TYPE_CHECKING:
+    from prefdata.card_configs import CardSplits
 
 #: The Hub's sharded file name (``datasets``' ``SPLIT_PATTERN_SHARDED``), and its split name rule.
-_SHARDED = re.compile(r"^(?P<split>\w+(?:\.\w+)*)-\d{5}-of-\d{5}[^/]*\.[^/]*$")
+SHARDED = re.compile(r"^(?P<split>\w+(?:\.\w+)*)-\d{5}-of-\d{5}[^/]*\.[^/]*$")
 
 #: Any name of the sharded form, whatever its split part.
 _LOOKS_SHARDED = re.compile(r"^.+-\d{5}-of-\d{5}[^/]*\.[^/]*$")
@@ -50,11 +52,12 @@ KEYWORDS = {
     "validation": ("validation", "valid", "dev", "val"),
     "test": ("test", "testing", "eval", "evaluation"),
 }
-_SEP = r"[-._ 0-9]"
+#: The characters that delimit a split keyword in a name (a regex and fsspec glob character class).
+SEP = r"[-._ 0-9]"
 #: A file name holding a keyword: at its start or after a separator, and followed by a separator.
-_IN_FILE_NAME = {split: re.compile(rf"(?:^|{_SEP})(?:{'|'.join(words)}){_SEP}") for split, words in KEYWORDS.items()}
+_IN_FILE_NAME = {split: re.compile(rf"(?:^|{SEP})(?:{'|'.join(words)}){SEP}") for split, words in KEYWORDS.items()}
 #: A split name that is training data: ``train``, ``training``, ``train_prefs``, ``sft_train``...
-_TRAIN_SPLIT = re.compile(rf"(?:^|{_SEP})(?:{'|'.join(KEYWORDS['train'])})(?:{_SEP}|$)")
+_TRAIN_SPLIT = re.compile(rf"(?:^|{SEP})(?:{'|'.join(KEYWORDS['train'])})(?:{SEP}|$)")
 
 
 def split_names(files: Sequence[Path], card: CardSplits | None = None) -> dict[Path, str]:
@@ -79,13 +82,13 @@ def loader_reads(files: Sequence[Path], card: CardSplits | None = None) -> list[
 
 
 def _read_by_name(files: Sequence[Path]) -> list[Path]:
-    sharded = [f for f in files if _SHARDED.match(f.name)]
+    sharded = [f for f in files if SHARDED.match(f.name)]
     named = [f for f in files if _keyword_split(f.name) is not None]
     return sharded or named or list(files)
 
 
 def _by_file_name(files: Sequence[Path]) -> dict[Path, str]:
-    sharded = {f: m.group("split") for f in files if (m := _SHARDED.match(f.name))}
+    sharded = {f: m.group("split") for f in files if (m := SHARDED.match(f.name))}
     named = {f: s for f in files if f not in sharded and (s := _keyword_split(f.name)) is not None}
     if not sharded and not named:
         return dict.fromkeys(files, "train")
@@ -105,7 +108,7 @@ def name_problems(files: Sequence[Path], card: CardSplits | None = None) -> dict
             if len(splits) > 1:
                 problems[f] = f"the dataset card's default config reads it into {len(splits)} splits ({', '.join(splits)})"
             continue
-        if _SHARDED.match(f.name):
+        if SHARDED.match(f.name):
             continue
         if _LOOKS_SHARDED.match(f.name):
             problems[f] = "a shard name whose split part the Hugging Face loader refuses (it must be letters, digits and _)"
@@ -134,4 +137,4 @@ def _name_before_dash(f: Path) -> str:
     return f.name.split("-", 1)[0].removesuffix(".parquet")
 
 
-__all__ = ["KEYWORDS", "is_train_split", "loader_reads", "name_problems", "split_names", "train_splits"]
+__all__ = ["KEYWORDS", "SEP", "SHARDED", "is_train_split", "loader_reads", "name_problems", "split_names", "train_splits"]

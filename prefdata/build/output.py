@@ -44,26 +44,30 @@ def shards_by_split(out: Path) -> dict[str, list[Path]]:
     """``OUT/data/*.parquet`` (:func:`visible_parquet`) by split (named as the Hugging Face loader names
     them, by the card's ``configs:`` or by file name, :mod:`prefdata.splits`), each list in file-name
     order (empty when there is none); not the files only the card's other configs read."""
-    shards: dict[str, list[Path]] = {}
-    files, card = _default_config_shards(out)
-    for f, split in split_names(files, card).items():
-        shards.setdefault(split, []).append(f)
-    return shards
+    return _by_split(*default_config_shards(out))
 
 
-def loaded_shards(out: Path) -> set[Path]:
-    """The shards of :func:`shards_by_split` that ``datasets.load_dataset(OUT)`` reads: a shard beside
-    the Hub-sharded ones, or one the card does not name, is left out by the loader (and so by training)."""
-    files, card = _default_config_shards(out)
-    return set(loader_reads(files, card))
+def shards_by_split_and_loaded(out: Path) -> tuple[dict[str, list[Path]], set[Path]]:
+    """:func:`shards_by_split`, and those of its shards ``datasets.load_dataset(OUT)`` reads: a shard
+    beside the Hub-sharded ones, or one the card does not name, is left out by the loader (and so by
+    training). The card is read once for both."""
+    files, card = default_config_shards(out)
+    return _by_split(files, card), set(loader_reads(files, card))
 
 
-def _default_config_shards(out: Path) -> tuple[list[Path], CardSplits]:
+def default_config_shards(out: Path) -> tuple[list[Path], CardSplits]:
     """``OUT/data``'s shards less those only the card's other configs read (an ``sft`` config's files
     beside the pairs), with what the card says of them."""
     files = visible_parquet(out / "data")
     card = card_splits(out, files)
     return [f for f in files if f not in card.others] or files, card
+
+
+def _by_split(files: list[Path], card: CardSplits) -> dict[str, list[Path]]:
+    shards: dict[str, list[Path]] = {}
+    for f, split in split_names(files, card).items():
+        shards.setdefault(split, []).append(f)
+    return shards
 
 
 def sha256_file(path: Path, chunk: int = 8 * 1024 * 1024) -> str:

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import polars as pl
 
-from prefdata.build.output import visible_parquet
-from prefdata.card_configs import CARD, CardSplits, card_splits
+from prefdata.build.output import default_config_shards, visible_parquet
+from prefdata.card_configs import CARD, CardSplits
 from prefdata.check.errors import DatasetError
 from prefdata.coerce import coerce, is_dictionary_text, lossless, text
 from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_footer
@@ -148,8 +148,7 @@ def open_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"{root}: no data/*.parquet shards (is this a dataset written by `prefdata build`?){hidden}")
     shards = []
     problems: list[SchemaProblem] = []
-    card = card_splits(root, files)
-    files = [f for f in files if f not in card.others] or files  # another config's files (an sft config's) are no pairs
+    files, card = default_config_shards(root)  # another config's files (an sft config's) are no pairs
     for file, split in split_names(files, card).items():
         shard, shard_problems = _inspect(root, file, split)
         shards.append(shard)

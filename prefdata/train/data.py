@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.build.output import loaded_shards, shards_by_split
+from prefdata.build.output import shards_by_split_and_loaded
 from prefdata.coerce import lossless, text
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
 from prefdata.splits import is_train_split
@@ -62,18 +62,15 @@ def open_training_data(path: str | Path) -> TrainingData:
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"{path}: no such directory; pass the OUT directory written by `prefdata build`")
-    shards = shards_by_split(root)
+    shards, loaded = shards_by_split_and_loaded(root)
     on_disk = tuple(f for fs in shards.values() for f in fs)
     if not shards:
         raise DataError(f"{path}: no data/*.parquet shards; is this the OUT directory of `prefdata build`?")
-    if "train" not in shards:
-        raise DataError(_no_train_split(path, sorted(shards)))
     # a shard of no rows holds nothing to train on, and one pandas wrote (columns typed null) would make
     # the loader fail to combine the split's schemas: leave such shards out
     counts = {f: _row_count(root, f) for fs in shards.values() for f in fs}
     # train on what datasets.load_dataset(OUT) gives: pairs in a shard the loader leaves out are not
     # trained on (an empty shard stays: the manifest lists it, and it adds nothing)
-    loaded = loaded_shards(root)
     shards = {split: kept for split, fs in shards.items() if (kept := [f for f in fs if f in loaded or not counts[f]])}
     if "train" not in shards:
         raise DataError(_no_train_split(path, sorted(shards)))

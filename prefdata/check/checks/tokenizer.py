@@ -239,15 +239,19 @@ def run(ctx: Context) -> list[CheckOutcome]:
     verdicts = analyse(tokenized, limit, tok.bos_token_id)
     n = ctx.frame.height
     truncated = int((verdicts.get_column("longest") > limit).sum())
+    refused = template_errors.height
+    not_tokenized = n - verdicts.height - refused
     base = {
         "max_length": o.max_length, "tokenizer": str(o.tokenizer), "pairs_tokenized": verdicts.height,
-        "pairs_not_tokenized": n - verdicts.height - template_errors.height, "pairs_template_error": template_errors.height,
+        "pairs_not_tokenized": not_tokenized, "pairs_template_error": refused,
         "pairs_truncated": truncated, "length_histogram": length_histogram(verdicts, o.max_length),
     }
-    untokenized = untokenized_note(n - verdicts.height - template_errors.height)
-    if template_errors.height:
+    untokenized = untokenized_note(not_tokenized)
+    refused_note = refused_text = ""
+    if refused:
         base["first_template_error"] = template_errors.get_column("error")[0]
-        untokenized += f" ({plural(template_errors.height, 'pair')} the chat template raises on: see chat_template_roundtrip)"
+        refused_note = f" ({plural(refused, 'pair')} the chat template raises on: see chat_template_roundtrip)"
+        refused_text = f"{plural(refused, 'pair')} the chat template raises on (first: {base['first_template_error']})"
     out = []
     texts = {
         "truncation_dropped": ("dropped", "TRL drops {n} (prompt alone reaches max_length={m})", "no pair is dropped at max_length={m}"),
@@ -258,19 +262,17 @@ def run(ctx: Context) -> list[CheckOutcome]:
     for check_id in enabled:
         col, bad, good = texts[check_id]
         rows = verdicts.filter(pl.col(col)).get_column("_row")
-        note = untokenized
-        if check_id == "chat_template_roundtrip" and template_errors.height:
+        if check_id == "chat_template_roundtrip" and refused:
             # TRL stops at a pair its template raises on: these pairs are this check's findings
-            broken = rows.len()
+            broken = [bad.format(n=plural(rows.len(), "pair"), m=o.max_length)] if rows.len() else []
+            message = ", ".join([*broken, refused_text]) + untokenized
             rows = pl.concat([rows, template_errors.get_column("_row")]).sort()
-            first = template_errors.get_column("error")[0].replace("{", "{{").replace("}", "}}")  # bad is a format string
-            bad = ", ".join([bad.replace("{n}", plural(broken, "pair"))] * bool(broken)
-                            + [f"{plural(template_errors.height, 'pair')} the chat template raises on (first: {first})"])
-            note = untokenized_note(n - verdicts.height - template_errors.height)
-        ids = ctx.ids_of_rows(rows)
+            ids = ctx.ids_of_rows(rows)
+        else:
+            ids = ctx.ids_of_rows(rows)
+            message = (bad if ids else good).format(n=plural(len(ids), "pair"), m=o.max_length) + untokenized + refused_note
         statistic = {**base, "pairs": len(ids), "share": share(len(ids), n)}
         if check_id == "truncation_dropped":
             statistic["max_prompt_tokens"] = verdicts.get_column("prompt_len").max()
-        message = (bad if ids else good).format(n=plural(len(ids), "pair"), m=o.max_length) + note
         out.append(count_outcome(ctx, check_id, ids, statistic, message))
     return out
