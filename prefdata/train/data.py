@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from prefdata.build.output import shards_by_split_and_loaded
 from prefdata.coerce import lossless, text
+from prefdata.io.morsels import parquet_footer
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
 from prefdata.splits import is_train_split
 from prefdata.train.errors import DataError, RecipeError
@@ -114,8 +116,8 @@ def _guess_pair(splits: list[str]) -> tuple[str | None, str | None]:
 def _row_count(root: Path, shard: Path) -> int:
     """Rows of one shard, from its footer; an unreadable shard is an error naming it."""
     try:
-        return pl.scan_parquet(shard).select(pl.len()).collect().item()
-    except (OSError, pl.exceptions.PolarsError) as exc:
+        return parquet_footer(shard).rows
+    except (OSError, pa.ArrowException) as exc:
         raise DataError(f"{shard.relative_to(root)}: cannot read Parquet ({exc})") from None
 
 

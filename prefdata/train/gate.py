@@ -5,6 +5,10 @@ prefdata exists to prevent, so the gate is on by default and ``--no-check`` is t
 The gate runs the checks with the tokenizer and ``max_length`` of the run about to start, so the
 tokenizer-level checks (pairs whose difference lies past the cut, chat-template round trip, doubled
 BOS) judge the data as TRL will see it. It never writes ``checks.json`` into the dataset.
+
+SFT trains on the prompt and the chosen response only, so its gate leaves out ``truncation_identical``
+(chosen and rejected identical after the cut): a pair whose difference lies past ``max_length`` loses
+DPO its signal, but SFT still learns the chosen response.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from prefdata.train.errors import CheckFailedError, DataError
 
 #: How many failed checks the refusal lists.
 SHOW_CHECKS = 10
+#: Checks that judge what DPO sees of a pair's rejected response; SFT never reads it.
+DPO_ONLY_CHECKS = ("truncation_identical",)
 
 
 def run_check_gate(
@@ -26,11 +32,13 @@ def run_check_gate(
     tokenizer: str | Path | None = None,
     max_length: int | None = None,
     shards_verified: bool = False,
+    stage: str = "dpo",
 ) -> dict[str, Any]:
     """Run ``prefdata.check`` on ``path``; raise :class:`CheckFailedError` if an error-severity check fails.
 
     ``shards_verified``: the caller has just compared the shards with ``manifest.json``
     (:func:`prefdata.train.integrity.verify_shards`), so ``shard_integrity`` does not hash them again.
+    ``stage``: ``"sft"`` leaves out :data:`DPO_ONLY_CHECKS`.
 
     Returns a summary for the training record: ``{"ran": bool, "passed": bool | None, "failed": [...]}``
     (``failed`` lists the non-blocking findings when it passes).
@@ -46,11 +54,12 @@ def run_check_gate(
             f"cannot gate {path}: `prefdata check` is not available in this installation ({exc}). "
             "Pass --no-check to train without the quality gate"
         ) from None
+    off = (["shard_integrity"] if shards_verified else []) + (list(DPO_ONLY_CHECKS) if stage == "sft" else [])
     options = {
         "tokenizer": str(tokenizer) if tokenizer else None,
         "max_length": max_length,
         "write": False,
-        "config": {"checks": {"shard_integrity": {"enabled": False}}} if shards_verified else None,
+        "config": {"checks": {name: {"enabled": False} for name in off}} if off else None,
     }
     params = inspect.signature(check).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

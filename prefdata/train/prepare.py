@@ -143,7 +143,8 @@ def prepare_inputs(
     progress(f"model: {resolved.describe()}; precision {precision.name} on {precision.device_name}")
 
     gate = run_check_gate(
-        dataset.root, no_check=no_check, tokenizer=resolved.location, max_length=args.max_length, shards_verified=True
+        dataset.root, no_check=no_check, tokenizer=resolved.location, max_length=args.max_length, shards_verified=True,
+        stage=stage,
     )
     if not gate["ran"]:
         progress("check: skipped (--no-check)")

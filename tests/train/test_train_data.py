@@ -251,3 +251,20 @@ def test_failed_suite_expectations_are_named_in_the_refusal(task_data, monkeypat
     monkeypatch.setattr(prefdata, "check", lambda path, **kwargs: fake, raising=False)
     with pytest.raises(CheckFailedError, match=r"\[error\] expect_column_values_to_not_be_null\(id\): 2 unexpected"):
         run_check_gate(task_data)
+
+
+def test_the_sft_gate_leaves_out_truncation_identical_which_only_dpo_suffers(tmp_path, tiny_model, real_check):
+    """A pair whose responses differ only past max_length gives DPO no signal, but SFT still learns
+    the chosen response: only the DPO gate refuses it."""
+    from prefdata.train.gate import run_check_gate
+
+    rows = preference_rows(20, seed=2)
+    shared = " ".join(["the answer is clear"] * 40)
+    rows[5]["chosen"] = [{"role": "assistant", "content": shared + " yes"}]
+    rows[5]["rejected"] = [{"role": "assistant", "content": shared + " no"}]
+    data = write_canonical(tmp_path / "out", {"train": rows})
+    with pytest.raises(CheckFailedError, match=r"\[error\] truncation_identical"):
+        run_check_gate(data, tokenizer=tiny_model, max_length=32)
+    summary = run_check_gate(data, tokenizer=tiny_model, max_length=32, stage="sft")
+    assert summary["ran"] and summary["passed"]
+    assert "truncation_identical" not in [c["id"] for c in summary["failed"]]
