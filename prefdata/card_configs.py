@@ -56,7 +56,12 @@ NOT_DATA = frozenset({"README.md", "config.json", "dataset_info.json", "dataset_
 
 
 class CardError(ValueError):
-    """The card's header is not what ``datasets`` accepts (it raises a ValueError there too)."""
+    """The card's header is not what ``datasets`` accepts (it raises a ValueError there too), or, with
+    no card, a layout its default patterns refuse; ``at`` names the file to look at."""
+
+    def __init__(self, message: str, at: str = CARD) -> None:
+        super().__init__(message)
+        self.at = at
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class CardSplits:
     splits: dict[Path, list[str]] = field(default_factory=dict)
     outside: dict[str, str] = field(default_factory=dict)
     problem: str | None = None
+    #: The file the problem is in (relative to the dataset): the card, or a data file.
+    problem_at: str = CARD
     #: Given shards that only the card's other configs read: not the default config's pairs.
     others: frozenset[Path] = frozenset()
     #: Without a card: the given shards the loader's default patterns read (None: not worked out).
@@ -105,7 +112,7 @@ def card_splits(root: Path, shards: Sequence[Path]) -> CardSplits:
             return CardSplits(True, {f: [] for rel, f in by_path.items() if rel.startswith(inside)})
         read = _resolve(_split_patterns(default["data_files"]), base, files, default)
     except CardError as exc:
-        return CardSplits(problem=f"{exc}: datasets.load_dataset fails on it")
+        return CardSplits(problem=f"{exc}: datasets.load_dataset fails on it", problem_at=exc.at)
     splits = {by_path[rel]: names for rel, names in read.items() if rel in by_path}
     others = {by_path[rel] for rel in _read_by_other_configs(configs, default, files) if rel in by_path}
     return CardSplits(True, splits, _outside(read, by_path), others=frozenset(others - set(splits)))
@@ -133,14 +140,24 @@ _DEFAULT_PATTERNS = (
 _PARQUET = frozenset({".parquet", ".geoparquet", ".gpq"})
 _READABLE = _PARQUET | {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".txt", ".arrow", ".xml", ".hdf5", ".h5", ".eval",
                         ".toml", ".md", ".lance", ".vortex", ".tar", ".zip", ".png", ".jpg", ".jpeg", ".gif", ".bmp",
-                        ".tif", ".tiff", ".webp", ".wav", ".mp3", ".flac", ".ogg", ".opus", ".mp4", ".pdf"}
+                        ".tif", ".tiff", ".webp", ".wav", ".mp3", ".flac", ".ogg", ".opus", ".mp4", ".pdf", ".conll",
+                        ".conllu", ".tsfile", ".mpg", ".mpeg", ".mov", ".avi", ".mkv", ".webm", ".aiff", ".nii"}
+#: Extensions that share a reader (``_EXTENSION_TO_MODULE``); any other is its own.
+_TIE_ORDER = (".parquet", ".lance", ".vortex", ".arrow", ".jsonl", ".json", ".csv")
+#: ``datasets.load._ALL_METADATA_FILENAMES``: counted after every data file.
+_METADATA_FILES = frozenset({"instruction.md", "latest_version_hint.json", "metadata.csv", "metadata.jsonl", "metadata.parquet", "task.toml"})
+_READER_OF = {".parquet": "parquet", ".geoparquet": "parquet", ".gpq": "parquet", ".json": "json", ".jsonl": "json",
+              ".ndjson": "json", ".csv": "csv", ".tsv": "csv", ".hdf5": "hdf5", ".h5": "hdf5", ".tif": "image",
+              ".tiff": "image", ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".bmp": "image",
+              ".webp": "image", ".wav": "audio", ".mp3": "audio", ".flac": "audio", ".ogg": "audio", ".opus": "audio"}
 
 
 def _default_reads(files: _Files) -> dict[str, list[str]]:
     """The Parquet files ``load_dataset(folder)`` reads without a card (``get_data_patterns``, then the
     reader ``infer_module_for_data_files`` picks), each with its splits: the first rule that finds any
     file decides; a file two splits' patterns match is read into both. Empty when the loader would
-    read another format (more ``.jsonl`` than ``.parquet`` files in a split, say)."""
+    read another format (more ``.jsonl`` than ``.parquet`` files in a split, say); a :class:`CardError`
+    when it would read the splits with different readers, which it refuses."""
     in_data = (f.removeprefix("data/") for f in files.listed if f.startswith("data/"))
     sharded = {f"data/{f}": [m.group("split")] for f in in_data if "/" not in f and (m := SHARDED.match(f))}
     read: dict[str, list[str]] = sharded
@@ -157,21 +174,32 @@ def _default_reads(files: _Files) -> dict[str, list[str]]:
     for f, splits in read.items():
         for split in splits:
             by_split.setdefault(split, []).append(f)
-    if not by_split or not all(_reads_parquet(fs) for fs in by_split.values()):
+    readers = {split: _reader(fs) for split, fs in by_split.items()}
+    if len(set(readers.values())) > 1:
+        named = ", ".join(f"{split}: {reader or 'no readable file'} ({by_split[split][0]})" for split, reader in readers.items())
+        raise CardError(f"with no card to map the files, the splits are in different formats ({named})", at=next(by_split[split][0] for split, reader in readers.items() if reader != "parquet"))
+    if not readers or set(readers.values()) != {"parquet"}:
         return {}
-    return {f: splits for f, splits in read.items() if _suffixes(f) & _PARQUET}
+    return {f: splits for f, splits in read.items() if _PARQUET.intersection(_suffixes(f))}
 
 
-def _suffixes(f: str) -> set[str]:
-    return {"." + s.lower() for s in f.rsplit("/", 1)[-1].split(".")[1:]}
+def _reader(files: list[str]) -> str | None:
+    """The reader the loader picks for a split of these files (``infer_module_for_data_files_list``): that
+    of the most common extension it can read, counting every suffix of a name, metadata files last, and
+    on a tie Parquet first, then Lance, Vortex, Arrow, JSON Lines, JSON, CSV, then the name (None: no
+    file it can read)."""
+    counts = Counter((s, f.rsplit("/", 1)[-1] in _METADATA_FILES) for f in files for s in _suffixes(f))
+    def rank(item: tuple[tuple[str, bool], int]) -> tuple:
+        (ext, metadata), n = item
+        return (not metadata, n, *(ext == e for e in _TIE_ORDER), ext)
+    for (ext, _), _ in sorted(counts.items(), key=rank, reverse=True):
+        if ext in _READABLE or ext == ".zip":
+            return _READER_OF.get(ext, ext.lstrip("."))
+    return None
 
 
-def _reads_parquet(files: list[str]) -> bool:
-    """Whether the loader reads a split of these files with its Parquet reader: Parquet's extensions
-    are the most common among those it can read (a tie goes to Parquet)."""
-    counts = Counter(s for f in files for s in _suffixes(f) if s in _READABLE)
-    parquet = sum(n for s, n in counts.items() if s in _PARQUET)
-    return parquet > 0 and parquet >= max((n for s, n in counts.items() if s not in _PARQUET), default=0)
+def _suffixes(f: str) -> list[str]:
+    return ["." + s.lower() for s in f.rsplit("/", 1)[-1].split(".")[1:]]
 
 
 def _read_by_other_configs(configs: dict[str, dict[str, Any]], default: dict[str, Any], files: _Files) -> set[str]:

@@ -192,7 +192,7 @@ def _card_problems(card: CardSplits, shards: list[Shard]) -> list[SchemaProblem]
     the ``data/`` shards checked here (not said of a dataset with no pairs, such as a build that
     wrote only the KTO export, whose card's only config is ``kto``)."""
     if card.problem:
-        return [SchemaProblem(CARD, "", "", card.problem)]
+        return [SchemaProblem(card.problem_at, "", "", card.problem)]
     if not any(s.rows for s in shards):
         return []
     if card.outside:

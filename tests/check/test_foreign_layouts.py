@@ -386,3 +386,35 @@ def test_without_a_card_the_loader_reads_the_commonest_format(tmp_path):
     assert all(f.endswith(".jsonl") for fs in datasets.load_dataset_builder(str(root)).config.data_files.values() for f in fs)
     assert card_splits(root, [root / "data" / "part-a.parquet"]).default_read == frozenset()
     assert check(root, write=False).check("schema").statistic["not_loaded"] == ["data/part-a.parquet"]
+
+
+@pytest.mark.parametrize(
+    "extra, refused",
+    [
+        ({"data/test.jsonl": 1}, True),  # train in Parquet, test in JSON Lines
+        ({"data/test.parquet": 1, "data/test.csv": 1}, False),  # a tie in a split goes to Parquet
+        ({"data/test.parquet": 1, "data/test_a.json": 1, "data/test_b.jsonl": 1}, False),  # counted by extension
+        ({"data/test_a.jsonl": 1, "data/test_b.jsonl": 1, "data/test.parquet": 1}, True),
+    ],
+)
+def test_without_a_card_splits_in_different_formats_are_refused_as_the_loader_refuses_them(tmp_path, extra, refused):
+    datasets = pytest.importorskip("datasets")
+    rows = pairs(12)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:8], schema=SCHEMA), "train.parquet")
+    for i, (name, _) in enumerate(sorted(extra.items())):
+        if name.endswith(".parquet"):
+            pq.write_table(pa.Table.from_pylist(rows[8 + i:9 + i], schema=SCHEMA), root / name)
+        else:
+            (root / name).write_text('{"x": 1}\n' if "json" in name else "x\n1\n")
+    try:
+        datasets.load_dataset_builder(str(root))
+        loader_refuses = False
+    except ValueError as exc:
+        loader_refuses = "same data file format" in str(exc)
+    assert loader_refuses == refused
+    problems = check(root, write=False).check("schema").statistic["problems"]
+    mixed = [p for p in problems if "the splits are in different formats" in p]
+    assert bool(mixed) == refused, problems
+    if refused:
+        assert mixed[0].startswith("data/test") and "train: parquet (data/train.parquet)" in mixed[0]
+        assert "datasets.load_dataset fails on it" in mixed[0]
