@@ -102,6 +102,12 @@ def _provenance(manifest: Mapping[str, Any]) -> str:
     return f"Built by prefdata {version} from {len(manifest.get('inputs', []))} raw file(s)."
 
 
+#: The last line of a card ``prefdata report`` writes for a dataset without a build manifest: it
+#: rewrites a card that still holds it, and leaves one without it (the user's own) as it is.
+REPORT_CARD_MARK = ("<!-- written by `prefdata report` (no build manifest): each report rewrites this card; "
+                    "delete this line to keep it as it is -->")
+
+
 def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = None, report_link: str | None = None) -> str:
     """Render ``README.md`` for a dataset directory from its manifest.
 
@@ -162,6 +168,8 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
         lines += ["", summary_markdown.strip()]
     if manifest.get("prefdata_version"):  # else _provenance said it is unknown: there is no build manifest to point at
         lines += ["", "Provenance (tool version, config, input and output hashes) is in `manifest.json`."]
+    else:
+        lines += ["", REPORT_CARD_MARK]
     lines.append("")
     return "\n".join(lines)
 

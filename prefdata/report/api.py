@@ -142,7 +142,7 @@ def report(
 
 
 def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path | None:
-    from prefdata.build.card import render_card
+    from prefdata.build.card import REPORT_CARD_MARK, render_card
     from prefdata.report.markdown import card_summary
 
     readme = ds.root / "README.md"
@@ -150,7 +150,7 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path |
     if ds.manifest_problem is not None:  # the dataset's notes already say the card is left as it is
         return None
     if manifest is None:
-        if readme.exists():
+        if readme.exists() and REPORT_CARD_MARK not in _read_text(readme):
             notes.append("README.md left as is: without manifest.json it was not written by prefdata.")
             return None
         # Not built by prefdata: a card with no configs, so the loader goes on naming splits by file name
@@ -164,3 +164,11 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path |
         manifest = {"counts": counts}
     _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html"))
     return readme
+
+
+def _read_text(path: Path) -> str:
+    """A card's text; one that is not UTF-8 is not prefdata's."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""

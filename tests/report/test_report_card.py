@@ -55,6 +55,21 @@ def test_a_readme_prefdata_did_not_write_is_left_alone(tmp_path):
     assert any("README.md left as is" in n for n in result.notes)
 
 
+def test_without_manifest_the_card_the_report_wrote_is_refreshed_and_one_edited_is_kept(tmp_path):
+    """The card written without a manifest was never refreshed: the next report found a README.md and
+    took it for the user's. Its last line marks it as the report's; without that line it is kept."""
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(4)}, manifest=False)
+    assert "pairs written | 4" in report(out).card_path.read_text()
+    write_dataset(tmp_path / "out", {"train": simple_rows(6)}, manifest=False)
+    result = report(out)
+    assert result.card_path is not None and "pairs written | 6" in result.card_path.read_text()
+    mine = "\n".join(line for line in result.card_path.read_text().splitlines() if "<!-- written by" not in line)
+    (out / "README.md").write_text(mine)
+    result = report(out)
+    assert result.card_path is None and (out / "README.md").read_text() == mine
+    assert any("README.md left as is" in n for n in result.notes)
+
+
 def test_without_manifest_or_readme_the_card_leaves_the_loaders_splits_as_they_were(tmp_path):
     """Shards named ``train_0``/``test_0`` by another tool: the card written for them has no ``configs:``
     (one made from the names mapped split ``train_0.parquet`` to ``data/train_0.parquet-*.parquet``,
