@@ -40,13 +40,18 @@ _SEPARATOR = re.compile(r"[\s,;|.\-\u2013\u2014]*")
 #: in CJK templates), as templates name their fields. Other text (``" - "``, ``" vs "``, an
 #: instruction sentence) is no label.
 _LABEL = re.compile(r"[^\n]*[^\s:：][^\n]*[:：]\s*")
+#: A sentence end inside a label's line: the label is the text after it ("Rules: be nice. Question: "
+#: labels its field with "Question: " only). A capital must follow a Latin full stop, so "e.g. a URL:"
+#: is not cut.
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])|[。！？]\s*")
 
 
 def _label_parts(literal: str, first: bool) -> tuple[str, str]:
     """``(kept, label)`` of the literal before a field: the label goes with the field when it is empty.
 
-    The label is the literal's last line when that line ends with a colon; between fields, a line
-    without a line break before it starts after the separator run (``", Note: "``). Before the first
+    The label is the literal's last line when that line ends with a colon, from its last sentence end
+    on; between fields, a line without a line break before it starts after the separator run
+    (``", Note: "``). Before the first
     field, what precedes the label is a header and stays (Alpaca's "Below is an instruction...");
     between fields it is a separator, kept only between two fields that are both there.
     """
@@ -56,6 +61,10 @@ def _label_parts(literal: str, first: bool) -> tuple[str, str]:
         start = _SEPARATOR.match(body).end()  # type: ignore[union-attr]
     if _LABEL.fullmatch(literal[start:]) is None:
         return literal, ""
+    colon = max(body.rfind(":"), body.rfind("："))
+    ends = [m.end() for m in _SENTENCE_END.finditer(literal, start, colon)]
+    if ends and _LABEL.fullmatch(literal[ends[-1]:]):
+        start = ends[-1]
     return literal[:start], literal[start:]
 
 

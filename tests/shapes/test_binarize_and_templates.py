@@ -66,6 +66,11 @@ def _texts(out: Path) -> list[tuple[str, str, float, float]]:
         ("### Human: {instruction}\n{input}\n### Assistant:", "", "The cat sat.", "### Human: The cat sat.\n### Assistant:"),
         ("问题：{instruction}\n上下文：{input}", "", "猫坐着。", "上下文：猫坐着。"),  # full-width colons
         ("### Instruction:\r\n{instruction}\r\n\r\n### Input:\r\n{input}", "", "The cat sat.", "### Input:\r\nThe cat sat."),
+        # a label starts after the last sentence end on its line: the sentence before it is a header and stays
+        ("Rules: be nice. Question: {instruction}\nContext: {input}", "", "The cat sat.", "Rules: be nice. Context: The cat sat."),
+        ("Rules: be nice. Question: {instruction}\nContext: {input}", "Why?", None, "Rules: be nice. Question: Why?"),
+        ("规则：友善。问题：{instruction}\n上下文：{input}", "", "猫坐着。", "规则：友善。上下文：猫坐着。"),
+        ("Input (e.g. a URL): {instruction}\nContext: {input}", "", "The cat sat.", "Context: The cat sat."),  # no sentence end
         # escaped braces are literal text where they stand
         ('Reply in JSON like {{"answer": 1}}.\n\n### Instruction:\n{instruction}', "Why?", None, 'Reply in JSON like {"answer": 1}.\n\n### Instruction:\nWhy?'),
         ("{{x}} {instruction}", "Why?", None, "{x} Why?"),
