@@ -461,7 +461,7 @@ def _combine(p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[s
     if combined.unpaired.height:
         spill.write_drops(lineage_drops(combined.unpaired, file_index), late=True)
     good = rows.filter(pl.col("_reason").is_null()).drop("_reason", "_field", "_detail").with_columns(id_expr())
-    unpaired = combined.unpaired.with_columns(pl.col("lineage").list.first().alias("__first")).with_columns(
+    unpaired = combined.unpaired.filter(pl.col("_reason") == "unpaired").with_columns(pl.col("lineage").list.first().alias("__first")).with_columns(
         raw_order(pl.col("__first").struct.field("file").replace_strict(file_index, return_dtype=pl.UInt64), pl.col("__first").struct.field("record")).alias("_order")
     ).drop("__first")
     return good, unpaired

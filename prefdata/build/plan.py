@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -114,8 +115,11 @@ def _match_parts(names: list[str], parts: list[str]) -> bool:
 
 
 def _matches(name: str, pattern: str) -> bool:
-    """Whether a source's ``path`` (a file, a folder, or a glob relative to RAW) selects file ``name``."""
-    pattern = pattern.strip("/")
+    """Whether a source's ``path`` (a file, a folder, or a glob relative to RAW) selects file ``name``;
+    written as a path is (``./a.jsonl``, ``logs//day1``, ``.`` for RAW itself)."""
+    pattern = posixpath.normpath(pattern.strip("/") or ".")
+    if pattern == ".":
+        return True
     return name == pattern or name.startswith(pattern + "/") or glob_match(name, pattern)
 
 
@@ -191,8 +195,17 @@ def _record_bytes(f: InputFile, sample: list[dict]) -> float:
     if f.format == "csv":
         sizes = [sum(len(str(v).encode()) for v in r.values()) + len(r) for r in sample]
     else:
-        sizes = [len(orjson.dumps(r, default=str)) + 1 for r in sample]  # + its newline or comma
-    return max(1.0, sum(sizes) / len(sizes))
+        sizes = [n for r in sample if (n := _json_bytes(r))]
+    return max(1.0, sum(sizes) / len(sizes)) if sizes else 1024.0
+
+
+def _json_bytes(record: dict) -> int:
+    """A record's JSON text length, + its newline or comma; 0 for one nested deeper than orjson writes
+    (255 levels; it reads 1024, and the shapes reject what they cannot walk): left out of the mean."""
+    try:
+        return len(orjson.dumps(record, default=str)) + 1
+    except orjson.JSONEncodeError:
+        return 0
 
 
 def _nothing_readable(raw: str | Path, skipped: list[SkippedFile]) -> str:

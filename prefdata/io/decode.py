@@ -23,6 +23,7 @@ Text leaves (messages, prompts, responses) are *strict*: they must be JSON strin
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field
 
 import orjson
@@ -196,10 +197,19 @@ def _conform(value: object, dtype: pl.DataType, where: str, strict: set[tuple[st
         return value
     kind = json_kind(value)
     if path in strict:
-        raise _Mismatch("non_text_content", where, f"{where}: expected text, got {kind} {orjson.dumps(value).decode()[:80]}")
+        raise _Mismatch("non_text_content", where, f"{where}: expected text, got {kind} {_preview(value)}")
     if kind in ("object", "array"):
         raise _Mismatch("wrong_type", where, f"{where}: expected a single value, got {kind}")
     return orjson.dumps(value).decode()
+
+
+def _preview(value: object) -> str:
+    """The start of a value's JSON for a reject's detail; a value nested deeper than orjson writes
+    (255 levels) is shown by ``reprlib``, which stops at a few levels."""
+    try:
+        return orjson.dumps(value).decode()[:80]
+    except orjson.JSONEncodeError:
+        return reprlib.repr(value)[:80]
 
 
 def _decode_slow(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:

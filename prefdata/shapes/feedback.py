@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from prefdata.config import FeedbackSource, value_key
-from prefdata.schema import MESSAGES, has_blank_turn
+from prefdata.schema import MESSAGES, has_blank_turn, trimmed_contents
 from prefdata.shapes.base import Shape, keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, expr_for, value_text
 from prefdata.shapes.messages import MESSAGES as MESSAGES_KIND
@@ -50,7 +50,9 @@ HALF_SCHEMA = pl.Schema(
 @dataclass
 class Combined:
     pairs: pl.DataFrame  # pair rows (prompt/chosen/rejected, metadata, lineage, keys)
-    unpaired: pl.DataFrame  # one row per record that found no partner: lineage, prompt, completion, label, reason
+    #: One row per record that found no partner: lineage, prompt, completion, label, reason (``unpaired``
+    #: rows are the KTO export's; ``identical_responses`` and ``duplicate_pair`` rows are rejects only).
+    unpaired: pl.DataFrame
 
 
 def _rounds(k_up: pl.Expr, ups: pl.Expr, k_down: pl.Expr, downs: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -145,7 +147,14 @@ class FeedbackShape(Shape):
         )
 
     def combine(self, halves: pl.DataFrame) -> Combined:  # type: ignore[override]
-        """Pair up-votes with down-votes per prompt group (one hash partition at a time)."""
+        """Pair up-votes with down-votes per prompt group (one hash partition at a time).
+
+        A match of the same text up and down, or one that repeats a pair already made (a canned reply
+        down-voted eight times), is no pair and does not count toward ``max_pairs_per_prompt``: the
+        cap would otherwise be spent on what the rules then reject, and the prompt's other pairs lost.
+        A record left over is ``unpaired`` (exported as a KTO row), or, when its every match was
+        the same text or a repeat, ``identical_responses`` or ``duplicate_pair`` (not exported).
+        """
         h = halves.sort("_order").with_columns(
             pl.int_range(pl.len()).over("_group", "label").alias("__k"), pl.len().over("_group", "label").alias("__of")
         )
@@ -153,9 +162,16 @@ class FeedbackShape(Shape):
         ups = h.filter(pl.col("label") == "up").select(keep)
         downs = h.filter(pl.col("label") == "down").select(keep)
         cap = self.source.max_pairs_per_prompt
-        joined = (
+        matches = (
             ups.join(downs.select("_group", *[pl.col(c).alias(f"{c}_d") for c in keep if c != "_group"]), on="_group", how="inner")
             .sort("_group", *_rounds(pl.col("__k"), pl.col("__of"), pl.col("__k_d"), pl.col("__of_d")))
+            .with_columns((trimmed_contents(pl.col("response")) == trimmed_contents(pl.col("response_d"))).alias("__same"))
+            .with_columns(
+                (~pl.col("__same") & pl.struct("prompt", "response", "response_d").is_first_distinct().over("_group")).alias("__new")
+            )
+        )
+        joined = (
+            matches.filter("__new")
             .with_columns(pl.int_range(pl.len()).over("_group").alias("__n"))
             .filter(pl.col("__n") < cap)
         )
@@ -179,10 +195,21 @@ class FeedbackShape(Shape):
             pl.lit(None, pl.String).alias("_detail"),
         )
         used = pl.concat([joined.select("_order"), joined.select(pl.col("_order_d").alias("_order"))]).unique()
-        has_partner = h.group_by("_group").agg(pl.col("label").n_unique().alias("__labels"))
+        # per record: whether any of its matches is a new pair (then only the cap left it out), or any is not the same text
+        sides = pl.concat([matches.select("_order", "__new", "__same"), matches.select(pl.col("_order_d").alias("_order"), "__new", "__same")])
+        fate = sides.group_by("_order").agg(pl.col("__new").any().alias("__any_new"), (~pl.col("__same")).any().alias("__any_differs"))
+        response = self.source.columns.conversation or self.source.columns.response
         unpaired = (
             h.join(used, on="_order", how="anti")
-            .join(has_partner, on="_group", how="left")
+            .join(fate, on="_order", how="left")
+            .with_columns(
+                pl.when(pl.col("__any_new").fill_null(True))
+                .then(pl.lit("unpaired"))
+                .when(pl.col("__any_differs"))
+                .then(pl.lit("duplicate_pair"))
+                .otherwise(pl.lit("identical_responses"))
+                .alias("_reason")
+            )
             .select(
                 "lineage",
                 "source",
@@ -193,9 +220,13 @@ class FeedbackShape(Shape):
                 "_group",
                 "_split_key",
                 "_bucket",
-                pl.lit("unpaired").alias("_reason"),
-                pl.lit(self.source.columns.label).alias("_field"),
-                pl.when(pl.col("__labels") > 1)
+                "_reason",
+                pl.when(pl.col("_reason") == "unpaired").then(pl.lit(self.source.columns.label)).otherwise(pl.lit(response)).alias("_field"),
+                pl.when(pl.col("_reason") == "duplicate_pair")
+                .then(pl.lit("every pair it makes repeats one already made from this prompt (the same prompt, chosen and rejected)"))
+                .when(pl.col("_reason") == "identical_responses")
+                .then(pl.lit("every response voted the other way on this prompt is the same text"))
+                .when(pl.col("__any_new").is_not_null())
                 .then(pl.lit(f"over max_pairs_per_prompt ({cap}) for this prompt"))
                 .when(pl.col("label") == "up")
                 .then(pl.lit("no down-voted response to the same prompt"))

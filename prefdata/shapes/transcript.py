@@ -18,6 +18,7 @@ conversations, not two replies to one prompt) are rejected as ``transcripts_dive
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,9 +47,13 @@ def parse_marked_text(text: pl.Expr, user_marker: str, assistant_marker: str) ->
     normalized = pl.when(starts_bare).then(pl.lit(leading_newlines) + text).otherwise(text)
     marked = normalized
     for marker, role in ((user_marker, "user"), (assistant_marker, "assistant")):
-        # the same marker with Windows line ends (HH-RLHF saved on Windows), then as written
+        # the same marker with Windows line ends (HH-RLHF saved on Windows), then as written; one that
+        # does not start with a line break ("User:") counts only at a line start, never in "SuperUser:"
         for variant in dict.fromkeys((marker.replace("\n", "\r\n"), marker)):
-            marked = marked.str.replace_all(variant, f"{_TURN}{role}{_ROLE_END}", literal=True)
+            if variant.startswith(("\n", "\r\n")):
+                marked = marked.str.replace_all(variant, f"{_TURN}{role}{_ROLE_END}", literal=True)
+            else:
+                marked = marked.str.replace_all(f"(?m)^{re.escape(variant)}", f"{_TURN}{role}{_ROLE_END}")
     pieces = marked.str.split(_TURN)
     head = pieces.list.first()
     turns_raw = pieces.list.slice(1)
@@ -94,7 +99,10 @@ class TranscriptShape(Shape):
         if kind.name == "text":
             m = self.source.markers
             return parse_marked_text(expr_for(path), m.user, m.assistant)
-        return to_messages(expr_for(path), kind, "user", self.aliases), pl.lit(None, pl.String)
+        turns = to_messages(expr_for(path), kind, "user", self.aliases)
+        # stripped as the turns of marked text are, so that a trailing space does not make two dialogues diverge
+        stripped = turns.list.eval(pl.element().struct.with_fields(pl.field("content").str.strip_chars()))
+        return stripped, pl.lit(None, pl.String)
 
     def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         c = self.source.columns

@@ -127,7 +127,9 @@ def test_source_path_globs_select_files_as_raw_globs_do(tmp_path: Path) -> None:
     hh = (FIXTURES / "raw" / "transcript" / "hh.jsonl").read_text()
     (raw / "hh.jsonl").write_text(hh)
     (raw / "sub" / "hh2.jsonl").write_text(hh)
-    for pattern, selected in (("**/hh*", {"hh.jsonl", "sub/hh2.jsonl"}), ("*.jsonl", {"hh.jsonl"}), ("sub", {"sub/hh2.jsonl"}), ("sub/*", {"sub/hh2.jsonl"})):
+    for pattern, selected in (("**/hh*", {"hh.jsonl", "sub/hh2.jsonl"}), ("*.jsonl", {"hh.jsonl"}), ("sub", {"sub/hh2.jsonl"}), ("sub/*", {"sub/hh2.jsonl"}),
+                              # written as paths are: RAW itself, a leading ./, a doubled or trailing slash
+                              (".", {"hh.jsonl", "sub/hh2.jsonl"}), ("./hh.jsonl", {"hh.jsonl"}), ("./sub//", {"sub/hh2.jsonl"})):
         result = prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "transcript", "path": pattern}]})
         assert {i["path"] for i in result.manifest["inputs"]} == selected, pattern
 

@@ -146,6 +146,32 @@ def test_hh_transcripts_with_windows_line_ends_parse(tmp_path: Path) -> None:
     assert _turns(row["chosen"]) == [("assistant", "Patch it.")]
 
 
+def test_a_marker_without_a_line_break_counts_only_at_a_line_start(tmp_path: Path) -> None:
+    """``markers: {user: "User:"}`` split "a SuperUser: prefix" mid-word into two user turns."""
+    said = "User: What does a SuperUser: prefix mean?\r\nAssistant: It marks admins"
+    raw = _jsonl(tmp_path / "t.jsonl", [{"chosen": said + ".", "rejected": said + " and guests."}])
+    config = {"sources": [{"shape": "transcript", "markers": {"user": "User:", "assistant": "Assistant:"}}]}
+    prefdata.build(raw, tmp_path / "out", config=config)
+    row = pairs(tmp_path / "out").row(0, named=True)
+    assert _turns(row["prompt"]) == [("user", "What does a SuperUser: prefix mean?")]
+    assert _turns(row["chosen"]) == [("assistant", "It marks admins.")]
+
+
+def test_message_list_transcripts_are_stripped_like_marked_text(tmp_path: Path) -> None:
+    """A trailing space in one dialogue's user turn made it ``transcripts_diverge``; HH text is stripped."""
+    def said(reply: str, user: str) -> list[dict]:
+        return [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
+
+    raw = _jsonl(tmp_path / "m.jsonl", [{"chosen_messages": said("  Simmer it 9 minutes.  ", "How do I boil an egg? "),
+                                          "rejected_messages": said("Fry it.", "How do I boil an egg?")}])
+    config = {"sources": [{"shape": "transcript", "columns": {"chosen": "chosen_messages", "rejected": "rejected_messages"}}]}
+    prefdata.build(raw, tmp_path / "out", config=config)
+    row = pairs(tmp_path / "out").row(0, named=True)
+    assert _turns(row["prompt"]) == [("user", "How do I boil an egg?")]
+    assert _turns(row["chosen"]) == [("assistant", "Simmer it 9 minutes.")]
+    assert_reconciled(tmp_path / "out")
+
+
 def test_a_system_field_already_in_the_prompt_is_not_doubled(tmp_path: Path) -> None:
     raw = _jsonl(tmp_path / "sys.jsonl", [
         {"system": "One word.", "messages": [{"role": "system", "content": "One word."}, {"role": "user", "content": "Sky?"}],

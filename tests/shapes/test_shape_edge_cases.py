@@ -113,6 +113,29 @@ def test_a_tree_too_deep_to_parse_rejects_only_itself(tmp_path: Path) -> None:
     assert pairs(tmp_path / "out").height == 1
 
 
+def test_records_nested_deeper_than_orjson_writes_build_or_reject_only_themselves(tmp_path: Path) -> None:
+    """orjson reads 1024 levels but writes 255: a 64-exchange tree (about 260 levels) among the records
+    the plan samples, or a reply nested 300 lists deep, stopped the build with an internal error."""
+    node: dict = GOOD_TREE["prompt"]
+    for i in range(64):
+        node = {"role": "prompter", "text": f"p{i}", "replies": [{"role": "assistant", "text": f"a{i}", "replies": [node]}]}
+    raw = _jsonl(tmp_path / "t.jsonl", [GOOD_TREE, {"prompt": node}])
+    prefdata.build(raw, tmp_path / "tree", config=TREE)
+    assert pairs(tmp_path / "tree").height == 2
+    assert_reconciled(tmp_path / "tree")
+
+    deep: object = "x"
+    for _ in range(300):
+        deep = [deep]
+    raw = _jsonl(tmp_path / "p.jsonl", [{"prompt": "hi", "chosen": "a", "rejected": "b"},
+                                        {"prompt": "hi2", "chosen": {"role": "assistant", "content": deep}, "rejected": "b"},
+                                        {"prompt": "hi3", "chosen": "c", "rejected": "d", "meta": deep}])
+    prefdata.build(raw, tmp_path / "pref")
+    assert rejects(tmp_path / "pref").select("record", "reason", "field").rows() == [(2, "non_text_content", "chosen")]
+    assert pairs(tmp_path / "pref").height == 2
+    assert_reconciled(tmp_path / "pref")
+
+
 CUSTOM = '''
 import polars as pl
 
@@ -170,6 +193,29 @@ def test_a_custom_function_error_names_the_config_file_source_and_key(
     assert result.exit_code == 2, result.output
     assert f"error: {config}: sources[0] (name: votes).function: " in result.stderr and problem in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_feedback_spends_its_pair_cap_only_on_pairs_it_can_write(tmp_path: Path) -> None:
+    """A canned reply down-voted eight times took all 8 slots of ``max_pairs_per_prompt`` with copies
+    of one pair (7 then dropped as duplicates), and the prompt's two other down-votes went unpaired
+    "over max_pairs_per_prompt". An up and a down of the same text took the only slot of a cap of 1."""
+    rows = [{"prompt": "Cancel my order", "response": "Done, it is cancelled.", "rating": "up"}]
+    rows += [{"prompt": "Cancel my order", "response": "I can't help with that.", "rating": "down"}] * 8
+    rows += [{"prompt": "Cancel my order", "response": r, "rating": "down"} for r in ("Please call us.", "No.")]
+    rows += [{"prompt": "Hi", "response": "Hello!", "rating": "up"}, {"prompt": "Hi", "response": " Hello! ", "rating": "down"},
+             {"prompt": "Hi", "response": "Go away.", "rating": "down"}]
+    config = {"sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "rating"},
+                           "labels": {"up": ["up"], "down": ["down"]}}], "output": {"kto_export": True}}
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows), tmp_path / "out", config=config)
+    got = sorted(r[0]["content"] for r in pairs(tmp_path / "out")["rejected"].to_list())
+    assert got == ["Go away.", "I can't help with that.", "No.", "Please call us."]
+    assert _reasons(tmp_path / "out") == [(r, "duplicate_pair") for r in range(3, 10)] + [(13, "identical_responses")]
+    assert pl.read_parquet(tmp_path / "out" / "kto" / "*.parquet").height == 0  # neither is a clean unpaired row
+    assert_reconciled(tmp_path / "out")
+
+    capped = {"sources": [{**config["sources"][0], "max_pairs_per_prompt": 1}]}
+    prefdata.build(_jsonl(tmp_path / "hi.jsonl", rows[-3:]), tmp_path / "one", config=capped)
+    assert [r[0]["content"] for r in pairs(tmp_path / "one")["rejected"].to_list()] == ["Go away."]
 
 
 @pytest.mark.parametrize("neighbour", [None, {"prompt": "Q2", "response": "r", "rating": [1]}])
