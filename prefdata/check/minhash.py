@@ -43,6 +43,18 @@ _M2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _M3 = np.uint64(0x165667B19E3779F9)
 
 
+def _position_multiplier(k: int) -> np.uint64:
+    """The odd multiplier of the word at position ``k`` (1-based after the first) of an n-gram: one of
+    its own per position, so that swapping two words changes the hash (with two multipliers shared by
+    alternate positions, "dogs and cats" and "cats and dogs" hashed alike in 8-grams)."""
+    if k <= 2:
+        return (_M2, _M3)[k - 1]
+    x = (k * 0x9E3779B97F4A7C15 + 0xBF58476D1CE4E5B9) % 2**64  # splitmix64 of k
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) % 2**64
+    return np.uint64((x ^ (x >> 31)) | 1)
+
+
 def _mix(x: np.ndarray) -> np.ndarray:
     """A cheap 64-bit finalizer (xorshift-multiply-xorshift): every output bit depends on every input
     bit, so the bucket (low bits) and the value compared within it are independent."""
@@ -85,9 +97,8 @@ def shingles_from_words(words: pl.Series, n: int = 3) -> tuple[np.ndarray, np.nd
     docs = np.empty(0, np.int64)
     if m > 0:
         s = h[:m] * _M1
-        mults = (_M2, _M3)
         for k in range(1, n):
-            s = s ^ (h[k : k + m] * mults[(k - 1) % 2] + np.uint64(k))
+            s = s ^ (h[k : k + m] * _position_multiplier(k) + np.uint64(k))
         valid = doc[:m] == doc[n - 1 :]
         values, docs = s[valid], doc[:m][valid]
     short = (counts > 0) & (counts < n)
@@ -170,15 +181,32 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(used > 0, equal / np.maximum(used, 1), 1.0)
 
 
-def candidate_pairs(rows: np.ndarray, bands: np.ndarray, max_bucket: int = 50) -> pl.DataFrame:
+#: Representatives a member of a big bucket is linked to, per side (see :func:`candidate_pairs`).
+BIG_BUCKET_LINKS = 4
+
+
+def candidate_pairs(
+    rows: np.ndarray,
+    bands: np.ndarray,
+    max_bucket: int = 50,
+    *,
+    kinds: np.ndarray | None = None,
+    sides: np.ndarray | None = None,
+) -> pl.DataFrame:
     """Pairs of rows (``a`` < ``b``) that share at least one band hash.
 
     Each band is sorted on its own (numpy, a few MB at a time) to find the hashes that occur more
-    than once; only those rows go on. Buckets up to ``max_bucket`` rows give all their pairs; a
-    larger bucket (many near-copies of one text) links every member to its smallest row only, which
-    keeps the count linear and still puts the whole bucket in one cluster.
+    than once; only those rows go on. Buckets up to ``max_bucket`` rows give all their pairs. A
+    larger bucket (many near-copies of one text) would give quadratically many, so each member is
+    linked to a few representatives only: on each side (``sides``, e.g. training or not) the first
+    rows of its first :data:`BIG_BUCKET_LINKS` kinds (``kinds``, e.g. the exact text's hash), in row
+    order. Linking to the smallest row alone lost what the caller wants: 60 exact copies of a train
+    prompt in one bucket with 3 test rows linked the test rows to each other only, and near copies of
+    a pair linked to an exact copy, which the caller drops, instead of to each other.
     """
     rows = rows.astype(np.int64, copy=False)
+    kinds = np.zeros(len(rows), np.uint64) if kinds is None else kinds.astype(np.uint64, copy=False)
+    sides = np.zeros(len(rows), np.int8) if sides is None else sides.astype(np.int8, copy=False)
     shared = []
     for j in range(bands.shape[1]):
         h = bands[:, j]
@@ -191,21 +219,29 @@ def candidate_pairs(rows: np.ndarray, bands: np.ndarray, max_bucket: int = 50) -
         dup[1:] |= same_next
         dup[:-1] |= same_next
         if dup.any():
-            shared.append(pl.DataFrame({"band": np.full(int(dup.sum()), j, np.int32), "h": hs[dup], "row": rv[order][dup]}))
+            at = np.flatnonzero(keep)[order][dup]
+            shared.append(pl.DataFrame({"band": np.full(int(dup.sum()), j, np.int32), "h": hs[dup], "row": rv[order][dup],
+                                        "kind": kinds[at], "side": sides[at]}))
     if not shared:
         return pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64})
-    frame = pl.concat(shared).with_columns(
-        size=pl.len().over("band", "h"), first=pl.col("row").min().over("band", "h")
-    )
+    frame = pl.concat(shared).with_columns(size=pl.len().over("band", "h"))
     small = frame.filter(pl.col("size") <= max_bucket).select("band", "h", "row")
     pairs_small = (
         small.join(small, on=["band", "h"], suffix="_b")
         .filter(pl.col("row") < pl.col("row_b"))
         .select(a=pl.col("row"), b=pl.col("row_b"))
     )
+    big = frame.filter(pl.col("size") > max_bucket).select("band", "h", "row", "kind", "side")
+    reps = (
+        big.group_by("band", "h", "side", "kind").agg(pl.col("row").min())
+        .sort("row")
+        .filter(pl.int_range(pl.len()).over("band", "h", "side") < BIG_BUCKET_LINKS)
+        .select("band", "h", rep="row")
+    )
     pairs_big = (
-        frame.filter((pl.col("size") > max_bucket) & (pl.col("row") != pl.col("first")))
-        .select(a=pl.col("first"), b=pl.col("row"))
+        big.join(reps, on=["band", "h"])
+        .filter(pl.col("row") != pl.col("rep"))
+        .select(a=pl.min_horizontal("row", "rep"), b=pl.max_horizontal("row", "rep"))
     )
     return pl.concat([pairs_small, pairs_big]).unique().sort("a", "b")
 
@@ -220,11 +256,16 @@ def shingle_sets(words: pl.Series, n: int = 3) -> pl.Series:
     return full.sort("doc").get_column("s").fill_null(pl.lit([], dtype=pl.List(pl.UInt64)))
 
 
-def jaccard_expr(a: str, b: str) -> pl.Expr:
-    """Exact Jaccard of two ``list[u64]`` set columns (two empty sets count as identical)."""
+def jaccard_expr(a: str, b: str, both_empty: pl.Expr | float = 0.0) -> pl.Expr:
+    """Exact Jaccard of two ``list[u64]`` set columns; ``both_empty`` where neither has a shingle.
+
+    Texts with no words (``"=="`` and ``"="``, ``":)"`` and ``":("``) share no shingle, so they are
+    not near copies (0.0); a caller that knows the texts are equal passes that (``==`` of their hashes).
+    """
     inter = pl.col(a).list.set_intersection(pl.col(b)).list.len()
     union = pl.col(a).list.set_union(pl.col(b)).list.len()
-    return pl.when(union == 0).then(1.0).otherwise(inter / union)
+    empty = both_empty.cast(pl.Float64) if isinstance(both_empty, pl.Expr) else pl.lit(float(both_empty))
+    return pl.when(union == 0).then(empty).otherwise(inter / union)
 
 
 def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

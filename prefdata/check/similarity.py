@@ -153,9 +153,18 @@ def find_similar(
     rows = np.concatenate(rows_all) if rows_all else np.empty(0, np.int64)
 
     empty_edges = pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64})
-    dup_cands = mh.candidate_pairs(rows, np.concatenate(pair_bands)) if pair_bands else empty_edges
-    leak_cands = mh.candidate_pairs(rows, np.concatenate(prompt_bands)) if prompt_bands else empty_edges
     k64 = keys.with_columns(pl.col("_row").cast(pl.Int64))
+    training = train_splits(keys.get_column("split").unique().to_list())
+    # per signed row: what a big LSH bucket links its members across (see mh.candidate_pairs)
+    aligned = pl.DataFrame({"_row": rows}).join(k64, on="_row", how="left", maintain_order="left")
+    dup_cands = mh.candidate_pairs(
+        rows, np.concatenate(pair_bands), kinds=aligned.select(pl.struct("_prompt_h", "_chosen_h", "_rejected_h").hash()).to_series().to_numpy()
+    ) if pair_bands else empty_edges
+    leak_cands = mh.candidate_pairs(
+        rows, np.concatenate(prompt_bands),
+        kinds=aligned.select(pl.col("_prompt_key").hash()).to_series().to_numpy(),
+        sides=aligned.select(pl.col("split").is_in(training)).to_series().to_numpy(),
+    ) if prompt_bands else empty_edges
     if dup_cands.height:
         h = k64.select("_row", t=pl.struct("_prompt_h", "_chosen_h", "_rejected_h"))
         dup_cands = (
@@ -163,7 +172,6 @@ def find_similar(
             .filter(pl.col("ta") != pl.col("tb")).select("a", "b")
         )
     if leak_cands.height:
-        training = train_splits(keys.get_column("split").unique().to_list())
         s = k64.select("_row", pl.col("split").is_in(training).alias("t"), "_prompt_key")
         leak_cands = (
             leak_cands.join(s.rename({"_row": "a", "t": "ta", "_prompt_key": "ka"}), on="a")
@@ -191,10 +199,15 @@ def find_similar(
         )
         sets = texts.select("_row", *[mh.shingle_sets(texts.get_column(f), n_sh).alias(f) for f in need])
         if dup_cands.height:
+            # a field without words (a prompt of "?") is a copy only when its text is the same
+            hashes = k64.select("_row", hp="_prompt_h", hc="_chosen_h", hr="_rejected_h")
+            full = sets.join(hashes, on="_row", how="left")
+            same = {f: pl.col(f"h{f}_a") == pl.col(f"h{f}_b") for f in "pcr"}
             near_dups = _in_chunks(dup_cands, lambda c: (
-                c.join(sets.rename({"_row": "a", "p": "pa", "c": "ca", "r": "ra"}), on="a")
-                .join(sets.rename({"_row": "b", "p": "pb", "c": "cb", "r": "rb"}), on="b")
-                .select("a", "b", j_prompt=mh.jaccard_expr("pa", "pb"), j_chosen=mh.jaccard_expr("ca", "cb"), j_rejected=mh.jaccard_expr("ra", "rb"))
+                c.join(full.rename({"_row": "a", "p": "pa", "c": "ca", "r": "ra", "hp": "hp_a", "hc": "hc_a", "hr": "hr_a"}), on="a")
+                .join(full.rename({"_row": "b", "p": "pb", "c": "cb", "r": "rb", "hp": "hp_b", "hc": "hc_b", "hr": "hr_b"}), on="b")
+                .select("a", "b", j_prompt=mh.jaccard_expr("pa", "pb", same["p"]), j_chosen=mh.jaccard_expr("ca", "cb", same["c"]),
+                        j_rejected=mh.jaccard_expr("ra", "rb", same["r"]))
                 .filter(pl.min_horizontal("j_prompt", "j_chosen", "j_rejected") >= near_duplicates)
             )).sort("a", "b")
         if leak_cands.height:

@@ -97,3 +97,15 @@ def test_a_short_benchmark_prompt_matches_only_a_whole_last_message(tmp_path):
         "thanks",  # the same after normalization
     ]
     assert _contaminated(tmp_path, prompts, ["Thanks!"]) == {1, 3}
+
+
+def test_swapped_words_make_other_ngrams(tmp_path):
+    """The n-gram hash shared one multiplier between alternate positions, so swapping two words an even
+    distance apart often kept the hash: "cats and dogs" matched a benchmark's "dogs and cats" 8-grams."""
+    nouns = ["dogs", "cats", "birds", "trees", "boats", "stars", "clouds", "rivers"]
+    swapped = [f"Write a poem about {a} and {b} in the rain" for a in nouns for b in nouns if a != b]
+    bench = [f"Write a poem about {b} and {a} in the rain" for a in nouns for b in nouns if a < b]
+    flagged = _contaminated(tmp_path, swapped, bench)
+    truly = {i for i, text in enumerate(swapped) if text in set(bench)}  # the same sentence: a real copy
+    assert flagged == truly and len(truly) == 28
+

@@ -43,7 +43,7 @@ def doc(rng: random.Random, n: int) -> list[str]:
 def test_normalization_ignores_case_punctuation_and_spacing():
     assert exact_jaccard("Hello, World!  How are you?", "hello world how\nare you") == 1.0
     assert exact_jaccard("one two three four", "four three two one") == 0.0
-    assert exact_jaccard("", "") == 1.0 and exact_jaccard("a b c", "") == 0.0
+    assert exact_jaccard("", "") == 0.0 and exact_jaccard("a b c", "") == 0.0  # no words: no shingle shared
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -94,6 +94,23 @@ def test_big_buckets_are_linked_to_their_smallest_row():
     sig = np.tile(np.arange(8, dtype=np.uint64), (120, 1))  # 120 identical signatures
     pairs = mh.candidate_pairs(np.arange(120), mh.band_hashes(sig, 2), max_bucket=50)
     assert pairs.height == 119 and set(pairs.get_column("a").to_list()) == {0}
+
+
+def test_big_buckets_link_every_member_to_the_first_row_of_each_kind_on_each_side():
+    """60 exact copies of a train prompt and 3 test rows in one bucket: linked to the smallest row
+    only (a test row), the test rows never met a training copy; kinds and sides give each member the
+    first row of every kind on every side (up to BIG_BUCKET_LINKS per side)."""
+    sig = np.tile(np.arange(8, dtype=np.uint64), (63, 1))
+    kinds = np.array([7, 8, 9] + [1] * 60, dtype=np.uint64)  # rows 0-2: test rows of three spellings
+    sides = np.array([0, 0, 0] + [1] * 60)
+    pairs = mh.candidate_pairs(np.arange(63), mh.band_hashes(sig, 2), max_bucket=50, kinds=kinds, sides=sides)
+    found = set(zip(pairs.get_column("a").to_list(), pairs.get_column("b").to_list()))
+    assert {(0, 3), (1, 3), (2, 3)} <= found  # every test row meets the first training copy
+    assert {(0, 1), (0, 2), (1, 2)} <= found and (3, 4) in found
+    assert len(found) == 3 + 3 + 59 * 4  # test-test, test to row 3, and the other 59 copies to the 4 representatives
+    many = mh.candidate_pairs(np.arange(120), mh.band_hashes(np.tile(np.arange(8, dtype=np.uint64), (120, 1)), 2),
+                              kinds=np.arange(120, dtype=np.uint64))
+    assert set(many.get_column("a").to_list()) == set(range(mh.BIG_BUCKET_LINKS))  # linear: a few representatives
 
 
 def test_short_texts_are_one_shingle_each():

@@ -34,6 +34,7 @@ NOT_FOUND = (
     "digits 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 in a row",
     "pairs 41 11 11 11 11 11 11 11 in a table",
     "retina asset icon@2x.png and logo@2x.jpeg",
+    "assets hero@2x.avif, clip@2x.mp4, photo@2x.heic, icon@2x.tiff and font@2x.woff2",
     "clone git@github.com:org/repo.git",
     "a 20-digit number 41111111111111111111 is not a card",
     "version pkg@1.2.3 and the date 2023-01-15",
@@ -72,3 +73,13 @@ def test_no_kinds_is_a_skip_not_a_pass(result):
     out, _ = result
     outcome = check(out, config={"checks": {"pii": {"kinds": []}}}, write=False).check("pii")
     assert outcome.skipped and outcome.offending_ids == []
+
+
+def test_a_pass_names_only_the_kinds_it_searched_for(tmp_path):
+    """With ``kinds: [email]`` the pass said "no e-mails, phone numbers, secrets or card numbers found"."""
+    out = write_rows(tmp_path, [{"prompt": "call (202) 225-2815 with AKIAIOSFODNN7EXAMPLE", "chosen": "No.", "rejected": "Ok."}])
+    outcome = check(out, config={"checks": {"pii": {"kinds": ["email"]}}}, write=False).check("pii")
+    assert outcome.passed and outcome.message == "no e-mails found"
+    both = check(out, config={"checks": {"pii": {"kinds": ["email", "card"]}}}, write=False).check("pii")
+    assert both.message == "no e-mails or card numbers found"
+

@@ -38,10 +38,13 @@ from prefdata.check.results import CheckOutcome
 
 TEXT_COLUMNS = ("prompt_text", "chosen_text", "rejected_text")
 
-EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+#: The top-level domain ends a word, so "clip@2x.mp4" is not read as an address at "clip@2x.mp".
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?-u:\b)"
 #: "Domains" of e-mail-shaped strings that are file names (``icon@2x.png``), and SSH remotes' user.
 #: (Only extensions that are not real top-level domains: .py, .md and .zip are.)
-NOT_EMAIL_TLDS = ("png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "css", "js", "json", "yaml", "yml", "txt", "pdf", "git")
+NOT_EMAIL_TLDS = ("png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "avif", "heic", "heif", "tif", "tiff", "jfif", "webm",
+                  "ttf", "otf", "eot", "woff", "psd", "css", "scss", "sass", "js", "jsx", "tsx", "vue", "wasm", "html", "htm",
+                  "xml", "json", "yaml", "yml", "toml", "ini", "cfg", "csv", "tsv", "log", "lock", "txt", "pdf", "git")
 NOT_EMAIL_USERS = ("git",)
 PHONE = (
     r"(?:^|[^0-9A-Za-z+])(?:(?:\+?1[ .-]?)?(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}"
@@ -66,6 +69,8 @@ CARD_PREFIX = r"^(?:4|5[1-5]|2[2-7]|3[47]|6011|65|64[4-9]|3[0689]|35)"
 CARD_GROUPS = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 4, 4, 1), (4, 6, 5), (4, 6, 4))
 #: Order matters: at one position the first alternative that matches wins (a card before a phone).
 ORDER = ("secret", "email", "card", "phone")
+#: How a pass names the kinds it searched for (only those ``checks.pii.kinds`` lists).
+KIND_NAMES = {"email": "e-mails", "phone": "phone numbers", "secret": "secrets", "card": "card numbers"}
 PATTERNS = {"email": EMAIL, "phone": PHONE, "secret": SECRET, "card": CARD_CANDIDATE}
 
 
@@ -173,5 +178,7 @@ def run(ctx: Context) -> list[CheckOutcome]:
     ids = ctx.ids_of_rows(found.get_column("_row").unique())
     statistic = {"pairs": len(ids), "share": share(len(ids), f.height), **{f"pairs_with_{k}": n for k, n in counts.items()}}
     found = [f"{n} with {k}" for k, n in counts.items() if n]
-    message = f"{plural(len(ids), 'pair')} with personal data or secrets: {', '.join(found)}" if ids else "no e-mails, phone numbers, secrets or card numbers found"
+    searched = [name for k, name in KIND_NAMES.items() if k in s.kinds]
+    none_found = f"no {', '.join(searched[:-1])} or {searched[-1]} found" if len(searched) > 1 else f"no {searched[0]} found"
+    message = f"{plural(len(ids), 'pair')} with personal data or secrets: {', '.join(found)}" if ids else none_found
     return [count_outcome(ctx, "pii", ids, statistic, message)]

@@ -1,0 +1,52 @@
+"""The MinHash checks where a hunt against an exact-Jaccard oracle found them wrong: LSH buckets of
+more than 50 rows (many copies of one prompt, as in real logs), and texts with no words at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from prefdata.check import check
+from tests.check.rows import write_rows
+
+TRAIN_PROMPT = "What is the capital city of France, and why is it famous?"
+TEST_PROMPT = "what is the capital city of france and why is it famous"  # the same words: Jaccard 1.0
+
+
+@pytest.mark.parametrize("copies", [40, 60])
+def test_near_leakage_is_found_whatever_the_number_of_training_copies(tmp_path, copies):
+    """60 training copies put the prompt's bucket over 50 rows; its members were linked to the
+    smallest row only, a test row, so the other test rows never met a training copy (1 of 3 found)."""
+    rows = [{"prompt": TRAIN_PROMPT, "chosen": f"Paris, answer {i}.", "rejected": f"Lyon, reply {i}."} for i in range(copies)]
+    rows += [{"prompt": TEST_PROMPT, "chosen": f"Paris is the capital {i}", "rejected": f"Marseille {i}", "split": "test"} for i in range(3)]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("prompt_leakage_near")
+    assert outcome.offending_count == 3
+
+
+@pytest.mark.parametrize("copies", [10, 60])
+def test_near_duplicates_are_counted_whatever_the_number_of_exact_copies(tmp_path, copies):
+    """N exact copies and one copy edited in case and punctuation: all N + 1 pairs have a near copy
+    (the exact copies are also exact_duplicates). Over 50 copies, every row was linked to the first,
+    an exact copy the check leaves out, and only 2 were counted."""
+    pair = {"prompt": "Name a large city in France please", "chosen": "Paris is a large city in France",
+            "rejected": "Berlin is a large city in Germany"}
+    edited = {k: v.lower() + "!" for k, v in pair.items()}
+    outcome = check(write_rows(tmp_path, [pair] * copies + [edited]), write=False).check("near_duplicates")
+    assert outcome.offending_count == copies + 1
+
+
+def test_responses_without_words_are_not_near_identical(tmp_path):
+    """``"=="`` and ``"="`` have no word shingles; two empty sets counted as Jaccard 1.0, so a right
+    and a wrong answer were a "trivial edit"."""
+    rows = [{"prompt": "Which operator tests equality in C?", "chosen": "==", "rejected": "="},
+            {"prompt": "How do you feel about this?", "chosen": ":)", "rejected": ":("},
+            {"prompt": "Say it again", "chosen": "Paris is the capital of France", "rejected": "paris is the capital of france!"}]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("near_identical_responses")
+    assert outcome.offending_count == 1
+
+
+def test_pairs_whose_prompts_have_no_words_are_near_duplicates_only_with_the_same_prompt(tmp_path):
+    """A prompt of punctuation alone ("?") is a copy of another only when its text is the same."""
+    a = {"prompt": "?", "chosen": "Paris is a large city in France", "rejected": "Berlin is a large city in Germany"}
+    rows = [a, {**a, "chosen": a["chosen"] + "!"}, {**a, "prompt": "??", "rejected": a["rejected"].upper()}]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("near_duplicates")
+    assert outcome.offending_count == 2
