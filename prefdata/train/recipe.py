@@ -32,6 +32,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from prefdata.config_files import load_yaml
 from prefdata.train.errors import RecipeError
 
 Stage = Literal["sft", "dpo"]
@@ -142,7 +143,7 @@ def default_recipe_path(stage: Stage) -> Path:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"), name=str(path))
     except FileNotFoundError:
         raise RecipeError(f"recipe not found: {path}") from None
     except yaml.YAMLError as exc:

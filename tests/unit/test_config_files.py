@@ -1,0 +1,53 @@
+"""A key written twice in a build config, a check config or a recipe is an error naming the file, the
+key and its line: plain ``yaml.safe_load`` and ``json.loads`` kept the last value without a word."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from prefdata.config_files import load_json, load_yaml
+
+
+def test_a_repeated_key_is_an_error_at_any_depth() -> None:
+    assert load_yaml("a: 1\nb: {c: 2}\n") == {"a": 1, "b": {"c": 2}}
+    with pytest.raises(yaml.YAMLError, match=r"found the key 'c' twice\n  in \"cfg.yaml\", line 3"):
+        load_yaml("b:\n  c: 2\n  c: 3\n", name="cfg.yaml")
+    assert load_json('{"a": {"b": 1}, "c": [{"b": 2}]}') == {"a": {"b": 1}, "c": [{"b": 2}]}
+    with pytest.raises(json.JSONDecodeError, match=r"found the key 'b' twice: line 1 column 16"):
+        load_json('{"a": {"b": 1, "b": 2}}')
+
+
+def test_the_build_config_refuses_a_repeated_key(tmp_path) -> None:
+    from prefdata.config import load_config
+    from prefdata.errors import ConfigError
+
+    path = tmp_path / "build.yaml"
+    path.write_text("sources:\n  - shape: preference\n    shape: transcript\n")
+    with pytest.raises(ConfigError, match=r"build.yaml is not valid YAML(.|\n)*found the key 'shape' twice"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(("name", "text"), [("check.yaml", "checks:\n  pii: {kinds: [email]}\n  pii: {}\n"),
+                                            ("check.json", '{"checks": {"pii": {"kinds": ["email"]}, "pii": {}}}')])
+def test_the_check_config_refuses_a_repeated_key(tmp_path, name: str, text: str) -> None:
+    from prefdata.check.config import load_config
+    from prefdata.check.errors import ConfigError
+
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"{name}: not valid (YAML|JSON)(.|\n)*found the key 'pii' twice"):
+        load_config(path)
+
+
+def test_a_recipe_refuses_a_repeated_key(tmp_path) -> None:
+    pytest.importorskip("trl")
+    from prefdata.train.errors import RecipeError
+    from prefdata.train.recipe import load_recipe
+
+    path = tmp_path / "dpo.yaml"
+    path.write_text("stage: dpo\nbeta: 0.1\nbeta: 0.5\n")
+    with pytest.raises(RecipeError, match=r"dpo.yaml: not valid YAML(.|\n)*found the key 'beta' twice"):
+        load_recipe("dpo", path)
