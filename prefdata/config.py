@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from prefdata.config_files import load_yaml
+from prefdata.config_files import load_data_yaml
 from prefdata.errors import ConfigError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -543,7 +543,7 @@ def load_config(path: str | Path) -> BuildConfig:
     """Read and validate a YAML build config."""
     p = Path(path)
     try:
-        data = load_yaml(p.read_text(encoding="utf-8"), name=str(p))
+        data = load_data_yaml(p.read_text(encoding="utf-8"), name=str(p))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {p}") from None
     except yaml.YAMLError as exc:

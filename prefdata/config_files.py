@@ -3,6 +3,11 @@
 ``yaml.safe_load`` and ``json.loads`` keep the last of two equal keys without a word, so a config
 that sets ``length_bias`` twice, or a recipe that sets ``beta`` twice, silently runs with one of the
 two values. Here a repeated key is an error naming the key and its line, as a typo should be.
+
+A build config names values found in the data (label maps, filters), where YAML 1.1's booleans
+bite: ``labels: {up: [yes], down: [no]}`` or ``ok in [yes, no]`` read ``true``/``false`` and match
+no record whose label is the string "yes". :func:`load_data_yaml` reads only ``true``/``false`` as
+booleans, as YAML 1.2 does; settings that are booleans still accept "yes" (pydantic reads it).
 Dataset cards are read elsewhere with plain ``yaml.safe_load``, as the Hub's libraries read them.
 """
 
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import yaml
@@ -32,6 +38,26 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class _DataValueLoader(_UniqueKeyLoader):
+    """:class:`_UniqueKeyLoader` with YAML 1.2's booleans: ``yes``, ``no``, ``on``, ``off`` are strings."""
+
+
+_DataValueLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL] for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_DataValueLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def load_data_yaml(text: str, name: str | None = None) -> Any:
+    """:func:`load_yaml` where only ``true``/``false`` are booleans (for configs that name data values)."""
+    stream = io.StringIO(text)
+    stream.name = name or "<string>"  # type: ignore[misc]
+    return yaml.load(stream, Loader=_DataValueLoader)  # a SafeLoader subclass: no arbitrary objects
 
 
 def load_yaml(text: str, name: str | None = None) -> Any:

@@ -53,7 +53,8 @@ def command(raw: str, out: str, config_path: str | None, test_fraction: float | 
         return
     split = c["pairs_by_split"]
     click.echo(
-        f"{c['records_read']:,} records read -> {c['pairs_written']:,} pairs "
+        f"{c['records_read']:,} record{'' if c['records_read'] == 1 else 's'} read -> "
+        f"{c['pairs_written']:,} pair{'' if c['pairs_written'] == 1 else 's'} "
         f"(train {split['train']:,}, test {split['test']:,}), {c['records_rejected']:,} rejected"
     )
     for reason, n in sorted(c["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0])):

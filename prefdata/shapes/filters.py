@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from prefdata.config_files import load_data_yaml
 from prefdata.errors import ConfigError
 from prefdata.shapes.fields import as_number, expr_for, parse_path
 
@@ -180,7 +181,7 @@ def parse_filter(text: str) -> Filter:
             f"ops: {', '.join(OPS)} (quote a value that really starts with it)"
         )
     try:
-        value = yaml.safe_load(m.group("value"))
+        value = load_data_yaml(m.group("value"))  # `country == no` is Norway, not false
     except yaml.YAMLError as exc:
         raise ConfigError(f"filter {text!r}: cannot read the value: {exc}") from None
     op = m.group("op")

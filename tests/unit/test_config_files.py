@@ -51,3 +51,25 @@ def test_a_recipe_refuses_a_repeated_key(tmp_path) -> None:
     path.write_text("stage: dpo\nbeta: 0.1\nbeta: 0.5\n")
     with pytest.raises(RecipeError, match=r"dpo.yaml: not valid YAML(.|\n)*found the key 'beta' twice"):
         load_recipe("dpo", path)
+
+
+def test_a_build_config_reads_yes_and_no_as_the_data_values_they_name(tmp_path) -> None:
+    """YAML 1.1 read ``labels: {up: [yes], down: [no]}`` and ``ok in [yes, no]`` as booleans, so no
+    record labelled with the string "yes" matched: every record was filtered out. Settings that are
+    booleans still take ``yes``."""
+    from click.testing import CliRunner
+
+    import prefdata
+    from prefdata.cli import cli
+
+    raw = tmp_path / "f.jsonl"
+    raw.write_text('{"prompt": "p1", "response": "good", "ok": "yes"}\n{"prompt": "p1", "response": "bad", "ok": "no"}\n')
+    config = tmp_path / "c.yaml"
+    config.write_text("sources:\n  - shape: feedback\n    columns: {prompt: prompt, response: response, label: ok}\n"
+                      "    labels: {up: [yes], down: [no]}\n    filters: ['ok in [yes, no]', 'ok != off']\n"
+                      "dedup: yes\noutput: {kto_export: no}\n")
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "2 records read -> 1 pair (train 1, test 0), 0 rejected" in result.output
+    built = prefdata.build(raw, tmp_path / "again", config=config)
+    assert built.config.dedup is True and built.config.output.kto_export is False
