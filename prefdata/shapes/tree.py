@@ -17,6 +17,7 @@ pair is a reject with reason ``no_ranked_replies``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -102,8 +103,8 @@ class TreeShape(Shape):
         replies = [r for r in (found or []) if self._keep(r)]
         ranked = []
         for i, r in enumerate(replies):
-            rank = _get(r, c.rank)
-            if isinstance(rank, (int, float)) and not isinstance(rank, bool):
+            rank = _rank(_get(r, c.rank))
+            if rank is not None:
                 turn = self._turn(r, f"{where}.{c.replies}[{i}]")
                 if turn["role"] == "assistant":
                     score = -rank if self.source.lower_rank_is_better else rank
@@ -157,3 +158,18 @@ class TreeShape(Shape):
         c = self.source.columns
         root = "the record" if c.root == "$" else f"'{c.root}'"
         return f"tree: root {root}, replies '{c.replies}', rank '{c.rank}' ({'lower' if self.source.lower_rank_is_better else 'higher'} is better); best sibling vs each worse"
+
+
+def _rank(value: Any) -> float | None:
+    """A reply's rank as a finite number: ``2``, ``2.0`` or ``"2"`` (as ``ranked`` reads a rank written as
+    text); None for a missing rank, a boolean, NaN or anything else, so the reply is not ranked."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value

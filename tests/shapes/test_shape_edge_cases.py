@@ -113,6 +113,19 @@ def test_a_tree_too_deep_to_parse_rejects_only_itself(tmp_path: Path) -> None:
     assert pairs(tmp_path / "out").height == 1
 
 
+def test_tree_ranks_written_as_text_are_ranks_as_in_ranked(tmp_path: Path) -> None:
+    """A rank of "1" was ignored (no_ranked_replies) while ``ranked`` reads it; true and "best" are no rank."""
+    def tree(*ranks: object) -> dict:
+        return {"prompt": {"role": "prompter", "text": "Q", "replies": [
+            {"role": "assistant", "text": f"reply {i}", "rank": r, "replies": []} for i, r in enumerate(ranks)]}}
+
+    raw = _jsonl(tmp_path / "t.jsonl", [tree("1", " 0 "), tree(True, 0), tree("best", 0)])
+    prefdata.build(raw, tmp_path / "out", config=TREE)
+    got = pairs(tmp_path / "out")
+    assert [(c[0]["content"], r[0]["content"]) for c, r in zip(got["chosen"], got["rejected"])] == [("reply 1", "reply 0")]
+    assert _reasons(tmp_path / "out") == [(2, "no_ranked_replies"), (3, "no_ranked_replies")]
+
+
 def test_records_nested_deeper_than_orjson_writes_build_or_reject_only_themselves(tmp_path: Path) -> None:
     """orjson reads 1024 levels but writes 255: a 64-exchange tree (about 260 levels) among the records
     the plan samples, or a reply nested 300 lists deep, stopped the build with an internal error."""
