@@ -142,10 +142,11 @@ _READABLE = _PARQUET | {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".txt", ".
                         ".toml", ".md", ".lance", ".vortex", ".tar", ".zip", ".png", ".jpg", ".jpeg", ".gif", ".bmp",
                         ".tif", ".tiff", ".webp", ".wav", ".mp3", ".flac", ".ogg", ".opus", ".mp4", ".pdf", ".conll",
                         ".conllu", ".tsfile", ".mpg", ".mpeg", ".mov", ".avi", ".mkv", ".webm", ".aiff", ".nii"}
-#: Extensions that share a reader (``_EXTENSION_TO_MODULE``); any other is its own.
+#: Extensions the loader prefers on a tie of counts, first to last (``infer_module_for_data_files_list``).
 _TIE_ORDER = (".parquet", ".lance", ".vortex", ".arrow", ".jsonl", ".json", ".csv")
 #: ``datasets.load._ALL_METADATA_FILENAMES``: counted after every data file.
 _METADATA_FILES = frozenset({"instruction.md", "latest_version_hint.json", "metadata.csv", "metadata.jsonl", "metadata.parquet", "task.toml"})
+#: Extensions that share a reader (``_EXTENSION_TO_MODULE``); any other is its own.
 _READER_OF = {".parquet": "parquet", ".geoparquet": "parquet", ".gpq": "parquet", ".json": "json", ".jsonl": "json",
               ".ndjson": "json", ".csv": "csv", ".tsv": "csv", ".hdf5": "hdf5", ".h5": "hdf5", ".tif": "image",
               ".tiff": "image", ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".bmp": "image",

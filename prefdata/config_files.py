@@ -55,17 +55,19 @@ _DataValueLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|fa
 
 def load_data_yaml(text: str, name: str | None = None) -> Any:
     """:func:`load_yaml` where only ``true``/``false`` are booleans (for configs that name data values)."""
-    stream = io.StringIO(text)
-    stream.name = name or "<string>"  # type: ignore[misc]
-    return yaml.load(stream, Loader=_DataValueLoader)  # a SafeLoader subclass: no arbitrary objects
+    return _load(text, name, _DataValueLoader)
 
 
 def load_yaml(text: str, name: str | None = None) -> Any:
     """``yaml.safe_load`` that raises ``yaml.YAMLError`` on a repeated key; ``name`` (the file) is
     what its messages say the text is ("in 'config.yaml', line 3")."""
+    return _load(text, name, _UniqueKeyLoader)
+
+
+def _load(text: str, name: str | None, loader: type[yaml.SafeLoader]) -> Any:
     stream = io.StringIO(text)
     stream.name = name or "<string>"  # type: ignore[misc]
-    return yaml.load(stream, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
+    return yaml.load(stream, Loader=loader)  # a SafeLoader subclass: no arbitrary objects
 
 
 def load_json(text: str) -> Any:

@@ -51,9 +51,9 @@ def _label_parts(literal: str, first: bool) -> tuple[str, str]:
 
     The label is the literal's last line when that line ends with a colon, from its last sentence end
     on; between fields, a line without a line break before it starts after the separator run
-    (``", Note: "``). Before the first
-    field, what precedes the label is a header and stays (Alpaca's "Below is an instruction...");
-    between fields it is a separator, kept only between two fields that are both there.
+    (``", Note: "``). Before the first field, what precedes the label is a header and stays
+    (Alpaca's "Below is an instruction..."); between fields it is a separator, kept only between two
+    fields that are both there.
     """
     body = literal.rstrip()
     start = body.rfind("\n") + 1
