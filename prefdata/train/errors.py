@@ -84,4 +84,10 @@ def setup_errors() -> Iterator[None]:
             ) from exc
         if _raised_in(exc, "peft"):
             raise RecipeError(f"lora: PEFT rejected the LoRA settings of the recipe: {first_line(exc)}") from exc
+        if _raised_in(exc, "trl"):
+            raise RecipeError(f"trl: TRL rejected the recipe: {first_line(exc)}") from exc
+        raise
+    except NotImplementedError as exc:
+        if _raised_in(exc, "trl"):
+            raise RecipeError(f"trl: TRL does not implement this recipe: {first_line(exc)}") from exc
         raise

@@ -77,8 +77,16 @@ def _inference(model, accelerator):
 
 
 def _eval_batches(trainer):
-    """Batches of the prepared eval set, in a fixed order (the Trainer's eval loader does not shuffle)."""
-    return trainer.get_eval_dataloader(trainer.eval_dataset)
+    """Batches of the prepared eval set, in a fixed order (the Trainer's eval loader does not shuffle),
+    all of them: ``dataloader_drop_last`` (a training setting) would leave the last partial batch out
+    of the held-out numbers while ``eval.json`` counts every pair."""
+    args = trainer.args
+    drop_last = args.dataloader_drop_last
+    args.dataloader_drop_last = False
+    try:
+        return trainer.get_eval_dataloader(trainer.eval_dataset)
+    finally:
+        args.dataloader_drop_last = drop_last
 
 
 def reference_logps(trainer):

@@ -86,9 +86,22 @@ OWNED_FIELDS: dict[str, str] = {
     "per_device_eval_batch_size": "set `eval.batch_size` (the batch size of the held-out evaluation, which "
     "prefdata also hands to TRL)",
 }
+#: TRL/transformers fields prefdata's runs cannot honour, refused rather than recorded as if they ran.
+UNSUPPORTED_FIELDS: dict[str, str] = {
+    "resume_from_checkpoint": "a run writes its checkpoints into its own staging folder, which the next run "
+    "starts afresh, and the Trainer reads this field only when train() is told to; rerun from the start",
+}
 
 #: Keys of ``model_kwargs`` that would fight the precision prefdata chooses.
 OWNED_MODEL_KWARGS = ("dtype", "torch_dtype", "device_map", "quantization_config")
+
+
+def _a_number(value: Any) -> Any:
+    """Refuse ``true``/``false`` where a number belongs: pydantic's lax mode reads ``lora.r: true`` (or
+    YAML's ``yes``) as 1, a value nobody means."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
 
 
 class LoraSpec(BaseModel):
@@ -100,6 +113,8 @@ class LoraSpec(BaseModel):
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
     target_modules: list[str] | str = "all-linear"
 
+    _numbers = field_validator("r", "alpha", "dropout", mode="before")(_a_number)
+
 
 class EvalSpec(BaseModel):
     """Held-out evaluation on the test split (DPO: before and after training)."""
@@ -110,6 +125,8 @@ class EvalSpec(BaseModel):
     #: Evaluate on at most this many test pairs (first ones, in file order); ``null`` means all.
     max_pairs: int | None = Field(None, gt=0)
 
+    _numbers = field_validator("batch_size", "max_pairs", mode="before")(_a_number)
+
 
 class Recipe(BaseModel):
     """A validated recipe. ``trl`` holds fields of ``trl.SFTConfig`` / ``trl.DPOConfig`` by their TRL 1.x names."""
@@ -118,6 +135,8 @@ class Recipe(BaseModel):
     stage: Stage
     model: str | None = None
     seed: int = 0
+
+    _seed = field_validator("seed", mode="before")(_a_number)
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     activation_checkpointing: Literal["auto"] | bool = "auto"
     lora: LoraSpec | None = Field(default_factory=LoraSpec)
@@ -219,7 +238,7 @@ def load_recipe(
         check_supported(stage, recipe)
         if stage == "dpo":
             recipe.trl["beta"] = check_beta(recipe.trl.get("beta"))
-            check_loss_types(recipe.trl.get("loss_type", ["sigmoid"]))
+            check_loss_settings(recipe.trl, check_loss_types(recipe.trl.get("loss_type", ["sigmoid"])))
     except FieldError as exc:
         raise RecipeError(f"{origin(exc.field)}: {exc.problem}") from None
     beta = recipe.trl.get("beta")
@@ -277,6 +296,8 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
             raise FieldError(f"trl.{name}", RENAMED_FIELDS[name])
         if name in OWNED_FIELDS:
             raise FieldError(f"trl.{name}", f"is set by prefdata: {OWNED_FIELDS[name]}")
+        if name in UNSUPPORTED_FIELDS:
+            raise FieldError(f"trl.{name}", f"is not supported: {UNSUPPORTED_FIELDS[name]}")
         if name not in known:
             close = [k for k in known if k.replace("_", "") == name.replace("_", "") or name in k][:3]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -294,6 +315,9 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
             continue
         if value is False and _accepts(adapter, "no") and not _accepts(adapter, False):
             value = "no"  # YAML 1.1 reads `save_strategy: no` as false; the field means the string "no"
+        booleans = [value] if isinstance(value, bool) else [v for v in value if isinstance(v, bool)] if isinstance(value, list) else []
+        if booleans and not _accepts(adapter, value):  # lax mode would read true as 1 (beta, learning_rate, ...)
+            raise FieldError(f"trl.{name}", f"expected a number, got {value!r} (true/false, or YAML's yes/no/on/off)")
         try:
             out[name] = adapter.validate_python(value)
         except ValidationError as exc:
@@ -479,6 +503,40 @@ def check_beta(beta: Any) -> float:
             "no longer prefers the chosen response. Use e.g. --beta 0.1",
         )
     return float(beta)
+
+
+def _trainer_source(name: str) -> str:
+    """The source of ``DPOTrainer.<name>`` ("" when it is not available, e.g. a bytecode-only install)."""
+    from trl import DPOTrainer
+
+    try:
+        return inspect.getsource(getattr(DPOTrainer, name))
+    except (OSError, TypeError, AttributeError):
+        return ""
+
+
+def check_loss_settings(trl: dict[str, Any], types: list[str]) -> None:
+    """Refuse the loss settings ``DPOTrainer``'s constructor or first step refuses, before any model loads
+    (they crashed after it, exit 3): an ``f_divergence_type`` TRL does not implement, a non-default one
+    with a loss that has no f-divergence form, ``exo_pair`` without label smoothing, and WPO weighting
+    with the ``aot`` losses. The values are read from the installed TRL's source, as the loss types are;
+    where it is not available, the constructor's own refusal is still an exit 2 (``setup_errors``)."""
+    divergence = trl.get("f_divergence_type", "reverse_kl")
+    known = re.findall(r'f_divergence_type == "([a-z0-9_]+)"', _trainer_source("_compute_loss"))
+    if known and divergence not in known:
+        raise FieldError("trl.f_divergence_type", f"{divergence!r} unknown to the installed TRL; choose from {known}")
+    found = re.search(r"f_divergence_loss_types = \{([^}]*)\}", _trainer_source("__init__"))
+    with_divergence = re.findall(r'"([a-z0-9_]+)"', found.group(1)) if found else None
+    if divergence != "reverse_kl" and with_divergence and not set(types) <= set(with_divergence):
+        raise FieldError(
+            "trl.f_divergence_type",
+            f"{divergence!r} works only with the loss types {sorted(with_divergence)} (TRL); the recipe has {types}",
+        )
+    if "exo_pair" in types and not trl.get("label_smoothing"):
+        raise FieldError("trl.loss_type", "exo_pair needs trl.label_smoothing > 0 (TRL refuses 0; the EXO paper uses 1e-3: "
+                                          "--set trl.label_smoothing=0.001)")
+    if trl.get("use_weighting") and {"aot", "aot_unpaired"} & set(types):
+        raise FieldError("trl.use_weighting", "is not implemented by TRL for the aot and aot_unpaired losses")
 
 
 def check_loss_types(loss_type: Any) -> list[str]:

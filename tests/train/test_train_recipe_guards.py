@@ -200,3 +200,70 @@ def test_per_device_eval_batch_size_is_refused_pointing_to_eval_batch_size(tmp_p
         load_recipe("sft", recipe_file)
     recipe = load_recipe("dpo", overrides={"eval.batch_size": 3})
     assert build_trl_config(recipe, tmp_path / "o", choose_precision("fp32")).per_device_eval_batch_size == 3
+
+
+# --- settings TRL's DPOTrainer refuses only in its constructor or first step (a hunt's finding) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "where", "problem"),
+    [
+        ({"trl.loss_type": "exo_pair"}, r"trl\.loss_type", "exo_pair needs trl.label_smoothing > 0"),
+        ({"trl.f_divergence_type": "reverse_kll"}, r"trl\.f_divergence_type", "'reverse_kll' unknown to the installed TRL"),
+        ({"trl.f_divergence_type": "forward_kl", "trl.loss_type": "nca_pair"}, r"trl\.f_divergence_type", "works only with the loss types"),
+        ({"trl.use_weighting": True, "trl.loss_type": "aot"}, r"trl\.use_weighting", "not implemented by TRL"),
+    ],
+)
+def test_loss_settings_trl_refuses_later_are_refused_before_a_model_loads(overrides, where, problem):
+    """``exo_pair`` passed prefdata's loss-type check and crashed in DPOTrainer's constructor (exit 3)."""
+    with pytest.raises(RecipeError, match=where + r" \(set by a flag\): .*" + problem):
+        load_recipe("dpo", overrides=overrides)
+    assert load_recipe("dpo", overrides={"trl.loss_type": "exo_pair", "trl.label_smoothing": 0.001}).trl["label_smoothing"] == 0.001
+    assert load_recipe("dpo", overrides={"trl.f_divergence_type": "forward_kl", "trl.loss_type": "ipo"}).trl["loss_type"] == ["ipo"]
+
+
+def test_setup_errors_turns_what_trl_refuses_into_a_recipe_error():
+    import trl.trainer.dpo_trainer as dpo_module
+
+    code = compile("def refuse():\n    raise ValueError('Label smoothing must be greater than 0.0')\n", dpo_module.__file__, "exec")
+    namespace = {"__name__": dpo_module.__name__}
+    exec(code, namespace)  # a function whose frame is TRL's trainer module, as the constructor's is
+    with pytest.raises(RecipeError, match="trl: TRL rejected the recipe: Label smoothing must be greater than 0.0"), setup_errors():
+        namespace["refuse"]()
+
+
+@pytest.mark.parametrize(
+    ("stage", "override"),
+    [("dpo", "trl.beta=true"), ("dpo", "trl.beta=yes"), ("sft", "trl.learning_rate=true"), ("sft", "trl.max_length=on"),
+     ("sft", "trl.per_device_train_batch_size=true"), ("dpo", "trl.loss_weights=[1.0, true]"), ("sft", "lora.r=true"),
+     ("sft", "eval.batch_size=true"), ("sft", "seed=false")],
+)
+def test_true_and_false_are_no_numbers(tmp_path, stage, override):
+    """Pydantic's lax mode read ``--set trl.beta=true`` as beta 1.0, and a run trained with it."""
+    if "loss_weights" in override:
+        override_args = ["--set", "trl.loss_type=[sigmoid, sft]", "--set", override]
+    else:
+        override_args = ["--set", override]
+    result = cli_exit(stage, "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"), *override_args)
+    assert result.exit_code == 2, result.output
+    assert "(set by a flag)" in result.output and ("expected a number" in result.output), result.output
+
+
+def test_the_held_out_evaluation_reads_every_test_pair_whatever_dataloader_drop_last_says(tiny_llama, tmp_path):
+    """``trl.dataloader_drop_last: true`` left the last partial batch out of the held-out numbers (8 of
+    10 pairs) while eval.json counted 10."""
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments
+
+    from prefdata.train.evaluate import _eval_batches
+
+    args = TrainingArguments(output_dir=str(tmp_path), per_device_eval_batch_size=8, dataloader_drop_last=True, use_cpu=True, report_to=[])
+    trainer = Trainer(model=tiny_llama, args=args, eval_dataset=Dataset.from_dict({"input_ids": [[1, 2, 3]] * 10}))
+    assert sum(len(batch["input_ids"]) for batch in _eval_batches(trainer)) == 10
+    assert trainer.args.dataloader_drop_last is True  # training keeps the setting
+
+
+def test_resume_from_checkpoint_is_refused_not_recorded_as_if_it_ran():
+    """It was accepted, ignored (train() is called without it) and written to recipe.yaml and the record."""
+    with pytest.raises(RecipeError, match=r"trl\.resume_from_checkpoint \(set by a flag\): is not supported"):
+        load_recipe("sft", overrides={"trl.resume_from_checkpoint": "/nonexistent/checkpoint-999"})
