@@ -100,7 +100,7 @@ def _a_number(value: Any) -> Any:
     """Refuse ``true``/``false`` where a number belongs: pydantic's lax mode reads ``lora.r: true`` (or
     YAML's ``yes``) as 1, a value nobody means."""
     if isinstance(value, bool):
-        raise ValueError(f"expected a number, got {str(value).lower()}")
+        raise ValueError(f"expected a number, got {str(value).lower()}")  # noqa: TRY004 - pydantic reports ValueError
     return value
 
 
