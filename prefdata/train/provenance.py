@@ -36,8 +36,14 @@ def package_versions() -> dict[str, str | None]:
 
 
 def dataset_fingerprint(data: TrainingData) -> dict[str, Any]:
-    """Identify the exact dataset: the manifest's sha256 (it lists every shard's sha256), else each shard's."""
-    out: dict[str, Any] = {"path": str(data.root.resolve()), "rows": dict(data.rows)}
+    """Identify the exact dataset: the manifest's sha256 (it lists every shard's sha256), else each shard's,
+    and the shards each split read: a dataset card can map the same shards to other splits, so the hash
+    alone does not say which pairs trained and which were held out."""
+    out: dict[str, Any] = {
+        "path": str(data.root.resolve()),
+        "rows": dict(data.rows),
+        "splits": {split: [f.relative_to(data.root).as_posix() for f in fs] for split, fs in data.shards.items()},
+    }
     if data.manifest is not None:
         out["manifest_sha256"] = sha256_file(data.manifest)
     else:

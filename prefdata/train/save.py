@@ -35,11 +35,24 @@ def save_model(trainer, *, model: ResolvedModel, output: Path, lora: bool) -> No
     if accelerator.is_main_process:
         from peft import PeftModel
 
+        _name_base_model(adapter_dir, model.location)
+
         base = load_model(model, dtype="auto")
         merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
         merged.save_pretrained(str(output))
         trainer.processing_class.save_pretrained(str(output))
     accelerator.wait_for_everyone()
+
+
+def _name_base_model(adapter_dir: Path, location: str) -> None:
+    """Name the adapter's base model as the record does (a local directory by absolute path): PEFT
+    writes ``--model`` as typed ("sft"), which ``AutoPeftModelForCausalLM`` resolves from the current
+    directory, then on the Hub, so the adapter loaded from nowhere else, or loaded another model."""
+    config = adapter_dir / "adapter_config.json"
+    if config.is_file():
+        fields = json.loads(config.read_text(encoding="utf-8"))
+        fields["base_model_name_or_path"] = location
+        config.write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def write_provenance(

@@ -217,3 +217,29 @@ def test_a_build_in_partitions_with_empty_shards_passes_the_manifest_check(tmp_p
     shards = sorted((tmp_path / "out" / "data").glob("*.parquet"))
     assert any(pl.read_parquet(f).height == 0 for f in shards)  # the case: an empty shard the manifest lists
     verify_shards(open_training_data(tmp_path / "out"))
+
+
+def test_the_record_names_the_shards_each_split_read(task_data, tmp_path):
+    """A card that maps the test shard to train and the train shard to test trained on other pairs under
+    the same manifest hash and row counts (equal splits); the record now says which shards were which."""
+    from prefdata.train.data import open_training_data
+    from prefdata.train.provenance import dataset_fingerprint
+
+    train, test = "data/train-00000-of-00001.parquet", "data/test-00000-of-00001.parquet"
+    assert dataset_fingerprint(open_training_data(task_data))["splits"] == {"train": [train], "test": [test]}
+    data = _copy(task_data, tmp_path)
+    (data / "README.md").write_text(
+        f"---\nconfigs:\n- config_name: default\n  data_files:\n  - {{split: train, path: {test}}}\n  - {{split: test, path: {train}}}\n---\n"
+    )
+    swapped = dataset_fingerprint(open_training_data(data))
+    assert swapped["splits"] == {"train": [test], "test": [train]}
+    assert swapped["manifest_sha256"] == dataset_fingerprint(open_training_data(task_data))["manifest_sha256"]
+
+
+def test_the_adapter_names_its_base_model_by_absolute_path(task_data, tiny_model, tmp_path, monkeypatch):
+    """With ``--model`` given relative to the current directory, adapter_config.json named the base
+    "model", so PEFT's AutoPeftModelForCausalLM could load the adapter from that directory only."""
+    monkeypatch.chdir(tiny_model.parent)
+    result = train_sft(task_data, tiny_model.name, tmp_path / "out", overrides=ONE_STEP, no_check=True)
+    adapter = json.loads((result.output / "adapter" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == result.record["base_model"]["path"] == str(tiny_model.resolve())
