@@ -78,7 +78,8 @@ def train_dpo(
         if not lora:
             ref = inputs.ref or inputs.model
             reference = load_model(
-                ref, dtype=inputs.precision.weight_dtype(lora=False), model_kwargs=inputs.recipe.model_kwargs
+                ref, dtype=inputs.precision.weight_dtype(lora=False), model_kwargs=inputs.recipe.model_kwargs,
+                flag="--ref-model" if inputs.ref else "--model",
             )
             progress(f"reference model: {ref.describe()} (explicit copy, full fine-tuning)")
         else:

@@ -211,8 +211,9 @@ def load_tokenizer(model: ResolvedModel):
     return tokenizer
 
 
-def load_model(model: ResolvedModel, *, dtype, model_kwargs: dict[str, Any] | None = None):
-    """``AutoModelForCausalLM.from_pretrained`` with a readable error when the model cannot be found."""
+def load_model(model: ResolvedModel, *, dtype, model_kwargs: dict[str, Any] | None = None, flag: str = "--model"):
+    """``AutoModelForCausalLM.from_pretrained`` with a readable error, naming ``flag``, when the model cannot
+    be found."""
     from transformers import AutoModelForCausalLM
 
     kwargs = dict(model_kwargs or {})
@@ -233,7 +234,7 @@ def load_model(model: ResolvedModel, *, dtype, model_kwargs: dict[str, Any] | No
                 f"model_kwargs: {model.describe()} rejected {', '.join(f'{k}={kwargs[k]!r}' for k in named)}: "
                 f"{first_line(exc)}"
             ) from None
-        raise ModelError(_load_failure(model, exc)) from None
+        raise ModelError(_load_failure(model, exc, flag)) from None
 
 
 def _mentions(message: str, key: str) -> bool:
@@ -246,11 +247,11 @@ def _named_keys(exc: Exception, kwargs: dict[str, Any]) -> str:
     return ", ".join(named or sorted(kwargs))
 
 
-def _load_failure(model: ResolvedModel, exc: Exception) -> str:
+def _load_failure(model: ResolvedModel, exc: Exception, flag: str = "--model") -> str:
     if model.kind == "hub":
         offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else ""
         return (
-            f"--model {model.spec}: not a local directory, not a built-in model ({', '.join(BUILTIN_MODELS)}), "
+            f"{flag} {model.spec}: not a local directory, not a built-in model ({', '.join(BUILTIN_MODELS)}), "
             f"and it could not be loaded from the Hugging Face Hub{offline}: {exc}"
         )
-    return f"--model {model.describe()}: could not be loaded: {exc}"
+    return f"{flag} {model.describe()}: could not be loaded: {exc}"

@@ -103,6 +103,14 @@ def test_a_missing_ref_model_is_refused_early_and_named(task_data, sft_model, tm
         train_dpo(task_data, str(sft_model), tmp_path / "out", overrides={**DPO_FAST, "lora": None}, ref_model="./no_such_ref", no_check=True)
 
 
+def test_a_ref_model_that_does_not_load_is_named_by_its_flag(task_data, sft_model, tmp_path):
+    """A directory that exists but holds no model failed as "--model ref: could not be loaded"."""
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "config.json").write_text('{"model_type": "llama"}')  # no weights
+    with pytest.raises(ModelError, match=r"^--ref-model .*ref.*: could not be loaded"):
+        train_dpo(task_data, str(sft_model), tmp_path / "out", overrides={**DPO_FAST, "lora": None}, ref_model=str(tmp_path / "ref"), no_check=True)
+
+
 # --- replacing a previous output --------------------------------------------------------------------------------
 
 
