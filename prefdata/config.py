@@ -555,8 +555,14 @@ class _ConfigDumper(yaml.SafeDumper):
     """Short lists inline, and strings with newlines as one double-quoted line (``"a\n\nb"``)."""
 
 
+#: Characters a plain or single-quoted YAML scalar would not keep: line breaks YAML folds (NEL, the
+#: Unicode line and paragraph separators too), so a file name holding one must be written escaped.
+_LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
+
+
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if "\n" in value else None)
+    quoted = not _LINE_BREAKS.isdisjoint(value)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if quoted else None)
 
 
 def _list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:

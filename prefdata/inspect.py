@@ -12,13 +12,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from prefdata.build.plan import detect_file
 from prefdata.config import BuildConfig, dump_config
 from prefdata.errors import AmbiguousLayoutError
 from prefdata.io.decode import json_kind
 from prefdata.io.discover import SkippedFile, discover, no_object_reason
 from prefdata.io.records import sample_records
 from prefdata.shapes import make_shape
-from prefdata.shapes.detect import detect
 
 
 @dataclass
@@ -77,7 +77,7 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             report.problem = no_object_reason(f)
         else:
             try:
-                source = detect(sample, name=f.name.rsplit(".", 1)[0], what="file", path=f.name)
+                source = detect_file(f, sample)
                 shape = make_shape(source, sample)
                 report.shape, report.description = shape.name, shape.describe()
                 report.config_yaml = dump_config(BuildConfig(sources=[source]))

@@ -8,6 +8,7 @@ config every file is its own source and its shape is detected from a sample of i
 from __future__ import annotations
 
 import fnmatch
+import glob as globlib
 import itertools
 import posixpath
 from collections.abc import Sequence
@@ -88,6 +89,14 @@ def default_source_name(name: str) -> str:
     return p.as_posix()
 
 
+def detect_file(f: InputFile, sample: list[dict]) -> SourceBase:
+    """The source auto-detection gives one file: named as the build names it (``logs.jsonl.gz`` ->
+    ``logs``), with a ``path`` that selects that file alone (``[ab].jsonl`` escaped, not a glob), so the
+    config printed for it gives the same build when passed back."""
+    source = detect(sample, name=default_source_name(f.name), what="file", path=f.name)
+    return source.model_copy(update={"path": globlib.escape(f.name)})
+
+
 def _with_format(f: InputFile, fmt: str) -> InputFile:
     return f if fmt == "auto" else replace(f, format=fmt)
 
@@ -136,8 +145,7 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             if not sample:
                 skipped.append(SkippedFile(f.name, no_object_reason(f)))
                 continue
-            source = detect(sample, name=default_source_name(f.name), what="file", path=f.name)
-            source = source.model_copy(update={"path": f.name})
+            source = detect_file(f, sample)
             sources.append(source)
             plans.append(_plan(len(plans), f, source, sample, detected=True))
         if not plans:

@@ -140,6 +140,9 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
     inputs: list[InputFile] = []
     skipped: list[SkippedFile] = list(hidden)
     for path, name in candidates:
+        if not _utf8(name):  # the manifest, lineage and rejects name files in UTF-8 text
+            skipped.append(SkippedFile(_shown(name), NOT_UTF8))
+            continue
         item = classify(path, name)
         (inputs if isinstance(item, InputFile) else skipped).append(item)
     skipped.sort(key=lambda item: item.name)
@@ -147,6 +150,21 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
 
 
 HIDDEN = "hidden (the name starts with '.' or '_'), not read"
+NOT_UTF8 = "the file name is not valid UTF-8 (shown with \\x escapes), so no record of it could name its file; rename it to build it"
+
+
+def _utf8(name: str) -> bool:
+    """Whether a file name (bytes the OS decoded with surrogate escapes) is UTF-8 text."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name: str) -> str:
+    """A name that is not UTF-8, with its undecodable bytes as ``\\xff`` escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 _HF_CACHE_PARTS = {
     "blobs": "the blobs of a Hugging Face cache, read under their names in snapshots/",
     "refs": "the revision names of a Hugging Face cache (refs/main picks the snapshot read)",

@@ -8,12 +8,13 @@ will not make silently, detection raises :class:`AmbiguousLayoutError` with a co
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prefdata.config import SourceBase, TurnMarkers, parse_config
-from prefdata.errors import AmbiguousLayoutError
+from prefdata.errors import AmbiguousLayoutError, ConfigError
 from prefdata.shapes.messages import ROLE_ALIASES, looks_like_messages
 
 CHOSEN_KEYS = ("chosen", "chosen_messages", "chosen_response", "response_chosen", "chosen_conversation")
@@ -23,6 +24,8 @@ REJECTED_KEYS = ("rejected", "rejected_messages", "rejected_response", "response
 PROMPT_KEYS = ("prompt", "conversations", "question", "query", "instruction", "history", "context", "messages", "input")
 SYSTEM_KEYS = ("system", "system_prompt")
 _MARKERS = ("\n\nHuman:", "\n\nAssistant:", "Human:", "Assistant:")
+#: Characters a field path reads as nesting or indexing: a key holding one cannot be named in a config.
+_PATH_SYNTAX = re.compile(r"[.\[\]]")
 
 
 def key_stats(sample: Sequence[Mapping[str, Any]]) -> Counter[str]:
@@ -59,8 +62,20 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
             f"{what} {path or name}: {_why(sample, keys)}; write a build config (see the suggestion below and README 'Raw shapes')",
             suggested_config=_skeleton(keys),
         )
+    where = f"{what} {path or name}"
+    named = [v for value in source.get("columns", {}).values() for v in ([value] if isinstance(value, str) else value or [])]
+    unaddressable = [k for k in named if isinstance(k, str) and k in keys and _PATH_SYNTAX.search(k)]
+    if unaddressable:  # "annotator.1" would be read as annotator -> 1, which no record has
+        raise AmbiguousLayoutError(
+            f"{where}: the field{'s' if len(unaddressable) > 1 else ''} {', '.join(map(repr, unaddressable))} hold '.', '[' or ']', "
+            "which a field path reads as nesting, so no config can name them; rename the fields (e.g. annotator_1) and build again",
+            suggested_config=_skeleton(keys),
+        )
     source = {"name": name, **source}
-    return parse_config({"sources": [source]}, origin=f"detected config for {name}").sources[0]
+    try:
+        return parse_config({"sources": [source]}, origin=f"detected config for {name}").sources[0]
+    except ConfigError as exc:  # a layout detection recognised but cannot write as a config
+        raise AmbiguousLayoutError(f"{where}: {exc}; write a build config (see README 'Raw shapes')", suggested_config=_skeleton(keys)) from None
 
 
 def _is_hh_dialogue(value: Any) -> bool:
@@ -80,8 +95,19 @@ def prompt_extras(sample: Sequence[Mapping[str, Any]], keys: Counter[str], colum
         extra["history"] = "history"
     texts = _values(sample, prompt) if prompt else []
     if texts and sum(map(_is_hh_dialogue, texts)) * 2 > len(texts):  # the odd one out is a reject, not lost
-        extra["prompt_markers"] = TurnMarkers().model_dump()  # HH-RLHF's, the defaults
+        extra["prompt_markers"] = hh_markers(texts)
     return extra
+
+
+def hh_markers(texts: Sequence[Any]) -> dict[str, str]:
+    """The turn markers of HH-style dialogues: HH-RLHF's blank-line ``\n\nHuman:`` (the defaults), or
+    ``\nHuman:`` when most dialogues start their turns after a single line break, which the defaults
+    would not split (the whole dialogue, markers and all, would be one user turn)."""
+    dialogues = [t for t in texts if isinstance(t, str) and "Assistant:" in t]
+    blank_line = sum("\n\nAssistant:" in t or "\r\n\r\nAssistant:" in t for t in dialogues)
+    if dialogues and blank_line * 2 < len(dialogues):
+        return {"user": "\nHuman:", "assistant": "\nAssistant:"}
+    return TurnMarkers().model_dump()
 
 
 def _holds_whole_conversations(sample: Sequence[Mapping[str, Any]], chosen: str) -> bool:
@@ -123,6 +149,9 @@ def _preference_or_transcript(sample: Sequence[Mapping[str, Any]], keys: Counter
     if values and all(isinstance(v, str) for v in values):
         if not any(m in v for v in values for m in _MARKERS):
             return None  # plain strings without a prompt: nothing to say what the prompt is
+        markers = hh_markers(values)
+        if markers != TurnMarkers().model_dump():
+            return {"shape": "transcript", "columns": columns | scores, "markers": markers}
     elif not all(looks_like_messages(v) for v in values):
         return None
     return {"shape": "transcript", "columns": columns | scores}
