@@ -65,7 +65,10 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
             raise click.BadParameter(
                 f"{item!r}: expected KEY=VALUE, e.g. trl.lr_scheduler_type=linear", param_hint="--set"
             )
-        out[key.strip()] = yaml.safe_load(raw)
+        key = key.strip()
+        if key in out:  # the last would win silently
+            raise click.BadParameter(f"{key} is set twice; give it once", param_hint="--set")
+        out[key] = yaml.safe_load(raw)
     return out
 
 
@@ -133,11 +136,20 @@ def _overrides(params: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any
     out: dict[str, Any] = {}
     if params.pop("full", False):
         out["lora"] = None
+    flags: dict[str, str] = {}
     for flag, key in mapping.items():
         value = params.pop(flag, None)
         if value is not None and value != ():
             out[key] = list(value) if isinstance(value, tuple) else value
-    out.update(_parse_sets(params.pop("sets", ())))
+            flags[key] = "--" + flag.replace("_", "-")
+    sets = _parse_sets(params.pop("sets", ()))
+    both = [key for key in sets if key in flags or (key == "lora" and "lora" in out) or (key.startswith("lora.") and out.get("lora", 0) is None)]
+    if both:  # `--loss-type sigmoid --set trl.loss_type=ipo` ran ipo without a word
+        key = both[0]
+        if key not in flags:
+            raise click.BadParameter(f"{key} sets LoRA, which --full turns off; drop one of them", param_hint="--set")
+        raise click.BadParameter(f"{key} is also given by {flags[key]}; give it once", param_hint="--set")
+    out.update(sets)
     return out
 
 

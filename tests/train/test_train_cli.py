@@ -56,6 +56,12 @@ def test_bad_beta_and_bad_set_exit_2(task_data, sft_model, tmp_path):
     assert result.exit_code == 2 and "trl.beta (set by a flag): must be > 0" in result.output
     result = run([*base, "--set", "novalue"])
     assert result.exit_code == 2 and "KEY=VALUE" in result.output
+    # one value, given once: `--loss-type sigmoid --set trl.loss_type=ipo` ran ipo without a word
+    for extra, said in ((["--loss-type", "sigmoid", "--set", "trl.loss_type=ipo"], "trl.loss_type is also given by --loss-type"),
+                        (["--set", "trl.beta=0.1", "--set", "trl.beta=0.2"], "trl.beta is set twice"),
+                        (["--full", "--set", "lora.r=8"], "lora.r sets LoRA, which --full turns off")):
+        result = run([*base, *extra])
+        assert result.exit_code == 2 and said in result.output, result.output
 
 
 def test_sft_then_dpo_through_the_cli(task_data, tiny_model, tmp_path):

@@ -154,7 +154,7 @@ def run(ctx: Context) -> list[CheckOutcome]:
         "ngram": s.ngram,
     }
     message = (
-        f"{plural(len(ids), 'pair')} share a word {s.ngram}-gram with {plural(benchmarks_hit, 'benchmark prompt')}"
+        f"{plural(len(ids), 'pair')} {'shares' if len(ids) == 1 else 'share'} a word {s.ngram}-gram with {plural(benchmarks_hit, 'benchmark prompt')}"
         if ids
         else f"no prompt shares a word {s.ngram}-gram with the {plural(prompts.len(), 'benchmark prompt')}"
     )
