@@ -105,6 +105,8 @@ def train_dpo(
 
     baseline: dict[str, Any] = {}
     evaluate = trainer.eval_dataset is not None and len(trainer.eval_dataset) > 0
+    if test is not None and not evaluate:
+        progress(f"eval: skipped, TRL dropped all {len(test)} test pairs (each prompt alone reaches max_length)")
 
     def on_train_begin() -> None:  # the model as training uses it (prefdata/train/startup.py)
         if needs_fsdp_warm_up(trainer, lora=lora):
@@ -160,6 +162,7 @@ def _eval_doc(before: PreferenceEval | None, after: PreferenceEval | None, *, be
         "beta": beta,
         "pairs": (after or before).pairs if (after or before) else 0,
         "dropped_by_trl": drops["test"].dropped if "test" in drops else None,
+        **({} if (after or before) else {"skipped": "TRL dropped every test pair: each prompt alone reaches max_length"}),
         "definition": (
             "reward = beta * (log pi(y|x) - log pi_ref(y|x)) summed over completion tokens; reward_accuracy = share "
             "of pairs with reward(chosen) > reward(rejected), ties count 1/2 (before DPO the policy is the "

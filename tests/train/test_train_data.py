@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import polars as pl
@@ -154,6 +155,18 @@ def test_pairs_trl_drops_are_counted_and_reported_before_training(tmp_path, tiny
 
     sft = train_sft(data, str(tiny_model), tmp_path / "sft", overrides={**SFT_FAST, "trl.max_steps": 1}, no_check=True)
     assert sft.drops["train"].dropped == 2
+
+
+def test_a_test_split_trl_drops_whole_says_the_evaluation_was_skipped(tmp_path, sft_model, task_splits):
+    """Every test prompt alone reaches max_length: eval.json held before/after null and nothing was said."""
+    long_test = [{**row, "prompt": [{"role": "user", "content": " ".join(["Pick a snack for Ada."] * 12)}]} for row in task_splits["test"][:3]]
+    data = write_canonical(tmp_path / "out", {"train": task_splits["train"][:30], "test": long_test})
+    messages: list[str] = []
+    result = train_dpo(data, str(sft_model), tmp_path / "dpo", overrides={**DPO_FAST, "trl.max_steps": 1}, no_check=True,
+                       progress=messages.append)
+    assert any(m.startswith("eval: skipped, TRL dropped all 3 test pairs") for m in messages), messages
+    evaluation = json.loads((result.output / "eval.json").read_text())
+    assert evaluation["before"] is None and evaluation["dropped_by_trl"] == 3 and "every test pair" in evaluation["skipped"]
 
 
 def test_nothing_left_to_train_on_is_an_error(tmp_path, sft_model, task_splits):
