@@ -140,6 +140,8 @@ def prepare_inputs(
     staging = output_dir.staging_dir(output)
     args = build_trl_config(parsed, staging, precision)
     resolved = _resolve("--model", model_spec)
+    if resolved.kind == "local":  # recipe.yaml reruns with --recipe from any directory, as the record names it
+        parsed.model = resolved.location
     progress(f"model: {resolved.describe()}; precision {precision.name} on {precision.device_name}")
 
     gate = run_check_gate(

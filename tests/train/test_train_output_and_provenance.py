@@ -244,10 +244,14 @@ def test_the_record_names_the_shards_each_split_read(task_data, tmp_path):
     assert swapped["manifest_sha256"] == dataset_fingerprint(open_training_data(task_data))["manifest_sha256"]
 
 
-def test_the_adapter_names_its_base_model_by_absolute_path(task_data, tiny_model, tmp_path, monkeypatch):
-    """With ``--model`` given relative to the current directory, adapter_config.json named the base
-    "model", so PEFT's AutoPeftModelForCausalLM could load the adapter from that directory only."""
+def test_the_adapter_and_the_recipe_name_the_base_model_by_absolute_path(task_data, tiny_model, tmp_path, monkeypatch):
+    """With ``--model`` given relative to the current directory, adapter_config.json and recipe.yaml named
+    the base "model", so PEFT's AutoPeftModelForCausalLM (or a rerun with --recipe) found it from that
+    directory only."""
     monkeypatch.chdir(tiny_model.parent)
     result = train_sft(task_data, tiny_model.name, tmp_path / "out", overrides=ONE_STEP, no_check=True)
     adapter = json.loads((result.output / "adapter" / "adapter_config.json").read_text())
     assert adapter["base_model_name_or_path"] == result.record["base_model"]["path"] == str(tiny_model.resolve())
+    import yaml  # recipe.yaml, rerun with --recipe from another directory, names the same model
+
+    assert yaml.safe_load((result.output / "recipe.yaml").read_text())["model"] == str(tiny_model.resolve())
