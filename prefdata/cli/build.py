@@ -80,7 +80,8 @@ def _settings_summary(config: BuildConfig) -> str:
     lines = [
         (
             f"\nconfig used: {len(config.sources):,} sources, one per file, in {len(groups):,} setting(s); each setting "
-            "once, without the sources' `name` and `path` (`prefdata inspect RAW` prints each file's):"
+            "once, without the sources' `name` and `path` (the whole config, which gives this build again with "
+            "--config, is `config` in OUT/manifest.json; `prefdata inspect RAW` prints each file's):"
         )
     ]
     for members in groups.values():

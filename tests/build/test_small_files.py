@@ -252,6 +252,12 @@ def test_a_folder_of_files_read_alike_is_described_in_one_line(tmp_path: Path) -
     assert "config used: 30 sources, one per file, in 2 setting(s)" in res.stderr and "sources:" not in res.stderr
     assert "# 29 files, the first c00.jsonl, the last c29.jsonl\n- shape: preference" in res.stderr
     assert "# 1 file: c10.jsonl\n- shape: transcript" in res.stderr
+    assert "is `config` in OUT/manifest.json" in res.stderr  # and that config gives the same build again
+    (tmp_path / "config.json").write_text(json.dumps(json.loads((tmp_path / "out" / "manifest.json").read_text())["config"]))
+    again = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "again"), "--config", str(tmp_path / "config.json")])
+    assert again.exit_code == 0, again.output
+    for part in ("data", "rejects"):
+        assert {f.name: f.read_bytes() for f in (tmp_path / "out" / part).iterdir()} == {f.name: f.read_bytes() for f in (tmp_path / "again" / part).iterdir()}
     res = CliRunner().invoke(cli, ["build", str(raw / "c0*.jsonl"), str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert "sources:" in res.stderr and res.stderr.count("- name: c0") == 10  # 10 sources: printed
