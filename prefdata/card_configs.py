@@ -32,8 +32,10 @@ anywhere in the dataset folder), and this module works that out too.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -146,7 +148,9 @@ _READABLE = _PARQUET | {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".txt", ".
 _TIE_ORDER = (".parquet", ".lance", ".vortex", ".arrow", ".jsonl", ".json", ".csv")
 #: ``datasets.load._ALL_METADATA_FILENAMES``: counted after every data file.
 _METADATA_FILES = frozenset({"instruction.md", "latest_version_hint.json", "metadata.csv", "metadata.jsonl", "metadata.parquet", "task.toml"})
-#: Extensions that share a reader (``_EXTENSION_TO_MODULE``); any other is its own.
+#: Archives whose members decide the reader (``datasets.config.ARCHIVES_MAX_NUMBER_FOR_MODULE_INFERENCE``).
+_ARCHIVES_READ = 10
+#: Without ``datasets``: extensions that share a reader (``_EXTENSION_TO_MODULE``); any other is its own.
 _READER_OF = {".parquet": "parquet", ".geoparquet": "parquet", ".gpq": "parquet", ".json": "json", ".jsonl": "json",
               ".ndjson": "json", ".csv": "csv", ".tsv": "csv", ".hdf5": "hdf5", ".h5": "hdf5", ".tif": "image",
               ".tiff": "image", ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".bmp": "image",
@@ -175,28 +179,76 @@ def _default_reads(files: _Files) -> dict[str, list[str]]:
     for f, splits in read.items():
         for split in splits:
             by_split.setdefault(split, []).append(f)
-    readers = {split: _reader(fs) for split, fs in by_split.items()}
+    if all(f.rsplit("/", 1)[-1].split(".")[1:] == ["parquet"] for fs in by_split.values() for f in fs):  # the usual case
+        return read
+    readers = {split: _reader(fs, files.root) for split, fs in by_split.items()}
     if len(set(readers.values())) > 1:
-        named = ", ".join(f"{split}: {reader or 'no readable file'} ({by_split[split][0]})" for split, reader in readers.items())
-        raise CardError(f"with no card to map the files, the splits are in different formats ({named})", at=next(by_split[split][0] for split, reader in readers.items() if reader != "parquet"))
+        example = {split: _example(by_split[split], reader) for split, reader in readers.items()}
+        named = ", ".join(f"{split}: {reader or 'no readable file'} ({example[split]})" for split, reader in readers.items())
+        odd = next(split for split, reader in readers.items() if reader != "parquet")
+        raise CardError(f"with no card to map the files, the splits are in different formats ({named})", at=example[odd])
     if not readers or set(readers.values()) != {"parquet"}:
         return {}
-    return {f: splits for f, splits in read.items() if _PARQUET.intersection(_suffixes(f))}
+    # the Parquet files, by their extension as written: the loader leaves out a "test.PARQUET"
+    return {f: splits for f, splits in read.items() if _PARQUET.intersection("." + x for x in f.rsplit("/", 1)[-1].split(".")[1:])}
 
 
-def _reader(files: list[str]) -> str | None:
+def _reader(files: list[str], root: str) -> str | None:
     """The reader the loader picks for a split of these files (``infer_module_for_data_files_list``): that
     of the most common extension it can read, counting every suffix of a name, metadata files last, and
-    on a tie Parquet first, then Lance, Vortex, Arrow, JSON Lines, JSON, CSV, then the name (None: no
-    file it can read)."""
+    on a tie Parquet first, then Lance, Vortex, Arrow, JSON Lines, JSON, CSV, then the name; a ``.zip``
+    by what it holds. Files without an extension it reads, as written (``test.PARQUET`` is none), are
+    not in the split at all. None: no file it can read."""
+    readers, kept = _loader_tables()
+    files = [f for f in files if any("." + s in kept for s in f.rsplit("/", 1)[-1].split(".")[1:])]
     counts = Counter((s, f.rsplit("/", 1)[-1] in _METADATA_FILES) for f in files for s in _suffixes(f))
     def rank(item: tuple[tuple[str, bool], int]) -> tuple:
         (ext, metadata), n = item
         return (not metadata, n, *(ext == e for e in _TIE_ORDER), ext)
     for (ext, _), _ in sorted(counts.items(), key=rank, reverse=True):
-        if ext in _READABLE or ext == ".zip":
-            return _READER_OF.get(ext, ext.lstrip("."))
+        if ext in readers:
+            return readers[ext]
+        if ext == ".zip":
+            return _zip_reader([f for f in files if f.endswith(".zip")], root, readers)
     return None
+
+
+def _zip_reader(archives: list[str], root: str, readers: dict[str, str]) -> str | None:
+    """The reader for archives, by the commonest extension of what the first of them hold
+    (``infer_module_for_data_files_list_in_archives``)."""
+    counts: Counter[str] = Counter()
+    for name in archives[:_ARCHIVES_READ]:
+        try:
+            with zipfile.ZipFile(Path(root) / name) as archive:
+                members = [m for m in archive.namelist() if not m.endswith("/")]
+        except (OSError, zipfile.BadZipFile):
+            continue
+        counts.update(s for m in members for s in _suffixes(m))
+    top = counts.most_common(1)
+    return readers.get(top[0][0]) if top else None
+
+
+@functools.cache
+def _loader_tables() -> tuple[dict[str, str], frozenset[str]]:
+    """The loader's own tables when ``datasets`` is installed (``_EXTENSION_TO_MODULE``): each extension's
+    reader, named with its options (``.tsv`` is the CSV reader with a tab separator, a reader of its
+    own), and the extensions, as written, that keep a file in a split. Without ``datasets``, the
+    common ones."""
+    try:
+        from datasets.load import _EXTENSION_TO_MODULE as table  # imported only for a folder without a card
+    except ImportError:
+        table = {ext: (_READER_OF.get(ext, ext.lstrip(".")), {"sep": "\t"} if ext == ".tsv" else {}) for ext in _READABLE}
+    readers = {
+        ext.lower(): module + (f" ({', '.join(f'{k}={v!r}' for k, v in sorted(kwargs.items()))})" if kwargs else "")
+        for ext, (module, kwargs) in table.items()
+    }
+    return readers, frozenset(table) | {".zip"}
+
+
+def _example(files: list[str], reader: str | None) -> str:
+    """A file of a split that the loader reads with ``reader`` (its first file when it reads none)."""
+    readers, _ = _loader_tables()
+    return next((f for f in files if any(readers.get(s) == reader for s in _suffixes(f))), files[0]) if reader else files[0]
 
 
 def _suffixes(f: str) -> list[str]:

@@ -221,6 +221,18 @@ def _value_text(v: Any) -> str:
     return str(v)
 
 
+#: YAML 1.1's words for true and false: configs read them as strings (YAML 1.2), so ``labels: {up:
+#: [yes]}`` names the string "yes"; they also match a field that holds JSON ``true``/``false``, as the
+#: same config matched it when it was read as YAML 1.1.
+YAML11_BOOLEANS = {"yes": "true", "y": "true", "on": "true", "no": "false", "n": "false", "off": "false"}
+
+
+def value_keys(value: object) -> list[str]:
+    """:func:`value_key`, and for a YAML 1.1 boolean word (``yes``, ``off``) the boolean it meant there."""
+    key = value_key(value)
+    return [key, YAML11_BOOLEANS[key]] if isinstance(value, str) and key in YAML11_BOOLEANS else [key]
+
+
 def value_key(value: object) -> str:
     """A configured verdict or label value as shapes match it (``prefdata.shapes.fields.value_text``):
     trimmed, lower-cased, a whole number as an integer, so ``1``, ``"1"``, ``1.0`` and ``"1.0"`` are one

@@ -6,8 +6,9 @@ two values. Here a repeated key is an error naming the key and its line, as a ty
 
 A build config names values found in the data (label maps, filters), where YAML 1.1's booleans
 bite: ``labels: {up: [yes], down: [no]}`` or ``ok in [yes, no]`` read ``true``/``false`` and match
-no record whose label is the string "yes". :func:`load_data_yaml` reads only ``true``/``false`` as
-booleans, as YAML 1.2 does; settings that are booleans still accept "yes" (pydantic reads it).
+no record whose label is the string "yes". :func:`load_data_yaml` reads scalars as YAML 1.2 does
+(only ``true``/``false`` are booleans, ``010`` is ten, ``1:30`` is text); settings that are booleans
+still accept "yes" (pydantic reads it).
 Dataset cards are read elsewhere with plain ``yaml.safe_load``, as the Hub's libraries read them.
 """
 
@@ -25,15 +26,26 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """``SafeLoader`` that refuses a mapping holding the same key twice."""
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: dict[Any, Any] = {}
+    """The mapping's own keys, each once (keys a ``<<: *base`` merge brings in may be overridden, as
+    YAML means them to be); then ``SafeLoader``'s mapping, merges and its errors included."""
+    seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE:
+            continue
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        try:
+            repeated = key in seen
+        except TypeError:  # an unhashable key: construct_mapping says so
+            continue
+        if repeated:
             raise yaml.constructor.ConstructorError(
                 "while reading a mapping", node.start_mark, f"found the key {key!r} twice", key_node.start_mark
             )
-        seen[key] = True
+        seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
 
@@ -44,13 +56,39 @@ _BOOL = "tag:yaml.org,2002:bool"
 
 
 class _DataValueLoader(_UniqueKeyLoader):
-    """:class:`_UniqueKeyLoader` with YAML 1.2's booleans: ``yes``, ``no``, ``on``, ``off`` are strings."""
+    """:class:`_UniqueKeyLoader` with YAML 1.2's core schema for scalars: ``yes``, ``no``, ``on``,
+    ``off``, ``1:30`` and dates are strings, ``010`` is ten and ``1e-3`` a number."""
 
 
+_INT, _FLOAT, _TIMESTAMP = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"
 _DataValueLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL] for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT, _TIMESTAMP)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# YAML 1.2's core schema: `010` is ten, `1:30` and `2024-01-15` are text, `1e-3` is a number
 _DataValueLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_DataValueLoader.add_implicit_resolver(_INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
+_DataValueLoader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+.0123456789"),
+)
+
+
+def _int12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+def _float12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    return float(text.replace(".inf", "inf").replace(".nan", "nan"))
+
+
+_DataValueLoader.add_constructor(_INT, _int12)
+_DataValueLoader.add_constructor(_FLOAT, _float12)
 
 
 def load_data_yaml(text: str, name: str | None = None) -> Any:
@@ -70,15 +108,18 @@ def _load(text: str, name: str | None, loader: type[yaml.SafeLoader]) -> Any:
     return yaml.load(stream, Loader=loader)  # a SafeLoader subclass: no arbitrary objects
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object holds a key twice (``json`` gives its hook no position, so none is claimed)."""
+
+
 def load_json(text: str) -> Any:
-    """``json.loads`` that raises ``json.JSONDecodeError`` on a repeated key."""
+    """``json.loads`` that raises :class:`DuplicateKeyError` on a repeated key."""
 
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in pairs:
-            if key in out:  # the key's second occurrence in the text, as the place to look
-                quoted = json.dumps(key)
-                raise json.JSONDecodeError(f"found the key {key!r} twice", text, max(0, text.find(quoted, text.find(quoted) + 1)))
+            if key in out:
+                raise DuplicateKeyError(f"found the key {key!r} twice in one object")
             out[key] = value
         return out
 

@@ -399,7 +399,7 @@ def _pass_two(
             for src_idx, p in combining.items():
                 halves = spill.read_rows(f"halves-{src_idx}", bucket)
                 if halves is not None:
-                    combined, unpaired = _combine(p, halves, spill, file_index)
+                    combined, unpaired = _combine(p, halves, spill, file_index, dedup=config.dedup)
                     frames.append(combined)
                     if config.output.kto_export:
                         kto.append(unpaired)
@@ -448,12 +448,15 @@ def _write_kto(frames: list[pl.DataFrame], tmp: Path, threshold: int, compressio
     return outputs
 
 
-def _combine(p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _combine(
+    p: FilePlan, halves: pl.DataFrame, spill: Spill, file_index: dict[str, int], *, dedup: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Pair cross-record rows of one source in one partition; unpaired rows become drop rows.
 
-    Returns the pairs (with ids) and the unpaired rows (for the KTO export).
+    Returns the pairs (with ids) and the unpaired rows (for the KTO export). ``dedup=False``
+    (``--keep-duplicates``) keeps repeated pairs, as it does for every other shape.
     """
-    combined = p.shape.combine(halves)
+    combined = p.shape.combine(halves, dedup=dedup)
     rows = apply_rules(combined.pairs.lazy()).collect()
     bad = rows.filter(pl.col("_reason").is_not_null())
     if bad.height:

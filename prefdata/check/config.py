@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prefdata.check.errors import ConfigError
-from prefdata.config_files import load_json, load_yaml
+from prefdata.config_files import DuplicateKeyError, load_json, load_yaml
 
 Severity = Literal["error", "warn", "info"]
 SEVERITIES: tuple[str, ...] = ("error", "warn", "info")
@@ -191,7 +191,7 @@ def load_config(config: CheckConfig | dict | str | Path | None) -> CheckConfig:
             raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
         try:
             config = load_json(text) if path.suffix == ".json" else load_yaml(text, name=str(path))
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        except (json.JSONDecodeError, DuplicateKeyError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from exc
         if config is None:
             config = {}

@@ -45,7 +45,7 @@ def command(raw: str, out: str, config_path: str | None, test_fraction: float | 
     c = result.counts
     if c["pairs_written"] == 0:  # said even with --quiet: the dataset is empty and `load_dataset` will refuse it
         click.echo(
-            f"warning: no pair was written: all {c['records_read']:,} records were rejected "
+            f"warning: no pair was written: {_all_records(c['records_read'])} rejected "
             f"({', '.join(f'{r}: {n:,}' for r, n in sorted(c['rejected_by_reason'].items()))}); see {result.out}/rejects/",
             err=True,
         )
@@ -67,6 +67,10 @@ def command(raw: str, out: str, config_path: str | None, test_fraction: float | 
         else:
             click.echo("\nconfig used (save it as a file and pass --config to edit it):", err=True)
             click.echo(result.config_yaml.rstrip(), err=True)
+
+
+def _all_records(n: int) -> str:
+    return "the 1 record was" if n == 1 else f"all {n:,} records were"
 
 
 def _settings_summary(config: BuildConfig) -> str:

@@ -26,7 +26,7 @@ def command(raw: str, sample_size: int, examples: int) -> None:
         result = inspect(raw, sample_size=sample_size, examples=examples)
     for f in result.files:
         comp = f", {f.compression}" if f.compression else ""
-        click.secho(f"== {f.path} ({f.format}{comp}, {f.bytes:,} bytes; {f.sampled} records sampled)", bold=True)
+        click.secho(f"== {f.path} ({f.format}{comp}, {f.bytes:,} bytes; {f.sampled} record{'' if f.sampled == 1 else 's'} sampled)", bold=True)
         for s in f.fields:
             types = ", ".join(f"{t} {n}" for t, n in sorted(s.types.items(), key=lambda kv: -kv[1]))
             chars = f", ~{s.mean_chars:,.0f} chars" if s.mean_chars is not None else ""

@@ -24,6 +24,8 @@ REJECTED_KEYS = ("rejected", "rejected_messages", "rejected_response", "response
 PROMPT_KEYS = ("prompt", "conversations", "question", "query", "instruction", "history", "context", "messages", "input")
 SYSTEM_KEYS = ("system", "system_prompt")
 _MARKERS = ("\n\nHuman:", "\n\nAssistant:", "Human:", "Assistant:")
+#: A turn that starts after a single line break (not a blank line), Windows line ends included.
+_SINGLE_BREAK_TURN = re.compile(r"(?<![\r\n])\r?\n(?:Human|Assistant):")
 #: Characters a field path reads as nesting or indexing: a key holding one cannot be named in a config.
 _PATH_SYNTAX = re.compile(r"[.\[\]]")
 
@@ -101,13 +103,10 @@ def prompt_extras(sample: Sequence[Mapping[str, Any]], keys: Counter[str], colum
 
 def hh_markers(texts: Sequence[Any]) -> dict[str, str]:
     """The turn markers of HH-style dialogues: HH-RLHF's blank-line ``\n\nHuman:`` (the defaults), or
-    ``\nHuman:`` when most dialogues start their turns after a single line break, which the defaults
-    would not split (the whole dialogue, markers and all, would be one user turn)."""
-    dialogues = [t for t in texts if isinstance(t, str) and "Assistant:" in t]
-    blank_line = sum("\n\nAssistant:" in t or "\r\n\r\nAssistant:" in t for t in dialogues)
-    if dialogues and blank_line * 2 < len(dialogues):
-        return {"user": "\nHuman:", "assistant": "\nAssistant:"}
-    return TurnMarkers().model_dump()
+    ``\nHuman:`` when any turn starts after a single line break, which the defaults would not split
+    (the dialogue, markers and all, would stay in one turn); ``\nHuman:`` splits blank-line turns too."""
+    single = any(_SINGLE_BREAK_TURN.search(t) for t in texts if isinstance(t, str))
+    return {"user": "\nHuman:", "assistant": "\nAssistant:"} if single else TurnMarkers().model_dump()
 
 
 def _holds_whole_conversations(sample: Sequence[Mapping[str, Any]], chosen: str) -> bool:

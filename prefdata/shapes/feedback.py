@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.config import FeedbackSource, value_key
+from prefdata.config import FeedbackSource, value_key, value_keys
 from prefdata.schema import MESSAGES, has_blank_turn, trimmed_contents
 from prefdata.shapes.base import Shape, keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, expr_for, value_text
@@ -97,7 +97,9 @@ class FeedbackShape(Shape):
 
     def _label(self) -> pl.Expr:
         labels = self.source.labels
-        mapping = {value_key(v): "up" for v in labels.up} | {value_key(v): "down" for v in labels.down}
+        values = [(v, "up") for v in labels.up] + [(v, "down") for v in labels.down]
+        # a YAML 1.1 boolean word also matches the boolean; a value written out wins over that reading
+        mapping = {k: label for v, label in values for k in value_keys(v)[1:]} | {value_key(v): label for v, label in values}
         return value_text(expr_for(self.source.columns.label)).replace_strict(mapping, default=None, return_dtype=pl.String)
 
     def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -146,14 +148,15 @@ class FeedbackShape(Shape):
             "_detail",
         )
 
-    def combine(self, halves: pl.DataFrame) -> Combined:  # type: ignore[override]
+    def combine(self, halves: pl.DataFrame, *, dedup: bool = True) -> Combined:  # type: ignore[override]
         """Pair up-votes with down-votes per prompt group (one hash partition at a time).
 
-        A match of the same text up and down, or one that repeats a pair already made (a canned reply
-        down-voted eight times), is no pair and does not count toward ``max_pairs_per_prompt``: the
-        cap would otherwise be spent on what the rules then reject, and the prompt's other pairs lost.
-        A record left over is ``unpaired`` (exported as a KTO row), or, when its every match was
-        the same text or a repeat, ``identical_responses`` or ``duplicate_pair`` (not exported).
+        A match of the same text up and down, or (with ``dedup``) one that repeats a pair already made
+        (a canned reply down-voted eight times), is no pair and does not count toward
+        ``max_pairs_per_prompt``: the cap would otherwise be spent on what the rules then reject, and
+        the prompt's other pairs lost. A record left over is ``unpaired`` (exported as a KTO row) when
+        the cap left it out or it has no partner, and otherwise ``duplicate_pair`` (its matches repeat
+        pairs written) or ``identical_responses`` (its matches are the same text): not exported.
         """
         h = halves.sort("_order").with_columns(
             pl.int_range(pl.len()).over("_group", "label").alias("__k"), pl.len().over("_group", "label").alias("__of")
@@ -162,19 +165,26 @@ class FeedbackShape(Shape):
         ups = h.filter(pl.col("label") == "up").select(keep)
         downs = h.filter(pl.col("label") == "down").select(keep)
         cap = self.source.max_pairs_per_prompt
+        same = trimmed_contents(pl.col("response")) == trimmed_contents(pl.col("response_d"))
+        first_of_its_pair = pl.struct("prompt", "response", "response_d").is_first_distinct().over("_group") if dedup else pl.lit(True)
         matches = (
             ups.join(downs.select("_group", *[pl.col(c).alias(f"{c}_d") for c in keep if c != "_group"]), on="_group", how="inner")
             .sort("_group", *_rounds(pl.col("__k"), pl.col("__of"), pl.col("__k_d"), pl.col("__of_d")))
-            .with_columns((trimmed_contents(pl.col("response")) == trimmed_contents(pl.col("response_d"))).alias("__same"))
+            .with_columns(same.alias("__same"))
+            .with_columns((~pl.col("__same") & first_of_its_pair).alias("__new"))
+            .with_columns(pl.when("__new").then(pl.col("__new").cum_sum().over("_group") - 1).alias("__n"))
+            # whether this match's pair is written: by this match, or (a repeat) by its first copy
+            .with_columns((pl.col("__n").first().over("_group", "prompt", "response", "response_d") < cap).fill_null(False).alias("__written"))
             .with_columns(
-                (~pl.col("__same") & pl.struct("prompt", "response", "response_d").is_first_distinct().over("_group")).alias("__new")
+                pl.when("__same").then(pl.lit("identical_responses"))
+                .when(pl.col("__new") & (pl.col("__n") < cap)).then(pl.lit("written"))
+                .when("__new").then(pl.lit("unpaired"))  # over the cap
+                .when("__written").then(pl.lit("duplicate_pair"))  # a repeat of a pair written
+                .otherwise(pl.lit("unpaired"))  # a repeat of a pair the cap left out
+                .alias("__fate")
             )
         )
-        joined = (
-            matches.filter("__new")
-            .with_columns(pl.int_range(pl.len()).over("_group").alias("__n"))
-            .filter(pl.col("__n") < cap)
-        )
+        joined = matches.filter(pl.col("__fate") == "written")
         pairs = joined.select(
             pl.col("prompt"),
             pl.col("response").alias("chosen"),
@@ -195,21 +205,20 @@ class FeedbackShape(Shape):
             pl.lit(None, pl.String).alias("_detail"),
         )
         used = pl.concat([joined.select("_order"), joined.select(pl.col("_order_d").alias("_order"))]).unique()
-        # per record: whether any of its matches is a new pair (then only the cap left it out), or any is not the same text
-        sides = pl.concat([matches.select("_order", "__new", "__same"), matches.select(pl.col("_order_d").alias("_order"), "__new", "__same")])
-        fate = sides.group_by("_order").agg(pl.col("__new").any().alias("__any_new"), (~pl.col("__same")).any().alias("__any_differs"))
+        # per record left over: the cap left out one of its matches (unpaired), else a match repeats a
+        # pair written (duplicate_pair), else every match is the same text (identical_responses)
+        sides = pl.concat([matches.select("_order", "__fate"), matches.select(pl.col("_order_d").alias("_order"), "__fate")])
+        fate = sides.group_by("_order").agg(
+            pl.when((pl.col("__fate") == "unpaired").any()).then(pl.lit("unpaired"))
+            .when((pl.col("__fate") == "duplicate_pair").any()).then(pl.lit("duplicate_pair"))
+            .otherwise(pl.lit("identical_responses"))
+            .alias("__reason"),
+        )
         response = self.source.columns.conversation or self.source.columns.response
         unpaired = (
             h.join(used, on="_order", how="anti")
             .join(fate, on="_order", how="left")
-            .with_columns(
-                pl.when(pl.col("__any_new").fill_null(True))
-                .then(pl.lit("unpaired"))
-                .when(pl.col("__any_differs"))
-                .then(pl.lit("duplicate_pair"))
-                .otherwise(pl.lit("identical_responses"))
-                .alias("_reason")
-            )
+            .with_columns(pl.col("__reason").is_not_null().alias("__matched"), pl.col("__reason").fill_null("unpaired").alias("_reason"))
             .select(
                 "lineage",
                 "source",
@@ -226,7 +235,7 @@ class FeedbackShape(Shape):
                 .then(pl.lit("every pair it makes repeats one already made from this prompt (the same prompt, chosen and rejected)"))
                 .when(pl.col("_reason") == "identical_responses")
                 .then(pl.lit("every response voted the other way on this prompt is the same text"))
-                .when(pl.col("__any_new").is_not_null())
+                .when(pl.col("__matched"))
                 .then(pl.lit(f"over max_pairs_per_prompt ({cap}) for this prompt"))
                 .when(pl.col("label") == "up")
                 .then(pl.lit("no down-voted response to the same prompt"))

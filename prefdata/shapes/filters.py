@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from prefdata.config import YAML11_BOOLEANS
 from prefdata.config_files import load_data_yaml
 from prefdata.errors import ConfigError
 from prefdata.shapes.fields import as_number, expr_for, parse_path
@@ -88,7 +89,7 @@ def _equals_any(raw: pl.Expr, values: list[Any]) -> pl.Expr:
     them up.
     """
     numbers = [v for v in values if _is_number(v)]
-    texts = [_text(v) for v in values if v is not None and not _is_number(v)]
+    texts = [t for v in values if v is not None and not _is_number(v) for t in _texts(v)]
     hit = pl.lit(False)
     if any(v is None for v in values):
         hit = hit | raw.is_null()
@@ -148,7 +149,16 @@ def _same(value: Any, expected: Any) -> bool:
         if integer is not None:  # exactly, as :func:`_equals_any` compares a raw integer
             return integer == _whole(expected)
         return _number(value) == expected
-    return value is not None and _text(value) == _text(expected)
+    return value is not None and _text(value) in _texts(expected)
+
+
+def _texts(expected: Any) -> list[str]:
+    """The texts a configured value matches: its own, and for a YAML 1.1 boolean word (``no``) the
+    boolean it meant there (:data:`prefdata.config.YAML11_BOOLEANS`), so ``deleted == no`` still
+    matches a field holding JSON ``false``."""
+    text = _text(expected)
+    alias = YAML11_BOOLEANS.get(text.strip().lower()) if isinstance(expected, str) else None
+    return [text, alias] if alias else [text]
 
 
 def _text(value: Any) -> str:

@@ -40,20 +40,21 @@ _SEPARATOR = re.compile(r"[\s,;|.\-\u2013\u2014]*")
 #: in CJK templates), as templates name their fields. Other text (``" - "``, ``" vs "``, an
 #: instruction sentence) is no label.
 _LABEL = re.compile(r"[^\n]*[^\s:：][^\n]*[:：]\s*")
-#: A sentence end inside a label's line: the label is the text after it ("Rules: be nice. Question: "
-#: labels its field with "Question: " only). A capital must follow a Latin full stop, so "e.g. a URL:"
-#: is not cut.
-_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])|[。！？]\s*")
+#: A sentence end inside the first field's label line: the label is the text after it ("Rules: be
+#: nice. Question: " labels its field with "Question: " only, and "Rules: be nice. " is header). A full
+#: stop ends a sentence after a lower-case word of two letters or more and before a capital, so
+#: "Dr. Smith:", "U.S. Question:", "Q1. Answer:" and "e.g. a URL:" stay whole labels.
+_SENTENCE_END = re.compile(r"(?<![A-Za-z0-9])[a-z]{2,}[.]\s+(?=[A-Z])|[!?]\s+(?=[A-Z])|[。！？]\s*")
 
 
 def _label_parts(literal: str, first: bool) -> tuple[str, str]:
     """``(kept, label)`` of the literal before a field: the label goes with the field when it is empty.
 
-    The label is the literal's last line when that line ends with a colon, from its last sentence end
-    on; between fields, a line without a line break before it starts after the separator run
-    (``", Note: "``). Before the first field, what precedes the label is a header and stays
-    (Alpaca's "Below is an instruction..."); between fields it is a separator, kept only between two
-    fields that are both there.
+    The label is the literal's last line when that line ends with a colon; between fields, a line
+    without a line break before it starts after the separator run (``", Note: "``). Before the first
+    field, what precedes the label is a header and stays (Alpaca's "Below is an instruction..."), and
+    so does a sentence ending on the label's own line (:data:`_SENTENCE_END`); between fields it is a
+    separator, kept only between two fields that are both there.
     """
     body = literal.rstrip()
     start = body.rfind("\n") + 1
@@ -61,10 +62,11 @@ def _label_parts(literal: str, first: bool) -> tuple[str, str]:
         start = _SEPARATOR.match(body).end()  # type: ignore[union-attr]
     if _LABEL.fullmatch(literal[start:]) is None:
         return literal, ""
-    colon = max(body.rfind(":"), body.rfind("："))
-    ends = [m.end() for m in _SENTENCE_END.finditer(literal, start, colon)]
-    if ends and _LABEL.fullmatch(literal[ends[-1]:]):
-        start = ends[-1]
+    if first:  # before the first field, text before the label stays as header; between fields it would be separator
+        colon = max(body.rfind(":"), body.rfind("："))
+        ends = [m.end() for m in _SENTENCE_END.finditer(literal, start, colon)]
+        if ends and _LABEL.fullmatch(literal[ends[-1]:]):
+            start = ends[-1]
     return literal[:start], literal[start:]
 
 

@@ -17,7 +17,6 @@ pair is a reject with reason ``no_ranked_replies``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,7 +28,7 @@ from prefdata.io.decode import json_kind
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import PAIR_SCHEMA, Shape
 from prefdata.shapes.fields import Leaf
-from prefdata.shapes.filters import _get, parse_filters
+from prefdata.shapes.filters import _get, _number, parse_filters
 from prefdata.shapes.messages import ROLE_ALIASES
 
 _PAIR = pl.Struct({"prompt": MESSAGES, "chosen": MESSAGES, "rejected": MESSAGES, "chosen_model": pl.String, "rejected_model": pl.String})
@@ -103,7 +102,7 @@ class TreeShape(Shape):
         replies = [r for r in (found or []) if self._keep(r)]
         ranked = []
         for i, r in enumerate(replies):
-            rank = _rank(_get(r, c.rank))
+            rank = _number(_get(r, c.rank))  # 2, 2.0 or "2", as ranked reads a rank; not " 2", "2_0", true or NaN
             if rank is not None:
                 turn = self._turn(r, f"{where}.{c.replies}[{i}]")
                 if turn["role"] == "assistant":
@@ -159,17 +158,3 @@ class TreeShape(Shape):
         root = "the record" if c.root == "$" else f"'{c.root}'"
         return f"tree: root {root}, replies '{c.replies}', rank '{c.rank}' ({'lower' if self.source.lower_rank_is_better else 'higher'} is better); best sibling vs each worse"
 
-
-def _rank(value: Any) -> float | None:
-    """A reply's rank as a finite number: ``2``, ``2.0`` or ``"2"`` (as ``ranked`` reads a rank written as
-    text); None for a missing rank, a boolean, NaN or anything else, so the reply is not ranked."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return value

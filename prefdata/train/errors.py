@@ -84,10 +84,10 @@ def setup_errors() -> Iterator[None]:
             ) from exc
         if _raised_in(exc, "peft"):
             raise RecipeError(f"lora: PEFT rejected the LoRA settings of the recipe: {first_line(exc)}") from exc
-        if _raised_in(exc, "trl"):
-            raise RecipeError(f"trl: TRL rejected the recipe: {first_line(exc)}") from exc
+        if isinstance(exc, ValueError) and _raised_in(exc, "trl"):  # a TypeError there is more likely prefdata's bug
+            raise RecipeError(f"trl: TRL refused to set up this run: {first_line(exc)}") from exc
         raise
     except NotImplementedError as exc:
         if _raised_in(exc, "trl"):
-            raise RecipeError(f"trl: TRL does not implement this recipe: {first_line(exc)}") from exc
+            raise RecipeError(f"trl: TRL does not implement this run's settings: {first_line(exc)}") from exc
         raise

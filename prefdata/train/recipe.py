@@ -316,7 +316,8 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
         if value is False and _accepts(adapter, "no") and not _accepts(adapter, False):
             value = "no"  # YAML 1.1 reads `save_strategy: no` as false; the field means the string "no"
         booleans = [value] if isinstance(value, bool) else [v for v in value if isinstance(v, bool)] if isinstance(value, list) else []
-        if booleans and not _accepts(adapter, value):  # lax mode would read true as 1 (beta, learning_rate, ...)
+        numeric = _accepts(adapter, [1.0] if isinstance(value, list) else 1.0) or _accepts(adapter, [1] if isinstance(value, list) else 1)
+        if booleans and numeric and not _accepts(adapter, value):  # lax mode would read true as 1 (beta, learning_rate, ...)
             raise FieldError(f"trl.{name}", f"expected a number, got {value!r} (true/false, or YAML's yes/no/on/off)")
         try:
             out[name] = adapter.validate_python(value)

@@ -94,7 +94,7 @@ def test_keys_a_field_path_cannot_name_stop_detection_with_the_reason(tmp_path):
 def test_hh_dialogues_with_single_line_breaks_get_markers_that_split_them(tmp_path):
     """The blank-line defaults were proposed for ``Human: hi\\nAssistant: hello\\n...``: nothing was split,
     and each prompt was one user turn holding the whole dialogue, markers and all."""
-    dialogue = "Human: hi\nAssistant: hello\nHuman: what is 2+2?\nAssistant:"
+    dialogue = "Human: hi\nAssistant: hello\n\nHuman: what is 2+2?\nAssistant:"  # one blank line among single ones
     _write(tmp_path / "p.jsonl", [{"prompt": dialogue, "chosen": "4", "rejected": "5"}])
     _write(tmp_path / "t.jsonl", [{"chosen": dialogue + " 4", "rejected": dialogue + " 5"}])
     for name in ("p.jsonl", "t.jsonl"):

@@ -25,6 +25,8 @@ FOUND = {
     "-----BEGIN PGP PRIVATE KEY BLOCK-----": "secret",
     "write to jane.doe+news@example.co.uk": "email",
     "Paraguay and Moldova: juan@gobierno.py, ion@guvern.md": "email",
+    "in Markdown _bob@example.com_ and __alice@example.org__": "email",
+    "a footnote bob@example.com2 and carol@example.net_backup": "email",
     "19 digits printed: 4111 1111 1111 1111 113": "card",
     "13-digit Visa: 4222 2222 2222 2": "card",
 }

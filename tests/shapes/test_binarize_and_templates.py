@@ -71,6 +71,9 @@ def _texts(out: Path) -> list[tuple[str, str, float, float]]:
         ("Rules: be nice. Question: {instruction}\nContext: {input}", "Why?", None, "Rules: be nice. Question: Why?"),
         ("规则：友善。问题：{instruction}\n上下文：{input}", "", "猫坐着。", "规则：友善。上下文：猫坐着。"),
         ("Input (e.g. a URL): {instruction}\nContext: {input}", "", "The cat sat.", "Context: The cat sat."),  # no sentence end
+        ("Dr. Smith: {instruction}\n\nU.S. Answer: {input}", "", "Yes.", "U.S. Answer: Yes."),  # abbreviations end no sentence
+        ("Q1. Answer: {instruction}\n\nNotes: {input}", "", "Yes.", "Notes: Yes."),
+        ("{instruction}\n\nRules: be nice. Question: {input}", "", "Why?", "Rules: be nice. Question: Why?"),  # between fields: the whole line
         # escaped braces are literal text where they stand
         ('Reply in JSON like {{"answer": 1}}.\n\n### Instruction:\n{instruction}', "Why?", None, 'Reply in JSON like {"answer": 1}.\n\n### Instruction:\nWhy?'),
         ("{{x}} {instruction}", "Why?", None, "{x} Why?"),

@@ -119,11 +119,12 @@ def test_tree_ranks_written_as_text_are_ranks_as_in_ranked(tmp_path: Path) -> No
         return {"prompt": {"role": "prompter", "text": "Q", "replies": [
             {"role": "assistant", "text": f"reply {i}", "rank": r, "replies": []} for i, r in enumerate(ranks)]}}
 
-    raw = _jsonl(tmp_path / "t.jsonl", [tree("1", " 0 "), tree(True, 0), tree("best", 0)])
+    # read as ranked reads them (prefdata.shapes.filters._number): " 1", "1_0" and "１" are no numbers there
+    raw = _jsonl(tmp_path / "t.jsonl", [tree("1", "0"), tree(True, 0), tree("best", 0), tree(" 1", 0), tree("1_0", 0), tree("\uff11", 0)])
     prefdata.build(raw, tmp_path / "out", config=TREE)
     got = pairs(tmp_path / "out")
     assert [(c[0]["content"], r[0]["content"]) for c, r in zip(got["chosen"], got["rejected"])] == [("reply 1", "reply 0")]
-    assert _reasons(tmp_path / "out") == [(2, "no_ranked_replies"), (3, "no_ranked_replies")]
+    assert _reasons(tmp_path / "out") == [(r, "no_ranked_replies") for r in range(2, 7)]
 
 
 def test_records_nested_deeper_than_orjson_writes_build_or_reject_only_themselves(tmp_path: Path) -> None:
@@ -229,6 +230,23 @@ def test_feedback_spends_its_pair_cap_only_on_pairs_it_can_write(tmp_path: Path)
     capped = {"sources": [{**config["sources"][0], "max_pairs_per_prompt": 1}]}
     prefdata.build(_jsonl(tmp_path / "hi.jsonl", rows[-3:]), tmp_path / "one", config=capped)
     assert [r[0]["content"] for r in pairs(tmp_path / "one")["rejected"].to_list()] == ["Go away."]
+
+
+def test_feedback_repeats_follow_keep_duplicates_and_the_cap(tmp_path: Path) -> None:
+    """``--keep-duplicates`` kept one of three copies of a canned-reply pair (the shape dropped repeats
+    itself); and with a cap of 1, a copy of a pair the cap left out was called a duplicate of it."""
+    config = {"sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "rating"},
+                           "labels": {"up": ["up"], "down": ["down"]}}]}
+    canned = [{"prompt": "P", "response": "A", "rating": "up"}] + [{"prompt": "P", "response": "C", "rating": "down"}] * 3
+    prefdata.build(_jsonl(tmp_path / "c.jsonl", canned), tmp_path / "keep", config=config, dedup=False)
+    assert pairs(tmp_path / "keep").height == 3
+    capped = {"sources": [{**config["sources"][0], "max_pairs_per_prompt": 1}]}
+    rows = [{"prompt": "P", "response": r, "rating": v} for r, v in (("A", "up"), ("X", "down"), ("C", "down"), ("C", "down"))]
+    prefdata.build(_jsonl(tmp_path / "k.jsonl", rows), tmp_path / "cap", config=capped)
+    assert rejects(tmp_path / "cap").sort("record").select("record", "reason", "detail").rows() == [
+        (3, "unpaired", "over max_pairs_per_prompt (1) for this prompt"),
+        (4, "unpaired", "over max_pairs_per_prompt (1) for this prompt"),
+    ]
 
 
 @pytest.mark.parametrize("neighbour", [None, {"prompt": "Q2", "response": "r", "rating": [1]}])

@@ -225,7 +225,7 @@ def test_loss_settings_trl_refuses_later_are_refused_before_a_model_loads(overri
 def test_setup_errors_turns_what_trl_refuses_into_a_recipe_error(tmp_path):
     from trl import DPOConfig
 
-    with pytest.raises(RecipeError, match="trl: TRL rejected the recipe: `loss_weights` must have the same length"), setup_errors():
+    with pytest.raises(RecipeError, match="trl: TRL refused to set up this run: `loss_weights` must have the same length"), setup_errors():
         DPOConfig(output_dir=str(tmp_path), loss_type=["sigmoid"], loss_weights=[1.0, 2.0], use_cpu=True)
 
 

@@ -3,12 +3,10 @@ key and its line: plain ``yaml.safe_load`` and ``json.loads`` kept the last valu
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import yaml
 
-from prefdata.config_files import load_json, load_yaml
+from prefdata.config_files import DuplicateKeyError, load_json, load_yaml
 
 
 def test_a_repeated_key_is_an_error_at_any_depth() -> None:
@@ -16,8 +14,12 @@ def test_a_repeated_key_is_an_error_at_any_depth() -> None:
     with pytest.raises(yaml.YAMLError, match=r"found the key 'c' twice\n  in \"cfg.yaml\", line 3"):
         load_yaml("b:\n  c: 2\n  c: 3\n", name="cfg.yaml")
     assert load_json('{"a": {"b": 1}, "c": [{"b": 2}]}') == {"a": {"b": 1}, "c": [{"b": 2}]}
-    with pytest.raises(json.JSONDecodeError, match=r"found the key 'b' twice: line 1 column 16"):
+    with pytest.raises(DuplicateKeyError, match=r"found the key 'b' twice in one object$"):
         load_json('{"a": {"b": 1, "b": 2}}')
+    # a merge brings keys a mapping may override; a list as a key is the loader's own error, not a crash
+    assert load_yaml("base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\n")["use"] == {"x": 1, "y": 3}
+    with pytest.raises(yaml.YAMLError, match="unhashable"):
+        load_yaml("? [a]\n: 1\n")
 
 
 def test_the_build_config_refuses_a_repeated_key(tmp_path) -> None:
@@ -73,3 +75,23 @@ def test_a_build_config_reads_yes_and_no_as_the_data_values_they_name(tmp_path) 
     assert "2 records read -> 1 pair (train 1, test 0), 0 rejected" in result.output
     built = prefdata.build(raw, tmp_path / "again", config=config)
     assert built.config.dedup is True and built.config.output.kto_export is False
+
+
+def test_build_config_scalars_are_yaml_12_and_boolean_words_still_match_booleans(tmp_path) -> None:
+    """``010`` was 8 and ``1:30`` was 90 (YAML 1.1); and after yes/no became strings, a config written
+    for JSON true/false fields (``labels: {up: [yes]}``, ``deleted == no``) matched nothing."""
+    from prefdata.config_files import load_data_yaml
+
+    assert load_data_yaml("[010, 1:30, 1e-3, 0o17, 2024-01-15, yes]") == [10, "1:30", 0.001, 15, "2024-01-15", "yes"]
+    raw = tmp_path / "b.jsonl"
+    raw.write_text('{"prompt": "p", "response": "good", "ok": true, "deleted": false}\n'
+                   '{"prompt": "p", "response": "bad", "ok": false, "deleted": false}\n'
+                   '{"prompt": "p", "response": "gone", "ok": false, "deleted": true}\n')
+    config = tmp_path / "c.yaml"
+    config.write_text("sources:\n  - shape: feedback\n    columns: {prompt: prompt, response: response, label: ok}\n"
+                      "    labels: {up: [yes], down: [no]}\n    filters: ['deleted == no']\n")
+    import prefdata
+
+    result = prefdata.build(raw, tmp_path / "out", config=config)
+    assert result.counts["pairs_written"] == 1 and result.counts["rejected_by_reason"] == {"filtered_out": 1}
+

@@ -38,13 +38,16 @@ from prefdata.check.results import CheckOutcome
 
 TEXT_COLUMNS = ("prompt_text", "chosen_text", "rejected_text")
 
-#: The top-level domain ends a word, so "clip@2x.mp4" is not read as an address at "clip@2x.mp".
-EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?-u:\b)"
+#: The match takes the letters and digits right after the top-level domain, so "clip@2x.mp4" is seen
+#: whole (a file name, :data:`NOT_EMAIL_TLDS`) rather than as an address at "clip@2x.mp", while
+#: "_bob@example.com_" (Markdown) and "bob@example.com2" (a footnote) are still addresses.
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}[A-Za-z0-9]*"
 #: "Domains" of e-mail-shaped strings that are file names (``icon@2x.png``), and SSH remotes' user.
 #: (Only extensions that are not real top-level domains: .py, .md and .zip are.)
 NOT_EMAIL_TLDS = ("png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "avif", "heic", "heif", "tif", "tiff", "jfif", "webm",
                   "ttf", "otf", "eot", "woff", "psd", "css", "scss", "sass", "js", "jsx", "tsx", "vue", "wasm", "html", "htm",
-                  "xml", "json", "yaml", "yml", "toml", "ini", "cfg", "csv", "tsv", "log", "lock", "txt", "pdf", "git")
+                  "xml", "json", "yaml", "yml", "toml", "ini", "cfg", "csv", "tsv", "log", "lock", "txt", "pdf", "git",
+                  "mp3", "mp4", "m4a", "m4v", "woff2", "h264", "x264", "7z", "gz2")
 NOT_EMAIL_USERS = ("git",)
 PHONE = (
     r"(?:^|[^0-9A-Za-z+])(?:(?:\+?1[ .-]?)?(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}"
@@ -146,7 +149,7 @@ def has_card(run: str) -> bool:
 
 def _is_email(m: pl.Expr) -> pl.Expr:
     address = m.str.extract(f"({EMAIL})")
-    tld = address.str.extract(r"\.([A-Za-z]+)$").str.to_lowercase()
+    tld = address.str.extract(r"\.([A-Za-z0-9]+)$").str.to_lowercase()
     user = address.str.extract(r"^([^@]+)@").str.to_lowercase()
     return address.is_not_null() & ~tld.is_in(list(NOT_EMAIL_TLDS)) & ~user.is_in(list(NOT_EMAIL_USERS))
 
