@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from prefdata.config_files import load_data_yaml
+from prefdata.config_files import load_data_yaml, not_text, read_text
 from prefdata.errors import ConfigError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -555,9 +555,15 @@ def load_config(path: str | Path) -> BuildConfig:
     """Read and validate a YAML build config."""
     p = Path(path)
     try:
-        data = load_data_yaml(p.read_text(encoding="utf-8"), name=str(p))
+        data = load_data_yaml(read_text(p), name=str(p))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {p}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config {p} is a folder, not a YAML file") from None
+    except OSError as exc:
+        raise ConfigError(f"config {p}: cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config {not_text(p, exc)}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config {p} is not valid YAML: {exc}") from None
     return parse_config(data, origin=str(p))

@@ -14,9 +14,11 @@ Dataset cards are read elsewhere with plain ``yaml.safe_load``, as the Hub's lib
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -124,3 +126,18 @@ def load_json(text: str) -> Any:
         return out
 
     return json.loads(text, object_pairs_hook=unique)
+
+
+def read_text(path: str | Path) -> str:
+    """A hand-written config file's text: UTF-8 (a byte order mark allowed), or UTF-16 with its byte
+    order mark, as Windows editors and PowerShell's ``>`` write it. Raises ``UnicodeDecodeError`` for
+    other bytes and ``OSError`` for a file that cannot be read (a folder, say)."""
+    data = Path(path).read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
+def not_text(path: str | Path, exc: UnicodeDecodeError) -> str:
+    """Why a config file could not be read as text, for the error naming it."""
+    return f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"

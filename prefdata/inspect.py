@@ -14,7 +14,7 @@ from typing import Any
 
 from prefdata.build.plan import detect_file
 from prefdata.config import BuildConfig, dump_config
-from prefdata.errors import AmbiguousLayoutError
+from prefdata.errors import AmbiguousLayoutError, InputError
 from prefdata.io.decode import json_kind
 from prefdata.io.discover import SkippedFile, discover, no_object_reason
 from prefdata.io.records import sample_records
@@ -68,6 +68,11 @@ def field_stats(sample: list[dict]) -> list[FieldStats]:
 
 def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: int = 2) -> InspectResult:
     """Describe every raw file under RAW (a file, folder or glob) without building anything."""
+    if not isinstance(raw, (str, os.PathLike)):
+        raise InputError(f"raw must be a path (str or os.PathLike), got {type(raw).__name__}")
+    for name, value, least in (("sample_size", sample_size, 1), ("examples", examples, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InputError(f"{name} must be a whole number >= {least}, got {value!r}")
     inputs, skipped = discover(raw)
     result = InspectResult(skipped=skipped)
     for f in inputs:

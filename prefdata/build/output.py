@@ -173,10 +173,17 @@ def check_out_dir(out: Path) -> None:
 
 
 def make_temp_dir(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(out)
-    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    """The folder the build writes into, beside OUT (swapped in whole at the end)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(out)
+        tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+    except OSError as exc:
+        raise OutputError(
+            f"OUT '{out}': cannot write in the folder that holds it, '{out.parent}' ({exc.strerror or exc}); "
+            "the build writes beside OUT and swaps it in whole"
+        ) from None
     return tmp
 
 

@@ -79,6 +79,12 @@ class BuildResult:
     def counts(self) -> dict[str, Any]:
         return self.manifest["counts"]
 
+    def __repr__(self) -> str:
+        """A line, not the whole manifest (megabytes for a folder of small files)."""
+        c = self.counts
+        return (f"BuildResult(out={str(self.out)!r}, records_read={c['records_read']:,}, pairs_written={c['pairs_written']:,}, "
+                f"records_rejected={c['records_rejected']:,}, pairs_by_split={c['pairs_by_split']}, warnings={len(self.warnings)})")
+
 
 def _resolve_config(config: str | os.PathLike[str] | BuildConfig | Mapping[str, Any] | None) -> BuildConfig | None:
     if config is None or isinstance(config, BuildConfig):
@@ -115,10 +121,16 @@ def build(
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise ConfigError(f"partitions must be a whole number >= 1 (or None for one per 256 MB of input or 500,000 pairs), got {partitions!r}")
     out_path = Path(out)
-    check_out_dir(out_path)
+    # OUT given as a link (to a bigger disk): the folder it points to is replaced and the link kept
+    target = Path(os.path.realpath(out_path)) if out_path.is_symlink() else out_path
+    check_out_dir(target)
     cfg = _resolve_config(config)
-    plan = plan_build(raw, cfg, exclude=out_path)
+    # OUT is left out of RAW (a dataset written inside the raw folder), unless RAW is that dataset (or in it):
+    # a rebuild reads the old pairs, which stay in place until the new dataset is swapped in
+    plan = plan_build(raw, cfg, exclude=None if _within(raw, target) else target)
     split = plan.config.split.overridden(**{k: v for k, v in {"test_fraction": test_fraction, "seed": seed}.items() if v is not None})
+    if dedup is not None and not isinstance(dedup, bool):  # model_copy does not validate: "no" would be recorded as is
+        raise ConfigError(f"dedup must be True or False, got {dedup!r}")
     effective = plan.config.model_copy(update={"split": split, **({"dedup": dedup} if dedup is not None else {})})
     say = log or (lambda _msg: None)
     detected = [(p.file.name, p.shape.describe()) for p in plan.files]
@@ -130,11 +142,11 @@ def build(
         say(f"warning: {line}")
     n_parts = partitions or _default_partitions(plan)
 
-    tmp = make_temp_dir(out_path)
+    tmp = make_temp_dir(target)
     try:
         with Progress(enabled=None if not quiet else False) as progress:
             manifest = _run(plan, effective, tmp, n_parts, progress)
-        swap_into_place(tmp, out_path)
+        swap_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -532,3 +544,11 @@ def _counts(
 
 
 __all__ = ["BuildResult", "build"]
+
+
+def _within(raw: str | os.PathLike[str], out: Path) -> bool:
+    """Whether RAW (a path, not a glob) is OUT or lies inside it."""
+    try:
+        return Path(os.path.realpath(raw)).is_relative_to(Path(os.path.realpath(out)))
+    except (OSError, ValueError):
+        return False

@@ -55,6 +55,8 @@ def check(
         raise OptionsError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if (tokenizer is None) != (max_length is None):
         raise OptionsError("--tokenizer and --max-length go together (the truncation checks need both)")
+    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)):
+        raise OptionsError(f"max_length must be a whole number of tokens, got {max_length!r}")
     if max_length is not None and max_length < 1:
         raise OptionsError(f"max_length must be a positive number of tokens, got {max_length}")
     if data_docs is not None and engine != "gx":

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prefdata.check.errors import ConfigError
-from prefdata.config_files import DuplicateKeyError, load_json, load_yaml
+from prefdata.config_files import DuplicateKeyError, load_json, load_yaml, not_text, read_text
 
 Severity = Literal["error", "warn", "info"]
 SEVERITIES: tuple[str, ...] = ("error", "warn", "info")
@@ -186,9 +186,11 @@ def load_config(config: CheckConfig | dict | str | Path | None) -> CheckConfig:
         path = Path(config)
         origin = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(not_text(path, exc)) from None
         try:
             config = load_json(text) if path.suffix == ".json" else load_yaml(text, name=str(path))
         except (json.JSONDecodeError, DuplicateKeyError, yaml.YAMLError) as exc:

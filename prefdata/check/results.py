@@ -113,6 +113,11 @@ class CheckResult:
     def failures(self) -> list[CheckOutcome | ExpectationOutcome]:
         return [x for x in (*self.expectations, *self.checks) if not x.passed]
 
+    def __repr__(self) -> str:
+        """A line, not every offending id (megabytes in a notebook cell at 20,000 pairs)."""
+        failed = ", ".join(f"{getattr(x, 'id', None) or x.expectation_type} ({x.severity})" for x in self.failures()) or "none"
+        return f"CheckResult(dataset={self.dataset!r}, passed={self.passed}, rows={self.rows:,}, failed: {failed})"
+
     def check(self, check_id: str) -> CheckOutcome:
         for c in self.checks:
             if c.id == check_id:
@@ -154,6 +159,7 @@ class CheckResult:
         text = json.dumps(_jsonable(self.to_dict()), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         fd, tmp = tempfile.mkstemp(prefix=".checks-", suffix=".json", dir=path.parent)
         try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private (0600); CI uploaders and teammates read it
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, path)
@@ -161,6 +167,13 @@ class CheckResult:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(x: Any) -> Any:

@@ -11,7 +11,9 @@ traceback is printed). A crash must never read as "the data failed its checks" t
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 import traceback
 
@@ -56,10 +58,33 @@ def cli() -> None:
 INTERNAL_ERROR = 3
 
 
+#: Exit code of a run the user interrupted (Ctrl-C): 128 + SIGINT, as shells report it, not 1.
+INTERRUPTED = 130
+
+
 def main() -> None:
     """Console-script entry point."""
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a name prints it escaped, not exit 3
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
-        cli.main(standalone_mode=True)
+        code = cli.main(standalone_mode=False, color=False if os.environ.get("NO_COLOR") else None)
+    except click.exceptions.Abort:  # Ctrl-C, or EOF at a prompt
+        click.echo("interrupted", err=True)
+        sys.exit(INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:  # `prefdata build ... | head`: the reader left; 128 + SIGPIPE, as a shell says it
+        with contextlib.suppress(OSError, ValueError):  # Python flushes stdout at exit: to nowhere, without a second error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as exc:  # a file the system refuses (permissions, a folder where a file goes, a full disk)
+        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + _os_hint(exc), err=True)
+        sys.exit(2)
     except Exception:  # noqa: BLE001 (the last line of defence: every other error has its own exit code)
         traceback.print_exc()
         click.echo(
@@ -68,3 +93,10 @@ def main() -> None:
             err=True,
         )
         sys.exit(INTERNAL_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _os_hint(exc: OSError) -> str:
+    if isinstance(exc, PermissionError) and "checks" in os.path.basename(str(exc.filename or "")):
+        return " (a read-only dataset can be checked with `prefdata check --no-write`)"
+    return ""

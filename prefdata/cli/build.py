@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from prefdata.cli.common import fail_on_prefdata_errors
+from prefdata.cli.common import fail_on_prefdata_errors, not_empty
 
 if TYPE_CHECKING:
     from prefdata.config import BuildConfig, SourceBase
@@ -17,8 +17,8 @@ MAX_PRINTED_SOURCES = 20
 
 
 @click.command("build")
-@click.argument("raw", type=click.Path())
-@click.argument("out", type=click.Path())
+@click.argument("raw", type=click.Path(), callback=not_empty)
+@click.argument("out", type=click.Path(), callback=not_empty)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML build config (default: detect each file's shape).")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), help="Share of prompt groups in the test split [default: 0.05].")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), help="Seed of the split [default: 0].")

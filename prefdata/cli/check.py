@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from prefdata.cli.common import fail_on_prefdata_errors
+from prefdata.cli.common import fail_on_prefdata_errors, not_empty
 
 #: Width of the tables when stdout is not a terminal and COLUMNS is unset (CI logs, pipes).
 LOG_WIDTH = 160
@@ -32,12 +32,20 @@ def _severity(sev: str) -> str:
     return {"error": "[red]error[/red]", "warn": "[yellow]warn[/yellow]", "info": "[blue]info[/blue]"}[sev]
 
 
+def _reader_gone() -> None:
+    """``prefdata check OUT | head -1``: the reader left. rich would exit 1, the code of failed data;
+    the rest of the table goes nowhere and the exit code stays the check's."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def _print(result) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = Console(stderr=False, highlight=False)
+    console.on_broken_pipe = _reader_gone  # type: ignore[method-assign]
     if not console.is_terminal and "COLUMNS" not in os.environ:
         # A CI log or a pipe: rich would assume 80 columns and fold each finding into slivers.
         console.width = LOG_WIDTH
@@ -46,7 +54,7 @@ def _print(result) -> None:
     if failed:
         suite = Table(title=title, title_justify="left")
         for col in ("expectation", "column", "severity", "result", "unexpected"):
-            suite.add_column(col)
+            suite.add_column(col, min_width={"severity": 5, "result": 4}.get(col))
         for e in failed:
             column = e.kwargs.get("column") or ",".join(str(e.kwargs[k]) for k in ("column_A", "column_B") if k in e.kwargs)
             unexpected = e.result.get("unexpected_count", e.result.get("observed_value", ""))
@@ -56,7 +64,9 @@ def _print(result) -> None:
         console.print(title)
     table = Table(title=f"preference checks on {result.rows:,} pairs", title_justify="left")
     for col in ("check", "severity", "result", "offending", "finding"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("check", "severity", "result", "offending"))
+        # the verdict columns keep their width on a narrow terminal; the finding folds
+        table.add_column(col, overflow="fold", no_wrap=col in ("severity", "result"),
+                         min_width={"check": 10, "severity": 5, "result": 4, "offending": 5, "finding": 16}.get(col))
     for c in result.checks:
         table.add_row(c.id, _severity(c.severity), _status(c.passed, c.skipped is not None), f"{c.offending_count:,}", escape(c.message))
     console.print(table)
@@ -69,7 +79,7 @@ def _print(result) -> None:
 
 
 @click.command("check")
-@click.argument("dataset", type=_PATH)
+@click.argument("dataset", type=click.Path(), callback=not_empty)
 @click.option("--suite", type=_FILE, help="Great Expectations suite JSON [default: the shipped canonical suite].")
 @click.option("--config", "config_path", type=_FILE, help="YAML/JSON thresholds and severities of the checks.")
 @click.option("--engine", type=click.Choice(["polars", "gx"]), default="polars", show_default=True, help="Expectation engine (gx needs the gx extra).")
@@ -82,7 +92,7 @@ def _print(result) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print checks.json to stdout instead of the tables.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display (it shows only when stderr is a terminal).")
 def command(
-    dataset: Path, suite: Path | None, config_path: Path | None, engine: str, data_docs: Path | None,
+    dataset: str, suite: Path | None, config_path: Path | None, engine: str, data_docs: Path | None,
     tokenizer: Path | None, max_length: int | None, benchmark_prompts: Path | None, strict: bool,
     no_write: bool, as_json: bool, quiet: bool,
 ) -> None:

@@ -22,3 +22,11 @@ def fail_on_prefdata_errors() -> Iterator[None]:
     except PrefdataError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
+
+
+def not_empty(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Refuse an empty path argument: ``prefdata build "$RAW" out`` with RAW unset read the current
+    folder, and built every file under it."""
+    if isinstance(value, (str, bytes)) and not value or str(value) == "":
+        raise click.BadParameter("is empty; name a file or folder (is a shell variable unset?)", ctx=ctx, param=param)
+    return value

@@ -131,6 +131,8 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
             raise InputError(f"RAW '{raw_str}' does not exist")
         if root.is_file():
             candidates = [(root, root.name)]
+        elif not root.is_dir():
+            raise InputError(f"RAW '{raw_str}' is neither a file nor a folder (a pipe or a device); write the records to a file first")
         elif _is_prefdata_output(root):
             candidates, hidden = _earlier_output(root, exclude)
         else:

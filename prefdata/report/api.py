@@ -90,6 +90,9 @@ def report(
     from prefdata.report.html_page import render_html
     from prefdata.report.markdown import render_markdown
 
+    for name, value in (("sample", sample), ("examples_per_check", examples_per_check), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ReportError(f"{name} must be a whole number, got {value!r}")
     if sample < 0 or examples_per_check < 0:
         raise ReportError(f"sample and examples_per_check must be >= 0, got {sample} and {examples_per_check}")
     if not 0 <= seed <= MAX_SEED:

@@ -11,6 +11,7 @@ with full fine-tuning an explicit reference model is loaded (``ref_model``, defa
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,13 @@ logger = logging.getLogger("prefdata.train")
 
 def train_dpo(
     data: str | Path,
-    model: str | None = None,
+    model: str | os.PathLike[str] | None = None,
     output: str | Path = "dpo-out",
     *,
     recipe: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     from_instruct: bool = False,
-    ref_model: str | None = None,
+    ref_model: str | os.PathLike[str] | None = None,
     no_check: bool = False,
     overwrite: bool = False,
     callbacks: list | None = None,

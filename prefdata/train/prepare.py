@@ -101,20 +101,22 @@ def prepare_inputs(
     stage: Stage,
     *,
     data: str | Path,
-    model: str | None,
+    model: str | os.PathLike[str] | None,
     output: str | Path,
     recipe: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     no_check: bool = False,
     overwrite: bool = False,
     from_instruct: bool = False,
-    ref_model: str | None = None,
+    ref_model: str | os.PathLike[str] | None = None,
     progress: Progress = logger.info,
 ) -> Inputs:
     """Validate every input of a stage; raises a :class:`~prefdata.train.errors.TrainError` on the first problem."""
     overrides = dict(overrides or {})
     if model is not None:
-        overrides["model"] = model
+        overrides["model"] = os.fspath(model)  # a Path from Python, as a string from the CLI
+    if ref_model is not None:
+        ref_model = os.fspath(ref_model)
     parsed = load_recipe(stage, recipe, overrides)
     if ref_model is not None and parsed.lora is not None:
         raise RecipeError(

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from prefdata.config_files import load_yaml
+from prefdata.config_files import load_yaml, not_text, read_text
 from prefdata.train.errors import RecipeError
 
 Stage = Literal["sft", "dpo"]
@@ -162,9 +162,13 @@ def default_recipe_path(stage: Stage) -> Path:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"), name=str(path))
+        data = load_yaml(read_text(path), name=str(path))
     except FileNotFoundError:
         raise RecipeError(f"recipe not found: {path}") from None
+    except OSError as exc:
+        raise RecipeError(f"{path}: cannot read the recipe ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise RecipeError(not_text(path, exc)) from None
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path}: not valid YAML: {exc}") from None
     if data is None:

@@ -9,6 +9,7 @@ plain model plus a training record that marks it instruction-tuned, which is wha
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ logger = logging.getLogger("prefdata.train")
 
 def train_sft(
     data: str | Path,
-    model: str | None = None,
+    model: str | os.PathLike[str] | None = None,
     output: str | Path = "sft-out",
     *,
     recipe: str | Path | None = None,

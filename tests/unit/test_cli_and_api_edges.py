@@ -1,0 +1,126 @@
+"""What two hunts found at the edges of the CLI and the Python API: paths that are links, pipes or
+empty, files the system refuses, arguments of the wrong type, exit codes for Ctrl-C and closed pipes,
+and results a notebook can print."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import prefdata
+from prefdata.cli import cli
+from prefdata.errors import ConfigError, InputError
+
+ROWS = [{"prompt": f"question {i}", "chosen": f"good answer {i}", "rejected": f"bad {i}"} for i in range(30)]
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    path = tmp_path / "raw.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    return path
+
+
+def test_out_given_as_a_link_is_written_through_and_the_link_kept(raw, tmp_path):
+    """The link was replaced by the dataset and the build then died on rmtree of a link (exit 3)."""
+    (tmp_path / "target").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "target")
+    prefdata.build(raw, tmp_path / "out")
+    prefdata.build(raw, tmp_path / "out")  # and again, over the previous dataset
+    assert (tmp_path / "out").is_symlink() and (tmp_path / "target" / "manifest.json").is_file()
+    (tmp_path / "dangling").symlink_to(tmp_path / "elsewhere")
+    prefdata.build(raw, tmp_path / "dangling")
+    assert (tmp_path / "dangling").is_symlink() and (tmp_path / "elsewhere" / "data").is_dir()
+
+
+def test_a_dataset_rebuilt_from_itself_reads_its_own_pairs(raw, tmp_path):
+    """`prefdata build ds ds` said "nothing readable": RAW's data/ was left out as being OUT."""
+    prefdata.build(raw, tmp_path / "ds")
+    again = prefdata.build(tmp_path / "ds", tmp_path / "ds", test_fraction=0.2)
+    assert again.counts["records_read"] == 30 and again.counts["pairs_written"] == 30
+
+
+def test_raw_that_is_a_pipe_and_out_in_a_file_are_input_errors(raw, tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(InputError, match="neither a file nor a folder"):
+        prefdata.build(tmp_path / "fifo", tmp_path / "out")
+    with pytest.raises(prefdata.errors.OutputError, match="cannot write in the folder that holds it"):
+        prefdata.build(raw, raw / "out")  # OUT's parent is a file
+
+
+def test_wrongly_typed_arguments_are_the_api_own_errors(raw, tmp_path):
+    from prefdata.check.errors import OptionsError
+    from prefdata.report.errors import ReportError
+
+    with pytest.raises(ConfigError, match="dedup must be True or False"):
+        prefdata.build(raw, tmp_path / "out", dedup="no")  # recorded as "no" and read back as False
+    with pytest.raises(InputError, match="raw must be a path"):
+        prefdata.inspect(5)
+    with pytest.raises(InputError, match="sample_size must be a whole number >= 1"):
+        prefdata.inspect(raw, sample_size=0)
+    built = prefdata.build(raw, tmp_path / "out")
+    with pytest.raises(OptionsError, match="max_length must be a whole number"):
+        prefdata.check(built.out, tokenizer=tmp_path, max_length="512")
+    with pytest.raises(ReportError, match="seed must be a whole number"):
+        prefdata.report(built.out, seed=1.5)
+
+
+def test_results_print_as_one_line_and_checks_json_is_readable_by_others(raw, tmp_path):
+    built = prefdata.build(raw, tmp_path / "out")
+    result = prefdata.check(built.out)
+    assert len(repr(built)) < 300 and repr(built).startswith("BuildResult(out=")
+    assert len(repr(result)) < 300 and "passed=" in repr(result)
+    old = os.umask(0o022)
+    try:
+        prefdata.check(built.out)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((built.out / "checks.json").stat().st_mode) == 0o644  # mkstemp made it 0600
+
+
+def test_config_files_in_utf16_are_read_and_other_bytes_are_named(raw, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_bytes("sources:\n  - shape: preference\n    columns: {prompt: prompt}\n".encode("utf-16"))  # PowerShell's `>`
+    assert prefdata.build(raw, tmp_path / "out", config=config).counts["pairs_written"] == 30
+    config.write_bytes(b"# caf\xe9\nsources:\n  - shape: preference\n    columns: {prompt: prompt}\n")  # Latin-1
+    with pytest.raises(ConfigError, match=r"c\.yaml: not UTF-8 text"):
+        prefdata.build(raw, tmp_path / "out", config=config)
+    with pytest.raises(ConfigError, match="is a folder"):
+        prefdata.build(raw, tmp_path / "out", config=tmp_path)
+
+
+@pytest.mark.parametrize("args", [["build", "", "out"], ["check", ""], ["report", ""], ["inspect", ""]])
+def test_an_empty_path_argument_is_refused(tmp_path, args):
+    """`prefdata build "$RAW" out` with RAW unset built every file under the current folder."""
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "is empty" in result.output
+
+
+def test_inspect_refuses_counts_below_one(raw):
+    assert CliRunner().invoke(cli, ["inspect", str(raw), "--sample", "0"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["inspect", str(raw), "--examples", "-1"]).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("raised", "code"),
+    [(KeyboardInterrupt(), 130), (BrokenPipeError(), 141), (PermissionError(13, "Permission denied", "ds/.checks-x.json"), 2)],
+)
+def test_the_entry_point_gives_interrupts_and_system_refusals_their_own_codes(monkeypatch, capsys, raised, code):
+    """Ctrl-C exited 1 (the code of failed data) and a file the system refused exited 3 (a bug)."""
+    import prefdata.cli as entry
+
+    def fail(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(entry.cli, "main", fail)
+    monkeypatch.setattr(os, "dup2", lambda *args: None)  # keep pytest's stdout
+    with pytest.raises(SystemExit) as info:
+        entry.main()
+    assert info.value.code == code
+    if code == 2:
+        assert "--no-write" in capsys.readouterr().err
