@@ -308,6 +308,15 @@ class Binarize(_Strict):
     policy: Literal["best_vs_worst", "best_vs_random", "all_pairs"] = "best_vs_worst"
     seed: Seed = 0
     min_margin: float = Field(0.0, ge=0, description="all_pairs (and the others): minimum score gap to form a pair")
+    max_pairs: int | None = Field(
+        None, ge=1, description="all_pairs: at most this many pairs per record, the widest score gaps first (16 completions make 120)"
+    )
+
+    @model_validator(mode="after")
+    def _cap_for_all_pairs(self) -> Binarize:
+        if self.max_pairs is not None and self.policy != "all_pairs":
+            raise ValueError(f"max_pairs caps all_pairs; {self.policy} makes one pair per record")
+        return self
 
 
 class CompletionColumns(PromptColumns):

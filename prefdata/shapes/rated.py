@@ -80,7 +80,8 @@ class RatedShape(Shape):
         """Mean pairs a sampled record makes at most: n(n-1)/2 under ``all_pairs``, else one."""
         if self.source.binarize.policy != "all_pairs":
             return 1.0
-        counts = [len(v) * (len(v) - 1) / 2 for r in sample for v in sample_values([r], self.source.columns.completions)[:1] if isinstance(v, list)]
+        cap = self.source.binarize.max_pairs or float("inf")
+        counts = [min(cap, len(v) * (len(v) - 1) / 2) for r in sample for v in sample_values([r], self.source.columns.completions)[:1] if isinstance(v, list)]
         return max(1.0, sum(counts) / len(counts)) if counts else 1.0
 
     def _expansion(self, sample: Sequence[Mapping[str, Any]]) -> float:
@@ -97,7 +98,8 @@ class RatedShape(Shape):
             n, record_bytes = len(lists[0]), len(json.dumps(record, default=str))
             completion_bytes = len(json.dumps(lists[0], default=str))
             read += record_bytes
-            written += n * (n - 1) / 2 * (record_bytes - completion_bytes + 2 * completion_bytes / max(1, n))
+            pairs = min(self.source.binarize.max_pairs or float("inf"), n * (n - 1) / 2)
+            written += pairs * (record_bytes - completion_bytes + 2 * completion_bytes / max(1, n))
         return max(1.0, written / read) if read else 1.0
 
     def batch_key(self) -> Hashable | None:
@@ -198,7 +200,7 @@ class RatedShape(Shape):
             )
         )
         n_usable = usable.group_by("__row").agg(pl.len().alias("__n"))
-        pairs = self._pairs(usable, policy.policy, policy.min_margin, policy.seed)
+        pairs = self._pairs(usable, policy.policy, policy.min_margin, policy.seed, policy.max_pairs)
         n_pairs = pairs.group_by("__row").agg(pl.len().alias("__pairs"))
 
         word = self.value_word
@@ -279,7 +281,7 @@ class RatedShape(Shape):
         return base
 
     @staticmethod
-    def _pairs(usable: pl.LazyFrame, policy: str, min_margin: float, seed: int) -> pl.LazyFrame:
+    def _pairs(usable: pl.LazyFrame, policy: str, min_margin: float, seed: int, max_pairs: int | None = None) -> pl.LazyFrame:
         """(__row, chosen item, rejected item) rows; a pair needs a strictly better score, by min_margin.
 
         Gaps are compared with a tolerance of a billionth of the larger score's size (relative only, so
@@ -295,8 +297,13 @@ class RatedShape(Shape):
         if policy == "all_pairs":
             left = usable.select("__row", *[pl.col(c).alias(f"__c{c[2:]}") for c in cols])
             right = usable.select("__row", *[pl.col(c).alias(f"__r{c[2:]}") for c in cols])
-            joined = left.join(right, on="__row", how="inner")
-            return joined.filter(ok(pl.col("__cgood"), pl.col("__rgood")))
+            joined = left.join(right, on="__row", how="inner").filter(ok(pl.col("__cgood"), pl.col("__rgood")))
+            if max_pairs is None:
+                return joined
+            # the widest gaps first, then the completions' places: the same pairs whatever the batch
+            gap = (pl.col("__cgood") - pl.col("__rgood")).alias("__gap")
+            ranked = joined.with_columns(gap).sort("__row", "__gap", "__ci", "__ri", descending=[False, True, False, False])
+            return ranked.filter(pl.int_range(pl.len()).over("__row") < max_pairs).drop("__gap")
         ranked = usable.sort("__row", "__good", "__i", descending=[False, True, False])
         best = ranked.group_by("__row", maintain_order=True).first().select("__row", *[pl.col(c).alias(f"__c{c[2:]}") for c in cols])
         if policy == "best_vs_worst":
@@ -317,6 +324,7 @@ class RatedShape(Shape):
         c, b = self.source.columns, self.source.binarize
         extra = f", seed {b.seed}" if b.policy == "best_vs_random" else ""
         margin = f", min_margin {b.min_margin}" if b.min_margin else ""
+        margin += f", max_pairs {b.max_pairs}" if b.max_pairs else ""
         return f"{self.name}: prompt {self.prompt.description}, completions '{c.completions}' ({self.text_kind}), {b.policy}{extra}{margin}"
 
 

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 import prefdata
+from prefdata.errors import ConfigError
 from prefdata.shapes.prompt import template_expr
 from tests.support.dataset import assert_reconciled, pairs, rejects
 
@@ -128,6 +129,24 @@ def test_all_pairs_never_writes_a_pair_both_ways(tmp_path: Path) -> None:
     both_ways = got.join(got, left_on=["p", "c", "r"], right_on=["p", "r", "c"])
     assert both_ways.height == 0
     assert sorted(got.filter(pl.col("p") == "q0").select("c", "r").rows()) == [("A", "B"), ("A", "C"), ("C", "B")]  # A 3.5, B 2.5, C 3
+
+
+def test_all_pairs_max_pairs_keeps_the_widest_gaps(tmp_path: Path) -> None:
+    """16 completions make 120 pairs per record; ``max_pairs`` keeps the widest score gaps, then the
+    completions' order, and the same pairs whatever the order of the records."""
+    rows = [{"p": f"q{i}", "c": [{"t": t, "s": s} for t, s in zip("VWXYZ", [1, 2, 3, 4, 5])]} for i in range(4)]
+    for name, ordered in (("a", rows), ("b", rows[::-1])):
+        prefdata.build(_jsonl(tmp_path / f"{name}.jsonl", ordered), tmp_path / name, config=_rated("all_pairs", max_pairs=3), quiet=True)
+        got = pairs(tmp_path / name).select(
+            pl.col("prompt").list.first().struct.field("content").alias("p"),
+            pl.col("chosen").list.first().struct.field("content").alias("c"),
+            pl.col("rejected").list.first().struct.field("content").alias("r"),
+        )
+        assert got.height == 12
+        assert sorted(got.filter(pl.col("p") == "q0").select("c", "r").rows()) == [("Y", "V"), ("Z", "V"), ("Z", "W")]  # gaps 4, 3, 3
+        assert_reconciled(tmp_path / name)
+    with pytest.raises(ConfigError, match="max_pairs caps all_pairs"):
+        prefdata.build(tmp_path / "a.jsonl", tmp_path / "c", config=_rated("best_vs_worst", max_pairs=3))
 
 
 # -- margins and float rounding ----------------------------------------------------------------------
