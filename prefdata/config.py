@@ -224,7 +224,7 @@ def _value_text(v: Any) -> str:
 #: YAML 1.1's words for true and false: configs read them as strings (YAML 1.2), so ``labels: {up:
 #: [yes]}`` names the string "yes"; they also match a field that holds JSON ``true``/``false``, as the
 #: same config matched it when it was read as YAML 1.1.
-YAML11_BOOLEANS = {"yes": "true", "y": "true", "on": "true", "no": "false", "n": "false", "off": "false"}
+YAML11_BOOLEANS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 
 
 def value_keys(value: object) -> list[str]:

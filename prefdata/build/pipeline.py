@@ -125,9 +125,13 @@ def build(
     target = Path(os.path.realpath(out_path)) if out_path.is_symlink() else out_path
     check_out_dir(target)
     cfg = _resolve_config(config)
-    # OUT is left out of RAW (a dataset written inside the raw folder), unless RAW is that dataset (or in it):
-    # a rebuild reads the old pairs, which stay in place until the new dataset is swapped in
-    plan = plan_build(raw, cfg, exclude=None if _within(raw, target) else target)
+    # OUT is left out of RAW (a dataset written inside the raw folder), unless RAW is that dataset or its
+    # data/: a rebuild reads the old pairs, which stay in place until the new dataset is swapped in.
+    # Anything else inside OUT would be read and then deleted with the old OUT.
+    rebuild = _within(raw, target) and (_same(raw, target) or _within(raw, target / "data"))
+    if _within(raw, target) and not rebuild:
+        raise InputError(f"RAW '{raw}' lies inside OUT '{out}', which the build replaces whole: move the raw files out of OUT first")
+    plan = plan_build(raw, cfg, exclude=None if rebuild else target)
     split = plan.config.split.overridden(**{k: v for k, v in {"test_fraction": test_fraction, "seed": seed}.items() if v is not None})
     if dedup is not None and not isinstance(dedup, bool):  # model_copy does not validate: "no" would be recorded as is
         raise ConfigError(f"dedup must be True or False, got {dedup!r}")
@@ -544,6 +548,10 @@ def _counts(
 
 
 __all__ = ["BuildResult", "build"]
+
+
+def _same(raw: str | os.PathLike[str], out: Path) -> bool:
+    return os.path.realpath(raw) == os.path.realpath(out)
 
 
 def _within(raw: str | os.PathLike[str], out: Path) -> bool:

@@ -11,11 +11,12 @@ traceback is printed). A crash must never read as "the data failed its checks" t
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import importlib
 import os
 import sys
 import traceback
+from typing import NoReturn
 
 import click
 
@@ -69,7 +70,9 @@ def main() -> None:
             stream.reconfigure(errors="backslashreplace")
     try:
         code = cli.main(standalone_mode=False, color=False if os.environ.get("NO_COLOR") else None)
-    except click.exceptions.Abort:  # Ctrl-C, or EOF at a prompt
+    except click.exceptions.Abort as exc:  # click's wrapper of Ctrl-C, and of an EOFError (a bug, unless at a prompt)
+        if not isinstance(exc.__cause__, KeyboardInterrupt) and exc.__cause__ is not None:
+            _internal_error(exc.__cause__)
         click.echo("interrupted", err=True)
         sys.exit(INTERRUPTED)
     except KeyboardInterrupt:
@@ -78,22 +81,30 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except BrokenPipeError:  # `prefdata build ... | head`: the reader left; 128 + SIGPIPE, as a shell says it
-        with contextlib.suppress(OSError, ValueError):  # Python flushes stdout at exit: to nowhere, without a second error
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(141)
-    except OSError as exc:  # a file the system refuses (permissions, a folder where a file goes, a full disk)
+    except OSError as exc:
+        if exc.errno not in REFUSED:  # an OSError of another kind is as likely prefdata's own bug
+            _internal_error(exc)
         click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + _os_hint(exc), err=True)
         sys.exit(2)
-    except Exception:  # noqa: BLE001 (the last line of defence: every other error has its own exit code)
-        traceback.print_exc()
-        click.echo(
-            f"\ninternal error in prefdata {__version__} (a bug, not a problem with your data): "
-            "please report it with the traceback above",
-            err=True,
-        )
-        sys.exit(INTERNAL_ERROR)
+    except Exception as exc:  # noqa: BLE001 (the last line of defence: every other error has its own exit code)
+        _internal_error(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+#: What the system refuses about a path or the disk (no permission, a folder where a file goes, a
+#: read-only or full disk): the user's to fix, exit 2 with the file named.
+REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EISDIR, errno.ENOTDIR,
+                     errno.ENAMETOOLONG, errno.ELOOP, errno.EEXIST, errno.ENOTEMPTY})
+
+
+def _internal_error(exc: BaseException) -> NoReturn:
+    traceback.print_exception(exc)
+    click.echo(
+        f"\ninternal error in prefdata {__version__} (a bug, not a problem with your data): "
+        "please report it with the traceback above",
+        err=True,
+    )
+    sys.exit(INTERNAL_ERROR)
 
 
 def _os_hint(exc: OSError) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from prefdata.cli.common import fail_on_prefdata_errors, not_empty
+from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
 
 if TYPE_CHECKING:
     from prefdata.config import BuildConfig, SourceBase
@@ -17,9 +17,9 @@ MAX_PRINTED_SOURCES = 20
 
 
 @click.command("build")
-@click.argument("raw", type=click.Path(), callback=not_empty)
-@click.argument("out", type=click.Path(), callback=not_empty)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML build config (default: detect each file's shape).")
+@click.argument("raw", type=NonEmptyPath())
+@click.argument("out", type=NonEmptyPath())
+@click.option("--config", "config_path", type=NonEmptyPath(dir_okay=False), help="YAML build config (default: detect each file's shape).")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), help="Share of prompt groups in the test split [default: 0.05].")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), help="Seed of the split [default: 0].")
 @click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate pairs instead of rejecting them (prefdata check then fails on exact_duplicates, an error, so train needs --no-check).")

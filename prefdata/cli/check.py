@@ -13,13 +13,13 @@ from pathlib import Path
 
 import click
 
-from prefdata.cli.common import fail_on_prefdata_errors, not_empty
+from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
 
 #: Width of the tables when stdout is not a terminal and COLUMNS is unset (CI logs, pipes).
 LOG_WIDTH = 160
 
-_PATH = click.Path(path_type=Path)
-_FILE = click.Path(dir_okay=False, path_type=Path)
+_PATH = NonEmptyPath(path_type=Path)
+_FILE = NonEmptyPath(dir_okay=False, path_type=Path)
 
 
 def _status(passed: bool, skipped: bool = False) -> str:
@@ -79,11 +79,11 @@ def _print(result) -> None:
 
 
 @click.command("check")
-@click.argument("dataset", type=click.Path(), callback=not_empty)
+@click.argument("dataset", type=NonEmptyPath())
 @click.option("--suite", type=_FILE, help="Great Expectations suite JSON [default: the shipped canonical suite].")
 @click.option("--config", "config_path", type=_FILE, help="YAML/JSON thresholds and severities of the checks.")
 @click.option("--engine", type=click.Choice(["polars", "gx"]), default="polars", show_default=True, help="Expectation engine (gx needs the gx extra).")
-@click.option("--data-docs", type=click.Path(file_okay=False, path_type=Path), help="With --engine gx: write GX Data Docs here.")
+@click.option("--data-docs", type=NonEmptyPath(file_okay=False, path_type=Path), help="With --engine gx: write GX Data Docs here.")
 @click.option("--tokenizer", type=_PATH, help="Local tokenizer (with a chat template) for the TRL truncation checks.")
 @click.option("--max-length", type=click.IntRange(min=1), help="TRL max_length for the truncation checks.")
 @click.option("--benchmark-prompts", type=_FILE, help="Benchmark prompts (.txt/.jsonl/.json/.csv/.parquet) for the contamination check.")
@@ -107,7 +107,9 @@ def command(
     if as_json:
         from prefdata.check.results import _jsonable
 
-        click.echo(json.dumps(_jsonable(result.to_dict()), indent=2, ensure_ascii=False))
+        # JSON escapes what the terminal's encoding cannot show (backslashreplace would write invalid JSON)
+        utf = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+        click.echo(json.dumps(_jsonable(result.to_dict()), indent=2, ensure_ascii=not utf))
     else:
         _print(result)
     sys.exit(0 if result.passed else 1)

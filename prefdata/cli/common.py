@@ -24,9 +24,11 @@ def fail_on_prefdata_errors() -> Iterator[None]:
         raise SystemExit(2) from None
 
 
-def not_empty(ctx: click.Context, param: click.Parameter, value: object) -> object:
-    """Refuse an empty path argument: ``prefdata build "$RAW" out`` with RAW unset read the current
-    folder, and built every file under it."""
-    if isinstance(value, (str, bytes)) and not value or str(value) == "":
-        raise click.BadParameter("is empty; name a file or folder (is a shell variable unset?)", ctx=ctx, param=param)
-    return value
+class NonEmptyPath(click.Path):
+    """``click.Path`` that refuses an empty value: ``--data "$DATA"`` with DATA unset would be read as
+    the current folder (``Path("")`` is ``.``)."""
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and value == "":
+            self.fail("is empty; name a file or folder (is a shell variable unset?)", param, ctx)
+        return super().convert(value, param, ctx)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from prefdata.cli.common import fail_on_prefdata_errors, not_empty
+from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
 
 
 def _short(value: object, width: int = 240) -> str:
@@ -15,7 +15,7 @@ def _short(value: object, width: int = 240) -> str:
 
 
 @click.command("inspect")
-@click.argument("raw", type=click.Path(), callback=not_empty)
+@click.argument("raw", type=NonEmptyPath())
 @click.option("--sample", "sample_size", default=200, show_default=True, type=click.IntRange(min=1), help="Records read per file.")
 @click.option("--examples", default=2, show_default=True, type=click.IntRange(min=0), help="Records shown per file.")
 def command(raw: str, sample_size: int, examples: int) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import click
 import yaml
 
-from prefdata.cli.common import fail_on_prefdata_errors
+from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
 
 
 def _is_main_process() -> bool:
@@ -78,7 +78,7 @@ def _common_options(func: Callable) -> Callable:
             "--data",
             "data",
             required=True,
-            type=click.Path(file_okay=False),
+            type=NonEmptyPath(file_okay=False),
             help="Dataset directory (OUT of `prefdata build`).",
         ),
         click.option(
@@ -88,13 +88,13 @@ def _common_options(func: Callable) -> Callable:
             "--output",
             "output",
             required=True,
-            type=click.Path(file_okay=False),
+            type=NonEmptyPath(file_okay=False),
             help="Directory for the trained model.",
         ),
         click.option(
             "--recipe",
             "recipe",
-            type=click.Path(dir_okay=False, exists=True),
+            type=NonEmptyPath(dir_okay=False, exists=True),
             help="Recipe YAML replacing the default train/<stage>.yaml.",
         ),
         click.option("--full", is_flag=True, help="Full fine-tuning instead of LoRA."),

@@ -26,7 +26,7 @@ FOUND = {
     "write to jane.doe+news@example.co.uk": "email",
     "Paraguay and Moldova: juan@gobierno.py, ion@guvern.md": "email",
     "in Markdown _bob@example.com_ and __alice@example.org__": "email",
-    "a footnote bob@example.com2 and carol@example.net_backup": "email",
+    "a backup of carol@example.net_backup": "email",
     "19 digits printed: 4111 1111 1111 1111 113": "card",
     "13-digit Visa: 4222 2222 2222 2": "card",
 }
@@ -37,6 +37,7 @@ NOT_FOUND = (
     "pairs 41 11 11 11 11 11 11 11 in a table",
     "retina asset icon@2x.png and logo@2x.jpeg",
     "assets hero@2x.avif, clip@2x.mp4, photo@2x.heic, icon@2x.tiff and font@2x.woff2",
+    "nightly torch@2.1.0.dev0 and pkg@3.11.post1",
     "clone git@github.com:org/repo.git",
     "a 20-digit number 41111111111111111111 is not a card",
     "version pkg@1.2.3 and the date 2023-01-15",

@@ -94,7 +94,11 @@ def test_config_files_in_utf16_are_read_and_other_bytes_are_named(raw, tmp_path)
         prefdata.build(raw, tmp_path / "out", config=tmp_path)
 
 
-@pytest.mark.parametrize("args", [["build", "", "out"], ["check", ""], ["report", ""], ["inspect", ""]])
+@pytest.mark.parametrize(
+    "args",
+    [["build", "", "out"], ["build", "raw", "out", "--config", ""], ["check", ""], ["report", ""], ["inspect", ""],
+     ["train", "sft", "--data", "", "--model", "m", "--output", "o"], ["train", "sft", "--data", "d", "--model", "m", "--output", ""]],
+)
 def test_an_empty_path_argument_is_refused(tmp_path, args):
     """`prefdata build "$RAW" out` with RAW unset built every file under the current folder."""
     result = CliRunner().invoke(cli, args)
@@ -106,9 +110,24 @@ def test_inspect_refuses_counts_below_one(raw):
     assert CliRunner().invoke(cli, ["inspect", str(raw), "--examples", "-1"]).exit_code == 2
 
 
+def _aborted_by(cause: BaseException):
+    import click
+
+    try:
+        raise click.exceptions.Abort() from cause
+    except click.exceptions.Abort as abort:
+        return abort
+
+
 @pytest.mark.parametrize(
     ("raised", "code"),
-    [(KeyboardInterrupt(), 130), (BrokenPipeError(), 141), (PermissionError(13, "Permission denied", "ds/.checks-x.json"), 2)],
+    [
+        (KeyboardInterrupt(), 130),
+        (_aborted_by(KeyboardInterrupt()), 130),  # click's wrapper of Ctrl-C
+        (_aborted_by(EOFError()), 3),  # click wraps an EOFError the same way: a bug, not a cancelled run
+        (PermissionError(13, "Permission denied", "ds/.checks-x.json"), 2),
+        (FileNotFoundError(2, "No such file or directory", "prefdata/resources/x.json"), 3),  # as likely a bug
+    ],
 )
 def test_the_entry_point_gives_interrupts_and_system_refusals_their_own_codes(monkeypatch, capsys, raised, code):
     """Ctrl-C exited 1 (the code of failed data) and a file the system refused exited 3 (a bug)."""
@@ -118,9 +137,40 @@ def test_the_entry_point_gives_interrupts_and_system_refusals_their_own_codes(mo
         raise raised
 
     monkeypatch.setattr(entry.cli, "main", fail)
-    monkeypatch.setattr(os, "dup2", lambda *args: None)  # keep pytest's stdout
     with pytest.raises(SystemExit) as info:
         entry.main()
     assert info.value.code == code
     if code == 2:
         assert "--no-write" in capsys.readouterr().err
+
+
+def test_a_raw_folder_inside_out_is_refused_not_read_then_deleted(raw, tmp_path):
+    """RAW = OUT/extra was read, and then deleted with the old OUT when the new one was swapped in."""
+    prefdata.build(raw, tmp_path / "ds")
+    (tmp_path / "ds" / "extra").mkdir()
+    (tmp_path / "ds" / "extra" / "logs.jsonl").write_text(raw.read_text())
+    with pytest.raises(InputError, match="lies inside OUT"):
+        prefdata.build(tmp_path / "ds" / "extra", tmp_path / "ds")
+    assert (tmp_path / "ds" / "extra" / "logs.jsonl").is_file()
+    assert prefdata.build(tmp_path / "ds" / "data", tmp_path / "ds").counts["records_read"] == 30  # its own pairs: a rebuild
+
+
+def test_check_json_stays_json_on_a_terminal_that_cannot_show_a_name(raw, tmp_path):
+    import subprocess
+    import sys
+
+    built = prefdata.build(raw, tmp_path / "ds\U0001f600")
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    done = subprocess.run([sys.executable, "-m", "prefdata", "check", str(built.out), "--json", "--no-write"],
+                          capture_output=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["dataset"].endswith("ds\U0001f600")
+
+
+def test_filter_numbers_only_yaml_11_reads_are_refused():
+    from prefdata.shapes.filters import parse_filter
+
+    with pytest.raises(ConfigError, match="'1_000' is text in YAML 1.2"):
+        parse_filter("n == 1_000")
+    assert parse_filter('n == "1_000"').value == "1_000" and parse_filter("n == 1000").value == 1000
+

@@ -38,16 +38,16 @@ from prefdata.check.results import CheckOutcome
 
 TEXT_COLUMNS = ("prompt_text", "chosen_text", "rejected_text")
 
-#: The match takes the letters and digits right after the top-level domain, so "clip@2x.mp4" is seen
-#: whole (a file name, :data:`NOT_EMAIL_TLDS`) rather than as an address at "clip@2x.mp", while
-#: "_bob@example.com_" (Markdown) and "bob@example.com2" (a footnote) are still addresses.
+#: The match takes the letters and digits right after the top-level domain, so "clip@2x.mp4" and
+#: "torch@2.1.0.dev0" are seen whole (a top-level domain holds no digit: a file name or a version),
+#: not as addresses at "clip@2x.mp" and "torch@2.1.0.dev", while "_bob@example.com_" (Markdown)
+#: and "carol@example.net_backup" are still addresses.
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}[A-Za-z0-9]*"
 #: "Domains" of e-mail-shaped strings that are file names (``icon@2x.png``), and SSH remotes' user.
 #: (Only extensions that are not real top-level domains: .py, .md and .zip are.)
 NOT_EMAIL_TLDS = ("png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "avif", "heic", "heif", "tif", "tiff", "jfif", "webm",
                   "ttf", "otf", "eot", "woff", "psd", "css", "scss", "sass", "js", "jsx", "tsx", "vue", "wasm", "html", "htm",
-                  "xml", "json", "yaml", "yml", "toml", "ini", "cfg", "csv", "tsv", "log", "lock", "txt", "pdf", "git",
-                  "mp3", "mp4", "m4a", "m4v", "woff2", "h264", "x264", "7z", "gz2")
+                  "xml", "json", "yaml", "yml", "toml", "ini", "cfg", "csv", "tsv", "log", "lock", "txt", "pdf", "git")
 NOT_EMAIL_USERS = ("git",)
 PHONE = (
     r"(?:^|[^0-9A-Za-z+])(?:(?:\+?1[ .-]?)?(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}"
@@ -151,7 +151,8 @@ def _is_email(m: pl.Expr) -> pl.Expr:
     address = m.str.extract(f"({EMAIL})")
     tld = address.str.extract(r"\.([A-Za-z0-9]+)$").str.to_lowercase()
     user = address.str.extract(r"^([^@]+)@").str.to_lowercase()
-    return address.is_not_null() & ~tld.is_in(list(NOT_EMAIL_TLDS)) & ~user.is_in(list(NOT_EMAIL_USERS))
+    real_tld = ~tld.str.contains("[0-9]")  # mp4, woff2, dev0: a file name or a version
+    return address.is_not_null() & real_tld & ~tld.is_in(list(NOT_EMAIL_TLDS)) & ~user.is_in(list(NOT_EMAIL_USERS))
 
 
 def classify(matches: pl.DataFrame, kinds: tuple[str, ...]) -> pl.DataFrame:
