@@ -128,8 +128,9 @@ def build(
     # OUT is left out of RAW (a dataset written inside the raw folder), unless RAW is that dataset or its
     # data/: a rebuild reads the old pairs, which stay in place until the new dataset is swapped in.
     # Anything else inside OUT would be read and then deleted with the old OUT.
-    rebuild = _within(raw, target) and (_same(raw, target) or _within(raw, target / "data"))
-    if _within(raw, target) and not rebuild:
+    inside = _within(raw, target)
+    rebuild = inside and (_same(raw, target) or _within(raw, target / "data"))
+    if inside and not rebuild:
         raise InputError(f"RAW '{raw}' lies inside OUT '{out}', which the build replaces whole: move the raw files out of OUT first")
     plan = plan_build(raw, cfg, exclude=None if rebuild else target)
     split = plan.config.split.overridden(**{k: v for k, v in {"test_fraction": test_fraction, "seed": seed}.items() if v is not None})
@@ -547,9 +548,6 @@ def _counts(
     return counts
 
 
-__all__ = ["BuildResult", "build"]
-
-
 def _same(raw: str | os.PathLike[str], out: Path) -> bool:
     return os.path.realpath(raw) == os.path.realpath(out)
 
@@ -560,3 +558,6 @@ def _within(raw: str | os.PathLike[str], out: Path) -> bool:
         return Path(os.path.realpath(raw)).is_relative_to(Path(os.path.realpath(out)))
     except (OSError, ValueError):
         return False
+
+
+__all__ = ["BuildResult", "build"]
