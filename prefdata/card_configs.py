@@ -179,7 +179,7 @@ def _default_reads(files: _Files) -> dict[str, list[str]]:
     for f, splits in read.items():
         for split in splits:
             by_split.setdefault(split, []).append(f)
-    if all(f.rsplit("/", 1)[-1].split(".")[1:] == ["parquet"] for fs in by_split.values() for f in fs):  # the usual case
+    if all(_written_suffixes(f) == [".parquet"] for fs in by_split.values() for f in fs):  # the usual case
         return read
     readers = {split: _reader(fs, files.root) for split, fs in by_split.items()}
     if len(set(readers.values())) > 1:
@@ -190,7 +190,7 @@ def _default_reads(files: _Files) -> dict[str, list[str]]:
     if not readers or set(readers.values()) != {"parquet"}:
         return {}
     # the Parquet files, by their extension as written: the loader leaves out a "test.PARQUET"
-    return {f: splits for f, splits in read.items() if _PARQUET.intersection("." + x for x in f.rsplit("/", 1)[-1].split(".")[1:])}
+    return {f: splits for f, splits in read.items() if _PARQUET.intersection(_written_suffixes(f))}
 
 
 def _reader(files: list[str], root: str) -> str | None:
@@ -200,7 +200,7 @@ def _reader(files: list[str], root: str) -> str | None:
     by what it holds. Files without an extension it reads, as written (``test.PARQUET`` is none), are
     not in the split at all. None: no file it can read."""
     readers, kept = _loader_tables()
-    files = [f for f in files if any("." + s in kept for s in f.rsplit("/", 1)[-1].split(".")[1:])]
+    files = [f for f in files if kept.intersection(_written_suffixes(f))]
     counts = Counter((s, f.rsplit("/", 1)[-1] in _METADATA_FILES) for f in files for s in _suffixes(f))
     def rank(item: tuple[tuple[str, bool], int]) -> tuple:
         (ext, metadata), n = item
@@ -251,8 +251,14 @@ def _example(files: list[str], reader: str | None) -> str:
     return next((f for f in files if any(readers.get(s) == reader for s in _suffixes(f))), files[0]) if reader else files[0]
 
 
+def _written_suffixes(f: str) -> list[str]:
+    """A file name's suffixes as written (the loader keeps a file by them: ``test.PARQUET`` is none)."""
+    return ["." + s for s in f.rsplit("/", 1)[-1].split(".")[1:]]
+
+
 def _suffixes(f: str) -> list[str]:
-    return ["." + s.lower() for s in f.rsplit("/", 1)[-1].split(".")[1:]]
+    """A file name's suffixes, lower-cased, as the loader counts them."""
+    return [s.lower() for s in _written_suffixes(f)]
 
 
 def _read_by_other_configs(configs: dict[str, dict[str, Any]], default: dict[str, Any], files: _Files) -> set[str]:

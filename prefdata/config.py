@@ -20,6 +20,7 @@ Without a config, ``build`` detects each file's shape and prints the config it i
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -227,10 +228,13 @@ def _value_text(v: Any) -> str:
 YAML11_BOOLEANS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 
 
-def value_keys(value: object) -> list[str]:
-    """:func:`value_key`, and for a YAML 1.1 boolean word (``yes``, ``off``) the boolean it meant there."""
-    key = value_key(value)
-    return [key, YAML11_BOOLEANS[key]] if isinstance(value, str) and key in YAML11_BOOLEANS else [key]
+def value_map(values: Iterable[tuple[object, str]]) -> dict[str, str]:
+    """``(configured value, label)`` pairs as the map shapes match raw values with (:func:`value_key`).
+    A YAML 1.1 boolean word (``yes``, ``off``) also matches the boolean it meant there; a value written
+    out (``true``) wins over that reading."""
+    values = list(values)
+    aliases = {YAML11_BOOLEANS[key]: label for v, label in values if isinstance(v, str) and (key := value_key(v)) in YAML11_BOOLEANS}
+    return aliases | {value_key(v): label for v, label in values}
 
 
 def value_key(value: object) -> str:

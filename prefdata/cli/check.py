@@ -6,6 +6,7 @@ Exit codes: 0 no error-severity check or expectation failed (with ``--strict``: 
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import sys
@@ -108,8 +109,8 @@ def command(
         from prefdata.check.results import _jsonable
 
         # JSON escapes what the terminal's encoding cannot show (backslashreplace would write invalid JSON)
-        utf = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
-        click.echo(json.dumps(_jsonable(result.to_dict()), indent=2, ensure_ascii=not utf))
+        utf8 = codecs.lookup(getattr(sys.stdout, "encoding", None) or "ascii").name in ("utf-8", "utf-8-sig")
+        click.echo(json.dumps(_jsonable(result.to_dict()), indent=2, ensure_ascii=not utf8))
     else:
         _print(result)
     sys.exit(0 if result.passed else 1)

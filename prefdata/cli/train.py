@@ -134,7 +134,8 @@ def _common_options(func: Callable) -> Callable:
 
 def _overrides(params: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if params.pop("full", False):
+    full = params.pop("full", False)
+    if full:
         out["lora"] = None
     flags: dict[str, str] = {}
     for flag, key in mapping.items():
@@ -143,12 +144,11 @@ def _overrides(params: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any
             out[key] = list(value) if isinstance(value, tuple) else value
             flags[key] = "--" + flag.replace("_", "-")
     sets = _parse_sets(params.pop("sets", ()))
-    both = [key for key in sets if key in flags or (key == "lora" and "lora" in out) or (key.startswith("lora.") and out.get("lora", 0) is None)]
-    if both:  # `--loss-type sigmoid --set trl.loss_type=ipo` ran ipo without a word
-        key = both[0]
-        if key not in flags:
+    for key in sets:  # one value, given once: `--loss-type sigmoid --set trl.loss_type=ipo` ran ipo without a word
+        if key in flags:
+            raise click.BadParameter(f"{key} is also given by {flags[key]}; give it once", param_hint="--set")
+        if full and (key == "lora" or key.startswith("lora.")):
             raise click.BadParameter(f"{key} sets LoRA, which --full turns off; drop one of them", param_hint="--set")
-        raise click.BadParameter(f"{key} is also given by {flags[key]}; give it once", param_hint="--set")
     out.update(sets)
     return out
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.config import FeedbackSource, value_key, value_keys
+from prefdata.config import FeedbackSource, value_map
 from prefdata.schema import MESSAGES, has_blank_turn, trimmed_contents
 from prefdata.shapes.base import Shape, keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, expr_for, value_text
@@ -97,9 +97,7 @@ class FeedbackShape(Shape):
 
     def _label(self) -> pl.Expr:
         labels = self.source.labels
-        values = [(v, "up") for v in labels.up] + [(v, "down") for v in labels.down]
-        # a YAML 1.1 boolean word also matches the boolean; a value written out wins over that reading
-        mapping = {k: label for v, label in values for k in value_keys(v)[1:]} | {value_key(v): label for v, label in values}
+        mapping = value_map([(v, "up") for v in labels.up] + [(v, "down") for v in labels.down])
         return value_text(expr_for(self.source.columns.label)).replace_strict(mapping, default=None, return_dtype=pl.String)
 
     def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:

@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.config import PairwiseSource, value_key, value_keys
+from prefdata.config import PairwiseSource, value_map
 from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
 from prefdata.shapes.fields import Leaf, as_number, expr_for, value_text
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
@@ -39,9 +39,7 @@ def verdict_label(raw: pl.Expr, source: PairwiseSource) -> pl.Expr:
         return (
             pl.when(value < t.a_below).then(pl.lit("a")).when(value > t.b_above).then(pl.lit("b")).when(value.is_not_null()).then(pl.lit("tie"))
         )
-    values = [(v, label) for label in LABELS for v in getattr(source.winner_values, label)]
-    # a YAML 1.1 boolean word also matches the boolean; a value written out wins over that reading
-    mapping = {k: label for v, label in values for k in value_keys(v)[1:]} | {value_key(v): label for v, label in values}
+    mapping = value_map((v, label) for label in LABELS for v in getattr(source.winner_values, label))
     return value_text(raw).replace_strict(mapping, default=None, return_dtype=pl.String)
 
 

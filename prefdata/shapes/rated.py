@@ -80,9 +80,12 @@ class RatedShape(Shape):
         """Mean pairs a sampled record makes at most: n(n-1)/2 under ``all_pairs``, else one."""
         if self.source.binarize.policy != "all_pairs":
             return 1.0
-        cap = self.source.binarize.max_pairs or float("inf")
-        counts = [min(cap, len(v) * (len(v) - 1) / 2) for r in sample for v in sample_values([r], self.source.columns.completions)[:1] if isinstance(v, list)]
+        counts = [self._most_pairs(len(v)) for r in sample for v in sample_values([r], self.source.columns.completions)[:1] if isinstance(v, list)]
         return max(1.0, sum(counts) / len(counts)) if counts else 1.0
+
+    def _most_pairs(self, n: int) -> float:
+        """Pairs ``all_pairs`` makes at most from n completions: n(n-1)/2, or ``max_pairs``."""
+        return min(self.source.binarize.max_pairs or float("inf"), n * (n - 1) / 2)
 
     def _expansion(self, sample: Sequence[Mapping[str, Any]]) -> float:
         """Bytes written per byte read under ``all_pairs``, from the sample: a record of n completions
@@ -98,8 +101,7 @@ class RatedShape(Shape):
             n, record_bytes = len(lists[0]), len(json.dumps(record, default=str))
             completion_bytes = len(json.dumps(lists[0], default=str))
             read += record_bytes
-            pairs = min(self.source.binarize.max_pairs or float("inf"), n * (n - 1) / 2)
-            written += pairs * (record_bytes - completion_bytes + 2 * completion_bytes / max(1, n))
+            written += self._most_pairs(n) * (record_bytes - completion_bytes + 2 * completion_bytes / max(1, n))
         return max(1.0, written / read) if read else 1.0
 
     def batch_key(self) -> Hashable | None:
@@ -324,8 +326,8 @@ class RatedShape(Shape):
         c, b = self.source.columns, self.source.binarize
         extra = f", seed {b.seed}" if b.policy == "best_vs_random" else ""
         margin = f", min_margin {b.min_margin}" if b.min_margin else ""
-        margin += f", max_pairs {b.max_pairs}" if b.max_pairs else ""
-        return f"{self.name}: prompt {self.prompt.description}, completions '{c.completions}' ({self.text_kind}), {b.policy}{extra}{margin}"
+        cap = f", max_pairs {b.max_pairs}" if b.max_pairs else ""
+        return f"{self.name}: prompt {self.prompt.description}, completions '{c.completions}' ({self.text_kind}), {b.policy}{extra}{margin}{cap}"
 
 
 

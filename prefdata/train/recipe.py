@@ -348,14 +348,9 @@ def trl_loss_types() -> tuple[str, ...]:
     ``loss_type == "<name>"``, so that source is the list. Falls back to the names documented in the
     ``DPOConfig.loss_type`` help when the source is not available (e.g. a bytecode-only install).
     """
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOConfig
 
-    names: list[str] = []
-    try:
-        src = inspect.getsource(DPOTrainer._compute_loss)
-        names = re.findall(r'loss_type == "([a-z0-9_]+)"', src)
-    except (OSError, TypeError, AttributeError):
-        names = []
+    names = re.findall(r'loss_type == "([a-z0-9_]+)"', _trainer_source("_compute_loss"))
     if not names:
         help_text = DPOConfig.__dataclass_fields__["loss_type"].metadata.get("help", "")
         names = re.findall(r"`'([a-z0-9_]+)'`", help_text)
@@ -510,6 +505,7 @@ def check_beta(beta: Any) -> float:
     return float(beta)
 
 
+@lru_cache(maxsize=4)
 def _trainer_source(name: str) -> str:
     """The source of ``DPOTrainer.<name>`` ("" when it is not available, e.g. a bytecode-only install)."""
     from trl import DPOTrainer
