@@ -237,7 +237,8 @@ def _loader_tables() -> tuple[dict[str, str], frozenset[str]]:
     try:
         from datasets.load import _EXTENSION_TO_MODULE as table  # imported only for a folder without a card
     except ImportError:
-        table = {ext: (_READER_OF.get(ext, ext.lstrip(".")), {"sep": "\t"} if ext == ".tsv" else {}) for ext in _READABLE}
+        # without .zip, which is read by its members (datasets' table has no .zip either)
+        table = {ext: (_READER_OF.get(ext, ext.lstrip(".")), {"sep": "\t"} if ext == ".tsv" else {}) for ext in _READABLE - {".zip"}}
     readers = {
         ext.lower(): module + (f" ({', '.join(f'{k}={v!r}' for k, v in sorted(kwargs.items()))})" if kwargs else "")
         for ext, (module, kwargs) in table.items()

@@ -429,3 +429,27 @@ def test_without_a_card_splits_in_different_formats_are_refused_as_the_loader_re
     if refused:  # named by a file of the odd split in the format the loader picked there, not by its Parquet file
         assert mixed[0].startswith("data/test") and not mixed[0].startswith("data/test.parquet"), mixed[0]
         assert "train: parquet (data/train.parquet)" in mixed[0] and "datasets.load_dataset fails on it" in mixed[0]
+
+
+def test_without_datasets_installed_an_archive_is_still_read_by_what_it_holds(tmp_path, monkeypatch):
+    """The fallback extension table (no ``datasets``) listed .zip as a reader of its own, so a test
+    split in a zip of Parquet files was said to be in another format than train."""
+    import io
+    import sys
+    import zipfile
+
+    from prefdata.card_configs import _loader_tables, card_splits
+
+    rows = pairs(9)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:8], schema=SCHEMA), "train.parquet")
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows[8:], schema=SCHEMA), buffer)
+    with zipfile.ZipFile(root / "data" / "test.zip", "w") as archive:
+        archive.writestr("test.parquet", buffer.getvalue())
+    monkeypatch.setitem(sys.modules, "datasets.load", None)  # `from datasets.load import ...` raises ImportError
+    _loader_tables.cache_clear()
+    try:
+        assert card_splits(root, [root / "data" / "train.parquet"]).problem is None
+    finally:
+        _loader_tables.cache_clear()
+
