@@ -3,6 +3,10 @@
 A build writes into a temporary folder beside OUT and swaps it in only when everything is written, so
 a build killed at any moment leaves the previous OUT as it was. On Linux the swap is one
 ``renameat2(RENAME_EXCHANGE)`` call; elsewhere two renames.
+
+A rebuild replaces only what prefdata wrote into OUT. Anything else there (the ``.git`` of a Hub
+dataset repository, a model trained into ``OUT/sft``) is moved from the previous OUT into the new one
+after the swap, and again by the next build if this one is killed in between.
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ from prefdata.errors import OutputError
 from prefdata.splits import loader_reads, split_names
 
 TMP_MARK = ".prefdata-tmp-"
+#: The previous OUT's name during a swap made of two renames.
+OLD_SUFFIX = "-old"
+#: Where a build spills its partitions while it runs, inside its temp folder.
+SPILL_DIR = "_spill"
+#: What a build writes into OUT, and what ``check`` and ``report`` derived from the pairs it held: a
+#: rebuild replaces these (the derived files describe pairs that are gone) and keeps everything else.
+BUILD_WRITES = frozenset({"data", "rejects", "kto", "manifest.json", "README.md", SPILL_DIR})
+DERIVED_FROM_PAIRS = frozenset({"checks.json", "report.html", "report.md"})
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -188,11 +200,37 @@ def make_temp_dir(out: Path) -> Path:
 
 
 def _remove_stale_temps(out: Path) -> None:
-    """Temp folders of killed builds (their process is gone) are removed."""
+    """Temp folders of killed builds (their process is gone) are removed.
+
+    A build killed right after its swap leaves the previous OUT in its temp folder: what the user
+    kept there is moved into OUT first (an unfinished build's folder holds only what builds write).
+    """
     for p in out.parent.glob(f".{out.name}{TMP_MARK}*"):
         pid_text = p.name.rsplit(TMP_MARK, 1)[-1].split("-", 1)[0]
         if pid_text.isdigit() and not _alive(int(pid_text)):
+            if p.name.endswith(OLD_SUFFIX) and not os.path.lexists(out):
+                os.rename(p, out)  # killed between the two renames of a swap without RENAME_EXCHANGE
+            elif out.is_dir() and not p.is_symlink() and p.is_dir():
+                carry_kept_entries(p, out)
             shutil.rmtree(p, ignore_errors=True)
+
+
+def carry_kept_entries(previous: Path, new: Path) -> list[str]:
+    """Move what ``previous`` holds that no build writes (nor derives from its pairs) into ``new``.
+
+    Returns the names moved, sorted. A name ``new`` already holds stays in ``previous``.
+    """
+    try:
+        names = sorted(e.name for e in os.scandir(previous))
+    except OSError:
+        return []
+    moved = []
+    for name in names:
+        if name in BUILD_WRITES or name in DERIVED_FROM_PAIRS or os.path.lexists(new / name):
+            continue
+        os.rename(previous / name, new / name)
+        moved.append(name)
+    return moved
 
 
 def _alive(pid: int) -> bool:
@@ -218,23 +256,27 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
-def swap_into_place(tmp: Path, out: Path) -> None:
+def swap_into_place(tmp: Path, out: Path) -> list[str]:
     """Make ``tmp`` the new ``out``; the previous ``out`` is removed only after the swap.
 
-    Another build into the same OUT may create it between the check and the rename: the rename then
-    fails on the non-empty folder, and this build swaps with it instead (the last build wins whole).
+    What the previous ``out`` held that no build writes is moved into the new one first; returns
+    those names. Another build into the same OUT may create it between the check and the rename: the
+    rename then fails on the non-empty folder, and this build swaps with it instead (the last build
+    wins whole).
     """
     if not out.exists():
         try:
             os.rename(tmp, out)
-            return
+            return []
         except OSError as exc:
             if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not out.is_dir():
                 raise
     if _exchange(tmp, out):
-        shutil.rmtree(tmp)
-        return
-    old = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-old"
-    os.rename(out, old)
-    os.rename(tmp, out)
+        old = tmp
+    else:
+        old = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}{OLD_SUFFIX}"
+        os.rename(out, old)
+        os.rename(tmp, out)
+    kept = carry_kept_entries(old, out)
     shutil.rmtree(old)
+    return kept

@@ -28,7 +28,7 @@ from prefdata import __version__
 from prefdata.build.batching import Joiner, Work, join_key
 from prefdata.build.card import write_card
 from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_drops, raw_order
-from prefdata.build.output import check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
+from prefdata.build.output import SPILL_DIR, check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
 from prefdata.build.plan import BuildPlan, FilePlan, describe_files, plan_build
 from prefdata.build.progress import Progress
 from prefdata.build.rejects import RawText, RejectCounts, write_rejects
@@ -151,10 +151,12 @@ def build(
     try:
         with Progress(enabled=None if not quiet else False) as progress:
             manifest = _run(plan, effective, tmp, n_parts, progress)
-        swap_into_place(tmp, target)
+        kept = swap_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if kept:
+        say(f"kept from the previous OUT (not written by builds): {', '.join(kept)}")
     warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings
     if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"])) is not None:
         say(f"warning: {lopsided}")
@@ -217,7 +219,7 @@ def _source_index(plan: BuildPlan, p: FilePlan) -> int:
 
 
 def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress: Progress) -> dict[str, Any]:
-    spill = Spill(tmp / "_spill", n_parts)
+    spill = Spill(tmp / SPILL_DIR, n_parts)
     seed = config.split.seed
     file_names = [p.file.name for p in plan.files]
     file_index = {name: i for i, name in enumerate(file_names)}

@@ -316,18 +316,20 @@ def test_a_build_that_finds_out_created_meanwhile_swaps_with_it(tmp_path: Path, 
 
     tmp, out = tmp_path / "tmp", tmp_path / "out"
     tmp.mkdir()
-    (tmp / "mine.txt").write_text("this build")
+    (tmp / "manifest.json").write_text("this build")
     real_rename = os.rename
 
     def other_build_finishes_first(src: object, dst: object) -> None:
         if Path(dst) == out and not out.exists():
             out.mkdir()
-            (out / "theirs.txt").write_text("the other build")
+            (out / "manifest.json").write_text("the other build")
+            (out / "README.md").write_text("the other build")
         real_rename(src, dst)
 
     monkeypatch.setattr(os, "rename", other_build_finishes_first)
-    output.swap_into_place(tmp, out)
-    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+    assert output.swap_into_place(tmp, out) == []
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    assert (out / "manifest.json").read_text() == "this build"
     assert not tmp.exists()
 
 

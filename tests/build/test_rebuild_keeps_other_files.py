@@ -1,0 +1,136 @@
+"""A rebuild replaces what prefdata wrote into OUT and keeps everything else the user put there.
+
+OUT is often a clone of a Hub dataset repository (its card is the build's README.md), so it holds a
+``.git`` folder; a model may have been trained into ``OUT/sft``. Deleting those with the old pairs
+would lose work no build can redo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+import prefdata
+from prefdata.build import output
+from prefdata.cli import cli
+from tests.conftest import FIXTURES
+
+HH = FIXTURES / "raw" / "transcript" / "hh.jsonl"
+
+
+def _user_files(out: Path) -> None:
+    (out / ".git" / "objects").mkdir(parents=True)
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (out / ".gitattributes").write_text("*.parquet filter=lfs\n")
+    (out / "sft").mkdir()
+    (out / "sft" / "model.safetensors").write_bytes(b"weights")
+    (out / "notes.txt").write_text("why this dataset")
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_rebuild_keeps_what_the_user_put_in_out_and_replaces_what_prefdata_wrote(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    _user_files(out)
+    prefdata.check(out)
+    prefdata.report(out)
+    assert {"checks.json", "report.html"} <= {p.name for p in out.iterdir()}
+    (out / "data" / "stale-extra.parquet").write_bytes(b"not from this build")
+    said: list[str] = []
+
+    prefdata.build(HH, out, test_fraction=0.5, log=said.append)
+
+    names = {p.name for p in out.iterdir()}
+    assert {".git", ".gitattributes", "sft", "notes.txt"} <= names
+    assert (out / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"weights"
+    # check and report described the old pairs: they go with them, as does anything inside data/
+    assert not names & {"checks.json", "report.html", "report.md"}
+    assert not (out / "data" / "stale-extra.parquet").exists()
+    assert json.loads((out / "manifest.json").read_text())["config"]["split"]["test_fraction"] == 0.5
+    assert "kept from the previous OUT (not written by builds): .git, .gitattributes, notes.txt, sft" in said
+    assert not list(tmp_path.glob(".out.prefdata-tmp-*"))
+
+
+def test_the_cli_says_what_it_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    (out / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(cli, ["build", str(HH), str(out)])
+    assert result.exit_code == 0, result.output
+    assert "kept from the previous OUT (not written by builds): notes.txt" in result.output
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_rebuild_from_out_itself_keeps_the_user_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = prefdata.build(HH, out)
+    _user_files(out)
+    again = prefdata.build(out, out)
+    assert again.counts["pairs_written"] == first.counts["pairs_written"]
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"weights"
+
+
+def test_a_build_killed_right_after_its_swap_loses_nothing(tmp_path: Path) -> None:
+    """The previous OUT sits in the dead build's temp folder; the next build moves the user's files out."""
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    previous = tmp_path / f".out{output.TMP_MARK}{_dead_pid()}-0a1b2c3d"
+    os.rename(out, previous)
+    prefdata.build(HH, out)  # stands in for the killed build's swapped-in dataset
+    _user_files(previous)
+
+    prefdata.build(HH, out)
+
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"weights"
+    assert (out / ".git" / "HEAD").exists() and (out / "notes.txt").exists()
+    assert not previous.exists()
+
+
+def test_an_unfinished_build_leaves_nothing_behind_in_out(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    unfinished = tmp_path / f".out{output.TMP_MARK}{_dead_pid()}-0a1b2c3d"
+    (unfinished / output.SPILL_DIR / "pairs").mkdir(parents=True)
+    (unfinished / "data").mkdir()
+    (unfinished / "data" / "train-00000-of-00001.parquet").write_bytes(b"half written")
+    before = sorted(p.name for p in out.iterdir())
+
+    prefdata.build(HH, out)
+
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert not unfinished.exists()
+
+
+def test_a_build_killed_between_the_two_renames_of_a_plain_swap_gets_its_out_back(tmp_path: Path) -> None:
+    """Without RENAME_EXCHANGE the swap renames OUT away, then the new folder in: OUT is briefly absent."""
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    _user_files(out)
+    previous = tmp_path / f".out{output.TMP_MARK}{_dead_pid()}{output.OLD_SUFFIX}"
+    os.rename(out, previous)
+
+    prefdata.build(HH, out)
+
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"weights"
+    assert not previous.exists()
+
+
+def test_the_two_rename_swap_keeps_the_user_files_too(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    _user_files(out)
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    prefdata.build(HH, out)
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"weights"
+    assert not list(tmp_path.glob(".out.prefdata-tmp-*"))
