@@ -9,6 +9,7 @@ written and the finished folder is swapped into place.
 
 from __future__ import annotations
 
+import glob
 import itertools
 import math
 import os
@@ -28,7 +29,17 @@ from prefdata import __version__
 from prefdata.build.batching import Joiner, Work, join_key
 from prefdata.build.card import write_card
 from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_drops, raw_order
-from prefdata.build.output import SPILL_DIR, check_out_dir, make_temp_dir, sha256_file, shard_name, swap_into_place, write_parquet
+from prefdata.build.output import (
+    BUILD_WRITES,
+    DERIVED_FROM_PAIRS,
+    SPILL_DIR,
+    check_out_dir,
+    make_temp_dir,
+    sha256_file,
+    shard_name,
+    swap_into_place,
+    write_parquet,
+)
 from prefdata.build.plan import BuildPlan, FilePlan, describe_files, plan_build
 from prefdata.build.progress import Progress
 from prefdata.build.rejects import RawText, RejectCounts, write_rejects
@@ -127,12 +138,13 @@ def build(
     cfg = _resolve_config(config)
     # OUT is left out of RAW (a dataset written inside the raw folder), unless RAW is that dataset or its
     # data/: a rebuild reads the old pairs, which stay in place until the new dataset is swapped in.
-    # Anything else inside OUT would be read and then deleted with the old OUT.
+    # RAW in a folder of OUT that builds do not write (OUT/raw) is kept by the swap; RAW in rejects/ or
+    # kto/ would be read and then deleted with the old OUT.
     inside = _within(raw, target)
     rebuild = inside and (_same(raw, target) or _within(raw, target / "data"))
-    if inside and not rebuild:
-        raise InputError(f"RAW '{raw}' lies inside OUT '{out}', which the build replaces whole: move the raw files out of OUT first")
-    plan = plan_build(raw, cfg, exclude=None if rebuild else target)
+    if inside and not rebuild and _top_entry(raw, target) in BUILD_WRITES | DERIVED_FROM_PAIRS:
+        raise InputError(f"RAW '{raw}' lies in '{_top_entry(raw, target)}' of OUT '{out}', which the build replaces: move the raw files out of it first")
+    plan = plan_build(raw, cfg, exclude=None if inside else target)
     split = plan.config.split.overridden(**{k: v for k, v in {"test_fraction": test_fraction, "seed": seed}.items() if v is not None})
     if dedup is not None and not isinstance(dedup, bool):  # model_copy does not validate: "no" would be recorded as is
         raise ConfigError(f"dedup must be True or False, got {dedup!r}")
@@ -552,6 +564,12 @@ def _counts(
 
 def _same(raw: str | os.PathLike[str], out: Path) -> bool:
     return os.path.realpath(raw) == os.path.realpath(out)
+
+
+def _top_entry(raw: str | os.PathLike[str], out: Path) -> str:
+    """The name in OUT that holds RAW (which lies inside OUT); a glob there may match anything."""
+    first = Path(os.path.realpath(raw)).relative_to(Path(os.path.realpath(out))).parts[0]
+    return "data" if glob.has_magic(first) else first
 
 
 def _within(raw: str | os.PathLike[str], out: Path) -> bool:

@@ -144,15 +144,19 @@ def test_the_entry_point_gives_interrupts_and_system_refusals_their_own_codes(mo
         assert "--no-write" in capsys.readouterr().err
 
 
-def test_a_raw_folder_inside_out_is_refused_not_read_then_deleted(raw, tmp_path):
-    """RAW = OUT/extra was read, and then deleted with the old OUT when the new one was swapped in."""
+def test_a_raw_folder_inside_out_is_read_and_kept_unless_the_build_replaces_it(raw, tmp_path):
+    """RAW = OUT/extra was read, and then deleted with the old OUT; now the swap keeps it. RAW in a
+    folder the build replaces (rejects/, kto/) or a glob that may match one is refused."""
     prefdata.build(raw, tmp_path / "ds")
     (tmp_path / "ds" / "extra").mkdir()
     (tmp_path / "ds" / "extra" / "logs.jsonl").write_text(raw.read_text())
-    with pytest.raises(InputError, match="lies inside OUT"):
-        prefdata.build(tmp_path / "ds" / "extra", tmp_path / "ds")
-    assert (tmp_path / "ds" / "extra" / "logs.jsonl").is_file()
-    assert prefdata.build(tmp_path / "ds" / "data", tmp_path / "ds").counts["records_read"] == 30  # its own pairs: a rebuild
+    kept = prefdata.build(tmp_path / "ds" / "extra", tmp_path / "ds", test_fraction=0.5)
+    assert kept.counts["records_read"] == 30
+    assert (tmp_path / "ds" / "extra" / "logs.jsonl").read_text() == raw.read_text()
+    for inside in (tmp_path / "ds" / "rejects", f"{tmp_path / 'ds'}/*/logs.jsonl"):
+        with pytest.raises(InputError, match="which the build replaces: move the raw files out of it first"):
+            prefdata.build(inside, tmp_path / "ds")
+    assert prefdata.build(tmp_path / "ds" / "data", tmp_path / "ds").counts["records_read"] == kept.counts["pairs_written"]  # its own pairs
 
 
 def test_check_json_stays_json_on_a_terminal_that_cannot_show_a_name(raw, tmp_path):
