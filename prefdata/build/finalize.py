@@ -19,6 +19,9 @@ class Finalized:
     test: pl.DataFrame
     drops: pl.DataFrame  # duplicate pairs, as drop rows (see spill.DROP_SCHEMA)
     record_keys: pl.Series  # raw_order keys of the records in the output pairs' lineage, each once
+    #: the split key of the group ``ensure_test`` put in test (None when the fraction picked one): the
+    #: KTO rows of that group follow it, so no prompt is in both splits
+    forced_test_key: int | None = None
 
 
 #: Room for any record number in the low bits of :func:`raw_order` (a file holds fewer than 2**40 records).
@@ -92,17 +95,20 @@ def _no_drops() -> pl.DataFrame:
     return pl.DataFrame(schema=DROP_SCHEMA)
 
 
-def assign_split(rows: pl.DataFrame, threshold: int, *, ensure_test: bool) -> pl.Series:
+def assign_split(rows: pl.DataFrame, threshold: int, *, ensure_test: bool) -> tuple[pl.Series, int | None]:
     """True for test rows: a split group (prompts sharing their first user turn) is in test when its
     seeded hash is below the threshold.
 
     With ``ensure_test`` (a single-partition build) and at least two prompt groups, a dataset too small
-    for the fraction to pick any group still gets one test group: the one with the smallest hash.
+    for the fraction to pick any group still gets one test group: the one with the smallest hash,
+    whose key is returned too (None otherwise).
     """
-    is_test = rows.get_column("_split_key") < threshold
-    if ensure_test and threshold > 0 and not is_test.any() and rows.get_column("_split_key").n_unique() >= 2:
-        is_test = rows.get_column("_split_key") == rows.get_column("_split_key").min()
-    return is_test
+    keys = rows.get_column("_split_key")
+    is_test = keys < threshold
+    if ensure_test and threshold > 0 and not is_test.any() and keys.n_unique() >= 2:
+        forced = keys.min()
+        return keys == forced, int(forced)  # type: ignore[arg-type]
+    return is_test, None
 
 
 def finalize_partition(
@@ -112,11 +118,12 @@ def finalize_partition(
         kept, drops = dedup(rows, file_index)
     else:
         kept, drops = in_raw_order(rows), _no_drops()
-    is_test = assign_split(kept, threshold, ensure_test=ensure_test)
+    is_test, forced = assign_split(kept, threshold, ensure_test=ensure_test)
     canonical = kept.select([pl.col(n).cast(t) for n, t in CANONICAL_SCHEMA.items()])
     return Finalized(
         train=canonical.filter(~is_test),
         test=canonical.filter(is_test),
         drops=drops,
         record_keys=record_keys(lineage_records(kept, file_index)),
+        forced_test_key=forced,
     )

@@ -51,7 +51,7 @@ from prefdata.io.compression import estimated_size
 from prefdata.io.decode import decode
 from prefdata.io.records import BATCH_ROWS, BLOCK_BYTES, LineIndex, RecordBatch, iter_batches
 from prefdata.ordered_map import ordered_map
-from prefdata.schema import MESSAGES, id_expr
+from prefdata.schema import LINEAGE, MESSAGES, id_expr
 from prefdata.shapes.base import keep_reason
 
 PARTITION_BYTES = 256 * 1024 * 1024
@@ -418,6 +418,7 @@ def _pass_two(
     by_source: Counter[str] = Counter()
     by_split: Counter[str] = Counter()
     kto: list[pl.DataFrame] = []
+    forced_test_key = None
     # Partition k's shards are written (and hashed) by a second thread while partition k+1 is read
     # and finalized: at most two partitions are in memory, and the output order stays fixed.
     writing: list[Future] = []
@@ -443,6 +444,7 @@ def _pass_two(
                 )
                 spill.write_drops(done.drops, late=True)
                 keys.append(done.record_keys)
+                forced_test_key = done.forced_test_key
             outputs += [f.result() for f in writing]
             writing = []
             for split in ("train", "test"):
@@ -454,24 +456,28 @@ def _pass_two(
                     by_source[name] += n
         outputs += [f.result() for f in writing]
     if config.output.kto_export:
-        outputs += _write_kto(kto, tmp, threshold, config.output.compression)
+        outputs += _write_kto(kto, tmp, threshold, forced_test_key, config.output.compression)
     # a record whose pairs landed in several partitions is in several partitions' keys
     output_keys = pl.concat(keys).unique().sort() if keys else pl.Series("_key", [], dtype=pl.UInt64)
     return outputs, output_keys, by_source, by_split
 
 
-KTO_COLUMNS = ("prompt", "completion", "label", "source", "model", "lineage")
+KTO_SCHEMA = pl.Schema({"prompt": MESSAGES, "completion": MESSAGES, "label": pl.Boolean, "source": pl.String, "model": pl.String, "lineage": LINEAGE})
+KTO_COLUMNS = tuple(KTO_SCHEMA)
 
 
-def _write_kto(frames: list[pl.DataFrame], tmp: Path, threshold: int, compression: str) -> list[dict[str, Any]]:
-    """Unpaired feedback as TRL's unpaired preference format (prompt/completion/label), same split."""
+def _write_kto(frames: list[pl.DataFrame], tmp: Path, threshold: int, forced_test_key: int | None, compression: str) -> list[dict[str, Any]]:
+    """Unpaired feedback as TRL's unpaired preference format (prompt/completion/label), same split:
+    a prompt group's rows go where its pairs went, the group a small build forced into test included."""
     rows = pl.concat(frames, how="vertical_relaxed") if frames else None
     outputs = []
     for split in ("train", "test"):
         if rows is None:
-            frame = pl.DataFrame(schema={"prompt": MESSAGES, "completion": MESSAGES, "label": pl.Boolean, "source": pl.String, "model": pl.String})
+            frame = pl.DataFrame(schema=KTO_SCHEMA)
         else:
             is_test = pl.col("_split_key") < threshold
+            if forced_test_key is not None:
+                is_test = is_test | (pl.col("_split_key") == forced_test_key)
             frame = rows.filter(is_test if split == "test" else ~is_test).sort("_order").select(KTO_COLUMNS)
         path = tmp / "kto" / shard_name(split, 0, 1)
         write_parquet(frame, path, compression)

@@ -28,6 +28,7 @@ REASONS: dict[str, str] = {
     "below_margin": "no two completions differ by at least `min_margin` (or all scores tie)",
     "too_few_completions": "fewer than two usable completions",
     "unpaired": "feedback with no opposite vote on the same prompt (see the KTO export)",
+    "duplicate_record": "unpaired feedback with the same prompt, response and label as an earlier one (the first is kept)",
     "no_ranked_replies": "a tree with no message that has two or more ranked replies",
     "dropped_by_function": "a custom shape function returned no row for the record",
     # pair rules

@@ -213,11 +213,15 @@ class FeedbackShape(Shape):
             .alias("__reason"),
         )
         response = self.source.columns.conversation or self.source.columns.response
-        unpaired = (
+        left_over = (
             h.join(used, on="_order", how="anti")
             .join(fate, on="_order", how="left")
+            .sort("_order")
             .with_columns(pl.col("__reason").is_not_null().alias("__matched"), pl.col("__reason").fill_null("unpaired").alias("_reason"))
-            .select(
+        )
+        left_over = _repeats_of_unpaired(left_over, dedup=dedup)
+        unpaired = (
+            left_over.select(
                 "lineage",
                 "source",
                 "prompt",
@@ -231,6 +235,8 @@ class FeedbackShape(Shape):
                 pl.when(pl.col("_reason") == "unpaired").then(pl.lit(self.source.columns.label)).otherwise(pl.lit(response)).alias("_field"),
                 pl.when(pl.col("_reason") == "duplicate_pair")
                 .then(pl.lit("every pair it makes repeats one already made from this prompt (the same prompt, chosen and rejected)"))
+                .when(pl.col("_reason") == "duplicate_record")
+                .then(pl.format("same prompt, response and label as {} record {}, which is kept", pl.col("__first").struct.field("file"), pl.col("__first").struct.field("record")))
                 .when(pl.col("_reason") == "identical_responses")
                 .then(pl.lit("every response voted the other way on this prompt is the same text"))
                 .when(pl.col("__matched"))
@@ -247,3 +253,20 @@ class FeedbackShape(Shape):
         c = self.source.columns
         what = f"conversation '{c.conversation}'" if c.conversation else f"prompt {self.prompt.description}, response '{c.response}'"
         return f"feedback: {what}, label '{c.label}'; up-votes paired with down-votes per prompt (max {self.source.max_pairs_per_prompt})"
+
+
+def _repeats_of_unpaired(left_over: pl.DataFrame, *, dedup: bool) -> pl.DataFrame:
+    """With ``dedup``, unpaired records that repeat an earlier unpaired one of their prompt group
+    exactly (prompt, response and label: the same canned reply down-voted eight times) become
+    ``duplicate_record``: the KTO export would otherwise weight that reply eight times.
+    ``left_over`` is in raw order; ``__first`` is the lineage of the copy kept (for the detail)."""
+    content = pl.struct("prompt", "response", "label")
+    unpaired = pl.col("_reason") == "unpaired"
+    return (
+        left_over.with_columns(content.hash(0).alias("__content"))
+        .with_columns(
+            pl.col("lineage").first().over("_group", "_reason", "__content").list.first().alias("__first"),
+            (unpaired & ~content.is_first_distinct().over("_group", "_reason") & dedup).alias("__repeat"),
+        )
+        .with_columns(pl.when("__repeat").then(pl.lit("duplicate_record")).otherwise("_reason").alias("_reason"))
+    )

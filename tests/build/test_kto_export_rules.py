@@ -176,3 +176,61 @@ def test_the_build_summary_names_the_kto_folder_when_it_writes_one(tmp_path: Pat
     assert result.exit_code == 0, result.output
     folders = "data/, kto/, rejects/" if kto_export else "data/, rejects/"
     assert f"wrote {tmp_path / 'out'}/ ({folders}, manifest.json, README.md)" in result.output
+
+
+PLAIN = {
+    "sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "label"}}],
+    "output": {"kto_export": True},
+}
+
+
+def test_kto_rows_follow_the_test_group_a_small_build_forces(tmp_path: Path) -> None:
+    """A fraction too small to pick a group: the build puts the group with the smallest hash in test,
+    and the KTO rows of that prompt (over the cap here) went to kto/train, so it was in both splits."""
+    rows = []
+    for name in ("alpha", "beta"):
+        rows += [{"prompt": f"Tell me about {name}", "response": f"{name} {kind}", "label": label}
+                 for kind, label in (("good", "up"), ("bad one", "down"), ("bad two", "down"))]
+    config = {**PLAIN, "sources": [{**PLAIN["sources"][0], "max_pairs_per_prompt": 1}], "split": {"test_fraction": 0.01, "seed": 0}}
+    out = tmp_path / "out"
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows), out, config=config)
+
+    def prompts(folder: str, split: str) -> set[str]:
+        frame = pl.read_parquet(out / folder / f"{split}-00000-of-00001.parquet")
+        return {p[-1]["content"] for p in frame["prompt"].to_list()}
+
+    assert len(prompts("data", "test")) == 1 and len(prompts("data", "train")) == 1
+    for split in ("train", "test"):
+        assert prompts("kto", split) == prompts("data", split)
+    assert_reconciled(out)
+
+
+def test_repeats_of_an_unpaired_record_are_exported_once(tmp_path: Path) -> None:
+    """A canned reply down-voted eight times on a prompt without an up-vote was eight kto/ rows: KTOTrainer
+    weighted it eight times. Copies are ``duplicate_record`` rejects; ``--keep-duplicates`` keeps them."""
+    rows = [{"prompt": "Cancel my order", "response": "Sorry, I can't help.", "label": "down"}] * 8
+    rows += [{"prompt": "cancel my  order", "response": "Sorry, I can't help.", "label": "down"}]  # another prompt text: kept
+    rows += [{"prompt": "Another question", "response": "An answer", "label": "up"}] * 2
+    rows += [{"prompt": "Another question", "response": "An answer", "label": "down"}]  # the other vote: an identical match
+    raw = _jsonl(tmp_path / "fb.jsonl", rows)
+    prefdata.build(raw, tmp_path / "out", config=PLAIN)
+    assert _kto_records(tmp_path / "out") == [1, 9]
+    reasons = {r["record"]: r["reason"] for r in rejects(tmp_path / "out").iter_rows(named=True)}
+    assert reasons == {1: "unpaired", 9: "unpaired", **dict.fromkeys(range(2, 9), "duplicate_record"), **dict.fromkeys((10, 11, 12), "identical_responses")}
+    detail = rejects(tmp_path / "out").filter(pl.col("record") == 5)["detail"].item()
+    assert detail == "same prompt, response and label as fb.jsonl record 1, which is kept"
+    assert_reconciled(tmp_path / "out")
+
+    prefdata.build(raw, tmp_path / "all", config=PLAIN, dedup=False)
+    assert _kto_records(tmp_path / "all") == list(range(1, 10))
+
+
+def test_kto_shards_without_feedback_have_the_same_columns(tmp_path: Path) -> None:
+    raw = _jsonl(tmp_path / "p.jsonl", [{"prompt": "a", "chosen": "x", "rejected": "y"}, {"prompt": "b", "chosen": "x", "rejected": "y"}])
+    preference = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}]}
+    prefdata.build(raw, tmp_path / "out", config={**preference, "output": {"kto_export": True}})
+    with_feedback = tmp_path / "fb"
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", [{"prompt": "q", "response": "r", "label": "up"}]), with_feedback, config=PLAIN)
+    for split in ("train", "test"):
+        empty = pl.read_parquet_schema(tmp_path / "out" / "kto" / f"{split}-00000-of-00001.parquet")
+        assert empty == pl.read_parquet_schema(with_feedback / "kto" / f"{split}-00000-of-00001.parquet")

@@ -245,7 +245,7 @@ def test_feedback_repeats_follow_keep_duplicates_and_the_cap(tmp_path: Path) -> 
     prefdata.build(_jsonl(tmp_path / "k.jsonl", rows), tmp_path / "cap", config=capped)
     assert rejects(tmp_path / "cap").sort("record").select("record", "reason", "detail").rows() == [
         (3, "unpaired", "over max_pairs_per_prompt (1) for this prompt"),
-        (4, "unpaired", "over max_pairs_per_prompt (1) for this prompt"),
+        (4, "duplicate_record", "same prompt, response and label as k.jsonl record 3, which is kept"),  # not a pair's copy
     ]
 
 
