@@ -14,10 +14,10 @@ from typing import Any
 
 from prefdata.build.plan import detect_file
 from prefdata.config import BuildConfig, dump_config
-from prefdata.errors import AmbiguousLayoutError, InputError
+from prefdata.errors import AmbiguousLayoutError, InputError, UnreadableFileError
 from prefdata.io.decode import json_kind
 from prefdata.io.discover import SkippedFile, discover, no_object_reason
-from prefdata.io.records import sample_records
+from prefdata.io.records import DETECTION_SAMPLE, sample_records
 from prefdata.shapes import make_shape
 
 
@@ -76,14 +76,19 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
     inputs, skipped = discover(raw)
     result = InspectResult(skipped=skipped)
     for f in inputs:
-        sample = sample_records(f, sample_size)
+        try:
+            read = sample_records(f, max(sample_size, DETECTION_SAMPLE))
+        except UnreadableFileError as exc:  # the build skips it too, and goes on with the other files
+            result.skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+            continue
+        sample, detection = read[:sample_size], read[:DETECTION_SAMPLE]
         report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample), sample[:examples], None, None, "")
         if not sample:
             report.problem = no_object_reason(f)
         else:
             try:
-                source = detect_file(f, sample)
-                shape = make_shape(source, sample)
+                source = detect_file(f, detection)
+                shape = make_shape(source, detection)
                 report.shape, report.description = shape.name, shape.describe()
                 report.config_yaml = dump_config(BuildConfig(sources=[source]))
             except AmbiguousLayoutError as exc:

@@ -7,6 +7,7 @@ import json
 import click
 
 from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
+from prefdata.errors import InputError
 
 
 def _short(value: object, width: int = 240) -> str:
@@ -16,7 +17,7 @@ def _short(value: object, width: int = 240) -> str:
 
 @click.command("inspect")
 @click.argument("raw", type=NonEmptyPath())
-@click.option("--sample", "sample_size", default=200, show_default=True, type=click.IntRange(min=1), help="Records read per file.")
+@click.option("--sample", "sample_size", default=200, show_default=True, type=click.IntRange(min=1), help="Records per file the field table describes (the shape is detected from the first 200, as the build does).")
 @click.option("--examples", default=2, show_default=True, type=click.IntRange(min=0), help="Records shown per file.")
 def command(raw: str, sample_size: int, examples: int) -> None:
     """Show each raw file's fields, a few records, its detected shape and a config that would build it."""
@@ -37,7 +38,11 @@ def command(raw: str, sample_size: int, examples: int) -> None:
             click.secho(f"  not detected: {f.problem}", fg="yellow")
         else:
             click.secho(f"  detected {f.description}", fg="green")
-        click.echo("  config:" if not f.problem else "  config to complete:")
-        click.echo("\n".join("    " + line for line in f.config_yaml.rstrip().splitlines()))
+        if f.config_yaml.strip():
+            click.echo("  config:" if not f.problem else "  config to complete:")
+            click.echo("\n".join("    " + line for line in f.config_yaml.rstrip().splitlines()))
     for s in result.skipped:
         click.echo(f"== {s.name}: skipped ({s.reason})")
+    if not any(f.sampled for f in result.files):  # as the build: exit 2, so `inspect && build` stops here
+        with fail_on_prefdata_errors():
+            raise InputError(f"nothing readable in RAW '{raw}'")

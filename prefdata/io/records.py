@@ -511,7 +511,12 @@ def _parquet_batch(table, first: int) -> RecordBatch:  # type: ignore[no-untyped
     return RecordBatch(lines=lines, rejects=_rejects_frame(rejects), bytes_read=table.nbytes)
 
 
-def sample_records(f: InputFile, n: int = 200) -> list[dict]:
+#: How many of a file's first records the build detects its shape from (and ``inspect`` too, whatever
+#: it shows): the config ``inspect`` proposes is then the one the build would detect.
+DETECTION_SAMPLE = 200
+
+
+def sample_records(f: InputFile, n: int = DETECTION_SAMPLE) -> list[dict]:
     """The first ``n`` records of ``f`` that parse as JSON objects (for shape detection)."""
     out: list[dict] = []
     if f.format == "jsonl":

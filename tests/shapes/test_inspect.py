@@ -32,3 +32,38 @@ def test_inspect_cli_on_a_folder(tmp_path: Path) -> None:
     assert "config to complete:" in res.stdout and "winner_values: {a: [<value meaning A wins>]" in res.stdout
     assert "example 1:" in res.stdout
     assert "response1" in res.stdout and "number 6" in res.stdout  # annotators.jsonl field stats
+
+
+def test_a_damaged_file_is_listed_as_skipped_and_the_others_described(tmp_path: Path) -> None:
+    """The build skips a damaged Parquet or zstd file and goes on; inspect stopped at it with exit 2."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "good.jsonl").write_text('{"prompt": "p", "chosen": "a", "rejected": "b"}\n')
+    (raw / "bad.parquet").write_bytes(b"PAR1 not really parquet")
+    (raw / "bad.jsonl.zst").write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 20)
+    res = CliRunner().invoke(cli, ["inspect", str(raw)])
+    assert res.exit_code == 0, res.output
+    assert "== good.jsonl (jsonl" in res.stdout and "detected preference" in res.stdout
+    assert "== bad.parquet: skipped (not a readable Parquet file" in res.stdout
+    assert "== bad.jsonl.zst: skipped (" in res.stdout
+    assert [s.name for s in prefdata.inspect(raw).skipped] == ["bad.jsonl.zst", "bad.parquet"]
+
+
+def test_a_small_sample_describes_fewer_records_but_detects_as_the_build_does(tmp_path: Path) -> None:
+    """Detection from one record found a feedback log that the build (200 records) cannot tell."""
+    raw = FIXTURES / "raw" / "feedback" / "thumbs.jsonl"
+    full, one = prefdata.inspect(raw), prefdata.inspect(raw, sample_size=1)
+    assert one.files[0].sampled == 1 and full.files[0].sampled > 1
+    assert (one.files[0].shape, one.files[0].problem, one.files[0].config_yaml) == (full.files[0].shape, full.files[0].problem, full.files[0].config_yaml)
+    pairwise = FIXTURES / "raw" / "pairwise" / "annotators.jsonl"
+    assert prefdata.inspect(pairwise, sample_size=1).files[0].config_yaml == prefdata.inspect(pairwise).files[0].config_yaml
+
+
+def test_nothing_readable_exits_2_after_listing_what_was_skipped(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("{}")
+    (tmp_path / "cut.json").write_text('[{"prompt": "p", "chos')
+    res = CliRunner().invoke(cli, ["inspect", str(tmp_path)])
+    assert res.exit_code == 2, res.output
+    assert "== notes.txt: skipped (unknown extension '.txt'" in res.stdout
+    assert "nothing readable in RAW" in res.output
+    assert "config to complete:\n" not in res.stdout.replace("config to complete:\n    ", "")  # never a header with nothing under it
