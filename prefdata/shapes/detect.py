@@ -169,6 +169,13 @@ def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
     if a and b and winner:
         seen = sorted({json.dumps(v) for v in _values(sample, winner)})[:8]
         return f"looks pairwise, but the values of '{winner}' ({', '.join(seen)}) do not say which one means A wins"
+    label, response = _feedback_fields(keys)
+    if label and response:
+        seen = sorted({json.dumps(v) for v in _values(sample, label)})[:8]
+        return (
+            f"looks like feedback ('{response}' voted on in '{label}'), but not every value of '{label}' ({', '.join(seen)}) "
+            "is a vote prefdata knows: say which mean up and down under labels"
+        )
     if len(sample) == 1 and len(keys) == 1:
         (key,) = keys
         value = sample[0].get(key)
@@ -178,6 +185,13 @@ def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
                 f"array or JSON lines of records (e.g. `jq '.{key}' FILE > records.json`)"
             )
     return f"cannot tell its shape from its fields ({', '.join(sorted(keys)) or 'none'})"
+
+
+def _feedback_fields(keys: Counter[str]) -> tuple[str | None, str | None]:
+    """The label and response fields of what looks like a feedback log (either may be None)."""
+    from prefdata.shapes.detect_more import LABEL_KEYS, RESPONSE_KEYS
+
+    return _first(keys, LABEL_KEYS), _first(keys, RESPONSE_KEYS)
 
 
 def _skeleton(keys: Counter[str]) -> str:
@@ -195,6 +209,13 @@ def _skeleton(keys: Counter[str]) -> str:
             f"    columns: {{prompt: {prompt}, response_a: {a}, response_b: {b}, winner: {winner}}}\n"
             "    winner_values: {a: [<value meaning A wins>], b: [<value meaning B wins>], tie: [<tie value>]}\n"
             "    # or, for a numeric preference: winner_threshold: {a_below: <x>, b_above: <y>}\n"
+        )
+    label, response = _feedback_fields(keys)
+    if label and response:
+        return head + (
+            "  - shape: feedback\n"
+            f"    columns: {{prompt: {prompt}, response: {response}, label: {label}}}\n"
+            "    labels: {up: [<values meaning up-voted>], down: [<values meaning down-voted>]}\n"
         )
     return head + (
         "  - shape: preference        # or transcript, pairwise, rated, ranked, feedback, tree, custom\n"

@@ -67,3 +67,12 @@ def test_nothing_readable_exits_2_after_listing_what_was_skipped(tmp_path: Path)
     assert "== notes.txt: skipped (unknown extension '.txt'" in res.stdout
     assert "nothing readable in RAW" in res.output
     assert "config to complete:\n" not in res.stdout.replace("config to complete:\n    ", "")  # never a header with nothing under it
+
+
+def test_a_feedback_log_with_an_unknown_vote_gets_a_feedback_config_to_complete(tmp_path: Path) -> None:
+    """It was told 'cannot tell its shape' and given a prompt/chosen/rejected skeleton."""
+    raw = tmp_path / "votes.jsonl"
+    raw.write_text('{"prompt": "p", "response": "r", "rating": "thumbs_up"}\n{"prompt": "p", "response": "s", "rating": "meh"}\n')
+    (report,) = prefdata.inspect(raw).files
+    assert report.problem is not None and "looks like feedback ('response' voted on in 'rating')" in report.problem and '"meh"' in report.problem
+    assert "shape: feedback" in report.config_yaml and "label: rating" in report.config_yaml and "labels: {up:" in report.config_yaml
