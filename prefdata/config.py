@@ -297,7 +297,8 @@ class PairwiseSource(SourceBase):
             raise ValueError("give exactly one of columns.winner (one verdict field) or columns.annotators (majority vote)")
         if self.winner_threshold is not None and c.annotators:
             raise ValueError("winner_threshold applies to a single numeric columns.winner, not to annotators")
-        if self.winner_threshold is not None and "winner_values" in self.model_fields_set:
+        # the default winner_values, written out (the manifest's normalized config has every default), is no conflict
+        if self.winner_threshold is not None and "winner_values" in self.model_fields_set and self.winner_values != default_winner_values():
             raise ValueError("give winner_values (verdicts by value) or winner_threshold (a numeric verdict cut in bands), not both")
         return self
 

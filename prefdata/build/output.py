@@ -24,9 +24,10 @@ import polars as pl
 
 from prefdata.card_configs import CardSplits, card_splits
 from prefdata.errors import OutputError
+from prefdata.io.discover import BUILD_TEMP_MARK
 from prefdata.splits import loader_reads, split_names
 
-TMP_MARK = ".prefdata-tmp-"
+TMP_MARK = BUILD_TEMP_MARK
 #: The previous OUT's name during a swap made of two renames.
 OLD_SUFFIX = "-old"
 #: Where a build spills its partitions while it runs, inside its temp folder.

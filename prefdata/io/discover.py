@@ -120,10 +120,8 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
     candidates: list[tuple[Path, str]]
     hidden: list[SkippedFile] = []
     if any(ch in raw_str for ch in _GLOB_CHARS) and not Path(raw_str).exists():
-        base = _glob_base(raw_str)
-        matches = sorted(Path(p) for p in globlib.glob(raw_str, recursive=True))
-        candidates = [(p, p.relative_to(base).as_posix() if _is_relative(p, base) else p.name) for p in matches if p.is_file() or p.is_symlink()]
-        if not candidates:
+        candidates, hidden = _glob(raw_str, exclude)
+        if not candidates and not hidden:
             raise InputError(f"RAW glob '{raw_str}' matches no file")
     else:
         root = Path(raw_str)
@@ -142,31 +140,37 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
     inputs: list[InputFile] = []
     skipped: list[SkippedFile] = list(hidden)
     for path, name in candidates:
-        if not _utf8(name):  # the manifest, lineage and rejects name files in UTF-8 text
+        text = _utf8(name)
+        if text is None:  # the manifest, lineage and rejects name files in UTF-8 text
             skipped.append(SkippedFile(_shown(name), NOT_UTF8))
             continue
-        item = classify(path, name)
+        item = classify(path, text)
         (inputs if isinstance(item, InputFile) else skipped).append(item)
     skipped.sort(key=lambda item: item.name)
     return inputs, skipped
 
 
 HIDDEN = "hidden (the name starts with '.' or '_'), not read"
+#: In the name of the folder a build writes into beside OUT (``.OUT.prefdata-tmp-<pid>-<hex>``).
+BUILD_TEMP_MARK = ".prefdata-tmp-"
 NOT_UTF8 = "the file name is not valid UTF-8 (shown with \\x escapes), so no record of it could name its file; rename it to build it"
 
 
-def _utf8(name: str) -> bool:
-    """Whether a file name (bytes the OS decoded with surrogate escapes) is UTF-8 text."""
+def _utf8(name: str) -> str | None:
+    """A file name as UTF-8 text, or None when its bytes are not UTF-8.
+
+    The name is judged by its bytes, not by the locale Python decoded it with: under ``LC_ALL=C``
+    without UTF-8 mode, ``café.jsonl`` arrives with surrogate escapes but is UTF-8 all the same.
+    """
     try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+        return os.fsencode(name).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _shown(name: str) -> str:
     """A name that is not UTF-8, with its undecodable bytes as ``\\xff`` escapes."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 _HF_CACHE_PARTS = {
     "blobs": "the blobs of a Hugging Face cache, read under their names in snapshots/",
     "refs": "the revision names of a Hugging Face cache (refs/main picks the snapshot read)",
@@ -190,6 +194,63 @@ def _earlier_output(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, 
         if child.name != "data":
             skipped.append(SkippedFile(child.name + ("/" if child.is_dir() else ""), NOT_PAIRS))
     return candidates, skipped
+
+
+FOLDER_MATCHED = "a folder the glob matches: a glob reads the files it matches (end it with /** to read inside folders)"
+
+
+def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], list[SkippedFile]]:
+    """The files a glob RAW matches, named relative to the folder before its first wildcard, with the
+    folder walk's rules: OUT (``exclude``) is passed over, earlier outputs and hidden names below that
+    folder are listed as skipped, a file matched twice (through links) is read once, and a matched
+    folder with no match inside it is listed, not dropped unsaid."""
+    base = _glob_base(pattern)
+    wildcards = Path(pattern).parts[len(base.parts) :]
+    matches = sorted(Path(p) for p in globlib.glob(pattern, recursive=True))
+    candidates: list[tuple[Path, str]] = []
+    skipped: dict[str, str] = {}
+    files_read: dict[str, str] = {}
+    folders = {os.path.normpath(p) for p in matches if p.is_dir()}
+    holding = {os.path.normpath(parent) for p in matches for parent in p.parents}  # folders with a match inside
+    for path in sorted(matches, key=lambda m: m.is_symlink()):  # a file and a link to it: read under its own name
+        inside = _is_relative(path, base)
+        name = path.relative_to(base).as_posix() if inside else path.name
+        if exclude is not None and _same_or_inside(path, exclude):
+            continue
+        below = Path(name).parts if inside else ()
+        if (output := _earlier_output_above(base, below)) is not None:
+            skipped[output + "/"] = PREFDATA_OUTPUT
+        elif _hidden_below(below, wildcards):
+            skipped[name + ("/" if path.is_dir() else "")] = HIDDEN
+        elif os.path.normpath(path) in folders:
+            if os.path.normpath(path) not in holding and name != ".":
+                skipped[name + "/"] = FOLDER_MATCHED
+        elif (real := os.path.realpath(path)) in files_read:
+            skipped[name] = f"the same file as {files_read[real]}, which is read already"
+        else:
+            candidates.append((path, name))
+            files_read[real] = name
+    return sorted(candidates, key=lambda c: c[1]), [SkippedFile(n, why) for n, why in skipped.items()]
+
+
+def _hidden_below(parts: tuple[str, ...], wildcards: tuple[str, ...]) -> bool:
+    """Whether a name below the glob's base starts with '.' or '_' where the pattern did not ask for
+    it (``_*.jsonl`` does; ``*`` and ``**`` do not)."""
+    for i, part in enumerate(parts):
+        asked = wildcards[i] if i < len(wildcards) and "**" not in wildcards[: i + 1] else ""
+        if part.startswith((".", "_")) and not asked.startswith(part[0]):
+            return True
+    return False
+
+
+def _earlier_output_above(base: Path, parts: tuple[str, ...]) -> str | None:
+    """The name of the first folder among ``parts`` (a match's path below ``base``, the match itself
+    included) that an earlier build wrote, or None. Folders named before the wildcard are the user's
+    choice (``ds/data/*.parquet`` reads an earlier output's pairs) and are not looked at."""
+    for depth in range(1, len(parts) + 1):
+        if _is_prefdata_output(base.joinpath(*parts[:depth])):
+            return "/".join(parts[:depth])
+    return None
 
 
 def _is_prefdata_output(folder: Path) -> bool:
@@ -234,6 +295,8 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
             current = _cache_revision(here)
             for d in sorted(dirnames):
                 name = (rel_dir / d).as_posix()
+                if exclude is not None and _same_or_inside(here / d, exclude) or d.startswith(f".{exclude.name}{BUILD_TEMP_MARK}" if exclude else "\0"):
+                    continue  # OUT, and the temp folders of builds into it: passed over unsaid, so a rebuild reads alike
                 if (part := _cache_part(here, d)) is not None:
                     skipped.append(SkippedFile(name + "/", part))
                 elif current is not None and d != current:

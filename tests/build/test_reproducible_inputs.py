@@ -1,0 +1,129 @@
+"""The same RAW, options and config read the same files every time: a glob follows the folder walk's
+rules (OUT and earlier outputs left out, hidden names skipped, nothing dropped unsaid), a rebuild's
+manifest matches the first build's, and the config a manifest records builds the same bytes again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import prefdata
+from tests.conftest import FIXTURES, REPO
+
+CONFIG = FIXTURES / "configs" / "fixtures.yaml"
+STRINGS = FIXTURES / "raw" / "preference" / "strings.jsonl"
+PREFERENCE = {"sources": [{"name": "prefs", "shape": "preference", "columns": {"prompt": "prompt"}}]}
+
+
+def _hashes(out: Path) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in ("data", "rejects", "kto") for p in sorted((out / folder).glob("*.parquet"))}
+
+
+def _manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def _skipped(out: Path) -> dict[str, str]:
+    return {s["path"]: s["reason"] for s in _manifest(out)["skipped_files"]}
+
+
+def test_a_glob_rebuild_does_not_read_the_out_inside_it(tmp_path: Path) -> None:
+    """``raw/**`` into ``raw/out``: the second build read OUT's own shards and manifest as raw data."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "strings.jsonl").write_bytes(STRINGS.read_bytes())
+    first = prefdata.build(f"{raw}/**", raw / "out", config=PREFERENCE)
+    hashes, manifest = _hashes(raw / "out"), _manifest(raw / "out")
+    second = prefdata.build(f"{raw}/**", raw / "out", config=PREFERENCE)
+    assert second.counts == first.counts and _hashes(raw / "out") == hashes
+    assert _manifest(raw / "out")["inputs"] == manifest["inputs"] and _manifest(raw / "out")["skipped_files"] == []
+
+
+def test_a_glob_skips_an_earlier_output_below_its_wildcard_but_reads_one_it_names(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "strings.jsonl").write_bytes(STRINGS.read_bytes())
+    prefdata.build(raw / "strings.jsonl", raw / "old", config=PREFERENCE)
+    prefdata.build(f"{raw}/**/*.*", tmp_path / "out", config=PREFERENCE)
+    assert [i["path"] for i in _manifest(tmp_path / "out")["inputs"]] == ["strings.jsonl"]
+    assert _skipped(tmp_path / "out") == {"old/": "the output of an earlier `prefdata build` (manifest.json and data/), not raw data; "
+                                          "pass it as RAW to rebuild from its pairs"}
+    # named before the wildcard: the user asks for that output's pairs
+    named = prefdata.build(f"{raw}/old/data/*.parquet", tmp_path / "again")
+    assert named.counts["records_read"] == _manifest(raw / "old")["counts"]["pairs_written"]
+
+
+def test_a_glob_lists_the_folders_and_hidden_names_it_does_not_read(tmp_path: Path) -> None:
+    raw, elsewhere = tmp_path / "raw", tmp_path / "elsewhere"
+    (raw / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    for folder in (raw, raw / "sub", elsewhere):
+        (folder / f"{folder.name}.jsonl").write_bytes(STRINGS.read_bytes())
+    (raw / "linked").symlink_to(elsewhere)
+    (raw / "_draft.jsonl").write_bytes(STRINGS.read_bytes())
+    (raw / "again.jsonl").symlink_to(raw / "raw.jsonl")
+    prefdata.build(f"{raw}/*", tmp_path / "out", config=PREFERENCE)
+    assert [i["path"] for i in _manifest(tmp_path / "out")["inputs"]] == ["raw.jsonl"]
+    skipped = _skipped(tmp_path / "out")
+    assert skipped["sub/"].startswith("a folder the glob matches") and skipped["linked/"] == skipped["sub/"]
+    assert skipped["_draft.jsonl"].startswith("hidden") and skipped["again.jsonl"] == "the same file as raw.jsonl, which is read already"
+    # a wildcard that asks for the hidden name reads it; /** reads inside folders
+    prefdata.build(f"{raw}/_*.jsonl", tmp_path / "draft", config=PREFERENCE)
+    assert [i["path"] for i in _manifest(tmp_path / "draft")["inputs"]] == ["_draft.jsonl"]
+    prefdata.build(f"{raw}/**/*.jsonl", tmp_path / "deep", config=PREFERENCE)
+    assert [i["path"] for i in _manifest(tmp_path / "deep")["inputs"]] == ["linked/elsewhere.jsonl", "raw.jsonl", "sub/sub.jsonl"]
+
+
+def test_a_glob_matching_only_what_it_passes_over_is_nothing_readable(tmp_path: Path) -> None:
+    from prefdata.errors import InputError
+
+    (tmp_path / "raw" / "sub").mkdir(parents=True)
+    with pytest.raises(InputError, match="nothing readable"):
+        prefdata.build(f"{tmp_path}/raw/*", tmp_path / "out")
+    with pytest.raises(InputError, match="matches no file"):
+        prefdata.build(f"{tmp_path}/raw/*.jsonl", tmp_path / "out")
+
+
+def test_a_rebuild_of_out_inside_raw_records_the_same_manifest(tmp_path: Path) -> None:
+    """The rebuild listed OUT itself, and a killed build's temp folder under its random name, as skipped."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "strings.jsonl").write_bytes(STRINGS.read_bytes())
+    prefdata.build(raw, raw / "out", config=PREFERENCE)
+    first = _manifest(raw / "out")
+    prefdata.build(raw, raw / "out", config=PREFERENCE)
+    (raw / ".out.prefdata-tmp-999999999-deadbeef" / "data").mkdir(parents=True)
+    prefdata.build(raw, raw / "out", config=PREFERENCE)
+    again = _manifest(raw / "out")
+    assert again["skipped_files"] == first["skipped_files"] == []
+    assert {k: v for k, v in again.items() if k != "outputs"} == {k: v for k, v in first.items() if k != "outputs"}
+
+
+def test_the_config_a_manifest_records_builds_the_same_bytes(tmp_path: Path) -> None:
+    """The fixtures' pairwise source with winner_threshold was refused: the recorded config holds the
+    default winner_values too, and the two were 'not both'."""
+    prefdata.build(FIXTURES / "raw", tmp_path / "a", config=CONFIG)
+    recorded = tmp_path / "recorded.json"
+    recorded.write_text(json.dumps(_manifest(tmp_path / "a")["config"]))
+    prefdata.build(FIXTURES / "raw", tmp_path / "b", config=recorded)
+    assert _hashes(tmp_path / "b") == _hashes(tmp_path / "a")
+
+
+def test_a_utf8_file_name_is_read_whatever_the_locale(tmp_path: Path) -> None:
+    """Under LC_ALL=C without UTF-8 mode Python decodes names as ASCII; café.jsonl was skipped as not UTF-8."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "café.jsonl").write_bytes(STRINGS.read_bytes())
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "prefdata", "build", str(raw), str(tmp_path / "c"), "-q"], env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    prefdata.build(raw, tmp_path / "utf8")
+    assert [i["path"] for i in _manifest(tmp_path / "c")["inputs"]] == ["café.jsonl"]
+    assert _hashes(tmp_path / "c") == _hashes(tmp_path / "utf8")
