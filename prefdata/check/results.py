@@ -104,6 +104,9 @@ class CheckResult:
     checks: list[CheckOutcome]
     rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    #: the shards checked, ``{path in the dataset: fingerprint}`` (:mod:`prefdata.shard_fingerprint`):
+    #: the report shows these results only while the shards are still these
+    data_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -147,6 +150,7 @@ class CheckResult:
             "strict": self.strict,
             "passed": self.passed,
             "rows": self.rows,
+            "data_files": self.data_files,
             "summary": self.summary,
             "expectations": [e.to_dict() for e in self.expectations],
             "checks": [c.to_dict() for c in self.checks],

@@ -70,7 +70,7 @@ def report(
 ) -> ReportResult:
     """Write the quality report of the dataset at ``path`` and return where it went.
 
-    ``run_checks``: when ``path/checks.json`` is missing, run :func:`prefdata.check` first and report
+    ``run_checks``: when ``path/checks.json`` is missing or stale, run :func:`prefdata.check` first and report
     its results (without it, the report says that checks were not run). ``sample``: how many pairs to
     show as conversations, drawn with ``seed``. ``examples_per_check``: offending pairs shown per
     failed check. ``card``: re-render ``README.md`` with the quality summary and a link to the
@@ -101,11 +101,11 @@ def report(
     root = Path(path)
     checks_doc = None
     checks_source = "checks.json"
-    if run_checks and not (root / "checks.json").exists():
-        open_dataset(root)  # fail on a bad dataset before running checks on it
+    ds = open_dataset(root)  # fails on a bad dataset before any check runs on it
+    if run_checks and ds.checks is None:  # no checks.json, or one that describes other data
         checks_doc = _run_checks(root)
         checks_source = "prefdata.check"
-    ds = open_dataset(root, checks=checks_doc)
+        ds = open_dataset(root, checks=checks_doc)
     if ds.checks is None:
         checks_source = "none"
 

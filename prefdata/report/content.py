@@ -60,6 +60,10 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
+NO_CHECKS = "there is no `checks.json`"
+STALE_CHECKS = "`checks.json` describes another version of the data (see the notes)"
+
+
 @dataclass(frozen=True)
 class ReportContent:
     name: str
@@ -81,12 +85,15 @@ class ReportContent:
     #: The dataset path as the user gave it (shown on the page; the absolute path may be private).
     location: str = ""
     max_chars: int = MAX_MESSAGE_CHARS
+    #: Why no check results are shown (when ``checks_summary`` is None), as a sentence part.
+    checks_absent: str = NO_CHECKS
 
 
-def _verdict(summary: dict[str, Any] | None) -> dict[str, str]:
+
+def _verdict(summary: dict[str, Any] | None, absent: str = NO_CHECKS) -> dict[str, str]:
     if summary is None:
         return {"status": "none", "headline": "Checks not run",
-                "detail": "no checks.json: run `prefdata check OUT` to gate this dataset"}
+                "detail": f"{absent}: run `prefdata check OUT` to gate this dataset"}
     failed = summary["failed"]
     detail = f"{failed['error']} error(s), {failed['warn']} warning(s), {failed['info']} info failed of {summary['total']}"
     if summary["skipped"]:
@@ -152,7 +159,7 @@ def build_content(
         version=__version__,
         seed=seed,
         pairs=agg.pairs,
-        verdict=_verdict(summary),
+        verdict=_verdict(summary, STALE_CHECKS if ds.checks_stale else NO_CHECKS),
         tiles=tiles,
         notes=all_notes,
         counts={"stages": stages, "splits": splits, "sources": sources, "has_reads": has_reads,
@@ -165,4 +172,5 @@ def build_content(
         plots=plots,
         sample=sample,
         location=location if location is not None else str(ds.root),
+        checks_absent=STALE_CHECKS if ds.checks_stale else NO_CHECKS,
     )

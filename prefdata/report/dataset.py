@@ -26,6 +26,7 @@ from prefdata.report.errors import ChecksFileError, DatasetError
 from prefdata.report.manifest import ManifestProblem, read_json_object, read_manifest
 from prefdata.report.normalize import REQUIRED_COLUMNS, ShardPlan, conform, plan_shard
 from prefdata.schema import CANONICAL_SCHEMA, REJECT_SCHEMA, id_expr
+from prefdata.shard_fingerprint import fingerprints
 
 __all__ = ["REQUIRED_COLUMNS", "Dataset", "open_dataset", "validate_checks"]
 
@@ -65,6 +66,8 @@ class Dataset:
     readers: dict[Path, dict[str, pl.Expr]] = field(default_factory=dict, repr=False, compare=False)
     row_groups: dict[Path, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
     reject_readers: dict[Path, dict[str, pl.Expr]] = field(default_factory=dict, repr=False, compare=False)
+    #: a checks.json was there but describes other data (``checks`` is then None)
+    checks_stale: bool = False
 
     @property
     def splits(self) -> list[str]:
@@ -224,18 +227,21 @@ def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> D
     manifest, manifest_problem = _manifest(root, notes)
     rejects, reject_readers = _plan_rejects(root, notes)
 
+    stale = None
     if checks is None:
         checks_path = root / "checks.json"
         checks = read_json_object(checks_path, ChecksFileError, prefix=f"{checks_path}: ")
-        shard_times = (f.stat().st_mtime for fs in shards.values() for f in fs)
-        if checks is not None and max(shard_times) > checks_path.stat().st_mtime:
-            notes.append("checks.json is older than the data shards: the check results may be stale.")
     if checks is not None:
         validate_checks(checks)
-        checks = _for_these_pairs(checks, sum(sum(groups) for groups in row_groups.values()), notes)
+        files = {f.relative_to(root).as_posix(): f for fs in shards.values() for f in fs}
+        stale = checks_for_other_data(checks, files, sum(sum(groups) for groups in row_groups.values()))
+        if stale is not None:
+            notes.append(f"checks.json {stale}: its results belong to another version of this dataset and are not "
+                         "shown. Run `prefdata check` again (or `prefdata report --run-checks`).")
+            checks = None
     return Dataset(root=root, shards=shards, schema=schema, manifest=manifest, rejects=rejects, checks=checks,
                    notes=notes, manifest_problem=manifest_problem, readers=readers, row_groups=row_groups,
-                   reject_readers=reject_readers)
+                   reject_readers=reject_readers, checks_stale=stale is not None)
 
 
 def _manifest(root: Path, notes: list[str]) -> tuple[dict[str, Any] | None, str | None]:
@@ -324,17 +330,23 @@ def _reject_column(schema: pl.Schema, column: str, target: pl.DataType) -> pl.Ex
     return conform(pl.col(column), schema[column], target)
 
 
-def _for_these_pairs(checks: dict[str, Any], pairs: int, notes: list[str]) -> dict[str, Any] | None:
-    """``checks`` if they were computed on as many pairs as the shards hold (``pairs``, counted from each
-    shard's footer), else None with a note: a check that ran while a rebuild swapped in another dataset
-    wrote the old one's results here."""
-    checked = checks.get("rows")
-    if not isinstance(checked, int) or isinstance(checked, bool):
-        return checks
-    if checked == pairs:
-        return checks
-    notes.append(f"checks.json was written for {checked:,} pairs but the data holds {pairs:,}: it belongs to another "
-                 "version of this dataset, so its results are not shown. Run `prefdata check` again.")
+def checks_for_other_data(checks: dict[str, Any], files: dict[str, Path], pairs: int) -> str | None:
+    """Why ``checks`` describe other data than ``files`` (the shards, by name in the dataset), or None.
+
+    A checks.json that names the shards it checked (``data_files``) is compared by their
+    fingerprints; an older one only by its count of pairs (``rows``) against the shards' ``pairs``.
+    """
+    checked = checks.get("data_files")
+    if isinstance(checked, dict):
+        now = fingerprints(files)
+        changed = sorted(n for n in checked.keys() & now.keys() if checked[n] != now[n])
+        what = [f"{label} {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}" for label, names in
+                (("changed:", changed), ("new:", sorted(now.keys() - checked.keys())), ("gone:", sorted(checked.keys() - now.keys())))
+                if names]
+        return f"was written for other data files ({'; '.join(what)})" if what else None
+    rows = checks.get("rows")
+    if isinstance(rows, int) and not isinstance(rows, bool) and rows != pairs:
+        return f"was written for {rows:,} pairs but the data holds {pairs:,}"
     return None
 
 

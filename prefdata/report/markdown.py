@@ -129,7 +129,7 @@ def render_markdown(c: ReportContent) -> str:
 
     lines += ["", "## Checks", ""]
     if c.checks_summary is None:
-        lines.append("Not run: there is no `checks.json`. Run `prefdata check OUT`, then this report again.")
+        lines.append(f"Not run: {c.checks_absent}. Run `prefdata check OUT`, then this report again (or `prefdata report OUT --run-checks`).")
     else:
         rows = [["**FAIL**" if v.status == "fail" else v.status, v.severity, code(v.id, cell=True), md(v.message), num(v.offending_count)]
                 for v in c.checks]

@@ -132,7 +132,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 
 <h2 id="checks">Checks</h2>
 {%- if checks_summary is none %}
-<p class="sub">Not run: there is no <code>checks.json</code>. Run <code>prefdata check OUT</code>, then this report again
+<p class="sub">Not run: {{ checks_absent|ticks }}. Run <code>prefdata check OUT</code>, then this report again
 (or <code>prefdata report OUT --run-checks</code>).</p>
 {%- else %}
 <p class="sub">{{ checks_summary.total }} checks and expectations;

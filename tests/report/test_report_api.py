@@ -143,14 +143,43 @@ def test_manifest_that_disagrees_with_the_shards_is_flagged(tmp_path):
     assert "manifest.json says 11 train pairs, the shards hold 10" in result.notes
 
 
-def test_stale_checks_are_flagged(tmp_path):
-    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)}, checks=checks_doc([]))
-    shard = out / "data" / "train-00000-of-00001.parquet"
-    checks_time = (out / "checks.json").stat().st_mtime
+def test_checks_of_a_copy_are_shown_whatever_the_file_times(tmp_path):
+    """Staleness was read from file times: a ``git clone`` or ``touch`` hid fresh results behind a
+    'may be stale' note, and made the reports of two identical datasets differ."""
     import os
+    import shutil
 
-    os.utime(shard, (checks_time + 60, checks_time + 60))
-    assert any("older than the data" in n for n in report(out).notes)
+    from prefdata.check import check
+
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(6)})
+    check(out)
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    os.utime(copy / "checks.json", (0, 0))  # checks.json older than every shard
+    result = report(copy)
+    assert not any("stale" in n or "another version" in n for n in result.notes)
+    assert "Checks not run" not in result.md_path.read_text()
+    assert result.md_path.read_text().replace("copy", "out") == report(out).md_path.read_text()
+
+
+def test_checks_of_shards_that_changed_are_not_shown_and_the_shards_are_named(tmp_path):
+    import pyarrow.parquet as pq
+
+    from prefdata.check import check
+
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(6), "test": simple_rows(3, seed=2)})
+    check(out)
+    shard = out / "data" / "train-00000-of-00001.parquet"
+    table = pq.read_table(shard)
+    pq.write_table(table.set_column(table.schema.get_field_index("source"), "source", table.column("source").cast("string")), shard)
+    changed = report(out)
+    md = changed.md_path.read_text()
+    assert "Checks not run** — `checks.json` describes another version of the data (see the notes)" in md
+    assert any(n.startswith("checks.json was written for other data files (changed: data/train-00000-of-00001.parquet)") for n in changed.notes)
+    (out / "data" / "validation-00000-of-00001.parquet").write_bytes((out / "data" / "test-00000-of-00001.parquet").read_bytes())
+    assert any("new: data/validation-00000-of-00001.parquet" in n for n in report(out).notes)
+    rerun = report(out, run_checks=True)  # stale counts as missing for --run-checks
+    assert rerun.checks_source == "prefdata.check" and "Checks not run" not in rerun.md_path.read_text()
 
 
 def test_empty_split_and_empty_dataset(tmp_path):
