@@ -198,6 +198,10 @@ def _rejects(ds: Dataset, examples_per_reason: int = 2) -> dict[str, Any]:
     return {"by_reason": by_reason, "examples": examples, "total": sum(by_reason.values()), "problem": None}
 
 
+#: Characters of a rejected record's raw text shown, as of a message (:data:`prefdata.report.examples.MAX_MESSAGE_CHARS`).
+MAX_RAW_CHARS = 1500
+
+
 def _read_rejects(lf: pl.LazyFrame, examples_per_reason: int) -> tuple[dict[str, int], pl.DataFrame]:
     """(records per reason, the first ``examples_per_reason`` records of each reason in file order)."""
     lf = lf.with_columns(pl.col("reason").fill_null("(no reason)"))
@@ -209,6 +213,12 @@ def _read_rejects(lf: pl.LazyFrame, examples_per_reason: int) -> tuple[dict[str,
         .drop("_order")
         .collect()
     )
+    if "raw" in first.columns:  # one 600,000-character reject made a 658 KB page of a one-pair dataset
+        raw = pl.col("raw")
+        more = raw.str.len_chars() - MAX_RAW_CHARS
+        first = first.with_columns(
+            pl.when(more > 0).then(pl.format("{}… ({} more characters)", raw.str.slice(0, MAX_RAW_CHARS), more)).otherwise(raw).alias("raw")
+        )
     return dict(counted.iter_rows()), first
 
 

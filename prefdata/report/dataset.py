@@ -214,7 +214,8 @@ def open_dataset(path: str | Path, *, checks: dict[str, Any] | None = None) -> D
     """
     root = Path(path).resolve()
     if not root.is_dir():
-        raise DatasetError(f"{path}: no such directory (expected a dataset written by `prefdata build`)")
+        what = "is a file, not a folder" if root.exists() else "no such directory"
+        raise DatasetError(f"{path}: {what} (expected a dataset written by `prefdata build`)")
     shards = shards_by_split(root)
     if not shards:
         hidden = len(list((root / "data").glob("*.parquet")))

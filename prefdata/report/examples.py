@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from prefdata.check.checks.bias import NO_SOURCE
 from prefdata.report.dataset import Dataset
 from prefdata.report.numbers import decimal
 
@@ -85,7 +86,7 @@ def pair_view(row: dict[str, Any]) -> PairView:
     return PairView(
         id=row.get("id") or "",
         split=row.get("split") or "",
-        source=row.get("source") or "",
+        source=NO_SOURCE if row.get("source") is None else row["source"],  # as the tables name source-less pairs
         prompt=[_message(m) for m in prompt[hidden:]],
         hidden_prompt_messages=hidden,
         chosen=[_message(m) for m in row.get("chosen") or []],

@@ -29,6 +29,7 @@ from prefdata.report.numbers import decimal
 CHOSEN = "#2f9e44"
 REJECTED = "#e03131"
 NEUTRAL = "#1c7ed6"
+SAME_LENGTH = "#868e96"
 SPLIT_COLORS = {"train": "#1c7ed6", "test": "#f59f00", "validation": "#7048e8"}
 OTHER_COLORS = ["#868e96", "#0ca678", "#d6336c", "#495057"]
 MAX_BARS = 15
@@ -149,8 +150,8 @@ def length_distributions(agg: Aggregates) -> Plot:
 
 def length_difference(agg: Aggregates) -> Plot:
     title = "Length difference (chosen − rejected)"
-    caption = ("Characters of the chosen response minus the rejected one. Mass right of zero means "
-               "longer answers win; a spike at zero means identical-length (often identical) pairs.")
+    caption = ("Characters of the chosen response minus the rejected one. Mass right of zero (green) means "
+               "longer answers win; a grey spike at zero means identical-length (often identical) pairs.")
     df = agg.per_pair
     if df.height == 0:
         return Plot("length_diff", title, caption, note="No pairs.")
@@ -162,9 +163,15 @@ def length_difference(agg: Aggregates) -> Plot:
 
     def draw(fig):
         ax = fig.add_subplot()
-        counts, edges = np.histogram(np.clip(diff, -span, span), bins=np.linspace(-span, span, 61))
-        colors = [CHOSEN if (a + b) / 2 > 0 else REJECTED for a, b in itertools.pairwise(edges)]
-        ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=colors, alpha=0.75, linewidth=0)
+        # Pairs of equal length get their own grey bar at zero: in the bin that starts at 0 they were
+        # drawn green, as if chosen were longer.
+        nonzero = diff[diff != 0]
+        counts, edges = np.histogram(np.clip(nonzero, -span, span), bins=np.linspace(-span, span, 61))
+        colors = np.array([CHOSEN if (a + b) / 2 > 0 else REJECTED for a, b in itertools.pairwise(edges)])
+        drawn = counts > 0
+        ax.bar(edges[:-1][drawn], counts[drawn], width=np.diff(edges)[drawn], align="edge", color=colors[drawn], alpha=0.75, linewidth=0)
+        if same := int((diff == 0).sum()):
+            ax.bar([0], [same], width=(edges[1] - edges[0]) * 0.6, align="center", color=SAME_LENGTH, linewidth=0)
         ax.axvline(0, color="#212529", linewidth=1)
         _thousands(ax.xaxis)
         _count_axis(ax.yaxis)
@@ -256,7 +263,8 @@ def a_wins(agg: Aggregates) -> Plot:
     if not agg.has_position:
         return Plot("position", title, caption,
                     note="Not applicable: no pair records which position won (chosen_position is empty or absent).")
-    shares = list(position_shares(agg).items())[:MAX_BARS]
+    every = list(position_shares(agg).items())
+    shares, more = every[:MAX_BARS], len(every) - MAX_BARS
 
     def draw(fig):
         ax = fig.add_subplot()
@@ -271,7 +279,7 @@ def a_wins(agg: Aggregates) -> Plot:
         ax.set_yticks(y, [n if len(n) <= 40 else n[:39] + "…" for n, _ in shares])
         ax.set_xlim(0, 1.0)
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0%", "25%", "50%", "75%", "100%"])
-        ax.set_xlabel('share of pairs where "A" (shown first) won')
+        ax.set_xlabel('share of pairs where "A" (shown first) won' + (f" ({more:,} more sources in report.md)" if more > 0 else ""))
         ax.grid(axis="y", visible=False)
 
     height = max(1.9, 1.2 + 0.3 * len(shares))
@@ -318,11 +326,20 @@ def token_lengths(tokens: dict[str, Any] | None) -> Plot:
 
     def draw(fig):
         ax = fig.add_subplot()
+        ylabel = "pairs"
         if "bin_edges" in tokens:
+            # The bins differ in width (quarters of max_length, then wider, then a last one to the
+            # longest pair): drawn as counts, a wide bin looked tall and a narrow one empty. Heights
+            # are pairs per width of the first bin.
             edges = np.asarray(tokens["bin_edges"], dtype=float)
+            widths = np.diff(edges)
+            unit = widths[0] if len(widths) and widths[0] > 0 else 1.0
+            if len(widths) and (widths != unit).any():
+                ylabel = f"pairs per {unit:,.0f} tokens"
             for key, color in (("chosen", CHOSEN), ("rejected", REJECTED)):
                 if tokens[key]:
-                    ax.stairs(np.asarray(tokens[key], dtype=float), edges, color=color, linewidth=1.6, label=key)
+                    density = np.asarray(tokens[key], dtype=float) / np.where(widths > 0, widths, 1.0) * unit
+                    ax.stairs(density, edges, color=color, linewidth=1.6, label=key)
         else:
             values = [np.asarray(tokens["lengths"][k], dtype=float) for k in ("chosen", "rejected")]
             top = max(max((v.max() for v in values if len(v)), default=1), max_length) * 1.05
@@ -337,7 +354,7 @@ def token_lengths(tokens: dict[str, Any] | None) -> Plot:
         _thousands(ax.xaxis)
         _count_axis(ax.yaxis)
         ax.set_xlabel("tokens (prompt + response)" + (f", {tokens['tokenizer']}" if tokens.get("tokenizer") else ""))
-        ax.set_ylabel("pairs")
+        ax.set_ylabel(ylabel)
         ax.legend(loc="upper right")
 
     return Plot("tokens", title, caption, svg=_render("tokens", draw))
