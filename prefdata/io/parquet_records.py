@@ -114,6 +114,6 @@ def _raw_with_bytes(row: pl.DataFrame) -> str:
     def show(value: object) -> str:
         if isinstance(value, (bytes, bytearray, memoryview)):
             return bytes(value).decode("utf-8", "backslashreplace")
-        raise TypeError
+        return str(value)  # a decimal, a duration: shown as written, not a crash of the whole build
 
     return orjson.dumps(row.to_dicts()[0], default=show).decode("utf-8")

@@ -139,7 +139,7 @@ def _integer(value: Any) -> int | None:
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 #: Numbers only YAML 1.1 reads: digits grouped by ``_`` (``1_000``) and binary (``0b101``).
-_YAML11_NUMBER = re.compile(r"[-+]?(?:0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
+_YAML11_NUMBER = re.compile(r"[-+]?(?:0b[01_]+|0x[0-9a-fA-F]*_[0-9a-fA-F_]*|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
 
 
 def _same(value: Any, expected: Any) -> bool:
@@ -200,8 +200,9 @@ def parse_filter(text: str) -> Filter:
     for item in value if isinstance(value, list) else [value]:
         quoted = f'"{item}"' in m.group("value") or f"'{item}'" in m.group("value")
         if isinstance(item, str) and not quoted and _YAML11_NUMBER.fullmatch(item):  # YAML 1.1 read a number; 1.2 text
-            raise ConfigError(f"filter {text!r}: {item!r} is text in YAML 1.2 (YAML 1.1 read it as a number); write the number "
-                              "without '_' (1000), or quote it to compare with that text")
+            meant = yaml.safe_load(item)  # PyYAML reads YAML 1.1: the number it meant there
+            raise ConfigError(f"filter {text!r}: {item!r} is text in YAML 1.2 (YAML 1.1 read it as the number {meant!r}); "
+                              f"write {meant!r}, or quote it to compare with that text")
     if op in ("in", "not in") and not isinstance(value, list):
         raise ConfigError(f"filter {text!r}: '{op}' needs a list, e.g. [a, b]")
     parse_path(m.group("path"))

@@ -138,3 +138,23 @@ def test_duplicates_show_their_own_raw_line(tmp_path: Path, newline: bytes, suff
     assert (dup["record"], dup["reason"]) == (4, "duplicate_pair")
     assert dup["raw"] == lines[3].decode()
     assert_reconciled(out)
+
+
+def test_a_parquet_row_of_bad_bytes_beside_a_decimal_column_is_a_reject(tmp_path: Path) -> None:
+    """The reject's raw text could not show the decimal: the whole build crashed (exit 3)."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pq.write_table(pa.table({
+        "prompt": ["p0", "p1"], "chosen": ["c0", "c1"], "rejected": pa.array([b"r0", b"\xff"], pa.binary()),
+        "price": pa.array([decimal.Decimal("1.50")] * 2, pa.decimal128(10, 2)),
+        "took": pa.array([1_000_000, 2], pa.duration("us")),
+    }), raw / "a.parquet")
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["pairs_written"] == 1 and result.counts["rejected_by_reason"] == {"invalid_utf8": 1}
+    [reject] = pl.read_parquet(tmp_path / "out" / "rejects" / "*.parquet").to_dicts()
+    assert '"price":"1.50"' in reject["raw"] and "\\xff" in reject["raw"]

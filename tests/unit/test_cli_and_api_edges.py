@@ -177,4 +177,8 @@ def test_filter_numbers_only_yaml_11_reads_are_refused():
     with pytest.raises(ConfigError, match="'1_000' is text in YAML 1.2"):
         parse_filter("n == 1_000")
     assert parse_filter('n == "1_000"').value == "1_000" and parse_filter("n == 1000").value == 1000
+    # the hint names the number YAML 1.1 meant: 0b101 has no '_' to drop
+    for text, meant in (("0b101", 5), ("1_000", 1000), ("0x1F_0", 496)):
+        with pytest.raises(ConfigError, match=f"read it as the number {meant}\\); write {meant}, or quote it"):
+            parse_filter(f"n == {text}")
 
