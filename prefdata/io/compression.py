@@ -105,11 +105,32 @@ class _GzipMember:
 
     def __init__(self) -> None:
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: expect (and check) a gzip header and trailer
+        self._before = self._z.copy()
 
     def step(self, data: bytes | memoryview) -> tuple[bytes, bytes | memoryview]:
         """(output, input still to feed: the unconsumed part, or after the member's end the next one)."""
+        self._before = self._z.copy()  # the state this step starts from, for salvage()
         out = self._z.decompress(data, OUT_LIMIT)
         return out, self._z.unused_data if self._z.eof else self._z.unconsumed_tail
+
+    def salvage(self, data: bytes | memoryview) -> bytes:
+        """What the failed step's ``data`` decodes to before the damage: zlib raises without returning
+        the output it made in the same call, which held every record before the damage (a whole small
+        file, or everything before a bad CRC). Replayed from the step's start in 1 KB pieces, then
+        byte by byte over the piece that fails."""
+        z, view, out, at, piece = self._before, memoryview(data), [], 0, 1024
+        while at < len(view):
+            trial = z.copy()
+            try:
+                got = trial.decompress(view[at : at + piece])
+            except zlib.error:
+                if piece == 1:
+                    break
+                piece = 1
+                continue
+            out.append(got)
+            z, at = trial, at + piece
+        return b"".join(out)
 
     def next(self) -> _GzipMember:
         """The decoder of the member that follows."""
@@ -174,6 +195,9 @@ class _Decompressed(io.BufferedIOBase):
         self._buf, self._pos = b"", 0  # decompressed bytes; those before _pos are handed out
         self._error: CorruptStreamError | None = None  # raised once the bytes before it are out
         self._produced = 0  # decompressed bytes so far
+        self._path = path
+        self._member_start = 0  # file offset where the current member or frame starts
+        self._member_produced = 0  # its decompressed bytes so far
 
     def readable(self) -> bool:
         return True
@@ -242,18 +266,54 @@ class _Decompressed(io.BufferedIOBase):
 
     def _step(self) -> bytes:
         """Decode the next piece of ``_input`` (at most about OUT_LIMIT bytes of output)."""
+        step_start = self._raw.tell() - len(self._input)
         try:
             out, self._input = self._decoder.step(self._input)
         except self._decoder.error as exc:  # the bytes are not compressed data
+            salvage = getattr(self._decoder, "salvage", None)
+            kept = salvage(self._input) if salvage is not None else self._replay(step_start)
+            self._produced += len(kept)
             self._fail(f"is damaged ({exc})")
-            return b""
+            return kept
         self._produced += len(out)
+        self._member_produced += len(out)
         if self._decoder.eof:
             self._in_member = False
             self._decoder = self._decoder.next()  # the next member or frame starts in _input
+            self._member_start, self._member_produced = self._raw.tell() - len(self._input), 0
         else:
             self._in_member = True
         return out
+
+    def _replay(self, failed_at: int) -> bytes:
+        """What the zstd frame decodes to after what was handed out and before the damage, which
+        the step that met it lost: its decoder has no copy of its state to go back to, so the frame
+        is decoded again from its start (only after damage), byte by byte from the failed step on."""
+        import zstandard
+
+        z = _DECODERS[self._compression]()._z
+        skip, out = self._member_produced, []
+
+        def keep(got: bytes) -> None:
+            nonlocal skip
+            if skip >= len(got):
+                skip -= len(got)
+            else:
+                out.append(got[skip:])
+                skip = 0
+
+        with open(self._path, "rb") as fh:
+            fh.seek(self._member_start)
+            left = failed_at - self._member_start
+            while left > 0 and (piece := fh.read(min(READ_CHUNK, left))):
+                keep(z.decompress(piece))
+                left -= len(piece)
+            while not z.eof and (byte := fh.read(1)):
+                try:
+                    keep(z.decompress(byte))
+                except zstandard.ZstdError:
+                    break
+        return b"".join(out)
 
     def _fail(self, problem: str) -> None:
         self._error = CorruptStreamError(self._compression, self._produced, problem)

@@ -364,3 +364,68 @@ def test_an_earlier_build_given_as_raw_is_rebuilt_from_its_pairs(tmp_path: Path)
     old_ids = set(pl.read_parquet(tmp_path / "old" / "data" / "*.parquet")["id"])
     assert set(pl.read_parquet(tmp_path / "new" / "data" / "*.parquet")["id"]) == old_ids
     assert result.counts["records_read"] == 6 and result.counts["records_rejected"] == 0
+
+
+def _zlib_lines_before_damage(data: bytes) -> int:
+    """Oracle: complete lines zlib decodes from ``data`` (fed 64 bytes at a time) before it reports damage."""
+    import zlib
+
+    z, out = zlib.decompressobj(31), b""
+    try:
+        for i in range(0, len(data), 64):
+            out += z.decompress(data[i : i + 64])
+    except zlib.error:
+        pass
+    return out.count(b"\n")
+
+
+@pytest.mark.parametrize("where", ["mid-stream", "crc"])
+def test_a_gzip_file_damaged_in_one_read_keeps_the_records_before_the_damage(tmp_path: Path, where: str) -> None:
+    """zlib raises without the output of the call that met the damage: a file under one read (1 MB)
+    lost every record and was skipped as unreadable, even with only its CRC trailer damaged."""
+    import random
+
+    data = "".join(json.dumps({"prompt": f"q{i}", "chosen": f"yes {i} {random.Random(i).random()}", "rejected": "no"}) + "\n"
+                   for i in range(4000)).encode()
+    packed = bytearray(gzip.compress(data, mtime=0))
+    if where == "crc":
+        packed[-6] ^= 0xFF
+    else:
+        for pos in range(len(packed) // 2, len(packed) - 8, 37):
+            trial = bytearray(packed)
+            trial[pos] ^= 0x55
+            if 0 < _zlib_lines_before_damage(bytes(trial)) < 4000:
+                packed = trial
+                break
+    expected = _zlib_lines_before_damage(bytes(packed))
+    raw = _write(tmp_path, "damaged.jsonl.gz", bytes(packed))
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["pairs_written"] >= expected - 1 and result.counts["pairs_written"] >= 3000
+    assert result.counts["rejected_by_reason"].get("damaged_file") == 1
+    assert manifest(tmp_path / "out")["skipped_files"] == []
+
+
+@pytest.mark.parametrize("at", [0.2, 0.5, 0.8])
+def test_a_damaged_zstd_file_keeps_exactly_what_decodes_before_the_damage(tmp_path: Path, at: float) -> None:
+    """The zstd step that met the damage lost its output (thousands of records): the frame is now
+    decoded again up to the damage. Oracle: a fresh decoder fed one byte at a time, frame after frame."""
+    import random
+
+    data = "".join(json.dumps({"prompt": f"q{i}", "chosen": f"yes {i} {random.Random(i).random()}", "rejected": "no"}) + "\n"
+                   for i in range(30000)).encode()
+    third = len(data) // 3
+    packed = bytearray(b"".join(zstandard.ZstdCompressor(write_checksum=True).compress(part)
+                                for part in (data[:third], data[third : 2 * third], data[2 * third :])))
+    packed[int(len(packed) * at)] ^= 0x55
+    decoded, d = bytearray(), None
+    try:
+        for i in range(len(packed)):
+            d = d or zstandard.ZstdDecompressor().decompressobj()
+            decoded += d.decompress(bytes(packed[i : i + 1]))
+            d = None if d.eof else d
+    except zstandard.ZstdError:
+        pass
+    raw = _write(tmp_path, "damaged.jsonl.zst", bytes(packed))
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["records_read"] - 1 == decoded.count(b"\n")  # the damaged_file reject is the one more
+    assert result.counts["rejected_by_reason"]["damaged_file"] == 1
