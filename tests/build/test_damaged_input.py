@@ -429,3 +429,24 @@ def test_a_damaged_zstd_file_keeps_exactly_what_decodes_before_the_damage(tmp_pa
     result = prefdata.build(raw, tmp_path / "out")
     assert result.counts["records_read"] - 1 == decoded.count(b"\n")  # the damaged_file reject is the one more
     assert result.counts["rejected_by_reason"]["damaged_file"] == 1
+
+
+def test_a_parquet_file_damaged_in_a_late_row_group_keeps_the_rows_before_it(tmp_path: Path) -> None:
+    """A broken page in row group 41 of 50 stopped the whole build (exit 2, nothing written)."""
+    n = 50_000
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    table = pa.table({"prompt": [f"question {i}" for i in range(n)], "chosen": [f"good {i}" for i in range(n)],
+                      "rejected": [f"bad {i}" for i in range(n)]})
+    pq.write_table(table, raw / "a.parquet", row_group_size=1000, compression="zstd")
+    offset = pq.ParquetFile(raw / "a.parquet").metadata.row_group(40).column(1).data_page_offset
+    data = bytearray((raw / "a.parquet").read_bytes())
+    data[offset : offset + 40] = b"\xff" * 40
+    (raw / "a.parquet").write_bytes(bytes(data))
+    (raw / "ok.jsonl").write_text('{"prompt": "x", "chosen": "a", "rejected": "b"}\n')
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["pairs_written"] == 40_001 and result.counts["records_read"] == 40_002
+    [damaged] = rejects(tmp_path / "out").filter(pl.col("reason") == "damaged_file").to_dicts()
+    assert damaged["record"] == 40_001 and damaged["detail"].startswith("row group 41 of 50 cannot be read")
+    assert "rows 40,001 to 50,000 are lost" in damaged["detail"]
+    assert_reconciled(tmp_path / "out")
