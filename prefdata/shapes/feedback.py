@@ -27,6 +27,7 @@ import polars as pl
 from prefdata.config import FeedbackSource, value_map
 from prefdata.schema import MESSAGES, has_blank_turn, trimmed_contents
 from prefdata.shapes.base import Shape, keep_reason, sample_values
+from prefdata.shapes.feedback_hot import hot_groups, pair_hot
 from prefdata.shapes.fields import Leaf, expr_for, value_text
 from prefdata.shapes.messages import MESSAGES as MESSAGES_KIND
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
@@ -66,6 +67,48 @@ def _rounds(k_up: pl.Expr, ups: pl.Expr, k_down: pl.Expr, downs: pl.Expr) -> tup
     more_ups = ups >= downs
     round_ = pl.when(more_ups).then((k_down - k_up) % downs).otherwise((k_up - k_down) % ups)
     return round_, pl.when(more_ups).then(k_up).otherwise(k_down)
+
+
+def _pair_by_join(h: pl.DataFrame, keep: list[str], cap: int, *, dedup: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the written matches: ``keep`` columns of the up-vote and the same with ``_d`` of the down-vote;
+    the fate of every record of a match left over: ``_order``, ``__reason``), from all up x down matches.
+
+    A match of the same text up and down, or (with ``dedup``) one that repeats a pair already made, is
+    no pair and does not count toward ``cap``; a record left over is ``unpaired`` when the cap left
+    out one of its matches, else ``duplicate_pair`` (a match repeats a pair written), else
+    ``identical_responses`` (every match is the same text).
+    """
+    ups = h.filter(pl.col("label") == "up").select(keep)
+    downs = h.filter(pl.col("label") == "down").select(keep)
+    same = trimmed_contents(pl.col("response")) == trimmed_contents(pl.col("response_d"))
+    first_of_its_pair = pl.struct("prompt", "response", "response_d").is_first_distinct().over("_group") if dedup else pl.lit(True)
+    matches = (
+        ups.join(downs.select("_group", *[pl.col(c).alias(f"{c}_d") for c in keep if c != "_group"]), on="_group", how="inner")
+        .sort("_group", *_rounds(pl.col("__k"), pl.col("__of"), pl.col("__k_d"), pl.col("__of_d")))
+        .with_columns(same.alias("__same"))
+        .with_columns((~pl.col("__same") & first_of_its_pair).alias("__new"))
+        .with_columns(pl.when("__new").then(pl.col("__new").cum_sum().over("_group") - 1).alias("__n"))
+        # whether this match's pair is written: by this match, or (a repeat) by its first copy
+        .with_columns((pl.col("__n").first().over("_group", "prompt", "response", "response_d") < cap).fill_null(False).alias("__written"))
+        .with_columns(
+            pl.when("__same").then(pl.lit("identical_responses"))
+            .when(pl.col("__new") & (pl.col("__n") < cap)).then(pl.lit("written"))
+            .when("__new").then(pl.lit("unpaired"))  # over the cap
+            .when("__written").then(pl.lit("duplicate_pair"))  # a repeat of a pair written
+            .otherwise(pl.lit("unpaired"))  # a repeat of a pair the cap left out
+            .alias("__fate")
+        )
+    )
+    joined = matches.filter(pl.col("__fate") == "written")
+    used = pl.concat([joined.select("_order"), joined.select(pl.col("_order_d").alias("_order"))]).unique()
+    sides = pl.concat([matches.select("_order", "__fate"), matches.select(pl.col("_order_d").alias("_order"), "__fate")])
+    fate = sides.join(used, on="_order", how="anti").group_by("_order").agg(
+        pl.when((pl.col("__fate") == "unpaired").any()).then(pl.lit("unpaired"))
+        .when((pl.col("__fate") == "duplicate_pair").any()).then(pl.lit("duplicate_pair"))
+        .otherwise(pl.lit("identical_responses"))
+        .alias("__reason"),
+    )
+    return joined.select(*keep, *[f"{c}_d" for c in keep if c != "_group"]), fate
 
 
 class FeedbackShape(Shape):
@@ -160,29 +203,13 @@ class FeedbackShape(Shape):
             pl.int_range(pl.len()).over("_group", "label").alias("__k"), pl.len().over("_group", "label").alias("__of")
         )
         keep = ["_group", "_split_key", "_bucket", "__k", "__of", "_order", "prompt", "response", "model", "lineage", "source"]
-        ups = h.filter(pl.col("label") == "up").select(keep)
-        downs = h.filter(pl.col("label") == "down").select(keep)
         cap = self.source.max_pairs_per_prompt
-        same = trimmed_contents(pl.col("response")) == trimmed_contents(pl.col("response_d"))
-        first_of_its_pair = pl.struct("prompt", "response", "response_d").is_first_distinct().over("_group") if dedup else pl.lit(True)
-        matches = (
-            ups.join(downs.select("_group", *[pl.col(c).alias(f"{c}_d") for c in keep if c != "_group"]), on="_group", how="inner")
-            .sort("_group", *_rounds(pl.col("__k"), pl.col("__of"), pl.col("__k_d"), pl.col("__of_d")))
-            .with_columns(same.alias("__same"))
-            .with_columns((~pl.col("__same") & first_of_its_pair).alias("__new"))
-            .with_columns(pl.when("__new").then(pl.col("__new").cum_sum().over("_group") - 1).alias("__n"))
-            # whether this match's pair is written: by this match, or (a repeat) by its first copy
-            .with_columns((pl.col("__n").first().over("_group", "prompt", "response", "response_d") < cap).fill_null(False).alias("__written"))
-            .with_columns(
-                pl.when("__same").then(pl.lit("identical_responses"))
-                .when(pl.col("__new") & (pl.col("__n") < cap)).then(pl.lit("written"))
-                .when("__new").then(pl.lit("unpaired"))  # over the cap
-                .when("__written").then(pl.lit("duplicate_pair"))  # a repeat of a pair written
-                .otherwise(pl.lit("unpaired"))  # a repeat of a pair the cap left out
-                .alias("__fate")
-            )
-        )
-        joined = matches.filter(pl.col("__fate") == "written")
+        hot = hot_groups(h)
+        is_hot = pl.col("_group").is_in(hot.implode())
+        joined, fate = _pair_by_join(h.filter(~is_hot) if hot.len() else h, keep, cap, dedup=dedup)
+        if hot.len():  # a prompt with very many votes: its matches are walked, not all made (feedback_hot)
+            hot_joined, hot_fate = pair_hot(h.filter(is_hot), keep, cap, dedup=dedup)
+            joined, fate = pl.concat([joined, hot_joined], how="diagonal_relaxed"), pl.concat([fate, hot_fate])
         pairs = joined.select(
             pl.col("prompt"),
             pl.col("response").alias("chosen"),
@@ -203,15 +230,6 @@ class FeedbackShape(Shape):
             pl.lit(None, pl.String).alias("_detail"),
         )
         used = pl.concat([joined.select("_order"), joined.select(pl.col("_order_d").alias("_order"))]).unique()
-        # per record left over: the cap left out one of its matches (unpaired), else a match repeats a
-        # pair written (duplicate_pair), else every match is the same text (identical_responses)
-        sides = pl.concat([matches.select("_order", "__fate"), matches.select(pl.col("_order_d").alias("_order"), "__fate")])
-        fate = sides.group_by("_order").agg(
-            pl.when((pl.col("__fate") == "unpaired").any()).then(pl.lit("unpaired"))
-            .when((pl.col("__fate") == "duplicate_pair").any()).then(pl.lit("duplicate_pair"))
-            .otherwise(pl.lit("identical_responses"))
-            .alias("__reason"),
-        )
         response = self.source.columns.conversation or self.source.columns.response
         left_over = (
             h.join(used, on="_order", how="anti")
