@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import glob
 import hashlib
 import os
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
+from prefdata.build.previous_out import Settled, settle_previous
 from prefdata.card_configs import CardSplits, card_splits
 from prefdata.errors import OutputError
 from prefdata.io.discover import BUILD_TEMP_MARK
@@ -30,12 +32,6 @@ from prefdata.splits import loader_reads, split_names
 TMP_MARK = BUILD_TEMP_MARK
 #: The previous OUT's name during a swap made of two renames.
 OLD_SUFFIX = "-old"
-#: Where a build spills its partitions while it runs, inside its temp folder.
-SPILL_DIR = "_spill"
-#: What a build writes into OUT, and what ``check`` and ``report`` derived from the pairs it held: a
-#: rebuild replaces these (the derived files describe pairs that are gone) and keeps everything else.
-BUILD_WRITES = frozenset({"data", "rejects", "kto", "manifest.json", "README.md", SPILL_DIR})
-DERIVED_FROM_PAIRS = frozenset({"checks.json", "report.html", "report.md"})
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -203,35 +199,21 @@ def make_temp_dir(out: Path) -> Path:
 def _remove_stale_temps(out: Path) -> None:
     """Temp folders of killed builds (their process is gone) are removed.
 
-    A build killed right after its swap leaves the previous OUT in its temp folder: what the user
-    kept there is moved into OUT first (an unfinished build's folder holds only what builds write).
+    A build killed after its swap leaves the previous OUT in its temp folder: it is settled as the
+    build would have (:func:`~prefdata.build.previous_out.settle_previous`); an unfinished build's
+    folder holds only what builds write, so nothing of it is kept.
     """
-    for p in out.parent.glob(f".{out.name}{TMP_MARK}*"):
+    for p in out.parent.glob(f".{glob.escape(out.name)}{TMP_MARK}*"):
         pid_text = p.name.rsplit(TMP_MARK, 1)[-1].split("-", 1)[0]
-        if pid_text.isdigit() and not _alive(int(pid_text)):
+        if not pid_text.isdigit() or _alive(int(pid_text)) or p.is_symlink() or not p.is_dir():
+            continue
+        try:
             if p.name.endswith(OLD_SUFFIX) and not os.path.lexists(out):
                 os.rename(p, out)  # killed between the two renames of a swap without RENAME_EXCHANGE
-            elif out.is_dir() and not p.is_symlink() and p.is_dir():
-                carry_kept_entries(p, out)
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def carry_kept_entries(previous: Path, new: Path) -> list[str]:
-    """Move what ``previous`` holds that no build writes (nor derives from its pairs) into ``new``.
-
-    Returns the names moved, sorted. A name ``new`` already holds stays in ``previous``.
-    """
-    try:
-        names = sorted(e.name for e in os.scandir(previous))
-    except OSError:
-        return []
-    moved = []
-    for name in names:
-        if name in BUILD_WRITES or name in DERIVED_FROM_PAIRS or os.path.lexists(new / name):
-            continue
-        os.rename(previous / name, new / name)
-        moved.append(name)
-    return moved
+            else:
+                settle_previous(p, out)
+        except OSError:
+            pass  # left for a later build: never a reason to fail this one
 
 
 def _alive(pid: int) -> bool:
@@ -257,27 +239,33 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
-def swap_into_place(tmp: Path, out: Path) -> list[str]:
-    """Make ``tmp`` the new ``out``; the previous ``out`` is removed only after the swap.
+def swap_into_place(tmp: Path, out: Path) -> Settled:
+    """Make ``tmp`` the new ``out``, then settle the previous ``out`` (:mod:`~prefdata.build.previous_out`).
 
-    What the previous ``out`` held that no build writes is moved into the new one first; returns
-    those names. Another build into the same OUT may create it between the check and the rename: the
-    rename then fails on the non-empty folder, and this build swaps with it instead (the last build
-    wins whole).
+    Until the swap, a failure removes ``tmp`` (the new build) and leaves ``out`` as it was; after it,
+    ``tmp`` holds the previous OUT and is never removed with the user's files in it. Another build
+    into the same OUT may create it between the check and the rename: the rename then fails on the
+    non-empty folder, and this build swaps with it instead (the last build wins whole).
     """
-    if not out.exists():
-        try:
-            os.rename(tmp, out)
-            return []
-        except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not out.is_dir():
+    try:
+        if not out.exists():
+            try:
+                os.rename(tmp, out)
+                return Settled()
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not out.is_dir():
+                    raise
+        if _exchange(tmp, out):
+            previous = tmp
+        else:
+            previous = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}{OLD_SUFFIX}"
+            os.rename(out, previous)
+            try:
+                os.rename(tmp, out)
+            except BaseException:
+                os.rename(previous, out)
                 raise
-    if _exchange(tmp, out):
-        old = tmp
-    else:
-        old = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}{OLD_SUFFIX}"
-        os.rename(out, old)
-        os.rename(tmp, out)
-    kept = carry_kept_entries(old, out)
-    shutil.rmtree(old)
-    return kept
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return settle_previous(previous, out)

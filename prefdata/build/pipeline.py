@@ -30,9 +30,6 @@ from prefdata.build.batching import Joiner, Work, join_key
 from prefdata.build.card import write_card
 from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_drops, raw_order
 from prefdata.build.output import (
-    BUILD_WRITES,
-    DERIVED_FROM_PAIRS,
-    SPILL_DIR,
     check_out_dir,
     make_temp_dir,
     sha256_file,
@@ -41,6 +38,7 @@ from prefdata.build.output import (
     write_parquet,
 )
 from prefdata.build.plan import BuildPlan, FilePlan, describe_files, plan_build
+from prefdata.build.previous_out import BUILD_WRITES, DERIVED_FROM_PAIRS, SPILL_DIR
 from prefdata.build.progress import Progress
 from prefdata.build.rejects import RawText, RejectCounts, write_rejects
 from prefdata.build.rules import apply_rules, test_threshold, with_group_keys, with_keys
@@ -163,13 +161,13 @@ def build(
     try:
         with Progress(enabled=None if not quiet else False) as progress:
             manifest = _run(plan, effective, tmp, n_parts, progress)
-        kept = swap_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if kept:
-        say(f"kept from the previous OUT (not written by builds): {', '.join(kept)}")
-    warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings
+    settled = swap_into_place(tmp, target)  # removes tmp itself if the swap fails; after it, tmp is the previous OUT
+    for line in settled.messages():
+        say(line)
+    warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings + [m for m in settled.messages() if m.startswith("warning: ")]
     if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"])) is not None:
         say(f"warning: {lopsided}")
         warnings.append(lopsided)

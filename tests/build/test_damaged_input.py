@@ -327,7 +327,7 @@ def test_a_build_that_finds_out_created_meanwhile_swaps_with_it(tmp_path: Path, 
         real_rename(src, dst)
 
     monkeypatch.setattr(os, "rename", other_build_finishes_first)
-    assert output.swap_into_place(tmp, out) == []
+    assert output.swap_into_place(tmp, out).moved == []
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
     assert (out / "manifest.json").read_text() == "this build"
     assert not tmp.exists()

@@ -13,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import prefdata
-from prefdata.build import output
+from prefdata.build import output, previous_out
 from prefdata.cli import cli
 from tests.conftest import FIXTURES
 
@@ -101,7 +102,7 @@ def test_an_unfinished_build_leaves_nothing_behind_in_out(tmp_path: Path) -> Non
     out = tmp_path / "out"
     prefdata.build(HH, out)
     unfinished = tmp_path / f".out{output.TMP_MARK}{_dead_pid()}-0a1b2c3d"
-    (unfinished / output.SPILL_DIR / "pairs").mkdir(parents=True)
+    (unfinished / previous_out.SPILL_DIR / "pairs").mkdir(parents=True)
     (unfinished / "data").mkdir()
     (unfinished / "data" / "train-00000-of-00001.parquet").write_bytes(b"half written")
     before = sorted(p.name for p in out.iterdir())
@@ -134,3 +135,84 @@ def test_the_two_rename_swap_keeps_the_user_files_too(tmp_path: Path, monkeypatc
     prefdata.build(HH, out)
     assert (out / "sft" / "model.safetensors").read_bytes() == b"weights"
     assert not list(tmp_path.glob(".out.prefdata-tmp-*"))
+
+
+def test_an_entry_that_cannot_be_moved_keeps_the_previous_out_whole_beside_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A mount point (EBUSY) or another disk (EXDEV) failed the move, and the cleanup then deleted the
+    rest of the previous OUT with the user's files in it."""
+    import errno
+
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    _user_files(out)
+    real_rename = os.rename
+
+    def busy(src, dst):  # type: ignore[no-untyped-def]
+        if Path(src).name == "sft":
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", busy)
+    said: list[str] = []
+    result = prefdata.build(HH, out, log=said.append)
+    [kept] = list(tmp_path.glob("out.previous-*"))
+    assert (kept / "sft" / "model.safetensors").read_bytes() == b"weights"
+    assert not (kept / "data").exists() and not (kept / "manifest.json").exists()  # what builds own is not kept
+    assert (out / ".git" / "HEAD").exists() and (out / "notes.txt").exists()  # the others were moved
+    warning = f"warning: could not move into the new OUT: sft (Device or resource busy); the previous OUT is kept at {kept}"
+    assert warning in said and warning in result.warnings
+    assert not list(tmp_path.glob(".out.prefdata-tmp-*"))
+
+
+def test_an_interrupt_after_the_swap_leaves_the_previous_out_for_the_next_build(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C while the user's files were being moved: the build's cleanup deleted what was not moved yet."""
+    from prefdata.build import output as output_module
+
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    _user_files(out)
+
+    def interrupted(previous, new):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output_module, "settle_previous", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        prefdata.build(HH, out)
+    [previous] = list(tmp_path.glob(".out.prefdata-tmp-*"))
+    assert (previous / "sft" / "model.safetensors").read_bytes() == b"weights"
+    monkeypatch.undo()
+    dead = tmp_path / f".out{output.TMP_MARK}{_dead_pid()}-0a1b2c3d"
+    os.rename(previous, dead)  # its process is gone
+    prefdata.build(HH, out)
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"weights" and not dead.exists()
+
+
+def test_a_name_the_new_out_holds_already_is_kept_not_deleted(tmp_path: Path) -> None:
+    """A build killed after its swap, the user trains into OUT/sft again: the next build deleted the first sft."""
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    previous = tmp_path / f".out{output.TMP_MARK}{_dead_pid()}-0a1b2c3d"
+    os.rename(out, previous)
+    _user_files(previous)
+    prefdata.build(HH, out)
+    (out / "sft").mkdir()
+    (out / "sft" / "model.safetensors").write_bytes(b"second run")
+    prefdata.build(HH, out)
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"second run"
+    [kept] = list(tmp_path.glob("out.previous-*"))
+    assert (kept / "sft" / "model.safetensors").read_bytes() == b"weights"
+
+
+def test_an_out_named_like_a_glob_settles_only_its_own_temp_folders(tmp_path: Path) -> None:
+    """``.ds[1].prefdata-tmp-*`` as a pattern matched ds1's folders (and deleted its kept files)."""
+    prefdata.build(HH, tmp_path / "ds1")
+    previous = tmp_path / f".ds1{output.TMP_MARK}{_dead_pid()}-0a1b2c3d"
+    os.rename(tmp_path / "ds1", previous)
+    (previous / "notes.txt").write_text("ds1's")
+    prefdata.build(HH, tmp_path / "ds[1]")
+    assert (previous / "notes.txt").read_text() == "ds1's" and not (tmp_path / "ds[1]" / "notes.txt").exists()
+    own = tmp_path / f".ds[1]{output.TMP_MARK}{_dead_pid()}-0a1b2c3d"
+    own.mkdir()
+    (own / "mine.txt").write_text("ds[1]'s")
+    prefdata.build(HH, tmp_path / "ds[1]")
+    assert (tmp_path / "ds[1]" / "mine.txt").read_text() == "ds[1]'s" and not own.exists()
