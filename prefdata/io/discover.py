@@ -212,7 +212,8 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
     files_read: dict[str, str] = {}
     folders = {os.path.normpath(p) for p in matches if p.is_dir()}
     holding = {os.path.normpath(parent) for p in matches for parent in p.parents}  # folders with a match inside
-    for path in sorted(matches, key=lambda m: m.is_symlink()):  # a file and a link to it: read under its own name
+    # a file reached directly and through a link (to it, or to a folder holding it): read under its own name
+    for path in sorted(matches, key=lambda m: _through_link(m, base)):
         inside = _is_relative(path, base)
         name = path.relative_to(base).as_posix() if inside else path.name
         if exclude is not None and _same_or_inside(path, exclude):
@@ -235,10 +236,27 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
 
 def _hidden_below(parts: tuple[str, ...], wildcards: tuple[str, ...]) -> bool:
     """Whether a name below the glob's base starts with '.' or '_' where the pattern did not ask for
-    it (``_*.jsonl`` does; ``*`` and ``**`` do not)."""
-    for i, part in enumerate(parts):
-        asked = wildcards[i] if i < len(wildcards) and "**" not in wildcards[: i + 1] else ""
-        if part.startswith((".", "_")) and not asked.startswith(part[0]):
+    it: a component matched by ``*``, ``?`` or ``**`` did not (as in a folder walk), one written with
+    that first character or a class (``_*.jsonl``, ``[_]b.jsonl``) did. Components before a ``**``
+    line up with the names from the start, those after it from the end."""
+    if "**" in wildcards:
+        i = wildcards.index("**")
+        head, tail = wildcards[:i], wildcards[i + 1 :]
+        spans = len(parts) - len(head) - len(tail)
+        patterns = [*head, *["**"] * max(spans, 0), *tail][-len(parts) :] if parts else []
+    else:
+        patterns = list(wildcards)
+    if len(patterns) != len(parts):
+        patterns = ["*"] * len(parts)
+    return any(part.startswith((".", "_")) and pattern[:1] in ("*", "?") for part, pattern in zip(parts, patterns))
+
+
+def _through_link(path: Path, base: Path) -> bool:
+    """Whether ``path`` or a folder on its way down from ``base`` is a link."""
+    for p in (path, *path.parents):
+        if p == base or p == p.parent:
+            return False
+        if p.is_symlink():
             return True
     return False
 

@@ -127,3 +127,30 @@ def test_a_utf8_file_name_is_read_whatever_the_locale(tmp_path: Path) -> None:
     prefdata.build(raw, tmp_path / "utf8")
     assert [i["path"] for i in _manifest(tmp_path / "c")["inputs"]] == ["café.jsonl"]
     assert _hashes(tmp_path / "c") == _hashes(tmp_path / "utf8")
+
+
+def test_a_glob_asks_for_hidden_names_after_a_doublestar_or_in_a_class(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    (raw / "sub").mkdir(parents=True)
+    (raw / "sub" / "_b.jsonl").write_bytes(STRINGS.read_bytes())
+    (raw / "_c.jsonl").write_bytes(STRINGS.read_bytes())
+    (raw / "_hidden").mkdir()
+    (raw / "_hidden" / "d.jsonl").write_bytes(STRINGS.read_bytes())
+    prefdata.build(f"{raw}/**/_*.jsonl", tmp_path / "a", config=PREFERENCE)
+    assert [i["path"] for i in _manifest(tmp_path / "a")["inputs"]] == ["_c.jsonl", "sub/_b.jsonl"]
+    prefdata.build(f"{raw}/sub/[_]b.jsonl", tmp_path / "b", config=PREFERENCE)
+    assert [i["path"] for i in _manifest(tmp_path / "b")["inputs"]] == ["_b.jsonl"]
+    from prefdata.errors import InputError
+
+    with pytest.raises(InputError, match="_hidden/d.jsonl: skipped \\(hidden"):  # ** and * ask for no hidden name
+        prefdata.build(f"{raw}/**/*.jsonl", tmp_path / "c", config=PREFERENCE)
+
+
+def test_a_glob_reads_a_file_under_its_own_name_not_a_linked_folders(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    (raw / "real").mkdir(parents=True)
+    (raw / "real" / "a.jsonl").write_bytes(STRINGS.read_bytes())
+    (raw / "alias").symlink_to(raw / "real")
+    prefdata.build(f"{raw}/**/*.jsonl", tmp_path / "out", config=PREFERENCE)
+    assert [i["path"] for i in _manifest(tmp_path / "out")["inputs"]] == ["real/a.jsonl"]
+    assert _skipped(tmp_path / "out") == {"alias/a.jsonl": "the same file as real/a.jsonl, which is read already"}
