@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from prefdata.build.output import sha256_file
+from prefdata.shard_fingerprint import fingerprint
 
 MANIFEST = "manifest.json"
 
@@ -68,5 +68,5 @@ def shard_drift(root: Path, shards: Iterable[Path]) -> ShardDrift | None:
     return ShardDrift(
         added=tuple(sorted(present.keys() - listed.keys())),
         missing=tuple(sorted(listed.keys() - present.keys())),
-        changed=tuple(rel for rel, path in sorted(present.items()) if rel in listed and sha256_file(path) != listed[rel]),
+        changed=tuple(rel for rel, path in sorted(present.items()) if rel in listed and fingerprint(path) != listed[rel]),
     )

@@ -104,7 +104,7 @@ class CheckResult:
     checks: list[CheckOutcome]
     rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
-    #: the shards checked, ``{path in the dataset: fingerprint}`` (:mod:`prefdata.shard_fingerprint`):
+    #: the shards checked, ``{path in the dataset: sha256}`` (:mod:`prefdata.shard_fingerprint`):
     #: the report shows these results only while the shards are still these
     data_files: dict[str, str] = field(default_factory=dict)
 

@@ -311,3 +311,26 @@ def test_negative_sizes_are_a_typed_error(tmp_path):
     out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
     with pytest.raises(ReportError, match="must be >= 0"):
         report(out, sample=-1)
+
+
+def test_checks_of_a_shard_edited_in_place_to_the_same_size_are_not_shown(tmp_path):
+    """A fingerprint of length and footer missed an edit of the same length: builds write no column statistics."""
+    import polars as pl
+
+    from prefdata import build
+    from prefdata.build.output import write_parquet
+    from prefdata.check import check
+
+    out = tmp_path / "out"
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps({"prompt": f"q{i}", "chosen": f"yes {i}", "rejected": "no"}) + "\n" for i in range(6)))
+    build(raw, out)
+    check(out)
+    shard = out / "data" / "train-00000-of-00001.parquet"
+    frame = pl.read_parquet(shard)
+    size = shard.stat().st_size
+    edited = frame.with_columns(pl.col("source").str.replace("raw", "war"))
+    write_parquet(edited, shard, "zstd")
+    assert shard.stat().st_size == size
+    assert any(n.startswith("checks.json was written for other data files (changed: data/train-00000-of-00001.parquet)")
+               for n in report(out).notes)
