@@ -51,6 +51,7 @@ from prefdata.io.records import BATCH_ROWS, BLOCK_BYTES, LineIndex, RecordBatch,
 from prefdata.ordered_map import ordered_map
 from prefdata.schema import LINEAGE, MESSAGES, id_expr
 from prefdata.shapes.base import keep_reason
+from prefdata.shapes.feedback import mark_repeated_unpaired
 
 PARTITION_BYTES = 256 * 1024 * 1024
 #: The smallest pass-1 block, for shapes that expand their records the most.
@@ -426,13 +427,20 @@ def _pass_two(
             pairs = spill.read_rows("pairs", bucket)
             if pairs is not None:
                 frames.append(pairs)
+            left_over = []
             for src_idx, p in combining.items():
                 halves = spill.read_rows(f"halves-{src_idx}", bucket)
                 if halves is not None:
-                    combined, unpaired = _combine(p, halves, spill, file_index, dedup=config.dedup)
+                    combined, rest = _combine(p, halves, spill, file_index, dedup=config.dedup)
                     frames.append(combined)
-                    if config.output.kto_export:
-                        kto.append(unpaired)
+                    left_over.append(rest)
+            if left_over:  # one partition holds every vote of a prompt, whatever its source
+                rest = pl.concat(left_over, how="vertical_relaxed")
+                rest = mark_repeated_unpaired(rest) if config.dedup else rest
+                if rest.height:
+                    spill.write_drops(lineage_drops(rest, file_index), late=True)
+                if config.output.kto_export:
+                    kto.append(rest.filter(pl.col("_reason") == "unpaired"))
             rows = pl.concat(frames, how="diagonal_relaxed") if frames else None
             if rows is None or rows.height == 0:
                 done = None
@@ -488,21 +496,20 @@ def _combine(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Pair cross-record rows of one source in one partition; unpaired rows become drop rows.
 
-    Returns the pairs (with ids) and the unpaired rows (for the KTO export). ``dedup=False``
-    (``--keep-duplicates``) keeps repeated pairs, as it does for every other shape.
+    Returns the pairs (with ids) and the records left over (their drops are written by the caller,
+    once the repeats across sources are known; the ``unpaired`` ones are the KTO export's).
+    ``dedup=False`` (``--keep-duplicates``) keeps repeated pairs, as it does for every other shape.
     """
     combined = p.shape.combine(halves, dedup=dedup)
     rows = apply_rules(combined.pairs.lazy()).collect()
     bad = rows.filter(pl.col("_reason").is_not_null())
     if bad.height:
         spill.write_drops(lineage_drops(bad, file_index), late=True)
-    if combined.unpaired.height:
-        spill.write_drops(lineage_drops(combined.unpaired, file_index), late=True)
     good = rows.filter(pl.col("_reason").is_null()).drop("_reason", "_field", "_detail").with_columns(id_expr())
-    unpaired = combined.unpaired.filter(pl.col("_reason") == "unpaired").with_columns(pl.col("lineage").list.first().alias("__first")).with_columns(
+    left_over = combined.unpaired.with_columns(pl.col("lineage").list.first().alias("__first")).with_columns(
         raw_order(pl.col("__first").struct.field("file").replace_strict(file_index, return_dtype=pl.UInt64), pl.col("__first").struct.field("record")).alias("_order")
     ).drop("__first")
-    return good, unpaired
+    return good, left_over
 
 
 def _empty_canonical() -> pl.DataFrame:

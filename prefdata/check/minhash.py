@@ -19,6 +19,8 @@ words are then character trigrams, and a copied paragraph with one character cha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the ``nchash`` namespace)
@@ -192,6 +194,7 @@ def candidate_pairs(
     *,
     kinds: np.ndarray | None = None,
     sides: np.ndarray | None = None,
+    order: Sequence[np.ndarray] = (),
 ) -> pl.DataFrame:
     """Pairs of rows (``a`` < ``b``) that share at least one band hash.
 
@@ -203,25 +206,35 @@ def candidate_pairs(
     order. Linking to the smallest row alone lost what the caller wants: 60 exact copies of a train
     prompt in one bucket with 3 test rows linked the test rows to each other only, and near copies of
     a pair linked to an exact copy, which the caller drops, instead of to each other.
+
+    Representatives alone link a big bucket to its first few kinds only: 60 pairs of one long shared
+    answer under 3 prompts were one bucket, and the clusters of the prompts after the first were never
+    compared. For each key of ``order`` (per row, or per row and band: something near copies share
+    more often than the bucket does, such as the exact prompt or the band hashes of each field
+    together), each member is also linked to the next :data:`BIG_BUCKET_LINKS` members in the bucket
+    sorted by that key, so rows alike sit side by side, whatever their number. Two keys, because
+    neither is enough: a short prompt's band hashes are mostly empty and tell prompts apart poorly,
+    and an exact prompt parts near copies written with other punctuation.
     """
     rows = rows.astype(np.int64, copy=False)
     kinds = np.zeros(len(rows), np.uint64) if kinds is None else kinds.astype(np.uint64, copy=False)
     sides = np.zeros(len(rows), np.int8) if sides is None else sides.astype(np.int8, copy=False)
+    keys = [np.broadcast_to(k.reshape(len(rows), -1), (len(rows), bands.shape[1])) for k in order]  # views: no copy
     shared = []
     for j in range(bands.shape[1]):
         h = bands[:, j]
         keep = h != EMPTY
         hv, rv = h[keep], rows[keep]
-        order = np.argsort(hv, kind="stable")
-        hs = hv[order]
+        by_hash = np.argsort(hv, kind="stable")
+        hs = hv[by_hash]
         same_next = hs[1:] == hs[:-1]
         dup = np.zeros(len(hs), dtype=bool)
         dup[1:] |= same_next
         dup[:-1] |= same_next
         if dup.any():
-            at = np.flatnonzero(keep)[order][dup]
-            shared.append(pl.DataFrame({"band": np.full(int(dup.sum()), j, np.int32), "h": hs[dup], "row": rv[order][dup],
-                                        "kind": kinds[at], "side": sides[at]}))
+            at = np.flatnonzero(keep)[by_hash][dup]
+            shared.append(pl.DataFrame({"band": np.full(int(dup.sum()), j, np.int32), "h": hs[dup], "row": rv[by_hash][dup],
+                                        "kind": kinds[at], "side": sides[at], **{f"key{i}": k[at, j].astype(np.uint32) for i, k in enumerate(keys)}}))
     if not shared:
         return pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64})
     frame = pl.concat(shared).with_columns(size=pl.len().over("band", "h"))
@@ -243,7 +256,16 @@ def candidate_pairs(
         .filter(pl.col("row") != pl.col("rep"))
         .select(a=pl.min_horizontal("row", "rep"), b=pl.max_horizontal("row", "rep"))
     )
-    return pl.concat([pairs_small, pairs_big]).unique().sort("a", "b")
+    found = [pairs_small, pairs_big]
+    members = frame.filter(pl.col("size") > max_bucket)
+    for i in range(len(keys)):
+        chained = members.select("band", "h", f"key{i}", "row").sort("band", "h", f"key{i}", "row")
+        found += [
+            chained.select(a=pl.col("row"), b=pl.col("row").shift(-d).over("band", "h")).drop_nulls()
+            .select(a=pl.min_horizontal("a", "b"), b=pl.max_horizontal("a", "b"))
+            for d in range(1, BIG_BUCKET_LINKS + 1)
+        ]
+    return pl.concat(found).unique().sort("a", "b")
 
 
 def shingle_sets(words: pl.Series, n: int = 3) -> pl.Series:

@@ -52,6 +52,9 @@ class _BatchSignatures:
 
     rows: np.ndarray
     pair_bands: np.ndarray | None = None
+    #: per row and band: the band hashes of prompt, chosen and rejected together (uint32), which orders
+    #: a big bucket so that rows alike in every field sit side by side (see mh.candidate_pairs)
+    pair_order: np.ndarray | None = None
     prompt_bands: np.ndarray | None = None
     ni_found: pl.DataFrame | None = None
     ni_candidates: int = 0
@@ -133,6 +136,8 @@ def find_similar(
         if near_duplicates is not None:
             union = np.minimum(np.minimum(oph["p"], oph["c"]), oph["r"])
             out.pair_bands = mh.band_hashes(union, bands)
+            p_b, c_b, r_b = (mh.band_hashes(oph[f], bands) for f in "pcr")
+            out.pair_order = (p_b ^ (c_b * np.uint64(0x9E3779B97F4A7C15)) ^ (r_b * np.uint64(0xC2B2AE3D27D4EB4F))).astype(np.uint32)
         if leakage is not None:
             kp = mh.kperm_signatures(*sh["p"], n, k, settings.seed)
             out.prompt_bands = mh.band_hashes(kp, bands)
@@ -146,6 +151,7 @@ def find_similar(
         done = list(ordered_map(pool, signatures, lf.collect_batches(chunk_size=BATCH_ROWS), in_flight=SIGNATURE_THREADS))
     rows_all = [d.rows for d in done]
     pair_bands = [d.pair_bands for d in done if d.pair_bands is not None]
+    pair_order = [d.pair_order for d in done if d.pair_order is not None]
     prompt_bands = [d.prompt_bands for d in done if d.prompt_bands is not None]
     ni_found = [d.ni_found for d in done if d.ni_found is not None]
     ni_candidates = sum(d.ni_candidates for d in done)
@@ -158,7 +164,8 @@ def find_similar(
     # per signed row: what a big LSH bucket links its members across (see mh.candidate_pairs)
     aligned = pl.DataFrame({"_row": rows}).join(k64, on="_row", how="left", maintain_order="left")
     dup_cands = mh.candidate_pairs(
-        rows, np.concatenate(pair_bands), kinds=aligned.select(pl.struct("_prompt_h", "_chosen_h", "_rejected_h").hash()).to_series().to_numpy()
+        rows, np.concatenate(pair_bands), kinds=aligned.select(pl.struct("_prompt_h", "_chosen_h", "_rejected_h").hash()).to_series().to_numpy(),
+        order=(aligned.select(pl.col("_prompt_key").hash()).to_series().to_numpy(), np.concatenate(pair_order)),
     ) if pair_bands else empty_edges
     leak_cands = mh.candidate_pairs(
         rows, np.concatenate(prompt_bands),

@@ -237,7 +237,6 @@ class FeedbackShape(Shape):
             .sort("_order")
             .with_columns(pl.col("__reason").is_not_null().alias("__matched"), pl.col("__reason").fill_null("unpaired").alias("_reason"))
         )
-        left_over = _repeats_of_unpaired(left_over, dedup=dedup)
         unpaired = (
             left_over.select(
                 "lineage",
@@ -253,8 +252,6 @@ class FeedbackShape(Shape):
                 pl.when(pl.col("_reason") == "unpaired").then(pl.lit(self.source.columns.label)).otherwise(pl.lit(response)).alias("_field"),
                 pl.when(pl.col("_reason") == "duplicate_pair")
                 .then(pl.lit("every pair it makes repeats one already made from this prompt (the same prompt, chosen and rejected)"))
-                .when(pl.col("_reason") == "duplicate_record")
-                .then(pl.format("same prompt, response and label as {} record {}, which is kept", pl.col("__first").struct.field("file"), pl.col("__first").struct.field("record")))
                 .when(pl.col("_reason") == "identical_responses")
                 .then(pl.lit("every response voted the other way on this prompt is the same text"))
                 .when(pl.col("__matched"))
@@ -273,18 +270,26 @@ class FeedbackShape(Shape):
         return f"feedback: {what}, label '{c.label}'; up-votes paired with down-votes per prompt (max {self.source.max_pairs_per_prompt})"
 
 
-def _repeats_of_unpaired(left_over: pl.DataFrame, *, dedup: bool) -> pl.DataFrame:
-    """With ``dedup``, unpaired records that repeat an earlier unpaired one of their prompt group
-    exactly (prompt, response and label: the same canned reply down-voted eight times) become
-    ``duplicate_record``: the KTO export would otherwise weight that reply eight times.
-    ``left_over`` is in raw order; ``__first`` is the lineage of the copy kept (for the detail)."""
-    content = pl.struct("prompt", "response", "label")
-    unpaired = pl.col("_reason") == "unpaired"
+def mark_repeated_unpaired(unpaired: pl.DataFrame) -> pl.DataFrame:
+    """Unpaired records that repeat an earlier unpaired one exactly (prompt, response and label: the
+    same canned reply down-voted eight times, in one file or in several sources) become
+    ``duplicate_record`` rejects: the KTO export would otherwise weight that reply eight times, where
+    pairs hold a repeated pair once. ``unpaired`` holds one partition's left-over records of every
+    feedback source (a prompt group never spans partitions), with ``_order`` (raw order)."""
+    content = pl.struct("prompt", "completion", "label")
+    is_unpaired = pl.col("_reason") == "unpaired"
+    first = pl.col("lineage").first().over("_group", "_reason", "__content").list.first()
     return (
-        left_over.with_columns(content.hash(0).alias("__content"))
+        unpaired.sort("_order")
+        .with_columns(content.hash(0).alias("__content"))
+        .with_columns(first.alias("__first"), (is_unpaired & ~content.is_first_distinct().over("_group", "_reason")).alias("__repeat"))
         .with_columns(
-            pl.col("lineage").first().over("_group", "_reason", "__content").list.first().alias("__first"),
-            (unpaired & ~content.is_first_distinct().over("_group", "_reason") & dedup).alias("__repeat"),
+            pl.when("__repeat").then(pl.lit("duplicate_record")).otherwise("_reason").alias("_reason"),
+            pl.when("__repeat")
+            .then(pl.format("same prompt, response and label as {} record {}, which is kept", pl.col("__first").struct.field("file"),
+                            pl.col("__first").struct.field("record")))
+            .otherwise("_detail")
+            .alias("_detail"),
         )
-        .with_columns(pl.when("__repeat").then(pl.lit("duplicate_record")).otherwise("_reason").alias("_reason"))
+        .drop("__content", "__first", "__repeat")
     )

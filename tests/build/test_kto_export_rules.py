@@ -234,3 +234,22 @@ def test_kto_shards_without_feedback_have_the_same_columns(tmp_path: Path) -> No
     for split in ("train", "test"):
         empty = pl.read_parquet_schema(tmp_path / "out" / "kto" / f"{split}-00000-of-00001.parquet")
         assert empty == pl.read_parquet_schema(with_feedback / "kto" / f"{split}-00000-of-00001.parquet")
+
+
+def test_a_repeat_of_an_unpaired_record_in_another_source_is_exported_once(tmp_path: Path) -> None:
+    """One source per file: the same unpaired record in a.jsonl and b.jsonl was two kto/ rows, where the
+    same pair in both files is written once."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    vote = {"prompt": "Cancel my order", "response": "Sorry, I can't help.", "label": "down"}
+    _jsonl(raw / "a.jsonl", [vote])
+    _jsonl(raw / "b.jsonl", [vote, {"prompt": "Another", "response": "Yes", "label": "up"}])
+    config = {"sources": [{**PLAIN["sources"][0], "name": n, "path": f"{n}.jsonl"} for n in ("a", "b")], "output": {"kto_export": True}}
+    for partitions in (1, 3):
+        out = tmp_path / f"out{partitions}"
+        prefdata.build(raw, out, config=config, partitions=partitions)
+        assert sorted(r["source"] for r in _kto(out).iter_rows(named=True)) == ["a", "b"]  # b's "Another", a's vote
+        [copy] = rejects(out).filter(pl.col("reason") == "duplicate_record").to_dicts()
+        assert (copy["file"], copy["record"]) == ("b.jsonl", 1)
+        assert copy["detail"] == "same prompt, response and label as a.jsonl record 1, which is kept"
+        assert_reconciled(out)

@@ -50,3 +50,26 @@ def test_pairs_whose_prompts_have_no_words_are_near_duplicates_only_with_the_sam
     rows = [a, {**a, "chosen": a["chosen"] + "!"}, {**a, "prompt": "??", "rejected": a["rejected"].upper()}]
     outcome = check(write_rows(tmp_path, rows), write=False).check("near_duplicates")
     assert outcome.offending_count == 2
+
+
+def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
+    import re
+
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(max(len(words) - n + 1, 0))} if len(words) >= n else ({tuple(words)} if words else set())
+
+
+@pytest.mark.parametrize(("prompts", "per_prompt"), [(3, 20), (8, 12)])
+def test_near_duplicate_clusters_in_one_big_bucket_are_all_found(tmp_path, prompts, per_prompt):
+    """One long answer shared by every pair puts them all in one LSH bucket; its members were linked to
+    the first four pairs only, so the clusters of the other prompts were never compared (20 of 60 found)."""
+    base = " ".join(f"word{j}" for j in range(200))
+    rows = [{"prompt": f"tell me a story about topic number {p}", "chosen": f"{base} ending {i}", "rejected": f"{base} other end {i} z"}
+            for i in range(per_prompt) for p in range(prompts)]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("near_duplicates")
+    # oracle: exact word-trigram Jaccard >= 0.8 on every field, then connected components
+    sets = [{f: _shingles(r[f]) for f in ("prompt", "chosen", "rejected")} for r in rows]
+    linked = {i for i in range(len(rows)) for j in range(len(rows)) if i != j
+              and all(len(sets[i][f] & sets[j][f]) >= 0.8 * len(sets[i][f] | sets[j][f]) for f in sets[i])}
+    assert len(linked) == prompts * per_prompt
+    assert outcome.offending_count == len(linked) and outcome.statistic["clusters"] == prompts
