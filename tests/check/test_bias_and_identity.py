@@ -98,3 +98,24 @@ def test_messages_split_differently_are_different_responses(tmp_path):
     result = check(write_rows(tmp_path, rows), write=False)
     assert result.check("identical_responses").passed
     assert result.check("exact_duplicates").passed
+
+
+def test_length_statistics_are_exactly_rounded_so_any_thread_count_gives_the_same_bits(tmp_path):
+    """polars summed floats in an order set by its threads: cohens_d differed in the last digits between
+    1 and 2 cores. Means and variances now come from exact integer sums, the mean ratio from fsum."""
+    import math
+    import random
+    from fractions import Fraction
+
+    rng = random.Random(3)
+    rows = [{"prompt": f"q{i}", "chosen": "c" * rng.randint(1, 3000), "rejected": "r" * rng.randint(0, 3000) or "r"} for i in range(500)]
+    stats = check(write_rows(tmp_path, rows), write=False).check("length_bias").statistic
+    c = [len(r["chosen"]) for r in rows]
+    r = [len(r["rejected"]) for r in rows]
+    n = len(rows)
+    mean_c, mean_r = Fraction(sum(c), n), Fraction(sum(r), n)
+    var_c = Fraction(n * sum(x * x for x in c) - sum(c) ** 2, n * (n - 1))
+    var_r = Fraction(n * sum(x * x for x in r) - sum(r) ** 2, n * (n - 1))
+    assert stats["mean_chosen_chars"] == float(mean_c) and stats["mean_rejected_chars"] == float(mean_r)
+    assert stats["cohens_d"] == (float(mean_c) - float(mean_r)) / math.sqrt((float(var_c) + float(var_r)) / 2)
+    assert stats["mean_length_ratio"] == math.fsum(a / b for a, b in zip(c, r)) / n

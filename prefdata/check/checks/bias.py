@@ -44,30 +44,47 @@ def _z(k: int, n: int) -> float | None:
 
 
 def _length_aggs() -> list[pl.Expr]:
-    c = pl.col("_chosen_len").cast(pl.Float64)
-    r = pl.col("_rejected_len").cast(pl.Float64)
-    ratio = pl.when(r > 0).then(c / r)
+    """Counts, exact sums (Int128) and the ratios themselves: polars sums floats in an order that
+    depends on its threads, so ``checks.json`` differed in the last digits between machines with 1
+    and 2 cores. Means and variances come from exact integer sums, the mean ratio from ``math.fsum``."""
+    c = pl.col("_chosen_len").cast(pl.Int128)
+    r = pl.col("_rejected_len").cast(pl.Int128)
+    ratio = pl.when(pl.col("_rejected_len") > 0).then(pl.col("_chosen_len").cast(pl.Float64) / pl.col("_rejected_len").cast(pl.Float64))
     return [
         pl.len().alias("pairs"), (c > r).sum().alias("longer"), (c == r).sum().alias("equal"),
-        ratio.mean().alias("ratio_mean"), ratio.median().alias("ratio_median"),
-        c.mean().alias("mean_c"), r.mean().alias("mean_r"), c.var().alias("var_c"), r.var().alias("var_r"),
+        ratio.drop_nulls().alias("ratios"), ratio.median().alias("ratio_median"),
+        c.sum().alias("sum_c"), r.sum().alias("sum_r"), (c * c).sum().alias("sq_c"), (r * r).sum().alias("sq_r"),
     ]
+
+
+#: The aggregates of no pairs (a group_by of an empty frame has no row).
+_NO_PAIRS: dict[str, Any] = {"pairs": 0, "longer": 0, "equal": 0, "ratios": [], "ratio_median": None, "sum_c": 0, "sum_r": 0, "sq_c": 0, "sq_r": 0}
+
+
+def _mean_var(n: int, total: int, squares: int) -> tuple[float | None, float | None]:
+    """Mean and sample variance from exact integer sums (correctly rounded, whatever the threads)."""
+    if not n:
+        return None, None
+    return total / n, (n * squares - total * total) / (n * (n - 1)) if n > 1 else None
 
 
 def _length_stats(row: dict[str, Any]) -> dict[str, Any]:
     n = row["pairs"]
     differing = n - int(row["equal"])
-    pooled = math.sqrt(((row["var_c"] or 0) + (row["var_r"] or 0)) / 2) if n > 1 else 0.0
-    d = (row["mean_c"] - row["mean_r"]) / pooled if pooled else None
+    mean_c, var_c = _mean_var(n, int(row["sum_c"] or 0), int(row["sq_c"] or 0))
+    mean_r, var_r = _mean_var(n, int(row["sum_r"] or 0), int(row["sq_r"] or 0))
+    pooled = math.sqrt(((var_c or 0) + (var_r or 0)) / 2) if n > 1 else 0.0
+    d = (mean_c - mean_r) / pooled if pooled and mean_c is not None and mean_r is not None else None
+    ratios = row["ratios"] if isinstance(row["ratios"], list) else list(row["ratios"] or [])
     return {
         "pairs": n,
         "pairs_differing_in_length": differing,
         "share_chosen_longer": row["longer"] / differing if differing else None,
         "share_equal_length": row["equal"] / n if n else None,
-        "mean_length_ratio": row["ratio_mean"],
+        "mean_length_ratio": math.fsum(ratios) / len(ratios) if ratios else None,
         "median_length_ratio": row["ratio_median"],
-        "mean_chosen_chars": row["mean_c"],
-        "mean_rejected_chars": row["mean_r"],
+        "mean_chosen_chars": mean_c,
+        "mean_rejected_chars": mean_r,
         "cohens_d": d,
         "z": _z(int(row["longer"]), differing),
     }
@@ -113,7 +130,7 @@ def _length_bias(ctx: Context) -> CheckOutcome:
     s = ctx.config.checks.length_bias
     group = _source_group(ctx)
     f = ctx.frame.filter(pl.col("_chosen_len").is_not_null() & pl.col("_rejected_len").is_not_null())
-    overall = _length_stats(f.select(_length_aggs()).row(0, named=True))
+    overall = _length_stats(f.group_by(pl.lit(0).alias("_all")).agg(_length_aggs()).row(0, named=True) if f.height else _NO_PAIRS)
     per_source = f.group_by(group.alias("s")).agg(_length_aggs()).sort("s")
     by_source = {row["s"]: _length_stats(row) for row in per_source.iter_rows(named=True)}
     lo, hi = s.min_share_chosen_longer, s.max_share_chosen_longer
