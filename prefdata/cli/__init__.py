@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 import traceback
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -63,11 +63,42 @@ INTERNAL_ERROR = 3
 INTERRUPTED = 130
 
 
+class _OutlivesItsReader:
+    """stdout or stderr whose reader may leave (``prefdata inspect RAW | head``): what is written after
+    that goes to /dev/null, so the command finishes and exits with its own code. click turned the
+    broken pipe into exit 1 (a failed check's code) at whichever line met it, mid-build included."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())  # the buffer still held is flushed there, at exit too
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Console-script entry point."""
     for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a name prints it escaped, not exit 3
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    sys.stdout, sys.stderr = _OutlivesItsReader(sys.stdout), _OutlivesItsReader(sys.stderr)  # type: ignore[assignment]
     try:
         code = cli.main(standalone_mode=False, color=False if os.environ.get("NO_COLOR") else None)
     except click.exceptions.Abort as exc:  # click's wrapper of Ctrl-C, and of an EOFError (a bug, unless at a prompt)

@@ -182,3 +182,29 @@ def test_filter_numbers_only_yaml_11_reads_are_refused():
         with pytest.raises(ConfigError, match=f"read it as the number {meant}\\); write {meant}, or quote it"):
             parse_filter(f"n == {text}")
 
+
+
+def _reader_leaves_after_one_line(args: list[str]) -> tuple[int, bytes]:
+    """Run ``prefdata ARGS | head -1``: read a line, close the pipe, wait."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "prefdata", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    return proc.wait(), b""
+
+
+def test_a_reader_that_leaves_does_not_change_the_exit_code(tmp_path):
+    """click made a broken pipe exit 1 (a failed check's code) at whichever line met it."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(300):  # more output than a pipe holds, so writes go on after the reader left
+        (folder / f"f{i:03d}.jsonl").write_text('{"prompt": "p", "chosen": "a", "rejected": "b"}\n')
+    assert _reader_leaves_after_one_line(["inspect", str(folder)])[0] == 0
+    rc, _ = _reader_leaves_after_one_line(["build", str(folder), str(tmp_path / "out")])
+    assert rc == 0 and (tmp_path / "out" / "manifest.json").is_file()
