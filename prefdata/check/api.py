@@ -16,7 +16,6 @@ from prefdata.check.single_pass import single_pass
 from prefdata.check.suite import Suite, load_suite
 from prefdata.check.view import VIEW_COLUMNS, view_frame
 from prefdata.progress import Progress
-from prefdata.shard_fingerprint import fingerprints
 
 ENGINES = ("polars", "gx")
 
@@ -106,7 +105,7 @@ def check(
     result = CheckResult(
         dataset=str(path), engine=engine, suite=the_suite.name, strict=strict,
         expectations=expectations, checks=outcomes, rows=frame.height, seconds=seconds,
-        data_files=fingerprints({s.name: s.path for s in dataset.shards}),
+        shards={s.name: s.path for s in dataset.shards},
     )
     if write:
         result.write(Path(path) / "checks.json")

@@ -334,10 +334,10 @@ def _reject_column(schema: pl.Schema, column: str, target: pl.DataType) -> pl.Ex
 def checks_for_other_data(checks: dict[str, Any], files: dict[str, Path], pairs: int) -> str | None:
     """Why ``checks`` describe other data than ``files`` (the shards, by name in the dataset), or None.
 
-    A checks.json that names the shards it checked (``data_files``) is compared by their
+    A checks.json that names the shards it checked (``shard_sha256``) is compared by their
     fingerprints; an older one only by its count of pairs (``rows``) against the shards' ``pairs``.
     """
-    checked = checks.get("data_files")
+    checked = checks.get("shard_sha256")
     if isinstance(checked, dict):
         now = fingerprints(files)
         changed = sorted(n for n in checked.keys() & now.keys() if checked[n] != now[n])
