@@ -188,12 +188,23 @@ def make_temp_dir(out: Path) -> Path:
         _remove_stale_temps(out)
         tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
+        _IN_USE.add(tmp.name)
     except OSError as exc:
         raise OutputError(
             f"OUT '{out}': cannot write in the folder that holds it, '{out.parent}' ({exc.strerror or exc}); "
             "the build writes beside OUT and swaps it in whole"
         ) from None
     return tmp
+
+
+#: Temp folders this process is building in: any other of its own pid is left from a build that
+#: failed or was interrupted here (a notebook that caught Ctrl-C and builds again).
+_IN_USE: set[str] = set()
+
+
+def release_temp_dir(tmp: Path) -> None:
+    """``tmp`` is no longer this process's build in progress (it is gone, or holds a previous OUT)."""
+    _IN_USE.discard(tmp.name)
 
 
 def _remove_stale_temps(out: Path) -> None:
@@ -205,7 +216,10 @@ def _remove_stale_temps(out: Path) -> None:
     """
     for p in out.parent.glob(f".{glob.escape(out.name)}{TMP_MARK}*"):
         pid_text = p.name.rsplit(TMP_MARK, 1)[-1].split("-", 1)[0]
-        if not pid_text.isdigit() or _alive(int(pid_text)) or p.is_symlink() or not p.is_dir():
+        if not pid_text.isdigit() or p.is_symlink() or not p.is_dir():
+            continue
+        pid = int(pid_text)
+        if (pid == os.getpid() and p.name in _IN_USE) or (pid != os.getpid() and _alive(pid)):
             continue
         try:
             if p.name.endswith(OLD_SUFFIX) and not os.path.lexists(out):
@@ -243,10 +257,15 @@ def swap_into_place(tmp: Path, out: Path) -> Settled:
     """Make ``tmp`` the new ``out``, then settle the previous ``out`` (:mod:`~prefdata.build.previous_out`).
 
     Until the swap, a failure removes ``tmp`` (the new build) and leaves ``out`` as it was; after it,
-    ``tmp`` holds the previous OUT and is never removed with the user's files in it. Another build
-    into the same OUT may create it between the check and the rename: the rename then fails on the
-    non-empty folder, and this build swaps with it instead (the last build wins whole).
+    ``tmp`` holds the previous OUT and is never removed with the user's files in it. Which of the two
+    happened is read from the folders themselves (the new build's inode), so an interrupt anywhere,
+    even as the swap returns, is told apart. Another build into the same OUT may create it between
+    the check and the rename: the rename then fails on the non-empty folder, and this build swaps
+    with it instead (the last build wins whole).
     """
+    new_build = os.stat(tmp).st_ino
+    previous = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}{OLD_SUFFIX}"
+    release_temp_dir(tmp)  # from here on it is the new OUT, gone, or the previous OUT left to settle
     try:
         if not out.exists():
             try:
@@ -258,14 +277,27 @@ def swap_into_place(tmp: Path, out: Path) -> Settled:
         if _exchange(tmp, out):
             previous = tmp
         else:
-            previous = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}{OLD_SUFFIX}"
             os.rename(out, previous)
-            try:
-                os.rename(tmp, out)
-            except BaseException:
-                os.rename(previous, out)
-                raise
+            os.rename(tmp, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _undo_unfinished_swap(tmp, out, previous, new_build)
         raise
     return settle_previous(previous, out)
+
+
+def _undo_unfinished_swap(tmp: Path, out: Path, previous: Path, new_build: int) -> None:
+    """After a failure or an interrupt during the swap: remove the new build where it is not OUT, and
+    put the previous OUT back where the two-rename swap had moved it away."""
+    if _inode(out) == new_build:
+        return  # the swap happened: tmp (or the -old folder) is the previous OUT, settled by the next build
+    if not os.path.lexists(out) and os.path.isdir(previous):
+        os.rename(previous, out)
+    if _inode(tmp) == new_build:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None

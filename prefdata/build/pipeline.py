@@ -32,6 +32,7 @@ from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_dro
 from prefdata.build.output import (
     check_out_dir,
     make_temp_dir,
+    release_temp_dir,
     sha256_file,
     shard_name,
     swap_into_place,
@@ -164,6 +165,7 @@ def build(
             manifest = _run(plan, effective, tmp, n_parts, progress)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        release_temp_dir(tmp)
         raise
     settled = swap_into_place(tmp, target)  # removes tmp itself if the swap fails; after it, tmp is the previous OUT
     for line in settled.messages():

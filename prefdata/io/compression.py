@@ -118,7 +118,22 @@ class _GzipMember:
         the output it made in the same call, which held every record before the damage (a whole small
         file, or everything before a bad CRC). Replayed from the step's start in 1 KB pieces, then
         byte by byte over the piece that fails."""
-        z, view, out, at, piece = self._before, memoryview(data), [], 0, 1024
+        z, view, at, piece = self._before.copy(), memoryview(data), 0, 1024
+        out: list[bytes] = []
+        size = 4096  # what the last step held back at its output limit comes first (the damage may be in it)
+        while True:
+            trial = z.copy()
+            try:
+                got = trial.decompress(b"", size)
+            except zlib.error:
+                if size == 1:
+                    return b"".join(out)
+                size = 1
+                continue
+            if not got:
+                break
+            out.append(got)
+            z = trial
         while at < len(view):
             trial = z.copy()
             try:
@@ -258,9 +273,14 @@ class _Decompressed(io.BufferedIOBase):
             if not self._input:
                 self._input = self._raw.read(READ_CHUNK)
                 if not self._input:
-                    if self._in_member:
+                    if not self._in_member:
+                        return False
+                    # the file ends inside a member: what the decoder held back at its output limit
+                    # comes out before the truncation is reported
+                    self._buf, self._pos = self._step(), 0
+                    if not self._available() and self._error is None:
                         self._fail("ends before its end marker (a truncated file?)")
-                    return False
+                    continue
             self._buf, self._pos = self._step(), 0
         return self._available() > 0
 

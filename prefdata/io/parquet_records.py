@@ -55,6 +55,42 @@ def _seekable(f: InputFile) -> Iterator[str | IO[bytes]]:
         yield tmp
 
 
+def utf8_checked(table):  # type: ignore[no-untyped-def]
+    """``table``, or when a text column holds bytes that are not UTF-8 (a writer that does not check,
+    a flipped byte pyarrow reads without a word), the same with text read as bytes: polars panicked on
+    such a column (the whole build stopped); as bytes, :func:`as_text` makes each bad row a reject."""
+    import pyarrow as pa
+
+    try:
+        table.validate(full=True)
+        return table
+    except pa.ArrowInvalid:
+        pass
+    return table.cast(pa.schema([fld.with_type(_strings_as_binary(fld.type)) for fld in table.schema]))
+
+
+def _strings_as_binary(t):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    if pa.types.is_string(t):
+        return pa.binary()
+    if pa.types.is_large_string(t):
+        return pa.large_binary()
+    if pa.types.is_string_view(t):
+        return pa.binary_view()
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_strings_as_binary(t.value_type)))
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(_strings_as_binary(t.value_type)))
+    if pa.types.is_fixed_size_list(t):
+        return pa.list_(t.value_field.with_type(_strings_as_binary(t.value_type)), t.list_size)
+    if pa.types.is_struct(t):
+        return pa.struct([t.field(i).with_type(_strings_as_binary(t.field(i).type)) for i in range(t.num_fields)])
+    if pa.types.is_map(t):
+        return pa.map_(_strings_as_binary(t.key_type), t.item_field.with_type(_strings_as_binary(t.item_type)))
+    return t
+
+
 def text_types(dtype: pl.DataType) -> pl.DataType:
     """``dtype`` with every binary leaf (at any depth) read as a string."""
     if dtype == pl.Binary:

@@ -29,7 +29,7 @@ from prefdata.errors import InputError, UnreadableFileError
 from prefdata.io.compression import CorruptStreamError, open_binary
 from prefdata.io.discover import InputFile
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
-from prefdata.io.parquet_records import as_text, parquet_file
+from prefdata.io.parquet_records import as_text, parquet_file, utf8_checked
 from prefdata.text_keys import ASCII_WHITESPACE, WHITE_SPACE_NON_ASCII
 
 #: Under glibc's largest mmap threshold (32 MB), so freed blocks are reused instead of handed back to
@@ -513,7 +513,7 @@ def _decoded_bytes(batch) -> int:  # type: ignore[no-untyped-def]
 
 
 def _parquet_batch(table, first: int) -> RecordBatch:  # type: ignore[no-untyped-def]
-    frame = pl.from_arrow(table)
+    frame = pl.from_arrow(utf8_checked(table))
     assert isinstance(frame, pl.DataFrame)
     text, bad = as_text(frame)
     numbers = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True)

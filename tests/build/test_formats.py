@@ -158,3 +158,21 @@ def test_a_parquet_row_of_bad_bytes_beside_a_decimal_column_is_a_reject(tmp_path
     assert result.counts["pairs_written"] == 1 and result.counts["rejected_by_reason"] == {"invalid_utf8": 1}
     [reject] = pl.read_parquet(tmp_path / "out" / "rejects" / "*.parquet").to_dicts()
     assert '"price":"1.50"' in reject["raw"] and "\\xff" in reject["raw"]
+
+
+def test_a_parquet_string_column_with_bytes_that_are_not_utf8_rejects_that_row(tmp_path: Path) -> None:
+    """A writer that does not check (or one flipped byte) leaves invalid UTF-8 in a string column:
+    polars panicked on it and the whole build stopped."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    good = pa.array(["fine", "also fine", "ok"], pa.string())
+    bad = pa.Array.from_buffers(pa.string(), 3, [None, pa.py_buffer(bytes([0, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0, 10, 0, 0, 0])),
+                                                 pa.py_buffer(b"abcd\xff\xfexyzw")])
+    pq.write_table(pa.table({"prompt": good, "chosen": bad, "rejected": pa.array(["r1", "r2", "r3"])}), raw / "a.parquet")
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["pairs_written"] == 2 and result.counts["rejected_by_reason"] == {"invalid_utf8": 1}
+    [reject] = pl.read_parquet(tmp_path / "out" / "rejects" / "*.parquet").to_dicts()
+    assert reject["record"] == 2 and "column 'chosen'" in reject["detail"]

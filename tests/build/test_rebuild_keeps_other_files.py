@@ -216,3 +216,26 @@ def test_an_out_named_like_a_glob_settles_only_its_own_temp_folders(tmp_path: Pa
     (own / "mine.txt").write_text("ds[1]'s")
     prefdata.build(HH, tmp_path / "ds[1]")
     assert (tmp_path / "ds[1]" / "mine.txt").read_text() == "ds[1]'s" and not own.exists()
+
+
+def test_an_interrupt_as_the_swap_returns_deletes_nothing_and_the_next_build_here_settles_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C arriving just as RENAME_EXCHANGE returned: the swap's cleanup took the temp folder for
+    the new build and deleted it, the previous OUT with the user's files. A notebook that catches the
+    interrupt and builds again in the same process gets them back in OUT."""
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    _user_files(out)
+    real_exchange = output._exchange
+
+    def interrupted(a, b):  # type: ignore[no-untyped-def]
+        assert real_exchange(a, b)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output, "_exchange", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        prefdata.build(HH, out)
+    monkeypatch.undo()
+    [previous] = list(tmp_path.glob(".out.prefdata-tmp-*"))
+    assert (previous / "sft" / "model.safetensors").read_bytes() == b"weights"
+    prefdata.build(HH, out)
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"weights" and not previous.exists()
