@@ -248,7 +248,13 @@ def _hidden_below(parts: tuple[str, ...], wildcards: tuple[str, ...]) -> bool:
         patterns = list(wildcards)
     if len(patterns) != len(parts):
         patterns = ["*"] * len(parts)
-    return any(part.startswith((".", "_")) and pattern[:1] in ("*", "?") for part, pattern in zip(parts, patterns))
+    return any(part.startswith((".", "_")) and _not_asked(pattern) for part, pattern in zip(parts, patterns))
+
+
+def _not_asked(pattern: str) -> bool:
+    """Whether a pattern component matches a hidden name without naming its first character: it starts
+    with a wildcard or a negated class (``[!a]*``)."""
+    return pattern[:1] in ("*", "?") or pattern.startswith(("[!", "[^"))
 
 
 def _through_link(path: Path, base: Path) -> bool:

@@ -154,3 +154,12 @@ def test_a_glob_reads_a_file_under_its_own_name_not_a_linked_folders(tmp_path: P
     prefdata.build(f"{raw}/**/*.jsonl", tmp_path / "out", config=PREFERENCE)
     assert [i["path"] for i in _manifest(tmp_path / "out")["inputs"]] == ["real/a.jsonl"]
     assert _skipped(tmp_path / "out") == {"alias/a.jsonl": "the same file as real/a.jsonl, which is read already"}
+
+
+def test_a_negated_class_does_not_ask_for_hidden_names(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name in ("_x.jsonl", "b.jsonl"):
+        (raw / name).write_bytes(STRINGS.read_bytes())
+    prefdata.build(f"{raw}/[!a]*.jsonl", tmp_path / "out", config=PREFERENCE)
+    assert [i["path"] for i in _manifest(tmp_path / "out")["inputs"]] == ["b.jsonl"]
