@@ -9,10 +9,11 @@ manifest lists each shard's sha256); the hash is computed once per file version 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
+
+from prefdata.build.output import sha256_file
 
 
 def fingerprint(path: Path) -> str:
@@ -24,11 +25,7 @@ def fingerprint(path: Path) -> str:
 @lru_cache(maxsize=4096)
 def _sha256(path: str, size: int, mtime_ns: int, inode: int) -> str:
     """Cached by the file's version: ``check`` asks once for shard_integrity and once for checks.json."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(8 * 1024 * 1024):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(Path(path))
 
 
 def fingerprints(files: dict[str, Path]) -> dict[str, str]:

@@ -168,9 +168,10 @@ def build(
         release_temp_dir(tmp)
         raise
     settled = swap_into_place(tmp, target)  # removes tmp itself if the swap fails; after it, tmp is the previous OUT
-    for line in settled.messages():
-        say(line)
-    warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings + [m for m in settled.messages() if m.startswith("warning: ")]
+    for line in (settled.note(), settled.warning()):
+        if line is not None:
+            say(line)
+    warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings + ([w] if (w := settled.warning()) else [])
     if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"])) is not None:
         say(f"warning: {lopsided}")
         warnings.append(lopsided)

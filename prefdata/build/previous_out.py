@@ -31,12 +31,16 @@ class Settled:
     left: list[tuple[str, str]] = field(default_factory=list)  # names that could not be, with why
     kept_at: Path | None = None  # where the previous OUT is kept when something was left
 
-    def messages(self) -> list[str]:
-        out = [f"kept from the previous OUT (not written by builds): {', '.join(self.moved)}"] if self.moved else []
-        if self.left:
-            why = "; ".join(f"{name} ({reason})" for name, reason in self.left)
-            out.append(f"warning: could not move into the new OUT: {why}; the previous OUT is kept at {self.kept_at}")
-        return out
+    def note(self) -> str | None:
+        """What was moved, said in the build's log."""
+        return f"kept from the previous OUT (not written by builds): {', '.join(self.moved)}" if self.moved else None
+
+    def warning(self) -> str | None:
+        """What could not be moved, and where the previous OUT is kept: a warning of the build."""
+        if not self.left:
+            return None
+        why = "; ".join(f"{name} ({reason})" for name, reason in self.left)
+        return f"warning: could not move into the new OUT: {why}; the previous OUT is kept at {self.kept_at}"
 
 
 def settle_previous(previous: Path, out: Path) -> Settled:

@@ -171,6 +171,8 @@ def _utf8(name: str) -> str | None:
 def _shown(name: str) -> str:
     """A name that is not UTF-8, with its undecodable bytes as ``\\xff`` escapes."""
     return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 _HF_CACHE_PARTS = {
     "blobs": "the blobs of a Hugging Face cache, read under their names in snapshots/",
     "refs": "the revision names of a Hugging Face cache (refs/main picks the snapshot read)",
@@ -210,20 +212,19 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
     candidates: list[tuple[Path, str]] = []
     skipped: dict[str, str] = {}
     files_read: dict[str, str] = {}
-    folders = {os.path.normpath(p) for p in matches if p.is_dir()}
     holding = {os.path.normpath(parent) for p in matches for parent in p.parents}  # folders with a match inside
     # a file reached directly and through a link (to it, or to a folder holding it): read under its own name
     for path in sorted(matches, key=lambda m: _through_link(m, base)):
         inside = _is_relative(path, base)
         name = path.relative_to(base).as_posix() if inside else path.name
-        if exclude is not None and _same_or_inside(path, exclude):
+        if _passed_over(path, exclude):
             continue
         below = Path(name).parts if inside else ()
         if (output := _earlier_output_above(base, below)) is not None:
             skipped[output + "/"] = PREFDATA_OUTPUT
         elif _hidden_below(below, wildcards):
             skipped[name + ("/" if path.is_dir() else "")] = HIDDEN
-        elif os.path.normpath(path) in folders:
+        elif path.is_dir():
             if os.path.normpath(path) not in holding and name != ".":
                 skipped[name + "/"] = FOLDER_MATCHED
         elif (real := os.path.realpath(path)) in files_read:
@@ -232,6 +233,16 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
             candidates.append((path, name))
             files_read[real] = name
     return sorted(candidates, key=lambda c: c[1]), [SkippedFile(n, why) for n, why in skipped.items()]
+
+
+def _passed_over(path: Path, exclude: Path | None) -> bool:
+    """Whether ``path`` is OUT (``exclude``), inside it, or in the temp folder of a build into it
+    (``.OUT.prefdata-tmp-*`` beside it): never read, and passed over unsaid, so that a rebuild reads
+    and records what the first build did."""
+    if exclude is None:
+        return False
+    temp = f".{exclude.name}{BUILD_TEMP_MARK}"
+    return _same_or_inside(path, exclude) or any(p.name.startswith(temp) for p in (path, *path.parents))
 
 
 def _hidden_below(parts: tuple[str, ...], wildcards: tuple[str, ...]) -> bool:
@@ -319,8 +330,8 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
             current = _cache_revision(here)
             for d in sorted(dirnames):
                 name = (rel_dir / d).as_posix()
-                if exclude is not None and _same_or_inside(here / d, exclude) or d.startswith(f".{exclude.name}{BUILD_TEMP_MARK}" if exclude else "\0"):
-                    continue  # OUT, and the temp folders of builds into it: passed over unsaid, so a rebuild reads alike
+                if _passed_over(here / d, exclude):
+                    continue
                 if (part := _cache_part(here, d)) is not None:
                     skipped.append(SkippedFile(name + "/", part))
                 elif current is not None and d != current:

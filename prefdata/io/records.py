@@ -472,6 +472,14 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
         first = 1
         gathered: list[pa.RecordBatch] = []
         gathered_bytes = 0
+
+        def hand_out() -> RecordBatch:
+            nonlocal first, gathered, gathered_bytes
+            batch = _parquet_batch(pa.Table.from_batches(gathered), first)
+            first += sum(b.num_rows for b in gathered)
+            gathered, gathered_bytes = [], 0
+            return batch
+
         # row group by row group: damage in one (a broken page) keeps every row group before it, and
         # the rows of its own batches read before the damage, as a damaged compressed file keeps its start
         for group in range(parquet.metadata.num_row_groups):  # type: ignore[attr-defined]
@@ -480,20 +488,17 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
                     gathered.append(arrow_batch)
                     gathered_bytes += _decoded_bytes(arrow_batch)
                     if sum(b.num_rows for b in gathered) >= batch_rows or gathered_bytes >= block_bytes:
-                        yield _parquet_batch(pa.Table.from_batches(gathered), first)
-                        first += sum(b.num_rows for b in gathered)
-                        gathered, gathered_bytes = [], 0
+                        yield hand_out()
             except (pa.ArrowException, OSError) as exc:
                 if gathered:
-                    yield _parquet_batch(pa.Table.from_batches(gathered), first)
-                    first += sum(b.num_rows for b in gathered)
+                    yield hand_out()
                 rows = parquet.metadata.num_rows  # type: ignore[attr-defined]
                 detail = (f"row group {group + 1} of {parquet.metadata.num_row_groups} cannot be read ({exc}); "  # type: ignore[attr-defined]
                           f"rows {first:,} to {rows:,} are lost")
                 yield RecordBatch(lines=_lines_frame([], []), rejects=_rejects_frame([(first, "", "damaged_file", detail)]))
                 return
         if gathered:
-            yield _parquet_batch(pa.Table.from_batches(gathered), first)
+            yield hand_out()
 
 
 def _decoded_bytes(batch) -> int:  # type: ignore[no-untyped-def]

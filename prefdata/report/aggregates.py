@@ -16,6 +16,7 @@ import polars as pl
 
 from prefdata.check.checks.bias import null_source_label
 from prefdata.report.dataset import READ_ERRORS, Dataset
+from prefdata.report.examples import MAX_MESSAGE_CHARS
 
 
 def _chars(column: str) -> pl.Expr:
@@ -198,8 +199,8 @@ def _rejects(ds: Dataset, examples_per_reason: int = 2) -> dict[str, Any]:
     return {"by_reason": by_reason, "examples": examples, "total": sum(by_reason.values()), "problem": None}
 
 
-#: Characters of a rejected record's raw text shown, as of a message (:data:`prefdata.report.examples.MAX_MESSAGE_CHARS`).
-MAX_RAW_CHARS = 1500
+#: Characters of a rejected record's raw text shown: as many as of a message.
+MAX_RAW_CHARS = MAX_MESSAGE_CHARS
 
 
 def _read_rejects(lf: pl.LazyFrame, examples_per_reason: int) -> tuple[dict[str, int], pl.DataFrame]:

@@ -89,7 +89,6 @@ class ReportContent:
     checks_absent: str = NO_CHECKS
 
 
-
 def _verdict(summary: dict[str, Any] | None, absent: str = NO_CHECKS) -> dict[str, str]:
     if summary is None:
         return {"status": "none", "headline": "Checks not run",
@@ -118,6 +117,7 @@ def build_content(
     counts = agg.counts
     stats = summary_stats(agg)
     summary = check_summary(ds.checks)
+    absent = STALE_CHECKS if ds.checks_stale else NO_CHECKS
     rejected = counts["records_rejected"]
     if rejected is None and agg.rejects["total"]:
         rejected = agg.rejects["total"]
@@ -159,7 +159,7 @@ def build_content(
         version=__version__,
         seed=seed,
         pairs=agg.pairs,
-        verdict=_verdict(summary, STALE_CHECKS if ds.checks_stale else NO_CHECKS),
+        verdict=_verdict(summary, absent),
         tiles=tiles,
         notes=all_notes,
         counts={"stages": stages, "splits": splits, "sources": sources, "has_reads": has_reads,
@@ -172,5 +172,5 @@ def build_content(
         plots=plots,
         sample=sample,
         location=location if location is not None else str(ds.root),
-        checks_absent=STALE_CHECKS if ds.checks_stale else NO_CHECKS,
+        checks_absent=absent,
     )

@@ -100,9 +100,9 @@ def _pair_by_join(h: pl.DataFrame, keep: list[str], cap: int, *, dedup: bool) ->
         )
     )
     joined = matches.filter(pl.col("__fate") == "written")
-    used = pl.concat([joined.select("_order"), joined.select(pl.col("_order_d").alias("_order"))]).unique()
+    # per record (the caller reads it only for records no written pair uses)
     sides = pl.concat([matches.select("_order", "__fate"), matches.select(pl.col("_order_d").alias("_order"), "__fate")])
-    fate = sides.join(used, on="_order", how="anti").group_by("_order").agg(
+    fate = sides.group_by("_order").agg(
         pl.when((pl.col("__fate") == "unpaired").any()).then(pl.lit("unpaired"))
         .when((pl.col("__fate") == "duplicate_pair").any()).then(pl.lit("duplicate_pair"))
         .otherwise(pl.lit("identical_responses"))

@@ -53,7 +53,7 @@ def pair_hot(h: pl.DataFrame, keep: list[str], cap: int, *, dedup: bool) -> tupl
         ku, kd = [p[0] for p in pairs], [p[1] for p in pairs]
         written.append(pl.concat([ups[ku].select(keep), downs[kd].select([pl.col(c).alias(f"{c}_d") for c in keep if c != "_group"])],
                                  how="horizontal"))
-        fates += _fates(ups, downs, ku, kd, cap, dedup=dedup)
+        fates += _fates(ups, downs, ku, kd, dedup=dedup)
     fate_frame = pl.DataFrame(fates, schema={"_order": h.schema["_order"], "__reason": pl.String}, orient="row")
     return pl.concat(written), fate_frame
 
@@ -104,13 +104,21 @@ def _different_text_matches(trim_u: np.ndarray, trim_d: np.ndarray) -> int:
 def _distinct_pairs(ups: pl.DataFrame, downs: pl.DataFrame) -> int:
     """How many different pairs the matches can make: (up-vote's prompt and response, down-vote's
     response) of different texts."""
-    down_texts = downs.select("__trim", "__resp").unique().group_by("__trim").len()
-    per_trim = dict(down_texts.iter_rows())
-    total = sum(per_trim.values())
-    return sum(total - per_trim.get(trim, 0) for (trim,) in ups.select("__trim", "__upkey").unique().select("__trim").iter_rows())
+    responses = _keys_by_text(downs, "__resp")
+    total = sum(len(v) for v in responses.values())
+    return sum(total - len(responses.get(trim, ())) for trim, keys in _keys_by_text(ups, "__upkey").items() for _ in keys)
 
 
-def _fates(ups: pl.DataFrame, downs: pl.DataFrame, ku: list[int], kd: list[int], cap: int, *, dedup: bool) -> list[tuple[int, str]]:
+def _keys_by_text(side: pl.DataFrame, key: str) -> dict[int, set[int]]:
+    """``side``'s distinct pair keys (an up-vote's prompt and response, a down-vote's response) by
+    trimmed text: a record's matches of different text repeat pairs only with the other texts' keys."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for trim, k in side.select("__trim", key).unique().iter_rows():
+        out[trim].add(k)
+    return out
+
+
+def _fates(ups: pl.DataFrame, downs: pl.DataFrame, ku: list[int], kd: list[int], *, dedup: bool) -> list[tuple[int, str]]:
     """The reason of each record no written pair uses, as the join decides it from all its matches:
     ``identical_responses`` when every match is the same text; ``duplicate_pair`` when (``dedup``)
     every other match repeats a pair written; else ``unpaired`` (over the cap)."""
@@ -119,11 +127,7 @@ def _fates(ups: pl.DataFrame, downs: pl.DataFrame, ku: list[int], kd: list[int],
         (ups, downs, set(ku), "__upkey", "__resp", _written(ups, downs, ku, kd, "__upkey", "__resp")),
         (downs, ups, set(kd), "__resp", "__upkey", _written(downs, ups, kd, ku, "__resp", "__upkey")),
     ):
-        # the other side's distinct pair keys, by trimmed text: a record's non-identical matches
-        # repeat pairs only with the keys of the other trimmed texts
-        by_trim: dict[int, set[int]] = defaultdict(set)
-        for t, k in other.select("__trim", other_key).unique().iter_rows():
-            by_trim[t].add(k)
+        by_trim = _keys_by_text(other, other_key)
         total = sum(len(v) for v in by_trim.values())
         for pos, (order, trim, k) in enumerate(side.select("_order", "__trim", key).iter_rows()):
             if pos in used:

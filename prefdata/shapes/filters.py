@@ -138,7 +138,7 @@ def _integer(value: Any) -> int | None:
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
-#: Numbers only YAML 1.1 reads: digits grouped by ``_`` (``1_000``) and binary (``0b101``).
+#: Numbers only YAML 1.1 reads: digits grouped by ``_`` (``1_000``), binary (``0b101``) and hex with ``_``.
 _YAML11_NUMBER = re.compile(r"[-+]?(?:0b[01_]+|0x[0-9a-fA-F]*_[0-9a-fA-F_]*|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
 
 

@@ -157,4 +157,3 @@ class TreeShape(Shape):
         c = self.source.columns
         root = "the record" if c.root == "$" else f"'{c.root}'"
         return f"tree: root {root}, replies '{c.replies}', rank '{c.rank}' ({'lower' if self.source.lower_rank_is_better else 'higher'} is better); best sibling vs each worse"
-

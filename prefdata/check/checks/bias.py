@@ -75,7 +75,7 @@ def _length_stats(row: dict[str, Any]) -> dict[str, Any]:
     mean_r, var_r = _mean_var(n, int(row["sum_r"] or 0), int(row["sq_r"] or 0))
     pooled = math.sqrt(((var_c or 0) + (var_r or 0)) / 2) if n > 1 else 0.0
     d = (mean_c - mean_r) / pooled if pooled and mean_c is not None and mean_r is not None else None
-    ratios = row["ratios"] if isinstance(row["ratios"], list) else list(row["ratios"] or [])
+    ratios = row["ratios"]
     return {
         "pairs": n,
         "pairs_differing_in_length": differing,
