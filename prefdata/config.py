@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from prefdata.config_files import load_data_yaml, not_text, read_text
+from prefdata.config_files import load_data_yaml, not_text, read_text, reads_as_text
 from prefdata.errors import ConfigError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -593,8 +593,13 @@ _LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    quoted = not _LINE_BREAKS.isdisjoint(value)
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if quoted else None)
+    if not _LINE_BREAKS.isdisjoint(value):
+        style = '"'
+    elif not reads_as_text(value):  # `09`, `1e6`: configs are read as YAML 1.2, the dumper quotes by 1.1
+        style = "'"
+    else:
+        style = None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 def _list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:

@@ -77,6 +77,10 @@ _DataValueLoader.add_implicit_resolver(
 )
 
 
+#: Resolves plain scalars as :func:`load_data_yaml` does (a loader over no text, used for its resolver).
+_PLAIN_RESOLVER = _DataValueLoader("")
+
+
 def _int12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     text = str(loader.construct_scalar(node))
     if text.startswith(("0o", "0x")):
@@ -91,6 +95,13 @@ def _float12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
 
 _DataValueLoader.add_constructor(_INT, _int12)
 _DataValueLoader.add_constructor(_FLOAT, _float12)
+
+
+def reads_as_text(value: str) -> bool:
+    """Whether ``value`` written as a plain YAML scalar comes back from :func:`load_data_yaml` as this
+    string. PyYAML's dumper quotes by YAML 1.1's rules, so ``09`` and ``1e6`` (not 1.1 numbers, but
+    1.2 ones) would be written bare and read back as 9 and 1000000.0; a printed config quotes them."""
+    return _PLAIN_RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
 
 
 def load_data_yaml(text: str, name: str | None = None) -> Any:

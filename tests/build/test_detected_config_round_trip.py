@@ -101,3 +101,16 @@ def test_hh_dialogues_with_single_line_breaks_get_markers_that_split_them(tmp_pa
         _round_trip(tmp_path / name, tmp_path / name.split(".")[0])
         prompt = pairs(tmp_path / name.split(".")[0] / "auto")["prompt"][0]
         assert [(t["role"], t["content"]) for t in prompt] == [("user", "hi"), ("assistant", "hello"), ("user", "what is 2+2?")]
+
+
+@pytest.mark.parametrize("stem", ["08", "09", "1e6", "0o17", "1.5e3", "TRUE"])
+def test_a_source_named_like_a_yaml_12_number_is_quoted_in_the_printed_config(tmp_path, stem):
+    """Daily logs ``08.jsonl``, ``09.jsonl``: the dumper quoted by YAML 1.1's rules (where ``09`` and
+    ``1e6`` are text) and configs are read as YAML 1.2 (where they are numbers), so passing the printed
+    config back failed ("name: Input should be a valid string")."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write(raw / f"{stem}.jsonl", [PAIR])
+    _write(raw / "other.jsonl", [{**PAIR, "prompt": "p"}])
+    first, _ = _round_trip(raw, tmp_path)
+    assert f"name: '{stem}'" in first.config_yaml

@@ -95,3 +95,13 @@ def test_build_config_scalars_are_yaml_12_and_boolean_words_still_match_booleans
     result = prefdata.build(raw, tmp_path / "out", config=config)
     assert result.counts["pairs_written"] == 1 and result.counts["rejected_by_reason"] == {"filtered_out": 1}
 
+
+
+def test_a_printed_config_keeps_every_string_that_yaml_12_reads_as_something_else() -> None:
+    """Label values and value-map keys go through the same dumper as source names."""
+    from prefdata.config import dump_config
+    from prefdata.config_files import load_data_yaml
+
+    values = ["08", "09", "010", "1e6", "1.5e3", "0o17", "0x1F", "+1", "-.5", ".inf", ".nan", "true", "False",
+              "null", "~", "", "yes", "1:30", "2024-01-15", "plain text", "-"]
+    assert load_data_yaml(dump_config({"values": values}))["values"] == values
