@@ -22,7 +22,10 @@ def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
     The ``default`` config is the preference pairs under ``data/``; a build with the KTO export adds
     a ``kto`` config (``load_dataset(OUT, "kto")``) for the unpaired rows under ``kto/``. A split
-    with no rows at all is left out: ``datasets`` refuses to load an empty split.
+    with no rows at all is left out: ``datasets`` refuses to load an empty split. With no pairs at
+    all the ``default`` config still names ``data/train``: ``datasets`` takes a lone config as the
+    default, so ``load_dataset(OUT)`` would hand out the KTO rows (thumbs-down replies included, a
+    valid SFT dataset) where it should fail ("corresponds to no data").
     """
     configs = []
     for name, folder in (("default", "data"), ("kto", "kto")):
@@ -36,6 +39,8 @@ def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
         )
         if splits:
             configs.append({"config_name": name, "data_files": [{"split": split, "path": f"{folder}/{split}-*.parquet"} for split in splits]})
+        elif name == "default" and _kto_rows(manifest):
+            configs.append({"config_name": name, "data_files": [{"split": "train", "path": "data/train-*.parquet"}]})
     header: dict[str, Any] = {
         "license": "other",  # placeholder: set the licence of your raw data before publishing
         "task_categories": ["text-generation"],
@@ -47,6 +52,11 @@ def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
     if configs:  # none: the loader names splits by file name (a dataset prefdata did not build)
         header["configs"] = configs
     return header
+
+
+def _kto_rows(manifest: Mapping[str, Any]) -> int:
+    """Rows of the KTO export (``kto/``), from the manifest's outputs."""
+    return sum(out.get("rows", 0) for out in manifest.get("outputs", []) if out.get("path", "").startswith("kto/"))
 
 
 #: The Hub's ``size_categories`` buckets (upper bounds, exclusive), smallest first.
@@ -145,6 +155,8 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
     ]
     for split, n in counts.get("pairs_by_split", {}).items():
         lines.append(f"| {_cell(split)} pairs | {n:,} |")
+    if kto := [out for out in manifest.get("outputs", []) if out.get("path", "").startswith("kto/")]:
+        lines.append(f"| unpaired rows for KTO (`kto/`, `load_dataset(folder, \"kto\")`) | {sum(out.get('rows', 0) for out in kto):,} |")
     by_reason = counts.get("rejected_by_reason", {})
     if by_reason:
         lines += ["", "Rejected records by reason (see `rejects/`):", ""]

@@ -253,3 +253,26 @@ def test_a_repeat_of_an_unpaired_record_in_another_source_is_exported_once(tmp_p
         assert (copy["file"], copy["record"]) == ("b.jsonl", 1)
         assert copy["detail"] == "same prompt, response and label as a.jsonl record 1, which is kept"
         assert_reconciled(out)
+
+
+def test_a_build_with_no_pairs_never_loads_its_kto_rows_as_the_default(tmp_path: Path) -> None:
+    """No prompt got both votes, so only ``kto/`` has rows. The card named one config, ``kto``, and
+    ``datasets`` takes a lone config as the default: ``load_dataset(OUT)`` handed out the unpaired rows,
+    thumbs-down replies included (a valid SFT dataset). Now it fails, and ``"kto"`` loads by name."""
+    import datasets
+
+    raw = _jsonl(tmp_path / "fb.jsonl", [
+        {**CLEAN, "prompt": [{"role": "user", "content": f"Question {i}"}], "label": i % 2 == 0} for i in range(3)
+    ])
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps(FEEDBACK))
+    result = prefdata.build(raw, tmp_path / "out", config=config)
+    assert result.counts["pairs_written"] == 0
+    assert len(_kto(tmp_path / "out")) == 3
+    cache = str(tmp_path / "hf")
+    with pytest.raises(ValueError, match="corresponds to no data"):
+        datasets.load_dataset(str(tmp_path / "out"), cache_dir=cache)
+    assert datasets.load_dataset(str(tmp_path / "out"), "kto", cache_dir=cache)["train"].num_rows == 3
+    assert "| unpaired rows for KTO (`kto/`" in (tmp_path / "out" / "README.md").read_text()
+    failed = [getattr(x, "id", None) or x.expectation_type for x in prefdata.check(tmp_path / "out", write=False).failures()]
+    assert failed == ["expect_table_row_count_to_be_between"]  # no pairs; not also a schema problem for the card's data/train
