@@ -47,8 +47,8 @@ import yaml
 from prefdata.splits import KEYWORDS, SEP, SHARDED
 
 CARD = "README.md"
-#: huggingface_hub's ``REGEX_YAML_BLOCK``: the card's YAML header between two ``---`` lines.
-_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
+#: huggingface_hub's ``REGEXYAML_BLOCK``: the card's YAML header between two ``---`` lines.
+YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 #: ``datasets``' split name rule (``naming._split_re``).
 _SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 #: ``datasets.data_files.WILDCARD_CHARACTERS``, and ``?``, which fsspec's glob reads as one as well.
@@ -291,7 +291,7 @@ def _header(card: Path) -> dict[str, Any] | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise CardError(f"the dataset card cannot be read ({exc})") from None
-    match = _YAML_BLOCK.match(text)
+    match = YAML_BLOCK.match(text)
     if match is None:
         return None
     try:

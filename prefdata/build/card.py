@@ -1,23 +1,80 @@
 """The Hugging Face dataset card (``OUT/README.md``).
 
 The YAML header is what the Hub (and ``datasets.load_dataset(OUT)``) reads to map splits to files, so
-it is generated from the manifest's outputs, never written by hand. ``prefdata report`` re-renders
-the card with a quality summary and a link to the report.
+its ``configs`` and ``size_categories`` are generated from the manifest's outputs, never written by
+hand. ``prefdata report`` re-renders the card with a quality summary and a link to the report. What a
+user added to the card a rebuild or a report replaces is kept (:class:`UserEdits`): every other header
+key (the ``license`` the card asks them to set) and every section under a heading of their own.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from prefdata.card_configs import YAML_BLOCK
+
 REPORT_LINK = "report.html"
 
 
-def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
+#: Header keys the card computes from the files; a user's value for any other key is kept.
+COMPUTED_KEYS = frozenset({"configs", "size_categories"})
+LICENSE_PLACEHOLDER = "other"
+#: The lines around the part of the card prefdata writes; the text before and after them is the user's.
+BEGIN_MARK = ("<!-- prefdata writes the text from here to the matching end line again at each build and report; "
+              "edit the title and text above it, or add below the end line -->")
+END_MARK = "<!-- end of the text prefdata writes -->"
+DEFAULT_INTRO = (
+    "# Preference dataset\n\n"
+    "Conversational format with an explicit prompt: `prompt` is a list of `{role, content}` messages ending "
+    "with a user turn, `chosen` and `rejected` are lists of assistant messages; ready for TRL's `DPOTrainer`."
+)
+
+
+@dataclass(frozen=True)
+class UserEdits:
+    """What a user wrote in a card prefdata wrote, kept when the card is rendered again (a rebuild, a
+    report): the header's keys other than :data:`COMPUTED_KEYS` (the ``license`` the card asks them to
+    set, ``pretty_name``, ``language``) and the text before :data:`BEGIN_MARK` and after
+    :data:`END_MARK` (a title, a description). A card without the marks is rewritten whole."""
+
+    header: dict[str, Any] = field(default_factory=dict)
+    intro: str | None = None
+    after: str | None = None
+
+    @classmethod
+    def read(cls, card: Path) -> UserEdits:
+        """The edits in ``card``; none when it is missing or unreadable."""
+        try:
+            text = card.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return cls()
+        return cls.parse(text)
+
+    @classmethod
+    def parse(cls, text: str) -> UserEdits:
+        header: dict[str, Any] = {}
+        if match := YAML_BLOCK.match(text):
+            try:
+                loaded = yaml.safe_load(match.group(2))
+            except yaml.YAMLError:
+                loaded = None
+            if isinstance(loaded, dict):
+                header = {k: v for k, v in loaded.items() if k not in COMPUTED_KEYS}
+            text = text[match.end():]
+        begin = text.find(BEGIN_MARK)
+        end = text.find(END_MARK, begin + 1) if begin >= 0 else -1
+        if end < 0:
+            return cls(header)
+        return cls(header, text[:begin].strip(), text[end + len(END_MARK):].strip())
+
+
+def card_header(manifest: Mapping[str, Any], edits: UserEdits | None = None) -> dict[str, Any]:
     """The card's YAML metadata: licence placeholder, task categories, and the split -> files map.
 
     The ``default`` config is the preference pairs under ``data/``; a build with the KTO export adds
@@ -42,10 +99,11 @@ def card_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
         elif name == "default" and _kto_rows(manifest):
             configs.append({"config_name": name, "data_files": [{"split": "train", "path": "data/train-*.parquet"}]})
     header: dict[str, Any] = {
-        "license": "other",  # placeholder: set the licence of your raw data before publishing
+        "license": LICENSE_PLACEHOLDER,  # placeholder: set the licence of your raw data before publishing
         "task_categories": ["text-generation"],
         "tags": ["dpo", "preference", "rlhf", "prefdata"],
     }
+    header.update(edits.header if edits else {})
     pairs = manifest.get("counts", {}).get("pairs_written")
     if isinstance(pairs, int):
         header["size_categories"] = [size_category(pairs)]
@@ -118,28 +176,32 @@ REPORT_CARD_MARK = ("<!-- written by `prefdata report` (no build manifest): each
                     "delete this line to keep it as it is -->")
 
 
-def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = None, report_link: str | None = None) -> str:
+def render_card(
+    manifest: Mapping[str, Any], *, summary_markdown: str | None = None, report_link: str | None = None, edits: UserEdits | None = None
+) -> str:
     """Render ``README.md`` for a dataset directory from its manifest.
 
     ``summary_markdown`` (from ``prefdata report``) is inserted as a "Quality" section, and
-    ``report_link`` adds a link to the HTML report next to the card.
+    ``report_link`` adds a link to the HTML report next to the card. ``edits``: what the user added
+    to the card this one replaces (:meth:`UserEdits.read`), kept.
     """
     counts = manifest.get("counts", {})
-    header = yaml.safe_dump(card_header(manifest), sort_keys=False, allow_unicode=True).strip()
+    fields = card_header(manifest, edits)
+    header = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True).strip()
+    licence = (("**Licence:** `license: other` in the header is a placeholder: set the licence of the raw data "
+               "before publishing.") if fields.get("license") == LICENSE_PLACEHOLDER else None)
     lines = [
         "---",
         header,
         "---",
         "",
-        "# Preference dataset",
+        edits.intro if edits and edits.intro is not None else DEFAULT_INTRO,
         "",
-        _provenance(manifest) + (" Conversational format with an explicit prompt: "
-        "`prompt` is a list of `{role, content}` messages ending with a user turn, `chosen` and `rejected` "
-        "are lists of assistant messages; ready for TRL's `DPOTrainer`."),
+        BEGIN_MARK,
         "",
-        ("**Licence:** `license: other` in the header is a placeholder: set the licence of the raw data "
-        "before publishing."),
+        _provenance(manifest),
         "",
+        *([licence, ""] if licence else []),
         "```python",
         "from datasets import load_dataset",
         'ds = load_dataset("path/to/this/folder")',
@@ -182,6 +244,9 @@ def render_card(manifest: Mapping[str, Any], *, summary_markdown: str | None = N
         lines += ["", "Provenance (tool version, config, input and output hashes) is in `manifest.json`."]
     else:
         lines += ["", REPORT_CARD_MARK]
+    lines += ["", END_MARK]
+    if edits and edits.after:
+        lines += ["", edits.after]
     lines.append("")
     return "\n".join(lines)
 

@@ -27,7 +27,7 @@ import polars as pl
 
 from prefdata import __version__
 from prefdata.build.batching import Joiner, Work, join_key
-from prefdata.build.card import write_card
+from prefdata.build.card import UserEdits, write_card
 from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_drops, raw_order
 from prefdata.build.output import (
     check_out_dir,
@@ -159,10 +159,12 @@ def build(
         say(f"warning: {line}")
     n_parts = partitions or _default_partitions(plan)
 
+    # the previous dataset's card: a licence, a description the user added there survive the rebuild
+    edits = UserEdits.read(target / "README.md") if (target / "manifest.json").is_file() else None
     tmp = make_temp_dir(target)
     try:
         with Progress(enabled=None if not quiet else False) as progress:
-            manifest = _run(plan, effective, tmp, n_parts, progress)
+            manifest = _run(plan, effective, tmp, n_parts, progress, edits)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         release_temp_dir(tmp)
@@ -232,7 +234,7 @@ def _source_index(plan: BuildPlan, p: FilePlan) -> int:
     return next(i for i, s in enumerate(plan.config.sources) if s is p.source)
 
 
-def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress: Progress) -> dict[str, Any]:
+def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress: Progress, edits: UserEdits | None = None) -> dict[str, Any]:
     spill = Spill(tmp / SPILL_DIR, n_parts)
     seed = config.split.seed
     file_names = [p.file.name for p in plan.files]
@@ -277,7 +279,7 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
     }
     # orjson: Python's indenting encoder took half a second for a folder of 20,000 files
     (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
-    write_card(tmp, manifest)
+    write_card(tmp, manifest, edits=edits)
     return manifest
 
 

@@ -145,7 +145,7 @@ def report(
 
 
 def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path | None:
-    from prefdata.build.card import REPORT_CARD_MARK, render_card
+    from prefdata.build.card import REPORT_CARD_MARK, UserEdits, render_card
     from prefdata.report.markdown import card_summary
 
     readme = ds.root / "README.md"
@@ -165,7 +165,8 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path |
             counts["records_rejected"] = content.counts["records_rejected"]
             counts["rejected_by_reason"] = dict(content.rejects["rows"])
         manifest = {"counts": counts}
-    _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html"))
+    edits = UserEdits.read(readme)  # the licence and sections a user added are kept
+    _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html", edits=edits))
     return readme
 
 

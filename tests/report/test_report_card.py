@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from prefdata.build.card import render_card, size_category
+from prefdata.build.card import END_MARK, render_card, size_category
 from prefdata.report import report
 from tests.report.report_datasets import REJECTS, simple_rows, write_dataset
 
@@ -116,6 +116,57 @@ def test_render_card_stays_compatible_and_escapes_manifest_names():
     }
     text = render_card(manifest)  # what `prefdata build` calls: no summary, no link
     assert "## Quality" not in text
-    assert "| records read | 3 |" in text and text.endswith("hashes) is in `manifest.json`.\n")
+    assert "| records read | 3 |" in text and text.endswith("hashes) is in `manifest.json`.\n\n" + END_MARK + "\n")
     assert "a\\|&lt;b&gt;.jsonl" in text and "&lt;i&gt;x&lt;/i&gt;" in text and "<i>" not in text
     assert size_category(999) == "n<1K" and size_category(1000) == "1K<n<10K" and size_category(10**6) == "1M<n<10M"
+
+
+def _build(tmp_path, out_name="out"):
+    import json
+
+    import prefdata
+
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps({"prompt": f"Question {i}?", "chosen": f"Good {i}.", "rejected": f"Bad {i}."}) + "\n" for i in range(6)))
+    return prefdata.build(raw, tmp_path / out_name, quiet=True).out
+
+
+def test_a_licence_title_and_notes_the_user_wrote_in_the_card_survive_report_and_rebuild(tmp_path):
+    """The card says to set the licence before publishing; report and rebuild wrote `license: other`
+    back and dropped the description, saying nothing."""
+    import prefdata
+
+    out = _build(tmp_path)
+    card = out / "README.md"
+    text = card.read_text()
+    text = text.replace("license: other", "license: cc-by-4.0\npretty_name: Colour prefs")
+    text = text.replace("size_categories:\n- n<1K", "size_categories:\n- 1M<n<10M")  # computed: put back
+    text = text.replace("# Preference dataset", "# Colour prefs\n\nCollected by our team in 2026.")
+    card.write_text(text + "\n## Citation\n\nPlease cite us.\n")
+    for step in (lambda: report(out), lambda: prefdata.build(tmp_path / "raw.jsonl", out, quiet=True)):
+        step()
+        header, body = header_and_body(card.read_text())
+        assert header["license"] == "cc-by-4.0" and header["pretty_name"] == "Colour prefs"
+        assert header["size_categories"] == ["n<1K"]
+        assert body.lstrip().startswith("# Colour prefs\n\nCollected by our team in 2026.")
+        assert body.rstrip().endswith("## Citation\n\nPlease cite us.")
+        assert "is a placeholder" not in body and body.count("## Counts") == 1 and body.count("Collected by") == 1
+    assert "## Quality" not in body  # the rebuild's card: the report's summary described the old pairs
+
+
+def test_an_unedited_card_is_rendered_as_a_fresh_build_renders_it(tmp_path):
+    import prefdata
+
+    out = _build(tmp_path)
+    prefdata.build(tmp_path / "raw.jsonl", out, quiet=True)
+    assert (out / "README.md").read_bytes() == (_build(tmp_path, "fresh") / "README.md").read_bytes()
+
+
+def test_a_card_without_the_marks_is_rewritten_whole(tmp_path):
+    """Text outside the marks is the user's; with the marks deleted there is no telling, so prefdata's card comes back."""
+    out = _build(tmp_path)
+    (out / "README.md").write_text("---\nlicense: mit\n---\n\n# Mine\n\nMy own words.\n")
+    report(out)
+    header, body = header_and_body((out / "README.md").read_text())
+    assert header["license"] == "mit" and "configs" in header
+    assert "My own words" not in body and "# Preference dataset" in body and "## Quality" in body
