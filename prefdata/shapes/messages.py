@@ -143,7 +143,7 @@ def drop_empty_system(msgs: pl.Expr) -> pl.Expr:
     """An empty system turn says nothing; dropping it keeps such records instead of rejecting them."""
     el = pl.element()
     empty_system = (el.struct.field("role") == "system") & (el.struct.field("content").fill_null("").str.strip_chars() == "")
-    return msgs.list.eval(el.filter(~empty_system))
+    return msgs.list.eval(el.filter(~empty_system.fill_null(False)))  # a null turn stays, for the rules to reject
 
 
 def non_text_parts(expr: pl.Expr, kind: Kind) -> pl.Expr:

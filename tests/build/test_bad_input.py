@@ -199,3 +199,24 @@ def test_message_lists_written_out_as_text_are_rejected_not_trained_on(tmp_path:
     assert "decode it before building" in by_record[1]["detail"]
     assert result.counts["pairs_written"] == 4
     assert_reconciled(out)
+
+
+def test_a_null_turn_in_a_message_list_is_rejected_not_dropped(tmp_path: Path) -> None:
+    """``[user, null, user]`` became the prompt ``[user, user]``: the step that drops empty system
+    turns filtered on a null condition, and polars' filter drops nulls, so the turn vanished unsaid
+    (``{"role": "assistant", "content": null}`` was already an ``empty_field`` reject)."""
+    user = {"role": "user", "content": "Book me a flight."}
+    answer = [{"role": "assistant", "content": "Done."}]
+    records = [
+        {"prompt": [user, None, {"role": "user", "content": "The cheapest one."}], "chosen": answer, "rejected": [{"role": "assistant", "content": "No."}]},
+        {"prompt": [user], "chosen": [*answer, None], "rejected": [{"role": "assistant", "content": "No."}]},
+        {"prompt": [{"role": "system", "content": " "}, user], "chosen": answer, "rejected": [{"role": "assistant", "content": "No."}]},
+    ]
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    prefdata.build(raw, out, test_fraction=0)
+    by_record = {r["record"]: r for r in rejects(out).iter_rows(named=True)}
+    assert {n: (r["reason"], r["field"]) for n, r in by_record.items()} == {1: ("empty_field", "prompt"), 2: ("empty_field", "chosen")}
+    assert pairs(out)["prompt"].to_list() == [[user]]  # the empty system turn is still dropped, the pair kept
+    assert_reconciled(out)
