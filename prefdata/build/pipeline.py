@@ -48,6 +48,7 @@ from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ConfigError, InputError, ReconciliationError
 from prefdata.io.compression import estimated_size
 from prefdata.io.decode import decode
+from prefdata.io.discover import file_stamp
 from prefdata.io.records import BATCH_ROWS, BLOCK_BYTES, LineIndex, RecordBatch, iter_batches
 from prefdata.ordered_map import ordered_map
 from prefdata.schema import LINEAGE, MESSAGES, id_expr
@@ -245,7 +246,8 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         progress.phase("deduplicating and splitting", total=n_parts)
         outputs, output_keys, rows_by_source, rows_by_split = _pass_two(plan, config, spill, tmp, n_parts, file_index)
         progress.phase("writing rejects and manifest")
-        indexes = {p.index: LineIndex(p.file.path, s.line_offsets, s.line_ends) for p, s in zip(plan.files, stats) if s.line_offsets}
+        _refuse_changed_inputs(plan)  # before reading rejects back by their offsets
+        indexes = {p.index: LineIndex(p.file.path, p.file.bytes, s.line_offsets, s.line_ends) for p, s in zip(plan.files, stats) if s.line_offsets}
         raw = RawText([p.file for p in plan.files], indexes)
         rejects_path = tmp / "rejects" / shard_name("rejects", 0, 1)
         rejected = write_rejects(
@@ -267,6 +269,7 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
             }
             for p, s, h in zip(plan.files, stats, input_hashes)
         ]
+    _refuse_changed_inputs(plan)  # the hashes just taken are of the version read
     shutil.rmtree(spill.root)
     manifest = {
         "prefdata_version": __version__,
@@ -281,6 +284,21 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
     (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
     write_card(tmp, manifest, edits=edits)
     return manifest
+
+
+def _refuse_changed_inputs(plan: BuildPlan) -> None:
+    """Stop the build if a RAW file changed or went away since it was planned: its pairs, the raw
+    text of its rejects (read back by offset) and its sha256 would describe different versions."""
+    for p in plan.files:
+        try:
+            now = file_stamp(os.stat(p.file.path))
+        except OSError as exc:
+            raise InputError(f"{p.file.name}: went away during the build ({exc.strerror or exc}); build again") from None
+        if p.file.stamp is not None and now != p.file.stamp:
+            raise InputError(
+                f"{p.file.name}: changed during the build (size {p.file.stamp[1]:,} -> {now[1]:,} bytes, or its inode or "
+                "modification time); build again once it is complete (copy a log that is still written to)"
+            )
 
 
 def _spill_batch(work: Work, spill: Spill, kind: str, seq: int, *, seed: int, partitions: int, pairs_by_prompt: bool = False) -> None:

@@ -34,6 +34,10 @@ class InputFile:
     format: str  # jsonl | json | csv | parquet (a .json file holding JSON lines is read as jsonl)
     compression: str | None  # gzip | zstd | None
     bytes: int
+    #: (inode, size, mtime in ns) when the file was planned: a build refuses a file that changed
+    #: while it ran (a live log appended to, a rotated one), since its records, the raw text of its
+    #: rejects and its sha256 would come from different versions
+    stamp: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,8 @@ def classify(path: Path, name: str) -> InputFile | SkippedFile:
         hint = f"; {ARROW}" if suffix == ".arrow" else ""
         return SkippedFile(name, f"{what}; readable: {', '.join(sorted(FORMATS))} (optionally .gz/.zst){hint}")
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size = st.st_size
         compression = sniff_compression(path) if size else None
     except OSError as exc:
         why = "a broken symbolic link" if path.is_symlink() and not path.exists() else f"cannot be read: {exc.strerror or exc}"
@@ -82,7 +87,12 @@ def classify(path: Path, name: str) -> InputFile | SkippedFile:
             return SkippedFile(name, f"{exc}; no record could be read")
         if fmt is None:
             return SkippedFile(name, "empty file (only whitespace)")
-    return InputFile(path=path, name=name, format=fmt, compression=compression, bytes=size)
+    return InputFile(path=path, name=name, format=fmt, compression=compression, bytes=size, stamp=file_stamp(st))
+
+
+def file_stamp(st: os.stat_result) -> tuple[int, int, int]:
+    """What tells one version of a file from another without reading it: inode, size, mtime."""
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def no_object_reason(f: InputFile) -> str:

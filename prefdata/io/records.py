@@ -163,11 +163,11 @@ class LineIndex:
     """Where each record of a plain JSON-lines file or JSON array starts (and, for array elements,
     ends): the raw text of any record in one ``pread``."""
 
-    def __init__(self, path: Path, offsets: list[pl.Series], ends: list[pl.Series] | None = None) -> None:
+    def __init__(self, path: Path, size: int, offsets: list[pl.Series], ends: list[pl.Series] | None = None) -> None:
         self.path = path
         self.starts = pl.concat(offsets) if offsets else pl.Series("_offset", [], dtype=pl.Int64)
         self.ends = pl.concat(ends) if ends else None
-        self.size = path.stat().st_size
+        self.size = size  # of the version read (the build refuses a file that changed since)
 
     def _spans(self, records: pl.Series) -> pl.DataFrame:
         """``_record`` (the given numbers, sorted, once each), ``_start`` and ``_end`` in the file."""
@@ -265,7 +265,7 @@ def _jsonl_block(block: bytes, first_record: int, start: int | None = None) -> R
     call would be most of the time a small file takes, and a folder can hold thousands of them.
     """
     frame = None
-    if len(block) >= SMALL_BLOCK_BYTES:
+    if block and len(block) >= SMALL_BLOCK_BYTES:  # an empty block (a file holding only a BOM) is one blank line to both
         try:
             frame = pl.read_lines(io.BytesIO(block), name="_line", row_index_name="_record", row_index_offset=first_record)
         except pl.exceptions.ComputeError:  # invalid UTF-8: split in Python, which rejects only those lines

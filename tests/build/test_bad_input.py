@@ -3,6 +3,7 @@ file with a warning; RAW with nothing readable is a clear error."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -220,3 +221,32 @@ def test_a_null_turn_in_a_message_list_is_rejected_not_dropped(tmp_path: Path) -
     assert {n: (r["reason"], r["field"]) for n, r in by_record.items()} == {1: ("empty_field", "prompt"), 2: ("empty_field", "chosen")}
     assert pairs(out)["prompt"].to_list() == [[user]]  # the empty system turn is still dropped, the pair kept
     assert_reconciled(out)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda f: f.open("a").write(json.dumps({"prompt": "Late?", "chosen": "Yes.", "rejected": "No."}) + "\n"), "changed during the build"),
+    (lambda f: f.rename(f.with_suffix(".jsonl.1")), "went away during the build"),
+])
+def test_a_raw_file_that_changes_during_the_build_stops_it(tmp_path: Path, monkeypatch, change, message) -> None:
+    """A live log appended to while the build ran gave a reject whose raw text held a line never
+    read (its end was taken from the file's size after pass two); one rotated away crashed (exit 3)
+    at the end, though every record had been read. Now either is exit 2 naming the file, and the
+    previous OUT stays as it was."""
+    pipeline = importlib.import_module("prefdata.build.pipeline")  # prefdata.build is also the function
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    log = raw / "live.jsonl"
+    log.write_bytes(_line(GOOD) * 3 + _line({**GOOD, "prompt": "Other"}))  # two repeats: rejects read back by offset
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    before = manifest(out)
+    pass_two = pipeline._pass_two
+
+    def changing(*args, **kwargs):
+        change(log)
+        return pass_two(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_pass_two", changing)
+    with pytest.raises(InputError, match=f"live.jsonl: {message}"):
+        prefdata.build(raw, out)
+    assert manifest(out) == before

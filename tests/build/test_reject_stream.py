@@ -114,7 +114,7 @@ def test_line_index_fetches_in_pieces_of_bounded_size(tmp_path: Path, fmt: str) 
     path.write_text("\n".join(lines) + "\n" if fmt == "jsonl" else "[\n" + ",\n".join(lines) + "\n]\n")
     (f,), _ = discover(path)
     batches = list(records.iter_batches(f, block_bytes=8192))
-    index = records.LineIndex(path, [b.line_offsets for b in batches], [b.line_ends for b in batches] if fmt == "json" else None)
+    index = records.LineIndex(path, path.stat().st_size, [b.line_offsets for b in batches], [b.line_ends for b in batches] if fmt == "json" else None)
     wanted = pl.Series(sorted({1, 2, 999, 1000, 2000, *range(1500, 1600)}))
     pieces = list(index.fetch_pieces(wanted, piece_bytes=4096))
     assert [r for p in pieces for r in p.rows()] == [(r, lines[r - 1]) for r in wanted]
