@@ -125,6 +125,16 @@ def _common_options(func: Callable) -> Callable:
             help="Any other recipe value, e.g. trl.logging_steps=1 (repeatable).",
         ),
         click.option("--no-check", is_flag=True, help="Train even if `prefdata check` finds errors in the dataset."),
+        click.option(
+            "--check-config",
+            type=NonEmptyPath(dir_okay=False, exists=True),
+            help="Check config the gate runs with, as `prefdata check --config` (check.config).",
+        ),
+        click.option(
+            "--check-suite",
+            type=NonEmptyPath(dir_okay=False, exists=True),
+            help="Expectation suite the gate runs, as `prefdata check --suite` (check.suite).",
+        ),
         click.option("--overwrite", is_flag=True, help="Allow a non-empty --output directory."),
     ]
     for option in reversed(options):
@@ -163,6 +173,8 @@ COMMON_KEYS = {
     "max_length": "trl.max_length",
     "seed": "seed",
     "precision": "precision",
+    "check_config": "check.config",
+    "check_suite": "check.suite",
 }
 
 

@@ -17,7 +17,8 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from prefdata.train.errors import CheckFailedError, DataError
+from prefdata.train.errors import CheckFailedError, DataError, RecipeError
+from prefdata.train.recipe import CheckSpec
 
 #: How many failed checks the refusal lists.
 SHOW_CHECKS = 10
@@ -33,12 +34,14 @@ def run_check_gate(
     max_length: int | None = None,
     shards_verified: bool = False,
     stage: str = "dpo",
+    spec: CheckSpec | None = None,
 ) -> dict[str, Any]:
     """Run ``prefdata.check`` on ``path``; raise :class:`CheckFailedError` if an error-severity check fails.
 
     ``shards_verified``: the caller has just compared the shards with ``manifest.json``
     (:func:`prefdata.train.integrity.verify_shards`), so ``shard_integrity`` does not hash them again.
-    ``stage``: ``"sft"`` leaves out :data:`DPO_ONLY_CHECKS`.
+    ``stage``: ``"sft"`` leaves out :data:`DPO_ONLY_CHECKS`. ``spec``: the recipe's ``check:`` section
+    (the config, suite, strictness and benchmark prompts the team's ``prefdata check`` runs with).
 
     Returns a summary for the training record: ``{"ran": bool, "passed": bool | None, "failed": [...]}``
     (``failed`` lists the non-blocking findings when it passes).
@@ -54,12 +57,16 @@ def run_check_gate(
             f"cannot gate {path}: `prefdata check` is not available in this installation ({exc}). "
             "Pass --no-check to train without the quality gate"
         ) from None
+    spec = spec or CheckSpec()
     off = (["shard_integrity"] if shards_verified else []) + (list(DPO_ONLY_CHECKS) if stage == "sft" else [])
     options = {
         "tokenizer": str(tokenizer) if tokenizer else None,
         "max_length": max_length,
         "write": False,
-        "config": {"checks": {name: {"enabled": False} for name in off}} if off else None,
+        "config": _config_with(spec.config, off),
+        "suite": spec.suite,
+        "strict": spec.strict or None,
+        "benchmark_prompts": spec.benchmark_prompts,
     }
     params = inspect.signature(check).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
@@ -72,7 +79,7 @@ def run_check_gate(
         more = f"\n  ... and {len(errors) - SHOW_CHECKS} more" if len(errors) > SHOW_CHECKS else ""
         raise CheckFailedError(
             f"{path}: `prefdata check` found errors, so training is refused:\n  {listed}{more}\n"
-            f"See `prefdata check {path}` for details; fix the data (or its build config), or pass --no-check "
+            f"See `{_check_command(path, spec)}` for details; fix the data (or its build config), or pass --no-check "
             "to train anyway"
         )
     return {
@@ -81,7 +88,32 @@ def run_check_gate(
         "failed": failed_json,
         "tokenizer": options["tokenizer"],
         "max_length": max_length,
+        **{k: v for k, v in spec.model_dump().items() if v not in (None, False)},  # what the gate was told, for the record
     }
+
+
+def _config_with(config: str | None, off: list[str]) -> dict[str, Any] | None:
+    """The check config the gate runs: the recipe's ``check.config`` file (or the defaults) with the
+    checks in ``off`` turned off (the shards were just verified; SFT never reads the rejected response)."""
+    if config is None:
+        return {"checks": {name: {"enabled": False} for name in off}} if off else None
+    from prefdata.check.config import load_config
+    from prefdata.check.errors import CheckError
+
+    try:
+        loaded = load_config(config).model_dump(by_alias=True)
+    except CheckError as exc:
+        raise RecipeError(f"check.config: {exc}") from None
+    for name in off:
+        loaded["checks"][name]["enabled"] = False
+    return loaded
+
+
+def _check_command(path: str | Path, spec: CheckSpec) -> str:
+    """The ``prefdata check`` command line that reproduces the gate's verdict."""
+    flags = [f"--config {spec.config}" if spec.config else "", f"--suite {spec.suite}" if spec.suite else "",
+             "--strict" if spec.strict else "", f"--benchmark-prompts {spec.benchmark_prompts}" if spec.benchmark_prompts else ""]
+    return " ".join(["prefdata check", str(path), *[f for f in flags if f]])
 
 
 def _describe(outcome: Any) -> dict[str, str] | None:

@@ -146,9 +146,12 @@ def prepare_inputs(
         parsed.model = resolved.location
     progress(f"model: {resolved.describe()}; precision {precision.name} on {precision.device_name}")
 
+    for key in ("config", "suite", "benchmark_prompts"):  # recipe.yaml reruns from any directory
+        if (value := getattr(parsed.check, key)) is not None:
+            setattr(parsed.check, key, os.path.abspath(value))
     gate = run_check_gate(
         dataset.root, no_check=no_check, tokenizer=resolved.location, max_length=args.max_length, shards_verified=True,
-        stage=stage,
+        stage=stage, spec=parsed.check,
     )
     if not gate["ran"]:
         progress("check: skipped (--no-check)")

@@ -128,6 +128,18 @@ class EvalSpec(BaseModel):
     _numbers = field_validator("batch_size", "max_pairs", mode="before")(_a_number)
 
 
+class CheckSpec(BaseModel):
+    """The ``prefdata check`` gate before training, told what your CI's ``prefdata check`` is told: a
+    team config (a check made an error, or turned off as a false positive), a suite, ``strict``, the
+    benchmark prompts of the contamination check. Paths are read from the working directory."""
+
+    model_config = ConfigDict(extra="forbid")
+    config: str | None = None
+    suite: str | None = None
+    strict: bool = False
+    benchmark_prompts: str | None = None
+
+
 class Recipe(BaseModel):
     """A validated recipe. ``trl`` holds fields of ``trl.SFTConfig`` / ``trl.DPOConfig`` by their TRL 1.x names."""
 
@@ -143,6 +155,7 @@ class Recipe(BaseModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     trl: dict[str, Any] = Field(default_factory=dict)
     eval: EvalSpec = Field(default_factory=EvalSpec)
+    check: CheckSpec = Field(default_factory=CheckSpec)
 
     @field_validator("model_kwargs")
     @classmethod

@@ -281,3 +281,53 @@ def test_the_sft_gate_leaves_out_truncation_identical_which_only_dpo_suffers(tmp
     summary = run_check_gate(data, tokenizer=tiny_model, max_length=32, stage="sft")
     assert summary["ran"] and summary["passed"]
     assert "truncation_identical" not in [c["id"] for c in summary["failed"]]
+
+
+def test_the_gate_runs_with_the_check_config_and_suite_the_recipe_names(tmp_path, tiny_model, real_check):
+    """The gate always ran the default config: a team config that makes `pii` an error failed
+    `prefdata check --config` (the CI gate) while `train` trained on the same data, and a check the
+    team turned off blocked training with --no-check the only way past."""
+    from prefdata.train.errors import RecipeError
+    from prefdata.train.gate import run_check_gate
+    from prefdata.train.recipe import CheckSpec
+
+    rows = preference_rows(20, seed=3)
+    rows[2]["chosen"] = [{"role": "assistant", "content": "Write to help@acme-support.com about it."}]
+    rows[4]["rejected"] = rows[4]["chosen"]  # identical_responses: an error by default
+    data = write_canonical(tmp_path / "out", {"train": rows})
+    team = tmp_path / "team.yaml"
+    team.write_text("checks:\n  pii: {severity: error}\n")
+    with pytest.raises(CheckFailedError, match=r"\[error\] identical_responses") as info:
+        run_check_gate(data, tokenizer=tiny_model, max_length=64, spec=CheckSpec(config=str(team)))
+    assert "[error] pii" in str(info.value) and f"prefdata check {data} --config {team}" in str(info.value)
+    team.write_text("checks:\n  identical_responses: {enabled: false}\n")
+    summary = run_check_gate(data, tokenizer=tiny_model, max_length=64, stage="sft", spec=CheckSpec(config=str(team)))
+    assert summary["passed"] and summary["config"] == str(team)
+    with pytest.raises(CheckFailedError, match=r"\[warn\] pii"):  # strict: warnings refuse too, as check --strict
+        run_check_gate(data, tokenizer=tiny_model, max_length=64, spec=CheckSpec(config=str(team), strict=True))
+    team.write_text("checks:\n  no_such_check: {}\n")
+    with pytest.raises(RecipeError, match=r"check.config: .*team.yaml.*no_such_check"):
+        run_check_gate(data, spec=CheckSpec(config=str(team)))
+
+
+def test_check_config_reaches_the_gate_from_the_cli_and_the_record(tmp_path, task_data, tiny_model, monkeypatch):
+    from click.testing import CliRunner
+
+    import prefdata
+    from prefdata.cli import cli
+
+    seen = {}
+
+    def fake_check(path, **kwargs):
+        seen.update(kwargs)
+        return SimpleNamespace(passed=False, expectations=[], checks=[])
+
+    monkeypatch.setattr(prefdata, "check", fake_check, raising=False)
+    team, suite = tmp_path / "team.yaml", tmp_path / "suite.json"
+    team.write_text("checks:\n  pii: {severity: error}\n")
+    suite.write_text("{}")
+    result = CliRunner().invoke(cli, ["train", "sft", "--data", str(task_data), "--model", str(tiny_model), "--output",
+                                      str(tmp_path / "sft"), "--check-config", str(team), "--check-suite", str(suite)])
+    assert result.exit_code == 2, result.output
+    assert seen["config"]["checks"]["pii"]["severity"] == "error" and seen["suite"] == str(suite)
+    assert seen["config"]["checks"]["shard_integrity"]["enabled"] is False  # still merged with the gate's own
