@@ -204,3 +204,25 @@ def test_an_empty_csv_cell_reads_as_json_null_in_optional_fields(tmp_path: Path)
         ).sort("content").rows()
         assert_reconciled(out)
     assert built["csv"] == built["jsonl"] == [("P1", 5.0, 1.0, "m1", "m2"), ("P2", None, None, None, "m2"), ("P3", 4.0, None, "m1", None)]
+
+
+def test_a_sources_format_reads_a_file_whose_name_says_no_format(tmp_path: Path) -> None:
+    """`path: logs.txt, format: jsonl` skipped logs.txt as "unknown extension '.txt'": the README's
+    `format` (override detection) only chose among the extensions read anyway. A file no source with
+    a format selects is still skipped, with a hint."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "logs.txt").write_text(json.dumps({"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Lyon."}) + "\n")
+    with gzip.open(raw / "rows.log.gz", "wt") as fh:
+        fh.write("prompt,chosen,rejected\nCapital of Spain?,Madrid.,Seville.\n")
+    (raw / "notes.txt").write_text("not data\n")
+    columns = {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}
+    config = {"sources": [{"path": "logs.txt", "format": "jsonl", "shape": "preference", "columns": columns},
+                          {"path": "*.log.gz", "format": "csv", "shape": "preference", "columns": columns}]}
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out, config=config)
+    assert {i["path"]: (i["format"], i["compression"]) for i in result.manifest["inputs"]} == {"logs.txt": ("jsonl", None), "rows.log.gz": ("csv", "gzip")}
+    assert sorted(pairs(out).select(pl.col("chosen").list.first().struct.field("content")).to_series()) == ["Madrid.", "Paris."]
+    [skipped] = result.manifest["skipped_files"]
+    assert skipped["path"] == "notes.txt" and skipped["reason"].startswith("unknown extension '.txt'") and "`format`" in skipped["reason"]
+    assert_reconciled(out)
