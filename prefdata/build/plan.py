@@ -11,7 +11,7 @@ import fnmatch
 import glob as globlib
 import itertools
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -134,7 +134,7 @@ def _matches(name: str, pattern: str) -> bool:
 
 def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | None = None) -> BuildPlan:
     """Resolve RAW (+ config) into per-file plans. Raises InputError when nothing is readable."""
-    inputs, skipped = discover(raw, exclude=exclude)
+    inputs, skipped = discover(raw, exclude=exclude, formats=_configured_format(config) if config is not None else None)
     plans: list[FilePlan] = []
     if config is None:
         sources: list[SourceBase] = []
@@ -177,6 +177,18 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
     if not plans:
         raise InputError(_nothing_readable(raw, skipped))
     return BuildPlan(plans, skipped, config, absent.warnings())
+
+
+def _configured_format(config: BuildConfig) -> Callable[[str], str | None]:
+    """The format (other than ``auto``) of the source whose ``path`` selects a file, by the file's
+    name: an explicit ``format`` reads ``logs.txt`` as JSON lines, where its name says no format.
+    (A file two sources select is refused when the sources claim their files.)"""
+    explicit = [s for s in config.sources if s.format != "auto"]
+
+    def configured(name: str) -> str | None:
+        return next((s.format for s in explicit if s.path is None or _matches(name, s.path)), None)
+
+    return configured
 
 
 def _sample(f: InputFile, skipped: list[SkippedFile]) -> list[dict] | None:

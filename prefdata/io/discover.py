@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob as globlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,19 +57,22 @@ def _split_suffixes(path: Path) -> tuple[str | None, str | None, str]:
     return fmt, compression, (suffixes[-1] if suffixes else "")
 
 
-def classify(path: Path, name: str) -> InputFile | SkippedFile:
+def classify(path: Path, name: str, configured: str | None = None) -> InputFile | SkippedFile:
     """Decide how to read one file, or why not to.
 
     The format comes from the name; the compression from the first bytes (a renamed ``.gz`` that
-    holds zstd, or a ``.jsonl`` that holds gzip, is read as what it is).
+    holds zstd, or a ``.jsonl`` that holds gzip, is read as what it is). ``configured`` is the
+    format a build config gives the file: it reads a file whose name says none (``logs.txt`` as
+    JSON lines), as the user said, instead of skipping it.
     """
     fmt, named_compression, suffix = _split_suffixes(path)
     if path.name in NOT_DATA or (path.name == "state.json" and any(path.parent.glob("*.arrow"))):
         return SkippedFile(name, HF_METADATA)
+    fmt = fmt or configured
     if fmt is None:
         what = f"unknown extension '{suffix}'" if suffix else "no file extension"
         hint = f"; {ARROW}" if suffix == ".arrow" else ""
-        return SkippedFile(name, f"{what}; readable: {', '.join(sorted(FORMATS))} (optionally .gz/.zst){hint}")
+        return SkippedFile(name, f"{what}; readable: {', '.join(sorted(FORMATS))} (optionally .gz/.zst), or any name a build config gives a `format`{hint}")
     try:
         st = path.stat()
         size = st.st_size
@@ -120,11 +124,14 @@ def _sniff_json(path: Path, compression: str | None) -> str | None:
     return "json" if first == b"[" else "jsonl"
 
 
-def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tuple[list[InputFile], list[SkippedFile]]:
+def discover(
+    raw: str | os.PathLike[str], *, exclude: Path | None = None, formats: Callable[[str], str | None] | None = None
+) -> tuple[list[InputFile], list[SkippedFile]]:
     """Expand RAW into input files (sorted, deterministic) and skipped files.
 
     Hidden files and folders (``.x``, ``_x``) in directories are not read but listed as skipped;
-    ``exclude`` (the output folder, when it sits inside RAW) is never read.
+    ``exclude`` (the output folder, when it sits inside RAW) is never read. ``formats`` gives the
+    format a build config names for a file (by its name relative to RAW), or None.
     """
     raw_str = os.fspath(raw)
     candidates: list[tuple[Path, str]]
@@ -154,7 +161,7 @@ def discover(raw: str | os.PathLike[str], *, exclude: Path | None = None) -> tup
         if text is None:  # the manifest, lineage and rejects name files in UTF-8 text
             skipped.append(SkippedFile(_shown(name), NOT_UTF8))
             continue
-        item = classify(path, text)
+        item = classify(path, text, formats(text) if formats is not None else None)
         (inputs if isinstance(item, InputFile) else skipped).append(item)
     skipped.sort(key=lambda item: item.name)
     return inputs, skipped

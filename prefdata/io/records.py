@@ -390,6 +390,10 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) 
             return
         if (bad := _invalid_utf8(header)) is not None:
             raise InputError(f"{f.name}: the CSV header (line 1) is not valid UTF-8 (cell {bad[0] + 1}, {bad[1]}); no column can be named")
+        if (twice := _named_twice(header)) is not None:
+            name, first, second = twice
+            raise InputError(f"{f.name}: the CSV header (line 1) names column {name!r} twice (cells {first} and {second}); "
+                             "a record holds one value per name, so one column's text would be lost: rename or drop one")
         records: list[int] = []
         lines: list[str] = []
         rejects: list[tuple[int, str, str, str]] = []
@@ -433,6 +437,23 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) 
                 yield batch()
                 records, lines, rejects, blank, text_bytes = [], [], [], 0, 0
         yield batch()
+
+
+def _named_twice(header: list[str]) -> tuple[str, int, int] | None:
+    """``(name, first cell, second cell)`` (1-based) of the first name the header gives two columns.
+
+    Each row becomes one JSON object, so one of the two cells would be dropped unsaid (and JSON lines
+    of the same record keep the other). Blank names are left alone: no config can name such a
+    column (trailing commas in a header give several), so none of them is ever read.
+    """
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, 1):
+        if not name.strip():
+            continue
+        if name in seen:
+            return name, seen[name], i
+        seen[name] = i
+    return None
 
 
 def _position(fh: BinaryIO) -> int | None:

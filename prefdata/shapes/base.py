@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from prefdata.schema import MESSAGES
-from prefdata.shapes.fields import Leaf, as_number, expr_for
+from prefdata.shapes.fields import Leaf, as_number, blank_as_null, expr_for
 
 #: Columns ``adapt`` returns (``combine``-free shapes) and rules/finish consume.
 PAIR_SCHEMA = pl.Schema(
@@ -107,7 +107,7 @@ def read_scores(lf: pl.LazyFrame, chosen: str | None, rejected: str | None, *, m
     """The score fields at paths ``chosen``/``rejected`` as floats (null where the config names none).
 
     A value that is present but not a number rejects its record as ``wrong_type`` naming the field,
-    rather than being read as a missing score. With ``must_agree``, a record with both scores must
+    rather than being read as a missing score; a blank one (an empty CSV cell) is a missing score. With ``must_agree``, a record with both scores must
     score its chosen response strictly higher: equal scores are a ``tie`` and a lower one
     ``scores_disagree`` (a swapped label, or scores that are not the label's evidence).
     """
@@ -116,7 +116,7 @@ def read_scores(lf: pl.LazyFrame, chosen: str | None, rejected: str | None, *, m
         if not path:
             out.append(pl.lit(None, pl.Float64))
             continue
-        raw = expr_for(path)
+        raw = blank_as_null(expr_for(path))
         value = as_number(raw)
         lf = lf.with_columns(keep_reason(pl.lit("wrong_type"), pl.lit(path), pl.lit(f"{path}: score is not a number"), raw.is_not_null() & value.is_null()))
         out.append(value)

@@ -28,7 +28,7 @@ from prefdata.config import FeedbackSource, value_map
 from prefdata.schema import MESSAGES, has_blank_turn, trimmed_contents
 from prefdata.shapes.base import Shape, keep_reason, sample_values
 from prefdata.shapes.feedback_hot import hot_groups, pair_hot
-from prefdata.shapes.fields import Leaf, expr_for, value_text
+from prefdata.shapes.fields import Leaf, expr_for, optional_field, value_text
 from prefdata.shapes.messages import MESSAGES as MESSAGES_KIND
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
@@ -176,7 +176,7 @@ class FeedbackShape(Shape):
         ]
         for reason, where, detail, cond in checks:
             lf = lf.with_columns(keep_reason(pl.lit(reason), pl.lit(where), detail, cond))
-        model = expr_for(c.model) if c.model else pl.lit(None, pl.String)
+        model = optional_field(c.model)
         return lf.select(
             "_record",
             "_line",

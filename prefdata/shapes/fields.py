@@ -89,6 +89,22 @@ def field_specs(leaves: Iterable[Leaf]) -> tuple[FieldSpec, ...]:
     return tuple(FieldSpec(name, dtypes[name], tuple(dict.fromkeys(strict[name]))) for name in dtypes)
 
 
+def blank_as_null(raw: pl.Expr) -> pl.Expr:
+    """``raw`` (decoded as text) with a blank value (empty or whitespace only) as null.
+
+    CSV has no null: pandas, Excel and the csv module write a missing value as an empty cell. So an
+    optional field (a score, a model name) reads a blank value as missing, as JSON ``null`` and a
+    Parquet null are, and the same table builds the same pairs in every format. Text a pair needs
+    is not read through this: a blank response stays an ``empty_field`` reject.
+    """
+    return pl.when(raw.cast(pl.String).str.strip_chars() != "").then(raw)
+
+
+def optional_field(path: str | None) -> pl.Expr:
+    """The optional text field at ``path`` (a model name), blank as null; null when no path is configured."""
+    return blank_as_null(expr_for(path)) if path else pl.lit(None, pl.String)
+
+
 def as_number(raw: pl.Expr) -> pl.Expr:
     """A raw value (decoded as text) as a finite float, or null when it is not one.
 

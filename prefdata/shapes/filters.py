@@ -90,6 +90,7 @@ def _equals_any(raw: pl.Expr, values: list[Any]) -> pl.Expr:
     """
     numbers = [v for v in values if _is_number(v)]
     texts = [t for v in values if v is not None and not _is_number(v) for t in _texts(v)]
+    booleans = sorted({b for v in values if (b := _boolean(v)) is not None})
     hit = pl.lit(False)
     if any(v is None for v in values):
         hit = hit | raw.is_null()
@@ -101,6 +102,8 @@ def _equals_any(raw: pl.Expr, values: list[Any]) -> pl.Expr:
         hit = hit | pl.when(is_integer).then(integer.is_in(whole)).otherwise(as_float).fill_null(False)
     if texts:
         hit = hit | raw.is_in(texts).fill_null(False)
+    if booleans:
+        hit = hit | raw.str.strip_chars().str.to_lowercase().is_in(booleans).fill_null(False)
     return hit
 
 
@@ -151,16 +154,30 @@ def _same(value: Any, expected: Any) -> bool:
         if integer is not None:  # exactly, as :func:`_equals_any` compares a raw integer
             return integer == _whole(expected)
         return _number(value) == expected
-    return value is not None and _text(value) in _texts(expected)
+    if value is None:
+        return False
+    boolean = _boolean(expected)
+    return _text(value) in _texts(expected) or (boolean is not None and _text(value).strip().lower() == boolean)
 
 
 def _texts(expected: Any) -> list[str]:
-    """The texts a configured value matches: its own, and for a YAML 1.1 boolean word (``no``) the
-    boolean it meant there (:data:`prefdata.config.YAML11_BOOLEANS`), so ``deleted == no`` still
-    matches a field holding JSON ``false``."""
-    text = _text(expected)
-    alias = YAML11_BOOLEANS.get(text.strip().lower()) if isinstance(expected, str) else None
-    return [text, alias] if alias else [text]
+    """The texts a configured value that is no number matches exactly: its own (a boolean matches by
+    :func:`_boolean` alone)."""
+    return [] if isinstance(expected, bool) else [_text(expected)]
+
+
+def _boolean(expected: Any) -> str | None:
+    """The boolean a configured value means, as ``"true"``/``"false"``, or None: YAML ``true``/``false``,
+    and a YAML 1.1 boolean word (``no``) for the boolean it meant there
+    (:data:`prefdata.config.YAML11_BOOLEANS`), so ``deleted == no`` still matches JSON ``false``.
+
+    A field matches it in any case, blanks around it aside: JSON ``true`` decodes as the text
+    ``true``, but pandas writes a boolean into a CSV as ``True`` and Excel as ``TRUE``, and a filter
+    must drop the deleted rows of that table as it does for its JSON lines or Parquet.
+    """
+    if isinstance(expected, bool):
+        return "true" if expected else "false"
+    return YAML11_BOOLEANS.get(expected.strip().lower()) if isinstance(expected, str) else None
 
 
 def _text(value: Any) -> str:

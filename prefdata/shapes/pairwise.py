@@ -20,7 +20,7 @@ import polars as pl
 
 from prefdata.config import PairwiseSource, value_map
 from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
-from prefdata.shapes.fields import Leaf, as_number, expr_for, value_text
+from prefdata.shapes.fields import Leaf, as_number, expr_for, optional_field, value_text
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.preference import strip_repeated_prompt
 from prefdata.shapes.prompt import PromptPlan
@@ -88,8 +88,7 @@ class PairwiseShape(Shape):
             parts = expr_for(mf.field).str.split(mf.separator)
             two = (parts.list.len() == 2) & (parts.list.eval(pl.element().str.strip_chars() != "").list.all())
             return pl.when(two).then(parts.list.get(0, null_on_oob=True)), pl.when(two).then(parts.list.get(1, null_on_oob=True))
-        none = pl.lit(None, pl.String)
-        return (expr_for(c.model_a) if c.model_a else none), (expr_for(c.model_b) if c.model_b else none)
+        return optional_field(c.model_a), optional_field(c.model_b)
 
     def adapt(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         c, src = self.source.columns, self.source

@@ -29,7 +29,7 @@ from prefdata.config import RankedSource, RatedSource
 from prefdata.errors import ConfigError
 from prefdata.schema import MESSAGES, trimmed_contents
 from prefdata.shapes.base import PAIR_SCHEMA, Shape, keep_reason, sample_values
-from prefdata.shapes.fields import Leaf, as_number, expr_for, parse_path
+from prefdata.shapes.fields import Leaf, as_number, blank_as_null, expr_for, parse_path
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
 
@@ -179,7 +179,7 @@ class RatedShape(Shape):
         item = pl.col("__items")
         raw_value = pl.col("__values") if self.parallel_value_path else _sub(item, self.item_value_path or SELF)
         value = as_number(raw_value)
-        model = pl.col("__models") if c.models else (_sub(item, c.model) if c.model else pl.lit(None, pl.String))
+        model = blank_as_null(pl.col("__models") if c.models else (_sub(item, c.model) if c.model else pl.lit(None, pl.String)))
         text = to_messages(_sub(item, c.text), self.text_kind, "assistant", self.aliases)
         ex = ex.select(
             "__row",

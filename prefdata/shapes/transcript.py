@@ -27,7 +27,7 @@ import polars as pl
 from prefdata.config import TranscriptSource
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
-from prefdata.shapes.fields import Leaf, expr_for
+from prefdata.shapes.fields import Leaf, expr_for, optional_field
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 
 _TURN = "\ue000"  # private-use code points, refused if they occur in the text itself
@@ -152,8 +152,8 @@ class TranscriptShape(Shape):
             rejected=pl.when(R.list.len() > 0).then(R.list.slice(-1)),
             score_chosen=score_c,
             score_rejected=score_r,
-            chosen_model=expr_for(c.chosen_model) if c.chosen_model else pl.lit(None, pl.String),
-            rejected_model=expr_for(c.rejected_model) if c.rejected_model else pl.lit(None, pl.String),
+            chosen_model=optional_field(c.chosen_model),
+            rejected_model=optional_field(c.rejected_model),
         )
         return null_pairs_where_rejected(lf)
 

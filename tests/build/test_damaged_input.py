@@ -186,6 +186,19 @@ def test_a_csv_header_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     assert "a.csv: the CSV header (line 1) is not valid UTF-8" in result.output
 
 
+def test_a_csv_header_that_names_a_column_twice_is_a_clear_error(tmp_path: Path) -> None:
+    """`prompt,chosen,rejected,chosen` built without a word from each row's last `chosen` cell: the
+    first column's text was dropped unsaid (and the same record as JSON lines kept the first). Blank
+    names, which no config can read (a header's trailing commas), still build."""
+    raw = _write(tmp_path, "a.csv", b"prompt,chosen,rejected,chosen\r\nWhat is 2+2?,Four.,Five.,see column B\r\n")
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 2
+    assert "a.csv: the CSV header (line 1) names column 'chosen' twice (cells 2 and 4)" in result.output
+    assert not (tmp_path / "out").exists()
+    blank = _write(tmp_path, "b.csv", b"prompt,chosen,rejected,,\nq,c,r,,\n")
+    assert prefdata.build(blank / "b.csv", tmp_path / "out_b").counts["pairs_written"] == 1
+
+
 def test_links_are_followed_but_nothing_is_read_twice(tmp_path: Path) -> None:
     raw = _write(tmp_path, "a.jsonl", _jsonl(2))
     os.symlink("missing.jsonl", raw / "dangling.jsonl")

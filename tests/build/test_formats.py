@@ -176,3 +176,53 @@ def test_a_parquet_string_column_with_bytes_that_are_not_utf8_rejects_that_row(t
     assert result.counts["pairs_written"] == 2 and result.counts["rejected_by_reason"] == {"invalid_utf8": 1}
     [reject] = pl.read_parquet(tmp_path / "out" / "rejects" / "*.parquet").to_dicts()
     assert reject["record"] == 2 and "column 'chosen'" in reject["detail"]
+
+
+def test_an_empty_csv_cell_reads_as_json_null_in_optional_fields(tmp_path: Path) -> None:
+    """An empty CSV cell is how pandas and Excel write a missing value: in a score column it made the
+    row a `wrong_type` reject ("score is not a number") and in a model column the model name "",
+    while the same table as JSON lines (null) built the pair with null. A blank response is still
+    an `empty_field` reject in both formats."""
+    rows = [
+        {"prompt": "P1", "chosen": "c1", "rejected": "r1", "score_chosen": 5.0, "score_rejected": 1.0, "chosen_model": "m1", "rejected_model": "m2"},
+        {"prompt": "P2", "chosen": "c2", "rejected": "r2", "score_chosen": None, "score_rejected": None, "chosen_model": None, "rejected_model": "m2"},
+        {"prompt": "P3", "chosen": "c3", "rejected": "r3", "score_chosen": 4.0, "score_rejected": None, "chosen_model": "m1", "rejected_model": None},
+        {"prompt": "P4", "chosen": "", "rejected": "r4", "score_chosen": None, "score_rejected": None, "chosen_model": None, "rejected_model": None},
+    ]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pl.DataFrame(rows).write_csv(raw / "t.csv")  # null -> empty cell, as pandas' to_csv writes it
+    built = {}
+    for ext in ("jsonl", "csv"):
+        out = tmp_path / f"out_{ext}"
+        result = prefdata.build(raw / f"t.{ext}", out, test_fraction=0)
+        assert result.counts["rejected_by_reason"] == {"empty_field": 1}
+        assert rejects(out).select("record", "field").rows() == [(4, "chosen")]
+        built[ext] = pairs(out).select(
+            pl.col("prompt").list.first().struct.field("content"), "score_chosen", "score_rejected", "chosen_model", "rejected_model"
+        ).sort("content").rows()
+        assert_reconciled(out)
+    assert built["csv"] == built["jsonl"] == [("P1", 5.0, 1.0, "m1", "m2"), ("P2", None, None, None, "m2"), ("P3", 4.0, None, "m1", None)]
+
+
+def test_a_sources_format_reads_a_file_whose_name_says_no_format(tmp_path: Path) -> None:
+    """`path: logs.txt, format: jsonl` skipped logs.txt as "unknown extension '.txt'": the README's
+    `format` (override detection) only chose among the extensions read anyway. A file no source with
+    a format selects is still skipped, with a hint."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "logs.txt").write_text(json.dumps({"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Lyon."}) + "\n")
+    with gzip.open(raw / "rows.log.gz", "wt") as fh:
+        fh.write("prompt,chosen,rejected\nCapital of Spain?,Madrid.,Seville.\n")
+    (raw / "notes.txt").write_text("not data\n")
+    columns = {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}
+    config = {"sources": [{"path": "logs.txt", "format": "jsonl", "shape": "preference", "columns": columns},
+                          {"path": "*.log.gz", "format": "csv", "shape": "preference", "columns": columns}]}
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out, config=config)
+    assert {i["path"]: (i["format"], i["compression"]) for i in result.manifest["inputs"]} == {"logs.txt": ("jsonl", None), "rows.log.gz": ("csv", "gzip")}
+    assert sorted(pairs(out).select(pl.col("chosen").list.first().struct.field("content")).to_series()) == ["Madrid.", "Paris."]
+    [skipped] = result.manifest["skipped_files"]
+    assert skipped["path"] == "notes.txt" and skipped["reason"].startswith("unknown extension '.txt'") and "`format`" in skipped["reason"]
+    assert_reconciled(out)

@@ -401,6 +401,28 @@ def test_a_number_written_as_text_is_in_a_list_of_numbers(tmp_path: Path, text: 
     assert sorted(p[0]["content"] for p in pairs(tmp_path / "out").get_column("prompt").to_list()) == kept
 
 
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("deleted != true", ["Q1", "Q3", "Q5"]), ("deleted == false", ["Q1", "Q3"]), ("deleted in [no]", ["Q1", "Q3"]), ("deleted not in [true]", ["Q1", "Q3", "Q5"])],
+)
+def test_a_boolean_filter_matches_csv_booleans_in_any_case(tmp_path: Path, text: str, kept: list[str]) -> None:
+    """pandas writes a boolean into a CSV as ``True``/``False`` and Excel as ``TRUE``/``FALSE``: filters
+    compared them with the text ``true`` case-sensitively, so ``deleted != true`` kept the deleted rows
+    of the CSV and ``deleted == false`` dropped every row, where the same table as JSON lines was
+    filtered as meant. A tree's message filter (Python) agrees."""
+    from prefdata.shapes.filters import parse_filter
+
+    (tmp_path / "r.csv").write_text("question,good,bad,deleted\nQ1,g1,b1,False\nQ2,g2,b2,True\nQ3,g3,b3,FALSE\nQ4,g4,b4,TRUE\nQ5,g5,b5,\n")
+    columns = {"prompt": "question", "chosen": "good", "rejected": "bad"}
+    config = {"sources": [{"shape": "preference", "columns": columns, "filters": [text]}]}
+    prefdata.build(tmp_path / "r.csv", tmp_path / "out", config=config)
+    assert sorted(p[0]["content"] for p in pairs(tmp_path / "out").get_column("prompt").to_list()) == kept
+    flt = parse_filter(text)
+    cells = {"Q1": "False", "Q2": "True", "Q3": "FALSE", "Q4": "TRUE", "Q5": None}
+    assert sorted(q for q, cell in cells.items() if flt.matches({"deleted": cell})) == kept
+    assert [flt.matches({"deleted": b}) for b in (False, True)] == ["Q1" in kept, "Q2" in kept]  # JSON booleans as before
+
+
 @pytest.mark.parametrize("op", ["==", "in", "not in"])
 def test_long_integer_ids_are_compared_exactly(tmp_path: Path, op: str) -> None:
     """1234567890123456789 and ...790 are one float64: an allow-list of ids must not mix them up."""
