@@ -133,6 +133,25 @@ def test_config_errors_name_file_and_field(tmp_path, text, message):
     assert str(cfg) in str(err.value)
 
 
+def test_config_yaml_reads_numbers_as_yaml_1_2(tmp_path):
+    """The check config was read with YAML 1.1 scalars: ``min_jaccard: 7e-1`` was refused as text,
+    ``max_count: 010`` silently became 8 (octal) and ``1:30`` 90 (sexagesimal). It is read as the
+    build config is (YAML 1.2): 0.7, ten, and text that the count refuses; ``enabled: no`` is text too,
+    refused with a hint, and a key written twice is still an error."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("checks:\n  near_identical_responses: {min_jaccard: 7e-1}\n  pii: {max_count: 010}\n")
+    loaded = load_config(cfg)
+    assert loaded.checks.near_identical_responses.min_jaccard == 0.7 and loaded.checks.pii.max_count == 10
+    for text, message in (
+        ("checks:\n  pii: {max_count: 1:30}\n", "checks.pii.max_count: Input should be a valid integer"),
+        ("checks:\n  pii: {enabled: no}\n", "checks.pii.enabled: .*write true or false"),
+        ("checks:\n  pii: {max_count: 1}\n  pii: {max_count: 2}\n", "found the key 'pii' twice"),
+    ):
+        cfg.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            load_config(cfg)
+
+
 def test_thresholds_and_switches_change_verdicts(tmp_path):
     out = seeded.materialize(tmp_path / "d", keys=seeded.clean_keys() | {"identical", "pii-email"})
     strict_default = check(out, write=False)
