@@ -6,6 +6,10 @@ there is one, how to fix it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class PrefdataError(Exception):
     """Base class of every error prefdata raises on purpose."""
@@ -37,3 +41,20 @@ class ReconciliationError(PrefdataError):
 
 class UnreadableFileError(InputError):
     """One raw file cannot be read at all (e.g. a damaged Parquet file): it is skipped with this reason."""
+
+
+@contextmanager
+def naming_target(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Re-raise an ``OSError`` of writing ``path`` through a temporary file with ``path`` as its name.
+
+    An atomic write goes to a temporary file beside ``path`` and renames it, so the system's error
+    (a folder where the file goes, a full disk) names the temporary file, which is already deleted
+    (``os.replace`` even keeps the target in ``filename2``, which the CLI does not print). The user
+    has to look at ``path``.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from exc

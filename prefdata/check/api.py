@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from prefdata.check.checks import FAMILIES
-from prefdata.check.checks.base import Context, Options
+from prefdata.check.checks.base import Context, Options, disabled
 from prefdata.check.config import CHECK_IDS, CheckConfig, load_config
 from prefdata.check.dataset import open_dataset
 from prefdata.check.engine_polars import finish_suite, plan_suite
@@ -34,7 +34,8 @@ def check(
     data_docs: str | Path | None = None,
     quiet: bool = True,
 ) -> CheckResult:
-    """Run the expectation suite and every enabled preference check on the dataset at ``path``.
+    """Run the expectation suite and every enabled preference check on the dataset at ``path``
+    (a check the config disables is listed as skipped, so every check id is in the result).
 
     ``suite``: a GX suite JSON file (default: the shipped ``canonical`` suite). ``config``: thresholds
     (YAML/JSON path, dict or :class:`CheckConfig`). ``engine``: "polars" (default) or "gx" (Great
@@ -98,6 +99,8 @@ def check(
         for family in FAMILIES:
             progress.phase(f"checks: {family.__name__.rsplit('.', 1)[-1].replace('_', ' ')}")
             outcomes += family.run(ctx)
+        origin = str(config) if isinstance(config, (str, Path)) else "the config"
+        outcomes += [disabled(ctx, i, origin) for i in CHECK_IDS if not cfg.checks.get(i).enabled]
         outcomes.sort(key=lambda o: CHECK_IDS.index(o.id))
         seconds["checks"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0

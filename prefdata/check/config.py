@@ -10,7 +10,9 @@ below; a YAML or JSON file overrides any subset of them::
       pii: {severity: error, kinds: [email, secret, card]}
 
 Unknown checks and unknown fields are errors (a typo must not silently keep a default), and every
-error names the file and the dotted path of the field.
+error names the file and the dotted path of the field. YAML is read as the build config is, with
+YAML 1.2's scalars (:func:`prefdata.config_files.load_data_yaml`): YAML 1.1 would refuse
+``min_jaccard: 7e-1`` (text to it) and silently read ``max_count: 010`` as 8 and ``1:30`` as 90.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prefdata.check.errors import ConfigError
-from prefdata.config_files import DuplicateKeyError, load_json, load_yaml, not_text, read_text
+from prefdata.config_files import DuplicateKeyError, load_data_yaml, load_json, not_text, read_text
 
 Severity = Literal["error", "warn", "info"]
 SEVERITIES: tuple[str, ...] = ("error", "warn", "info")
@@ -175,6 +177,14 @@ CHECK_IDS: tuple[str, ...] = tuple(
 )
 
 
+#: Words YAML 1.1 read as booleans; in YAML 1.2 (how configs are read) they are text.
+_YAML11_BOOLS = frozenset({"yes", "no", "on", "off"})
+
+
+#: Words YAML 1.1 read as booleans; in YAML 1.2 (how configs are read) they are text.
+_YAML11_BOOLS = frozenset({"yes", "no", "on", "off"})
+
+
 def load_config(config: CheckConfig | dict | str | Path | None) -> CheckConfig:
     """A validated :class:`CheckConfig` from a file (YAML or JSON), a dict, or defaults for ``None``."""
     if config is None:
@@ -192,7 +202,7 @@ def load_config(config: CheckConfig | dict | str | Path | None) -> CheckConfig:
         except UnicodeDecodeError as exc:
             raise ConfigError(not_text(path, exc)) from None
         try:
-            config = load_json(text) if path.suffix == ".json" else load_yaml(text, name=str(path))
+            config = load_json(text) if path.suffix == ".json" else load_data_yaml(text, name=str(path))
         except (json.JSONDecodeError, DuplicateKeyError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from exc
         if config is None:
@@ -206,6 +216,8 @@ def load_config(config: CheckConfig | dict | str | Path | None) -> CheckConfig:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
             msg = err["msg"]
+            if err["type"] == "bool_type" and str(err.get("input")).lower() in _YAML11_BOOLS:
+                msg += f" (YAML 1.2, as in the build config: write true or false, not {err['input']})"
             if err["type"] == "extra_forbidden":
                 msg = "unknown field" + (f" (checks are: {', '.join(CHECK_IDS)})" if where.startswith("checks.") and where.count(".") == 1 else "")
             problems.append(f"{origin}: {where}: {msg}")

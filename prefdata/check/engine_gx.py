@@ -65,7 +65,14 @@ def build_gx_suite(gx, suite: Suite):
             )
         except Exception as exc:  # pydantic validation of the kwargs
             raise SuiteError(f"{e.where(suite.origin)}: Great Expectations rejects the kwargs: {exc}") from exc
-    return gx.ExpectationSuite(name=suite.name, expectations=expectations)
+    return gx.ExpectationSuite(name=gx_name(suite.name), expectations=expectations)
+
+
+def gx_name(name: str) -> str:
+    """The suite's name as GX stores it: Data Docs keep pages under the suite's name and refuse one
+    holding ``/`` or ``\\`` (a ``ValueError`` from deep in GX, exit 3, for a suite named
+    ``team/prefs-v2``), so those become ``_``. Results and checks.json keep the name as written."""
+    return name.replace("/", "_").replace("\\", "_")
 
 
 def _raised(exception_info: Any) -> dict[str, Any] | None:
@@ -126,7 +133,7 @@ def _validate(dataset: Dataset, suite: Suite, *, data_docs: str | Path | None = 
         }
         context.add_data_docs_site("prefdata", site)
         definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=gx_suite)
+            gx.ValidationDefinition(name=gx_suite.name, data=batch_definition, suite=gx_suite)
         )
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prefdata.errors import naming_target
 from prefdata.shard_fingerprint import fingerprints
 
 #: ``offending_ids`` in checks.json is cut to this many ids; ``offending_count`` stays exact.
@@ -166,18 +167,20 @@ class CheckResult:
         }
 
     def write(self, path: str | Path) -> Path:
-        """Write checks.json atomically (a reader never sees a half-written file)."""
+        """Write checks.json atomically (a reader never sees a half-written file); an ``OSError``
+        names ``path``, not the temporary file."""
         path = Path(path)
         text = json.dumps(_jsonable(self.to_dict()), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=".checks-", suffix=".json", dir=path.parent)
-        try:
-            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private (0600); CI uploaders and teammates read it
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with naming_target(path):
+            fd, tmp = tempfile.mkstemp(prefix=".checks-", suffix=".json", dir=path.parent)
+            try:
+                os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private (0600); CI uploaders and teammates read it
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(text)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         return path
 
 

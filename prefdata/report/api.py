@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prefdata.errors import naming_target
 from prefdata.report.errors import ReportError
 
 if TYPE_CHECKING:
@@ -46,8 +47,9 @@ def _write_atomic(path: Path, text: str) -> None:
     """Write next to the target and rename, so a killed report never leaves half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8", newline="\n")
-        os.replace(tmp, path)
+        with naming_target(path):  # the user looks for report.html, not the temporary file
+            tmp.write_text(text, encoding="utf-8", newline="\n")
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -38,7 +38,7 @@ def test_one_token_answers_do_not_read_as_a_bias(tmp_path):
 def test_position_bias_is_judged_overall_too(tmp_path):
     rows = [_pair(f"q{i}", "yes", "no", source=f"judge{i % 10}", chosen_position="a") for i in range(200)]
     outcome = check(write_rows(tmp_path, rows), write=False).check("position_bias")
-    assert not outcome.passed and outcome.statistic["failing"] == ["overall"]
+    assert not outcome.passed and outcome.statistic["failing"] == {"overall": True, "sources": []}
     assert outcome.offending_count == 200
     assert all(s["pairs"] == 20 for s in outcome.statistic["by_source"].values())  # each below min_pairs
 
@@ -56,7 +56,22 @@ def test_pairs_without_a_source_are_their_own_group(tmp_path):
         outcome = result.check(check_id)
         pairs = {k: v["pairs"] for k, v in outcome.statistic["by_source"].items()}
         assert pairs == {"(no source 2)": 20, "None": 20, "(no source)": 20, "x": 20}
-        assert outcome.passed and outcome.statistic["failing"] == []
+        assert outcome.passed and outcome.statistic["failing"] == {"overall": False, "sources": []}
+
+
+def test_failing_tells_the_overall_group_from_sources_named_empty_or_overall(tmp_path):
+    """``failing`` was a list of names with "overall" for the whole dataset, and ``src or "overall"``
+    turned a failing source named "" into "overall": checks.json said the dataset was biased when the
+    overall share passed. A source named "overall" could not be told from the overall group either."""
+    biased = {"chosen": "a long detailed answer with many words", "rejected": "short", "chosen_position": "a"}
+    rows = [{"prompt": f"{source}-{i}", "source": source, **biased} for source in ("", "overall") for i in range(40)]
+    rows += [_pair(f"b{i}", *(("longer answer here", "brief") if i % 2 else ("brief", "longer answer here")),
+                   source="b", chosen_position="ab"[i % 2]) for i in range(400)]
+    result = check(write_rows(tmp_path, rows), write=False)
+    for check_id in ("length_bias", "position_bias"):
+        outcome = result.check(check_id)
+        assert not outcome.passed and outcome.offending_count == 80
+        assert outcome.statistic["failing"] == {"overall": False, "sources": ["", "overall"]}
 
 
 @pytest.mark.parametrize("space", ["\u00a0", "\u2009", "\u3000", "\x0b", "\x0c", "\u200b"])

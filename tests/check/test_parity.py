@@ -101,6 +101,20 @@ def test_data_docs_are_written(seeded_dataset, tmp_path):
     assert list((docs / "validations").rglob("*.html"))
 
 
+@pytest.mark.parametrize("name", ["team/prefs-v2", "team\\prefs-v2"])
+def test_data_docs_take_a_suite_name_with_a_path_separator(seeded_dataset, tmp_path, name):
+    """GX's Data Docs store refuses keys holding "/" or "\\": a suite named "team/prefs-v2" ran with
+    --engine gx but crashed with --data-docs (a ValueError from GX, exit 3). Its pages are filed under
+    "team_prefs-v2"; the result keeps the name as written."""
+    suite = tmp_path / "team.json"
+    suite.write_text(json.dumps({"name": name, "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}}]}))
+    docs = tmp_path / "docs"
+    result = check(seeded_dataset, suite=suite, engine="gx", data_docs=docs, write=False)
+    assert result.suite == name and result.expectations[0].success
+    assert (docs / "expectations" / "team_prefs-v2.html").is_file()
+    assert list((docs / "validations" / "team_prefs-v2").rglob("*.html"))
+
+
 def test_nan_scores_are_missing_in_both_engines(clean_dataset, tmp_path):
     """pandas takes NaN for missing and polars for a number above all others: without one reading, an
     expectation over the score columns passed in one engine and failed in the other."""

@@ -77,7 +77,7 @@ def test_seeded_fixture_fails_and_counts_by_severity(seeded_result):
 def test_statistics_measure_the_planted_bias(seeded_result):
     length = seeded_result.check("length_bias")
     assert length.statistic["by_source"]["verbose"]["share_chosen_longer"] == 1.0
-    assert length.statistic["failing"] == ["verbose"]
+    assert length.statistic["failing"] == {"overall": False, "sources": ["verbose"]}
     assert 0.35 <= length.statistic["share_chosen_longer"] <= 0.65
     position = seeded_result.check("position_bias")
     assert position.statistic["by_source"]["judge"]["share_a_wins"] == 1.0

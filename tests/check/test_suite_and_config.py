@@ -133,6 +133,25 @@ def test_config_errors_name_file_and_field(tmp_path, text, message):
     assert str(cfg) in str(err.value)
 
 
+def test_config_yaml_reads_numbers_as_yaml_1_2(tmp_path):
+    """The check config was read with YAML 1.1 scalars: ``min_jaccard: 7e-1`` was refused as text,
+    ``max_count: 010`` silently became 8 (octal) and ``1:30`` 90 (sexagesimal). It is read as the
+    build config is (YAML 1.2): 0.7, ten, and text that the count refuses; ``enabled: no`` is text too,
+    refused with a hint, and a key written twice is still an error."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("checks:\n  near_identical_responses: {min_jaccard: 7e-1}\n  pii: {max_count: 010}\n")
+    loaded = load_config(cfg)
+    assert loaded.checks.near_identical_responses.min_jaccard == 0.7 and loaded.checks.pii.max_count == 10
+    for text, message in (
+        ("checks:\n  pii: {max_count: 1:30}\n", "checks.pii.max_count: Input should be a valid integer"),
+        ("checks:\n  pii: {enabled: no}\n", "checks.pii.enabled: .*write true or false"),
+        ("checks:\n  pii: {max_count: 1}\n  pii: {max_count: 2}\n", "found the key 'pii' twice"),
+    ):
+        cfg.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            load_config(cfg)
+
+
 def test_thresholds_and_switches_change_verdicts(tmp_path):
     out = seeded.materialize(tmp_path / "d", keys=seeded.clean_keys() | {"identical", "pii-email"})
     strict_default = check(out, write=False)
@@ -140,6 +159,31 @@ def test_thresholds_and_switches_change_verdicts(tmp_path):
     relaxed = check(out, config={"checks": {"identical_responses": {"max_count": 1}, "pii": {"enabled": False}}}, write=False)
     assert relaxed.check("identical_responses").passed
     assert relaxed.check("identical_responses").threshold == {"max_count": 1}
-    assert "pii" not in {c.id for c in relaxed.checks}
+    assert relaxed.check("pii").skipped == "disabled in the config" and not relaxed.check("pii").offending_ids
     demoted = check(out, config={"checks": {"identical_responses": {"severity": "info"}}}, write=False)
     assert demoted.passed and not demoted.check("identical_responses").passed
+
+
+def test_a_disabled_check_is_listed_as_skipped_with_its_config(tmp_path):
+    """A check with ``enabled: false`` vanished from the table, checks.json (19 checks) and the
+    report, whose headline read "Checks passed": no sign that near duplicates were not looked for.
+    It is listed as skipped, naming the config file, like a check that cannot run."""
+    import prefdata
+    from prefdata.check.config import CHECK_IDS
+
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps({"prompt": f"question {i}", "chosen": f"good answer {i}", "rejected": f"bad {i}"}) + "\n" for i in range(30)))
+    out = prefdata.build(raw, tmp_path / "d").out
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("checks:\n  near_duplicates: {enabled: false}\n")
+    result = check(out, config=cfg)
+    doc = json.loads((out / "checks.json").read_text())
+    assert [c["id"] for c in doc["checks"]] == list(CHECK_IDS) and doc["summary"]["checks"] == len(CHECK_IDS)
+    entry = next(c for c in doc["checks"] if c["id"] == "near_duplicates")
+    assert entry["skipped"] == f"disabled in {cfg}" and entry["message"] == f"skipped: disabled in {cfg}"
+    assert entry["severity"] == "warn" and entry["threshold"] == {"max_count": 0, "min_jaccard": 0.8}
+    assert result.check("near_duplicates").skipped == f"disabled in {cfg}"
+    prefdata.report(out, card=False)
+    row = next(line for line in (out / "report.md").read_text().splitlines() if "near_duplicates" in line)
+    assert row.startswith("| skipped") and "skipped: disabled in" in row and "c.yaml" in row
+    assert f"({sum('skipped' in c for c in doc['checks'])} skipped)" in (out / "report.md").read_text()  # near_duplicates among them

@@ -83,6 +83,18 @@ def test_results_print_as_one_line_and_checks_json_is_readable_by_others(raw, tm
     assert stat.S_IMODE((built.out / "checks.json").stat().st_mode) == 0o644  # mkstemp made it 0600
 
 
+@pytest.mark.parametrize("name", ["checks.json", "report.html"])
+def test_a_refused_output_file_is_named_not_its_temporary_file(raw, tmp_path, name):
+    """A folder at OUT/checks.json was reported as "Is a directory: OUT/.checks-k3j2x9.json", the
+    temporary file (already deleted) that os.replace names first; report.html alike."""
+    built = prefdata.build(raw, tmp_path / "out")
+    (built.out / name).mkdir()
+    with pytest.raises(IsADirectoryError) as err:
+        prefdata.check(built.out) if name == "checks.json" else prefdata.report(built.out)
+    assert err.value.filename == str(built.out / name) and err.value.filename2 is None
+    assert sorted(p.name for p in built.out.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
 def test_config_files_in_utf16_are_read_and_other_bytes_are_named(raw, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_bytes("sources:\n  - shape: preference\n    columns: {prompt: prompt}\n".encode("utf-16"))  # PowerShell's `>`

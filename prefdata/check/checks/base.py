@@ -103,6 +103,15 @@ def skipped(ctx: Context, check_id: str, reason: str, statistic: dict[str, Any] 
     )
 
 
+def disabled(ctx: Context, check_id: str, origin: str) -> CheckOutcome:
+    """A check the config turns off (``enabled: false``), listed as skipped with the config named.
+
+    Left out, it vanished from the table, checks.json and the report, which then read "Checks
+    passed": "no near duplicates" and "near duplicates not looked for" must not look alike.
+    """
+    return skipped(ctx, check_id, f"disabled in {origin}")
+
+
 def run_enabled(ctx: Context, checks: dict[str, Callable[[Context], CheckOutcome]]) -> list[CheckOutcome]:
     """The outcomes of the checks (id -> function) that the config enables, in the given order."""
     return [check(ctx) for check_id, check in checks.items() if ctx.config.checks.get(check_id).enabled]

@@ -126,6 +126,15 @@ def _source_group(ctx: Context) -> pl.Expr:
     return pl.col("source").cast(pl.String).fill_null(label)
 
 
+def _failing_groups(failing: list[tuple[str | None, str]]) -> dict[str, Any]:
+    """checks.json's ``failing``: whether the overall share fails, and the failing sources by name.
+
+    The overall group is a key of its own: a list of names with "overall" in it could not tell the
+    whole dataset from a source named "overall", and a source named "" came out as "overall".
+    """
+    return {"overall": any(src is None for src, _ in failing), "sources": [src for src, _ in failing if src is not None]}
+
+
 def _length_bias(ctx: Context) -> CheckOutcome:
     s = ctx.config.checks.length_bias
     group = _source_group(ctx)
@@ -172,7 +181,7 @@ def _length_bias(ctx: Context) -> CheckOutcome:
         message = overall_text
     return CheckOutcome(
         id="length_bias", severity=s.severity, passed=not failing,
-        statistic={**overall, "by_source": by_source, "failing": [src or "overall" for src, _ in failing]},
+        statistic={**overall, "by_source": by_source, "failing": _failing_groups(failing)},
         threshold=s.threshold(), offending_ids=offending, message=message,
     )
 
@@ -205,7 +214,7 @@ def _position_bias(ctx: Context) -> CheckOutcome:
         in_group = pl.lit(True) if src is None else (group == src)
         mask = mask | (in_group & (pl.col("chosen_position") == ("a" if direction == "high" else "b")))
     offending = ctx.ids(mask & pl.col("chosen_position").is_in(["a", "b"])) if failing else []
-    statistic = {**overall, "by_source": by_source, "failing": [x or "overall" for x, _ in failing]}
+    statistic = {**overall, "by_source": by_source, "failing": _failing_groups(failing)}
     if failing:
         worst = [
             ("overall" if src is None else f"source {src!r}")
