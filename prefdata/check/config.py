@@ -181,10 +181,6 @@ CHECK_IDS: tuple[str, ...] = tuple(
 _YAML11_BOOLS = frozenset({"yes", "no", "on", "off"})
 
 
-#: Words YAML 1.1 read as booleans; in YAML 1.2 (how configs are read) they are text.
-_YAML11_BOOLS = frozenset({"yes", "no", "on", "off"})
-
-
 def load_config(config: CheckConfig | dict | str | Path | None) -> CheckConfig:
     """A validated :class:`CheckConfig` from a file (YAML or JSON), a dict, or defaults for ``None``."""
     if config is None:
