@@ -207,7 +207,7 @@ def score_margins(agg: Aggregates) -> Plot:
 
     def draw(fig):
         ax = fig.add_subplot()
-        ax.hist(finite, bins=50, color=NEUTRAL, alpha=0.8)
+        ax.hist(finite, bins=_margin_bins(finite), color=NEUTRAL, alpha=0.8)
         ax.axvline(0, color=REJECTED, linewidth=1.2)
         _count_axis(ax.yaxis)
         ax.set_xlabel("score margin" + (f" ({infinite:,} infinite margin(s) not drawn)" if infinite else ""))
@@ -216,6 +216,15 @@ def score_margins(agg: Aggregates) -> Plot:
                      f"{stats['non_positive_margins']:,} at or below 0", loc="left", color="#495057")
 
     return Plot("margins", title, caption, svg=_render("margins", draw))
+
+
+def _margin_bins(values: np.ndarray, n: int = 50) -> np.ndarray:
+    """``n`` equal bins over ``values``, or one bin around them when their range is too narrow for
+    ``n`` distinct floats (margins 4.0 and 3.9999999999999996: numpy refuses "Too many bins")."""
+    try:
+        return np.histogram_bin_edges(values, bins=n)
+    except ValueError:
+        return np.array([values.min() - 0.5, values.max() + 0.5])
 
 
 def pairs_per_source(agg: Aggregates) -> Plot:

@@ -151,3 +151,11 @@ def test_length_legend_gives_the_median_the_text_gives(tmp_path):
     assert "median chosen 0, rejected 7.5;" in result.md_path.read_text()
     assert re.findall(r"(chosen|rejected) \(median ([\d,.]+)\)", result.html_path.read_text()) == [
         ("chosen", "0"), ("rejected", "7.5")]
+
+
+def test_margins_too_close_for_fifty_bins_are_drawn(tmp_path):
+    """Margins 4.0 and 3.9999999999999996 (0.1 + 0.2 style float noise): numpy refused 50 bins over a
+    range that narrow ("Too many bins for data range") and the report crashed (exit 3)."""
+    out = write_dataset(tmp_path / "out", {"train": _scored([(5.0, 1.0), (4.1, 0.10000000000000053)])})
+    html = report(out, card=False).html_path.read_text()
+    assert "2 scored pairs · median margin 4 · 0 at or below 0" in _plot_title(html, "margins")
