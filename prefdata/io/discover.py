@@ -34,6 +34,10 @@ class InputFile:
     format: str  # jsonl | json | csv | parquet (a .json file holding JSON lines is read as jsonl)
     compression: str | None  # gzip | zstd | None
     bytes: int
+    #: Parquet only: the top-level columns the build reads (those its shape and filters name), or
+    #: None for every column. A column nobody reads is never decoded: image bytes, a UUID, a type
+    #: polars has no import for cost nothing (see :mod:`prefdata.io.parquet_records`).
+    columns: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Raw Parquet files as records: every row as JSON text, whatever its column types.
 
-Three things stand between a Parquet file and prefdata's one decoding path (JSON text per record):
+Four things stand between a Parquet file and prefdata's one decoding path (JSON text per record):
 
 - **Binary columns.** Some writers store text as ``binary`` rather than ``string``, and polars'
   JSON encoder cannot write binary at all (it panics). Binary leaves are read as UTF-8 text; a row
@@ -9,6 +9,9 @@ Three things stand between a Parquet file and prefdata's one decoding path (JSON
   Parquet's footer is at the end, so the file cannot be streamed.
 - **Damage.** A file that is not Parquet, or a compressed one cut short, has no readable row; it
   raises :class:`~prefdata.errors.UnreadableFileError`, which the build reports as a skipped file.
+- **Columns nobody reads.** The build reads only the columns its shape and filters name
+  (:attr:`~prefdata.io.discover.InputFile.columns`): an image or a UUID's bytes beside the text never
+  decide whether a record builds. The sample that detection reads shows every column (``lenient``).
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ def _seekable(f: InputFile) -> Iterator[str | IO[bytes]]:
             raise UnreadableFileError(f"{f.name}: {exc}; a Parquet file cannot be read without its end (the footer)") from None
         tmp.seek(0)
         yield tmp
+
+
+def columns_to_read(schema, f: InputFile) -> list[str] | None:  # type: ignore[no-untyped-def]
+    """The names of ``schema`` to read for ``f`` (``None``: all, as the file orders them). Columns
+    ``f`` does not read are never decoded."""
+    return None if f.columns is None else [n for n in schema.names if n in f.columns]
 
 
 def utf8_checked(table):  # type: ignore[no-untyped-def]
@@ -119,6 +128,24 @@ def as_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str, str
     rows = [(i, _bad_column(frame.slice(i, 1), changed, target), _raw_with_bytes(frame.slice(i, 1))) for i in bad]
     keep = pl.Series([True] * frame.height).scatter(bad, False)
     return frame.filter(keep).cast(target), rows  # type: ignore[arg-type]
+
+
+def text_or_null(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with binary leaves as text, and a value whose bytes are not UTF-8 as null: for the
+    detection sample, which must see a file's columns even when one (a UUID's or an image's bytes)
+    holds no text in any row; the build rejects such a value only where it reads it (:func:`as_text`)."""
+    for name, dtype in frame.schema.items():
+        target = text_types(dtype)
+        if target == dtype:
+            continue
+        try:
+            frame = frame.with_columns(pl.col(name).cast(target))
+        except pl.exceptions.PolarsError:
+            values = frame.get_column(name).to_list()  # rebuilt: a null over the bytes still fails the cast
+            for i in _rows_that_fail(frame.select(name), {name: target}, 0, frame.height):
+                values[i] = None
+            frame = frame.with_columns(pl.Series(name, values, dtype=dtype).cast(target))
+    return frame
 
 
 def _rows_that_fail(frame: pl.DataFrame, target: dict[str, pl.DataType], lo: int, hi: int) -> list[int]:

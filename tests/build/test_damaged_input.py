@@ -505,3 +505,30 @@ def test_gzip_damage_anywhere_keeps_exactly_what_decodes_before_it(tmp_path: Pat
         if _read_all(path) != _decoded_before_damage(blob):
             wrong.append(len(blob))
     assert not wrong, f"{len(wrong)} of {len(cases)} damaged files decoded differently from the oracle"
+
+
+def _pairs_beside(column: pa.Array, name: str) -> pa.Table:
+    """Three good pairs and ``column``, which no shape reads."""
+    n = len(column)
+    return pa.table({"prompt": [f"Question {i}?" for i in range(n)], "chosen": [f"Good {i}." for i in range(n)],
+                     "rejected": [f"Bad {i}." for i in range(n)], name: column})
+
+
+PAIRS_CONFIG = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}]}
+
+
+@pytest.mark.parametrize("column", [
+    pa.array([bytes([0x9F, i, 0xE2, 0xC1]) * 4 for i in range(3)], pa.uuid()),
+    pa.array([{"bytes": b"\x89PNG\r\n\x1a\n" + bytes(8), "path": None}] * 3, pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+], ids=["uuid", "image"])
+@pytest.mark.parametrize("config", [None, PAIRS_CONFIG], ids=["detected", "config"])
+def test_a_parquet_binary_column_no_shape_reads_costs_no_record(tmp_path: Path, column: pa.Array, config: dict | None) -> None:
+    """Every binary leaf of every column was read as UTF-8: an unused UUID or image column made each
+    row an ``invalid_utf8`` reject (with a config) or skipped the file (detection sampled no record).
+    Only the columns the source reads are decoded now; the others are not read at all."""
+    raw = _write(tmp_path, "a.parquet", _parquet_bytes(_pairs_beside(column, "blob")))
+    result = prefdata.build(raw, tmp_path / "out", config=config)
+    assert result.counts["pairs_written"] == 3 and result.counts["rejected_by_reason"] == {}
+    assert manifest(tmp_path / "out")["skipped_files"] == []
+    assert_reconciled(tmp_path / "out")
+
