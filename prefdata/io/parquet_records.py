@@ -10,12 +10,15 @@ Four things stand between a Parquet file and prefdata's one decoding path (JSON 
 - **Damage.** A file that is not Parquet, or a compressed one cut short, has no readable row; it
   raises :class:`~prefdata.errors.UnreadableFileError`, which the build reports as a skipped file.
 - **Columns nobody reads.** The build reads only the columns its shape and filters name
-  (:attr:`~prefdata.io.discover.InputFile.columns`): an image or a UUID's bytes beside the text never
-  decide whether a record builds. The sample that detection reads shows every column (``lenient``).
+  (:attr:`~prefdata.io.discover.InputFile.columns`): an image, a UUID's bytes, a ``decimal256`` id
+  beside the text never decide whether a record builds. A column read that polars cannot import is
+  an error naming the column (:func:`columns_to_read`); the sample that detection reads shows every
+  column, one polars cannot import as null (``lenient``).
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -58,10 +61,59 @@ def _seekable(f: InputFile) -> Iterator[str | IO[bytes]]:
         yield tmp
 
 
-def columns_to_read(schema, f: InputFile) -> list[str] | None:  # type: ignore[no-untyped-def]
-    """The names of ``schema`` to read for ``f`` (``None``: all, as the file orders them). Columns
-    ``f`` does not read are never decoded."""
-    return None if f.columns is None else [n for n in schema.names if n in f.columns]
+def columns_to_read(schema, f: InputFile, *, lenient: bool = False) -> list[str] | None:  # type: ignore[no-untyped-def]
+    """The names of ``schema`` to read for ``f`` (``None``: all, as the file orders them).
+
+    A column read whose type polars cannot import fails the file, unless ``lenient`` (the detection
+    sample, which shows what it can). Columns ``f`` does not read are not checked: they are never decoded.
+    """
+    names = schema.names
+    wanted = names if f.columns is None else [n for n in names if n in f.columns]
+    unreadable = _unreadable(schema, wanted)
+    if unreadable and not lenient:
+        name, why = next(iter(unreadable.items()))
+        raise UnreadableFileError(f"{f.name}: column {name!r} ({schema.field(name).type}) cannot be read: {why}")
+    if f.columns is None and not unreadable:
+        return None
+    return [n for n in wanted if n not in unreadable]
+
+
+def _unreadable(schema, names: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """``{name: why}`` for the columns of ``names`` polars cannot import."""
+    why = _import_failures(tuple(schema.field(n).type for n in names))
+    return {n: w for n, w in zip(names, why) if w is not None}
+
+
+@functools.lru_cache(maxsize=256)
+def _import_failures(types: tuple) -> tuple[str | None, ...]:  # type: ignore[type-arg]
+    """Why polars cannot import a column of each Arrow type (None where it can), asked of empty
+    columns, so no data is read: one import for all when all can (the usual case), and once per set
+    of types, not per file (a folder of 20,000 files of one schema). ``decimal256`` imports empty and
+    panics on data (a ``BaseException`` that stopped the whole build), so it is named by type."""
+    import pyarrow as pa
+
+    def failure(*checked) -> str | None:  # type: ignore[no-untyped-def]
+        try:
+            pl.from_arrow(pa.schema([pa.field(f"c{i}", t) for i, t in enumerate(checked)]).empty_table())
+        except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError) as exc:
+            return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None
+
+    if not any(map(_has_decimal256, types)) and failure(*types) is None:
+        return (None,) * len(types)
+    return tuple("polars has no 256-bit decimal type" if _has_decimal256(t) else failure(t) for t in types)
+
+
+def _has_decimal256(t) -> bool:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    if pa.types.is_decimal256(t):
+        return True
+    if isinstance(t, pa.ExtensionType):
+        return _has_decimal256(t.storage_type)
+    if pa.types.is_dictionary(t):
+        return _has_decimal256(t.value_type)
+    return any(_has_decimal256(t.field(i).type) for i in range(t.num_fields))
 
 
 def utf8_checked(table):  # type: ignore[no-untyped-def]

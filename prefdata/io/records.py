@@ -460,8 +460,8 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
     """Parquet rows as JSON text (see :mod:`prefdata.io.parquet_records`); rows numbered from 1.
 
     Only the columns ``f`` reads (:attr:`InputFile.columns`). With ``lenient`` (the detection sample)
-    every column, bytes that are not UTF-8 shown as null: the sample names every column, and only a
-    column the build reads may reject a record.
+    every column, those polars cannot import and bytes that are not UTF-8 shown as null: the sample
+    names every column, and only a column the build reads may fail it or reject a record.
     Rows are read in Arrow batches of about a quarter of ``block_bytes`` (sized from the first 1,024
     rows, decoded: the footer's sizes understate dictionary-encoded text) and gathered until about
     ``block_bytes`` of data or ``batch_rows`` rows.
@@ -470,7 +470,7 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
 
     with parquet_file(f) as parquet:
         schema = parquet.schema_arrow  # type: ignore[attr-defined]
-        columns = columns_to_read(schema, replace(f, columns=None) if lenient else f)
+        columns = columns_to_read(schema, replace(f, columns=None) if lenient else f, lenient=lenient)
         as_null = [n for n in schema.names if columns is not None and n not in columns] if lenient else None
         probe = next(iter(parquet.iter_batches(batch_size=min(batch_rows, 1024), columns=columns)), None)  # type: ignore[attr-defined]
         row_bytes = _decoded_bytes(probe) / probe.num_rows if probe is not None and probe.num_rows else 1.0

@@ -5,6 +5,7 @@ counts reconcile."""
 
 from __future__ import annotations
 
+import decimal
 import gzip
 import io
 import json
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 
 import prefdata
 from prefdata.cli import cli
+from prefdata.errors import InputError
 from prefdata.io.compression import CorruptStreamError, open_binary
 from tests.support.dataset import assert_reconciled, manifest, pairs, rejects
 
@@ -531,4 +533,24 @@ def test_a_parquet_binary_column_no_shape_reads_costs_no_record(tmp_path: Path, 
     assert result.counts["pairs_written"] == 3 and result.counts["rejected_by_reason"] == {}
     assert manifest(tmp_path / "out")["skipped_files"] == []
     assert_reconciled(tmp_path / "out")
+
+
+UNREADABLE = [
+    pa.array([decimal.Decimal(10**39), decimal.Decimal(2), decimal.Decimal(3)], pa.decimal256(40, 0)),
+    pa.array([[1], [2, 3], []], pa.list_view(pa.int64())),
+]
+
+
+@pytest.mark.parametrize("column", UNREADABLE, ids=["decimal256", "list_view"])
+def test_a_parquet_column_polars_cannot_import_is_no_matter_unless_read(tmp_path: Path, column: pa.Array) -> None:
+    """An unused ``decimal256`` column panicked in polars (a BaseException: exit 1 with a traceback)
+    and a ``list_view`` one raised a ComputeError (exit 3): the whole build stopped. Unread, such a
+    column costs nothing; read (here as the prompt), it is an error naming the file and the column."""
+    raw = _write(tmp_path, "a.parquet", _parquet_bytes(_pairs_beside(column, "extra")))
+    (raw / "b.jsonl").write_bytes(_jsonl(2))
+    assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 5
+    assert_reconciled(tmp_path / "out")
+    reads_it = {"sources": [{"shape": "preference", "columns": {"prompt": "extra", "chosen": "chosen", "rejected": "rejected"}}]}
+    with pytest.raises(InputError, match=r"a\.parquet: column 'extra' \((decimal256|list_view).*\) cannot be read"):
+        prefdata.build(raw / "a.parquet", tmp_path / "out2", config=reads_it)
 
