@@ -11,9 +11,9 @@ Four things stand between a Parquet file and prefdata's one decoding path (JSON 
   raises :class:`~prefdata.errors.UnreadableFileError`, which the build reports as a skipped file.
 - **Columns nobody reads.** The build reads only the columns its shape and filters name
   (:attr:`~prefdata.io.discover.InputFile.columns`): an image, a UUID's bytes, a ``decimal256`` id
-  beside the text never decide whether a record builds. A column read that polars cannot import is
-  an error naming the column (:func:`columns_to_read`); the sample that detection reads shows every
-  column, one polars cannot import as null (``lenient``).
+  beside the text never decide whether a record builds. A column read that polars cannot import, and
+  a name the file gives two columns, are errors naming the column (:func:`columns_to_read`); the
+  sample that detection reads shows every column, one polars cannot import as null (``lenient``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -64,11 +65,18 @@ def _seekable(f: InputFile) -> Iterator[str | IO[bytes]]:
 def columns_to_read(schema, f: InputFile, *, lenient: bool = False) -> list[str] | None:  # type: ignore[no-untyped-def]
     """The names of ``schema`` to read for ``f`` (``None``: all, as the file orders them).
 
-    A column read whose type polars cannot import fails the file, unless ``lenient`` (the detection
-    sample, which shows what it can). Columns ``f`` does not read are not checked: they are never decoded.
+    A name given to two columns read makes the record ambiguous (which one is ``chosen``?) and polars
+    refuses the frame, so it fails the file, as damage does; so does, unless ``lenient`` (the
+    detection sample, which shows what it can), a column read whose type polars cannot import.
+    Columns ``f`` does not read are not checked: they are never decoded.
     """
     names = schema.names
     wanted = names if f.columns is None else [n for n in names if n in f.columns]
+    counts = Counter(names)
+    if (twice := next((n for n in wanted if counts[n] > 1), None)) is not None:
+        where = ", ".join(str(i + 1) for i, n in enumerate(names) if n == twice)
+        raise UnreadableFileError(f"{f.name}: column {twice!r} appears {counts[twice]} times (columns {where}); "
+                                  "a record cannot hold two fields of one name: rename or drop one")
     unreadable = _unreadable(schema, wanted)
     if unreadable and not lenient:
         name, why = next(iter(unreadable.items()))

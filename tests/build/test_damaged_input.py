@@ -554,3 +554,17 @@ def test_a_parquet_column_polars_cannot_import_is_no_matter_unless_read(tmp_path
     with pytest.raises(InputError, match=r"a\.parquet: column 'extra' \((decimal256|list_view).*\) cannot be read"):
         prefdata.build(raw / "a.parquet", tmp_path / "out2", config=reads_it)
 
+
+def test_a_parquet_file_naming_a_column_twice_is_skipped_with_the_column_named(tmp_path: Path) -> None:
+    """pyarrow, Spark and DuckDB write a table with two ``chosen`` columns without a word; polars'
+    DuplicateError stopped the build as an internal error (exit 3) and the good file beside it was
+    not built. The file is skipped, like a damaged one, with the column named; ``inspect`` says so too."""
+    table = pa.table([pa.array(["P1", "P2"]), pa.array(["c1", "c2"]), pa.array(["r1", "r2"]), pa.array(["x1", "x2"])],
+                     names=["prompt", "chosen", "rejected", "chosen"])
+    raw = _write(tmp_path, "dup.parquet", _parquet_bytes(table))
+    (raw / "good.jsonl").write_bytes(_jsonl(3))
+    assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 3
+    [skipped] = manifest(tmp_path / "out")["skipped_files"]
+    assert skipped["path"] == "dup.parquet" and "column 'chosen' appears 2 times (columns 2, 4)" in skipped["reason"]
+    shown = CliRunner().invoke(cli, ["inspect", str(raw)])
+    assert shown.exit_code == 0 and "dup.parquet: skipped (column 'chosen' appears 2 times" in shown.output
