@@ -205,7 +205,10 @@ def _plan(index: int, f: InputFile, source: SourceBase, sample: list[dict], *, d
     shape = make_shape(source, sample)
     filters = parse_filters(source.filters)
     leaves = shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]
-    return FilePlan(index, f, source, shape, DecodeSpec(field_specs(leaves)), detected, filters, _record_bytes(f, sample))
+    spec = DecodeSpec(field_specs(leaves))
+    if f.format == "parquet" and not shape.reads_whole_record:
+        f = replace(f, columns=tuple(spec.names))  # the columns it never reads are never decoded
+    return FilePlan(index, f, source, shape, spec, detected, filters, _record_bytes(f, sample))
 
 
 def _record_bytes(f: InputFile, sample: list[dict]) -> float:

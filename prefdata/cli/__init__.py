@@ -119,6 +119,10 @@ def main() -> None:
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 (the last line of defence: every other error has its own exit code)
         _internal_error(exc)
+    except BaseException as exc:  # a panic in polars' Rust code (pyo3's PanicException) is no Exception: a bug too
+        if isinstance(exc, (SystemExit, GeneratorExit)):
+            raise
+        _internal_error(exc)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -1,6 +1,6 @@
 """Raw Parquet files as records: every row as JSON text, whatever its column types.
 
-Three things stand between a Parquet file and prefdata's one decoding path (JSON text per record):
+Four things stand between a Parquet file and prefdata's one decoding path (JSON text per record):
 
 - **Binary columns.** Some writers store text as ``binary`` rather than ``string``, and polars'
   JSON encoder cannot write binary at all (it panics). Binary leaves are read as UTF-8 text; a row
@@ -9,12 +9,19 @@ Three things stand between a Parquet file and prefdata's one decoding path (JSON
   Parquet's footer is at the end, so the file cannot be streamed.
 - **Damage.** A file that is not Parquet, or a compressed one cut short, has no readable row; it
   raises :class:`~prefdata.errors.UnreadableFileError`, which the build reports as a skipped file.
+- **Columns nobody reads.** The build reads only the columns its shape and filters name
+  (:attr:`~prefdata.io.discover.InputFile.columns`): an image, a UUID's bytes, a ``decimal256`` id
+  beside the text never decide whether a record builds. A column read that polars cannot import, and
+  a name the file gives two columns, are errors naming the column (:func:`columns_to_read`); the
+  sample that detection reads shows every column, one polars cannot import as null (``lenient``).
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -53,6 +60,68 @@ def _seekable(f: InputFile) -> Iterator[str | IO[bytes]]:
             raise UnreadableFileError(f"{f.name}: {exc}; a Parquet file cannot be read without its end (the footer)") from None
         tmp.seek(0)
         yield tmp
+
+
+def columns_to_read(schema, f: InputFile, *, lenient: bool = False) -> list[str] | None:  # type: ignore[no-untyped-def]
+    """The names of ``schema`` to read for ``f`` (``None``: all, as the file orders them).
+
+    A name given to two columns read makes the record ambiguous (which one is ``chosen``?) and polars
+    refuses the frame, so it fails the file, as damage does; so does, unless ``lenient`` (the
+    detection sample, which shows what it can), a column read whose type polars cannot import.
+    Columns ``f`` does not read are not checked: they are never decoded.
+    """
+    names = schema.names
+    wanted = names if f.columns is None else [n for n in names if n in f.columns]
+    counts = Counter(names)
+    if (twice := next((n for n in wanted if counts[n] > 1), None)) is not None:
+        where = ", ".join(str(i + 1) for i, n in enumerate(names) if n == twice)
+        raise UnreadableFileError(f"{f.name}: column {twice!r} appears {counts[twice]} times (columns {where}); "
+                                  "a record cannot hold two fields of one name: rename or drop one")
+    unreadable = _unreadable(schema, wanted)
+    if unreadable and not lenient:
+        name, why = next(iter(unreadable.items()))
+        raise UnreadableFileError(f"{f.name}: column {name!r} ({schema.field(name).type}) cannot be read: {why}")
+    if f.columns is None and not unreadable:
+        return None
+    return [n for n in wanted if n not in unreadable]
+
+
+def _unreadable(schema, names: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """``{name: why}`` for the columns of ``names`` polars cannot import."""
+    why = _import_failures(tuple(schema.field(n).type for n in names))
+    return {n: w for n, w in zip(names, why) if w is not None}
+
+
+@functools.lru_cache(maxsize=256)
+def _import_failures(types: tuple) -> tuple[str | None, ...]:  # type: ignore[type-arg]
+    """Why polars cannot import a column of each Arrow type (None where it can), asked of empty
+    columns, so no data is read: one import for all when all can (the usual case), and once per set
+    of types, not per file (a folder of 20,000 files of one schema). ``decimal256`` imports empty and
+    panics on data (a ``BaseException`` that stopped the whole build), so it is named by type."""
+    import pyarrow as pa
+
+    def failure(*checked) -> str | None:  # type: ignore[no-untyped-def]
+        try:
+            pl.from_arrow(pa.schema([pa.field(f"c{i}", t) for i, t in enumerate(checked)]).empty_table())
+        except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError) as exc:
+            return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None
+
+    if not any(map(_has_decimal256, types)) and failure(*types) is None:
+        return (None,) * len(types)
+    return tuple("polars has no 256-bit decimal type" if _has_decimal256(t) else failure(t) for t in types)
+
+
+def _has_decimal256(t) -> bool:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    if pa.types.is_decimal256(t):
+        return True
+    if isinstance(t, pa.ExtensionType):
+        return _has_decimal256(t.storage_type)
+    if pa.types.is_dictionary(t):
+        return _has_decimal256(t.value_type)
+    return any(_has_decimal256(t.field(i).type) for i in range(t.num_fields))
 
 
 def utf8_checked(table):  # type: ignore[no-untyped-def]
@@ -119,6 +188,24 @@ def as_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str, str
     rows = [(i, _bad_column(frame.slice(i, 1), changed, target), _raw_with_bytes(frame.slice(i, 1))) for i in bad]
     keep = pl.Series([True] * frame.height).scatter(bad, False)
     return frame.filter(keep).cast(target), rows  # type: ignore[arg-type]
+
+
+def text_or_null(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with binary leaves as text, and a value whose bytes are not UTF-8 as null: for the
+    detection sample, which must see a file's columns even when one (a UUID's or an image's bytes)
+    holds no text in any row; the build rejects such a value only where it reads it (:func:`as_text`)."""
+    for name, dtype in frame.schema.items():
+        target = text_types(dtype)
+        if target == dtype:
+            continue
+        try:
+            frame = frame.with_columns(pl.col(name).cast(target))
+        except pl.exceptions.PolarsError:
+            values = frame.get_column(name).to_list()  # rebuilt: a null over the bytes still fails the cast
+            for i in _rows_that_fail(frame.select(name), {name: target}, 0, frame.height):
+                values[i] = None
+            frame = frame.with_columns(pl.Series(name, values, dtype=dtype).cast(target))
+    return frame
 
 
 def _rows_that_fail(frame: pl.DataFrame, target: dict[str, pl.DataType], lo: int, hi: int) -> list[int]:

@@ -18,7 +18,7 @@ import io
 import itertools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,7 +29,7 @@ from prefdata.errors import InputError, UnreadableFileError
 from prefdata.io.compression import CorruptStreamError, open_binary
 from prefdata.io.discover import InputFile
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
-from prefdata.io.parquet_records import as_text, parquet_file, utf8_checked
+from prefdata.io.parquet_records import as_text, columns_to_read, parquet_file, text_or_null, utf8_checked
 from prefdata.text_keys import ASCII_WHITESPACE, WHITE_SPACE_NON_ASCII
 
 #: Under glibc's largest mmap threshold (32 MB), so freed blocks are reused instead of handed back to
@@ -477,9 +477,12 @@ def _invalid_utf8(cells: list[str]) -> tuple[int, str] | None:
 # -- Parquet ------------------------------------------------------------------------------------
 
 
-def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) -> Iterator[RecordBatch]:
+def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES, *, lenient: bool = False) -> Iterator[RecordBatch]:
     """Parquet rows as JSON text (see :mod:`prefdata.io.parquet_records`); rows numbered from 1.
 
+    Only the columns ``f`` reads (:attr:`InputFile.columns`). With ``lenient`` (the detection sample)
+    every column, those polars cannot import and bytes that are not UTF-8 shown as null: the sample
+    names every column, and only a column the build reads may fail it or reject a record.
     Rows are read in Arrow batches of about a quarter of ``block_bytes`` (sized from the first 1,024
     rows, decoded: the footer's sizes understate dictionary-encoded text) and gathered until about
     ``block_bytes`` of data or ``batch_rows`` rows.
@@ -487,7 +490,10 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
     import pyarrow as pa
 
     with parquet_file(f) as parquet:
-        probe = next(iter(parquet.iter_batches(batch_size=min(batch_rows, 1024))), None)  # type: ignore[attr-defined]
+        schema = parquet.schema_arrow  # type: ignore[attr-defined]
+        columns = columns_to_read(schema, replace(f, columns=None) if lenient else f, lenient=lenient)
+        as_null = [n for n in schema.names if columns is not None and n not in columns] if lenient else None
+        probe = next(iter(parquet.iter_batches(batch_size=min(batch_rows, 1024), columns=columns)), None)  # type: ignore[attr-defined]
         row_bytes = _decoded_bytes(probe) / probe.num_rows if probe is not None and probe.num_rows else 1.0
         read_rows = max(1, min(batch_rows, int(block_bytes / 4 / max(1.0, row_bytes))))
         first = 1
@@ -496,7 +502,7 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
 
         def hand_out() -> RecordBatch:
             nonlocal first, gathered, gathered_bytes
-            batch = _parquet_batch(pa.Table.from_batches(gathered), first)
+            batch = _parquet_batch(pa.Table.from_batches(gathered), first, columns, as_null)
             first += sum(b.num_rows for b in gathered)
             gathered, gathered_bytes = [], 0
             return batch
@@ -505,7 +511,7 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
         # the rows of its own batches read before the damage, as a damaged compressed file keeps its start
         for group in range(parquet.metadata.num_row_groups):  # type: ignore[attr-defined]
             try:
-                for arrow_batch in parquet.iter_batches(batch_size=read_rows, row_groups=[group]):  # type: ignore[attr-defined]
+                for arrow_batch in parquet.iter_batches(batch_size=read_rows, row_groups=[group], columns=columns):  # type: ignore[attr-defined]
                     gathered.append(arrow_batch)
                     gathered_bytes += _decoded_bytes(arrow_batch)
                     if sum(b.num_rows for b in gathered) >= batch_rows or gathered_bytes >= block_bytes:
@@ -538,14 +544,23 @@ def _decoded_bytes(batch) -> int:  # type: ignore[no-untyped-def]
     return total
 
 
-def _parquet_batch(table, first: int) -> RecordBatch:  # type: ignore[no-untyped-def]
+def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null: list[str] | None = None) -> RecordBatch:  # type: ignore[no-untyped-def]
+    """One batch of rows as JSON text. ``columns`` are selected again after the read (pyarrow also
+    reads ``a`` for a column named ``a.b``, the path of a nested field). ``as_null``: the lenient
+    sample's columns left unread, shown as null, and bytes that are not UTF-8 shown as null too."""
+    if columns is not None:
+        table = table.select(columns)
     frame = pl.from_arrow(utf8_checked(table))
     assert isinstance(frame, pl.DataFrame)
-    text, bad = as_text(frame)
+    if as_null is None:
+        text, bad = as_text(frame)
+    else:
+        text, bad = text_or_null(frame).with_columns(pl.lit(None, pl.String).alias(n) for n in as_null), []
     numbers = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True)
     if bad:
         numbers = numbers.filter(~pl.int_range(0, frame.height, eager=True).is_in([i for i, _, _ in bad]))
-    lines = text.select(numbers.alias("_record"), pl.struct(pl.all()).struct.json_encode().alias("_line"))
+    record = pl.struct(pl.all()).struct.json_encode() if text.width else pl.repeat("{}", pl.len(), dtype=pl.String)
+    lines = text.select(numbers.alias("_record"), record.alias("_line"))
     rejects = [(first + i, raw, "invalid_utf8", f"column '{column}' holds bytes that are not UTF-8") for i, column, raw in bad]
     return RecordBatch(lines=lines, rejects=_rejects_frame(rejects), bytes_read=table.nbytes)
 
@@ -574,7 +589,9 @@ def sample_records(f: InputFile, n: int = DETECTION_SAMPLE) -> list[dict]:
             if not out:  # with records before the damage, pass 1 reads them and rejects the rest
                 raise UnreadableFileError(f"{f.name}: {exc}; no record could be read") from None
         return out
-    for batch in iter_batches(f, batch_rows=max(n, 1)):
+    # a Parquet sample shows every column, even those the build will not read (and may not import)
+    batches = _parquet_batches(f, max(n, 1), lenient=True) if f.format == "parquet" else iter_batches(f, batch_rows=max(n, 1))
+    for batch in batches:
         out += [obj for obj in map(_loads_or_none, batch.lines.get_column("_line").head(n - len(out))) if isinstance(obj, dict)]
         if len(out) >= n:
             break

@@ -60,6 +60,9 @@ class Shape(ABC):
     #: True when ``adapt`` reads each record alone and uses ``_record`` only to tell records apart
     #: (never its value): records of several files may then be adapted in one batch, renumbered.
     record_local: ClassVar[bool] = False
+    #: True when ``adapt`` reads ``_line``, the whole raw record, not just the fields of :meth:`leaves`:
+    #: a Parquet file is then read with every column (others read only the columns they name).
+    reads_whole_record: ClassVar[bool] = False
 
     def batch_key(self) -> Hashable | None:
         """Equal for two adapters that would adapt any record alike, so ``build`` may join small files

@@ -66,6 +66,7 @@ def lenient_dtype(dtype: pl.DataType) -> pl.DataType:
 
 class CustomShape(Shape):
     name = "custom"
+    reads_whole_record = True  # the function is handed ``_line``
 
     def __init__(self, source: CustomSource, sample: Sequence[Mapping[str, Any]]):
         self.source = source

@@ -43,6 +43,7 @@ class _Bad(Exception):
 
 class TreeShape(Shape):
     name = "tree"
+    reads_whole_record = True
 
     def __init__(self, source: TreeSource, sample: Sequence[Mapping[str, Any]]):
         self.source = source

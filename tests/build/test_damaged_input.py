@@ -5,6 +5,7 @@ counts reconcile."""
 
 from __future__ import annotations
 
+import decimal
 import gzip
 import io
 import json
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 
 import prefdata
 from prefdata.cli import cli
+from prefdata.errors import InputError
 from prefdata.io.compression import CorruptStreamError, open_binary
 from tests.support.dataset import assert_reconciled, manifest, pairs, rejects
 
@@ -518,3 +520,64 @@ def test_gzip_damage_anywhere_keeps_exactly_what_decodes_before_it(tmp_path: Pat
         if _read_all(path) != _decoded_before_damage(blob):
             wrong.append(len(blob))
     assert not wrong, f"{len(wrong)} of {len(cases)} damaged files decoded differently from the oracle"
+
+
+def _pairs_beside(column: pa.Array, name: str) -> pa.Table:
+    """Three good pairs and ``column``, which no shape reads."""
+    n = len(column)
+    return pa.table({"prompt": [f"Question {i}?" for i in range(n)], "chosen": [f"Good {i}." for i in range(n)],
+                     "rejected": [f"Bad {i}." for i in range(n)], name: column})
+
+
+PAIRS_CONFIG = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}]}
+
+
+@pytest.mark.parametrize("column", [
+    pa.array([bytes([0x9F, i, 0xE2, 0xC1]) * 4 for i in range(3)], pa.uuid()),
+    pa.array([{"bytes": b"\x89PNG\r\n\x1a\n" + bytes(8), "path": None}] * 3, pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+], ids=["uuid", "image"])
+@pytest.mark.parametrize("config", [None, PAIRS_CONFIG], ids=["detected", "config"])
+def test_a_parquet_binary_column_no_shape_reads_costs_no_record(tmp_path: Path, column: pa.Array, config: dict | None) -> None:
+    """Every binary leaf of every column was read as UTF-8: an unused UUID or image column made each
+    row an ``invalid_utf8`` reject (with a config) or skipped the file (detection sampled no record).
+    Only the columns the source reads are decoded now; the others are not read at all."""
+    raw = _write(tmp_path, "a.parquet", _parquet_bytes(_pairs_beside(column, "blob")))
+    result = prefdata.build(raw, tmp_path / "out", config=config)
+    assert result.counts["pairs_written"] == 3 and result.counts["rejected_by_reason"] == {}
+    assert manifest(tmp_path / "out")["skipped_files"] == []
+    assert_reconciled(tmp_path / "out")
+
+
+UNREADABLE = [
+    pa.array([decimal.Decimal(10**39), decimal.Decimal(2), decimal.Decimal(3)], pa.decimal256(40, 0)),
+    pa.array([[1], [2, 3], []], pa.list_view(pa.int64())),
+]
+
+
+@pytest.mark.parametrize("column", UNREADABLE, ids=["decimal256", "list_view"])
+def test_a_parquet_column_polars_cannot_import_is_no_matter_unless_read(tmp_path: Path, column: pa.Array) -> None:
+    """An unused ``decimal256`` column panicked in polars (a BaseException: exit 1 with a traceback)
+    and a ``list_view`` one raised a ComputeError (exit 3): the whole build stopped. Unread, such a
+    column costs nothing; read (here as the prompt), it is an error naming the file and the column."""
+    raw = _write(tmp_path, "a.parquet", _parquet_bytes(_pairs_beside(column, "extra")))
+    (raw / "b.jsonl").write_bytes(_jsonl(2))
+    assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 5
+    assert_reconciled(tmp_path / "out")
+    reads_it = {"sources": [{"shape": "preference", "columns": {"prompt": "extra", "chosen": "chosen", "rejected": "rejected"}}]}
+    with pytest.raises(InputError, match=r"a\.parquet: column 'extra' \((decimal256|list_view).*\) cannot be read"):
+        prefdata.build(raw / "a.parquet", tmp_path / "out2", config=reads_it)
+
+
+def test_a_parquet_file_naming_a_column_twice_is_skipped_with_the_column_named(tmp_path: Path) -> None:
+    """pyarrow, Spark and DuckDB write a table with two ``chosen`` columns without a word; polars'
+    DuplicateError stopped the build as an internal error (exit 3) and the good file beside it was
+    not built. The file is skipped, like a damaged one, with the column named; ``inspect`` says so too."""
+    table = pa.table([pa.array(["P1", "P2"]), pa.array(["c1", "c2"]), pa.array(["r1", "r2"]), pa.array(["x1", "x2"])],
+                     names=["prompt", "chosen", "rejected", "chosen"])
+    raw = _write(tmp_path, "dup.parquet", _parquet_bytes(table))
+    (raw / "good.jsonl").write_bytes(_jsonl(3))
+    assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 3
+    [skipped] = manifest(tmp_path / "out")["skipped_files"]
+    assert skipped["path"] == "dup.parquet" and "column 'chosen' appears 2 times (columns 2, 4)" in skipped["reason"]
+    shown = CliRunner().invoke(cli, ["inspect", str(raw)])
+    assert shown.exit_code == 0 and "dup.parquet: skipped (column 'chosen' appears 2 times" in shown.output

@@ -141,7 +141,8 @@ def test_duplicates_show_their_own_raw_line(tmp_path: Path, newline: bytes, suff
 
 
 def test_a_parquet_row_of_bad_bytes_beside_a_decimal_column_is_a_reject(tmp_path: Path) -> None:
-    """The reject's raw text could not show the decimal: the whole build crashed (exit 3)."""
+    """The reject's raw text could not show the decimal: the whole build crashed (exit 3). The raw
+    text holds the columns the source reads: here the filter's ``price``, not ``took``."""
     import decimal
 
     import pyarrow as pa
@@ -154,10 +155,12 @@ def test_a_parquet_row_of_bad_bytes_beside_a_decimal_column_is_a_reject(tmp_path
         "price": pa.array([decimal.Decimal("1.50")] * 2, pa.decimal128(10, 2)),
         "took": pa.array([1_000_000, 2], pa.duration("us")),
     }), raw / "a.parquet")
-    result = prefdata.build(raw, tmp_path / "out")
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"},
+                           "filters": ["price > 0"]}]}
+    result = prefdata.build(raw, tmp_path / "out", config=config)
     assert result.counts["pairs_written"] == 1 and result.counts["rejected_by_reason"] == {"invalid_utf8": 1}
     [reject] = pl.read_parquet(tmp_path / "out" / "rejects" / "*.parquet").to_dicts()
-    assert '"price":"1.50"' in reject["raw"] and "\\xff" in reject["raw"]
+    assert '"price":"1.50"' in reject["raw"] and "\\xff" in reject["raw"] and "took" not in reject["raw"]
 
 
 def test_a_parquet_string_column_with_bytes_that_are_not_utf8_rejects_that_row(tmp_path: Path) -> None:

@@ -31,3 +31,19 @@ def test_usage_errors_keep_their_exit_code(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2
+
+
+def test_a_panic_in_polars_exits_3_not_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A panic in polars' Rust code (pyo3's PanicException, which an unused decimal256 Parquet column
+    raised) is a BaseException, not an Exception: it passed the last line of defence and exited 1."""
+    import polars as pl
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise pl.exceptions.PanicException("operator does not support primitive `Int256`")
+
+    monkeypatch.setattr(importlib.import_module("prefdata.check"), "check", broken)
+    monkeypatch.setattr(sys, "argv", ["prefdata", "check", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == INTERNAL_ERROR
+    assert "internal error in prefdata" in capsys.readouterr().err
