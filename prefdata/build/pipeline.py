@@ -132,8 +132,7 @@ def build(
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise ConfigError(f"partitions must be a whole number >= 1 (or None for one per 256 MB of input or 500,000 pairs), got {partitions!r}")
     out_path = Path(out)
-    # OUT given as a link (to a bigger disk): the folder it points to is replaced and the link kept
-    target = Path(os.path.realpath(out_path)) if out_path.is_symlink() else out_path
+    target = _out_folder(out_path)
     check_out_dir(target)
     cfg = _resolve_config(config)
     # OUT is left out of RAW (a dataset written inside the raw folder), unless RAW is that dataset or its
@@ -576,6 +575,19 @@ def _counts(
     if rejected.pairs_dropped_by_reason:
         counts["pairs_dropped_by_reason"] = dict(sorted(rejected.pairs_dropped_by_reason.items()))
     return counts
+
+
+def _out_folder(out: Path) -> Path:
+    """The folder the build replaces, absolute and without ``.`` or ``..``.
+
+    The build writes beside OUT and renames OUT away, so it needs OUT's real name and parent: ``.``
+    has neither (its temp folder would land inside it, and ``.`` cannot be renamed). A path with
+    ``..`` is resolved as the system does (``link/..`` is the link target's parent). OUT given as a
+    link (to a bigger disk): the folder it points to is replaced and the link kept.
+    """
+    if out.is_symlink() or not out.name or ".." in out.parts:
+        return Path(os.path.realpath(out))
+    return Path(os.path.abspath(out))
 
 
 def _same(raw: str | os.PathLike[str], out: Path) -> bool:
