@@ -87,6 +87,16 @@ def sha256_file(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
     return h.hexdigest()
 
 
+def parquet_schema(path: Path) -> pl.Schema:
+    """A Parquet file's schema, its path taken literally.
+
+    ``pl.read_parquet_schema`` (like every polars reader by default) expands a path as a glob, so a
+    dataset in ``my out [v1]`` reads as a character class that matches nothing. Every read of a
+    concrete file passes ``glob=False``.
+    """
+    return pl.scan_parquet(path, glob=False).collect_schema()
+
+
 def write_parquet(df: pl.DataFrame, path: Path, compression: str) -> None:
     """Deterministic Parquet: same rows and settings -> same bytes (no timestamps in the file).
 

@@ -80,7 +80,7 @@ class Spill:
         folder = self.root.joinpath(*parts)
         files = sorted(folder.glob("*.arrow")) if folder.exists() else []
         for _, group in itertools.groupby(files, key=lambda f: f.name.split("-", 1)[0]):
-            yield [pl.read_ipc(f) for f in group]
+            yield [pl.scan_ipc(f, glob=False).collect() for f in group]  # the path literally: OUT may be named "[v1]"
 
     def _read(self, *parts: str) -> list[pl.DataFrame]:
         return [df for frames in self._read_grouped(*parts) for df in frames]

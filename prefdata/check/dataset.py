@@ -31,7 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
-from prefdata.build.output import default_config_shards, visible_parquet
+from prefdata.build.output import default_config_shards, parquet_schema, visible_parquet
 from prefdata.card_configs import CARD, CardSplits
 from prefdata.check.errors import DatasetError
 from prefdata.coerce import coerce, is_dictionary_text, lossless, text
@@ -261,7 +261,7 @@ def _message_fields(name: str, column: str, fields: dict[str, pl.DataType]) -> l
 def _inspect(root: Path, file: Path, split: str) -> tuple[Shard, list[SchemaProblem]]:
     name = file.relative_to(root).as_posix()
     try:
-        schema = pl.read_parquet_schema(file)
+        schema = parquet_schema(file)
         footer = parquet_footer(file)
     except Exception as exc:  # polars raises several types for unreadable files
         raise DatasetError(f"{name}: cannot read Parquet: {exc}") from exc
@@ -349,7 +349,7 @@ def _messages(shard: Shard, column: str) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _normalize(shard: Shard) -> pl.LazyFrame:
-    lf = pl.scan_parquet(shard.path)
+    lf = pl.scan_parquet(shard.path, glob=False)
     exprs: dict[str, pl.Expr] = {}
     none_filled = []
     for column in MESSAGE_COLUMNS:

@@ -281,3 +281,15 @@ def test_the_sft_gate_leaves_out_truncation_identical_which_only_dpo_suffers(tmp
     summary = run_check_gate(data, tokenizer=tiny_model, max_length=32, stage="sft")
     assert summary["ran"] and summary["passed"]
     assert "truncation_identical" not in [c["id"] for c in summary["failed"]]
+
+
+@pytest.mark.parametrize("name", ["run [v1]", "ds*"])
+def test_a_dataset_path_with_glob_characters_loads_its_own_rows(tmp_path, name):
+    """polars and datasets read paths as globs: a dataset in `run [v1]` could not be validated or
+    loaded, and one in `ds*` loaded its neighbour `ds1`'s rows along with its own."""
+    from prefdata.train.data import load_split
+
+    write_frame(tmp_path / "ds1", good_frame(7))
+    data = open_training_data(write_frame(tmp_path / name, good_frame()))
+    validate_for_trl(data)
+    assert len(load_split(data, "train")) == 4

@@ -208,3 +208,22 @@ def test_a_reader_that_leaves_does_not_change_the_exit_code(tmp_path):
     assert _reader_leaves_after_one_line(["inspect", str(folder)])[0] == 0
     rc, _ = _reader_leaves_after_one_line(["build", str(folder), str(tmp_path / "out")])
     assert rc == 0 and (tmp_path / "out" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("name", ["my out [v1]", "ds*"])
+def test_a_dataset_path_with_glob_characters_is_read_literally(raw, tmp_path, name):
+    """polars reads a path as a glob by default: a dataset in `my out [v1]` built (until it had more
+    than one partition: its spill files were not found, exit 3), but check and report found no shards
+    (exit 2); `ds*` matched its neighbour `ds1` too."""
+    out = tmp_path / name
+    prefdata.build(raw, tmp_path / "ds1")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", str(raw), str(out), "-q", "--partitions", "2"]).exit_code == 0
+    checked = runner.invoke(cli, ["check", str(out), "-q"])
+    assert checked.exit_code in (0, 1), checked.output
+    assert json.loads((out / "checks.json").read_text())["rows"] == 30
+    reported = runner.invoke(cli, ["report", str(out), "--no-card"])
+    assert reported.exit_code == 0, reported.output
+    bench = out / "bench [x].csv"
+    bench.write_text("prompt\nquestion 3\n")
+    assert prefdata.check(out, benchmark_prompts=bench, write=False).check("contamination").offending_count == 1
