@@ -20,6 +20,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -79,11 +80,16 @@ def _by_split(files: list[Path], card: CardSplits) -> dict[str, list[Path]]:
     return shards
 
 
-def sha256_file(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
-    h = hashlib.sha256()
+def sha256_file(path: Path) -> str:
     with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+        return sha256_stream(fh)
+
+
+def sha256_stream(fh: BinaryIO, chunk: int = 8 * 1024 * 1024) -> str:
+    """sha256 (hex) of what is left to read in ``fh`` (one open file: the bytes of the version opened)."""
+    h = hashlib.sha256()
+    while block := fh.read(chunk):
+        h.update(block)
     return h.hexdigest()
 
 
