@@ -17,8 +17,11 @@ import errno
 import glob
 import hashlib
 import os
+import re
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -103,6 +106,29 @@ def parquet_schema(path: Path) -> pl.Schema:
     return pl.scan_parquet(path, glob=False).collect_schema()
 
 
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """What the system refuses while ``path`` is written, as an ``OSError`` that names it.
+
+    polars wraps a full disk in a ``ComputeError`` ("... (os error 28)") or an ``OSError`` without
+    its errno, and pyarrow and ``file.write`` leave the file out: the CLI tells a refused write (exit 2,
+    with the file named) from a bug by the errno, and the user needs to know where the disk is full.
+    """
+    try:
+        yield
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        code = (exc.errno if isinstance(exc, OSError) else None) or _errno_in(str(exc))
+        if code is None or (isinstance(exc, OSError) and exc.errno and exc.filename is not None):
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from exc
+
+
+def _errno_in(message: str) -> int | None:
+    """The errno a polars or pyarrow message carries ("(os error 28)", "[errno 28]"), or None."""
+    found = re.search(r"\b(?:os error|errno) (\d+)", message, re.IGNORECASE)
+    return int(found.group(1)) if found else None
+
+
 def write_parquet(df: pl.DataFrame, path: Path, compression: str) -> None:
     """Deterministic Parquet: same rows and settings -> same bytes (no timestamps in the file).
 
@@ -113,7 +139,8 @@ def write_parquet(df: pl.DataFrame, path: Path, compression: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     level = 1 if compression == "zstd" else None
     stats = {"min": False, "max": False, "distinct_count": False, "null_count": True}
-    df.write_parquet(path, compression=compression, compression_level=level, statistics=stats)
+    with writing(path):
+        df.write_parquet(path, compression=compression, compression_level=level, statistics=stats)
 
 
 def content_bytes(frame: pl.DataFrame) -> int:

@@ -37,6 +37,7 @@ from prefdata.build.output import (
     shard_name,
     swap_into_place,
     write_parquet,
+    writing,
 )
 from prefdata.build.plan import BuildPlan, FilePlan, describe_files, plan_build
 from prefdata.build.previous_out import BUILD_WRITES, DERIVED_FROM_PAIRS, SPILL_DIR
@@ -277,8 +278,10 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         "counts": counts,
     }
     # orjson: Python's indenting encoder took half a second for a folder of 20,000 files
-    (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
-    write_card(tmp, manifest, edits=edits)
+    with writing(tmp / "manifest.json"):
+        (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
+    with writing(tmp / "README.md"):
+        write_card(tmp, manifest, edits=edits)
     return manifest
 
 

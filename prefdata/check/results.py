@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prefdata.build.output import writing
 from prefdata.shard_fingerprint import FileVersion, ShardChangedError, changed, fingerprints
 
 #: ``offending_ids`` in checks.json is cut to this many ids; ``offending_count`` stays exact.
@@ -178,7 +179,7 @@ class CheckResult:
         fd, tmp = tempfile.mkstemp(prefix=".checks-", suffix=".json", dir=path.parent)
         try:
             os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private (0600); CI uploaders and teammates read it
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with writing(path), os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, path)
         except BaseException:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prefdata.build.output import writing
 from prefdata.report.errors import ReportError
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ def _write_atomic(path: Path, text: str) -> None:
     """Write next to the target and rename, so a killed report never leaves half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8", newline="\n")
+        with writing(path):
+            tmp.write_text(text, encoding="utf-8", newline="\n")
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
