@@ -7,6 +7,7 @@ there is one, how to fix it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -44,17 +45,30 @@ class UnreadableFileError(InputError):
 
 
 @contextmanager
-def naming_target(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Re-raise an ``OSError`` of writing ``path`` through a temporary file with ``path`` as its name.
+def writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """What the system refuses while ``path`` is written, as an ``OSError`` that names ``path``.
 
-    An atomic write goes to a temporary file beside ``path`` and renames it, so the system's error
-    (a folder where the file goes, a full disk) names the temporary file, which is already deleted
-    (``os.replace`` even keeps the target in ``filename2``, which the CLI does not print). The user
-    has to look at ``path``.
+    The CLI tells a refused write (exit 2, the file named) from a bug by the errno, and the user needs
+    to know which file: an atomic write's error names its temporary file, already deleted (and
+    ``os.replace`` keeps the target in ``filename2``, which the CLI does not print); polars wraps a
+    full disk in a ``ComputeError`` ("... (os error 28)") or an ``OSError`` without its errno; pyarrow
+    and ``file.write`` leave the file out.
     """
     try:
         yield
-    except OSError as exc:
-        if exc.errno is None:
+    except Exception as exc:
+        named = exc.errno if isinstance(exc, OSError) else None
+        code = named or (_errno_in(str(exc)) if isinstance(exc, OSError) or _from_polars(exc) else None)
+        if code is None:
             raise
-        raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from exc
+        raise OSError(code, os.strerror(code), os.fspath(path)) from exc
+
+
+def _from_polars(exc: Exception) -> bool:
+    return type(exc).__module__.startswith("polars")
+
+
+def _errno_in(message: str) -> int | None:
+    """The errno a polars or pyarrow message carries ("(os error 28)", "[errno 28]"), or None."""
+    found = re.search(r"\b(?:os error|errno) (\d+)", message, re.IGNORECASE)
+    return int(found.group(1)) if found else None

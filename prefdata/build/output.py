@@ -20,12 +20,13 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
 from prefdata.build.previous_out import Settled, settle_previous
 from prefdata.card_configs import CardSplits, card_splits
-from prefdata.errors import OutputError
+from prefdata.errors import OutputError, writing
 from prefdata.io.discover import BUILD_TEMP_MARK
 from prefdata.splits import loader_reads, split_names
 
@@ -79,12 +80,27 @@ def _by_split(files: list[Path], card: CardSplits) -> dict[str, list[Path]]:
     return shards
 
 
-def sha256_file(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
-    h = hashlib.sha256()
+def sha256_file(path: Path) -> str:
     with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+        return sha256_stream(fh)
+
+
+def sha256_stream(fh: BinaryIO, chunk: int = 8 * 1024 * 1024) -> str:
+    """sha256 (hex) of what is left to read in ``fh`` (one open file: the bytes of the version opened)."""
+    h = hashlib.sha256()
+    while block := fh.read(chunk):
+        h.update(block)
     return h.hexdigest()
+
+
+def parquet_schema(path: Path) -> pl.Schema:
+    """A Parquet file's schema, its path taken literally.
+
+    ``pl.read_parquet_schema`` (like every polars reader by default) expands a path as a glob, so a
+    dataset in ``my out [v1]`` reads as a character class that matches nothing. Every read of a
+    concrete file passes ``glob=False``.
+    """
+    return pl.scan_parquet(path, glob=False).collect_schema()
 
 
 def write_parquet(df: pl.DataFrame, path: Path, compression: str) -> None:
@@ -97,7 +113,8 @@ def write_parquet(df: pl.DataFrame, path: Path, compression: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     level = 1 if compression == "zstd" else None
     stats = {"min": False, "max": False, "distinct_count": False, "null_count": True}
-    df.write_parquet(path, compression=compression, compression_level=level, statistics=stats)
+    with writing(path):
+        df.write_parquet(path, compression=compression, compression_level=level, statistics=stats)
 
 
 def content_bytes(frame: pl.DataFrame) -> int:

@@ -45,7 +45,7 @@ from prefdata.build.rejects import RawText, RejectCounts, write_rejects
 from prefdata.build.rules import apply_rules, test_threshold, with_group_keys, with_keys
 from prefdata.build.spill import Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
-from prefdata.errors import ConfigError, InputError, ReconciliationError
+from prefdata.errors import ConfigError, InputError, ReconciliationError, writing
 from prefdata.io.compression import estimated_size
 from prefdata.io.decode import decode
 from prefdata.io.discover import file_stamp
@@ -133,8 +133,7 @@ def build(
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise ConfigError(f"partitions must be a whole number >= 1 (or None for one per 256 MB of input or 500,000 pairs), got {partitions!r}")
     out_path = Path(out)
-    # OUT given as a link (to a bigger disk): the folder it points to is replaced and the link kept
-    target = Path(os.path.realpath(out_path)) if out_path.is_symlink() else out_path
+    target = _out_folder(out_path)
     check_out_dir(target)
     cfg = _resolve_config(config)
     # OUT is left out of RAW (a dataset written inside the raw folder), unless RAW is that dataset or its
@@ -281,8 +280,10 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         "counts": counts,
     }
     # orjson: Python's indenting encoder took half a second for a folder of 20,000 files
-    (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
-    write_card(tmp, manifest, edits=edits)
+    with writing(tmp / "manifest.json"):
+        (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
+    with writing(tmp / "README.md"):
+        write_card(tmp, manifest, edits=edits)
     return manifest
 
 
@@ -594,6 +595,19 @@ def _counts(
     if rejected.pairs_dropped_by_reason:
         counts["pairs_dropped_by_reason"] = dict(sorted(rejected.pairs_dropped_by_reason.items()))
     return counts
+
+
+def _out_folder(out: Path) -> Path:
+    """The folder the build replaces, absolute and without ``.`` or ``..``.
+
+    The build writes beside OUT and renames OUT away, so it needs OUT's real name and parent: ``.``
+    has neither (its temp folder would land inside it, and ``.`` cannot be renamed). A path with
+    ``..`` is resolved as the system does (``link/..`` is the link target's parent). OUT given as a
+    link (to a bigger disk): the folder it points to is replaced and the link kept.
+    """
+    if out.is_symlink() or not out.name or ".." in out.parts:
+        return Path(os.path.realpath(out))
+    return Path(os.path.abspath(out))
 
 
 def _same(raw: str | os.PathLike[str], out: Path) -> bool:

@@ -26,7 +26,7 @@ import polars as pl
 
 from prefdata.build.finalize import raw_order
 from prefdata.build.output import ParquetStream, content_bytes
-from prefdata.errors import ReconciliationError
+from prefdata.errors import ReconciliationError, writing
 from prefdata.io.discover import InputFile
 from prefdata.io.records import LineIndex, RecordCursor
 from prefdata.schema import REJECT_SCHEMA
@@ -268,13 +268,14 @@ def write_rejects(
 ) -> RejectCounts:
     """Write ``rejects/`` at ``path`` (see the module docstring) and return what it holds."""
     counts = RejectCounts()
-    stream = ParquetStream(path, REJECT_SCHEMA, compression, long_text=("detail", "raw"))
-    try:
-        for rows in rejected_records(early, late, done, counts):
-            counts.add(rows)
-            for piece in raw.fill(rows):
-                stream.write(to_reject_table(piece, file_names))
-    finally:
-        raw.close()
-        stream.close()
+    with writing(path):
+        stream = ParquetStream(path, REJECT_SCHEMA, compression, long_text=("detail", "raw"))
+        try:
+            for rows in rejected_records(early, late, done, counts):
+                counts.add(rows)
+                for piece in raw.fill(rows):
+                    stream.write(to_reject_table(piece, file_names))
+        finally:
+            raw.close()
+            stream.close()
     return counts

@@ -18,6 +18,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.ipc
 
+from prefdata.errors import writing
+
 #: Late runs are written in record batches of this many rows, and read back a few batches a run at a
 #: time: about ``LATE_BUFFER_ROWS`` rows (some 150 bytes each) for all runs together, or one batch a
 #: run when there are more than 128 runs.
@@ -68,7 +70,9 @@ class Spill:
             return
         folder = self.root.joinpath(*parts)
         folder.mkdir(parents=True, exist_ok=True)
-        df.write_ipc(folder / f"{key[0]:010d}-{key[1]:04d}.arrow", compression="uncompressed")
+        path = folder / f"{key[0]:010d}-{key[1]:04d}.arrow"
+        with writing(path):
+            df.write_ipc(path, compression="uncompressed")
 
     def _read_grouped(self, *parts: str) -> Iterator[list[pl.DataFrame]]:
         """Frames in sequence order, those written under one sequence number together, read as iterated."""
@@ -80,7 +84,7 @@ class Spill:
         folder = self.root.joinpath(*parts)
         files = sorted(folder.glob("*.arrow")) if folder.exists() else []
         for _, group in itertools.groupby(files, key=lambda f: f.name.split("-", 1)[0]):
-            yield [pl.read_ipc(f) for f in group]
+            yield [pl.scan_ipc(f, glob=False).collect() for f in group]  # the path literally: OUT may be named "[v1]"
 
     def _read(self, *parts: str) -> list[pl.DataFrame]:
         return [df for frames in self._read_grouped(*parts) for df in frames]
@@ -118,8 +122,8 @@ class Spill:
             return
         folder = self.root / "late-drops"
         folder.mkdir(parents=True, exist_ok=True)
-        table = df.to_arrow()
-        with pa.OSFile(str(folder / f"{key[0]:010d}-{key[1]:04d}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        table, path = df.to_arrow(), folder / f"{key[0]:010d}-{key[1]:04d}.arrow"
+        with writing(path), pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table, max_chunksize=LATE_BATCH_ROWS)
 
     def late_runs(self) -> list[Iterator[pl.DataFrame]]:

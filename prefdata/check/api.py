@@ -66,10 +66,10 @@ def check(
     the_suite: Suite = load_suite(suite)
     dataset = open_dataset(path)
 
-    view_schema = view_frame(dataset.scan()).collect_schema()
-    plans = plan_suite(the_suite, view_schema) if engine == "polars" else []
     seconds: dict[str, float] = {}
-    with Progress(enabled=None if not quiet else False) as progress:
+    with Progress(enabled=None if not quiet else False) as progress, dataset.unchanged():
+        view_schema = view_frame(dataset.scan()).collect_schema()
+        plans = plan_suite(the_suite, view_schema) if engine == "polars" else []
         progress.phase(f"reading {dataset.rows:,} pairs once for the suite and the row-level checks")
         t = time.perf_counter()
         frame = single_pass(dataset, cfg, plans)
@@ -108,8 +108,9 @@ def check(
     result = CheckResult(
         dataset=str(path), engine=engine, suite=the_suite.name, strict=strict,
         expectations=expectations, checks=outcomes, rows=frame.height, seconds=seconds,
-        shards={s.name: s.path for s in dataset.shards},
+        shards={s.name: s.path for s in dataset.shards}, versions=dataset.versions,
     )
     if write:
-        result.write(Path(path) / "checks.json")
+        with dataset.unchanged():  # hashes the versions checked; a shard replaced since is refused, not hashed
+            result.write(Path(path) / "checks.json")
     return result

@@ -25,18 +25,21 @@ from __future__ import annotations
 import bisect
 import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import polars as pl
 
-from prefdata.build.output import default_config_shards, visible_parquet
+from prefdata.build.output import default_config_shards, parquet_schema, visible_parquet
 from prefdata.card_configs import CARD, CardSplits
 from prefdata.check.errors import DatasetError
 from prefdata.coerce import coerce, is_dictionary_text, lossless, text
 from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_footer
 from prefdata.schema import CANONICAL_SCHEMA, FORBIDDEN_COLUMNS, MESSAGE, id_expr
+from prefdata.shard_fingerprint import FileVersion, changed, file_version
 from prefdata.splits import loader_reads, name_problems, split_names
 
 MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
@@ -77,6 +80,7 @@ class Shard:
     extra_message_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     image_columns: tuple[str, ...] = ()
     empty_first_group: bool = False  # :class:`prefdata.io.morsels.ParquetFooter`
+    version: FileVersion | None = None  # the file read (:mod:`prefdata.shard_fingerprint`)
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,34 @@ class Dataset:
         """All shards as one normalized lazy frame (see the module docstring for the columns)."""
         frames = [_normalize(shard) for shard in self.shards]
         return pl.concat(frames, how="vertical").with_row_index("_row")
+
+    @property
+    def versions(self) -> dict[str, FileVersion]:
+        """``{shard name: the version of the file opened}``."""
+        return {s.name: s.version for s in self.shards if s.version is not None}
+
+    @contextmanager
+    def unchanged(self) -> Iterator[None]:
+        """Every shard stays the file opened while the block reads it, or :class:`DatasetError`.
+
+        The shards are read by path, several times; a rebuild that swaps OUT in meanwhile would make a
+        vanished shard a traceback, or results computed on the old pairs look like the new ones'. An
+        error raised inside while a shard changed, and a shard changed by the block's end, are this.
+        """
+        try:
+            yield
+        except Exception as exc:
+            if moved := changed({s.name: s.path for s in self.shards}, self.versions):
+                raise DatasetError(_changed_message(self.root, moved)) from exc
+            raise
+        if moved := changed({s.name: s.path for s in self.shards}, self.versions):
+            raise DatasetError(_changed_message(self.root, moved))
+
+
+def _changed_message(root: Path, names: list[str]) -> str:
+    more = f" and {len(names) - 1} more shard(s)" if len(names) > 1 else ""
+    return (f"{root}: {names[0]}{more} changed while being checked (replaced by a build, or edited); "
+            "no result is given for a mix of versions: run check again")
 
 
 def open_dataset(path: str | Path) -> Dataset:
@@ -261,7 +293,8 @@ def _message_fields(name: str, column: str, fields: dict[str, pl.DataType]) -> l
 def _inspect(root: Path, file: Path, split: str) -> tuple[Shard, list[SchemaProblem]]:
     name = file.relative_to(root).as_posix()
     try:
-        schema = pl.read_parquet_schema(file)
+        version = file_version(file)  # before reading: a file replaced after it is another version
+        schema = parquet_schema(file)
         footer = parquet_footer(file)
     except Exception as exc:  # polars raises several types for unreadable files
         raise DatasetError(f"{name}: cannot read Parquet: {exc}") from exc
@@ -314,6 +347,7 @@ def _inspect(root: Path, file: Path, split: str) -> tuple[Shard, list[SchemaProb
     shard = Shard(
         path=file, name=name, split=split, schema=schema, rows=footer.rows, uncompressed_bytes=footer.uncompressed_bytes,
         formats=formats, extra_message_fields=extra, image_columns=images, empty_first_group=footer.empty_first_group,
+        version=version,
     )
     return shard, problems
 
@@ -349,7 +383,7 @@ def _messages(shard: Shard, column: str) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _normalize(shard: Shard) -> pl.LazyFrame:
-    lf = pl.scan_parquet(shard.path)
+    lf = pl.scan_parquet(shard.path, glob=False)
     exprs: dict[str, pl.Expr] = {}
     none_filled = []
     for column in MESSAGE_COLUMNS:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prefdata.errors import naming_target
-from prefdata.shard_fingerprint import fingerprints
+from prefdata.errors import writing
+from prefdata.shard_fingerprint import FileVersion, ShardChangedError, changed, fingerprints
 
 #: ``offending_ids`` in checks.json is cut to this many ids; ``offending_count`` stays exact.
 MAX_IDS_IN_FILE = 1000
@@ -110,6 +110,8 @@ class CheckResult:
     #: the shards checked, ``{path in the dataset: file}``; their sha256 (:attr:`shard_sha256`) is
     #: what checks.json records, so the report shows these results only while the shards are these
     shards: dict[str, Path] = field(default_factory=dict, repr=False)
+    #: ``{path in the dataset: the version of the file checked}``: only those bytes are hashed
+    versions: dict[str, FileVersion] = field(default_factory=dict, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -133,8 +135,9 @@ class CheckResult:
     @property
     def shard_sha256(self) -> dict[str, str]:
         """``{path in the dataset: sha256}``, hashed when asked (for checks.json): a check that writes
-        nothing (``write=False``, the benchmarks) reads the shards once, not twice."""
-        return fingerprints(self.shards)
+        nothing (``write=False``, the benchmarks) reads the shards once, not twice. A shard that is
+        no longer the version checked is a :class:`ShardChangedError`, not another file's hash."""
+        return fingerprints(self.shards, self.versions)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -167,11 +170,14 @@ class CheckResult:
         }
 
     def write(self, path: str | Path) -> Path:
-        """Write checks.json atomically (a reader never sees a half-written file); an ``OSError``
+        """Write checks.json atomically (a reader never sees a half-written file), and only while the
+        shards are still the versions checked (a build may swap OUT in at any moment); an ``OSError``
         names ``path``, not the temporary file."""
         path = Path(path)
         text = json.dumps(_jsonable(self.to_dict()), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-        with naming_target(path):
+        if moved := changed(self.shards, self.versions):
+            raise ShardChangedError(f"{self.shards[moved[0]]}: replaced or changed since it was checked")
+        with writing(path):
             fd, tmp = tempfile.mkstemp(prefix=".checks-", suffix=".json", dir=path.parent)
             try:
                 os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private (0600); CI uploaders and teammates read it

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prefdata.errors import naming_target
+from prefdata.errors import writing
 from prefdata.report.errors import ReportError
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _write_atomic(path: Path, text: str) -> None:
     """Write next to the target and rename, so a killed report never leaves half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with naming_target(path):  # the user looks for report.html, not the temporary file
+        with writing(path):  # the user looks for report.html, not the temporary file
             tmp.write_text(text, encoding="utf-8", newline="\n")
             os.replace(tmp, path)
     except BaseException:

@@ -21,7 +21,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prefdata.build.output import shards_by_split, visible_parquet
+from prefdata.build.output import parquet_schema, shards_by_split, visible_parquet
 from prefdata.report.errors import ChecksFileError, DatasetError
 from prefdata.report.manifest import ManifestProblem, read_json_object, read_manifest
 from prefdata.report.normalize import REQUIRED_COLUMNS, ShardPlan, conform, plan_shard
@@ -127,7 +127,7 @@ class Dataset:
         """The raw columns the readers of ``path`` use, at the rows of ``groups`` (row group, its first
         row, its rows, the wanted rows within it), with their row number in :data:`ROW_INDEX`; None
         when pyarrow decodes a column as another type than the polars type the readers were planned for."""
-        schema = pl.read_parquet_schema(path)
+        schema = parquet_schema(path)
         used = {c for expr in self.readers[path].values() for c in expr.meta.root_names()}
         raw = [c for c in schema if c in used]
         batches, at = [], []
@@ -166,7 +166,7 @@ class Dataset:
         slice through them, and a filter on a row index of the whole shard would decode every row group),
         and the rows are taken before the readers too, so that these run on the kept rows alone.
         """
-        lf = pl.scan_parquet(path)
+        lf = pl.scan_parquet(path, glob=False)
         if rows is not None:
             start, length, local = rows
             index, at = pl.get_index_type(), pl.col(ROW_INDEX)
@@ -190,7 +190,7 @@ class Dataset:
 
     def scan_rejects(self) -> pl.LazyFrame | None:
         """The readable rejects shards as one LazyFrame in REJECT_SCHEMA, or None when there is none."""
-        frames = [pl.scan_parquet(f).select(**self.reject_readers[f]) for f in self.rejects]
+        frames = [pl.scan_parquet(f, glob=False).select(**self.reject_readers[f]) for f in self.rejects]
         return pl.concat(frames, how="vertical") if frames else None
 
     def collect(self, lf: pl.LazyFrame, doing: str) -> pl.DataFrame:
@@ -274,7 +274,7 @@ def _plan_shards(
     for files in shards.values():
         for f in files:
             try:
-                found = pl.read_parquet_schema(f)
+                found = parquet_schema(f)
                 footer = pq.read_metadata(f)
                 row_groups[f] = tuple(footer.row_group(i).num_rows for i in range(footer.num_row_groups))
             except Exception as exc:  # polars raises several types for unreadable files
@@ -311,7 +311,7 @@ def _plan_rejects(root: Path, notes: list[str]) -> tuple[list[Path], dict[Path, 
     for f in visible_parquet(root / "rejects"):
         name = f.relative_to(root).as_posix()
         try:
-            schema = pl.read_parquet_schema(f)
+            schema = parquet_schema(f)
         except (pl.exceptions.PolarsError, OSError) as exc:
             notes.append(f"{name}: not a readable Parquet file ({exc}); its rejected records are not shown.")
             continue

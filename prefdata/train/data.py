@@ -17,6 +17,7 @@ message columns, so metadata never leaks into training.
 
 from __future__ import annotations
 
+import glob
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from prefdata.build.output import shards_by_split_and_loaded
+from prefdata.build.output import parquet_schema, shards_by_split_and_loaded
 from prefdata.coerce import lossless, text
 from prefdata.io.morsels import parquet_footer
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
@@ -146,7 +147,7 @@ def _check_schema(data: TrainingData, shard: Path) -> pl.Schema:
     are checked one by one: a split may store its messages differently from shard to shard (one with
     dictionary-encoded roles, one without), which the loader reads alike but one polars scan refuses."""
     try:
-        schema = pl.read_parquet_schema(shard)
+        schema = parquet_schema(shard)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise DataError(f"{_rel(data, [shard])}: cannot read Parquet ({exc})") from None
     where = _rel(data, [shard])
@@ -234,7 +235,7 @@ def validate_for_trl(data: TrainingData) -> None:
             as_text = text(pl.col("id"), schema["id"]) if "id" in schema else None
             ident = place if as_text is None else pl.coalesce(as_text, place)
             parts.append(
-                pl.scan_parquet(shard)
+                pl.scan_parquet(shard, glob=False)
                 .with_row_index("_row")
                 .select(ident.alias("_ident"), *[expr.alias(f"_p{i}") for i, (_, expr) in enumerate(problems)])
                 .filter(pl.any_horizontal(pl.col(f"_p{i}") for i in range(len(problems))))
@@ -259,8 +260,9 @@ def load_split(data: TrainingData, split: str, *, limit: int | None = None):
     """The split as a ``datasets.Dataset`` with columns ``id``, ``prompt``, ``chosen``, ``rejected`` only."""
     from datasets import Dataset
 
-    files = [str(f) for f in data.shards[split]]
-    schema = pl.scan_parquet(data.shards[split]).collect_schema()
+    # datasets reads data_files as fsspec globs: escaped, a folder named `[v1]` is found and one named `ds*` reads only itself
+    files = [glob.escape(str(f)) for f in data.shards[split]]
+    schema = pl.scan_parquet(data.shards[split], glob=False).collect_schema()
     columns = [c for c in ("id", *MESSAGE_COLUMNS) if c in schema]
     ds = Dataset.from_parquet(files, columns=columns)
     if "id" not in columns:

@@ -239,3 +239,22 @@ def test_an_interrupt_as_the_swap_returns_deletes_nothing_and_the_next_build_her
     assert (previous / "sft" / "model.safetensors").read_bytes() == b"weights"
     prefdata.build(HH, out)
     assert (out / "sft" / "model.safetensors").read_bytes() == b"weights" and not previous.exists()
+
+
+@pytest.mark.parametrize("cwd, out", [(".", "."), ("sub", ".."), (".", "sub/..")])
+def test_out_given_as_dot_or_ending_in_dotdot_is_rebuilt(tmp_path: Path, monkeypatch, cwd: str, out: str) -> None:  # type: ignore[no-untyped-def]
+    """`cd ds && prefdata build RAW .` ran the whole build and then failed with exit 3: `.` has no name
+    and is its own parent, so the temp folder went inside OUT and the swap tried to rename `.`."""
+    ds = tmp_path / "ds"
+    prefdata.build(HH, ds)
+    (ds / "sub").mkdir()
+    (ds / "notes.txt").write_text("mine")
+    monkeypatch.chdir(ds / cwd)
+
+    result = CliRunner().invoke(cli, ["build", str(HH), out, "--test-fraction", "0.5", "-q"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads((ds / "manifest.json").read_text())["config"]["split"]["test_fraction"] == 0.5
+    assert (ds / "notes.txt").read_text() == "mine" and (ds / "sub").is_dir()
+    assert not [p.name for p in [*tmp_path.iterdir(), *ds.iterdir()] if output.TMP_MARK in p.name]
+

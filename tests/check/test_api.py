@@ -78,3 +78,27 @@ def test_foreign_dataset_with_plain_strings_and_no_metadata(tmp_path):
 def test_seconds_are_reported(clean_dataset):
     result = check(clean_dataset, write=False)
     assert {"single_pass", "expectations", "checks", "similarity", "total"} <= set(result.seconds)
+
+
+@pytest.mark.parametrize("when", ["before_reading", "before_writing"])
+def test_a_rebuild_swapped_in_while_checking_is_refused_not_certified(tmp_path, monkeypatch, when):
+    """A build that swapped OUT in mid-check made check crash on a vanished shard (exit 3), or exit 0
+    with a checks.json holding the old pairs' results under the new shards' sha256, so the report
+    showed stale results as current. Now the check is refused, and no checks.json is written."""
+    import prefdata
+    from prefdata.check import api, results
+    from tests.conftest import FIXTURES
+
+    raw, out = FIXTURES / "raw" / "transcript" / "hh.jsonl", tmp_path / "out"
+    prefdata.build(raw, out)
+    target, name = (api, "single_pass") if when == "before_reading" else (results.CheckResult, "write")
+    original = getattr(target, name)
+
+    def rebuilt_first(*args, **kwargs):
+        prefdata.build(raw, out, test_fraction=0.5, partitions=1 if when == "before_writing" else 2)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, rebuilt_first)
+    with pytest.raises(DatasetError, match="changed while being checked .* run check again"):
+        check(out)
+    assert not (out / "checks.json").exists()

@@ -331,3 +331,15 @@ def test_check_config_reaches_the_gate_from_the_cli_and_the_record(tmp_path, tas
     assert result.exit_code == 2, result.output
     assert seen["config"]["checks"]["pii"]["severity"] == "error" and seen["suite"] == str(suite)
     assert seen["config"]["checks"]["shard_integrity"]["enabled"] is False  # still merged with the gate's own
+
+
+@pytest.mark.parametrize("name", ["run [v1]", "ds*"])
+def test_a_dataset_path_with_glob_characters_loads_its_own_rows(tmp_path, name):
+    """polars and datasets read paths as globs: a dataset in `run [v1]` could not be validated or
+    loaded, and one in `ds*` loaded its neighbour `ds1`'s rows along with its own."""
+    from prefdata.train.data import load_split
+
+    write_frame(tmp_path / "ds1", good_frame(7))
+    data = open_training_data(write_frame(tmp_path / name, good_frame()))
+    validate_for_trl(data)
+    assert len(load_split(data, "train")) == 4

@@ -220,3 +220,78 @@ def test_a_reader_that_leaves_does_not_change_the_exit_code(tmp_path):
     assert _reader_leaves_after_one_line(["inspect", str(folder)])[0] == 0
     rc, _ = _reader_leaves_after_one_line(["build", str(folder), str(tmp_path / "out")])
     assert rc == 0 and (tmp_path / "out" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("name", ["my out [v1]", "ds*"])
+def test_a_dataset_path_with_glob_characters_is_read_literally(raw, tmp_path, name):
+    """polars reads a path as a glob by default: a dataset in `my out [v1]` built (until it had more
+    than one partition: its spill files were not found, exit 3), but check and report found no shards
+    (exit 2); `ds*` matched its neighbour `ds1` too."""
+    out = tmp_path / name
+    prefdata.build(raw, tmp_path / "ds1")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", str(raw), str(out), "-q", "--partitions", "2"]).exit_code == 0
+    checked = runner.invoke(cli, ["check", str(out), "-q"])
+    assert checked.exit_code in (0, 1), checked.output
+    assert json.loads((out / "checks.json").read_text())["rows"] == 30
+    reported = runner.invoke(cli, ["report", str(out), "--no-card"])
+    assert reported.exit_code == 0, reported.output
+    bench = out / "bench [x].csv"
+    bench.write_text("prompt\nquestion 3\n")
+    assert prefdata.check(out, benchmark_prompts=bench, write=False).check("contamination").offending_count == 1
+
+
+def _full_disk(*args, **kwargs):
+    """What polars raises when the disk fills under ``DataFrame.write_parquet``."""
+    import polars as pl
+
+    raise pl.exceptions.ComputeError("parquet: File out of specification: underlying IO error: No space left on device (os error 28)")
+
+
+def test_a_full_disk_during_a_build_is_exit_2_naming_the_file(raw, tmp_path, monkeypatch, capsys):
+    """polars wraps ENOSPC in a ComputeError, which the entry point took for a bug (exit 3, traceback)."""
+    import polars as pl
+
+    import prefdata.cli as entry
+
+    out = tmp_path / "ds"
+    prefdata.build(raw, out)
+    before = (out / "manifest.json").read_bytes()
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", _full_disk)
+    monkeypatch.setattr("sys.argv", ["prefdata", "build", str(raw), str(out), "-q", "--test-fraction", "0.5"])
+    with pytest.raises(SystemExit) as info:
+        entry.main()
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err
+    assert "No space left on device: " in err and "train-00000-of-00001.parquet" in err and "previous OUT is left as it was" in err
+    assert (out / "manifest.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name != "raw.jsonl"] == ["ds"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_under_check_and_report_names_the_file(raw, tmp_path, monkeypatch):
+    """A write refused for space ("No space left on device") named no file: file.write leaves it out."""
+    from prefdata.check import results
+    from prefdata.report import api
+
+    out = tmp_path / "ds"
+    prefdata.build(raw, out)
+
+    def to_full_disk(fd, *args, **kwargs):
+        os.close(fd)
+        return open("/dev/full", "w", encoding="utf-8")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(results.os, "fdopen", to_full_disk)
+        with pytest.raises(OSError, match="No space left on device") as info:
+            prefdata.check(out)
+    assert info.value.filename == str(out / "checks.json")
+
+    def to_full(self, text, *args, **kwargs):
+        with open("/dev/full", "w", encoding="utf-8") as f:
+            f.write(text)
+
+    monkeypatch.setattr(api.Path, "write_text", to_full)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        prefdata.report(out)
+    assert info.value.filename == str(out / "report.html")

@@ -90,7 +90,7 @@ def load_benchmark_prompts(path: str | Path) -> pl.Series:
                 raise InputFileError(f"{path}: item {bad[0]} is not a string prompt")
             prompts = pl.Series("p", items, dtype=pl.String)
         elif suffix in (".csv", ".parquet"):
-            frame = pl.read_csv(path) if suffix == ".csv" else pl.read_parquet(path)
+            frame = pl.read_csv(path, glob=False) if suffix == ".csv" else pl.read_parquet(path, glob=False)
             prompts = frame.get_column(_pick(frame.columns, path)).cast(pl.String)
         else:
             raise InputFileError(f"{path}: unsupported benchmark file type {suffix!r} (use .txt, .jsonl, .json, .csv or .parquet)")
