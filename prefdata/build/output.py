@@ -190,10 +190,17 @@ class ParquetStream:
 
 
 def check_out_dir(out: Path) -> None:
-    """Refuse to replace a folder that is not a prefdata dataset (it may hold someone's work)."""
+    """Refuse to replace a folder that is not a prefdata dataset (it may hold someone's work), or a
+    mount point (a Docker or Kubernetes volume): the build swaps OUT whole by renaming it, and a
+    mount point cannot be renamed (EBUSY, after the whole build had run)."""
     if out.exists():
         if not out.is_dir():
             raise OutputError(f"OUT '{out}' exists and is not a folder")
+        if os.path.ismount(out):
+            raise OutputError(
+                f"OUT '{out}' is a mount point (a volume), which cannot be renamed, and a build swaps OUT in whole: "
+                f"give a folder inside it (e.g. '{out / 'dataset'}')"
+            )
         if any(out.iterdir()) and not (out / "manifest.json").exists():
             raise OutputError(f"OUT '{out}' exists, is not empty and is not a prefdata dataset (no manifest.json); choose another OUT or empty it")
 

@@ -258,3 +258,21 @@ def test_out_given_as_dot_or_ending_in_dotdot_is_rebuilt(tmp_path: Path, monkeyp
     assert (ds / "notes.txt").read_text() == "mine" and (ds / "sub").is_dir()
     assert not [p.name for p in [*tmp_path.iterdir(), *ds.iterdir()] if output.TMP_MARK in p.name]
 
+
+
+def test_an_out_that_is_a_mount_point_is_refused_before_the_build_runs(tmp_path, monkeypatch):
+    """A volume mounted at OUT (`docker run -v ds:/out ... prefdata build raw /out`) cannot be renamed:
+    every build ran to its end and then failed the swap with EBUSY (exit 3). Now it is refused first,
+    naming a folder inside it to use. (A real mount needs root: the hunt's repro mounted a tmpfs.)"""
+    from prefdata.errors import OutputError
+
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text('{"prompt": "q", "chosen": "a", "rejected": "b"}\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: os.fspath(p) == os.fspath(out) or real(p))
+    with pytest.raises(OutputError, match=r"is a mount point .* give a folder inside it \(e\.g\. '.*out/dataset'\)"):
+        prefdata.build(raw, out)
+    assert list(out.iterdir()) == []
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no temp folder was made
