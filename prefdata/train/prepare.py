@@ -114,7 +114,10 @@ def prepare_inputs(
     """Validate every input of a stage; raises a :class:`~prefdata.train.errors.TrainError` on the first problem."""
     overrides = dict(overrides or {})
     if model is not None:
-        overrides["model"] = os.fspath(model)  # a Path from Python, as a string from the CLI
+        model = os.fspath(model)  # a Path from Python, as a string from the CLI
+        if overrides.get("model", model) != model:  # it overwrote overrides["model"] without a word
+            raise RecipeError(f"model is given twice ({model!r}, and {overrides['model']!r} in overrides); give it once")
+        overrides["model"] = model
     if ref_model is not None:
         ref_model = os.fspath(ref_model)
     parsed = load_recipe(stage, recipe, overrides)

@@ -199,8 +199,10 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
     >>> apply_overrides({"trl": {"beta": 0.1}, "lora": {"r": 16}}, {"trl.beta": 0.2, "lora.r": 8})
     {'trl': {'beta': 0.2}, 'lora': {'r': 8}}
     """
+    overrides = overrides or {}
+    check_distinct_keys(overrides)
     out = copy.deepcopy(data)
-    for dotted, value in (overrides or {}).items():
+    for dotted, value in overrides.items():
         keys = dotted.split(".")
         node = out
         for i, key in enumerate(keys[:-1]):
@@ -216,6 +218,35 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
             node = child
         node[keys[-1]] = value
     return out
+
+
+def overlaps(a: str, b: str) -> bool:
+    """Whether dotted keys ``a`` and ``b`` set one value: equal, or one the mapping that holds the other
+    (``trl`` and ``trl.beta``: setting ``trl`` replaces the whole mapping, ``trl.beta`` and every default
+    under it included, so applied in order one of the two would win silently).
+
+    >>> overlaps("trl", "trl.beta"), overlaps("trl.beta", "trl.beta"), overlaps("trl.beta", "trl.beta_x")
+    (True, True, False)
+    """
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def check_distinct_keys(overrides: dict[str, Any]) -> None:
+    """Refuse overrides of which one would silently undo another (``{"trl": {...}, "trl.beta": 0.2}``)."""
+    keys = list(overrides)
+    for i, key in enumerate(keys):
+        for other in keys[:i]:
+            if not overlaps(key, other):
+                continue
+            parent, child = sorted((key, other), key=len)
+            if parent == "lora" and overrides[parent] is None:
+                raise RecipeError(
+                    f"cannot set {child}: LoRA is off (lora: null / --full). Remove --full or the LoRA flag"
+                )
+            raise RecipeError(
+                f"{parent} and {child} are both set: {parent} replaces the whole mapping, {child} included, so one "
+                "of them would win silently; set single keys (or only the mapping)"
+            )
 
 
 def load_recipe(

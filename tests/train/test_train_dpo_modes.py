@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from prefdata.train import RecipeError, train_dpo
-from tests.support.fast_training import DPO_FAST
+from tests.support.fast_training import DPO_FAST, full
 
 
 def test_full_finetuning_uses_an_explicit_reference_model(task_data, sft_model, tmp_path, monkeypatch):
@@ -22,7 +22,7 @@ def test_full_finetuning_uses_an_explicit_reference_model(task_data, sft_model, 
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(trl.DPOTrainer, "__init__", spy)
-    overrides = {**DPO_FAST, "lora": None, "trl.learning_rate": 1e-3, "trl.max_steps": 4}
+    overrides = {**full(DPO_FAST), "trl.learning_rate": 1e-3, "trl.max_steps": 4}
     result = train_dpo(task_data, str(sft_model), tmp_path / "full", overrides=overrides, no_check=True)
     assert seen["ref_model"] is not None and seen["ref_model"] is not seen["model"]
     assert seen["peft_config"] is None
