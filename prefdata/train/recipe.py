@@ -261,6 +261,12 @@ def load_recipe(
     """
     source = Path(path) if path is not None else default_recipe_path(stage)
     overrides = dict(overrides or {})
+    if "stage" in overrides:  # `train sft --set stage=dpo` built a DPOConfig for SFTTrainer and crashed after loading
+        other = "dpo" if stage == "sft" else "sft"
+        raise RecipeError(
+            f"stage (set by a flag): the stage is the command's (`prefdata train {stage}`); "
+            f"run `prefdata train {other}` to train {other}"
+        )
     data = _read_yaml(source)
     data.setdefault("stage", stage)
     if data["stage"] != stage:

@@ -264,3 +264,14 @@ def test_resume_from_checkpoint_is_refused_not_recorded_as_if_it_ran():
     """It was accepted, ignored (train() is called without it) and written to recipe.yaml and the record."""
     with pytest.raises(RecipeError, match=r"trl\.resume_from_checkpoint \(set by a flag\): is not supported"):
         load_recipe("sft", overrides={"trl.resume_from_checkpoint": "/nonexistent/checkpoint-999"})
+
+
+@pytest.mark.parametrize(("stage", "other"), [("sft", "dpo"), ("dpo", "sft")])
+def test_the_stage_is_the_commands_and_cannot_be_set(stage, other, tmp_path, no_model_loads):
+    """`train sft --set stage=dpo` passed the stage check (made before the overrides), built a DPOConfig for
+    SFTTrainer and crashed after the model loaded (exit 3); `train dpo --set stage=sft` blamed TRL."""
+    result = cli_exit(stage, "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
+                      "--set", f"stage={other}")  # fmt: skip
+    assert result.exit_code == 2 and f"stage (set by a flag): the stage is the command's (`prefdata train {stage}`)" in result.output
+    with pytest.raises(RecipeError, match=f"run `prefdata train {other}`"):
+        load_recipe(stage, overrides={"stage": other})
