@@ -119,7 +119,7 @@ def _common_options(func: Callable) -> Callable:
         click.option("--batch-size", type=click.IntRange(1), help="trl.per_device_train_batch_size"),
         click.option("--grad-accum", type=click.IntRange(1), help="trl.gradient_accumulation_steps"),
         click.option("--max-length", type=click.IntRange(1), help="trl.max_length (prompt + response tokens)."),
-        click.option("--seed", type=int, help="Seed of everything random in the run."),
+        click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of everything random in the run."),
         click.option(
             "--precision",
             type=click.Choice(["auto", "bf16", "fp16", "fp32"]),

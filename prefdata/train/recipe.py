@@ -37,6 +37,9 @@ from prefdata.train.errors import RecipeError
 
 Stage = Literal["sft", "dpo"]
 
+#: The largest seed ``transformers.set_seed`` takes (numpy's seeds are 0 .. 2**32 - 1).
+SEED_MAX = 2**32 - 1
+
 #: DPO's beta outside this range is legal but almost always a mistake (typical values 0.01-0.5).
 BETA_USUAL_RANGE = (0.01, 1.0)
 
@@ -146,7 +149,7 @@ class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: Stage
     model: str | None = None
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)  # numpy's range: set_seed refused others after the check gate
 
     _seed = field_validator("seed", mode="before")(_a_number)
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
@@ -412,6 +415,8 @@ def trl_loss_types() -> tuple[str, ...]:
 POSITIVE_FIELDS = ("learning_rate", "num_train_epochs")  # beta: check_beta, with its own advice
 AT_LEAST_ONE_FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "max_length")
 NON_NEGATIVE_FIELDS = ("weight_decay", "max_grad_norm", "warmup_steps")
+#: Seeds, in numpy's range like the recipe's own ``seed`` (``data_seed: -1`` crashed after the model loaded).
+SEED_FIELDS = ("data_seed",)
 #: List fields whose every element must be >= 0 (a negative DPO loss weight trains against the preference).
 NON_NEGATIVE_ELEMENTS = ("loss_weights",)
 
@@ -438,7 +443,7 @@ def check_numbers(fields: dict[str, Any]) -> None:
     """Refuse numbers that make a run crash late (after the model loaded) or finish with a broken model:
     NaN or infinite values anywhere, inside lists and mappings too (``--lr inf`` or ``loss_weights: [.nan]``
     train NaN weights), and out-of-range learning rates, epochs, batch sizes, loss weights and the like
-    (``--set trl.num_train_epochs=0`` saved an untrained model)."""
+    (``--set trl.num_train_epochs=0`` saved an untrained model), and seeds outside numpy's range."""
     for name, value in fields.items():
         for where, number in _numbers(value, f"trl.{name}"):
             if not math.isfinite(number):
@@ -457,6 +462,8 @@ def check_numbers(fields: dict[str, Any]) -> None:
             raise FieldError(f"trl.{name}", f"must be at least 1, got {value}")
         if name in NON_NEGATIVE_FIELDS and value < 0:
             raise FieldError(f"trl.{name}", f"must be >= 0, got {value}")
+        if name in SEED_FIELDS and not 0 <= value <= SEED_MAX:
+            raise FieldError(f"trl.{name}", f"must be between 0 and {SEED_MAX} (2**32 - 1), got {value}")
 
 
 def normalize_trl_fields(fields: dict[str, Any]) -> dict[str, Any]:

@@ -275,3 +275,16 @@ def test_the_stage_is_the_commands_and_cannot_be_set(stage, other, tmp_path, no_
     assert result.exit_code == 2 and f"stage (set by a flag): the stage is the command's (`prefdata train {stage}`)" in result.output
     with pytest.raises(RecipeError, match=f"run `prefdata train {other}`"):
         load_recipe(stage, overrides={"stage": other})
+
+
+def test_seeds_outside_numpys_range_are_refused_before_anything_loads(tmp_path, no_model_loads):
+    """`--seed -1` or `seed: 4294967296` passed every check, then transformers.set_seed raised after the check gate
+    (exit 3, the staging folder left behind); `trl.data_seed` takes the same range."""
+    args = ("sft", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"))
+    result = cli_exit(*args, "--seed=-1")
+    assert result.exit_code == 2 and "--seed" in result.output and "0<=x<=4294967295" in result.output, result.output
+    for overrides, where in (({"seed": 2**32}, "seed"), ({"seed": -1}, "seed"), ({"trl.data_seed": -1}, "trl.data_seed")):
+        with pytest.raises(RecipeError, match=rf"^{where} \(set by a flag\): "):
+            load_recipe("sft", overrides=overrides)
+    recipe = load_recipe("sft", overrides={"seed": 2**32 - 1, "trl.data_seed": 0})
+    assert recipe.seed == 2**32 - 1
