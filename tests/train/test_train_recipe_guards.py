@@ -7,9 +7,11 @@ take no model; the few that need one use the tiny local Llama.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from prefdata.cli import cli
@@ -288,3 +290,29 @@ def test_seeds_outside_numpys_range_are_refused_before_anything_loads(tmp_path, 
             load_recipe("sft", overrides=overrides)
     recipe = load_recipe("sft", overrides={"seed": 2**32 - 1, "trl.data_seed": 0})
     assert recipe.seed == 2**32 - 1
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [("trl.report_to=wandb", "trl.report_to (set by a flag): 'wandb' needs wandb, which is not installed"),
+     ("trl.report_to=[tensorboard]", "'tensorboard' needs tensorboard"),
+     ("trl.optim=adamw_bnb_8bit", "trl.optim (set by a flag): 'adamw_bnb_8bit' needs bitsandbytes"),
+     ("trl.use_liger_kernel=true", "trl.use_liger_kernel (set by a flag): needs liger-kernel"),
+     ("trl.report_to=wandbb", "'wandbb' is not a tracker transformers knows")],
+)
+def test_a_setting_whose_package_is_missing_is_refused_before_anything_loads(override, said, tmp_path, no_model_loads,
+                                                                              monkeypatch):
+    """`report_to: wandb`, `optim: adamw_bnb_8bit` or `use_liger_kernel: true` without the package crashed with a
+    raw ImportError/RuntimeError after the model loaded (exit 3; not a TrainError from the Python API)."""
+    import transformers.utils
+    from transformers.integrations import integration_utils
+
+    for module, check in ((integration_utils, "is_wandb_available"), (integration_utils, "is_tensorboard_available"),
+                          (transformers.utils, "is_bitsandbytes_available"), (transformers.utils, "is_liger_kernel_available")):
+        monkeypatch.setattr(module, check, lambda: False)  # as on a machine without them, whatever is installed here
+    result = cli_exit("sft", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"), "--set", override)
+    assert result.exit_code == 2 and said in result.output, result.output
+    key, _, value = override.partition("=")
+    with pytest.raises(RecipeError, match=re.escape(said.split("(set by a flag): ")[-1])):
+        train_sft(tmp_path, "unused", tmp_path / "o", overrides={key: yaml.safe_load(value)})
+    assert load_recipe("sft", overrides={"trl.report_to": "none", "trl.optim": "adamw_torch"}).trl["report_to"] == "none"
