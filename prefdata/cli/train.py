@@ -263,7 +263,9 @@ def dpo(**params: Any) -> None:
         "precompute_ref_log_probs": "trl.precompute_ref_log_probs",
         "eval_max_pairs": "eval.max_pairs",
     }
-    overrides = _overrides(params, keys, named={"model": "--model"} if model is not None else None)
+    named = {"model": "--model", "ref_model": "--ref-model", "from_instruct": "--from-instruct"}
+    given = {"model": model, "ref_model": ref_model, "from_instruct": from_instruct or None}
+    overrides = _overrides(params, keys, named={k: flag for k, flag in named.items() if given[k] is not None})
     with fail_on_prefdata_errors(), _print_train_warnings():
         _quiet_datasets()
         result = train_dpo(

@@ -149,6 +149,10 @@ class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: Stage
     model: str | None = None
+    #: DPO only: the model is instruction-tuned though it has no SFT record (``--from-instruct``).
+    from_instruct: bool = False
+    #: DPO with full fine-tuning only: the reference model (``--ref-model``; default: ``model``).
+    ref_model: str | None = None
     seed: int = Field(0, ge=0, le=SEED_MAX)  # numpy's range: set_seed refused others after the check gate
 
     _seed = field_validator("seed", mode="before")(_a_number)
@@ -309,9 +313,14 @@ def load_recipe(
     return recipe
 
 
+#: Keys only a DPO recipe has (an SFT recipe.yaml leaves them out).
+DPO_ONLY_KEYS = ("from_instruct", "ref_model")
+
+
 def dump_recipe(recipe: Recipe) -> str:
     """The effective recipe as YAML, loadable again with ``--recipe``."""
-    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    data = recipe.model_dump(mode="json", exclude=set(DPO_ONLY_KEYS) if recipe.stage == "sft" else None)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -496,6 +505,7 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
     """Refuse legal TRL values that prefdata's stages cannot run, before any model loads (they used to crash
     after loading, with a traceback):
 
+    - ``from_instruct``/``ref_model`` in an SFT recipe (DPO's settings);
     - ``max_length: null``: the check gate and the drop report judge the data at the run's ``max_length``;
     - SFT ``packing``: packed blocks no longer carry the pair ids the drop report counts TRL's drops with;
     - ``eval_strategy`` other than ``no`` where prefdata hands TRL no eval dataset (SFT, or ``eval.enabled:
@@ -504,6 +514,10 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
     - a tracker, optimizer or Liger kernels whose package is not installed (:func:`check_optional_packages`).
     """
     trl = recipe.trl
+    if stage == "sft":
+        for key in DPO_ONLY_KEYS:
+            if getattr(recipe, key) not in (None, False):
+                raise FieldError(key, "is a setting of `prefdata train dpo`; SFT has no reference model to set")
     if "max_length" in trl and trl["max_length"] is None:
         raise FieldError(
             "trl.max_length",

@@ -19,7 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from prefdata.cli import cli
-from prefdata.train import DataError, ModelError, OutputDirError, train_dpo, train_sft
+from prefdata.train import DataError, ModelError, OutputDirError, RecipeError, train_dpo, train_sft
+from prefdata.train.recipe import load_recipe
 from tests.support.fast_training import DPO_FAST, SFT_FAST, full
 
 ONE_STEP = {**SFT_FAST, "trl.max_steps": 1, "trl.num_train_epochs": 1}
@@ -255,3 +256,30 @@ def test_the_adapter_and_the_recipe_name_the_base_model_by_absolute_path(task_da
     import yaml  # recipe.yaml, rerun with --recipe from another directory, names the same model
 
     assert yaml.safe_load((result.output / "recipe.yaml").read_text())["model"] == str(tiny_model.resolve())
+
+
+def test_recipe_yaml_keeps_the_reference_model_and_from_instruct(task_data, tiny_model, tmp_path, monkeypatch, no_model_loads):
+    """recipe.yaml left out --ref-model (and --from-instruct), so a rerun with --recipe trained a full-fine-tuning DPO
+    run against the policy's own starting weights instead of the reference the first run used, without a word."""
+    from prefdata.train.prepare import prepare_inputs
+    from prefdata.train.recipe import dump_recipe
+
+    monkeypatch.chdir(tiny_model.parent)
+    first = prepare_inputs("dpo", data=task_data, model=tiny_model.name, output=tmp_path / "one", no_check=True,
+                           overrides={"lora": None}, from_instruct=True, ref_model=f"./{tiny_model.name}")  # fmt: skip
+    assert first.ref.location == first.recipe.ref_model == str(tiny_model.resolve())
+    (tmp_path / "recipe.yaml").write_text(dump_recipe(first.recipe))
+    monkeypatch.chdir(tmp_path)  # a rerun from anywhere
+    again = prepare_inputs("dpo", data=task_data, model=None, output=tmp_path / "two", recipe=tmp_path / "recipe.yaml",
+                           no_check=True)  # fmt: skip
+    assert again.ref is not None and again.ref.location == str(tiny_model.resolve())
+    assert again.from_instruct is True
+    with pytest.raises(RecipeError, match=r"ref_model is given twice"):
+        prepare_inputs("dpo", data=task_data, model=None, output=tmp_path / "three", recipe=tmp_path / "recipe.yaml",
+                       no_check=True, ref_model="/elsewhere", overrides={"ref_model": "/other"})  # fmt: skip
+    result = CliRunner().invoke(cli, ["train", "dpo", "--data", str(task_data), "--model", "m", "--output", "o",
+                                      "--ref-model", "r", "--set", "ref_model=s"])  # fmt: skip
+    assert result.exit_code == 2 and "ref_model is also given by --ref-model" in result.output
+    with pytest.raises(RecipeError, match=r"ref_model \(set by a flag\): is a setting of `prefdata train dpo`"):
+        load_recipe("sft", overrides={"ref_model": "/elsewhere"})
+    assert "ref_model" not in dump_recipe(load_recipe("sft"))  # DPO's keys stay out of an SFT recipe.yaml
