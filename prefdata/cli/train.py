@@ -18,6 +18,7 @@ import click
 import yaml
 
 from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
+from prefdata.config_files import load_data_yaml
 from prefdata.train.recipe import overlaps
 
 
@@ -76,7 +77,10 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
                 "set single keys (or only the mapping)",
                 param_hint="--set",
             )
-        out[key] = yaml.safe_load(raw)
+        try:  # YAML 1.2 scalars, as recipes: `1e-6` is a number, `no` the text; a key twice in a mapping refused
+            out[key] = load_data_yaml(raw)
+        except yaml.YAMLError as exc:
+            raise click.BadParameter(f"{item!r}: the value is not valid YAML ({exc})", param_hint="--set") from None
     return out
 
 

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from prefdata.config_files import load_yaml, not_text, read_text
+from prefdata.config_files import load_data_yaml, not_text, read_text, reads_as_text
 from prefdata.train.errors import RecipeError
 
 Stage = Literal["sft", "dpo"]
@@ -182,7 +182,7 @@ def default_recipe_path(stage: Stage) -> Path:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = load_yaml(read_text(path), name=str(path))
+        data = load_data_yaml(read_text(path), name=str(path))  # YAML 1.2 scalars: `1e-6` is a number, `no` text
     except FileNotFoundError:
         raise RecipeError(f"recipe not found: {path}") from None
     except OSError as exc:
@@ -320,7 +320,20 @@ DPO_ONLY_KEYS = ("from_instruct", "ref_model")
 def dump_recipe(recipe: Recipe) -> str:
     """The effective recipe as YAML, loadable again with ``--recipe``."""
     data = recipe.model_dump(mode="json", exclude=set(DPO_ONLY_KEYS) if recipe.stage == "sft" else None)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return yaml.dump(data, Dumper=_RecipeDumper, sort_keys=False, allow_unicode=True)
+
+
+class _RecipeDumper(yaml.SafeDumper):
+    """Quotes the strings YAML 1.2 would read back as something else: PyYAML quotes by YAML 1.1's rules, so a
+    string ``1e6`` or ``09`` would be written bare and rerun as a number."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = None if reads_as_text(value) else "'"
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_RecipeDumper.add_representer(str, _str)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -348,9 +361,10 @@ def _trl_field_types(stage: Stage) -> dict[str, Any]:
 
 
 def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
-    """Check ``fields`` against the installed TRL config class and coerce YAML strings to the field types.
+    """Check ``fields`` against the installed TRL config class and coerce values to the field types.
 
-    YAML 1.1 reads ``5e-5`` as a string; pydantic's lax mode turns it into the float the field declares.
+    Recipes are read with YAML 1.2 scalars (``5e-5`` and ``{min_lr: 1e-6}`` are numbers); pydantic's lax mode
+    still turns a string from the Python API (``"5e-5"``) into the float the field declares.
     """
     from pydantic import TypeAdapter
 
@@ -380,7 +394,7 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
             out[name] = value
             continue
         if value is False and _accepts(adapter, "no") and not _accepts(adapter, False):
-            value = "no"  # YAML 1.1 reads `save_strategy: no` as false; the field means the string "no"
+            value = "no"  # `save_strategy: false` (YAML 1.1, as recipes were read, made `no` false): the string "no"
         booleans = [value] if isinstance(value, bool) else [v for v in value if isinstance(v, bool)] if isinstance(value, list) else []
         numeric = _accepts(adapter, [1.0] if isinstance(value, list) else 1.0) or _accepts(adapter, [1] if isinstance(value, list) else 1)
         if booleans and numeric and not _accepts(adapter, value):  # lax mode would read true as 1 (beta, learning_rate, ...)

@@ -238,14 +238,16 @@ def test_setup_errors_turns_what_trl_refuses_into_a_recipe_error(tmp_path):
      ("sft", "eval.batch_size=true"), ("sft", "seed=false")],
 )
 def test_true_and_false_are_no_numbers(tmp_path, stage, override):
-    """Pydantic's lax mode read ``--set trl.beta=true`` as beta 1.0, and a run trained with it."""
+    """Pydantic's lax mode read ``--set trl.beta=true`` as beta 1.0, and a run trained with it. (``yes`` and ``on``
+    are text in YAML 1.2, as `--set` values are read, and no number either.)"""
     if "loss_weights" in override:
         override_args = ["--set", "trl.loss_type=[sigmoid, sft]", "--set", override]
     else:
         override_args = ["--set", override]
     result = cli_exit(stage, "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"), *override_args)
     assert result.exit_code == 2, result.output
-    assert "(set by a flag)" in result.output and ("expected a number" in result.output), result.output
+    said = "unable to parse string as" if override.endswith(("=yes", "=on")) else "expected a number"
+    assert "(set by a flag)" in result.output and said in result.output, result.output
 
 
 def test_the_held_out_evaluation_reads_every_test_pair_whatever_dataloader_drop_last_says(tiny_llama, tmp_path):
@@ -316,3 +318,22 @@ def test_a_setting_whose_package_is_missing_is_refused_before_anything_loads(ove
     with pytest.raises(RecipeError, match=re.escape(said.split("(set by a flag): ")[-1])):
         train_sft(tmp_path, "unused", tmp_path / "o", overrides={key: yaml.safe_load(value)})
     assert load_recipe("sft", overrides={"trl.report_to": "none", "trl.optim": "adamw_torch"}).trl["report_to"] == "none"
+
+
+def test_recipes_and_set_values_read_exponents_as_numbers(tmp_path, no_model_loads):
+    """Recipes and `--set` values were read as YAML 1.1, where `1e-6` is a string: `lr_scheduler_kwargs:
+    {min_lr: 1e-6}` passed every check and crashed transformers' scheduler after the model loaded (exit 3)."""
+    from prefdata.cli.train import _parse_sets
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text("stage: sft\ntrl:\n  learning_rate: 2e-4\n  lr_scheduler_type: cosine_with_min_lr\n"
+                    "  lr_scheduler_kwargs: {min_lr: 1e-6}\n  save_strategy: no\n  run_name: '1e5'\n")  # fmt: skip
+    recipe = load_recipe("sft", path)
+    assert recipe.trl["lr_scheduler_kwargs"] == {"min_lr": 1e-6} and recipe.trl["learning_rate"] == 2e-4
+    assert recipe.trl["save_strategy"] == "no"
+    path.write_text(dump_recipe(recipe))  # recipe.yaml reruns with the same values: the string '1e5' stays one
+    assert load_recipe("sft", path).trl["run_name"] == "1e5"
+    assert _parse_sets(("trl.lr_scheduler_kwargs={min_lr: 1e-6}",)) == {"trl.lr_scheduler_kwargs": {"min_lr": 1e-6}}
+    result = cli_exit("sft", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
+                      "--set", "trl={beta: 1, beta: 2}")  # fmt: skip
+    assert result.exit_code == 2 and "found the key 'beta' twice" in result.output
