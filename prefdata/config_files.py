@@ -8,7 +8,8 @@ A build config names values found in the data (label maps, filters), where YAML 
 bite: ``labels: {up: [yes], down: [no]}`` or ``ok in [yes, no]`` read ``true``/``false`` and match
 no record whose label is the string "yes". :func:`load_data_yaml` reads scalars as YAML 1.2 does
 (only ``true``/``false`` are booleans, ``010`` is ten, ``1:30`` is text); settings that are booleans
-still accept "yes" (pydantic reads it).
+still accept "yes" (pydantic reads it). Training recipes are read the same way, so that
+``lr_scheduler_kwargs: {min_lr: 1e-6}`` hands the scheduler a number.
 Dataset cards are read elsewhere with plain ``yaml.safe_load``, as the Hub's libraries read them.
 """
 

@@ -18,6 +18,8 @@ import click
 import yaml
 
 from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
+from prefdata.config_files import load_data_yaml
+from prefdata.train.recipe import overlaps
 
 
 def _is_main_process() -> bool:
@@ -68,7 +70,17 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
         key = key.strip()
         if key in out:  # the last would win silently
             raise click.BadParameter(f"{key} is set twice; give it once", param_hint="--set")
-        out[key] = yaml.safe_load(raw)
+        if other := next((k for k in out if overlaps(key, k)), None):  # `trl={...}` would replace trl.beta
+            parent, child = sorted((key, other), key=len)
+            raise click.BadParameter(
+                f"{parent} and {child} are both set: {parent} replaces the whole mapping, {child} included; "
+                "set single keys (or only the mapping)",
+                param_hint="--set",
+            )
+        try:  # YAML 1.2 scalars, as recipes: `1e-6` is a number, `no` the text; a key twice in a mapping refused
+            out[key] = load_data_yaml(raw)
+        except yaml.YAMLError as exc:
+            raise click.BadParameter(f"{item!r}: the value is not valid YAML ({exc})", param_hint="--set") from None
     return out
 
 
@@ -111,7 +123,7 @@ def _common_options(func: Callable) -> Callable:
         click.option("--batch-size", type=click.IntRange(1), help="trl.per_device_train_batch_size"),
         click.option("--grad-accum", type=click.IntRange(1), help="trl.gradient_accumulation_steps"),
         click.option("--max-length", type=click.IntRange(1), help="trl.max_length (prompt + response tokens)."),
-        click.option("--seed", type=int, help="Seed of everything random in the run."),
+        click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of everything random in the run."),
         click.option(
             "--precision",
             type=click.Choice(["auto", "bf16", "fp16", "fp32"]),
@@ -142,12 +154,17 @@ def _common_options(func: Callable) -> Callable:
     return func
 
 
-def _overrides(params: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+def _overrides(params: dict[str, Any], mapping: dict[str, str], named: dict[str, str] | None = None) -> dict[str, Any]:
+    """The recipe overrides of the flags in ``mapping`` and of ``--set``, each recipe value given once.
+
+    ``named`` maps recipe keys to the flags given that reach the recipe another way (``--model`` is
+    ``model``), so that ``--set model=B`` next to ``--model A`` is refused too.
+    """
     out: dict[str, Any] = {}
     full = params.pop("full", False)
     if full:
         out["lora"] = None
-    flags: dict[str, str] = {}
+    flags: dict[str, str] = dict(named or {})
     for flag, key in mapping.items():
         value = params.pop(flag, None)
         if value is not None and value != ():
@@ -155,10 +172,11 @@ def _overrides(params: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any
             flags[key] = "--" + flag.replace("_", "-")
     sets = _parse_sets(params.pop("sets", ()))
     for key in sets:  # one value, given once: `--loss-type sigmoid --set trl.loss_type=ipo` ran ipo without a word
-        if key in flags:
-            raise click.BadParameter(f"{key} is also given by {flags[key]}; give it once", param_hint="--set")
-        if full and (key == "lora" or key.startswith("lora.")):
+        if full and overlaps(key, "lora"):
             raise click.BadParameter(f"{key} sets LoRA, which --full turns off; drop one of them", param_hint="--set")
+        also = [flag if k == key else f"{flag} ({k})" for k, flag in flags.items() if overlaps(key, k)]
+        if also:  # `--set 'trl={beta: 0.2}'` replaced --beta, --max-steps and every trl default without a word
+            raise click.BadParameter(f"{key} is also given by {', '.join(also)}; give each value once", param_hint="--set")
     out.update(sets)
     return out
 
@@ -198,7 +216,7 @@ def sft(**params: Any) -> None:
 
     data, model, output, recipe = params.pop("data"), params.pop("model"), params.pop("output"), params.pop("recipe")
     no_check, overwrite = params.pop("no_check"), params.pop("overwrite")
-    overrides = _overrides(params, COMMON_KEYS)
+    overrides = _overrides(params, COMMON_KEYS, named={"model": "--model"} if model is not None else None)
     with fail_on_prefdata_errors(), _print_train_warnings():
         _quiet_datasets()
         result = train_sft(
@@ -249,7 +267,9 @@ def dpo(**params: Any) -> None:
         "precompute_ref_log_probs": "trl.precompute_ref_log_probs",
         "eval_max_pairs": "eval.max_pairs",
     }
-    overrides = _overrides(params, keys)
+    named = {"model": "--model", "ref_model": "--ref-model", "from_instruct": "--from-instruct"}
+    given = {"model": model, "ref_model": ref_model, "from_instruct": from_instruct or None}
+    overrides = _overrides(params, keys, named={k: flag for k, flag in named.items() if given[k] is not None})
     with fail_on_prefdata_errors(), _print_train_warnings():
         _quiet_datasets()
         result = train_dpo(

@@ -92,17 +92,21 @@ def _eval_batches(trainer):
 def reference_logps(trainer):
     """Summed completion log-probs of every eval pair under the reference: ``(chosen, rejected)`` tensors.
 
-    The reference does not change during training, so this runs once and serves the evaluation before
-    and after. Uses TRL's precomputed values when ``precompute_ref_log_probs`` put them in the batches.
+    The reference does not change during training, so this runs once (before the first step) and serves the
+    evaluation before and after. Uses TRL's precomputed values when ``precompute_ref_log_probs`` put them in
+    the batches, unless ``ld_alpha`` is set: TRL then stores length-desensitized values (the part both
+    completions share plus ``ld_alpha`` times the rest), which against the policy's plain sums gave
+    rewards that were not 0 before training.
     """
     import torch
 
     accelerator = trainer.accelerator
     model = trainer.model
+    plain_sums = getattr(trainer.args, "ld_alpha", None) is None
     chosen, rejected = [], []
     with _inference(model, accelerator):
         for batch in _eval_batches(trainer):
-            if "ref_chosen_logps" in batch:
+            if plain_sums and "ref_chosen_logps" in batch:
                 rc, rr = batch["ref_chosen_logps"].float(), batch["ref_rejected_logps"].float()
             elif trainer.ref_model is not None:
                 rc, rr = _sequence_logps(trainer.ref_model, batch)

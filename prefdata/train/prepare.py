@@ -113,15 +113,20 @@ def prepare_inputs(
 ) -> Inputs:
     """Validate every input of a stage; raises a :class:`~prefdata.train.errors.TrainError` on the first problem."""
     overrides = dict(overrides or {})
-    if model is not None:
-        overrides["model"] = os.fspath(model)  # a Path from Python, as a string from the CLI
-    if ref_model is not None:
-        ref_model = os.fspath(ref_model)
+    # the recipe keys of the arguments, so that recipe.yaml reruns the run (a rerun trained against another reference)
+    for key, value in (("model", model), ("ref_model", ref_model), ("from_instruct", from_instruct or None)):
+        if value is None:
+            continue
+        value = value if isinstance(value, bool) else os.fspath(value)  # a Path from Python, as a string from the CLI
+        if overrides.get(key, value) != value:  # it overwrote overrides["model"] without a word
+            raise RecipeError(f"{key} is given twice ({value!r}, and {overrides[key]!r} in overrides); give it once")
+        overrides[key] = value
     parsed = load_recipe(stage, recipe, overrides)
+    ref_model, from_instruct = parsed.ref_model, parsed.from_instruct
     if ref_model is not None and parsed.lora is not None:
         raise RecipeError(
-            "--ref-model only applies to full fine-tuning (--full); with LoRA the reference is the model itself "
-            "with its adapters off"
+            "--ref-model (ref_model) only applies to full fine-tuning (--full); with LoRA the reference is the model "
+            "itself with its adapters off"
         )
     recipe_source = str(recipe) if recipe is not None else f"default {stage}.yaml"
     model_spec = parsed.model
@@ -132,6 +137,8 @@ def prepare_inputs(
     if stage == "dpo":
         check_stage_order(model_spec, from_instruct=from_instruct)
     ref = _resolve("--ref-model", ref_model) if ref_model else None
+    if ref is not None and ref.kind == "local":  # recipe.yaml reruns from any directory
+        parsed.ref_model = ref.location
 
     dataset = data_mod.open_training_data(data)
     verify_shards(dataset)
@@ -140,7 +147,7 @@ def prepare_inputs(
     progress(f"data: {dataset.root} ({', '.join(f'{s} {n}' for s, n in dataset.rows.items())} pairs) is TRL-safe")
     precision = choose_precision(parsed.precision)
     staging = output_dir.staging_dir(output)
-    args = build_trl_config(parsed, staging, precision)
+    args = build_trl_config(parsed, staging, precision, stage=stage)
     resolved = _resolve("--model", model_spec)
     if resolved.kind == "local":  # recipe.yaml reruns with --recipe from any directory, as the record names it
         parsed.model = resolved.location

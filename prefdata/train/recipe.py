@@ -32,10 +32,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from prefdata.config_files import load_yaml, not_text, read_text
+from prefdata.config_files import load_data_yaml, not_text, read_text, reads_as_text
 from prefdata.train.errors import RecipeError
 
 Stage = Literal["sft", "dpo"]
+
+#: The largest seed ``transformers.set_seed`` takes (numpy's seeds are 0 .. 2**32 - 1).
+SEED_MAX = 2**32 - 1
 
 #: DPO's beta outside this range is legal but almost always a mistake (typical values 0.01-0.5).
 BETA_USUAL_RANGE = (0.01, 1.0)
@@ -146,7 +149,11 @@ class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: Stage
     model: str | None = None
-    seed: int = 0
+    #: DPO only: the model is instruction-tuned though it has no SFT record (``--from-instruct``).
+    from_instruct: bool = False
+    #: DPO with full fine-tuning only: the reference model (``--ref-model``; default: ``model``).
+    ref_model: str | None = None
+    seed: int = Field(0, ge=0, le=SEED_MAX)  # numpy's range: set_seed refused others after the check gate
 
     _seed = field_validator("seed", mode="before")(_a_number)
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
@@ -175,7 +182,7 @@ def default_recipe_path(stage: Stage) -> Path:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = load_yaml(read_text(path), name=str(path))
+        data = load_data_yaml(read_text(path), name=str(path))  # YAML 1.2 scalars: `1e-6` is a number, `no` text
     except FileNotFoundError:
         raise RecipeError(f"recipe not found: {path}") from None
     except OSError as exc:
@@ -199,8 +206,10 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
     >>> apply_overrides({"trl": {"beta": 0.1}, "lora": {"r": 16}}, {"trl.beta": 0.2, "lora.r": 8})
     {'trl': {'beta': 0.2}, 'lora': {'r': 8}}
     """
+    overrides = overrides or {}
+    check_distinct_keys(overrides)
     out = copy.deepcopy(data)
-    for dotted, value in (overrides or {}).items():
+    for dotted, value in overrides.items():
         keys = dotted.split(".")
         node = out
         for i, key in enumerate(keys[:-1]):
@@ -218,6 +227,35 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
     return out
 
 
+def overlaps(a: str, b: str) -> bool:
+    """Whether dotted keys ``a`` and ``b`` set one value: equal, or one the mapping that holds the other
+    (``trl`` and ``trl.beta``: setting ``trl`` replaces the whole mapping, ``trl.beta`` and every default
+    under it included, so applied in order one of the two would win silently).
+
+    >>> overlaps("trl", "trl.beta"), overlaps("trl.beta", "trl.beta"), overlaps("trl.beta", "trl.beta_x")
+    (True, True, False)
+    """
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def check_distinct_keys(overrides: dict[str, Any]) -> None:
+    """Refuse overrides of which one would silently undo another (``{"trl": {...}, "trl.beta": 0.2}``)."""
+    keys = list(overrides)
+    for i, key in enumerate(keys):
+        for other in keys[:i]:
+            if not overlaps(key, other):
+                continue
+            parent, child = sorted((key, other), key=len)
+            if parent == "lora" and overrides[parent] is None:
+                raise RecipeError(
+                    f"cannot set {child}: LoRA is off (lora: null / --full). Remove --full or the LoRA flag"
+                )
+            raise RecipeError(
+                f"{parent} and {child} are both set: {parent} replaces the whole mapping, {child} included, so one "
+                "of them would win silently; set single keys (or only the mapping)"
+            )
+
+
 def load_recipe(
     stage: Stage,
     path: str | Path | None = None,
@@ -230,6 +268,12 @@ def load_recipe(
     """
     source = Path(path) if path is not None else default_recipe_path(stage)
     overrides = dict(overrides or {})
+    if "stage" in overrides:  # `train sft --set stage=dpo` built a DPOConfig for SFTTrainer and crashed after loading
+        other = "dpo" if stage == "sft" else "sft"
+        raise RecipeError(
+            f"stage (set by a flag): the stage is the command's (`prefdata train {stage}`); "
+            f"run `prefdata train {other}` to train {other}"
+        )
     data = _read_yaml(source)
     data.setdefault("stage", stage)
     if data["stage"] != stage:
@@ -269,9 +313,27 @@ def load_recipe(
     return recipe
 
 
+#: Keys only a DPO recipe has (an SFT recipe.yaml leaves them out).
+DPO_ONLY_KEYS = ("from_instruct", "ref_model")
+
+
 def dump_recipe(recipe: Recipe) -> str:
     """The effective recipe as YAML, loadable again with ``--recipe``."""
-    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    data = recipe.model_dump(mode="json", exclude=set(DPO_ONLY_KEYS) if recipe.stage == "sft" else None)
+    return yaml.dump(data, Dumper=_RecipeDumper, sort_keys=False, allow_unicode=True)
+
+
+class _RecipeDumper(yaml.SafeDumper):
+    """Quotes the strings YAML 1.2 would read back as something else: PyYAML quotes by YAML 1.1's rules, so a
+    string ``1e6`` or ``09`` would be written bare and rerun as a number."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = None if reads_as_text(value) else "'"
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_RecipeDumper.add_representer(str, _str)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -299,9 +361,10 @@ def _trl_field_types(stage: Stage) -> dict[str, Any]:
 
 
 def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
-    """Check ``fields`` against the installed TRL config class and coerce YAML strings to the field types.
+    """Check ``fields`` against the installed TRL config class and coerce values to the field types.
 
-    YAML 1.1 reads ``5e-5`` as a string; pydantic's lax mode turns it into the float the field declares.
+    Recipes are read with YAML 1.2 scalars (``5e-5`` and ``{min_lr: 1e-6}`` are numbers); pydantic's lax mode
+    still turns a string from the Python API (``"5e-5"``) into the float the field declares.
     """
     from pydantic import TypeAdapter
 
@@ -331,7 +394,7 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
             out[name] = value
             continue
         if value is False and _accepts(adapter, "no") and not _accepts(adapter, False):
-            value = "no"  # YAML 1.1 reads `save_strategy: no` as false; the field means the string "no"
+            value = "no"  # `save_strategy: false` (YAML 1.1, as recipes were read, made `no` false): the string "no"
         booleans = [value] if isinstance(value, bool) else [v for v in value if isinstance(v, bool)] if isinstance(value, list) else []
         numeric = _accepts(adapter, [1.0] if isinstance(value, list) else 1.0) or _accepts(adapter, [1] if isinstance(value, list) else 1)
         if booleans and numeric and not _accepts(adapter, value):  # lax mode would read true as 1 (beta, learning_rate, ...)
@@ -375,6 +438,8 @@ def trl_loss_types() -> tuple[str, ...]:
 POSITIVE_FIELDS = ("learning_rate", "num_train_epochs")  # beta: check_beta, with its own advice
 AT_LEAST_ONE_FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "max_length")
 NON_NEGATIVE_FIELDS = ("weight_decay", "max_grad_norm", "warmup_steps")
+#: Seeds, in numpy's range like the recipe's own ``seed`` (``data_seed: -1`` crashed after the model loaded).
+SEED_FIELDS = ("data_seed",)
 #: List fields whose every element must be >= 0 (a negative DPO loss weight trains against the preference).
 NON_NEGATIVE_ELEMENTS = ("loss_weights",)
 
@@ -401,7 +466,7 @@ def check_numbers(fields: dict[str, Any]) -> None:
     """Refuse numbers that make a run crash late (after the model loaded) or finish with a broken model:
     NaN or infinite values anywhere, inside lists and mappings too (``--lr inf`` or ``loss_weights: [.nan]``
     train NaN weights), and out-of-range learning rates, epochs, batch sizes, loss weights and the like
-    (``--set trl.num_train_epochs=0`` saved an untrained model)."""
+    (``--set trl.num_train_epochs=0`` saved an untrained model), and seeds outside numpy's range."""
     for name, value in fields.items():
         for where, number in _numbers(value, f"trl.{name}"):
             if not math.isfinite(number):
@@ -420,6 +485,8 @@ def check_numbers(fields: dict[str, Any]) -> None:
             raise FieldError(f"trl.{name}", f"must be at least 1, got {value}")
         if name in NON_NEGATIVE_FIELDS and value < 0:
             raise FieldError(f"trl.{name}", f"must be >= 0, got {value}")
+        if name in SEED_FIELDS and not 0 <= value <= SEED_MAX:
+            raise FieldError(f"trl.{name}", f"must be between 0 and {SEED_MAX} (2**32 - 1), got {value}")
 
 
 def normalize_trl_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -452,13 +519,19 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
     """Refuse legal TRL values that prefdata's stages cannot run, before any model loads (they used to crash
     after loading, with a traceback):
 
+    - ``from_instruct``/``ref_model`` in an SFT recipe (DPO's settings);
     - ``max_length: null``: the check gate and the drop report judge the data at the run's ``max_length``;
     - SFT ``packing``: packed blocks no longer carry the pair ids the drop report counts TRL's drops with;
     - ``eval_strategy`` other than ``no`` where prefdata hands TRL no eval dataset (SFT, or ``eval.enabled:
       false``); a DPO dataset without test pairs is refused by :func:`prefdata.train.data.check_eval_split`;
-    - a ``lora.target_modules`` pattern that is not a valid regular expression.
+    - a ``lora.target_modules`` pattern that is not a valid regular expression;
+    - a tracker, optimizer or Liger kernels whose package is not installed (:func:`check_optional_packages`).
     """
     trl = recipe.trl
+    if stage == "sft":
+        for key in DPO_ONLY_KEYS:
+            if getattr(recipe, key) not in (None, False):
+                raise FieldError(key, "is a setting of `prefdata train dpo`; SFT has no reference model to set")
     if "max_length" in trl and trl["max_length"] is None:
         raise FieldError(
             "trl.max_length",
@@ -496,6 +569,60 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
                 f"{targets!r} is not a valid regular expression ({exc}); PEFT matches a string as a regex on the "
                 "full module name, a list by module-name suffix",
             ) from None
+    check_optional_packages(trl)
+
+
+#: ``report_to`` names whose ``transformers.integrations.is_<check>_available`` is not ``is_<name>_available``, and
+#: the pip packages that differ from the name. Kubeflow is left out: it is "available" by an environment variable.
+_TRACKER_CHECKS = {"azure_ml": "azureml", "comet_ml": "comet", "flyte": "flytekit"}
+_TRACKER_PACKAGES = {"azure_ml": "azureml-core", "comet_ml": "comet-ml", "flyte": "flytekit"}
+
+
+def _optimizer_package(optim: str) -> tuple[str, str] | None:
+    """``(availability function in transformers.utils, pip package)`` of a ``trl.optim`` that needs one
+    (transformers' ``trainer_optimizer`` checks the same ones, but only at the first training step)."""
+    for names, check, package in (
+        (("galore_",), "is_galore_torch_available", "galore-torch"),
+        (("apollo_",), "is_apollo_torch_available", "apollo-torch"),
+        (("lomo", "adalomo"), "is_lomo_available", "lomo-optim"),
+        (("grokadamw",), "is_grokadamw_available", "grokadamw"),
+        (("adamw_torch_4bit", "adamw_torch_8bit"), "is_torchao_available", "torchao"),
+        (("schedule_free_",), "is_schedulefree_available", "schedulefree"),
+        (("stable_adamw",), "is_torch_optimi_available", "torch-optimi"),
+        (("adamw_bnb", "adamw_8bit", "ademamix", "lion_", "paged_", "rmsprop_bnb"), "is_bitsandbytes_available",
+         "bitsandbytes"),
+    ):  # fmt: skip
+        if optim.startswith(names):  # the names of transformers' OptimizerNames, by prefix
+            return check, package
+    return None
+
+
+def check_optional_packages(trl: dict[str, Any]) -> None:
+    """Refuse a tracker (``report_to``), an optimizer (``optim``) or Liger kernels (``use_liger_kernel``) whose
+    package is not installed, naming it: transformers imports them only once the trainer is built (the
+    optimizer at the first step), so ``report_to: wandb`` without wandb crashed after loading (exit 3)."""
+    import transformers.utils
+    from transformers.integrations import integration_utils
+
+    report_to = trl.get("report_to")
+    for name in [report_to] if isinstance(report_to, str) else list(report_to or []):
+        if name in ("none", "all"):  # `all`: the trackers that are installed
+            continue
+        if name not in integration_utils.INTEGRATION_TO_CALLBACK:
+            known = ", ".join(["none", "all", *integration_utils.INTEGRATION_TO_CALLBACK])
+            raise FieldError("trl.report_to", f"{name!r} is not a tracker transformers knows; choose from {known}")
+        available = getattr(integration_utils, f"is_{_TRACKER_CHECKS.get(name, name)}_available", None)
+        if name != "kubeflow" and available is not None and not available():
+            package = _TRACKER_PACKAGES.get(name, name)
+            raise FieldError("trl.report_to", f"{name!r} needs {package}, which is not installed: pip install {package} "
+                                              "(or report_to: none)")  # fmt: skip
+    optim = strategy_name(trl.get("optim", ""))
+    if (needs := _optimizer_package(optim)) and not getattr(transformers.utils, needs[0], lambda: True)():
+        raise FieldError("trl.optim", f"{optim!r} needs {needs[1]}, which is not installed: pip install {needs[1]} "
+                                      "(or optim: adamw_torch)")  # fmt: skip
+    if trl.get("use_liger_kernel") and not transformers.utils.is_liger_kernel_available():
+        raise FieldError("trl.use_liger_kernel", "needs liger-kernel, which is not installed: pip install liger-kernel "
+                                                 "(or use_liger_kernel: false)")  # fmt: skip
 
 
 def check_beta(beta: Any) -> float:

@@ -8,16 +8,18 @@ from pathlib import Path
 
 from prefdata.train.errors import RecipeError
 from prefdata.train.hardware import Precision
-from prefdata.train.recipe import LoraSpec, Recipe, is_all_linear, trl_config_class
+from prefdata.train.recipe import LoraSpec, Recipe, Stage, is_all_linear, trl_config_class
 
 
-def build_trl_config(recipe: Recipe, output: Path, precision: Precision):
+def build_trl_config(recipe: Recipe, output: Path, precision: Precision, stage: Stage | None = None):
     """``SFTConfig``/``DPOConfig`` from the recipe; TRL's own validation errors become :class:`RecipeError`.
 
+    ``stage`` is the command's (default: the recipe's): its trainer is the one that reads this config.
     Activation (gradient) checkpointing starts off and is switched on later, once the model is loaded, only if the
     memory estimate asks for it (``hardware.decide_checkpointing``), or if the recipe says ``true``.
     """
-    cls = trl_config_class(recipe.stage)
+    stage = stage or recipe.stage
+    cls = trl_config_class(stage)
     fields = dict(recipe.trl)
     fields.update(precision.trl_args())
     fields.update(
@@ -26,12 +28,12 @@ def build_trl_config(recipe: Recipe, output: Path, precision: Precision):
         per_device_eval_batch_size=recipe.eval.batch_size,
     )
     fields[checkpointing_field(cls)] = recipe.activation_checkpointing is True
-    if recipe.stage == "sft":
+    if stage == "sft":
         fields["completion_only_loss"] = True
     try:
         return cls(**fields)
     except (ValueError, TypeError) as exc:
-        raise RecipeError(f"TRL rejected the {recipe.stage} config built from the recipe: {exc}") from None
+        raise RecipeError(f"TRL rejected the {stage} config built from the recipe: {exc}") from None
 
 
 def checkpointing_field(cls) -> str:

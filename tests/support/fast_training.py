@@ -19,3 +19,9 @@ FAST = {
 }
 SFT_FAST = {**FAST, "trl.learning_rate": 5e-3, "trl.num_train_epochs": 2}
 DPO_FAST = {**FAST, "trl.learning_rate": 5e-3, "trl.num_train_epochs": 2, "trl.beta": 0.1}
+
+
+def full(overrides: dict) -> dict:
+    """``overrides`` for full fine-tuning: ``lora: null`` in place of the LoRA keys (a mapping set next to a key
+    inside it is refused, as one value given twice)."""
+    return {**{k: v for k, v in overrides.items() if not k.startswith("lora.")}, "lora": None}

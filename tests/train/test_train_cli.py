@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from prefdata.cli import cli
@@ -129,3 +130,32 @@ def test_importing_train_and_its_cli_does_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_a_mapping_and_a_key_inside_it_are_one_value_given_twice(tmp_path, no_model_loads):
+    """`--beta 0.1 --max-steps 1 --set 'trl={beta: 0.2}'` trained beta 0.2 for a whole epoch: the `--set` of the
+    parent replaced every flag and default under `trl` in silence; `--set model=B` lost to `--model A`."""
+    base = ["--data", str(tmp_path), "--model", "./model_a", "--output", str(tmp_path / "o")]
+    for stage, extra, said in (
+        ("dpo", ["--beta", "0.1", "--max-steps", "1", "--set", "trl={beta: 0.2}"],
+         "trl is also given by --max-steps (trl.max_steps), --beta (trl.beta)"),
+        ("sft", ["--lora-r", "8", "--set", "lora={r: 4}"], "lora is also given by --lora-r (lora.r)"),
+        ("sft", ["--set", "model=/some/other/model"], "model is also given by --model"),
+        ("sft", ["--set", "trl.beta=0.1", "--set", "trl={beta: 0.2}"], "trl and trl.beta are both set"),
+    ):  # fmt: skip
+        result = run(["train", stage, *base, *extra])
+        assert result.exit_code == 2 and said in result.output, result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_python_api_refuses_a_key_given_twice_too(tmp_path, no_model_loads):
+    """`overrides={"trl": {...}, "trl.beta": ...}` applied in order, and `model=` overwrote `overrides["model"]`."""
+    from prefdata.train import RecipeError, train_sft
+    from prefdata.train.recipe import load_recipe
+
+    with pytest.raises(RecipeError, match=r"trl and trl\.max_steps are both set"):
+        load_recipe("sft", overrides={"trl.max_steps": 1, "trl": {"max_length": 64}})
+    with pytest.raises(RecipeError, match="cannot set lora.r: LoRA is off"):
+        load_recipe("sft", overrides={"lora": None, "lora.r": 8})
+    with pytest.raises(RecipeError, match="model is given twice"):
+        train_sft(tmp_path, "./model_a", tmp_path / "o", overrides={"model": "./model_b"})

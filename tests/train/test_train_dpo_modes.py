@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from prefdata.train import RecipeError, train_dpo
-from tests.support.fast_training import DPO_FAST
+from tests.support.canonical_data import synthetic_task, write_canonical
+from tests.support.fast_training import DPO_FAST, full
 
 
 def test_full_finetuning_uses_an_explicit_reference_model(task_data, sft_model, tmp_path, monkeypatch):
@@ -22,7 +23,7 @@ def test_full_finetuning_uses_an_explicit_reference_model(task_data, sft_model, 
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(trl.DPOTrainer, "__init__", spy)
-    overrides = {**DPO_FAST, "lora": None, "trl.learning_rate": 1e-3, "trl.max_steps": 4}
+    overrides = {**full(DPO_FAST), "trl.learning_rate": 1e-3, "trl.max_steps": 4}
     result = train_dpo(task_data, str(sft_model), tmp_path / "full", overrides=overrides, no_check=True)
     assert seen["ref_model"] is not None and seen["ref_model"] is not seen["model"]
     assert seen["peft_config"] is None
@@ -53,6 +54,20 @@ def test_precomputed_reference_log_probs_give_the_same_eval(task_data, sft_model
     assert pre.record["trl_config"]["precompute_ref_log_probs"] is True
     assert pre.eval_after.reward_accuracy == pytest.approx(plain.eval_after.reward_accuracy)
     assert pre.eval_after.reward_margin == pytest.approx(plain.eval_after.reward_margin, rel=1e-3, abs=1e-5)
+
+
+def test_precomputed_reference_with_ld_alpha_still_gives_plain_log_prob_rewards(task_data, sft_model, tmp_path):
+    """With `ld_alpha`, TRL precomputes length-desensitized reference log-probs; the evaluation took them as the
+    reference of its plain sums, so before training (policy = reference) the margin was not 0, and after
+    training the accuracy and margin in eval.json were wrong."""
+    splits = synthetic_task(n_train=16, n_test=8)
+    for row in splits["train"] + splits["test"]:  # LD weighting changes only what is past the shorter completion
+        row["rejected"] = [{"role": "assistant", "content": row["rejected"][0]["content"] * 3}]
+    data = write_canonical(tmp_path / "data", splits)
+    overrides = {**DPO_FAST, "trl.max_steps": 1, "trl.precompute_ref_log_probs": True, "trl.ld_alpha": 0.5}
+    result = train_dpo(data, str(sft_model), tmp_path / "ld", overrides=overrides, no_check=True)
+    assert result.eval_before.reward_margin == pytest.approx(0, abs=1e-6)
+    assert result.eval_before.reward_accuracy == pytest.approx(0.5)
 
 
 def test_ipo_loss_runs(task_data, sft_model, tmp_path):

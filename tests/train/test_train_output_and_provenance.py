@@ -19,8 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from prefdata.cli import cli
-from prefdata.train import DataError, ModelError, OutputDirError, train_dpo, train_sft
-from tests.support.fast_training import DPO_FAST, SFT_FAST
+from prefdata.train import DataError, ModelError, OutputDirError, RecipeError, train_dpo, train_sft
+from prefdata.train.recipe import load_recipe
+from tests.support.fast_training import DPO_FAST, SFT_FAST, full
 
 ONE_STEP = {**SFT_FAST, "trl.max_steps": 1, "trl.num_train_epochs": 1}
 
@@ -100,7 +101,7 @@ def test_overwrite_refuses_a_folder_that_holds_no_model(task_data, tiny_model, t
 
 def test_a_missing_ref_model_is_refused_early_and_named(task_data, sft_model, tmp_path, no_model_loads):
     with pytest.raises(ModelError, match=r"^--ref-model \./no_such_ref: no such directory"):
-        train_dpo(task_data, str(sft_model), tmp_path / "out", overrides={**DPO_FAST, "lora": None}, ref_model="./no_such_ref", no_check=True)
+        train_dpo(task_data, str(sft_model), tmp_path / "out", overrides=full(DPO_FAST), ref_model="./no_such_ref", no_check=True)
 
 
 def test_a_ref_model_that_does_not_load_is_named_by_its_flag(task_data, sft_model, tmp_path):
@@ -108,7 +109,7 @@ def test_a_ref_model_that_does_not_load_is_named_by_its_flag(task_data, sft_mode
     (tmp_path / "ref").mkdir()
     (tmp_path / "ref" / "config.json").write_text('{"model_type": "llama"}')  # no weights
     with pytest.raises(ModelError, match=r"^--ref-model .*ref.*: could not be loaded"):
-        train_dpo(task_data, str(sft_model), tmp_path / "out", overrides={**DPO_FAST, "lora": None}, ref_model=str(tmp_path / "ref"), no_check=True)
+        train_dpo(task_data, str(sft_model), tmp_path / "out", overrides=full(DPO_FAST), ref_model=str(tmp_path / "ref"), no_check=True)
 
 
 # --- replacing a previous output --------------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def test_overwrite_leaves_nothing_of_the_previous_model(task_data, tiny_model, t
     train_sft(task_data, str(tiny_model), out, overrides=ONE_STEP, no_check=True)
     (out / "eval.json").write_text('{"reward_accuracy": 0.99}')  # what an earlier DPO run would have left
     (out / "checkpoint-7").mkdir()
-    train_sft(task_data, str(tiny_model), out, overrides={**ONE_STEP, "lora": None}, no_check=True, overwrite=True)
+    train_sft(task_data, str(tiny_model), out, overrides=full(ONE_STEP), no_check=True, overwrite=True)
     names = {p.name for p in out.iterdir()}
     assert "eval.json" not in names and "checkpoint-7" not in names and "adapter" not in names
     assert json.loads((out / "prefdata_train.json").read_text())["recipe"]["lora"] is None
@@ -186,7 +187,7 @@ def test_a_linked_output_keeps_its_link_and_gets_the_new_model(task_data, tiny_m
     link = tmp_path / "current"
     link.symlink_to(models / "v1")
     for _ in range(2):  # the second run replaces what the first published through the same link
-        result = train_sft(task_data, str(tiny_model), link, overrides={**ONE_STEP, "lora": None}, no_check=True, overwrite=True)
+        result = train_sft(task_data, str(tiny_model), link, overrides=full(ONE_STEP), no_check=True, overwrite=True)
         assert link.is_symlink() and link.resolve() == (models / "v1").resolve()
         assert json.loads((models / "v1" / "prefdata_train.json").read_text())["recipe"]["lora"] is None
         assert result.record["trl_config"]["output_dir"] == str(link)
@@ -255,3 +256,30 @@ def test_the_adapter_and_the_recipe_name_the_base_model_by_absolute_path(task_da
     import yaml  # recipe.yaml, rerun with --recipe from another directory, names the same model
 
     assert yaml.safe_load((result.output / "recipe.yaml").read_text())["model"] == str(tiny_model.resolve())
+
+
+def test_recipe_yaml_keeps_the_reference_model_and_from_instruct(task_data, tiny_model, tmp_path, monkeypatch, no_model_loads):
+    """recipe.yaml left out --ref-model (and --from-instruct), so a rerun with --recipe trained a full-fine-tuning DPO
+    run against the policy's own starting weights instead of the reference the first run used, without a word."""
+    from prefdata.train.prepare import prepare_inputs
+    from prefdata.train.recipe import dump_recipe
+
+    monkeypatch.chdir(tiny_model.parent)
+    first = prepare_inputs("dpo", data=task_data, model=tiny_model.name, output=tmp_path / "one", no_check=True,
+                           overrides={"lora": None}, from_instruct=True, ref_model=f"./{tiny_model.name}")  # fmt: skip
+    assert first.ref.location == first.recipe.ref_model == str(tiny_model.resolve())
+    (tmp_path / "recipe.yaml").write_text(dump_recipe(first.recipe))
+    monkeypatch.chdir(tmp_path)  # a rerun from anywhere
+    again = prepare_inputs("dpo", data=task_data, model=None, output=tmp_path / "two", recipe=tmp_path / "recipe.yaml",
+                           no_check=True)  # fmt: skip
+    assert again.ref is not None and again.ref.location == str(tiny_model.resolve())
+    assert again.from_instruct is True
+    with pytest.raises(RecipeError, match=r"ref_model is given twice"):
+        prepare_inputs("dpo", data=task_data, model=None, output=tmp_path / "three", recipe=tmp_path / "recipe.yaml",
+                       no_check=True, ref_model="/elsewhere", overrides={"ref_model": "/other"})  # fmt: skip
+    result = CliRunner().invoke(cli, ["train", "dpo", "--data", str(task_data), "--model", "m", "--output", "o",
+                                      "--ref-model", "r", "--set", "ref_model=s"])  # fmt: skip
+    assert result.exit_code == 2 and "ref_model is also given by --ref-model" in result.output
+    with pytest.raises(RecipeError, match=r"ref_model \(set by a flag\): is a setting of `prefdata train dpo`"):
+        load_recipe("sft", overrides={"ref_model": "/elsewhere"})
+    assert "ref_model" not in dump_recipe(load_recipe("sft"))  # DPO's keys stay out of an SFT recipe.yaml

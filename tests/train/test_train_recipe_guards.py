@@ -7,9 +7,11 @@ take no model; the few that need one use the tiny local Llama.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from prefdata.cli import cli
@@ -236,14 +238,16 @@ def test_setup_errors_turns_what_trl_refuses_into_a_recipe_error(tmp_path):
      ("sft", "eval.batch_size=true"), ("sft", "seed=false")],
 )
 def test_true_and_false_are_no_numbers(tmp_path, stage, override):
-    """Pydantic's lax mode read ``--set trl.beta=true`` as beta 1.0, and a run trained with it."""
+    """Pydantic's lax mode read ``--set trl.beta=true`` as beta 1.0, and a run trained with it. (``yes`` and ``on``
+    are text in YAML 1.2, as `--set` values are read, and no number either.)"""
     if "loss_weights" in override:
         override_args = ["--set", "trl.loss_type=[sigmoid, sft]", "--set", override]
     else:
         override_args = ["--set", override]
     result = cli_exit(stage, "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"), *override_args)
     assert result.exit_code == 2, result.output
-    assert "(set by a flag)" in result.output and ("expected a number" in result.output), result.output
+    said = "unable to parse string as" if override.endswith(("=yes", "=on")) else "expected a number"
+    assert "(set by a flag)" in result.output and said in result.output, result.output
 
 
 def test_the_held_out_evaluation_reads_every_test_pair_whatever_dataloader_drop_last_says(tiny_llama, tmp_path):
@@ -264,3 +268,72 @@ def test_resume_from_checkpoint_is_refused_not_recorded_as_if_it_ran():
     """It was accepted, ignored (train() is called without it) and written to recipe.yaml and the record."""
     with pytest.raises(RecipeError, match=r"trl\.resume_from_checkpoint \(set by a flag\): is not supported"):
         load_recipe("sft", overrides={"trl.resume_from_checkpoint": "/nonexistent/checkpoint-999"})
+
+
+@pytest.mark.parametrize(("stage", "other"), [("sft", "dpo"), ("dpo", "sft")])
+def test_the_stage_is_the_commands_and_cannot_be_set(stage, other, tmp_path, no_model_loads):
+    """`train sft --set stage=dpo` passed the stage check (made before the overrides), built a DPOConfig for
+    SFTTrainer and crashed after the model loaded (exit 3); `train dpo --set stage=sft` blamed TRL."""
+    result = cli_exit(stage, "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
+                      "--set", f"stage={other}")  # fmt: skip
+    assert result.exit_code == 2 and f"stage (set by a flag): the stage is the command's (`prefdata train {stage}`)" in result.output
+    with pytest.raises(RecipeError, match=f"run `prefdata train {other}`"):
+        load_recipe(stage, overrides={"stage": other})
+
+
+def test_seeds_outside_numpys_range_are_refused_before_anything_loads(tmp_path, no_model_loads):
+    """`--seed -1` or `seed: 4294967296` passed every check, then transformers.set_seed raised after the check gate
+    (exit 3, the staging folder left behind); `trl.data_seed` takes the same range."""
+    args = ("sft", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"))
+    result = cli_exit(*args, "--seed=-1")
+    assert result.exit_code == 2 and "--seed" in result.output and "0<=x<=4294967295" in result.output, result.output
+    for overrides, where in (({"seed": 2**32}, "seed"), ({"seed": -1}, "seed"), ({"trl.data_seed": -1}, "trl.data_seed")):
+        with pytest.raises(RecipeError, match=rf"^{where} \(set by a flag\): "):
+            load_recipe("sft", overrides=overrides)
+    recipe = load_recipe("sft", overrides={"seed": 2**32 - 1, "trl.data_seed": 0})
+    assert recipe.seed == 2**32 - 1
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [("trl.report_to=wandb", "trl.report_to (set by a flag): 'wandb' needs wandb, which is not installed"),
+     ("trl.report_to=[tensorboard]", "'tensorboard' needs tensorboard"),
+     ("trl.optim=adamw_bnb_8bit", "trl.optim (set by a flag): 'adamw_bnb_8bit' needs bitsandbytes"),
+     ("trl.use_liger_kernel=true", "trl.use_liger_kernel (set by a flag): needs liger-kernel"),
+     ("trl.report_to=wandbb", "'wandbb' is not a tracker transformers knows")],
+)
+def test_a_setting_whose_package_is_missing_is_refused_before_anything_loads(override, said, tmp_path, no_model_loads,
+                                                                              monkeypatch):
+    """`report_to: wandb`, `optim: adamw_bnb_8bit` or `use_liger_kernel: true` without the package crashed with a
+    raw ImportError/RuntimeError after the model loaded (exit 3; not a TrainError from the Python API)."""
+    import transformers.utils
+    from transformers.integrations import integration_utils
+
+    for module, check in ((integration_utils, "is_wandb_available"), (integration_utils, "is_tensorboard_available"),
+                          (transformers.utils, "is_bitsandbytes_available"), (transformers.utils, "is_liger_kernel_available")):
+        monkeypatch.setattr(module, check, lambda: False)  # as on a machine without them, whatever is installed here
+    result = cli_exit("sft", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"), "--set", override)
+    assert result.exit_code == 2 and said in result.output, result.output
+    key, _, value = override.partition("=")
+    with pytest.raises(RecipeError, match=re.escape(said.split("(set by a flag): ")[-1])):
+        train_sft(tmp_path, "unused", tmp_path / "o", overrides={key: yaml.safe_load(value)})
+    assert load_recipe("sft", overrides={"trl.report_to": "none", "trl.optim": "adamw_torch"}).trl["report_to"] == "none"
+
+
+def test_recipes_and_set_values_read_exponents_as_numbers(tmp_path, no_model_loads):
+    """Recipes and `--set` values were read as YAML 1.1, where `1e-6` is a string: `lr_scheduler_kwargs:
+    {min_lr: 1e-6}` passed every check and crashed transformers' scheduler after the model loaded (exit 3)."""
+    from prefdata.cli.train import _parse_sets
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text("stage: sft\ntrl:\n  learning_rate: 2e-4\n  lr_scheduler_type: cosine_with_min_lr\n"
+                    "  lr_scheduler_kwargs: {min_lr: 1e-6}\n  save_strategy: no\n  run_name: '1e5'\n")  # fmt: skip
+    recipe = load_recipe("sft", path)
+    assert recipe.trl["lr_scheduler_kwargs"] == {"min_lr": 1e-6} and recipe.trl["learning_rate"] == 2e-4
+    assert recipe.trl["save_strategy"] == "no"
+    path.write_text(dump_recipe(recipe))  # recipe.yaml reruns with the same values: the string '1e5' stays one
+    assert load_recipe("sft", path).trl["run_name"] == "1e5"
+    assert _parse_sets(("trl.lr_scheduler_kwargs={min_lr: 1e-6}",)) == {"trl.lr_scheduler_kwargs": {"min_lr": 1e-6}}
+    result = cli_exit("sft", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
+                      "--set", "trl={beta: 1, beta: 2}")  # fmt: skip
+    assert result.exit_code == 2 and "found the key 'beta' twice" in result.output
