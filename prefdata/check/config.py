@@ -18,6 +18,7 @@ YAML 1.2's scalars (:func:`prefdata.config_files.load_data_yaml`): YAML 1.1 woul
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -214,6 +215,8 @@ def load_config(config: CheckConfig | dict | str | Path | None) -> CheckConfig:
             msg = err["msg"]
             if err["type"] == "bool_type" and str(err.get("input")).lower() in _YAML11_BOOLS:
                 msg += f" (YAML 1.2, as in the build config: write true or false, not {err['input']})"
+            elif isinstance(err.get("input"), str) and re.fullmatch(r"[-+]?[0-9][0-9_]*(\.[0-9_]*)?", err["input"]) and "_" in err["input"]:
+                msg += f" (YAML 1.2, as in the build config: write {err['input'].replace('_', '')}, not {err['input']})"
             if err["type"] == "extra_forbidden":
                 msg = "unknown field" + (f" (checks are: {', '.join(CHECK_IDS)})" if where.startswith("checks.") and where.count(".") == 1 else "")
             problems.append(f"{origin}: {where}: {msg}")

@@ -262,12 +262,15 @@ def _unloadable(shards: list[Shard], read: set[Path]) -> list[SchemaProblem]:
                 shard.name, "", "", "its first row group holds 0 rows: datasets.load_dataset fails on it "
                 f"(\"BatchSize must be greater than 0\"); {fix}",
             ))
-    no_pairs = not any(s.rows for s in shards)  # the suite's row count fails; a KTO-only build's card names data/train on purpose
+    no_pairs = not any(s.rows for s in shards)
     for split, members in by_split.items():
-        if not no_pairs and not any(s.rows for s in members) and not any(s.empty_first_group for s in members):
+        if not any(s.rows for s in members) and not any(s.empty_first_group for s in members):
+            # with no pair anywhere (a build that rejected every record) there is nothing to delete: say so
+            fix = ("the dataset holds no pair at all, so there is nothing to train on" if no_pairs
+                   else "delete its shards (and any card pattern that names only them)")
             problems.append(SchemaProblem(
                 members[0].name, "", "", f"the {split} split holds no rows: datasets.load_dataset fails on it "
-                f"(\"Instruction '{split}' corresponds to no data\"); delete its shards (and any card pattern that names only them)",
+                f"(\"Instruction '{split}' corresponds to no data\"); {fix}",
             ))
     return problems
 

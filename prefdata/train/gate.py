@@ -14,6 +14,7 @@ DPO its signal, but SFT still learns the chosen response.
 from __future__ import annotations
 
 import inspect
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def run_check_gate(
         more = f"\n  ... and {len(errors) - SHOW_CHECKS} more" if len(errors) > SHOW_CHECKS else ""
         raise CheckFailedError(
             f"{path}: `prefdata check` found errors, so training is refused:\n  {listed}{more}\n"
-            f"See `{_check_command(path, spec)}` for details; fix the data (or its build config), or pass --no-check "
+            f"See `{_check_command(path, spec, options['tokenizer'], max_length)}` for details; fix the data (or its build config), or pass --no-check "
             "to train anyway"
         )
     return {
@@ -109,11 +110,19 @@ def _config_with(config: str | None, off: list[str]) -> dict[str, Any] | None:
     return loaded
 
 
-def _check_command(path: str | Path, spec: CheckSpec) -> str:
-    """The ``prefdata check`` command line that reproduces the gate's verdict."""
-    flags = [f"--config {spec.config}" if spec.config else "", f"--suite {spec.suite}" if spec.suite else "",
-             "--strict" if spec.strict else "", f"--benchmark-prompts {spec.benchmark_prompts}" if spec.benchmark_prompts else ""]
-    return " ".join(["prefdata check", str(path), *[f for f in flags if f]])
+def _check_command(path: str | Path, spec: CheckSpec, tokenizer: str | None, max_length: int | None) -> str:
+    """The ``prefdata check`` command line that finds what the gate found: the run's tokenizer and
+    ``max_length`` (the truncation and chat-template checks need them) and the recipe's ``check:``
+    options, each path quoted for a shell. (It also runs the checks the gate leaves out: the shard
+    hashes it had just verified, and for SFT ``truncation_identical``.)"""
+    words = ["prefdata", "check", str(path)]
+    for flag, value in (("--config", spec.config), ("--suite", spec.suite), ("--benchmark-prompts", spec.benchmark_prompts),
+                        ("--tokenizer", tokenizer), ("--max-length", max_length)):
+        if value is not None:
+            words += [flag, str(value)]
+    if spec.strict:
+        words.append("--strict")
+    return shlex.join(words)
 
 
 def _describe(outcome: Any) -> dict[str, str] | None:

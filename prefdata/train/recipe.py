@@ -23,6 +23,7 @@ import copy
 import dataclasses
 import inspect
 import math
+import os
 import re
 import warnings
 from functools import lru_cache
@@ -141,6 +142,12 @@ class CheckSpec(BaseModel):
     suite: str | None = None
     strict: bool = False
     benchmark_prompts: str | None = None
+
+    @field_validator("config", "suite", "benchmark_prompts", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        """A ``Path`` from the Python API, as ``model=`` and ``prefdata.check(config=)`` take one."""
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
 class Recipe(BaseModel):

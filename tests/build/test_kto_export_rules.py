@@ -275,4 +275,5 @@ def test_a_build_with_no_pairs_never_loads_its_kto_rows_as_the_default(tmp_path:
     assert datasets.load_dataset(str(tmp_path / "out"), "kto", cache_dir=cache)["train"].num_rows == 3
     assert "| unpaired rows for KTO (`kto/`" in (tmp_path / "out" / "README.md").read_text()
     failed = [getattr(x, "id", None) or x.expectation_type for x in prefdata.check(tmp_path / "out", write=False).failures()]
-    assert failed == ["expect_table_row_count_to_be_between"]  # no pairs; not also a schema problem for the card's data/train
+    assert failed == ["expect_table_row_count_to_be_between", "schema"]
+    assert "holds no pair at all" in prefdata.check(tmp_path / "out", write=False).check("schema").message

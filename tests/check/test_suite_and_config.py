@@ -145,6 +145,7 @@ def test_config_yaml_reads_numbers_as_yaml_1_2(tmp_path):
     for text, message in (
         ("checks:\n  pii: {max_count: 1:30}\n", "checks.pii.max_count: Input should be a valid integer"),
         ("checks:\n  pii: {enabled: no}\n", "checks.pii.enabled: .*write true or false"),
+        ("checks:\n  pii: {max_count: 1_000}\n", r"checks.pii.max_count: .*write 1000, not 1_000"),  # YAML 1.1 read 1000
         ("checks:\n  pii: {max_count: 1}\n  pii: {max_count: 2}\n", "found the key 'pii' twice"),
     ):
         cfg.write_text(text)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from types import SimpleNamespace
 
 import polars as pl
@@ -299,9 +301,11 @@ def test_the_gate_runs_with_the_check_config_and_suite_the_recipe_names(tmp_path
     team.write_text("checks:\n  pii: {severity: error}\n")
     with pytest.raises(CheckFailedError, match=r"\[error\] identical_responses") as info:
         run_check_gate(data, tokenizer=tiny_model, max_length=64, spec=CheckSpec(config=str(team)))
-    assert "[error] pii" in str(info.value) and f"prefdata check {data} --config {team}" in str(info.value)
+    assert "[error] pii" in str(info.value)
+    command = re.search(r"See `(.*?)` for details", str(info.value)).group(1)  # reproduces the refusal in a shell
+    assert shlex.split(command) == ["prefdata", "check", str(data), "--config", str(team), "--tokenizer", str(tiny_model), "--max-length", "64"]
     team.write_text("checks:\n  identical_responses: {enabled: false}\n")
-    summary = run_check_gate(data, tokenizer=tiny_model, max_length=64, stage="sft", spec=CheckSpec(config=str(team)))
+    summary = run_check_gate(data, tokenizer=tiny_model, max_length=64, stage="sft", spec=CheckSpec(config=team))  # a Path too
     assert summary["passed"] and summary["config"] == str(team)
     with pytest.raises(CheckFailedError, match=r"\[warn\] pii"):  # strict: warnings refuse too, as check --strict
         run_check_gate(data, tokenizer=tiny_model, max_length=64, spec=CheckSpec(config=str(team), strict=True))
