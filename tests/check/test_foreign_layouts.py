@@ -265,9 +265,10 @@ def test_a_split_the_card_reads_outside_data_is_a_schema_finding(tmp_path):
         "read: datasets.load_dataset(OUT) gives pairs that were not checked; move them into data/")]
 
 
-def test_a_build_of_only_kto_rows_has_no_loader_finding(tmp_path):
-    """Every record unpaired: data/ holds empty splits and the card's only config is kto, which the
-    loader then reads by default; check has no pairs to compare it with, so nothing to say."""
+def test_a_build_of_only_kto_rows_says_there_is_nothing_to_train_on(tmp_path):
+    """Every record unpaired: data/ holds empty splits. The card keeps its default config on
+    data/train (a lone kto config became the loader's default, handing out the KTO rows), so
+    load_dataset(OUT) fails, and check says why: no pair at all, not shards to delete."""
     import json
 
     import prefdata
@@ -278,7 +279,8 @@ def test_a_build_of_only_kto_rows_has_no_loader_finding(tmp_path):
               "output": {"kto_export": True}}
     prefdata.build(raw, tmp_path / "out", config=config)
     result = check(tmp_path / "out", write=False)
-    assert result.check("schema").passed, result.check("schema").message
+    assert not result.check("schema").passed
+    assert "holds no pair at all, so there is nothing to train on" in result.check("schema").message
 
 
 def test_an_empty_first_row_group_before_rows_is_found_and_the_advice_keeps_the_rows(tmp_path):
