@@ -22,7 +22,7 @@ from prefdata.build.absent_fields import AbsentFields
 from prefdata.config import BuildConfig, SourceBase
 from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError, UnreadableFileError
 from prefdata.io.decode import DecodeSpec
-from prefdata.io.discover import InputFile, SkippedFile, discover, no_object_reason
+from prefdata.io.discover import InputFile, SkippedFile, discover, names_files, no_object_reason
 from prefdata.io.records import sample_records
 from prefdata.shapes import make_shape
 from prefdata.shapes.base import Shape
@@ -179,16 +179,27 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
     return BuildPlan(plans, skipped, config, absent.warnings())
 
 
-def _configured_format(config: BuildConfig) -> Callable[[str], str | None]:
-    """The format (other than ``auto``) of the source whose ``path`` selects a file, by the file's
-    name: an explicit ``format`` reads ``logs.txt`` as JSON lines, where its name says no format.
-    (A file two sources select is refused when the sources claim their files.)"""
+def _configured_format(config: BuildConfig) -> Callable[[str, bool], str | None]:
+    """The format (other than ``auto``) of the source whose ``path`` names a file, by the file's name
+    (and whether RAW itself names it): an explicit ``format`` reads ``logs.txt`` as JSON lines, where
+    its name says no format. Only a file the path (or RAW) names is read so (:func:`_names`): a source
+    with no path, or a folder or bare wildcard, would read the LICENSE and logo.png beside the data
+    as records, all rejects. (A file two sources select is refused when the sources claim their files.)"""
     explicit = [s for s in config.sources if s.format != "auto"]
 
-    def configured(name: str) -> str | None:
-        return next((s.format for s in explicit if s.path is None or _matches(name, s.path)), None)
+    def configured(name: str, raw_names: bool) -> str | None:
+        return next((s.format for s in explicit if _names(name, s.path, raw_names)), None)
 
     return configured
+
+
+def _names(name: str, path: str | None, raw_names: bool) -> bool:
+    """Whether a source's ``path`` (or RAW, ``raw_names``, where the path takes all of it) selects file
+    ``name`` by naming it: the file's own path, or a glob whose last part names files (:func:`names_files`)."""
+    if path is None or posixpath.normpath(path.strip("/") or ".") == ".":
+        return raw_names
+    pattern = posixpath.normpath(path.strip("/"))
+    return name == pattern or (names_files(pattern) and glob_match(name, pattern))
 
 
 def _sample(f: InputFile, skipped: list[SkippedFile]) -> list[dict] | None:
