@@ -23,7 +23,8 @@ from prefdata.config import BuildConfig, SourceBase
 from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError, UnreadableFileError
 from prefdata.io.decode import DecodeSpec
 from prefdata.io.discover import InputFile, SkippedFile, discover, names_files, no_object_reason
-from prefdata.io.records import sample_records
+from prefdata.io.parquet_records import named_twice
+from prefdata.io.records import Sample, read_sample
 from prefdata.shapes import make_shape
 from prefdata.shapes.base import Shape
 from prefdata.shapes.detect import detect
@@ -142,12 +143,13 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             sample = _sample(f, skipped)
             if sample is None:
                 continue
-            if not sample:
+            if not sample.records:
                 skipped.append(SkippedFile(f.name, no_object_reason(f)))
                 continue
-            source = detect_file(f, sample)
-            sources.append(source)
-            plans.append(_plan(len(plans), f, source, sample, detected=True))
+            source = detect_file(f, sample.records)
+            if (planned := _plan(len(plans), f, source, sample, skipped, detected=True)) is not None:
+                sources.append(source)
+                plans.append(planned)
         if not plans:
             raise InputError(_nothing_readable(raw, skipped))
         return BuildPlan(plans, skipped, BuildConfig(sources=sources))
@@ -171,9 +173,9 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
         source = config.sources[claimed[f.name]]
         f = _with_format(f, source.format)
         sample = _sample(f, skipped)
-        if sample is not None:
-            plans.append(_plan(len(plans), f, source, sample, detected=False))
-            absent.add(claimed[f.name], source, plans[-1].shape, plans[-1].filters, sample)
+        if sample is not None and (planned := _plan(len(plans), f, source, sample, skipped, detected=False)) is not None:
+            plans.append(planned)
+            absent.add(claimed[f.name], source, planned.shape, planned.filters, sample.records)
     if not plans:
         raise InputError(_nothing_readable(raw, skipped))
     return BuildPlan(plans, skipped, config, absent.warnings())
@@ -202,24 +204,38 @@ def _names(name: str, path: str | None, raw_names: bool) -> bool:
     return name == pattern or (names_files(pattern) and glob_match(name, pattern))
 
 
-def _sample(f: InputFile, skipped: list[SkippedFile]) -> list[dict] | None:
+def _sample(f: InputFile, skipped: list[SkippedFile]) -> Sample | None:
     """The file's first records, or None (and the file among ``skipped``, with the reason) when it
     cannot be read at all."""
     try:
-        return sample_records(f)
+        return read_sample(f)
     except UnreadableFileError as exc:
-        skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+        _skip(f, exc, skipped)
         return None
 
 
-def _plan(index: int, f: InputFile, source: SourceBase, sample: list[dict], *, detected: bool) -> FilePlan:
-    shape = make_shape(source, sample)
+def _skip(f: InputFile, exc: UnreadableFileError, skipped: list[SkippedFile]) -> None:
+    skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+
+
+def _plan(index: int, f: InputFile, source: SourceBase, sample: Sample, skipped: list[SkippedFile], *, detected: bool) -> FilePlan | None:
+    """How to read ``f``, or None (the file among ``skipped``) when a column its source reads is
+    named twice in the file (a name given twice that nothing reads is no reason to skip it)."""
+    shape = make_shape(source, sample.records)
     filters = parse_filters(source.filters)
-    leaves = shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]
-    spec = DecodeSpec(field_specs(leaves))
-    if f.format == "parquet" and not shape.reads_whole_record:
-        f = replace(f, columns=tuple(spec.names))  # the columns it never reads are never decoded
-    return FilePlan(index, f, source, shape, spec, detected, filters, _record_bytes(f, sample))
+    spec = DecodeSpec(field_specs(shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]))
+    read = None if shape.reads_whole_record else tuple(spec.names)
+    if (twice := named_twice(f, sample.columns, read)) is not None:
+        _skip(f, twice, skipped)
+        return None
+    if f.format in ("parquet", "csv"):
+        f = replace(f, columns=read)  # Parquet columns it never reads are never decoded
+    return FilePlan(index, f, source, shape, spec, detected, filters, _record_bytes(f, sample.records))
+
+
+def columns_read(shape: Shape) -> tuple[str, ...] | None:
+    """The top-level fields a file read by ``shape`` (no filters) needs, None for all (``inspect``)."""
+    return None if shape.reads_whole_record else tuple(DecodeSpec(field_specs(shape.leaves())).names)
 
 
 def _record_bytes(f: InputFile, sample: list[dict]) -> float:

@@ -41,9 +41,10 @@ class InputFile:
     #: while it ran (a live log appended to, a rotated one), since its records, the raw text of its
     #: rejects and its sha256 would come from different versions
     stamp: tuple[int, int, int] | None = None
-    #: Parquet only: the top-level columns the build reads (those its shape and filters name), or
-    #: None for every column. A column nobody reads is never decoded: image bytes, a UUID, a type
-    #: polars has no import for cost nothing (see :mod:`prefdata.io.parquet_records`).
+    #: Parquet and CSV: the top-level columns the build reads (those its shape and filters name), or
+    #: None for every column. A Parquet column nobody reads is never decoded: image bytes, a UUID, a
+    #: type polars has no import for cost nothing (see :mod:`prefdata.io.parquet_records`); a CSV or
+    #: Parquet name given twice is refused only where it is read.
     columns: tuple[str, ...] | None = None
 
 
