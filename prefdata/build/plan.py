@@ -11,7 +11,7 @@ import fnmatch
 import glob as globlib
 import itertools
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -230,7 +230,21 @@ def _plan(index: int, f: InputFile, source: SourceBase, sample: Sample, skipped:
         return None
     if f.format in ("parquet", "csv"):
         f = replace(f, columns=read)  # Parquet columns it never reads are never decoded
+    if f.format == "parquet" and read is not None:
+        f = replace(f, fields=tuple(path for fs in spec.fields for path in _field_paths(fs.dtype, (fs.name,))))
     return FilePlan(index, f, source, shape, spec, detected, filters, _record_bytes(f, sample.records))
+
+
+def _field_paths(dtype: pl.DataType, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """The paths of the values a decoded type reads (a list's items passed over), for
+    :attr:`InputFile.fields`: ``meta: {lang: str}`` reads ``("meta", "lang")``."""
+    if isinstance(dtype, pl.List):
+        yield from _field_paths(dtype.inner, path)
+    elif isinstance(dtype, pl.Struct) and dtype.fields:
+        for fld in dtype.fields:
+            yield from _field_paths(fld.dtype, (*path, fld.name))
+    else:
+        yield path
 
 
 def columns_read(shape: Shape) -> tuple[str, ...] | None:

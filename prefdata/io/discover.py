@@ -46,6 +46,10 @@ class InputFile:
     #: type polars has no import for cost nothing (see :mod:`prefdata.io.parquet_records`); a CSV or
     #: Parquet name given twice is refused only where it is read.
     columns: tuple[str, ...] | None = None
+    #: Parquet: the field paths read below the top-level columns (``("meta", "lang")``; a list's items
+    #: are passed over: ``("turns", "text")``), a path ending at a column or struct reading all of it;
+    #: None for every field. A struct's fields nobody reads are never decoded either.
+    fields: tuple[tuple[str, ...], ...] | None = None
 
 
 @dataclass(frozen=True)

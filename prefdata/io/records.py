@@ -29,7 +29,15 @@ from prefdata.errors import InputError, UnreadableFileError
 from prefdata.io.compression import CorruptStreamError, open_binary
 from prefdata.io.discover import InputFile
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
-from prefdata.io.parquet_records import as_text, columns_to_read, named_twice, parquet_file, text_or_null, utf8_checked
+from prefdata.io.parquet_records import (
+    as_text,
+    columns_to_read,
+    named_twice,
+    parquet_file,
+    read_schema,
+    text_or_null,
+    utf8_checked,
+)
 from prefdata.text_keys import ASCII_WHITESPACE, WHITE_SPACE_NON_ASCII
 
 #: Under glibc's largest mmap threshold (32 MB), so freed blocks are reused instead of handed back to
@@ -483,9 +491,14 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
 
     with parquet_file(f) as parquet:
         schema = parquet.schema_arrow  # type: ignore[attr-defined]
-        columns = columns_to_read(schema, replace(f, columns=None) if lenient else f, lenient=lenient)
+        read = replace(f, columns=None, fields=None) if lenient else f
+        columns = columns_to_read(schema, read, lenient=lenient)
         as_null = [n for n in dict.fromkeys(schema.names) if columns is not None and n not in columns] if lenient else None
         names = tuple(schema.names)
+        # the structs read, cut to the fields read (None: nothing to cut)
+        types = read_schema(schema, f, columns) if read.fields is not None and columns is not None else None
+        if types is not None and all(types.field(n).type == schema.field(schema.names.index(n)).type for n in columns):  # type: ignore[union-attr]
+            types = None
         probe = next(iter(parquet.iter_batches(batch_size=min(batch_rows, 1024), columns=columns)), None)  # type: ignore[attr-defined]
         row_bytes = _decoded_bytes(probe) / probe.num_rows if probe is not None and probe.num_rows else 1.0
         read_rows = max(1, min(batch_rows, int(block_bytes / 4 / max(1.0, row_bytes))))
@@ -495,7 +508,7 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
 
         def hand_out() -> RecordBatch:
             nonlocal first, gathered, gathered_bytes
-            batch = replace(_parquet_batch(pa.Table.from_batches(gathered), first, columns, as_null), columns=names)
+            batch = replace(_parquet_batch(pa.Table.from_batches(gathered), first, columns, as_null, types), columns=names)
             first += sum(b.num_rows for b in gathered)
             gathered, gathered_bytes = [], 0
             return batch
@@ -537,14 +550,17 @@ def _decoded_bytes(batch) -> int:  # type: ignore[no-untyped-def]
     return total
 
 
-def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null: list[str] | None = None) -> RecordBatch:  # type: ignore[no-untyped-def]
+def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null: list[str] | None = None, types=None) -> RecordBatch:  # type: ignore[no-untyped-def]
     """One batch of rows as JSON text. ``columns`` are selected again after the read (pyarrow also
     reads ``a`` for a column named ``a.b``, the path of a nested field), each by its first position
     (the lenient sample reads both columns of a name given twice, and shows the first). ``as_null``:
-    the lenient sample's columns left unread, shown as null, and bytes that are not UTF-8 shown as null too."""
+    the lenient sample's columns left unread, shown as null, and bytes that are not UTF-8 shown as null too.
+    ``types``: the columns' structs cut to the fields read (:func:`~prefdata.io.parquet_records.read_schema`)."""
     if columns is not None:
         names = table.schema.names
         table = table.select([names.index(n) for n in columns])
+    if types is not None:
+        table = table.cast(types)
     frame = pl.from_arrow(utf8_checked(table))
     assert isinstance(frame, pl.DataFrame)
     if as_null is None:

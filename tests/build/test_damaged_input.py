@@ -606,3 +606,28 @@ def test_a_column_named_twice_that_nothing_reads_costs_nothing(tmp_path: Path) -
         assert result.counts["pairs_written"] == 3
         shown = CliRunner().invoke(cli, ["inspect", str(raw)])
         assert shown.exit_code == 0 and "skipped" not in shown.output, shown.output
+
+
+def test_a_struct_field_nobody_reads_costs_nothing(tmp_path: Path) -> None:
+    """Reading ``meta.lang`` (a filter, or a nested column path) read the whole ``meta`` struct: a
+    subfield nobody reads that holds a UUID's bytes (not UTF-8) made every row an ``invalid_utf8``
+    reject, and a ``decimal256`` one made the file unreadable. Only the fields read are decoded now,
+    in a struct and in a list's structs alike; a subfield read still fails as before."""
+    n = 3
+    meta = pa.StructArray.from_arrays(
+        [pa.array(["en", "en", "de"]), pa.array([b"\x8f\xff\xfe\x01"] * n), pa.array([decimal.Decimal("1.50")] * n, pa.decimal256(40, 2))],
+        ["lang", "uid", "price"],
+    )
+    turns = pa.array([[{"text": f"Question {i}?", "img": b"\xff\xd8"}] for i in range(n)], pa.list_(pa.struct([("text", pa.string()), ("img", pa.binary())])))
+    table = pa.table({"turns": turns, "chosen": ["Yes."] * n, "rejected": ["No."] * n, "meta": meta})
+    raw = _write(tmp_path, "a.parquet", _parquet_bytes(table))
+    columns = {"prompt": "turns[0].text", "chosen": "chosen", "rejected": "rejected"}
+    config = {"sources": [{"shape": "preference", "columns": columns, "filters": ["meta.lang == en"]}]}
+    result = prefdata.build(raw, tmp_path / "out", config=config)
+    assert result.counts["pairs_written"] == 2 and result.counts["rejected_by_reason"] == {"filtered_out": 1}
+    [raw_text] = rejects(tmp_path / "out").get_column("raw").to_list()
+    assert json.loads(raw_text)["meta"] == {"lang": "de"}  # the fields read, as for the columns read
+    assert_reconciled(tmp_path / "out")
+    reads_price = {"sources": [{"shape": "preference", "columns": columns, "filters": ["meta.price > 1"]}]}
+    with pytest.raises(InputError, match=r"a\.parquet: column 'meta' \(struct<price: decimal256\(40, 2\)>\) cannot be read"):
+        prefdata.build(raw, tmp_path / "out2", config=reads_price)
