@@ -12,12 +12,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefdata.build.plan import detect_file
+from prefdata.build.plan import columns_read, detect_file
 from prefdata.config import BuildConfig, dump_config
 from prefdata.errors import AmbiguousLayoutError, InputError, UnreadableFileError
 from prefdata.io.decode import json_kind
 from prefdata.io.discover import SkippedFile, discover, no_object_reason
-from prefdata.io.records import DETECTION_SAMPLE, sample_records
+from prefdata.io.parquet_records import named_twice
+from prefdata.io.records import DETECTION_SAMPLE, read_sample
 from prefdata.shapes import make_shape
 
 
@@ -77,10 +78,11 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
     result = InspectResult(skipped=skipped)
     for f in inputs:
         try:
-            read = sample_records(f, max(sample_size, DETECTION_SAMPLE))
+            taken = read_sample(f, max(sample_size, DETECTION_SAMPLE))
         except UnreadableFileError as exc:  # the build skips it too, and goes on with the other files
             result.skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
             continue
+        read = taken.records
         sample, detection = read[:sample_size], read[:DETECTION_SAMPLE]
         report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample), sample[:examples], None, None, "")
         if not sample:
@@ -89,6 +91,9 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             try:
                 source = detect_file(f, detection)
                 shape = make_shape(source, detection)
+                if (twice := named_twice(f, taken.columns, columns_read(shape))) is not None:  # as the build skips it
+                    result.skipped.append(SkippedFile(f.name, str(twice).removeprefix(f"{f.name}: ")))
+                    continue
                 report.shape, report.description = shape.name, shape.describe()
                 report.config_yaml = dump_config(BuildConfig(sources=[source]))
             except AmbiguousLayoutError as exc:

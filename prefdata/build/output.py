@@ -301,12 +301,28 @@ def swap_into_place(tmp: Path, out: Path) -> Settled:
         if _exchange(tmp, out):
             previous = tmp
         else:
-            os.rename(out, previous)
+            _rename_out(out, previous)
             os.rename(tmp, out)
     except BaseException:
         _undo_unfinished_swap(tmp, out, previous, new_build)
         raise
     return settle_previous(previous, out)
+
+
+def _rename_out(out: Path, previous: Path) -> None:
+    """Move the previous OUT aside for the new one; a refusal is the user's to fix (exit 2), not a bug.
+
+    A mount point that :func:`check_out_dir` cannot tell (a bind mount of a folder on the same
+    filesystem: same device as its parent) or a folder in use is refused here, with EBUSY, after the
+    build: the new build is then removed (:func:`_undo_unfinished_swap`) and OUT left as it was.
+    """
+    try:
+        os.rename(out, previous)
+    except OSError as exc:
+        raise OutputError(
+            f"OUT '{out}' could not be renamed ({exc.strerror or exc}): it is a mount point (a volume or bind mount) or in use, "
+            f"and a build swaps OUT in whole. The new build was removed and OUT left as it was: give a folder inside it (e.g. '{out / 'dataset'}')"
+        ) from exc
 
 
 def _undo_unfinished_swap(tmp: Path, out: Path, previous: Path, new_build: int) -> None:

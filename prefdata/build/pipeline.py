@@ -27,7 +27,7 @@ import polars as pl
 
 from prefdata import __version__
 from prefdata.build.batching import Joiner, Work, join_key
-from prefdata.build.card import UserEdits, write_card
+from prefdata.build.card import UserEdits, render_card
 from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_drops, raw_order
 from prefdata.build.output import (
     check_out_dir,
@@ -282,8 +282,9 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
     # orjson: Python's indenting encoder took half a second for a folder of 20,000 files
     with writing(tmp / "manifest.json"):
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
+    card = render_card(manifest, edits=edits)  # rendered outside ``writing``: only the write is the disk's
     with writing(tmp / "README.md"):
-        write_card(tmp, manifest, edits=edits)
+        (tmp / "README.md").write_text(card, encoding="utf-8")
     return manifest
 
 

@@ -11,7 +11,7 @@ import fnmatch
 import glob as globlib
 import itertools
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,8 +22,9 @@ from prefdata.build.absent_fields import AbsentFields
 from prefdata.config import BuildConfig, SourceBase
 from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError, UnreadableFileError
 from prefdata.io.decode import DecodeSpec
-from prefdata.io.discover import InputFile, SkippedFile, discover, no_object_reason
-from prefdata.io.records import sample_records
+from prefdata.io.discover import InputFile, SkippedFile, discover, names_files, no_object_reason
+from prefdata.io.parquet_records import named_twice
+from prefdata.io.records import Sample, read_sample
 from prefdata.shapes import make_shape
 from prefdata.shapes.base import Shape
 from prefdata.shapes.detect import detect
@@ -142,12 +143,13 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             sample = _sample(f, skipped)
             if sample is None:
                 continue
-            if not sample:
+            if not sample.records:
                 skipped.append(SkippedFile(f.name, no_object_reason(f)))
                 continue
-            source = detect_file(f, sample)
-            sources.append(source)
-            plans.append(_plan(len(plans), f, source, sample, detected=True))
+            source = detect_file(f, sample.records)
+            if (planned := _plan(len(plans), f, source, sample, skipped, detected=True)) is not None:
+                sources.append(source)
+                plans.append(planned)
         if not plans:
             raise InputError(_nothing_readable(raw, skipped))
         return BuildPlan(plans, skipped, BuildConfig(sources=sources))
@@ -171,44 +173,83 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
         source = config.sources[claimed[f.name]]
         f = _with_format(f, source.format)
         sample = _sample(f, skipped)
-        if sample is not None:
-            plans.append(_plan(len(plans), f, source, sample, detected=False))
-            absent.add(claimed[f.name], source, plans[-1].shape, plans[-1].filters, sample)
+        if sample is not None and (planned := _plan(len(plans), f, source, sample, skipped, detected=False)) is not None:
+            plans.append(planned)
+            absent.add(claimed[f.name], source, planned.shape, planned.filters, sample.records)
     if not plans:
         raise InputError(_nothing_readable(raw, skipped))
     return BuildPlan(plans, skipped, config, absent.warnings())
 
 
-def _configured_format(config: BuildConfig) -> Callable[[str], str | None]:
-    """The format (other than ``auto``) of the source whose ``path`` selects a file, by the file's
-    name: an explicit ``format`` reads ``logs.txt`` as JSON lines, where its name says no format.
-    (A file two sources select is refused when the sources claim their files.)"""
+def _configured_format(config: BuildConfig) -> Callable[[str, bool], str | None]:
+    """The format (other than ``auto``) of the source whose ``path`` names a file, by the file's name
+    (and whether RAW itself names it): an explicit ``format`` reads ``logs.txt`` as JSON lines, where
+    its name says no format. Only a file the path (or RAW) names is read so (:func:`_names`): a source
+    with no path, or a folder or bare wildcard, would read the LICENSE and logo.png beside the data
+    as records, all rejects. (A file two sources select is refused when the sources claim their files.)"""
     explicit = [s for s in config.sources if s.format != "auto"]
 
-    def configured(name: str) -> str | None:
-        return next((s.format for s in explicit if s.path is None or _matches(name, s.path)), None)
+    def configured(name: str, raw_names: bool) -> str | None:
+        return next((s.format for s in explicit if _names(name, s.path, raw_names)), None)
 
     return configured
 
 
-def _sample(f: InputFile, skipped: list[SkippedFile]) -> list[dict] | None:
+def _names(name: str, path: str | None, raw_names: bool) -> bool:
+    """Whether a source's ``path`` (or RAW, ``raw_names``, where the path takes all of it) selects file
+    ``name`` by naming it: the file's own path, or a glob whose last part names files (:func:`names_files`)."""
+    if path is None or posixpath.normpath(path.strip("/") or ".") == ".":
+        return raw_names
+    pattern = posixpath.normpath(path.strip("/"))
+    return name == pattern or (names_files(pattern) and glob_match(name, pattern))
+
+
+def _sample(f: InputFile, skipped: list[SkippedFile]) -> Sample | None:
     """The file's first records, or None (and the file among ``skipped``, with the reason) when it
     cannot be read at all."""
     try:
-        return sample_records(f)
+        return read_sample(f)
     except UnreadableFileError as exc:
-        skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+        _skip(f, exc, skipped)
         return None
 
 
-def _plan(index: int, f: InputFile, source: SourceBase, sample: list[dict], *, detected: bool) -> FilePlan:
-    shape = make_shape(source, sample)
+def _skip(f: InputFile, exc: UnreadableFileError, skipped: list[SkippedFile]) -> None:
+    skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+
+
+def _plan(index: int, f: InputFile, source: SourceBase, sample: Sample, skipped: list[SkippedFile], *, detected: bool) -> FilePlan | None:
+    """How to read ``f``, or None (the file among ``skipped``) when a column its source reads is
+    named twice in the file (a name given twice that nothing reads is no reason to skip it)."""
+    shape = make_shape(source, sample.records)
     filters = parse_filters(source.filters)
-    leaves = shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]
-    spec = DecodeSpec(field_specs(leaves))
-    if f.format == "parquet" and not shape.reads_whole_record:
-        f = replace(f, columns=tuple(spec.names))  # the columns it never reads are never decoded
-    return FilePlan(index, f, source, shape, spec, detected, filters, _record_bytes(f, sample))
+    spec = DecodeSpec(field_specs(shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]))
+    read = None if shape.reads_whole_record else tuple(spec.names)
+    if (twice := named_twice(f, sample.columns, read)) is not None:
+        _skip(f, twice, skipped)
+        return None
+    if f.format in ("parquet", "csv"):
+        f = replace(f, columns=read)  # Parquet columns it never reads are never decoded
+    if f.format == "parquet" and read is not None:
+        f = replace(f, fields=tuple(path for fs in spec.fields for path in _field_paths(fs.dtype, (fs.name,))))
+    return FilePlan(index, f, source, shape, spec, detected, filters, _record_bytes(f, sample.records))
+
+
+def _field_paths(dtype: pl.DataType, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """The paths of the values a decoded type reads (a list's items passed over), for
+    :attr:`InputFile.fields`: ``meta: {lang: str}`` reads ``("meta", "lang")``."""
+    if isinstance(dtype, pl.List):
+        yield from _field_paths(dtype.inner, path)
+    elif isinstance(dtype, pl.Struct) and dtype.fields:
+        for fld in dtype.fields:
+            yield from _field_paths(fld.dtype, (*path, fld.name))
+    else:
+        yield path
+
+
+def columns_read(shape: Shape) -> tuple[str, ...] | None:
+    """The top-level fields a file read by ``shape`` (no filters) needs, None for all (``inspect``)."""
+    return None if shape.reads_whole_record else tuple(DecodeSpec(field_specs(shape.leaves())).names)
 
 
 def _record_bytes(f: InputFile, sample: list[dict]) -> float:

@@ -16,6 +16,7 @@ or all duplicates, costs no more to build than one that is all pairs.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ class RawText:
                 pieces = self._cursors.setdefault(int(file_idx), RecordCursor(self._files[int(file_idx)])).take(missing)
             records = group.get_column("_record")
             done = 0  # rows of ``group`` already given
-            for hit in pieces:
+            for hit in _naming(pieces, self._files[int(file_idx)]):
                 end = int(records.search_sorted(int(hit.get_column("_record").max()), side="right"))
                 part = group.slice(done, end - done)
                 done = end
@@ -119,6 +120,17 @@ class RawText:
     def close(self) -> None:
         """Close every file still open: at most one, as earlier ones are closed when a later one is asked."""
         self._close_before(len(self._files))
+
+
+def _naming(pieces: Iterator[pl.DataFrame], file: InputFile) -> Iterator[pl.DataFrame]:
+    """``pieces``, with a read error that names no file (``os.pread`` on a failing disk) naming the
+    RAW file read back, so the user knows which disk to look at."""
+    try:
+        yield from pieces
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, os.fspath(file.path)) from exc
 
 
 def _first_per_record(drops: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
@@ -268,14 +280,19 @@ def write_rejects(
 ) -> RejectCounts:
     """Write ``rejects/`` at ``path`` (see the module docstring) and return what it holds."""
     counts = RejectCounts()
+    # ``writing`` wraps the writes alone: a read of the spill or of RAW (the rejects' raw text) that
+    # fails is the read's error, not a refused write of the rejects shard
     with writing(path):
         stream = ParquetStream(path, REJECT_SCHEMA, compression, long_text=("detail", "raw"))
-        try:
-            for rows in rejected_records(early, late, done, counts):
-                counts.add(rows)
-                for piece in raw.fill(rows):
-                    stream.write(to_reject_table(piece, file_names))
-        finally:
-            raw.close()
+    try:
+        for rows in rejected_records(early, late, done, counts):
+            counts.add(rows)
+            for piece in raw.fill(rows):
+                table = to_reject_table(piece, file_names)
+                with writing(path):
+                    stream.write(table)
+    finally:
+        raw.close()
+        with writing(path):
             stream.close()
     return counts

@@ -9,6 +9,8 @@ from __future__ import annotations
 import glob as globlib
 import json
 import os
+import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +41,15 @@ class InputFile:
     #: while it ran (a live log appended to, a rotated one), since its records, the raw text of its
     #: rejects and its sha256 would come from different versions
     stamp: tuple[int, int, int] | None = None
-    #: Parquet only: the top-level columns the build reads (those its shape and filters name), or
-    #: None for every column. A column nobody reads is never decoded: image bytes, a UUID, a type
-    #: polars has no import for cost nothing (see :mod:`prefdata.io.parquet_records`).
+    #: Parquet and CSV: the top-level columns the build reads (those its shape and filters name), or
+    #: None for every column. A Parquet column nobody reads is never decoded: image bytes, a UUID, a
+    #: type polars has no import for cost nothing (see :mod:`prefdata.io.parquet_records`); a CSV or
+    #: Parquet name given twice is refused only where it is read.
     columns: tuple[str, ...] | None = None
+    #: Parquet: the field paths read below the top-level columns (``("meta", "lang")``; a list's items
+    #: are passed over: ``("turns", "text")``), a path ending at a column or struct reading all of it;
+    #: None for every field. A struct's fields nobody reads are never decoded either.
+    fields: tuple[tuple[str, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,8 @@ def classify(path: Path, name: str, configured: str | None = None) -> InputFile 
 
     The format comes from the name; the compression from the first bytes (a renamed ``.gz`` that
     holds zstd, or a ``.jsonl`` that holds gzip, is read as what it is). ``configured`` is the
-    format a build config gives the file: it reads a file whose name says none (``logs.txt`` as
-    JSON lines), as the user said, instead of skipping it.
+    format a build config gives the file where a source's path (or RAW) names it: it reads a file
+    whose name says none (``logs.txt`` as JSON lines), as the user said, instead of skipping it.
     """
     fmt, named_compression, suffix = _split_suffixes(path)
     if path.name in NOT_DATA or (path.name == "state.json" and any(path.parent.glob("*.arrow"))):
@@ -76,7 +83,11 @@ def classify(path: Path, name: str, configured: str | None = None) -> InputFile 
     if fmt is None:
         what = f"unknown extension '{suffix}'" if suffix else "no file extension"
         hint = f"; {ARROW}" if suffix == ".arrow" else ""
-        return SkippedFile(name, f"{what}; readable: {', '.join(sorted(FORMATS))} (optionally .gz/.zst), or any name a build config gives a `format`{hint}")
+        named = f"'{'**/' if '/' in name else ''}*{suffix}'" if suffix else name
+        return SkippedFile(
+            name, f"{what}; readable: {', '.join(sorted(FORMATS))} (optionally .gz/.zst), or any file a source's `path` names, "
+                  f"read with its `format` (e.g. `path: {named}`){hint}"
+        )
     try:
         st = path.stat()
         size = st.st_size
@@ -128,20 +139,37 @@ def _sniff_json(path: Path, compression: str | None) -> str | None:
     return "json" if first == b"[" else "jsonl"
 
 
+def names_files(pattern: str) -> bool:
+    """Whether a path or glob names the files it selects, not just the folder they sit in: its last
+    part says more than a wildcard (``logs.txt``, ``*.log.gz``, ``day*``; not ``*``, ``**``,
+    ``data/*`` or ``.``). A configured format reads such files whatever their extension; a LICENSE,
+    a loader script or a logo beside the data, which only a folder or a bare wildcard takes in, are
+    not read as records.
+
+    >>> [names_files(p) for p in ("logs.txt", "*.log.gz", "a/day*", "*", "data/**", "data/*", "[ab]*", ".")]
+    [True, True, True, False, False, False, False, False]
+    """
+    last = posixpath.basename(posixpath.normpath(pattern.rstrip("/") or "."))
+    return re.sub(r"\[[^]]*\]|[*?]", "", last) not in ("", ".")
+
+
 def discover(
-    raw: str | os.PathLike[str], *, exclude: Path | None = None, formats: Callable[[str], str | None] | None = None
+    raw: str | os.PathLike[str], *, exclude: Path | None = None, formats: Callable[[str, bool], str | None] | None = None
 ) -> tuple[list[InputFile], list[SkippedFile]]:
     """Expand RAW into input files (sorted, deterministic) and skipped files.
 
     Hidden files and folders (``.x``, ``_x``) in directories are not read but listed as skipped;
     ``exclude`` (the output folder, when it sits inside RAW) is never read. ``formats`` gives the
-    format a build config names for a file (by its name relative to RAW), or None.
+    format a build config names for a file (by its name relative to RAW, and whether RAW itself names
+    it: RAW is the file, or a glob that :func:`names_files`), or None.
     """
     raw_str = os.fspath(raw)
     candidates: list[tuple[Path, str]]
     hidden: list[SkippedFile] = []
+    raw_names = False
     if any(ch in raw_str for ch in _GLOB_CHARS) and not Path(raw_str).exists():
         candidates, hidden = _glob(raw_str, exclude)
+        raw_names = names_files(raw_str)
         if not candidates and not hidden:
             raise InputError(f"RAW glob '{raw_str}' matches no file")
     else:
@@ -150,6 +178,7 @@ def discover(
             raise InputError(f"RAW '{raw_str}' does not exist")
         if root.is_file():
             candidates = [(root, root.name)]
+            raw_names = True
         elif not root.is_dir():
             raise InputError(f"RAW '{raw_str}' is neither a file nor a folder (a pipe or a device); write the records to a file first")
         elif _is_prefdata_output(root):
@@ -165,7 +194,7 @@ def discover(
         if text is None:  # the manifest, lineage and rejects name files in UTF-8 text
             skipped.append(SkippedFile(_shown(name), NOT_UTF8))
             continue
-        item = classify(path, text, formats(text) if formats is not None else None)
+        item = classify(path, text, formats(text, raw_names) if formats is not None else None)
         (inputs if isinstance(item, InputFile) else skipped).append(item)
     skipped.sort(key=lambda item: item.name)
     return inputs, skipped

@@ -10,10 +10,13 @@ Four things stand between a Parquet file and prefdata's one decoding path (JSON 
 - **Damage.** A file that is not Parquet, or a compressed one cut short, has no readable row; it
   raises :class:`~prefdata.errors.UnreadableFileError`, which the build reports as a skipped file.
 - **Columns nobody reads.** The build reads only the columns its shape and filters name
-  (:attr:`~prefdata.io.discover.InputFile.columns`): an image, a UUID's bytes, a ``decimal256`` id
-  beside the text never decide whether a record builds. A column read that polars cannot import, and
-  a name the file gives two columns, are errors naming the column (:func:`columns_to_read`); the
-  sample that detection reads shows every column, one polars cannot import as null (``lenient``).
+  (:attr:`~prefdata.io.discover.InputFile.columns`), and of a struct only the fields they name
+  (:attr:`~prefdata.io.discover.InputFile.fields`, :func:`read_schema`): an image, a UUID's bytes,
+  a ``decimal256`` id beside the text, or inside ``meta`` beside ``meta.lang``, never decide whether
+  a record builds. A column read that polars cannot import, and
+  a name the file gives two columns read, are errors naming the column (:func:`columns_to_read`); the
+  sample that detection reads shows every column, one polars cannot import as null and a name given
+  twice once, by its first column (``lenient``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import functools
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO
 
@@ -65,31 +68,96 @@ def _seekable(f: InputFile) -> Iterator[str | IO[bytes]]:
 def columns_to_read(schema, f: InputFile, *, lenient: bool = False) -> list[str] | None:  # type: ignore[no-untyped-def]
     """The names of ``schema`` to read for ``f`` (``None``: all, as the file orders them).
 
-    A name given to two columns read makes the record ambiguous (which one is ``chosen``?) and polars
-    refuses the frame, so it fails the file, as damage does; so does, unless ``lenient`` (the
-    detection sample, which shows what it can), a column read whose type polars cannot import.
+    Unless ``lenient`` (the detection sample, which shows what it can), a name given to two columns
+    read makes the record ambiguous (which one is ``chosen``?) and fails the file, as damage does
+    (:func:`named_twice`), and so does a column read whose type polars cannot import; the sample shows
+    a name given twice once (its first column: :func:`_parquet_batch` selects by first position).
     Columns ``f`` does not read are not checked: they are never decoded.
     """
     names = schema.names
-    wanted = names if f.columns is None else [n for n in names if n in f.columns]
-    counts = Counter(names)
-    if (twice := next((n for n in wanted if counts[n] > 1), None)) is not None:
-        where = ", ".join(str(i + 1) for i, n in enumerate(names) if n == twice)
-        raise UnreadableFileError(f"{f.name}: column {twice!r} appears {counts[twice]} times (columns {where}); "
-                                  "a record cannot hold two fields of one name: rename or drop one")
-    unreadable = _unreadable(schema, wanted)
+    wanted = list(dict.fromkeys(names if f.columns is None else [n for n in names if n in f.columns]))
+    if not lenient and (twice := named_twice(f, names, wanted)) is not None:
+        raise twice
+    pruned = read_schema(schema, f, wanted)
+    unreadable = _unreadable(pruned, wanted)
     if unreadable and not lenient:
         name, why = next(iter(unreadable.items()))
-        raise UnreadableFileError(f"{f.name}: column {name!r} ({schema.field(name).type}) cannot be read: {why}")
-    if f.columns is None and not unreadable:
+        raise UnreadableFileError(f"{f.name}: column {name!r} ({pruned.field(name).type}) cannot be read: {why}")
+    if f.columns is None and not unreadable and len(wanted) == len(names):
         return None
     return [n for n in wanted if n not in unreadable]
 
 
+def named_twice(f: InputFile, names: Sequence[str] | None, read: Collection[str] | None) -> UnreadableFileError | None:
+    """The error for a column the build reads (``read``; None: every column) that the file's column
+    names (a CSV header, a Parquet schema) give twice, or None.
+
+    A record holds one value per name, so one of the two columns' text would be lost unsaid (or polars
+    refuses the frame). A name given twice that is never read costs nothing, so it is no reason to
+    refuse the file (a spreadsheet export's two ``notes`` columns); nor is a blank name (a CSV
+    header's trailing commas give several), which no config can name.
+    """
+    counts = Counter(names or ())
+    twice = next((n for n, k in counts.items() if k > 1 and n.strip() and (read is None or n in read)), None)
+    if twice is None:
+        return None
+    where = ", ".join(str(i + 1) for i, n in enumerate(names or ()) if n == twice)
+    return UnreadableFileError(f"{f.name}: column {twice!r} appears {counts[twice]} times (columns {where}) and is read; "
+                               "a record holds one value per name, so one column's text would be lost: rename or drop one")
+
+
+def read_schema(schema, f: InputFile, names: list[str]):  # type: ignore[no-untyped-def]
+    """The Arrow schema of the columns ``names`` as the build reads them: a struct (in a list too) cut
+    to the fields ``f`` reads (:attr:`InputFile.fields`), as decoding would cut it, so a subfield
+    nobody reads (a UUID's bytes, a ``decimal256``) is never handed to polars. pyarrow's cast to it
+    keeps the children read as they are (no copy)."""
+    import pyarrow as pa
+
+    kept = _kept(f.fields)
+    return pa.schema([_field(schema, n).with_type(_pruned(_field(schema, n).type, kept.get(n) if kept is not None else None)) for n in names])
+
+
+def _kept(paths: tuple[tuple[str, ...], ...] | None) -> dict | None:  # type: ignore[type-arg]
+    """Field paths as a tree: ``{name: subtree}``, None where everything below is read."""
+    if paths is None:
+        return None
+    tree: dict = {}  # type: ignore[type-arg]
+    for path in sorted(paths, key=len):  # a shorter path (all below it) before a longer one under it
+        node = tree
+        for i, name in enumerate(path):
+            if name in node and node[name] is None:
+                break  # all of it is read already
+            if i == len(path) - 1:
+                node[name] = None
+            else:
+                node = node.setdefault(name, {})
+    return tree
+
+
+def _pruned(t, kept: dict | None):  # type: ignore[no-untyped-def,type-arg]
+    """Arrow type ``t`` with its structs cut to the fields of ``kept`` (None: ``t`` whole)."""
+    import pyarrow as pa
+
+    if kept is None:
+        return t
+    if pa.types.is_struct(t):
+        fields = [t.field(i) for i in range(t.num_fields) if t.field(i).name in kept]
+        return pa.struct([fld.with_type(_pruned(fld.type, kept[fld.name])) for fld in fields])
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner = t.value_field.with_type(_pruned(t.value_type, kept))
+        return pa.list_(inner) if pa.types.is_list(t) else pa.large_list(inner)
+    return t  # a value read as a whole (text, a number), or one the decoder will call the wrong type
+
+
 def _unreadable(schema, names: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """``{name: why}`` for the columns of ``names`` polars cannot import."""
-    why = _import_failures(tuple(schema.field(n).type for n in names))
+    why = _import_failures(tuple(_field(schema, n).type for n in names))
     return {n: w for n, w in zip(names, why) if w is not None}
+
+
+def _field(schema, name: str):  # type: ignore[no-untyped-def]
+    """The first field of ``schema`` named ``name`` (``Schema.field`` refuses a name given twice)."""
+    return schema.field(schema.names.index(name))
 
 
 @functools.lru_cache(maxsize=256)

@@ -29,7 +29,15 @@ from prefdata.errors import InputError, UnreadableFileError
 from prefdata.io.compression import CorruptStreamError, open_binary
 from prefdata.io.discover import InputFile
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
-from prefdata.io.parquet_records import as_text, columns_to_read, parquet_file, text_or_null, utf8_checked
+from prefdata.io.parquet_records import (
+    as_text,
+    columns_to_read,
+    named_twice,
+    parquet_file,
+    read_schema,
+    text_or_null,
+    utf8_checked,
+)
 from prefdata.text_keys import ASCII_WHITESPACE, WHITE_SPACE_NON_ASCII
 
 #: Under glibc's largest mmap threshold (32 MB), so freed blocks are reused instead of handed back to
@@ -59,6 +67,9 @@ class RecordBatch:
     #: element of the batch starts, and for elements also where it ends (a line ends where the next starts)
     line_offsets: pl.Series | None = None
     line_ends: pl.Series | None = None
+    #: CSV and Parquet: the file's column names as it gives them (a name given twice included), which
+    #: the plan checks against the columns its source reads (:func:`~prefdata.io.parquet_records.named_twice`)
+    columns: tuple[str, ...] | None = None
 
     @property
     def records(self) -> int:
@@ -372,9 +383,13 @@ def _elements_batch(got: Elements, first: int, bytes_read: int) -> RecordBatch:
 CSV_FIELD_LIMIT = 2**31 - 1
 
 
-def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) -> Iterator[RecordBatch]:
+def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES, *, lenient: bool = False) -> Iterator[RecordBatch]:
     """CSV cells are text; a row whose cell count differs from the header is a reject, and so is a
-    row with bytes that are not UTF-8 (read as escapes, so one bad byte costs its row, not the file)."""
+    row with bytes that are not UTF-8 (read as escapes, so one bad byte costs its row, not the file).
+
+    A header that gives a column ``f`` reads (:attr:`InputFile.columns`; None: every column) a name
+    twice fails the file; a name given twice that is not read, and every one in the ``lenient``
+    detection sample, holds its first column's cell (the plan refuses the file if it reads it)."""
     with open_binary(f.path, f.compression) as fb:
         # -sig: drop a BOM; surrogateescape: keep invalid bytes (as lone surrogates) to find their row
         fh = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
@@ -390,10 +405,11 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) 
             return
         if (bad := _invalid_utf8(header)) is not None:
             raise InputError(f"{f.name}: the CSV header (line 1) is not valid UTF-8 (cell {bad[0] + 1}, {bad[1]}); no column can be named")
-        if (twice := _named_twice(header)) is not None:
-            name, first, second = twice
-            raise InputError(f"{f.name}: the CSV header (line 1) names column {name!r} twice (cells {first} and {second}); "
-                             "a record holds one value per name, so one column's text would be lost: rename or drop one")
+        if not lenient and (twice := named_twice(f, header, f.columns)) is not None:
+            raise twice
+        columns = tuple(header)
+        # a name given twice keeps its first cell; without one (the usual header) each row zips whole
+        first_cells = None if len(set(header)) == len(header) else [header.index(name) for name in dict.fromkeys(header)]
         records: list[int] = []
         lines: list[str] = []
         rejects: list[tuple[int, str, str, str]] = []
@@ -406,7 +422,7 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) 
             at = _position(fb)
             done = at - position if at is not None and position is not None else text_bytes
             position = at
-            return RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank, bytes_read=done)
+            return RecordBatch(lines=_lines_frame(records, lines), rejects=_rejects_frame(rejects), blank_lines=blank, bytes_read=done, columns=columns)
 
         while True:
             try:
@@ -431,29 +447,13 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES) 
                 text_bytes += len(raw)
             else:
                 records.append(number)
-                lines.append(orjson.dumps(dict(zip(header, row))).decode("utf-8"))
+                cells = dict(zip(header, row)) if first_cells is None else {header[i]: row[i] for i in first_cells}
+                lines.append(orjson.dumps(cells).decode("utf-8"))
                 text_bytes += len(lines[-1])
             if len(records) + len(rejects) >= batch_rows or text_bytes >= block_bytes:
                 yield batch()
                 records, lines, rejects, blank, text_bytes = [], [], [], 0, 0
         yield batch()
-
-
-def _named_twice(header: list[str]) -> tuple[str, int, int] | None:
-    """``(name, first cell, second cell)`` (1-based) of the first name the header gives two columns.
-
-    Each row becomes one JSON object, so one of the two cells would be dropped unsaid (and JSON lines
-    of the same record keep the other). Blank names are left alone: no config can name such a
-    column (trailing commas in a header give several), so none of them is ever read.
-    """
-    seen: dict[str, int] = {}
-    for i, name in enumerate(header, 1):
-        if not name.strip():
-            continue
-        if name in seen:
-            return name, seen[name], i
-        seen[name] = i
-    return None
 
 
 def _position(fh: BinaryIO) -> int | None:
@@ -491,8 +491,14 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
 
     with parquet_file(f) as parquet:
         schema = parquet.schema_arrow  # type: ignore[attr-defined]
-        columns = columns_to_read(schema, replace(f, columns=None) if lenient else f, lenient=lenient)
-        as_null = [n for n in schema.names if columns is not None and n not in columns] if lenient else None
+        read = replace(f, columns=None, fields=None) if lenient else f
+        columns = columns_to_read(schema, read, lenient=lenient)
+        as_null = [n for n in dict.fromkeys(schema.names) if columns is not None and n not in columns] if lenient else None
+        names = tuple(schema.names)
+        # the structs read, cut to the fields read (None: nothing to cut)
+        types = read_schema(schema, f, columns) if read.fields is not None and columns is not None else None
+        if types is not None and all(types.field(n).type == schema.field(schema.names.index(n)).type for n in columns):  # type: ignore[union-attr]
+            types = None
         probe = next(iter(parquet.iter_batches(batch_size=min(batch_rows, 1024), columns=columns)), None)  # type: ignore[attr-defined]
         row_bytes = _decoded_bytes(probe) / probe.num_rows if probe is not None and probe.num_rows else 1.0
         read_rows = max(1, min(batch_rows, int(block_bytes / 4 / max(1.0, row_bytes))))
@@ -502,7 +508,7 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
 
         def hand_out() -> RecordBatch:
             nonlocal first, gathered, gathered_bytes
-            batch = _parquet_batch(pa.Table.from_batches(gathered), first, columns, as_null)
+            batch = replace(_parquet_batch(pa.Table.from_batches(gathered), first, columns, as_null, types), columns=names)
             first += sum(b.num_rows for b in gathered)
             gathered, gathered_bytes = [], 0
             return batch
@@ -544,12 +550,17 @@ def _decoded_bytes(batch) -> int:  # type: ignore[no-untyped-def]
     return total
 
 
-def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null: list[str] | None = None) -> RecordBatch:  # type: ignore[no-untyped-def]
+def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null: list[str] | None = None, types=None) -> RecordBatch:  # type: ignore[no-untyped-def]
     """One batch of rows as JSON text. ``columns`` are selected again after the read (pyarrow also
-    reads ``a`` for a column named ``a.b``, the path of a nested field). ``as_null``: the lenient
-    sample's columns left unread, shown as null, and bytes that are not UTF-8 shown as null too."""
+    reads ``a`` for a column named ``a.b``, the path of a nested field), each by its first position
+    (the lenient sample reads both columns of a name given twice, and shows the first). ``as_null``:
+    the lenient sample's columns left unread, shown as null, and bytes that are not UTF-8 shown as null too.
+    ``types``: the columns' structs cut to the fields read (:func:`~prefdata.io.parquet_records.read_schema`)."""
     if columns is not None:
-        table = table.select(columns)
+        names = table.schema.names
+        table = table.select([names.index(n) for n in columns])
+    if types is not None:
+        table = table.cast(types)
     frame = pl.from_arrow(utf8_checked(table))
     assert isinstance(frame, pl.DataFrame)
     if as_null is None:
@@ -570,8 +581,23 @@ def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null:
 DETECTION_SAMPLE = 200
 
 
+@dataclass(frozen=True)
+class Sample:
+    """A file's first records that parse as JSON objects, and its column names as it gives them
+    (CSV and Parquet: a name given twice included, shown once in the records; None for JSON)."""
+
+    records: list[dict]
+    columns: tuple[str, ...] | None = None
+
+
 def sample_records(f: InputFile, n: int = DETECTION_SAMPLE) -> list[dict]:
     """The first ``n`` records of ``f`` that parse as JSON objects (for shape detection)."""
+    return read_sample(f, n).records
+
+
+def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
+    """:func:`sample_records`, with the file's column names: a name given twice shows its first
+    column, and the plan refuses the file only if its source reads that name."""
     out: list[dict] = []
     if f.format == "jsonl":
         try:
@@ -588,14 +614,21 @@ def sample_records(f: InputFile, n: int = DETECTION_SAMPLE) -> list[dict]:
         except CorruptStreamError as exc:
             if not out:  # with records before the damage, pass 1 reads them and rejects the rest
                 raise UnreadableFileError(f"{f.name}: {exc}; no record could be read") from None
-        return out
+        return Sample(out)
     # a Parquet sample shows every column, even those the build will not read (and may not import)
-    batches = _parquet_batches(f, max(n, 1), lenient=True) if f.format == "parquet" else iter_batches(f, batch_rows=max(n, 1))
+    if f.format == "parquet":
+        batches = _parquet_batches(f, max(n, 1), lenient=True)
+    elif f.format == "csv":
+        batches = _csv_batches(f, max(n, 1), lenient=True)
+    else:
+        batches = iter_batches(f, batch_rows=max(n, 1))
+    columns = None
     for batch in batches:
+        columns = columns or batch.columns
         out += [obj for obj in map(_loads_or_none, batch.lines.get_column("_line").head(n - len(out))) if isinstance(obj, dict)]
         if len(out) >= n:
             break
-    return out
+    return Sample(out, columns)
 
 
 def _loads_or_none(line: str) -> object:

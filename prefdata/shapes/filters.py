@@ -24,7 +24,7 @@ import yaml
 from prefdata.config import YAML11_BOOLEANS
 from prefdata.config_files import load_data_yaml
 from prefdata.errors import ConfigError
-from prefdata.shapes.fields import as_number, expr_for, parse_path
+from prefdata.shapes.fields import as_number, blank_as_null, expr_for, parse_path
 
 _FILTER = re.compile(r"^\s*(?P<path>[^\s=!<>]+)\s*(?P<op>==|!=|<=|>=|<|>|not in|in)\s*(?P<value>\S.*?)\s*$")
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
@@ -80,7 +80,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _equals_any(raw: pl.Expr, values: list[Any]) -> pl.Expr:
-    """``raw == v`` for any ``v`` of ``values``, never null: ``null`` matches a missing field, a number
+    """``raw == v`` for any ``v`` of ``values``, never null: ``null`` matches a missing field and a
+    blank one (an empty CSV cell, JSON ``""``), which the shapes read as missing too (:func:`blank_as_null`:
+    a filter ``model != null`` must not keep the row that is then written with a null model), a number
     matches a raw value that reads as that number (``1``, ``1.0``, ``"1.0"``, ``"01"``), anything else
     matches its text (:func:`_text`). One vectorized test per kind of value, however long the list.
 
@@ -92,8 +94,8 @@ def _equals_any(raw: pl.Expr, values: list[Any]) -> pl.Expr:
     texts = [t for v in values if v is not None and not _is_number(v) for t in _texts(v)]
     booleans = sorted({b for v in values if (b := _boolean(v)) is not None})
     hit = pl.lit(False)
-    if any(v is None for v in values):
-        hit = hit | raw.is_null()
+    if any(v is None for v in values):  # a blank value too: the shapes read it as missing
+        hit = hit | blank_as_null(raw).is_null()
     if numbers:
         whole = [str(w) for v in numbers if (w := _whole(v)) is not None]
         integer = raw.str.replace(r"^\+", "").str.replace(r"^(-?)0+([0-9])", "${1}${2}").str.replace(r"^-0$", "0")
@@ -141,14 +143,16 @@ def _integer(value: Any) -> int | None:
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+#: A blank text as polars' ``strip_chars`` sees it: Python's ``\s`` also counts \x1c-\x1f, which it does not.
+_BLANK = re.compile(r"[^\S\x1c-\x1f]*")
 #: Numbers only YAML 1.1 reads: digits grouped by ``_`` (``1_000``), binary (``0b101``) and hex with ``_``.
 _YAML11_NUMBER = re.compile(r"[-+]?(?:0b[01_]+|0x[0-9a-fA-F]*_[0-9a-fA-F_]*|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
 
 
 def _same(value: Any, expected: Any) -> bool:
     """``value == expected`` as :func:`_equals_any` reads it, for one parsed value."""
-    if expected is None:
-        return value is None or isinstance(value, (list, dict))  # the decoder reads a list or object as no text
+    if expected is None:  # the decoder reads a list or object as no text; a blank text is missing
+        return value is None or isinstance(value, (list, dict)) or (isinstance(value, str) and _BLANK.fullmatch(value) is not None)
     if _is_number(expected):
         integer = _integer(value)
         if integer is not None:  # exactly, as :func:`_equals_any` compares a raw integer

@@ -194,8 +194,8 @@ def test_a_csv_header_that_names_a_column_twice_is_a_clear_error(tmp_path: Path)
     names, which no config can read (a header's trailing commas), still build."""
     raw = _write(tmp_path, "a.csv", b"prompt,chosen,rejected,chosen\r\nWhat is 2+2?,Four.,Five.,see column B\r\n")
     result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "-q"])
-    assert result.exit_code == 2
-    assert "a.csv: the CSV header (line 1) names column 'chosen' twice (cells 2 and 4)" in result.output
+    assert result.exit_code == 2  # skipped, as a Parquet file naming a column read twice is: nothing else to read
+    assert "a.csv: skipped (column 'chosen' appears 2 times (columns 2, 4) and is read" in result.output
     assert not (tmp_path / "out").exists()
     blank = _write(tmp_path, "b.csv", b"prompt,chosen,rejected,,\nq,c,r,,\n")
     assert prefdata.build(blank / "b.csv", tmp_path / "out_b").counts["pairs_written"] == 1
@@ -581,3 +581,53 @@ def test_a_parquet_file_naming_a_column_twice_is_skipped_with_the_column_named(t
     assert skipped["path"] == "dup.parquet" and "column 'chosen' appears 2 times (columns 2, 4)" in skipped["reason"]
     shown = CliRunner().invoke(cli, ["inspect", str(raw)])
     assert shown.exit_code == 0 and "dup.parquet: skipped (column 'chosen' appears 2 times" in shown.output
+
+
+def test_a_column_named_twice_that_nothing_reads_costs_nothing(tmp_path: Path) -> None:
+    """`prompt,chosen,rejected,notes,notes` (a spreadsheet export) stopped the whole build (CSV, exit 2)
+    and a Parquet file with two `notes` columns was skipped, although no source reads `notes`: the
+    CSV header check looked at every name, and the Parquet detection sample read every column. Only
+    a name given twice that the source reads (or detection picks) refuses the file, in both formats."""
+    (tmp_path / "c").mkdir()
+    (tmp_path / "p").mkdir()
+    csv_raw = _write(tmp_path / "c", "t.csv", b"prompt,chosen,rejected,notes,notes\nCapital of France?,Paris.,Lyon.,checked,ok\n")
+    table = pa.table([pa.array(["Capital of France?"]), pa.array(["Paris."]), pa.array(["Lyon."]), pa.array(["checked"]), pa.array(["ok"])],
+                     names=["prompt", "chosen", "rejected", "notes", "notes"])
+    parquet_raw = _write(tmp_path / "p", "t.parquet", _parquet_bytes(table))
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}]}
+    reads_notes = {"sources": [config["sources"][0] | {"filters": ["notes == ok"]}]}
+    for kind, raw in (("csv", csv_raw), ("parquet", parquet_raw)):
+        for cfg in (config, None):
+            assert prefdata.build(raw, tmp_path / f"out-{kind}", config=cfg).counts["pairs_written"] == 1, (kind, cfg)
+        (raw / "good.jsonl").write_bytes(_jsonl(3))
+        result = prefdata.build(raw, tmp_path / f"out-{kind}", config={"sources": [reads_notes["sources"][0] | {"path": "t.*"}, config["sources"][0] | {"path": "good.jsonl"}]})
+        [skipped] = result.manifest["skipped_files"]
+        assert skipped["path"].startswith("t.") and "column 'notes' appears 2 times (columns 4, 5) and is read" in skipped["reason"], kind
+        assert result.counts["pairs_written"] == 3
+        shown = CliRunner().invoke(cli, ["inspect", str(raw)])
+        assert shown.exit_code == 0 and "skipped" not in shown.output, shown.output
+
+
+def test_a_struct_field_nobody_reads_costs_nothing(tmp_path: Path) -> None:
+    """Reading ``meta.lang`` (a filter, or a nested column path) read the whole ``meta`` struct: a
+    subfield nobody reads that holds a UUID's bytes (not UTF-8) made every row an ``invalid_utf8``
+    reject, and a ``decimal256`` one made the file unreadable. Only the fields read are decoded now,
+    in a struct and in a list's structs alike; a subfield read still fails as before."""
+    n = 3
+    meta = pa.StructArray.from_arrays(
+        [pa.array(["en", "en", "de"]), pa.array([b"\x8f\xff\xfe\x01"] * n), pa.array([decimal.Decimal("1.50")] * n, pa.decimal256(40, 2))],
+        ["lang", "uid", "price"],
+    )
+    turns = pa.array([[{"text": f"Question {i}?", "img": b"\xff\xd8"}] for i in range(n)], pa.list_(pa.struct([("text", pa.string()), ("img", pa.binary())])))
+    table = pa.table({"turns": turns, "chosen": ["Yes."] * n, "rejected": ["No."] * n, "meta": meta})
+    raw = _write(tmp_path, "a.parquet", _parquet_bytes(table))
+    columns = {"prompt": "turns[0].text", "chosen": "chosen", "rejected": "rejected"}
+    config = {"sources": [{"shape": "preference", "columns": columns, "filters": ["meta.lang == en"]}]}
+    result = prefdata.build(raw, tmp_path / "out", config=config)
+    assert result.counts["pairs_written"] == 2 and result.counts["rejected_by_reason"] == {"filtered_out": 1}
+    [raw_text] = rejects(tmp_path / "out").get_column("raw").to_list()
+    assert json.loads(raw_text)["meta"] == {"lang": "de"}  # the fields read, as for the columns read
+    assert_reconciled(tmp_path / "out")
+    reads_price = {"sources": [{"shape": "preference", "columns": columns, "filters": ["meta.price > 1"]}]}
+    with pytest.raises(InputError, match=r"a\.parquet: column 'meta' \(struct<price: decimal256\(40, 2\)>\) cannot be read"):
+        prefdata.build(raw, tmp_path / "out2", config=reads_price)

@@ -229,3 +229,28 @@ def test_a_sources_format_reads_a_file_whose_name_says_no_format(tmp_path: Path)
     [skipped] = result.manifest["skipped_files"]
     assert skipped["path"] == "notes.txt" and skipped["reason"].startswith("unknown extension '.txt'") and "`format`" in skipped["reason"]
     assert_reconciled(out)
+
+
+@pytest.mark.parametrize("path", [None, "**", "*"])
+def test_a_sources_format_does_not_read_every_file_a_folder_holds(tmp_path: Path, path: str | None) -> None:
+    """A source with `format: jsonl` and no path (or a bare wildcard) read every file of RAW as JSON
+    lines: the LICENSE, notes, loader script and logo beside the data became malformed_json and
+    invalid_utf8 rejects. A format reads a file whose name says no format only where the path (or
+    RAW) names it; the others are skipped as before, with a reason that says how to read them."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "train.jsonl").write_text(json.dumps({"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Lyon."}) + "\n")
+    (raw / "LICENSE").write_text("MIT License\n")
+    (raw / "notes.txt").write_text("exported on 2024-05-01\n")
+    (raw / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    source = {"shape": "preference", "format": "jsonl", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}
+    result = prefdata.build(raw, tmp_path / "out", config={"sources": [source | ({"path": path} if path else {})]})
+    assert [i["path"] for i in result.manifest["inputs"]] == ["train.jsonl"] and result.counts["records_rejected"] == 0
+    skipped = {s["path"]: s["reason"] for s in result.manifest["skipped_files"]}
+    assert sorted(skipped) == ["LICENSE", "logo.png", "notes.txt"]
+    assert "`format` (e.g. `path: '*.txt'`)" in skipped["notes.txt"] and "`path: LICENSE`" in skipped["LICENSE"]
+    (raw / "day1").write_text(json.dumps({"prompt": "Capital of Spain?", "chosen": "Madrid.", "rejected": "Seville."}) + "\n")
+    named = prefdata.build(raw / "day1", tmp_path / "one", config={"sources": [source]})  # RAW names the file
+    assert [i["path"] for i in named.manifest["inputs"]] == ["day1"]
+    named = prefdata.build(raw, tmp_path / "days", config={"sources": [source | {"path": "day*"}]})  # so does a glob's name
+    assert [i["path"] for i in named.manifest["inputs"]] == ["day1"]

@@ -276,3 +276,29 @@ def test_an_out_that_is_a_mount_point_is_refused_before_the_build_runs(tmp_path,
         prefdata.build(raw, out)
     assert list(out.iterdir()) == []
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no temp folder was made
+
+
+def test_an_out_that_cannot_be_renamed_at_the_swap_is_exit_2_and_kept(tmp_path, monkeypatch):
+    """A bind mount of a folder on the same filesystem (Kubernetes hostPath, a Docker bind mount) has
+    its parent's device, so ``os.path.ismount`` misses it: the build ran and the swap's rename failed
+    with EBUSY, an internal error (exit 3). Now it is exit 2 naming OUT, with the previous OUT kept
+    and the new build removed. (A real bind mount needs root: the review's repro ran one.)"""
+    import errno
+
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    before = (out / "manifest.json").read_bytes()
+    real_rename = os.rename
+
+    def busy(src, dst):  # type: ignore[no-untyped-def]
+        if os.fspath(src) == os.fspath(out):
+            raise OSError(errno.EBUSY, "Device or resource busy", os.fspath(src))
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)  # renameat2 fails on a mount point too
+    monkeypatch.setattr(os, "rename", busy)
+    result = CliRunner().invoke(cli, ["build", str(HH), str(out), "-q", "--test-fraction", "0.5"])
+    assert result.exit_code == 2, result.output
+    assert f"OUT '{out}' could not be renamed (Device or resource busy): it is a mount point" in result.output
+    assert (out / "manifest.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

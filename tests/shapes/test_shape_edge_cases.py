@@ -352,7 +352,7 @@ def test_a_mistyped_filter_operator_is_a_config_error_not_an_empty_build(text: s
 
 #: Raw values of a filtered field (the last record has none) and the operands a filter may compare them with.
 #: U+0661 is an Arabic-Indic 1, no number to polars; a list is no text to the decoder, so it reads as null.
-FILTERED = [{"tier": v} for v in (1, 1.0, "1", "1.0", "01", True, None, "abc", "ABC", 2, "\u0661", [1])] + [{}]
+FILTERED = [{"tier": v} for v in (1, 1.0, "1", "1.0", "01", True, None, "abc", "ABC", 2, "\u0661", [1])] + [{}, {"tier": ""}, {"tier": " \t"}]
 OPERANDS = ["1", "1.0", "'1'", "'1.0'", "'01'", "true", "null", "abc"]
 
 
@@ -379,7 +379,7 @@ def test_filter_operators_agree_on_what_equals_a_value() -> None:
     ``[1]`` but was ``== 1``) and read ``null`` in a list as the text ``None``."""
     every = set(range(len(FILTERED)))
     assert _kept("tier == 1") == ({0, 1, 2, 3, 4},) * 2
-    assert _kept("tier == null") == ({6, 11, 12},) * 2
+    assert _kept("tier == null") == ({6, 11, 12, 13, 14},) * 2  # a blank value is missing, as the shapes read it
     for a in OPERANDS:
         equal = _kept(f"tier == {a}")
         assert _kept(f"tier != {a}") == tuple(every - e for e in equal), a
@@ -399,6 +399,28 @@ def test_a_number_written_as_text_is_in_a_list_of_numbers(tmp_path: Path, text: 
     config = {"sources": [{"shape": "preference", "columns": columns, "filters": [text]}]}
     prefdata.build(tmp_path / "r.csv", tmp_path / "out", config=config)
     assert sorted(p[0]["content"] for p in pairs(tmp_path / "out").get_column("prompt").to_list()) == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("chosen_model != null", ["P1"]), ("chosen_model == null", ["P2", "P3"]), ("score_chosen == null", ["P2", "P3"]), ("score_chosen != null", ["P1"])],
+)
+def test_a_null_filter_sees_a_blank_cell_as_the_shape_does(tmp_path: Path, text: str, kept: list[str]) -> None:
+    """A shape reads a blank CSV cell (and JSON "") in an optional field as null, but a filter compared
+    the text "": ``chosen_model != null`` kept the CSV row with an empty model cell and wrote it with
+    chosen_model = null, and ``score_chosen == null`` kept none of the CSV rows with a blank score,
+    where the same table as JSON lines was filtered as meant."""
+    rows = [("P1", "m1", 5.0), ("P2", None, None), ("P3", "", "")]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "j").mkdir()
+    (tmp_path / "c" / "t.csv").write_text("prompt,chosen,rejected,chosen_model,score_chosen\n" + "".join(
+        f"{p},c,r,{m or ''},{s if s is not None else ''}\n" for p, m, s in rows))
+    (tmp_path / "j" / "t.jsonl").write_text("".join(
+        json.dumps({"prompt": p, "chosen": "c", "rejected": "r", "chosen_model": m, "score_chosen": s}) + "\n" for p, m, s in rows))
+    columns = {name: name for name in ("prompt", "chosen", "rejected", "chosen_model", "score_chosen")}
+    for kind in ("c", "j"):
+        prefdata.build(tmp_path / kind, tmp_path / f"out-{kind}", config={"sources": [{"shape": "preference", "columns": columns, "filters": [text]}]})
+        assert sorted(p[0]["content"] for p in pairs(tmp_path / f"out-{kind}").get_column("prompt").to_list()) == kept, kind
 
 
 @pytest.mark.parametrize(

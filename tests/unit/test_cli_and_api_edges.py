@@ -268,6 +268,27 @@ def test_a_full_disk_during_a_build_is_exit_2_naming_the_file(raw, tmp_path, mon
     assert [p.name for p in tmp_path.iterdir() if p.name != "raw.jsonl"] == ["ds"]
 
 
+def test_a_raw_read_error_while_writing_rejects_names_the_raw_file(tmp_path, monkeypatch):
+    """A read error of RAW while the rejects' raw text was read back (EIO from ``os.pread``, which
+    names no file) was reported as a refused write of the temp rejects shard: ``writing()`` wrapped
+    the whole of ``write_rejects``, reads included."""
+    import errno
+
+    from prefdata.io import records
+
+    raw = tmp_path / "raw.jsonl"
+    line = json.dumps(ROWS[0]) + "\n"
+    raw.write_text(line + line)  # the copy is a pass-2 duplicate: its raw text is read back by offset
+
+    def failing_disk(self, spans):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(records.LineIndex, "_read_spans", failing_disk)
+    with pytest.raises(OSError, match="Input/output error") as info:
+        prefdata.build(raw, tmp_path / "ds", test_fraction=0)
+    assert info.value.filename == str(raw)
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_a_full_disk_under_check_and_report_names_the_file(raw, tmp_path, monkeypatch):
     """A write refused for space ("No space left on device") named no file: file.write leaves it out."""
