@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -304,6 +305,7 @@ def _validate_regex(regex: Any, where: str) -> str:
     """The suite's regex (Python ``re`` syntax, as GX reads it) translated for polars."""
     if not isinstance(regex, str):
         raise SuiteError(f"{where}: kwarg 'regex' must be a string")
+    _refuse_what_python_refuses(regex, where)
     try:
         translated = python_regex_to_rust(regex)
     except UntranslatableRegex as exc:
@@ -316,6 +318,31 @@ def _validate_regex(regex: Any, where: str) -> str:
             f"backreferences, \\N{{...}} or comments; use --engine gx): {exc}"
         ) from exc
     return translated
+
+
+#: A POSIX class (``[:digit:]``) inside a bracket: Python reads ``[[:digit:]]`` as the set ``[:digt``
+#: then ``]``; pandas' Arrow strings can send it to RE2, where it is a digit.
+_POSIX_CLASS = re.compile(r"(?<!\\)\[:(alnum|alpha|ascii|blank|cntrl|digit|graph|lower|print|punct|space|upper|word|xdigit):\]")
+
+
+def _refuse_what_python_refuses(regex: str, where: str) -> None:
+    """A regex Python's ``re`` refuses (``a{2}{3}``: "multiple repeat"), or a POSIX class, is refused.
+
+    GX reads suites as Python's ``re`` does, but on pandas' Arrow strings a pattern may go to RE2
+    instead: ``[[:digit:]]`` is a digit there, while Python (and this engine) read the set ``[:digt``
+    followed by ``]``. One suite would give two verdicts, so neither engine's reading is guessed.
+    """
+    if (posix := _POSIX_CLASS.search(regex)) is not None:
+        raise SuiteError(
+            f"{where}: regex {regex!r} holds the POSIX class {posix.group(0)}, which Python's re does not know (it reads "
+            f"a set of the characters in it) and RE2 does: write \\d, \\s, [0-9] or [a-zA-Z] instead"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # "Possible nested set": Python's reading, which GX shares
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise SuiteError(f"{where}: regex {regex!r} is not valid Python re syntax, as GX reads it: {exc}") from None
 
 
 #: Column map expectations that only make sense on one kind of column, and why.
