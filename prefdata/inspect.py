@@ -86,7 +86,7 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
         sample, detection = read[:sample_size], read[:DETECTION_SAMPLE]
         report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample), sample[:examples], None, None, "")
         if not sample:
-            report.problem = no_object_reason(f)
+            report.problem = no_object_reason(f, taken.problem)
         else:
             try:
                 source = detect_file(f, detection)

@@ -144,7 +144,7 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             if sample is None:
                 continue
             if not sample.records:
-                skipped.append(SkippedFile(f.name, no_object_reason(f)))
+                skipped.append(SkippedFile(f.name, no_object_reason(f, sample.problem)))
                 continue
             source = detect_file(f, sample.records)
             if (planned := _plan(len(plans), f, source, sample, skipped, detected=True)) is not None:

@@ -114,15 +114,19 @@ def file_stamp(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def no_object_reason(f: InputFile) -> str:
+def no_object_reason(f: InputFile, problem: str | None = None) -> str:
     """Why a file with no JSON object record is skipped; a JSON array in a file named ``.jsonl`` (as
-    some Hub datasets ship one) is read with ``format: json``, so say so."""
-    reason = "no record parses as a JSON object"
+    some Hub datasets ship one) is read with ``format: json``, so say so. ``problem``: what the first
+    sampled record that is not one holds (a CSV row with more cells than the header, a line written
+    with Python's ``str(dict)``), so the user sees why without opening the file."""
+    reason = "no record parses as a JSON object" if f.format != "csv" else "no row of it can be read"
     try:
         if f.format == "jsonl" and _sniff_json(f.path, f.compression) == "json":
             return f"{reason}: the file holds one JSON array; read it with `format: json` in a build config"
     except (OSError, CorruptStreamError):
         pass
+    if problem:
+        reason += f"; the first: {problem}; a build config that names the file rejects each record with its reason"
     return reason
 
 

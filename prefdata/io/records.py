@@ -27,6 +27,7 @@ import polars as pl
 
 from prefdata.errors import InputError, UnreadableFileError
 from prefdata.io.compression import CorruptStreamError, open_binary
+from prefdata.io.decode import json_kind
 from prefdata.io.discover import InputFile
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
 from prefdata.io.parquet_records import (
@@ -588,6 +589,9 @@ class Sample:
 
     records: list[dict]
     columns: tuple[str, ...] | None = None
+    #: why the first record that is no JSON object is not (``record 2: ...``): a file none of whose
+    #: sampled records parse is skipped, and its reason should say what the records look like
+    problem: str | None = None
 
 
 def sample_records(f: InputFile, n: int = DETECTION_SAMPLE) -> list[dict]:
@@ -599,22 +603,27 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
     """:func:`sample_records`, with the file's column names: a name given twice shows its first
     column, and the plan refuses the file only if its source reads that name."""
     out: list[dict] = []
+    problem = None
     if f.format == "jsonl":
         try:
             with open_binary(f.path, f.compression) as fh:
                 for i, raw in enumerate(fh):
                     try:
                         obj = orjson.loads(raw.removeprefix(BOM) if i == 0 else raw)
-                    except orjson.JSONDecodeError:
+                    except orjson.JSONDecodeError as exc:
+                        if problem is None and raw.strip():
+                            problem = f"record {i + 1} is not JSON: {exc}"
                         continue
                     if isinstance(obj, dict):
                         out.append(obj)
                         if len(out) >= n:
                             break
+                    elif problem is None:
+                        problem = f"record {i + 1}: a JSON {json_kind(obj)}, not an object"
         except CorruptStreamError as exc:
             if not out:  # with records before the damage, pass 1 reads them and rejects the rest
                 raise UnreadableFileError(f"{f.name}: {exc}; no record could be read") from None
-        return Sample(out)
+        return Sample(out, problem=problem)
     # a Parquet sample shows every column, even those the build will not read (and may not import)
     if f.format == "parquet":
         batches = _parquet_batches(f, max(n, 1), lenient=True)
@@ -625,10 +634,13 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
     columns = None
     for batch in batches:
         columns = columns or batch.columns
+        if problem is None and batch.rejects.height:
+            first = batch.rejects.row(0, named=True)
+            problem = f"record {first['_record']}: {first['_detail']}"
         out += [obj for obj in map(_loads_or_none, batch.lines.get_column("_line").head(n - len(out))) if isinstance(obj, dict)]
         if len(out) >= n:
             break
-    return Sample(out, columns)
+    return Sample(out, columns, problem)
 
 
 def _loads_or_none(line: str) -> object:

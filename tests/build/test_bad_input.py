@@ -250,3 +250,23 @@ def test_a_raw_file_that_changes_during_the_build_stops_it(tmp_path: Path, monke
     with pytest.raises(InputError, match=f"live.jsonl: {message}"):
         prefdata.build(raw, out)
     assert manifest(out) == before
+
+
+def test_a_file_none_of_whose_records_parse_says_what_its_first_record_holds(tmp_path: Path) -> None:
+    """A CSV whose rows all end in a stray comma, or JSON lines written with Python's str(dict), was
+    skipped as "no record parses as a JSON object", which says nothing of a CSV's cell counts and
+    leaves the user to open the file. The reason now quotes the first record's problem, and says a
+    config that names the file rejects each record instead (nothing is skipped unsaid)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "export.csv").write_text("prompt,chosen,rejected\nQ1,c1,r1,\nQ2,c2,r2,\n")
+    (raw / "pyrepr.jsonl").write_text(str({"prompt": "R", "chosen": "c", "rejected": "r"}) + "\n")
+    (raw / "good.jsonl").write_bytes(_line(GOOD))
+    result = prefdata.build(raw, tmp_path / "out")
+    reasons = {s["path"]: s["reason"] for s in result.manifest["skipped_files"]}
+    assert reasons["export.csv"].startswith("no row of it can be read; the first: record 1: row has 4 cells, header has 3;")
+    assert reasons["pyrepr.jsonl"].startswith("no record parses as a JSON object; the first: record 1 is not JSON:")
+    config = tmp_path / "c.yaml"
+    config.write_text("sources:\n  - {name: e, path: export.csv, shape: preference, columns: {prompt: prompt, chosen: chosen, rejected: rejected}}\n")
+    named = prefdata.build(raw, tmp_path / "named", config=config)
+    assert named.counts["rejected_by_reason"] == {"malformed_record": 2}
