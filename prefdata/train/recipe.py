@@ -275,6 +275,8 @@ def load_recipe(
     """
     source = Path(path) if path is not None else default_recipe_path(stage)
     overrides = dict(overrides or {})
+    if overrides.get("stage", stage) == stage:
+        overrides.pop("stage", None)  # the command's own stage: nothing to change
     if "stage" in overrides:  # `train sft --set stage=dpo` built a DPOConfig for SFTTrainer and crashed after loading
         other = "dpo" if stage == "sft" else "sft"
         raise RecipeError(
@@ -402,6 +404,11 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
             continue
         if value is False and _accepts(adapter, "no") and not _accepts(adapter, False):
             value = "no"  # `save_strategy: false` (YAML 1.1, as recipes were read, made `no` false): the string "no"
+        if (_accepts(adapter, True) and _accepts(adapter, "some text")) or isinstance(value, (dict, list)):
+            # `include_num_input_tokens_seen: off` (str | bool) would stay the truthy text "off"; a mapping such as
+            # `lr_scheduler_kwargs: {num_cycles: 1_000}` is free-form. A plain boolean field reads `off` as false
+            # (pydantic), and `save_strategy: no` takes no boolean: both kept.
+            refuse_yaml11_words(value, f"trl.{name}")
         booleans = [value] if isinstance(value, bool) else [v for v in value if isinstance(v, bool)] if isinstance(value, list) else []
         numeric = _accepts(adapter, [1.0] if isinstance(value, list) else 1.0) or _accepts(adapter, [1] if isinstance(value, list) else 1)
         if booleans and numeric and not _accepts(adapter, value):  # lax mode would read true as 1 (beta, learning_rate, ...)
@@ -413,6 +420,30 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
                 f"trl.{name}", f"{value!r} is not a valid {known[name]} ({exc.errors()[0]['msg']})"
             ) from None
     return out
+
+
+#: Words YAML 1.1 read as booleans; recipes are read with YAML 1.2, where they are text.
+YAML11_BOOLEAN_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_UNDERSCORED_NUMBER = re.compile(r"[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?")
+
+
+def refuse_yaml11_words(value: Any, where: str) -> None:
+    """Refuse text that YAML 1.1 (as recipes were read before) gave another meaning: ``no``, ``off``
+    (booleans there; text now, and a non-empty string is true, so ``trust_remote_code: no`` in
+    ``model_kwargs`` would run the model's code) and ``1_000`` (a number there). Free-form mappings
+    (``model_kwargs``, ``*_kwargs``) take any value, so nothing else would catch them."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            refuse_yaml11_words(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            refuse_yaml11_words(item, f"{where}[{i}]")
+    elif isinstance(value, str):
+        if value.strip().lower() in YAML11_BOOLEAN_WORDS:
+            raise FieldError(where, f"{value!r} is text (recipes are YAML 1.2, as build configs are), and any text is true: "
+                                    "write true or false")  # fmt: skip
+        if "_" in value and _UNDERSCORED_NUMBER.fullmatch(value):
+            raise FieldError(where, f"{value!r} is text in YAML 1.2: write {value.replace('_', '')}")
 
 
 def _accepts(adapter, value: Any) -> bool:
@@ -534,6 +565,7 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
     - a ``lora.target_modules`` pattern that is not a valid regular expression;
     - a tracker, optimizer or Liger kernels whose package is not installed (:func:`check_optional_packages`).
     """
+    refuse_yaml11_words(recipe.model_kwargs, "model_kwargs")  # free-form: `trust_remote_code: no` would be true
     trl = recipe.trl
     if stage == "sft":
         for key in DPO_ONLY_KEYS:
@@ -583,6 +615,18 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
 #: the pip packages that differ from the name. Kubeflow is left out: it is "available" by an environment variable.
 _TRACKER_CHECKS = {"azure_ml": "azureml", "comet_ml": "comet", "flyte": "flytekit"}
 _TRACKER_PACKAGES = {"azure_ml": "azureml-core", "comet_ml": "comet-ml", "flyte": "flytekit"}
+#: The module each tracker imports, where it is not its name: a tracker is refused only when its package is
+#: absent (transformers' check also says no to an installed comet_ml without an API key, which offline mode needs not).
+_TRACKER_MODULES = {"azure_ml": "azureml", "flyte": "flytekit", "dvclive": "dvclive", "swanlab": "swanlab"}
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _optimizer_package(optim: str) -> tuple[str, str] | None:
@@ -598,6 +642,9 @@ def _optimizer_package(optim: str) -> tuple[str, str] | None:
         (("stable_adamw",), "is_torch_optimi_available", "torch-optimi"),
         (("adamw_bnb", "adamw_8bit", "ademamix", "lion_", "paged_", "rmsprop_bnb"), "is_bitsandbytes_available",
          "bitsandbytes"),
+        (("adamw_anyprecision",), "is_torchdistx_available", "torchdistx"),
+        (("adamw_torch_xla",), "is_torch_xla_available", "torch_xla"),
+        (("adamw_torch_npu_fused",), "is_torch_npu_available", "torch_npu"),
     ):  # fmt: skip
         if optim.startswith(names):  # the names of transformers' OptimizerNames, by prefix
             return check, package
@@ -612,14 +659,18 @@ def check_optional_packages(trl: dict[str, Any]) -> None:
     from transformers.integrations import integration_utils
 
     report_to = trl.get("report_to")
-    for name in [report_to] if isinstance(report_to, str) else list(report_to or []):
+    names = [report_to] if isinstance(report_to, str) else list(report_to or [])
+    if len(names) > 1 and (alone := next((n for n in names if n in ("none", "all")), None)) is not None:
+        raise FieldError("trl.report_to", f"{alone!r} stands alone (transformers refuses it in a list, after the model "
+                                          f"loaded): give {alone} or a list of trackers")  # fmt: skip
+    for name in names:
         if name in ("none", "all"):  # `all`: the trackers that are installed
             continue
         if name not in integration_utils.INTEGRATION_TO_CALLBACK:
             known = ", ".join(["none", "all", *integration_utils.INTEGRATION_TO_CALLBACK])
             raise FieldError("trl.report_to", f"{name!r} is not a tracker transformers knows; choose from {known}")
         available = getattr(integration_utils, f"is_{_TRACKER_CHECKS.get(name, name)}_available", None)
-        if name != "kubeflow" and available is not None and not available():
+        if name != "kubeflow" and available is not None and not available() and not _importable(_TRACKER_MODULES.get(name, name)):
             package = _TRACKER_PACKAGES.get(name, name)
             raise FieldError("trl.report_to", f"{name!r} needs {package}, which is not installed: pip install {package} "
                                               "(or report_to: none)")  # fmt: skip
@@ -627,6 +678,8 @@ def check_optional_packages(trl: dict[str, Any]) -> None:
     if (needs := _optimizer_package(optim)) and not getattr(transformers.utils, needs[0], lambda: True)():
         raise FieldError("trl.optim", f"{optim!r} needs {needs[1]}, which is not installed: pip install {needs[1]} "
                                       "(or optim: adamw_torch)")  # fmt: skip
+    if optim.startswith("galore_") and optim.endswith("8bit") and not transformers.utils.is_bitsandbytes_available():
+        raise FieldError("trl.optim", f"{optim!r} also needs bitsandbytes, which is not installed: pip install bitsandbytes")
     if trl.get("use_liger_kernel") and not transformers.utils.is_liger_kernel_available():
         raise FieldError("trl.use_liger_kernel", "needs liger-kernel, which is not installed: pip install liger-kernel "
                                                  "(or use_liger_kernel: false)")  # fmt: skip

@@ -7,6 +7,7 @@ take no model; the few that need one use the tiny local Llama.
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -337,3 +338,51 @@ def test_recipes_and_set_values_read_exponents_as_numbers(tmp_path, no_model_loa
     result = cli_exit("sft", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
                       "--set", "trl={beta: 1, beta: 2}")  # fmt: skip
     assert result.exit_code == 2 and "found the key 'beta' twice" in result.output
+
+
+def test_yaml_11_words_in_free_form_values_are_refused_not_read_as_true(tmp_path, no_model_loads):
+    """Recipes are YAML 1.2 now, so `model_kwargs: {trust_remote_code: no}` was the text "no", which is true:
+    the model's own code would run without a word (YAML 1.1 had read it as false). `1_000` was a number there."""
+    path = tmp_path / "recipe.yaml"
+    for body, where, said in (
+        ("model_kwargs: {trust_remote_code: no}\n", "model_kwargs.trust_remote_code", "write true or false"),
+        ("trl:\n  gradient_checkpointing_kwargs: {use_reentrant: off}\n", "trl.gradient_checkpointing_kwargs.use_reentrant", "write true or false"),
+        ("trl:\n  lr_scheduler_kwargs: {num_cycles: 1_000}\n", "trl.lr_scheduler_kwargs.num_cycles", "write 1000"),
+        ("trl:\n  include_num_input_tokens_seen: off\n", "trl.include_num_input_tokens_seen", "write true or false"),
+    ):
+        path.write_text("stage: sft\n" + body)
+        with pytest.raises(RecipeError, match=rf"{re.escape(where)}.*{said}"):
+            load_recipe("sft", path)
+    path.write_text("stage: sft\nmodel_kwargs: {trust_remote_code: false}\ntrl:\n  save_strategy: no\n  report_to: none\n")
+    recipe = load_recipe("sft", path)  # `no` where the field itself means the text "no" still reads as it
+    assert recipe.model_kwargs == {"trust_remote_code": False} and recipe.trl["save_strategy"] == "no"
+
+
+def test_report_to_none_or_all_stand_alone_and_only_a_missing_package_is_refused(tmp_path, no_model_loads, monkeypatch):
+    """`report_to: [all, none]` passed and transformers refused it after the model loaded (exit 3); comet_ml installed
+    without an API key was called "not installed" (transformers' check wants the key; offline mode does not);
+    `optim: adamw_anyprecision` without torchdistx crashed at the first step."""
+    import transformers.utils
+    from transformers.integrations import integration_utils
+
+    recipe_module = importlib.import_module("prefdata.train.recipe")
+    for value in (["all", "none"], ["tensorboard", "none"]):
+        with pytest.raises(RecipeError, match="stands alone"):
+            load_recipe("sft", overrides={"trl.report_to": value})
+    monkeypatch.setattr(integration_utils, "is_comet_available", lambda: False)
+    monkeypatch.setattr(recipe_module, "_importable", lambda module: module == "comet_ml")
+    load_recipe("sft", overrides={"trl.report_to": "comet_ml"})  # installed: transformers decides the rest
+    monkeypatch.setattr(recipe_module, "_importable", lambda module: False)
+    with pytest.raises(RecipeError, match="'comet_ml' needs comet-ml, which is not installed"):
+        load_recipe("sft", overrides={"trl.report_to": "comet_ml"})
+    monkeypatch.setattr(transformers.utils, "is_torchdistx_available", lambda: False)
+    with pytest.raises(RecipeError, match="needs torchdistx"):
+        load_recipe("sft", overrides={"trl.optim": "adamw_anyprecision"})
+
+
+def test_setting_the_commands_own_stage_changes_nothing(tmp_path, no_model_loads):
+    assert load_recipe("sft", overrides={"stage": "sft"}).stage == "sft"
+
+
+def test_a_plain_boolean_trl_field_still_reads_yaml_11_words(tmp_path, no_model_loads):
+    assert load_recipe("sft", overrides={"trl.torch_compile": "off"}).trl["torch_compile"] is False
