@@ -322,7 +322,9 @@ def _validate_regex(regex: Any, where: str) -> str:
 
 #: A POSIX class (``[:digit:]``) inside a bracket: Python reads ``[[:digit:]]`` as the set ``[:digt``
 #: then ``]``; pandas' Arrow strings can send it to RE2, where it is a digit.
-_POSIX_CLASS = re.compile(r"(?<!\\)\[:(alnum|alpha|ascii|blank|cntrl|digit|graph|lower|print|punct|space|upper|word|xdigit):\]")
+_POSIX_CLASS = re.compile(
+    r"(?<!\\)\[(?:\\.|[^\]\\])*?(\[:\^?(?:alnum|alpha|ascii|blank|cntrl|digit|graph|lower|print|punct|space|upper|word|xdigit):\])"
+)  # inside a bracket ([[:digit:]], [^[:space:]], [a[:^digit:]]); a bare [:digit:] is one set to both
 
 
 def _refuse_what_python_refuses(regex: str, where: str) -> None:
@@ -334,7 +336,7 @@ def _refuse_what_python_refuses(regex: str, where: str) -> None:
     """
     if (posix := _POSIX_CLASS.search(regex)) is not None:
         raise SuiteError(
-            f"{where}: regex {regex!r} holds the POSIX class {posix.group(0)}, which Python's re does not know (it reads "
+            f"{where}: regex {regex!r} holds the POSIX class {posix.group(1)}, which Python's re does not know (it reads "
             f"a set of the characters in it) and RE2 does: write \\d, \\s, [0-9] or [a-zA-Z] instead"
         )
     with warnings.catch_warnings():

@@ -83,7 +83,8 @@ def classify(path: Path, name: str, configured: str | None = None) -> InputFile 
     if fmt is None:
         what = f"unknown extension '{suffix}'" if suffix else "no file extension"
         hint = f"; {ARROW}" if suffix == ".arrow" else ""
-        named = f"'{'**/' if '/' in name else ''}*{suffix}'" if suffix else name
+        ending = suffix + (path.suffixes[-1] if named_compression else "")  # logs.txt.gz: '*.txt.gz', not '*.txt'
+        named = f"'{'**/' if '/' in name else ''}*{ending}'" if suffix else name
         return SkippedFile(
             name, f"{what}; readable: {', '.join(sorted(FORMATS))} (optionally .gz/.zst), or any file a source's `path` names, "
                   f"read with its `format` (e.g. `path: {named}`){hint}"

@@ -637,7 +637,12 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
         if problem is None and batch.rejects.height:
             first = batch.rejects.row(0, named=True)
             problem = f"record {first['_record']}: {first['_detail']}"
-        out += [obj for obj in map(_loads_or_none, batch.lines.get_column("_line").head(n - len(out))) if isinstance(obj, dict)]
+        for record, line in batch.lines.head(n - len(out)).iter_rows():
+            obj = _loads_or_none(line)
+            if isinstance(obj, dict):
+                out.append(obj)
+            elif problem is None:  # a JSON array's element that is no object ([[1, 2], [3, 4]])
+                problem = f"record {record}: " + ("not JSON" if obj is None and line.strip() != "null" else f"a JSON {json_kind(obj)}, not an object")
         if len(out) >= n:
             break
     return Sample(out, columns, problem)

@@ -404,10 +404,13 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
             continue
         if value is False and _accepts(adapter, "no") and not _accepts(adapter, False):
             value = "no"  # `save_strategy: false` (YAML 1.1, as recipes were read, made `no` false): the string "no"
-        if (_accepts(adapter, True) and _accepts(adapter, "some text")) or isinstance(value, (dict, list)):
+        if (_accepts(adapter, True) and _accepts(adapter, "some text")) or isinstance(value, dict) or (
+            isinstance(value, list) and _accepts(adapter, [True])
+        ):
             # `include_num_input_tokens_seen: off` (str | bool) would stay the truthy text "off"; a mapping such as
             # `lr_scheduler_kwargs: {num_cycles: 1_000}` is free-form. A plain boolean field reads `off` as false
-            # (pydantic), and `save_strategy: no` takes no boolean: both kept.
+            # (pydantic), `save_strategy: no` takes no boolean, and a list of text (`label_names: [y]`) holds
+            # text: all kept.
             refuse_yaml11_words(value, f"trl.{name}")
         booleans = [value] if isinstance(value, bool) else [v for v in value if isinstance(v, bool)] if isinstance(value, list) else []
         numeric = _accepts(adapter, [1.0] if isinstance(value, list) else 1.0) or _accepts(adapter, [1] if isinstance(value, list) else 1)
@@ -615,12 +618,10 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
 #: the pip packages that differ from the name. Kubeflow is left out: it is "available" by an environment variable.
 _TRACKER_CHECKS = {"azure_ml": "azureml", "comet_ml": "comet", "flyte": "flytekit"}
 _TRACKER_PACKAGES = {"azure_ml": "azureml-core", "comet_ml": "comet-ml", "flyte": "flytekit"}
-#: The module each tracker imports, where it is not its name: a tracker is refused only when its package is
-#: absent (transformers' check also says no to an installed comet_ml without an API key, which offline mode needs not).
-_TRACKER_MODULES = {"azure_ml": "azureml", "flyte": "flytekit", "dvclive": "dvclive", "swanlab": "swanlab"}
-
-
 def _importable(module: str) -> bool:
+    """Whether ``module`` is installed. transformers' check says no to an installed comet_ml without an API
+    key, which its offline mode does not need; for every other tracker its check is the one to follow
+    (dagshub needs mlflow, ``DISABLE_MLFLOW_INTEGRATION`` turns mlflow off)."""
     import importlib.util
 
     try:
@@ -670,7 +671,7 @@ def check_optional_packages(trl: dict[str, Any]) -> None:
             known = ", ".join(["none", "all", *integration_utils.INTEGRATION_TO_CALLBACK])
             raise FieldError("trl.report_to", f"{name!r} is not a tracker transformers knows; choose from {known}")
         available = getattr(integration_utils, f"is_{_TRACKER_CHECKS.get(name, name)}_available", None)
-        if name != "kubeflow" and available is not None and not available() and not _importable(_TRACKER_MODULES.get(name, name)):
+        if name != "kubeflow" and available is not None and not available() and not (name == "comet_ml" and _importable("comet_ml")):
             package = _TRACKER_PACKAGES.get(name, name)
             raise FieldError("trl.report_to", f"{name!r} needs {package}, which is not installed: pip install {package} "
                                               "(or report_to: none)")  # fmt: skip

@@ -270,3 +270,16 @@ def test_a_file_none_of_whose_records_parse_says_what_its_first_record_holds(tmp
     config.write_text("sources:\n  - {name: e, path: export.csv, shape: preference, columns: {prompt: prompt, chosen: chosen, rejected: rejected}}\n")
     named = prefdata.build(raw, tmp_path / "named", config=config)
     assert named.counts["rejected_by_reason"] == {"malformed_record": 2}
+
+
+def test_a_json_array_of_non_objects_and_a_compressed_unknown_name_say_what_to_do(tmp_path: Path) -> None:
+    """From a review: a JSON array of arrays was skipped with no word of what it holds, and `logs.txt.gz` was told
+    to use `path: '*.txt'`, which does not match it."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "pairs.json").write_text("[[1, 2], [3, 4]]")
+    (raw / "logs.txt.gz").write_bytes(__import__("gzip").compress(_line(GOOD)))
+    (raw / "good.jsonl").write_bytes(_line(GOOD))
+    reasons = {s["path"]: s["reason"] for s in prefdata.build(raw, tmp_path / "out").manifest["skipped_files"]}
+    assert "; the first: record 1: a JSON array, not an object;" in reasons["pairs.json"]
+    assert "(e.g. `path: '*.txt.gz'`)" in reasons["logs.txt.gz"]

@@ -386,3 +386,15 @@ def test_setting_the_commands_own_stage_changes_nothing(tmp_path, no_model_loads
 
 def test_a_plain_boolean_trl_field_still_reads_yaml_11_words(tmp_path, no_model_loads):
     assert load_recipe("sft", overrides={"trl.torch_compile": "off"}).trl["torch_compile"] is False
+
+
+def test_lists_of_text_keep_yaml_11_words_and_a_tracker_follows_transformers_check(tmp_path, no_model_loads, monkeypatch):
+    """From a review: `label_names: [y]` was refused with "write true or false" (a list of text holds text), and
+    `report_to: dagshub` without mlflow passed (only comet_ml's check is overruled: it wants an API key offline
+    mode does not need), then failed after loading."""
+    from transformers.integrations import integration_utils
+
+    assert load_recipe("sft", overrides={"trl.label_names": ["y", "1_000"]}).trl["label_names"] == ["y", "1_000"]
+    monkeypatch.setattr(integration_utils, "is_dagshub_available", lambda: False)
+    with pytest.raises(RecipeError, match="'dagshub' needs dagshub, which is not installed"):
+        load_recipe("sft", overrides={"trl.report_to": "dagshub"})
