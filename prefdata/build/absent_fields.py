@@ -51,6 +51,8 @@ class AbsentFields:
         """One line per absent path, naming the source, the key that gives it, and what was sampled."""
         lines = []
         for s in self._by_source.values():
+            if not s.records:  # no record of its files parses (each becomes a reject): nothing says a name is wrong
+                continue
             sampled = f"{s.records:,} sampled record{'s' if s.records != 1 else ''} of {s.files:,} file{'s' if s.files != 1 else ''}"
             for path in s.unseen:
                 lines.append(f"{s.source.where(_key_of(s.source, path))}: field '{path}' is in none of the {sampled}; is it misspelt?")

@@ -573,7 +573,8 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
     if stage == "sft":
         for key in DPO_ONLY_KEYS:
             if getattr(recipe, key) not in (None, False):
-                raise FieldError(key, "is a setting of `prefdata train dpo`; SFT has no reference model to set")
+                why = "SFT has no reference model to set" if key == "ref_model" else "SFT needs no SFT record to stand in for"
+                raise FieldError(key, f"is a setting of `prefdata train dpo`; {why}")
     if "max_length" in trl and trl["max_length"] is None:
         raise FieldError(
             "trl.max_length",

@@ -398,3 +398,10 @@ def test_lists_of_text_keep_yaml_11_words_and_a_tracker_follows_transformers_che
     monkeypatch.setattr(integration_utils, "is_dagshub_available", lambda: False)
     with pytest.raises(RecipeError, match="'dagshub' needs dagshub, which is not installed"):
         load_recipe("sft", overrides={"trl.report_to": "dagshub"})
+
+
+def test_an_sft_recipe_refuses_dpo_keys_each_with_its_own_reason(tmp_path, no_model_loads):
+    with pytest.raises(RecipeError, match="from_instruct.*SFT needs no SFT record"):
+        load_recipe("sft", overrides={"from_instruct": True})
+    with pytest.raises(RecipeError, match="ref_model.*SFT has no reference model"):
+        load_recipe("sft", overrides={"ref_model": "m"})
