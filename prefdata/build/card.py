@@ -249,10 +249,3 @@ def render_card(
         lines += ["", edits.after]
     lines.append("")
     return "\n".join(lines)
-
-
-def write_card(out_dir: str | Path, manifest: Mapping[str, Any], **kwargs: Any) -> Path:
-    """Write ``out_dir/README.md`` (see :func:`render_card` for the options)."""
-    path = Path(out_dir) / "README.md"
-    path.write_text(render_card(manifest, **kwargs), encoding="utf-8")
-    return path

@@ -365,7 +365,7 @@ def test_report_to_none_or_all_stand_alone_and_only_a_missing_package_is_refused
     import transformers.utils
     from transformers.integrations import integration_utils
 
-    recipe_module = importlib.import_module("prefdata.train.recipe")
+    recipe_module = importlib.import_module("prefdata.train.optional_packages")
     for value in (["all", "none"], ["tensorboard", "none"]):
         with pytest.raises(RecipeError, match="stands alone"):
             load_recipe("sft", overrides={"trl.report_to": value})
