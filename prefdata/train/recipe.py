@@ -612,9 +612,34 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
                 f"{targets!r} is not a valid regular expression ({exc}); PEFT matches a string as a regex on the "
                 "full module name, a list by module-name suffix",
             ) from None
+    check_scheduler_kwargs(stage, trl)
     from prefdata.train.optional_packages import check_optional_packages
 
     check_optional_packages(trl)
+
+
+def check_scheduler_kwargs(stage: Stage, trl: dict[str, Any]) -> None:
+    """Refuse an ``lr_scheduler_kwargs`` key the chosen scheduler does not take (``min_lr`` with ``cosine``):
+    transformers passes them as keyword arguments when the trainer builds the scheduler, after the model
+    has loaded, and a ``TypeError`` there was exit 3."""
+    kwargs = trl.get("lr_scheduler_kwargs")
+    if not isinstance(kwargs, dict) or not kwargs:
+        return
+    from transformers.optimization import TYPE_TO_SCHEDULER_FUNCTION
+    from transformers.trainer_utils import SchedulerType
+
+    name = strategy_name(trl.get("lr_scheduler_type") or getattr(trl_config_class(stage), "lr_scheduler_type", "linear"))
+    try:
+        function = TYPE_TO_SCHEDULER_FUNCTION[SchedulerType(name)]
+    except (ValueError, KeyError):
+        return  # an unknown scheduler is TRL's own refusal
+    params = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    takes = [n for n in params if n not in ("optimizer", "num_warmup_steps", "num_training_steps", "last_epoch")]
+    if unknown := [k for k in kwargs if k not in takes]:
+        raise FieldError("trl.lr_scheduler_kwargs", f"{unknown[0]!r} is not an argument of the {name!r} scheduler (it takes "
+                                                    f"{', '.join(takes) or 'none'}); e.g. min_lr goes with cosine_with_min_lr")  # fmt: skip
 
 
 def check_beta(beta: Any) -> float:

@@ -405,3 +405,13 @@ def test_an_sft_recipe_refuses_dpo_keys_each_with_its_own_reason(tmp_path, no_mo
         load_recipe("sft", overrides={"from_instruct": True})
     with pytest.raises(RecipeError, match="ref_model.*SFT has no reference model"):
         load_recipe("sft", overrides={"ref_model": "m"})
+
+
+def test_a_scheduler_kwarg_the_scheduler_does_not_take_is_refused_before_loading(tmp_path, no_model_loads):
+    """`lr_scheduler_kwargs: {min_lr: 1e-6}` with the shipped `cosine` passed every check, then transformers'
+    scheduler raised a TypeError after the model loaded (exit 3): the README run literally hit it."""
+    result = cli_exit("sft", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
+                      "--set", "trl.lr_scheduler_kwargs={min_lr: 1e-6}")  # fmt: skip
+    assert result.exit_code == 2 and "'min_lr' is not an argument of the 'cosine' scheduler" in result.output, result.output
+    recipe = load_recipe("sft", overrides={"trl.lr_scheduler_type": "cosine_with_min_lr", "trl.lr_scheduler_kwargs": {"min_lr": 1e-6}})
+    assert recipe.trl["lr_scheduler_kwargs"] == {"min_lr": 1e-6}
