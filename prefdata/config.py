@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from prefdata.config_files import load_data_yaml, not_text, read_text, reads_as_text
+from prefdata.config_files import YAML11_BOOLEANS, load_data_yaml, not_text, read_text, represent_text
 from prefdata.errors import ConfigError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -225,9 +225,6 @@ def _value_text(v: Any) -> str:
 #: YAML 1.1's words for true and false: configs read them as strings (YAML 1.2), so ``labels: {up:
 #: [yes]}`` names the string "yes"; they also match a field that holds JSON ``true``/``false``, as the
 #: same config matched it when it was read as YAML 1.1.
-YAML11_BOOLEANS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
-
-
 def value_map(values: Iterable[tuple[object, str]]) -> dict[str, str]:
     """``(configured value, label)`` pairs as the map shapes match raw values with (:func:`value_key`).
     A YAML 1.1 boolean word (``yes``, ``off``) also matches the boolean it meant there; a value written
@@ -587,27 +584,12 @@ class _ConfigDumper(yaml.SafeDumper):
     """Short lists inline, and strings with newlines as one double-quoted line (``"a\n\nb"``)."""
 
 
-#: Characters a plain or single-quoted YAML scalar would not keep: line breaks YAML folds (NEL, the
-#: Unicode line and paragraph separators too), so a file name holding one must be written escaped.
-_LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    if not _LINE_BREAKS.isdisjoint(value):
-        style = '"'
-    elif not reads_as_text(value):  # `09`, `1e6`: configs are read as YAML 1.2, the dumper quotes by 1.1
-        style = "'"
-    else:
-        style = None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
 def _list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
     flow = all(not isinstance(v, (dict, list)) for v in value) and len(value) <= 8
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
 
 
-_ConfigDumper.add_representer(str, _str)
+_ConfigDumper.add_representer(str, represent_text)
 _ConfigDumper.add_representer(list, _list)
 
 

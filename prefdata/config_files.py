@@ -105,6 +105,36 @@ def reads_as_text(value: str) -> bool:
     return _PLAIN_RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
 
 
+#: Characters a plain or single-quoted YAML scalar would not keep: line breaks YAML folds (NEL, the
+#: Unicode line and paragraph separators too), so a string holding one must be written escaped.
+_LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
+
+
+def represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    """A string as a dumper writes it for :func:`load_data_yaml` to read back: double-quoted when it holds
+    a line break, single-quoted when YAML 1.2 would read it as something else (``09``, ``1e6``, which
+    PyYAML, quoting by YAML 1.1's rules, writes bare), plain otherwise."""
+    if not _LINE_BREAKS.isdisjoint(value):
+        style = '"'
+    elif not reads_as_text(value):
+        style = "'"
+    else:
+        style = None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+#: Words YAML 1.1 read as booleans and YAML 1.2 (how configs and recipes are read) as text, with the
+#: boolean each meant.
+YAML11_BOOLEANS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
+_UNDERSCORED_NUMBER = re.compile(r"[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?")
+
+
+def underscored_number(text: str) -> str | None:
+    """The number to write for text YAML 1.1 read as one with ``_`` between digits (``1_000``: ``1000``),
+    or None; YAML 1.2 reads it as text."""
+    return text.replace("_", "") if "_" in text and _UNDERSCORED_NUMBER.fullmatch(text) else None
+
+
 def load_data_yaml(text: str, name: str | None = None) -> Any:
     """:func:`load_yaml` where only ``true``/``false`` are booleans (for configs that name data values)."""
     return _load(text, name, _DataValueLoader)

@@ -4,7 +4,8 @@ The YAML header is what the Hub (and ``datasets.load_dataset(OUT)``) reads to ma
 its ``configs`` and ``size_categories`` are generated from the manifest's outputs, never written by
 hand. ``prefdata report`` re-renders the card with a quality summary and a link to the report. What a
 user added to the card a rebuild or a report replaces is kept (:class:`UserEdits`): every other header
-key (the ``license`` the card asks them to set) and every section under a heading of their own.
+key (the ``license`` the card asks them to set) and the text outside the two marks around what
+prefdata writes.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def card_header(manifest: Mapping[str, Any], edits: UserEdits | None = None) -> 
         )
         if splits:
             configs.append({"config_name": name, "data_files": [{"split": split, "path": f"{folder}/{split}-*.parquet"} for split in splits]})
-        elif name == "default" and _kto_rows(manifest):
+        elif name == "default" and sum(out.get("rows", 0) for out in _kto_outputs(manifest)):
             configs.append({"config_name": name, "data_files": [{"split": "train", "path": "data/train-*.parquet"}]})
     header: dict[str, Any] = {
         "license": LICENSE_PLACEHOLDER,  # placeholder: set the licence of your raw data before publishing
@@ -112,9 +113,9 @@ def card_header(manifest: Mapping[str, Any], edits: UserEdits | None = None) -> 
     return header
 
 
-def _kto_rows(manifest: Mapping[str, Any]) -> int:
-    """Rows of the KTO export (``kto/``), from the manifest's outputs."""
-    return sum(out.get("rows", 0) for out in manifest.get("outputs", []) if out.get("path", "").startswith("kto/"))
+def _kto_outputs(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The manifest's outputs of the KTO export (``kto/``), each with its ``rows``."""
+    return [out for out in manifest.get("outputs", []) if out.get("path", "").startswith("kto/")]
 
 
 #: The Hub's ``size_categories`` buckets (upper bounds, exclusive), smallest first.
@@ -217,7 +218,7 @@ def render_card(
     ]
     for split, n in counts.get("pairs_by_split", {}).items():
         lines.append(f"| {_cell(split)} pairs | {n:,} |")
-    if kto := [out for out in manifest.get("outputs", []) if out.get("path", "").startswith("kto/")]:
+    if kto := _kto_outputs(manifest):
         lines.append(f"| unpaired rows for KTO (`kto/`, `load_dataset(folder, \"kto\")`) | {sum(out.get('rows', 0) for out in kto):,} |")
     by_reason = counts.get("rejected_by_reason", {})
     if by_reason:

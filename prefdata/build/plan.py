@@ -223,8 +223,7 @@ def _plan(index: int, f: InputFile, source: SourceBase, sample: Sample, skipped:
     named twice in the file (a name given twice that nothing reads is no reason to skip it)."""
     shape = make_shape(source, sample.records)
     filters = parse_filters(source.filters)
-    spec = DecodeSpec(field_specs(shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]))
-    read = None if shape.reads_whole_record else tuple(spec.names)
+    spec, read = _reads(shape, filters)
     if (twice := named_twice(f, sample.columns, read)) is not None:
         _skip(f, twice, skipped)
         return None
@@ -247,9 +246,17 @@ def _field_paths(dtype: pl.DataType, path: tuple[str, ...]) -> Iterator[tuple[st
         yield path
 
 
+def _reads(shape: Shape, filters: Sequence[Filter] = ()) -> tuple[DecodeSpec, tuple[str, ...] | None]:
+    """How a file read by ``shape`` and ``filters`` is decoded, and the top-level fields it needs (None:
+    every field, for a shape that reads the whole record)."""
+    spec = DecodeSpec(field_specs(shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]))
+    return spec, None if shape.reads_whole_record else tuple(spec.names)
+
+
 def columns_read(shape: Shape) -> tuple[str, ...] | None:
-    """The top-level fields a file read by ``shape`` (no filters) needs, None for all (``inspect``)."""
-    return None if shape.reads_whole_record else tuple(DecodeSpec(field_specs(shape.leaves())).names)
+    """The top-level fields a file read by ``shape`` (no filters) needs, None for all (``inspect``, which
+    skips a file as the build does)."""
+    return _reads(shape)[1]
 
 
 def _record_bytes(f: InputFile, sample: list[dict]) -> float:

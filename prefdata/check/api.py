@@ -108,7 +108,7 @@ def check(
     result = CheckResult(
         dataset=str(path), engine=engine, suite=the_suite.name, strict=strict,
         expectations=expectations, checks=outcomes, rows=frame.height, seconds=seconds,
-        shards={s.name: s.path for s in dataset.shards}, versions=dataset.versions,
+        shards=dataset.files, versions=dataset.versions,
     )
     if write:
         with dataset.unchanged():  # hashes the versions checked; a shard replaced since is refused, not hashed

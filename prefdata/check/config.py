@@ -18,7 +18,6 @@ YAML 1.2's scalars (:func:`prefdata.config_files.load_data_yaml`): YAML 1.1 woul
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +25,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prefdata.check.errors import ConfigError
-from prefdata.config_files import DuplicateKeyError, load_data_yaml, load_json, not_text, read_text
+from prefdata.config_files import (
+    YAML11_BOOLEANS,
+    DuplicateKeyError,
+    load_data_yaml,
+    load_json,
+    not_text,
+    read_text,
+    underscored_number,
+)
 
 Severity = Literal["error", "warn", "info"]
 SEVERITIES: tuple[str, ...] = ("error", "warn", "info")
@@ -178,10 +185,6 @@ CHECK_IDS: tuple[str, ...] = tuple(
 )
 
 
-#: Words YAML 1.1 read as booleans; in YAML 1.2 (how configs are read) they are text.
-_YAML11_BOOLS = frozenset({"yes", "no", "on", "off"})
-
-
 def load_config(config: CheckConfig | dict | str | Path | None) -> CheckConfig:
     """A validated :class:`CheckConfig` from a file (YAML or JSON), a dict, or defaults for ``None``."""
     if config is None:
@@ -213,10 +216,10 @@ def load_config(config: CheckConfig | dict | str | Path | None) -> CheckConfig:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
             msg = err["msg"]
-            if err["type"] == "bool_type" and str(err.get("input")).lower() in _YAML11_BOOLS:
+            if err["type"] == "bool_type" and str(err.get("input")).lower() in YAML11_BOOLEANS:
                 msg += f" (YAML 1.2, as in the build config: write true or false, not {err['input']})"
-            elif isinstance(err.get("input"), str) and re.fullmatch(r"[-+]?[0-9][0-9_]*(\.[0-9_]*)?", err["input"]) and "_" in err["input"]:
-                msg += f" (YAML 1.2, as in the build config: write {err['input'].replace('_', '')}, not {err['input']})"
+            elif isinstance(err.get("input"), str) and (number := underscored_number(err["input"])) is not None:
+                msg += f" (YAML 1.2, as in the build config: write {number}, not {err['input']})"
             if err["type"] == "extra_forbidden":
                 msg = "unknown field" + (f" (checks are: {', '.join(CHECK_IDS)})" if where.startswith("checks.") and where.count(".") == 1 else "")
             problems.append(f"{origin}: {where}: {msg}")

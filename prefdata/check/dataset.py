@@ -136,6 +136,11 @@ class Dataset:
         return pl.concat(frames, how="vertical").with_row_index("_row")
 
     @property
+    def files(self) -> dict[str, Path]:
+        """``{shard name: its file}``."""
+        return {s.name: s.path for s in self.shards}
+
+    @property
     def versions(self) -> dict[str, FileVersion]:
         """``{shard name: the version of the file opened}``."""
         return {s.name: s.version for s in self.shards if s.version is not None}
@@ -151,10 +156,10 @@ class Dataset:
         try:
             yield
         except Exception as exc:
-            if moved := changed({s.name: s.path for s in self.shards}, self.versions):
+            if moved := changed(self.files, self.versions):
                 raise DatasetError(_changed_message(self.root, moved)) from exc
             raise
-        if moved := changed({s.name: s.path for s in self.shards}, self.versions):
+        if moved := changed(self.files, self.versions):
             raise DatasetError(_changed_message(self.root, moved))
 
 

@@ -33,20 +33,12 @@ def _severity(sev: str) -> str:
     return {"error": "[red]error[/red]", "warn": "[yellow]warn[/yellow]", "info": "[blue]info[/blue]"}[sev]
 
 
-def _reader_gone() -> None:
-    """``prefdata check OUT | head -1``: the reader left. rich would exit 1, the code of failed data;
-    the rest of the table goes nowhere and the exit code stays the check's."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-
-
 def _print(result) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = Console(stderr=False, highlight=False)
-    console.on_broken_pipe = _reader_gone  # type: ignore[method-assign]
     if not console.is_terminal and "COLUMNS" not in os.environ:
         # A CI log or a pipe: rich would assume 80 columns and fold each finding into slivers.
         console.width = LOG_WIDTH

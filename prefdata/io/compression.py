@@ -105,7 +105,7 @@ class _GzipMember:
 
     def __init__(self) -> None:
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: expect (and check) a gzip header and trailer
-        self._before = self._z.copy()
+        self._before: Any = None  # set by each step(), which salvage() only ever follows
 
     def step(self, data: bytes | memoryview) -> tuple[bytes, bytes | memoryview]:
         """(output, input still to feed: the unconsumed part, or after the member's end the next one)."""

@@ -594,14 +594,10 @@ class Sample:
     problem: str | None = None
 
 
-def sample_records(f: InputFile, n: int = DETECTION_SAMPLE) -> list[dict]:
-    """The first ``n`` records of ``f`` that parse as JSON objects (for shape detection)."""
-    return read_sample(f, n).records
-
-
 def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
-    """:func:`sample_records`, with the file's column names: a name given twice shows its first
-    column, and the plan refuses the file only if its source reads that name."""
+    """The first ``n`` records of ``f`` that parse as JSON objects (for shape detection), with the file's
+    column names: a name given twice shows its first column, and the plan refuses the file only if its
+    source reads that name."""
     out: list[dict] = []
     problem = None
     if f.format == "jsonl":

@@ -21,8 +21,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from prefdata.config import YAML11_BOOLEANS
-from prefdata.config_files import load_data_yaml
+from prefdata.config_files import YAML11_BOOLEANS, load_data_yaml
 from prefdata.errors import ConfigError
 from prefdata.shapes.fields import as_number, blank_as_null, expr_for, parse_path
 
@@ -173,7 +172,7 @@ def _texts(expected: Any) -> list[str]:
 def _boolean(expected: Any) -> str | None:
     """The boolean a configured value means, as ``"true"``/``"false"``, or None: YAML ``true``/``false``,
     and a YAML 1.1 boolean word (``no``) for the boolean it meant there
-    (:data:`prefdata.config.YAML11_BOOLEANS`), so ``deleted == no`` still matches JSON ``false``.
+    (:data:`prefdata.config_files.YAML11_BOOLEANS`), so ``deleted == no`` still matches JSON ``false``.
 
     A field matches it in any case, blanks around it aside: JSON ``true`` decodes as the text
     ``true``, but pandas writes a boolean into a CSV as ``True`` and Excel as ``TRUE``, and a filter

@@ -147,7 +147,7 @@ def prepare_inputs(
     progress(f"data: {dataset.root} ({', '.join(f'{s} {n}' for s, n in dataset.rows.items())} pairs) is TRL-safe")
     precision = choose_precision(parsed.precision)
     staging = output_dir.staging_dir(output)
-    args = build_trl_config(parsed, staging, precision, stage=stage)
+    args = build_trl_config(parsed, staging, precision)
     resolved = _resolve("--model", model_spec)
     if resolved.kind == "local":  # recipe.yaml reruns with --recipe from any directory, as the record names it
         parsed.model = resolved.location

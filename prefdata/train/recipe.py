@@ -33,7 +33,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from prefdata.config_files import load_data_yaml, not_text, read_text, reads_as_text
+from prefdata.config_files import YAML11_BOOLEANS, load_data_yaml, not_text, read_text, represent_text, underscored_number
 from prefdata.train.errors import RecipeError
 
 Stage = Literal["sft", "dpo"]
@@ -337,12 +337,7 @@ class _RecipeDumper(yaml.SafeDumper):
     string ``1e6`` or ``09`` would be written bare and rerun as a number."""
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = None if reads_as_text(value) else "'"
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_RecipeDumper.add_representer(str, _str)
+_RecipeDumper.add_representer(str, represent_text)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -425,9 +420,8 @@ def coerce_trl_fields(stage: Stage, fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: Words YAML 1.1 read as booleans; recipes are read with YAML 1.2, where they are text.
-YAML11_BOOLEAN_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
-_UNDERSCORED_NUMBER = re.compile(r"[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?")
+#: Text a recipe refuses where text would be taken as true: YAML 1.1's boolean words, and ``y``/``n``.
+YAML11_BOOLEAN_WORDS = frozenset(YAML11_BOOLEANS) | {"y", "n"}
 
 
 def refuse_yaml11_words(value: Any, where: str) -> None:
@@ -445,8 +439,8 @@ def refuse_yaml11_words(value: Any, where: str) -> None:
         if value.strip().lower() in YAML11_BOOLEAN_WORDS:
             raise FieldError(where, f"{value!r} is text (recipes are YAML 1.2, as build configs are), and any text is true: "
                                     "write true or false")  # fmt: skip
-        if "_" in value and _UNDERSCORED_NUMBER.fullmatch(value):
-            raise FieldError(where, f"{value!r} is text in YAML 1.2: write {value.replace('_', '')}")
+        if (number := underscored_number(value)) is not None:
+            raise FieldError(where, f"{value!r} is text in YAML 1.2: write {number}")
 
 
 def _accepts(adapter, value: Any) -> bool:

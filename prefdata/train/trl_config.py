@@ -8,17 +8,17 @@ from pathlib import Path
 
 from prefdata.train.errors import RecipeError
 from prefdata.train.hardware import Precision
-from prefdata.train.recipe import LoraSpec, Recipe, Stage, is_all_linear, trl_config_class
+from prefdata.train.recipe import LoraSpec, Recipe, is_all_linear, trl_config_class
 
 
-def build_trl_config(recipe: Recipe, output: Path, precision: Precision, stage: Stage | None = None):
+def build_trl_config(recipe: Recipe, output: Path, precision: Precision):
     """``SFTConfig``/``DPOConfig`` from the recipe; TRL's own validation errors become :class:`RecipeError`.
 
-    ``stage`` is the command's (default: the recipe's): its trainer is the one that reads this config.
+    The recipe's stage is the command's: :func:`~prefdata.train.recipe.load_recipe` refuses another.
     Activation (gradient) checkpointing starts off and is switched on later, once the model is loaded, only if the
     memory estimate asks for it (``hardware.decide_checkpointing``), or if the recipe says ``true``.
     """
-    stage = stage or recipe.stage
+    stage = recipe.stage
     cls = trl_config_class(stage)
     fields = dict(recipe.trl)
     fields.update(precision.trl_args())
