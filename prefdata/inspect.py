@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from prefdata.arguments import require_path
 from prefdata.build.plan import columns_read, detect_file
 from prefdata.config import BuildConfig, dump_config
 from prefdata.errors import AmbiguousLayoutError, InputError, UnreadableFileError
@@ -69,8 +70,7 @@ def field_stats(sample: list[dict]) -> list[FieldStats]:
 
 def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: int = 2) -> InspectResult:
     """Describe every raw file under RAW (a file, folder or glob) without building anything."""
-    if not isinstance(raw, (str, os.PathLike)):
-        raise InputError(f"raw must be a path (str or os.PathLike), got {type(raw).__name__}")
+    require_path("raw", raw, InputError)
     for name, value, least in (("sample_size", sample_size, 1), ("examples", examples, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise InputError(f"{name} must be a whole number >= {least}, got {value!r}")

@@ -20,9 +20,11 @@ from pathlib import Path
 from prefdata.build.output import sha256_stream
 from prefdata.errors import PrefdataError
 
-#: One version of a file: (device, inode, size, mtime_ns). A build swaps a new OUT in whole, so a
-#: shard it replaced is another inode at the same path.
-FileVersion = tuple[int, int, int, int]
+#: One version of a file: (device, inode, size, mtime_ns, ctime_ns). A build swaps a new OUT in whole,
+#: so a shard it replaced is another inode at the same path. The ctime is there for a file rewritten
+#: in place with its size and mtime put back (``cp -p``, ``rsync --inplace -t``, ``os.utime``): nothing
+#: but the kernel sets it, so such a copy is a new version whose hash is computed again.
+FileVersion = tuple[int, int, int, int, int]
 #: Hashes by file version: ``check`` asks once for shard_integrity and once for checks.json.
 _HASHES: dict[FileVersion, str] = {}
 _MAX_CACHED = 4096
@@ -38,7 +40,7 @@ def file_version(path: Path) -> FileVersion:
 
 
 def _version(st: os.stat_result) -> FileVersion:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def fingerprint(path: Path, version: FileVersion | None = None) -> str:

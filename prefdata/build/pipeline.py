@@ -26,6 +26,7 @@ import orjson
 import polars as pl
 
 from prefdata import __version__
+from prefdata.arguments import require_bool, require_path
 from prefdata.build.batching import Joiner, Work, join_key
 from prefdata.build.card import UserEdits, render_card
 from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_drops, raw_order
@@ -128,8 +129,8 @@ def build(
     split); by default one per 256 MB of input or per 500,000 pairs, whichever gives more.
     """
     for name, value in (("raw", raw), ("out", out)):
-        if not isinstance(value, (str, os.PathLike)):
-            raise InputError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+        require_path(name, value, InputError)
+    require_bool("quiet", quiet, ConfigError)
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise ConfigError(f"partitions must be a whole number >= 1 (or None for one per 256 MB of input or 500,000 pairs), got {partitions!r}")
     out_path = Path(out)
@@ -146,8 +147,8 @@ def build(
         raise InputError(f"RAW '{raw}' lies in '{_top_entry(raw, target)}' of OUT '{out}', which the build replaces: move the raw files out of it first")
     plan = plan_build(raw, cfg, exclude=None if inside else target)
     split = plan.config.split.overridden(**{k: v for k, v in {"test_fraction": test_fraction, "seed": seed}.items() if v is not None})
-    if dedup is not None and not isinstance(dedup, bool):  # model_copy does not validate: "no" would be recorded as is
-        raise ConfigError(f"dedup must be True or False, got {dedup!r}")
+    if dedup is not None:  # model_copy does not validate: "no" would be recorded as is
+        require_bool("dedup", dedup, ConfigError)
     effective = plan.config.model_copy(update={"split": split, **({"dedup": dedup} if dedup is not None else {})})
     say = log or (lambda _msg: None)
     detected = [(p.file.name, p.shape.describe()) for p in plan.files]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from prefdata.arguments import require_bool
 from prefdata.check.checks import FAMILIES
 from prefdata.check.checks.base import Context, Options, disabled
 from prefdata.check.config import CHECK_IDS, CheckConfig, load_config
@@ -52,6 +53,8 @@ def check(
     >>> result.passed, [c.id for c in result.checks if not c.passed]   # doctest: +SKIP
     """
     t0 = time.perf_counter()
+    for name, value in (("strict", strict), ("write", write), ("quiet", quiet)):
+        require_bool(name, value, OptionsError)
     if engine not in ENGINES:
         raise OptionsError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if (tokenizer is None) != (max_length is None):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
+from prefdata.arguments import require_path
 from prefdata.build.output import default_config_shards, parquet_schema, visible_parquet
 from prefdata.card_configs import CARD, CardSplits
 from prefdata.check.errors import DatasetError
@@ -171,8 +171,7 @@ def _changed_message(root: Path, names: list[str]) -> str:
 
 def open_dataset(path: str | Path) -> Dataset:
     """Find and inspect the shards of a dataset directory (``PATH/data/*.parquet``)."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise DatasetError(f"the dataset must be a path (str or os.PathLike), got {type(path).__name__}")
+    require_path("the dataset", path, DatasetError)
     root = Path(path)
     if not root.exists():
         raise DatasetError(f"{root}: no such dataset directory")

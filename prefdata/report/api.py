@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prefdata.arguments import require_bool, require_path
 from prefdata.errors import writing
-from prefdata.report.errors import ReportError
+from prefdata.report.errors import DatasetError, ReportError
 
 if TYPE_CHECKING:
     from prefdata.report.content import ReportContent
@@ -92,6 +93,9 @@ def report(
     from prefdata.report.html_page import render_html
     from prefdata.report.markdown import render_markdown
 
+    require_path("the dataset", path, DatasetError)
+    for name, value in (("run_checks", run_checks), ("card", card)):
+        require_bool(name, value, ReportError)
     for name, value in (("sample", sample), ("examples_per_check", examples_per_check), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ReportError(f"{name} must be a whole number, got {value!r}")

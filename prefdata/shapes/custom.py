@@ -19,9 +19,12 @@ function leaves out is a reject with reason ``dropped_by_function``, so nothing 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 import polars as pl
@@ -33,24 +36,73 @@ from prefdata.shapes.base import PAIR_SCHEMA, Shape, finish_pairs
 from prefdata.shapes.fields import Leaf
 from prefdata.shapes.messages import message
 
+#: The file each module a custom source named was run from, and that file's version then (size,
+#: mtime_ns, ctime_ns). ``import`` returns the module already in ``sys.modules``: a notebook that fixes
+#: its shape function and builds again would get the old function, silently.
+_LOADED: dict[str, tuple[str, tuple[int, int, int]]] = {}
+
 
 def load_function(spec: str) -> Callable[[pl.LazyFrame], Any]:
-    """Import ``module:function`` from PYTHONPATH or, as ``python -m`` would, the current directory."""
+    """Import ``module:function`` from PYTHONPATH or, as ``python -m`` would, the current directory.
+
+    A module imported before is imported again when its file changed since, or when the current
+    directory now holds another file of that name (a second project's ``my_shapes.py``).
+    """
     module_name, _, attr = spec.partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        sys.path.insert(0, os.getcwd())
-        try:
+        with _cwd_searched():
             module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ConfigError(f"custom function {spec!r}: cannot import module {module_name!r} ({exc}); is it on PYTHONPATH?") from None
-        finally:
-            sys.path.remove(os.getcwd())
+            module = _current(module_name, module)
+    except ImportError as exc:
+        raise ConfigError(f"custom function {spec!r}: cannot import module {module_name!r} ({exc}); is it on PYTHONPATH?") from None
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise ConfigError(f"custom function {spec!r}: module {module_name!r} has no function {attr!r}")
     return fn
+
+
+@contextmanager
+def _cwd_searched() -> Iterator[None]:
+    """The current directory searched after PYTHONPATH (``python -m`` searches it first; a module on
+    PYTHONPATH is only shadowed by one in the directory where the build happens to run when asked)."""
+    cwd = os.getcwd()
+    sys.path.append(cwd)
+    try:
+        yield
+    finally:
+        sys.path.remove(cwd)
+
+
+def _current(name: str, module: ModuleType) -> ModuleType:
+    """``module``, imported again when the file it would be read from is not the one it was read from."""
+    origin = getattr(module, "__file__", None)
+    if origin is None:  # a namespace package or a built-in: nothing to compare
+        return module
+    if "." not in name:
+        found = importlib.machinery.PathFinder.find_spec(name, sys.path)
+        if found is not None and found.origin is not None and found.origin != origin:
+            return _reloaded(name, module)
+    if _LOADED.setdefault(name, (origin, _file_version(origin))) != (origin, _file_version(origin)):
+        return _reloaded(name, module)
+    return module
+
+
+def _reloaded(name: str, module: ModuleType) -> ModuleType:
+    if "." not in name:  # reload searches sys.path for the spec it had: look for the file where it lies now
+        found = importlib.machinery.PathFinder.find_spec(name, sys.path)
+        if found is not None:
+            module.__spec__ = found
+    module = importlib.reload(module)
+    _LOADED[name] = (module.__file__, _file_version(module.__file__))
+    return module
+
+
+def _file_version(path: str) -> tuple[int, int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1, -1)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def lenient_dtype(dtype: pl.DataType) -> pl.DataType:

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prefdata.arguments import require_bool, require_path
 from prefdata.train import data as data_mod
 from prefdata.train import output_dir
-from prefdata.train.errors import ModelError, RecipeError, StageError
+from prefdata.train.errors import ModelError, RecipeError, StageError, TrainError
 from prefdata.train.gate import run_check_gate
 from prefdata.train.hardware import Precision, choose_precision
 from prefdata.train.integrity import verify_shards
@@ -112,6 +113,12 @@ def prepare_inputs(
     progress: Progress = logger.info,
 ) -> Inputs:
     """Validate every input of a stage; raises a :class:`~prefdata.train.errors.TrainError` on the first problem."""
+    for name, value in (("data", data), ("output", output)):
+        require_path(name, value, TrainError)
+    if model is not None:
+        require_path("model", model, TrainError)
+    for name, value in (("no_check", no_check), ("overwrite", overwrite), ("from_instruct", from_instruct)):
+        require_bool(name, value, TrainError)
     overrides = dict(overrides or {})
     # the recipe keys of the arguments, so that recipe.yaml reruns the run (a rerun trained against another reference)
     for key, value in (("model", model), ("ref_model", ref_model), ("from_instruct", from_instruct or None)):

@@ -70,6 +70,39 @@ def test_wrongly_typed_arguments_are_the_api_own_errors(raw, tmp_path):
         prefdata.report(built.out, seed=1.5)
 
 
+
+def test_yes_no_options_refuse_text_that_would_read_as_true(raw, tmp_path):
+    """A pipeline's "no" (an environment variable, a YAML 1.1 file) was truthy: check(strict="no")
+    failed the dataset on warnings, report(card="no") rewrote README.md, train_sft(overwrite="no")
+    replaced the previous model directory."""
+    from prefdata.check.errors import OptionsError
+    from prefdata.report.errors import DatasetError, ReportError
+    from prefdata.train.errors import TrainError
+    from prefdata.train.prepare import prepare_inputs
+
+    built = prefdata.build(raw, tmp_path / "out")
+    card = (built.out / "README.md").read_bytes()
+    for option in ("strict", "write", "quiet"):
+        with pytest.raises(OptionsError, match=f"{option} must be True or False, got 'no'"):
+            prefdata.check(built.out, **{option: "no"})
+    for option in ("card", "run_checks"):
+        with pytest.raises(ReportError, match=f"{option} must be True or False, got 'no'"):
+            prefdata.report(built.out, **{option: "no"})
+    assert (built.out / "README.md").read_bytes() == card and not (built.out / "report.html").exists()
+    with pytest.raises(DatasetError, match="the dataset must be a path"):
+        prefdata.report(5)
+    with pytest.raises(ConfigError, match="quiet must be True or False"):
+        prefdata.build(raw, tmp_path / "out2", quiet=0)
+    previous = tmp_path / "previous-model"
+    previous.mkdir()
+    (previous / "weights.bin").write_bytes(b"kept")
+    for option in ("overwrite", "no_check", "from_instruct"):
+        with pytest.raises(TrainError, match=f"{option} must be True or False, got 'no'"):
+            prepare_inputs("dpo", data=built.out, model="m", output=previous, **{option: "no"})
+    with pytest.raises(TrainError, match="data must be a path"):
+        prepare_inputs("sft", data=123, model="m", output=previous)
+    assert (previous / "weights.bin").read_bytes() == b"kept"
+
 def test_results_print_as_one_line_and_checks_json_is_readable_by_others(raw, tmp_path):
     built = prefdata.build(raw, tmp_path / "out")
     result = prefdata.check(built.out)
