@@ -28,6 +28,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from prefdata.nfc import nfc
+from prefdata.text_keys import BLANK
+
 #: Roles a message may have. A prompt ends with a ``user`` or ``tool`` turn; responses are ``assistant``.
 ROLES = ("system", "user", "assistant", "tool")
 PROMPT_LAST_ROLES = ("user", "tool")
@@ -83,19 +86,31 @@ def id_expr() -> pl.Expr:
     return pl.struct("prompt", "chosen", "rejected").struct.json_encode().chash.sha2_256().alias("id")
 
 
-def has_blank_turn(messages: pl.Expr) -> pl.Expr:
-    """Whether a message list holds a turn whose content is null or only whitespace (null for a null list).
+#: A text of only :data:`~prefdata.text_keys.BLANK` characters, as an anchored regex.
+_BLANK_TEXT = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in BLANK) + "]*$"
 
-    An anchored regex stops at the first non-blank character; stripping would copy every text.
+
+def has_blank_turn(messages: pl.Expr) -> pl.Expr:
+    """Whether a message list holds a turn whose content is null or blank (null for a null list).
+
+    Blank is :data:`~prefdata.text_keys.BLANK`: build's ``empty_field`` and check's ``role_structure``
+    share it, so a turn the default suite fails as whitespace only (its ``\\S`` is Python's) never
+    gets past the build. An anchored regex stops at the first non-blank character; stripping would
+    copy every text.
     """
-    blank = pl.element().struct.field("content").str.contains(r"^\s*$").fill_null(True)
+    blank = pl.element().struct.field("content").str.contains(_BLANK_TEXT).fill_null(True)
     return messages.list.eval(blank).list.any()
 
 
 def trimmed_contents(messages: pl.Expr) -> pl.Expr:
-    """Each turn's content with surrounding whitespace trimmed: two responses with equal lists are the
-    same text (``identical_responses``), and a rated record's repeated completion is one completion."""
-    return messages.list.eval(pl.element().struct.field("content").str.strip_chars())
+    """Each turn's content in Unicode NFC with :data:`~prefdata.text_keys.BLANK` trimmed from its
+    ends: two responses with equal lists are the same text (``identical_responses``), and a rated
+    record's repeated completion is one completion.
+
+    NFC makes a precomposed ``é`` and ``e`` + combining accent (the same text on screen) equal;
+    only a text that can change pays for it (:func:`prefdata.nfc.nfc`).
+    """
+    return messages.list.eval(nfc(pl.element().struct.field("content")).str.strip_chars(BLANK))
 
 
 def pair_id(prompt: Sequence[dict], chosen: Sequence[dict], rejected: Sequence[dict]) -> str:

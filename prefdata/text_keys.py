@@ -21,6 +21,15 @@ ASCII_WHITESPACE = (" ", "\n", "\t", "\r", "\x0b", "\x0c")
 WHITE_SPACE_NON_ASCII = ("\x85", "\xa0", "\u1680", *(chr(c) for c in range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f", "\u205f", "\u3000")
 #: Unicode White_Space outside ASCII, plus the invisible zero-width space (U+200B) and BOM.
 UNICODE_WHITESPACE = (*WHITE_SPACE_NON_ASCII, "\u200b", "\ufeff")
+#: The file/group/record/unit separators: whitespace to Python's ``str.isspace`` and ``re``'s ``\s``
+#: (so to the suite's ``\S``), though not Unicode White_Space.
+SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+#: Characters that show nothing: zero-width space, non-joiner and joiner, word joiner and BOM.
+INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
+#: What a blank text holds and nothing else: a turn of only these is an ``empty_field`` reject and a
+#: ``role_structure`` failure, and two responses that differ only by these at their ends are
+#: ``identical_responses`` (:func:`prefdata.schema.has_blank_turn`, :func:`~prefdata.schema.trimmed_contents`).
+BLANK = "".join((*ASCII_WHITESPACE, *WHITE_SPACE_NON_ASCII, *SEPARATORS, *INVISIBLE))
 
 
 def match_text(text: pl.Expr) -> pl.Expr:

@@ -105,7 +105,8 @@ def find_similar(
     ``on_batch`` is told the rows of each batch once it is signed (for a progress display).
 
     ``keys`` has, per ``_row``: ``split``, and the exact-match keys ``_prompt_h``/``_chosen_h``/
-    ``_rejected_h`` and ``_prompt_key`` from the single pass, used to leave exact matches out.
+    ``_rejected_h`` and ``_prompt_key`` from the single pass, used to leave exact matches out; with
+    ``near_identical``, also ``_same_responses`` (the pairs ``identical_responses`` counts).
     """
     t0 = time.perf_counter()
     need_oph = set()
@@ -231,7 +232,7 @@ def find_similar(
         else pl.DataFrame(schema={"_row": pl.Int64, "jaccard": pl.Float64})
     )
     if near_ident.height:  # exactly identical responses belong to identical_responses
-        same = k64.filter(pl.col("_chosen_h") == pl.col("_rejected_h")).select("_row")
+        same = k64.filter(pl.col("_same_responses")).select("_row")
         near_ident = near_ident.join(same, on="_row", how="anti")
     t_end = time.perf_counter()
     stats = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -284,3 +285,30 @@ def test_a_json_array_of_non_objects_and_a_compressed_unknown_name_say_what_to_d
     reasons = {s["path"]: s["reason"] for s in prefdata.build(raw, tmp_path / "out").manifest["skipped_files"]}
     assert "; the first: record 1: a JSON array, not an object;" in reasons["pairs.json"]
     assert "(e.g. `path: '*.txt.gz'`)" in reasons["logs.txt.gz"]
+
+
+def test_blank_and_equal_texts_are_rejected_as_check_reads_them(tmp_path: Path) -> None:
+    """A turn of only U+001C-U+001F (Python's ``\\s``, so the default suite's ``\\S`` fails it) or of
+    invisible characters (zero-width space, word joiner, BOM) is ``empty_field``; responses equal
+    after Unicode NFC, or once such characters are trimmed, are ``identical_responses``. Both were
+    written, and ``check`` failed the first on the build's own output."""
+    cafe = "Un caf\u00e9 cr\u00e8me, s'il vous pla\u00eet."
+    records = [
+        {"prompt": "q1", "chosen": "\x1c", "rejected": "No."},
+        {"prompt": "q2", "chosen": "\u200b", "rejected": "No."},
+        {"prompt": "\ufeff", "chosen": "Yes.", "rejected": "No."},
+        {"prompt": "q4", "chosen": "Yes.", "rejected": " \u2060\u200d "},
+        {"prompt": "q5", "chosen": cafe, "rejected": unicodedata.normalize("NFD", cafe)},
+        {"prompt": "q6", "chosen": "Yes\x1f", "rejected": "\ufeffYes"},
+        {"prompt": "q7", "chosen": "\u200dYes", "rejected": "No."},  # text around an invisible one: kept
+    ]
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    prefdata.build(raw, out, test_fraction=0)
+    got = {r["record"]: (r["reason"], r["field"]) for r in rejects(out).iter_rows(named=True)}
+    assert got == {
+        1: ("empty_field", "chosen"), 2: ("empty_field", "chosen"), 3: ("empty_field", "prompt"), 4: ("empty_field", "rejected"),
+        5: ("identical_responses", "chosen,rejected"), 6: ("identical_responses", "chosen,rejected"),
+    }
+    assert prefdata.check(out, write=False).check("role_structure").passed

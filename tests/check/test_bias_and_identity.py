@@ -5,6 +5,7 @@ join to the same text but split it into messages differently."""
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import polars as pl
 import pytest
@@ -134,3 +135,32 @@ def test_length_statistics_are_exactly_rounded_so_any_thread_count_gives_the_sam
     assert stats["mean_chosen_chars"] == float(mean_c) and stats["mean_rejected_chars"] == float(mean_r)
     assert stats["cohens_d"] == (float(mean_c) - float(mean_r)) / math.sqrt((float(var_c) + float(var_r)) / 2)
     assert stats["mean_length_ratio"] == math.fsum(a / b for a, b in zip(c, r)) / n
+
+
+def test_identical_responses_are_equal_after_nfc_and_trimming_blank_ends(tmp_path):
+    """As ``build``'s rule reads them: ``é`` precomposed or as ``e`` + U+0301 is one text, and so are
+    texts that differ only in blank characters at their ends (U+001F, BOM, zero-width space). These
+    pairs are identical_responses', not near_identical_responses' too; ids and exact duplicates stay
+    byte for byte."""
+    cafe = "Un caf\u00e9 cr\u00e8me, s'il vous pla\u00eet, avec du lait."
+    rows = [
+        _pair("q1", cafe, unicodedata.normalize("NFD", cafe)),
+        _pair("q2", "Yes, it is.\x1f", "\ufeffYes, it is.\u200b"),
+        _pair("q3", "Yes.", "No."),
+        _pair("q4", "A zero\u200bwidth space inside.", "A zerowidth space inside."),  # not at an end: different
+        _pair("q5", cafe, "Fine."),
+        _pair("q5", unicodedata.normalize("NFD", cafe), "Fine."),  # another pair: not an exact duplicate
+    ]
+    out = write_rows(tmp_path, rows)
+    result = check(out, write=False)
+    identical = result.check("identical_responses")
+    assert set(identical.offending_ids) == ids_of(out, lambda p: p in ("q1", "q2"))
+    assert not set(result.check("near_identical_responses").offending_ids) & set(identical.offending_ids)
+    assert result.check("exact_duplicates").passed
+
+
+def test_a_turn_of_invisible_or_separator_characters_is_blank_to_role_structure(tmp_path):
+    rows = [_pair("q1", "\u200b", "No."), _pair("\ufeff", "Yes.", "No."), _pair("q3", "Yes.", "\x1c\u2060"), _pair("q4", "Yes.", "No.")]
+    out = write_rows(tmp_path, rows)
+    outcome = check(out, write=False).check("role_structure")
+    assert set(outcome.offending_ids) == ids_of(out, lambda p: p != "q4")

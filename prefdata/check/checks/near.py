@@ -21,7 +21,7 @@ import polars as pl
 
 from prefdata.check import minhash as mh
 from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share
-from prefdata.check.checks.pairs import _json_hash, prompt_key
+from prefdata.check.checks.pairs import _json_hash, prompt_key, same_responses
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 from prefdata.check.similarity import SimilarityFindings, find_similar
@@ -31,10 +31,11 @@ def features(config: CheckConfig) -> dict[str, pl.Expr]:
     c = config.checks
     if not (c.near_identical_responses.enabled or c.near_duplicates.enabled or c.prompt_leakage_near.enabled):
         return {}
-    return {
-        "_prompt_h": _json_hash("prompt"), "_chosen_h": _json_hash("chosen"), "_rejected_h": _json_hash("rejected"),
-        "_prompt_key": prompt_key(),
-    }
+    out = {"_prompt_h": _json_hash("prompt"), "_chosen_h": _json_hash("chosen"), "_rejected_h": _json_hash("rejected")}
+    out["_prompt_key"] = prompt_key()
+    if c.near_identical_responses.enabled:  # what identical_responses counts is not near-identical too
+        out["_same_responses"] = same_responses()
+    return out
 
 
 def similarity(ctx: Context) -> SimilarityFindings:
@@ -44,9 +45,10 @@ def similarity(ctx: Context) -> SimilarityFindings:
         c = ctx.config.checks
         t = time.perf_counter()
         ctx.progress.phase("checks: near duplicates (MinHash LSH)", total=ctx.frame.height)
+        keys = ["_row", "split", "_prompt_h", "_chosen_h", "_rejected_h", "_prompt_key"]
         found = find_similar(
             ctx.dataset,
-            ctx.frame.select("_row", "split", "_prompt_h", "_chosen_h", "_rejected_h", "_prompt_key"),
+            ctx.frame.select(*keys, *(["_same_responses"] if c.near_identical_responses.enabled else [])),
             ctx.config.minhash,
             near_identical=c.near_identical_responses.min_jaccard if c.near_identical_responses.enabled else None,
             near_duplicates=c.near_duplicates.min_jaccard if c.near_duplicates.enabled else None,

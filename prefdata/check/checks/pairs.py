@@ -1,7 +1,9 @@
 """Pairs that teach nothing or teach both ways: identical responses, duplicates, contradictions.
 
-- ``identical_responses``: chosen and rejected are the same message list. DPO's loss on such a pair
-  is constant: no gradient, only noise in the batch statistics.
+- ``identical_responses``: chosen and rejected are the same text, turn by turn, as ``build``'s rule
+  of that name compares them (:func:`prefdata.schema.trimmed_contents`: in Unicode NFC, blank
+  characters trimmed from each end). DPO's loss on such a pair is constant: no gradient, only noise
+  in the batch statistics.
 - ``exact_duplicates``: the same prompt/chosen/rejected more than once (in any split): the pair
   weighs double in training, and across splits it is also test leakage. The offending pairs are the
   extra copies (every occurrence after the first in row order), the ones to drop.
@@ -10,10 +12,11 @@
   are the same when they are equal up to case and whitespace (:func:`prompt_key`), as ``build``
   groups them and the leakage checks compare them.
 
-All three compare, per column, a 64-bit hash of the message contents (joined as in the flat view),
-of the role sequence and of the content lengths (so two lists that join to the same text but split
-it into messages differently stay apart), computed in the single pass from the view's text at almost
-no cost (hashing each column's JSON instead costs a second serialization of all the text).
+The other two compare responses byte for byte (as the build's dedup does, by ``id``): per column, a
+64-bit hash of the message contents (joined as in the flat view), of the role sequence and of the
+content lengths (so two lists that join to the same text but split it into messages differently
+stay apart), computed in the single pass from the view's text at almost no cost (hashing each
+column's JSON instead costs a second serialization of all the text).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import polars_hash  # noqa: F401
 from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
+from prefdata.schema import trimmed_contents
 from prefdata.text_keys import match_text
 
 
@@ -36,6 +40,12 @@ def _json_hash(column: str) -> pl.Expr:
     return text ^ (roles * pl.lit(0x9E3779B97F4A7C15, dtype=pl.UInt64)) ^ (lengths * pl.lit(0xC2B2AE3D27D4EB4F, dtype=pl.UInt64))
 
 
+def same_responses() -> pl.Expr:
+    """Whether chosen and rejected are the same text, as ``build``'s ``identical_responses`` rule
+    compares them (:func:`trimmed_contents`)."""
+    return (trimmed_contents(pl.col("chosen")) == trimmed_contents(pl.col("rejected"))).fill_null(False)
+
+
 def prompt_key() -> pl.Expr:
     """Exact-match key of a prompt: its text as ``build`` compares prompts (:func:`match_text`)."""
     return match_text(pl.col("prompt_text")).nchash.xxh3_64()
@@ -43,17 +53,19 @@ def prompt_key() -> pl.Expr:
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
     c = config.checks
-    if not (c.identical_responses.enabled or c.exact_duplicates.enabled or c.contradictory_pairs.enabled):
-        return {}
-    out = {"_prompt_h": _json_hash("prompt"), "_chosen_h": _json_hash("chosen"), "_rejected_h": _json_hash("rejected")}
+    out = {}
+    if c.identical_responses.enabled:
+        out["_same_responses"] = same_responses()
+    if not (c.exact_duplicates.enabled or c.contradictory_pairs.enabled):
+        return out
+    out |= {"_prompt_h": _json_hash("prompt"), "_chosen_h": _json_hash("chosen"), "_rejected_h": _json_hash("rejected")}
     if c.contradictory_pairs.enabled:
         out["_prompt_key"] = prompt_key()
     return out
 
 
 def _identical(ctx: Context) -> CheckOutcome:
-    same = pl.col("_chosen_h") == pl.col("_rejected_h")
-    ids = ctx.ids(same)
+    ids = ctx.ids(pl.col("_same_responses"))
     n = ctx.frame.height
     statistic = {"pairs": len(ids), "share": share(len(ids), n)}
     message = f"{plural(len(ids), 'pair')} with chosen identical to rejected" if ids else "no pair has identical responses"

@@ -1,0 +1,66 @@
+"""One definition of a blank turn (``text_keys.BLANK``) and of "the same text" (``trimmed_contents``:
+NFC, blank characters trimmed), held against Python's own ``str.isspace`` and ``unicodedata``."""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prefdata.nfc import MAY_CHANGE, nfc
+from prefdata.schema import MESSAGES, has_blank_turn, trimmed_contents
+from prefdata.text_keys import BLANK
+
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+#: Texts rich in what the definitions are about: blank characters, combining marks, composable letters.
+_CHARS = st.sampled_from([*BLANK, *"aeAEx<=>\u00e9\u212b\u1100\u1161\u11a8\uac00", *"\u0301\u0308\u0327\u0323\u0338"])
+texts = st.one_of(st.text(), st.text(_CHARS, max_size=12))
+
+
+def _turns(texts: list[str | None]) -> pl.Series:
+    return pl.Series([[{"role": "assistant", "content": t}] for t in texts], dtype=MESSAGES)
+
+
+def test_blank_holds_python_whitespace_and_the_invisible_characters() -> None:
+    """Python's ``\\s`` (the suite's) counts U+001C-U+001F; the build's ``^\\s*$`` in polars did not,
+    so a turn of ``\\x1c`` passed the build and failed the default check."""
+    python_space = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+    assert python_space | set(INVISIBLE) == set(BLANK)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), texts), min_size=1, max_size=20))
+def test_a_turn_is_blank_when_it_holds_only_blank_characters(contents: list[str | None]) -> None:
+    got = _turns(contents).to_frame("m").select(has_blank_turn(pl.col("m"))).to_series().to_list()
+    assert got == [t is None or all(c in BLANK for c in t) for t in contents]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=20))
+def test_trimmed_contents_are_nfc_with_blank_ends_trimmed(contents: list[str]) -> None:
+    got = _turns(contents).to_frame("m").select(trimmed_contents(pl.col("m"))).to_series().to_list()
+    assert got == [[unicodedata.normalize("NFC", t).strip(BLANK)] for t in contents]
+
+
+def test_nfc_skips_only_texts_that_cannot_change() -> None:
+    """``nfc`` leaves a text alone unless it holds a character of ``MAY_CHANGE``: every character NFC
+    may change, reorder or combine with the one before must be in it."""
+    may_change = []
+    for cp in range(0x80, sys.maxunicode + 1):
+        c = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        if unicodedata.combining(c) or not unicodedata.is_normalized("NFC", c):
+            may_change.append(c)
+        decomposition = unicodedata.decomposition(c).split()
+        if len(decomposition) == 2 and not decomposition[0].startswith("<"):
+            may_change.append(chr(int(decomposition[1], 16)))  # the second half of a composition
+    may_change += [chr(c) for c in (*range(0x1161, 0x1176), *range(0x11A8, 0x11C3))]  # Hangul vowel and final jamo
+    missed = pl.Series(may_change).filter(~pl.Series(may_change).str.contains(MAY_CHANGE))
+    assert missed.to_list() == []
+    samples = ["Cafe\u0301", "\u212b", "a\u0301\u0323", "\u1100\u1161\u11a8", "<\u0338", "plain", "caf\u00e9", "\u0915\u093c"]
+    got = pl.Series(samples).to_frame("t").select(nfc(pl.col("t"))).to_series().to_list()
+    assert got == [unicodedata.normalize("NFC", s) for s in samples]
