@@ -132,16 +132,17 @@ def no_object_reason(f: InputFile, problem: str | None = None) -> str:
 
 
 def _sniff_json(path: Path, compression: str | None) -> str | None:
-    """A ``.json`` file is a JSON array when its first non-blank byte is ``[``, else JSON lines."""
+    """A ``.json`` file is a JSON array when its first non-blank byte is ``[``, else JSON lines; None
+    when it holds only whitespace. A UTF-8 byte order mark is no content: after one, a blank head
+    is read past as without it."""
     with open_binary(path, compression) as fh:
         head = fh.read(4096)
-        while head and not head.strip():
-            more = fh.read(65536)
-            if not more:
+        rest = head.removeprefix(b"\xef\xbb\xbf")
+        while head and not rest.strip():
+            rest = head = fh.read(65536)
+            if not head:
                 return None
-            head = more
-    first = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]  # after a UTF-8 byte order mark, if any
-    return "json" if first == b"[" else "jsonl"
+    return "json" if rest.lstrip()[:1] == b"[" else "jsonl"
 
 
 def names_files(pattern: str) -> bool:

@@ -50,7 +50,7 @@ BATCH_ROWS = 50_000
 #: JSON-lines blocks under this size are split into lines in Python, larger ones by polars.
 SMALL_BLOCK_BYTES = 64 * 1024
 #: What a blank line may hold: Unicode White_Space, as polars' regex ``\s`` (the large-block path) matches it.
-BLANK = "".join(ASCII_WHITESPACE + WHITE_SPACE_NON_ASCII)
+BLANK_LINE = "".join(ASCII_WHITESPACE + WHITE_SPACE_NON_ASCII)
 #: A UTF-8 byte order mark, which Windows tools put at the start of text files: skipped, not data.
 BOM = codecs.BOM_UTF8
 
@@ -318,7 +318,7 @@ def _jsonl_block_by_line(block: bytes, first_record: int) -> RecordBatch:
             shown = raw.decode("utf-8", "backslashreplace")
             rejects.append((number, shown, "invalid_utf8", f"invalid UTF-8 at byte {exc.start}"))
             continue
-        if not text.strip(BLANK):
+        if not text.strip(BLANK_LINE):
             n_blank += 1
             continue
         records.append(number)
@@ -604,10 +604,12 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
         try:
             with open_binary(f.path, f.compression) as fh:
                 for i, raw in enumerate(fh):
+                    raw = raw.removeprefix(BOM) if i == 0 else raw
                     try:
-                        obj = orjson.loads(raw.removeprefix(BOM) if i == 0 else raw)
+                        obj = orjson.loads(raw)
                     except orjson.JSONDecodeError as exc:
-                        if problem is None and raw.strip():
+                        # a line the build counts as blank is no problem (nor is the BOM before one)
+                        if problem is None and raw.decode("utf-8", "replace").strip(BLANK_LINE):
                             problem = f"record {i + 1} is not JSON: {exc}"
                         continue
                     if isinstance(obj, dict):

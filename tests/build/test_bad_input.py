@@ -274,6 +274,21 @@ def test_a_file_none_of_whose_records_parse_says_what_its_first_record_holds(tmp
     assert not [w for w in named.warnings if "misspelt" in w]  # "in none of the 0 sampled records": nothing to judge
 
 
+def test_the_first_problem_is_no_blank_line_after_a_byte_order_mark(tmp_path: Path) -> None:
+    """A BOM and a blank line (or one of no-break spaces, blank to the build) started the file: the
+    reason blamed "record 1 is not JSON: input data is empty", not the first record that is a problem."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pyrepr = str({"prompt": "R", "chosen": "c", "rejected": "r"}).encode() + b"\n"
+    (raw / "bom.jsonl").write_bytes(b"\xef\xbb\xbf\n" + pyrepr)
+    (raw / "nbsp.jsonl").write_bytes(b"\xef\xbb\xbf\r\n" + "\u00a0\u3000\n".encode() + pyrepr)
+    (raw / "good.jsonl").write_bytes(_line(GOOD))
+    result = prefdata.build(raw, tmp_path / "out")
+    reasons = {s["path"]: s["reason"] for s in result.manifest["skipped_files"]}
+    assert reasons["bom.jsonl"].startswith("no record parses as a JSON object; the first: record 2 is not JSON:")
+    assert reasons["nbsp.jsonl"].startswith("no record parses as a JSON object; the first: record 3 is not JSON:")
+
+
 def test_a_json_array_of_non_objects_and_a_compressed_unknown_name_say_what_to_do(tmp_path: Path) -> None:
     """From a review: a JSON array of arrays was skipped with no word of what it holds, and `logs.txt.gz` was told
     to use `path: '*.txt'`, which does not match it."""

@@ -84,6 +84,23 @@ def test_a_byte_order_mark_is_not_data(tmp_path: Path, compress: bool) -> None:
         assert_reconciled(out)
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_byte_order_mark_before_a_long_blank_head_is_not_data_either(tmp_path: Path, compress: bool) -> None:
+    """The ``.json`` sniff took the BOM for content, so it did not read past a blank first 4 KB: the
+    array was taken for JSON lines and skipped (pairs lost). A file of only a BOM and blank lines is
+    an empty file, as without the BOM."""
+    bom = b"\xef\xbb\xbf"
+    rows = [{"prompt": f"p{i}", "chosen": "c", "rejected": "r"} for i in range(3)]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, data in {"arr.json": bom + b"\n" * 5000 + json.dumps(rows).encode(), "blank.json": bom + b"\n" * 5000}.items():
+        (raw / (name + (".gz" if compress else ""))).write_bytes(gzip.compress(data) if compress else data)
+    result = prefdata.build(raw, tmp_path / "out")
+    assert [(i["path"], i["format"]) for i in result.manifest["inputs"]] == [("arr.json" + (".gz" if compress else ""), "json")]
+    assert result.counts["pairs_written"] == 3
+    assert [s["reason"] for s in result.manifest["skipped_files"]] == ["empty file (only whitespace)"]
+
+
 def test_folder_is_read_recursively_and_glob_selects(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     (raw / "a" / "b").mkdir(parents=True)

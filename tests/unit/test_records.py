@@ -44,7 +44,7 @@ def test_block_reading_numbers_lines_and_indexes_their_raw_text(lines, crlf, fin
         if data.endswith(end) or not data:
             file_lines.pop()  # a final newline ends the last line; it does not start another
         file_lines[:1] = [line.removeprefix("\ufeff") for line in file_lines[:1]]  # a BOM starting the file is no text
-        expected = [(i, line) for i, line in enumerate(file_lines, start=1) if line.strip(records.BLANK)]
+        expected = [(i, line) for i, line in enumerate(file_lines, start=1) if line.strip(records.BLANK_LINE)]
         assert list(got.iter_rows()) == expected
         assert sum(b.records + b.blank_lines for b in batches) == len(file_lines)
         index = LineIndex(path, path.stat().st_size, [b.line_offsets for b in batches])
