@@ -225,7 +225,8 @@ def _records(p: FilePlan, size: int) -> float:
         import pyarrow.parquet as pq
 
         try:
-            return float(pq.read_metadata(p.file.path).num_rows)
+            with open(p.file.path, "rb") as fh:  # not the path: pyarrow takes only a UTF-8 one
+                return float(pq.read_metadata(fh).num_rows)
         except (OSError, ValueError):  # unreadable here: its batches will say why
             pass
     return size / p.record_bytes

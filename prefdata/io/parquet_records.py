@@ -51,9 +51,16 @@ def parquet_file(f: InputFile) -> Iterator[object]:
 
 
 @contextmanager
-def _seekable(f: InputFile) -> Iterator[str | IO[bytes]]:
+def _seekable(f: InputFile) -> Iterator[IO[bytes]]:
+    """``f`` as a file pyarrow can seek in. An open file, never a path: pyarrow encodes a path as
+    UTF-8, which a name that is not (a RAW folder named in Latin-1) cannot be."""
     if f.compression is None:
-        yield str(f.path)
+        try:
+            fh = open(f.path, "rb")  # noqa: SIM115 (closed below, once the caller is done with it)
+        except OSError as exc:
+            raise UnreadableFileError(f"{f.name}: not a readable Parquet file ({exc})") from None
+        with fh:
+            yield fh
         return
     with tempfile.TemporaryFile() as tmp:
         try:

@@ -62,6 +62,22 @@ def test_a_file_name_that_is_not_utf8_is_skipped_with_a_reason(tmp_path):
     assert [(s["path"], "not valid UTF-8" in s["reason"]) for s in result.manifest["skipped_files"]] == [("\\xff\\xfe.jsonl", True)]
 
 
+def test_a_parquet_file_in_a_folder_whose_name_is_not_utf8_builds_like_the_others(tmp_path):
+    """pyarrow took the path, which it encodes as UTF-8: a Parquet file in ``raw\\xe9/`` crashed the
+    build and ``inspect`` (exit 3), where JSON lines beside it built. It is handed an open file now."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = os.fsdecode(os.fsencode(tmp_path) + b"/raw\xe9")
+    os.mkdir(raw)
+    with open(os.path.join(raw, "pairs.parquet"), "wb") as fh:  # pyarrow cannot take the path either
+        pq.write_table(pa.table({k: [f"{v} {i}" for i in range(3)] for k, v in PAIR.items()}), fh)
+    _write(Path(raw) / "ok.jsonl", [{**PAIR, "prompt": "p"}])
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["records_read"] == 4 and not result.manifest["skipped_files"]
+    assert sorted((f.path, f.sampled) for f in prefdata.inspect(raw).files) == [("ok.jsonl", 1), ("pairs.parquet", 3)]
+
+
 def test_inspect_proposes_the_config_build_detects(tmp_path):
     """``inspect`` named ``logs.jsonl.gz`` "logs.jsonl" (build: "logs") and gave no ``path``."""
     import gzip
