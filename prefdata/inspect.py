@@ -80,7 +80,7 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
         try:
             taken = read_sample(f, max(sample_size, DETECTION_SAMPLE))
         except UnreadableFileError as exc:  # the build skips it too, and goes on with the other files
-            result.skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+            result.skipped.append(SkippedFile.unreadable(f, exc))
             continue
         read = taken.records
         sample, detection = read[:sample_size], read[:DETECTION_SAMPLE]
@@ -92,7 +92,7 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
                 source = detect_file(f, detection)
                 shape = make_shape(source, detection)
                 if (twice := named_twice(f, taken.columns, columns_read(shape))) is not None:  # as the build skips it
-                    result.skipped.append(SkippedFile(f.name, str(twice).removeprefix(f"{f.name}: ")))
+                    result.skipped.append(SkippedFile.unreadable(f, twice))
                     continue
                 report.shape, report.description = shape.name, shape.describe()
                 report.config_yaml = dump_config(BuildConfig(sources=[source]))

@@ -49,7 +49,7 @@ from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ConfigError, InputError, ReconciliationError, writing
 from prefdata.io.compression import estimated_size
 from prefdata.io.decode import decode
-from prefdata.io.discover import file_stamp
+from prefdata.io.discover import file_stamp, shown_name
 from prefdata.io.records import BATCH_ROWS, BLOCK_BYTES, LineIndex, RecordBatch, iter_batches
 from prefdata.ordered_map import ordered_map
 from prefdata.schema import LINEAGE, MESSAGES, id_expr
@@ -155,7 +155,7 @@ def build(
     for line in describe_files(plan.files):
         say(line)
     for s in plan.skipped:
-        say(f"{s.name}: skipped ({s.reason})")
+        say(f"{shown_name(s.name)}: skipped ({s.reason})")
     for line in plan.warnings:
         say(f"warning: {line}")
     n_parts = partitions or _default_partitions(plan)
@@ -174,7 +174,7 @@ def build(
     for line in (settled.note(), settled.warning()):
         if line is not None:
             say(line)
-    warnings = [f"{s.name}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings + ([w] if (w := settled.warning()) else [])
+    warnings = [f"{shown_name(s.name)}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings + ([w] if (w := settled.warning()) else [])
     if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"])) is not None:
         say(f"warning: {lopsided}")
         warnings.append(lopsided)
@@ -297,10 +297,10 @@ def _refuse_changed_inputs(plan: BuildPlan) -> None:
         try:
             now = file_stamp(os.stat(p.file.path))
         except OSError as exc:
-            raise InputError(f"{p.file.name}: went away during the build ({exc.strerror or exc}); build again") from None
+            raise InputError(f"{shown_name(p.file.name)}: went away during the build ({exc.strerror or exc}); build again") from None
         if p.file.stamp is not None and now != p.file.stamp:
             raise InputError(
-                f"{p.file.name}: changed during the build (size {p.file.stamp[1]:,} -> {now[1]:,} bytes, or its inode or "
+                f"{shown_name(p.file.name)}: changed during the build (size {p.file.stamp[1]:,} -> {now[1]:,} bytes, or its inode or "
                 "modification time); build again once it is complete (copy a log that is still written to)"
             )
 
@@ -426,7 +426,7 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
     for work in ordered_map(workers, process, read(), in_flight=IN_FLIGHT):
         p = work.plans[-1]
         if p is not shown:  # the display follows the batches done, not the reading ahead
-            name = p.file.name if len(work.plans) == 1 else f"{len(work.plans):,} files to {p.file.name}"
+            name = shown_name(p.file.name) if len(work.plans) == 1 else f"{len(work.plans):,} files to {shown_name(p.file.name)}"
             compressed = any(q.file.compression for q in work.plans)  # then bytes read are decompressed bytes
             progress.file(name, None if compressed else sum(q.file.bytes for q in work.plans))
             shown = p
@@ -576,7 +576,7 @@ def _counts(
     for p, s in zip(plan.files, stats):
         used, rej = in_output.get(p.index, 0), rejected_by_file.get(p.index, 0)
         if used + rej != s.records:
-            problems.append(f"{p.file.name}: read {s.records}, in output lineage {used}, rejected {rej}")
+            problems.append(f"{shown_name(p.file.name)}: read {s.records}, in output lineage {used}, rejected {rej}")
     if problems:
         raise ReconciliationError("record counts do not reconcile (a bug in prefdata):\n  " + "\n  ".join(problems))
     by_source: dict[str, dict[str, Any]] = {}

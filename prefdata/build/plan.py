@@ -22,7 +22,7 @@ from prefdata.build.absent_fields import AbsentFields
 from prefdata.config import BuildConfig, SourceBase
 from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError, UnreadableFileError
 from prefdata.io.decode import DecodeSpec
-from prefdata.io.discover import InputFile, SkippedFile, discover, names_files, no_object_reason
+from prefdata.io.discover import InputFile, SkippedFile, discover, names_files, no_object_reason, shown_name
 from prefdata.io.parquet_records import named_twice
 from prefdata.io.records import Sample, read_sample
 from prefdata.shapes import make_shape
@@ -76,9 +76,9 @@ def describe_files(files: Sequence[FilePlan]) -> list[str]:
     for (description, _), run in itertools.groupby(files, key=alike):
         run = list(run)
         if len(run) >= RUN_LINES:
-            lines.append(f"{run[0].file.name} to {run[-1].file.name} ({len(run):,} files): {description}")
+            lines.append(f"{shown_name(run[0].file.name)} to {shown_name(run[-1].file.name)} ({len(run):,} files): {description}")
         else:
-            lines += [f"{p.file.name}: {description}" for p in run]
+            lines += [f"{shown_name(p.file.name)}: {description}" for p in run]
     return lines
 
 
@@ -161,7 +161,7 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
                 if f.name in claimed:
                     other = config.sources[claimed[f.name]]
                     raise ConfigError(
-                        f"file {f.name} is matched by sources[{claimed[f.name]}] ({other.name or other.shape}) "
+                        f"file {shown_name(f.name)} is matched by sources[{claimed[f.name]}] ({other.name or other.shape}) "
                         f"and sources[{i}] ({source.name or source.shape}); give each source a path that selects its own files"
                     )
                 claimed[f.name] = i
@@ -215,7 +215,7 @@ def _sample(f: InputFile, skipped: list[SkippedFile]) -> Sample | None:
 
 
 def _skip(f: InputFile, exc: UnreadableFileError, skipped: list[SkippedFile]) -> None:
-    skipped.append(SkippedFile(f.name, str(exc).removeprefix(f"{f.name}: ")))
+    skipped.append(SkippedFile.unreadable(f, exc))
 
 
 def _plan(index: int, f: InputFile, source: SourceBase, sample: Sample, skipped: list[SkippedFile], *, detected: bool) -> FilePlan | None:
@@ -282,7 +282,7 @@ def _json_bytes(record: dict) -> int:
 def _nothing_readable(raw: str | Path, skipped: list[SkippedFile]) -> str:
     lines = [f"nothing readable in RAW '{raw}'"]
     for s in skipped:
-        lines.append(f"  {s.name}: skipped ({s.reason})")
+        lines.append(f"  {shown_name(s.name)}: skipped ({s.reason})")
     return "\n".join(lines)
 
 

@@ -22,12 +22,13 @@ def _short(value: object, width: int = 240) -> str:
 def command(raw: str, sample_size: int, examples: int) -> None:
     """Show each raw file's fields, a few records, its detected shape and a config that would build it."""
     from prefdata.inspect import inspect
+    from prefdata.io.discover import shown_name
 
     with fail_on_prefdata_errors():
         result = inspect(raw, sample_size=sample_size, examples=examples)
     for f in result.files:
         comp = f", {f.compression}" if f.compression else ""
-        click.secho(f"== {f.path} ({f.format}{comp}, {f.bytes:,} bytes; {f.sampled} record{'' if f.sampled == 1 else 's'} sampled)", bold=True)
+        click.secho(f"== {shown_name(f.path)} ({f.format}{comp}, {f.bytes:,} bytes; {f.sampled} record{'' if f.sampled == 1 else 's'} sampled)", bold=True)
         for s in f.fields:
             types = ", ".join(f"{t} {n}" for t, n in sorted(s.types.items(), key=lambda kv: -kv[1]))
             chars = f", ~{s.mean_chars:,.0f} chars" if s.mean_chars is not None else ""
@@ -42,7 +43,7 @@ def command(raw: str, sample_size: int, examples: int) -> None:
             click.echo("  config:" if not f.problem else "  config to complete:")
             click.echo("\n".join("    " + line for line in f.config_yaml.rstrip().splitlines()))
     for s in result.skipped:
-        click.echo(f"== {s.name}: skipped ({s.reason})")
+        click.echo(f"== {shown_name(s.name)}: skipped ({s.reason})")
     if not any(f.sampled for f in result.files):  # as the build: exit 2, so `inspect && build` stops here
         with fail_on_prefdata_errors():
             raise InputError(f"nothing readable in RAW '{raw}'")

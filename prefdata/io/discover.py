@@ -57,6 +57,11 @@ class SkippedFile:
     name: str
     reason: str
 
+    @classmethod
+    def unreadable(cls, f: InputFile, exc: Exception) -> SkippedFile:
+        """``f`` skipped for ``exc``, whose message starts with the name (:func:`shown_name`)."""
+        return cls(f.name, str(exc).removeprefix(f"{shown_name(f.name)}: "))
+
 
 def _split_suffixes(path: Path) -> tuple[str | None, str | None, str]:
     """(format, compression, unknown_suffix) from a file name like ``x.jsonl.zst``."""
@@ -198,7 +203,7 @@ def discover(
     for path, name in candidates:
         text = _utf8(name)
         if text is None:  # the manifest, lineage and rejects name files in UTF-8 text
-            skipped.append(SkippedFile(_shown(name), NOT_UTF8))
+            skipped.append(SkippedFile(shown_name(name), NOT_UTF8))
             continue
         item = classify(path, text, formats(text, raw_names) if formats is not None else None)
         (inputs if isinstance(item, InputFile) else skipped).append(item)
@@ -224,9 +229,22 @@ def _utf8(name: str) -> str | None:
         return None
 
 
-def _shown(name: str) -> str:
-    """A name that is not UTF-8, with its undecodable bytes as ``\\xff`` escapes."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+#: What a name shows escaped: C0 and C1 controls and DEL (a line feed splits a message line, a carriage
+#: return makes a terminal write over the name's start), line and paragraph separators, and the bidi
+#: controls that make a terminal show what follows them reordered.
+_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown_name(name: str) -> str:
+    """A file name as messages show it: on one line and as what it is. Bytes that are not UTF-8 are
+    ``\\xff`` escapes, control characters escapes as Python writes them (``\\n``, ``\\r``, ``\\x1b``,
+    ``\\u202e``); a printed config quotes the name in YAML instead, and the manifest keeps it as is.
+
+    >>> shown_name("new\\nline.jsonl"), shown_name("evil\\rok.jsonl")
+    ('new\\\\nline.jsonl', 'evil\\\\rok.jsonl')
+    """
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return _UNSHOWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 _HF_CACHE_PARTS = {

@@ -34,7 +34,7 @@ import polars as pl
 
 from prefdata.errors import UnreadableFileError
 from prefdata.io.compression import CorruptStreamError, open_binary
-from prefdata.io.discover import InputFile
+from prefdata.io.discover import InputFile, shown_name
 
 
 @contextmanager
@@ -47,7 +47,7 @@ def parquet_file(f: InputFile) -> Iterator[object]:
         try:
             yield pq.ParquetFile(source)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise UnreadableFileError(f"{f.name}: not a readable Parquet file ({exc})") from None
+            raise UnreadableFileError(f"{shown_name(f.name)}: not a readable Parquet file ({exc})") from None
 
 
 @contextmanager
@@ -58,7 +58,7 @@ def _seekable(f: InputFile) -> Iterator[IO[bytes]]:
         try:
             fh = open(f.path, "rb")  # noqa: SIM115 (closed below, once the caller is done with it)
         except OSError as exc:
-            raise UnreadableFileError(f"{f.name}: not a readable Parquet file ({exc})") from None
+            raise UnreadableFileError(f"{shown_name(f.name)}: not a readable Parquet file ({exc})") from None
         with fh:
             yield fh
         return
@@ -67,7 +67,7 @@ def _seekable(f: InputFile) -> Iterator[IO[bytes]]:
             with open_binary(f.path, f.compression) as fh:
                 shutil.copyfileobj(fh, tmp, 16 * 1024 * 1024)
         except CorruptStreamError as exc:
-            raise UnreadableFileError(f"{f.name}: {exc}; a Parquet file cannot be read without its end (the footer)") from None
+            raise UnreadableFileError(f"{shown_name(f.name)}: {exc}; a Parquet file cannot be read without its end (the footer)") from None
         tmp.seek(0)
         yield tmp
 
@@ -89,7 +89,7 @@ def columns_to_read(schema, f: InputFile, *, lenient: bool = False) -> list[str]
     unreadable = _unreadable(pruned, wanted)
     if unreadable and not lenient:
         name, why = next(iter(unreadable.items()))
-        raise UnreadableFileError(f"{f.name}: column {name!r} ({pruned.field(name).type}) cannot be read: {why}")
+        raise UnreadableFileError(f"{shown_name(f.name)}: column {name!r} ({pruned.field(name).type}) cannot be read: {why}")
     if f.columns is None and not unreadable and len(wanted) == len(names):
         return None
     return [n for n in wanted if n not in unreadable]
@@ -109,7 +109,7 @@ def named_twice(f: InputFile, names: Sequence[str] | None, read: Collection[str]
     if twice is None:
         return None
     where = ", ".join(str(i + 1) for i, n in enumerate(names or ()) if n == twice)
-    return UnreadableFileError(f"{f.name}: column {twice!r} appears {counts[twice]} times (columns {where}) and is read; "
+    return UnreadableFileError(f"{shown_name(f.name)}: column {twice!r} appears {counts[twice]} times (columns {where}) and is read; "
                                "a record holds one value per name, so one column's text would be lost: rename or drop one")
 
 

@@ -28,7 +28,7 @@ import polars as pl
 from prefdata.errors import InputError, UnreadableFileError
 from prefdata.io.compression import CorruptStreamError, open_binary
 from prefdata.io.decode import json_kind
-from prefdata.io.discover import InputFile
+from prefdata.io.discover import InputFile, shown_name
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
 from prefdata.io.parquet_records import (
     as_text,
@@ -405,7 +405,7 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES, 
             yield damaged_rest(1, exc, b"")
             return
         if (bad := _invalid_utf8(header)) is not None:
-            raise InputError(f"{f.name}: the CSV header (line 1) is not valid UTF-8 (cell {bad[0] + 1}, {bad[1]}); no column can be named")
+            raise InputError(f"{shown_name(f.name)}: the CSV header (line 1) is not valid UTF-8 (cell {bad[0] + 1}, {bad[1]}); no column can be named")
         if not lenient and (twice := named_twice(f, header, f.columns)) is not None:
             raise twice
         columns = tuple(header)
@@ -620,7 +620,7 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
                         problem = f"record {i + 1}: a JSON {json_kind(obj)}, not an object"
         except CorruptStreamError as exc:
             if not out:  # with records before the damage, pass 1 reads them and rejects the rest
-                raise UnreadableFileError(f"{f.name}: {exc}; no record could be read") from None
+                raise UnreadableFileError(f"{shown_name(f.name)}: {exc}; no record could be read") from None
         return Sample(out, problem=problem)
     # a Parquet sample shows every column, even those the build will not read (and may not import)
     if f.format == "parquet":

@@ -78,6 +78,31 @@ def test_a_parquet_file_in_a_folder_whose_name_is_not_utf8_builds_like_the_other
     assert sorted((f.path, f.sampled) for f in prefdata.inspect(raw).files) == [("ok.jsonl", 1), ("pairs.parquet", 3)]
 
 
+def test_file_names_with_control_characters_are_shown_escaped(tmp_path):
+    """``new\\nline.jsonl: detected ...`` printed over two lines, and a carriage return made a terminal
+    show ``evil\\rok.jsonl`` as ``ok.jsonl``. Messages escape such names, as those not in UTF-8; the
+    manifest keeps the names as they are."""
+    from click.testing import CliRunner
+
+    from prefdata.cli import cli
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write(raw / "new\nline.jsonl", [PAIR])
+    _write(raw / "evil\rok.jsonl", [{**PAIR, "prompt": "p"}])
+    (raw / "bad\x1b.parquet").write_bytes(b"not parquet")
+    build = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out")])
+    inspect = CliRunner().invoke(cli, ["inspect", str(raw), "--examples", "0"])
+    assert build.exit_code == 0 and inspect.exit_code == 0
+    for output in (build.output, inspect.output):
+        assert "\r" not in output and "\x1b" not in output and not any(line.startswith("line.jsonl") for line in output.splitlines())
+    assert "new\\nline.jsonl: detected" in build.output and "evil\\rok.jsonl: detected" in build.output
+    assert "bad\\x1b.parquet: skipped (not a readable Parquet file" in build.output
+    assert "== new\\nline.jsonl (jsonl" in inspect.output and "== bad\\x1b.parquet: skipped (not a readable Parquet file" in inspect.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert sorted(i["path"] for i in manifest["inputs"]) == ["evil\rok.jsonl", "new\nline.jsonl"]
+
+
 def test_inspect_proposes_the_config_build_detects(tmp_path):
     """``inspect`` named ``logs.jsonl.gz`` "logs.jsonl" (build: "logs") and gave no ``path``."""
     import gzip
