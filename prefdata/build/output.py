@@ -27,7 +27,7 @@ import polars as pl
 from prefdata.build.previous_out import Settled, settle_previous
 from prefdata.card_configs import CardSplits, card_splits
 from prefdata.errors import OutputError, writing
-from prefdata.io.discover import BUILD_TEMP_MARK
+from prefdata.io.discover import BUILD_TEMP_MARK, shown_name
 from prefdata.splits import loader_reads, split_names
 
 TMP_MARK = BUILD_TEMP_MARK
@@ -192,7 +192,16 @@ class ParquetStream:
 def check_out_dir(out: Path) -> None:
     """Refuse to replace a folder that is not a prefdata dataset (it may hold someone's work), or a
     mount point (a Docker or Kubernetes volume): the build swaps OUT whole by renaming it, and a
-    mount point cannot be renamed (EBUSY, after the whole build had run)."""
+    mount point cannot be renamed (EBUSY, after the whole build had run). ``out`` is absolute: a path
+    that is not UTF-8 (a Latin-1 folder name) is refused, as polars and pyarrow write Parquet only to
+    UTF-8 paths (the build crashed after reading all of RAW)."""
+    try:
+        os.fsencode(out).decode("utf-8")
+    except UnicodeDecodeError:
+        raise OutputError(
+            f"OUT '{shown_name(str(out))}' is not a UTF-8 path (shown with \\x escapes): the Parquet writers take only UTF-8 "
+            "paths; choose a UTF-8 name for it and the folders above it"
+        ) from None
     if out.exists():
         if not out.is_dir():
             raise OutputError(f"OUT '{out}' exists and is not a folder")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import prefdata
 from prefdata.cli import cli
-from prefdata.errors import InputError
+from prefdata.errors import InputError, OutputError
 from tests.support.dataset import assert_reconciled, manifest, pairs, rejects
 
 GOOD = {"prompt": "Say hi.", "chosen": "Hi!", "rejected": "No."}
@@ -163,6 +163,24 @@ def test_a_build_that_writes_no_pair_says_so_even_when_quiet(tmp_path: Path) -> 
     result = CliRunner().invoke(cli, ["build", str(tmp_path / "a.jsonl"), str(tmp_path / "out"), "-q"])
     assert result.exit_code == 0
     assert "warning: no pair was written: all 2 records were rejected (identical_responses: 1, missing_field: 1)" in result.output
+
+
+def test_an_out_path_that_is_not_utf8_is_refused_before_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """polars writes Parquet only to UTF-8 paths: OUT in a Latin-1 folder crashed once all of RAW was
+    read ("Object does not have a .write() method", exit 3), also as a relative OUT under such a folder."""
+    import os
+
+    (tmp_path / "a.jsonl").write_bytes(_line(GOOD))
+    latin1 = os.fsdecode(os.fsencode(tmp_path) + b"/d\xe9")
+    os.mkdir(latin1)
+    for out, shown in ((os.path.join(latin1, "out"), "d\\xe9/out"), (os.fsdecode(os.fsencode(tmp_path) + b"/out\xe9"), "out\\xe9")):
+        result = CliRunner().invoke(cli, ["build", str(tmp_path / "a.jsonl"), out, "-q"])
+        assert result.exit_code == 2, result.output
+        assert f"{shown}' is not a UTF-8 path" in result.output and "Traceback" not in result.output
+        assert not os.path.exists(out)
+    monkeypatch.chdir(latin1)
+    with pytest.raises(OutputError, match=r"d\\xe9/out' is not a UTF-8 path"):
+        prefdata.build(tmp_path / "a.jsonl", "out")
 
 
 def test_wrong_argument_types_from_python_are_prefdata_errors(tmp_path: Path) -> None:
