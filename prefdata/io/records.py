@@ -438,7 +438,11 @@ def _csv_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES, 
             if not row:
                 blank += 1
             elif (bad := _invalid_utf8(row)) is not None:
-                raw = orjson.dumps([cell.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") for cell in row]).decode("utf-8")
+                shown = [cell.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") for cell in row]
+                if len(row) != len(header):
+                    raw = orjson.dumps(shown).decode("utf-8")
+                else:  # keyed by the header, as the row would have been read
+                    raw = orjson.dumps(dict(zip(header, shown)) if first_cells is None else {header[i]: shown[i] for i in first_cells}).decode("utf-8")
                 where = f"column '{header[bad[0]]}'" if bad[0] < len(header) else f"cell {bad[0] + 1}"
                 rejects.append((number, raw, "invalid_utf8", f"{where}: {bad[1]}"))
                 text_bytes += len(raw)

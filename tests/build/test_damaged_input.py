@@ -173,12 +173,15 @@ def test_a_lone_surrogate_escape_is_malformed_json_not_a_nul(tmp_path: Path, lon
 
 
 def test_a_csv_row_with_bytes_that_are_not_utf8_rejects_only_itself(tmp_path: Path) -> None:
-    raw = _write(tmp_path, "a.csv", b"prompt,chosen,rejected\ncaf\xe9,c,r\nq2,c2,r2\nq3,c3,r3\n")
+    """Its raw text is the row as a JSON object keyed by the header, as every CSV row's is (it was an
+    array of the cells, without their names); a row of another cell count stays an array of its cells."""
+    raw = _write(tmp_path, "a.csv", b"prompt,chosen,rejected\ncaf\xe9,c,r\nq2,c2,r2\nq3,c3,r3\nq4\xff,c4\n")
     result = prefdata.build(raw, tmp_path / "out")
     assert result.counts["pairs_written"] == 2
     bad = rejects(tmp_path / "out")
-    assert bad.select("record", "reason").rows() == [(1, "invalid_utf8")]
+    assert bad.select("record", "reason").rows() == [(1, "invalid_utf8"), (4, "invalid_utf8")]
     assert bad["detail"][0].startswith("column 'prompt'")
+    assert [json.loads(r) for r in bad["raw"]] == [{"prompt": "caf\\xe9", "chosen": "c", "rejected": "r"}, ["q4\\xff", "c4"]]
 
 
 def test_a_csv_header_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
