@@ -216,3 +216,25 @@ def test_a_record_duplicated_in_several_partitions_is_rejected_the_same_whatever
     assert len(files) == 1
     rej = pl.read_parquet(tmp_path / "out1" / "rejects")
     assert rej.select("record", "reason").rows() == [(3, "duplicate_pair")]
+
+
+def test_shard_bytes_do_not_depend_on_how_the_frame_is_chunked(tmp_path: Path) -> None:
+    """polars wrote a row group per run of chunks, and the chunks depend on the thread count: a 30 MB
+    build gave 1 row group with POLARS_MAX_THREADS=1 and 2 with 8 (other bytes, another sha256)."""
+    from prefdata.build.output import row_group_rows, write_parquet
+
+    texts = [f"text {i} " + "x" * 80 for i in range(60_000)]
+    written = set()
+    for sizes in ([60_000], [30_000, 30_000], [7] * 10 + [59_930], [9_000] * 6 + [6_000]):
+        starts = list(itertools.accumulate(sizes, initial=0))
+        frame = pl.concat([pl.DataFrame({"text": texts[a:b], "n": range(a, b)}) for a, b in itertools.pairwise(starts)], rechunk=False)
+        assert frame.n_chunks() == len(sizes)
+        path = tmp_path / f"{len(sizes)}.parquet"
+        write_parquet(frame, path, "zstd")
+        written.add(path.read_bytes())
+    assert len(written) == 1
+    frame = pl.DataFrame({"text": texts[:1000]})
+    content = sum(len(s.encode()) + 8 for s in texts[:1000])  # a text's UTF-8 bytes, and 8 for the value
+    assert row_group_rows(frame, target=content // 10) == 100  # a tenth of the bytes: a tenth of the rows
+    assert row_group_rows(frame, target=1) == 1 and row_group_rows(frame.clear()) == 1
+    assert row_group_rows(frame, target=10**12) == 1000
