@@ -221,7 +221,7 @@ def check_out_dir(out: Path) -> None:
     that is not UTF-8 (a Latin-1 folder name) is refused, as polars and pyarrow write Parquet only to
     UTF-8 paths (the build crashed after reading all of RAW)."""
     try:
-        os.fsencode(out).decode("utf-8")
+        str(out).encode("utf-8", "surrogateescape").decode("utf-8")  # the path's bytes, as shown_name reads them
     except UnicodeDecodeError:
         raise OutputError(
             f"OUT '{shown_name(str(out))}' is not a UTF-8 path (shown with \\x escapes): the Parquet writers take only UTF-8 "

@@ -243,7 +243,9 @@ def shown_name(name: str) -> str:
     >>> shown_name("new\\nline.jsonl"), shown_name("evil\\rok.jsonl")
     ('new\\\\nline.jsonl', 'evil\\\\rok.jsonl')
     """
-    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    # the name's bytes: surrogate escapes back to the bytes they stand for, any other text as UTF-8
+    # (``os.fsencode`` fails on a name made UTF-8 text already when the locale is C)
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return _UNSHOWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
