@@ -600,4 +600,6 @@ def dump_config(config: BuildConfig | dict[str, Any]) -> str:
         columns = source.get("columns", {})
         if columns.get("prompt_markers") == {}:  # written out: `{}` would not say that the prompt gets split
             columns["prompt_markers"] = TurnMarkers().model_dump(mode="json")
+        if source.get("shape") in ("ranked", "tree"):  # written out: which rank is best is never to be guessed
+            source.setdefault("lower_rank_is_better", True)
     return yaml.dump(data, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True, width=100)

@@ -178,6 +178,13 @@ def build(
     if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"])) is not None:
         say(f"warning: {lopsided}")
         warnings.append(lopsided)
+    if manifest["split"]["test_group_forced"]:
+        forced = (
+            f"no prompt group's hash fell below test_fraction {effective.split.test_fraction:g}, so the group with the smallest "
+            f"hash ({manifest['counts']['pairs_by_split'].get('test', 0):,} pairs) was put in test to have one: unlike the "
+            "others, it may move to train when the dataset grows (a model trained on the larger build has seen it)"
+        )
+        say(f"note: {forced}")  # a note, not a warning: every toy build has it, and the manifest records it
     return BuildResult(out_path, manifest, effective, detected, warnings)
 
 
@@ -245,7 +252,7 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         input_hashes = [hasher.submit(sha256_file, p.file.path) for p in plan.files]
         stats = _pass_one(plan, spill, workers, seed=seed, partitions=n_parts, progress=progress)
         progress.phase("deduplicating and splitting", total=n_parts)
-        outputs, output_keys, rows_by_source, rows_by_split = _pass_two(plan, config, spill, tmp, n_parts, file_index)
+        outputs, output_keys, rows_by_source, rows_by_split, forced = _pass_two(plan, config, spill, tmp, n_parts, file_index)
         progress.phase("writing rejects and manifest")
         _refuse_changed_inputs(plan)  # before reading rejects back by their offsets
         indexes = {p.index: LineIndex(p.file.path, p.file.bytes, s.line_offsets, s.line_ends) for p, s in zip(plan.files, stats) if s.line_offsets}
@@ -278,7 +285,8 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
         "inputs": inputs,
         "skipped_files": [{"path": s.name, "reason": s.reason} for s in plan.skipped],
         "outputs": outputs,
-        "split": {"test_fraction": config.split.test_fraction, "seed": seed, "key": "first user turn of the prompt, lower-cased, whitespace removed", "partitions": n_parts},
+        "split": {"test_fraction": config.split.test_fraction, "seed": seed, "key": "first user turn of the prompt, lower-cased, whitespace removed", "partitions": n_parts,
+                  "test_group_forced": forced},
         "counts": counts,
     }
     # orjson: Python's indenting encoder took half a second for a folder of 20,000 files
@@ -436,7 +444,7 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
 
 def _pass_two(
     plan: BuildPlan, config: BuildConfig, spill: Spill, tmp: Path, n_parts: int, file_index: dict[str, int]
-) -> tuple[list[dict[str, Any]], pl.Series, Counter[str], Counter[str]]:
+) -> tuple[list[dict[str, Any]], pl.Series, Counter[str], Counter[str], bool]:
     threshold = test_threshold(config.split.test_fraction)
     combining = {_source_index(plan, p): p for p in plan.files if p.shape.combines}
     outputs: list[dict[str, Any]] = []
@@ -492,7 +500,7 @@ def _pass_two(
         outputs += _write_kto(kto, tmp, threshold, forced_test_key, config.output.compression)
     # a record whose pairs landed in several partitions is in several partitions' keys
     output_keys = pl.concat(keys).unique().sort() if keys else pl.Series("_key", [], dtype=pl.UInt64)
-    return outputs, output_keys, by_source, by_split
+    return outputs, output_keys, by_source, by_split, forced_test_key is not None
 
 
 KTO_SCHEMA = pl.Schema({"prompt": MESSAGES, "completion": MESSAGES, "label": pl.Boolean, "source": pl.String, "model": pl.String, "lineage": LINEAGE})

@@ -327,7 +327,8 @@ class RatedShape(Shape):
         extra = f", seed {b.seed}" if b.policy == "best_vs_random" else ""
         margin = f", min_margin {b.min_margin}" if b.min_margin else ""
         cap = f", max_pairs {b.max_pairs}" if b.max_pairs else ""
-        return f"{self.name}: prompt {self.prompt.description}, completions '{c.completions}' ({self.text_kind}), {b.policy}{extra}{margin}{cap}"
+        ranks = f" ({'lower' if self.source.lower_rank_is_better else 'higher'} rank is better)" if self.name == "ranked" else ""
+        return f"{self.name}: prompt {self.prompt.description}, completions '{c.completions}' ({self.text_kind}){ranks}, {b.policy}{extra}{margin}{cap}"
 
 
 

@@ -238,3 +238,20 @@ def test_shard_bytes_do_not_depend_on_how_the_frame_is_chunked(tmp_path: Path) -
     assert row_group_rows(frame, target=content // 10) == 100  # a tenth of the bytes: a tenth of the rows
     assert row_group_rows(frame, target=1) == 1 and row_group_rows(frame.clear()) == 1
     assert row_group_rows(frame, target=10**12) == 1000
+
+
+def test_a_test_group_forced_on_a_small_build_is_said_and_recorded(tmp_path: Path) -> None:
+    """"A prompt stays in its split when the dataset grows" holds for groups placed by their hash; the
+    one a small build puts in test to have one can move to train in a larger build, silently before."""
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps({"prompt": f"prompt {i}", "chosen": f"good {i}", "rejected": f"bad {i}"}) + "\n" for i in range(2)))
+    said: list[str] = []
+    small = prefdata.build(raw, tmp_path / "small", test_fraction=0.05, log=said.append)
+    assert small.manifest["split"]["test_group_forced"] is True and small.counts["pairs_by_split"]["test"] == 1
+    assert [line for line in said if line.startswith("note: ") and "may move to train when the dataset grows" in line]
+    with raw.open("a") as fh:
+        fh.writelines(json.dumps({"prompt": f"prompt {i}", "chosen": f"good {i}", "rejected": f"bad {i}"}) + "\n" for i in range(2, 200))
+    said.clear()
+    grown = prefdata.build(raw, tmp_path / "grown", test_fraction=0.05, log=said.append)
+    assert grown.manifest["split"]["test_group_forced"] is False and grown.counts["pairs_by_split"]["test"] > 0
+    assert not [line for line in said if "may move to train" in line]

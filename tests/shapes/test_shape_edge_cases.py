@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 from click.testing import CliRunner
 
 import prefdata
@@ -491,3 +492,19 @@ def test_feedback_pairs_across_the_files_of_one_source_not_across_sources(tmp_pa
     assert per_file.counts["pairs_written"] == 0
     assert per_file.counts["rejected_by_reason"] == {"unpaired": 2}
     assert_reconciled(tmp_path / "one")
+
+
+def test_a_detected_ranked_file_says_which_rank_is_best(tmp_path: Path) -> None:
+    """DESIGN: ranked is "as rated, with rank direction explicit"; a detected file was paired as rank 1
+    best while neither the detection line nor the printed config said so (a log whose rank 5 is best
+    would be swapped silently)."""
+    rows = [{"query": f"q{i}", "candidates": [{"text": f"a{i}", "rank": 1}, {"text": f"b{i}", "rank": 2}]} for i in range(3)]
+    raw = _jsonl(tmp_path / "r.jsonl", rows)
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "completions 'candidates' (text) (lower rank is better)" in result.output
+    assert "lower_rank_is_better: true" in result.output  # the printed config, to edit when 5 is best
+    (report,) = prefdata.inspect(raw).files
+    assert "(lower rank is better)" in report.description and "lower_rank_is_better: true" in report.config_yaml
+    printed = parse_config(yaml.safe_load(report.config_yaml)).sources[0]
+    assert printed.shape == "ranked" and printed.lower_rank_is_better is True
