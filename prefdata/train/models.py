@@ -77,14 +77,39 @@ def cache_root() -> Path:
 
 
 def read_record(model_dir: str | Path) -> dict[str, Any] | None:
-    """The prefdata training record of a local model directory, or None."""
+    """The prefdata training record of a local model directory, or None.
+
+    The record decides whether DPO may start from the model (``instruction_tuned``), so one that is not
+    what prefdata writes (a JSON object, ``instruction_tuned`` true or false) is refused like a broken
+    one rather than half-read: a hand-edited ``"instruction_tuned": "no"`` must not pass the SFT gate.
+    """
     path = Path(model_dir) / RECORD_FILE
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{path}: unreadable training record ({exc}); retrain or delete the file") from None
+        raise _unreadable(path, str(exc)) from None
+    if not isinstance(record, dict):
+        raise _unreadable(path, f"a JSON {_json_kind(record)}, not an object")
+    flag = record.get("instruction_tuned", False)
+    if not isinstance(flag, bool):
+        raise _unreadable(path, f"instruction_tuned is {json.dumps(flag)}, not true or false")
+    return record
+
+
+def _unreadable(path: Path, why: str) -> ModelError:
+    return ModelError(f"{path}: unreadable training record ({why}); retrain or delete the file")
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array"}.get(type(value), type(value).__name__)
 
 
 def resolve_model(spec: str | None) -> ResolvedModel:

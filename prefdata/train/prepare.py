@@ -84,7 +84,7 @@ def check_stage_order(model_spec: str, *, from_instruct: bool) -> dict[str, Any]
     _require_existing("--model", model_spec)
     local = Path(model_spec).expanduser()
     record = read_record(local) if local.is_dir() else None
-    if from_instruct or (record is not None and record.get("instruction_tuned")):
+    if from_instruct or (record is not None and record.get("instruction_tuned") is True):
         return record
     builtin = BUILTIN_MODELS.get(model_spec.lower())
     hint = " (it is an instruct model: add --from-instruct)" if builtin and builtin.instruction_tuned else ""

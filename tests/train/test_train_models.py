@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -15,6 +16,45 @@ def test_local_model_directory(tiny_model, sft_model):
     assert (resolved.kind, resolved.record) == ("local", None)
     record = resolve_model(str(sft_model)).record
     assert record["stage"] == "sft" and record["instruction_tuned"] is True
+
+
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        ('["a"]', "a JSON array, not an object"),  # crashed with AttributeError (exit 3)
+        ("null", "a JSON null, not an object"),  # was read as "no record"
+        ('{"stage": "sft", "instruction_tuned": "no"}', 'instruction_tuned is "no", not true or false'),  # passed
+        ('{"stage": "sft", "instruction_tuned": 1}', "instruction_tuned is 1, not true or false"),
+    ],
+)
+def test_a_training_record_prefdata_did_not_write_is_refused_like_a_broken_one(tmp_path, content, why):
+    """Only a JSON object with a boolean ``instruction_tuned`` is a record; anything else is refused
+    (exit 2 through the CLI), with or without --from-instruct, before anything loads."""
+    from prefdata.train.prepare import check_stage_order
+
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "prefdata_train.json").write_text(content)
+    expected = rf"prefdata_train\.json: unreadable training record \({re.escape(why)}\); retrain or delete the file"
+    for from_instruct in (False, True):
+        with pytest.raises(ModelError, match=expected):
+            check_stage_order(str(model), from_instruct=from_instruct)
+    with pytest.raises(ModelError, match=expected):
+        resolve_model(str(model))
+
+
+def test_a_record_with_instruction_tuned_false_is_not_an_sft_record(tmp_path):
+    from prefdata.train import StageError
+    from prefdata.train.prepare import check_stage_order
+
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "prefdata_train.json").write_text('{"stage": "dpo", "instruction_tuned": false}')
+    with pytest.raises(StageError, match="no SFT record"):
+        check_stage_order(str(model), from_instruct=False)
+    assert check_stage_order(str(model), from_instruct=True) == {"stage": "dpo", "instruction_tuned": False}
 
 
 def test_a_directory_that_is_not_a_model(tmp_path):
