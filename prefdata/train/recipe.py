@@ -670,8 +670,8 @@ def _trainer_source(name: str) -> str:
 def check_loss_settings(trl: dict[str, Any], types: list[str]) -> None:
     """Refuse the loss settings ``DPOTrainer``'s constructor or first step refuses, before any model loads
     (they crashed after it, exit 3): an ``f_divergence_type`` TRL does not implement, a non-default one
-    with a loss that has no f-divergence form, ``exo_pair`` without label smoothing, and WPO weighting
-    with the ``aot`` losses. The values are read from the installed TRL's source, as the loss types are;
+    with a loss that has no f-divergence form, ``exo_pair`` without label smoothing, a ``label_smoothing``
+    outside its loss's range (:func:`check_label_smoothing`), and WPO weighting with the ``aot`` losses. The values are read from the installed TRL's source, as the loss types are;
     where it is not available, the constructor's own refusal is still an exit 2 (``setup_errors``)."""
     divergence = trl.get("f_divergence_type", "reverse_kl")
     known = re.findall(r'f_divergence_type == "([a-z0-9_]+)"', _trainer_source("_compute_loss"))
@@ -687,8 +687,76 @@ def check_loss_settings(trl: dict[str, Any], types: list[str]) -> None:
     if "exo_pair" in types and not trl.get("label_smoothing"):
         raise FieldError("trl.loss_type", "exo_pair needs trl.label_smoothing > 0 (TRL refuses 0; the EXO paper uses 1e-3: "
                                           "--set trl.label_smoothing=0.001)")
+    check_label_smoothing(trl.get("label_smoothing") or 0.0, types)
     if trl.get("use_weighting") and {"aot", "aot_unpaired"} & set(types):
         raise FieldError("trl.use_weighting", "is not implemented by TRL for the aot and aot_unpaired losses")
+
+
+#: How the DPO losses of TRL 1.16 use ``label_smoothing`` (read from the installed TRL's source when it is
+#: there, :func:`label_smoothing_forms`): ``robust`` divides by ``1 - 2*label_smoothing``; the others weigh
+#: the flipped preference by it (cDPO's form; EXO's target probability of the rejected response).
+LABEL_SMOOTHING_FORMS: dict[str, str] = {"robust": "divides", "exo_pair": "flips", "aot": "flips", "aot_unpaired": "flips"}
+
+
+@lru_cache(maxsize=1)
+def label_smoothing_forms() -> dict[str, str]:
+    """Loss type -> how the installed ``DPOTrainer`` uses ``label_smoothing`` in it: ``"divides"`` where the
+    loss divides by ``1 - 2*label_smoothing`` (``robust``), ``"flips"`` where it only weighs the flipped
+    preference by it. Loss types that do not read it are left out (in TRL 1.16 ``sigmoid`` is one: its
+    conservative-DPO form was removed). Read from the loss function's ``if loss_type == "..."`` branches,
+    like :func:`trl_loss_types`; :data:`LABEL_SMOOTHING_FORMS` where the source is not available."""
+    source = _trainer_source("_compute_loss")
+    if not source:
+        return dict(LABEL_SMOOTHING_FORMS)
+    forms: dict[str, str] = {}
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        branch = re.match(r'(\s*)(?:el)?if loss_type == "([a-z0-9_]+)":', line)
+        if not branch:
+            continue
+        indent, body = len(branch.group(1)), []
+        for following in lines[i + 1:]:
+            if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                break
+            body.append(following)
+        text = "\n".join(body)
+        if "self.label_smoothing" in text:
+            divides = re.search(r"1\s*-\s*2\s*\*\s*self\.label_smoothing", text)
+            forms[branch.group(2)] = "divides" if divides else "flips"
+    return forms
+
+
+def check_label_smoothing(smoothing: float, types: list[str]) -> None:
+    """Refuse a ``label_smoothing`` that cannot train with the run's loss types, before any model loads.
+
+    It is the probability that a preference label is flipped: ``robust`` divides by ``1 - 2*label_smoothing``,
+    so 0.5 trains NaN weights (TRL only logs a warning) and above it the sign flips; the losses that weigh
+    the flipped preference by it train against the preference above 0.5. Every listed loss type counts, a
+    zero ``loss_weights`` entry too (0 times NaN is NaN). A non-zero value that no listed loss reads is
+    legal but does nothing, so it is warned about.
+    """
+    forms = label_smoothing_forms()
+    used = [t for t in dict.fromkeys(types) if t in forms]
+    why = "it is the probability that a preference label is flipped" + (
+        ", and above 0.5 the loss trains against the preference" if smoothing > 0.5 else ""
+    )
+    for loss in used:
+        if forms[loss] == "divides" and not 0 <= smoothing < 0.5:
+            raise FieldError(
+                "trl.label_smoothing",
+                f"must be in [0, 0.5) with the {loss} loss, got {smoothing}: {why}, and TRL's {loss} loss divides "
+                "by 1 - 2*label_smoothing, which trains NaN weights at 0.5 (the Robust DPO paper uses 0.1)",
+            )
+        if not 0 <= smoothing <= 0.5:
+            low = "(0" if loss == "exo_pair" else "[0"
+            raise FieldError("trl.label_smoothing", f"must be in {low}, 0.5] with the {loss} loss, got {smoothing}: {why}")
+    if smoothing and not used:
+        warnings.warn(
+            f"trl.label_smoothing = {smoothing} has no effect: the installed TRL uses it only in the "
+            f"{', '.join(sorted(forms)) or 'no'} loss{'es' if len(forms) != 1 else ''}, and this run's loss_type is {types}",
+            PrefdataTrainWarning,
+            stacklevel=2,
+        )
 
 
 def check_loss_types(loss_type: Any) -> list[str]:

@@ -225,6 +225,59 @@ def test_loss_settings_trl_refuses_later_are_refused_before_a_model_loads(overri
     assert load_recipe("dpo", overrides={"trl.f_divergence_type": "forward_kl", "trl.loss_type": "ipo"}).trl["loss_type"] == ["ipo"]
 
 
+@pytest.mark.parametrize(
+    ("loss_type", "smoothing", "allowed"),
+    [
+        ("robust", 0.5, "[0, 0.5)"),  # TRL divides by 1 - 2*label_smoothing: trained NaN weights, exit 0
+        ("robust", -0.1, "[0, 0.5)"),
+        (["sigmoid", "robust"], 0.5, "[0, 0.5)"),  # a list of loss types: each is checked
+        ("aot", 0.6, "[0, 0.5]"),  # cDPO's form: above 0.5 it prefers the rejected response
+        ("aot_unpaired", 0.6, "[0, 0.5]"),
+        ("exo_pair", 0.7, "(0, 0.5]"),
+    ],
+)
+def test_label_smoothing_outside_its_loss_range_is_refused_before_a_model_loads(loss_type, smoothing, allowed):
+    """``--loss-type robust --set trl.label_smoothing=0.5`` trained NaN weights, saved them and exited 0."""
+    name = loss_type if isinstance(loss_type, str) else loss_type[-1]
+    with pytest.raises(RecipeError, match=r"trl\.label_smoothing \(set by a flag\): must be in "
+                                          + re.escape(f"{allowed} with the {name} loss, got {smoothing}")):  # fmt: skip
+        load_recipe("dpo", overrides={"trl.loss_type": loss_type, "trl.label_smoothing": smoothing})
+
+
+@pytest.mark.parametrize(("loss_type", "smoothing"), [("robust", 0.49), ("aot", 0.5), ("exo_pair", 0.5), ("robust", 0.0)])
+def test_label_smoothing_inside_its_loss_range_passes(loss_type, smoothing):
+    assert load_recipe("dpo", overrides={"trl.loss_type": loss_type, "trl.label_smoothing": smoothing}).trl["label_smoothing"] == smoothing
+
+
+def test_label_smoothing_no_listed_loss_reads_is_warned_about_not_refused():
+    """TRL 1.16's sigmoid loss has no conservative-DPO form: the value would be recorded as if it ran."""
+    from prefdata.train.recipe import PrefdataTrainWarning
+
+    with pytest.warns(PrefdataTrainWarning, match=r"trl\.label_smoothing = 0\.6 has no effect.*\['sigmoid'\]"):
+        load_recipe("dpo", overrides={"trl.label_smoothing": 0.6})
+
+
+def test_label_smoothing_forms_read_from_trl_match_the_fallback(monkeypatch):
+    """The rule follows the installed TRL's loss function; the table used without its source says the same."""
+    from prefdata.train import recipe as recipe_mod
+
+    assert recipe_mod.label_smoothing_forms() == recipe_mod.LABEL_SMOOTHING_FORMS
+    recipe_mod.label_smoothing_forms.cache_clear()
+    monkeypatch.setattr(recipe_mod, "_trainer_source", lambda name: "")
+    try:
+        assert recipe_mod.label_smoothing_forms() == recipe_mod.LABEL_SMOOTHING_FORMS
+    finally:
+        recipe_mod.label_smoothing_forms.cache_clear()
+
+
+def test_robust_label_smoothing_half_from_the_cli_exits_2_before_anything_loads(tmp_path, no_model_loads):
+    result = cli_exit("dpo", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
+                      "--loss-type", "robust", "--set", "trl.label_smoothing=0.5")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "error: trl.label_smoothing (set by a flag): must be in [0, 0.5) with the robust loss" in result.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_setup_errors_turns_what_trl_refuses_into_a_recipe_error(tmp_path):
     from trl import DPOConfig
 
