@@ -119,6 +119,23 @@ def name_problems(files: Sequence[Path], card: CardSplits | None = None) -> dict
     return problems
 
 
+#: The splits evaluation reads, in the order one is chosen: the Hugging Face names of a held-out split
+#: (``datasets.Split.TEST``, ``datasets.Split.VALIDATION``). ``check`` measures leakage from the training
+#: splits into every other split; ``train`` evaluates on one of these two.
+HELD_OUT_SPLITS = ("test", "validation")
+
+
+def held_out_split(splits: Iterable[str]) -> str | None:
+    """The split evaluation reads among ``splits``: ``test``, else ``validation`` (a dataset from the Hub or
+    another tool often names its held-out split so), else None.
+
+    >>> held_out_split(["train", "validation"]), held_out_split(["validation", "test"]), held_out_split(["train", "dev"])
+    ('validation', 'test', None)
+    """
+    present = set(splits)
+    return next((split for split in HELD_OUT_SPLITS if split in present), None)
+
+
 def is_train_split(split: str) -> bool:
     """Whether a split holds training data (the side prompt leakage is measured against)."""
     return _TRAIN_SPLIT.search(split) is not None
@@ -137,4 +154,4 @@ def _name_before_dash(f: Path) -> str:
     return f.name.split("-", 1)[0].removesuffix(".parquet")
 
 
-__all__ = ["KEYWORDS", "SEP", "SHARDED", "is_train_split", "loader_reads", "name_problems", "split_names", "train_splits"]
+__all__ = ["HELD_OUT_SPLITS", "KEYWORDS", "SEP", "SHARDED", "held_out_split", "is_train_split", "loader_reads", "name_problems", "split_names", "train_splits"]

@@ -252,7 +252,7 @@ def _echo_done(stage: str, metrics: dict[str, Any]) -> None:
 @click.option(
     "--precompute-ref-log-probs/--no-precompute-ref-log-probs", default=None, help="trl.precompute_ref_log_probs"
 )
-@click.option("--eval-max-pairs", type=click.IntRange(1), help="Evaluate on at most this many test pairs.")
+@click.option("--eval-max-pairs", type=click.IntRange(1), help="Evaluate on at most this many held-out (test, else validation) pairs.")
 def dpo(**params: Any) -> None:
     """Stage 2: DPO from the SFT model, with held-out reward accuracy before and after."""
     from prefdata.train import train_dpo
@@ -288,5 +288,6 @@ def dpo(**params: Any) -> None:
 
     _echo_done("dpo", result.train_metrics)
     if result.eval_before is not None or result.eval_after is not None:
-        _echo(format_eval_table(result.eval_before, result.eval_after, beta=result.record["trl_config"]["beta"]))
+        split = (result.record.get("eval") or {}).get("split", "test")
+        _echo(format_eval_table(result.eval_before, result.eval_after, beta=result.record["trl_config"]["beta"], split=split))
     _echo(_wrote(Path(output)))  # as the user named it

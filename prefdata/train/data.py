@@ -31,7 +31,7 @@ from prefdata.build.output import parquet_schema, shards_by_split_and_loaded
 from prefdata.coerce import lossless, text
 from prefdata.io.morsels import parquet_footer
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
-from prefdata.splits import is_train_split
+from prefdata.splits import HELD_OUT_SPLITS, held_out_split, is_train_split
 from prefdata.train.errors import DataError, RecipeError
 from prefdata.train.recipe import strategy_name
 
@@ -55,9 +55,21 @@ class TrainingData:
     on_disk: tuple[Path, ...] = ()
 
     @property
-    def has_test(self) -> bool:
-        """A test split with pairs in it: ``build`` writes a 0-row shard for an empty split."""
-        return self.rows.get("test", 0) > 0
+    def held_out(self) -> str | None:
+        """The split DPO evaluates on (:func:`prefdata.splits.held_out_split`): ``test``, else ``validation``,
+        counting only a split with pairs in it (``build`` writes a 0-row shard for an empty split)."""
+        return held_out_split(split for split, n in self.rows.items() if n > 0)
+
+    def not_evaluated(self) -> list[str]:
+        """The other splits with pairs that are not training data (``check`` measures leakage into them),
+        as ``"name pairs"``: DPO evaluates on one split only, so the output says which it leaves out."""
+        held_out = self.held_out
+        return [f"{s} {n}" for s, n in self.rows.items() if n > 0 and s != held_out and not is_train_split(s)]
+
+    def no_held_out(self) -> str:
+        """Why there is no evaluation split, naming the splits there are (pairs in them)."""
+        none = " and ".join(f"no {split} pairs" for split in HELD_OUT_SPLITS)
+        return f"{self.root} has {none} (splits: {', '.join(f'{s} {n}' for s, n in self.rows.items())})"
 
 
 def open_training_data(path: str | Path) -> TrainingData:
@@ -99,7 +111,7 @@ def _no_train_split(path: str | Path, splits: list[str]) -> str:
         *([f"    - {{split: test, path: data/{test}-*}}"] if test else []), "  ---",
     ])
     return (f"{path}: no train split (data/train-*.parquet); found splits {splits}. Training reads the splits named "
-            f"train and test: name the shards so, or map them in the dataset card {Path(path) / 'README.md'} "
+            f"train and test (or validation, where there is no test): name the shards so, or map them in the dataset card {Path(path) / 'README.md'} "
             f"(datasets.load_dataset reads the same map):\n{card}")
 
 
@@ -124,16 +136,16 @@ def _row_count(root: Path, shard: Path) -> int:
 
 def check_eval_split(data: TrainingData, eval_strategy: Any, *, source: str = "trl.eval_strategy") -> None:
     """Refuse a recipe that evaluates during training (``trl.eval_strategy`` other than ``no``) on a dataset
-    without test pairs: transformers would only notice once the model is loaded (no ``eval_dataset``).
+    without held-out pairs: transformers would only notice once the model is loaded (no ``eval_dataset``).
 
     >>> check_eval_split(TrainingData(Path("out"), {}, None, {"train": 3}), "no")   # nothing to evaluate, fine
     """
     strategy = strategy_name(eval_strategy)
-    if strategy in ("no", "None", "False") or data.has_test:
+    if strategy in ("no", "None", "False") or data.held_out is not None:
         return
     raise RecipeError(
-        f"{source}: {strategy!r} evaluates on the test split during training, but {data.root} has no test pairs "
-        f"(splits: {data.rows}); remove trl.eval_strategy, or rebuild the dataset with a test split"
+        f"{source}: {strategy!r} evaluates on the held-out split during training, but {data.no_held_out()}; "
+        "remove trl.eval_strategy, or rebuild the dataset with a test split"
     )
 
 

@@ -1,4 +1,7 @@
-"""Stage 2: DPO from the SFT model, evaluated on the held-out test split before and after.
+"""Stage 2: DPO from the SFT model, evaluated on the held-out split before and after.
+
+The held-out split is ``test``, else ``validation`` (:func:`prefdata.splits.held_out_split`), the one
+``check`` measures leakage into; eval.json and the printed table name it.
 
 Guardrails, in the order they fire (all before any weight is read): beta explicit and > 0 (warned
 outside [0.01, 1]), ``loss_type`` among those TRL implements, the model has an SFT record (or
@@ -67,11 +70,16 @@ def train_dpo(
     lora = inputs.recipe.lora is not None
     beta = inputs.args.beta
     train = load_split(inputs.data, "train")
-    test = None
-    if inputs.recipe.eval.enabled and inputs.data.has_test:
-        test = load_split(inputs.data, "test", limit=inputs.recipe.eval.max_pairs)
+    held_out_pairs, held_out = None, inputs.data.held_out
+    if inputs.recipe.eval.enabled and held_out is not None:
+        held_out_pairs = load_split(inputs.data, held_out, limit=inputs.recipe.eval.max_pairs)
+        notes = ["the dataset has no test pairs"] if held_out != "test" else []
+        if others := inputs.data.not_evaluated():
+            notes.append(f"not evaluated: {', '.join(others)}")
+        if notes:
+            progress(f"eval: on the {held_out} split, {len(held_out_pairs)} pairs ({'; '.join(notes)})")
     elif inputs.recipe.eval.enabled:
-        progress("eval: skipped, the dataset has no test pairs")
+        progress(f"eval: skipped, {inputs.data.no_held_out()}")
 
     with discarded_on_refusal(inputs.staging):
         policy, tokenizer = load_for_training(inputs, sequences_per_pair=2, progress=progress)
@@ -92,22 +100,22 @@ def train_dpo(
                 ref_model=reference,
                 args=inputs.args,
                 train_dataset=train,
-                eval_dataset=test,
+                eval_dataset=held_out_pairs,
                 processing_class=tokenizer,
                 peft_config=build_lora_config(inputs.recipe.lora),
                 callbacks=callbacks,
             )
         drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
-        if test is not None:
-            drops["test"] = drop_report("test", test, trainer.eval_dataset, inputs.args.max_length)
+        if held_out_pairs is not None:
+            drops[held_out] = drop_report(held_out, held_out_pairs, trainer.eval_dataset, inputs.args.max_length)
         for report in drops.values():
             progress("TRL preparation: " + report.describe())
         drops["train"].require_pairs_left()
 
     baseline: dict[str, Any] = {}
     evaluate = trainer.eval_dataset is not None and len(trainer.eval_dataset) > 0
-    if test is not None and not evaluate:
-        progress(f"eval: skipped, TRL dropped all {len(test)} test pairs (each prompt alone reaches max_length)")
+    if held_out_pairs is not None and not evaluate:
+        progress(f"eval: skipped, TRL dropped all {len(held_out_pairs)} {held_out} pairs (each prompt alone reaches max_length)")
 
     def on_train_begin() -> None:  # the model as training uses it (prefdata/train/startup.py)
         if needs_fsdp_warm_up(trainer, lora=lora):
@@ -128,11 +136,11 @@ def train_dpo(
     if before is not None and after is not None:
         progress(
             f"eval: reward accuracy {before.reward_accuracy:.3f} -> {after.reward_accuracy:.3f}, "
-            f"margin {signed(before.reward_margin)} -> {signed(after.reward_margin)} ({after.pairs} test pairs)"
+            f"margin {signed(before.reward_margin)} -> {signed(after.reward_margin)} ({after.pairs} {held_out} pairs)"
         )
 
     save_model(trainer, model=inputs.model, output=inputs.staging, lora=lora)
-    eval_doc = _eval_doc(before, after, beta=beta, drops=drops) if test is not None else None
+    eval_doc = _eval_doc(before, after, split=held_out, beta=beta, drops=drops) if held_out_pairs is not None else None
     record = build_record(
         stage="dpo",
         instruction_tuned=True,
@@ -157,13 +165,15 @@ def train_dpo(
     )
 
 
-def _eval_doc(before: PreferenceEval | None, after: PreferenceEval | None, *, beta: float, drops) -> dict[str, Any]:
+def _eval_doc(
+    before: PreferenceEval | None, after: PreferenceEval | None, *, split: str, beta: float, drops
+) -> dict[str, Any]:
     return {
-        "split": "test",
+        "split": split,
         "beta": beta,
         "pairs": (after or before).pairs if (after or before) else 0,
-        "dropped_by_trl": drops["test"].dropped if "test" in drops else None,
-        **({} if (after or before) else {"skipped": "TRL dropped every test pair: each prompt alone reaches max_length"}),
+        "dropped_by_trl": drops[split].dropped if split in drops else None,
+        **({} if (after or before) else {"skipped": f"TRL dropped every {split} pair: each prompt alone reaches max_length"}),
         "definition": (
             "reward = beta * (log pi(y|x) - log pi_ref(y|x)) summed over completion tokens; reward_accuracy = share "
             "of pairs with reward(chosen) > reward(rejected), ties count 1/2 (before DPO the policy is the "

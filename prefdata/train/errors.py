@@ -79,8 +79,8 @@ def setup_errors() -> Iterator[None]:
             ) from exc
         if "eval_strategy" in message and "eval_dataset" in message:
             raise RecipeError(
-                "trl.eval_strategy: evaluation during training needs the test split, and this run has none "
-                "(the dataset has no test pairs, or eval.enabled is false); remove trl.eval_strategy"
+                "trl.eval_strategy: evaluation during training needs the held-out split, and this run has none "
+                "(the dataset has no test pairs and no validation pairs, or eval.enabled is false); remove trl.eval_strategy"
             ) from exc
         if _raised_in(exc, "peft"):
             raise RecipeError(f"lora: PEFT rejected the LoRA settings of the recipe: {first_line(exc)}") from exc

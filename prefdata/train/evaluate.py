@@ -1,6 +1,6 @@
 """Held-out preference evaluation: does the policy prefer the chosen response on pairs it never saw?
 
-For each test pair (tokenized and truncated by TRL exactly as in training) this computes the summed
+For each held-out pair (tokenized and truncated by TRL exactly as in training) this computes the summed
 log-probability of the chosen and the rejected completion under the policy and under the reference,
 and from them DPO's implicit reward ``r = beta * (log pi(y|x) - log pi_ref(y|x))``:
 
@@ -153,8 +153,10 @@ def signed(value: float) -> str:
     return f"{value:+.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:+.2e}"
 
 
-def format_eval_table(before: PreferenceEval | None, after: PreferenceEval | None, *, beta: float) -> str:
-    """A small before/after table for the terminal."""
+def format_eval_table(
+    before: PreferenceEval | None, after: PreferenceEval | None, *, beta: float, split: str = "test"
+) -> str:
+    """A small before/after table for the terminal, naming the held-out split it was computed on."""
     rows = [
         ("reward accuracy", "reward_accuracy", "{:.3f}".format),
         ("reward margin", "reward_margin", signed),
@@ -164,7 +166,7 @@ def format_eval_table(before: PreferenceEval | None, after: PreferenceEval | Non
     ]
     shown = after or before
     pairs = shown.pairs if shown else 0
-    lines = [f"held-out eval: test split, {pairs} pairs, beta {beta:g}", f"  {'':<20}{'before':>11} {'after':>11}"]
+    lines = [f"held-out eval: {split} split, {pairs} pairs, beta {beta:g}", f"  {'':<20}{'before':>11} {'after':>11}"]
     for label, key, fmt in rows:
         b = fmt(getattr(before, key)) if before else "-"
         a = fmt(getattr(after, key)) if after else "-"

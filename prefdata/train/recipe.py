@@ -121,12 +121,12 @@ class LoraSpec(BaseModel):
 
 
 class EvalSpec(BaseModel):
-    """Held-out evaluation on the test split (DPO: before and after training)."""
+    """Held-out evaluation on the test split, else the validation split (DPO: before and after training)."""
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
     batch_size: int = Field(8, gt=0)
-    #: Evaluate on at most this many test pairs (first ones, in file order); ``null`` means all.
+    #: Evaluate on at most this many held-out pairs (first ones, in file order); ``null`` means all.
     max_pairs: int | None = Field(None, gt=0)
 
     _numbers = field_validator("batch_size", "max_pairs", mode="before")(_a_number)
@@ -558,7 +558,7 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
     - ``max_length: null``: the check gate and the drop report judge the data at the run's ``max_length``;
     - SFT ``packing``: packed blocks no longer carry the pair ids the drop report counts TRL's drops with;
     - ``eval_strategy`` other than ``no`` where prefdata hands TRL no eval dataset (SFT, or ``eval.enabled:
-      false``); a DPO dataset without test pairs is refused by :func:`prefdata.train.data.check_eval_split`;
+      false``); a DPO dataset without held-out pairs is refused by :func:`prefdata.train.data.check_eval_split`;
     - a ``lora.target_modules`` pattern that is not a valid regular expression;
     - a tracker, optimizer or Liger kernels whose package is not installed (:func:`prefdata.train.optional_packages.check_optional_packages`).
     """
@@ -588,12 +588,12 @@ def check_supported(stage: Stage, recipe: Recipe) -> None:
             raise FieldError(
                 "trl.eval_strategy",
                 f"{strategy!r} needs an eval dataset, and prefdata's SFT stage trains without one (the held-out "
-                "evaluation is DPO's, on the test split); remove trl.eval_strategy",
+                "evaluation is DPO's, on the test or validation split); remove trl.eval_strategy",
             )
         if not recipe.eval.enabled:
             raise FieldError(
                 "trl.eval_strategy",
-                f"{strategy!r} evaluates on the test split during training, but eval.enabled is false; "
+                f"{strategy!r} evaluates on the held-out split during training, but eval.enabled is false; "
                 "remove trl.eval_strategy or enable eval",
             )
     targets = recipe.lora.target_modules if recipe.lora is not None else None

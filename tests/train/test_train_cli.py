@@ -123,6 +123,26 @@ def test_sft_then_dpo_through_the_cli(task_data, tiny_model, tmp_path):
     assert "beta: 5.0" in recipe and "max_steps: 3" in recipe and "r: 8" in recipe
 
 
+def test_dpo_evaluates_on_a_validation_split_when_there_is_no_test_split(task_splits, tiny_model, tmp_path):
+    """``check`` measures leakage into a ``validation`` split; train skipped it ("no test pairs") and wrote no
+    eval.json. It now evaluates on it and says so, in its output and in eval.json."""
+    from tests.support.canonical_data import write_canonical
+
+    data = write_canonical(tmp_path / "data", {"train": task_splits["train"][:16], "validation": task_splits["test"][:6]},
+                           manifest=False)  # fmt: skip
+    dpo = run(["train", "dpo", "--data", str(data), "--model", str(tiny_model), "--from-instruct", "--output",
+               str(tmp_path / "dpo"), "--no-check", "--max-steps", "1", "--batch-size", "8", "--max-length", "64",
+               "--set", "trl.save_strategy=no"])  # fmt: skip
+    assert dpo.exit_code == 0, dpo.output
+    assert "eval: on the validation split, 6 pairs (the dataset has no test pairs)" in dpo.output
+    assert "held-out eval: validation split, 6 pairs" in dpo.output
+    evaluation = json.loads((tmp_path / "dpo" / "eval.json").read_text())
+    assert evaluation["split"] == "validation" and evaluation["pairs"] == 6
+    assert evaluation["before"]["reward_accuracy"] == 0.5 and evaluation["after"] is not None
+    record = json.loads((tmp_path / "dpo" / "prefdata_train.json").read_text())
+    assert record["drops"]["validation"]["pairs_in"] == 6
+
+
 def test_importing_train_and_its_cli_does_not_import_torch():
     code = (
         "import sys, prefdata.train, prefdata.cli.train, prefdata.train.recipe, prefdata.train.data;"

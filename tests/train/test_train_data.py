@@ -30,7 +30,25 @@ def good_frame(n: int = 4) -> pl.DataFrame:
 def test_a_clean_canonical_dataset_passes(tmp_path):
     data = open_training_data(write_frame(tmp_path, good_frame()))
     validate_for_trl(data)
-    assert data.rows == {"train": 4} and not data.has_test
+    assert data.rows == {"train": 4} and data.held_out is None
+
+
+@pytest.mark.parametrize(
+    ("splits", "held_out", "not_evaluated"),
+    [
+        ({"train": 4, "validation": 3}, "validation", []),  # the Hub's other name for a held-out split
+        ({"train": 4, "test": 2, "validation": 3}, "test", ["validation 3"]),  # both: test, and the output says so
+        ({"train": 4, "test": 0, "validation": 3}, "validation", []),  # an empty test split holds nothing to evaluate
+        ({"train": 4, "dev": 3}, None, ["dev 3"]),  # a shard named dev-NNNNN-of-NNNNN is the split `dev`
+    ],
+)
+def test_the_held_out_split_is_test_else_validation(tmp_path, splits, held_out, not_evaluated):
+    for split, n in splits.items():
+        write_frame(tmp_path, canonical_frame(preference_rows(n, seed=len(split))) if n else good_frame().head(0), split=split)
+    data = open_training_data(tmp_path)
+    assert data.held_out == held_out and data.not_evaluated() == not_evaluated
+    if held_out is None:
+        assert data.no_held_out() == f"{tmp_path} has no test pairs and no validation pairs (splits: dev 3, train 4)"
 
 
 def test_missing_directory_and_missing_train_split(tmp_path):

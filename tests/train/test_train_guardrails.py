@@ -302,7 +302,7 @@ def test_an_empty_test_split_skips_the_eval_like_a_missing_one(task_splits, sft_
     data = write_canonical(tmp_path / "out", {"train": task_splits["train"][:16], "test": []})
     said: list[str] = []
     result = train_dpo(data, str(sft_model), tmp_path / "run", overrides={**DPO_FAST, "trl.max_steps": 1}, no_check=True, progress=said.append)
-    assert "eval: skipped, the dataset has no test pairs" in said
+    assert f"eval: skipped, {data} has no test pairs and no validation pairs (splits: test 0, train 16)" in said
     assert result.eval_after is None
 
 

@@ -108,6 +108,9 @@ def test_dpo_eval_strategy_on_a_dataset_without_test_pairs_is_refused(tmp_path):
     check_eval_split(data, "no")  # nothing evaluated during training: fine
     with_test = open_training_data(write_canonical(tmp_path / "withtest", synthetic_task(n_train=8, n_test=4)))
     check_eval_split(with_test, "steps")
+    task = synthetic_task(n_train=8, n_test=4)
+    with_validation = write_canonical(tmp_path / "withvalidation", {"train": task["train"], "validation": task["test"]})
+    check_eval_split(open_training_data(with_validation), "steps")  # evaluated on validation: was refused
 
 
 def test_a_lora_target_module_pattern_that_is_no_regex_is_refused():
