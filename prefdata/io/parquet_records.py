@@ -22,6 +22,7 @@ Four things stand between a Parquet file and prefdata's one decoding path (JSON 
 from __future__ import annotations
 
 import functools
+import math
 import shutil
 import tempfile
 from collections import Counter
@@ -263,6 +264,52 @@ def as_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str, str
     rows = [(i, _bad_column(frame.slice(i, 1), changed, target), _raw_with_bytes(frame.slice(i, 1))) for i in bad]
     keep = pl.Series([True] * frame.height).scatter(bad, False)
     return frame.filter(keep).cast(target), rows  # type: ignore[arg-type]
+
+
+#: How a float that is no number is written in a record's JSON text (JSON has no NaN or infinity).
+_NON_FINITE_TEXT = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def non_finite_rows(frame: pl.DataFrame) -> pl.Series | None:
+    """A mask of the rows holding a NaN or an infinity in a float (at any depth), or None when no
+    row does. Only columns with a float leaf are scanned, in one vectorised pass."""
+    flags = [e for name, dtype in frame.schema.items() if (e := _non_finite(pl.col(name), dtype)) is not None]
+    if not flags:
+        return None
+    mask = frame.select(pl.any_horizontal(flags).fill_null(False)).to_series()
+    return mask if mask.any() else None
+
+
+def _non_finite(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    if dtype.is_float():
+        return (expr.is_nan() | expr.is_infinite()).fill_null(False)
+    if isinstance(dtype, pl.Array):
+        return _non_finite(expr.arr.to_list(), pl.List(dtype.inner))
+    if isinstance(dtype, pl.List):
+        inner = _non_finite(pl.element(), dtype.inner)
+        return None if inner is None else expr.list.eval(inner).list.any().fill_null(False)
+    if isinstance(dtype, pl.Struct):
+        inner = [e for fld in dtype.fields if (e := _non_finite(expr.struct.field(fld.name), fld.dtype)) is not None]
+        return pl.any_horizontal(inner).fill_null(False) if inner else None
+    return None
+
+
+def json_with_non_finite(row: dict) -> str:  # type: ignore[type-arg]
+    """One row as JSON text with a NaN or infinity written as the text ``"NaN"``, ``"Infinity"`` or
+    ``"-Infinity"``: polars' JSON encoder (and orjson) write them as ``null``, which would read as a
+    missing score, and a reject's raw text would hide what the file holds. As text, a score reads
+    as "not a number" (``wrong_type``), as ``"nan"`` in JSON lines or CSV does."""
+
+    def fix(value):  # type: ignore[no-untyped-def]
+        if isinstance(value, float) and not math.isfinite(value):
+            return _NON_FINITE_TEXT[str(value)]
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    return orjson.dumps(fix(row), default=str).decode("utf-8")
 
 
 def text_or_null(frame: pl.DataFrame) -> pl.DataFrame:

@@ -33,7 +33,9 @@ from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
 from prefdata.io.parquet_records import (
     as_text,
     columns_to_read,
+    json_with_non_finite,
     named_twice,
+    non_finite_rows,
     parquet_file,
     read_schema,
     text_or_null,
@@ -577,6 +579,10 @@ def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null:
         numbers = numbers.filter(~pl.int_range(0, frame.height, eager=True).is_in([i for i, _, _ in bad]))
     record = pl.struct(pl.all()).struct.json_encode() if text.width else pl.repeat("{}", pl.len(), dtype=pl.String)
     lines = text.select(numbers.alias("_record"), record.alias("_line"))
+    if (non_finite := non_finite_rows(text)) is not None:  # NaN and infinities: written as null by polars
+        rows = non_finite.arg_true()
+        fixed = [json_with_non_finite(row) for row in text[rows].iter_rows(named=True)]
+        lines = lines.with_columns(lines.get_column("_line").scatter(rows, fixed))
     rejects = [(first + i, raw, "invalid_utf8", f"column '{column}' holds bytes that are not UTF-8") for i, column, raw in bad]
     return RecordBatch(lines=lines, rejects=_rejects_frame(rejects), bytes_read=table.nbytes)
 

@@ -271,3 +271,36 @@ def test_a_sources_format_does_not_read_every_file_a_folder_holds(tmp_path: Path
     assert [i["path"] for i in named.manifest["inputs"]] == ["day1"]
     named = prefdata.build(raw, tmp_path / "days", config={"sources": [source | {"path": "day*"}]})  # so does a glob's name
     assert [i["path"] for i in named.manifest["inputs"]] == ["day1"]
+
+
+def test_parquet_nan_and_infinite_scores_are_wrong_type_as_in_json_lines(tmp_path: Path) -> None:
+    """polars' JSON encoder writes a float NaN or infinity as null: a Parquet NaN score read as a
+    missing score (the pair built with score null, an inf-inf tie passed the scores rule), a rated
+    completion scored NaN was dropped without a word, and the reject's raw text showed null. They
+    are `wrong_type` rejects now, as "nan" in JSON lines, with the value in the raw text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    nan, inf = float("nan"), float("inf")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pq.write_table(pa.table({
+        "prompt": ["ok", "nan", "inf", "tie"], "chosen": ["a1", "a2", "a3", "a4"], "rejected": ["b1", "b2", "b3", "b4"],
+        "score_chosen": [9.0, nan, inf, inf], "score_rejected": [3.0, 3.0, -inf, inf],
+    }), raw / "s.parquet")
+    pq.write_table(pa.table({"q": ["q1"], "completions": [[
+        {"response": "x", "score": nan}, {"response": "y", "score": 1.0}, {"response": "z", "score": 2.0}]]}), raw / "r.parquet")
+    config = {"sources": [
+        {"path": "s.parquet", "shape": "preference", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected",
+                                                                "score_chosen": "score_chosen", "score_rejected": "score_rejected"}},
+        {"path": "r.parquet", "shape": "rated", "columns": {"prompt": "q", "completions": "completions", "text": "response", "score": "score"}},
+    ]}
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out, config=config, test_fraction=0)
+    assert result.counts["pairs_written"] == 1 and result.counts["rejected_by_reason"] == {"wrong_type": 4}
+    assert pairs(out).select("score_chosen", "score_rejected").rows() == [(9.0, 3.0)]
+    by_file = {(r["file"], r["record"]): r["raw"] for r in rejects(out).to_dicts()}
+    assert '"score_chosen":"NaN","score_rejected":3.0' in by_file[("s.parquet", 2)]
+    assert '"score_chosen":"Infinity","score_rejected":"-Infinity"' in by_file[("s.parquet", 3)]
+    assert '"score":"NaN"' in by_file[("r.parquet", 1)] and "null" not in by_file[("r.parquet", 1)]
+    assert_reconciled(out)
