@@ -219,6 +219,8 @@ def default_winner_values() -> WinnerValues:
 def _value_text(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, (list, dict)):  # a raw value detection sampled (never a label): one key per kind,
+        return f"\0{type(v).__name__}"  # matching no label, without str(), which recursed as deep as the value
     return str(v)
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
 from prefdata.errors import InputError
+from prefdata.io.decode import json_text
 
 
 def _short(value: object, width: int = 240) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    text = json_text(value, ensure_ascii=False)  # a record may nest deeper than json.dumps recurses
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

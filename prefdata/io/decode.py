@@ -23,6 +23,7 @@ Text leaves (messages, prompts, responses) are *strict*: they must be JSON strin
 
 from __future__ import annotations
 
+import json
 import reprlib
 from dataclasses import dataclass, field
 
@@ -179,6 +180,26 @@ def json_kind(value: object) -> str:
     if isinstance(value, dict):
         return "object"
     return "null"
+
+
+def json_text(value: object, *, ensure_ascii: bool = True) -> str:
+    """``json.dumps(value)`` for a message or a preview, also for valid JSON nested deeper than
+    ``json.dumps`` recurses (orjson reads 1,024 levels): arrays and objects below 8 levels are
+    shown as ``[...]`` and ``{...}``."""
+    try:
+        return json.dumps(value, ensure_ascii=ensure_ascii)
+    except RecursionError:
+        return _clipped_json(value, 8, ensure_ascii)
+
+
+def _clipped_json(value: object, depth: int, ensure_ascii: bool) -> str:
+    if isinstance(value, list):
+        return "[...]" if depth == 0 else "[" + ", ".join(_clipped_json(v, depth - 1, ensure_ascii) for v in value) + "]"
+    if isinstance(value, dict):
+        if depth == 0:
+            return "{...}"
+        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=ensure_ascii)}: {_clipped_json(v, depth - 1, ensure_ascii)}" for k, v in value.items()) + "}"
+    return json.dumps(value, ensure_ascii=ensure_ascii)
 
 
 def _conform(value: object, dtype: pl.DataType, where: str, strict: set[tuple[str, ...]], path: tuple[str, ...]) -> object:

@@ -7,7 +7,6 @@ will not make silently, detection raises :class:`AmbiguousLayoutError` with a co
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -15,6 +14,7 @@ from typing import Any
 
 from prefdata.config import SourceBase, TurnMarkers, parse_config
 from prefdata.errors import AmbiguousLayoutError, ConfigError
+from prefdata.io.decode import json_text
 from prefdata.shapes.messages import ROLE_ALIASES, looks_like_messages
 
 CHOSEN_KEYS = ("chosen", "chosen_messages", "chosen_response", "response_chosen", "chosen_conversation")
@@ -167,11 +167,11 @@ def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
             f"columns.prompt, a nested path works (e.g. {a}[0].content when each response is a conversation)"
         )
     if a and b and winner:
-        seen = sorted({json.dumps(v) for v in _values(sample, winner)})[:8]
+        seen = sorted({json_text(v) for v in _values(sample, winner)})[:8]
         return f"looks pairwise, but the values of '{winner}' ({', '.join(seen)}) do not say which one means A wins"
     label, response = _feedback_fields(keys)
     if label and response:
-        seen = sorted({json.dumps(v) for v in _values(sample, label)})[:8]
+        seen = sorted({json_text(v) for v in _values(sample, label)})[:8]
         return (
             f"looks like feedback ('{response}' voted on in '{label}'), but not every value of '{label}' ({', '.join(seen)}) "
             "is a vote prefdata knows: say which mean up and down under labels"

@@ -98,8 +98,11 @@ class RatedShape(Shape):
             lists = [v for v in sample_values([record], self.source.columns.completions) if isinstance(v, list)]
             if not lists:
                 continue
-            n, record_bytes = len(lists[0]), len(json.dumps(record, default=str))
-            completion_bytes = len(json.dumps(lists[0], default=str))
+            try:
+                n, record_bytes = len(lists[0]), len(json.dumps(record, default=str))
+                completion_bytes = len(json.dumps(lists[0], default=str))
+            except RecursionError:  # valid JSON nested deeper than Python recurses: left out of the estimate
+                continue
             read += record_bytes
             written += self._most_pairs(n) * (record_bytes - completion_bytes + 2 * completion_bytes / max(1, n))
         return max(1.0, written / read) if read else 1.0

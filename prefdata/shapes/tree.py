@@ -68,6 +68,8 @@ class TreeShape(Shape):
         if not isinstance(text, str):
             kind = "missing" if text is None else type(text).__name__
             raise _Bad("non_text_content" if text is not None else "missing_field", f"{where}.{c.text}", f"{where}.{c.text}: expected text, got {kind}")
+        if isinstance(role, (list, dict)):  # never a role name (and str() of one recursed as deep as it nests)
+            raise _Bad("wrong_type", f"{where}.{c.role}", f"{where}.{c.role}: expected a single value, got {json_kind(role)}")
         role_name = self.aliases.get(str(role).strip().lower(), str(role)) if role is not None else None
         if role_name is None:
             raise _Bad("missing_field", f"{where}.{c.role}", f"{where}: no role")

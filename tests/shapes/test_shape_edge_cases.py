@@ -151,6 +151,35 @@ def test_records_nested_deeper_than_orjson_writes_build_or_reject_only_themselve
     assert_reconciled(tmp_path / "pref")
 
 
+
+def test_records_nested_as_deep_as_orjson_reads_are_shown_rejected_or_read(tmp_path: Path) -> None:
+    """orjson reads 1024 levels, deeper than Python recurses: such a valid record crashed (exit 3)
+    inspect's example, the "which value means A wins" message of pairwise detection (and its
+    ``value_key``), rated ``all_pairs``' size estimate, and a tree's role read by ``str()``."""
+    deep = "[" * 1015 + "]" * 1015  # written by hand: json.dumps recurses too
+    good = json.dumps({"prompt": "q", "response_a": "x", "response_b": "y", "winner": "a"})
+    pairwise = tmp_path / "pairwise.jsonl"
+    pairwise.write_text(good + "\n" + '{"prompt": "q2", "response_a": "x", "response_b": "y", "winner": ' + deep + "}\n")
+    res = CliRunner().invoke(cli, ["inspect", str(pairwise)])
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert 'example 2: {"prompt": "q2", "response_a": "x", "response_b": "y", "winner": [[[[[[[[...]]]]]]]]}' in res.stdout
+    assert "looks pairwise, but the values of 'winner' (\"a\", [[[[[[[[[...]]]]]]]]]) do not say" in res.stdout
+    res = CliRunner().invoke(cli, ["build", str(pairwise), str(tmp_path / "out_p")])
+    assert res.exit_code == 2 and "looks pairwise, but the values of 'winner'" in res.output, res.output
+
+    rated = tmp_path / "rated.jsonl"
+    completions = json.dumps([{"response": "x", "score": 3}, {"response": "y", "score": 1}])
+    rated.write_text(f'{{"q": "q1", "completions": {completions}}}\n{{"q": "q2", "meta": {deep}, "completions": {completions}}}\n')
+    config = {"sources": [{"shape": "rated", "columns": {"prompt": "q", "completions": "completions", "text": "response", "score": "score"},
+                           "binarize": {"policy": "all_pairs"}}]}
+    assert prefdata.build(rated, tmp_path / "out_r", config=config, test_fraction=0).counts["pairs_written"] == 2
+
+    tree = tmp_path / "tree.jsonl"
+    tree.write_text(json.dumps(GOOD_TREE) + "\n" + json.dumps(GOOD_TREE).replace('"prompter"', deep, 1) + "\n")
+    prefdata.build(tree, tmp_path / "out_t", config=TREE)
+    assert rejects(tmp_path / "out_t").select("record", "reason", "field").rows() == [(2, "wrong_type", "prompt.role")]
+    assert_reconciled(tmp_path / "out_t")
+
 CUSTOM = '''
 import polars as pl
 
