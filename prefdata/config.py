@@ -76,6 +76,19 @@ Template = Annotated[str, _checked_by(_parse_template)]
 FilterText = Annotated[str, _checked_by(_parse_filter)]
 
 
+def _single_value(value: Any) -> Any:
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    kind = "null" if value is None else "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__
+    raise ValueError(f"expected a single value (text, a number, true or false), got {kind}")
+
+
+#: A raw verdict or label value a config names (``model_a``, ``1``, ``true``): a single value, as the
+#: raw value it is matched against is; a list would match nothing (and YAML aliases could nest one
+#: into gigabytes), null only the text "none". Each keeps its type (no coercion).
+RawValue = Annotated[Any, AfterValidator(_single_value)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -193,10 +206,10 @@ class WinnerValues(_Strict):
     case-insensitively). Labels a config leaves out match nothing; without ``winner_values`` at all,
     :func:`default_winner_values` applies."""
 
-    a: list[Any] = Field(default_factory=list)
-    b: list[Any] = Field(default_factory=list)
-    tie: list[Any] = Field(default_factory=list)
-    both_bad: list[Any] = Field(default_factory=list)
+    a: list[RawValue] = Field(default_factory=list)
+    b: list[RawValue] = Field(default_factory=list)
+    tie: list[RawValue] = Field(default_factory=list)
+    both_bad: list[RawValue] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _disjoint(self) -> WinnerValues:
@@ -367,8 +380,8 @@ class RankedSource(SourceBase):
 class FeedbackLabels(_Strict):
     """Raw label values meaning up-voted / down-voted (compared as text, case-insensitively)."""
 
-    up: list[Any] = Field(default_factory=lambda: [True, 1, "up", "thumbs_up", "like", "good", "positive"])
-    down: list[Any] = Field(default_factory=lambda: [False, 0, -1, "down", "thumbs_down", "dislike", "bad", "negative"])
+    up: list[RawValue] = Field(default_factory=lambda: [True, 1, "up", "thumbs_up", "like", "good", "positive"])
+    down: list[RawValue] = Field(default_factory=lambda: [False, 0, -1, "down", "thumbs_down", "dislike", "bad", "negative"])
 
     @model_validator(mode="after")
     def _disjoint(self) -> FeedbackLabels:

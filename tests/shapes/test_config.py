@@ -143,3 +143,23 @@ def test_glob_classes_stay_within_a_folder_and_never_crash(name: str, pattern: s
     from prefdata.build.plan import glob_match
 
     assert glob_match(name, pattern) is selected
+
+
+def test_verdict_and_label_values_are_single_values(tmp_path: Path) -> None:
+    """winner_values and labels took any YAML value: a nested list, which no raw value can match, was
+    accepted, and YAML aliases ("billion laughs") nested one tenfold per level into the normalized
+    config (a 535-byte config wrote a 40 MB manifest.json). Text, numbers and true/false keep their type."""
+    bomb = "&x0 [lol, lol, lol]" + "".join(f", &x{i} [" + ", ".join([f"*x{i - 1}"] * 10) + "]" for i in range(1, 6))
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "sources:\n  - shape: pairwise\n    columns: {prompt: p, response_a: a, response_b: b, winner: w}\n"
+        f"    winner_values: {{a: [model_a], b: [model_b], tie: [tie, {bomb}]}}\n"
+        "  - shape: feedback\n    path: f.jsonl\n    columns: {prompt: p, response: r, label: l}\n    labels: {up: [yes, 1], down: [null]}\n")
+    res = CliRunner().invoke(cli, ["build", str(tmp_path), str(tmp_path / "out"), "--config", str(config)])
+    assert res.exit_code == 2
+    assert "sources[0].winner_values.tie[1]: expected a single value (text, a number, true or false), got a list" in res.output
+    assert "sources[1].labels.down[0]: expected a single value (text, a number, true or false), got null" in res.output
+    assert len(res.output) < 2000
+    labels = parse_config({"sources": [{"shape": "feedback", "columns": {"prompt": "p", "response": "r", "label": "l"},
+                                        "labels": {"up": ["yes", 1, 1.5, True], "down": ["no"]}}]}).sources[0].labels
+    assert labels.up == ["yes", 1, 1.5, True] and [type(v) for v in labels.up] == [str, int, float, bool]
