@@ -32,8 +32,8 @@ import polars as pl
 from prefdata.config import CustomSource
 from prefdata.errors import ConfigError
 from prefdata.schema import MESSAGES
-from prefdata.shapes.base import PAIR_SCHEMA, Shape, finish_pairs
-from prefdata.shapes.fields import Leaf
+from prefdata.shapes.base import PAIR_SCHEMA, Shape, finish_pairs, keep_reason
+from prefdata.shapes.fields import Leaf, as_number
 from prefdata.shapes.messages import message
 
 #: The file each module a custom source named was run from, and that file's version then (size,
@@ -55,10 +55,19 @@ def load_function(spec: str) -> Callable[[pl.LazyFrame], Any]:
             module = _current(module_name, module)
     except ImportError as exc:
         raise ConfigError(f"custom function {spec!r}: cannot import module {module_name!r} ({exc}); is it on PYTHONPATH?") from None
+    except (Exception, SystemExit) as exc:  # the module's own code (argv parsed at import): never exit 0 or 3 for it
+        raise ConfigError(f"custom function {spec!r}: importing module {module_name!r} {_failed(exc)}") from exc
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise ConfigError(f"custom function {spec!r}: module {module_name!r} has no function {attr!r}")
     return fn
+
+
+def _failed(exc: BaseException) -> str:
+    """How user code ended: ``sys.exit()`` is no crash of prefdata, nor a build that succeeded."""
+    if isinstance(exc, SystemExit):
+        return f"exited (SystemExit({exc.code!r}))"
+    return f"failed: {type(exc).__name__}: {exc}"
 
 
 @contextmanager
@@ -127,8 +136,8 @@ class CustomShape(Shape):
         except ConfigError as exc:
             raise self._error(str(exc)) from None
         names = list(source.fields) or sorted({k for rec in sample for k in rec if not k.startswith("_")})
-        inferred = pl.DataFrame([{k: rec.get(k) for k in names} for rec in sample], infer_schema_length=None) if sample else None
-        self.dtypes = {n: lenient_dtype(inferred.schema[n]) if inferred is not None and n in inferred.columns else pl.String for n in names}
+        inferred = pl.DataFrame([{k: rec.get(k) for k in names} for rec in sample], infer_schema_length=None).schema if sample else {}
+        self.dtypes = {n: lenient_dtype(inferred[n]) if n in inferred else pl.String for n in names}  # one schema, not one per field
 
     def _error(self, problem: str) -> ConfigError:
         """An error about this source's ``function``, naming the config file, the source and the key as
@@ -141,12 +150,8 @@ class CustomShape(Shape):
     def _turns(self, col: str, dtype: pl.DataType, role: str) -> pl.Expr:
         if dtype == pl.String:
             return pl.when(pl.col(col).is_not_null()).then(pl.concat_list(message(role, pl.col(col)))).cast(MESSAGES)
-        if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
-            el = pl.element()
-            return pl.col(col).list.eval(pl.struct(el.struct.field("role").cast(pl.String), el.struct.field("content").cast(pl.String))).cast(MESSAGES)
-        raise self._error(
-            f"custom function {self.source.function!r}: column {col!r} must be a string or a list of {{role, content}}, got {dtype}"
-        )
+        el = pl.element()  # else a list of {role, content}: _call checked the column's type
+        return pl.col(col).list.eval(pl.struct(el.struct.field("role").cast(pl.String), el.struct.field("content").cast(pl.String))).cast(MESSAGES)
 
     def _call(self, lf: pl.LazyFrame) -> pl.DataFrame:
         """The user's function on one batch, evaluated here: an exception it raises (when called or
@@ -165,15 +170,20 @@ class CustomShape(Shape):
             frame = out.lazy().collect()
         except ConfigError:
             raise
-        except Exception as exc:  # user code: any exception it raises is the function's
-            raise self._error(f"custom function {name!r} failed: {type(exc).__name__}: {exc}") from exc
-        unknown = frame.select(pl.col("_record").cast(pl.Int64, strict=False)).filter(
-            ~pl.col("_record").is_in(given.select("_record").collect().get_column("_record").implode())
+        except (Exception, SystemExit) as exc:  # user code: what it raises is the function's (KeyboardInterrupt is the user's)
+            raise self._error(f"custom function {name!r} {_failed(exc)}") from exc
+        for column, dtype in frame.schema.items():
+            if (problem := _wrong_type(column, dtype)) is not None:
+                raise self._error(f"custom function {name!r}: column {column!r} must be {problem}, got {dtype}")
+        # a null _record is no record it was given either (is_in gives null there, which filter dropped)
+        unknown = frame.select(pl.col("_record").cast(pl.Int64)).filter(
+            pl.col("_record").is_null() | ~pl.col("_record").is_in(given.select("_record").collect().get_column("_record").implode())
         )
         if unknown.height:
+            example = unknown.get_column("_record").sort(nulls_last=False).item(0)
+            which = "is null" if example is None else f"is not a record it was given (e.g. {example})"
             raise self._error(
-                f"custom function {name!r} returned rows whose _record is not a record it was given "
-                f"(e.g. {unknown.item(0, 0)}): each output row must keep the _record of the input row it came from"
+                f"custom function {name!r} returned rows whose _record {which}: each output row must keep the _record of the input row it came from"
             )
         return frame
 
@@ -188,14 +198,20 @@ class CustomShape(Shape):
             *([] if "_reason" in schema else [pl.lit(None, pl.String).alias("_reason")]),
         ).with_columns(pl.col("_record").cast(pl.Int64))
         out = out.join(lf.select("_record", "_line"), on="_record", how="left")
+        out = out.with_columns(
+            pl.lit(None, pl.String).alias("_field") if "_field" not in schema else pl.col("_field"),
+            pl.when(pl.col("_reason").is_not_null()).then(pl.lit(f"rejected by {self.source.function}")).alias("_detail")
+            if "_detail" not in schema
+            else pl.col("_detail"),
+        )
+        scores = [c for c in ("score_chosen", "score_rejected") if c in schema]
+        for c in scores:  # NaN and infinities are no score, as in every shape (fields.as_number)
+            value = pl.col(c).cast(pl.Float64)
+            out = out.with_columns(keep_reason(pl.lit("wrong_type"), pl.lit(c), pl.lit(f"{c}: score is not a number"), value.is_not_null() & ~value.is_finite()))
         out = finish_pairs(
-            out.with_columns(
-                pl.lit(None, pl.String).alias("_field") if "_field" not in schema else pl.col("_field"),
-                pl.when(pl.col("_reason").is_not_null()).then(pl.lit(f"rejected by {self.source.function}")).alias("_detail")
-                if "_detail" not in schema
-                else pl.col("_detail"),
-            ),
-            **{c: pl.col(c) for c in ("score_chosen", "score_rejected", "chosen_model", "rejected_model") if c in schema},
+            out,
+            **{c: as_number(pl.col(c)) for c in scores},
+            **{c: pl.col(c) for c in ("chosen_model", "rejected_model") if c in schema},
         )
         kept = out.select("_record").unique()
         dropped = lf.join(kept, on="_record", how="anti").select(
@@ -210,3 +226,31 @@ class CustomShape(Shape):
 
     def describe(self) -> str:
         return f"custom: {self.source.function}(LazyFrame of {', '.join(self.dtypes) or 'no fields'})"
+
+
+_TEXT = (pl.String, pl.Categorical, pl.Enum, pl.Null)
+
+
+def _is_text(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, _TEXT) or dtype in _TEXT
+
+
+def _wrong_type(column: str, dtype: pl.DataType) -> str | None:
+    """What ``column`` of a custom function's frame must be when ``dtype`` is not it (None: fine, or a
+    column prefdata does not read). Checked before the frame is used: a wrong type was a polars
+    error deep in the build (exit 3, "a bug in prefdata"), not the function's error."""
+    if column == "_record":
+        return None if dtype.is_integer() or dtype == pl.Null else "the integer _record of the input row"
+    if column in ("prompt", "chosen", "rejected"):
+        if dtype == pl.String:
+            return None
+        if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+            fields = {f.name: f.dtype for f in dtype.inner.fields}
+            if all(k in fields and _is_text(fields[k]) for k in ("role", "content")):
+                return None
+        return "a string or a list of {role, content} (text each)"
+    if column in ("score_chosen", "score_rejected"):
+        return None if dtype.is_numeric() or dtype == pl.Null else "a number"
+    if column in ("chosen_model", "rejected_model", "_reason", "_field", "_detail"):
+        return None if _is_text(dtype) else "text"
+    return None

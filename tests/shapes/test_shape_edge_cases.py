@@ -180,6 +180,7 @@ def test_records_nested_as_deep_as_orjson_reads_are_shown_rejected_or_read(tmp_p
     assert rejects(tmp_path / "out_t").select("record", "reason", "field").rows() == [(2, "wrong_type", "prompt.role")]
     assert_reconciled(tmp_path / "out_t")
 
+
 CUSTOM = '''
 import polars as pl
 
@@ -194,6 +195,32 @@ def raises_when_collected(lf):
 
 def invents_records(lf):
     return lf.select((pl.col("_record") + 100).alias("_record"), pl.col("q").alias("prompt"), pl.col("g").alias("chosen"), pl.col("b").alias("rejected"))
+
+def base(lf):
+    return lf.select("_record", pl.col("q").alias("prompt"), pl.col("g").alias("chosen"), pl.col("b").alias("rejected"))
+
+def text_score(lf):
+    return base(lf).with_columns(pl.lit("abc").alias("score_chosen"))
+
+def list_score(lf):
+    return base(lf).with_columns(pl.lit([1.0, 2.0]).alias("score_chosen"))
+
+def prompt_without_role(lf):
+    return base(lf).with_columns(pl.concat_list(pl.struct(pl.col("prompt").alias("text"))).alias("prompt"))
+
+def text_record(lf):
+    return base(lf).with_columns(pl.col("_record").cast(pl.String) + "x")
+
+def null_record(lf):
+    return base(lf).with_columns(pl.when(pl.col("_record") == 1).then(None).otherwise(pl.col("_record")).alias("_record"))
+
+def exits(lf):
+    import sys
+    sys.exit(0)
+
+def odd_scores(lf):
+    score = pl.col("prompt").replace_strict({"q1": 2.0, "q2": float("nan"), "q3": float("inf"), "q4": 1.0}, return_dtype=pl.Float64)
+    return base(lf).with_columns(score.alias("score_chosen"), pl.lit(0.5).alias("score_rejected"))
 '''
 
 
@@ -201,6 +228,14 @@ def invents_records(lf):
     ("raises", "custom function 'edge_custom:raises' failed: ValueError: boom"),
     ("raises_when_collected", "custom function 'edge_custom:raises_when_collected' failed: KeyError"),
     ("invents_records", "returned rows whose _record is not a record it was given (e.g. 101)"),
+    # a wrong type was a polars traceback deep in the build (exit 3), and a null _record wrote a pair
+    # with no lineage while the record was also a dropped_by_function reject; sys.exit(0) was exit 0
+    ("text_score", "custom function 'edge_custom:text_score': column 'score_chosen' must be a number, got String"),
+    ("list_score", "column 'score_chosen' must be a number, got List(Float64)"),
+    ("prompt_without_role", "column 'prompt' must be a string or a list of {role, content} (text each), got List(Struct({'text': String}))"),
+    ("text_record", "column '_record' must be the integer _record of the input row, got String"),
+    ("null_record", "returned rows whose _record is null: each output row must keep the _record of the input row"),
+    ("exits", "custom function 'edge_custom:exits' exited (SystemExit(0))"),
 ])
 def test_a_failing_custom_function_is_its_error_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, message: str) -> None:
     (tmp_path / "edge_custom.py").write_text(CUSTOM)
@@ -237,6 +272,70 @@ def test_a_custom_function_error_names_the_config_file_source_and_key(
     assert result.exit_code == 2, result.output
     assert f"error: {config}: sources[0] (name: votes).function: " in result.stderr and problem in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_module_that_exits_while_imported_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module that parses argv when imported and calls sys.exit() ended the build with that code
+    (exit 0: no OUT, no message); its other exceptions were exit 3."""
+    (tmp_path / "edge_exits.py").write_text("import sys\nsys.exit(0)\n")
+    (tmp_path / "edge_raises.py").write_text("raise RuntimeError('no GPU')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    raw = _jsonl(tmp_path / "r.jsonl", [{"q": "q1", "g": "good", "b": "bad"}])
+    for module, problem in (("edge_exits", "importing module 'edge_exits' exited (SystemExit(0))"),
+                            ("edge_raises", "importing module 'edge_raises' failed: RuntimeError: no GPU")):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+        config = tmp_path / "c.yaml"
+        config.write_text(f'sources:\n  - shape: custom\n    function: "{module}:f"\n')
+        result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "--config", str(config), "-q"])
+        assert result.exit_code == 2 and f"sources[0].function: custom function '{module}:f': {problem}" in result.stderr, result.output
+
+
+def test_non_finite_custom_scores_are_wrong_type_rejects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scores a custom function returns were cast, not read as every shape reads a score: NaN and
+    infinity reached the dataset."""
+    (tmp_path / "edge_custom.py").write_text(CUSTOM)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "edge_custom", raising=False)
+    raw = _jsonl(tmp_path / "r.jsonl", [{"q": f"q{i}", "g": f"good{i}", "b": f"bad{i}"} for i in range(1, 5)])
+    prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "custom", "function": "edge_custom:odd_scores"}]}, test_fraction=0)
+    assert sorted(pairs(tmp_path / "out").select("score_chosen", "score_rejected").rows()) == [(1.0, 0.5), (2.0, 0.5)]
+    got = rejects(tmp_path / "out").sort("record").select("record", "reason", "field", "detail").rows()
+    assert got == [(2, "wrong_type", "score_chosen", "score_chosen: score is not a number"),
+                   (3, "wrong_type", "score_chosen", "score_chosen: score is not a number")]
+    assert_reconciled(tmp_path / "out")
+
+
+def test_a_custom_source_reads_thousands_of_fields_in_linear_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the default ``fields`` (every field sampled), the field types took one DataFrame.schema
+    per field and the decoder one ``struct.field`` per field, each quadratic: 3,000 fields took 22 s."""
+    from polars.expr.struct import ExprStructNameSpace
+
+    from prefdata.config import parse_config
+    from prefdata.shapes.custom import CustomShape
+
+    (tmp_path / "edge_custom.py").write_text(CUSTOM)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "edge_custom", raising=False)
+    wide = {"q": "q1", "g": "good", "b": "bad", **{f"k{i}": i for i in range(3000)}}
+    calls = {"schema": 0, "field": 0}
+    schema, field = pl.DataFrame.schema, ExprStructNameSpace.field
+
+    def counted_schema(self: pl.DataFrame) -> pl.Schema:
+        calls["schema"] += 1
+        return schema.fget(self)  # type: ignore[attr-defined]
+
+    def counted_field(self: ExprStructNameSpace, *args: object, **kwargs: object) -> pl.Expr:
+        calls["field"] += 1
+        return field(self, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "schema", property(counted_schema))
+    monkeypatch.setattr(ExprStructNameSpace, "field", counted_field)
+    shape = CustomShape(parse_config({"sources": [{"shape": "custom", "function": "edge_custom:base"}]}).sources[0], [wide])
+    assert len(shape.dtypes) == 3003 and calls["schema"] <= 2
+    calls["field"] = 0
+    prefdata.build(_jsonl(tmp_path / "k.jsonl", [{"q": "q0", "g": "a", "b": "b"}, wide]), tmp_path / "out",
+                   config={"sources": [{"shape": "custom", "function": "edge_custom:base"}]})
+    assert pairs(tmp_path / "out").height == 2 and calls["field"] < 100
 
 
 def test_feedback_spends_its_pair_cap_only_on_pairs_it_can_write(tmp_path: Path) -> None:
