@@ -6,11 +6,13 @@ bytes) or a skipped file with a reason, so the manifest can say what was ignored
 
 from __future__ import annotations
 
+import errno
 import glob as globlib
 import json
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +88,8 @@ def classify(path: Path, name: str, configured: str | None = None) -> InputFile 
         return SkippedFile(name, HF_METADATA)
     fmt = fmt or configured
     if fmt is None:
+        if path.is_symlink() and (why := _unreadable_link(path)) is not None:  # no `path:` reads it either
+            return SkippedFile(name, why)
         what = f"unknown extension '{suffix}'" if suffix else "no file extension"
         hint = f"; {ARROW}" if suffix == ".arrow" else ""
         ending = suffix + (path.suffixes[-1] if named_compression else "")  # logs.txt.gz: '*.txt.gz', not '*.txt'
@@ -97,10 +101,11 @@ def classify(path: Path, name: str, configured: str | None = None) -> InputFile 
     try:
         st = path.stat()
         size = st.st_size
+        if not stat.S_ISREG(st.st_mode):  # size 0, yet read it would block or never end (/dev/urandom)
+            return SkippedFile(name, "not a regular file: a pipe, socket or device")
         compression = sniff_compression(path) if size else None
     except OSError as exc:
-        why = "a broken symbolic link" if path.is_symlink() and not path.exists() else f"cannot be read: {exc.strerror or exc}"
-        return SkippedFile(name, why)
+        return SkippedFile(name, _unreadable_link(path, exc) or f"cannot be read: {exc.strerror or exc}")
     if size == 0:
         return SkippedFile(name, "empty file")
     if named_compression is not None and compression is None:
@@ -113,6 +118,22 @@ def classify(path: Path, name: str, configured: str | None = None) -> InputFile 
         if fmt is None:
             return SkippedFile(name, "empty file (only whitespace)")
     return InputFile(path=path, name=name, format=fmt, compression=compression, bytes=size, stamp=file_stamp(st))
+
+
+def _unreadable_link(path: Path, exc: OSError | None = None) -> str | None:
+    """Why a symbolic link leads to no file (None: it does, or ``path`` is no link): a loop
+    (``a -> b -> a``, ELOOP) is not a broken link, and is not fixed by recreating a target."""
+    if exc is None:
+        try:
+            path.stat()
+            return None
+        except OSError as err:
+            exc = err
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    if path.is_symlink() and exc.errno == errno.ENOENT:
+        return "a broken symbolic link"
+    return None
 
 
 def file_stamp(st: os.stat_result) -> tuple[int, int, int]:

@@ -345,3 +345,28 @@ def test_blank_and_equal_texts_are_rejected_as_check_reads_them(tmp_path: Path) 
         5: ("identical_responses", "chosen,rejected"), 6: ("identical_responses", "chosen,rejected"),
     }
     assert prefdata.check(out, write=False).check("role_structure").passed
+
+
+def test_special_files_and_link_loops_are_skipped_with_their_own_reason(tmp_path: Path) -> None:
+    """A FIFO (or a link to /dev/urandom) in RAW was an "empty file" (its size is 0), a link loop "a
+    broken symbolic link", and a loop without extension got advice (`path: loop1`) that failed with ELOOP."""
+    import os
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "good.jsonl").write_text(json.dumps(GOOD) + "\n")
+    os.mkfifo(raw / "pipe.jsonl")
+    (raw / "rand.jsonl").symlink_to("/dev/null")
+    (raw / "l1.jsonl").symlink_to("l2.jsonl")
+    (raw / "l2.jsonl").symlink_to("l1.jsonl")
+    (raw / "loop1").symlink_to("loop2")
+    (raw / "loop2").symlink_to("loop1")
+    (raw / "gone.jsonl").symlink_to("nothing.jsonl")
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["pairs_written"] == 1
+    assert {s["path"]: s["reason"] for s in manifest(tmp_path / "out")["skipped_files"]} == {
+        "pipe.jsonl": "not a regular file: a pipe, socket or device",
+        "rand.jsonl": "not a regular file: a pipe, socket or device",
+        **dict.fromkeys(("l1.jsonl", "l2.jsonl", "loop1", "loop2"), "a symbolic link loop"),
+        "gone.jsonl": "a broken symbolic link",
+    }
