@@ -317,6 +317,8 @@ class PairwiseSource(SourceBase):
 
 #: Seeds feed 64-bit hashes: a negative or wider one is an error here, not a traceback later.
 Seed = Annotated[int, Field(ge=0, lt=2**64)]
+#: A cap polars compares 64-bit integers with: a wider one was a TypeError from polars (exit 3).
+MAX_COUNT = 2**63 - 1
 
 
 class Binarize(_Strict):
@@ -326,7 +328,7 @@ class Binarize(_Strict):
     seed: Seed = 0
     min_margin: float = Field(0.0, ge=0, description="all_pairs (and the others): minimum score gap to form a pair")
     max_pairs: int | None = Field(
-        None, ge=1, description="all_pairs: at most this many pairs per record, the widest score gaps first (16 completions make 120)"
+        None, ge=1, le=MAX_COUNT, description="all_pairs: at most this many pairs per record, the widest score gaps first (16 completions make 120)"
     )
 
     @model_validator(mode="after")
@@ -415,7 +417,7 @@ class FeedbackSource(SourceBase):
     shape: Literal["feedback"]
     columns: FeedbackColumns
     labels: FeedbackLabels = Field(default_factory=FeedbackLabels)
-    max_pairs_per_prompt: int = Field(8, ge=1, description="cap on up x down pairs for one prompt")
+    max_pairs_per_prompt: int = Field(8, ge=1, le=MAX_COUNT, description="cap on up x down pairs for one prompt")
 
 
 class TreeColumns(_Strict):

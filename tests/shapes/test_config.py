@@ -163,3 +163,20 @@ def test_verdict_and_label_values_are_single_values(tmp_path: Path) -> None:
     labels = parse_config({"sources": [{"shape": "feedback", "columns": {"prompt": "p", "response": "r", "label": "l"},
                                         "labels": {"up": ["yes", 1, 1.5, True], "down": ["no"]}}]}).sources[0].labels
     assert labels.up == ["yes", 1, 1.5, True] and [type(v) for v in labels.up] == [str, int, float, bool]
+
+
+
+def _rated_cap(n: int) -> dict:
+    return {"shape": "rated", "columns": {"prompt": "q", "completions": "c", "text": "t", "score": "s"}, "binarize": {"policy": "all_pairs", "max_pairs": n}}
+
+
+def _feedback_cap(n: int) -> dict:
+    return {"shape": "feedback", "columns": {"prompt": "p", "response": "r", "label": "l"}, "max_pairs_per_prompt": n}
+
+
+@pytest.mark.parametrize("source,key", [(_rated_cap, "sources[0].binarize.max_pairs"), (_feedback_cap, "sources[0].max_pairs_per_prompt")])
+def test_a_cap_wider_than_64_bits_is_a_config_error(source, key: str) -> None:  # type: ignore[no-untyped-def]
+    """polars compares the caps as 64-bit integers: a wider one passed the config and crashed the
+    build after reading the data (TypeError, exit 3). The widest one polars takes is accepted."""
+    assert f"{key}: Input should be less than or equal to 9223372036854775807" in _error({"sources": [source(10**23)]})
+    parse_config({"sources": [source(2**63 - 1)]})
