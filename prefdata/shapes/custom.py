@@ -176,11 +176,11 @@ class CustomShape(Shape):
             if (problem := _wrong_type(column, dtype)) is not None:
                 raise self._error(f"custom function {name!r}: column {column!r} must be {problem}, got {dtype}")
         # a null _record is no record it was given either (is_in gives null there, which filter dropped)
-        unknown = frame.select(pl.col("_record").cast(pl.Int64)).filter(
-            pl.col("_record").is_null() | ~pl.col("_record").is_in(given.select("_record").collect().get_column("_record").implode())
-        )
-        if unknown.height:
-            example = unknown.get_column("_record").sort(nulls_last=False).item(0)
+        record = pl.col("_record").cast(pl.Int64, strict=False)  # a UInt64 past Int64 becomes null: unknown too
+        given_records = given.select("_record").collect().get_column("_record").implode()
+        unknown = frame.filter(record.is_null() | ~record.is_in(given_records)).get_column("_record")
+        if unknown.len():
+            example = unknown.sort(nulls_last=False).item(0)
             which = "is null" if example is None else f"is not a record it was given (e.g. {example})"
             raise self._error(
                 f"custom function {name!r} returned rows whose _record {which}: each output row must keep the _record of the input row it came from"
