@@ -109,3 +109,13 @@ def test_swapped_words_make_other_ngrams(tmp_path):
     truly = {i for i, text in enumerate(swapped) if text in set(bench)}  # the same sentence: a real copy
     assert flagged == truly and len(truly) == 28
 
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".txt"])
+def test_lines_end_at_newline_only(tmp_path, suffix):
+    # json.dumps(ensure_ascii=False) writes U+2028 raw; str.splitlines also splits at it and at \x85, \v, \f, \x1c
+    prompts = ["First line\u2028second line", "a\x85b\x0bc\x0cd\x1ce\u2029f", "plain"]
+    bench = tmp_path / f"bench{suffix}"
+    lines = [json.dumps({"prompt": p}, ensure_ascii=False) if suffix == ".jsonl" else p for p in prompts]
+    bench.write_bytes(("\r\n".join(lines[:2]) + "\n" + lines[2] + "\n").encode("utf-8"))
+    assert load_benchmark_prompts(bench).to_list() == prompts

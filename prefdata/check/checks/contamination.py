@@ -8,7 +8,7 @@ than ``ngram`` words matches a pair whose last prompt message is exactly that pr
 earlier turn such as "Thanks!" would match half the data). Training on benchmark prompts inflates
 every score measured on that benchmark afterwards.
 
-Accepted files: ``.txt`` (one prompt per line), ``.jsonl``/``.json`` (a JSON array or JSON lines
+Accepted files: ``.txt`` (one prompt per line, lines ending at ``\n``), ``.jsonl``/``.json`` (a JSON array or JSON lines
 of strings, or of objects each with a ``prompt``, ``question``, ``instruction``, ``input`` or
 ``text`` field: each object's first such field, so a file merged from two benchmarks keeps both),
 ``.csv``/``.parquet`` (a column with one of those names). An object with none of those fields is an
@@ -49,6 +49,13 @@ def _pick(fields: list[str], path: Path, where: str = "", record: dict | None = 
     return present[0]
 
 
+def _lines(text: str) -> list[str]:
+    """The lines of a text file, split at ``\n`` only (a trailing ``\r`` dropped): ``str.splitlines``
+    also splits at U+2028, U+2029, U+0085, ``\v``, ``\f`` and ``\x1c``-``\x1e``, which a JSON
+    string written with ``ensure_ascii=False`` or a prompt line may hold, cutting one prompt in two."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def _json_items(text: str, path: Path, lines: bool) -> list:
     """The items of a JSON array file, or of a JSON-lines file (also when it is named ``.json``)."""
     if not lines:
@@ -64,13 +71,19 @@ def _json_items(text: str, path: Path, lines: bool) -> list:
                 raise InputFileError(f"{path}: expected a JSON array of prompts, or JSON lines")
             return doc
     items = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(_lines(text), 1):
         if line.strip():
             try:
                 items.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise InputFileError(f"{path}: cannot read benchmark prompts: line {number} is not JSON ({exc.msg})") from None
     return items
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, BOM dropped, line ends as written (``read_text`` would make a lone ``\r`` a
+    line end)."""
+    return path.read_bytes().decode("utf-8-sig")
 
 
 def load_benchmark_prompts(path: str | Path) -> pl.Series:
@@ -81,9 +94,9 @@ def load_benchmark_prompts(path: str | Path) -> pl.Series:
     suffix = path.suffix.lower()
     try:
         if suffix == ".txt":
-            prompts = pl.Series("p", path.read_text(encoding="utf-8-sig").splitlines(), dtype=pl.String)
+            prompts = pl.Series("p", _lines(_read_text(path)), dtype=pl.String)
         elif suffix in (".jsonl", ".json"):
-            items = _json_items(path.read_text(encoding="utf-8-sig"), path, lines=suffix == ".jsonl")
+            items = _json_items(_read_text(path), path, lines=suffix == ".jsonl")
             items = [x.get(_pick(list(x), path, f"item {i}: ", x)) if isinstance(x, dict) else x for i, x in enumerate(items)]
             bad = [i for i, x in enumerate(items) if x is not None and not isinstance(x, str)]
             if bad:
