@@ -28,6 +28,7 @@ from prefdata.build.previous_out import Settled, settle_previous
 from prefdata.card_configs import CardSplits, card_splits
 from prefdata.errors import OutputError, writing
 from prefdata.io.discover import BUILD_TEMP_MARK, shown_name
+from prefdata.non_utf8_paths import scan_parquet
 from prefdata.splits import loader_reads, split_names
 
 TMP_MARK = BUILD_TEMP_MARK
@@ -100,7 +101,7 @@ def parquet_schema(path: Path) -> pl.Schema:
     dataset in ``my out [v1]`` reads as a character class that matches nothing. Every read of a
     concrete file passes ``glob=False``.
     """
-    return pl.scan_parquet(path, glob=False).collect_schema()
+    return scan_parquet(path).collect_schema()  # also where the path is not UTF-8 (non_utf8_paths)
 
 
 #: About how much text a row group of a data shard holds: the rows of a shard are cut into equal

@@ -38,6 +38,8 @@ from prefdata.card_configs import CARD, CardSplits
 from prefdata.check.errors import DatasetError
 from prefdata.coerce import coerce, is_dictionary_text, lossless, text
 from prefdata.io.morsels import collect_streaming, mean_row_bytes, parquet_footer
+from prefdata.non_utf8_paths import scan_parquet
+from prefdata.non_utf8_paths import source as parquet_source
 from prefdata.schema import CANONICAL_SCHEMA, FORBIDDEN_COLUMNS, MESSAGE, id_expr
 from prefdata.shard_fingerprint import FileVersion, changed, file_version
 from prefdata.splits import loader_reads, name_problems, split_names
@@ -302,7 +304,8 @@ def _inspect(root: Path, file: Path, split: str) -> tuple[Shard, list[SchemaProb
     try:
         version = file_version(file)  # before reading: a file replaced after it is another version
         schema = parquet_schema(file)
-        footer = parquet_footer(file)
+        with parquet_source(file) as src:
+            footer = parquet_footer(src)
     except Exception as exc:  # polars raises several types for unreadable files
         raise DatasetError(f"{name}: cannot read Parquet: {exc}") from exc
     problems = []
@@ -390,7 +393,7 @@ def _messages(shard: Shard, column: str) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _normalize(shard: Shard) -> pl.LazyFrame:
-    lf = pl.scan_parquet(shard.path, glob=False)
+    lf = scan_parquet(shard.path)
     exprs: dict[str, pl.Expr] = {}
     none_filled = []
     for column in MESSAGE_COLUMNS:

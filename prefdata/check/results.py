@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.errors import writing
+from prefdata.non_utf8_paths import shown
 from prefdata.shard_fingerprint import FileVersion, ShardChangedError, changed, fingerprints
 
 #: ``offending_ids`` in checks.json is cut to this many ids; ``offending_count`` stays exact.
@@ -156,7 +157,7 @@ class CheckResult:
 
         return {
             "prefdata_version": __version__,
-            "dataset": self.dataset,
+            "dataset": shown(self.dataset),  # a folder name that is not UTF-8 cannot go into UTF-8 JSON as is
             "engine": self.engine,
             "suite": self.suite,
             "strict": self.strict,

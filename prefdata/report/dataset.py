@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prefdata.build.output import parquet_schema, shards_by_split, visible_parquet
+from prefdata.non_utf8_paths import scan_parquet
+from prefdata.non_utf8_paths import source as parquet_source
 from prefdata.report.errors import ChecksFileError, DatasetError
 from prefdata.report.manifest import ManifestProblem, read_json_object, read_manifest
 from prefdata.report.normalize import REQUIRED_COLUMNS, ShardPlan, conform, plan_shard
@@ -133,7 +135,7 @@ class Dataset:
         batches, at = [], []
         try:
             # pages read through a small buffer, not whole column chunks at once: memory holds a batch, not a row group
-            with pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER) as parquet:
+            with parquet_source(path) as src, pq.ParquetFile(src, pre_buffer=False, buffer_size=READ_BUFFER) as parquet:
                 for group, start, _, local in groups:
                     offset = 0
                     for batch in parquet.iter_batches(BATCH_ROWS, row_groups=[group], columns=raw, use_threads=False):
@@ -166,7 +168,7 @@ class Dataset:
         slice through them, and a filter on a row index of the whole shard would decode every row group),
         and the rows are taken before the readers too, so that these run on the kept rows alone.
         """
-        lf = pl.scan_parquet(path, glob=False)
+        lf = scan_parquet(path)
         if rows is not None:
             start, length, local = rows
             index, at = pl.get_index_type(), pl.col(ROW_INDEX)
@@ -190,7 +192,7 @@ class Dataset:
 
     def scan_rejects(self) -> pl.LazyFrame | None:
         """The readable rejects shards as one LazyFrame in REJECT_SCHEMA, or None when there is none."""
-        frames = [pl.scan_parquet(f, glob=False).select(**self.reject_readers[f]) for f in self.rejects]
+        frames = [scan_parquet(f).select(**self.reject_readers[f]) for f in self.rejects]
         return pl.concat(frames, how="vertical") if frames else None
 
     def collect(self, lf: pl.LazyFrame, doing: str) -> pl.DataFrame:
@@ -275,7 +277,8 @@ def _plan_shards(
         for f in files:
             try:
                 found = parquet_schema(f)
-                footer = pq.read_metadata(f)
+                with parquet_source(f) as src:
+                    footer = pq.read_metadata(src)
                 row_groups[f] = tuple(footer.row_group(i).num_rows for i in range(footer.num_row_groups))
             except Exception as exc:  # polars raises several types for unreadable files
                 raise DatasetError(f"{f}: not a readable Parquet file ({exc})") from exc
