@@ -4,6 +4,8 @@ matches copies that differ only in typography."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -118,4 +120,20 @@ def test_lines_end_at_newline_only(tmp_path, suffix):
     bench = tmp_path / f"bench{suffix}"
     lines = [json.dumps({"prompt": p}, ensure_ascii=False) if suffix == ".jsonl" else p for p in prompts]
     bench.write_bytes(("\r\n".join(lines[:2]) + "\n" + lines[2] + "\n").encode("utf-8"))
+    assert load_benchmark_prompts(bench).to_list() == prompts
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".txt", ".jsonl"])
+def test_a_file_name_that_is_not_utf8_is_read(tmp_path, suffix):
+    # polars takes a str holding surrogate escapes for a file object ("does not have a .read() method")
+    bench = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"bench\xe9" + suffix.encode())))
+    prompts = ["What is the capital of France?", "caf\u00e9 cr\u00e8me"]
+    if suffix == ".parquet":
+        with open(bench, "wb") as fh:
+            pl.DataFrame({"prompt": prompts}).write_parquet(fh)
+    elif suffix == ".csv":
+        bench.write_bytes(pl.DataFrame({"prompt": prompts}).write_csv().encode("utf-8"))
+    else:
+        lines = [json.dumps({"prompt": p}) for p in prompts] if suffix == ".jsonl" else prompts
+        bench.write_bytes("".join(line + "\n" for line in lines).encode("utf-8"))
     assert load_benchmark_prompts(bench).to_list() == prompts

@@ -30,6 +30,7 @@ from prefdata.check.checks.base import Context, count_outcome, plural, share, sk
 from prefdata.check.config import CheckConfig
 from prefdata.check.errors import InputFileError
 from prefdata.check.results import CheckOutcome
+from prefdata.non_utf8_paths import source
 
 PROMPT_FIELDS = ("prompt", "question", "instruction", "input", "text")
 
@@ -103,7 +104,8 @@ def load_benchmark_prompts(path: str | Path) -> pl.Series:
                 raise InputFileError(f"{path}: item {bad[0]} is not a string prompt")
             prompts = pl.Series("p", items, dtype=pl.String)
         elif suffix in (".csv", ".parquet"):
-            frame = pl.read_csv(path, glob=False) if suffix == ".csv" else pl.read_parquet(path, glob=False)
+            with source(path) as src:  # a name that is not UTF-8 is no path to polars: an open file is
+                frame = pl.read_csv(src, glob=False) if suffix == ".csv" else pl.read_parquet(src, glob=False)
             prompts = frame.get_column(_pick(frame.columns, path)).cast(pl.String)
         else:
             raise InputFileError(f"{path}: unsupported benchmark file type {suffix!r} (use .txt, .jsonl, .json, .csv or .parquet)")
