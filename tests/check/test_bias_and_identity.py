@@ -99,6 +99,36 @@ def test_build_keeps_prompts_equal_up_to_unicode_whitespace_in_one_split(tmp_pat
     assert prefdata.check(out, write=False).check("prompt_leakage_exact").passed
 
 
+@pytest.mark.parametrize(
+    "nfc",
+    [
+        "Qu\u00e9 significa caf\u00e9?",
+        "\u00c9T\u00c9 \u00c0 PARIS",
+        "Vi\u1ec7t Nam",
+        "\u1fbc\u0391\u0399 \u1f08",
+        "\ud55c\uad6d\uc5b4",
+    ],
+)
+def test_leakage_and_split_see_through_unicode_normalization(tmp_path, nfc):
+    """The same text in NFC and NFD (e + U+0301, Hangul as jamo) renders the same: one prompt."""
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    out = write_rows(tmp_path / "ds", [_pair(nfc, "Yes.", "No."), _pair(nfd.lower(), "Yes.", "Nope.", split="test")])
+    assert check(out, write=False).check("prompt_leakage_exact").offending_ids == sorted(ids_of(out, lambda p: p != nfc))
+    raw = tmp_path / "raw.jsonl"
+    lines = [
+        _pair(form(f"{nfc} {i}"), f"Answer {i} {k}.", f"No {k}.")
+        for i in range(40)
+        for k, form in enumerate((str, lambda t: unicodedata.normalize("NFD", t)))
+    ]
+    raw.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    prefdata.build(raw, tmp_path / "out", test_fraction=0.3, quiet=True)
+    frame = pl.read_parquet(tmp_path / "out" / "data" / "*.parquet", include_file_paths="file")
+    prompts = frame.select(p=pl.col("prompt").list.first().struct.field("content").str.normalize("NFC"), s=pl.col("file"))
+    assert prompts.get_column("s").n_unique() == 2  # both splits have pairs
+    assert prompts.group_by("p").agg(pl.col("s").n_unique()).get_column("s").max() == 1
+
+
 def test_contradictions_compare_prompts_up_to_case_and_spacing(tmp_path):
     rows = [_pair("What is 2+2?", "4", "5"), _pair("what is 2+2? ", "5", "4")]
     out = write_rows(tmp_path, rows)
