@@ -138,12 +138,27 @@ MAX_CARD_FILES = 50
 _MD_PUNCT = re.compile(r"([\\`*_\[\]|~#])")
 
 
+#: Explicit bidi controls: embeddings and overrides (U+202A-U+202E), isolates (U+2066-U+2069).
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_bidi(text: str) -> str:
+    """``text`` with its explicit bidi controls written out (U+202E as ``\\u202e``).
+
+    Left in, one from the data (a right-to-left override in a file name) reorders what follows it:
+    in a terminal the rest of the line, so the counts after a name in a table row read backwards.
+    Written out, nothing is reordered and the reader sees that the text holds such a control.
+    """
+    return _BIDI_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def markdown_text(text: Any) -> str:
     """Text from the data for Markdown prose or a table cell, on one line. Renderers pass raw HTML
     through and read ``![x](url)`` as a remote image, so ``&<>`` become entities and Markdown's
-    punctuation is backslash-escaped: names and reasons from other tools' files show as written."""
+    punctuation is backslash-escaped: names and reasons from other tools' files show as written.
+    Bidi controls are written out (:func:`visible_bidi`)."""
     s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = _MD_PUNCT.sub(r"\\\1", s)
+    s = visible_bidi(_MD_PUNCT.sub(r"\\\1", s))  # after: its backslash shows as is (\u is no escape)
     return re.sub(r"\s*[\r\n]+\s*", " ", s)
 
 

@@ -7,6 +7,7 @@ import re
 import jinja2
 from markupsafe import Markup, escape
 
+from prefdata.build.card import visible_bidi
 from prefdata.report.content import ReportContent, num
 from prefdata.report.examples import short_id
 from prefdata.report.template import CSS, TEMPLATE
@@ -24,8 +25,16 @@ def _ticks(text: str) -> Markup:
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
+def _finalize(value: object) -> object:
+    """Every value the template prints, before escaping: bidi controls written out (``\\u202e``), as
+    in report.md, so that an override in a name or message cannot reorder the page's text after it."""
+    if isinstance(value, Markup):  # markup already escaped (SVG, code spans): the written-out form holds no <>&
+        return Markup(visible_bidi(value))
+    return visible_bidi(value) if isinstance(value, str) else value
+
+
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True, finalize=_finalize)
     env.filters["num"] = num
     env.filters["role_class"] = _role_class
     env.filters["ticks"] = _ticks
@@ -39,4 +48,3 @@ def render_html(content: ReportContent) -> str:
     context = {f.name: getattr(content, f.name) for f in content.__dataclass_fields__.values()}
     context["css"] = re.sub(r"\n\s*", "\n", CSS.strip())
     return template.render(**context)
-

@@ -4,6 +4,8 @@ Markdown renderers pass raw HTML through, so data text is never pasted in as is:
 cells ``&``, ``<`` and ``>`` become entities and Markdown punctuation is backslash-escaped; ids
 go into inline code spans and whole messages into fenced code blocks, each fenced by a longer
 backtick run than any inside, where nothing is interpreted at all (so nothing is escaped either).
+Everywhere, explicit bidi controls are written out (``\\u202e``): left in, an override from the
+data reverses the rest of a terminal line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 
 from prefdata.build.card import markdown_text as md  # text from the data, escaped for prose and cells
+from prefdata.build.card import visible_bidi
 from prefdata.report.content import ReportContent, num, pct
 from prefdata.report.examples import MessageView, PairView, short_id
 from prefdata.report.results import SharedId
@@ -27,9 +30,10 @@ def code(text: object, *, cell: bool = False) -> str:
     fences longer than any backtick run in it, padded with a space where it starts or ends with a
     backtick or a space (the renderer strips one space from each side). ``cell``: inside a GFM table
     row, where ``|`` splits cells even in a code span unless escaped (the renderer drops that backslash).
-    Line breaks become spaces, as a renderer shows them in a code span, so the line stays one line.
+    Line breaks become spaces, as a renderer shows them in a code span, so the line stays one line,
+    and bidi controls are written out (:func:`~prefdata.build.card.visible_bidi`), as everywhere.
     """
-    s = re.sub(r"[\r\n]+", " ", str(text))
+    s = visible_bidi(re.sub(r"[\r\n]+", " ", str(text)))
     if cell:
         s = s.replace("|", "\\|")
     if not s:
@@ -41,7 +45,8 @@ def code(text: object, *, cell: bool = False) -> str:
 
 
 def fenced(text: str, info: str = "text") -> str:
-    """A fenced code block that no content can close early."""
+    """A fenced code block that no content can close early; bidi controls written out, as everywhere."""
+    text = visible_bidi(text)
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{info}\n{text}\n{fence}"

@@ -98,3 +98,45 @@ def test_svg_ids_are_prefixed_in_tags_not_in_data_text(tmp_path):
     tags = re.findall(r"<[^<>]*>", svg)
     assert any('id="sources-' in t for t in tags)
     assert not any(re.search(r'\bid="(?!sources-)|href="#(?!sources-)|url\(#(?!sources-)', t) for t in tags)
+
+
+def test_bidi_controls_from_the_data_are_written_out(tmp_path):
+    """An unclosed right-to-left override in a source name reversed the rest of its table row in a
+    terminal (``| x<RLO>y | 5 | 1 |`` reads ``| x| 1 | 5 y``): every page shows it as ``\\u202e``."""
+    controls = "".join(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+    rows = [
+        canonical_row(
+            [msg("user", f"q{i} a\u202eb")],
+            [msg("assistant", "c longer")],
+            [msg("assistant", "r")],
+            source=f"totals{controls}evil",
+            record=i,
+        )
+        for i in range(5)
+    ]
+    rows[0]["id"] = "id\u2067x"
+    checks = {
+        "rows": 5,
+        "passed": False,
+        "expectations": [],
+        "checks": [
+            {
+                "id": "near_identical_responses",
+                "severity": "warn",
+                "passed": False,
+                "message": "name\u202e",
+                "offending_count": 1,
+                "offending_ids": ["id\u2067x"],
+            }
+        ],
+    }
+    result = report(write_dataset(tmp_path / "out", {"train": rows}, checks=checks), sample=5)
+    for path in (result.md_path, result.card_path, result.html_path):
+        text = path.read_text(encoding="utf-8")
+        assert not any(ch in text for ch in controls), path.name
+        assert "name\\u202e" in text, path.name  # the check's message
+        if path != result.card_path:  # the card lists the manifest's sources
+            assert "totals\\u202a\\u202b\\u202c\\u202d\\u202e\\u2066\\u2067\\u2068\\u2069evil" in text, path.name
+    md_text = result.md_path.read_text(encoding="utf-8")
+    assert "a\\u202eb" in md_text and "`id\\u2067x`" in md_text  # in messages and code spans too
+    assert "<svg" in result.html_path.read_text(encoding="utf-8")  # markup stays markup
