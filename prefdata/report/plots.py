@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,10 @@ def _render(plot_id: str, draw: Callable[[Any], None], size: tuple[float, float]
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(RC | {"svg.hashsalt": f"prefdata-{plot_id}"}):
+    with matplotlib.rc_context(RC | {"svg.hashsalt": f"prefdata-{plot_id}"}), warnings.catch_warnings():
+        # the SVG keeps text as text, which the browser draws in its own fonts: a glyph matplotlib's
+        # font lacks (CJK in a source name) only makes its measured width approximate, not a problem
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
         fig = Figure(figsize=size, layout="constrained")
         draw(fig)
         buf = io.StringIO()

@@ -6,6 +6,7 @@ histogram in checks.json."""
 from __future__ import annotations
 
 import math
+import warnings
 import xml.etree.ElementTree as ET
 
 import matplotlib
@@ -55,6 +56,18 @@ def test_control_characters_in_plot_text_leave_the_svg_well_formed():
     per_pair = pl.DataFrame({"source": ["a\x1bb", "nul\x00"], "split": ["train", "train"]})
     svg = plots.pairs_per_source(Aggregates(per_pair=per_pair, has_scores=False, has_position=False)).svg
     ET.fromstring(svg)  # raises on a character XML cannot hold
+
+
+def test_glyphs_the_plot_font_lacks_warn_nothing():
+    """The SVG keeps text as text, so the browser draws CJK in its own fonts: matplotlib's "Glyph ...
+    missing from font(s)" warnings (one per character) were noise on report's stderr."""
+    per_pair = pl.DataFrame({"source": ["偏好数据", "训练集", "tab\there"], "split": ["train", "train", "test"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        svg = plots.pairs_per_source(Aggregates(per_pair=per_pair, has_scores=False, has_position=False)).svg
+        warnings.warn("Glyph 1 (x) missing from font(s) DejaVu Sans.", UserWarning, stacklevel=1)  # outside the plot: kept
+    assert "偏好数据" in svg
+    assert [str(w.message) for w in caught] == ["Glyph 1 (x) missing from font(s) DejaVu Sans."]
 
 
 def test_a_manifest_without_pairs_per_source_gives_no_source_note():
