@@ -9,7 +9,8 @@ band hash become candidate pairs, verified afterwards with the exact Jaccard of 
 (:func:`shingle_sets`), so LSH only has to be good at recall.
 
 Text normalization: lowercase, whitespace of any kind splits words, punctuation around words is
-dropped ("Hello," and "hello" are one word). Texts holding a non-ASCII character are first brought
+dropped ("Hello," and "hello" are one word; in a text holding non-ASCII, Unicode's punctuation too,
+so "¿cuál" is "cuál": one regex pass over the text for a word's start and one for its end). Texts holding a non-ASCII character are first brought
 to NFKC with typographic quotes and dashes made ASCII (:data:`TYPOGRAPHIC`), so a curly apostrophe,
 a no-break space or a BOM does not make a copied text look new; ASCII texts (byte length = character
 length) skip that step and its cost. Chinese, Japanese and Korean are written without spaces, so
@@ -33,6 +34,8 @@ _SPLITTERS = [ws for ws in ASCII_WHITESPACE if ws != " "]
 #: Sentinel of an empty bucket (a text with fewer shingles than buckets leaves some empty).
 EMPTY = np.uint64(np.iinfo(np.uint64).max)
 _PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+#: A run of punctuation in a text holding non-ASCII: Unicode's (category P: ``¿ ¡ « » ‹ › 「 」 。``) and ASCII's.
+_ANY_PUNCT = "[\\p{P}" + "".join(f"\\{c}" if c in "\\[]^-" else c for c in _PUNCT) + "]+"
 #: Typographic characters NFKC leaves alone, and their ASCII twins.
 TYPOGRAPHIC = {
     **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032", "'"), **dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033", '"'),
@@ -73,6 +76,8 @@ def word_hash_expr(text: pl.Expr, seed: int = 0) -> pl.Expr:
     unicode = unicode.str.replace_many(
         [*TYPOGRAPHIC, *UNICODE_WHITESPACE], [*TYPOGRAPHIC.values(), *[" "] * len(UNICODE_WHITESPACE)]
     ).str.replace_all(CJK_CHARACTER, " ${1} ")
+    # punctuation around words dropped on the whole text, before the split: at a word's start, then at its end
+    unicode = unicode.str.replace_all(rf"(^|\s){_ANY_PUNCT}", "${1}").str.replace_all(rf"{_ANY_PUNCT}(\s|$)", "${1}")
     return (
         pl.coalesce(unicode, text)
         .str.replace_many(_SPLITTERS, [" "] * len(_SPLITTERS))

@@ -112,6 +112,11 @@ def test_swapped_words_make_other_ngrams(tmp_path):
     assert flagged == truly and len(truly) == 28
 
 
+def test_unicode_punctuation_does_not_hide_a_copy(tmp_path):
+    # "¿" and "«»" were kept on their words: "¿cuál" and "cuál" differed, and a short benchmark prompt must equal the message
+    prompts = ["¿Cuál es la capital de Francia?", "«Cuál es la capital de Francia»", "Cuál es la capital de Italia?"]
+    assert _contaminated(tmp_path, prompts, ["Cuál es la capital de Francia?"]) == {0, 1}
+
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".txt"])
 def test_lines_end_at_newline_only(tmp_path, suffix):

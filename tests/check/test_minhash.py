@@ -147,3 +147,22 @@ def test_cjk_characters_are_words_so_near_copies_are_found():
         assert exact_jaccard(text, changed) > 0.7  # 0 when a paragraph is one "word"
     assert exact_jaccard(zh, ja) < 0.05
     assert words(["GPT-4は便利です"]).list.len().item() == 6  # "gpt-4" stays one word, each kana and kanji is one
+
+
+@pytest.mark.parametrize(
+    ("text", "same"),
+    [
+        ("¡Es París, claro que sí!", "Es París, claro que sí"),
+        ("¿Cuál es la capital de Francia?", "cuál es la capital de francia"),
+        ("‹Bonjour› «à» «tous»", "bonjour à tous"),
+        ("x» «y", "x y"),  # one space between a closing and an opening mark
+        ("「東京」です。", "東京です"),  # CJK brackets were words of their own
+        ("$¿qué (¡sí!)", "qué sí"),  # ASCII and Unicode punctuation mixed
+        ("l’homme dit «non» — ¿vale?", "l'homme dit non vale"),  # inside a word it stays
+    ],
+)
+def test_unicode_punctuation_around_words_is_dropped(text, same):
+    """README: words "with punctuation around them dropped"; only ASCII's was, so "¿cuál" and "cuál"
+    were two words and a benchmark prompt copied with its "¿" removed was no copy."""
+    got, expected = words([text, same]).to_list()
+    assert got == expected
