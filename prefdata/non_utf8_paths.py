@@ -6,12 +6,11 @@ takes such a ``str`` for a file object ("Object does not have a .read() method")
 raises ``UnicodeEncodeError``, so a valid dataset in such a folder read as unreadable Parquet. Both
 read an open file, so a file under such a path is opened by Python and handed over; every UTF-8
 path goes as it is, to the readers' own path handling. Where such a path is written into a UTF-8
-file (checks.json), its odd bytes are shown as ``\\xNN``.
+file (checks.json, the report), :func:`prefdata.io.discover.shown_name` shows its odd bytes as ``\\xNN``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,11 +26,6 @@ def is_utf8(path: str | Path) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def shown(path: str | Path) -> str:
-    """``path`` as UTF-8 text: bytes that are not UTF-8 as ``\\xNN`` (``ds\\xe9``)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.errors import writing
-from prefdata.non_utf8_paths import shown
+from prefdata.io.discover import shown_name
 from prefdata.shard_fingerprint import FileVersion, ShardChangedError, changed, fingerprints
 
 #: ``offending_ids`` in checks.json is cut to this many ids; ``offending_count`` stays exact.
@@ -157,7 +157,7 @@ class CheckResult:
 
         return {
             "prefdata_version": __version__,
-            "dataset": shown(self.dataset),  # a folder name that is not UTF-8 cannot go into UTF-8 JSON as is
+            "dataset": shown_name(self.dataset),  # a folder name that is not UTF-8 cannot go into UTF-8 JSON as is
             "engine": self.engine,
             "suite": self.suite,
             "strict": self.strict,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
-from prefdata.non_utf8_paths import shown
+from prefdata.io.discover import shown_name
 from prefdata.report.api import MAX_SEED  # cheap: the report's heavy imports happen inside report()
 
 
@@ -28,4 +28,4 @@ def command(out: str, run_checks: bool, sample: int, examples: int, seed: int, n
     click.echo(f"{result.pairs:,} pairs, {verdict} ({result.seconds:.1f} s)")
     for path in (result.html_path, result.md_path, result.card_path):
         if path is not None:
-            click.echo(f"wrote {shown(path)}")
+            click.echo(f"wrote {shown_name(str(path))}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from prefdata import __version__
-from prefdata.non_utf8_paths import shown
+from prefdata.io.discover import shown_name
 from prefdata.report.aggregates import Aggregates, summary_stats
 from prefdata.report.dataset import Dataset
 from prefdata.report.examples import MAX_MESSAGE_CHARS, PairView
@@ -155,7 +155,7 @@ def build_content(
     problems = [agg.rejects["problem"]] if agg.rejects.get("problem") else []
     all_notes = list(ds.notes) + problems + list(counts["mismatches"]) + list(notes)
     return ReportContent(
-        name=shown(ds.root.name),  # the report is UTF-8: a folder name that is not shows its odd bytes as \xNN
+        name=shown_name(ds.root.name),  # the report is UTF-8: a folder name that is not shows its odd bytes as \xNN
         root=ds.root,
         version=__version__,
         seed=seed,
@@ -172,6 +172,6 @@ def build_content(
         expectations=expectations,
         plots=plots,
         sample=sample,
-        location=shown(location if location is not None else ds.root),
+        location=shown_name(str(location if location is not None else ds.root)),
         checks_absent=absent,
     )
