@@ -44,6 +44,7 @@ from typing import Any
 
 import yaml
 
+from prefdata.config_files import load_card_yaml
 from prefdata.splits import KEYWORDS, SEP, SHARDED
 
 CARD = "README.md"
@@ -295,7 +296,7 @@ def _header(card: Path) -> dict[str, Any] | None:
     if match is None:
         return None
     try:
-        header = yaml.safe_load(match.group(2))
+        header = load_card_yaml(match.group(2))
     except yaml.YAMLError as exc:
         raise CardError(f"the dataset card's YAML header does not parse ({' '.join(str(exc).split())})") from None
     if header is None:

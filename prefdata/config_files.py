@@ -10,7 +10,13 @@ no record whose label is the string "yes". :func:`load_data_yaml` reads scalars 
 (only ``true``/``false`` are booleans, ``010`` is ten, ``1:30`` is text); settings that are booleans
 still accept "yes" (pydantic reads it). Training recipes are read the same way, so that
 ``lr_scheduler_kwargs: {min_lr: 1e-6}`` hands the scheduler a number.
-Dataset cards are read elsewhere with plain ``yaml.safe_load``, as the Hub's libraries read them.
+Dataset cards are read with :func:`load_card_yaml` (``yaml.safe_load``'s YAML 1.1), as the Hub's
+libraries read them.
+
+Lists or mappings nested some hundreds of levels deep exhaust Python's recursion in the parsers (and in
+any code that walks the value after them): every loader here raises its format's own error for them
+(:class:`NestedTooDeeplyYAML`, a ``yaml.YAMLError``; :class:`NestedTooDeeplyJSON`, a
+``json.JSONDecodeError``), so each caller's handler for a file that does not parse names the file.
 """
 
 from __future__ import annotations
@@ -135,6 +141,52 @@ def underscored_number(text: str) -> str | None:
     return text.replace("_", "") if "_" in text and _UNDERSCORED_NUMBER.fullmatch(text) else None
 
 
+#: Lists and mappings inside one another deeper than this are refused: no config, recipe, suite or
+#: file prefdata writes comes near it, and code that walks a value recursively (validation, printing,
+#: ``json.dumps``) stays far from Python's recursion limit (1,000 frames).
+MAX_NESTING = 100
+
+#: The words each loader's error says for a value nested too deeply.
+NESTED_TOO_DEEPLY = f"nested too deeply: lists or mappings inside one another more than {MAX_NESTING} levels deep"
+
+
+class NestedTooDeeplyYAML(yaml.MarkedYAMLError):
+    """YAML nested more than :data:`MAX_NESTING` levels deep (``in "file", line N`` where it was found)."""
+
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        super().__init__(problem=NESTED_TOO_DEEPLY, problem_mark=mark)
+
+
+class NestedTooDeeplyJSON(json.JSONDecodeError):
+    """JSON nested more than :data:`MAX_NESTING` levels deep; ``msg`` says so (no position: the C
+    parser gives none when it runs out of recursion)."""
+
+    def __init__(self, doc: str) -> None:
+        ValueError.__init__(self, NESTED_TOO_DEEPLY)
+        self.msg, self.doc, self.pos, self.lineno, self.colno = NESTED_TOO_DEEPLY, doc, 0, 1, 1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.doc,)
+
+
+def too_deep(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether ``value`` (from a parser: dicts, lists, scalars) holds lists or dicts more than ``limit``
+    levels deep. A loop over the levels, not recursion, so that it cannot exhaust the recursion it
+    guards; each level holds each list or dict once, so YAML aliases repeating one list do not multiply
+    the work (and one that holds itself is too deep)."""
+    level = {id(value): value} if isinstance(value, (dict, list)) else {}
+    for _ in range(limit):
+        if not level:
+            return False
+        level = {
+            id(child): child
+            for item in level.values()
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        }
+    return bool(level)
+
+
 def load_data_yaml(text: str, name: str | None = None) -> Any:
     """:func:`load_yaml` where only ``true``/``false`` are booleans (for configs that name data values)."""
     return _load(text, name, _DataValueLoader)
@@ -146,10 +198,40 @@ def load_yaml(text: str, name: str | None = None) -> Any:
     return _load(text, name, _UniqueKeyLoader)
 
 
-def _load(text: str, name: str | None, loader: type[yaml.SafeLoader]) -> Any:
+def load_card_yaml(text: str, name: str | None = None) -> Any:
+    """A dataset card's YAML header as the Hub's libraries read it (``yaml.safe_load``: YAML 1.1 scalars,
+    the last of two equal keys kept), with :class:`NestedTooDeeplyYAML` for deep nesting."""
+    return _load(text, name, yaml.SafeLoader)
+
+
+def _load(text: str, name: str | None, loader_class: type[yaml.SafeLoader]) -> Any:
     stream = io.StringIO(text)
     stream.name = name or "<string>"  # type: ignore[misc]
-    return yaml.load(stream, Loader=loader)  # a SafeLoader subclass: no arbitrary objects
+    loader = loader_class(stream)  # a SafeLoader subclass: no arbitrary objects
+    compose_node, depth = loader.compose_node, 0
+
+    def compose_within_depth(parent: yaml.Node | None, index: Any) -> yaml.Node:
+        """The composer's step, refusing a node inside more than :data:`MAX_NESTING` collections where
+        it stands (PyYAML recurses once per level, and its scanner slows down with each)."""
+        nonlocal depth
+        depth += 1
+        try:
+            if depth > MAX_NESTING + 1:
+                raise NestedTooDeeplyYAML(loader.get_mark())
+            return compose_node(parent, index)
+        finally:
+            depth -= 1
+
+    loader.compose_node = compose_within_depth  # type: ignore[method-assign]
+    try:
+        value = loader.get_single_data()
+    except RecursionError:  # deep in a way the composer's count misses: still the file's fault
+        raise NestedTooDeeplyYAML(loader.get_mark()) from None
+    finally:
+        loader.dispose()
+    if too_deep(value):
+        raise NestedTooDeeplyYAML(None)
+    return value
 
 
 class DuplicateKeyError(ValueError):
@@ -167,7 +249,20 @@ def load_json(text: str) -> Any:
             out[key] = value
         return out
 
-    return json.loads(text, object_pairs_hook=unique)
+    return parse_json(text, object_pairs_hook=unique)
+
+
+def parse_json(text: str, **options: Any) -> Any:
+    """``json.loads`` (``options`` are its own) that raises :class:`NestedTooDeeplyJSON`, a
+    ``json.JSONDecodeError``, for lists or objects nested more than :data:`MAX_NESTING` levels deep.
+    For JSON files prefdata reads whole: configs, suites, ``manifest.json``, ``checks.json``."""
+    try:
+        value = json.loads(text, **options)
+    except RecursionError:
+        raise NestedTooDeeplyJSON(text) from None
+    if too_deep(value):
+        raise NestedTooDeeplyJSON(text)
+    return value
 
 
 def read_text(path: str | Path) -> str:

@@ -13,11 +13,11 @@ returns None and the callers say so.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from prefdata.config_files import parse_json
 from prefdata.shard_fingerprint import fingerprint
 
 MANIFEST = "manifest.json"
@@ -51,7 +51,7 @@ class ShardDrift:
 def listed_shards(manifest: Path) -> dict[str, str | None]:
     """``{relative path: sha256}`` of the ``data/`` shards ``manifest`` lists."""
     try:
-        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        doc = parse_json(manifest.read_text(encoding="utf-8"))
         return {str(o["path"]): o.get("sha256") for o in doc["outputs"] if str(o["path"]).startswith("data/")}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ManifestUnreadable(f"{manifest}: cannot read the list of shards ({type(exc).__name__}: {exc})") from None

@@ -14,12 +14,12 @@ installed wheel finds it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prefdata.check.errors import SuiteError
+from prefdata.config_files import parse_json
 from prefdata.resources import resource_path
 
 DEFAULT_SUITE = "canonical"
@@ -59,7 +59,7 @@ def load_suite(source: str | Path | None = None) -> Suite:
     path = default_suite_path() if source is None else Path(source)
     origin = str(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_nan)
+        raw = parse_json(path.read_text(encoding="utf-8"), parse_constant=_no_nan)
     except _NaNInSuite as exc:
         raise SuiteError(f"{origin}: {exc}") from exc
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8

@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from prefdata.config_files import parse_json
+
 COUNT_FIELDS = ("records_read", "pairs_written", "records_rejected")
 COUNT_MAPS = ("rejected_by_reason", "pairs_by_split")
 #: Fields of ``outputs``/``inputs`` items the card slices (so null breaks it); the others it only prints.
@@ -30,7 +32,7 @@ def read_json_object(path: Path, error: type[Exception], prefix: str = "") -> di
     if not path.exists():
         return None
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise error(f"{prefix}not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from prefdata.build.output import parquet_schema, shards_by_split_and_loaded
 from prefdata.coerce import lossless, text
+from prefdata.config_files import parse_json
 from prefdata.io.morsels import parquet_footer
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
 from prefdata.splits import HELD_OUT_SPLITS, held_out_split, is_train_split
@@ -365,7 +366,7 @@ def manifest_summary(data: TrainingData) -> dict[str, Any] | None:
     if data.manifest is None:
         return None
     try:
-        manifest = json.loads(data.manifest.read_text(encoding="utf-8"))
+        manifest = parse_json(data.manifest.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise DataError(
             f"{data.manifest}: unreadable manifest ({exc}); rebuild the dataset or remove the file"

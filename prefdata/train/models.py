@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from prefdata.build.output import sha256_file
+from prefdata.config_files import parse_json
 from prefdata.train.errors import ModelError, RecipeError, first_line
 
 #: File prefdata writes next to every model it trains (see ``provenance.py``).
@@ -87,7 +88,7 @@ def read_record(model_dir: str | Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise _unreadable(path, str(exc)) from None
     if not isinstance(record, dict):
@@ -163,7 +164,7 @@ def ensure_builtin(name: str) -> Path:
         source = target / SOURCE_FILE
         if source.is_file():
             try:
-                if json.loads(source.read_text(encoding="utf-8")).get("sha256") == sha:
+                if parse_json(source.read_text(encoding="utf-8")).get("sha256") == sha:
                     return target
             except (OSError, json.JSONDecodeError):
                 pass

@@ -30,6 +30,7 @@ from prefdata.check.checks.base import Context, count_outcome, plural, share, sk
 from prefdata.check.config import CheckConfig
 from prefdata.check.errors import InputFileError
 from prefdata.check.results import CheckOutcome
+from prefdata.config_files import parse_json
 from prefdata.non_utf8_paths import source
 
 PROMPT_FIELDS = ("prompt", "question", "instruction", "input", "text")
@@ -61,7 +62,7 @@ def _json_items(text: str, path: Path, lines: bool) -> list:
     """The items of a JSON array file, or of a JSON-lines file (also when it is named ``.json``)."""
     if not lines:
         try:
-            doc = json.loads(text)
+            doc = parse_json(text)
         except json.JSONDecodeError as exc:
             if not exc.msg.startswith("Extra data"):
                 raise
@@ -75,7 +76,7 @@ def _json_items(text: str, path: Path, lines: bool) -> list:
     for number, line in enumerate(_lines(text), 1):
         if line.strip():
             try:
-                items.append(json.loads(line))
+                items.append(parse_json(line))
             except json.JSONDecodeError as exc:
                 raise InputFileError(f"{path}: cannot read benchmark prompts: line {number} is not JSON ({exc.msg})") from None
     return items
