@@ -3,22 +3,24 @@
 The YAML header is what the Hub (and ``datasets.load_dataset(OUT)``) reads to map splits to files, so
 its ``configs`` and ``size_categories`` are generated from the manifest's outputs, never written by
 hand. ``prefdata report`` re-renders the card with a quality summary and a link to the report. What a
-user added to the card a rebuild or a report replaces is kept (:class:`UserEdits`): every other header
-key (the ``license`` the card asks them to set) and the text outside the two marks around what
-prefdata writes.
+user added to the card a rebuild or a report replaces is kept (:class:`UserEdits`): the header as they
+wrote it (the ``license`` the card asks them to set), character for character but for those two keys,
+and the text outside the two marks around what prefdata writes.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from prefdata.card_configs import YAML_BLOCK
+from prefdata.config_files import load_card_yaml
 
 REPORT_LINK = "report.html"
 
@@ -40,13 +42,21 @@ DEFAULT_INTRO = (
 @dataclass(frozen=True)
 class UserEdits:
     """What a user wrote in a card prefdata wrote, kept when the card is rendered again (a rebuild, a
-    report): the header's keys other than :data:`COMPUTED_KEYS` (the ``license`` the card asks them to
-    set, ``pretty_name``, ``language``) and the text before :data:`BEGIN_MARK` and after
-    :data:`END_MARK` (a title, a description). A card without the marks is rewritten whole."""
+    report): the YAML header as they left it (:func:`header_text` replaces only :data:`COMPUTED_KEYS`
+    in it) and the text before :data:`BEGIN_MARK` and after :data:`END_MARK` (a title, a description).
+    A card without the marks gets prefdata's text back, its header kept.
 
-    header: dict[str, Any] = field(default_factory=dict)
+    ``header`` is the text between the header's ``---`` lines (None: the card has none, or an empty one).
+    ``problem`` says why it cannot be updated (YAML that does not parse, a header that is no mapping):
+    it is then written back as it is, and :meth:`warning` says so; the user's licence is never replaced
+    by the placeholder because of one slip."""
+
+    header: str | None = None
+    problem: str | None = None
     intro: str | None = None
     after: str | None = None
+    #: The card, for :meth:`warning`.
+    card: str = "README.md"
 
     @classmethod
     def read(cls, card: Path) -> UserEdits:
@@ -55,28 +65,41 @@ class UserEdits:
             text = card.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError):
             return cls()
-        return cls.parse(text)
+        return cls.parse(text, str(card))
 
     @classmethod
-    def parse(cls, text: str) -> UserEdits:
-        header: dict[str, Any] = {}
+    def parse(cls, text: str, card: str = "README.md") -> UserEdits:
+        header = problem = None
         if match := YAML_BLOCK.match(text):
+            header = match.group(2)
+            # the lines above it first, so that the error's line numbers are the card's
+            lines_above = "\n" * len(re.findall(r"\r\n|\r|\n", match.group(1)))
             try:
-                loaded = yaml.safe_load(match.group(2))
-            except yaml.YAMLError:
-                loaded = None
-            if isinstance(loaded, dict):
-                header = {k: v for k, v in loaded.items() if k not in COMPUTED_KEYS}
+                loaded = load_card_yaml(lines_above + header, card)
+            except yaml.YAMLError as exc:
+                problem = f"its YAML header does not parse ({' '.join(str(exc).split())})"
+            else:
+                if loaded is None:  # empty, or comments only: prefdata's header
+                    header = None
+                elif not isinstance(loaded, dict):
+                    problem = f"its YAML header is a {type(loaded).__name__}, not a mapping of keys"
             text = text[match.end():]
         begin = text.find(BEGIN_MARK)
         end = text.find(END_MARK, begin + 1) if begin >= 0 else -1
         if end < 0:
-            return cls(header)
-        return cls(header, text[:begin].strip(), text[end + len(END_MARK):].strip())
+            return cls(header, problem, card=card)
+        return cls(header, problem, text[:begin].strip(), text[end + len(END_MARK):].strip(), card)
+
+    def warning(self) -> str | None:
+        """Why the card's header is written back unchanged, for a ``warning:`` line; None when it is updated."""
+        if self.problem is None:
+            return None
+        return (f"{self.card}: {self.problem}; it is kept as written, without this dataset's "
+                f"{' and '.join(sorted(COMPUTED_KEYS))}: fix it, then run `prefdata report` on the dataset")
 
 
-def card_header(manifest: Mapping[str, Any], edits: UserEdits | None = None) -> dict[str, Any]:
-    """The card's YAML metadata: licence placeholder, task categories, and the split -> files map.
+def computed_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The header keys the card computes (:data:`COMPUTED_KEYS`): the size bucket and the split -> files map.
 
     The ``default`` config is the preference pairs under ``data/``; a build with the KTO export adds
     a ``kto`` config (``load_dataset(OUT, "kto")``) for the unpaired rows under ``kto/``. A split
@@ -99,18 +122,88 @@ def card_header(manifest: Mapping[str, Any], edits: UserEdits | None = None) -> 
             configs.append({"config_name": name, "data_files": [{"split": split, "path": f"{folder}/{split}-*.parquet"} for split in splits]})
         elif name == "default" and sum(out.get("rows", 0) for out in _kto_outputs(manifest)):
             configs.append({"config_name": name, "data_files": [{"split": "train", "path": "data/train-*.parquet"}]})
-    header: dict[str, Any] = {
-        "license": LICENSE_PLACEHOLDER,  # placeholder: set the licence of your raw data before publishing
-        "task_categories": ["text-generation"],
-        "tags": ["dpo", "preference", "rlhf", "prefdata"],
-    }
-    header.update(edits.header if edits else {})
+    header: dict[str, Any] = {}
     pairs = manifest.get("counts", {}).get("pairs_written")
     if isinstance(pairs, int):
         header["size_categories"] = [size_category(pairs)]
     if configs:  # none: the loader names splits by file name (a dataset prefdata did not build)
         header["configs"] = configs
     return header
+
+
+#: The header of a card the user has not given one: a licence placeholder and the task, before the computed keys.
+DEFAULT_HEADER: dict[str, Any] = {
+    "license": LICENSE_PLACEHOLDER,  # placeholder: set the licence of your raw data before publishing
+    "task_categories": ["text-generation"],
+    "tags": ["dpo", "preference", "rlhf", "prefdata"],
+}
+
+
+def header_text(manifest: Mapping[str, Any], edits: UserEdits | None = None) -> str:
+    """The card's YAML header (without its ``---`` lines).
+
+    Without a header of the user's, :data:`DEFAULT_HEADER` and the computed keys. With one, its text
+    as written, with only the computed keys' entries replaced (or added at the end): a round trip
+    through a YAML library would rewrite the user's values (PyYAML's YAML 1.1 reads ``no`` as false,
+    ``0755`` as 493, ``1.10`` as 1.1, and writes them back so), their order, quoting and comments.
+    A header that does not parse is written back as it is (:attr:`UserEdits.problem`).
+    """
+    computed = computed_header(manifest)
+    if edits is None or edits.header is None:
+        return _dump({**DEFAULT_HEADER, **computed})
+    if edits.problem is not None:
+        return edits.header
+    return _spliced(edits.header, computed)
+
+
+def _dump(fields: Mapping[str, Any]) -> str:
+    return yaml.safe_dump(dict(fields), sort_keys=False, allow_unicode=True)
+
+
+def _spliced(header: str, computed: Mapping[str, Any]) -> str:
+    """``header`` (a YAML mapping that parses) with the entries of :data:`COMPUTED_KEYS` replaced by
+    ``computed``'s (dropped where it has none) and ``computed``'s other keys added at the end; every
+    other character as it was."""
+    text = header if header.endswith("\n") else header + "\n"
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(node, yaml.MappingNode) or node.flow_style:  # `{license: mit}` on one line
+        fields = {k: v for k, v in load_card_yaml(text).items() if k not in COMPUTED_KEYS}
+        return _dump({**fields, **computed})
+    # each entry from the start of its key's line to the next key's line (a block mapping's keys start lines)
+    starts = [key.start_mark.index - key.start_mark.column for key, _ in node.value] + [len(text)]
+    pieces, done, at = [], set(), 0
+    for i, (key, _) in enumerate(node.value):
+        name = key.value if isinstance(key, yaml.ScalarNode) else None
+        if name not in COMPUTED_KEYS:
+            continue
+        end = _entry_end(text, starts[i], starts[i + 1], key.start_mark.column)
+        pieces.append(text[at:starts[i]])
+        if name in computed and name not in done:
+            pieces.append(textwrap.indent(_dump({name: computed[name]}), " " * key.start_mark.column))
+        done.add(name)
+        at = end
+    pieces.append(text[at:])
+    if added := {k: v for k, v in computed.items() if k not in done}:
+        pieces.append(textwrap.indent(_dump(added), " " * node.value[0][0].start_mark.column if node.value else ""))
+    return "".join(pieces)
+
+
+def _entry_end(text: str, start: int, end: int, column: int) -> int:
+    """Where the entry in ``text[start:end]`` ends: the comment and blank lines that close the span (no
+    deeper than its key, at ``column``) stand above the next key, and stay."""
+    lines = text[start:end].splitlines(keepends=True)
+    while len(lines) > 1 and (not lines[-1].strip() or (lines[-1].lstrip().startswith("#") and len(lines[-1]) - len(lines[-1].lstrip()) <= column)):
+        end -= len(lines.pop())
+    return end
+
+
+def _licence(header: str) -> Any:
+    """The ``license`` the Hub reads in ``header`` (None: none, or a header that does not parse)."""
+    try:
+        fields = load_card_yaml(header)
+    except yaml.YAMLError:
+        return None
+    return fields.get("license") if isinstance(fields, dict) else None
 
 
 def _kto_outputs(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -202,10 +295,9 @@ def render_card(
     to the card this one replaces (:meth:`UserEdits.read`), kept.
     """
     counts = manifest.get("counts", {})
-    fields = card_header(manifest, edits)
-    header = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True).strip()
+    header = header_text(manifest, edits).rstrip("\r\n")
     licence = (("**Licence:** `license: other` in the header is a placeholder: set the licence of the raw data "
-               "before publishing.") if fields.get("license") == LICENSE_PLACEHOLDER else None)
+               "before publishing.") if _licence(header) == LICENSE_PLACEHOLDER else None)
     lines = [
         "---",
         header,

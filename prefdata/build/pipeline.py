@@ -170,11 +170,14 @@ def build(
         shutil.rmtree(tmp, ignore_errors=True)
         release_temp_dir(tmp)
         raise
+    card_warning = edits.warning() if edits is not None else None
+    if card_warning is not None:
+        say(f"warning: {card_warning}")
     settled = swap_into_place(tmp, target)  # removes tmp itself if the swap fails; after it, tmp is the previous OUT
     for line in (settled.note(), settled.warning()):
         if line is not None:
             say(line)
-    warnings = [f"{shown_name(s.name)}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings + ([w] if (w := settled.warning()) else [])
+    warnings = [f"{shown_name(s.name)}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings + [w for w in (card_warning, settled.warning()) if w]
     if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"])) is not None:
         say(f"warning: {lopsided}")
         warnings.append(lopsided)

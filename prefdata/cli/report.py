@@ -24,6 +24,8 @@ def command(out: str, run_checks: bool, sample: int, examples: int, seed: int, n
         result = report(out, run_checks=run_checks, sample=sample, examples_per_check=examples, seed=seed, card=not no_card)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     verdict = {None: "checks not run", True: "checks passed", False: "checks failed"}[result.checks_passed]
     click.echo(f"{result.pairs:,} pairs, {verdict} ({result.seconds:.1f} s)")
     for path in (result.html_path, result.md_path, result.card_path):

@@ -41,6 +41,8 @@ class ReportResult:
     checks_passed: bool | None
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: Problems the user has to fix (a card header that does not parse, kept as written).
+    warnings: list[str] = field(default_factory=list)
     content: ReportContent | None = field(default=None, repr=False)
 
 
@@ -134,9 +136,10 @@ def report(
     _write_atomic(md_path, render_markdown(content))
 
     notes = list(content.notes)
+    warnings: list[str] = []
     card_path = None
     if card:
-        card_path = _write_card(ds, content, notes)
+        card_path = _write_card(ds, content, notes, warnings)
     return ReportResult(
         html_path=html_path,
         md_path=md_path,
@@ -146,11 +149,12 @@ def report(
         checks_passed=None if content.checks_summary is None else content.checks_summary["passed"],
         notes=notes,
         seconds=time.perf_counter() - start,
+        warnings=warnings,
         content=content,
     )
 
 
-def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path | None:
+def _write_card(ds: Dataset, content: ReportContent, notes: list[str], warnings: list[str]) -> Path | None:
     from prefdata.build.card import REPORT_CARD_MARK, UserEdits, render_card
     from prefdata.report.markdown import card_summary
 
@@ -172,6 +176,8 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str]) -> Path |
             counts["rejected_by_reason"] = dict(content.rejects["rows"])
         manifest = {"counts": counts}
     edits = UserEdits.read(readme)  # the licence and sections a user added are kept
+    if (warning := edits.warning()) is not None:
+        warnings.append(warning)
     _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html", edits=edits))
     return readme
 

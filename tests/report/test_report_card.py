@@ -170,3 +170,86 @@ def test_a_card_without_the_marks_is_rewritten_whole(tmp_path):
     header, body = header_and_body((out / "README.md").read_text())
     assert header["license"] == "mit" and "configs" in header
     assert "My own words" not in body and "# Preference dataset" in body and "## Quality" in body
+
+
+def _split_card(text: str) -> tuple[str, str]:
+    """The header's text (between the ``---`` lines) and the rest."""
+    assert text.startswith("---\n")
+    head, body = text[4:].split("\n---\n", 1)
+    return head, body
+
+
+def test_the_header_a_user_edited_is_kept_as_written_but_for_the_computed_keys(tmp_path):
+    """The header went through PyYAML's YAML 1.1 round trip at each report and rebuild: ``language: [no]``
+    (Norwegian) came back ``[false]``, ``0755`` as 493, ``1.10`` as 1.1, ``on`` as true, ``1_000`` as
+    1000, comments were dropped and the user's keys moved below ``tags``. Only ``configs`` and
+    ``size_categories`` are the card's; the rest is the user's text, character for character."""
+    from click.testing import CliRunner
+
+    import prefdata
+    from prefdata.cli import cli
+
+    out = _build(tmp_path)
+    card = out / "README.md"
+    head, body = _split_card(card.read_text())
+    configs = head[head.index("configs:"):] + "\n"
+    user = ("# our card\npretty_name: 0755   # as written\nlanguage: [no, en]\nversion: 1.10\nflag: on\ncode: 1_000\n"
+            "license: mit\nsize_categories: [1M<n<10M]\n# the files\n\nconfigs: []\ntask_categories: ['text-generation']\n")
+    card.write_text(f"---\n{user}---\n{body}")
+    want = user.replace("size_categories: [1M<n<10M]\n", "size_categories:\n- n<1K\n").replace("configs: []\n", configs)
+    for step in (lambda: CliRunner().invoke(cli, ["report", str(out)]), lambda: prefdata.build(tmp_path / "raw.jsonl", out, quiet=True)):
+        step()
+        head, body = _split_card(card.read_text())
+        assert head + "\n" == want
+        assert "is a placeholder" not in body and "# Preference dataset" in body
+    assert yaml.safe_load(head)["configs"][0]["config_name"] == "default"
+
+
+def test_a_header_that_does_not_parse_is_kept_and_the_error_named(tmp_path):
+    """One unquoted colon made the header YAML that does not parse, and the next report or rebuild wrote
+    the default header (the user's ``license: mit`` became ``other``) without a word."""
+    from click.testing import CliRunner
+
+    import prefdata
+    from prefdata.cli import cli
+
+    out = _build(tmp_path)
+    card = out / "README.md"
+    _, body = _split_card(card.read_text())
+    user = "license: mit\npretty_name: Support chats: 2024 export\nlanguage:\n- en\n"
+    card.write_text(f"---\n{user}---\n{body}")
+    result = CliRunner().invoke(cli, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert card.read_text().startswith(f"---\n{user}---\n")
+    assert (f"warning: {card}: its YAML header does not parse (mapping values are not allowed here in "
+            f'"{card}", line 3, column 27); it is kept as written') in " ".join(result.output.split())
+    assert prefdata.report(out).warnings[0].startswith(f"{card}: its YAML header does not parse")
+    built = prefdata.build(tmp_path / "raw.jsonl", out, quiet=True)
+    assert card.read_text().startswith(f"---\n{user}---\n") and "## Counts" in card.read_text()
+    assert any("does not parse" in w and "configs and size_categories" in w for w in built.warnings)
+    # not a mapping: kept as well
+    card.write_text(f"---\n- mit\n---\n{body}")
+    assert "its YAML header is a list, not a mapping" in prefdata.report(out).warnings[0]
+    assert card.read_text().startswith("---\n- mit\n---\n")
+
+
+def test_the_computed_keys_are_spliced_into_the_header_text():
+    from prefdata.build.card import UserEdits, header_text
+
+    manifest = {"outputs": [{"path": "data/train-00000-of-00001.parquet", "split": "train"}], "counts": {"pairs_written": 5}}
+
+    def spliced(header: str, given: dict = manifest) -> str:
+        return header_text(given, UserEdits(header=header))
+
+    computed = "size_categories:\n- n<1K\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*.parquet\n"
+    assert spliced("license: mit") == "license: mit\n" + computed  # added at the end
+    # replaced where they stand, a second `configs` dropped, comments above the next key kept
+    assert spliced("configs: x\n# mine\nlicense: mit  # ok\nsize_categories: [a]\nconfigs: y\n") == (
+        computed[computed.index("configs"):] + "# mine\nlicense: mit  # ok\nsize_categories:\n- n<1K\n")
+    # an indented mapping keeps its indentation
+    assert spliced("  license: mit\n  configs: []\n") == "  license: mit\n" + "".join(
+        "  " + line + "\n" for line in computed[computed.index("configs"):].splitlines())[:-1] + "\n  size_categories:\n  - n<1K\n"
+    # nothing computed (no manifest counts nor outputs): the card's keys dropped, nothing added
+    assert spliced("license: mit\nconfigs: [x]\nsize_categories: [y]\n", {}) == "license: mit\n"
+    # a flow mapping cannot take a block entry: read and written again
+    assert spliced("{license: mit, configs: []}") == "license: mit\n" + computed

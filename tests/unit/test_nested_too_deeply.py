@@ -112,6 +112,7 @@ def test_recipe_and_set_values(tmp_path) -> None:
 
 def test_dataset_files_manifest_checks_json_and_card(tmp_path) -> None:
     """``manifest.json`` and ``checks.json`` read whole, and the card's header, as check and report read them."""
+    from prefdata.build.card import UserEdits
     from prefdata.card_configs import CardError, _header
     from prefdata.manifest_shards import ManifestUnreadable, listed_shards
     from prefdata.report.errors import ChecksFileError
@@ -127,3 +128,5 @@ def test_dataset_files_manifest_checks_json_and_card(tmp_path) -> None:
     card = _write(tmp_path, "README.md", f"---\nx: {DEEP}\n---\n")
     with pytest.raises(CardError, match="the dataset card's YAML header does not parse \\(nested too deeply"):
         _header(card)
+    edits = UserEdits.read(card)  # a rebuild over this card: the header kept as written, with a warning
+    assert edits.header == f"x: {DEEP}" and "nested too deeply" in edits.warning()
