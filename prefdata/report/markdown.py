@@ -1,9 +1,11 @@
 """Render ``report.md`` (terminals, pull requests) and the quality summary of the dataset card.
 
-Markdown renderers pass raw HTML through, so data text is never pasted in as is: in prose and table
-cells ``&``, ``<`` and ``>`` become entities and Markdown punctuation is backslash-escaped; ids
-go into inline code spans and whole messages into fenced code blocks, each fenced by a longer
-backtick run than any inside, where nothing is interpreted at all (so nothing is escaped either).
+Neither holds a conversation: message text is raw data (names, e-mail addresses, secrets), and
+``report.md`` is made to be pasted where the data may not go; the sampled and offending pairs are in
+``report.html`` only. Markdown renderers pass raw HTML through, so the names and values from the data
+they do hold (sources, splits, reasons, notes) are never pasted in as is: in prose and table cells
+``&``, ``<`` and ``>`` become entities and Markdown punctuation is backslash-escaped; ids go into
+inline code spans, fenced by a longer backtick run than any inside.
 Everywhere, explicit bidi controls are written out (``\\u202e``): left in, an override from the
 data reverses the rest of a terminal line.
 """
@@ -15,11 +17,8 @@ import re
 from prefdata.build.card import markdown_text as md  # text from the data, escaped for prose and cells
 from prefdata.build.card import visible_bidi
 from prefdata.report.content import ReportContent, num, pct
-from prefdata.report.examples import MessageView, PairView, short_id
+from prefdata.report.examples import short_id
 from prefdata.report.results import SharedId
-
-#: report.md shows this many of the sampled pairs (the HTML shows all of them).
-MD_SAMPLE = 3
 
 
 def code(text: object, *, cell: bool = False) -> str:
@@ -42,14 +41,6 @@ def code(text: object, *, cell: bool = False) -> str:
     # a span of spaces alone keeps them all (CommonMark strips a pad only from text that is not all spaces)
     pad = " " if (s[0] in "` " or s[-1] in "` ") and s.strip(" ") else ""
     return f"{fence}{pad}{s}{pad}{fence}"
-
-
-def fenced(text: str, info: str = "text") -> str:
-    """A fenced code block that no content can close early; bidi controls written out, as everywhere."""
-    text = visible_bidi(text)
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{text}\n{fence}"
 
 
 def _table(header: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
@@ -90,25 +81,6 @@ def _distribution_lines(c: ReportContent) -> list[str]:
         if plot.id == "tokens" and plot.svg is None:
             lines.append("- Token length vs max_length: not applicable (no token lengths in checks.json).")
     return lines
-
-
-def _messages(label: str, messages: list[MessageView]) -> list[str]:
-    out = []
-    for m in messages:
-        text = m.content + (f"\n… {m.hidden_chars:,} more characters" if m.hidden_chars else "")
-        out += [f"**{label}{md(m.role)}**", "", fenced(text if text else "(empty)"), ""]
-    return out
-
-
-def _pair(i: int, p: PairView) -> list[str]:
-    meta = " · ".join([code(short_id(p.id)), md(p.source), md(p.split)] + [f"{md(k)} {md(v)}" for k, v in p.meta.items()])
-    out = [f"### {i}. {meta}", ""]
-    if p.hidden_prompt_messages:
-        out += [f"*… {p.hidden_prompt_messages} earlier prompt messages not shown*", ""]
-    out += _messages("", p.prompt)
-    out += _messages("chosen ", p.chosen)
-    out += _messages("rejected ", p.rejected)
-    return out
 
 
 def render_markdown(c: ReportContent) -> str:
@@ -158,12 +130,9 @@ def render_markdown(c: ReportContent) -> str:
 
     lines += ["", "## Distributions", ""] + _distribution_lines(c)
     lines += ["", "Plots of these distributions are in `report.html`."]
-    if c.sample:
-        shown = c.sample[:MD_SAMPLE]
-        lines += ["", "## Sample of pairs", "", (f"{len(shown)} of {len(c.sample)} pairs sampled with seed {c.seed} "
-                  f"(all of them are in `report.html`)."), ""]
-        for i, p in enumerate(shown, 1):
-            lines += _pair(i, p)
+    if c.sample:  # conversations are raw data (names, e-mail addresses): the page shows them, this text does not
+        lines += ["", (f"The {num(len(c.sample))} pairs sampled with seed {c.seed} are shown as conversations in "
+                       "`report.html` only: this file holds no message text.")]
     return "\n".join(lines).rstrip() + "\n"
 
 

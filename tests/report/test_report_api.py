@@ -48,9 +48,10 @@ def test_rich_dataset_shows_every_part(rich_dataset):
     assert "(1 offending id(s) are not in the data: checks.json may be stale.)" in md  # as the HTML says
     assert "expect_column_values_to_match_regex" in html
     # report.md carries the same facts in text
-    for text in ("## Counts", "## Checks", "**FAIL**", "`length_bias`", "## Distributions", "## Sample of pairs",
+    for text in ("## Counts", "## Checks", "**FAIL**", "`length_bias`", "## Distributions",
                  "malformed\\_json", "\"A wins\" in arena"):
         assert text in md, text
+    assert "## Sample of pairs" not in md and "pairs sampled with seed 0 are shown as conversations in `report.html` only" in md
 
 
 def test_plots_not_applicable_say_so(tmp_path):

@@ -6,7 +6,7 @@ import html as html_lib
 import re
 
 from prefdata.report import report
-from prefdata.report.markdown import code, fenced, md
+from prefdata.report.markdown import code, md
 from tests.report.report_datasets import HOSTILE, XSS, canonical_row, msg, write_dataset
 
 
@@ -57,10 +57,21 @@ def test_markdown_report_and_card_escape_data(rich_dataset):
         assert "&lt;script&gt;" in interpreted, path.name  # shown, not dropped
 
 
+def test_report_md_holds_no_conversation(tmp_path):
+    """The README says report.md is for pull requests, without conversations; it showed three sampled
+    pairs whole, so pasting it published raw data (an e-mail address here). The page still shows them."""
+    rows = [canonical_row([msg("user", f"SECRET_PROMPT_{i} mail kathy.bates@example.com")], [msg("assistant", f"SECRET_CHOSEN_{i}")],
+                          [msg("assistant", f"SECRET_REJECTED_{i}")], record=i + 1) for i in range(3)]
+    result = report(write_dataset(tmp_path / "out", {"train": rows}), sample=3)
+    text = result.md_path.read_text()
+    assert "SECRET_" not in text and "kathy.bates" not in text and "```" not in text
+    assert "The 3 pairs sampled with seed 0 are shown as conversations in `report.html` only" in text
+    page = result.html_path.read_text()
+    assert all(f"SECRET_{side}_{i}" in page for side in ("PROMPT", "CHOSEN", "REJECTED") for i in range(3))
+
+
 def test_markdown_helpers():
     assert md("<b>a|b</b>\nnext `x`") == "&lt;b&gt;a\\|b&lt;/b&gt; next \\`x\\`"
-    block = fenced("before\n```\nafter ````")
-    assert block.startswith("`````text\n") and block.endswith("\n`````")
 
 
 def test_code_spans_show_ids_as_typed(tmp_path):
@@ -75,7 +86,6 @@ def test_code_spans_show_ids_as_typed(tmp_path):
     text = result.md_path.read_text()
     assert "| **FAIL** | warn | `near_identical_responses` | 1 pair | 1 |" in text
     assert "Offending pairs of `near_identical_responses` (first 1): `pair_<1>`" in text
-    assert "### 1. `pair_<1>` · src" in text
     assert "failed check `near_identical_responses` (warn)" in result.card_path.read_text()
 
 

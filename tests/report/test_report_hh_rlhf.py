@@ -27,6 +27,6 @@ def test_report_on_hh_rlhf_build(shared_data, tmp_path):
     assert "transcripts_diverge" in html  # the 4-5 records whose transcripts diverge early are rejects
     assert len(re.findall(r'<article class="pair"', html)) == 8
     md = result.md_path.read_text(encoding="utf-8")
-    assert "## Sample of pairs" in md and "\n**chosen assistant**\n" in md
+    assert "## Sample of pairs" not in md and "chosen assistant" not in md  # conversations: report.html only
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "## Quality" in card and "size_categories:\n- 1K<n<10K" in card
