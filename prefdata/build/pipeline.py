@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +59,18 @@ from prefdata.shapes.feedback import mark_repeated_unpaired
 PARTITION_BYTES = 256 * 1024 * 1024
 #: The smallest pass-1 block, for shapes that expand their records the most.
 MIN_BLOCK_BYTES = 256 * 1024
-#: Batches processed at once in pass 1: one per core polars may use, at least 2 (polars releases the
-#: GIL, and one batch keeps about one core busy) and at most 8 (each holds ~100 MB while in flight).
-WORKERS = max(2, min(8, pl.thread_pool_size()))
-IN_FLIGHT = WORKERS + 1  # batches read ahead: bounds pass-1 memory to a few batches
+@cache
+def workers() -> int:
+    """Batches processed at once in pass 1: one per core polars may use, at least 2 (polars releases the
+    GIL, and one batch keeps about one core busy) and at most 8 (each holds ~100 MB while in flight).
+    Asked at the first build, not at import: it starts polars' thread pool, and a failure there must
+    reach the CLI's error handler (``import prefdata`` runs before it exists)."""
+    return max(2, min(8, pl.thread_pool_size()))
+
+
+def in_flight() -> int:
+    """Batches read ahead: bounds pass-1 memory to a few batches."""
+    return workers() + 1
 
 
 @dataclass
@@ -251,9 +259,9 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
     seed = config.split.seed
     file_names = [p.file.name for p in plan.files]
     file_index = {name: i for i, name in enumerate(file_names)}
-    with ThreadPoolExecutor(max_workers=1) as hasher, ThreadPoolExecutor(max_workers=WORKERS) as workers:
+    with ThreadPoolExecutor(max_workers=1) as hasher, ThreadPoolExecutor(max_workers=workers()) as pool:
         input_hashes = [hasher.submit(sha256_file, p.file.path) for p in plan.files]
-        stats = _pass_one(plan, spill, workers, seed=seed, partitions=n_parts, progress=progress)
+        stats = _pass_one(plan, spill, pool, seed=seed, partitions=n_parts, progress=progress)
         progress.phase("deduplicating and splitting", total=n_parts)
         outputs, output_keys, rows_by_source, rows_by_split, forced = _pass_two(plan, config, spill, tmp, n_parts, file_index)
         progress.phase("writing rejects and manifest")
@@ -388,7 +396,7 @@ def _batch_sizes(expansion: float) -> dict[str, int]:
 def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, seed: int, partitions: int, progress: Progress) -> list[FileStats]:
     """Stream every file: each record becomes pair rows in the spill or drop rows with a reason.
 
-    Batches are processed and spilled ``WORKERS`` at a time (polars releases the GIL), each under a sequence
+    Batches are processed and spilled ``workers()`` at a time (polars releases the GIL), each under a sequence
     number reserved in reading order, so the output does not depend on thread timing. The batches of
     all files share one window: a folder of small files keeps every worker busy instead of waiting
     for each file's last batch before reading the next file, and small files read alike are joined
@@ -434,7 +442,7 @@ def _pass_one(plan: BuildPlan, spill: Spill, workers: ThreadPoolExecutor, *, see
         return work
 
     shown = None
-    for work in ordered_map(workers, process, read(), in_flight=IN_FLIGHT):
+    for work in ordered_map(workers, process, read(), in_flight=in_flight()):
         p = work.plans[-1]
         if p is not shown:  # the display follows the batches done, not the reading ahead
             name = shown_name(p.file.name) if len(work.plans) == 1 else f"{len(work.plans):,} files to {shown_name(p.file.name)}"

@@ -181,8 +181,7 @@ def test_output_does_not_depend_on_which_batch_finishes_first(tmp_path: Path, mo
             n = i % 230  # records 230 and 460 on repeat earlier ones: duplicates in later batches
             fh.write(json.dumps({"prompt": f"Question {n % 80}?", "chosen": f"good {n}", "rejected": f"bad {n}" if n % 50 else f"good {n}"}) + "\n")
     monkeypatch.setattr(pipeline, "iter_batches", functools.partial(records.iter_batches, block_bytes=2048))
-    monkeypatch.setattr(pipeline, "WORKERS", 4)
-    monkeypatch.setattr(pipeline, "IN_FLIGHT", 5)
+    monkeypatch.setattr(pipeline, "workers", lambda: 4)  # and in_flight() 5
     process = pipeline._process_batch
 
     for partitions in (1, 3):  # in-memory spill and spill files

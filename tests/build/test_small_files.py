@@ -345,4 +345,4 @@ def test_a_small_compressed_file_of_many_batches_is_not_read_whole(tmp_path: Pat
     monkeypatch.setattr(pipeline, "_process_batch", first_seen)
     prefdata.build(raw, tmp_path / "out")
     assert read["b"] > 40
-    assert at_first[0] <= pipeline.IN_FLIGHT + 2  # read ahead by the window, not to the end of the file
+    assert at_first[0] <= pipeline.in_flight() + 2  # read ahead by the window, not to the end of the file

@@ -15,6 +15,8 @@ Offending ids are the pairs on the evaluation side (the ones to drop from the te
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share, skipped
@@ -33,8 +35,12 @@ def features(config: CheckConfig) -> dict[str, pl.Expr]:
     return {"_prompt_key": prompt_key()}  # the same expression as the pair checks': computed once
 
 
-#: :func:`prompt_key` of a prompt with no text.
-_EMPTY_PROMPT_KEY = pl.select(match_text(pl.lit("")).nchash.xxh3_64()).item()
+@functools.cache
+def _empty_prompt_key() -> int:
+    """:func:`prompt_key` of a prompt with no text. A query, so run at the first check, not at import:
+    ``import prefdata`` imports this module, before the CLI's error handler exists, and a polars panic
+    there (``POLARS_MAX_THREADS=0``) exited 1, which reads as "the checks failed"."""
+    return pl.select(match_text(pl.lit("")).nchash.xxh3_64()).item()
 
 
 def _splits(ctx: Context) -> dict[str, int]:
@@ -65,7 +71,7 @@ def _exact(ctx: Context) -> CheckOutcome:
         return na
     f, training = ctx.frame, in_training(splits)
     # an empty prompt (no prompt column: TRL's implicit prompt) is no prompt a test pair can reuse
-    f = f.filter(pl.col("_prompt_key") != _EMPTY_PROMPT_KEY)
+    f = f.filter(pl.col("_prompt_key") != _empty_prompt_key())
     train_keys = f.filter(training).select("_prompt_key").unique()
     leaked = f.filter(~training).join(train_keys, on="_prompt_key", how="semi")
     train_sharing = f.filter(training).join(leaked.select("_prompt_key").unique(), on="_prompt_key", how="semi").height
