@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
 
 #: Width of the tables when stdout is not a terminal and COLUMNS is unset (CI logs, pipes).
 LOG_WIDTH = 160
+#: The narrowest tables (a classic terminal's width): every column whole, the findings folded. Rich
+#: takes COLUMNS as given, and at 0 (or 5) it printed nothing at all, not even the verdict line.
+MIN_WIDTH = 80
 
 _PATH = NonEmptyPath(path_type=Path)
 _FILE = NonEmptyPath(dir_okay=False, path_type=Path)
@@ -33,15 +37,26 @@ def _severity(sev: str) -> str:
     return {"error": "[red]error[/red]", "warn": "[yellow]warn[/yellow]", "info": "[blue]info[/blue]"}[sev]
 
 
+def _width(is_terminal: bool) -> int:
+    """The tables' width: COLUMNS when it is a whole number above 0, else the terminal's width, or
+    :data:`LOG_WIDTH` in a CI log or a pipe (rich would assume 80 columns there and fold each finding
+    into slivers); never under :data:`MIN_WIDTH`."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:  # unset, or no width: 0, -5, "abc"
+        columns = shutil.get_terminal_size().columns if is_terminal else LOG_WIDTH
+    return max(columns, MIN_WIDTH)
+
+
 def _print(result) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = Console(stderr=False, highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        # A CI log or a pipe: rich would assume 80 columns and fold each finding into slivers.
-        console.width = LOG_WIDTH
+    console.width = _width(console.is_terminal)
     failed = [e for e in result.expectations if not e.success]
     title = f"suite {result.suite}: {len(result.expectations) - len(failed)}/{len(result.expectations)} expectations pass"
     if failed:

@@ -89,3 +89,15 @@ def test_tables_in_a_log_keep_each_finding_on_one_line(tmp_path, monkeypatch):
     finding = "skipped: needs --tokenizer and --max-length"
     assert any(finding in line and "truncation_dropped" in line for line in lines), result.output
     assert max(len(line) for line in lines) <= 160
+
+
+@pytest.mark.parametrize(("columns", "widest"), [("0", 160), ("5", 80), ("-5", 160), ("abc", 160), ("100", 100)])
+def test_any_columns_value_prints_the_tables_and_the_verdict(tmp_path, monkeypatch, columns: str, widest: int):
+    """COLUMNS=0 printed nothing at all (rich takes it as given), COLUMNS=5 only the time: a width that
+    is no whole number above 0 is ignored, and a narrow one widened to 80 columns."""
+    monkeypatch.setenv("COLUMNS", columns)
+    out = seeded.materialize(tmp_path / "clean", keys=seeded.clean_keys())
+    result = run(out, "--config", CONFIG, "--no-write")
+    lines = result.output.splitlines()
+    assert any(line.startswith("passed: 0 error") for line in lines) and any("identical_responses" in line for line in lines), result.output
+    assert max(len(line) for line in lines) <= widest
