@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import reprlib
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
@@ -56,6 +57,19 @@ _SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 _WILDCARD = re.compile(r"[*?\[\]]")
 #: ``datasets.data_files.FILES_TO_IGNORE``: never data, whatever a pattern says.
 NOT_DATA = frozenset({"README.md", "config.json", "dataset_info.json", "dataset_infos.json", "dummy_data.zip", "dataset_dict.json"})
+
+
+#: Card values quoted in a message are cut to this many characters: a YAML alias in a card of a few
+#: hundred bytes can stand for a list of millions of items, which ``repr`` or ``str`` would write out.
+SHOWN_CHARS = 80
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 3, 3, SHOWN_CHARS, SHOWN_CHARS
+
+
+def shown(value: Any) -> str:
+    """``value`` from the card for a message: its ``repr``, nested lists and long text cut short."""
+    text = _REPR.repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
 class CardError(ValueError):
@@ -314,6 +328,8 @@ def _configs(header: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if not isinstance(configs, list) or not all(isinstance(c, dict) and "config_name" in c for c in configs):
         raise CardError("the dataset card's configs: must be a list of mappings that each have a config_name")
     for config in configs:
+        if isinstance(config["config_name"], (list, dict)):  # a key of datasets' dict of configs: never a list
+            raise CardError(f"the dataset card's config_name {shown(config['config_name'])} is not a name")
         if config.get("data_files") is not None:
             _split_patterns(config["data_files"], config)
     return {str(c["config_name"]): c for c in configs}
@@ -323,10 +339,10 @@ def _default_config(configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """``MetadataConfigs.get_default_config_name``; ``load_dataset(OUT)`` needs a name when there is none."""
     defaults = [name for name, c in configs.items() if len(configs) == 1 or name == "default" or c.get("default")]
     if len(defaults) > 1:
-        raise CardError(f"the dataset card has several default configs ({', '.join(map(repr, defaults))})")
+        raise CardError(f"the dataset card has several default configs ({', '.join(map(shown, defaults))})")
     if not defaults:
         raise CardError(
-            f"the dataset card's configs ({', '.join(map(repr, configs))}) have no default, so "
+            f"the dataset card's configs ({', '.join(map(shown, configs))}) have no default, so "
             "load_dataset(OUT) asks for a config name; name one 'default' or mark it 'default: true'"
         )
     return configs[defaults[0]]
@@ -334,7 +350,7 @@ def _default_config(configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def _split_patterns(data_files: Any, config: dict[str, Any] | None = None) -> dict[str, list[str]]:
     """``sanitize_patterns`` after ``_raise_if_data_files_field_not_valid``: split -> glob patterns."""
-    where = f"the dataset card's config {config['config_name']!r}: " if config else ""
+    where = f"the dataset card's config {shown(config['config_name'])}: " if config else ""
     if isinstance(data_files, str):
         data_files = [data_files]
     if not isinstance(data_files, list):
@@ -347,11 +363,13 @@ def _split_patterns(data_files: Any, config: dict[str, Any] | None = None) -> di
     for item in data_files:
         if not (isinstance(item, dict) and set(item) == {"split", "path"} and isinstance(item["split"], str)
                 and _SPLIT_NAME.match(item["split"]) and isinstance(item["path"], (str, list))):
-            raise CardError(f"{where}data_files entry {item!r} is not a {{split, path}} mapping with a split name of letters, digits and _")
+            raise CardError(f"{where}data_files entry {shown(item)} is not a {{split, path}} mapping with a split name of letters, digits and _")
         if item["split"] in patterns:
-            raise CardError(f"{where}split {item['split']!r} is named twice in data_files")
+            raise CardError(f"{where}split {shown(item['split'])} is named twice in data_files")
         paths = item["path"] if isinstance(item["path"], list) else [item["path"]]
-        patterns[item["split"]] = [str(p) for p in paths]
+        if not paths or not all(isinstance(p, str) for p in paths):  # a list in a list: no pattern (datasets fails on it)
+            raise CardError(f"{where}data_files path {shown(item['path'])} of split {shown(item['split'])} is not a pattern or a list of patterns")
+        patterns[item["split"]] = list(paths)
     return patterns
 
 
@@ -398,7 +416,7 @@ def _resolve(patterns: dict[str, list[str]], base: str, files: _Files, config: d
             unmatched += [g for g, r in globs.items() if not any(r.fullmatch(f) for f in hits)]
         if unmatched:
             raise CardError(
-                f"the dataset card's config {config['config_name']!r}: {split} pattern {unmatched[0]!r} "
+                f"the dataset card's config {shown(config['config_name'])}: {split} pattern {shown(unmatched[0])} "
                 f"matches no file{f' under {base}/' if base else ''}"
             )
         for f in sorted(matched):
@@ -425,7 +443,7 @@ def _glob_regex(pattern: str, config: dict[str, Any]) -> re.Pattern[str]:
     """An fsspec glob as a regex: ``*`` and ``?`` stay within a path part, ``**`` (a whole part; ``**/``
     may also match nothing) crosses parts, ``[...]`` is a character class."""
     if any("**" in part and part != "**" for part in pattern.split("/")):
-        raise CardError(f"the dataset card's config {config['config_name']!r}: in {pattern!r}, '**' can only be an entire path component")
+        raise CardError(f"the dataset card's config {shown(config['config_name'])}: in {shown(pattern)}, '**' can only be an entire path component")
     out, i = [], 0
     while i < len(pattern):
         if pattern.startswith("**/", i):

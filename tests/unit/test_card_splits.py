@@ -144,6 +144,12 @@ def test_a_file_the_card_reads_into_two_splits_is_a_problem(tmp_path: Path) -> N
          "train pattern 'a.parquet' matches no file"),
         ("configs:\n- config_name: default\n  data_files: data/*\n- config_name: other\n  data_files: {train: data/a.parquet}\n",
          "config 'other': data_files must be a pattern or a list"),
+        # paths that are not text were str()-ed into patterns; datasets fails on them
+        ("configs:\n- config_name: default\n  data_files:\n  - {split: train, path: [[data/a.parquet]]}\n",
+         "config 'default': data_files path [['data/a.parquet']] of split 'train' is not a pattern or a list of patterns"),
+        ("configs:\n- config_name: default\n  data_files:\n  - {split: train, path: [data/a.parquet, 3]}\n",
+         "data_files path ['data/a.parquet', 3] of split 'train' is not a pattern"),
+        ("configs:\n- config_name: [a]\n  data_files: data/*\n", "the dataset card's config_name ['a'] is not a name"),
     ],
 )
 def test_a_card_the_loader_refuses_is_a_problem(tmp_path: Path, header: str, problem: str) -> None:
@@ -152,3 +158,22 @@ def test_a_card_the_loader_refuses_is_a_problem(tmp_path: Path, header: str, pro
         __import__("datasets").load_dataset(str(tmp_path))
     problems = _problems(tmp_path, files)
     assert any(problem in p for p in problems.values()), problems
+
+
+def test_a_card_value_that_an_alias_repeats_is_quoted_short(tmp_path: Path) -> None:
+    """A 431-byte card whose data_files path was a YAML alias nesting lists 5 levels deep (100,000 items)
+    was str()-ed: a 1.4 MB finding and glob regex (6 levels: over a minute). It is a short problem now."""
+    import time
+
+    bomb = "[&x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]" + "".join(
+        f", &x{i} [" + ", ".join([f"*x{i - 1}"] * 10) + "]" for i in range(1, 7)) + "]"
+    files = _write(tmp_path, ["a.parquet"], f"x: {bomb}\nconfigs:\n- config_name: *x6\n- config_name: default\n"
+                                            "  data_files:\n  - split: train\n    path: *x6\n")
+    start = time.perf_counter()
+    problem = _problems(tmp_path, files)["README.md"]
+    assert time.perf_counter() - start < 5 and len(problem) < 300, problem
+    assert problem.startswith("the dataset card's config_name [[[...], [...], [...], ...], ")
+    (tmp_path / "README.md").write_text(f"---\nx: {bomb}\nconfigs:\n- config_name: default\n  data_files:\n"
+                                        "  - split: train\n    path: *x6\n---\n", encoding="utf-8")
+    problem = _problems(tmp_path, files)["README.md"]
+    assert len(problem) < 300 and "data_files path [[[...], [...], [...], ...]," in problem and "of split 'train'" in problem
