@@ -169,22 +169,23 @@ class NestedTooDeeplyJSON(json.JSONDecodeError):
         return type(self), (self.doc,)
 
 
-def too_deep(value: Any, limit: int = MAX_NESTING) -> bool:
+def too_deep(value: Any, limit: int = MAX_NESTING, *, shared: bool = True) -> bool:
     """Whether ``value`` (from a parser: dicts, lists, scalars) holds lists or dicts more than ``limit``
     levels deep. A loop over the levels, not recursion, so that it cannot exhaust the recursion it
-    guards; each level holds each list or dict once, so YAML aliases repeating one list do not multiply
-    the work (and one that holds itself is too deep)."""
-    level = {id(value): value} if isinstance(value, (dict, list)) else {}
+    guards. ``shared``: the value may hold one list in many places (YAML aliases), so each level holds
+    each list or dict once, and aliases repeating one list do not multiply the work (one that holds
+    itself is too deep); JSON shares nothing, and is walked faster without that bookkeeping."""
+    if not isinstance(value, (dict, list)):
+        return False
+    level: Any = {id(value): value} if shared else [value]
     for _ in range(limit):
+        items = level.values() if shared else level
+        children = (child for item in items for child in (item.values() if isinstance(item, dict) else item)
+                    if isinstance(child, (dict, list)))
+        level = {id(child): child for child in children} if shared else list(children)
         if not level:
             return False
-        level = {
-            id(child): child
-            for item in level.values()
-            for child in (item.values() if isinstance(item, dict) else item)
-            if isinstance(child, (dict, list))
-        }
-    return bool(level)
+    return True
 
 
 def load_data_yaml(text: str, name: str | None = None) -> Any:
@@ -260,7 +261,8 @@ def parse_json(text: str, **options: Any) -> Any:
         value = json.loads(text, **options)
     except RecursionError:
         raise NestedTooDeeplyJSON(text) from None
-    if too_deep(value):
+    # JSON has no aliases: a text with few brackets cannot nest deeper (a quick test for JSON lines)
+    if text.count("[") + text.count("{") > MAX_NESTING and too_deep(value, shared=False):
         raise NestedTooDeeplyJSON(text)
     return value
 
