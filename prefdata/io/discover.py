@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import glob as globlib
-import json
 import os
 import posixpath
 import re
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prefdata.card_configs import NOT_DATA
+from prefdata.config_files import parse_json
 from prefdata.errors import InputError
 from prefdata.io.compression import CorruptStreamError, open_binary, sniff_compression
 
@@ -392,9 +392,10 @@ def _is_prefdata_output(folder: Path) -> bool:
     if not (manifest.is_file() and (folder / "data").is_dir()):
         return False
     try:
-        return "prefdata_version" in json.loads(manifest.read_text(encoding="utf-8"))
+        doc = parse_json(manifest.read_text(encoding="utf-8"))  # one nested too deeply is a ValueError too
     except (OSError, UnicodeDecodeError, ValueError):
         return False
+    return isinstance(doc, dict) and "prefdata_version" in doc
 
 
 def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], list[SkippedFile]]:
