@@ -35,7 +35,7 @@ END_MARK = "<!-- end of the text prefdata writes -->"
 DEFAULT_INTRO = (
     "# Preference dataset\n\n"
     "Conversational format with an explicit prompt: `prompt` is a list of `{role, content}` messages ending "
-    "with a user turn, `chosen` and `rejected` are lists of assistant messages; ready for TRL's `DPOTrainer`."
+    "with a user or tool turn, `chosen` and `rejected` are lists of assistant messages; ready for TRL's `DPOTrainer`."
 )
 
 
@@ -231,27 +231,31 @@ MAX_CARD_FILES = 50
 _MD_PUNCT = re.compile(r"([\\`*_\[\]|~#])")
 
 
-#: Explicit bidi controls: embeddings and overrides (U+202A-U+202E), isolates (U+2066-U+2069).
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+#: Explicit bidi controls: embeddings and overrides (U+202A-U+202E), isolates (U+2066-U+2069); and
+#: the C0 and C1 control characters but tab, line feed and carriage return, and DEL.
+_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def visible_bidi(text: str) -> str:
-    """``text`` with its explicit bidi controls written out (U+202E as ``\\u202e``).
+def visible_controls(text: str) -> str:
+    """``text`` with its explicit bidi controls and its control characters written out (U+202E as
+    ``\\u202e``, ESC as ``\\u001b``).
 
-    Left in, one from the data (a right-to-left override in a file name) reorders what follows it:
-    in a terminal the rest of the line, so the counts after a name in a table row read backwards.
-    Written out, nothing is reordered and the reader sees that the text holds such a control.
+    Left in, a bidi control from the data (a right-to-left override in a file name) reorders what
+    follows it: in a terminal the rest of the line, so the counts after a name in a table row read
+    backwards. An ESC starts a terminal sequence: ``cat report.md`` would set the window title, clear
+    the screen or print a link the data chose. Written out, nothing acts, and the reader sees that
+    the text holds such a character.
     """
-    return _BIDI_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def markdown_text(text: Any) -> str:
     """Text from the data for Markdown prose or a table cell, on one line. Renderers pass raw HTML
     through and read ``![x](url)`` as a remote image, so ``&<>`` become entities and Markdown's
     punctuation is backslash-escaped: names and reasons from other tools' files show as written.
-    Bidi controls are written out (:func:`visible_bidi`)."""
+    Bidi controls are written out (:func:`visible_controls`)."""
     s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = visible_bidi(_MD_PUNCT.sub(r"\\\1", s))  # after: its backslash shows as is (\u is no escape)
+    s = visible_controls(_MD_PUNCT.sub(r"\\\1", s))  # after: its backslash shows as is (\u is no escape)
     return re.sub(r"\s*[\r\n]+\s*", " ", s)
 
 

@@ -7,7 +7,7 @@ import re
 import jinja2
 from markupsafe import Markup, escape
 
-from prefdata.build.card import visible_bidi
+from prefdata.build.card import visible_controls
 from prefdata.report.content import ReportContent, num
 from prefdata.report.examples import short_id
 from prefdata.report.template import CSS, TEMPLATE
@@ -29,8 +29,8 @@ def _finalize(value: object) -> object:
     """Every value the template prints, before escaping: bidi controls written out (``\\u202e``), as
     in report.md, so that an override in a name or message cannot reorder the page's text after it."""
     if isinstance(value, Markup):  # markup already escaped (SVG, code spans): the written-out form holds no <>&
-        return Markup(visible_bidi(value))
-    return visible_bidi(value) if isinstance(value, str) else value
+        return Markup(visible_controls(value))
+    return visible_controls(value) if isinstance(value, str) else value
 
 
 def _environment() -> jinja2.Environment:

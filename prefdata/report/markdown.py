@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from prefdata.build.card import markdown_text as md  # text from the data, escaped for prose and cells
-from prefdata.build.card import visible_bidi
+from prefdata.build.card import visible_controls
 from prefdata.report.content import ReportContent, num, pct
 from prefdata.report.examples import short_id
 from prefdata.report.results import SharedId
@@ -30,9 +30,9 @@ def code(text: object, *, cell: bool = False) -> str:
     backtick or a space (the renderer strips one space from each side). ``cell``: inside a GFM table
     row, where ``|`` splits cells even in a code span unless escaped (the renderer drops that backslash).
     Line breaks become spaces, as a renderer shows them in a code span, so the line stays one line,
-    and bidi controls are written out (:func:`~prefdata.build.card.visible_bidi`), as everywhere.
+    and bidi controls are written out (:func:`~prefdata.build.card.visible_controls`), as everywhere.
     """
-    s = visible_bidi(re.sub(r"[\r\n]+", " ", str(text)))
+    s = visible_controls(re.sub(r"[\r\n]+", " ", str(text)))
     if cell:
         s = s.replace("|", "\\|")
     if not s:

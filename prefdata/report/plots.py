@@ -75,7 +75,12 @@ def _render(plot_id: str, draw: Callable[[Any], None], size: tuple[float, float]
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(RC | {"svg.hashsalt": f"prefdata-{plot_id}"}), warnings.catch_warnings():
+    with matplotlib.rc_context(), warnings.catch_warnings():
+        # matplotlib's own defaults first, then the report's: a caller's settings (a notebook's
+        # `text.usetex`, which needs LaTeX and reads `$` and `_` in a source name as math, or a dark
+        # style's white text on the report's white page) are not the report's, and it stays byte-stable
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(RC | {"svg.hashsalt": f"prefdata-{plot_id}"})
         # the SVG keeps text as text, which the browser draws in its own fonts: a glyph matplotlib's
         # font lacks (CJK in a source name) only makes its measured width approximate, not a problem
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)

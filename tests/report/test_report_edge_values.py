@@ -82,3 +82,20 @@ def test_a_malformed_token_histogram_is_not_drawn(chosen):
     stat = {"max_length": 8, "length_histogram": {"bin_edges": [0, 4, 8], "chosen": chosen, "rejected": [1, 2]}}
     found = token_lengths({"checks": [{"id": "truncation_dropped", "statistic": stat}]})
     assert found is not None and "bin_edges" not in found  # "recorded no histogram to draw", not a crash
+
+
+def test_the_plots_are_the_same_whatever_the_caller_set_in_matplotlib(tmp_path):
+    """The plots inherited every rcParam the report does not set: a notebook's `text.usetex` made
+    report() raise RuntimeError (no LaTeX) and a dark style drew white text on the report's page."""
+    from prefdata.report import report
+    from tests.report.report_datasets import canonical_row, msg, write_dataset
+
+    rows = [canonical_row([msg("user", f"q{i} $x_1$ 50%")], [msg("assistant", "c" * (i + 3))], [msg("assistant", "r")], source="a_$b$", record=i) for i in range(8)]
+    out = write_dataset(tmp_path / "out", {"train": rows})
+    clean = report(out, card=False).html_path.read_bytes()
+    with matplotlib.rc_context():
+        matplotlib.style.use("dark_background")
+        matplotlib.rcParams["text.usetex"] = True
+        matplotlib.rcParams["axes.formatter.use_mathtext"] = True
+        assert report(out, card=False).html_path.read_bytes() == clean
+        assert matplotlib.rcParams["text.usetex"] is True  # the caller's settings are left as they were

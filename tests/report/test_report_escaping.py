@@ -151,3 +151,26 @@ def test_bidi_controls_from_the_data_are_written_out(tmp_path):
     assert "`id\\u2067x`" in md_text  # in code spans too
     assert "a\\u202eb" in result.html_path.read_text(encoding="utf-8")  # and in messages (report.html shows them)
     assert "<svg" in result.html_path.read_text(encoding="utf-8")  # markup stays markup
+
+
+def test_terminal_control_characters_from_the_data_are_written_out(tmp_path):
+    """ESC and BEL from a source name or a message reached report.md, the card and report.html as
+    is: `cat report.md` ran the data's terminal sequences (window title, clear screen, links)."""
+    rows = [
+        canonical_row(
+            [msg("user", f"q{i} \x1b[2J\x1b]8;;http://x\x07link\x1b]8;;\x07")],
+            [msg("assistant", "c longer\tand a tab\nand a line")],
+            [msg("assistant", "r")],
+            source="evil\x1b]0;title\x07name",
+            record=i,
+        )
+        for i in range(5)
+    ]
+    result = report(write_dataset(tmp_path / "out", {"train": rows}), sample=5)
+    for path in (result.md_path, result.card_path, result.html_path):
+        text = path.read_text(encoding="utf-8")
+        assert "\x1b" not in text and "\x07" not in text, path.name
+        if path != result.card_path:  # the card lists the manifest's sources
+            assert "evil\\u001b\\]0;title\\u0007name" in text or "evil\\u001b]0;title\\u0007name" in text, path.name
+    html_text = result.html_path.read_text(encoding="utf-8")
+    assert "\\u001b[2J" in html_text and "and a tab" in html_text and "\t" in html_text  # tab and line feed kept
