@@ -185,7 +185,16 @@ def _spliced(header: str, computed: Mapping[str, Any]) -> str:
     pieces.append(text[at:])
     if added := {k: v for k, v in computed.items() if k not in done}:
         pieces.append(textwrap.indent(_dump(added), " " * node.value[0][0].start_mark.column if node.value else ""))
-    return "".join(pieces)
+    spliced = "".join(pieces)
+    # a layout the splice does not foresee (an explicit `? configs` key) must not leave a header that
+    # no longer parses: then the header is written anew, its values kept and its layout lost
+    wanted = {k: v for k, v in load_card_yaml(text).items() if k not in COMPUTED_KEYS} | dict(computed)
+    try:
+        if load_card_yaml(spliced) == wanted:
+            return spliced
+    except yaml.YAMLError:
+        pass
+    return _dump(wanted)
 
 
 def _entry_end(text: str, start: int, end: int, column: int) -> int:

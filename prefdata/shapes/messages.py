@@ -23,6 +23,7 @@ import polars as pl
 from prefdata.io.decode import ANY
 from prefdata.schema import MESSAGE
 from prefdata.schema import MESSAGES as CANONICAL_MESSAGES
+from prefdata.text_keys import BLANK
 
 #: Raw role names (lowercased) -> canonical role. A config's ``roles:`` adds to or overrides these.
 ROLE_ALIASES: dict[str, str] = {
@@ -142,7 +143,7 @@ def to_messages(expr: pl.Expr, kind: Kind, default_role: str, aliases: Mapping[s
 def drop_empty_system(msgs: pl.Expr) -> pl.Expr:
     """An empty system turn says nothing; dropping it keeps such records instead of rejecting them."""
     el = pl.element()
-    empty_system = (el.struct.field("role") == "system") & (el.struct.field("content").fill_null("").str.strip_chars() == "")
+    empty_system = (el.struct.field("role") == "system") & (el.struct.field("content").fill_null("").str.strip_chars(BLANK) == "")
     return msgs.list.eval(el.filter(~empty_system.fill_null(False)))  # a null turn stays, for the rules to reject
 
 

@@ -23,6 +23,7 @@ from prefdata.schema import MESSAGES
 from prefdata.shapes.base import keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, expr_for
 from prefdata.shapes.messages import TEXT, Kind, drop_empty_system, message, sniff_kind, to_messages
+from prefdata.text_keys import BLANK
 
 
 def template_fields(template: str) -> list[str]:
@@ -100,7 +101,7 @@ def template_expr(template: str) -> pl.Expr:
         raw = expr_for(name).cast(pl.String)
         value = pl.lit(label) + raw
         opening = value if label or i == 0 else pl.lit(first_label) + raw  # the first present field, unlabelled: under the first label
-        present = raw.str.strip_chars().fill_null("") != ""
+        present = raw.str.strip_chars(BLANK).fill_null("") != ""
         piece = pl.when(present & seen_any).then(pl.lit(sep) + value).when(present).then(opening).otherwise(pl.lit(""))
         pieces.append(piece)
         seen_any = seen_any | present

@@ -32,6 +32,7 @@ from prefdata.shapes.base import PAIR_SCHEMA, Shape, keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, as_number, blank_as_null, expr_for, parse_path
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
+from prefdata.text_keys import BLANK
 
 SELF = "$"
 
@@ -201,7 +202,7 @@ class RatedShape(Shape):
             ex.filter(
                 pl.col("__value").is_not_null()
                 & pl.col("__text").is_not_null()
-                & (pl.col("__text").list.eval(pl.element().struct.field("content").str.strip_chars().str.len_chars()).list.sum() > 0)
+                & (pl.col("__text").list.eval(pl.element().struct.field("content").str.strip_chars(BLANK).str.len_chars()).list.sum() > 0)
             )
         )
         n_usable = usable.group_by("__row").agg(pl.len().alias("__n"))

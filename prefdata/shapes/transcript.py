@@ -29,6 +29,7 @@ from prefdata.schema import MESSAGES
 from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
 from prefdata.shapes.fields import Leaf, expr_for, optional_field
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
+from prefdata.text_keys import BLANK
 
 _TURN = "\ue000"  # private-use code points, refused if they occur in the text itself
 _ROLE_END = "\ue001"
@@ -68,7 +69,7 @@ def parse_marked_text(text: pl.Expr, user_marker: str, assistant_marker: str) ->
     problem = (
         pl.when(reserved)
         .then(pl.lit("text contains reserved characters U+E000/U+E001"))
-        .when(head.str.strip_chars() != "")
+        .when(head.str.strip_chars(BLANK) != "")
         .then(pl.lit(f"text before the first turn marker ({user_marker!r} or {assistant_marker!r})"))
         .when(turns_raw.list.len() == 0)
         .then(pl.lit("no turn markers found"))

@@ -320,6 +320,26 @@ def test_a_json_array_of_non_objects_and_a_compressed_unknown_name_say_what_to_d
     assert "(e.g. `path: '*.txt.gz'`)" in reasons["logs.txt.gz"]
 
 
+
+@pytest.mark.parametrize("blank", ["\u200b", "\x1c", "\u2060", "\ufeff", " "])
+def test_a_blank_system_turn_or_completion_is_left_out_as_an_empty_one_is(tmp_path: Path, blank: str) -> None:
+    """With blank widened to zero-width and separator characters, a system turn of only those made
+    the whole record an empty_field reject (an empty one is dropped and the record kept), and a rated
+    completion of only those was paired as the worst and then rejected, losing the record's pair."""
+    system = [{"role": "system", "content": blank}, {"role": "user", "content": "Hi?"}]
+    raw = tmp_path / "chat.jsonl"
+    raw.write_text(json.dumps({"prompt": system, "chosen": "Hello.", "rejected": "Go away."}) + "\n")
+    out = prefdata.build(raw, tmp_path / "out", test_fraction=0)
+    assert out.counts["pairs_written"] == 1
+    assert [m["role"] for m in pairs(tmp_path / "out")["prompt"][0]] == ["user"]
+    rated = tmp_path / "rated.jsonl"
+    completions = [{"text": "Apple.", "score": 9}, {"text": "Pear.", "score": 3}, {"text": blank, "score": 1}]
+    rated.write_text(json.dumps({"instruction": "Name a fruit.", "completions": completions}) + "\n")
+    config = {"sources": [{"shape": "rated", "columns": {"prompt": "instruction", "completions": "completions", "text": "text", "score": "score"}}]}
+    done = prefdata.build(rated, tmp_path / "rated-out", config=config, test_fraction=0)
+    assert done.counts["pairs_written"] == 1 and done.counts["records_rejected"] == 0
+    assert pairs(tmp_path / "rated-out")["rejected"][0][0]["content"] == "Pear."
+
 def test_blank_and_equal_texts_are_rejected_as_check_reads_them(tmp_path: Path) -> None:
     """A turn of only U+001C-U+001F (Python's ``\\s``, so the default suite's ``\\S`` fails it) or of
     invisible characters (zero-width space, word joiner, BOM) is ``empty_field``; responses equal

@@ -243,6 +243,9 @@ def test_the_computed_keys_are_spliced_into_the_header_text():
 
     computed = "size_categories:\n- n<1K\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*.parquet\n"
     assert spliced("license: mit") == "license: mit\n" + computed  # added at the end
+    # a layout the splice does not foresee (explicit keys) is written anew rather than left broken
+    explicit = yaml.safe_load(spliced("? license\n: mit\n? configs\n: old\n"))
+    assert explicit == {"license": "mit", **yaml.safe_load(computed)}
     # replaced where they stand, a second `configs` dropped, comments above the next key kept
     assert spliced("configs: x\n# mine\nlicense: mit  # ok\nsize_categories: [a]\nconfigs: y\n") == (
         computed[computed.index("configs"):] + "# mine\nlicense: mit  # ok\nsize_categories:\n- n<1K\n")
