@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,9 @@ import pyarrow as pa
 from prefdata.build.output import parquet_schema, shards_by_split_and_loaded
 from prefdata.coerce import lossless, text
 from prefdata.config_files import parse_json
+from prefdata.io.discover import shown_name
 from prefdata.io.morsels import parquet_footer
+from prefdata.non_utf8_paths import is_utf8
 from prefdata.schema import FORBIDDEN_COLUMNS, MESSAGES, PROMPT_LAST_ROLES, ROLES
 from prefdata.splits import HELD_OUT_SPLITS, held_out_split, is_train_split
 from prefdata.train.errors import DataError, RecipeError
@@ -78,6 +81,11 @@ def open_training_data(path: str | Path) -> TrainingData:
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"{path}: no such directory; pass the OUT directory written by `prefdata build`")
+    if not is_utf8(os.path.abspath(root)):  # check and report read such a folder; datasets and the trainers do not
+        raise DataError(
+            f"{shown_name(str(root))}: the path is not UTF-8 (shown with \\x escapes), and `datasets` reads Parquet only from "
+            "UTF-8 paths: rename the folder, or link to it from a UTF-8 name (ln -s) and pass that"
+        )
     shards, loaded = shards_by_split_and_loaded(root)
     on_disk = tuple(f for fs in shards.values() for f in fs)
     if not shards:

@@ -66,6 +66,12 @@ def test_a_pair_the_template_renders_identically_is_a_truncation_finding(tmp_pat
     result = check(root, tokenizer=tok_dir, max_length=10_000, write=False)
     assert result.check("truncation_identical").offending_ids == [erased["id"]]
     assert result.check("identical_responses").offending_ids == [same["id"]]
+    # the same text to identical_responses (a blank end trimmed), cut alike by truncation: counted once
+    long = "yes " * 40
+    alike = _pair(user, long.strip(), long)
+    result = check(write(tmp_path / "e", pa.Table.from_pylist([alike], schema=SCHEMA)), tokenizer=tok_dir, max_length=30, write=False)
+    assert result.check("identical_responses").offending_ids == [alike["id"]]
+    assert result.check("truncation_identical").offending_count == 0
 
 
 def test_pairs_the_template_raises_on_are_named_and_the_rest_is_checked(tmp_path):

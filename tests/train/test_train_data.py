@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from pathlib import Path
 from types import SimpleNamespace
 
 import polars as pl
@@ -57,6 +58,19 @@ def test_missing_directory_and_missing_train_split(tmp_path):
     write_frame(tmp_path, good_frame(), split="test")
     with pytest.raises(DataError, match=r"no train split.*\['test'\]"):
         open_training_data(tmp_path)
+
+
+def test_a_dataset_folder_whose_name_is_not_utf8_is_refused_with_why(tmp_path):
+    """check and report read such a folder through open files; `datasets` does not, and train crashed
+    (UnicodeEncodeError, exit 3) after check had passed the dataset."""
+    import os
+
+    folder = os.fsdecode(os.fsencode(str(tmp_path)) + b"/ds\xe9")
+    (Path(folder) / "data").mkdir(parents=True)
+    with open(Path(folder) / "data" / "train-00000-of-00001.parquet", "wb") as fh:  # polars writes to UTF-8 paths only
+        good_frame().write_parquet(fh)
+    with pytest.raises(DataError, match=r"ds\\xe9: the path is not UTF-8 .*ln -s"):
+        open_training_data(folder)
 
 
 def test_image_column_is_refused(tmp_path):

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from prefdata.check.checks.base import Context, count_outcome, plural, share, skipped
+from prefdata.check.checks.pairs import same_responses
 from prefdata.check.config import CheckConfig
 from prefdata.check.errors import InputFileError
 from prefdata.check.results import CheckOutcome
@@ -123,10 +124,10 @@ def _one(tok, conversation: list[dict], **kwargs) -> list[int] | TemplateFailure
 
 def tokenize(ctx: Context, tok) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per pair: ``p`` (templated prompt ids), ``pc``/``pr`` (templated prompt+chosen/rejected ids),
-    ``same`` (chosen and rejected are the same message list); and, apart, the pairs the chat template
+    ``same`` (chosen and rejected are the same text, as ``identical_responses`` compares them); and, apart, the pairs the chat template
     raises on (``_row``, ``error``)."""
     lf = ctx.dataset.scan().select(
-        pl.col("_row").cast(pl.Int64), "prompt", "chosen", "rejected", same=(pl.col("chosen") == pl.col("rejected")).fill_null(False)
+        pl.col("_row").cast(pl.Int64), "prompt", "chosen", "rejected", same=same_responses()  # as identical_responses counts them
     )
     frames, failed = [], []
     ctx.progress.phase(f"checks: tokenizing pairs as TRL does (max_length {ctx.options.max_length})", total=ctx.frame.height)
