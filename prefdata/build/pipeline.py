@@ -190,9 +190,10 @@ def build(
         say(f"warning: {lopsided}")
         warnings.append(lopsided)
     if manifest["split"]["test_group_forced"]:
+        n_test = manifest["counts"]["pairs_by_split"].get("test", 0)
         forced = (
             f"no prompt group's hash fell below test_fraction {effective.split.test_fraction:g}, so the group with the smallest "
-            f"hash ({manifest['counts']['pairs_by_split'].get('test', 0):,} pairs) was put in test to have one: unlike the "
+            f"hash ({n_test:,} pair{'' if n_test == 1 else 's'}) was put in test to have one: unlike the "
             "others, it may move to train when the dataset grows (a model trained on the larger build has seen it)"
         )
         say(f"note: {forced}")  # a note, not a warning: every toy build has it, and the manifest records it

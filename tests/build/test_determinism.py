@@ -247,7 +247,7 @@ def test_a_test_group_forced_on_a_small_build_is_said_and_recorded(tmp_path: Pat
     said: list[str] = []
     small = prefdata.build(raw, tmp_path / "small", test_fraction=0.05, log=said.append)
     assert small.manifest["split"]["test_group_forced"] is True and small.counts["pairs_by_split"]["test"] == 1
-    assert [line for line in said if line.startswith("note: ") and "may move to train when the dataset grows" in line]
+    assert [line for line in said if line.startswith("note: ") and "(1 pair) was put in test" in line and "may move to train when the dataset grows" in line]
     with raw.open("a") as fh:
         fh.writelines(json.dumps({"prompt": f"prompt {i}", "chosen": f"good {i}", "rejected": f"bad {i}"}) + "\n" for i in range(2, 200))
     said.clear()
