@@ -262,7 +262,7 @@ def markdown_text(text: Any) -> str:
     """Text from the data for Markdown prose or a table cell, on one line. Renderers pass raw HTML
     through and read ``![x](url)`` as a remote image, so ``&<>`` become entities and Markdown's
     punctuation is backslash-escaped: names and reasons from other tools' files show as written.
-    Bidi controls are written out (:func:`visible_controls`)."""
+    Bidi controls and control characters are written out (:func:`visible_controls`)."""
     s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = visible_controls(_MD_PUNCT.sub(r"\\\1", s))  # after: its backslash shows as is (\u is no escape)
     return re.sub(r"\s*[\r\n]+\s*", " ", s)

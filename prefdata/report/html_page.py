@@ -26,8 +26,9 @@ def _ticks(text: str) -> Markup:
 
 
 def _finalize(value: object) -> object:
-    """Every value the template prints, before escaping: bidi controls written out (``\\u202e``), as
-    in report.md, so that an override in a name or message cannot reorder the page's text after it."""
+    """Every value the template prints, before escaping: bidi controls and control characters written
+    out (``\\u202e``, ``\\u001b``), as in report.md, so that an override in a name or message cannot
+    reorder the page's text after it."""
     if isinstance(value, Markup):  # markup already escaped (SVG, code spans): the written-out form holds no <>&
         return Markup(visible_controls(value))
     return visible_controls(value) if isinstance(value, str) else value

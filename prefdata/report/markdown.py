@@ -6,8 +6,9 @@ Neither holds a conversation: message text is raw data (names, e-mail addresses,
 they do hold (sources, splits, reasons, notes) are never pasted in as is: in prose and table cells
 ``&``, ``<`` and ``>`` become entities and Markdown punctuation is backslash-escaped; ids go into
 inline code spans, fenced by a longer backtick run than any inside.
-Everywhere, explicit bidi controls are written out (``\\u202e``): left in, an override from the
-data reverses the rest of a terminal line.
+Everywhere, explicit bidi controls and control characters are written out (``\\u202e``,
+``\\u001b``): left in, an override from the data reverses the rest of a terminal line, and an ESC
+starts a terminal sequence.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def code(text: object, *, cell: bool = False) -> str:
     backtick or a space (the renderer strips one space from each side). ``cell``: inside a GFM table
     row, where ``|`` splits cells even in a code span unless escaped (the renderer drops that backslash).
     Line breaks become spaces, as a renderer shows them in a code span, so the line stays one line,
-    and bidi controls are written out (:func:`~prefdata.build.card.visible_controls`), as everywhere.
+    and bidi controls and control characters are written out (:func:`~prefdata.build.card.visible_controls`), as everywhere.
     """
     s = visible_controls(re.sub(r"[\r\n]+", " ", str(text)))
     if cell:

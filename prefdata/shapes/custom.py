@@ -87,20 +87,19 @@ def _current(name: str, module: ModuleType) -> ModuleType:
     origin = getattr(module, "__file__", None)
     if origin is None:  # a namespace package or a built-in: nothing to compare
         return module
-    if "." not in name:
-        found = importlib.machinery.PathFinder.find_spec(name, sys.path)
-        if found is not None and found.origin is not None and found.origin != origin:
-            return _reloaded(name, module)
-    if _LOADED.setdefault(name, (origin, _file_version(origin))) != (origin, _file_version(origin)):
-        return _reloaded(name, module)
+    # where a top-level module lies now (a submodule is found through its package, left as it is)
+    found = importlib.machinery.PathFinder.find_spec(name, sys.path) if "." not in name else None
+    if found is not None and found.origin is not None and found.origin != origin:
+        return _reloaded(name, module, found)
+    now = (origin, _file_version(origin))
+    if _LOADED.setdefault(name, now) != now:
+        return _reloaded(name, module, found)
     return module
 
 
-def _reloaded(name: str, module: ModuleType) -> ModuleType:
-    if "." not in name:  # reload searches sys.path for the spec it had: look for the file where it lies now
-        found = importlib.machinery.PathFinder.find_spec(name, sys.path)
-        if found is not None:
-            module.__spec__ = found
+def _reloaded(name: str, module: ModuleType, found: importlib.machinery.ModuleSpec | None) -> ModuleType:
+    if found is not None:  # reload searches sys.path for the spec it had: give it the file where it lies now
+        module.__spec__ = found
     module = importlib.reload(module)
     _LOADED[name] = (module.__file__, _file_version(module.__file__))
     return module
