@@ -34,7 +34,7 @@ from prefdata.errors import ConfigError
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import PAIR_SCHEMA, Shape, finish_pairs, keep_reason
 from prefdata.shapes.fields import Leaf, as_number
-from prefdata.shapes.messages import message
+from prefdata.shapes.messages import ROLE_ALIASES, canonical_role, message
 
 #: The file each module a custom source named was run from, and that file's version then (size,
 #: mtime_ns, ctime_ns). ``import`` returns the module already in ``sys.modules``: a notebook that fixes
@@ -130,6 +130,7 @@ class CustomShape(Shape):
 
     def __init__(self, source: CustomSource, sample: Sequence[Mapping[str, Any]]):
         self.source = source
+        self.aliases = {**ROLE_ALIASES, **source.roles}  # the roles of the message lists it returns, as any shape maps them
         try:
             self.fn = load_function(source.function)
         except ConfigError as exc:
@@ -150,7 +151,8 @@ class CustomShape(Shape):
         if dtype == pl.String:
             return pl.when(pl.col(col).is_not_null()).then(pl.concat_list(message(role, pl.col(col)))).cast(MESSAGES)
         el = pl.element()  # else a list of {role, content}: _call checked the column's type
-        return pl.col(col).list.eval(pl.struct(el.struct.field("role").cast(pl.String), el.struct.field("content").cast(pl.String))).cast(MESSAGES)
+        role = canonical_role(el.struct.field("role").cast(pl.String), self.aliases).alias("role")
+        return pl.col(col).list.eval(pl.struct(role, el.struct.field("content").cast(pl.String))).cast(MESSAGES)
 
     def _call(self, lf: pl.LazyFrame) -> pl.DataFrame:
         """The user's function on one batch, evaluated here: an exception it raises (when called or

@@ -110,9 +110,15 @@ def looks_like_messages(value: object) -> bool:
     return kind is not None and kind.name != "text"
 
 
+def canonical_role(raw: pl.Expr, aliases: Mapping[str, str] = ROLE_ALIASES) -> pl.Expr:
+    """Raw role names -> canonical roles, stripped and compared lower-cased; a name ``aliases`` does
+    not map stays (lower-cased) for the rules to reject as ``unknown_role``. Every shape that reads
+    roles maps them here, so a source's ``roles:`` means the same whatever its shape."""
+    return raw.str.strip_chars().str.to_lowercase().replace(dict(aliases))
+
+
 def _role(m: pl.Expr, aliases: Mapping[str, str]) -> pl.Expr:
-    raw = pl.coalesce(m.struct.field("role"), m.struct.field("from")).str.strip_chars().str.to_lowercase()
-    return raw.replace(dict(aliases)).alias("role")
+    return canonical_role(pl.coalesce(m.struct.field("role"), m.struct.field("from")), aliases).alias("role")
 
 
 def _content(m: pl.Expr, kind: Kind) -> pl.Expr:
