@@ -71,3 +71,31 @@ def test_custom_message_roles_map_as_in_every_shape(tmp_path: Path, monkeypatch:
     assert_reconciled(tmp_path / "out")
 
 
+PAIRWISE = {"sources": [{"shape": "pairwise", "columns": {"prompt": "q", "response_a": "answer_a", "response_b": "answer_b", "winner": "w"},
+                         "winner_values": {"a": [1], "b": [2]}, "models_from": {"field": "cmp", "separator": "_"}}]}
+
+
+def test_a_missing_or_blank_pairwise_response_names_its_raw_field(tmp_path: Path) -> None:
+    """Left to the generic rules, after the verdict swapped the responses, the field was `chosen` or
+    `rejected`: no field of the data, and not saying which response was missing."""
+    recs = [
+        {"q": "Q1", "answer_a": None, "answer_b": "B", "w": 2, "cmp": "m1_m2"},
+        {"q": "Q2", "answer_a": "A", "answer_b": None, "w": 2, "cmp": "m1_m2"},
+        {"q": "Q3", "answer_a": "  ", "answer_b": "B", "w": 1, "cmp": "m1_m2"},
+        {"q": "Q4", "answer_a": "A", "answer_b": "", "w": 1, "cmp": "m1_m2"},
+    ]
+    prefdata.build(_jsonl(tmp_path / "p.jsonl", recs), tmp_path / "out", config=PAIRWISE, test_fraction=0)
+    assert rejects(tmp_path / "out").sort("record").select("record", "reason", "field", "detail").rows() == [
+        (1, "missing_field", "answer_a", "answer_a is missing"),
+        (2, "missing_field", "answer_b", "answer_b is missing"),
+        (3, "empty_field", "answer_a", "answer_a has an empty turn"),
+        (4, "empty_field", "answer_b", "answer_b has an empty turn"),
+    ]
+    assert_reconciled(tmp_path / "out")
+
+
+def test_models_from_trims_the_names(tmp_path: Path) -> None:
+    """The spaces around the separator are no part of the names: "m1 _ m2" gave " m2" and "m1 "."""
+    recs = [{"q": "Q1", "answer_a": "A", "answer_b": "B", "w": 1, "cmp": "m1 _ m2"}, {"q": "Q2", "answer_a": "A", "answer_b": "B", "w": 2, "cmp": " m1_m2 "}]
+    prefdata.build(_jsonl(tmp_path / "p.jsonl", recs), tmp_path / "out", config=PAIRWISE, test_fraction=0)
+    assert sorted(pairs(tmp_path / "out").select("chosen_model", "rejected_model").rows()) == [("m1", "m2"), ("m2", "m1")]
