@@ -10,15 +10,19 @@ root to that message, and the best-ranked reply is chosen against each strictly 
       └─ assistant "Glue." (rank 2)           -> rejected, pair 2
 
 Equal ranks are never paired; deleted messages (``skip_deleted``) and messages failing
-``message_filters`` are left out with their subtrees. Trees are recursive, which has no columnar
-form, so each tree is walked in Python (the rest of the build stays vectorized); a tree yielding no
-pair is a reject with reason ``no_ranked_replies``.
+``message_filters`` are left out with their subtrees. A message that cannot be a turn (text that is
+null or not text, a role that is absent or maps to nothing) costs only the pairs it would be in: a
+pair with it on either side or on its prompt's path is dropped under its reason (the manifest's
+``pairs_dropped_by_reason``), and the tree's other pairs are kept; an unusable root, on every path,
+rejects the tree. Trees are recursive, which has no columnar form, so each tree is walked in Python
+(the rest of the build stays vectorized); a tree yielding no pair is a reject: with the reason of
+its first dropped pair, or ``no_ranked_replies``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import polars as pl
@@ -31,7 +35,19 @@ from prefdata.shapes.fields import Leaf
 from prefdata.shapes.filters import _get, _number, parse_filters
 from prefdata.shapes.messages import ROLE_ALIASES
 
-_PAIR = pl.Struct({"prompt": MESSAGES, "chosen": MESSAGES, "rejected": MESSAGES, "chosen_model": pl.String, "rejected_model": pl.String})
+#: One pair of a tree, or one it could not form (``reason``/``field``/``detail`` set, the rest null).
+_PAIR = pl.Struct(
+    {
+        "prompt": MESSAGES,
+        "chosen": MESSAGES,
+        "rejected": MESSAGES,
+        "chosen_model": pl.String,
+        "rejected_model": pl.String,
+        "reason": pl.String,
+        "field": pl.String,
+        "detail": pl.String,
+    }
+)
 _WALKED = pl.Struct({"pairs": pl.List(_PAIR), "reason": pl.String, "field": pl.String, "detail": pl.String})
 
 
@@ -39,6 +55,14 @@ class _Bad(Exception):
     def __init__(self, reason: str, field: str, detail: str) -> None:
         super().__init__(detail)
         self.reason, self.field, self.detail = reason, field, detail
+
+
+class _Message(NamedTuple):
+    """A message of the tree as read: its turn, its canonical role, and why it is unusable (if it is)."""
+
+    turn: dict[str, str] | None
+    role: str | None
+    bad: _Bad | None
 
 
 class TreeShape(Shape):
@@ -62,21 +86,38 @@ class TreeShape(Shape):
             return False
         return all(f.matches(msg) for f in self.message_filters)
 
-    def _turn(self, msg: dict, where: str) -> dict[str, str]:
+    def _role(self, msg: dict, where: str) -> str:
+        """The message's canonical role, or :class:`_Bad` saying why it has none."""
         c = self.source.columns
-        text, role = _get(msg, c.text), _get(msg, c.role)
-        if not isinstance(text, str):
-            kind = "missing" if text is None else type(text).__name__
-            raise _Bad("non_text_content" if text is not None else "missing_field", f"{where}.{c.text}", f"{where}.{c.text}: expected text, got {kind}")
+        role = _get(msg, c.role)
         if isinstance(role, (list, dict)):  # never a role name (and str() of one recursed as deep as it nests)
             raise _Bad("wrong_type", f"{where}.{c.role}", f"{where}.{c.role}: expected a single value, got {json_kind(role)}")
-        role_name = self.aliases.get(str(role).strip().lower(), str(role)) if role is not None else None
-        if role_name is None:
+        if role is None:
             raise _Bad("missing_field", f"{where}.{c.role}", f"{where}: no role")
-        return {"role": role_name, "content": text}
+        name = self.aliases.get(str(role).strip().lower())
+        if name is None:  # as every shape reads roles: an unmapped name is no role, never "not an assistant"
+            raise _Bad("unknown_role", f"{where}.{c.role}", f"{where}.{c.role}: role '{role}' maps to none of system/user/assistant/tool (add it under `roles:`)")
+        return name
+
+    def _message(self, msg: dict, where: str) -> _Message:
+        """The message as a turn, or why it cannot be one; its role is kept when only its text is unusable."""
+        c = self.source.columns
+        try:
+            role: str | None = self._role(msg, where)
+            role_bad = None
+        except _Bad as bad:
+            role, role_bad = None, bad
+        text = _get(msg, c.text)
+        if not isinstance(text, str):
+            kind = "missing" if text is None else type(text).__name__
+            bad = _Bad("non_text_content" if text is not None else "missing_field", f"{where}.{c.text}", f"{where}.{c.text}: expected text, got {kind}")
+            return _Message(None, role, bad)
+        if role_bad is not None:
+            return _Message(None, None, role_bad)
+        return _Message({"role": role, "content": text}, role, None)
 
     def walk(self, line: str) -> dict[str, Any]:
-        """One raw tree -> its pairs, or the reason it has none."""
+        """One raw tree -> its pairs (and the pairs it could not form), or the reason it has none."""
         c = self.source.columns
         try:
             try:
@@ -88,45 +129,61 @@ class TreeShape(Shape):
                 raise _Bad("missing_field", c.root, f"{c.root}: no root message object")
             if not self._keep(root):
                 raise _Bad("filtered_out", c.root, "the root message is deleted or fails message_filters")
+            where = c.root if c.root != "$" else "root"
+            top = self._message(root, where)
+            if top.bad is not None:  # the root is on every pair's path: no pair can be formed
+                raise top.bad
             pairs: list[dict[str, Any]] = []
-            self._visit(root, [], c.root if c.root != "$" else "root", pairs)
+            self._visit(root, top, [], None, where, pairs)
         except _Bad as bad:
             return {"pairs": [], "reason": bad.reason, "field": bad.field, "detail": bad.detail}
         if not pairs:
             return {"pairs": [], "reason": "no_ranked_replies", "field": c.replies, "detail": "no message has two or more ranked assistant replies with different ranks"}
         return {"pairs": pairs, "reason": None, "field": None, "detail": None}
 
-    def _visit(self, msg: dict, path: list[dict[str, str]], where: str, pairs: list[dict[str, Any]]) -> None:
+    def _visit(self, msg: dict, me: _Message, path: list[dict[str, str]], broken: _Bad | None, where: str, pairs: list[dict[str, Any]]) -> None:
+        """Pairs of ``msg``'s ranked replies, then of its replies' subtrees.
+
+        ``broken`` is the first unusable message on the path to ``msg`` (``msg`` included from here
+        on): a pair under it, or with an unusable reply on either side, cannot be formed and is
+        written as a dropped pair with that message's reason, counted in the manifest's
+        ``pairs_dropped_by_reason``, or the record's reject reason when no pair of the tree is left.
+        An unusable message in no pair's path and unranked (a reply nobody ranked) costs nothing.
+        """
         c = self.source.columns
-        here = path + [self._turn(msg, where)]
+        here = path + [me.turn] if me.turn is not None and broken is None else path
+        broken = broken or me.bad
         found = _get(msg, c.replies)
         if found is not None and not isinstance(found, list):
             raise _Bad("wrong_type", f"{where}.{c.replies}", f"{where}.{c.replies}: expected a list of reply messages, got {json_kind(found)}")
-        replies = [r for r in (found or []) if self._keep(r)]
+        # raw positions: a reject's field names the reply as the raw list holds it, deleted ones counted
+        replies = [(r, self._message(r, f"{where}.{c.replies}[{i}]"), f"{where}.{c.replies}[{i}]") for i, r in enumerate(found or []) if self._keep(r)]
         ranked = []
-        for i, r in enumerate(replies):
+        for i, (r, reply, _) in enumerate(replies):
             rank = _number(_get(r, c.rank))  # 2, 2.0 or "2", as ranked reads a rank; not " 2", "2_0", true or NaN
-            if rank is not None:
-                turn = self._turn(r, f"{where}.{c.replies}[{i}]")
-                if turn["role"] == "assistant":
-                    score = -rank if self.source.lower_rank_is_better else rank
-                    ranked.append((score, i, turn, _get(r, c.model) if c.model else None))
-        if len(ranked) >= 2 and here[-1]["role"] in ("user", "tool"):
+            if rank is not None and reply.role in ("assistant", None):  # a role that cannot be read may be an assistant's
+                score = -rank if self.source.lower_rank_is_better else rank
+                ranked.append((score, i, reply, _get(r, c.model) if c.model else None))
+        if len(ranked) >= 2 and me.role in ("user", "tool", None):
             ranked.sort(key=lambda t: (-t[0], t[1]))
             best = ranked[0]
             for other in ranked[1:]:
                 if other[0] < best[0]:
+                    bad = broken or best[2].bad or other[2].bad
+                    if bad is not None:
+                        pairs.append({"reason": bad.reason, "field": bad.field, "detail": bad.detail})
+                        continue
                     pairs.append(
                         {
                             "prompt": here,
-                            "chosen": [best[2]],
-                            "rejected": [other[2]],
+                            "chosen": [best[2].turn],
+                            "rejected": [other[2].turn],
                             "chosen_model": None if best[3] is None else str(best[3]),
                             "rejected_model": None if other[3] is None else str(other[3]),
                         }
                     )
-        for i, r in enumerate(replies):
-            self._visit(r, here, f"{where}.{c.replies}[{i}]", pairs)
+        for r, reply, at in replies:
+            self._visit(r, reply, here, broken, at, pairs)
 
     # -- as a LazyFrame transform ---------------------------------------------------------------
 
@@ -143,7 +200,9 @@ class TreeShape(Shape):
         )
         rejected = lf.filter(pl.col("_reason").is_not_null())
         good = lf.filter(pl.col("_reason").is_null()).select("_record", "_line", "_reason", "_field", "_detail", "__pairs").explode("__pairs")
-        good = good.with_columns(pl.col("__pairs").struct.unnest())
+        good = good.with_columns(pl.col("__pairs").struct.unnest()).with_columns(
+            pl.col("reason").alias("_reason"), pl.col("field").alias("_field"), pl.col("detail").alias("_detail")
+        )
         cols = [n for n in PAIR_SCHEMA.names()]
         def shaped(frame: pl.LazyFrame, with_pairs: bool) -> pl.LazyFrame:
             exprs = []

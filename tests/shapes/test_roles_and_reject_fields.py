@@ -40,6 +40,71 @@ def _dropped(out: Path) -> dict[str, int]:
     return manifest(out)["counts"].get("pairs_dropped_by_reason", {})
 
 
+def test_a_tree_role_that_maps_to_nothing_is_unknown_role(tmp_path: Path) -> None:
+    """An unmapped role was read as "not an assistant, not a user": a root `customer` gave
+    `no_ranked_replies`, and the pairs under a `customer` follow-up were lost with no reject or count."""
+    trees = [
+        m("customer", "Best pizza topping?", None, m("assistant", "Mushrooms.", 0), m("assistant", "Glue.", 1)),
+        m("prompter", "Tell me a fact.", None,
+          m("assistant", "Octopuses have three hearts.", 0,
+            m("customer", "Another one?", None, m("assistant", "Honey never spoils.", 0), m("assistant", "The sky is green.", 1))),
+          m("assistant", "I don't know.", 1)),
+        # a ranked reply whose role maps to nothing is no "non-assistant" left out: its pair is dropped
+        m("prompter", "Name a colour.", None, m("assistant", "Blue.", 0), m("assistant", "Red.", 1), m("wizard", "Seven.", 2)),
+    ]
+    raw = _jsonl(tmp_path / "t.jsonl", [{"prompt": t} for t in trees])
+    prefdata.build(raw, tmp_path / "out", config=TREE, test_fraction=0)
+    assert _rejects(tmp_path / "out") == [(1, "unknown_role", "prompt.role")]
+    assert "role 'customer' maps to none of system/user/assistant/tool" in rejects(tmp_path / "out")["detail"][0]
+    assert _texts(tmp_path / "out") == [("Name a colour.", "Blue.", "Red."), ("Tell me a fact.", "Octopuses have three hearts.", "I don't know.")]
+    assert _dropped(tmp_path / "out") == {"unknown_role": 2}
+    assert_reconciled(tmp_path / "out")
+
+    # mapped under `roles:`, the same trees give every pair
+    config = {"sources": [{"shape": "tree", "columns": {"root": "prompt"}, "roles": {"customer": "user", "Wizard": "assistant"}}]}
+    prefdata.build(raw, tmp_path / "mapped", config=config, test_fraction=0)
+    assert _rejects(tmp_path / "mapped") == [] and _dropped(tmp_path / "mapped") == {}
+    assert len(_texts(tmp_path / "mapped")) == 5
+
+
+def test_a_tree_reject_names_the_reply_by_its_raw_position(tmp_path: Path) -> None:
+    """The path counted only the kept replies: after a deleted one, replies[2] was named replies[1]."""
+    tree = m("prompter", "Q?", None, m("assistant", "Deleted.", 0, deleted=True), m("assistant", "Fine.", 1), m("assistant", 7, 2))
+    prefdata.build(_jsonl(tmp_path / "t.jsonl", [{"prompt": tree}]), tmp_path / "out", config=TREE)
+    [(_, reason, field, detail)] = rejects(tmp_path / "out").select("record", "reason", "field", "detail").rows()
+    assert (reason, field) == ("non_text_content", "prompt.replies[2].text")
+    assert detail == "prompt.replies[2].text: expected text, got int"
+
+
+def test_an_unusable_tree_message_costs_only_the_pairs_it_would_be_in(tmp_path: Path) -> None:
+    """One reply with null or non-text text anywhere rejected the whole tree, its good pairs with it."""
+    trees = [
+        # 1: an unranked reply with no text, in no pair: the pair is kept and nothing is dropped
+        m("prompter", "Best pizza topping?", None, m("assistant", "Mushrooms.", 0), m("assistant", "Glue.", 1), m("assistant", None)),
+        # 2: a follow-up with no usable text over ranked replies: their pair is dropped (counted), the root pair kept
+        m("prompter", "Tell me a fact.", None,
+          m("assistant", "Octopuses have three hearts.", 0, m("prompter", 42, None, m("assistant", "Honey.", 0), m("assistant", "Sky.", 1))),
+          m("assistant", "I don't know.", 1)),
+        # 3: a ranked reply with null text: only its own pair goes
+        m("prompter", "Name a colour.", None, m("assistant", "Blue.", 0), m("assistant", "Red.", 1), m("assistant", None, 2)),
+        # 4: the best-ranked reply is unusable: every pair of the group goes, and the tree is a reject
+        m("prompter", "Capital of France?", None, m("assistant", ["Paris."], 0), m("assistant", "Lyon.", 1)),
+        # 5: an unranked, non-text user turn under an assistant, with nothing ranked below: costs nothing
+        m("prompter", "Say hi.", None, m("assistant", "Hi!", 0, m("prompter", {"x": 1})), m("assistant", "No.", 1)),
+    ]
+    raw = _jsonl(tmp_path / "t.jsonl", [{"prompt": t} for t in trees])
+    prefdata.build(raw, tmp_path / "out", config=TREE, test_fraction=0)
+    assert _texts(tmp_path / "out") == [
+        ("Best pizza topping?", "Mushrooms.", "Glue."),
+        ("Name a colour.", "Blue.", "Red."),
+        ("Say hi.", "Hi!", "No."),
+        ("Tell me a fact.", "Octopuses have three hearts.", "I don't know."),
+    ]
+    assert _rejects(tmp_path / "out") == [(4, "non_text_content", "prompt.replies[0].text")]
+    assert _dropped(tmp_path / "out") == {"missing_field": 1, "non_text_content": 1}
+    assert_reconciled(tmp_path / "out")
+
+
 CUSTOM = '''
 import polars as pl
 
