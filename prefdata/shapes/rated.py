@@ -181,7 +181,9 @@ class RatedShape(Shape):
             .filter(pl.col("__i").is_not_null())
         )
         item = pl.col("__items")
-        raw_value = pl.col("__values") if self.parallel_value_path else _sub(item, self.item_value_path or SELF)
+        # a blank score or rank (an empty CSV cell) is a missing one, as JSON null is: it leaves that
+        # completion out, where "not a number" would reject the whole record (as read_scores does)
+        raw_value = blank_as_null(pl.col("__values") if self.parallel_value_path else _sub(item, self.item_value_path or SELF))
         value = as_number(raw_value)
         model = blank_as_null(pl.col("__models") if c.models else (_sub(item, c.model) if c.model else pl.lit(None, pl.String)))
         text = to_messages(_sub(item, c.text), self.text_kind, "assistant", self.aliases)

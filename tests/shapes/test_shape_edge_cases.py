@@ -44,6 +44,28 @@ def test_non_finite_scores_are_not_numbers(tmp_path: Path, policy: str) -> None:
     assert got.select("score_chosen", "score_rejected").rows() == [(8.0, 1.0)]
 
 
+@pytest.mark.parametrize("blank", ["", " "])
+@pytest.mark.parametrize(("shape", "key", "parallel"), [
+    ("rated", "score", False), ("ranked", "rank", False), ("rated", "scores", True), ("ranked", "ranks", True),
+])
+def test_a_blank_score_or_rank_is_a_missing_one_as_null_is(tmp_path: Path, shape: str, key: str, parallel: bool, blank: str) -> None:
+    """README: a blank score (an empty CSV cell) is a missing one, as JSON null is: it leaves that
+    completion out, and the record's other completions still pair (it was a wrong_type reject)."""
+    def record(value: object) -> dict:
+        texts, values = ["Apple.", "A car.", "Pear."], [1, 9, value] if shape == "ranked" else [9, 1, value]
+        if parallel:
+            return {"q": "Name a fruit.", "c": texts, "s": values}
+        return {"q": "Name a fruit.", "c": [{"t": t, "s": v} for t, v in zip(texts, values)]}
+    columns = {"prompt": "q", "completions": "c", "text": "$", key: "s"} if parallel else {"prompt": "q", "completions": "c", "text": "t", key: "s"}
+    config = {"sources": [{"shape": shape, "columns": columns}]}
+    built = {}
+    for name, value in (("null", None), ("blank", blank)):
+        prefdata.build(_jsonl(tmp_path / f"{name}.jsonl", [record(value)]), tmp_path / name, config=config)
+        built[name] = pairs(tmp_path / name).select("chosen", "rejected").rows()
+        assert _reasons(tmp_path / name) == []
+    assert built["blank"] == built["null"] and len(built["null"]) == 1
+
+
 PAIRWISE = {"sources": [{"shape": "pairwise", "columns": {"prompt": "p", "response_a": "a", "response_b": "b", "winner": "w"},
                          "winner_values": {"a": [1], "b": [2], "tie": [0]}}]}
 
