@@ -160,10 +160,25 @@ def _leaf_suspect(expr: pl.Expr, dtype: pl.DataType, path: tuple[str, ...]) -> p
     if head == ANY:
         assert isinstance(dtype, pl.List)
         inner = _leaf_suspect(pl.element(), dtype.inner, rest)
-        return None if inner is None else expr.list.eval(inner.fill_null(False)).list.any()
+        found = None if inner is None else expr.list.eval(inner.fill_null(False)).list.any()
+        if found is not None and all(p == ANY for p in rest):  # a list of texts, or of lists of texts
+            found = found | _one_item_nest(expr, dtype)
+        return found
     assert isinstance(dtype, pl.Struct)
     sub = {f.name: f.dtype for f in dtype.fields}[head]
     return _leaf_suspect(expr.struct.field(head), sub, rest)
+
+
+def _one_item_nest(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Whether a list of texts (``List(String)``, ``List(List(String))``) holds one item, nested down
+    to one text: what polars makes of a JSON string or number where such a list belongs (``"x"`` is
+    ``["x"]``, or ``[["x"]]``, where ``[]`` would be refused). Read exactly, the record says the value
+    is not a list (a LLaMA-Factory ``"history": ""``), not that its first item holds one text. Such a
+    list, written out, is no valid value either (a history pair, a set of completions, needs two), so
+    the re-read costs real data nothing."""
+    if not isinstance(dtype, pl.List):
+        return pl.lit(True)
+    return (expr.list.len() == 1) & _one_item_nest(expr.list.first(), dtype.inner)
 
 
 # -- exact, one record at a time ------------------------------------------------------------------

@@ -92,8 +92,8 @@ def prompt_extras(sample: Sequence[Mapping[str, Any]], keys: Counter[str], colum
     extra: dict[str, Any] = {}
     prompt = columns.get("prompt")
     history = _values(sample, "history")
-    pairs = all(isinstance(h, list) and all(isinstance(p, list) and all(isinstance(t, str) for t in p) for p in h) for h in history)
-    if prompt != "history" and history and pairs:
+    pairs = sum(isinstance(h, list) and all(isinstance(p, list) and all(isinstance(t, str) for t in p) for p in h) for h in history)
+    if prompt != "history" and history and pairs * 2 > len(history):  # the odd one out is a reject, not every record's turns lost
         extra["history"] = "history"
     texts = _values(sample, prompt) if prompt else []
     if texts and sum(map(_is_hh_dialogue, texts)) * 2 > len(texts):  # the odd one out is a reject, not lost

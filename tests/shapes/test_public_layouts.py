@@ -62,6 +62,20 @@ def test_llamafactory_alpaca_history_becomes_the_earlier_turns(tmp_path: Path) -
     assert "history[0] holds 1 text(s)" in bad["detail"]
 
 
+def test_one_history_that_is_not_a_list_does_not_drop_history_for_every_record(tmp_path: Path) -> None:
+    """Detection proposes history when most sampled histories are lists of pairs: the odd record out
+    (`"history": ""`) is a wrong_type reject saying so, not a reason to read every prompt without
+    its earlier turns (which trained "37 C." as the answer to a context-free "And in Celsius?")."""
+    base = {"history": [["Normal body temperature in Fahrenheit?", "About 98.6 F."]], "chosen": "37 C.", "rejected": "100 C."}
+    raw = _jsonl(tmp_path / "p.jsonl", [dict(base, instruction=f"And in Celsius? ({i})") for i in range(5)] + [dict(base, instruction="Hi", history="")])
+    assert "history: history" in _detected(raw).config_yaml
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+    assert_reconciled(out)
+    assert all(p[0]["content"] == "Normal body temperature in Fahrenheit?" for p in pairs(out)["prompt"].to_list())
+    assert rejects(out).select("record", "reason", "field", "detail").rows() == [(6, "wrong_type", "history", "history: expected an array, got string")]
+
+
 NECTAR_PROMPT = "\n\nHuman: Recommend a sci-fi book.\n\nAssistant: Try Dune.\n\nHuman: Something shorter?\n\nAssistant:"
 
 

@@ -71,6 +71,25 @@ def test_structure_mismatch_is_wrong_type() -> None:
     assert [r["_field"] for r in out] == ["turns", "meta"]
 
 
+TEXT_LISTS = DecodeSpec(field_specs([Leaf("history", pl.List(pl.List(pl.String)), (("*", "*"),)), Leaf("texts", pl.List(pl.String), (("*",),))]))
+
+
+@pytest.mark.parametrize(("record", "where", "kind"), [
+    ({"history": ""}, "history", "string"),
+    ({"history": "x"}, "history", "string"),
+    ({"history": [["a", "b"], "c"]}, "history[1]", "string"),
+    ({"texts": "Apple."}, "texts", "string"),
+    ({"texts": 5}, "texts", "number"),
+])
+def test_a_scalar_where_a_list_of_texts_belongs_is_not_read_as_a_one_item_list(record: dict, where: str, kind: str) -> None:
+    """polars reads "x" where a list of texts belongs as ["x"] (and [["x"]] a level deeper), which a
+    shape would then call a history item holding one text: the record says it is no list at all."""
+    frame = pl.DataFrame({"_record": [1, 2], "_line": [json.dumps({"history": [["u", "a"]], "texts": ["t"]}), json.dumps(record)]})
+    good, bad = decode(frame, TEXT_LISTS).to_dicts()
+    assert (bad["_reason"], bad["_field"], bad["_detail"]) == ("wrong_type", where, f"{where}: expected an array, got {kind}")
+    assert good["_reason"] is None and (good["history"], good["texts"]) == ([["u", "a"]], ["t"])  # a real one-item list stays one
+
+
 def test_paths() -> None:
     assert parse_path("a.b[2].c") == ("a", "b", 2, "c")
     with pytest.raises(ConfigError):
