@@ -66,16 +66,20 @@ def _tree(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, 
 
 
 def _verdict_values(values: list[Any]) -> dict[str, list[Any]] | None:
-    """Guess which winner values mean A / B / tie from the values seen."""
+    """Guess which winner values mean A / B / tie from the values seen.
+
+    An arena name says its direction alone (``model_a`` is model A's win), so a sample of only
+    ``model_a`` and ``tie`` is read; a bare ``a`` or ``1`` is not: one letter or number could be a grade,
+    an answer key or one end of a 0/1 label, so both ends of the scale must be seen."""
     seen = {value_key(v) for v in values}
     encodings = [
-        ({"model_a", "model_b"}, {"a": ["model_a"], "b": ["model_b"], "tie": ["tie"], "both_bad": ["tie (bothbad)", "both_bad"]}),
-        ({"a", "b"}, {"a": ["a"], "b": ["b"], "tie": ["tie"], "both_bad": ["both_bad"]}),
-        ({"1", "2"}, {"a": [1], "b": [2], "tie": [0]}),
+        ({"model_a", "model_b"}, False, {"a": ["model_a"], "b": ["model_b"], "tie": ["tie"], "both_bad": ["tie (bothbad)", "both_bad"]}),
+        ({"a", "b"}, True, {"a": ["a"], "b": ["b"], "tie": ["tie"], "both_bad": ["both_bad"]}),
+        ({"1", "2"}, True, {"a": [1], "b": [2], "tie": [0]}),
     ]
-    for needed, mapping in encodings:
+    for names, both, mapping in encodings:
         known = {value_key(v) for vs in mapping.values() for v in vs}
-        if needed <= seen <= known:
+        if (names <= seen if both else names & seen) and seen <= known:
             return mapping
     return None
 

@@ -211,6 +211,26 @@ def test_signed_verdicts_are_not_guessed(tmp_path: Path, values: list, guessed: 
         prefdata.build(raw, tmp_path / "out")
 
 
+@pytest.mark.parametrize(("values", "chosen"), [
+    (["model_a", "model_a", "tie"], ["x", "x"]),
+    (["model_b", "tie (bothbad)", "model_b"], ["y", "y"]),
+    (["a", "tie"], None),  # a lone letter could be a grade or an answer key: both ends must be seen
+    (["b", "b"], None),
+    ([1, 0, 1], None),
+])
+def test_one_arena_name_says_its_direction_alone(tmp_path: Path, values: list, chosen: list | None) -> None:
+    """An arena log whose sample holds model_a (or model_b) but not the other is still an arena log;
+    detection used to refuse it until both names were sampled."""
+    raw = _jsonl(tmp_path / "p.jsonl", [{"prompt": f"q{i}", "response_a": "x", "response_b": "y", "winner": v} for i, v in enumerate(values)])
+    if chosen is None:
+        with pytest.raises(AmbiguousLayoutError, match="do not say which one means A wins"):
+            prefdata.build(raw, tmp_path / "out")
+        return
+    prefdata.build(raw, tmp_path / "out")
+    assert [c[0]["content"] for c in pairs(tmp_path / "out").sort("id")["chosen"].to_list()] == chosen
+    assert rejects(tmp_path / "out")["reason"].to_list() in (["tie"], ["both_bad"])
+
+
 def test_pairwise_without_a_prompt_field_says_so(tmp_path: Path) -> None:
     def conv(reply: str) -> list[dict]:
         return [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": reply}]
