@@ -231,6 +231,8 @@ def test_a_null_turn_in_a_message_list_is_rejected_not_dropped(tmp_path: Path) -
         {"prompt": [user, None, {"role": "user", "content": "The cheapest one."}], "chosen": answer, "rejected": [{"role": "assistant", "content": "No."}]},
         {"prompt": [user], "chosen": [*answer, None], "rejected": [{"role": "assistant", "content": "No."}]},
         {"prompt": [{"role": "system", "content": " "}, user], "chosen": answer, "rejected": [{"role": "assistant", "content": "No."}]},
+        # README, empty_field: a system turn with null content says nothing either, and is dropped as a blank one is
+        {"prompt": [{"role": "system", "content": None}, user], "chosen": answer, "rejected": [{"role": "assistant", "content": "Nope."}]},
     ]
     raw = tmp_path / "raw.jsonl"
     raw.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -238,7 +240,7 @@ def test_a_null_turn_in_a_message_list_is_rejected_not_dropped(tmp_path: Path) -
     prefdata.build(raw, out, test_fraction=0)
     by_record = {r["record"]: r for r in rejects(out).iter_rows(named=True)}
     assert {n: (r["reason"], r["field"]) for n, r in by_record.items()} == {1: ("empty_field", "prompt"), 2: ("empty_field", "chosen")}
-    assert pairs(out)["prompt"].to_list() == [[user]]  # the empty system turn is still dropped, the pair kept
+    assert pairs(out)["prompt"].to_list() == [[user], [user]]  # the empty system turns are still dropped, the pairs kept
     assert_reconciled(out)
 
 
