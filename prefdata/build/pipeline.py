@@ -46,7 +46,7 @@ from prefdata.build.rejects import RawText, RejectCounts, write_rejects
 from prefdata.build.rules import apply_rules, test_threshold, with_group_keys, with_keys
 from prefdata.build.spill import Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
-from prefdata.errors import ConfigError, InputError, ReconciliationError, writing
+from prefdata.errors import ConfigError, InputError, OutputError, ReconciliationError, writing
 from prefdata.io.compression import estimated_size
 from prefdata.io.decode import decode
 from prefdata.io.discover import file_stamp, shown_name
@@ -174,6 +174,8 @@ def build(
     try:
         with Progress(enabled=None if not quiet else False) as progress:
             manifest = _run(plan, effective, tmp, n_parts, progress, edits)
+        if rebuild:
+            _refuse_emptying(raw, out, manifest["counts"])
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         release_temp_dir(tmp)
@@ -308,6 +310,19 @@ def _run(plan: BuildPlan, config: BuildConfig, tmp: Path, n_parts: int, progress
     with writing(tmp / "README.md"):
         (tmp / "README.md").write_text(card, encoding="utf-8")
     return manifest
+
+
+def _refuse_emptying(raw: str | os.PathLike[str], out: str | os.PathLike[str], counts: Mapping[str, Any]) -> None:
+    """Stop a rebuild in place (RAW is OUT, or its ``data/``) that would write no pair from pairs it
+    read: the old pairs are the only copy of that data, and the swap would leave only their rejects.
+    A build from raw files can always be run again; this one could not."""
+    if counts["pairs_written"] or not counts["records_read"]:
+        return
+    reasons = ", ".join(f"{r}: {n:,}" for r, n in sorted(counts["rejected_by_reason"].items()))
+    raise OutputError(
+        f"rebuilding '{out}' from '{raw}' would write none of its {counts['records_read']:,} pairs (rejected: {reasons}), "
+        f"and they are the only copy: '{out}' is left as it was; build into another folder to see the rejects and their reasons"
+    )
 
 
 def _refuse_changed_inputs(plan: BuildPlan) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from prefdata.config import SourceBase, TurnMarkers, parse_config
 from prefdata.errors import AmbiguousLayoutError, ConfigError
 from prefdata.io.decode import json_text
+from prefdata.schema import CANONICAL_COLUMNS
 from prefdata.shapes.messages import ROLE_ALIASES, looks_like_messages
 
 CHOSEN_KEYS = ("chosen", "chosen_messages", "chosen_response", "response_chosen", "chosen_conversation")
@@ -54,7 +55,7 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
     source: dict[str, Any] | None = None
     chosen, rejected = _first(keys, CHOSEN_KEYS), _first(keys, REJECTED_KEYS)
     if chosen and rejected:
-        source = _preference_or_transcript(sample, keys, chosen, rejected)
+        source = _earlier_output(keys) or _preference_or_transcript(sample, keys, chosen, rejected)
     else:
         from prefdata.shapes.detect_more import detect_other
 
@@ -120,6 +121,21 @@ def _holds_whole_conversations(sample: Sequence[Mapping[str, Any]], chosen: str)
         if ROLE_ALIASES.get(first) != "assistant":
             return True
     return False
+
+
+def _earlier_output(keys: Counter[str]) -> dict[str, Any] | None:
+    """The pairs of an earlier build (its ``data/`` shards: every canonical column) read as they are.
+
+    Those pairs passed their own source's checks, whose direction rule is not in the data: a rated
+    source with ``higher_is_better: false`` chose the lower score, and a source with
+    ``scores_must_agree: false`` kept ties and lower scores. Judged again by the default rule, such
+    pairs were all ``tie``/``scores_disagree`` rejects, and ``prefdata build ds ds`` (a re-split)
+    replaced ``ds`` with an empty dataset. The scores are kept as the metadata they are."""
+    if not all(name in keys for name in CANONICAL_COLUMNS):
+        return None
+    columns = {"chosen": "chosen", "rejected": "rejected", "prompt": "prompt", "chosen_model": "chosen_model",
+               "rejected_model": "rejected_model", "score_chosen": "score_chosen", "score_rejected": "score_rejected"}
+    return {"shape": "preference", "columns": columns, "scores_must_agree": False}
 
 
 def _preference_or_transcript(sample: Sequence[Mapping[str, Any]], keys: Counter[str], chosen: str, rejected: str) -> dict[str, Any] | None:
