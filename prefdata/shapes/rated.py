@@ -181,9 +181,7 @@ class RatedShape(Shape):
             .filter(pl.col("__i").is_not_null())
         )
         item = pl.col("__items")
-        # a blank score or rank (an empty CSV cell) is a missing one, as JSON null is: it leaves that
-        # completion out, where "not a number" would reject the whole record (as read_scores does)
-        raw_value = blank_as_null(pl.col("__values") if self.parallel_value_path else _sub(item, self.item_value_path or SELF))
+        raw_value = pl.col("__values") if self.parallel_value_path else _sub(item, self.item_value_path or SELF)
         value = as_number(raw_value)
         model = blank_as_null(pl.col("__models") if c.models else (_sub(item, c.model) if c.model else pl.lit(None, pl.String)))
         text = to_messages(_sub(item, c.text), self.text_kind, "assistant", self.aliases)
@@ -196,10 +194,13 @@ class RatedShape(Shape):
             value.alias("__value"),
             self.goodness(value).alias("__good"),
             model.cast(pl.String).alias("__model"),
-            (raw_value.is_not_null() & value.is_null()).alias("__bad_value"),
             pl.when(raw_value.is_not_null() & value.is_null()).then(raw_value.cast(pl.String)).alias("__bad_text"),
         )
-        bad_values = ex.filter(pl.col("__bad_value")).group_by("__row").agg(pl.col("__bad_text").first())
+        # a blank score or rank (an empty CSV cell) is a missing one, as JSON null is: its completion is left
+        # out (its value is null), not the record rejected as "not a number" (as read_scores does). Tested
+        # on the few values that are no number, not on every completion's.
+        ex = ex.with_columns(blank_as_null(pl.col("__bad_text")).alias("__bad_text"))
+        bad_values = ex.filter(pl.col("__bad_text").is_not_null()).group_by("__row").agg(pl.col("__bad_text").first())
         usable = _merge_repeated_texts(
             ex.filter(
                 pl.col("__value").is_not_null()
