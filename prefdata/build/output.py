@@ -36,8 +36,13 @@ TMP_MARK = BUILD_TEMP_MARK
 OLD_SUFFIX = "-old"
 
 
+#: The most partitions (shards per split) a build writes: the Hub's sharded names, which the
+#: ``datasets`` loader and :mod:`prefdata.splits` read a split from, number shards in five digits.
+MAX_PARTITIONS = 99_999
+
+
 def shard_name(split: str, index: int, count: int) -> str:
-    """Hugging Face Hub layout: ``train-00000-of-00004.parquet``."""
+    """Hugging Face Hub layout: ``train-00000-of-00004.parquet`` (up to :data:`MAX_PARTITIONS` shards)."""
     return f"{split}-{index:05d}-of-{count:05d}.parquet"
 
 

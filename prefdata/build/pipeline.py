@@ -26,11 +26,12 @@ import orjson
 import polars as pl
 
 from prefdata import __version__
-from prefdata.arguments import require_bool, require_path
+from prefdata.arguments import require_bool, require_number, require_path, require_whole
 from prefdata.build.batching import Joiner, Work, join_key
 from prefdata.build.card import UserEdits, render_card
 from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_drops, raw_order
 from prefdata.build.output import (
+    MAX_PARTITIONS,
     check_out_dir,
     make_temp_dir,
     release_temp_dir,
@@ -114,6 +115,7 @@ def _resolve_config(config: str | os.PathLike[str] | BuildConfig | Mapping[str, 
         return parse_config(dict(config))
     if not isinstance(config, (str, os.PathLike)):
         raise ConfigError(f"config must be a YAML file path, a mapping or a BuildConfig, got {type(config).__name__}")
+    require_path("config", config, ConfigError)  # "" is the current folder
     return load_config(config)
 
 
@@ -139,8 +141,14 @@ def build(
     for name, value in (("raw", raw), ("out", out)):
         require_path(name, value, InputError)
     require_bool("quiet", quiet, ConfigError)
-    if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
-        raise ConfigError(f"partitions must be a whole number >= 1 (or None for one per 256 MB of input or 500,000 pairs), got {partitions!r}")
+    if partitions is not None:
+        require_whole("partitions", partitions, ConfigError, least=1, most=MAX_PARTITIONS,
+                      why=" (shard names number them in five digits; None: one per 256 MB of input or 500,000 pairs)")
+    # a bool is a number to Python and to pydantic: test_fraction=False was a build without a test split
+    if test_fraction is not None:
+        require_number("test_fraction", test_fraction, ConfigError)
+    if seed is not None:
+        require_whole("seed", seed, ConfigError)
     out_path = Path(out)
     target = _out_folder(out_path)
     check_out_dir(target)
@@ -230,14 +238,15 @@ PARTITION_ROWS = 500_000
 
 
 def _default_partitions(plan: BuildPlan) -> int:
-    """One partition per 256 MB of pairs to write, and at least one per ``PARTITION_ROWS`` pairs."""
+    """One partition per 256 MB of pairs to write, and at least one per ``PARTITION_ROWS`` pairs (at most
+    :data:`~prefdata.build.output.MAX_PARTITIONS`, 25 TB in partitions of 256 MB)."""
     total = rows = 0.0
     for p in plan.files:
         # compressed files by their measured ratio: prompts that share long instructions compress 30x
         size = estimated_size(p.file.path, p.file.compression)
         total += size * p.shape.expansion
         rows += _records(p, size) * p.shape.pairs_per_record
-    return max(1, math.ceil(total / PARTITION_BYTES), math.ceil(rows / PARTITION_ROWS))
+    return min(MAX_PARTITIONS, max(1, math.ceil(total / PARTITION_BYTES), math.ceil(rows / PARTITION_ROWS)))
 
 
 def _records(p: FilePlan, size: int) -> float:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
-from prefdata.arguments import require_bool
+from prefdata.arguments import require_bool, require_path, require_whole
 from prefdata.check.checks import FAMILIES
 from prefdata.check.checks.base import Context, Options, disabled
 from prefdata.check.config import CHECK_IDS, CheckConfig, load_config
@@ -55,14 +56,18 @@ def check(
     t0 = time.perf_counter()
     for name, value in (("strict", strict), ("write", write), ("quiet", quiet)):
         require_bool(name, value, OptionsError)
+    # the dataset is checked by open_dataset; an empty one is the current folder: a suite or config "cannot be read", GX Data Docs written here
+    for name, value in (("suite", suite), ("tokenizer", tokenizer), ("benchmark_prompts", benchmark_prompts), ("data_docs", data_docs)):
+        if value is not None:
+            require_path(name, value, OptionsError)
+    if isinstance(config, (str, os.PathLike)):  # else a mapping or a CheckConfig, which load_config checks
+        require_path("config", config, OptionsError)
     if engine not in ENGINES:
         raise OptionsError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if (tokenizer is None) != (max_length is None):
         raise OptionsError("--tokenizer and --max-length go together (the truncation checks need both)")
-    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)):
-        raise OptionsError(f"max_length must be a whole number of tokens, got {max_length!r}")
-    if max_length is not None and max_length < 1:
-        raise OptionsError(f"max_length must be a positive number of tokens, got {max_length}")
+    if max_length is not None:
+        require_whole("max_length", max_length, OptionsError, least=1, why=" (tokens)")
     if data_docs is not None and engine != "gx":
         raise OptionsError("Data Docs are written by Great Expectations: use --engine gx with --data-docs")
     cfg = load_config(config)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from prefdata.build.output import MAX_PARTITIONS
 from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ MAX_PRINTED_SOURCES = 20
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), help="Share of prompt groups in the test split [default: 0.05].")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), help="Seed of the split [default: 0].")
 @click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate pairs instead of rejecting them (prefdata check then fails on exact_duplicates, an error, so train needs --no-check).")
-@click.option("--partitions", type=click.IntRange(1), help="Hash partitions = shards per split [default: one per 256 MB of input or 500,000 pairs, whichever gives more].")
+@click.option("--partitions", type=click.IntRange(1, MAX_PARTITIONS), help=f"Hash partitions = shards per split, each written even when empty [default: one per 256 MB of input or 500,000 pairs, whichever gives more; at most {MAX_PARTITIONS:,}, as shard names have five digits].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display and no summary.")
 def command(raw: str, out: str, config_path: str | None, test_fraction: float | None, seed: int | None, keep_duplicates: bool, partitions: int | None, quiet: bool) -> None:
     """Turn raw feedback logs (file, folder or glob) into a validated preference dataset in OUT."""

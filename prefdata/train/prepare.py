@@ -115,8 +115,11 @@ def prepare_inputs(
     """Validate every input of a stage; raises a :class:`~prefdata.train.errors.TrainError` on the first problem."""
     for name, value in (("data", data), ("output", output)):
         require_path(name, value, TrainError)
-    if model is not None:
-        require_path("model", model, TrainError)
+    if recipe is not None:  # "" would be the current folder
+        require_path("recipe", recipe, TrainError)
+    for name, value in (("model", model), ("ref_model", ref_model)):
+        if value is not None:  # "": ref_model="" trained against the model itself, unsaid
+            require_path(name, value, TrainError, what="a model (a local directory or a hub id)")
     for name, value in (("no_check", no_check), ("overwrite", overwrite), ("from_instruct", from_instruct)):
         require_bool(name, value, TrainError)
     overrides = dict(overrides or {})

@@ -356,7 +356,7 @@ def test_partitions_from_python_are_validated_like_the_option(tmp_path: Path, pa
     from prefdata.errors import ConfigError
 
     raw = _write(tmp_path, "a.jsonl", _jsonl(5))
-    with pytest.raises(ConfigError, match="partitions must be a whole number >= 1"):
+    with pytest.raises(ConfigError, match="partitions must be a whole number from 1 to 99,999"):
         prefdata.build(raw, tmp_path / "out", partitions=partitions)  # type: ignore[arg-type]
 
 
