@@ -196,10 +196,11 @@ def build(
         if line is not None:
             say(line)
     warnings = [f"{shown_name(s.name)}: skipped ({s.reason})" for s in plan.skipped] + plan.warnings + [w for w in (card_warning, settled.warning()) if w]
-    if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"])) is not None:
+    forced_group = manifest["split"]["test_group_forced"]
+    if (lopsided := _split_warning(effective.split.test_fraction, manifest["counts"]["pairs_by_split"], forced=forced_group)) is not None:
         say(f"warning: {lopsided}")
         warnings.append(lopsided)
-    if manifest["split"]["test_group_forced"]:
+    if forced_group:
         n_test = manifest["counts"]["pairs_by_split"].get("test", 0)
         forced = (
             f"no prompt group's hash fell below test_fraction {effective.split.test_fraction:g}, so the group with the smallest "
@@ -214,21 +215,53 @@ def build(
 SPLIT_WARNING_MIN_PAIRS = 50
 
 
-def _split_warning(test_fraction: float, pairs_by_split: Mapping[str, int]) -> str | None:
-    """A warning when the test split is far from ``test_fraction`` (under half or over twice it).
+def _split_warning(test_fraction: float, pairs_by_split: Mapping[str, int], *, forced: bool = False) -> str | None:
+    """A warning when the test split is far from ``test_fraction`` (under half or over twice it), with
+    its cause as far as the counts tell it.
 
-    The split keeps every prompt opening with the same user turn on one side, so a log whose
-    conversations all open alike ("Hello!") has one group, and its test split is empty or everything.
+    The split moves a whole prompt group (the pairs whose prompts open with the same user turn) at a
+    time. ``forced``: no group's hash fell below the fraction and the build put one in test, so the
+    share is that group's; where the fraction asks for less than one pair, that is all the ``note:``
+    says, and no warning. A fraction of less than one pair, unforced, leaves test empty. Otherwise few
+    groups hold the pairs (a log whose conversations all open alike, "Hello!", is one group, and its
+    test split is empty or everything), or the fraction picks so few groups that chance moves the share.
+
+    >>> print(_split_warning(0.0001, {"train": 2301, "test": 2}, forced=True))
+    None
+    >>> print(_split_warning(0.2, {"train": 2, "test": 60}, forced=True))
+    the test split holds 60 of 62 pairs (96.8%), not about 20%: no prompt group's hash fell below test_fraction, so the build put the one with the smallest hash in test, and the share is that one group's (the pairs whose prompts open with its user turn)
+    >>> print(_split_warning(1e-20, {"train": 2303, "test": 0}))
+    the test split holds 0 of 2,303 pairs (0%), not about 1e-18%: test_fraction of 2,303 pairs is 2.3e-17 pair, less than any prompt group holds
     """
     total = sum(pairs_by_split.values())
     test = pairs_by_split.get("test", 0)
     if test_fraction <= 0 or total < SPLIT_WARNING_MIN_PAIRS or test_fraction / 2 <= test / total <= 2 * test_fraction:
         return None
-    return (
-        f"the test split holds {test:,} of {total:,} pairs ({test / total:.1%}), not about {test_fraction:.0%}: pairs are "
-        "split by the opening user turn of their prompt, and a few openings (a greeting every conversation starts "
-        "with, one shared instruction) hold most pairs"
+    tiny = test_fraction * total < 1
+    if forced and tiny:  # the test split the fraction asks for is under a pair: the forced group's note says it all
+        return None
+    said = f"the test split holds {test:,} of {total:,} pairs ({_percent(test / total)}), not about {_percent(test_fraction)}: "
+    if forced:
+        return said + (
+            "no prompt group's hash fell below test_fraction, so the build put the one with the smallest hash in test, "
+            "and the share is that one group's (the pairs whose prompts open with its user turn)"
+        )
+    if tiny:
+        return said + f"test_fraction of {total:,} pairs is {test_fraction * total:.2g} pair, less than any prompt group holds"
+    return said + (
+        "pairs are split by the opening user turn of their prompt, a whole group at a time, so either a few openings "
+        "(a greeting every conversation starts with, one shared instruction) hold most pairs, or the fraction picks "
+        "so few groups that chance moves the share"
     )
+
+
+def _percent(share: float) -> str:
+    """``share`` as a percentage with three significant digits: 0.0001 is ``0.01%``, not ``0%``.
+
+    >>> _percent(0.05), _percent(2 / 2303), _percent(0.0), _percent(1e-20), _percent(0.125)
+    ('5%', '0.0868%', '0%', '1e-18%', '12.5%')
+    """
+    return f"{share * 100:.3g}%"
 
 
 #: Pass 2 holds a partition's pairs, and each costs about 1 KB there however short its text (message

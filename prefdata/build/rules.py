@@ -185,5 +185,13 @@ def with_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, by_prompt: bool =
 
 
 def test_threshold(test_fraction: float) -> int:
-    """``_split_key < threshold`` puts a prompt group in the test split."""
-    return min(int(test_fraction * 2**64), 2**64 - 1)
+    """``_split_key < threshold`` puts a prompt group in the test split. Any fraction above 0 gives a
+    threshold of at least 1 (a fraction under 2**-64 rounded down to 0): 0 means "no test split",
+    which also decides whether a small build forces one group into test (:func:`~prefdata.build.finalize.assign_split`).
+
+    >>> test_threshold(0.0), test_threshold(1e-20), test_threshold(0.5) == 2**63
+    (0, 1, True)
+    """
+    if test_fraction <= 0:
+        return 0
+    return min(max(int(test_fraction * 2**64), 1), 2**64 - 1)

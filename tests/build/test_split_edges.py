@@ -1,0 +1,64 @@
+"""The split at its edges: a fraction so small it rounds to nothing, and the warning about a test
+share far from the fraction, which must say the cause the counts show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import prefdata
+from prefdata.build import rules
+from prefdata.build.pipeline import _split_warning
+
+
+def _raw(tmp_path: Path, n: int) -> Path:
+    path = tmp_path / "raw.jsonl"
+    path.write_text("".join(json.dumps({"prompt": f"question {i}", "chosen": "yes", "rejected": f"no {i}"}) + "\n" for i in range(n)))
+    return path
+
+
+def _test_rows(out: Path) -> int:
+    return sum(pq.read_metadata(p).num_rows for p in (out / "data").glob("test-*.parquet"))
+
+
+@pytest.mark.parametrize("fraction", [1e-3, 1e-19, 1e-20, 5e-324])
+def test_any_fraction_above_zero_gets_the_forced_test_group(tmp_path: Path, fraction: float) -> None:
+    """README: a single-partition build with two prompt groups or more always gets a test group. Below
+    2**-64 the threshold rounded to 0, which also read as "no test split": test stayed empty, unsaid."""
+    said: list[str] = []
+    result = prefdata.build(_raw(tmp_path, 5), tmp_path / "out", test_fraction=fraction, log=said.append)
+    assert result.manifest["split"]["test_group_forced"] is True and _test_rows(tmp_path / "out") == 1
+    assert [line for line in said if line.startswith("note: ") and "(1 pair) was put in test" in line]
+    assert rules.test_threshold(fraction) >= 1 and rules.test_threshold(0.0) == 0
+
+
+def test_a_zero_fraction_still_means_no_test_split(tmp_path: Path) -> None:
+    result = prefdata.build(_raw(tmp_path, 5), tmp_path / "out", test_fraction=0)
+    assert result.counts["pairs_by_split"]["test"] == 0 and result.manifest["split"]["test_group_forced"] is False
+
+
+def test_a_forced_group_under_a_tiny_fraction_is_a_note_not_a_warning_about_openings(tmp_path: Path) -> None:
+    """60 prompts, each its own opening, --test-fraction 0.0001: the build forces one group into test,
+    and warned that "a few openings ... hold most pairs" (false: each holds one), "0.0001 ... not about 0%"."""
+    said: list[str] = []
+    result = prefdata.build(_raw(tmp_path, 60), tmp_path / "out", test_fraction=0.0001, log=said.append)
+    assert result.manifest["split"]["test_group_forced"] is True
+    assert not result.warnings and not [line for line in said if line.startswith("warning:")]
+    assert [line for line in said if line.startswith("note: ") and "test_fraction 0.0001" in line]
+
+
+def test_the_split_warning_says_its_cause_and_prints_small_fractions() -> None:
+    forced = _split_warning(0.2, {"train": 2, "test": 60}, forced=True)
+    assert forced is not None and "(96.8%), not about 20%" in forced and "smallest hash" in forced and "openings" not in forced
+    empty = _split_warning(1e-20, {"train": 2303, "test": 0})
+    assert empty is not None and "not about 1e-18%" in empty and "less than any prompt group" in empty and "openings" not in empty
+    lopsided = _split_warning(0.005, {"train": 600, "test": 0})
+    assert lopsided is not None and "(0%), not about 0.5%" in lopsided and "opening user turn" in lopsided
+    assert _split_warning(0.001, {"train": 4990, "test": 10}) is None  # 0.2% is twice 0.1%: no warning at the edge
+    tiny = _split_warning(0.001, {"train": 4980, "test": 20})
+    assert tiny is not None and "(0.4%), not about 0.1%" in tiny
+    assert _split_warning(0.0001, {"train": 2301, "test": 2}, forced=True) is None  # the note says it
+    assert _split_warning(0.05, {"train": 95, "test": 5}) is None
