@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefdata.arguments import require_path
+from prefdata.arguments import require_path, require_whole
 from prefdata.build.plan import columns_read, detect_file
 from prefdata.config import BuildConfig, dump_config
 from prefdata.errors import AmbiguousLayoutError, InputError, UnreadableFileError
 from prefdata.io.decode import json_kind
 from prefdata.io.discover import SkippedFile, discover, no_object_reason
-from prefdata.io.parquet_records import named_twice
+from prefdata.io.parquet_records import Undecoded, named_twice
 from prefdata.io.records import DETECTION_SAMPLE, read_sample
 from prefdata.shapes import make_shape
 
@@ -52,14 +53,19 @@ class InspectResult:
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
-def field_stats(sample: list[dict]) -> list[FieldStats]:
+def field_stats(sample: list[dict], undecoded: Mapping[int, Mapping[str, Undecoded]] | None = None) -> list[FieldStats]:
+    """Per field: how many records hold it, its types, its mean length as text. ``undecoded``
+    (:attr:`~prefdata.io.records.Sample.undecoded`): values the sample holds as null because their
+    bytes are not UTF-8, counted as what they are (``binary``): an image column is not empty."""
     present: Counter[str] = Counter()
     types: dict[str, Counter[str]] = defaultdict(Counter)
     chars: dict[str, list[int]] = defaultdict(list)
-    for rec in sample:
+    undecoded = undecoded or {}
+    for i, rec in enumerate(sample):
+        nulled = undecoded.get(i, {})
         for key, value in rec.items():
             present[key] += 1
-            types[key][json_kind(value).replace('array', 'list')] += 1
+            types[key][nulled[key].kind if key in nulled else json_kind(value).replace('array', 'list')] += 1
             if isinstance(value, str):
                 chars[key].append(len(value))
     return [
@@ -72,8 +78,7 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
     """Describe every raw file under RAW (a file, folder or glob) without building anything."""
     require_path("raw", raw, InputError)
     for name, value, least in (("sample_size", sample_size, 1), ("examples", examples, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise InputError(f"{name} must be a whole number >= {least}, got {value!r}")
+        require_whole(name, value, InputError, least=least)  # any size above: more than the file holds is all of it
     inputs, skipped = discover(raw)
     result = InspectResult(skipped=skipped)
     for f in inputs:
@@ -84,7 +89,8 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             continue
         read = taken.records
         sample, detection = read[:sample_size], read[:DETECTION_SAMPLE]
-        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample), sample[:examples], None, None, "")
+        shown = [_with_undecoded(rec, taken.undecoded.get(i, {})) for i, rec in enumerate(sample[:examples])]
+        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample, taken.undecoded), shown, None, None, "")
         if not sample:
             report.problem = no_object_reason(f, taken.problem)
         else:
@@ -101,3 +107,9 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
                 report.config_yaml = exc.suggested_config
         result.files.append(report)
     return result
+
+
+def _with_undecoded(record: dict[str, Any], nulled: Mapping[str, Undecoded]) -> dict[str, Any]:
+    """``record`` as an example shows it: a value held as null because its bytes are not UTF-8 as
+    ``"<9 bytes, not UTF-8>"`` (the bytes themselves are neither JSON nor text to print)."""
+    return {k: nulled[k].describe() if k in nulled else v for k, v in record.items()} if nulled else record

@@ -16,7 +16,7 @@ def _short(value: object, width: int = 240) -> str:
 
 @click.command("inspect")
 @click.argument("raw", type=NonEmptyPath())
-@click.option("--sample", "sample_size", default=200, show_default=True, type=click.IntRange(min=1), help="Records per file the field table describes (the shape is detected from the first 200, as the build does).")
+@click.option("--sample", "sample_size", default=200, show_default=True, type=click.IntRange(min=1), help="Records per file the field table describes (the shape is detected from the first 200, as the build does; more than a file holds is all of it).")
 @click.option("--examples", default=2, show_default=True, type=click.IntRange(min=0), help="Records shown per file.")
 def command(raw: str, sample_size: int, examples: int) -> None:
     """Show each raw file's fields, a few records, its detected shape and a config that would build it."""
@@ -31,7 +31,7 @@ def command(raw: str, sample_size: int, examples: int) -> None:
         for s in f.fields:
             types = ", ".join(f"{t} {n}" for t, n in sorted(s.types.items(), key=lambda kv: -kv[1]))
             chars = f", ~{s.mean_chars:,.0f} chars" if s.mean_chars is not None else ""
-            click.echo(f"  {s.name:24s} {s.present:>5}/{f.sampled}  {types}{chars}")
+            click.echo(f"  {shown_name(s.name):24s} {s.present:>5}/{f.sampled}  {types}{chars}")  # a "bad\nkey" on one line
         for i, rec in enumerate(f.examples, 1):
             click.echo(f"  example {i}: {_short(rec)}")
         if f.problem:

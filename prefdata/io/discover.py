@@ -260,6 +260,7 @@ def shown_name(name: str) -> str:
     """A file name as messages show it: on one line and as what it is. Bytes that are not UTF-8 are
     ``\\xff`` escapes, control characters escapes as Python writes them (``\\n``, ``\\r``, ``\\x1b``,
     ``\\u202e``); a printed config quotes the name in YAML instead, and the manifest keeps it as is.
+    ``inspect``'s field table shows a record's field names so too (a ``"bad\\nkey"`` on one line).
 
     >>> shown_name("new\\nline.jsonl"), shown_name("evil\\rok.jsonl")
     ('new\\\\nline.jsonl', 'evil\\\\rok.jsonl')

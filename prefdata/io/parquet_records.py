@@ -28,6 +28,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO
 
 import orjson
@@ -312,10 +313,27 @@ def json_with_non_finite(row: dict) -> str:  # type: ignore[type-arg]
     return orjson.dumps(fix(row), default=str).decode("utf-8")
 
 
-def text_or_null(frame: pl.DataFrame) -> pl.DataFrame:
+@dataclass(frozen=True)
+class Undecoded:
+    """A value of the detection sample shown as null because its bytes are not UTF-8 (:func:`text_or_null`):
+    ``inspect`` counts it as what it is, not as a missing value."""
+
+    kind: str  # "binary" (bytes), "object" or "list" (holding such bytes)
+    size: int | None = None  # the bytes' length, for "binary"
+
+    def describe(self) -> str:
+        """``<9 bytes, not UTF-8>``, or ``<an object holding bytes that are not UTF-8>``."""
+        if self.kind == "binary":
+            return f"<{self.size:,} byte{'' if self.size == 1 else 's'}, not UTF-8>"
+        return f"<{'an object' if self.kind == 'object' else 'a list'} holding bytes that are not UTF-8>"
+
+
+def text_or_null(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str, Undecoded]]]:
     """``frame`` with binary leaves as text, and a value whose bytes are not UTF-8 as null: for the
     detection sample, which must see a file's columns even when one (a UUID's or an image's bytes)
-    holds no text in any row; the build rejects such a value only where it reads it (:func:`as_text`)."""
+    holds no text in any row; the build rejects such a value only where it reads it (:func:`as_text`).
+    Each value so nulled is ``(row, column, what it was)``: an image column is no empty column."""
+    nulled: list[tuple[int, str, Undecoded]] = []
     for name, dtype in frame.schema.items():
         target = text_types(dtype)
         if target == dtype:
@@ -324,10 +342,12 @@ def text_or_null(frame: pl.DataFrame) -> pl.DataFrame:
             frame = frame.with_columns(pl.col(name).cast(target))
         except pl.exceptions.PolarsError:
             values = frame.get_column(name).to_list()  # rebuilt: a null over the bytes still fails the cast
+            kind = "binary" if dtype == pl.Binary else "object" if isinstance(dtype, pl.Struct) else "list"
             for i in _rows_that_fail(frame.select(name), {name: target}, 0, frame.height):
+                nulled.append((i, name, Undecoded(kind, len(values[i]) if kind == "binary" else None)))
                 values[i] = None
             frame = frame.with_columns(pl.Series(name, values, dtype=dtype).cast(target))
-    return frame
+    return frame, nulled
 
 
 def _rows_that_fail(frame: pl.DataFrame, target: dict[str, pl.DataType], lo: int, hi: int) -> list[int]:

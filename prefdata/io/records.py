@@ -25,12 +25,14 @@ from typing import BinaryIO
 import orjson
 import polars as pl
 
+from prefdata.config import MAX_COUNT
 from prefdata.errors import InputError, UnreadableFileError
 from prefdata.io.compression import CorruptStreamError, open_binary
 from prefdata.io.decode import json_kind
 from prefdata.io.discover import InputFile, shown_name
 from prefdata.io.json_array import WHITESPACE, ArraySplitter, Elements
 from prefdata.io.parquet_records import (
+    Undecoded,
     as_text,
     columns_to_read,
     json_with_non_finite,
@@ -73,6 +75,9 @@ class RecordBatch:
     #: CSV and Parquet: the file's column names as it gives them (a name given twice included), which
     #: the plan checks against the columns its source reads (:func:`~prefdata.io.parquet_records.named_twice`)
     columns: tuple[str, ...] | None = None
+    #: the lenient Parquet sample: ``(record, column, what)`` of each value shown as null because its
+    #: bytes are not UTF-8 (:func:`~prefdata.io.parquet_records.text_or_null`)
+    undecoded: tuple[tuple[int, str, Undecoded], ...] = ()
 
     @property
     def records(self) -> int:
@@ -561,7 +566,8 @@ def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null:
     """One batch of rows as JSON text. ``columns`` are selected again after the read (pyarrow also
     reads ``a`` for a column named ``a.b``, the path of a nested field), each by its first position
     (the lenient sample reads both columns of a name given twice, and shows the first). ``as_null``:
-    the lenient sample's columns left unread, shown as null, and bytes that are not UTF-8 shown as null too.
+    the lenient sample's columns left unread, shown as null, and bytes that are not UTF-8 shown as null too
+    (the batch's ``undecoded`` says which).
     ``types``: the columns' structs cut to the fields read (:func:`~prefdata.io.parquet_records.read_schema`)."""
     if columns is not None:
         names = table.schema.names
@@ -570,10 +576,12 @@ def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null:
         table = table.cast(types)
     frame = pl.from_arrow(utf8_checked(table))
     assert isinstance(frame, pl.DataFrame)
+    undecoded: list[tuple[int, str, Undecoded]] = []
     if as_null is None:
         text, bad = as_text(frame)
     else:
-        text, bad = text_or_null(frame).with_columns(pl.lit(None, pl.String).alias(n) for n in as_null), []
+        text, undecoded = text_or_null(frame)
+        text, bad = text.with_columns(pl.lit(None, pl.String).alias(n) for n in as_null), []
     numbers = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True)
     if bad:
         numbers = numbers.filter(~pl.int_range(0, frame.height, eager=True).is_in([i for i, _, _ in bad]))
@@ -584,7 +592,8 @@ def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null:
         fixed = [json_with_non_finite(row) for row in text[rows].iter_rows(named=True)]
         lines = lines.with_columns(lines.get_column("_line").scatter(rows, fixed))
     rejects = [(first + i, raw, "invalid_utf8", f"column '{column}' holds bytes that are not UTF-8") for i, column, raw in bad]
-    return RecordBatch(lines=lines, rejects=_rejects_frame(rejects), bytes_read=table.nbytes)
+    return RecordBatch(lines=lines, rejects=_rejects_frame(rejects), bytes_read=table.nbytes,
+                       undecoded=tuple((first + i, column, what) for i, column, what in undecoded))
 
 
 #: How many of a file's first records the build detects its shape from (and ``inspect`` too, whatever
@@ -602,12 +611,17 @@ class Sample:
     #: why the first record that is no JSON object is not (``record 2: ...``): a file none of whose
     #: sampled records parse is skipped, and its reason should say what the records look like
     problem: str | None = None
+    #: Parquet: the values of ``records`` shown as null because their bytes are not UTF-8, by the
+    #: record's index and column (an image's bytes; ``inspect`` counts them as ``binary``)
+    undecoded: dict[int, dict[str, Undecoded]] = field(default_factory=dict)
 
 
 def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
     """The first ``n`` records of ``f`` that parse as JSON objects (for shape detection), with the file's
     column names: a name given twice shows its first column, and the plan refuses the file only if its
-    source reads that name."""
+    source reads that name. An ``n`` past what a 64-bit count holds (``inspect --sample`` is unbounded)
+    is all the records, as it is: polars takes no wider number of rows."""
+    n = min(n, MAX_COUNT)
     out: list[dict] = []
     problem = None
     if f.format == "jsonl":
@@ -640,20 +654,26 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
     else:
         batches = iter_batches(f, batch_rows=max(n, 1))
     columns = None
+    undecoded: dict[int, dict[str, Undecoded]] = {}
     for batch in batches:
         columns = columns or batch.columns
         if problem is None and batch.rejects.height:
             first = batch.rejects.row(0, named=True)
             problem = f"record {first['_record']}: {first['_detail']}"
+        nulled: dict[int, dict[str, Undecoded]] = {}
+        for record, column, what in batch.undecoded:
+            nulled.setdefault(record, {})[column] = what
         for record, line in batch.lines.head(n - len(out)).iter_rows():
             obj = _loads_or_none(line)
             if isinstance(obj, dict):
+                if record in nulled:
+                    undecoded[len(out)] = nulled[record]
                 out.append(obj)
             elif problem is None:  # a JSON array's element that is no object ([[1, 2], [3, 4]])
                 problem = f"record {record}: " + ("not JSON" if obj is None and line.strip() != "null" else f"a JSON {json_kind(obj)}, not an object")
         if len(out) >= n:
             break
-    return Sample(out, columns, problem)
+    return Sample(out, columns, problem, undecoded)
 
 
 def _loads_or_none(line: str) -> object:
