@@ -250,3 +250,19 @@ def test_an_id_whose_first_rows_are_copies_says_more_rows_have_it(tmp_path):
             "checks.json names offending pairs by id only, so the pair that offended may be in one of the other 1 row(s)"
             in _text(result.html_path.read_text()))
     assert f"(Id `7` is shared by {cap + 1} rows: its first {cap}, read by the report, are copies of one pair" in result.md_path.read_text()
+
+
+def test_response_lengths_are_the_messages_characters_in_both(tmp_path):
+    """A response of two messages "abc" + "def" is 6 characters: check counted the blank line its flat
+    view puts between them (8), and said chosen is longer in 100% of these pairs where the report,
+    counting the messages, said 0%."""
+    two = [msg("assistant", "abc"), msg("assistant", "def")]
+    rows = [canonical_row([msg("user", f"Q{i}")], two, [msg("assistant", "abcdefg")], record=i + 1) for i in range(40)]
+    rows += [canonical_row([msg("user", f"R{i}")], [msg("assistant", "abcd"), msg("assistant", "ef")], two, record=41 + i) for i in range(10)]
+    out = write_dataset(tmp_path / "out", {"train": rows}, manifest=False)
+    checked, result = _check_then_report(out)
+    length = checked.check("length_bias").statistic
+    assert (length["share_chosen_longer"], length["share_equal_length"]) == (0.0, 0.2)
+    assert (length["mean_chosen_chars"], length["mean_rejected_chars"]) == (6.0, (40 * 7 + 10 * 6) / 50)
+    stats = result.content.stats
+    assert (stats["share_chosen_longer"], stats["share_same_length"], stats["median_chosen_chars"]) == (0.0, 0.2, 6.0)

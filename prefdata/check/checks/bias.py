@@ -1,6 +1,7 @@
 """Biases a reward model learns instead of quality: length and presentation order.
 
-- ``length_bias``: among the pairs whose responses differ in length (in characters), the share
+- ``length_bias``: among the pairs whose responses differ in length (in characters of the messages'
+  contents, as the report counts them: :func:`response_chars`), the share
   whose chosen response is the longer one; also the share of equal lengths, the mean and median
   chosen/rejected length ratio, and Cohen's d of the two length distributions, overall and per
   source. A DPO model trained on data where the longer answer nearly always wins learns to be
@@ -29,13 +30,22 @@ import polars as pl
 from prefdata.check.checks.base import Context, percent, plural, run_enabled, skipped
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
+from prefdata.check.view import MESSAGE_SEPARATOR
+
+
+def response_chars(column: str) -> pl.Expr:
+    """A response's length: the characters of its messages' contents, as ``prefdata report`` counts
+    them. From the view's joined text, less the separators the view puts between messages (counted,
+    two messages "abc" + "def" read as 8 characters against a one-message "abcdefg")."""
+    separators = (pl.col(f"{column}_turns") - 1).clip(lower_bound=0) * len(MESSAGE_SEPARATOR)
+    return (pl.col(f"{column}_text").str.len_chars() - separators).cast(pl.UInt32)
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
     out: dict[str, pl.Expr] = {}
     if config.checks.length_bias.enabled:
-        out["_chosen_len"] = pl.col("chosen_text").str.len_chars()
-        out["_rejected_len"] = pl.col("rejected_text").str.len_chars()
+        out["_chosen_len"] = response_chars("chosen")
+        out["_rejected_len"] = response_chars("rejected")
     return out
 
 
