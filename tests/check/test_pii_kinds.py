@@ -29,6 +29,9 @@ FOUND = {
     "a backup of carol@example.net_backup": "email",
     "19 digits printed: 4111 1111 1111 1111 113": "card",
     "13-digit Visa: 4222 2222 2222 2": "card",
+    "numbers on both sides: Row 7 4111 1111 1111 1111 05": "card",
+    "a list number and a CVV: Pay with 2 5555 5555 5555 4444 123": "card",
+    "amex between a date and a CVV: 2024-05-01 3782 822463 10005 1234": "card",
 }
 NOT_FOUND = (
     "the task-management-system-redesign-plan-for-q3 board",
@@ -42,6 +45,7 @@ NOT_FOUND = (
     "a 20-digit number 41111111111111111111 is not a card",
     "version pkg@1.2.3 and the date 2023-01-15",
     "a table row 1203 4111 1111 1111 1111 7788 9900 of counts",  # a card-shaped window inside a longer run
+    "a table row 12 4111 1111 1111 1111 7788 99 of counts",  # the same with a 4-digit group on one side
 )
 
 
@@ -66,7 +70,12 @@ def test_every_planted_kind_is_found_and_nothing_else(result):
 @pytest.mark.parametrize(
     ("run", "card"),
     [("4111 1111 1111 1111 05", True), ("7 4111-1111-1111-1111", True), ("4111 1111 1111 1112", False),
-     ("4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", False), ("41111111111111112", False), ("3782 822463 10005", True)],
+     ("4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", False), ("41111111111111112", False), ("3782 822463 10005", True),
+     # inside a longer run: only between groups of another width than the card's groups beside them
+     ("7 4111 1111 1111 1111 05", True), ("2 5555 5555 5555 4444 123", True), ("1 2 4111-1111-1111-1111 05 27", True),
+     ("12 3782 822463 10005 123", True), ("01 3782 822463 10005 1234", True), ("1 3056 930902 5904 22", True),
+     ("1203 4111 1111 1111 1111 7788", False), ("12 4111 1111 1111 1111 7788 99", False), ("12 1234 4111 1111 1111 1111 05", False),
+     ("7 4111 1111 1111 1112 05", False)],
 )
 def test_has_card_reads_the_printed_groups(run, card):
     assert has_card(run) is card

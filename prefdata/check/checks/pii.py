@@ -14,7 +14,8 @@ classified by kind after the pass:
 
 - a card candidate is a whole run of 13 or more digits split by single spaces or dashes, so a card
   next to an expiry date, a CVV or a phone number is one run; the run's first and last groups shaped
-  like a printed card are Luhn-checked (:func:`has_card`), and a phone number in the run still counts;
+  like a printed card, and such groups inside it between groups of other widths, are Luhn-checked
+  (:func:`has_card`), and a phone number in the run still counts;
 - e-mail-shaped matches whose "domain" ends in a file extension (``icon@2x.png``) or that are SSH
   remotes (``git@github.com``) are not addresses;
 - token prefixes must start a word, so ``task-management-...`` is not an ``sk-`` key.
@@ -128,22 +129,30 @@ def _luhn(digits: str) -> bool:
 
 def has_card(run: str) -> bool:
     """Whether a digit run (:data:`CARD_CANDIDATE`) holds a card number: the run itself when it is
-    one unbroken group of 13-19 digits, or its first or last groups printed as a card
-    (:data:`CARD_GROUPS`: a card followed by an expiry date or CVV, or after a list number), with a
-    network prefix and a valid Luhn checksum. Windows inside a longer run are not tried: a table of
-    4-digit numbers would hold a Luhn-valid window by chance every few rows.
+    one unbroken group of 13-19 digits, or groups of it printed as a card (:data:`CARD_GROUPS`) with
+    a network prefix and a valid Luhn checksum. Printed groups count at either end of the run (a card
+    followed by an expiry date or CVV, or after a list number) or inside it when the groups beside
+    them are of another width than the card's groups they touch (``Row 7 4111 1111 1111 1111 05``:
+    a number on both sides). A window inside the run with a group as wide as its own beside it is
+    not tried: in a table of 4-digit numbers every few rows would hold a Luhn-valid window by
+    chance, and which four groups would be the card is anyone's guess.
 
-    >>> has_card("4111 1111 1111 1111 05"), has_card("7 4111-1111-1111-1111"), has_card("4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1")
-    (True, True, False)
+    >>> has_card("4111 1111 1111 1111 05"), has_card("7 4111-1111-1111-1111"), has_card("7 4111 1111 1111 1111 05")
+    (True, True, True)
+    >>> has_card("4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1"), has_card("1203 4111 1111 1111 1111 7788 9900")
+    (False, False)
     """
     groups = re.split(r"[ -]", run)
     windows = [g for g in groups if 13 <= len(g) <= 19]
     lengths = [len(g) for g in groups]
+    n = len(groups)
     for shape in CARD_GROUPS:
         k = len(shape)
-        for start in {0, len(groups) - k} if len(groups) >= k else ():
-            if tuple(lengths[start : start + k]) == shape:
-                windows.append("".join(groups[start : start + k]))
+        for start in range(n - k + 1):
+            end = start + k
+            tried = start == 0 or end == n or (lengths[start - 1] != shape[0] and lengths[end] != shape[-1])
+            if tried and tuple(lengths[start:end]) == shape:
+                windows.append("".join(groups[start:end]))
     return any(_PREFIX.match(w) and _luhn(w) for w in windows)
 
 
