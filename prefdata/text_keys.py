@@ -1,5 +1,6 @@
-"""The normalized text that decides when two prompts are "the same": split groups, feedback
-pairing, and the leakage checks all compare prompts through :func:`match_text`.
+"""The normalized text that decides when two prompts are "the same": the split compares first user
+turns through :func:`match_text`; feedback pairing and the ``contradictory_pairs`` and
+``prompt_leakage_exact`` checks compare whole prompts turn by turn, roles included (:func:`prompt_key`).
 
 Two prompts that differ only in case or whitespace are one prompt for splitting and leakage: a test
 prompt that is a training prompt with an extra space or a no-break space is still leaked. So the key
@@ -15,6 +16,7 @@ length, a cheap test) pay for the Unicode replacements.
 from __future__ import annotations
 
 import polars as pl
+import polars_hash  # noqa: F401  (registers the nchash namespace)
 
 ASCII_WHITESPACE = (" ", "\n", "\t", "\r", "\x0b", "\x0c")
 #: Unicode's White_Space characters outside ASCII: with ASCII_WHITESPACE, what regex ``\s`` matches in polars.
@@ -32,6 +34,13 @@ INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
 BLANK = "".join((*ASCII_WHITESPACE, *WHITE_SPACE_NON_ASCII, *SEPARATORS, *INVISIBLE))
 
 
+def _lower_without_ascii_whitespace(text: pl.Expr) -> pl.Expr:
+    text = text.str.to_lowercase()
+    for ws in ASCII_WHITESPACE:
+        text = text.str.replace_all(ws, "", literal=True)
+    return text
+
+
 def match_text(text: pl.Expr) -> pl.Expr:
     """``text`` lower-cased, without whitespace of any kind, in Unicode NFC.
 
@@ -41,15 +50,66 @@ def match_text(text: pl.Expr) -> pl.Expr:
     a non-ASCII character pay for it (ASCII is NFC). Not :func:`prefdata.nfc.nfc`: its test of which
     texts can change, on this computed text, made polars compute the text again, and ASCII keys 2.9x slower.
 
+    Each text goes through one of two branches, ASCII or not, chosen on ``text`` itself: polars
+    does not share a subexpression that holds a ``list.eval`` (a prompt's contents), so a branch
+    that reused the lower-cased text computed it again for every use (4 times). (Lower-casing a
+    non-ASCII text can make it ASCII, the Kelvin sign; the non-ASCII branch leaves such a text as
+    the ASCII one would.)
+
     >>> pl.select(match_text(pl.lit("What\\u00a0is  2+2?\\n"))).item()
     'whatis2+2?'
     >>> pl.select(match_text(pl.lit("Caf\\u00e9"))).item() == pl.select(match_text(pl.lit("CAFE\\u0301"))).item()
     True
     """
-    text = text.str.to_lowercase()
-    for ws in ASCII_WHITESPACE:
-        text = text.str.replace_all(ws, "", literal=True)
     non_ascii = text.str.len_bytes() != text.str.len_chars()
-    unicode_free = pl.when(non_ascii).then(text).str.replace_many(list(UNICODE_WHITESPACE), [""] * len(UNICODE_WHITESPACE))
+    ascii_key = _lower_without_ascii_whitespace(pl.when(~non_ascii).then(text))
+    unicode_free = _lower_without_ascii_whitespace(pl.when(non_ascii).then(text))
+    unicode_free = unicode_free.str.replace_many(list(UNICODE_WHITESPACE), [""] * len(UNICODE_WHITESPACE))
     # NFC last: a combining mark that whitespace kept apart from its letter composes with it too
-    return pl.coalesce(unicode_free.str.normalize("NFC"), text)
+    return pl.coalesce(unicode_free.str.normalize("NFC"), ascii_key)
+
+
+#: :func:`prompt_key` of a prompt without text: no turns, or only turns that normalize to nothing.
+NO_TEXT_KEY = 0
+_MIX = 0x9E3779B97F4A7C15
+#: A character :func:`match_text` keeps.
+_TEXT = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in (*ASCII_WHITESPACE, *UNICODE_WHITESPACE)) + "]"
+
+
+def normalized_turn() -> pl.Expr:
+    """A message as prompts are compared, inside ``list.eval``: its role, and its content through
+    :func:`match_text` (a null content reads as "")."""
+    el = pl.element()
+    return pl.struct(el.struct.field("role"), match_text(el.struct.field("content").fill_null("")).alias("content"))
+
+
+def prompt_key(prompt: pl.Expr, *, normalized: bool = False) -> pl.Expr:
+    """64-bit key of a prompt (a message list; ``normalized``: a :func:`normalized_turn` list): equal
+    for two prompts whose turns have the same roles and the same :func:`match_text` contents, in the
+    same order.
+
+    Roles and turn boundaries count: ``[system "Be a pirate.", user "Say hello"]`` is another prompt
+    than ``[user "Be a pirate. Say hello"]`` (under another system prompt, preferring the other
+    answer is a real preference), though both join to the same text. The normalized contents are
+    joined with a newline, which none of them holds, and the roles written with their lengths, so
+    the two texts hashed tell the turns apart. A prompt without text is :data:`NO_TEXT_KEY`,
+    whatever its roles: the leakage check leaves such prompts (a dataset without a prompt column)
+    out. Each list is read by its own ``list.eval`` and normalized once (polars would compute a
+    shared one again for every use, see :func:`match_text`).
+
+    >>> key = lambda *ms: pl.select(prompt_key(pl.lit([dict(role=r, content=c) for r, c in ms]))).item()
+    >>> key(("user", "What is  2+2?")) == key(("user", "what is 2+2?"))
+    True
+    >>> key(("system", "Be a pirate."), ("user", "Say hello")) == key(("user", "Be a pirate. Say hello"))
+    False
+    >>> key(("user", " \\u00a0")) == NO_TEXT_KEY
+    True
+    """
+    el = pl.element()
+    content = el.struct.field("content").fill_null("")
+    role = el.struct.field("role").fill_null("")
+    contents = prompt.list.eval(content if normalized else match_text(content)).list.join("\n").fill_null("")
+    roles = prompt.list.eval(pl.format("{}:{}", role.str.len_bytes(), role)).list.join("").fill_null("")
+    key = contents.nchash.xxh3_64() ^ (roles.nchash.xxh3_64(seed=1) * pl.lit(_MIX, dtype=pl.UInt64))
+    raw = prompt.list.eval(content).list.join("\n").fill_null("")  # no normalizing: stops at its first character of text
+    return pl.when(raw.str.contains(_TEXT)).then(key).otherwise(pl.lit(NO_TEXT_KEY, dtype=pl.UInt64))

@@ -14,7 +14,7 @@ import polars_hash  # noqa: F401  (registers the nchash/chash namespaces)
 
 from prefdata.schema import PROMPT_LAST_ROLES, ROLES, has_blank_turn, id_expr, trimmed_contents
 from prefdata.shapes.messages import messages_text
-from prefdata.text_keys import match_text
+from prefdata.text_keys import match_text, normalized_turn, prompt_key
 
 _RESPONSES = ("chosen", "rejected")
 #: A whole turn that is a list of messages written out as text, in JSON or Python's repr: what
@@ -110,16 +110,6 @@ def _rule_exprs(responses: tuple[str, ...]) -> tuple[list[pl.Expr], pl.Expr, lis
     return conditions, pl.when(pl.col("_reason").is_null()).then(first).alias("__first"), outcome, broken
 
 
-def _normalized_turn() -> pl.Expr:
-    """A turn with its content lower-cased and stripped of whitespace (:func:`match_text`), inside ``list.eval``.
-
-    Joined, a prompt's normalized turns are its grouping text: feedback records are paired within
-    these groups, so prompts differing only in case or spacing match.
-    """
-    el = pl.element()
-    return pl.struct(el.struct.field("role"), match_text(el.struct.field("content")).alias("content"))
-
-
 def _first_user(prompt: pl.Expr) -> pl.Expr:
     el = pl.element()
     return prompt.list.eval(el.filter(el.struct.field("role") == "user").struct.field("content")).list.first()
@@ -142,24 +132,25 @@ def split_key(prompt: pl.Expr, seed: int, *, normalized: bool = False) -> pl.Exp
 
 def with_group_keys(lf: pl.LazyFrame, *, seed: int, partitions: int, prompt_group: bool = True) -> pl.LazyFrame:
     """Keys of rows that must meet others of their prompt: ``_split_key`` (see :func:`split_key`),
-    ``_group`` (hash of the whole prompt, lower-cased, whitespace removed: what feedback pairing
-    groups by; with ``prompt_group``) and ``_bucket`` (partition, from the same hash).
+    ``_group`` (:func:`prompt_key` of the whole prompt: the same roles and turns, each lower-cased,
+    whitespace removed, in NFC: what feedback pairing groups by; with ``prompt_group``) and
+    ``_bucket`` (partition, from the same hash).
 
     Every row of a prompt group lands in one partition, so pairing and dedup stay local to it. The
-    split needs no partition of its own: its key is a hash, the same wherever it is computed.
+    split needs no partition of its own: its key is a hash, the same wherever it is computed. A
+    group's prompts share their first user turn, so a group is never split.
     """
-    # Each turn is normalized once: both texts come from it (the whole prompt's normalized text is
-    # its turns' normalized texts joined, as normalizing removes the newline that joins them).
+    # Each turn is normalized once: both keys come from it
     turns = pl.col("__turns")
     whole = pl.col("__whole")
     keys = [(whole % partitions).cast(pl.UInt32).alias("_bucket")]
     if prompt_group:
         keys.append(whole.alias("_group"))
     return (
-        lf.with_columns(pl.col("prompt").list.eval(_normalized_turn()).alias("__turns"))
+        lf.with_columns(pl.col("prompt").list.eval(normalized_turn()).alias("__turns"))
         .with_columns(
             split_key(turns, seed, normalized=True).alias("_split_key"),
-            messages_text(turns, separator="").nchash.xxh3_64().alias("__whole"),
+            prompt_key(turns, normalized=True).alias("__whole"),
         )
         .with_columns(keys)
         .drop("__turns", "__whole")

@@ -1,7 +1,8 @@
 """``feedback``: production logs of (prompt, response, thumbs up/down), paired across records.
 
-Records that share a normalized prompt (case and whitespace ignored) are paired up-voted against
-down-voted::
+Records that share a normalized prompt (the same turns with the same roles, case, whitespace and
+Unicode normalization ignored in each: :func:`prefdata.text_keys.prompt_key`) are paired up-voted
+against down-voted::
 
     {"prompt": "Reset my password", "response": "Click 'Forgot password'.", "label": "up"}    (1)
     {"prompt": "reset my  password", "response": "I can't help.", "label": "down"}           (2)

@@ -135,6 +135,52 @@ def test_contradictions_compare_prompts_up_to_case_and_spacing(tmp_path):
     assert check(out, write=False).check("contradictory_pairs").offending_count == 2
 
 
+def _turns(*messages):
+    return [{"role": role, "content": content} for role, content in messages]
+
+
+def test_contradictions_and_leakage_count_roles_and_turns(tmp_path):
+    """A prompt is its turns, roles included: ``[system, user]`` is not the one user turn holding the
+    same words, nor is a three-turn dialogue the one turn its words join to, so preferring the other
+    answer there is no contradiction and no leak. Up to case, spacing and NFC, turn by turn, the same
+    prompt still is."""
+    pirate = _turns(("system", "Answer as a pirate."), ("user", "Say hello"))
+    dialogue = _turns(("user", "Hi"), ("assistant", "Hello"), ("user", "How are you?"))
+    rows = [
+        _pair(pirate, "Arr, ahoy!", "Hello."),
+        _pair(_turns(("user", "Answer as a pirate. Say hello")), "Hello.", "Arr, ahoy!"),
+        _pair(dialogue, "Fine.", "Bad."),
+        _pair(_turns(("user", "Hi Hello How are you?")), "Bad.", "Fine."),
+        _pair(_turns(("user", "Hi"), ("user", "Hello How are you?")), "Bad.", "Fine."),
+        _pair(_turns(("system", "answer as a  PIRATE."), ("user", "say hello ")), "Hello.", "Arr, ahoy!"),  # contradicts the first
+    ]
+    out = write_rows(tmp_path / "pairs", rows)
+    contradictions = check(out, write=False).check("contradictory_pairs")
+    assert contradictions.offending_count == 2 and contradictions.statistic["contradicting_groups"] == 1
+    assert set(contradictions.offending_ids) == ids_of(out, lambda p: "pirate" in p.lower() and "Say" not in p)
+
+    # training: the pirate and the dialogue; evaluation: the other four prompts
+    test = [{**row, "split": "test", "chosen": row["chosen"] + " Really."} for row in (rows[1], *rows[3:])]
+    out = write_rows(tmp_path / "leak", [rows[0], rows[2], *test])
+    leakage = check(out, write=False).check("prompt_leakage_exact")
+    assert leakage.offending_ids == sorted(ids_of(out, lambda p: p == "answer as a  PIRATE."))
+
+
+def test_a_build_never_leaks_prompts_that_differ_in_roles_or_turns(tmp_path):
+    """``build`` splits by the first user turn; prompts that join to the same text but split it into
+    other roles or turns may land in both splits, and that is no leak."""
+    lines = []
+    for i in range(30):
+        lines.append({"prompt": _turns(("system", f"You are helper {i}."), ("user", "Say hello")), "chosen": f"Hello {i}.", "rejected": "No."})
+        lines.append({"prompt": _turns(("user", f"You are helper {i}. Say hello")), "chosen": f"Hi {i}.", "rejected": "No."})
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    prefdata.build(raw, tmp_path / "out", test_fraction=0.5, quiet=True)
+    frame = pl.read_parquet(tmp_path / "out" / "data" / "*.parquet", include_file_paths="file")
+    assert frame.get_column("file").n_unique() == 2
+    assert check(tmp_path / "out", write=False).check("prompt_leakage_exact").passed
+
+
 def test_messages_split_differently_are_different_responses(tmp_path):
     a = [{"role": "assistant", "content": "Sure."}, {"role": "assistant", "content": "Step 1\n\nStep 2"}]
     b = [{"role": "assistant", "content": "Sure.\n\nStep 1"}, {"role": "assistant", "content": "Step 2"}]

@@ -644,6 +644,26 @@ def test_feedback_pairs_across_the_files_of_one_source_not_across_sources(tmp_pa
     assert_reconciled(tmp_path / "one")
 
 
+def test_feedback_pairs_prompts_with_the_same_roles_and_turns_only(tmp_path: Path) -> None:
+    """A system turn and a user turn are not the one user turn holding the same words: the down-vote
+    on the merged prompt answers another prompt and stays unpaired, while the one on the same turns
+    written in other case and spacing is paired."""
+    def record(label: str, answer: str, *turns: tuple[str, str]) -> dict:
+        return {"messages": [*({"role": r, "content": c} for r, c in turns), {"role": "assistant", "content": answer}], "label": label}
+
+    rows = [record("up", "Arr, ahoy!", ("system", "be a pirate"), ("user", "say hello")),
+            record("down", "Hello.", ("user", "be a pirate say hello")),
+            record("down", "Hi.", ("system", "Be a  pirate"), ("user", "Say hello")),
+            record("down", "Hey.", ("user", "be a pirate"), ("user", "say hello"))]
+    config = {"sources": [{"shape": "feedback", "columns": {"conversation": "messages", "label": "label"},
+                           "labels": {"up": ["up"], "down": ["down"]}}]}
+    result = prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows), tmp_path / "out", config=config)
+    assert result.counts["pairs_written"] == 1
+    assert [e["record"] for e in pairs(tmp_path / "out").get_column("lineage").item()] == [1, 3]
+    assert _reasons(tmp_path / "out") == [(2, "unpaired"), (4, "unpaired")]
+    assert_reconciled(tmp_path / "out")
+
+
 def test_a_detected_ranked_file_says_which_rank_is_best(tmp_path: Path) -> None:
     """DESIGN: ranked is "as rated, with rank direction explicit"; a detected file was paired as rank 1
     best while neither the detection line nor the printed config said so (a log whose rank 5 is best

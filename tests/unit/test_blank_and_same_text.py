@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from prefdata.nfc import MAY_CHANGE, nfc
 from prefdata.schema import MESSAGES, has_blank_turn, trimmed_contents
-from prefdata.text_keys import BLANK
+from prefdata.text_keys import ASCII_WHITESPACE, BLANK, UNICODE_WHITESPACE, match_text
 
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 #: Texts rich in what the definitions are about: blank characters, combining marks, composable letters.
@@ -64,3 +64,19 @@ def test_nfc_skips_only_texts_that_cannot_change() -> None:
     samples = ["Cafe\u0301", "\u212b", "a\u0301\u0323", "\u1100\u1161\u11a8", "<\u0338", "plain", "caf\u00e9", "\u0915\u093c"]
     got = pl.Series(samples).to_frame("t").select(nfc(pl.col("t"))).to_series().to_list()
     assert got == [unicodedata.normalize("NFC", s) for s in samples]
+
+
+_MATCH_CHARS = st.sampled_from([*BLANK, *"aAeEzZ?1\u00e9\u00c9\u212a\u0130\u1100\u1161\u11a8\uac00", *"\u0301\u0308\u0327"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(_MATCH_CHARS, max_size=12), min_size=1, max_size=20))
+def test_match_text_is_lowercase_nfc_without_whitespace_on_a_column_and_in_a_list(contents: list[str]) -> None:
+    """``match_text`` picks an ASCII or a non-ASCII branch by the text it is given (one computation
+    of the text, which polars does not share when it holds a ``list.eval``): lower-casing can make a
+    text ASCII (the Kelvin sign), and the key is the same either way, in a column or inside a list."""
+    removed = set(ASCII_WHITESPACE) | set(UNICODE_WHITESPACE)
+    expected = [unicodedata.normalize("NFC", "".join(c for c in t.lower() if c not in removed)) for t in contents]
+    assert pl.Series(contents).to_frame("t").select(match_text(pl.col("t"))).to_series().to_list() == expected
+    in_list = _turns(contents).to_frame("m").select(pl.col("m").list.eval(match_text(pl.element().struct.field("content"))))
+    assert in_list.to_series().explode().to_list() == expected

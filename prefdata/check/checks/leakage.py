@@ -1,9 +1,11 @@
 """Prompt leakage between the training splits and the evaluation splits.
 
-- ``prompt_leakage_exact``: a test (or validation) pair whose prompt, lowercased and with whitespace
-  removed, is also a training prompt. Held-out reward accuracy is then measured on prompts the model
-  was trained on and overstates generalisation. ``build`` splits by normalized prompt so this should
-  never fire on its output; it catches hand-made splits and datasets merged from several builds.
+- ``prompt_leakage_exact``: a test (or validation) pair whose prompt is also a training prompt: the
+  same turns with the same roles, each lowercased, with whitespace removed and in Unicode NFC
+  (:func:`prefdata.text_keys.prompt_key`). Held-out reward accuracy is then measured on prompts the
+  model was trained on and overstates generalisation. ``build`` splits by the first user turn's
+  normalized text, which two such prompts share, so this never fires on its output; it catches
+  hand-made splits and datasets merged from several builds.
 - ``prompt_leakage_near``: the same with the prompts' word-shingle Jaccard at or above
   ``min_jaccard`` (reworded or re-punctuated copies), from the MinHash similarity pass.
 
@@ -15,8 +17,6 @@ Offending ids are the pairs on the evaluation side (the ones to drop from the te
 
 from __future__ import annotations
 
-import functools
-
 import polars as pl
 
 from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share, skipped
@@ -25,7 +25,7 @@ from prefdata.check.checks.pairs import prompt_key
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 from prefdata.splits import is_train_split, train_splits
-from prefdata.text_keys import match_text
+from prefdata.text_keys import NO_TEXT_KEY
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
@@ -33,14 +33,6 @@ def features(config: CheckConfig) -> dict[str, pl.Expr]:
     if not (c.prompt_leakage_exact.enabled or c.prompt_leakage_near.enabled):
         return {}
     return {"_prompt_key": prompt_key()}  # the same expression as the pair checks': computed once
-
-
-@functools.cache
-def _empty_prompt_key() -> int:
-    """:func:`prompt_key` of a prompt with no text. A query, so run at the first check, not at import:
-    ``import prefdata`` imports this module, before the CLI's error handler exists, and a polars panic
-    there (``POLARS_MAX_THREADS=0``) exited 1, which reads as "the checks failed"."""
-    return pl.select(match_text(pl.lit("")).nchash.xxh3_64()).item()
 
 
 def _splits(ctx: Context) -> dict[str, int]:
@@ -71,7 +63,7 @@ def _exact(ctx: Context) -> CheckOutcome:
         return na
     f, training = ctx.frame, in_training(splits)
     # an empty prompt (no prompt column: TRL's implicit prompt) is no prompt a test pair can reuse
-    f = f.filter(pl.col("_prompt_key") != _empty_prompt_key())
+    f = f.filter(pl.col("_prompt_key") != NO_TEXT_KEY)
     train_keys = f.filter(training).select("_prompt_key").unique()
     leaked = f.filter(~training).join(train_keys, on="_prompt_key", how="semi")
     train_sharing = f.filter(training).join(leaked.select("_prompt_key").unique(), on="_prompt_key", how="semi").height

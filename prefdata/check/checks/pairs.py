@@ -9,8 +9,10 @@
   extra copies (every occurrence after the first in row order), the ones to drop.
 - ``contradictory_pairs``: for the same prompt, A is preferred over B in one pair and B over A in
   another. The two pairs cancel out; usually a label-encoding bug or annotator disagreement. Prompts
-  are the same when they are equal up to case and whitespace (:func:`prompt_key`), as ``build``
-  groups them and the leakage checks compare them.
+  are the same when they have the same turns, with the same roles, each equal up to case,
+  whitespace and Unicode normalization (:func:`prompt_key`), as ``build`` pairs feedback and the
+  leakage check compares them: under another system prompt, or split into other turns, preferring
+  the other answer is a real preference, not a contradiction.
 
 The other two compare responses byte for byte (as the build's dedup does, by ``id``): per column, a
 64-bit hash of the message contents (joined as in the flat view), of the role sequence and of the
@@ -24,11 +26,11 @@ from __future__ import annotations
 import polars as pl
 import polars_hash  # noqa: F401
 
+from prefdata import text_keys
 from prefdata.check.checks.base import Context, count_outcome, plural, run_enabled, share
 from prefdata.check.config import CheckConfig
 from prefdata.check.results import CheckOutcome
 from prefdata.schema import trimmed_contents
-from prefdata.text_keys import match_text
 
 
 def _json_hash(column: str) -> pl.Expr:
@@ -47,8 +49,9 @@ def same_responses() -> pl.Expr:
 
 
 def prompt_key() -> pl.Expr:
-    """Exact-match key of a prompt: its text as ``build`` compares prompts (:func:`match_text`)."""
-    return match_text(pl.col("prompt_text")).nchash.xxh3_64()
+    """Exact-match key of a prompt: its turns as ``build`` compares prompts (:func:`text_keys.prompt_key`:
+    roles and turn boundaries count; case, whitespace and Unicode normalization do not)."""
+    return text_keys.prompt_key(pl.col("prompt"))
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
