@@ -11,6 +11,7 @@ message names the option instead of a later ``TypeError`` naming nothing.
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any
 
@@ -31,10 +32,12 @@ def require_path(name: str, value: Any, error: type[Exception], *, what: str = "
         raise error(f"{name} is an empty path; name {what} (is a variable unset?)")
 
 
-def require_whole(name: str, value: Any, error: type[Exception], *, least: int | None = None, most: int | None = None, why: str = "") -> None:
-    """Refuse anything but an ``int`` in ``[least, most]``: ``True``, ``2.0`` and ``"2"`` included.
-    ``why`` follows the range in the message (what a bound comes from)."""
-    if isinstance(value, bool) or not isinstance(value, int) or (least is not None and value < least) or (most is not None and value > most):
+def require_whole(name: str, value: Any, error: type[Exception], *, least: int | None = None, most: int | None = None, why: str = "") -> int:
+    """The ``int`` of an integer in ``[least, most]`` (a numpy integer included: a pipeline's value
+    often is one); anything else is refused, ``True``, ``2.0`` and ``"2"`` included. ``why`` follows
+    the range in the message (what a bound comes from)."""
+    whole = not isinstance(value, bool) and isinstance(value, numbers.Integral)
+    if not whole or (least is not None and value < least) or (most is not None and value > most):
         if least is not None and most is not None:
             bounds = f" from {least:,} to {most:,}"
         elif least is not None:
@@ -42,10 +45,15 @@ def require_whole(name: str, value: Any, error: type[Exception], *, least: int |
         else:
             bounds = f" <= {most:,}" if most is not None else ""
         raise error(f"{name} must be a whole number{bounds}{why}, got {value!r}")
+    return int(value)
 
 
-def require_number(name: str, value: Any, error: type[Exception]) -> None:
-    """Refuse anything but an ``int`` or a ``float`` (``True``/``False`` and ``"0.2"`` included); the
-    range is the option's own check."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def require_number(name: str, value: Any, error: type[Exception]) -> float:
+    """The ``float`` of a real number (a numpy one included); ``True``/``False`` and ``"0.2"`` are
+    refused. The range is the option's own check."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise error(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except OverflowError:  # an int past a float (10**400): no fraction or threshold is that
+        raise error(f"{name} must be a number a float holds, got {value!r}") from None

@@ -77,8 +77,9 @@ def field_stats(sample: list[dict], undecoded: Mapping[int, Mapping[str, Undecod
 def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: int = 2) -> InspectResult:
     """Describe every raw file under RAW (a file, folder or glob) without building anything."""
     require_path("raw", raw, InputError)
-    for name, value, least in (("sample_size", sample_size, 1), ("examples", examples, 0)):
-        require_whole(name, value, InputError, least=least)  # any size above: more than the file holds is all of it
+    # any size above the least: more than the file holds is all of it
+    sample_size = require_whole("sample_size", sample_size, InputError, least=1)
+    examples = require_whole("examples", examples, InputError, least=0)
     inputs, skipped = discover(raw)
     result = InspectResult(skipped=skipped)
     for f in inputs:

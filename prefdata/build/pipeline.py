@@ -142,13 +142,13 @@ def build(
         require_path(name, value, InputError)
     require_bool("quiet", quiet, ConfigError)
     if partitions is not None:
-        require_whole("partitions", partitions, ConfigError, least=1, most=MAX_PARTITIONS,
+        partitions = require_whole("partitions", partitions, ConfigError, least=1, most=MAX_PARTITIONS,
                       why=" (shard names number them in five digits; None: one per 256 MB of input or 500,000 pairs)")
     # a bool is a number to Python and to pydantic: test_fraction=False was a build without a test split
     if test_fraction is not None:
-        require_number("test_fraction", test_fraction, ConfigError)
+        test_fraction = require_number("test_fraction", test_fraction, ConfigError)
     if seed is not None:
-        require_whole("seed", seed, ConfigError)
+        seed = require_whole("seed", seed, ConfigError)
     out_path = Path(out)
     target = _out_folder(out_path)
     check_out_dir(target)

@@ -67,7 +67,7 @@ def check(
     if (tokenizer is None) != (max_length is None):
         raise OptionsError("--tokenizer and --max-length go together (the truncation checks need both)")
     if max_length is not None:
-        require_whole("max_length", max_length, OptionsError, least=1, why=" (tokens)")
+        max_length = require_whole("max_length", max_length, OptionsError, least=1, why=" (tokens)")
     if data_docs is not None and engine != "gx":
         raise OptionsError("Data Docs are written by Great Expectations: use --engine gx with --data-docs")
     cfg = load_config(config)

@@ -322,7 +322,7 @@ class Undecoded:
     size: int | None = None  # the bytes' length, for "binary"
 
     def describe(self) -> str:
-        """``<9 bytes, not UTF-8>``, or ``<an object holding bytes that are not UTF-8>``."""
+        """``<9 bytes, not UTF-8>``, or ``<an object (a list) holding bytes that are not UTF-8>``."""
         if self.kind == "binary":
             return f"<{self.size:,} byte{'' if self.size == 1 else 's'}, not UTF-8>"
         return f"<{'an object' if self.kind == 'object' else 'a list'} holding bytes that are not UTF-8>"

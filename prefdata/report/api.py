@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prefdata.arguments import require_bool, require_path
+from prefdata.arguments import require_bool, require_path, require_whole
 from prefdata.errors import writing
 from prefdata.report.errors import DatasetError, ReportError
 
@@ -98,13 +98,9 @@ def report(
     require_path("the dataset", path, DatasetError)
     for name, value in (("run_checks", run_checks), ("card", card)):
         require_bool(name, value, ReportError)
-    for name, value in (("sample", sample), ("examples_per_check", examples_per_check), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ReportError(f"{name} must be a whole number, got {value!r}")
-    if sample < 0 or examples_per_check < 0:
-        raise ReportError(f"sample and examples_per_check must be >= 0, got {sample} and {examples_per_check}")
-    if not 0 <= seed <= MAX_SEED:
-        raise ReportError(f"seed must be between 0 and 2**64-1 (numpy's seed range), got {seed}")
+    sample = require_whole("sample", sample, ReportError, least=0)
+    examples_per_check = require_whole("examples_per_check", examples_per_check, ReportError, least=0)
+    seed = require_whole("seed", seed, ReportError, least=0, most=MAX_SEED, why=" (numpy's seed range)")
     start = time.perf_counter()
     root = Path(path)
     checks_doc = None

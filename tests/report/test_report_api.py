@@ -310,7 +310,7 @@ def test_skipped_checks_are_shown_as_skipped_not_passed(tmp_path):
 
 def test_negative_sizes_are_a_typed_error(tmp_path):
     out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
-    with pytest.raises(ReportError, match="must be >= 0"):
+    with pytest.raises(ReportError, match="sample must be a whole number >= 0"):
         report(out, sample=-1)
 
 

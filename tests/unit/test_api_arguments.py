@@ -91,6 +91,21 @@ def test_build_still_takes_numbers_of_either_kind(raw, tmp_path):
     assert result.manifest["split"]["test_fraction"] == 0.0 and result.manifest["split"]["seed"] == 7
 
 
+def test_numpy_numbers_are_numbers(raw, tmp_path):
+    """A pipeline's seed and fraction are often numpy scalars (a column's value, ``np.random``): they
+    built before the API checked its numbers, and are numbers to Python (``numbers.Integral``/``Real``);
+    numpy's bools are refused as Python's are."""
+    np = pytest.importorskip("numpy")
+    result = prefdata.build(raw, tmp_path / "out", test_fraction=np.float32(0.25), seed=np.int64(7), partitions=np.int32(2))
+    split = result.manifest["split"]
+    assert split["test_fraction"] == 0.25 and split["seed"] == 7 and type(split["seed"]) is int
+    assert prefdata.inspect(raw, sample_size=np.int64(3), examples=np.uint8(0)).files
+    with pytest.raises(ConfigError, match="seed must be a whole number"):
+        prefdata.build(raw, tmp_path / "out2", seed=np.bool_(True))
+    with pytest.raises(ConfigError, match="test_fraction must be a number"):
+        prefdata.build(raw, tmp_path / "out2", test_fraction=np.bool_(False))
+
+
 @pytest.mark.parametrize("partitions", [100_000, 2**32 + 1, 2**63, 2**64])
 def test_partitions_past_what_shard_names_hold_are_refused(raw, tmp_path, partitions):
     """2**63 and more failed in pass 1 with a TypeError (exit 3); 2**32 + 1 ran for ever, writing two
