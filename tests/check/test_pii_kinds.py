@@ -75,7 +75,10 @@ def test_every_planted_kind_is_found_and_nothing_else(result):
      ("7 4111 1111 1111 1111 05", True), ("2 5555 5555 5555 4444 123", True), ("1 2 4111-1111-1111-1111 05 27", True),
      ("12 3782 822463 10005 123", True), ("01 3782 822463 10005 1234", True), ("1 3056 930902 5904 22", True),
      ("1203 4111 1111 1111 1111 7788", False), ("12 4111 1111 1111 1111 7788 99", False), ("12 1234 4111 1111 1111 1111 05", False),
-     ("7 4111 1111 1111 1112 05", False)],
+     ("7 4111 1111 1111 1112 05", False),
+     # at the run's end a card is read whatever precedes it; inside, the 13-digit 4-4-4-1 and 19-digit
+     # 4-4-4-4-3 prints are not tried: their short tail is any number list's next number
+     ("1234 4111 1111 1111 1111", True), ("12 4821 3307 9912 8 27 365", False), ("9 4111 1111 1111 1111 123 45", True)],
 )
 def test_has_card_reads_the_printed_groups(run, card):
     assert has_card(run) is card

@@ -71,6 +71,9 @@ CARD_PREFIX = r"^(?:4|5[1-5]|2[2-7]|3[47]|6011|65|64[4-9]|3[0689]|35)"
 #: Printed groupings: 4-4-4-4 (most networks), 4-4-4-4-3 (19 digits), 4-4-4-1 (13-digit Visa),
 #: 4-6-5 (Amex), 4-6-4 (Diners).
 CARD_GROUPS = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 4, 4, 1), (4, 6, 5), (4, 6, 4))
+#: The groupings tried inside a longer run (a number on both sides): the common card prints only. A
+#: 13-digit Visa's lone last digit or a 19-digit card's 3-digit tail looks like any list's next number.
+INNER_CARD_GROUPS = ((4, 4, 4, 4), (4, 6, 5), (4, 6, 4))
 #: Order matters: at one position the first alternative that matches wins (a card before a phone).
 ORDER = ("secret", "email", "card", "phone")
 #: How a pass names the kinds it searched for (only those ``checks.pii.kinds`` lists).
@@ -133,7 +136,7 @@ def has_card(run: str) -> bool:
     a network prefix and a valid Luhn checksum. Printed groups count at either end of the run (a card
     followed by an expiry date or CVV, or after a list number) or inside it when the groups beside
     them are of another width than the card's groups they touch (``Row 7 4111 1111 1111 1111 05``:
-    a number on both sides). A window inside the run with a group as wide as its own beside it is
+    a number on both sides; :data:`INNER_CARD_GROUPS` only). A window inside the run with a group as wide as its own beside it is
     not tried: in a table of 4-digit numbers every few rows would hold a Luhn-valid window by
     chance, and which four groups would be the card is anyone's guess.
 
@@ -146,12 +149,16 @@ def has_card(run: str) -> bool:
     windows = [g for g in groups if 13 <= len(g) <= 19]
     lengths = [len(g) for g in groups]
     n = len(groups)
-    for shape in CARD_GROUPS:
-        k = len(shape)
-        for start in range(n - k + 1):
-            end = start + k
-            tried = start == 0 or end == n or (lengths[start - 1] != shape[0] and lengths[end] != shape[-1])
-            if tried and tuple(lengths[start:end]) == shape:
+    # every printed shape opens with a 4-digit group: only those positions can start one (a list of
+    # short numbers is passed over at once)
+    for start in (i for i, width in enumerate(lengths) if width == 4):
+        for shape in CARD_GROUPS:
+            end = start + len(shape)
+            if end > n:
+                continue
+            if 0 < start and end < n and (shape not in INNER_CARD_GROUPS or lengths[start - 1] == 4 or lengths[end] == shape[-1]):
+                continue  # inside the run, beside a group as wide as its own end
+            if tuple(lengths[start:end]) == shape:
                 windows.append("".join(groups[start:end]))
     return any(_PREFIX.match(w) and _luhn(w) for w in windows)
 
