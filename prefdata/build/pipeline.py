@@ -415,7 +415,8 @@ def _process_batch(
     # Pairs pass the generic rules here. Half-pairs (feedback, see HALF_SCHEMA) pass the same prompt
     # and response rules before they are paired: a record that breaks one is a reject with that rule's
     # reason, so it neither sinks a partner's pair nor reaches the KTO export as an unpaired row.
-    rows = apply_rules(rows, responses=("response",)) if p.shape.combines else apply_rules(rows)
+    names = p.shape.raw_names()  # rejects name the data's fields (`bad is missing`), not `rejected`
+    rows = apply_rules(rows, responses=("response",), names=names) if p.shape.combines else apply_rules(rows, names=names)
     rows = rows.collect()
     bad = rows.filter(pl.col("_reason").is_not_null())
     if bad.height:

@@ -8,11 +8,13 @@ alone: the same prompt always goes to the same split, also in the next build of 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import polars as pl
 import polars_hash  # noqa: F401  (registers the nchash/chash namespaces)
 
 from prefdata.schema import PROMPT_LAST_ROLES, ROLES, has_blank_turn, id_expr, trimmed_contents
+from prefdata.shapes.base import Origin, RawNames
 from prefdata.shapes.messages import messages_text
 from prefdata.text_keys import match_text, normalized_turn, prompt_key
 
@@ -30,82 +32,109 @@ SERIALIZED_MESSAGES = (
 )
 _SERIALIZED_ROLE = r"""["'](?:role|from)["']\s*:\s*["'](?:{})["']"""
 SERIALIZED_ROLES = {"prompt": "user|human", "response": "assistant|gpt|bot|model"}
+#: No raw field known: rejects name the canonical columns (feedback's pairs, a custom function's columns).
+_CANONICAL = RawNames()
 
 
 def _role(e: pl.Expr) -> pl.Expr:
     return e.struct.field("role")
 
 
-def _rules(responses: tuple[str, ...] = _RESPONSES) -> list[tuple[str, str, pl.Expr, pl.Expr]]:
+def _rules(responses: tuple[str, ...] = _RESPONSES, names: Mapping[str, Origin] | None = None) -> list[tuple[str, str, pl.Expr, pl.Expr]]:
     """``(reason, field, detail, broken)`` for every generic rule, in the order they are checked.
 
     ``responses`` names the response columns: ``chosen``/``rejected`` for a pair, one column for an
-    unpaired row (a feedback half-pair's ``response``); ``identical_responses`` needs two.
+    unpaired row (a feedback half-pair's ``response``); ``identical_responses`` needs two. ``names``:
+    the raw field each column came from (:class:`~prefdata.shapes.base.RawNames`), which the field
+    and detail name; a column of no single raw field keeps its name.
     """
+    names = names or {}
+
+    def field(col: str) -> str:
+        origin = names.get(col)
+        return origin if isinstance(origin, str) else col
+
+    def label(col: str) -> str:
+        origin = names.get(col)
+        return f"{col} (from {', '.join(origin)})" if isinstance(origin, tuple) else field(col)
+
     el = pl.element()
     rules = []
     for col in ("prompt", *responses):
-        rules.append(("missing_field", col, pl.lit(f"{col} is missing"), pl.col(col).is_null()))
+        rules.append(("missing_field", field(col), pl.lit(f"{label(col)} is missing"), pl.col(col).is_null()))
     for col in ("prompt", *responses):
-        rules.append(("empty_field", col, pl.lit(f"{col} has no turns"), pl.col(col).list.len() == 0))
+        rules.append(("empty_field", field(col), pl.lit(f"{label(col)} has no turns"), pl.col(col).list.len() == 0))
     for col in ("prompt", *responses):
-        rules.append(("empty_field", col, pl.lit(f"{col} has an empty turn"), has_blank_turn(pl.col(col))))
+        rules.append(("empty_field", field(col), pl.lit(f"{label(col)} has an empty turn"), has_blank_turn(pl.col(col))))
     for col in ("prompt", *responses):
         content = el.struct.field("content")
         role = _SERIALIZED_ROLE.format(SERIALIZED_ROLES["prompt" if col == "prompt" else "response"])
         looks = [content.str.contains(p) for p in (*SERIALIZED_MESSAGES, role)]
         serialized = pl.col(col).list.eval(pl.all_horizontal(*looks)).list.any()
-        detail = pl.lit(f"{col} holds a message list written out as text ([{{'role': ..., 'content': ...}}]); decode it before building")
-        rules.append(("serialized_messages", col, detail, serialized))
+        detail = pl.lit(f"{label(col)} holds a message list written out as text ([{{'role': ..., 'content': ...}}]); decode it before building")
+        rules.append(("serialized_messages", field(col), detail, serialized))
     for col in ("prompt", *responses):
         c = pl.col(col)
         unknown = c.list.eval(_role(el).filter(~_role(el).is_in(list(ROLES)) | _role(el).is_null())).list.first()
-        detail = pl.format(f"{col} has a turn with role '{{}}'", unknown.fill_null("<none>"))
-        rules.append(("unknown_role", col, detail, c.list.eval(~_role(el).is_in(list(ROLES)) | _role(el).is_null()).list.any()))
+        detail = pl.format("{} has a turn with role '{}'", pl.lit(label(col)), unknown.fill_null("<none>"))
+        rules.append(("unknown_role", field(col), detail, c.list.eval(~_role(el).is_in(list(ROLES)) | _role(el).is_null()).list.any()))
     last = _role(pl.col("prompt").list.last())
-    detail = pl.format("the prompt's last turn is '{}'; it must end with a user or tool turn", last)
-    rules.append(("bad_turn_order", "prompt", detail, ~last.is_in(list(PROMPT_LAST_ROLES))))
+    where = "" if label("prompt") == "prompt" else f"{label('prompt')}: "  # a field's "{}" is text, no placeholder of pl.format
+    detail = pl.format("{}the prompt's last turn is '{}'; it must end with a user or tool turn", pl.lit(where), last)
+    rules.append(("bad_turn_order", field("prompt"), detail, ~last.is_in(list(PROMPT_LAST_ROLES))))
     for col in responses:
         c = pl.col(col)
         other = c.list.eval(_role(el).filter(_role(el) != "assistant")).list.first()
-        detail = pl.format(f"{col} holds a '{{}}' turn; responses must be assistant turns", other)
-        rules.append(("bad_turn_order", col, detail, c.list.eval(_role(el) != "assistant").list.any()))
+        detail = pl.format("{} holds a '{}' turn; responses must be assistant turns", pl.lit(label(col)), other)
+        rules.append(("bad_turn_order", field(col), detail, c.list.eval(_role(el) != "assistant").list.any()))
     if len(responses) == 2:
         first, second = responses
         identical = trimmed_contents(pl.col(first)) == trimmed_contents(pl.col(second))
-        rules.append(("identical_responses", f"{first},{second}", pl.lit(f"{first} and {second} are the same text"), identical))
+        detail = pl.lit(f"{label(first)} and {label(second)} are the same text")
+        rules.append(("identical_responses", f"{field(first)},{field(second)}", detail, identical))
     return rules
 
 
-def apply_rules(lf: pl.LazyFrame, responses: tuple[str, ...] = _RESPONSES) -> pl.LazyFrame:
+def apply_rules(lf: pl.LazyFrame, responses: tuple[str, ...] = _RESPONSES, names: RawNames = _CANONICAL) -> pl.LazyFrame:
     """Mark rows that break a generic rule (rows already marked keep their first reason).
 
     Pairs are checked with the default ``responses`` (``chosen``, ``rejected``); rows holding a single
     response (feedback half-pairs, so also every row the KTO export writes) pass ``("response",)``
-    and are held to the same prompt and response rules.
+    and are held to the same prompt and response rules. ``names``: the raw fields the shape read the
+    columns from (:meth:`~prefdata.shapes.base.Shape.raw_names`), named in the field and detail.
 
     Every rule's condition is computed once, side by side, and the first broken rule sets
     ``_reason/_field/_detail`` in one step: a ``when/then`` per rule and column costs twice as much.
     """
-    conditions, first, outcome, broken = _rule_exprs(responses)
+    conditions, first, outcome, broken = _rule_exprs(responses, names)
     return lf.with_columns(conditions).with_columns(first).with_columns(outcome).drop(*broken, "__first")
 
 
 @functools.cache
-def _rule_exprs(responses: tuple[str, ...]) -> tuple[list[pl.Expr], pl.Expr, list[pl.Expr], list[str]]:
-    """:func:`apply_rules`' expressions, built once per ``responses``: a batch of a small file
-    would otherwise spend a third of its time building them."""
+def _rule_exprs(responses: tuple[str, ...], names: RawNames) -> tuple[list[pl.Expr], pl.Expr, list[pl.Expr], list[str]]:
+    """:func:`apply_rules`' expressions, built once per ``responses`` and ``names``: a batch of a
+    small file would otherwise spend a third of its time building them."""
     rules = _rules(responses)
     broken = [f"__rule{i}" for i in range(len(rules))]
     conditions = [cond.fill_null(False).alias(b) for (_, _, _, cond), b in zip(rules, broken)]
     first = pl.coalesce([pl.when(pl.col(b)).then(pl.lit(i, pl.UInt8)) for i, b in enumerate(broken)])
     n = pl.col("__first")
+
+    def named(origins: tuple[tuple[str, Origin], ...]) -> tuple[pl.Expr, pl.Expr]:
+        """(field, detail) of the first broken rule, its columns named by ``origins``."""
+        rules = _rules(responses, dict(origins))
+        field = n.replace_strict({i: r[1] for i, r in enumerate(rules)}, default=None, return_dtype=pl.String)
+        return field, pl.coalesce([pl.when(n == i).then(detail) for i, (_, _, detail, _) in enumerate(rules)])
+
+    field, detail = named(names.names)
+    for value, origins in reversed(names.cases):  # the first case listed is tested first
+        case_field, case_detail = named(origins)
+        picked = pl.col(str(names.by)) == value
+        field, detail = pl.when(picked).then(case_field).otherwise(field), pl.when(picked).then(case_detail).otherwise(detail)
     outcome = [
         pl.coalesce("_reason", n.replace_strict({i: r[0] for i, r in enumerate(rules)}, default=None, return_dtype=pl.String)),
-        pl.coalesce("_field", n.replace_strict({i: r[1] for i, r in enumerate(rules)}, default=None, return_dtype=pl.String)),
-        pl.when(n.is_null()).then(pl.col("_detail")).otherwise(
-            pl.coalesce([pl.when(n == i).then(detail) for i, (_, _, detail, _) in enumerate(rules)])
-        ).alias("_detail"),
+        pl.coalesce("_field", field).alias("_field"),
+        pl.when(n.is_null()).then(pl.col("_detail")).otherwise(detail).alias("_detail"),
     ]
     return conditions, pl.when(pl.col("_reason").is_null()).then(first).alias("__first"), outcome, broken
 

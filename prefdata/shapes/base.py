@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import polars as pl
@@ -42,6 +43,33 @@ PAIR_SCHEMA = pl.Schema(
 )
 
 _NULL_DEFAULTS = ("score_chosen", "score_rejected", "chosen_model", "rejected_model", "chosen_position")
+
+#: Where a canonical column came from: one raw field path (``good``, ``turns[-1]``, ``completions[].text``),
+#: or the raw fields it was built from when there are several (a prompt template, a system field).
+Origin = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RawNames:
+    """The raw field each canonical column (``prompt``, ``chosen``, ...) came from, so that a reject
+    of the generic rules (:mod:`prefdata.build.rules`) names the field of the data (``bad is
+    missing``), not the canonical column the data never had (``rejected is missing``).
+
+    A column of one raw field is named by it; one built from several keeps its canonical name, and
+    its detail lists them (``prompt (from system, question) has an empty turn``). ``by``: a column
+    of the shape's rows whose value picks other ``cases`` (pairwise: ``chosen_position`` says
+    whether ``chosen`` was ``response_a`` or ``response_b``); rows with another value get ``names``.
+    Hashable, so the rules are built once per source layout.
+    """
+
+    names: tuple[tuple[str, Origin], ...] = ()
+    by: str | None = None
+    cases: tuple[tuple[str, tuple[tuple[str, Origin], ...]], ...] = ()
+
+    @classmethod
+    def of(cls, names: Mapping[str, Origin], by: str | None = None, cases: Mapping[str, Mapping[str, Origin]] | None = None) -> RawNames:
+        """From mappings (canonical column -> origin; ``by`` value -> such a mapping)."""
+        return cls(tuple(names.items()), by, tuple((value, tuple(m.items())) for value, m in (cases or {}).items()))
 
 
 class Shape(ABC):
@@ -94,6 +122,11 @@ class Shape(ABC):
     @abstractmethod
     def describe(self) -> str:
         """One line saying how records are read, printed by ``build`` and ``inspect``."""
+
+    def raw_names(self) -> RawNames:
+        """The raw fields the canonical columns ``adapt`` returns came from (see :class:`RawNames`).
+        By default none is known, and rejects of the generic rules name the canonical columns."""
+        return RawNames()
 
 
 def keep_reason(reason: pl.Expr, field: pl.Expr, detail: pl.Expr, condition: pl.Expr) -> list[pl.Expr]:

@@ -20,7 +20,7 @@ import polars as pl
 
 from prefdata.config import PairwiseSource, value_map
 from prefdata.schema import has_blank_turn
-from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
+from prefdata.shapes.base import RawNames, Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
 from prefdata.shapes.fields import Leaf, as_number, expr_for, optional_field, value_text
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.preference import strip_repeated_prompt
@@ -161,6 +161,20 @@ class PairwiseShape(Shape):
             chosen_position=pl.when(a_wins).then(pl.lit("a")).when(w == "b").then(pl.lit("b")),
         )
         return null_pairs_where_rejected(lf)
+
+    def raw_names(self) -> RawNames:
+        """``chosen`` is ``response_a`` where A won (``chosen_position`` a), else ``response_b``."""
+        c = self.source.columns
+        prompt = self.prompt.origin()
+        both = (c.response_a, c.response_b)
+        return RawNames.of(
+            {"prompt": prompt, "chosen": both, "rejected": both},
+            by="chosen_position",
+            cases={
+                "a": {"prompt": prompt, "chosen": c.response_a, "rejected": c.response_b},
+                "b": {"prompt": prompt, "chosen": c.response_b, "rejected": c.response_a},
+            },
+        )
 
     def describe(self) -> str:
         c = self.source.columns

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from prefdata.config import PreferenceSource
-from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
+from prefdata.shapes.base import RawNames, Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
 from prefdata.shapes.fields import Leaf, expr_for, optional_field
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
@@ -84,6 +84,10 @@ class PreferenceShape(Shape):
             rejected_model=optional_field(c.rejected_model),
         )
         return null_pairs_where_rejected(lf)
+
+    def raw_names(self) -> RawNames:
+        c = self.source.columns
+        return RawNames.of({"prompt": self.prompt.origin(), "chosen": c.chosen, "rejected": c.rejected})
 
     def describe(self) -> str:
         c = self.source.columns

@@ -20,7 +20,7 @@ from prefdata.config import PromptColumns
 from prefdata.errors import ConfigError
 from prefdata.io.decode import ANY
 from prefdata.schema import MESSAGES
-from prefdata.shapes.base import keep_reason, sample_values
+from prefdata.shapes.base import Origin, keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, expr_for
 from prefdata.shapes.messages import TEXT, Kind, drop_empty_system, message, sniff_kind, to_messages
 from prefdata.text_keys import BLANK
@@ -188,6 +188,16 @@ class PromptPlan:
             add = turns.is_not_null() & system.is_not_null() & ~already.fill_null(False)
             turns = pl.when(add).then(drop_empty_system(with_system)).otherwise(turns)
         return turns.cast(MESSAGES)
+
+    def origin(self) -> Origin:
+        """The raw field the prompt is read from, or the fields it is built from (system, history,
+        a template's fields, in the order of their turns) when there are several: what a reject of
+        the generic rules names (:class:`~prefdata.shapes.base.RawNames`)."""
+        c = self.columns
+        if c.prompt and not c.system and not c.history:
+            return c.prompt
+        fields = [c.system, c.history, *([c.prompt] if c.prompt else template_fields(c.prompt_template or ""))]
+        return tuple(dict.fromkeys(f for f in fields if f))
 
     def problems(self) -> list[tuple[pl.Expr, str, str, pl.Expr]]:
         """``(condition, reason, field, detail)`` for prompts that cannot be read faithfully."""

@@ -28,7 +28,7 @@ import polars_hash  # noqa: F401  (registers nchash)
 from prefdata.config import RankedSource, RatedSource
 from prefdata.errors import ConfigError
 from prefdata.schema import MESSAGES, trimmed_contents
-from prefdata.shapes.base import PAIR_SCHEMA, Shape, keep_reason, sample_values
+from prefdata.shapes.base import PAIR_SCHEMA, RawNames, Shape, keep_reason, sample_values
 from prefdata.shapes.fields import Leaf, as_number, blank_as_null, expr_for, parse_path
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
@@ -328,6 +328,12 @@ class RatedShape(Shape):
         drawn = candidates.sort("__row", "__h", "__i").group_by("__row", maintain_order=True).first()
         drawn = drawn.select("__row", *[pl.col(c).alias(f"__r{c[2:]}") for c in cols])
         return best.join(drawn, on="__row")
+
+    def raw_names(self) -> RawNames:
+        """Both responses are completions' texts (``completions[].response``; ``completions[]`` for plain values)."""
+        c = self.source.columns
+        text = f"{c.completions}[]" if c.text == SELF else f"{c.completions}[].{c.text}"
+        return RawNames.of({"prompt": self.prompt.origin(), "chosen": text, "rejected": text})
 
     def describe(self) -> str:
         c, b = self.source.columns, self.source.binarize

@@ -26,7 +26,7 @@ import polars as pl
 
 from prefdata.config import TranscriptSource
 from prefdata.schema import MESSAGES
-from prefdata.shapes.base import Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
+from prefdata.shapes.base import RawNames, Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
 from prefdata.shapes.fields import Leaf, expr_for, optional_field
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.text_keys import BLANK
@@ -157,6 +157,11 @@ class TranscriptShape(Shape):
             rejected_model=optional_field(c.rejected_model),
         )
         return null_pairs_where_rejected(lf)
+
+    def raw_names(self) -> RawNames:
+        """The responses are the final turns of their dialogues; the prompt is the turns both share."""
+        c = self.source.columns
+        return RawNames.of({"prompt": (c.chosen, c.rejected), "chosen": c.chosen, "rejected": c.rejected})
 
     def describe(self) -> str:
         c = self.source.columns

@@ -11,7 +11,7 @@ root to that message, and the best-ranked reply is chosen against each strictly 
 
 Equal ranks are never paired; deleted messages (``skip_deleted``) and messages failing
 ``message_filters`` are left out with their subtrees. A message that cannot be a turn (text that is
-null or not text, a role that is absent or maps to nothing) costs only the pairs it would be in: a
+null, blank or not text, a role that is absent or maps to nothing) costs only the pairs it would be in: a
 pair with it on either side or on its prompt's path is dropped under its reason (the manifest's
 ``pairs_dropped_by_reason``), and the tree's other pairs are kept; an unusable root, on every path,
 rejects the tree. Trees are recursive, which has no columnar form, so each tree is walked in Python
@@ -34,6 +34,7 @@ from prefdata.shapes.base import PAIR_SCHEMA, Shape
 from prefdata.shapes.fields import Leaf
 from prefdata.shapes.filters import _get, _number, parse_filters
 from prefdata.shapes.messages import ROLE_ALIASES
+from prefdata.text_keys import BLANK
 
 #: One pair of a tree, or one it could not form (``reason``/``field``/``detail`` set, the rest null).
 _PAIR = pl.Struct(
@@ -112,6 +113,8 @@ class TreeShape(Shape):
             kind = "missing" if text is None else type(text).__name__
             bad = _Bad("non_text_content" if text is not None else "missing_field", f"{where}.{c.text}", f"{where}.{c.text}: expected text, got {kind}")
             return _Message(None, role, bad)
+        if not text.strip(BLANK):  # as the generic rules' empty_field reads blank, but naming the message, not `chosen`
+            return _Message(None, role, _Bad("empty_field", f"{where}.{c.text}", f"{where}.{c.text} is empty or blank"))
         if role_bad is not None:
             return _Message(None, None, role_bad)
         return _Message({"role": role, "content": text}, role, None)
