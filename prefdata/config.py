@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from prefdata.config_files import YAML11_BOOLEANS, load_data_yaml, not_text, read_text, represent_text
+from prefdata.config_files import YAML11_BOOLEANS, load_data_yaml, not_text, read_text, represent_text, underscored_number
 from prefdata.errors import ConfigError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -91,6 +91,17 @@ RawValue = Annotated[Any, AfterValidator(_single_value)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Scalars are taken as YAML 1.2 reads them, never coerced (as the check config and the Python API
+# take them): `seed: true` was seed 1, `max_pairs: "5"` 5 and `higher_is_better: "no"` false, so a
+# mistake built silently. Lists stay lax, so code may pass a tuple.
+#: ``true``/``false`` only: not ``"yes"``, ``1`` or ``"true"``.
+Flag = Annotated[bool, Field(strict=True)]
+#: A whole number: not ``true``, ``5.0`` or ``"5"``.
+Count = Annotated[int, Field(strict=True)]
+#: A finite number (an integer reads as one): not ``true``, ``"0.1"``, NaN or infinity.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
 class SourceBase(_Strict):
@@ -160,7 +171,7 @@ class ModelColumns(_Strict):
 
 #: Of a source whose pairs may carry both scores next to their label (preference, transcript).
 ScoresMustAgree = Annotated[
-    bool, Field(description="with both scores, chosen must score higher: equal scores are a `tie` reject, lower `scores_disagree`")
+    Flag, Field(description="with both scores, chosen must score higher: equal scores are a `tie` reject, lower `scores_disagree`")
 ]
 
 
@@ -265,8 +276,8 @@ class WinnerThreshold(_Strict):
     """A numeric preference (e.g. P(B better than A)): above ``b_above`` B wins, below ``a_below`` A wins;
     in between is a tie band."""
 
-    a_below: float
-    b_above: float
+    a_below: Number
+    b_above: Number
 
     @model_validator(mode="after")
     def _ordered(self) -> WinnerThreshold:
@@ -316,7 +327,7 @@ class PairwiseSource(SourceBase):
 
 
 #: Seeds feed 64-bit hashes: a negative or wider one is an error here, not a traceback later.
-Seed = Annotated[int, Field(ge=0, lt=2**64)]
+Seed = Annotated[Count, Field(ge=0, lt=2**64)]
 #: A cap polars compares 64-bit integers with: a wider one was a TypeError from polars (exit 3).
 MAX_COUNT = 2**63 - 1
 
@@ -326,8 +337,8 @@ class Binarize(_Strict):
 
     policy: Literal["best_vs_worst", "best_vs_random", "all_pairs"] = "best_vs_worst"
     seed: Seed = 0
-    min_margin: float = Field(0.0, ge=0, description="all_pairs (and the others): minimum score gap to form a pair")
-    max_pairs: int | None = Field(
+    min_margin: Number = Field(0.0, ge=0, description="all_pairs (and the others): minimum score gap to form a pair")
+    max_pairs: Count | None = Field(
         None, ge=1, le=MAX_COUNT, description="all_pairs: at most this many pairs per record, the widest score gaps first (16 completions make 120)"
     )
 
@@ -361,7 +372,7 @@ class RatedSource(SourceBase):
 
     shape: Literal["rated"]
     columns: RatedColumns
-    higher_is_better: bool = True
+    higher_is_better: Flag = True
     binarize: Binarize = Field(default_factory=Binarize)
 
 
@@ -375,7 +386,7 @@ class RankedSource(SourceBase):
 
     shape: Literal["ranked"]
     columns: RankedColumns
-    lower_rank_is_better: bool = True
+    lower_rank_is_better: Flag = True
     binarize: Binarize = Field(default_factory=Binarize)
 
 
@@ -417,7 +428,7 @@ class FeedbackSource(SourceBase):
     shape: Literal["feedback"]
     columns: FeedbackColumns
     labels: FeedbackLabels = Field(default_factory=FeedbackLabels)
-    max_pairs_per_prompt: int = Field(8, ge=1, le=MAX_COUNT, description="cap on up x down pairs for one prompt")
+    max_pairs_per_prompt: Count = Field(8, ge=1, le=MAX_COUNT, description="cap on up x down pairs for one prompt")
 
 
 class TreeColumns(_Strict):
@@ -434,8 +445,8 @@ class TreeSource(SourceBase):
 
     shape: Literal["tree"]
     columns: TreeColumns = Field(default_factory=TreeColumns)
-    lower_rank_is_better: bool = True
-    skip_deleted: bool = Field(True, description="ignore messages with deleted: true")
+    lower_rank_is_better: Flag = True
+    skip_deleted: Flag = Field(True, description="ignore messages with deleted: true")
     message_filters: list[FilterText] = Field(default_factory=list, description="filters on each message, e.g. \"lang == 'en'\"")
 
 
@@ -462,7 +473,7 @@ SHAPES = ("preference", "transcript", "pairwise", "rated", "ranked", "feedback",
 
 
 class SplitConfig(_Strict):
-    test_fraction: float = Field(0.05, ge=0, lt=1, allow_inf_nan=False)
+    test_fraction: Number = Field(0.05, ge=0, lt=1)
     seed: Seed = 0
 
     def overridden(self, **values: Any) -> SplitConfig:
@@ -476,13 +487,13 @@ class SplitConfig(_Strict):
 
 class OutputConfig(_Strict):
     compression: Literal["zstd", "snappy", "lz4", "uncompressed"] = "zstd"
-    kto_export: bool = Field(False, description="also write unpaired feedback as TRL prompt/completion/label rows")
+    kto_export: Flag = Field(False, description="also write unpaired feedback as TRL prompt/completion/label rows")
 
 
 class BuildConfig(_Strict):
     sources: list[Source] = Field(min_length=1)
     split: SplitConfig = Field(default_factory=SplitConfig)
-    dedup: bool = Field(True, description="reject exact duplicate pairs (the first occurrence is kept)")
+    dedup: Flag = Field(True, description="reject exact duplicate pairs (the first occurrence is kept)")
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     def normalized(self) -> dict[str, Any]:
@@ -524,11 +535,25 @@ def parse_config(data: Any, *, origin: str = "config") -> BuildConfig:
                 msg = f"unknown key (valid keys: {_valid_keys(data, tuple(err['loc']))})"
             elif err["type"] == "union_tag_invalid" or err["type"] == "union_tag_not_found":
                 msg = f"'shape' must be one of: {', '.join(SHAPES)}"
+            elif err["type"] in ("bool_type", "int_type", "float_type"):
+                msg += _what_was_written(err["input"])
             lines.append(f"  {where}: {msg}")
         raise ConfigError(f"invalid build config {origin}:\n" + "\n".join(lines)) from None
     for i, source in enumerate(config.sources):
         source._where = f"{origin}: {_loc(data, ('sources', i))}"
     return config
+
+
+def _what_was_written(value: Any) -> str:
+    """The value a scalar option refused, as the YAML said it (``got true``, ``got "5"``), with the
+    spelling to use where YAML 1.1 read it otherwise (``yes``, ``1_000``)."""
+    if isinstance(value, str) and value.strip().lower() in YAML11_BOOLEANS:
+        return f", got the text {value!r} (YAML 1.2: only true and false are booleans)"
+    if isinstance(value, str) and (number := underscored_number(value)) is not None:
+        return f", got the text {value!r} (YAML 1.2: write {number})"
+    if isinstance(value, bool):
+        return f", got {str(value).lower()}"
+    return f", got the text {value!r}" if isinstance(value, str) else f", got {value!r}"
 
 
 def _valid_keys(data: dict, loc: tuple[Any, ...]) -> str:

@@ -57,8 +57,9 @@ def test_a_recipe_refuses_a_repeated_key(tmp_path) -> None:
 
 def test_a_build_config_reads_yes_and_no_as_the_data_values_they_name(tmp_path) -> None:
     """YAML 1.1 read ``labels: {up: [yes], down: [no]}`` and ``ok in [yes, no]`` as booleans, so no
-    record labelled with the string "yes" matched: every record was filtered out. Settings that are
-    booleans still take ``yes``."""
+    record labelled with the string "yes" matched: every record was filtered out. A setting that is a
+    boolean takes only ``true``/``false``, as the check config's do: ``dedup: yes`` is refused, naming
+    the field (pydantic read the text as true, and ``seed: true`` as 1)."""
     from click.testing import CliRunner
 
     import prefdata
@@ -69,12 +70,17 @@ def test_a_build_config_reads_yes_and_no_as_the_data_values_they_name(tmp_path) 
     config = tmp_path / "c.yaml"
     config.write_text("sources:\n  - shape: feedback\n    columns: {prompt: prompt, response: response, label: ok}\n"
                       "    labels: {up: [yes], down: [no]}\n    filters: ['ok in [yes, no]', 'ok != off']\n"
-                      "dedup: yes\noutput: {kto_export: no}\n")
+                      "dedup: true\noutput: {kto_export: false}\n")
     result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "2 records read -> 1 pair (train 1, test 0), 0 rejected" in result.output
     built = prefdata.build(raw, tmp_path / "again", config=config)
     assert built.config.dedup is True and built.config.output.kto_export is False
+    config.write_text(config.read_text().replace("dedup: true", "dedup: yes").replace("kto_export: false", "kto_export: no"))
+    result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "refused"), "--config", str(config)])
+    assert result.exit_code == 2
+    assert "  dedup: Input should be a valid boolean, got the text 'yes' (YAML 1.2: only true and false are booleans)" in result.stderr
+    assert "  output.kto_export: Input should be a valid boolean, got the text 'no'" in result.stderr
 
 
 def test_build_config_scalars_are_yaml_12_and_boolean_words_still_match_booleans(tmp_path) -> None:
