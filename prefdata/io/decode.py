@@ -6,7 +6,9 @@ whole batch. prefdata must never coerce text silently and never lose a batch to 
 
 1. the batch is decoded by polars (fast path);
 2. rows whose text fields *could* have been coerced (the decoded value is exactly ``true``,
-   ``false`` or a JSON number) are re-decoded one by one with orjson and checked exactly;
+   ``false`` or a JSON number), and rows with a one-item list of single values that may be a
+   scalar polars wrapped (``"x"`` read as ``["x"]``, see :class:`_LoneList`), are re-decoded one by
+   one with orjson and checked exactly;
 3. a batch polars refuses (malformed JSON, a list where text belongs) is checked line by line, and
    the lines that pass are decoded by polars again, so every record decodes the same whatever
    else its batch holds (polars and orjson differ on duplicate keys and on how a number becomes
@@ -24,6 +26,7 @@ Text leaves (messages, prompts, responses) are *strict*: they must be JSON strin
 from __future__ import annotations
 
 import json
+import re
 import reprlib
 from dataclasses import dataclass, field
 
@@ -91,7 +94,7 @@ def _decoded(lines: pl.DataFrame, rec: pl.Series, spec: DecodeSpec) -> pl.DataFr
         pl.when(is_null_record).then(pl.lit("expected a JSON object, got null")).alias("_detail"),
     )
     suspect = pl.any_horizontal([e for e in (_suspect_expr(spec), _SURROGATE_ESCAPE) if e is not None])
-    flagged = frame.select(suspect.fill_null(False)).to_series()
+    flagged = frame.select(suspect.fill_null(False)).to_series() | _wrapped_scalars(frame, spec)
     if flagged.any():
         fixed = _decode_slow(frame.filter(flagged).select("_record", "_line"), spec)
         frame = _unnest(frame.filter(~flagged), spec)
@@ -146,6 +149,8 @@ def _suspect_expr(spec: DecodeSpec) -> pl.Expr | None:
             e = _leaf_suspect(pl.col("_rec").struct.field(f.name), f.dtype, leaf)
             if e is not None:
                 exprs.append(e)
+    # a one-item list with a list on the way to it (a history pair) is read again whenever it occurs
+    exprs += [lone.held for lone in _lone_lists(spec) if lone.path is None]
     if not exprs:
         return None
     return pl.any_horizontal(exprs)
@@ -160,25 +165,79 @@ def _leaf_suspect(expr: pl.Expr, dtype: pl.DataType, path: tuple[str, ...]) -> p
     if head == ANY:
         assert isinstance(dtype, pl.List)
         inner = _leaf_suspect(pl.element(), dtype.inner, rest)
-        found = None if inner is None else expr.list.eval(inner.fill_null(False)).list.any()
-        if found is not None and all(p == ANY for p in rest):  # a list of texts, or of lists of texts
-            found = found | _one_item_nest(expr, dtype)
-        return found
+        return None if inner is None else expr.list.eval(inner.fill_null(False)).list.any()
     assert isinstance(dtype, pl.Struct)
     sub = {f.name: f.dtype for f in dtype.fields}[head]
     return _leaf_suspect(expr.struct.field(head), sub, rest)
 
 
-def _one_item_nest(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Whether a list of texts (``List(String)``, ``List(List(String))``) holds one item, nested down
-    to one text: what polars makes of a JSON string or number where such a list belongs (``"x"`` is
-    ``["x"]``, or ``[["x"]]``, where ``[]`` would be refused). Read exactly, the record says the value
-    is not a list (a LLaMA-Factory ``"history": ""``), not that its first item holds one text. Such a
-    list, written out, is no valid value either (a history pair, a set of completions, needs two), so
-    the re-read costs real data nothing."""
+@dataclass(frozen=True)
+class _LoneList:
+    """A place in the decoded value where a list of single values (``List(String)``) may hold one
+    item: what polars makes of a JSON string, number or boolean where such a list belongs (``"x"``
+    is ``["x"]``, ``["a", "b"]`` where pairs belong ``[["a"], ["b"]]``; ``[]`` would be refused).
+    Read exactly, the record says the value is not a list (a LLaMA-Factory ``"history": ""``, a
+    ``"scores": 7`` read as ``scores[0]``, text where a custom source's sample held lists), not that
+    the list holds one item."""
+
+    held: pl.Expr  # the row holds a one-item list here
+    #: JSONPath of that list's first item in the raw line, where no list lies on the way ($.tags[0],
+    #: $.meta.tags[0]); None: every row holding one is read again
+    path: str | None = None
+    first: pl.Expr | None = None  # the decoded first item
+
+
+_JSONPATH_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _lone_lists(spec: DecodeSpec) -> list[_LoneList]:
+    found: list[_LoneList] = []
+    for f in spec.fields:
+        if _holds_value_list(f.dtype):  # no expression for the others: a custom source may read thousands of fields
+            found += _lone_in(pl.col("_rec").struct.field(f.name), f.dtype, f"$.{f.name}" if _JSONPATH_KEY.fullmatch(f.name) else None)
+    return found
+
+
+def _holds_value_list(dtype: pl.DataType) -> bool:
+    if isinstance(dtype, pl.Struct):
+        return any(_holds_value_list(f.dtype) for f in dtype.fields)
+    return isinstance(dtype, pl.List) and (dtype.inner == pl.String or _holds_value_list(dtype.inner))
+
+
+def _lone_in(expr: pl.Expr, dtype: pl.DataType, path: str | None) -> list[_LoneList]:
+    if isinstance(dtype, pl.Struct):
+        found: list[_LoneList] = []
+        for f in dtype.fields:
+            inner = f"{path}.{f.name}" if path is not None and _JSONPATH_KEY.fullmatch(f.name) else None
+            found += _lone_in(expr.struct.field(f.name), f.dtype, inner)
+        return found
     if not isinstance(dtype, pl.List):
-        return pl.lit(True)
-    return (expr.list.len() == 1) & _one_item_nest(expr.list.first(), dtype.inner)
+        return []
+    if dtype.inner == pl.String:
+        one = expr.list.len() == 1
+        return [_LoneList(one, f"{path}[0]", expr.list.first()) if path is not None else _LoneList(one)]
+    inner = _lone_in(pl.element(), dtype.inner, None)
+    if not inner:
+        return []
+    return [_LoneList(expr.list.eval(pl.any_horizontal([lone.held for lone in inner]).fill_null(False)).list.any())]
+
+
+def _wrapped_scalars(frame: pl.DataFrame, spec: DecodeSpec) -> pl.Series:
+    """Rows with a one-item list a JSONPath reaches (:class:`_LoneList`) whose raw line does not hold
+    that same first item there: a scalar polars wrapped (or a value it wrote otherwise, ``1.0`` as
+    ``"1"``), read again exactly. A real one-item list (``"tags": ["en"]`` in every record) costs one
+    JSONPath match of its row instead of an exact decode, which took nine times the batch's decode."""
+    lone = [x for x in _lone_lists(spec) if x.path is not None]
+    if not lone:
+        return pl.repeat(False, frame.height, eager=True)
+    held = frame.select(pl.any_horizontal([x.held for x in lone]).fill_null(False)).to_series()
+    if not held.any():
+        return held
+    line = pl.col("_line")
+    # a path that matches nothing gives null: read again
+    differs = [(x.held & (line.str.json_path_match(str(x.path)) != x.first).fill_null(True)).fill_null(False) for x in lone]
+    wrapped = frame.filter(held).select(pl.any_horizontal(differs)).to_series()
+    return held.scatter(held.arg_true(), wrapped)
 
 
 # -- exact, one record at a time ------------------------------------------------------------------

@@ -31,6 +31,7 @@ import polars as pl
 
 from prefdata.config import CustomSource
 from prefdata.errors import ConfigError
+from prefdata.io.decode import json_kind
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import PAIR_SCHEMA, Shape, finish_pairs, keep_reason
 from prefdata.shapes.fields import Leaf, as_number
@@ -124,6 +125,39 @@ def lenient_dtype(dtype: pl.DataType) -> pl.DataType:
     return pl.String
 
 
+def _sampled_types(names: Sequence[str], sample: Sequence[Mapping[str, Any]]) -> Mapping[str, pl.DataType]:
+    """The type of each field in the sampled records: one schema for all fields (one per field is
+    slow for thousands), or, where records disagree on a field's type (a list in one, text in
+    another), that field's type in most of its records. The others are then ``wrong_type`` rejects
+    naming the field, where the disagreement stopped the build (a polars error, exit 3)."""
+    if not sample:
+        return {}
+    try:
+        return pl.DataFrame([{k: rec.get(k) for k in names} for rec in sample], infer_schema_length=None).schema
+    except (pl.exceptions.PolarsError, TypeError):
+        return {name: _field_type([rec.get(name) for rec in sample]) for name in names}
+
+
+def _field_type(values: list[Any]) -> pl.DataType:
+    """One field's type from its sampled values: of all of them, else of the JSON kind most of them
+    have (a list of single values where even those disagree: they are read as text)."""
+    for chosen in (values, _most_common_kind(values)):
+        try:
+            return pl.DataFrame([{"v": v} for v in chosen], infer_schema_length=None).schema["v"]
+        except (pl.exceptions.PolarsError, TypeError):
+            continue
+    return pl.List(pl.String) if isinstance(_most_common_kind(values)[0], list) else pl.String
+
+
+def _most_common_kind(values: list[Any]) -> list[Any]:
+    """The values of the JSON kind most values have (the first seen of two as common)."""
+    by_kind: dict[str, list[Any]] = {}
+    for v in values:
+        if v is not None:
+            by_kind.setdefault(json_kind(v), []).append(v)
+    return max(by_kind.values(), key=len) if by_kind else [None]
+
+
 class CustomShape(Shape):
     name = "custom"
     reads_whole_record = True  # the function is handed ``_line``
@@ -136,8 +170,8 @@ class CustomShape(Shape):
         except ConfigError as exc:
             raise self._error(str(exc)) from None
         names = list(source.fields) or sorted({k for rec in sample for k in rec if not k.startswith("_")})
-        inferred = pl.DataFrame([{k: rec.get(k) for k in names} for rec in sample], infer_schema_length=None).schema if sample else {}
-        self.dtypes = {n: lenient_dtype(inferred[n]) if n in inferred else pl.String for n in names}  # one schema, not one per field
+        inferred = _sampled_types(names, sample)
+        self.dtypes = {n: lenient_dtype(inferred[n]) if n in inferred else pl.String for n in names}
 
     def _error(self, problem: str) -> ConfigError:
         """An error about this source's ``function``, naming the config file, the source and the key as

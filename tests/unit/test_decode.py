@@ -90,6 +90,45 @@ def test_a_scalar_where_a_list_of_texts_belongs_is_not_read_as_a_one_item_list(r
     assert good["_reason"] is None and (good["history"], good["texts"]) == ([["u", "a"]], ["t"])  # a real one-item list stays one
 
 
+#: Lists of single values that are not text a pair needs: a parallel list of scores, a custom
+#: source's tags, the list a ``scores[0]`` path or a filter on ``tags[0]`` reads, one inside an object
+#: and one inside a list of objects.
+VALUE_LISTS = DecodeSpec(
+    field_specs([Leaf("scores", pl.List(pl.String)), Leaf("meta.tags", pl.List(pl.String)), Leaf("items", pl.List(pl.Struct({"ids": pl.List(pl.String)})))])
+)
+
+
+@pytest.mark.parametrize(("record", "where", "kind"), [
+    ({"scores": 7}, "scores", "number"),
+    ({"scores": "7"}, "scores", "string"),
+    ({"scores": True}, "scores", "boolean"),
+    ({"meta": {"tags": "en"}}, "meta.tags", "string"),
+    ({"items": [{"ids": "x"}]}, "items[0].ids", "string"),
+])
+def test_a_scalar_where_a_list_of_values_belongs_is_not_a_one_item_list(record: dict, where: str, kind: str) -> None:
+    """Lists the decoder holds to no text type were not checked at all: ``"scores": 7`` was read as
+    ``["7"]`` (so ``scores[0]`` as 7), and a custom source's function got a list the data never had."""
+    frame = pl.DataFrame({"_record": [1, 2], "_line": [json.dumps({"scores": ["1"], "meta": {"tags": ["en"]}, "items": [{"ids": ["i"]}]}), json.dumps(record)]})
+    good, bad = decode(frame, VALUE_LISTS).to_dicts()
+    assert (bad["_reason"], bad["_field"], bad["_detail"]) == ("wrong_type", where, f"{where}: expected an array, got {kind}")
+    assert good["_reason"] is None and (good["scores"], good["meta"], good["items"]) == (["1"], {"tags": ["en"]}, [{"ids": ["i"]}])
+
+
+def test_real_one_item_lists_decode_as_polars_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-item list the raw line holds is checked against the line, not decoded again exactly:
+    every record holding one (``"tags": ["en"]``) would cost nine times the decode."""
+    from prefdata.io import decode as decoder
+
+    exact: list[str] = []
+    slow = decoder._decode_slow
+    monkeypatch.setattr(decoder, "_decode_slow", lambda lines, spec: (exact.extend(lines["_line"]), slow(lines, spec))[1])
+    lines = [json.dumps({"scores": [str(i)], "meta": {"tags": ["en"]}}) for i in range(5)] + ['{"scores": [1.0]}']
+    out = decode(pl.DataFrame({"_record": list(range(6)), "_line": lines}), VALUE_LISTS)
+    assert exact == ['{"scores": [1.0]}'] and out["_reason"].null_count() == 6
+    assert out["scores"].to_list() == [["0"], ["1"], ["2"], ["3"], ["4"], ["1.0"]]  # a number that differs as text is read exactly
+    assert out["meta"].struct.field("tags").to_list() == [["en"]] * 5 + [None]
+
+
 def test_paths() -> None:
     assert parse_path("a.b[2].c") == ("a", "b", 2, "c")
     with pytest.raises(ConfigError):
