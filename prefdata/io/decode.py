@@ -36,6 +36,9 @@ import polars as pl
 #: Marks "every item of a list" in a leaf path.
 ANY = "*"
 _NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+#: A blank text as polars' ``strip_chars`` sees it (Unicode White_Space), as an optional score's
+#: blank is read (``prefdata.shapes.fields.blank_as_null``): Python's ``\s`` also counts \x1c-\x1f.
+_BLANK = re.compile(r"[^\S\x1c-\x1f]*")
 
 #: A ``\\uDxxx`` escape, which every surrogate escape is (two literal scans, at memchr speed).
 _SURROGATE_ESCAPE = pl.col("_line").str.contains_any(["\\ud", "\\uD"])
@@ -48,12 +51,15 @@ class FieldSpec:
     """One top-level field a shape reads: its decoded type and which of its leaves must be text.
 
     ``strict`` holds leaf paths relative to the field (``()`` when the field itself is text;
-    ``("*", "content")`` for the content of every message of a list).
+    ``("*", "content")`` for the content of every message of a list). ``blank`` holds paths, in the
+    same form, of optional lists where a blank JSON string (empty or whitespace only, as a converter
+    writes an empty field) is read as missing, as ``null`` is, not as a string where a list belongs.
     """
 
     name: str
     dtype: pl.DataType
     strict: tuple[tuple[str, ...], ...] = ()
+    blank: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,6 +255,11 @@ class _Mismatch(Exception):
         self.reason, self.where, self.detail = reason, where, detail
 
 
+def is_blank_text(value: object) -> bool:
+    """Whether ``value`` is a JSON string with nothing in it (empty or Unicode White_Space only)."""
+    return isinstance(value, str) and _BLANK.fullmatch(value) is not None
+
+
 def json_kind(value: object) -> str:
     """The JSON type name of a decoded value (``boolean``, ``number``, ``string``, ``array``, ``object``, ``null``)."""
     if isinstance(value, bool):
@@ -284,22 +295,39 @@ def _clipped_json(value: object, depth: int, ensure_ascii: bool) -> str:
     return json.dumps(value, ensure_ascii=ensure_ascii)
 
 
-def _conform(value: object, dtype: pl.DataType, where: str, strict: set[tuple[str, ...]], path: tuple[str, ...]) -> object:
+@dataclass(frozen=True)
+class _Rules:
+    """The leaf paths (field name first) of a spec's strict text and of its lists read as missing when blank."""
+
+    strict: frozenset[tuple[str, ...]]
+    blank: frozenset[tuple[str, ...]]
+
+    @classmethod
+    def of(cls, spec: DecodeSpec) -> _Rules:
+        return cls(
+            frozenset((f.name, *leaf) for f in spec.fields for leaf in f.strict),
+            frozenset((f.name, *leaf) for f in spec.fields for leaf in f.blank),
+        )
+
+
+def _conform(value: object, dtype: pl.DataType, where: str, rules: _Rules, path: tuple[str, ...]) -> object:
     if value is None:
         return None
     if isinstance(dtype, pl.Struct):
         if not isinstance(value, dict):
             raise _Mismatch("wrong_type", where, f"{where}: expected an object, got {json_kind(value)}")
-        return {f.name: _conform(value.get(f.name), f.dtype, f"{where}.{f.name}", strict, (*path, f.name)) for f in dtype.fields}
+        return {f.name: _conform(value.get(f.name), f.dtype, f"{where}.{f.name}", rules, (*path, f.name)) for f in dtype.fields}
     if isinstance(dtype, pl.List):
         if not isinstance(value, list):
+            if path in rules.blank and is_blank_text(value):
+                return None  # an empty field a converter wrote where an optional list belongs: missing
             raise _Mismatch("wrong_type", where, f"{where}: expected an array, got {json_kind(value)}")
-        return [_conform(v, dtype.inner, f"{where}[{i}]", strict, (*path, ANY)) for i, v in enumerate(value)]
+        return [_conform(v, dtype.inner, f"{where}[{i}]", rules, (*path, ANY)) for i, v in enumerate(value)]
     # String leaf
     if isinstance(value, str):
         return value
     kind = json_kind(value)
-    if path in strict:
+    if path in rules.strict:
         raise _Mismatch("non_text_content", where, f"{where}: expected text, got {kind} {_preview(value)}")
     if kind in ("object", "array"):
         raise _Mismatch("wrong_type", where, f"{where}: expected a single value, got {kind}")
@@ -316,7 +344,7 @@ def _preview(value: object) -> str:
 
 
 def _decode_slow(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
-    strict = {(f.name, *leaf) for f in spec.fields for leaf in f.strict}
+    rules = _Rules.of(spec)
     values: list[dict | None] = []
     reasons: list[str | None] = []
     fields: list[str | None] = []
@@ -332,7 +360,7 @@ def _decode_slow(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
                 reason, detail = "malformed_record", f"expected a JSON object, got {json_kind(obj)}"
             else:
                 try:
-                    value = {f.name: _conform(obj.get(f.name), f.dtype, f.name, strict, (f.name,)) for f in spec.fields}
+                    value = {f.name: _conform(obj.get(f.name), f.dtype, f.name, rules, (f.name,)) for f in spec.fields}
                 except _Mismatch as m:
                     reason, where, detail = m.reason, m.where, m.detail
         values.append(value)

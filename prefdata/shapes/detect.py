@@ -14,7 +14,7 @@ from typing import Any
 
 from prefdata.config import SourceBase, TurnMarkers, parse_config
 from prefdata.errors import AmbiguousLayoutError, ConfigError
-from prefdata.io.decode import json_text
+from prefdata.io.decode import is_blank_text, json_text
 from prefdata.schema import CANONICAL_COLUMNS
 from prefdata.shapes.messages import ROLE_ALIASES, looks_like_messages
 
@@ -93,8 +93,11 @@ def prompt_extras(sample: Sequence[Mapping[str, Any]], keys: Counter[str], colum
     extra: dict[str, Any] = {}
     prompt = columns.get("prompt")
     history = _values(sample, "history")
-    pairs = sum(isinstance(h, list) and all(isinstance(p, list) and all(isinstance(t, str) for t in p) for p in h) for h in history)
-    if prompt != "history" and history and pairs * 2 > len(history):  # the odd one out is a reject, not every record's turns lost
+    # an empty history ([] or a blank "") is no evidence either way: it builds as no earlier turns
+    # whether history is mapped or not; only histories with something in them vote
+    voting = [h for h in history if h != [] and not is_blank_text(h)]
+    pairs = sum(isinstance(h, list) and all(isinstance(p, list) and all(isinstance(t, str) for t in p) for p in h) for h in voting)
+    if prompt != "history" and history and (not voting or pairs * 2 > len(voting)):  # the odd one out is a reject, not every record's turns lost
         extra["history"] = "history"
     texts = _values(sample, prompt) if prompt else []
     if texts and sum(map(_is_hh_dialogue, texts)) * 2 > len(texts):  # the odd one out is a reject, not lost

@@ -49,11 +49,13 @@ def expr_for(path: str) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Leaf:
-    """One path to decode, the type of its value and whether its text leaves are strict."""
+    """One path to decode, the type of its value, whether its text leaves are strict, and whether a
+    blank string there is a missing value (an optional list, a LLaMA-Factory ``"history": ""``)."""
 
     path: str
     dtype: pl.DataType
     strict: tuple[tuple[str, ...], ...] = ()  # text leaves inside the value (() = the value itself)
+    blank_is_missing: bool = False
 
 
 def _wrap(tokens: Sequence[str | int], dtype: pl.DataType) -> pl.DataType:
@@ -79,6 +81,7 @@ def field_specs(leaves: Iterable[Leaf]) -> tuple[FieldSpec, ...]:
     """Merge leaf paths into one :class:`FieldSpec` per top-level field."""
     dtypes: dict[str, pl.DataType] = {}
     strict: dict[str, list[tuple[str, ...]]] = {}
+    blank: dict[str, list[tuple[str, ...]]] = {}
     for leaf in leaves:
         tokens = parse_path(leaf.path)
         top, rest = str(tokens[0]), tokens[1:]
@@ -86,7 +89,8 @@ def field_specs(leaves: Iterable[Leaf]) -> tuple[FieldSpec, ...]:
         dtypes[top] = _merge(dtypes[top], dtype, top) if top in dtypes else dtype
         prefix = tuple(ANY if isinstance(t, int) else t for t in rest)
         strict.setdefault(top, []).extend(prefix + s for s in leaf.strict)
-    return tuple(FieldSpec(name, dtypes[name], tuple(dict.fromkeys(strict[name]))) for name in dtypes)
+        blank.setdefault(top, []).extend([prefix] if leaf.blank_is_missing else [])
+    return tuple(FieldSpec(name, dtypes[name], tuple(dict.fromkeys(strict[name])), tuple(dict.fromkeys(blank[name]))) for name in dtypes)
 
 
 def blank_as_null(raw: pl.Expr) -> pl.Expr:

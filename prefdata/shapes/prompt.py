@@ -148,7 +148,8 @@ class PromptPlan:
         if c.system:
             leaves.append(Leaf(c.system, pl.String, ((),)))
         if c.history:
-            leaves.append(Leaf(c.history, pl.List(pl.List(pl.String)), ((ANY, ANY),)))
+            # `"history": ""` (a converter's empty field) is no earlier turns, as null or [] is
+            leaves.append(Leaf(c.history, pl.List(pl.List(pl.String)), ((ANY, ANY),), blank_is_missing=True))
         return leaves
 
     def _marked(self) -> tuple[pl.Expr, pl.Expr]:

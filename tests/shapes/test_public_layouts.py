@@ -10,6 +10,7 @@ propose the config that keeps every turn, and the build must follow it or reject
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -64,16 +65,57 @@ def test_llamafactory_alpaca_history_becomes_the_earlier_turns(tmp_path: Path) -
 
 def test_one_history_that_is_not_a_list_does_not_drop_history_for_every_record(tmp_path: Path) -> None:
     """Detection proposes history when most sampled histories are lists of pairs: the odd record out
-    (`"history": ""`) is a wrong_type reject saying so, not a reason to read every prompt without
+    (`"history": "x"`) is a wrong_type reject saying so, not a reason to read every prompt without
     its earlier turns (which trained "37 C." as the answer to a context-free "And in Celsius?")."""
     base = {"history": [["Normal body temperature in Fahrenheit?", "About 98.6 F."]], "chosen": "37 C.", "rejected": "100 C."}
-    raw = _jsonl(tmp_path / "p.jsonl", [dict(base, instruction=f"And in Celsius? ({i})") for i in range(5)] + [dict(base, instruction="Hi", history="")])
+    raw = _jsonl(tmp_path / "p.jsonl", [dict(base, instruction=f"And in Celsius? ({i})") for i in range(5)] + [dict(base, instruction="Hi", history="x")])
     assert "history: history" in _detected(raw).config_yaml
     out = tmp_path / "out"
     prefdata.build(raw, out)
     assert_reconciled(out)
     assert all(p[0]["content"] == "Normal body temperature in Fahrenheit?" for p in pairs(out)["prompt"].to_list())
     assert rejects(out).select("record", "reason", "field", "detail").rows() == [(6, "wrong_type", "history", "history: expected an array, got string")]
+
+
+@pytest.mark.parametrize("written", [False, True])
+def test_a_blank_history_string_is_no_earlier_turns_as_an_empty_list_is(tmp_path: Path, written: bool) -> None:
+    """A converter writes an empty history as `""` (or spaces) where others write `[]`: both mean no
+    earlier turns, so neither is a reject, whether detection or a written config maps `history`. At
+    790ef66 six `[]` and three `""` built all nine pairs; then `[]` voted for history and the `""`
+    records became `history: expected an array, got string` rejects. Text there is still no list."""
+    rows = [{"instruction": f"Question {i}?", "input": "", "chosen": f"good {i}", "rejected": f"bad {i}", "history": h}
+            for i, h in enumerate([[], [], [], [], [], [], "", " ", "\t\n"])]
+    rows += [{"instruction": "And in Celsius?", "input": "", "chosen": f"37 C. ({i})", "rejected": "100 C.", "history": [["Fahrenheit?", "98.6 F."]]} for i in range(2)]
+    rows.append({"instruction": "Odd?", "input": "", "chosen": "A.", "rejected": "B.", "history": "x"})
+    raw = _jsonl(tmp_path / "p.jsonl", rows)
+    config = None
+    if written:
+        config = {"sources": [{"shape": "preference", "columns": {"prompt": "instruction", "history": "history", "chosen": "chosen", "rejected": "rejected"}}]}
+    else:
+        assert "history: history" in _detected(raw).config_yaml
+    out = tmp_path / "out"
+    prefdata.build(raw, out, config=config, quiet=True)
+    assert_reconciled(out)
+    got = _by_record(out)
+    assert sorted(got) == list(range(1, 12))
+    assert all(_turns(got[r]["prompt"]) == [("user", f"Question {r - 1}?")] for r in range(1, 10))
+    assert all(_turns(got[r]["prompt"]) == [("user", "Fahrenheit?"), ("assistant", "98.6 F."), ("user", "And in Celsius?")] for r in (10, 11))
+    assert rejects(out).select("record", "reason", "field", "detail").rows() == [(12, "wrong_type", "history", "history: expected an array, got string")]
+
+
+@pytest.mark.parametrize("empty", [[], ""])
+def test_only_histories_with_turns_vote_for_mapping_history(empty: list | str) -> None:
+    """Empty histories say nothing about the layout: two records with earlier turns among five empty
+    ones are a history layout (at 790ef66 and since, 2 of 7 lost both records' turns unsaid), and
+    one pair history against two texts is not."""
+    from prefdata.shapes.detect import prompt_extras
+
+    turns = [["Fahrenheit?", "98.6 F."]]
+    columns = {"prompt": "instruction"}
+    assert prompt_extras([{"history": turns}] * 2 + [{"history": empty}] * 5, Counter(), columns) == {"history": "history"}
+    assert prompt_extras([{"history": turns}] + [{"history": "notes"}] * 2 + [{"history": empty}] * 5, Counter(), columns) == {}
+    # nothing but empty histories: mapped, which costs the sampled records nothing and keeps a later record's turns
+    assert prompt_extras([{"history": empty}] * 3, Counter(), columns) == {"history": "history"}
 
 
 NECTAR_PROMPT = "\n\nHuman: Recommend a sci-fi book.\n\nAssistant: Try Dune.\n\nHuman: Something shorter?\n\nAssistant:"

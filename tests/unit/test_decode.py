@@ -90,6 +90,34 @@ def test_a_scalar_where_a_list_of_texts_belongs_is_not_read_as_a_one_item_list(r
     assert good["_reason"] is None and (good["history"], good["texts"]) == ([["u", "a"]], ["t"])  # a real one-item list stays one
 
 
+#: A history read as LLaMA-Factory writes it, where a blank string is a missing history (no earlier turns).
+OPTIONAL_HISTORY = DecodeSpec(field_specs([Leaf("history", pl.List(pl.List(pl.String)), (("*", "*"),), blank_is_missing=True), Leaf("meta.turns", pl.List(pl.List(pl.String)), blank_is_missing=True)]))
+
+
+@pytest.mark.parametrize(("record", "reason", "detail"), [
+    ({"history": ""}, None, None),
+    ({"history": " \t\n\u3000"}, None, None),
+    ({"meta": {"turns": ""}}, None, None),
+    ({"history": "x"}, "wrong_type", "history: expected an array, got string"),
+    ({"history": " x "}, "wrong_type", "history: expected an array, got string"),
+    ({"history": "\u200b"}, "wrong_type", "history: expected an array, got string"),  # invisible, not White_Space: a score reads it so too
+    ({"history": 0}, "wrong_type", "history: expected an array, got number"),
+    ({"history": [[""]]}, None, None),  # a real list: the shape says its item holds one text
+    ({"meta": {"turns": "x"}}, "wrong_type", "meta.turns: expected an array, got string"),
+])
+def test_a_blank_string_where_an_optional_list_belongs_is_missing(record: dict, reason: str | None, detail: str | None) -> None:
+    """A converter writes an empty field as `"history": ""`: missing, as null is (a blank score is a
+    missing score), not a string where a list belongs. Text in it is still no list."""
+    frame = pl.DataFrame({"_record": [1, 2], "_line": [json.dumps({"history": [["u", "a"]]}), json.dumps(record)]})
+    good, got = decode(frame, OPTIONAL_HISTORY).to_dicts()
+    assert (got["_reason"], got["_detail"]) == (reason, detail)
+    if reason is None and "history" in record and isinstance(record["history"], str):
+        assert got["history"] is None
+    if reason is None and "meta" in record:
+        assert got["meta"]["turns"] is None
+    assert good["_reason"] is None and good["history"] == [["u", "a"]]
+
+
 #: Lists of single values that are not text a pair needs: a parallel list of scores, a custom
 #: source's tags, the list a ``scores[0]`` path or a filter on ``tags[0]`` reads, one inside an object
 #: and one inside a list of objects.
