@@ -27,7 +27,7 @@ import polars as pl
 
 from prefdata.config import FeedbackSource, value_map
 from prefdata.schema import MESSAGES, has_blank_turn, trimmed_contents
-from prefdata.shapes.base import Shape, keep_reason, sample_values
+from prefdata.shapes.base import RawNames, Shape, keep_reason, sample_values
 from prefdata.shapes.feedback_hot import hot_groups, pair_hot
 from prefdata.shapes.fields import Leaf, expr_for, optional_field, value_text
 from prefdata.shapes.messages import MESSAGES as MESSAGES_KIND
@@ -189,6 +189,18 @@ class FeedbackShape(Shape):
             "_field",
             "_detail",
         )
+
+    def raw_names(self) -> RawNames:
+        """The raw fields of a half-pair's ``prompt`` and ``response``, which the generic rules check
+        before pairing. In conversation mode the response is the conversation's last turn, named by
+        that field as its other checks name it; the prompt, the turns before it, keeps its name and
+        its detail says where it came from (``prompt (from messages) has an empty turn``), as a
+        transcript's shared turns do."""
+        c = self.source.columns
+        if c.conversation:
+            return RawNames.of({"prompt": (c.conversation,), "response": c.conversation})
+        assert c.response
+        return RawNames.of({"prompt": self.prompt.origin(), "response": c.response})
 
     def combine(self, halves: pl.DataFrame, *, dedup: bool = True) -> Combined:  # type: ignore[override]
         """Pair up-votes with down-votes per prompt group (one hash partition at a time).

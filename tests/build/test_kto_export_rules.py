@@ -36,9 +36,9 @@ BROKEN = [
     pytest.param(
         {"prompt": [{"role": "user", "content": "C"}, {"role": "assistant", "content": "earlier"}]}, "bad_turn_order", "prompt", id="prompt-ends-with-assistant"
     ),
-    pytest.param({"completion": [{"role": "user", "content": "x"}]}, "bad_turn_order", "response", id="response-user-turn"),
-    pytest.param({"completion": [{"role": "narrator", "content": "x"}]}, "unknown_role", "response", id="response-role-narrator"),
-    pytest.param({"completion": [{"content": "x"}]}, "unknown_role", "response", id="response-role-none"),
+    pytest.param({"completion": [{"role": "user", "content": "x"}]}, "bad_turn_order", "completion", id="response-user-turn"),
+    pytest.param({"completion": [{"role": "narrator", "content": "x"}]}, "unknown_role", "completion", id="response-role-narrator"),
+    pytest.param({"completion": [{"content": "x"}]}, "unknown_role", "completion", id="response-role-none"),
 ]
 
 
@@ -131,7 +131,7 @@ def test_a_broken_record_does_not_sink_its_clean_partner(tmp_path: Path) -> None
     ("messages", "reason", "field"),
     [
         pytest.param([{"role": "narrator", "content": "x"}, {"role": "assistant", "content": "a"}], "unknown_role", "prompt", id="narrator"),
-        pytest.param([{"role": "user", "content": "hi"}, {"role": "user", "content": "a"}], "bad_turn_order", "response", id="ends-with-user"),
+        pytest.param([{"role": "user", "content": "hi"}, {"role": "user", "content": "a"}], "bad_turn_order", "messages", id="ends-with-user"),
         pytest.param([{"role": "assistant", "content": "hi"}, {"role": "assistant", "content": "a"}], "bad_turn_order", "prompt", id="prompt-ends-with-assistant"),
         pytest.param([{"role": "user", "content": " "}, {"role": "assistant", "content": "a"}], "empty_field", "prompt", id="empty-turn"),
     ],

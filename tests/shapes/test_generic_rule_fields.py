@@ -155,3 +155,38 @@ def test_a_field_name_with_braces_is_text_in_the_detail(tmp_path: Path) -> None:
     records = [{"q": "hi", "good{}": _turns(("wizard", "a")), "bad": _turns(("assistant", "b"))}]
     source = {"shape": "preference", "columns": {"prompt": "q", "chosen": "good{}", "rejected": "bad"}}
     assert _build(tmp_path, records, source) == [(1, "unknown_role", "good{}", "good{} has a turn with role 'wizard'")]
+
+
+def test_feedback_rejects_name_the_prompt_and_response_fields(tmp_path: Path) -> None:
+    """A feedback half-pair passes the generic rules before pairing: its rejects name `q` and `r`,
+    not the canonical `prompt`/`response` the data never had."""
+    serialized = json.dumps(_turns(("assistant", "hi")))
+    records = [
+        {"q": "hi there", "r": "hello", "label": "up"},
+        {"q": "hi there", "r": "go away", "label": "down"},
+        {"q": "  ", "r": "a", "label": "up"},
+        {"q": "what now", "r": serialized, "label": "down"},
+    ]
+    got = _build(tmp_path, records, {"shape": "feedback", "columns": {"prompt": "q", "response": "r", "label": "label"}})
+    assert got == [
+        (3, "empty_field", "q", "q has an empty turn"),
+        (4, "serialized_messages", "r", "r holds a message list written out as text ([{'role': ..., 'content': ...}]); decode it before building"),
+    ]
+
+
+def test_feedback_conversation_rejects_name_the_conversation(tmp_path: Path) -> None:
+    """In conversation mode the response is the dialogue's last turn, named by its field; the prompt,
+    the turns before it, keeps its name and says where it came from, as a transcript's shared turns do."""
+    records = [
+        {"messages": _turns(("user", "hi"), ("assistant", "hello")), "label": "up"},
+        {"messages": _turns(("user", "hi"), ("assistant", "go away")), "label": "down"},
+        {"messages": _turns(("user", "hi"), ("user", "again")), "label": "up"},
+        {"messages": _turns(("user", " "), ("assistant", "a")), "label": "down"},
+        {"messages": _turns(("assistant", "first"), ("assistant", "a")), "label": "down"},
+    ]
+    got = _build(tmp_path, records, {"shape": "feedback", "columns": {"conversation": "messages", "label": "label"}})
+    assert got == [
+        (3, "bad_turn_order", "messages", "messages holds a 'user' turn; responses must be assistant turns"),
+        (4, "empty_field", "prompt", "prompt (from messages) has an empty turn"),
+        (5, "bad_turn_order", "prompt", "prompt (from messages): the prompt's last turn is 'assistant'; it must end with a user or tool turn"),
+    ]
