@@ -25,9 +25,27 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from prefdata.config_files import YAML11_BOOLEANS, load_data_yaml, not_text, read_text, represent_text, underscored_number
+from prefdata.config_files import (
+    YAML11_BOOLEANS,
+    load_data_yaml,
+    not_text,
+    plain_whole,
+    read_text,
+    represent_text,
+    underscored_number,
+)
 from prefdata.errors import ConfigError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -95,12 +113,13 @@ class _Strict(BaseModel):
 
 # Scalars are taken as YAML 1.2 reads them, never coerced (as the check config and the Python API
 # take them): `seed: true` was seed 1, `max_pairs: "5"` 5 and `higher_is_better: "no"` false, so a
-# mistake built silently. Lists stay lax, so code may pass a tuple.
-#: ``true``/``false`` only: not ``"yes"``, ``1`` or ``"true"``.
+# mistake built silently. Lists stay lax, so code may pass a tuple. A dict built in code may hold
+# numpy's numbers, as the API's options may (np.int64 is an integer; np.bool_ is refused as there).
+#: ``true``/``false`` only: not ``"yes"``, ``1``, ``"true"`` or ``np.True_``.
 Flag = Annotated[bool, Field(strict=True)]
-#: A whole number: not ``true``, ``5.0`` or ``"5"``.
-Count = Annotated[int, Field(strict=True)]
-#: A finite number (an integer reads as one): not ``true``, ``"0.1"``, NaN or infinity.
+#: A whole number (a numpy integer included): not ``true``, ``5.0`` or ``"5"``.
+Count = Annotated[int, Field(strict=True), BeforeValidator(plain_whole)]
+#: A finite number (an integer or a numpy number reads as one): not ``true``, ``"0.1"``, NaN or infinity.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import numbers
 import re
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,16 @@ def underscored_number(text: str) -> str | None:
     """The number to write for text YAML 1.1 read as one with ``_`` between digits (``1_000``: ``1000``),
     or None; YAML 1.2 reads it as text."""
     return text.replace("_", "") if "_" in text and _UNDERSCORED_NUMBER.fullmatch(text) else None
+
+
+def plain_whole(value: Any) -> Any:
+    """The ``int`` of a numpy integer (``np.int64(3)``), anything else as it is: a config built in code
+    from a pipeline's values holds numpy's integers, which the Python API's options take
+    (:func:`prefdata.arguments.require_whole`), while a strict ``int`` field refuses them. Booleans
+    (``np.bool_`` is not ``numbers.Integral``) and text still reach the field's own check and fail it."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+        return int(value)
+    return value
 
 
 #: Lists and mappings inside one another deeper than this are refused: no config, recipe, suite or

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -69,6 +70,8 @@ WRONG = [
     ("pairwise.winner_threshold", {"a_below": True, "b_above": 2}, "sources[0].winner_threshold.a_below", "valid number, got true"),
     ("pairwise.winner_threshold", {"a_below": "0.3", "b_above": 0.7}, "sources[0].winner_threshold.a_below", "valid number"),
     ("pairwise.winner_threshold", {"a_below": 0.3, "b_above": float("nan")}, "sources[0].winner_threshold.b_above", "finite number"),
+    ("dedup", np.bool_(False), "dedup", "valid boolean"),  # as build(dedup=np.False_) is refused
+    ("split.seed", np.float64(3.0), "split.seed", "valid integer"),
 ]
 
 
@@ -93,6 +96,26 @@ def test_values_of_the_right_type_still_read() -> None:
     assert (cfg.split.test_fraction, cfg.split.seed, cfg.dedup, cfg.output.kto_export) == (0.0, 2**64 - 1, False, True)
     source = cfg.sources[0]
     assert (source.higher_is_better, source.binarize.min_margin, source.binarize.max_pairs) == (False, 1.0, 3)  # type: ignore[union-attr]
+
+
+def test_a_config_dict_takes_numpy_numbers_as_the_api_does() -> None:
+    """A config built in code from a pipeline's values (``build(config={...})``) holds numpy's numbers,
+    which ``build(seed=np.int64(3))`` takes: each reads as the plain int or float."""
+    cfg = parse_config(
+        {
+            "sources": [
+                {**RATED, "binarize": {"policy": "all_pairs", "min_margin": np.float32(0.5), "max_pairs": np.int64(3), "seed": np.uint64(7)}},
+                {**SOURCES["feedback"], "max_pairs_per_prompt": np.int32(4)},
+            ],
+            "split": {"test_fraction": np.float64(0.25), "seed": np.int64(3)},
+        }
+    )
+    binarize = cfg.sources[0].binarize  # type: ignore[union-attr]
+    values = (cfg.split.seed, binarize.max_pairs, binarize.seed, cfg.sources[1].max_pairs_per_prompt)  # type: ignore[union-attr]
+    assert values == (3, 3, 7, 4) and all(type(v) is int for v in values)
+    assert (cfg.split.test_fraction, binarize.min_margin) == (0.25, 0.5)
+    with pytest.raises(ConfigError, match=r"split\.seed: Input should be greater than or equal to 0"):
+        parse_config(_config("split.seed", np.int64(-1)))
 
 
 def test_a_yaml_file_with_seed_true_is_refused_with_exit_2(tmp_path: Path) -> None:

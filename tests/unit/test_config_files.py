@@ -111,3 +111,19 @@ def test_a_printed_config_keeps_every_string_that_yaml_12_reads_as_something_els
     values = ["08", "09", "010", "1e6", "1.5e3", "0o17", "0x1F", "+1", "-.5", ".inf", ".nan", "true", "False",
               "null", "~", "", "yes", "1:30", "2024-01-15", "plain text", "-"]
     assert load_data_yaml(dump_config({"values": values}))["values"] == values
+
+
+def test_the_check_config_takes_numpy_integers_as_the_build_config_and_api_do() -> None:
+    """A check config dict built in code may hold ``np.int64``: it reads as the plain int; a numpy
+    boolean or a whole float still is no count."""
+    np = pytest.importorskip("numpy")
+    from prefdata.check.config import load_config
+    from prefdata.check.errors import ConfigError
+
+    cfg = load_config({"minhash": {"seed": np.int64(3), "num_perm": np.int32(32), "bands": np.uint8(8)},
+                       "checks": {"pii": {"max_count": np.int64(2)}, "length_bias": {"max_share_chosen_longer": np.float32(0.75)}}})
+    assert (cfg.minhash.seed, cfg.minhash.num_perm, cfg.minhash.bands, cfg.checks.pii.max_count) == (3, 32, 8, 2)
+    assert type(cfg.minhash.seed) is int and cfg.checks.length_bias.max_share_chosen_longer == 0.75
+    for wrong in (np.bool_(True), np.float64(2.0), True):
+        with pytest.raises(ConfigError, match=r"checks\.pii\.max_count: Input should be a valid integer"):
+            load_config({"checks": {"pii": {"max_count": wrong}}})
