@@ -230,9 +230,16 @@ def _lone_in(expr: pl.Expr, dtype: pl.DataType, path: str | None) -> list[_LoneL
 
 def _wrapped_scalars(frame: pl.DataFrame, spec: DecodeSpec) -> pl.Series:
     """Rows with a one-item list a JSONPath reaches (:class:`_LoneList`) whose raw line does not hold
-    that same first item there: a scalar polars wrapped (or a value it wrote otherwise, ``1.0`` as
-    ``"1"``), read again exactly. A real one-item list (``"tags": ["en"]`` in every record) costs one
-    JSONPath match of its row instead of an exact decode, which took nine times the batch's decode."""
+    that same first item there: a scalar polars wrapped, read again exactly. A real one-item list
+    (``"tags": ["en"]`` in every record) costs one JSONPath match of its row instead of an exact
+    decode, which took nine times the batch's decode.
+
+    The JSONPath writes a number as the line does and polars as it reads it (``7.0`` is ``"7"``,
+    ``1e+20`` ``"100000000000000000000"``), so texts that read as the same number are the same item,
+    as are a JSON ``null`` item and polars' null: every record of ``"ratings": [7.0]`` (Python's
+    ``json.dumps`` of a float) was read again, and decoded ``"7.0"`` where ``[7.0, 8.0]`` gives
+    ``"7"``. A scalar polars wrapped (``"ratings": 7``) has no item at the path (null) and a null
+    item only comes from ``[null]``: a wrapped scalar is never null, so both still tell apart."""
     lone = [x for x in _lone_lists(spec) if x.path is not None]
     if not lone:
         return pl.repeat(False, frame.height, eager=True)
@@ -240,8 +247,13 @@ def _wrapped_scalars(frame: pl.DataFrame, spec: DecodeSpec) -> pl.Series:
     if not held.any():
         return held
     line = pl.col("_line")
-    # a path that matches nothing gives null: read again
-    differs = [(x.held & (line.str.json_path_match(str(x.path)) != x.first).fill_null(True)).fill_null(False) for x in lone]
+    differs = []
+    for x in lone:
+        at = line.str.json_path_match(str(x.path))  # null where the path matches nothing (a scalar) or a JSON null
+        first = x.first
+        assert first is not None  # set with path
+        same = (at == first) | (at.cast(pl.Float64, strict=False) == first.cast(pl.Float64, strict=False)) | (at.is_null() & first.is_null())
+        differs.append((x.held & ~same.fill_null(False)).fill_null(False))
     wrapped = frame.filter(held).select(pl.any_horizontal(differs)).to_series()
     return held.scatter(held.arg_true(), wrapped)
 

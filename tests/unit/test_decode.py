@@ -152,9 +152,30 @@ def test_real_one_item_lists_decode_as_polars_reads_them(monkeypatch: pytest.Mon
     monkeypatch.setattr(decoder, "_decode_slow", lambda lines, spec: (exact.extend(lines["_line"]), slow(lines, spec))[1])
     lines = [json.dumps({"scores": [str(i)], "meta": {"tags": ["en"]}}) for i in range(5)] + ['{"scores": [1.0]}']
     out = decode(pl.DataFrame({"_record": list(range(6)), "_line": lines}), VALUE_LISTS)
-    assert exact == ['{"scores": [1.0]}'] and out["_reason"].null_count() == 6
-    assert out["scores"].to_list() == [["0"], ["1"], ["2"], ["3"], ["4"], ["1.0"]]  # a number that differs as text is read exactly
+    assert exact == [] and out["_reason"].null_count() == 6
+    assert out["scores"].to_list() == [["0"], ["1"], ["2"], ["3"], ["4"], ["1"]]  # 1.0 as polars writes it, as in [1.0, 2.0]
     assert out["meta"].struct.field("tags").to_list() == [["en"]] * 5 + [None]
+
+
+@pytest.mark.parametrize(("item", "read"), [("7.0", "7"), ("1e+20", "100000000000000000000"), ("-0.0", "-0"), ("1E2", "100"), ("null", None)])
+def test_a_one_item_list_whose_item_polars_writes_otherwise_is_not_read_again(monkeypatch: pytest.MonkeyPatch, item: str, read: str | None) -> None:
+    """The JSONPath gives a number as the line writes it (``7.0``), polars as it reads it (``"7"``),
+    and a ``null`` item as null: every record of ``"ratings": [7.0]`` (how Python writes a float) was
+    decoded again one by one, 1.5x the build's CPU. The same scalar where the list belongs stays a
+    wrong_type reject."""
+    from prefdata.io import decode as decoder
+
+    exact: list[str] = []
+    slow = decoder._decode_slow
+    monkeypatch.setattr(decoder, "_decode_slow", lambda lines, spec: (exact.extend(lines["_line"]), slow(lines, spec))[1])
+    lines = [f'{{"scores": [{item}]}}', f'{{"scores": [{item}, {item}]}}', f'{{"scores": {item}}}']
+    out = decode(pl.DataFrame({"_record": [1, 2, 3], "_line": lines}), VALUE_LISTS).to_dicts()
+    assert exact == ([] if item == "null" else [lines[2]])  # only the scalar is read again (a scalar null is no list)
+    assert (out[0]["_reason"], out[0]["scores"], out[1]["scores"]) == (None, [read], [read, read])
+    if item == "null":
+        assert out[2]["_reason"] is None and out[2]["scores"] is None
+    else:
+        assert (out[2]["_reason"], out[2]["_detail"]) == ("wrong_type", "scores: expected an array, got number")
 
 
 def test_paths() -> None:
