@@ -109,6 +109,9 @@ class TreeShape(Shape):
         except _Bad as bad:
             role, role_bad = None, bad
         text = _get(msg, c.text)
+        if role == "system" and (text is None or (isinstance(text, str) and not text.strip(BLANK))):
+            # says nothing: no turn on the path, as every shape drops an empty system turn
+            return _Message(None, role, None)
         if not isinstance(text, str):
             kind = "missing" if text is None else type(text).__name__
             bad = _Bad("non_text_content" if text is not None else "missing_field", f"{where}.{c.text}", f"{where}.{c.text}: expected text, got {kind}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import prefdata
-from tests.support.dataset import assert_reconciled, rejects
+from tests.support.dataset import assert_reconciled, pairs, rejects
 
 
 def _build(tmp_path: Path, records: list[dict[str, Any]], source: dict[str, Any]) -> list[tuple[int, str, str, str]]:
@@ -148,6 +148,30 @@ def test_a_blank_tree_message_names_its_raw_path(tmp_path: Path) -> None:
     # record 3 keeps its pair a > b: its blank third reply costs only the pair it is in
     counts = json.loads((tmp_path / "out" / "manifest.json").read_text())["counts"]
     assert counts["pairs_dropped_by_reason"] == {"empty_field": 1}
+
+
+def test_a_blank_or_null_system_message_in_a_tree_is_dropped_not_unusable(tmp_path: Path) -> None:
+    """As every shape drops an empty system turn (README: it "says nothing and is dropped"), a tree's
+    blank or null system message is no turn on the path; it was an `empty_field root.text` reject with
+    no pair. A blank user message stays unusable."""
+    def msg(role: str, text: str | None, rank: int | None = None, *replies: dict) -> dict:
+        return {"role": role, "text": text, "rank": rank, "replies": list(replies)}
+
+    ranked = (msg("assistant", "a", 0), msg("assistant", "b", 1))
+    records = [
+        msg("system", "", None, msg("prompter", "q1", None, *ranked)),
+        msg("system", None, None, msg("prompter", "q2", None, *ranked)),
+        msg("prompter", "q3", None, msg("assistant", "x", None, msg("system", " \u200b", None, msg("prompter", "q4", None, *ranked)))),
+        msg("system", "be brief", None, msg("prompter", " ", None, *ranked)),
+    ]
+    got = _build(tmp_path, records, {"shape": "tree"})
+    assert got == [(4, "empty_field", "root.replies[0].text", "root.replies[0].text is empty or blank")]
+    prompts = sorted(pairs(tmp_path / "out")["prompt"].to_list(), key=str)
+    assert prompts == [
+        [{"role": "user", "content": "q1"}],
+        [{"role": "user", "content": "q2"}],
+        [{"role": "user", "content": "q3"}, {"role": "assistant", "content": "x"}, {"role": "user", "content": "q4"}],
+    ]
 
 
 def test_a_field_name_with_braces_is_text_in_the_detail(tmp_path: Path) -> None:
