@@ -7,8 +7,8 @@ two values. Here a repeated key is an error naming the key and its line, as a ty
 A build config names values found in the data (label maps, filters), where YAML 1.1's booleans
 bite: ``labels: {up: [yes], down: [no]}`` or ``ok in [yes, no]`` read ``true``/``false`` and match
 no record whose label is the string "yes". :func:`load_data_yaml` reads scalars as YAML 1.2 does
-(only ``true``/``false`` are booleans, ``010`` is ten, ``1:30`` is text); settings that are booleans
-still accept "yes" (pydantic reads it). Training recipes are read the same way, so that
+(only ``true``/``false`` are booleans, ``010`` is ten, ``1:30`` is text); the build and check configs'
+switches then refuse ``yes``, which is text there, as they refuse ``"5"`` for a count. Training recipes are read the same way, so that
 ``lr_scheduler_kwargs: {min_lr: 1e-6}`` hands the scheduler a number.
 Dataset cards are read with :func:`load_card_yaml` (``yaml.safe_load``'s YAML 1.1), as the Hub's
 libraries read them.
