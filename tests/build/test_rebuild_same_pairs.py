@@ -9,7 +9,6 @@ side scores lower) became ``scores_disagree``, every pair kept with ``scores_mus
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -21,26 +20,16 @@ from prefdata.cli import cli
 from prefdata.errors import OutputError
 from tests.conftest import FIXTURES
 from tests.support.dataset import assert_reconciled, pairs
+from tests.support.scored_raw import write_scored
 
 #: The columns a rebuild keeps as they were (``source``, ``lineage`` name the shards now, and
 #: ``chosen_position`` is not kept: README).
 KEPT = ["id", "prompt", "chosen", "rejected", "score_chosen", "score_rejected", "chosen_model", "rejected_model"]
 
 
-def _jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
 def _scored(tmp_path: Path, shape: str) -> tuple[Path, dict]:
     """Pairs whose scores tie or run against the label, kept with ``scores_must_agree: false``."""
-    def row(c: float | None, r: float | None, i: int) -> dict:
-        if shape == "preference":
-            return {"prompt": f"Q{i}", "chosen": f"good {i}", "rejected": f"bad {i}", "score_chosen": c, "score_rejected": r}
-        return {"chosen": f"\n\nHuman: Q{i}\n\nAssistant: good {i}", "rejected": f"\n\nHuman: Q{i}\n\nAssistant: bad {i}", "score_chosen": c, "score_rejected": r}
-
-    raw = _jsonl(tmp_path / "scored.jsonl", [row(8, 3, 1), row(5, 5, 2), row(2, 7, 3), row(None, 4, 4)])
-    columns = {"score_chosen": "score_chosen", "score_rejected": "score_rejected"} | ({"prompt": "prompt"} if shape == "preference" else {})
+    raw, columns = write_scored(tmp_path, shape)
     return raw, {"sources": [{"shape": shape, "columns": columns, "scores_must_agree": False}]}
 
 

@@ -18,6 +18,7 @@ import pytest
 import prefdata
 from prefdata.errors import AmbiguousLayoutError
 from tests.support.dataset import assert_reconciled, pairs, rejects
+from tests.support.scored_raw import write_scored
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:
@@ -309,13 +310,7 @@ def test_a_missing_prompt_is_named_by_its_raw_field(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("shape", ["preference", "transcript"])
 def test_scores_that_contradict_the_label_are_rejects_unless_allowed(tmp_path: Path, shape: str) -> None:
-    def row(c: float | None, r: float | None, i: int) -> dict:
-        if shape == "preference":
-            return {"prompt": f"Q{i}", "chosen": f"good {i}", "rejected": f"bad {i}", "score_chosen": c, "score_rejected": r}
-        return {"chosen": f"\n\nHuman: Q{i}\n\nAssistant: good {i}", "rejected": f"\n\nHuman: Q{i}\n\nAssistant: bad {i}", "score_chosen": c, "score_rejected": r}
-
-    raw = _jsonl(tmp_path / "scored.jsonl", [row(8, 3, 1), row(5, 5, 2), row(2, 7, 3), row(None, 4, 4)])
-    columns = {"score_chosen": "score_chosen", "score_rejected": "score_rejected"} | ({"prompt": "prompt"} if shape == "preference" else {})
+    raw, columns = write_scored(tmp_path, shape)
     out = tmp_path / "out"
     prefdata.build(raw, out, config={"sources": [{"shape": shape, "columns": columns}]})
     assert_reconciled(out)
