@@ -19,7 +19,6 @@ from typing import Any
 import polars as pl
 
 from prefdata.config import PairwiseSource, value_map
-from prefdata.schema import has_blank_turn
 from prefdata.shapes.base import RawNames, Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
 from prefdata.shapes.fields import Leaf, as_number, expr_for, optional_field, value_text
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
@@ -132,24 +131,6 @@ class PairwiseShape(Shape):
         lf = lf.with_columns(keep_reason(pl.lit("both_bad"), pl.lit(",".join(fields)), pl.lit("the verdict says both responses are bad"), w == "both_bad"))
         for path, kind in ((c.response_a, self.kind_a), (c.response_b, self.kind_b)):
             lf = lf.with_columns(keep_reason(pl.lit("non_text_content"), pl.lit(path), pl.lit(f"{path} holds a non-text content part"), non_text_parts(expr_for(path), kind)))
-        lf = lf.with_columns(a.alias("__a"), b.alias("__b"))  # each read once, for the checks and the pair
-        a, b = pl.col("__a"), pl.col("__b")
-        for path, turns in ((c.response_a, a), (c.response_b, b)):
-            # checked here, not left to the generic rules: once the verdict has swapped the responses
-            # into chosen/rejected, those rules could only name `chosen` or `rejected`, no raw field
-            detail = (
-                pl.when(turns.is_null()).then(pl.lit(f"{path} is missing"))
-                .when(turns.list.len() == 0).then(pl.lit(f"{path} has no turns"))
-                .when(has_blank_turn(turns)).then(pl.lit(f"{path} has an empty turn"))
-            )
-            lf = lf.with_columns(detail.alias("__problem")).with_columns(
-                keep_reason(
-                    pl.when(turns.is_null()).then(pl.lit("missing_field")).otherwise(pl.lit("empty_field")),
-                    pl.lit(path),
-                    pl.col("__problem"),
-                    pl.col("__problem").is_not_null(),
-                )
-            )
         a_wins = w == "a"
         lf = finish_pairs(
             lf,
