@@ -28,7 +28,6 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -39,9 +38,9 @@ from pydantic import (
 
 from prefdata.config_files import (
     YAML11_BOOLEANS,
+    Count,
     load_data_yaml,
     not_text,
-    plain_whole,
     read_text,
     represent_text,
     underscored_number,
@@ -117,8 +116,6 @@ class _Strict(BaseModel):
 # numpy's numbers, as the API's options may (np.int64 is an integer; np.bool_ is refused as there).
 #: ``true``/``false`` only: not ``"yes"``, ``1``, ``"true"`` or ``np.True_``.
 Flag = Annotated[bool, Field(strict=True)]
-#: A whole number (a numpy integer included): not ``true``, ``5.0`` or ``"5"``.
-Count = Annotated[int, Field(strict=True), BeforeValidator(plain_whole)]
 #: A finite number (an integer or a numpy number reads as one): not ``true``, ``"0.1"``, NaN or infinity.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 

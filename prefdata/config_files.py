@@ -27,9 +27,10 @@ import json
 import numbers
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BeforeValidator, Field
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -150,6 +151,11 @@ def plain_whole(value: Any) -> Any:
     if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
         return int(value)
     return value
+
+
+#: A whole number for a config field (build or check config): not ``true``, ``5.0`` or ``"5"``; a
+#: numpy integer (a config dict built in code) is one (:func:`plain_whole`).
+Count = Annotated[int, Field(strict=True), BeforeValidator(plain_whole)]
 
 
 #: Lists and mappings inside one another deeper than this are refused: no config, recipe, suite or

@@ -19,27 +19,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prefdata.check.errors import ConfigError
 from prefdata.config_files import (
     YAML11_BOOLEANS,
+    Count,
     DuplicateKeyError,
     load_data_yaml,
     load_json,
     not_text,
-    plain_whole,
     read_text,
     underscored_number,
 )
 
 Severity = Literal["error", "warn", "info"]
 SEVERITIES: tuple[str, ...] = ("error", "warn", "info")
-#: A whole number; a numpy integer (a config dict built in code) is one, ``true`` and ``5.0`` are not.
-Whole = Annotated[int, BeforeValidator(plain_whole)]
 
 
 class _Strict(BaseModel):
@@ -62,7 +60,7 @@ class CheckSettings(_Strict):
 class CountLimit(CheckSettings):
     """A check that fails when more than ``max_count`` pairs offend (0: any offending pair fails)."""
 
-    max_count: Whole = Field(0, ge=0)
+    max_count: Count = Field(0, ge=0)
 
 
 class WarnCountLimit(CountLimit):
@@ -90,7 +88,7 @@ class LengthBias(CheckSettings):
     #: any source with at least ``min_pairs`` pairs (smaller sources are reported, not judged).
     max_share_chosen_longer: float = Field(0.65, ge=0, le=1)
     min_share_chosen_longer: float = Field(0.35, ge=0, le=1)
-    min_pairs: Whole = Field(30, ge=1)
+    min_pairs: Count = Field(30, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> LengthBias:
@@ -104,7 +102,7 @@ class PositionBias(CheckSettings):
     #: Fails when a source's share of "A wins" (chosen shown first) leaves [min, max].
     max_share_a_wins: float = Field(0.6, ge=0, le=1)
     min_share_a_wins: float = Field(0.4, ge=0, le=1)
-    min_pairs: Whole = Field(30, ge=1)
+    min_pairs: Count = Field(30, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> PositionBias:
@@ -123,7 +121,7 @@ class Pii(WarnCountLimit):
 class Contamination(CountLimit):
     #: Word n-gram length; a pair whose prompt shares one n-gram with a benchmark prompt is contaminated.
     #: Benchmark prompts shorter than n words match when the pair's normalized prompt equals them.
-    ngram: Whole = Field(8, ge=1)
+    ngram: Count = Field(8, ge=1)
 
 
 class Checks(_Strict):
@@ -160,14 +158,14 @@ class MinHashSettings(_Strict):
     """MinHash LSH used by the near-duplicate, near-identical and near-leakage checks."""
 
     #: Word n-grams per shingle (texts shorter than this are one shingle).
-    shingle_words: Whole = Field(3, ge=1)
+    shingle_words: Count = Field(3, ge=1)
     #: One-permutation MinHash buckets per text; must be ``bands`` times the rows per band.
-    num_perm: Whole = Field(64, ge=4, le=512)
+    num_perm: Count = Field(64, ge=4, le=512)
     #: LSH bands. With 64 buckets in 16 bands of 4, pairs at Jaccard 0.8 become candidates with
     #: probability 0.9998 and pairs at 0.3 with 0.12; candidates are then verified exactly.
-    bands: Whole = Field(16, ge=1)
+    bands: Count = Field(16, ge=1)
     #: Seed of the shingle hashes; the hashing library takes an unsigned 64-bit seed.
-    seed: Whole = Field(0, ge=0, lt=2**64)
+    seed: Count = Field(0, ge=0, lt=2**64)
 
     @model_validator(mode="after")
     def _divisible(self) -> MinHashSettings:
