@@ -94,6 +94,9 @@ OWNED_FIELDS: dict[str, str] = {
 UNSUPPORTED_FIELDS: dict[str, str] = {
     "resume_from_checkpoint": "a run writes its checkpoints into its own staging folder, which the next run "
     "starts afresh, and the Trainer reads this field only when train() is told to; rerun from the start",
+    "chat_template_path": "prefdata checks the data with the tokenizer's own chat template, which training must then "
+    "render with too; put the template in the tokenizer's files instead (`chat_template` in tokenizer_config.json, "
+    "or chat_template.jinja), so the check gate and training use the same one",
 }
 
 #: Keys of ``model_kwargs`` that would fight the precision prefdata chooses.

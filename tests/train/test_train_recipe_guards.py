@@ -321,6 +321,22 @@ def test_the_held_out_evaluation_reads_every_test_pair_whatever_dataloader_drop_
     assert trainer.args.dataloader_drop_last is True  # training keeps the setting
 
 
+@pytest.mark.parametrize("stage", ["sft", "dpo"])
+def test_chat_template_path_is_refused_so_the_gate_and_training_use_one_template(stage, tmp_path, no_model_loads):
+    """SFTConfig's chat_template_path made TRL train on a template the check gate never saw (the gate checks with the
+    tokenizer's own): a template `prefdata check` refuses trained, exit 0 (hunt traindata23 #04)."""
+    where = r"trl\.chat_template_path \(set by a flag\): is not supported: prefdata checks the data with the tokenizer's own"
+    with pytest.raises(RecipeError, match=where + r".*tokenizer_config\.json, or chat_template\.jinja"):
+        load_recipe(stage, overrides={"trl.chat_template_path": "t.jinja"})
+    recipe_file = tmp_path / f"{stage}.yaml"
+    recipe_file.write_text("trl:\n  beta: 0.1\n  chat_template_path: t.jinja\n" if stage == "dpo" else "trl:\n  chat_template_path: t.jinja\n")
+    with pytest.raises(RecipeError, match=rf"{recipe_file}: trl\.chat_template_path"):
+        load_recipe(stage, recipe_file)
+    result = cli_exit(stage, "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
+                      "--set", "trl.chat_template_path=t.jinja")  # fmt: skip
+    assert result.exit_code == 2 and "trl.chat_template_path (set by a flag): is not supported" in result.output
+
+
 def test_resume_from_checkpoint_is_refused_not_recorded_as_if_it_ran():
     """It was accepted, ignored (train() is called without it) and written to recipe.yaml and the record."""
     with pytest.raises(RecipeError, match=r"trl\.resume_from_checkpoint \(set by a flag\): is not supported"):
