@@ -94,7 +94,7 @@ def train_dpo(
         else:
             progress("reference model: the policy with its LoRA adapters off (no second copy)")
 
-        with setup_errors():
+        with setup_errors(data=inputs.data.root, tokenizer=inputs.model.location):
             trainer = DPOTrainer(
                 model=policy,
                 ref_model=reference,

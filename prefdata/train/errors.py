@@ -6,6 +6,8 @@ its inputs); anything else that escapes is a bug or a failure inside torch/TRL a
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -57,15 +59,18 @@ def first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def setup_errors() -> Iterator[None]:
+def setup_errors(*, data: str | os.PathLike[str] | None = None, tokenizer: str | None = None) -> Iterator[None]:
     """Turn the errors TRL/PEFT/transformers raise while a trainer is *constructed* from a validated recipe into
     :class:`RecipeError` (exit 2, one line naming the recipe key) instead of a traceback (exit 3, "a bug").
 
     prefdata checks these before any model loads where it can (``recipe.check_supported``,
     ``data.check_eval_split``, ``trl_config.check_lora_targets``); this is the net behind those checks for
-    what only the trainer's constructor finds. Anything else propagates unchanged::
+    what only the trainer's constructor finds. A chat template that raises on a pair while TRL renders the
+    dataset (``raise_exception('System role not supported')``; the check gate reports it, ``--no-check`` skips
+    that) becomes a :class:`DataError` that quotes the template and gives the ``prefdata check`` command, on
+    ``data`` with ``tokenizer``, that lists the pairs. Anything else propagates unchanged::
 
-        with setup_errors():
+        with setup_errors(data="out", tokenizer="model"):
             trainer = DPOTrainer(...)
     """
     try:
@@ -91,3 +96,22 @@ def setup_errors() -> Iterator[None]:
         if _raised_in(exc, "trl"):
             raise RecipeError(f"trl: TRL does not implement this run's settings: {first_line(exc)}") from exc
         raise
+    except Exception as exc:
+        if _is_template_error(exc):
+            command = shlex.join(["prefdata", "check", os.fspath(data or "DATA"), "--tokenizer", tokenizer or "MODEL"])
+            raise DataError(
+                f"the chat template raised an error while TRL rendered the pairs: {first_line(exc)}. "
+                f"Run `{command}` to list the pairs it raises on (chat_template_roundtrip), then fix or drop them, "
+                "or use a tokenizer whose template accepts them"
+            ) from exc
+        raise
+
+
+def _is_template_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is jinja2's (``TemplateError``: ``raise_exception`` in a chat template, a syntax error...).
+    jinja2 is imported only here: it comes with transformers, which the training extra installs."""
+    try:
+        from jinja2.exceptions import TemplateError
+    except ImportError:
+        return False
+    return isinstance(exc, TemplateError)

@@ -59,7 +59,7 @@ def train_sft(
     train = to_prompt_completion(load_split(inputs.data, "train"))
     with discarded_on_refusal(inputs.staging):
         policy, tokenizer = load_for_training(inputs, sequences_per_pair=1, progress=progress)
-        with setup_errors():
+        with setup_errors(data=inputs.data.root, tokenizer=inputs.model.location):
             trainer = SFTTrainer(
                 model=policy,
                 args=inputs.args,

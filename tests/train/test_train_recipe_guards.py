@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 from prefdata.cli import cli
-from prefdata.train import RecipeError, train_dpo, train_sft
+from prefdata.train import DataError, RecipeError, train_dpo, train_sft
 from prefdata.train.data import check_eval_split, open_training_data
 from prefdata.train.errors import setup_errors
 from prefdata.train.hardware import choose_precision
@@ -154,6 +154,22 @@ def test_setup_errors_turns_the_missing_eval_dataset_into_a_recipe_error(tiny_ll
     args = TrainingArguments(output_dir=str(tmp_path), eval_strategy="steps", eval_steps=1, use_cpu=True, report_to=[])
     with pytest.raises(RecipeError, match=r"^trl\.eval_strategy: .*no test pairs"), setup_errors():
         Trainer(model=tiny_llama, args=args)
+
+
+@pytest.mark.parametrize("error", ["TemplateError", "TemplateSyntaxError"])
+def test_setup_errors_turns_a_chat_template_error_into_a_data_error_with_the_check_command(error):
+    """A template that raises on a pair (`raise_exception('System role not supported')`) while TRL renders the data
+    under --no-check escaped as a jinja2 traceback, exit 3, "not a problem with your data" (hunt traindata23 #05)."""
+    from jinja2 import exceptions
+
+    raised = exceptions.TemplateError("System role not supported") if error == "TemplateError" else (
+        exceptions.TemplateSyntaxError("unexpected '}'", lineno=1))
+    with pytest.raises(DataError) as info, setup_errors(data=Path("my out"), tokenizer="org/model"):
+        raise raised
+    message = str(info.value)
+    assert message.startswith("the chat template raised an error while TRL rendered the pairs: ")
+    assert str(raised).splitlines()[0] in message
+    assert "Run `prefdata check 'my out' --tokenizer org/model` to list the pairs it raises on" in message
 
 
 def test_setup_errors_lets_other_errors_through():
