@@ -12,7 +12,11 @@ with the split, file, count and first offending ids, and how to fix it:
 - no ``image`` / ``images`` column.
 
 Loading goes through ``datasets`` (memory-mapped Arrow, as TRL expects) with only ``id`` and the three
-message columns, so metadata never leaks into training.
+message columns, so metadata never leaks into training, plus :data:`ROW`, each pair's place in its split:
+TRL drops pairs silently and keeps extra columns through its preparation, so the drop report matches
+the pairs before and after by that place (ids need not be unique, or set). It reaches the model no more
+than ``id`` does: the trainer's ``remove_unused_columns`` drops both, and TRL's collators build their
+batches from their own columns only.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -40,6 +45,10 @@ from prefdata.train.errors import DataError, RecipeError
 from prefdata.train.recipe import strategy_name
 
 MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
+#: The column :func:`load_split` adds: a pair's place (0-based) in its split as loaded.
+ROW = "__prefdata_row"
+#: Rows read at a time when the drop report scans TRL's prepared dataset.
+_SCAN_BATCH = 8192
 #: How many offending ids an error message lists.
 SHOW_IDS = 5
 
@@ -245,9 +254,10 @@ def validate_for_trl(data: TrainingData) -> None:
     """Refuse (``DataError``) any split whose rows TRL would misread; see the module docstring."""
     problems = _row_problems()
     for split in data.shards:
+        schemas = {shard: _check_schema(data, shard) for shard in data.shards[split]}
+        _check_ids_agree(data, split, schemas)
         parts = []
-        for shard in data.shards[split]:
-            schema = _check_schema(data, shard)
+        for shard, schema in schemas.items():
             if data.shard_rows[shard] == 0:
                 continue  # no row to misread (and an empty pandas shard has columns typed null)
             name = _rel(data, [shard])
@@ -277,8 +287,32 @@ def validate_for_trl(data: TrainingData) -> None:
         )
 
 
+def _check_ids_agree(data: TrainingData, split: str, schemas: dict[Path, pl.Schema]) -> None:
+    """Refuse a split whose shards disagree on ``id`` (one has it and another not, or they type it differently):
+    the loader reads one set of columns of one type for the whole split, and fails on the others with a traceback.
+
+    Empty shards are left out (a pandas-written one types its columns null, and holds no id to read).
+    """
+    kinds: dict[str, list[Path]] = {}
+    for shard, schema in schemas.items():
+        if data.shard_rows[shard]:
+            kind = f"`id` of type {schema['id']}" if "id" in schema else "no `id` column"
+            kinds.setdefault(kind, []).append(shard)
+    if len(kinds) > 1:
+        groups = "; ".join(f"{_rel(data, shards)}: {kind}" for kind, shards in kinds.items())
+        raise DataError(
+            f"the {split} split's shards disagree on `id` ({groups}). Training reads one `id` column, of one type, "
+            "for the whole split: give every shard the same `id` column, or drop it from all of them (pairs are then "
+            "named by a hash of their messages, as `prefdata build` names them)"
+        )
+
+
 def load_split(data: TrainingData, split: str, *, limit: int | None = None):
-    """The split as a ``datasets.Dataset`` with columns ``id``, ``prompt``, ``chosen``, ``rejected`` only."""
+    """The split as a ``datasets.Dataset`` with columns ``id``, ``prompt``, ``chosen``, ``rejected`` and :data:`ROW` only.
+
+    The shards agree on ``id`` (:func:`validate_for_trl` refuses a split whose shards do not), so the first
+    shard's schema says whether the split has one.
+    """
     from datasets import Dataset
 
     # datasets reads data_files as fsspec globs: escaped, a folder named `[v1]` is found and one named `ds*` reads only itself
@@ -292,7 +326,7 @@ def load_split(data: TrainingData, split: str, *, limit: int | None = None):
         ds = ds.map(lambda ex: {"id": pair_id(ex["prompt"], ex["chosen"], ex["rejected"])})
     if limit is not None and len(ds) > limit:
         ds = ds.select(range(limit))
-    return ds
+    return ds.add_column(ROW, np.arange(len(ds), dtype=np.int64))
 
 
 def to_prompt_completion(ds):
@@ -309,13 +343,14 @@ def to_prompt_completion(ds):
 
 @dataclass
 class DropReport:
-    """Pairs TRL's preparation removes, found by comparing ids before and after (TRL drops them silently)."""
+    """Pairs TRL's preparation removes (it drops them silently), found by their place in the split (:data:`ROW`)."""
 
     split: str
     max_length: int | None
     pairs_in: int
+    #: The dropped pairs' ids as text; a pair without one as ``<row N, no id>`` (its 0-based place in the split).
     dropped_ids: list[str]
-    truncated: int | None = None  # pairs kept but cut at max_length (DPO only; SFT truncates in place)
+    truncated: int | None = None  # pairs kept but cut at max_length
 
     @property
     def dropped(self) -> int:
@@ -356,17 +391,61 @@ class DropReport:
         }
 
 
-def drop_report(split: str, before, after, max_length: int | None) -> DropReport:
-    """Compare a split before and after TRL's ``_prepare_dataset`` (both carry ``id``)."""
-    kept = set(after["id"])
-    dropped = [i for i in before["id"] if i not in kept]
-    truncated = None
-    if max_length is not None and "chosen_ids" in after.column_names:
-        lengths = zip(after["prompt_ids"], after["chosen_ids"], after["rejected_ids"], strict=True)
-        truncated = sum(1 for p, c, r in lengths if len(p) + max(len(c), len(r)) > max_length)
+def drop_report(split: str, before, after, max_length: int | None, *, tokenizer=None, chat_template=None) -> DropReport:
+    """Compare a split before and after TRL's ``_prepare_dataset``: ``before`` is :func:`load_split`'s (SFT: through
+    :func:`to_prompt_completion`), ``after`` the trainer's dataset, which still carries :data:`ROW`.
+
+    ``truncated`` counts the kept pairs cut at ``max_length``. DPO's prepared rows hold the untruncated token ids
+    (its collator cuts them). SFT's are cut already, so a row of exactly ``max_length`` tokens may or may not have
+    been longer: only those rows are rendered again, with ``tokenizer`` and the ``chat_template`` TRL rendered with
+    (``SFTTrainer.chat_template``, None for the tokenizer's own), to tell which.
+    """
+    kept = np.zeros(len(before), dtype=bool)
+    at_limit: list[np.ndarray] = []  # SFT: rows of exactly max_length tokens after TRL's cut
+    dpo = "chosen_ids" in after.column_names
+    sft = max_length is not None and tokenizer is not None and "input_ids" in after.column_names
+    truncated = 0 if dpo and max_length is not None else None
+    columns = [ROW, *(["prompt_ids", "chosen_ids", "rejected_ids"] if dpo else ["input_ids"] if sft else [])]
+    for batch in after.select_columns(columns).with_format("arrow").iter(batch_size=_SCAN_BATCH):
+        rows = batch.column(ROW).to_numpy()
+        kept[rows] = True
+        if truncated is not None:
+            length = _lengths(batch, "prompt_ids") + np.maximum(_lengths(batch, "chosen_ids"), _lengths(batch, "rejected_ids"))
+            truncated += int((length > max_length).sum())
+        elif sft:
+            at_limit.append(rows[_lengths(batch, "input_ids") == max_length])
+    if sft:
+        truncated = _longer_than(before, np.concatenate([np.empty(0, np.int64), *at_limit]), max_length, tokenizer, chat_template)
     return DropReport(
-        split=split, max_length=max_length, pairs_in=len(before), dropped_ids=dropped, truncated=truncated
+        split=split, max_length=max_length, pairs_in=len(before), dropped_ids=_shown_ids(before, np.flatnonzero(~kept)),
+        truncated=truncated,
     )
+
+
+def _lengths(batch: pa.Table, column: str) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return pc.list_value_length(batch.column(column)).to_numpy(zero_copy_only=False)
+
+
+def _shown_ids(before, rows: np.ndarray) -> list[str]:
+    """The ids of ``before``'s ``rows`` as text, and ``<row N, no id>`` for a null one (ids may be of any type)."""
+    if not len(rows):
+        return []
+    ids = before.select(rows.tolist()).with_format("arrow")["id"].to_pylist()
+    return [f"<row {row}, no id>" if i is None else str(i) for row, i in zip(rows.tolist(), ids, strict=True)]
+
+
+def _longer_than(before, rows: np.ndarray, max_length: int, tokenizer, chat_template) -> int:
+    """How many of ``before``'s prompt-completion ``rows`` render to more than ``max_length`` tokens, as TRL's SFT
+    renders them (``apply_chat_template`` of prompt + completion, in batches)."""
+    longer = 0
+    for start in range(0, len(rows), 256):
+        chunk = before.select(rows[start : start + 256].tolist())
+        conversations = [p + c for p, c in zip(chunk["prompt"], chunk["completion"], strict=True)]
+        ids = tokenizer.apply_chat_template(conversations, tokenize=True, return_dict=True, chat_template=chat_template)["input_ids"]
+        longer += sum(len(i) > max_length for i in ids)
+    return longer
 
 
 def manifest_summary(data: TrainingData) -> dict[str, Any] | None:

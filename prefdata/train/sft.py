@@ -68,7 +68,12 @@ def train_sft(
                 peft_config=build_lora_config(inputs.recipe.lora),
                 callbacks=callbacks,
             )
-        drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
+        drops = {
+            "train": drop_report(
+                "train", train, trainer.train_dataset, inputs.args.max_length,
+                tokenizer=trainer.processing_class, chat_template=trainer.chat_template,
+            )
+        }
         progress("TRL preparation: " + drops["train"].describe())
         drops["train"].require_pairs_left()
     progress(

@@ -209,6 +209,132 @@ def test_nothing_left_to_train_on_is_an_error(tmp_path, sft_model, task_splits):
         train_dpo(data, str(sft_model), tmp_path / "dpo", overrides={**DPO_FAST, "trl.max_length": 3}, no_check=True)
 
 
+# --- drops counted by each pair's place in its split, whatever its id (hunt traindata23 #01, #02, #06) -----------------
+
+#: A prompt that alone reaches max_length 64 with the tiny tokenizer: TRL drops its pair.
+LONG = " ".join(["Pick a snack for Ada."] * 12)
+
+
+def _long(row: dict) -> dict:
+    return {**row, "prompt": [{"role": "user", "content": f"{LONG} {row['prompt'][0]['content']}"}]}
+
+
+def _with_ids(rows: list[dict], ids: list, dtype) -> pl.DataFrame:
+    return canonical_frame(rows).with_columns(pl.Series("id", ids, dtype=dtype))
+
+
+def _templated_length(tokenizer, messages: list[dict]) -> int:
+    return len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"])
+
+
+@pytest.mark.parametrize(
+    ("ids", "dtype", "shown"),
+    [
+        (["p", "p", None, "q", None, "q"], pl.String, ["p", "<row 2, no id>", "<row 4, no id>"]),
+        ([10, 11, None, 13, 14, 11], pl.Int64, ["11", "<row 2, no id>", "14"]),
+    ],
+)
+def test_the_drop_report_finds_pairs_by_their_place_whatever_their_ids(tmp_path, ids, dtype, shown):
+    """Matched by id, a dropped pair whose id a kept pair shares (or a null id) went uncounted, and an integer or null
+    id crashed the printed report (TypeError, exit 3). TRL's filter and its shuffle_dataset keep the row column."""
+    from prefdata.train.data import ROW, drop_report, load_split
+
+    data = open_training_data(write_frame(tmp_path, _with_ids(preference_rows(6, seed=3), ids, dtype)))
+    before = load_split(data, "train")
+    after = before.filter(lambda row: row[ROW] not in (1, 2, 4)).shuffle(seed=0)
+    report = drop_report("train", before, after, 64)
+    assert (report.pairs_in, report.dropped, report.pairs_kept) == (6, 3, 3)
+    assert report.dropped_ids == shown
+    assert f"3 dropped by TRL because the prompt alone reaches max_length=64 (first ids: {', '.join(shown)})" in report.describe()
+    assert report.to_json()["dropped_ids"] == shown
+
+
+def test_trl_drops_are_counted_right_with_duplicate_null_and_integer_ids(tmp_path, tiny_model, sft_model, task_splits):
+    """End to end, DPO and SFT: the printed report, the record's `drops` and eval.json's `dropped_by_trl` (hunt
+    traindata23 #01, #02: duplicate/null ids hid drops; integer ids crashed the report after the model loaded)."""
+    from transformers import AutoTokenizer
+
+    train = [_long(r) if i in (0, 3, 5) else r for i, r in enumerate(task_splits["train"][:12])]
+    train[6] = {**train[6], "chosen": [{"role": "assistant", "content": " ".join(["Ada gets a pear."] * 12)}]}
+    train_ids = ["a", "a", "b", "b", None, None, *[f"r{i}" for i in range(6, 12)]]  # rows 0, 3, 5 dropped
+    test = [_long(r) if i in (1, 2) else r for i, r in enumerate(task_splits["test"][:6])]
+    test_ids = [100, 101, None, 103, 104, 105]  # rows 1, 2 dropped
+    root = write_frame(tmp_path / "out", _with_ids(train, train_ids, pl.String))
+    write_frame(root, _with_ids(test, test_ids, pl.Int64), split="test")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+
+    def cut(rows: list[dict], *, responses: tuple[str, ...]) -> int:  # kept pairs longer than max_length, rendered
+        return sum(
+            max(_templated_length(tokenizer, r["prompt"] + r[side]) for side in responses) > 64
+            for r in rows if _templated_length(tokenizer, r["prompt"]) < 64
+        )  # fmt: skip
+
+    messages: list[str] = []
+    dpo = train_dpo(root, str(sft_model), tmp_path / "dpo", overrides={**DPO_FAST, "trl.max_steps": 1}, no_check=True,
+                    progress=messages.append)  # fmt: skip
+    assert cut(train, responses=("chosen", "rejected")) == 1
+    assert ("TRL preparation: train: 12 pairs, 3 dropped by TRL because the prompt alone reaches max_length=64 "
+            "(first ids: a, b, <row 5, no id>); 1 kept but truncated at max_length") in messages  # fmt: skip
+    assert ("TRL preparation: test: 6 pairs, 2 dropped by TRL because the prompt alone reaches max_length=64 "
+            f"(first ids: 101, <row 2, no id>); {cut(test, responses=('chosen', 'rejected'))} kept but truncated at max_length") in messages  # fmt: skip
+    assert any(m.startswith("training: 9 pairs") for m in messages), messages
+    record = json.loads((dpo.output / "prefdata_train.json").read_text())["drops"]
+    assert record["train"] == {"split": "train", "max_length": 64, "pairs_in": 12, "pairs_kept": 9, "dropped": 3,
+                               "dropped_ids": ["a", "b", "<row 5, no id>"], "truncated": 1}  # fmt: skip
+    assert record["test"]["dropped_ids"] == ["101", "<row 2, no id>"] and record["test"]["pairs_kept"] == 4
+    evaluation = json.loads((dpo.output / "eval.json").read_text())
+    assert evaluation["dropped_by_trl"] == 2 and evaluation["pairs"] == 4
+
+    sft = train_sft(root, str(tiny_model), tmp_path / "sft", overrides={**SFT_FAST, "trl.max_steps": 1}, no_check=True)
+    assert sft.drops["train"].dropped_ids == ["a", "b", "<row 5, no id>"] and sft.drops["train"].pairs_kept == 9
+    assert sft.drops["train"].truncated == cut(train, responses=("chosen",)) == 1
+
+
+def test_sft_counts_the_chosen_responses_it_cuts_at_max_length_exactly(tmp_path, tiny_model, task_splits):
+    """`train sft` said nothing of the responses TRL cuts at max_length (their end, and the end-of-turn token, never
+    trained on); `train dpo` counts them. A pair exactly max_length tokens long is whole (hunt traindata23 #06)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    rows = [
+        {**r, "chosen": [{"role": "assistant", "content": " ".join([r["chosen"][0]["content"]] * k)}]}
+        for k, r in enumerate(task_splits["train"][:8], start=1)
+    ]
+    lengths = [_templated_length(tokenizer, r["prompt"] + r["chosen"]) for r in rows]
+    assert lengths == sorted(set(lengths))  # each row longer than the one before
+    max_length = lengths[4]  # row 4 fills max_length exactly; rows 5, 6, 7 are cut
+    rows.append(_long(rows[0]))  # dropped (its prompt alone is too long), so not counted as cut
+    root = write_canonical(tmp_path / "out", {"train": rows}, manifest=False)
+    messages: list[str] = []
+    result = train_sft(root, str(tiny_model), tmp_path / "sft", no_check=True, progress=messages.append,
+                       overrides={**SFT_FAST, "trl.max_steps": 1, "trl.max_length": max_length})  # fmt: skip
+    assert result.drops["train"].truncated == 3 and result.drops["train"].dropped == 1
+    assert any(m.startswith("TRL preparation: train: 9 pairs, 1 dropped") and m.endswith("; 3 kept but truncated at max_length")
+               for m in messages), messages  # fmt: skip
+    assert json.loads((result.output / "prefdata_train.json").read_text())["drops"]["train"]["truncated"] == 3
+
+
+def test_a_chat_template_that_raises_under_no_check_is_a_data_error(tmp_path, tiny_model, task_splits):
+    """With --no-check, TRL's rendering met the template's raise_exception: jinja2 traceback, exit 3, "a bug, not a
+    problem with your data" (hunt traindata23 #05). The gate reports the same pairs when it runs."""
+    import shutil
+
+    model = shutil.copytree(tiny_model, tmp_path / "model")
+    (model / "chat_template.jinja").write_text(
+        "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+        "{% endif %}{{ '<|' + m['role'] + '|>' + m['content'] + '<|end|>' }}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
+    )
+    rows = task_splits["train"][:4]
+    rows.append({**rows[0], "prompt": [{"role": "system", "content": "Be brief."}, *rows[0]["prompt"]]})
+    root = write_canonical(tmp_path / "out", {"train": rows})
+    with pytest.raises(DataError) as info:
+        train_sft(root, str(model), tmp_path / "sft", overrides={**SFT_FAST, "trl.max_steps": 1}, no_check=True)
+    message = str(info.value)
+    assert "the chat template raised an error while TRL rendered the pairs: System role not supported." in message
+    assert f"Run `prefdata check {root} --tokenizer {model}` to list the pairs it raises on" in message
+
+
 # --- the check gate -------------------------------------------------------------------------------------------------
 
 
@@ -367,6 +493,43 @@ def test_check_config_reaches_the_gate_from_the_cli_and_the_record(tmp_path, tas
     assert result.exit_code == 2, result.output
     assert seen["config"]["checks"]["pii"]["severity"] == "error" and seen["suite"] == str(suite)
     assert seen["config"]["checks"]["shard_integrity"]["enabled"] is False  # still merged with the gate's own
+
+
+@pytest.mark.parametrize("other", ["no id", "integer id"])
+def test_a_split_whose_shards_disagree_on_id_is_refused_naming_them(tmp_path, other):
+    """The loader read the first shard's columns for the whole split and failed on the others: a `datasets`
+    traceback, exit 3, after validation had passed each shard (hunt traindata23 #03)."""
+    frame = good_frame(6)
+    (tmp_path / "data").mkdir()
+    frame[:3].write_parquet(tmp_path / "data" / "train-00000-of-00002.parquet")
+    rest = frame[3:].drop("id") if other == "no id" else frame[3:].with_columns(pl.int_range(3).alias("id"))
+    rest.write_parquet(tmp_path / "data" / "train-00001-of-00002.parquet")
+    with pytest.raises(DataError) as info:
+        validate_for_trl(open_training_data(tmp_path))
+    message = str(info.value)
+    said = "no `id` column" if other == "no id" else "`id` of type Int64"
+    assert ("the train split's shards disagree on `id` (data/train-00000-of-00002.parquet: `id` of type String; "
+            f"data/train-00001-of-00002.parquet: {said})") in message  # fmt: skip
+    assert "give every shard the same `id` column, or drop it from all of them" in message
+
+
+def test_shards_storing_id_as_string_and_large_string_agree(tmp_path):
+    """Two Arrow spellings of one text type: the loader reads them alike, so they are not refused."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from prefdata.train.data import load_split
+
+    frame = good_frame(6)
+    (tmp_path / "data").mkdir()
+    frame[:3].write_parquet(tmp_path / "data" / "train-00000-of-00002.parquet")
+    table = frame[3:].to_arrow()
+    at = table.schema.get_field_index("id")
+    table = table.set_column(at, "id", table.column("id").cast(pa.large_string()))
+    pq.write_table(table, tmp_path / "data" / "train-00001-of-00002.parquet")
+    data = open_training_data(tmp_path)
+    validate_for_trl(data)
+    assert load_split(data, "train")["id"][:] == frame["id"].to_list()
 
 
 @pytest.mark.parametrize("name", ["run [v1]", "ds*"])
