@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from prefdata.check.errors import SuiteError, UnsupportedExpectationError
+from prefdata.check.python_regex import UntranslatableRegex, python_regex_to_rust
 from prefdata.check.suite import Expectation, Suite
 
 #: GX's SUMMARY result format returns this many unexpected values.
@@ -225,82 +226,6 @@ def _between_mask(x: pl.Expr, kw: dict[str, Any], where: str, kind: str, what: s
     return ok
 
 
-#: A global inline flag group (Python only allows them at the start) that turns on MULTILINE.
-_GLOBAL_MULTILINE = re.compile(r"^\(\?[aiLmsux]*m[aiLmsux]*\)")
-#: Flag groups the translation cannot follow: verbose mode anywhere, MULTILINE in a scoped group.
-_UNTRANSLATABLE_FLAGS = re.compile(r"\(\?[aiLmsux-]*x|\(\?[aiLmsux]*(?:-[aiLmsux]*)?m[aiLmsux-]*:|\(\?[aiLmsux]*-[aiLmsux]*m")
-#: ``{3, 5}``: a quantifier only without spaces in Python (a literal otherwise), with them in Rust.
-_SPACED_BRACES = re.compile(r"\{\d*\s*,\s*\d*\}")
-
-
-class UntranslatableRegex(ValueError):
-    """A Python pattern whose meaning the polars engine cannot reproduce; the message says why."""
-#: Python ``re`` (what GX runs) -> Rust ``regex`` (what polars runs), outside a character class.
-_OUTSIDE = {
-    "s": r"[\s\x1c-\x1f]",  # Python counts the file/group/record/unit separators as whitespace
-    "S": r"[^\s\x1c-\x1f]",
-    "Z": r"\z",  # Python's end of string
-    "<": "<",  # a literal in Python, a word boundary in Rust
-    ">": ">",
-}
-_INSIDE = {"s": r"\s\x1c-\x1f", "S": r"[^\s\x1c-\x1f]", "<": "<", ">": ">"}
-
-
-def python_regex_to_rust(pattern: str) -> str:
-    r"""A pattern written for Python's ``re`` (GX's dialect) with the same meaning in Rust's ``regex``.
-
-    Both dialects accept most patterns, but some mean different things: ``\s`` (Python also counts
-    U+001C-U+001F), ``$`` (Python also matches before a final newline), ``\<``/``\>`` (literals in
-    Python, word boundaries in Rust), and ``[``, ``&&``, ``~~`` inside a class (literals in Python,
-    nested classes and set operations in Rust). Those are rewritten; constructs Rust lacks
-    (look-around, backreferences) fail to compile and are refused by the caller.
-
-    >>> python_regex_to_rust(r"^[0-9a-f]{64}$"), python_regex_to_rust(r"[a&&b]\S")
-    ('^[0-9a-f]{64}(?:\\n?\\z)', '[a\\&\\&b][^\\s\\x1c-\\x1f]')
-    """
-    if _UNTRANSLATABLE_FLAGS.search(pattern):
-        raise UntranslatableRegex("verbose mode (x) and scoped MULTILINE (m) flags are not translated")
-    multiline = _GLOBAL_MULTILINE.match(pattern) is not None
-    out: list[str] = []
-    i, in_class, class_start, after_quantifier = 0, False, False, False
-    while i < len(pattern):
-        c = pattern[i]
-        quantifier = False
-        if c == "\\" and i + 1 < len(pattern):
-            escaped = pattern[i + 1]
-            out.append((_INSIDE if in_class else _OUTSIDE).get(escaped, pattern[i : i + 2]))
-            i += 2
-            class_start = after_quantifier = False
-            continue
-        if in_class:
-            if c == "]" and not class_start:
-                in_class = False
-                out.append(c)
-            else:
-                out.append("\\" + c if c in "[&~" else c)
-            class_start = class_start and c == "^"
-        elif c == "[":
-            in_class, class_start = True, True
-            out.append(c)
-        elif c == "$" and not multiline:
-            if pattern[i + 1 : i + 2] not in ("", ")", "|"):
-                raise UntranslatableRegex("'$' followed by more pattern (Python's '$' does not consume the final newline)")
-            out.append(r"(?:\n?\z)")
-        elif c == "{" and (braces := _SPACED_BRACES.match(pattern, i)) and " " in braces.group():
-            out.append("\\{" + braces.group()[1:-1] + "\\}")  # a literal, as Python reads it
-            i = braces.end()
-            after_quantifier = False
-            continue
-        elif c == "+" and after_quantifier:
-            raise UntranslatableRegex("possessive quantifiers (*+, ++, ?+, {m,n}+) are not translated")
-        else:
-            quantifier = c in "*+?}" and not (c == "?" and out[-1:] == ["("])
-            out.append(c)
-        after_quantifier = quantifier
-        i += 1
-    return "".join(out)
-
-
 def _validate_regex(regex: Any, where: str) -> str:
     """The suite's regex (Python ``re`` syntax, as GX reads it) translated for polars."""
     if not isinstance(regex, str):
@@ -309,13 +234,13 @@ def _validate_regex(regex: Any, where: str) -> str:
     try:
         translated = python_regex_to_rust(regex)
     except UntranslatableRegex as exc:
-        raise SuiteError(f"{where}: regex {regex!r} cannot run on the polars engine: {exc}; use --engine gx") from exc
+        raise SuiteError(f"{where}: regex {regex!r} cannot run on the polars engine: {exc}; --engine gx runs it") from exc
     try:
         pl.select(pl.lit("").str.contains(translated))
     except pl.exceptions.PolarsError as exc:
         raise SuiteError(
-            f"{where}: regex {regex!r} cannot run on the polars engine (Rust regex syntax: no look-around, "
-            f"backreferences, \\N{{...}} or comments; use --engine gx): {exc}"
+            f"{where}: regex {regex!r} cannot run on the polars engine (Rust's regex refuses its translation "
+            f"{translated!r}: backreferences, \\N{{...}} and (?a) have no equivalent there); --engine gx runs it: {exc}"
         ) from exc
     return translated
 

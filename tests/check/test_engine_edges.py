@@ -37,10 +37,12 @@ def _counts(dataset: Path, suite: Path, engine: str) -> list[tuple]:
     return [(e.success, e.result.get("unexpected_count"), e.result.get("observed_value")) for e in result.expectations]
 
 
-REGEXES = [r"\S", r"^.+$", r"^[a-z ]+\?$", r"[a&&b]", r"\<x\>", r"[[]", r"line\Z", r"(?m)^a&b.*$"]
+REGEXES = [r"\S", r"^.+$", r"^[a-z ]+\?$", r"[a&&b]", r"\<x\>", r"[[]", r"line\Z", r"(?m)^a&b.*$",
+           # literal braces, "--" in a class, a second leading flag group, an escaped "(" before flag letters
+           r"^\s*{", r"e{ 1}", r"[+--]", r"[a-z--b]", r"(?i)(?m)LINE$", r"\(?x\)?"]
 
 
-@pytest.mark.filterwarnings("ignore:Possible (nested set|set intersection):FutureWarning")  # Python re on [[] and [a&&b]
+@pytest.mark.filterwarnings("ignore:Possible (nested set|set intersection|set difference):FutureWarning")  # Python re on [[], [a&&b], [+--]
 def test_regexes_mean_what_they_mean_in_gx(dataset, tmp_path):
     suite = _suite(tmp_path, *[{"type": "expect_column_values_to_match_regex", "kwargs": {"column": "prompt_text", "regex": r}} for r in REGEXES])
     assert _counts(dataset, suite, "polars") == _counts(dataset, suite, "gx")

@@ -71,6 +71,10 @@ def test_unsupported_type_is_an_error_not_a_pass(data, tmp_path):
         ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_turns", "min_vlaue": 1}}, "unknown kwargs \\['min_vlaue'\\]"),
         ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "prompt"}}, "column 'prompt' is not in the checked view"),
         ({"type": "expect_column_values_to_match_regex", "kwargs": {"column": "id", "regex": "(?<=a)b"}}, "cannot run on the polars engine"),
+        # "$" ends the group, and the "\n" after it is more pattern: refused, naming the pattern and the other engine
+        ({"type": "expect_column_values_to_match_regex", "kwargs": {"column": "id", "regex": r"(a$)\n"}},
+         (r"expectations\[0\] \(expect_column_values_to_match_regex\): regex '\(a\$\)\\\\n' cannot run on the polars engine: "
+          r"'\$' followed by more pattern.*--engine gx runs it")),
         ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_turns"}}, "cannot both be null"),
         ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id", "mostly": 2}}, "'mostly' must be a number between 0 and 1"),
         ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "severity": "fatal"}, "severity must be one of"),
