@@ -169,9 +169,10 @@ def _value_kind(value: Any) -> str:
 
 
 def _is_int(value: Any) -> bool:
-    """An integer, or a float that is one (GX writes ``value: 64`` back as ``64.0``)."""
+    """An integer, or a float that is one (GX writes ``value: 64`` back as ``64.0``), within 64 bits
+    (``1e300`` is integral too, but would reach polars as an integer it cannot hold)."""
     if isinstance(value, float):
-        return value.is_integer()
+        return value.is_integer() and INT_RANGE[0] <= value <= INT_RANGE[1]
     return isinstance(value, int) and not isinstance(value, bool) and INT_RANGE[0] <= value <= INT_RANGE[1]
 
 
@@ -182,7 +183,7 @@ def _int_kwarg(kw: dict[str, Any], key: str, where: str) -> int | None:
     if value is None:
         return None
     if not _is_int(value):
-        raise SuiteError(f"{where}: kwarg {key!r} must be an integer, got {value!r}")
+        raise SuiteError(f"{where}: kwarg {key!r} must be an integer of at most 64 bits, got {value!r}")
     return int(value)
 
 
@@ -481,8 +482,13 @@ def _plan_table(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
         _int_kwarg(kw, "column_index", where)
     if t == "expect_column_to_exist" and not isinstance(kw.get("column"), str):
         raise SuiteError(f"{where}: kwarg 'column' must name a column")
-    if t == "expect_table_columns_to_match_set" and not isinstance(kw.get("column_set"), list):
-        raise SuiteError(f"{where}: kwarg 'column_set' must be a list of column names")
+    if t == "expect_table_columns_to_match_set":
+        column_set = kw.get("column_set")
+        if not isinstance(column_set, list):
+            raise SuiteError(f"{where}: kwarg 'column_set' must be a list of column names")
+        wrong = [c for c in column_set if not isinstance(c, str)]
+        if wrong:  # a nested list ([["id"]]) would only fail once the set is built, after the scan
+            raise SuiteError(f"{where}: kwarg 'column_set' must be a list of column names, but holds {wrong[0]!r} ({_value_kind(wrong[0])})")
     _flags(e, origin, "exact_match")
     return Plan({}, finish)
 

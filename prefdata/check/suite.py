@@ -91,6 +91,11 @@ _GX0_HINT = (
 def parse_suite(raw: Any, origin: str = "suite") -> Suite:
     if not isinstance(raw, dict):
         raise SuiteError(f"{origin}: a suite is a JSON object with 'name' and 'expectations'")
+    if (field_path := _lone_surrogate(raw)) is not None:
+        raise SuiteError(
+            f"{origin}: {field_path} holds a lone surrogate escape (such as \\ud800), which is no character: "
+            "write the character itself, or both halves of its surrogate pair"
+        )
     items = raw.get("expectations")
     gx0 = "expectation_suite_name" in raw or (isinstance(items, list) and any(isinstance(x, dict) and "expectation_type" in x for x in items))
     if gx0:
@@ -122,3 +127,31 @@ def parse_suite(raw: Any, origin: str = "suite") -> Suite:
             raise SuiteError(f"{where} ({etype}): 'meta' must be an object")
         expectations.append(Expectation(etype, dict(kwargs), SEVERITY_FROM_GX[severity], dict(meta), i))
     return Suite(name=name, expectations=tuple(expectations), origin=origin)
+
+
+def _lone_surrogate(value: Any, where: str = "") -> str | None:
+    """Where the first string (key or value) holding a lone surrogate is (``expectations[0].kwargs.value_set[1]``),
+    or None. JSON allows ``"\\ud800"`` and ``json.loads`` keeps it, but it is no character: polars
+    cannot hold it and checks.json (UTF-8) cannot be written with it, so it would fail as a traceback."""
+    if isinstance(value, str):
+        return None if _encodes(value) else where or "the suite"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else key
+            if not _encodes(key):
+                return f"the key {key!a} in {where or 'the suite'}"
+            if (found := _lone_surrogate(item, inner)) is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if (found := _lone_surrogate(item, f"{where}[{i}]")) is not None:
+                return found
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

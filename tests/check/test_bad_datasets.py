@@ -192,6 +192,35 @@ def test_suite_type_conflicts_are_usage_errors_naming_the_expectation(tmp_path, 
     assert message in result.output.replace("\n", " ")
 
 
+@pytest.mark.parametrize(
+    "suite_text, field",
+    [
+        # only the list was checked; building the set of names in it then raised "unhashable type: 'list'"
+        ('{"name": "x", "expectations": [{"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": [["id"]]}}]}',
+         "expectations[0] (expect_table_columns_to_match_set): kwarg 'column_set' must be a list of column names, but holds ['id'] (list)"),
+        # an integral float beyond 64 bits reached polars as an integer it cannot hold
+        ('{"name": "x", "expectations": [{"type": "expect_column_value_lengths_to_equal", "kwargs": {"column": "chosen_model", "value": 1e300}}]}',
+         "expectations[0] (expect_column_value_lengths_to_equal): kwarg 'value' must be an integer of at most 64 bits, got 1e+300"),
+        # lone surrogates: polars cannot hold them, and checks.json (UTF-8) could not be written with them
+        ('{"name": "x", "expectations": [{"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "chosen_model", "value_set": ["a", "\\ud800"]}}]}',
+         "expectations[0].kwargs.value_set[1] holds a lone surrogate"),
+        ('{"name": "team\\ud800", "expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}]}',
+         "name holds a lone surrogate"),
+        ('{"name": "x", "expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}, "meta": {"notes": "\\udc80"}}]}',
+         "expectations[0].meta.notes holds a lone surrogate"),
+        ('{"name": "x", "expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "\\ud800x"}}]}',
+         "expectations[0].kwargs.column holds a lone surrogate"),
+    ],
+)
+def test_suites_that_crashed_are_usage_errors_naming_the_file_and_field(tmp_path, suite_text, field):
+    root = write(tmp_path / "d", pa.Table.from_pylist(pairs(3), schema=SCHEMA))
+    suite = tmp_path / "suite.json"
+    suite.write_text(suite_text, encoding="utf-8")
+    result = run(root, "--quiet", "--suite", suite)  # writes checks.json
+    assert result.exit_code == 2, result.output
+    assert f"{suite}: {field}" in result.output.replace("\n", " ")
+
+
 @pytest.mark.parametrize("value_set, unexpected", [([1.0], 0), ([1.5, 1], 0), ([2], 4), ([], 4)])
 def test_in_set_compares_ints_and_floats_as_numbers(tmp_path, value_set, unexpected):
     root = write(tmp_path / "d", pa.Table.from_pylist(pairs(4), schema=SCHEMA))  # every prompt has 1 turn
