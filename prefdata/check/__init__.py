@@ -5,7 +5,8 @@
 >>> result.passed                            # doctest: +SKIP
 
 Layout: :mod:`.dataset` opens any dataset in the canonical layout, :mod:`.view` flattens it for the
-suites, :mod:`.suite` loads GX suite JSON, :mod:`.engine_polars` / :mod:`.engine_gx` evaluate it,
+suites, :mod:`.suite` loads GX suite JSON, :mod:`.engine_polars` / :mod:`.engine_gx` evaluate it
+(:mod:`.python_regex` rewrites its regexes for polars, :mod:`.exact_stats` sums exactly),
 :mod:`.checks` holds one module per family of preference checks, :mod:`.single_pass` evaluates all
 row-level work in one lazy scan, :mod:`.similarity` / :mod:`.minhash` do MinHash LSH, :mod:`.config`
 the thresholds, :mod:`.results` checks.json, :mod:`.api` ties them together.
