@@ -93,8 +93,25 @@ class _OutlivesItsReader:
         return getattr(self._stream, name)
 
 
+def _stream_or_devnull(stream: Any, fd: int) -> Any:
+    """``stream``, or /dev/null where Python found no stream: a closed stdout or stderr (``cmd >&-``, a
+    daemon) is None, which every write then crashed on (exit 3, or exit 1 before OUT was written). The
+    free descriptor is taken too, so no file the command opens next lands on fd 1 or 2 and gets its output."""
+    if stream is not None:
+        return stream
+    try:
+        os.fstat(fd)
+    except OSError:  # free: hold it with /dev/null
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+    return open(os.devnull, "w", encoding="utf-8")  # lives as long as the process
+
+
 def main() -> None:
     """Console-script entry point."""
+    sys.stdout, sys.stderr = _stream_or_devnull(sys.stdout, 1), _stream_or_devnull(sys.stderr, 2)
     for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a name prints it escaped, not exit 3
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")

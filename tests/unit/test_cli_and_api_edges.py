@@ -349,3 +349,29 @@ def test_a_full_disk_under_check_and_report_names_the_file(raw, tmp_path, monkey
     with pytest.raises(OSError, match="No space left on device") as info:
         prefdata.report(out)
     assert info.value.filename == str(out / "report.html")
+
+
+def _run_with_closed(fd: int, args: list[str]) -> tuple[int, bytes]:
+    """Run ``prefdata ARGS`` with fd 1 or 2 closed (``>&-``, ``2>&-``): Python sets that stream to None."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    other = subprocess.PIPE
+    done = subprocess.run([sys.executable, "-m", "prefdata", *args], env=env, check=False,
+                          stdout=other if fd != 1 else None, stderr=other if fd != 2 else None,
+                          preexec_fn=lambda: os.close(fd))
+    return done.returncode, (done.stderr or b"") + (done.stdout or b"")
+
+
+def test_a_closed_stdout_or_stderr_changes_nothing(raw, tmp_path):
+    """The entry point wrapped the None stream Python gives for a closed fd: `--version >&-` was a
+    traceback and exit 120, `build RAW OUT 2>&-` exited 1 (a failed check's code) without writing OUT."""
+    rc, said = _run_with_closed(1, ["--version"])
+    assert rc == 0 and b"Traceback" not in said, said
+    rc, said = _run_with_closed(2, ["build", str(raw), str(tmp_path / "out")])
+    assert rc == 0 and (tmp_path / "out" / "manifest.json").is_file(), said
+    rc, said = _run_with_closed(1, ["check", str(tmp_path / "out")])
+    assert rc == 0 and b"Traceback" not in said and b"Exception ignored" not in said, said
