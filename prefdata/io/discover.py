@@ -105,7 +105,9 @@ def classify(path: Path, name: str, configured: str | None = None) -> InputFile 
             return SkippedFile(name, "not a regular file: a pipe, socket or device")
         compression = sniff_compression(path) if size else None
     except OSError as exc:
-        return SkippedFile(name, _unreadable_link(path, exc) or f"cannot be read: {exc.strerror or exc}")
+        if (why := _unreadable_link(path, exc)) is None and exc.errno in REFUSED_READ:
+            raise refused(exc, path, "file") from exc
+        return SkippedFile(name, why or f"cannot be read: {exc.strerror or exc}")
     if size == 0:
         return SkippedFile(name, "empty file")
     if named_compression is not None and compression is None:
@@ -118,6 +120,18 @@ def classify(path: Path, name: str, configured: str | None = None) -> InputFile 
         if fmt is None:
             return SkippedFile(name, "empty file (only whitespace)")
     return InputFile(path=path, name=name, format=fmt, compression=compression, bytes=size, stamp=file_stamp(st))
+
+
+#: What the system answers for a file or folder it will not let the user read: the user's to fix, so the
+#: run stops naming it (exit 2) rather than build a dataset that silently lacks its records.
+REFUSED_READ = frozenset({errno.EACCES, errno.EPERM})
+
+
+def refused(exc: OSError, path: Path, what: str) -> OSError:
+    """``exc`` (a file or folder in RAW the system refuses to read) as an error naming ``path``, the
+    file or folder itself: a folder that cannot be searched made the error name ``sub/manifest.json``."""
+    return type(exc)(exc.errno, f"cannot read this {what} in RAW ({exc.strerror}; make it readable, or move it out of RAW)",
+                     os.fspath(path))
 
 
 def _unreadable_link(path: Path, exc: OSError | None = None) -> str | None:
@@ -390,13 +404,23 @@ def _is_prefdata_output(folder: Path) -> bool:
     """A folder ``prefdata build`` wrote: reading it back as raw input would add every pair (and the
     rejects) a second time, which is never what a RAW folder that holds one means."""
     manifest = folder / "manifest.json"
-    if not (manifest.is_file() and (folder / "data").is_dir()):
-        return False
+    try:
+        if not (manifest.is_file() and (folder / "data").is_dir()):
+            return False
+    except PermissionError as exc:  # a folder that cannot be searched: name it, not its manifest.json
+        raise refused(exc, folder, "folder") from exc
     try:
         doc = parse_json(manifest.read_text(encoding="utf-8"))  # one nested too deeply is a ValueError too
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(doc, dict) and "prefdata_version" in doc
+
+
+def _raise_refused(exc: OSError) -> None:
+    """os.walk's error handler: a folder the system will not list stops the run naming it (os.walk
+    passed over it without a word); one that vanished meanwhile is passed over as before."""
+    if exc.errno in REFUSED_READ:
+        raise refused(exc, Path(exc.filename), "folder") from exc
 
 
 def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], list[SkippedFile]]:
@@ -418,7 +442,7 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
         return real in files_read and _split_suffixes(Path(files_read[real]))[0] is not None
 
     def walk(top: Path) -> None:
-        for dirpath, dirnames, filenames in os.walk(top):
+        for dirpath, dirnames, filenames in os.walk(top, onerror=_raise_refused):
             here = Path(dirpath)
             if exclude is not None and _same_or_inside(here, exclude):
                 dirnames[:] = []

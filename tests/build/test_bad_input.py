@@ -392,3 +392,60 @@ def test_special_files_and_link_loops_are_skipped_with_their_own_reason(tmp_path
         **dict.fromkeys(("l1.jsonl", "l2.jsonl", "loop1", "loop2"), "a symbolic link loop"),
         "gone.jsonl": "a broken symbolic link",
     }
+
+
+def _exit_and_error(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from prefdata.cli import main
+
+    monkeypatch.setattr("sys.argv", ["prefdata", *argv])
+    with pytest.raises(SystemExit) as info:
+        main()
+    return info.value.code, capsys.readouterr().err
+
+
+def _refused(exc_path: object) -> PermissionError:
+    return PermissionError(13, "Permission denied", str(exc_path))
+
+
+def test_a_file_in_raw_the_system_refuses_stops_the_build_naming_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A mode-000 file in a RAW folder was skipped (exit 0), so the dataset silently lacked its records;
+    README: a file the system refuses is exit 2 with its name. Simulated, since the tests may run as root."""
+    from prefdata.io import discover
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name in ("a.jsonl", "b.jsonl", "LICENSE", ".hidden.jsonl"):
+        (raw / name).write_bytes(_line(GOOD))
+    sniff = discover.sniff_compression
+    refused = {raw / "b.jsonl", raw / "LICENSE", raw / ".hidden.jsonl"}  # the last two stay skipped, as documented
+    monkeypatch.setattr(discover, "sniff_compression", lambda p: (_ for _ in ()).throw(_refused(p)) if p in refused else sniff(p))
+    for argv in (["build", str(raw), str(tmp_path / "out"), "-q"], ["inspect", str(raw)]):
+        code, err = _exit_and_error(argv, monkeypatch, capsys)
+        assert code == 2 and "cannot read this file in RAW (Permission denied" in err and err.rstrip().endswith("b.jsonl"), err
+    assert not (tmp_path / "out").exists()
+    refused.discard(raw / "b.jsonl")
+    code, err = _exit_and_error(["build", str(raw), str(tmp_path / "out"), "-q"], monkeypatch, capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("how", ["no search (mode 000 or 444)", "no listing (mode 111)"])
+def test_a_folder_in_raw_the_system_refuses_is_named_itself(tmp_path: Path, monkeypatch, capsys, how) -> None:
+    """An unsearchable sub-folder stopped the build naming `sub/manifest.json`, a file that is not there;
+    an unlistable one was passed over without a word by os.walk."""
+    import os
+
+    raw = tmp_path / "raw"
+    (raw / "sub").mkdir(parents=True)
+    (raw / "a.jsonl").write_bytes(_line(GOOD))
+    (raw / "sub" / "b.jsonl").write_bytes(_line(GOOD))
+    sub = raw / "sub"
+    if how.startswith("no search"):
+        is_file = Path.is_file
+        monkeypatch.setattr(Path, "is_file", lambda p: (_ for _ in ()).throw(_refused(p)) if p.parent == sub else is_file(p))
+    else:
+        scandir = os.scandir
+        monkeypatch.setattr(os, "scandir", lambda p=".": (_ for _ in ()).throw(_refused(p)) if Path(p) == sub else scandir(p))
+    code, err = _exit_and_error(["build", str(raw), str(tmp_path / "out"), "-q"], monkeypatch, capsys)
+    assert code == 2 and "cannot read this folder in RAW (Permission denied" in err, err
+    assert err.rstrip().endswith(str(sub)) and "manifest.json" not in err
+    assert not (tmp_path / "out").exists()
