@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from prefdata.build.output import MAX_PARTITIONS
-from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
+from prefdata.cli.common import NonEmptyPath, OnceEach, fail_on_prefdata_errors
 
 if TYPE_CHECKING:
     from prefdata.config import BuildConfig, SourceBase
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 MAX_PRINTED_SOURCES = 20
 
 
-@click.command("build")
+@click.command("build", cls=OnceEach)
 @click.argument("raw", type=NonEmptyPath())
 @click.argument("out", type=NonEmptyPath())
 @click.option("--config", "config_path", type=NonEmptyPath(dir_okay=False), help="YAML build config (default: detect each file's shape).")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
+from prefdata.cli.common import NonEmptyPath, OnceEach, fail_on_prefdata_errors
 
 #: Width of the tables when stdout is not a terminal and COLUMNS is unset (CI logs, pipes).
 LOG_WIDTH = 160
@@ -86,7 +86,7 @@ def _print(result) -> None:
     )
 
 
-@click.command("check")
+@click.command("check", cls=OnceEach)
 @click.argument("dataset", type=NonEmptyPath())
 @click.option("--suite", type=_FILE, help="Great Expectations suite JSON [default: the shipped canonical suite].")
 @click.option("--config", "config_path", type=_FILE, help="YAML/JSON thresholds and severities of the checks.")

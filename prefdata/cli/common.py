@@ -24,6 +24,35 @@ def fail_on_prefdata_errors() -> Iterator[None]:
         raise SystemExit(2) from None
 
 
+class OnceEach(click.Command):
+    """A command whose options that hold one value are refused when given twice (``--beta 0.1 --beta
+    0.3``, ``--lr 1e-4 --learning-rate 3e-4``, ``--dedup --no-dedup``): click keeps the last without a
+    word, so a script with a duplicated flag trained, built or checked with a value its author may not
+    have meant. Repeatable options (``--set``) and plain on-flags (``-q -q`` says nothing twice) are free."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing:
+            try:  # on a copy: the parser consumes the list it is given
+                _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+            except click.UsageError:
+                order = []  # click's own parse below says what is wrong
+            if not any(getattr(param, "is_eager", False) for param in order):  # --help: just the help
+                for param in dict.fromkeys(order):
+                    times = order.count(param)
+                    if times > 1 and _holds_one_value(param):
+                        raise click.UsageError(f"{param.get_error_hint(ctx)} is given {'twice' if times == 2 else f'{times} times'}; give it once "
+                                               "(the last would win without a word)", ctx)
+        return super().parse_args(ctx, args)
+
+
+def _holds_one_value(param: click.Parameter) -> bool:
+    """A value-taking option (``--beta X``) or an on/off switch (``--dedup/--no-dedup``), not a
+    repeatable one (``multiple``, ``count``) or a plain flag."""
+    if not isinstance(param, click.Option) or param.multiple or param.count:
+        return False
+    return not param.is_flag or bool(param.secondary_opts)
+
+
 class NonEmptyPath(click.Path):
     """``click.Path`` that refuses an empty value: ``--data "$DATA"`` with DATA unset would be read as
     the current folder (``Path("")`` is ``.``)."""

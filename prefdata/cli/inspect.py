@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
+from prefdata.cli.common import NonEmptyPath, OnceEach, fail_on_prefdata_errors
 from prefdata.errors import InputError
 from prefdata.io.decode import json_text
 
@@ -14,7 +14,7 @@ def _short(value: object, width: int = 240) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-@click.command("inspect")
+@click.command("inspect", cls=OnceEach)
 @click.argument("raw", type=NonEmptyPath())
 @click.option("--sample", "sample_size", default=200, show_default=True, type=click.IntRange(min=1), help="Records per file the field table describes (the shape is detected from the first 200, as the build does; more than a file holds is all of it).")
 @click.option("--examples", default=2, show_default=True, type=click.IntRange(min=0), help="Records shown per file.")

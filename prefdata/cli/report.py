@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
+from prefdata.cli.common import NonEmptyPath, OnceEach, fail_on_prefdata_errors
 from prefdata.io.discover import shown_name
 from prefdata.report.api import MAX_SEED  # cheap: the report's heavy imports happen inside report()
 
 
-@click.command("report")
+@click.command("report", cls=OnceEach)
 @click.argument("out", type=NonEmptyPath())
 @click.option("--run-checks", is_flag=True, help="Run `prefdata check` first when OUT/checks.json is missing.")
 @click.option("--sample", default=8, show_default=True, type=click.IntRange(0, 1000), help="Pairs shown as conversations.")

@@ -17,7 +17,7 @@ from typing import Any
 import click
 import yaml
 
-from prefdata.cli.common import NonEmptyPath, fail_on_prefdata_errors
+from prefdata.cli.common import NonEmptyPath, OnceEach, fail_on_prefdata_errors
 from prefdata.config_files import load_data_yaml
 from prefdata.train.recipe import overlaps
 
@@ -208,7 +208,7 @@ def command() -> None:
     """Train on a checked dataset: `sft` (stage 1), then `dpo` (stage 2)."""
 
 
-@command.command("sft")
+@command.command("sft", cls=OnceEach)
 @_common_options
 def sft(**params: Any) -> None:
     """Stage 1: supervised fine-tuning on prompt -> chosen (loss on the completion only; LoRA by default)."""
@@ -238,7 +238,7 @@ def _echo_done(stage: str, metrics: dict[str, Any]) -> None:
     _echo(f"{stage} done: train_loss {loss:.4f} in {seconds:.1f}s")
 
 
-@command.command("dpo")
+@command.command("dpo", cls=OnceEach)
 @_common_options
 @click.option("--beta", type=float, help="trl.beta: > 0, usually 0.01-0.5 (required here or in the recipe).")
 @click.option("--loss-type", multiple=True, help="trl.loss_type (repeatable to combine), e.g. sigmoid, ipo.")

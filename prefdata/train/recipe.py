@@ -771,4 +771,7 @@ def check_loss_types(loss_type: Any) -> list[str]:
     unknown = [t for t in types if t not in known]
     if unknown:
         raise FieldError("trl.loss_type", f"{unknown} unknown to the installed TRL; choose from {list(known)}")
+    if twice := sorted({t for t in types if types.count(t) > 1}):  # TRL sums the terms: a doubled loss, lr doubled unsaid
+        raise FieldError("trl.loss_type", f"names {', '.join(twice)} twice ({types}); give each loss type once "
+                         "(trl.loss_weights weighs them)")
     return types

@@ -179,3 +179,33 @@ def test_the_python_api_refuses_a_key_given_twice_too(tmp_path, no_model_loads):
         load_recipe("sft", overrides={"lora": None, "lora.r": 8})
     with pytest.raises(RecipeError, match="model is given twice"):
         train_sft(tmp_path, "./model_a", tmp_path / "o", overrides={"model": "./model_b"})
+
+
+def test_a_flag_given_twice_is_refused_not_won_by_the_last(tmp_path, no_model_loads):
+    """`--beta 0.1 --beta 0.3` trained beta 0.3, `--lr 1e-4 --lr 3e-4` 3e-4, `--output A --output B` wrote B
+    and `--model A --model B` trained B, without a word, though two `--set` of one key are refused."""
+    base = ["--data", str(tmp_path), "--output", str(tmp_path / "o")]
+    for stage, extra, said in (
+        ("dpo", ["--model", "m", "--beta", "0.1", "--beta", "0.3"], "'--beta' is given twice; give it once"),
+        ("sft", ["--model", "m", "--lr", "1e-4", "--learning-rate=3e-4"], "'--learning-rate' / '--lr' is given twice"),
+        ("sft", ["--model", "m", "--output", str(tmp_path / "B")], "'--output' is given twice"),
+        ("sft", ["--model", "A", "--model", "B"], "'--model' is given twice"),
+        ("dpo", ["--model", "m", "--precompute-ref-log-probs", "--no-precompute-ref-log-probs"], "is given twice"),
+    ):  # fmt: skip
+        result = run(["train", stage, *base, *extra])
+        assert result.exit_code == 2 and said in result.output, result.output
+    assert not (tmp_path / "o").exists() and not (tmp_path / "B").exists()
+
+
+def test_a_loss_type_named_twice_is_refused(tmp_path, no_model_loads):
+    """`--loss-type sigmoid --loss-type sigmoid` trained ['sigmoid', 'sigmoid']: TRL sums the terms, so the
+    loss and its gradient doubled (a doubled learning rate) without a word."""
+    from prefdata.train import RecipeError
+    from prefdata.train.recipe import load_recipe
+
+    result = run(["train", "dpo", "--data", str(tmp_path), "--output", str(tmp_path / "o"), "--model", "m",
+                  "--loss-type", "sigmoid", "--loss-type", "ipo", "--loss-type", "sigmoid"])  # fmt: skip
+    assert result.exit_code == 2 and "trl.loss_type (set by a flag): names sigmoid twice" in result.output, result.output
+    with pytest.raises(RecipeError, match="names ipo twice"):
+        load_recipe("dpo", overrides={"trl.loss_type": ["ipo", "ipo"], "trl.loss_weights": [1.0, 1.0]})
+    assert load_recipe("dpo", overrides={"trl.loss_type": ["sigmoid", "sft"]}).trl["loss_type"] == ["sigmoid", "sft"]

@@ -375,3 +375,20 @@ def test_a_closed_stdout_or_stderr_changes_nothing(raw, tmp_path):
     assert rc == 0 and (tmp_path / "out" / "manifest.json").is_file(), said
     rc, said = _run_with_closed(1, ["check", str(tmp_path / "out")])
     assert rc == 0 and b"Traceback" not in said and b"Exception ignored" not in said, said
+
+
+def test_every_command_refuses_an_option_given_twice(raw, tmp_path):
+    """click keeps the last of a repeated option: `build --test-fraction 0.1 --test-fraction 0.3` split 0.3."""
+    runner = CliRunner()
+    out = tmp_path / "out"
+    for args, said in (
+        (["build", str(raw), str(out), "--test-fraction", "0.1", "--test-fraction=0.3"], "'--test-fraction' is given twice"),
+        (["inspect", str(raw), "--sample", "5", "--sample", "9", "--sample", "2"], "'--sample' is given 3 times"),
+        (["check", str(out), "--max-length", "8", "--max-length", "9"], "'--max-length' is given twice"),
+        (["report", str(out), "--seed", "1", "--seed", "1"], "'--seed' is given twice"),
+    ):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2 and said in result.output, result.output
+    assert not out.exists()
+    assert runner.invoke(cli, ["build", str(raw), str(out), "-q", "-q"]).exit_code == 0  # a plain flag twice says nothing new
+    assert runner.invoke(cli, ["build", str(raw), str(out), "--seed", "1", "--seed", "2", "--help"]).exit_code == 0
