@@ -19,7 +19,7 @@ import yaml
 
 from prefdata.cli.common import NonEmptyPath, OnceEach, fail_on_prefdata_errors
 from prefdata.config_files import load_data_yaml
-from prefdata.train.recipe import overlaps
+from prefdata.train.recipe import COUNT_MAX, overlaps
 
 
 def _is_main_process() -> bool:
@@ -110,7 +110,7 @@ def _common_options(func: Callable) -> Callable:
             help="Recipe YAML replacing the default train/<stage>.yaml.",
         ),
         click.option("--full", is_flag=True, help="Full fine-tuning instead of LoRA."),
-        click.option("--lora-r", type=click.IntRange(1), help="LoRA rank (lora.r)."),
+        click.option("--lora-r", type=click.IntRange(1, COUNT_MAX), help="LoRA rank (lora.r)."),
         click.option(
             "--learning-rate",
             "--lr",
@@ -119,10 +119,10 @@ def _common_options(func: Callable) -> Callable:
             help="trl.learning_rate",
         ),
         click.option("--epochs", type=click.FloatRange(0, min_open=True), help="trl.num_train_epochs"),
-        click.option("--max-steps", type=int, help="trl.max_steps (overrides epochs when > 0; 0 or less trains the epochs)."),
-        click.option("--batch-size", type=click.IntRange(1), help="trl.per_device_train_batch_size"),
-        click.option("--grad-accum", type=click.IntRange(1), help="trl.gradient_accumulation_steps"),
-        click.option("--max-length", type=click.IntRange(1), help="trl.max_length (prompt + response tokens)."),
+        click.option("--max-steps", type=click.IntRange(max=COUNT_MAX), help="trl.max_steps (overrides epochs when > 0; 0 or less trains the epochs)."),
+        click.option("--batch-size", type=click.IntRange(1, COUNT_MAX), help="trl.per_device_train_batch_size"),
+        click.option("--grad-accum", type=click.IntRange(1, COUNT_MAX), help="trl.gradient_accumulation_steps"),
+        click.option("--max-length", type=click.IntRange(1, COUNT_MAX), help="trl.max_length (prompt + response tokens)."),
         click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of everything random in the run."),
         click.option(
             "--precision",
@@ -252,7 +252,7 @@ def _echo_done(stage: str, metrics: dict[str, Any]) -> None:
 @click.option(
     "--precompute-ref-log-probs/--no-precompute-ref-log-probs", default=None, help="trl.precompute_ref_log_probs"
 )
-@click.option("--eval-max-pairs", type=click.IntRange(1), help="Evaluate on at most this many held-out (test, else validation) pairs.")
+@click.option("--eval-max-pairs", type=click.IntRange(1, COUNT_MAX), help="Evaluate on at most this many held-out (test, else validation) pairs.")
 def dpo(**params: Any) -> None:
     """Stage 2: DPO from the SFT model, with held-out reward accuracy before and after."""
     from prefdata.train import train_dpo

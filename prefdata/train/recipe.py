@@ -40,6 +40,9 @@ Stage = Literal["sft", "dpo"]
 
 #: The largest seed ``transformers.set_seed`` takes (numpy's seeds are 0 .. 2**32 - 1).
 SEED_MAX = 2**32 - 1
+#: The largest count (batch size, steps, length, LoRA rank) a recipe takes: a batch size past sys.maxsize
+#: passed every check, the model loaded, and torch's sampler crashed (exit 3); none near it fits a device.
+COUNT_MAX = 2**31 - 1
 
 #: DPO's beta outside this range is legal but almost always a mistake (typical values 0.01-0.5).
 BETA_USUAL_RANGE = (0.01, 1.0)
@@ -115,8 +118,8 @@ class LoraSpec(BaseModel):
     """LoRA via PEFT (the default). ``lora: null`` in a recipe, or ``--full``, means full fine-tuning."""
 
     model_config = ConfigDict(extra="forbid")
-    r: int = Field(16, gt=0)
-    alpha: int = Field(32, gt=0)
+    r: int = Field(16, gt=0, le=COUNT_MAX)
+    alpha: int = Field(32, gt=0, le=COUNT_MAX)
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
     target_modules: list[str] | str = "all-linear"
 
@@ -128,9 +131,9 @@ class EvalSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
-    batch_size: int = Field(8, gt=0)
+    batch_size: int = Field(8, gt=0, le=COUNT_MAX)
     #: Evaluate on at most this many held-out pairs (first ones, in file order); ``null`` means all.
-    max_pairs: int | None = Field(None, gt=0)
+    max_pairs: int | None = Field(None, gt=0, le=COUNT_MAX)
 
     _numbers = field_validator("batch_size", "max_pairs", mode="before")(_a_number)
 
@@ -521,6 +524,8 @@ def check_numbers(fields: dict[str, Any]) -> None:
             raise FieldError(f"trl.{name}", f"must be > 0, got {value}")
         if name in AT_LEAST_ONE_FIELDS and value < 1:
             raise FieldError(f"trl.{name}", f"must be at least 1, got {value}")
+        if name in (*AT_LEAST_ONE_FIELDS, "max_steps") and value > COUNT_MAX:
+            raise FieldError(f"trl.{name}", f"must be at most {COUNT_MAX} (2**31 - 1), got {value}")
         if name in NON_NEGATIVE_FIELDS and value < 0:
             raise FieldError(f"trl.{name}", f"must be >= 0, got {value}")
         if name in SEED_FIELDS and not 0 <= value <= SEED_MAX:

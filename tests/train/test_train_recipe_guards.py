@@ -503,3 +503,21 @@ def test_a_scheduler_kwarg_the_scheduler_does_not_take_is_refused_before_loading
     assert result.exit_code == 2 and "'min_lr' is not an argument of the 'cosine' scheduler" in result.output, result.output
     recipe = load_recipe("sft", overrides={"trl.lr_scheduler_type": "cosine_with_min_lr", "trl.lr_scheduler_kwargs": {"min_lr": 1e-6}})
     assert recipe.trl["lr_scheduler_kwargs"] == {"min_lr": 1e-6}
+
+
+def test_counts_past_int32_are_refused_before_anything_loads(tmp_path, no_model_loads):
+    """`--batch-size 99999999999999999999` passed the CLI and the recipe checks; the model loaded and torch's
+    sampler crashed (`Stop argument for islice()`, exit 3)."""
+    huge = "99999999999999999999"
+    base = ["sft", "--data", str(tmp_path / "ds"), "--model", "unused", "--output", str(tmp_path / "o")]
+    for extra, said in (
+        (["--batch-size", huge], "'--batch-size': 99999999999999999999 is not in the range 1<=x<=2147483647"),
+        (["--max-steps", huge], "'--max-steps'"),
+        (["--set", f"trl.per_device_train_batch_size={huge}"], "trl.per_device_train_batch_size (set by a flag): must be at most 2147483647"),
+        (["--set", f"eval.batch_size={huge}"], "eval.batch_size (set by a flag)"),
+    ):  # fmt: skip
+        result = cli_exit(*base, *extra)
+        assert result.exit_code == 2 and said in result.output, result.output
+    assert not (tmp_path / "o").exists()
+    assert cli_exit("sft", "--help").output.count("[1<=x<=2147483647]") >= 3
+    assert load_recipe("sft", overrides={"trl.per_device_train_batch_size": 2**31 - 1}).trl["per_device_train_batch_size"] == 2**31 - 1
