@@ -44,6 +44,17 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"prefdata.cli.{name}")
         return module.command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """click's, with "Did you mean 'build'?" for ``prefdata bild``: click draws its suggestions from
+        ``self.commands``, which stays empty here, so a mistyped command got none."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            no_such = getattr(click.exceptions, "NoSuchCommand", None)  # click 8.4+; 8.1 suggests no command at all
+            if no_such is None or not isinstance(exc, no_such):
+                raise
+            raise no_such(exc.command_name, possibilities=list(COMMANDS), ctx=ctx) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl(list(COMMANDS.items()))

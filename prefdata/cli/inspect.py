@@ -17,7 +17,7 @@ def _short(value: object, width: int = 240) -> str:
 @click.command("inspect", cls=OnceEach)
 @click.argument("raw", type=NonEmptyPath())
 @click.option("--sample", "sample_size", default=200, show_default=True, type=click.IntRange(min=1), help="Records per file the field table describes (the shape is detected from the first 200, as the build does; more than a file holds is all of it).")
-@click.option("--examples", default=2, show_default=True, type=click.IntRange(min=0), help="Records shown per file.")
+@click.option("--examples", default=2, show_default=True, type=click.IntRange(min=0), help="Records shown per file: the first of the sample, so at most --sample.")
 def command(raw: str, sample_size: int, examples: int) -> None:
     """Show each raw file's fields, a few records, its detected shape and a config that would build it."""
     from prefdata.inspect import inspect

@@ -11,7 +11,7 @@ from prefdata.report.api import MAX_SEED  # cheap: the report's heavy imports ha
 
 @click.command("report", cls=OnceEach)
 @click.argument("out", type=NonEmptyPath())
-@click.option("--run-checks", is_flag=True, help="Run `prefdata check` first when OUT/checks.json is missing.")
+@click.option("--run-checks", is_flag=True, help="Run `prefdata check` first when OUT/checks.json is missing or stale (describes other data), overwriting it.")
 @click.option("--sample", default=8, show_default=True, type=click.IntRange(0, 1000), help="Pairs shown as conversations.")
 @click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100), help="Offending pairs shown per failed check.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED), help="Seed of the sample of pairs.")

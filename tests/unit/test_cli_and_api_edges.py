@@ -392,3 +392,19 @@ def test_every_command_refuses_an_option_given_twice(raw, tmp_path):
     assert not out.exists()
     assert runner.invoke(cli, ["build", str(raw), str(out), "-q", "-q"]).exit_code == 0  # a plain flag twice says nothing new
     assert runner.invoke(cli, ["build", str(raw), str(out), "--seed", "1", "--seed", "2", "--help"]).exit_code == 0
+
+
+def test_a_mistyped_command_gets_a_suggestion():
+    """`prefdata bild` said only "No such command": the lazy group left click's list of commands empty."""
+    result = CliRunner().invoke(cli, ["bild"])
+    assert result.exit_code == 2 and "Did you mean 'build'?" in result.output, result.output
+    assert "Did you mean" not in CliRunner().invoke(cli, ["zzz"]).output
+
+
+def test_help_says_what_report_run_checks_and_inspect_examples_do():
+    """`--run-checks` also reruns a stale checks.json (overwriting it); `--examples` is capped by `--sample`."""
+    def help_of(command: str) -> str:
+        return " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())  # as one line, unwrapped
+
+    assert "missing or stale (describes other data), overwriting it" in help_of("report")
+    assert "at most --sample" in help_of("inspect")
