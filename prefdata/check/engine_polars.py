@@ -169,11 +169,12 @@ def _value_kind(value: Any) -> str:
     return "text" if isinstance(value, str) else type(value).__name__
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any, any_size: bool = False) -> bool:
     """An integer, or a float that is one (GX writes ``value: 64`` back as ``64.0``), within 64 bits
-    (``1e300`` is integral too, but would reach polars as an integer it cannot hold)."""
+    (``1e300`` is integral too, but would reach polars as an integer it cannot hold); ``any_size``: a
+    float of any size, for a bound, which is compared as the float it is."""
     if isinstance(value, float):
-        return value.is_integer() and INT_RANGE[0] <= value <= INT_RANGE[1]
+        return value.is_integer() and (any_size or INT_RANGE[0] <= value <= INT_RANGE[1])
     return isinstance(value, int) and not isinstance(value, bool) and INT_RANGE[0] <= value <= INT_RANGE[1]
 
 
@@ -211,8 +212,8 @@ def _bounds(kw: dict[str, Any], where: str, kind: str, what: str, integral: bool
     for key, bound in (("min_value", lo), ("max_value", hi)):
         if bound is not None and _value_kind(bound) != kind:
             raise SuiteError(f"{where}: {key} {bound!r} ({_value_kind(bound)}) cannot be compared with {what} ({kind})")
-        if bound is not None and integral:
-            _int_kwarg(kw, key, where)
+        if bound is not None and integral and not _is_int(bound, any_size=True):
+            raise SuiteError(f"{where}: kwarg {key!r} must be an integer, got {bound!r}")
     if lo is not None and hi is not None and lo > hi:
         raise SuiteError(f"{where}: min_value ({lo}) is greater than max_value ({hi})")
     return lo, hi

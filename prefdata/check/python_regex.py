@@ -15,7 +15,9 @@ Python's way:
 - ``\<``/``\>``: literals in Python, word boundaries in Rust; ``[\b]``: a backspace in Python.
 - A ``{`` that starts no Python quantifier (Python takes only ``{m}``, ``{m,}``, ``{,n}``, ``{m,n}``
   with digits and nothing else: ``a{ 2}``, ``{}``, ``^\s*{``): a literal in Python; Rust reads
-  whitespace inside braces and refuses a lone ``{``. It is escaped. ``{,n}`` is written ``{0,n}``.
+  whitespace inside braces and refuses a lone ``{``. It is escaped. ``{,n}`` is refused: Python reads
+  ``{0,n}``, but GX (pandas' Arrow strings) sends patterns without ``\s``, ``\w``, ``\d``, ``\b`` or
+  ``$`` to RE2, which reads it as literal text, so GX's own verdict depends on the pattern.
 - Inside a class, ``[``, ``&&``, ``--``, ``~~``: literals and ranges in Python, nested classes and set
   operations in Rust. Every literal character Rust treats specially there is escaped, ranges kept.
 
@@ -127,6 +129,9 @@ def _tokens(pattern: str) -> tuple[list[_Token], set[str]]:
         elif c in "*+?" or (c == "{" and (braces := _BRACES.match(pattern, i)) and braces.group() != "{}"):
             if c == "{":
                 lo, comma, hi = braces.groups()
+                if comma and not lo:  # Python: {0,n}; RE2, which GX's pandas sends some patterns to, a literal
+                    raise UntranslatableRegex(f"{braces.group()} means {{0,{hi}}} to Python but literal text to RE2, "
+                                              f"which GX runs some patterns with; write {{0,{hi}}}")
                 text, least, i = "{" + (lo or "0") + (comma or "") + (hi or "") + "}", int(lo or 0), braces.end()
             else:
                 text, least, i = c, int(c == "+"), i + 1

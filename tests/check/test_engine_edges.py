@@ -114,3 +114,17 @@ def test_expectations_that_are_not_a_list_are_a_suite_error(dataset, tmp_path, e
     path.write_text(json.dumps({"name": "s", "expectations": expectations}), encoding="utf-8")
     with pytest.raises(SuiteError, match="'expectations' must be a list"):
         check(dataset, suite=path, write=False)
+
+
+def test_count_bounds_beyond_64_bits_are_compared_as_written(dataset, tmp_path):
+    """A float bound past 64 bits on a length, row count or distinct count ("no upper limit": 1e19, 1e300)
+    runs on both engines with the same verdicts; only ``value``/``column_index`` must fit 64 bits."""
+    suite = _suite(
+        tmp_path,
+        {"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "prompt_text", "min_value": 1, "max_value": 1e19}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1, "max_value": 1e300}},
+        {"type": "expect_column_unique_value_count_to_be_between", "kwargs": {"column": "prompt_turns", "min_value": 1e19}},
+    )
+    polars = _counts(dataset, suite, "polars")
+    assert [success for success, *_ in polars] == [True, True, False]
+    assert polars == _counts(dataset, suite, "gx")
