@@ -25,6 +25,7 @@ import glob
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -296,7 +297,7 @@ def _check_ids_agree(data: TrainingData, split: str, schemas: dict[Path, pl.Sche
     kinds: dict[str, list[Path]] = {}
     for shard, schema in schemas.items():
         if data.shard_rows[shard]:
-            kind = f"`id` of type {schema['id']}" if "id" in schema else "no `id` column"
+            kind = f"`id` of type {_id_kind(schema['id'])}" if "id" in schema else "no `id` column"
             kinds.setdefault(kind, []).append(shard)
     if len(kinds) > 1:
         groups = "; ".join(f"{_rel(data, shards)}: {kind}" for kind, shards in kinds.items())
@@ -305,6 +306,13 @@ def _check_ids_agree(data: TrainingData, split: str, schemas: dict[Path, pl.Sche
             "for the whole split: give every shard the same `id` column, or drop it from all of them (pairs are then "
             "named by a hash of their messages, as `prefdata build` names them)"
         )
+
+
+def _id_kind(dtype: pl.DataType) -> str:
+    """What the loader makes of an ``id`` column's type: text however it is stored (plain, large, or
+    dictionary-encoded, which polars reads as Categorical: pandas ``category``, pyarrow
+    ``dictionary_encode``), any other type as itself."""
+    return "text" if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum) else str(dtype)
 
 
 def load_split(data: TrainingData, split: str, *, limit: int | None = None):
@@ -348,7 +356,7 @@ class DropReport:
     split: str
     max_length: int | None
     pairs_in: int
-    #: The dropped pairs' ids as text; a pair without one as ``<row N, no id>`` (its 0-based place in the split).
+    #: The dropped pairs' ids as text; a pair without one as ``<row N of SHARD, no id>`` (0-based, as check names it).
     dropped_ids: list[str]
     truncated: int | None = None  # pairs kept but cut at max_length
 
@@ -391,14 +399,17 @@ class DropReport:
         }
 
 
-def drop_report(split: str, before, after, max_length: int | None, *, tokenizer=None, chat_template=None) -> DropReport:
+def drop_report(split: str, before, after, max_length: int | None, *, tokenizer=None, chat_template=None,
+                place: Callable[[int], str] | None = None) -> DropReport:
     """Compare a split before and after TRL's ``_prepare_dataset``: ``before`` is :func:`load_split`'s (SFT: through
     :func:`to_prompt_completion`), ``after`` the trainer's dataset, which still carries :data:`ROW`.
 
     ``truncated`` counts the kept pairs cut at ``max_length``. DPO's prepared rows hold the untruncated token ids
     (its collator cuts them). SFT's are cut already, so a row of exactly ``max_length`` tokens may or may not have
     been longer: only those rows are rendered again, with ``tokenizer`` and the ``chat_template`` TRL rendered with
-    (``SFTTrainer.chat_template``, None for the tokenizer's own), to tell which.
+    (``SFTTrainer.chat_template``, None for the tokenizer's own), to tell which. ``place`` names a pair
+    without an id by its row (:func:`row_place`: ``row 3 of data/train-00001-of-00002.parquet``, as the
+    check and :func:`validate_for_trl` name it); without it, by its place in the split.
     """
     kept = np.zeros(len(before), dtype=bool)
     at_limit: list[np.ndarray] = []  # SFT: rows of exactly max_length tokens after TRL's cut
@@ -417,7 +428,7 @@ def drop_report(split: str, before, after, max_length: int | None, *, tokenizer=
     if sft:
         truncated = _longer_than(before, np.concatenate([np.empty(0, np.int64), *at_limit]), max_length, tokenizer, chat_template)
     return DropReport(
-        split=split, max_length=max_length, pairs_in=len(before), dropped_ids=_shown_ids(before, np.flatnonzero(~kept)),
+        split=split, max_length=max_length, pairs_in=len(before), dropped_ids=_shown_ids(before, np.flatnonzero(~kept), place),
         truncated=truncated,
     )
 
@@ -428,12 +439,27 @@ def _lengths(batch: pa.Table, column: str) -> np.ndarray:
     return pc.list_value_length(batch.column(column)).to_numpy(zero_copy_only=False)
 
 
-def _shown_ids(before, rows: np.ndarray) -> list[str]:
-    """The ids of ``before``'s ``rows`` as text, and ``<row N, no id>`` for a null one (ids may be of any type)."""
+def _shown_ids(before, rows: np.ndarray, place: Callable[[int], str] | None) -> list[str]:
+    """The ids of ``before``'s ``rows`` as text, and ``<row 3 of data/train-….parquet, no id>`` for a null one
+    (ids may be of any type)."""
     if not len(rows):
         return []
     ids = before.select(rows.tolist()).with_format("arrow")["id"].to_pylist()
-    return [f"<row {row}, no id>" if i is None else str(i) for row, i in zip(rows.tolist(), ids, strict=True)]
+    where = place or (lambda row: f"row {row}")
+    return [f"<{where(row)}, no id>" if i is None else str(i) for row, i in zip(rows.tolist(), ids, strict=True)]
+
+
+def row_place(data: TrainingData, split: str) -> Callable[[int], str]:
+    """A pair's name by its row in its shard, from its 0-based place in :func:`load_split`'s split (which
+    reads the split's shards in order, whole)."""
+    shards = data.shards[split]
+    ends = np.cumsum([data.shard_rows[shard] for shard in shards])
+
+    def place(row: int) -> str:
+        at = int(np.searchsorted(ends, row, side="right"))
+        return f"row {row - (int(ends[at - 1]) if at else 0)} of {_rel(data, [shards[at]])}"
+
+    return place
 
 
 def _longer_than(before, rows: np.ndarray, max_length: int, tokenizer, chat_template) -> int:

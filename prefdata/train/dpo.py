@@ -18,9 +18,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from prefdata.train.data import drop_report, load_split
+from prefdata.train.data import drop_report, load_split, row_place
 from prefdata.train.errors import setup_errors
 from prefdata.train.evaluate import PreferenceEval, evaluate_preferences, reference_logps, signed
+from prefdata.train.gate import check_command
 from prefdata.train.models import load_model
 from prefdata.train.output_dir import discarded_on_refusal, shown
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
@@ -94,7 +95,9 @@ def train_dpo(
         else:
             progress("reference model: the policy with its LoRA adapters off (no second copy)")
 
-        with setup_errors(data=inputs.data.root, tokenizer=inputs.model.location):
+        with setup_errors(check_command=check_command(
+            inputs.data.root, inputs.recipe.check, inputs.model.location, inputs.args.max_length
+        )):
             trainer = DPOTrainer(
                 model=policy,
                 ref_model=reference,
@@ -105,9 +108,11 @@ def train_dpo(
                 peft_config=build_lora_config(inputs.recipe.lora),
                 callbacks=callbacks,
             )
-        drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length)}
+        drops = {"train": drop_report("train", train, trainer.train_dataset, inputs.args.max_length,
+                                      place=row_place(inputs.data, "train"))}
         if held_out_pairs is not None:
-            drops[held_out] = drop_report(held_out, held_out_pairs, trainer.eval_dataset, inputs.args.max_length)
+            drops[held_out] = drop_report(held_out, held_out_pairs, trainer.eval_dataset, inputs.args.max_length,
+                                          place=row_place(inputs.data, held_out))
         for report in drops.values():
             progress("TRL preparation: " + report.describe())
         drops["train"].require_pairs_left()

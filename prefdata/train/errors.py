@@ -6,8 +6,6 @@ its inputs); anything else that escapes is a bug or a failure inside torch/TRL a
 
 from __future__ import annotations
 
-import os
-import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -59,7 +57,7 @@ def first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def setup_errors(*, data: str | os.PathLike[str] | None = None, tokenizer: str | None = None) -> Iterator[None]:
+def setup_errors(*, check_command: str | None = None) -> Iterator[None]:
     """Turn the errors TRL/PEFT/transformers raise while a trainer is *constructed* from a validated recipe into
     :class:`RecipeError` (exit 2, one line naming the recipe key) instead of a traceback (exit 3, "a bug").
 
@@ -67,10 +65,11 @@ def setup_errors(*, data: str | os.PathLike[str] | None = None, tokenizer: str |
     ``data.check_eval_split``, ``trl_config.check_lora_targets``); this is the net behind those checks for
     what only the trainer's constructor finds. A chat template that raises on a pair while TRL renders the
     dataset (``raise_exception('System role not supported')``; the check gate reports it, ``--no-check`` skips
-    that) becomes a :class:`DataError` that quotes the template and gives the ``prefdata check`` command, on
-    ``data`` with ``tokenizer``, that lists the pairs. Anything else propagates unchanged::
+    that) becomes a :class:`DataError` that quotes the template and gives ``check_command`` (the run's
+    ``prefdata check``, from :func:`prefdata.train.gate.check_command`), which lists the pairs. Anything
+    else propagates unchanged::
 
-        with setup_errors(data="out", tokenizer="model"):
+        with setup_errors(check_command="prefdata check out --tokenizer model --max-length 1024"):
             trainer = DPOTrainer(...)
     """
     try:
@@ -98,7 +97,7 @@ def setup_errors(*, data: str | os.PathLike[str] | None = None, tokenizer: str |
         raise
     except Exception as exc:
         if _is_template_error(exc):
-            command = shlex.join(["prefdata", "check", os.fspath(data or "DATA"), "--tokenizer", tokenizer or "MODEL"])
+            command = check_command or "prefdata check DATA --tokenizer MODEL --max-length N"
             raise DataError(
                 f"the chat template raised an error while TRL rendered the pairs: {first_line(exc)}. "
                 f"Run `{command}` to list the pairs it raises on (chat_template_roundtrip), then fix or drop them, "

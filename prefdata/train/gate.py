@@ -80,7 +80,7 @@ def run_check_gate(
         more = f"\n  ... and {len(errors) - SHOW_CHECKS} more" if len(errors) > SHOW_CHECKS else ""
         raise CheckFailedError(
             f"{path}: `prefdata check` found errors, so training is refused:\n  {listed}{more}\n"
-            f"See `{_check_command(path, spec, options['tokenizer'], max_length)}` for details; fix the data (or its build config), or pass --no-check "
+            f"See `{check_command(path, spec, options['tokenizer'], max_length)}` for details; fix the data (or its build config), or pass --no-check "
             "to train anyway"
         )
     return {
@@ -110,7 +110,7 @@ def _config_with(config: str | None, off: list[str]) -> dict[str, Any] | None:
     return loaded
 
 
-def _check_command(path: str | Path, spec: CheckSpec, tokenizer: str | None, max_length: int | None) -> str:
+def check_command(path: str | Path, spec: CheckSpec, tokenizer: str | None, max_length: int | None) -> str:
     """The ``prefdata check`` command line that finds what the gate found: the run's tokenizer and
     ``max_length`` (the truncation and chat-template checks need them) and the recipe's ``check:``
     options, each path quoted for a shell. (It also runs the checks the gate leaves out: the shard

@@ -13,8 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from prefdata.train.data import drop_report, load_split, to_prompt_completion
+from prefdata.train.data import drop_report, load_split, row_place, to_prompt_completion
 from prefdata.train.errors import setup_errors
+from prefdata.train.gate import check_command
 from prefdata.train.output_dir import discarded_on_refusal, shown
 from prefdata.train.prepare import Progress, load_for_training, prepare_inputs
 from prefdata.train.provenance import build_record, model_ref, run_fields
@@ -59,7 +60,9 @@ def train_sft(
     train = to_prompt_completion(load_split(inputs.data, "train"))
     with discarded_on_refusal(inputs.staging):
         policy, tokenizer = load_for_training(inputs, sequences_per_pair=1, progress=progress)
-        with setup_errors(data=inputs.data.root, tokenizer=inputs.model.location):
+        with setup_errors(check_command=check_command(
+            inputs.data.root, inputs.recipe.check, inputs.model.location, inputs.args.max_length
+        )):
             trainer = SFTTrainer(
                 model=policy,
                 args=inputs.args,
@@ -71,7 +74,7 @@ def train_sft(
         drops = {
             "train": drop_report(
                 "train", train, trainer.train_dataset, inputs.args.max_length,
-                tokenizer=trainer.processing_class, chat_template=trainer.chat_template,
+                tokenizer=trainer.processing_class, chat_template=trainer.chat_template, place=row_place(inputs.data, "train"),
             )
         }
         progress("TRL preparation: " + drops["train"].describe())

@@ -10,7 +10,9 @@ from types import SimpleNamespace
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
+from prefdata.cli import cli
 from prefdata.schema import CANONICAL_SCHEMA
 from prefdata.train import CheckFailedError, DataError, train_dpo, train_sft
 from prefdata.train.data import open_training_data, validate_for_trl
@@ -249,6 +251,24 @@ def test_the_drop_report_finds_pairs_by_their_place_whatever_their_ids(tmp_path,
     assert report.to_json()["dropped_ids"] == shown
 
 
+def test_a_dropped_pair_without_an_id_is_named_by_its_row_in_its_shard(tmp_path):
+    """As check and validate_for_trl name it (`row 1 of data/train-00001-of-00002.parquet`), not by its place in the
+    whole split, which named no file to open (review23_train #03)."""
+    from prefdata.train.data import ROW, drop_report, load_split, row_place
+
+    frame = _with_ids(preference_rows(5, seed=3), ["a", None, "c", None, "e"], pl.String)
+    (tmp_path / "data").mkdir()
+    frame[:2].write_parquet(tmp_path / "data" / "train-00000-of-00003.parquet")
+    frame[:0].write_parquet(tmp_path / "data" / "train-00001-of-00003.parquet")
+    frame[2:].write_parquet(tmp_path / "data" / "train-00002-of-00003.parquet")
+    data = open_training_data(tmp_path)
+    before = load_split(data, "train")
+    after = before.filter(lambda row: row[ROW] not in (1, 3))
+    report = drop_report("train", before, after, 64, place=row_place(data, "train"))
+    assert report.dropped_ids == ["<row 1 of data/train-00000-of-00003.parquet, no id>",
+                                  "<row 1 of data/train-00002-of-00003.parquet, no id>"]  # fmt: skip
+
+
 def test_trl_drops_are_counted_right_with_duplicate_null_and_integer_ids(tmp_path, tiny_model, sft_model, task_splits):
     """End to end, DPO and SFT: the printed report, the record's `drops` and eval.json's `dropped_by_trl` (hunt
     traindata23 #01, #02: duplicate/null ids hid drops; integer ids crashed the report after the model loaded)."""
@@ -274,19 +294,19 @@ def test_trl_drops_are_counted_right_with_duplicate_null_and_integer_ids(tmp_pat
                     progress=messages.append)  # fmt: skip
     assert cut(train, responses=("chosen", "rejected")) == 1
     assert ("TRL preparation: train: 12 pairs, 3 dropped by TRL because the prompt alone reaches max_length=64 "
-            "(first ids: a, b, <row 5, no id>); 1 kept but truncated at max_length") in messages  # fmt: skip
+            "(first ids: a, b, <row 5 of data/train-00000-of-00001.parquet, no id>); 1 kept but truncated at max_length") in messages  # fmt: skip
     assert ("TRL preparation: test: 6 pairs, 2 dropped by TRL because the prompt alone reaches max_length=64 "
-            f"(first ids: 101, <row 2, no id>); {cut(test, responses=('chosen', 'rejected'))} kept but truncated at max_length") in messages  # fmt: skip
+            f"(first ids: 101, <row 2 of data/test-00000-of-00001.parquet, no id>); {cut(test, responses=('chosen', 'rejected'))} kept but truncated at max_length") in messages  # fmt: skip
     assert any(m.startswith("training: 9 pairs") for m in messages), messages
     record = json.loads((dpo.output / "prefdata_train.json").read_text())["drops"]
     assert record["train"] == {"split": "train", "max_length": 64, "pairs_in": 12, "pairs_kept": 9, "dropped": 3,
-                               "dropped_ids": ["a", "b", "<row 5, no id>"], "truncated": 1}  # fmt: skip
-    assert record["test"]["dropped_ids"] == ["101", "<row 2, no id>"] and record["test"]["pairs_kept"] == 4
+                               "dropped_ids": ["a", "b", "<row 5 of data/train-00000-of-00001.parquet, no id>"], "truncated": 1}  # fmt: skip
+    assert record["test"]["dropped_ids"] == ["101", "<row 2 of data/test-00000-of-00001.parquet, no id>"] and record["test"]["pairs_kept"] == 4
     evaluation = json.loads((dpo.output / "eval.json").read_text())
     assert evaluation["dropped_by_trl"] == 2 and evaluation["pairs"] == 4
 
     sft = train_sft(root, str(tiny_model), tmp_path / "sft", overrides={**SFT_FAST, "trl.max_steps": 1}, no_check=True)
-    assert sft.drops["train"].dropped_ids == ["a", "b", "<row 5, no id>"] and sft.drops["train"].pairs_kept == 9
+    assert sft.drops["train"].dropped_ids == ["a", "b", "<row 5 of data/train-00000-of-00001.parquet, no id>"] and sft.drops["train"].pairs_kept == 9
     assert sft.drops["train"].truncated == cut(train, responses=("chosen",)) == 1
 
 
@@ -332,7 +352,12 @@ def test_a_chat_template_that_raises_under_no_check_is_a_data_error(tmp_path, ti
         train_sft(root, str(model), tmp_path / "sft", overrides={**SFT_FAST, "trl.max_steps": 1}, no_check=True)
     message = str(info.value)
     assert "the chat template raised an error while TRL rendered the pairs: System role not supported." in message
-    assert f"Run `prefdata check {root} --tokenizer {model}` to list the pairs it raises on" in message
+    command = message.split("Run `", 1)[1].split("`", 1)[0]
+    words = shlex.split(command)
+    assert words[:2] == ["prefdata", "check"] and words[2] == str(root) and "--max-length" in words
+    ran = CliRunner().invoke(cli, words[1:] + ["--no-write"])  # the printed command runs and lists the pair
+    assert ran.exit_code == 1, ran.output
+    assert "chat_template_roundtrip" in ran.output
 
 
 # --- the check gate -------------------------------------------------------------------------------------------------
@@ -508,13 +533,15 @@ def test_a_split_whose_shards_disagree_on_id_is_refused_naming_them(tmp_path, ot
         validate_for_trl(open_training_data(tmp_path))
     message = str(info.value)
     said = "no `id` column" if other == "no id" else "`id` of type Int64"
-    assert ("the train split's shards disagree on `id` (data/train-00000-of-00002.parquet: `id` of type String; "
+    assert ("the train split's shards disagree on `id` (data/train-00000-of-00002.parquet: `id` of type text; "
             f"data/train-00001-of-00002.parquet: {said})") in message  # fmt: skip
     assert "give every shard the same `id` column, or drop it from all of them" in message
 
 
-def test_shards_storing_id_as_string_and_large_string_agree(tmp_path):
-    """Two Arrow spellings of one text type: the loader reads them alike, so they are not refused."""
+@pytest.mark.parametrize("spelling", ["large_string", "dictionary", "dictionary first"])
+def test_shards_storing_id_as_text_in_other_arrow_types_agree(tmp_path, spelling):
+    """Arrow spellings of one text type (large_string; dictionary-encoded, as pandas `category` writes
+    it, which trained before the shard check refused it): the loader reads them alike, so they are not refused."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -522,14 +549,18 @@ def test_shards_storing_id_as_string_and_large_string_agree(tmp_path):
 
     frame = good_frame(6)
     (tmp_path / "data").mkdir()
-    frame[:3].write_parquet(tmp_path / "data" / "train-00000-of-00002.parquet")
-    table = frame[3:].to_arrow()
-    at = table.schema.get_field_index("id")
-    table = table.set_column(at, "id", table.column("id").cast(pa.large_string()))
-    pq.write_table(table, tmp_path / "data" / "train-00001-of-00002.parquet")
+    plain, other = (frame[:3].to_arrow(), frame[3:].to_arrow())
+    at = other.schema.get_field_index("id")
+    ids = other.column("id").cast(pa.large_string()) if spelling == "large_string" else other.column("id").dictionary_encode()
+    other = other.set_column(at, "id", ids)
+    first, second = (other, plain) if spelling == "dictionary first" else (plain, other)
+    pq.write_table(first, tmp_path / "data" / "train-00000-of-00002.parquet")
+    pq.write_table(second, tmp_path / "data" / "train-00001-of-00002.parquet")
     data = open_training_data(tmp_path)
     validate_for_trl(data)
-    assert load_split(data, "train")["id"][:] == frame["id"].to_list()
+    expected = frame["id"].to_list()
+    expected = expected[3:] + expected[:3] if spelling == "dictionary first" else expected
+    assert [str(i) for i in load_split(data, "train")["id"][:]] == expected
 
 
 @pytest.mark.parametrize("name", ["run [v1]", "ds*"])

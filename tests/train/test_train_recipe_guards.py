@@ -19,8 +19,9 @@ from prefdata.cli import cli
 from prefdata.train import DataError, RecipeError, train_dpo, train_sft
 from prefdata.train.data import check_eval_split, open_training_data
 from prefdata.train.errors import setup_errors
+from prefdata.train.gate import check_command
 from prefdata.train.hardware import choose_precision
-from prefdata.train.recipe import LoraSpec, dump_recipe, load_recipe
+from prefdata.train.recipe import CheckSpec, LoraSpec, dump_recipe, load_recipe
 from prefdata.train.trl_config import build_trl_config, check_lora_targets
 from tests.support.canonical_data import synthetic_task, write_canonical
 from tests.support.fast_training import DPO_FAST, SFT_FAST
@@ -164,12 +165,13 @@ def test_setup_errors_turns_a_chat_template_error_into_a_data_error_with_the_che
 
     raised = exceptions.TemplateError("System role not supported") if error == "TemplateError" else (
         exceptions.TemplateSyntaxError("unexpected '}'", lineno=1))
-    with pytest.raises(DataError) as info, setup_errors(data=Path("my out"), tokenizer="org/model"):
+    command = check_command(Path("my out"), CheckSpec(), "org/model", 512)
+    with pytest.raises(DataError) as info, setup_errors(check_command=command):
         raise raised
     message = str(info.value)
     assert message.startswith("the chat template raised an error while TRL rendered the pairs: ")
     assert str(raised).splitlines()[0] in message
-    assert "Run `prefdata check 'my out' --tokenizer org/model` to list the pairs it raises on" in message
+    assert "Run `prefdata check 'my out' --tokenizer org/model --max-length 512` to list the pairs it raises on" in message
 
 
 def test_setup_errors_lets_other_errors_through():
