@@ -173,7 +173,8 @@ def _internal_error(exc: BaseException) -> NoReturn:
 def _os_hint(exc: OSError) -> str:
     from prefdata.io.discover import BUILD_TEMP_MARK  # here: the entry point imports no more than it must
 
-    if isinstance(exc, PermissionError) and "checks" in os.path.basename(str(exc.filename or "")):
+    name = os.path.basename(str(exc.filename or ""))
+    if isinstance(exc, PermissionError) and (name == "checks.json" or (name.startswith(".checks-") and name.endswith(".json"))):
         return " (a read-only dataset can be checked with `prefdata check --no-write`)"
     if BUILD_TEMP_MARK in str(exc.filename or ""):
         return " (in the folder the build writes the new dataset into beside OUT: it is removed, and the previous OUT is left as it was)"

@@ -40,9 +40,15 @@ class OnceEach(click.Command):
                 for param in dict.fromkeys(order):
                     times = order.count(param)
                     if times > 1 and _holds_one_value(param):
-                        raise click.UsageError(f"{param.get_error_hint(ctx)} is given {'twice' if times == 2 else f'{times} times'}; give it once "
+                        raise click.UsageError(f"{_names(param)} is given {'twice' if times == 2 else f'{times} times'}; give it once "
                                                "(the last would win without a word)", ctx)
         return super().parse_args(ctx, args)
+
+
+def _names(param: click.Option) -> str:
+    """Every spelling of the option (``'--lr' / '--learning-rate'``; a switch's off form too: the user may have
+    typed ``--x --no-x``, which click's own hint would name as ``'--x'`` alone)."""
+    return " / ".join(f"'{name}'" for name in (*param.opts, *param.secondary_opts))
 
 
 def _holds_one_value(param: click.Parameter) -> bool:

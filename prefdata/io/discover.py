@@ -7,6 +7,7 @@ bytes) or a skipped file with a reason, so the manifest can say what was ignored
 from __future__ import annotations
 
 import errno
+import fnmatch
 import glob as globlib
 import os
 import posixpath
@@ -320,6 +321,7 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
     folder with no match inside it is listed, not dropped unsaid."""
     base = _glob_base(pattern)
     wildcards = Path(pattern).parts[len(base.parts) :]
+    _refuse_unlistable(base, wildcards, exclude)
     matches = sorted(Path(p) for p in globlib.glob(pattern, recursive=True))
     candidates: list[tuple[Path, str]] = []
     skipped: dict[str, str] = {}
@@ -332,7 +334,11 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
         if _passed_over(path, exclude):
             continue
         below = Path(name).parts if inside else ()
-        if (output := _earlier_output_above(base, below)) is not None:
+        try:
+            output = _earlier_output_above(base, below)
+        except PermissionError:  # a matched folder that cannot be searched: the glob reads nothing inside it
+            output = None
+        if output is not None:
             skipped[output + "/"] = PREFDATA_OUTPUT
         elif _hidden_below(below, wildcards):
             skipped[name + ("/" if path.is_dir() else "")] = HIDDEN
@@ -345,6 +351,49 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
             candidates.append((path, name))
             files_read[real] = name
     return sorted(candidates, key=lambda c: c[1]), [SkippedFile(n, why) for n, why in skipped.items()]
+
+
+def _refuse_unlistable(base: Path, wildcards: tuple[str, ...], exclude: Path | None) -> None:
+    """Stop naming a folder the glob has to list but the system will not let it (exit 2, as the folder walk
+    does): Python's glob passes over it without a word, and the build lacked its records. The folders
+    listed are those a wildcard component is matched in, and with ``**`` every folder below it; hidden
+    names the pattern did not ask for and OUT are not read, so not asked for."""
+    level = [base]
+    for component in wildcards:
+        if component == "**":
+            below = []
+            for top in level:
+                for dirpath, dirnames, _ in os.walk(top, onerror=_raise_refused):
+                    dirnames[:] = [d for d in dirnames if not d.startswith((".", "_")) and not _passed_over(Path(dirpath, d), exclude)]
+                    below.append(Path(dirpath))
+            level = below
+        elif any(ch in component for ch in _GLOB_CHARS):
+            level = [folder / name for folder in level for name in _listed_folders(folder)
+                     if fnmatch.fnmatchcase(name, component) and not (name.startswith((".", "_")) and _not_asked(component))
+                     and not _passed_over(folder / name, exclude)]  # fmt: skip
+        else:
+            level = [folder / component for folder in level if _is_folder_in(folder, component)]
+
+
+def _is_folder_in(folder: Path, name: str) -> bool:
+    """Whether ``folder/name`` is a folder; a ``folder`` the system will not search is refused naming it."""
+    try:
+        return stat.S_ISDIR(os.stat(folder / name).st_mode)
+    except OSError as exc:
+        if exc.errno in REFUSED_READ:
+            raise refused(exc, folder, "folder") from exc
+        return False
+
+
+def _listed_folders(folder: Path) -> list[str]:
+    """The names of the folders in ``folder``; a folder the system will not list is refused naming it."""
+    try:
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if e.is_dir()]
+    except OSError as exc:
+        if exc.errno in REFUSED_READ:
+            raise refused(exc, folder, "folder") from exc
+        return []
 
 
 def _passed_over(path: Path, exclude: Path | None) -> bool:

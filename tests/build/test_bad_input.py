@@ -449,3 +449,51 @@ def test_a_folder_in_raw_the_system_refuses_is_named_itself(tmp_path: Path, monk
     assert code == 2 and "cannot read this folder in RAW (Permission denied" in err, err
     assert err.rstrip().endswith(str(sub)) and "manifest.json" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("pattern", ["**/*.jsonl", "*/*.jsonl", "sub/*.jsonl"])
+def test_a_folder_a_glob_must_list_but_may_not_stops_the_build_naming_it(tmp_path: Path, monkeypatch, capsys, pattern) -> None:
+    """Python's glob passes over a folder it cannot list, so `build "raw/**/*.jsonl" out` built without its
+    records and exit 0, while `build raw out` stopped naming it (review23_cli #01)."""
+    import os
+
+    raw = tmp_path / "raw"
+    for folder in ("ok", "sub"):
+        (raw / folder).mkdir(parents=True)
+        (raw / folder / f"{folder}.jsonl").write_bytes(_line(GOOD))
+    sub = raw / "sub"
+    scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda p=".": (_ for _ in ()).throw(_refused(p)) if Path(p) == sub else scandir(p))
+    code, err = _exit_and_error(["build", str(raw / pattern), str(tmp_path / "out"), "-q"], monkeypatch, capsys)
+    assert code == 2 and "cannot read this folder in RAW (Permission denied" in err and err.rstrip().endswith(str(sub)), err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["_old", "plain"])
+def test_a_folder_a_glob_matches_but_never_reads_is_skipped_even_unsearchable(tmp_path: Path, monkeypatch, capsys, name) -> None:
+    """`raw/*` matches folders without reading inside them (a plain one is listed as a folder the glob
+    matches, a hidden one as hidden): one that cannot be searched stopped the build (review23_cli #02, #03)."""
+    raw = tmp_path / "raw"
+    (raw / name).mkdir(parents=True)
+    (raw / "a.jsonl").write_bytes(_line(GOOD))
+    (raw / name / "b.jsonl").write_bytes(_line(GOOD))
+    unsearchable = raw / name
+    is_file = Path.is_file
+    monkeypatch.setattr(Path, "is_file", lambda p: (_ for _ in ()).throw(_refused(p)) if p.parent == unsearchable else is_file(p))
+    code, err = _exit_and_error(["build", str(raw / "*"), str(tmp_path / "out"), "-q"], monkeypatch, capsys)
+    assert code == 0, err
+    skipped = {item["path"]: item["reason"] for item in json.loads((tmp_path / "out" / "manifest.json").read_text())["skipped_files"]}
+    assert f"{name}/" in skipped, skipped
+
+
+def test_a_refused_raw_file_named_like_checks_gets_no_check_hint(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The hint for a read-only dataset's checks.json was given for any refused file with "checks" in its name,
+    such as a raw `checks_2024.jsonl` (review23_cli #04)."""
+    from prefdata.io import discover
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "checks_2024.jsonl").write_bytes(_line(GOOD))
+    monkeypatch.setattr(discover, "sniff_compression", lambda p: (_ for _ in ()).throw(_refused(p)))
+    code, err = _exit_and_error(["build", str(raw), str(tmp_path / "out"), "-q"], monkeypatch, capsys)
+    assert code == 2 and err.rstrip().endswith("checks_2024.jsonl") and "--no-write" not in err, err

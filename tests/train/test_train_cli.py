@@ -190,7 +190,7 @@ def test_a_flag_given_twice_is_refused_not_won_by_the_last(tmp_path, no_model_lo
         ("sft", ["--model", "m", "--lr", "1e-4", "--learning-rate=3e-4"], "'--learning-rate' / '--lr' is given twice"),
         ("sft", ["--model", "m", "--output", str(tmp_path / "B")], "'--output' is given twice"),
         ("sft", ["--model", "A", "--model", "B"], "'--model' is given twice"),
-        ("dpo", ["--model", "m", "--precompute-ref-log-probs", "--no-precompute-ref-log-probs"], "is given twice"),
+        ("dpo", ["--model", "m", "--precompute-ref-log-probs", "--no-precompute-ref-log-probs"], "'--precompute-ref-log-probs' / '--no-precompute-ref-log-probs' is given twice"),
     ):  # fmt: skip
         result = run(["train", stage, *base, *extra])
         assert result.exit_code == 2 and said in result.output, result.output
