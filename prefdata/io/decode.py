@@ -25,6 +25,7 @@ Text leaves (messages, prompts, responses) are *strict*: they must be JSON strin
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import reprlib
@@ -196,12 +197,15 @@ class _LoneList:
 _JSONPATH_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _lone_lists(spec: DecodeSpec) -> list[_LoneList]:
+@functools.cache
+def _lone_lists(spec: DecodeSpec) -> tuple[_LoneList, ...]:
+    """Every :class:`_LoneList` of ``spec``, built once per spec (each batch's suspect rows and
+    wrapped scalars both ask)."""
     found: list[_LoneList] = []
     for f in spec.fields:
         if _holds_value_list(f.dtype):  # no expression for the others: a custom source may read thousands of fields
             found += _lone_in(pl.col("_rec").struct.field(f.name), f.dtype, f"$.{f.name}" if _JSONPATH_KEY.fullmatch(f.name) else None)
-    return found
+    return tuple(found)
 
 
 def _holds_value_list(dtype: pl.DataType) -> bool:
