@@ -247,6 +247,8 @@ def discover(
     return inputs, skipped
 
 
+#: A file or folder whose name starts with one of these is hidden: passed over, and listed as skipped.
+HIDDEN_PREFIXES = (".", "_")
 HIDDEN = "hidden (the name starts with '.' or '_'), not read"
 #: In the name of the folder a build writes into beside OUT (``.OUT.prefdata-tmp-<pid>-<hex>``).
 BUILD_TEMP_MARK = ".prefdata-tmp-"
@@ -364,12 +366,12 @@ def _refuse_unlistable(base: Path, wildcards: tuple[str, ...], exclude: Path | N
             below = []
             for top in level:
                 for dirpath, dirnames, _ in os.walk(top, onerror=_raise_refused):
-                    dirnames[:] = [d for d in dirnames if not d.startswith((".", "_")) and not _passed_over(Path(dirpath, d), exclude)]
+                    dirnames[:] = [d for d in dirnames if not d.startswith(HIDDEN_PREFIXES) and not _passed_over(Path(dirpath, d), exclude)]
                     below.append(Path(dirpath))
             level = below
         elif any(ch in component for ch in _GLOB_CHARS):
             level = [folder / name for folder in level for name in _listed_folders(folder)
-                     if fnmatch.fnmatchcase(name, component) and not (name.startswith((".", "_")) and _not_asked(component))
+                     if fnmatch.fnmatchcase(name, component) and not (name.startswith(HIDDEN_PREFIXES) and _not_asked(component))
                      and not _passed_over(folder / name, exclude)]  # fmt: skip
         else:
             level = [folder / component for folder in level if _is_folder_in(folder, component)]
@@ -420,7 +422,7 @@ def _hidden_below(parts: tuple[str, ...], wildcards: tuple[str, ...]) -> bool:
         patterns = list(wildcards)
     if len(patterns) != len(parts):
         patterns = ["*"] * len(parts)
-    return any(part.startswith((".", "_")) and _not_asked(pattern) for part, pattern in zip(parts, patterns))
+    return any(part.startswith(HIDDEN_PREFIXES) and _not_asked(pattern) for part, pattern in zip(parts, patterns))
 
 
 def _not_asked(pattern: str) -> bool:
@@ -508,7 +510,7 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
                     skipped.append(SkippedFile(name + "/", part))
                 elif current is not None and d != current:
                     skipped.append(SkippedFile(name + "/", f"another revision in a Hugging Face cache (refs/main is {current[:12]}), not read"))
-                elif d.startswith((".", "_")):
+                elif d.startswith(HIDDEN_PREFIXES):
                     skipped.append(SkippedFile(name + "/", HIDDEN))
                 elif _is_prefdata_output(here / d):
                     skipped.append(SkippedFile(name + "/", PREFDATA_OUTPUT))
@@ -519,7 +521,7 @@ def _walk(root: Path, exclude: Path | None) -> tuple[list[tuple[Path, str]], lis
             dirnames[:] = keep
             for fname in sorted(filenames):
                 path, name = here / fname, (rel_dir / fname).as_posix()
-                if fname.startswith((".", "_")):
+                if fname.startswith(HIDDEN_PREFIXES):
                     skipped.append(SkippedFile(name, HIDDEN))
                 elif path.is_symlink():
                     links.append((path, name))
