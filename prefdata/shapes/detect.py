@@ -70,8 +70,8 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
     unaddressable = [k for k in named if isinstance(k, str) and k in keys and _PATH_SYNTAX.search(k)]
     if unaddressable:  # "annotator.1" would be read as annotator -> 1, which no record has
         raise AmbiguousLayoutError(
-            f"{where}: the field{'s' if len(unaddressable) > 1 else ''} {', '.join(map(repr, unaddressable))} hold '.', '[' or ']', "
-            "which a field path reads as nesting, so no config can name them; rename the fields (e.g. annotator_1) and build again",
+            f"{where}: {_path_syntax_reason(unaddressable)}, so no config can name "
+            f"{'them' if len(unaddressable) > 1 else 'it'}; rename {'them' if len(unaddressable) > 1 else 'it'} (e.g. annotator_1) and build again",
             suggested_config=_skeleton(keys),
         )
     source = {"name": name, **source}
@@ -79,6 +79,12 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
         return parse_config({"sources": [source]}, origin=f"detected config for {name}").sources[0]
     except ConfigError as exc:  # a layout detection recognised but cannot write as a config
         raise AmbiguousLayoutError(f"{where}: {exc}; write a build config (see README 'Raw shapes')", suggested_config=_skeleton(keys)) from None
+
+
+def _path_syntax_reason(fields: Sequence[str]) -> str:
+    """Why ``fields`` cannot be named: one wording for detection's two places that meet them."""
+    many = len(fields) > 1
+    return f"the field{'s' if many else ''} {', '.join(map(repr, fields))} {'hold' if many else 'holds'} '.', '[' or ']', which a field path reads as nesting"
 
 
 def _is_hh_dialogue(value: Any) -> bool:
@@ -203,6 +209,12 @@ def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
                 f"the file is one JSON object whose '{key}' holds a list of {len(value)} records; prefdata reads a JSON "
                 f"array or JSON lines of records (e.g. `jq '.{key}' FILE > records.json`)"
             )
+    nesting = sorted(k for k in keys if _PATH_SYNTAX.search(k))
+    if nesting:  # a lone "annotator.1" or "prompt.x" may be what the shape is missing; no config can name it
+        return (
+            f"cannot tell its shape from its fields ({', '.join(sorted(keys))}); {_path_syntax_reason(nesting)}, "
+            f"so no config could name {'them' if len(nesting) > 1 else 'it'}: rename {'them' if len(nesting) > 1 else 'it'} (e.g. annotator_1)"
+        )
     return f"cannot tell its shape from its fields ({', '.join(sorted(keys)) or 'none'})"
 
 

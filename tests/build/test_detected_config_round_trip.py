@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -126,10 +127,25 @@ def test_keys_a_field_path_cannot_name_stop_detection_with_the_reason(tmp_path):
     votes = {"prompt": "q", "response_a": "x", "response_b": "y", "annotator.1": 1, "annotator.2": 1, "annotator.3": 2}
     _write(raw / "votes.jsonl", [votes])
     _write(raw / "ok.jsonl", [PAIR])
-    with pytest.raises(AmbiguousLayoutError, match=r"'annotator\.1'.*hold '\.', '\[' or '\]'.*rename the fields"):
+    with pytest.raises(AmbiguousLayoutError, match=r"'annotator\.1'.*hold '\.', '\[' or '\]'.*rename them"):
         prefdata.build(raw / "votes.jsonl", tmp_path / "out")
     reports = {f.path: f for f in prefdata.inspect(raw).files}
-    assert "rename the fields" in reports["votes.jsonl"].problem and reports["ok.jsonl"].shape == "preference"
+    assert "rename them" in reports["votes.jsonl"].problem and reports["ok.jsonl"].shape == "preference"
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({"instruction": "q", "response1": "a", "response2": "b", "annotator.1": 1}, "annotator.1"),  # the verdict detection lacks
+        ({"prompt.x": "q", "chosen_text": "a", "rejected_text": "b"}, "prompt.x"),
+    ],
+)
+def test_a_lone_key_a_field_path_cannot_name_is_named_when_detection_gives_up(tmp_path, record, field):
+    """One ``annotator.1`` left the layout unreadable, and the error said only "cannot tell its shape from
+    its fields": the README's reason (the ``.`` reads as nesting) was given only for keys detection had mapped."""
+    _write(tmp_path / "a.jsonl", [record])
+    with pytest.raises(AmbiguousLayoutError, match=rf"cannot tell its shape.*the field '{re.escape(field)}' holds '\.', .*rename it"):
+        prefdata.build(tmp_path / "a.jsonl", tmp_path / "out")
 
 
 def test_hh_dialogues_with_single_line_breaks_get_markers_that_split_them(tmp_path):
