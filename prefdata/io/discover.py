@@ -320,7 +320,8 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
     """The files a glob RAW matches, named relative to the folder before its first wildcard, with the
     folder walk's rules: OUT (``exclude``) is passed over, earlier outputs and hidden names below that
     folder are listed as skipped, a file matched twice (through links) is read once, and a matched
-    folder with no match inside it is listed, not dropped unsaid."""
+    folder with no match inside it is listed, not dropped unsaid. A glob inside an earlier output
+    (``ds/**/*.parquet``) reads its ``data/`` alone, as the folder ``ds`` does."""
     base = _glob_base(pattern)
     wildcards = Path(pattern).parts[len(base.parts) :]
     _refuse_unlistable(base, wildcards, exclude)
@@ -329,6 +330,9 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
     skipped: dict[str, str] = {}
     files_read: dict[str, str] = {}
     holding = {os.path.normpath(parent) for p in matches for parent in p.parents}  # folders with a match inside
+    # ds/**/*.parquet inside an earlier output ds: its pairs, as the folder ds gives them, not its rejects
+    # read as raw records (which stopped the build: no shape has their fields)
+    inside_output = _is_prefdata_output(base)
     # a file reached directly and through a link (to it, or to a folder holding it): read under its own name
     for path in sorted(matches, key=lambda m: _through_link(m, base)):
         inside = _is_relative(path, base)
@@ -336,6 +340,9 @@ def _glob(pattern: str, exclude: Path | None) -> tuple[list[tuple[Path, str]], l
         if _passed_over(path, exclude):
             continue
         below = Path(name).parts if inside else ()
+        if inside_output and below and below[0] != "data":
+            skipped[below[0] + ("/" if len(below) > 1 or path.is_dir() else "")] = NOT_PAIRS
+            continue
         try:
             output = _earlier_output_above(base, below)
         except PermissionError:  # a matched folder that cannot be searched: the glob reads nothing inside it

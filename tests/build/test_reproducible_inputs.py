@@ -60,6 +60,22 @@ def test_a_glob_skips_an_earlier_output_below_its_wildcard_but_reads_one_it_name
     assert named.counts["records_read"] == _manifest(raw / "old")["counts"]["pairs_written"]
 
 
+@pytest.mark.parametrize("wildcards", ["**/*.parquet", "**", "*/*.parquet", "*/*"])
+def test_a_glob_inside_an_earlier_output_reads_its_pairs_as_the_folder_does(tmp_path: Path, wildcards: str) -> None:
+    """``ds/**/*.parquet`` read ``ds/rejects/`` as raw records, and the build stopped (exit 2: no shape has a
+    reject's fields) where ``build ds`` rebuilds from ``data/``; ``kto/`` would have been read as pairs."""
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"prompt": "q1", "chosen": "a", "rejected": "b"}, {"prompt": "q2", "chosen": "a", "rejected": "a"},
+        {"prompt": "q3", "chosen": "c", "rejected": "d"}]))
+    prefdata.build(raw, tmp_path / "ds")
+    folder = prefdata.build(tmp_path / "ds", tmp_path / "from_folder")
+    globbed = prefdata.build(f"{tmp_path}/ds/{wildcards}", tmp_path / "from_glob")
+    assert globbed.counts == folder.counts and folder.counts["pairs_written"] == 2
+    assert [i["path"] for i in _manifest(tmp_path / "from_glob")["inputs"]] == [i["path"] for i in _manifest(tmp_path / "from_folder")["inputs"]]
+    assert _skipped(tmp_path / "from_glob").get("rejects/", "").startswith("part of an earlier `prefdata build`")
+
+
 def test_a_glob_lists_the_folders_and_hidden_names_it_does_not_read(tmp_path: Path) -> None:
     raw, elsewhere = tmp_path / "raw", tmp_path / "elsewhere"
     (raw / "sub").mkdir(parents=True)
