@@ -7,6 +7,7 @@ will not make silently, detection raises :class:`AmbiguousLayoutError` with a co
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,10 @@ SYSTEM_KEYS = ("system", "system_prompt")
 _MARKERS = ("\n\nHuman:", "\n\nAssistant:", "Human:", "Assistant:")
 #: A turn that starts after a single line break (not a blank line), Windows line ends included.
 _SINGLE_BREAK_TURN = re.compile(r"(?<![\r\n])\r?\n(?:Human|Assistant):")
+#: The roles of a dialogue's turns as the default blank-line markers read it, and as single-break
+#: markers read it (a turn at the start, or after a blank line or a single line break).
+_BLANK_LINE_ROLES = re.compile(r"(?:\A\s*|\r?\n\r?\n)(Human|Assistant):")
+_ANY_BREAK_ROLES = re.compile(r"(?:\A\s*|\r?\n)(Human|Assistant):")
 #: Characters a field path reads as nesting or indexing: a key holding one cannot be named in a config.
 _PATH_SYNTAX = re.compile(r"[.\[\]]")
 
@@ -113,10 +118,28 @@ def prompt_extras(sample: Sequence[Mapping[str, Any]], keys: Counter[str], colum
 
 def hh_markers(texts: Sequence[Any]) -> dict[str, str]:
     """The turn markers of HH-style dialogues: HH-RLHF's blank-line ``\n\nHuman:`` (the defaults), or
-    ``\nHuman:`` when any turn starts after a single line break, which the defaults would not split
-    (the dialogue, markers and all, would stay in one turn); ``\nHuman:`` splits blank-line turns too."""
-    single = any(_SINGLE_BREAK_TURN.search(t) for t in texts if isinstance(t, str))
+    ``\nHuman:`` when a dialogue needs them (:func:`_needs_single_breaks`): the defaults would not split
+    its single-break turns (the dialogue, markers and all, would stay in one turn); ``\nHuman:`` splits
+    blank-line turns too."""
+    single = any(_needs_single_breaks(t) for t in texts if isinstance(t, str))
     return {"user": "\nHuman:", "assistant": "\nAssistant:"} if single else TurnMarkers().model_dump()
+
+
+def _alternates(roles: Sequence[str]) -> bool:
+    return bool(roles) and all(a != b for a, b in itertools.pairwise(roles))
+
+
+def _needs_single_breaks(text: str) -> bool:
+    """Whether ``text`` reads as a dialogue only with single-break markers: its blank-line turns are one
+    turn or do not alternate Human/Assistant (``Human: hi\nAssistant: hello\n\nHuman: ...`` reads as
+    two Human turns) while its line-start turns do. A dialogue whose blank-line turns already alternate is
+    read by the defaults, whatever its turns hold: HH-RLHF harmless test record 1561 has
+    ``\nAssistant:`` inside its chosen reply, and one such record in the sample switched the whole
+    file to single-break markers, which split that reply (so the pairs depended on record order)."""
+    if not _SINGLE_BREAK_TURN.search(text):
+        return False
+    blank_line = _BLANK_LINE_ROLES.findall(text)
+    return not (len(blank_line) > 1 and _alternates(blank_line)) and _alternates(_ANY_BREAK_ROLES.findall(text))
 
 
 def _holds_whole_conversations(sample: Sequence[Mapping[str, Any]], chosen: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.config import TranscriptSource
+from prefdata.config import TranscriptSource, TurnMarkers
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import RawNames, Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
 from prefdata.shapes.fields import Leaf, expr_for, optional_field
@@ -166,4 +166,7 @@ class TranscriptShape(Shape):
     def describe(self) -> str:
         c = self.source.columns
         how = "HH-style text split at turn markers" if self.chosen_kind.name == "text" else f"message lists ({self.chosen_kind})"
+        m = self.source.markers
+        if self.chosen_kind.name == "text" and m != TurnMarkers():  # otherwise the line reads the same for either marker set
+            how += f" {m.user!r}/{m.assistant!r}"
         return f"transcript: '{c.chosen}' vs '{c.rejected}', {how}; prompt = the shared turns before the final reply"

@@ -160,6 +160,44 @@ def test_hh_dialogues_with_single_line_breaks_get_markers_that_split_them(tmp_pa
         assert [(t["role"], t["content"]) for t in prompt] == [("user", "hi"), ("assistant", "hello"), ("user", "what is 2+2?")]
 
 
+def test_a_stray_single_break_marker_inside_a_reply_does_not_switch_the_file_markers(tmp_path):
+    """HH-RLHF test record 1561 has ``  \nAssistant:`` inside its chosen reply. Any sampled dialogue with a
+    single-break turn switched the whole file to ``\nHuman:``/``\nAssistant:``, so with that record first
+    its reply was split (a ``transcripts_diverge`` reject) and the pairs depended on record order."""
+    stray = {"chosen": "\n\nHuman: hi\n\nAssistant: hello.  \nAssistant:   By the way, bye", "rejected": "\n\nHuman: hi\n\nAssistant: go"}
+    others = [{"chosen": f"\n\nHuman: q{i}\n\nAssistant: yes", "rejected": f"\n\nHuman: q{i}\n\nAssistant: no"} for i in range(5)]
+    ids = {}
+    for order, rows in (("last", [*others, stray]), ("first", [stray, *others])):
+        _write(tmp_path / f"{order}.jsonl", rows)
+        result = prefdata.build(tmp_path / f"{order}.jsonl", tmp_path / order)
+        assert result.config.sources[0].markers.user == "\n\nHuman:", order
+        assert result.counts["pairs_written"] == 6 and result.counts["records_rejected"] == 0, result.counts
+        ids[order] = set(pairs(tmp_path / order)["id"])
+        assert "hello.  \nAssistant:   By the way, bye" in {m["content"] for c in pairs(tmp_path / order)["chosen"] for m in c}
+    assert ids["first"] == ids["last"]
+
+
+def test_hh_rlhf_builds_the_same_pairs_with_its_stray_marker_record_first(shared_data, tmp_path):
+    """The real case: record 1561 moved to the front gave 2,302 pairs instead of 2,303."""
+    lines = (shared_data / "hh-rlhf-harmless-test" / "test.jsonl").read_bytes().splitlines(keepends=True)
+    (tmp_path / "moved.jsonl").write_bytes(b"".join([lines[1560], *lines[:1560], *lines[1561:]]))
+    result = prefdata.build(tmp_path / "moved.jsonl", tmp_path / "out")
+    assert result.counts["pairs_written"] == 2303, result.counts
+    assert result.config.sources[0].markers.user == "\n\nHuman:"
+
+
+def test_the_detected_line_names_markers_that_are_not_the_defaults(tmp_path):
+    """The line read the same for either marker set, so a switch showed only in the printed config."""
+    single = "Human: hi\nAssistant: hello\n\nHuman: what is 2+2?\nAssistant:"
+    _write(tmp_path / "single.jsonl", [{"chosen": single + " 4", "rejected": single + " 5"}])
+    _write(tmp_path / "p.jsonl", [{"prompt": single, "chosen": "4", "rejected": "5"}])
+    _write(tmp_path / "blank.jsonl", [{"chosen": "\n\nHuman: hi\n\nAssistant: 4", "rejected": "\n\nHuman: hi\n\nAssistant: 5"}])
+    described = {f.path: f.description for f in prefdata.inspect(tmp_path).files}
+    assert "split at turn markers '\\nHuman:'/'\\nAssistant:';" in described["single.jsonl"], described
+    assert "split at turn markers '\\nHuman:'/'\\nAssistant:'" in described["p.jsonl"], described
+    assert "split at turn markers;" in described["blank.jsonl"], described
+
+
 @pytest.mark.parametrize("stem", ["08", "09", "1e6", "0o17", "1.5e3", "TRUE"])
 def test_a_source_named_like_a_yaml_12_number_is_quoted_in_the_printed_config(tmp_path, stem):
     """Daily logs ``08.jsonl``, ``09.jsonl``: the dumper quoted by YAML 1.1's rules (where ``09`` and
