@@ -309,10 +309,18 @@ class RatedShape(Shape):
             joined = left.join(right, on="__row", how="inner").filter(ok(pl.col("__cgood"), pl.col("__rgood")))
             if max_pairs is None:
                 return joined
-            # the widest gaps first, then the completions' places: the same pairs whatever the batch
-            gap = (pl.col("__cgood") - pl.col("__rgood")).alias("__gap")
-            ranked = joined.with_columns(gap).sort("__row", "__gap", "__ci", "__ri", descending=[False, True, False, False])
-            return ranked.filter(pl.int_range(pl.len()).over("__row") < max_pairs).drop("__gap")
+            # the widest gaps first, then the completions' places: the same pairs whatever the batch.
+            # Gaps within the margin's tolerance of the next wider one are a tie (0.5 - 0.3 and
+            # 0.3 - 0.1 are 0.2 and 0.19999999999999998), so scaling the scores keeps the same pairs
+            gap, tolerance = pl.col("__gap"), pl.col("__tol")
+            by_gap = joined.with_columns(
+                (pl.col("__cgood") - pl.col("__rgood")).alias("__gap"),
+                (pl.max_horizontal(pl.col("__cgood").abs(), pl.col("__rgood").abs()) * 1e-9).alias("__tol"),
+            ).sort("__row", "__gap", descending=[False, True])
+            narrower = (gap.shift(1) - gap) > pl.max_horizontal(tolerance.shift(1), tolerance)
+            new_tie = (pl.col("__row") != pl.col("__row").shift(1)).fill_null(True) | narrower
+            ranked = by_gap.with_columns(new_tie.cum_sum().alias("__tie")).drop("__gap", "__tol").sort("__tie", "__ci", "__ri")
+            return ranked.filter(pl.int_range(pl.len()).over("__row") < max_pairs).drop("__tie")
         ranked = usable.sort("__row", "__good", "__i", descending=[False, True, False])
         best = ranked.group_by("__row", maintain_order=True).first().select("__row", *[pl.col(c).alias(f"__c{c[2:]}") for c in cols])
         if policy == "best_vs_worst":

@@ -149,6 +149,28 @@ def test_all_pairs_max_pairs_keeps_the_widest_gaps(tmp_path: Path) -> None:
         prefdata.build(tmp_path / "a.jsonl", tmp_path / "c", config=_rated("best_vs_worst", max_pairs=3))
 
 
+def test_all_pairs_max_pairs_ties_gaps_equal_within_the_margin_tolerance(tmp_path: Path) -> None:
+    """0.5 - 0.3 = 0.2 outranked 0.3 - 0.1 = 0.19999999999999998, so scores 0.1/0.3/0.5 kept (C, B) where
+    1/3/5 (an exact tie, broken by the completions' order) kept (B, A): scaling the scores moved pairs."""
+    rows = lambda scale: [
+        {"p": f"q{i}", "c": [{"t": t, "s": s * scale} for t, s in zip("ABCD", scores)]}
+        for i, scores in enumerate([[0.1, 0.3, 0.5], [0.5, 0.3, 0.1], [0.7, 0.1, 0.3, 0.5], [2.5, 1.25, 0.0]])
+    ]
+    got = {}
+    for scale in (1, 10):
+        raw = _jsonl(tmp_path / f"x{scale}.jsonl", rows(scale) if scale == 1 else [
+            {**r, "c": [{**c, "s": round(c["s"], 6)} for c in r["c"]]} for r in rows(scale)])
+        prefdata.build(raw, tmp_path / f"x{scale}", config=_rated("all_pairs", max_pairs=2), quiet=True)
+        got[scale] = sorted(pairs(tmp_path / f"x{scale}").select(
+            pl.col("prompt").list.first().struct.field("content"),
+            pl.col("chosen").list.first().struct.field("content").alias("c"),
+            pl.col("rejected").list.first().struct.field("content").alias("r"),
+        ).rows())
+    assert got[1] == got[10]
+    assert [(c, r) for p, c, r in got[1] if p == "q0"] == [("B", "A"), ("C", "A")]  # gap 0.4, then B-A before C-B
+    assert [(c, r) for p, c, r in got[1] if p == "q2"] == [("A", "B"), ("A", "C")]  # gaps 0.6, 0.4 (A-C and D-B tie: A first)
+
+
 # -- margins and float rounding ----------------------------------------------------------------------
 
 
