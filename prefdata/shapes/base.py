@@ -91,6 +91,9 @@ class Shape(ABC):
     #: True when ``adapt`` reads ``_line``, the whole raw record, not just the fields of :meth:`leaves`:
     #: a Parquet file is then read with every column (others read only the columns they name).
     reads_whole_record: ClassVar[bool] = False
+    #: Warnings for fields whose sampled values are of more than one kind (:func:`sniffed_splits`);
+    #: not part of :meth:`batch_key`, which compares the kinds themselves.
+    kind_splits: tuple[str, ...] = ()
 
     def batch_key(self) -> Hashable | None:
         """Equal for two adapters that would adapt any record alike, so ``build`` may join small files
@@ -105,7 +108,7 @@ class Shape(ABC):
             return None
         source = getattr(self, "source", None)
         config = source.settings_key() if source is not None else None
-        state = repr(sorted((k, v) for k, v in vars(self).items() if k != "source"))
+        state = repr(sorted((k, v) for k, v in vars(self).items() if k not in ("source", "kind_splits")))
         return (type(self).__qualname__, config, state)
 
     @abstractmethod
@@ -183,6 +186,28 @@ def null_pairs_where_rejected(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(
         [pl.when(~is_reject).then(pl.col(c)).alias(c) for c in ("prompt", "chosen", "rejected")]
     )
+
+
+def sniffed_splits(records: Sequence[Mapping[str, Any]], fields: Sequence[tuple[str | None, Any]]) -> tuple[str, ...]:
+    """Warnings for the ``(path, kind)`` fields (a None path, an unmapped field, is passed over) whose
+    sampled values are of more than one kind: the field is read as its ``kind`` and the records
+    holding another are rejects. Fields split alike share one line."""
+    from prefdata.shapes.messages import kind_split
+
+    alike: dict[tuple[str, str], list[str]] = {}
+    for path, kind in fields:
+        if path and (seen := kind_split(sample_values(records, path), kind)) is not None:
+            alike.setdefault((seen, str(kind)), []).append(path)
+    notes = []
+    for (seen, kind), paths in alike.items():
+        reason = "non_text_content" if kind == "text" else "wrong_type"
+        names = ", ".join(f"'{p}'" for p in dict.fromkeys(paths))
+        notes.append(
+            f"{'fields' if len(paths) > 1 else 'field'} {names} of {len(records):,} sampled records hold more than one kind "
+            f"({seen}); read as {kind}, the kind most hold, so records holding another kind are {reason} rejects: "
+            "give each kind its own file and source"
+        )
+    return tuple(notes)
 
 
 def sample_values(records: Sequence[Mapping[str, Any]], path: str) -> list[Any]:

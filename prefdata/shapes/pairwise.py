@@ -19,7 +19,15 @@ from typing import Any
 import polars as pl
 
 from prefdata.config import PairwiseSource, value_map
-from prefdata.shapes.base import RawNames, Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
+from prefdata.shapes.base import (
+    RawNames,
+    Shape,
+    finish_pairs,
+    keep_reason,
+    null_pairs_where_rejected,
+    sample_values,
+    sniffed_splits,
+)
 from prefdata.shapes.fields import Leaf, as_number, expr_for, optional_field, value_text
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.preference import strip_repeated_prompt
@@ -65,6 +73,7 @@ class PairwiseShape(Shape):
         self.kind_a = sniff_kind(sample_values(sample, c.response_a)) or TEXT
         self.kind_b = sniff_kind(sample_values(sample, c.response_b)) or TEXT
         self.aliases = {**ROLE_ALIASES, **source.roles}
+        self.kind_splits = sniffed_splits(sample, [(c.prompt, self.prompt.kind), (c.response_a, self.kind_a), (c.response_b, self.kind_b)])
 
     def _verdict_fields(self) -> list[str]:
         c = self.source.columns

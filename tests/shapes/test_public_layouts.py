@@ -391,3 +391,42 @@ def test_an_input_field_alone_is_the_prompt_and_beside_instruction_the_alpaca_in
     out = tmp_path / "alpaca"
     prefdata.build(_jsonl(tmp_path / "alpaca.jsonl", alpaca), out)
     assert _turns(_by_record(out)[1]["prompt"]) == [("user", "Add.\n\n0+0")]
+
+
+def _mixed_kinds(n: int) -> tuple[list[dict], list[dict]]:
+    text = [{"prompt": f"s{i}", "chosen": f"c{i}", "rejected": f"r{i}"} for i in range(n)]
+    msgs = [
+        {"prompt": [{"role": "user", "content": f"m{i}"}], "chosen": [{"role": "assistant", "content": f"c{i}"}],
+         "rejected": [{"role": "assistant", "content": f"r{i}"}]}
+        for i in range(n)
+    ]
+    return text, msgs
+
+
+@pytest.mark.parametrize("order", ["text_first", "messages_first"])
+def test_a_file_mixing_text_and_message_records_warns_with_counts_and_the_rule(tmp_path: Path, order: str) -> None:
+    """Plain-string and message-list records in one file: the kind most of the 200 sampled records have
+    is read, the other kind was rejected wholesale (half the file) with no warning, under a reason that
+    depended on the order. Each record cannot yet be read by its own kind; the build now says so."""
+    text, msgs = _mixed_kinds(150)
+    rows, read_as, reason = (text + msgs, "text", "non_text_content") if order == "text_first" else (msgs + text, "messages", "wrong_type")
+    raw = tmp_path / "mixed.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = prefdata.build(raw, tmp_path / "out", quiet=True)
+    assert result.counts["rejected_by_reason"] == {reason: 150}
+    (line,) = [w for w in result.warnings if "more than one kind" in w]
+    counts = "150 text, 50 messages" if read_as == "text" else "150 messages, 50 text"
+    assert line == (
+        f"file mixed.jsonl: fields 'prompt', 'chosen', 'rejected' of 200 sampled records hold more than one kind ({counts}); "
+        f"read as {read_as}, the kind most hold, so records holding another kind are {reason} rejects: give each kind its own file and source"
+    )
+
+
+def test_files_of_one_kind_each_warn_nothing(tmp_path: Path) -> None:
+    text, msgs = _mixed_kinds(3)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, rows in (("a.jsonl", text), ("b.jsonl", msgs)):
+        (raw / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = prefdata.build(raw, tmp_path / "out", quiet=True)
+    assert result.counts["pairs_written"] == 6 and not [w for w in result.warnings if "more than one kind" in w]
