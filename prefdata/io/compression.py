@@ -9,7 +9,9 @@ Two things a plain ``gzip.open``/``zstandard.stream_reader`` gets wrong for pref
   :class:`CorruptStreamError`, which says where the readable data ends, so the readers can turn the
   rest of the file into a reject instead of losing it without a word.
 - **The name can lie.** A ``.gz`` that holds zstd, or a ``.jsonl`` that holds gzip, is common after
-  a rename; the first bytes (the formats' magic numbers) decide, not the extension.
+  a rename; the first bytes (the formats' magic numbers) decide, not the extension. A zstd file may
+  start with a *skippable frame* instead of a data frame (``pzstd`` writes one first, holding the
+  frame sizes): its magic is zstd's too.
 
 Memory stays bounded however well the data compresses: each step hands out at most about
 :data:`OUT_LIMIT` decompressed bytes. gzip does that exactly, through zlib's ``max_length``. zstd's
@@ -30,6 +32,9 @@ from typing import Any, BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+#: The last three bytes of a zstd skippable frame's magic (RFC 8878 3.1.2: 0x184D2A50 to 0x184D2A5F,
+#: little-endian, so the first byte is 0x50 to 0x5F). The decoder reads past such frames (no output).
+ZSTD_SKIPPABLE_MAGIC = b"\x2a\x4d\x18"
 READ_CHUNK = 1024 * 1024
 #: About the most decompressed bytes one step produces.
 OUT_LIMIT = 16 * 1024 * 1024
@@ -51,12 +56,13 @@ class CorruptStreamError(Exception):
 
 
 def sniff_compression(path: Path) -> str | None:
-    """``gzip``, ``zstd`` or None, from the file's first bytes."""
+    """``gzip``, ``zstd`` or None, from the file's first bytes: a zstd data frame's magic or a
+    skippable frame's, which ``pzstd`` puts first (a file starting with one is no less zstd)."""
     with open(path, "rb") as fh:
         head = fh.read(len(ZSTD_MAGIC))
     if head.startswith(GZIP_MAGIC):
         return "gzip"
-    if head.startswith(ZSTD_MAGIC):
+    if head.startswith(ZSTD_MAGIC) or (head[1:] == ZSTD_SKIPPABLE_MAGIC and head[0] & 0xF0 == 0x50):
         return "zstd"
     return None
 

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 import prefdata
 from prefdata.cli import cli
 from prefdata.errors import InputError
-from prefdata.io.compression import CorruptStreamError, open_binary
+from prefdata.io.compression import CorruptStreamError, open_binary, sniff_compression
 from tests.support.dataset import assert_reconciled, manifest, pairs, rejects
 
 N = 3000
@@ -81,7 +81,56 @@ def test_every_member_or_frame_is_read(tmp_path: Path, compression: str) -> None
         assert fh.read() == data * 3
 
 
+def _skippable(nibble: int = 0, content: bytes = b"\0\0\0\0") -> bytes:
+    """A zstd skippable frame (RFC 8878 3.1.2, magic 0x184D2A50 + nibble), as ``pzstd`` starts its files."""
+    return bytes([0x50 | nibble]) + b"\x2a\x4d\x18" + len(content).to_bytes(4, "little") + content
+
+
+@pytest.mark.parametrize("nibble", range(16))
+def test_a_zstd_file_starting_with_a_skippable_frame_is_zstd(tmp_path: Path, nibble: int) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(_skippable(nibble) + _zstd(b"{}\n"))
+    assert sniff_compression(path) == "zstd"
+
+
+def test_skippable_zstd_frames_anywhere_are_read_across(tmp_path: Path) -> None:
+    """First (``pzstd``), between data frames and last (seekable-format indexes): they hold no data."""
+    data = _jsonl(500)
+    path = tmp_path / "multi.zst"
+    path.write_bytes(_skippable(0, b"x" * 100) + _zstd(data) + _skippable(5) + _skippable(15, b"") + _zstd(data) + _skippable(14, b"index"))
+    with open_binary(path, sniff_compression(path)) as fh:
+        assert fh.read() == data * 2
+
+
+def test_not_every_byte_like_a_skippable_frame_is_zstd(tmp_path: Path) -> None:
+    for head in (b"\x60\x2a\x4d\x18", b"\x50\x2a\x4d\x19", b"P*M", b"\x28\xb5\x2f"):
+        (path := tmp_path / "a").write_bytes(head)
+        assert sniff_compression(path) is None, head
+
+
 # -- builds ----------------------------------------------------------------------------------
+
+
+def test_a_pzstd_file_with_a_skippable_frame_first_is_built(tmp_path: Path) -> None:
+    """``pzstd`` writes a skippable frame (the frame sizes) before its data: the file was skipped as
+    "neither gzip nor zstd data", its records lost but for a warning."""
+    raw = _write(tmp_path, "a.jsonl.zst", _skippable(0, (1234).to_bytes(4, "little")) + _zstd(_jsonl(50)) + _skippable(0) + _zstd(_jsonl(50, 50)))
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["pairs_written"] == 100 and result.counts["records_rejected"] == 0
+    assert manifest(tmp_path / "out")["skipped_files"] == []
+
+
+def test_a_skippable_zstd_frame_cut_short_or_followed_by_garbage_is_skipped_with_the_damage(tmp_path: Path) -> None:
+    raw = _write(tmp_path, "cut.jsonl.zst", _skippable(0, b"\0" * 1000)[:20])
+    (raw / "garbage.jsonl.zst").write_bytes(_skippable(3) + b'{"prompt": "p"}\n')
+    (raw / "good.jsonl").write_bytes(_jsonl(2))
+    assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 2
+    reasons = {s["path"]: s["reason"] for s in manifest(tmp_path / "out")["skipped_files"]}
+    assert reasons["cut.jsonl.zst"].startswith("the zstd stream ends before its end marker")
+    assert reasons["garbage.jsonl.zst"].startswith("the zstd stream is damaged")
+    assert all("no record could be read" in r for r in reasons.values())
+
+
 
 
 @pytest.mark.parametrize("name,pack", [("a.jsonl.zst", _zstd), ("a.jsonl.gz", gzip.compress)])
