@@ -108,6 +108,9 @@ class _GzipMember:
     """One gzip member; ``step`` decompresses at most :data:`OUT_LIMIT` bytes of output."""
 
     error = zlib.error
+    #: NUL bytes after a member are padding (tape blocks, disk images), not a member: ``gzip -t`` and
+    #: CPython's gzip module read past them (no member starts with a NUL: its magic is 1f 8b)
+    padding = True
 
     def __init__(self) -> None:
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: expect (and check) a gzip header and trailer
@@ -168,6 +171,9 @@ class _ZstdFrame:
     Slices stay under :data:`ZSTD_MAX_SLICE`, so a run of repeated records after incompressible data
     (a ratio jump) still comes out in steps of tens of MB, not one of a gigabyte."""
 
+    #: zstd has no padding: the CLI refuses bytes after a frame that start no frame, NULs included
+    padding = False
+
     def __init__(self, slice_bytes: int | None = None) -> None:
         import zstandard
 
@@ -205,6 +211,7 @@ class _Decompressed(io.BufferedIOBase):
     gzip files may hold several members and zstd files several frames (``pigz``, ``zstd -T0`` and
     ``cat a.gz b.gz`` write them); each ends with an end marker, so the end of the file inside a
     member, or bytes after one that do not start another, are detected, never taken for the end.
+    The one exception is gzip's: NUL bytes after a member are padding, read past as gzip does.
     """
 
     def __init__(self, path: Path, compression: str) -> None:
@@ -219,6 +226,7 @@ class _Decompressed(io.BufferedIOBase):
         self._path = path
         self._member_start = 0  # file offset where the current member or frame starts
         self._member_produced = 0  # its decompressed bytes so far
+        self._padded = False  # a gzip member ended: NUL bytes before the next one (or the end) are skipped
 
     def readable(self) -> bool:
         return True
@@ -292,6 +300,12 @@ class _Decompressed(io.BufferedIOBase):
 
     def _step(self) -> bytes:
         """Decode the next piece of ``_input`` (at most about OUT_LIMIT bytes of output)."""
+        if self._padded:  # NUL padding after a gzip member, however long: skipped, as gzip does
+            self._input = bytes(self._input).lstrip(b"\0")
+            if not self._input:
+                return b""
+            self._padded = False  # the next member starts here (or garbage, which fails it as ever)
+            self._member_start = self._raw.tell() - len(self._input)
         step_start = self._raw.tell() - len(self._input)
         try:
             out, self._input = self._decoder.step(self._input)
@@ -307,6 +321,7 @@ class _Decompressed(io.BufferedIOBase):
             self._in_member = False
             self._decoder = self._decoder.next()  # the next member or frame starts in _input
             self._member_start, self._member_produced = self._raw.tell() - len(self._input), 0
+            self._padded = self._decoder.padding
         else:
             self._in_member = True
         return out

@@ -81,6 +81,35 @@ def test_every_member_or_frame_is_read(tmp_path: Path, compression: str) -> None
         assert fh.read() == data * 3
 
 
+@pytest.mark.parametrize("pad", [1, 512, 3 * 1024 * 1024 + 7])  # the last spans several reads of the file
+def test_nul_padding_after_a_gzip_member_is_no_data(tmp_path: Path, pad: int) -> None:
+    """``gzip -t`` and CPython's gzip module ("Gzip files can be padded with zeroes") read past it."""
+    data = _jsonl(500)
+    path = tmp_path / "padded.gz"
+    path.write_bytes(gzip.compress(data) + b"\0" * pad)
+    assert gzip.decompress(path.read_bytes()) == data  # the oracle
+    with open_binary(path, "gzip") as fh:
+        assert fh.read() == data
+        assert fh.read() == b""  # the end, not damage (the bytes before damage come first, then it raises)
+
+
+def test_a_gzip_member_after_nul_padding_is_read_as_cpython_reads_it(tmp_path: Path) -> None:
+    packed = gzip.compress(_jsonl(500)) + b"\0" * 100 + gzip.compress(_jsonl(500, 500)) + b"\0" * 3
+    path = tmp_path / "padded.gz"
+    path.write_bytes(packed)
+    with open_binary(path, "gzip") as fh:
+        assert fh.read() == gzip.decompress(packed) == _jsonl(1000)
+        assert fh.read() == b""
+
+
+def test_nul_padding_is_gzip_only_zstd_refuses_it_as_its_cli_does(tmp_path: Path) -> None:
+    path = tmp_path / "padded.zst"
+    path.write_bytes(_zstd(_jsonl(5)) + b"\0" * 512)
+    with pytest.raises(CorruptStreamError, match="damaged"), open_binary(path, "zstd") as fh:
+        assert fh.read() == _jsonl(5)
+        fh.read()
+
+
 def _skippable(nibble: int = 0, content: bytes = b"\0\0\0\0") -> bytes:
     """A zstd skippable frame (RFC 8878 3.1.2, magic 0x184D2A50 + nibble), as ``pzstd`` starts its files."""
     return bytes([0x50 | nibble]) + b"\x2a\x4d\x18" + len(content).to_bytes(4, "little") + content
@@ -149,11 +178,37 @@ def test_a_truncated_compressed_file_keeps_what_precedes_the_cut_and_says_so(tmp
     assert_reconciled(tmp_path / "out")
 
 
-def test_garbage_after_a_gzip_stream_is_a_damaged_file_reject(tmp_path: Path) -> None:
-    raw = _write(tmp_path, "a.jsonl.gz", gzip.compress(_jsonl(100)) + b"trailing garbage")
+@pytest.mark.parametrize("after", [b"trailing garbage", b"\0" * 512 + b"trailing garbage", b"\0\x1f"])
+def test_garbage_after_a_gzip_stream_is_a_damaged_file_reject(tmp_path: Path, after: bytes) -> None:
+    """NUL padding before it changes nothing (CPython's gzip raises BadGzipFile alike)."""
+    raw = _write(tmp_path, "a.jsonl.gz", gzip.compress(_jsonl(100)) + after)
     result = prefdata.build(raw, tmp_path / "out")
     assert result.counts["pairs_written"] == 100
     assert result.counts["rejected_by_reason"] == {"damaged_file": 1}
+    assert result.counts["records_read"] == 101
+    with pytest.raises(gzip.BadGzipFile):
+        gzip.decompress((raw / "a.jsonl.gz").read_bytes())
+
+
+def test_a_gzip_file_padded_with_nuls_builds_as_without_them(tmp_path: Path) -> None:
+    """It gave a spurious ``damaged_file`` reject ("incorrect header check") and one record read too many."""
+    raw = _write(tmp_path, "a.jsonl.gz", gzip.compress(_jsonl(100)) + b"\0" * 512)
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.counts["records_read"] == result.counts["pairs_written"] == 100
+    assert result.counts["records_rejected"] == 0
+
+
+def test_a_damaged_gzip_member_after_nul_padding_keeps_what_it_would_keep_unpadded(tmp_path: Path) -> None:
+    first, second = gzip.compress(_jsonl(100)), gzip.compress(_jsonl(100, 100))
+    cut = second[: len(second) // 2]
+    builds = []
+    for name, data in (("plain", first + cut), ("padded", first + b"\0" * 64 + cut)):
+        (tmp_path / name).mkdir()
+        raw = _write(tmp_path / name, "a.jsonl.gz", data)
+        result = prefdata.build(raw, tmp_path / name / "out")
+        builds.append((result.counts, rejects(tmp_path / name / "out").select("record", "raw", "reason").rows()))
+    assert builds[0] == builds[1]
+    assert 100 < builds[0][0]["pairs_written"] < 200 and builds[0][0]["rejected_by_reason"] == {"damaged_file": 1}
 
 
 @pytest.mark.parametrize("name,pack", [("a.jsonl.gz", _zstd), ("a.jsonl.zst", gzip.compress), ("a.jsonl", gzip.compress)])
