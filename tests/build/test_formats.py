@@ -101,6 +101,34 @@ def test_a_byte_order_mark_before_a_long_blank_head_is_not_data_either(tmp_path:
     assert [s["reason"] for s in result.manifest["skipped_files"]] == ["empty file (only whitespace)"]
 
 
+@pytest.mark.parametrize("rows_in_a", [3, 2000])  # 2,000 rows: a block over 64 KB, which polars splits
+@pytest.mark.parametrize("join", ["cat", "gzip members", "zstd frames"])
+def test_jsonl_files_joined_end_to_end_each_with_a_bom_read_as_the_parts_do(tmp_path: Path, join: str, rows_in_a: int) -> None:
+    """``cat a.jsonl b.jsonl`` of files Windows tools wrote (or ``cat a.gz b.gz``, or zstd frames):
+    each part starts with a BOM, and the first record of every part but the first was a
+    ``malformed_json`` reject ("UTF-8 byte order mark (BOM) is not supported"). A BOM starting a line
+    is skipped as the file's is; rejects show their raw text without it; a part holding only a BOM
+    is a blank line."""
+    bom = b"\xef\xbb\xbf"
+    rows = [json.dumps({"prompt": f"p{i}", "chosen": "c", "rejected": "r"}) for i in range(rows_in_a + 3)]
+    parts = [
+        bom + "".join(r + "\n" for r in rows[:rows_in_a]).encode(),
+        bom + rows[0].encode() + b"\r\n" + "".join(r + "\n" for r in rows[rows_in_a:]).encode(),  # a duplicate (CRLF) first
+        bom + b"{bad\n",
+        bom,
+    ]
+    pack = {"cat": lambda d: d, "gzip members": gzip.compress, "zstd frames": zstandard.ZstdCompressor().compress}[join]
+    raw = tmp_path / "joined.jsonl"
+    raw.write_bytes(b"".join(pack(part) for part in parts))
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out)
+    assert result.counts["pairs_written"] == len(rows)
+    got = rejects(out).sort("record").select("record", "reason", "raw").rows()
+    assert got == [(rows_in_a + 1, "duplicate_pair", rows[0]), (len(rows) + 2, "malformed_json", "{bad")]
+    assert result.counts["records_read"] == len(rows) + 2  # the BOM-only part is a blank line, no record
+    assert_reconciled(out)
+
+
 def test_folder_is_read_recursively_and_glob_selects(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     (raw / "a" / "b").mkdir(parents=True)

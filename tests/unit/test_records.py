@@ -17,6 +17,7 @@ LINE = st.one_of(
     st.just(""),
     st.just("   "),
     st.sampled_from(["\u3000\t", "\xa0", "\x1c", "\u200b", " \x85 "]),  # blank, or not, to Unicode (\x1c, ZWSP: not)
+    st.sampled_from(["\ufeff", "\ufeff{}", "\ufeff\ufeff{}", "\ufeff ", "{\ufeff}", " \ufeff{}"]),  # a BOM starts a line, or not
     st.text(alphabet=st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)), min_size=1, max_size=40),
 )
 
@@ -43,7 +44,7 @@ def test_block_reading_numbers_lines_and_indexes_their_raw_text(lines, crlf, fin
         file_lines = data.split(end)
         if data.endswith(end) or not data:
             file_lines.pop()  # a final newline ends the last line; it does not start another
-        file_lines[:1] = [line.removeprefix("\ufeff") for line in file_lines[:1]]  # a BOM starting the file is no text
+        file_lines = [line.removeprefix("\ufeff") for line in file_lines]  # a BOM starting a line (the file's first, or a part's joined after it) is no text
         expected = [(i, line) for i, line in enumerate(file_lines, start=1) if line.strip(records.BLANK_LINE)]
         assert list(got.iter_rows()) == expected
         assert sum(b.records + b.blank_lines for b in batches) == len(file_lines)
@@ -88,3 +89,16 @@ def test_a_file_holding_only_a_byte_order_mark_reads_alike_on_both_paths(tmp_pat
     finally:
         records.SMALL_BLOCK_BYTES = small
     assert [b.blank_lines for b in iter_batches(f, block_bytes=1)] == [1]
+
+
+def test_the_detection_sample_reads_a_bom_at_any_line_start_as_the_build_does(tmp_path):
+    """``cat a.jsonl b.jsonl`` of BOM-started files: the sample skipped only the file's first BOM."""
+    import gzip
+
+    part = b"\xef\xbb\xbf" + b"".join(b'{"prompt": "p%d", "chosen": "c", "rejected": "r"}\n' % i for i in range(3))
+    for name, data in (("x.jsonl", part * 3), ("x.jsonl.gz", gzip.compress(part) * 3)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        f = InputFile(path, name, "jsonl", "gzip" if name.endswith(".gz") else None, len(data))
+        sample = records.read_sample(f)
+        assert [r["prompt"] for r in sample.records] == ["p0", "p1", "p2"] * 3 and sample.problem is None
