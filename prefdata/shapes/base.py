@@ -203,7 +203,7 @@ def sniffed_splits(records: Sequence[Mapping[str, Any]], fields: Sequence[tuple[
         reason = "non_text_content" if kind == "text" else "wrong_type"
         names = ", ".join(f"'{p}'" for p in dict.fromkeys(paths))
         notes.append(
-            f"{'fields' if len(paths) > 1 else 'field'} {names} of {len(records):,} sampled records hold more than one kind "
+            f"{'fields' if len(paths) > 1 else 'field'} {names} of {len(records):,} sampled records {'hold' if len(paths) > 1 else 'holds'} more than one kind "
             f"({seen}); read as {kind}, the kind most hold, so records holding another kind are {reason} rejects: "
             "give each kind its own file and source"
         )

@@ -76,7 +76,7 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
     if unaddressable:  # "annotator.1" would be read as annotator -> 1, which no record has
         raise AmbiguousLayoutError(
             f"{where}: {_path_syntax_reason(unaddressable)}, so no config can name "
-            f"{'them' if len(unaddressable) > 1 else 'it'}; rename {'them' if len(unaddressable) > 1 else 'it'} (e.g. annotator_1) and build again",
+            f"{'them' if len(unaddressable) > 1 else 'it'}; rename {'them' if len(unaddressable) > 1 else 'it'} ({_renamed(unaddressable)}) and build again",
             suggested_config=_skeleton(keys),
         )
     source = {"name": name, **source}
@@ -90,6 +90,12 @@ def _path_syntax_reason(fields: Sequence[str]) -> str:
     """Why ``fields`` cannot be named: one wording for detection's two places that meet them."""
     many = len(fields) > 1
     return f"the field{'s' if many else ''} {', '.join(map(repr, fields))} {'hold' if many else 'holds'} '.', '[' or ']', which a field path reads as nesting"
+
+
+def _renamed(fields: Sequence[str]) -> str:
+    """A name each of ``fields`` could take (``annotator.1`` -> ``annotator_1``), as an example."""
+    shown = ", ".join(f"{f} -> {_PATH_SYNTAX.sub('_', f).strip('_') or 'field'}" for f in fields[:3])
+    return "e.g. " + shown + (", ..." if len(fields) > 3 else "")
 
 
 def _is_hh_dialogue(value: Any) -> bool:
@@ -235,8 +241,9 @@ def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
     nesting = sorted(k for k in keys if _PATH_SYNTAX.search(k))
     if nesting:  # a lone "annotator.1" or "prompt.x" may be what the shape is missing; no config can name it
         return (
-            f"cannot tell its shape from its fields ({', '.join(sorted(keys))}); {_path_syntax_reason(nesting)}, "
-            f"so no config could name {'them' if len(nesting) > 1 else 'it'}: rename {'them' if len(nesting) > 1 else 'it'} (e.g. annotator_1)"
+            f"cannot tell its shape from its fields ({', '.join(sorted(keys))}); {_path_syntax_reason(nesting)}, so no config "
+            f"could name {'them' if len(nesting) > 1 else 'it'} should the shape need {'them' if len(nesting) > 1 else 'it'}: "
+            f"rename {'them' if len(nesting) > 1 else 'it'} ({_renamed(nesting)})"
         )
     return f"cannot tell its shape from its fields ({', '.join(sorted(keys)) or 'none'})"
 

@@ -430,3 +430,14 @@ def test_files_of_one_kind_each_warn_nothing(tmp_path: Path) -> None:
         (raw / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = prefdata.build(raw, tmp_path / "out", quiet=True)
     assert result.counts["pairs_written"] == 6 and not [w for w in result.warnings if "more than one kind" in w]
+
+
+def test_one_field_of_mixed_kinds_is_named_in_the_singular(tmp_path: Path) -> None:
+    """Only ``chosen`` mixes kinds: "field 'chosen' ... holds" (it said "hold")."""
+    text, msgs = _mixed_kinds(150)
+    rows = text + [{**t, "chosen": m["chosen"]} for t, m in zip(text[:50], msgs)]
+    raw = tmp_path / "mixed.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = prefdata.build(raw, tmp_path / "out", quiet=True)
+    (line,) = [w for w in result.warnings if "more than one kind" in w]
+    assert "field 'chosen' of 200 sampled records holds more than one kind" in line, line
