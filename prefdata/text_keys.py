@@ -8,6 +8,11 @@ is the text lower-cased with every whitespace character removed: Unicode's White
 (no-break, thin and ideographic spaces, line and paragraph separators, ...) and the invisible
 zero-width space and BOM. The same definition holds for every text, ASCII or not.
 
+Lower-casing is context-free: the final sigma "ς" reads as "σ". Lower-casing alone is not: a capital
+sigma becomes "ς" before a space but "σ" before a zero-width space or a letter, so "ΟΔΟΣ ΚΑΙ",
+"ΟΔΟΣ\u200bΚΑΙ" and "ΟΔΟΣΚΑΙ" would give three keys for what is one prompt up to whitespace (the one
+context rule in Unicode's lower-casing; ``str.casefold`` also maps "ς" to "σ", polars has no case fold).
+
 Cost matters, since ``build`` keys every prompt: ASCII whitespace goes by literal replacements (a
 regex costs about 3x), and only texts holding a non-ASCII character (byte length != character
 length, a cheap test) pay for the Unicode replacements.
@@ -26,6 +31,8 @@ UNICODE_WHITESPACE = (*WHITE_SPACE_NON_ASCII, "\u200b", "\ufeff")
 #: The file/group/record/unit separators: whitespace to Python's ``str.isspace`` and ``re``'s ``\s``
 #: (so to the suite's ``\S``), though not Unicode White_Space.
 SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+#: Lower-casing's one context-dependent result, the final sigma, and the sigma it stands for in a key.
+FINAL_SIGMA, SIGMA = "\u03c2", "\u03c3"
 #: Characters that show nothing: zero-width space, non-joiner and joiner, word joiner and BOM.
 INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
 #: What a blank text holds and nothing else: a turn of only these is an ``empty_field`` reject and a
@@ -42,7 +49,7 @@ def _lower_without_ascii_whitespace(text: pl.Expr) -> pl.Expr:
 
 
 def match_text(text: pl.Expr) -> pl.Expr:
-    """``text`` lower-cased, without whitespace of any kind, in Unicode NFC.
+    """``text`` lower-cased (with "ς" as "σ"), without whitespace of any kind, in Unicode NFC.
 
     NFC makes canonically equivalent texts one: "café" written with U+00E9 or with "e" + U+0301
     (as macOS file names and some tokenizers write it) renders the same, so it is one prompt for
@@ -60,11 +67,14 @@ def match_text(text: pl.Expr) -> pl.Expr:
     'whatis2+2?'
     >>> pl.select(match_text(pl.lit("Caf\\u00e9"))).item() == pl.select(match_text(pl.lit("CAFE\\u0301"))).item()
     True
+    >>> pl.select(match_text(pl.lit("\u039f\u0394\u039f\u03a3 \u039a\u0391\u0399"))).item()  # "ΟΔΟΣ ΚΑΙ"; the sigma before U+200B is "σ" too
+    'οδοσκαι'
     """
     non_ascii = text.str.len_bytes() != text.str.len_chars()
     ascii_key = _lower_without_ascii_whitespace(pl.when(~non_ascii).then(text))
     unicode_free = _lower_without_ascii_whitespace(pl.when(non_ascii).then(text))
-    unicode_free = unicode_free.str.replace_many(list(UNICODE_WHITESPACE), [""] * len(UNICODE_WHITESPACE))
+    # one pass: the whitespace goes and the final sigma (only non-ASCII texts hold one) reads as "σ"
+    unicode_free = unicode_free.str.replace_many([*UNICODE_WHITESPACE, FINAL_SIGMA], [""] * len(UNICODE_WHITESPACE) + [SIGMA])
     # NFC last: a combining mark that whitespace kept apart from its letter composes with it too
     return pl.coalesce(unicode_free.str.normalize("NFC"), ascii_key)
 

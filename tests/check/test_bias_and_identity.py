@@ -84,6 +84,18 @@ def test_leakage_sees_through_unicode_whitespace(tmp_path, space):
     assert outcome.offending_ids == sorted(ids_of(out, lambda p: space in p))
 
 
+@pytest.mark.parametrize("space", [" ", "\u00a0", "\u200b", "\ufeff", ""])
+def test_a_capital_sigma_before_any_whitespace_is_one_prompt(tmp_path, space):
+    """Lower-casing turns a capital sigma into the final "ς" before a space but into "σ" before a
+    zero-width space or a letter, and the key removed whitespace after lower-casing: the same Greek
+    prompt with U+200B for a space was another prompt to both checks. The key reads "ς" as "σ"."""
+    rows = [_pair("\u03a0\u039f\u03a5 \u0395\u0399\u039d\u0391\u0399 \u039f \u03a3\u03a4\u0391\u0398\u039c\u039f\u03a3 \u039b\u0391\u03a1\u0399\u03a3\u0397\u03a3;", "A.", "B."),
+            _pair(f"\u03a0\u039f\u03a5 \u0395\u0399\u039d\u0391\u0399 \u039f \u03a3\u03a4\u0391\u0398\u039c\u039f\u03a3{space}\u039b\u0391\u03a1\u0399\u03a3\u0397\u03a3;", "B.", "A.", split="test")]
+    result = check(write_rows(tmp_path, rows), write=False)
+    assert result.check("contradictory_pairs").offending_count == 2
+    assert result.check("prompt_leakage_exact").offending_count == 1
+
+
 def test_build_keeps_prompts_equal_up_to_unicode_whitespace_in_one_split(tmp_path):
     raw = tmp_path / "raw.jsonl"
     lines = []

@@ -66,7 +66,10 @@ def test_nfc_skips_only_texts_that_cannot_change() -> None:
     assert got == [unicodedata.normalize("NFC", s) for s in samples]
 
 
-_MATCH_CHARS = st.sampled_from([*BLANK, *"aAeEzZ?1\u00e9\u00c9\u212a\u0130\u1100\u1161\u11a8\uac00", *"\u0301\u0308\u0327"])
+#: Capital sigma, final and plain sigma, and a capital omicron: lower-casing writes the capital sigma
+#: as "ς" or "σ" by what follows it.
+SIGMAS = "\u03a3\u03c2\u03c3\u039f"
+_MATCH_CHARS = st.sampled_from([*BLANK, *"aAeEzZ?1\u00e9\u00c9\u212a\u0130\u1100\u1161\u11a8\uac00", *"\u0301\u0308\u0327", *SIGMAS])
 
 
 @settings(max_examples=300, deadline=None)
@@ -76,7 +79,30 @@ def test_match_text_is_lowercase_nfc_without_whitespace_on_a_column_and_in_a_lis
     of the text, which polars does not share when it holds a ``list.eval``): lower-casing can make a
     text ASCII (the Kelvin sign), and the key is the same either way, in a column or inside a list."""
     removed = set(ASCII_WHITESPACE) | set(UNICODE_WHITESPACE)
-    expected = [unicodedata.normalize("NFC", "".join(c for c in t.lower() if c not in removed)) for t in contents]
+    expected = [unicodedata.normalize("NFC", "".join(c for c in t.lower().replace("\u03c2", "\u03c3") if c not in removed)) for t in contents]
     assert pl.Series(contents).to_frame("t").select(match_text(pl.col("t"))).to_series().to_list() == expected
     in_list = _turns(contents).to_frame("m").select(pl.col("m").list.eval(match_text(pl.element().struct.field("content"))))
     assert in_list.to_series().explode().to_list() == expected
+
+
+#: Letters around whitespace, where a capital sigma's lower case changes with what follows it.
+_WORD_CHARS = st.sampled_from([*SIGMAS, *"aA\u00e9\u0301", " ", "\n", "\u00a0", "\u3000", "\u200b", "\ufeff"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(_WORD_CHARS, max_size=16), st.data())
+def test_match_text_does_not_depend_on_the_kind_of_whitespace(text: str, data: st.DataObject) -> None:
+    """Whitespace goes from the key whatever its kind, so writing each whitespace character of a text
+    as another (or as none) keeps its key. Lower-casing a capital sigma depends on what follows it
+    ("ς" before a space, "σ" before a zero-width space or a letter): the key removed whitespace after
+    lower-casing, so "ΟΔΟΣ ΚΑΙ" and "ΟΔΟΣ\\u200bΚΑΙ" had two keys."""
+    spaces = [*ASCII_WHITESPACE, *UNICODE_WHITESPACE]
+    other = "".join(data.draw(st.sampled_from(["", *spaces])) if c in spaces else c for c in text)
+    keys = pl.Series([text, other]).to_frame("t").select(match_text(pl.col("t"))).to_series().to_list()
+    assert keys[0] == keys[1], (text, other)
+
+
+def test_a_capital_sigma_keys_alike_before_a_space_a_zero_width_space_and_nothing() -> None:
+    texts = ["\u039f\u0394\u039f\u03a3 \u039a\u0391\u0399", "\u039f\u0394\u039f\u03a3\u200b\u039a\u0391\u0399", "\u039f\u0394\u039f\u03a3\u039a\u0391\u0399", "\u03bf\u03b4\u03bf\u03c2 \u03ba\u03b1\u03b9"]
+    keys = pl.Series(texts).to_frame("t").select(match_text(pl.col("t"))).to_series().to_list()
+    assert keys == ["\u03bf\u03b4\u03bf\u03c3\u03ba\u03b1\u03b9"] * 4
