@@ -98,3 +98,29 @@ def test_a_pass_names_only_the_kinds_it_searched_for(tmp_path):
     both = check(out, config={"checks": {"pii": {"kinds": ["email", "card"]}}}, write=False).check("pii")
     assert both.message == "no e-mails or card numbers found"
 
+
+
+#: Kinds written one against the other: in one alternation of the kinds the first match took the
+#: text of the next (an international phone number the first groups of a card after it, a secret
+#: the start of an e-mail address), so the default kinds found fewer than ``kinds: [card]``.
+SIDE_BY_SIDE = {
+    "Call +44 20 7946 0958 4111 1111 1111 1111": {"phone", "card"},
+    "+44 20 7946 0958 3782 822463 10005": {"phone", "card"},
+    "2024 +44 20 7946 0958-4111 1111 1111 1111": {"phone", "card"},
+    "john.doe@example.com4111 1111 1111 1111,": {"card"},  # "com4111" is no top-level domain
+    "ghp_" + "a" * 36 + "4111 1111 1111 1111 hf_" + "b" * 30: {"secret", "card"},
+    "sk-abcdefghijklmnopqrstuvwx12-a_b@mail.co.uk": {"secret", "email"},
+    "sk-abcdefghijklmnopqrstuvwx12-(212) 555-0143": {"secret", "phone"},
+    "icon@2x.png5555-5555-5555-4444 1234": {"card"},
+}
+
+
+def test_each_kind_counts_as_when_it_is_searched_for_alone(tmp_path):
+    out = write_rows(tmp_path, [{"prompt": t, "chosen": "I will not keep that.", "rejected": "Noted."} for t in SIDE_BY_SIDE])
+    every = check(out, write=False).check("pii")
+    assert set(every.offending_ids) == ids_of(out, lambda p: p in SIDE_BY_SIDE)
+    for kind in ("email", "phone", "secret", "card"):
+        expected = ids_of(out, lambda p, kind=kind: kind in SIDE_BY_SIDE[p])
+        alone = check(out, config={"checks": {"pii": {"kinds": [kind]}}}, write=False).check("pii")
+        assert set(alone.offending_ids) == expected, kind
+        assert every.statistic[f"pairs_with_{kind}"] == len(expected), (kind, every.message)

@@ -7,24 +7,30 @@ keys) and payment card numbers (13-19 digits, written as one run or in printed g
 (:data:`CARD_GROUPS`), a known network prefix, and a valid Luhn checksum, which rules out ~90% of
 random digit runs).
 
-The kinds are joined into one alternation that polars' regex engine runs as a single DFA scan of
-each text column in the single pass (ASCII classes, ASCII word boundaries, no look-around: four
-separate scans cost twice as much), keeping only the matched strings. Those few matches are then
-classified by kind after the pass:
+Each kind is its own scan of each text column in the single pass (polars' regex engine, ASCII
+classes, ASCII word boundaries, no look-around), keeping only the matched strings; the few matches
+are then tested as their kind after the pass:
 
 - a card candidate is a whole run of 13 or more digits split by single spaces or dashes, so a card
   next to an expiry date, a CVV or a phone number is one run; the run's first and last groups shaped
   like a printed card, and such groups inside it between groups of other widths, are Luhn-checked
-  (:func:`has_card`), and a phone number in the run still counts;
+  (:func:`has_card`);
 - e-mail-shaped matches whose "domain" ends in a file extension (``icon@2x.png``) or that are SSH
   remotes (``git@github.com``) are not addresses;
 - token prefixes must start a word, so ``task-management-...`` is not an ``sk-`` key.
 
-The alternation starts with character classes, so the engine cannot skip ahead and crawls through
+Not one alternation of the kinds: its matches do not overlap, so one kind's match took the text of
+another (the international phone number ``+44 20 7946 0958`` swallowed the first groups of the card
+``4111 1111 1111 1111`` after it, a secret the start of an e-mail address), and the default kinds
+found fewer cards than ``kinds: [card]``. Scanned apart, a kind's count is the count with that kind
+alone, whatever else is searched for.
+
+The patterns start with character classes, so the engine cannot skip ahead and crawls through
 every byte. Most texts hold no ``@``, no pair of digits and no token prefix, so a *prefilter* of
 cheap necessary conditions (:data:`PREFILTERS`, literal-led scans polars runs at memchr speed)
-picks the candidate texts first and the alternation runs on those alone: the same matches at about
-half the cost of scanning everything (1M benchmark pairs: see the README's check benchmark).
+picks each kind's candidate texts first and its scan runs on those alone: the e-mail and secret
+scans on the few texts with an ``@`` or a token prefix, the phone and card scans on texts with two
+digits (1M benchmark pairs: see the README's check benchmark).
 """
 
 from __future__ import annotations
@@ -74,7 +80,7 @@ CARD_GROUPS = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 4, 4, 1), (4, 6, 5), (4, 6, 4)
 #: The groupings tried inside a longer run (a number on both sides): the common card prints only. A
 #: 13-digit Visa's lone last digit or a 19-digit card's 3-digit tail looks like any list's next number.
 INNER_CARD_GROUPS = ((4, 4, 4, 4), (4, 6, 5), (4, 6, 4))
-#: Order matters: at one position the first alternative that matches wins (a card before a phone).
+#: The order kinds are listed in (statistics, messages).
 ORDER = ("secret", "email", "card", "phone")
 #: How a pass names the kinds it searched for (only those ``checks.pii.kinds`` lists).
 KIND_NAMES = {"email": "e-mails", "phone": "phone numbers", "secret": "secrets", "card": "card numbers"}
@@ -93,10 +99,6 @@ PREFILTERS = {
 }
 
 
-def combined_pattern(kinds: tuple[str, ...]) -> str:
-    return "|".join(f"(?:{PATTERNS[k]})" for k in ORDER if k in kinds)
-
-
 def candidate(text: pl.Expr, kinds: tuple[str, ...]) -> pl.Expr:
     """Whether ``text`` can hold a match of any of ``kinds``: one scan per distinct prefilter.
 
@@ -107,16 +109,28 @@ def candidate(text: pl.Expr, kinds: tuple[str, ...]) -> pl.Expr:
     return pl.any_horizontal([text.str.contains(p, literal=p == "@") for p in scans]).fill_null(False)
 
 
-def find_matches(text: pl.Expr, kinds: tuple[str, ...]) -> pl.Expr:
-    """Every match of ``kinds`` in ``text`` (an empty list for null text or no match)."""
-    return pl.when(candidate(text, kinds)).then(text).otherwise(pl.lit("")).str.extract_all(combined_pattern(kinds))
+def find_matches(text: pl.Expr, kind: str) -> pl.Expr:
+    """Every match of ``kind`` in ``text``: a list, empty or null when there is none (null where the
+    prefilter rules the text out or the text is null).
+
+    Null, not the scan of an empty text: a null where the prefilter fails only masks ``text``, while
+    ``otherwise("")`` copied every text, once per kind: the four scans took about twice the time of
+    one alternation of the kinds with it, a little less without.
+    """
+    return pl.when(candidate(text, (kind,))).then(text).str.extract_all(PATTERNS[kind])
+
+
+def match_column(kind: str) -> str:
+    """The single pass's column of ``kind``'s matches: a struct of :func:`find_matches` lists, one
+    field per text column (not one list: ``concat_list`` is null when one of its lists is)."""
+    return f"_pii_{kind}"
 
 
 def features(config: CheckConfig) -> dict[str, pl.Expr]:
     s = config.checks.pii
-    if not s.enabled or not s.kinds:
+    if not s.enabled:
         return {}
-    return {"_pii_matches": pl.concat_list(*[find_matches(pl.col(c), s.kinds) for c in TEXT_COLUMNS])}
+    return {match_column(k): pl.struct(*[find_matches(pl.col(c), k).alias(c) for c in TEXT_COLUMNS]) for k in ORDER if k in s.kinds}
 
 
 _PREFIX = re.compile(CARD_PREFIX)
@@ -171,17 +185,23 @@ def _is_email(m: pl.Expr) -> pl.Expr:
     return address.is_not_null() & real_tld & ~tld.is_in(list(NOT_EMAIL_TLDS)) & ~user.is_in(list(NOT_EMAIL_USERS))
 
 
-def classify(matches: pl.DataFrame, kinds: tuple[str, ...]) -> pl.DataFrame:
-    """One row per (``_row``, kind) found, from the exploded matched strings in column ``m``."""
-    m = pl.col("m")
-    run = m.str.extract(f"({CARD_CANDIDATE})")
-    tests = {
-        "secret": m.str.contains(SECRET),
-        "email": _is_email(m),
-        "card": run.is_not_null() & run.map_elements(has_card, return_dtype=pl.Boolean, skip_nulls=True),
-        "phone": m.str.contains(PHONE),
-    }
-    found = [matches.filter(tests[k].fill_null(False)).select("_row", kind=pl.lit(k)) for k in ORDER if k in kinds]
+def _is_kind(kind: str, m: pl.Expr) -> pl.Expr:
+    """Whether ``m``, a match of ``kind``'s own pattern, is one: a secret or phone match is; an
+    e-mail-shaped one may be a file name, a card-shaped run fails the Luhn check most of the time."""
+    if kind == "email":
+        return _is_email(m)
+    if kind == "card":
+        return m.map_elements(has_card, return_dtype=pl.Boolean, skip_nulls=True)
+    return pl.lit(True)
+
+
+def classify(frame: pl.DataFrame, kinds: tuple[str, ...]) -> pl.DataFrame:
+    """One row per (``_row``, kind) found, from each kind's matches (:func:`match_column`) in ``frame``."""
+    found = []
+    for k in (k for k in ORDER if k in kinds):
+        lists = [frame.select("_row", m=pl.col(match_column(k)).struct.field(c)) for c in TEXT_COLUMNS]
+        matches = pl.concat(lists).filter(pl.col("m").list.len() > 0).explode("m")
+        found.append(matches.filter(_is_kind(k, pl.col("m")).fill_null(False)).select("_row", kind=pl.lit(k)))
     return pl.concat(found).unique() if found else pl.DataFrame(schema={"_row": pl.UInt32, "kind": pl.String})
 
 
@@ -192,8 +212,7 @@ def run(ctx: Context) -> list[CheckOutcome]:
     f = ctx.frame
     if not s.kinds:
         return [skipped(ctx, "pii", "no PII kinds enabled (checks.pii.kinds is empty)")]
-    matches = f.select("_row", m=pl.col("_pii_matches")).filter(pl.col("m").list.len() > 0).explode("m")
-    found = classify(matches, s.kinds)
+    found = classify(f, s.kinds)
     counts = {k: found.filter(pl.col("kind") == k).height for k in ORDER if k in s.kinds}
     ids = ctx.ids_of_rows(found.get_column("_row").unique())
     statistic = {"pairs": len(ids), "share": share(len(ids), f.height), **{f"pairs_with_{k}": n for k, n in counts.items()}}
