@@ -46,11 +46,12 @@ class CheckView:
     threshold: list[tuple[str, str]]
     nested: list[tuple[str, str]]
     offending_count: int
+    #: The first ``per_check`` distinct offending ids (:func:`first_distinct`).
     offending_ids: list[str]
     examples: list[PairView] = field(default_factory=list)
     missing_examples: int = 0
-    #: Offending names whose pairs are shown: the distinct names among the first ``per_check``, less
-    #: those not in the data (checks.json names copies of one pair by the same id, and they show once).
+    #: Offending names whose pairs are shown: the first ``per_check`` distinct names, less those not in
+    #: the data (checks.json names copies of one pair by the same id, and they show once).
     shown_offending: int = 0
     #: The shown ids that different pairs share (the pairs of all of their first rows are shown), or
     #: that more rows have than were read.
@@ -95,12 +96,19 @@ def _split_stats(stats: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str
     return flat, nested
 
 
+def first_distinct(ids: list[str], n: int) -> list[str]:
+    """The first ``n`` distinct ids of ``ids``: checks.json names the copies of one pair by one id
+    (``exact_duplicates``), and taking ``n`` ids before dropping the repeats showed fewer pairs than
+    asked for, and a number that hung on the order of the rows."""
+    return list(dict.fromkeys(ids))[:n]
+
+
 def offending_ids_to_show(checks: dict[str, Any] | None, per_check: int) -> list[str]:
-    """The ids the report needs to fetch: the first ``per_check`` offending ids of each failed check."""
+    """The ids the report needs to fetch: the first ``per_check`` distinct offending ids of each failed check."""
     ids: list[str] = []
     for check in (checks or {}).get("checks", []):
         if not check["passed"]:
-            ids.extend(check.get("offending_ids", [])[:per_check])
+            ids.extend(first_distinct(check.get("offending_ids", []), per_check))
     return ids
 
 
@@ -130,8 +138,7 @@ def check_views(checks: dict[str, Any] | None, named: dict[str, NamedPairs], per
         stat, nested = _split_stats(check.get("statistic"))
         thr, thr_nested = _split_stats(check.get("threshold"))
         ids = check.get("offending_ids", [])
-        shown = [] if check["passed"] else ids[:per_check]
-        distinct = list(dict.fromkeys(shown))  # checks.json names copies of one pair by the same id
+        distinct = [] if check["passed"] else first_distinct(ids, per_check)
         examples, shared = _examples(distinct, named)
         missing = sum(i not in named for i in distinct)
         views.append(
@@ -144,7 +151,7 @@ def check_views(checks: dict[str, Any] | None, named: dict[str, NamedPairs], per
                 threshold=thr + thr_nested,
                 nested=nested,
                 offending_count=int(check.get("offending_count", len(ids)) or 0),
-                offending_ids=ids[:per_check],
+                offending_ids=first_distinct(ids, per_check),
                 examples=examples,
                 missing_examples=missing,
                 shown_offending=len(distinct) - missing,

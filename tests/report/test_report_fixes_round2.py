@@ -36,6 +36,17 @@ def test_report_md_names_an_offending_id_once_as_the_page_does(tmp_path: Path) -
     assert "(first 1)" in line and line.count("`" + rows[0]["id"][:16]) == 1
 
 
+def test_examples_are_the_first_n_distinct_offending_pairs(tmp_path: Path) -> None:
+    """``exact_duplicates`` names each extra copy of a pair by its id: ``--examples 3`` took 3 ids and
+    then dropped the repeats, showing 2 pairs where 4 distinct ones offended (and 3 in another row order)."""
+    rows = simple_rows(5)
+    a, b, c, d = (r["id"] for r in rows[:4])
+    result = report(write_dataset(tmp_path / "out", {"train": rows}, checks=checks_doc([a, a, b, c, d])), examples_per_check=3)
+    line = next(ln for ln in result.md_path.read_text().splitlines() if ln.startswith("Offending pairs of"))
+    assert "(first 3)" in line and all(f"`{i[:16]}" in line for i in (a, b, c)) and d[:16] not in line
+    assert "Show the first 3 offending pairs (of 12)" in result.html_path.read_text()
+
+
 def test_a_huge_reject_is_cut_as_a_message_is(tmp_path: Path) -> None:
     raw = '{"prompt": "' + "x" * 600_000 + '"}'
     reject = {"file": "raw.jsonl", "record": 1, "source": "src", "reason": "missing_field", "field": "chosen", "detail": None, "raw": raw}
