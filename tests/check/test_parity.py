@@ -145,3 +145,20 @@ def test_nan_scores_are_missing_in_both_engines(clean_dataset, tmp_path):
     as_null = check(null, suite=suite, write=False)
     for e, n in zip(ours.expectations, as_null.expectations):
         assert (e.result["unexpected_count"], e.result["missing_count"]) == (n.result["unexpected_count"], n.result["missing_count"])
+
+
+def test_the_split_names_the_loader_reads_pass_the_default_suite_in_both_engines(tmp_path):
+    """The default suite wanted a split in {train, test, validation}: a dataset with the Hub's
+    ``train_prefs``/``test_prefs`` shards (UltraFeedback-binarized), which check reads as the README
+    says, warned, and ``check --strict`` failed it. A split that says none of them still warns."""
+    from tests.check.rows import write_rows
+
+    splits = {"train_prefs": 3, "test_prefs": 2, "sft_train": 2, "dev": 1, "gen": 2}
+    rows = [{"prompt": f"{split} question {i}?", "chosen": f"Answer {i}.", "rejected": "No.", "split": split}
+            for split, n in splits.items() for i in range(n)]
+    data = write_rows(tmp_path / "d", rows)
+    ours = check(data, write=False)
+    _compare(ours, check(data, engine="gx", write=False))
+    split = next(e for e in ours.expectations if e.kwargs.get("column") == "split")
+    assert not split.success and split.result["unexpected_count"] == splits["gen"]
+    assert split.result["partial_unexpected_list"] == ["gen", "gen"]

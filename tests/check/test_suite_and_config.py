@@ -192,3 +192,19 @@ def test_a_disabled_check_is_listed_as_skipped_with_its_config(tmp_path):
     row = next(line for line in (out / "report.md").read_text().splitlines() if "near_duplicates" in line)
     assert row.startswith("| skipped") and "skipped: disabled in" in row and "c.yaml" in row
     assert f"({sum('skipped' in c for c in doc['checks'])} skipped)" in (out / "report.md").read_text()  # near_duplicates among them
+
+
+def test_the_default_suite_reads_a_split_name_as_the_split_rules_do():
+    """The split expectation is :data:`prefdata.splits.SAYS_A_SPLIT`, one definition with the
+    loader's keywords: the Hub's and the README's names pass, a name that says no split does not."""
+    import re
+
+    from prefdata.splits import SAYS_A_SPLIT
+
+    (split,) = [e for e in load_suite().expectations if e.kwargs.get("column") == "split"]
+    assert split.type == "expect_column_values_to_match_regex" and split.kwargs["regex"] == SAYS_A_SPLIT
+    says = re.compile(SAYS_A_SPLIT)
+    for name in ("train", "test", "validation", "train_prefs", "test_prefs", "sft_train", "train_gen", "dev", "my-eval", "val.1"):
+        assert says.search(name), name
+    for name in ("gen", "pretraining", "contest", "trains", "part"):
+        assert not says.search(name), name
