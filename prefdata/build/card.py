@@ -10,6 +10,7 @@ and the text outside the two marks around what prefdata writes.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import textwrap
 from collections.abc import Mapping
@@ -118,10 +119,14 @@ def computed_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
             },
             key=_split_order,
         )
+        config: dict[str, Any] | None = None
         if splits:
-            configs.append({"config_name": name, "data_files": [{"split": split, "path": f"{folder}/{split}-*.parquet"} for split in splits]})
+            config = {"config_name": name, "data_files": [{"split": split, "path": f"{folder}/{split}-*.parquet"} for split in splits]}
         elif name == "default" and sum(out.get("rows", 0) for out in _kto_outputs(manifest)):
-            configs.append({"config_name": name, "data_files": [{"split": "train", "path": "data/train-*.parquet"}]})
+            config = {"config_name": name, "data_files": [{"split": "train", "path": "data/train-*.parquet"}]}
+        if config is not None:
+            digest = _shards_digest(manifest, folder)
+            configs.append(config if digest is None else {**config, "description": f"prefdata shards {digest}"})
     header: dict[str, Any] = {}
     pairs = manifest.get("counts", {}).get("pairs_written")
     if isinstance(pairs, int):
@@ -129,6 +134,19 @@ def computed_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
     if configs:  # none: the loader names splits by file name (a dataset prefdata did not build)
         header["configs"] = configs
     return header
+
+
+def _shards_digest(manifest: Mapping[str, Any], folder: str) -> str | None:
+    """A digest of the shards under ``folder`` (their names and sha256s in the manifest), for the config's
+    ``description``: ``datasets`` caches a local folder whose card has ``configs`` by the folder's name
+    and the card's header alone, not by its files, so ``load_dataset(OUT)`` after a rebuild handed out
+    the rows of the build it loaded first (or of any other folder of that name). The digest changes the
+    header, and so the cache, exactly when the shards change. None when the manifest lacks a sha256."""
+    shards = sorted((out.get("path"), out.get("sha256")) for out in manifest.get("outputs", [])
+                    if isinstance(out, Mapping) and str(out.get("path", "")).startswith(folder + "/"))
+    if not shards or not all(isinstance(path, str) and isinstance(sha, str) for path, sha in shards):
+        return None
+    return hashlib.sha256("".join(f"{path}\t{sha}\n" for path, sha in shards).encode()).hexdigest()[:16]
 
 
 #: The header of a card the user has not given one: a licence placeholder and the task, before the computed keys.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from prefdata.build.card import END_MARK, render_card, size_category
@@ -23,8 +25,10 @@ def test_card_gains_summary_and_link_with_a_valid_header(rich_dataset):
     assert header["license"] == "other"
     assert header["task_categories"] == ["text-generation"]
     assert header["size_categories"] == ["n<1K"]
-    assert header["configs"] == [{"config_name": "default", "data_files": [
-        {"split": "train", "path": "data/train-*.parquet"}, {"split": "test", "path": "data/test-*.parquet"}]}]
+    (config,) = header["configs"]
+    assert re.fullmatch(r"prefdata shards [0-9a-f]{16}", config.pop("description"))
+    assert config == {"config_name": "default", "data_files": [
+        {"split": "train", "path": "data/train-*.parquet"}, {"split": "test", "path": "data/test-*.parquet"}]}
     assert "## Quality" in body and "[report.html](report.html)" in body
     assert "**Checks failed**" in body and "chosen longer than rejected (of all pairs)" in body
     assert "the same length)" in body  # length_bias leaves those pairs out: both shares can be read off
@@ -256,3 +260,28 @@ def test_the_computed_keys_are_spliced_into_the_header_text():
     assert spliced("license: mit\nconfigs: [x]\nsize_categories: [y]\n", {}) == "license: mit\n"
     # a flow mapping cannot take a block entry: read and written again
     assert spliced("{license: mit, configs: []}") == "license: mit\n" + computed
+
+
+def test_load_dataset_after_a_rebuild_reads_the_new_pairs(tmp_path):
+    """``datasets`` caches a local folder whose card maps its files by the folder's name and the card's
+    header, not by the files: after ``build`` wrote other pairs to the same OUT, ``load_dataset(OUT)``
+    handed out the first build's rows from its cache. Each config's description carries a digest of its
+    shards, so the header, and the cache key, change with them (and only with them)."""
+    import json
+
+    import pytest
+
+    datasets = pytest.importorskip("datasets")
+    import prefdata
+
+    rows = [{"prompt": f"q{i}", "chosen": f"good {i}", "rejected": f"bad {i}"} for i in range(5)]
+    out = tmp_path / "out"
+    loaded, descriptions = [], []
+    for n in (3, 5, 3):
+        raw = tmp_path / f"raw{n}.jsonl"
+        raw.write_text("".join(json.dumps(r) + "\n" for r in rows[:n]))
+        prefdata.build(raw, out, test_fraction=0, quiet=True)
+        loaded.append(datasets.load_dataset(str(out))["train"].num_rows)
+        descriptions.append(header_and_body((out / "README.md").read_text(encoding="utf-8"))[0]["configs"][0]["description"])
+    assert loaded == [3, 5, 3]
+    assert descriptions[0] == descriptions[2] != descriptions[1]  # the same shards, the same digest
