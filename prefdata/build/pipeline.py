@@ -30,7 +30,6 @@ from prefdata.arguments import require_bool, require_number, require_path, requi
 from prefdata.build.batching import Joiner, Work, join_key
 from prefdata.build.card import UserEdits, render_card
 from prefdata.build.finalize import RECORD_BITS, finalize_partition, lineage_drops, raw_order
-from prefdata.build.forms import decode_by_form
 from prefdata.build.output import (
     MAX_PARTITIONS,
     check_out_dir,
@@ -50,6 +49,7 @@ from prefdata.build.spill import Spill
 from prefdata.config import BuildConfig, dump_config, load_config, parse_config
 from prefdata.errors import ConfigError, InputError, OutputError, ReconciliationError, writing
 from prefdata.io.compression import estimated_size
+from prefdata.io.decode import decode
 from prefdata.io.discover import file_stamp, shown_name
 from prefdata.io.records import BATCH_ROWS, BLOCK_BYTES, LineIndex, RecordBatch, iter_batches
 from prefdata.ordered_map import ordered_map
@@ -411,8 +411,7 @@ def _process_batch(
                 idx.alias("_file_idx"), source.alias("source"), pl.lit(None, pl.String).alias("_field"), record.alias("_record")
             )
         )
-    parts = [shape.adapt(_apply_filters(decoded, p).lazy()) for shape, decoded in decode_by_form(batch.lines, p)]
-    rows = parts[0] if len(parts) == 1 else pl.concat(parts).sort("_record", maintain_order=True)
+    rows = p.shape.adapt(_apply_filters(decode(batch.lines, p.spec), p).lazy())
     # Pairs pass the generic rules here. Half-pairs (feedback, see HALF_SCHEMA) pass the same prompt
     # and response rules before they are paired: a record that breaks one is a reject with that rule's
     # reason, so it neither sinks a partner's pair nor reaches the KTO export as an unpaired row.

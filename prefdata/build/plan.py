@@ -152,7 +152,7 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
                 plans.append(planned)
         if not plans:
             raise InputError(_nothing_readable(raw, skipped))
-        return BuildPlan(plans, skipped, BuildConfig(sources=sources))
+        return BuildPlan(plans, skipped, BuildConfig(sources=sources), _kind_splits(plans))
 
     claimed: dict[str, int] = {}
     for i, source in enumerate(config.sources):
@@ -178,7 +178,13 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             absent.add(claimed[f.name], source, planned.shape, planned.filters, sample.records)
     if not plans:
         raise InputError(_nothing_readable(raw, skipped))
-    return BuildPlan(plans, skipped, config, absent.warnings())
+    return BuildPlan(plans, skipped, config, absent.warnings() + _kind_splits(plans))
+
+
+def _kind_splits(plans: Sequence[FilePlan]) -> list[str]:
+    """A warning per file and field whose sampled values are of more than one kind (text beside
+    message lists): the minority kind is rejected, which is said here, not only in the counts."""
+    return [f"file {shown_name(p.file.name)}: {note}" for p in plans for note in p.shape.kind_splits]
 
 
 def _configured_format(config: BuildConfig) -> Callable[[str, bool], str | None]:
@@ -249,13 +255,8 @@ def _field_paths(dtype: pl.DataType, path: tuple[str, ...]) -> Iterator[tuple[st
 def _reads(shape: Shape, filters: Sequence[Filter] = ()) -> tuple[DecodeSpec, tuple[str, ...] | None]:
     """How a file read by ``shape`` and ``filters`` is decoded, and the top-level fields it needs (None:
     every field, for a shape that reads the whole record)."""
-    spec = decode_spec(shape, filters)
+    spec = DecodeSpec(field_specs(shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]))
     return spec, None if shape.reads_whole_record else tuple(spec.names)
-
-
-def decode_spec(shape: Shape, filters: Sequence[Filter] = ()) -> DecodeSpec:
-    """How records read by ``shape`` and ``filters`` are decoded."""
-    return DecodeSpec(field_specs(shape.leaves() + [Leaf(flt.path, pl.String) for flt in filters]))
 
 
 def columns_read(shape: Shape) -> tuple[str, ...] | None:

@@ -16,15 +16,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import polars as pl
 
 from prefdata.schema import MESSAGES
 from prefdata.shapes.fields import Leaf, as_number, blank_as_null, expr_for
-
-if TYPE_CHECKING:
-    from prefdata.shapes.messages import Kind
 
 #: Columns ``adapt`` returns (``combine``-free shapes) and rules/finish consume.
 PAIR_SCHEMA = pl.Schema(
@@ -94,6 +91,9 @@ class Shape(ABC):
     #: True when ``adapt`` reads ``_line``, the whole raw record, not just the fields of :meth:`leaves`:
     #: a Parquet file is then read with every column (others read only the columns they name).
     reads_whole_record: ClassVar[bool] = False
+    #: Warnings for fields whose sampled values are of more than one kind (:func:`sniffed_splits`);
+    #: not part of :meth:`batch_key`, which compares the kinds themselves.
+    kind_splits: tuple[str, ...] = ()
 
     def batch_key(self) -> Hashable | None:
         """Equal for two adapters that would adapt any record alike, so ``build`` may join small files
@@ -108,7 +108,7 @@ class Shape(ABC):
             return None
         source = getattr(self, "source", None)
         config = source.settings_key() if source is not None else None
-        state = repr(sorted((k, v) for k, v in vars(self).items() if k != "source"))
+        state = repr(sorted((k, v) for k, v in vars(self).items() if k not in ("source", "kind_splits")))
         return (type(self).__qualname__, config, state)
 
     @abstractmethod
@@ -130,18 +130,6 @@ class Shape(ABC):
         """The raw fields the canonical columns ``adapt`` returns came from (see :class:`RawNames`).
         By default none is known, and rejects of the generic rules name the canonical columns."""
         return RawNames()
-
-    def kinds(self) -> tuple[tuple[str, Kind], ...]:
-        """``(path, kind)`` of each field read as turns of a sniffed kind (text, one message, a message
-        list): the kind most sampled records hold. A record holding another kind there is read by its
-        own (:mod:`prefdata.build.forms`, through :meth:`with_kinds`), so that a file mixing text and
-        message records builds every record whatever their order. Empty: no such field."""
-        return ()
-
-    def with_kinds(self, kinds: Sequence[Kind]) -> Shape | None:
-        """This shape reading the fields of :meth:`kinds` as ``kinds`` (in that order), or None when it
-        cannot read them so (prompt markers split only a text prompt)."""
-        return None
 
 
 def keep_reason(reason: pl.Expr, field: pl.Expr, detail: pl.Expr, condition: pl.Expr) -> list[pl.Expr]:
@@ -198,6 +186,28 @@ def null_pairs_where_rejected(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(
         [pl.when(~is_reject).then(pl.col(c)).alias(c) for c in ("prompt", "chosen", "rejected")]
     )
+
+
+def sniffed_splits(records: Sequence[Mapping[str, Any]], fields: Sequence[tuple[str | None, Any]]) -> tuple[str, ...]:
+    """Warnings for the ``(path, kind)`` fields (a None path, an unmapped field, is passed over) whose
+    sampled values are of more than one kind: the field is read as its ``kind`` and the records
+    holding another are rejects. Fields split alike share one line."""
+    from prefdata.shapes.messages import kind_split
+
+    alike: dict[tuple[str, str], list[str]] = {}
+    for path, kind in fields:
+        if path and (seen := kind_split(sample_values(records, path), kind)) is not None:
+            alike.setdefault((seen, str(kind)), []).append(path)
+    notes = []
+    for (seen, kind), paths in alike.items():
+        reason = "non_text_content" if kind == "text" else "wrong_type"
+        names = ", ".join(f"'{p}'" for p in dict.fromkeys(paths))
+        notes.append(
+            f"{'fields' if len(paths) > 1 else 'field'} {names} of {len(records):,} sampled records {'hold' if len(paths) > 1 else 'holds'} more than one kind "
+            f"({seen}); read as {kind}, the kind most hold, so records holding another kind are {reason} rejects: "
+            "give each kind its own file and source"
+        )
+    return tuple(notes)
 
 
 def sample_values(records: Sequence[Mapping[str, Any]], path: str) -> list[Any]:

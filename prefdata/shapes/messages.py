@@ -85,15 +85,28 @@ def sniff_kind(values: Sequence[object]) -> Kind | None:
     """The kind most sampled values have (``None`` when no value is a string, object or list of objects)."""
     votes: dict[Kind, int] = {}
     for value in values:
-        kind = kind_of(value)
+        kind = _kind_of(value)
         if kind is not None:
             votes[kind] = votes.get(kind, 0) + 1
     return max(votes, key=lambda k: votes[k]) if votes else None
 
 
-def kind_of(value: object) -> Kind | None:
-    """The kind one raw value has (``None`` for a value that is no text, message or message list:
-    a number, an empty list, an object without a role and a content)."""
+def kind_split(values: Sequence[object], kind: Kind) -> str | None:
+    """How the sampled ``values`` of a field read as ``kind`` are split between kinds (plain text beside
+    message lists), as ``"150 text, 50 messages"``, or None when they are all ``kind``. A field is
+    decoded as one kind, that of most sampled values, so the records holding another are rejects;
+    with both kinds common in one file that is a large share of it, and which share depended on the
+    order of the records, so :func:`~prefdata.shapes.base.sniffed_splits` says so, with counts."""
+    votes: dict[Kind, int] = {}
+    for value in values:
+        if (k := _kind_of(value)) is not None:
+            votes[k] = votes.get(k, 0) + 1
+    if not any(k != kind for k in votes):
+        return None
+    return ", ".join(f"{n:,} {k}" for k, n in sorted(votes.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+
+
+def _kind_of(value: object) -> Kind | None:
     if isinstance(value, str):
         return TEXT
     if isinstance(value, dict) and _is_message(value):
@@ -108,7 +121,7 @@ def _is_message(obj: dict) -> bool:
 
 
 def looks_like_messages(value: object) -> bool:
-    kind = kind_of(value)
+    kind = _kind_of(value)
     return kind is not None and kind.name != "text"
 
 

@@ -13,14 +13,21 @@ with ``winner_values: {a: [1], b: [2], tie: [0]}`` gives chosen = response2 (2 o
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
 from prefdata.config import PairwiseSource, value_map
-from prefdata.shapes.base import RawNames, Shape, finish_pairs, keep_reason, null_pairs_where_rejected, sample_values
+from prefdata.shapes.base import (
+    RawNames,
+    Shape,
+    finish_pairs,
+    keep_reason,
+    null_pairs_where_rejected,
+    sample_values,
+    sniffed_splits,
+)
 from prefdata.shapes.fields import Leaf, as_number, expr_for, optional_field, value_text
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.preference import strip_repeated_prompt
@@ -66,19 +73,7 @@ class PairwiseShape(Shape):
         self.kind_a = sniff_kind(sample_values(sample, c.response_a)) or TEXT
         self.kind_b = sniff_kind(sample_values(sample, c.response_b)) or TEXT
         self.aliases = {**ROLE_ALIASES, **source.roles}
-
-    def kinds(self) -> tuple[tuple[str, Kind], ...]:
-        c = self.source.columns
-        return (*self.prompt.kinds(), (c.response_a, self.kind_a), (c.response_b, self.kind_b))
-
-    def with_kinds(self, kinds: Sequence[Kind]) -> PairwiseShape | None:
-        *prompt_kind, kind_a, kind_b = kinds
-        prompt = self.prompt.with_kinds(prompt_kind)
-        if prompt is None:
-            return None
-        other = copy.copy(self)
-        other.prompt, other.kind_a, other.kind_b = prompt, kind_a, kind_b
-        return other
+        self.kind_splits = sniffed_splits(sample, [(c.prompt, self.prompt.kind), (c.response_a, self.kind_a), (c.response_b, self.kind_b)])
 
     def _verdict_fields(self) -> list[str]:
         c = self.source.columns

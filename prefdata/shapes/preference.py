@@ -13,14 +13,22 @@ gives ``prompt = [system "Be kind.", user "Hi"]``, ``chosen = [assistant "Hello!
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
 from prefdata.config import PreferenceSource
-from prefdata.shapes.base import RawNames, Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
+from prefdata.shapes.base import (
+    RawNames,
+    Shape,
+    finish_pairs,
+    keep_reason,
+    null_pairs_where_rejected,
+    read_scores,
+    sample_values,
+    sniffed_splits,
+)
 from prefdata.shapes.fields import Leaf, expr_for, optional_field
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
@@ -44,19 +52,7 @@ class PreferenceShape(Shape):
         self.chosen_kind = sniff_kind(sample_values(sample, c.chosen)) or TEXT
         self.rejected_kind = sniff_kind(sample_values(sample, c.rejected)) or TEXT
         self.aliases = {**ROLE_ALIASES, **source.roles}
-
-    def kinds(self) -> tuple[tuple[str, Kind], ...]:
-        c = self.source.columns
-        return (*self.prompt.kinds(), (c.chosen, self.chosen_kind), (c.rejected, self.rejected_kind))
-
-    def with_kinds(self, kinds: Sequence[Kind]) -> PreferenceShape | None:
-        *prompt_kind, chosen, rejected = kinds
-        prompt = self.prompt.with_kinds(prompt_kind)
-        if prompt is None:
-            return None
-        other = copy.copy(self)
-        other.prompt, other.chosen_kind, other.rejected_kind = prompt, chosen, rejected
-        return other
+        self.kind_splits = sniffed_splits(sample, [(c.prompt, self.prompt.kind), (c.chosen, self.chosen_kind), (c.rejected, self.rejected_kind)])
 
     def leaves(self) -> list[Leaf]:
         c = self.source.columns

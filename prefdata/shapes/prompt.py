@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -133,20 +133,6 @@ class PromptPlan:
             where = f"'{columns.prompt}' holds {kind}" if columns.prompt else "a prompt_template is used"
             raise ConfigError(f"columns.prompt_markers splits a prompt string into turns, but {where}; remove prompt_markers")
         return cls(columns, kind)
-
-    def kinds(self) -> tuple[tuple[str, Kind], ...]:
-        """The prompt field and its kind (see :meth:`prefdata.shapes.base.Shape.kinds`); none for a template."""
-        return ((self.columns.prompt, self.kind),) if self.columns.prompt else ()
-
-    def with_kinds(self, kinds: Sequence[Kind]) -> PromptPlan | None:
-        """This plan reading the prompt field as ``kinds`` (that of :meth:`kinds`), None for one that
-        ``prompt_markers`` cannot split (as :meth:`sniff` refuses it)."""
-        if not kinds:
-            return self
-        (kind,) = kinds
-        if self.columns.prompt_markers is not None and kind.name != "text":
-            return None
-        return replace(self, kind=kind)
 
     @property
     def _split_text(self) -> bool:

@@ -18,7 +18,6 @@ conversations, not two replies to one prompt) are rejected as ``transcripts_dive
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,7 +26,16 @@ import polars as pl
 
 from prefdata.config import TranscriptSource, TurnMarkers
 from prefdata.schema import MESSAGES
-from prefdata.shapes.base import RawNames, Shape, finish_pairs, keep_reason, null_pairs_where_rejected, read_scores, sample_values
+from prefdata.shapes.base import (
+    RawNames,
+    Shape,
+    finish_pairs,
+    keep_reason,
+    null_pairs_where_rejected,
+    read_scores,
+    sample_values,
+    sniffed_splits,
+)
 from prefdata.shapes.fields import Leaf, expr_for, optional_field
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, Kind, non_text_parts, sniff_kind, to_messages
 from prefdata.text_keys import BLANK
@@ -88,15 +96,7 @@ class TranscriptShape(Shape):
         self.chosen_kind = sniff_kind(sample_values(sample, c.chosen)) or TEXT
         self.rejected_kind = sniff_kind(sample_values(sample, c.rejected)) or TEXT
         self.aliases = {**ROLE_ALIASES, **source.roles}
-
-    def kinds(self) -> tuple[tuple[str, Kind], ...]:
-        c = self.source.columns
-        return ((c.chosen, self.chosen_kind), (c.rejected, self.rejected_kind))
-
-    def with_kinds(self, kinds: Sequence[Kind]) -> TranscriptShape:
-        other = copy.copy(self)
-        other.chosen_kind, other.rejected_kind = kinds
-        return other
+        self.kind_splits = sniffed_splits(sample, [(c.chosen, self.chosen_kind), (c.rejected, self.rejected_kind)])
 
     def leaves(self) -> list[Leaf]:
         c = self.source.columns

@@ -168,8 +168,7 @@ def test_records_nested_deeper_than_orjson_writes_build_or_reject_only_themselve
                                         {"prompt": "hi2", "chosen": {"role": "assistant", "content": deep}, "rejected": "b"},
                                         {"prompt": "hi3", "chosen": "c", "rejected": "d", "meta": deep}])
     prefdata.build(raw, tmp_path / "pref")
-    # a message where the file holds text is read as one (prefdata.build.forms): its content is no list of parts
-    assert rejects(tmp_path / "pref").select("record", "reason", "field").rows() == [(2, "wrong_type", "chosen.content[0]")]
+    assert rejects(tmp_path / "pref").select("record", "reason", "field").rows() == [(2, "non_text_content", "chosen")]
     assert pairs(tmp_path / "pref").height == 2
     assert_reconciled(tmp_path / "pref")
 
