@@ -141,11 +141,13 @@ def _shards_digest(manifest: Mapping[str, Any], folder: str) -> str | None:
     ``description``: ``datasets`` caches a local folder whose card has ``configs`` by the folder's name
     and the card's header alone, not by its files, so ``load_dataset(OUT)`` after a rebuild handed out
     the rows of the build it loaded first (or of any other folder of that name). The digest changes the
-    header, and so the cache, exactly when the shards change. None when the manifest lacks a sha256."""
-    shards = sorted((out.get("path"), out.get("sha256")) for out in manifest.get("outputs", [])
-                    if isinstance(out, Mapping) and str(out.get("path", "")).startswith(folder + "/"))
+    header, and so the cache, exactly when the shards change (``report`` passes the sha256s of the files on
+    disk). None when the manifest lacks a sha256."""
+    shards = [(out.get("path"), out.get("sha256")) for out in manifest.get("outputs", [])
+              if isinstance(out, Mapping) and str(out.get("path", "")).startswith(folder + "/")]
     if not shards or not all(isinstance(path, str) and isinstance(sha, str) for path, sha in shards):
         return None
+    shards.sort()
     return hashlib.sha256("".join(f"{path}\t{sha}\n" for path, sha in shards).encode()).hexdigest()[:16]
 
 

@@ -171,11 +171,32 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str], warnings:
             counts["records_rejected"] = content.counts["records_rejected"]
             counts["rejected_by_reason"] = dict(content.rejects["rows"])
         manifest = {"counts": counts}
+    else:
+        manifest = _shards_as_on_disk(ds.root, manifest)
     edits = UserEdits.read(readme)  # the licence and sections a user added are kept
     if (warning := edits.warning()) is not None:
         warnings.append(warning)
     _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html", edits=edits))
     return readme
+
+
+def _shards_as_on_disk(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` with each listed output's ``sha256`` that of the file now on disk, for the card's
+    shard digest (:func:`prefdata.build.card.computed_header`): ``datasets`` caches the folder by the
+    card's header, so a digest copied from a manifest that no longer matches its shards (a shard
+    edited by hand) or lacks their sha256s would hand out the rows it cached for other files."""
+    from prefdata.shard_fingerprint import fingerprint
+
+    outputs = []
+    for out in manifest.get("outputs", []):
+        path = out.get("path") if isinstance(out, dict) else None
+        if isinstance(path, str) and path.startswith(("data/", "kto/")):
+            try:
+                out = {**out, "sha256": fingerprint(root / path)}
+            except OSError:
+                out = {**out, "sha256": "missing"}
+        outputs.append(out)
+    return {**manifest, "outputs": outputs}
 
 
 def _read_text(path: Path) -> str:

@@ -285,3 +285,40 @@ def test_load_dataset_after_a_rebuild_reads_the_new_pairs(tmp_path):
         descriptions.append(header_and_body((out / "README.md").read_text(encoding="utf-8"))[0]["configs"][0]["description"])
     assert loaded == [3, 5, 3]
     assert descriptions[0] == descriptions[2] != descriptions[1]  # the same shards, the same digest
+
+
+def test_report_digests_the_shards_on_disk_not_the_manifest_s_word_for_them(tmp_path):
+    """A shard edited by hand, a manifest without sha256s, or one listing a shard twice with a null
+    sha256: the report copied the manifest's sha256s into the digest (so ``load_dataset`` kept the rows
+    it had cached), gave no digest at all, or crashed comparing None with text (exit 3)."""
+    import json
+
+    import pyarrow.parquet as pq
+    import pytest
+
+    datasets = pytest.importorskip("datasets")
+    import prefdata
+
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps({"prompt": f"q{i}", "chosen": f"good {i}", "rejected": f"bad {i}"}) + "\n" for i in range(6)))
+    out = tmp_path / "out"
+    prefdata.build(raw, out, test_fraction=0, quiet=True)
+    assert datasets.load_dataset(str(out))["train"].num_rows == 6
+    (shard,) = (out / "data").glob("train-*.parquet")
+    pq.write_table(pq.read_table(shard).slice(0, 2), shard)  # edited by hand
+    report(out)
+    assert datasets.load_dataset(str(out))["train"].num_rows == 2
+
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for entry in manifest["outputs"]:
+        entry.pop("sha256", None)
+    manifest_path.write_text(json.dumps(manifest))
+    report(out)
+    description = header_and_body((out / "README.md").read_text(encoding="utf-8"))[0]["configs"][0]["description"]
+    assert re.fullmatch(r"prefdata shards [0-9a-f]{16}", description)
+
+    train = next(e for e in manifest["outputs"] if e["path"].startswith("data/train"))
+    manifest["outputs"] += [{**train, "sha256": None}]
+    manifest_path.write_text(json.dumps(manifest))
+    report(out)  # no TypeError
