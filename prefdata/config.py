@@ -342,8 +342,20 @@ class PairwiseSource(SourceBase):
         return self
 
 
+#: The largest seed: seeds feed 64-bit hashes.
+MAX_SEED = 2**64 - 1
+
+
+def _seed_in_range(value: int) -> int:
+    """A seed in 0 .. 2**64 - 1, said in whole numbers (pydantic's own ``lt=2**64`` message printed
+    the bound as a float: "less than 18446744073709552000")."""
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"a seed is a whole number from 0 to 2**64 - 1 ({MAX_SEED}), got {value}")
+    return value
+
+
 #: Seeds feed 64-bit hashes: a negative or wider one is an error here, not a traceback later.
-Seed = Annotated[Count, Field(ge=0, lt=2**64)]
+Seed = Annotated[Count, AfterValidator(_seed_in_range)]
 #: A cap polars compares 64-bit integers with: a wider one was a TypeError from polars (exit 3).
 MAX_COUNT = 2**63 - 1
 
@@ -497,7 +509,7 @@ class SplitConfig(_Strict):
         try:
             return SplitConfig.model_validate({**self.model_dump(), **values})
         except ValidationError as exc:
-            problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
             raise ConfigError(f"invalid split option: {problems}") from None
 
 

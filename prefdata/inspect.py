@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefdata.arguments import require_path, require_whole
-from prefdata.build.plan import columns_read, detect_file
+from prefdata.build.plan import columns_read, detect_file, unreadable_column
 from prefdata.config import BuildConfig, dump_config
 from prefdata.errors import AmbiguousLayoutError, InputError, UnreadableFileError
 from prefdata.io.decode import json_kind
@@ -100,6 +100,9 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
                 shape = make_shape(source, detection)
                 if (twice := named_twice(f, taken.columns, columns_read(shape))) is not None:  # as the build skips it
                     result.skipped.append(SkippedFile.unreadable(f, twice))
+                    continue
+                if (unreadable := unreadable_column(f, shape)) is not None:  # a decimal256 column the shape reads
+                    result.skipped.append(SkippedFile.unreadable(f, unreadable))
                     continue
                 report.shape, report.description = shape.name, shape.describe()
                 report.config_yaml = dump_config(BuildConfig(sources=[source]))

@@ -141,6 +141,8 @@ def build(
     for name, value in (("raw", raw), ("out", out)):
         require_path(name, value, InputError)
     require_bool("quiet", quiet, ConfigError)
+    if log is not None and not callable(log):  # it failed at its first line, deep in the build, as a TypeError
+        raise ConfigError(f"log must be a function taking one line of text (e.g. print) or None, got {type(log).__name__} {log!r:.60}")
     if partitions is not None:
         partitions = require_whole("partitions", partitions, ConfigError, least=1, most=MAX_PARTITIONS,
                       why=" (shard names number them in five digits; None: one per 256 MB of input or 500,000 pairs)")

@@ -23,7 +23,7 @@ from prefdata.config import BuildConfig, SourceBase
 from prefdata.errors import AmbiguousLayoutError, ConfigError, InputError, UnreadableFileError
 from prefdata.io.decode import DecodeSpec
 from prefdata.io.discover import InputFile, SkippedFile, discover, names_files, no_object_reason, shown_name
-from prefdata.io.parquet_records import named_twice
+from prefdata.io.parquet_records import columns_to_read, named_twice, parquet_file
 from prefdata.io.records import Sample, read_sample
 from prefdata.shapes import make_shape
 from prefdata.shapes.base import Shape
@@ -233,11 +233,33 @@ def _plan(index: int, f: InputFile, source: SourceBase, sample: Sample, skipped:
     if (twice := named_twice(f, sample.columns, read)) is not None:
         _skip(f, twice, skipped)
         return None
+    f = file_as_read(f, spec, read)
+    return FilePlan(index, f, source, shape, spec, detected, filters, _record_bytes(f, sample.records))
+
+
+def file_as_read(f: InputFile, spec: DecodeSpec, read: tuple[str, ...] | None) -> InputFile:
+    """``f`` with the columns (CSV, Parquet) and struct fields (Parquet) that ``spec`` reads: Parquet
+    columns it never reads are never decoded, so only those it reads can fail the file."""
     if f.format in ("parquet", "csv"):
-        f = replace(f, columns=read)  # Parquet columns it never reads are never decoded
+        f = replace(f, columns=read)
     if f.format == "parquet" and read is not None:
         f = replace(f, fields=tuple(path for fs in spec.fields for path in _field_paths(fs.dtype, (fs.name,))))
-    return FilePlan(index, f, source, shape, spec, detected, filters, _record_bytes(f, sample.records))
+    return f
+
+
+def unreadable_column(f: InputFile, shape: Shape) -> UnreadableFileError | None:
+    """The error a Parquet file gives the build when a column ``shape`` reads is of a type polars
+    cannot import (a ``decimal256``), or None: ``inspect`` asks it so as not to propose a config for
+    a file the build then refuses."""
+    if f.format != "parquet":
+        return None
+    spec, read = _reads(shape)
+    try:
+        with parquet_file(f) as parquet:
+            columns_to_read(parquet.schema_arrow, file_as_read(f, spec, read))  # type: ignore[attr-defined]
+    except UnreadableFileError as exc:
+        return exc
+    return None
 
 
 def _field_paths(dtype: pl.DataType, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:

@@ -114,7 +114,7 @@ def test_a_config_dict_takes_numpy_numbers_as_the_api_does() -> None:
     values = (cfg.split.seed, binarize.max_pairs, binarize.seed, cfg.sources[1].max_pairs_per_prompt)  # type: ignore[union-attr]
     assert values == (3, 3, 7, 4) and all(type(v) is int for v in values)
     assert (cfg.split.test_fraction, binarize.min_margin) == (0.25, 0.5)
-    with pytest.raises(ConfigError, match=r"split\.seed: Input should be greater than or equal to 0"):
+    with pytest.raises(ConfigError, match=r"split\.seed: a seed is a whole number from 0 to 2\*\*64 - 1 \(18446744073709551615\), got -1"):
         parse_config(_config("split.seed", np.int64(-1)))
 
 

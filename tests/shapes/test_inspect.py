@@ -76,3 +76,28 @@ def test_a_feedback_log_with_an_unknown_vote_gets_a_feedback_config_to_complete(
     (report,) = prefdata.inspect(raw).files
     assert report.problem is not None and "looks like feedback ('response' voted on in 'rating')" in report.problem and '"meh"' in report.problem
     assert "shape: feedback" in report.config_yaml and "label: rating" in report.config_yaml and "labels: {up:" in report.config_yaml
+
+
+def test_inspect_skips_a_parquet_file_whose_read_column_the_build_cannot_import(tmp_path: Path) -> None:
+    """A tree file (the shape reads whole records) with a ``decimal256`` column: inspect said "detected
+    tree" and proposed a config, and the build, with or without that config, stopped on the column."""
+    import decimal
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = [json.loads(line) for line in (FIXTURES / "raw" / "tree" / "oasst_mini.jsonl").read_text().splitlines() if line.strip()]
+    table = pa.Table.from_pylist(records)
+    table = table.append_column("d", pa.array([decimal.Decimal(i) for i in range(len(records))], type=pa.decimal256(40, 0)))
+    pq.write_table(table, tmp_path / "tree.parquet")
+    result = prefdata.inspect(tmp_path / "tree.parquet")
+    assert not result.files
+    (skipped,) = result.skipped
+    assert "column 'd' (decimal256(40, 0)) cannot be read" in skipped.reason, skipped
+    # a preference file whose decimal256 column nothing reads is inspected and built as before
+    pairs_table = pa.table({"prompt": ["q"], "chosen": ["a"], "rejected": ["b"],
+                            "d": pa.array([decimal.Decimal(1)], type=pa.decimal256(40, 0))})
+    pq.write_table(pairs_table, tmp_path / "pairs.parquet")
+    assert prefdata.inspect(tmp_path / "pairs.parquet").files[0].shape == "preference"
+    assert prefdata.build(tmp_path / "pairs.parquet", tmp_path / "out", quiet=True).counts["pairs_written"] == 1

@@ -71,6 +71,21 @@ def test_wrongly_typed_arguments_are_the_api_own_errors(raw, tmp_path):
 
 
 
+def test_a_log_that_is_no_function_and_a_seed_past_64_bits_are_said_plainly(raw, tmp_path):
+    """``log="x"`` was a bare TypeError from deep in the build; a seed of 2**64 was "less than
+    18446744073709552000", the bound rounded to a float, from the API and from a config alike."""
+    with pytest.raises(ConfigError, match=r"log must be a function taking one line of text .*got str 'x'"):
+        prefdata.build(raw, tmp_path / "out", log="x")
+    said = r"a seed is a whole number from 0 to 2\*\*64 - 1 \(18446744073709551615\), got 18446744073709551616"
+    with pytest.raises(ConfigError, match=r"--seed: " + said):
+        prefdata.build(raw, tmp_path / "out", seed=2**64)
+    config = tmp_path / "c.yaml"
+    config.write_text("sources: [{shape: preference}]\nsplit: {seed: 18446744073709551616}\n")
+    with pytest.raises(ConfigError, match=r"split.seed: " + said):
+        prefdata.build(raw, tmp_path / "out", config=config)
+    assert prefdata.build(raw, tmp_path / "out", seed=2**64 - 1, quiet=True).counts["pairs_written"] == len(ROWS)
+
+
 def test_yes_no_options_refuse_text_that_would_read_as_true(raw, tmp_path):
     """A pipeline's "no" (an environment variable, a YAML 1.1 file) was truthy: check(strict="no")
     failed the dataset on warnings, report(card="no") rewrote README.md, train_sft(overwrite="no")
