@@ -8,10 +8,11 @@ is the text lower-cased with every whitespace character removed: Unicode's White
 (no-break, thin and ideographic spaces, line and paragraph separators, ...) and the invisible
 zero-width space and BOM. The same definition holds for every text, ASCII or not.
 
-Lower-casing is context-free: the final sigma "ς" reads as "σ". Lower-casing alone is not: a capital
-sigma becomes "ς" before a space but "σ" before a zero-width space or a letter, so "ΟΔΟΣ ΚΑΙ",
-"ΟΔΟΣ\u200bΚΑΙ" and "ΟΔΟΣΚΑΙ" would give three keys for what is one prompt up to whitespace (the one
-context rule in Unicode's lower-casing; ``str.casefold`` also maps "ς" to "σ", polars has no case fold).
+The key reads the final sigma "ς" as "σ", so its case does not depend on context. Lower-casing alone
+does: a capital sigma becomes "ς" before a space but "σ" before a zero-width space or a letter, so
+"ΟΔΟΣ ΚΑΙ" and "ΟΔΟΣ\u200bΚΑΙ" (or "ΟΔΟΣΚΑΙ") would give two keys for what is one prompt up to
+whitespace (the one context rule in Unicode's lower-casing; ``str.casefold`` also maps "ς" to "σ",
+polars has no case fold). The near-duplicate word hashes (:mod:`prefdata.check.minhash`) read it alike.
 
 Cost matters, since ``build`` keys every prompt: ASCII whitespace goes by literal replacements (a
 regex costs about 3x), and only texts holding a non-ASCII character (byte length != character

@@ -99,7 +99,7 @@ class UserEdits:
                 f"{' and '.join(sorted(COMPUTED_KEYS))}: fix it, then run `prefdata report` on the dataset")
 
 
-def computed_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
+def computed_header(manifest: Mapping[str, Any], shards: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The header keys the card computes (:data:`COMPUTED_KEYS`): the size bucket and the split -> files map.
 
     The ``default`` config is the preference pairs under ``data/``; a build with the KTO export adds
@@ -125,7 +125,7 @@ def computed_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
         elif name == "default" and sum(out.get("rows", 0) for out in _kto_outputs(manifest)):
             config = {"config_name": name, "data_files": [{"split": "train", "path": "data/train-*.parquet"}]}
         if config is not None:
-            digest = _shards_digest(manifest, folder)
+            digest = _shards_digest(manifest, folder, shards)
             configs.append(config if digest is None else {**config, "description": f"prefdata shards {digest}"})
     header: dict[str, Any] = {}
     pairs = manifest.get("counts", {}).get("pairs_written")
@@ -136,19 +136,24 @@ def computed_header(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return header
 
 
-def _shards_digest(manifest: Mapping[str, Any], folder: str) -> str | None:
-    """A digest of the shards under ``folder`` (their names and sha256s in the manifest), for the config's
+def _shards_digest(manifest: Mapping[str, Any], folder: str, on_disk: Mapping[str, str] | None = None) -> str | None:
+    """A digest of the shards under ``folder`` (their names and sha256s: ``on_disk``'s, ``{path in the
+    dataset: sha256}`` of the files there, or else the manifest's outputs), for the config's
     ``description``: ``datasets`` caches a local folder whose card has ``configs`` by the folder's name
     and the card's header alone, not by its files, so ``load_dataset(OUT)`` after a rebuild handed out
     the rows of the build it loaded first (or of any other folder of that name). The digest changes the
-    header, and so the cache, exactly when the shards change (``report`` passes the sha256s of the files on
-    disk). None when the manifest lacks a sha256."""
-    shards = [(out.get("path"), out.get("sha256")) for out in manifest.get("outputs", [])
-              if isinstance(out, Mapping) and str(out.get("path", "")).startswith(folder + "/")]
+    header, and so the cache, exactly when the shards change (``report`` passes the files on disk, so a
+    shard edited or added by hand changes it too). None when the manifest lacks a sha256."""
+    if on_disk is not None:
+        shards = [(path, sha) for path, sha in on_disk.items() if path.startswith(folder + "/")]
+    else:
+        shards = [(out.get("path"), out.get("sha256")) for out in manifest.get("outputs", [])
+                  if isinstance(out, Mapping) and str(out.get("path", "")).startswith(folder + "/")]
     if not shards or not all(isinstance(path, str) and isinstance(sha, str) for path, sha in shards):
         return None
     shards.sort()
-    return hashlib.sha256("".join(f"{path}\t{sha}\n" for path, sha in shards).encode()).hexdigest()[:16]
+    listing = "".join(f"{path}\t{sha}\n" for path, sha in shards)
+    return hashlib.sha256(listing.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # a name not UTF-8 too
 
 
 #: The header of a card the user has not given one: a licence placeholder and the task, before the computed keys.
@@ -159,7 +164,7 @@ DEFAULT_HEADER: dict[str, Any] = {
 }
 
 
-def header_text(manifest: Mapping[str, Any], edits: UserEdits | None = None) -> str:
+def header_text(manifest: Mapping[str, Any], edits: UserEdits | None = None, shards: Mapping[str, str] | None = None) -> str:
     """The card's YAML header (without its ``---`` lines).
 
     Without a header of the user's, :data:`DEFAULT_HEADER` and the computed keys. With one, its text
@@ -168,7 +173,7 @@ def header_text(manifest: Mapping[str, Any], edits: UserEdits | None = None) -> 
     ``0755`` as 493, ``1.10`` as 1.1, and writes them back so), their order, quoting and comments.
     A header that does not parse is written back as it is (:attr:`UserEdits.problem`).
     """
-    computed = computed_header(manifest)
+    computed = computed_header(manifest, shards)
     if edits is None or edits.header is None:
         return _dump({**DEFAULT_HEADER, **computed})
     if edits.problem is not None:
@@ -319,16 +324,18 @@ REPORT_CARD_MARK = ("<!-- written by `prefdata report` (no build manifest): each
 
 
 def render_card(
-    manifest: Mapping[str, Any], *, summary_markdown: str | None = None, report_link: str | None = None, edits: UserEdits | None = None
+    manifest: Mapping[str, Any], *, summary_markdown: str | None = None, report_link: str | None = None, edits: UserEdits | None = None,
+    shards: Mapping[str, str] | None = None,
 ) -> str:
     """Render ``README.md`` for a dataset directory from its manifest.
 
     ``summary_markdown`` (from ``prefdata report``) is inserted as a "Quality" section, and
     ``report_link`` adds a link to the HTML report next to the card. ``edits``: what the user added
-    to the card this one replaces (:meth:`UserEdits.read`), kept.
+    to the card this one replaces (:meth:`UserEdits.read`), kept. ``shards``: ``{path: sha256}`` of the
+    shards on disk, for the configs' digest (default: the manifest's outputs).
     """
     counts = manifest.get("counts", {})
-    header = header_text(manifest, edits).rstrip("\r\n")
+    header = header_text(manifest, edits, shards).rstrip("\r\n")
     licence = (("**Licence:** `license: other` in the header is a placeholder: set the licence of the raw data "
                "before publishing.") if _licence(header) == LICENSE_PLACEHOLDER else None)
     lines = [

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the ``nchash`` namespace)
 
-from prefdata.text_keys import ASCII_WHITESPACE, UNICODE_WHITESPACE
+from prefdata.text_keys import ASCII_WHITESPACE, FINAL_SIGMA, SIGMA, UNICODE_WHITESPACE
 
 #: ASCII whitespace other than the space, turned into spaces before the text is split on them.
 _SPLITTERS = [ws for ws in ASCII_WHITESPACE if ws != " "]
@@ -73,8 +73,9 @@ def word_hash_expr(text: pl.Expr, seed: int = 0) -> pl.Expr:
     so polars spreads the work over every core)."""
     text = text.fill_null("").str.to_lowercase()
     unicode = pl.when(text.str.len_bytes() != text.str.len_chars()).then(text).str.normalize("NFKC").str.to_lowercase()
+    # the final sigma read as sigma: lower-casing writes a capital one as either, by what follows it
     unicode = unicode.str.replace_many(
-        [*TYPOGRAPHIC, *UNICODE_WHITESPACE], [*TYPOGRAPHIC.values(), *[" "] * len(UNICODE_WHITESPACE)]
+        [*TYPOGRAPHIC, *UNICODE_WHITESPACE, FINAL_SIGMA], [*TYPOGRAPHIC.values(), *[" "] * len(UNICODE_WHITESPACE), SIGMA]
     ).str.replace_all(CJK_CHARACTER, " ${1} ")
     # punctuation around words dropped on the whole text, before the split: at a word's start, then at its end
     unicode = unicode.str.replace_all(rf"(^|\s){_ANY_PUNCT}", "${1}").str.replace_all(rf"{_ANY_PUNCT}(\s|$)", "${1}")

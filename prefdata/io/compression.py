@@ -108,8 +108,9 @@ class _GzipMember:
     """One gzip member; ``step`` decompresses at most :data:`OUT_LIMIT` bytes of output."""
 
     error = zlib.error
-    #: NUL bytes after a member are padding (tape blocks, disk images), not a member: ``gzip -t`` and
-    #: CPython's gzip module read past them (no member starts with a NUL: its magic is 1f 8b)
+    #: NUL bytes after a member are padding (tape blocks, disk images), not a member: CPython's gzip
+    #: module reads past them, and a member after them (GNU ``gzip -t`` accepts them at the file's end
+    #: only); no member starts with a NUL: its magic is 1f 8b
     padding = True
 
     def __init__(self) -> None:
@@ -211,7 +212,7 @@ class _Decompressed(io.BufferedIOBase):
     gzip files may hold several members and zstd files several frames (``pigz``, ``zstd -T0`` and
     ``cat a.gz b.gz`` write them); each ends with an end marker, so the end of the file inside a
     member, or bytes after one that do not start another, are detected, never taken for the end.
-    The one exception is gzip's: NUL bytes after a member are padding, read past as gzip does.
+    The one exception is gzip's: NUL bytes after a member are padding, read past as CPython's gzip module does.
     """
 
     def __init__(self, path: Path, compression: str) -> None:
@@ -300,7 +301,7 @@ class _Decompressed(io.BufferedIOBase):
 
     def _step(self) -> bytes:
         """Decode the next piece of ``_input`` (at most about OUT_LIMIT bytes of output)."""
-        if self._padded:  # NUL padding after a gzip member, however long: skipped, as gzip does
+        if self._padded:  # NUL padding after a gzip member, however long: skipped, as CPython's gzip does
             self._input = bytes(self._input).lstrip(b"\0")
             if not self._input:
                 return b""

@@ -171,32 +171,29 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str], warnings:
             counts["records_rejected"] = content.counts["records_rejected"]
             counts["rejected_by_reason"] = dict(content.rejects["rows"])
         manifest = {"counts": counts}
-    else:
-        manifest = _shards_as_on_disk(ds.root, manifest)
     edits = UserEdits.read(readme)  # the licence and sections a user added are kept
     if (warning := edits.warning()) is not None:
         warnings.append(warning)
-    _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html", edits=edits))
+    _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html", edits=edits,
+                                         shards=_shards_on_disk(ds.root)))
     return readme
 
 
-def _shards_as_on_disk(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """``manifest`` with each listed output's ``sha256`` that of the file now on disk, for the card's
-    shard digest (:func:`prefdata.build.card.computed_header`): ``datasets`` caches the folder by the
-    card's header, so a digest copied from a manifest that no longer matches its shards (a shard
-    edited by hand) or lacks their sha256s would hand out the rows it cached for other files."""
+def _shards_on_disk(root: Path) -> dict[str, str]:
+    """``{path in the dataset: sha256}`` of the Parquet shards under ``data/`` and ``kto/`` as they are now,
+    for the card's shard digest (:func:`prefdata.build.card.computed_header`): ``datasets`` caches the
+    folder by the card's header, so a digest of the manifest's word for its shards (one edited or added
+    by hand since, or a manifest without sha256s) would hand out the rows it cached for other files."""
     from prefdata.shard_fingerprint import fingerprint
 
-    outputs = []
-    for out in manifest.get("outputs", []):
-        path = out.get("path") if isinstance(out, dict) else None
-        if isinstance(path, str) and path.startswith(("data/", "kto/")):
+    shards = {}
+    for folder in ("data", "kto"):
+        for shard in sorted((root / folder).glob("*.parquet")) if (root / folder).is_dir() else ():
             try:
-                out = {**out, "sha256": fingerprint(root / path)}
-            except OSError:
-                out = {**out, "sha256": "missing"}
-        outputs.append(out)
-    return {**manifest, "outputs": outputs}
+                shards[f"{folder}/{shard.name}"] = fingerprint(shard)
+            except OSError as exc:  # unreadable: the digest still differs from the readable file's
+                shards[f"{folder}/{shard.name}"] = f"unreadable: {exc.strerror or type(exc).__name__}"
+    return shards
 
 
 def _read_text(path: Path) -> str:

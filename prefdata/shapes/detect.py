@@ -136,16 +136,17 @@ def _alternates(roles: Sequence[str]) -> bool:
 
 
 def _needs_single_breaks(text: str) -> bool:
-    """Whether ``text`` reads as a dialogue only with single-break markers: its blank-line turns are one
-    turn or do not alternate Human/Assistant (``Human: hi\nAssistant: hello\n\nHuman: ...`` reads as
-    two Human turns) while its line-start turns do. A dialogue whose blank-line turns already alternate is
-    read by the defaults, whatever its turns hold: HH-RLHF harmless test record 1561 has
-    ``\nAssistant:`` inside its chosen reply, and one such record in the sample switched the whole
-    file to single-break markers, which split that reply (so the pairs depended on record order)."""
+    """Whether ``text`` needs single-break markers to be read whole: its turns at every line start
+    alternate Human/Assistant and are more than its blank-line turns (``Human: hi\nAssistant: hello\n\nHuman: ...``,
+    or blank-line turns with a last exchange written ``\nAssistant:``, whose reply the defaults would
+    leave inside the Human turn). A marker at a line start that breaks the alternation is text inside a
+    turn: HH-RLHF harmless test record 1561 has ``\nAssistant:`` inside its chosen reply, and one such
+    record in the sample switched the whole file to single-break markers, which split that reply (so
+    the pairs depended on record order)."""
     if not _SINGLE_BREAK_TURN.search(text):
         return False
-    blank_line = _BLANK_LINE_ROLES.findall(text)
-    return not (len(blank_line) > 1 and _alternates(blank_line)) and _alternates(_ANY_BREAK_ROLES.findall(text))
+    every_line = _ANY_BREAK_ROLES.findall(text)
+    return _alternates(every_line) and len(every_line) > len(_BLANK_LINE_ROLES.findall(text))
 
 
 def _holds_whole_conversations(sample: Sequence[Mapping[str, Any]], chosen: str) -> bool:

@@ -161,6 +161,21 @@ def test_hh_dialogues_with_single_line_breaks_get_markers_that_split_them(tmp_pa
         assert [(t["role"], t["content"]) for t in prompt] == [("user", "hi"), ("assistant", "hello"), ("user", "what is 2+2?")]
 
 
+def test_blank_line_turns_with_a_last_exchange_on_a_single_break_get_markers_that_split_it(tmp_path):
+    """``Human: hi\n\nAssistant: hello\n\nHuman: and then?\nAssistant: reply``: the blank-line turns
+    (Human, Assistant, Human) alternate, so the first version of the stray-marker rule kept the defaults,
+    the last reply stayed inside the Human turn and every record was a malformed_transcript reject."""
+    rows = []
+    for i in range(4):
+        base = f"Human: hi {i}\n\nAssistant: hello\n\nHuman: and then {i}?\nAssistant: "
+        rows.append({"chosen": base + f"good answer {i}", "rejected": base + f"bad answer {i}"})
+    _write(tmp_path / "t.jsonl", rows)
+    result = prefdata.build(tmp_path / "t.jsonl", tmp_path / "out", quiet=True)
+    assert result.counts["pairs_written"] == 4, result.counts
+    prompt = pairs(tmp_path / "out")["prompt"][0]
+    assert [t["role"] for t in prompt] == ["user", "assistant", "user"]
+
+
 def test_a_stray_single_break_marker_inside_a_reply_does_not_switch_the_file_markers(tmp_path):
     """HH-RLHF test record 1561 has ``  \nAssistant:`` inside its chosen reply. Any sampled dialogue with a
     single-break turn switched the whole file to ``\nHuman:``/``\nAssistant:``, so with that record first

@@ -166,3 +166,11 @@ def test_unicode_punctuation_around_words_is_dropped(text, same):
     were two words and a benchmark prompt copied with its "¿" removed was no copy."""
     got, expected = words([text, same]).to_list()
     assert got == expected
+
+
+def test_a_capital_sigma_hashes_alike_before_any_whitespace():
+    """Lower-casing writes a capital sigma as the final ς before a space but σ before a zero-width space,
+    so "ΟΔΟΣ ΚΑΙ" and "ΟΔΟΣ\u200bΚΑΙ" hashed the word ΟΔΟΣ two ways (the prompt key had the same slip)."""
+    texts = ["ΟΔΟΣ ΚΑΙ", "ΟΔΟΣ\u200bΚΑΙ", "ΟΔΟΣ\u00a0ΚΑΙ", "οδος και"]
+    hashes = pl.DataFrame({"t": texts}).select(mh.word_hash_expr(pl.col("t"))).to_series().to_list()
+    assert all(h == hashes[0] for h in hashes) and len(hashes[0]) == 2

@@ -288,9 +288,9 @@ def test_load_dataset_after_a_rebuild_reads_the_new_pairs(tmp_path):
 
 
 def test_report_digests_the_shards_on_disk_not_the_manifest_s_word_for_them(tmp_path):
-    """A shard edited by hand, a manifest without sha256s, or one listing a shard twice with a null
-    sha256: the report copied the manifest's sha256s into the digest (so ``load_dataset`` kept the rows
-    it had cached), gave no digest at all, or crashed comparing None with text (exit 3)."""
+    """A shard edited or added by hand, a manifest without sha256s, or one listing a shard twice with a
+    null sha256 or a name holding a NUL: the report copied the manifest's sha256s into the digest (so
+    ``load_dataset`` kept the rows it had cached), gave no digest at all, or crashed (exit 3)."""
     import json
 
     import pyarrow.parquet as pq
@@ -319,6 +319,11 @@ def test_report_digests_the_shards_on_disk_not_the_manifest_s_word_for_them(tmp_
     assert re.fullmatch(r"prefdata shards [0-9a-f]{16}", description)
 
     train = next(e for e in manifest["outputs"] if e["path"].startswith("data/train"))
-    manifest["outputs"] += [{**train, "sha256": None}]
+    manifest["outputs"] += [{**train, "sha256": None}, {**train, "path": "data/train-\u0000.parquet"}]
     manifest_path.write_text(json.dumps(manifest))
-    report(out)  # no TypeError
+    report(out)  # no TypeError, no "embedded null byte"
+
+    # a shard added by hand: the card's globs read it, so the digest (and the cache) changes
+    pq.write_table(pq.read_table(shard), out / "data" / "train-00001-extra.parquet")
+    report(out)
+    assert datasets.load_dataset(str(out))["train"].num_rows == 4
