@@ -159,6 +159,11 @@ class TurnMarkers(_Strict):
     user: str = Field("\n\nHuman:", min_length=1)
     assistant: str = Field("\n\nAssistant:", min_length=1)
 
+    def shown(self) -> str:
+        """The markers as a ``detected`` line names them (`` '\\nHuman:'/'\\nAssistant:'``), or "" for the
+        defaults (HH-RLHF's blank-line markers), which the line leaves unsaid."""
+        return "" if self == TurnMarkers() else f" {self.user!r}/{self.assistant!r}"
+
 
 class PromptColumns(_Strict):
     """Where the prompt comes from: one field, or a template over several (empty parts dropped)."""

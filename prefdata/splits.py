@@ -56,14 +56,21 @@ KEYWORDS = {
 SEP = r"[-._ 0-9]"
 #: A file name holding a keyword: at its start or after a separator, and followed by a separator.
 _IN_FILE_NAME = {split: re.compile(rf"(?:^|{SEP})(?:{'|'.join(words)}){SEP}") for split, words in KEYWORDS.items()}
+
+
+def _between_separators(words: Sequence[str]) -> str:
+    """A split name holding one of ``words`` at its start or after a separator, and at its end or before one."""
+    return rf"(?:^|{SEP})(?:{'|'.join(words)})(?:{SEP}|$)"
+
+
 #: A split name that is training data: ``train``, ``training``, ``train_prefs``, ``sft_train``...
-_TRAIN_SPLIT = re.compile(rf"(?:^|{SEP})(?:{'|'.join(KEYWORDS['train'])})(?:{SEP}|$)")
+_TRAIN_SPLIT = re.compile(_between_separators(KEYWORDS["train"]))
 #: A split name that says which split it holds, by a keyword between separators: ``train``,
 #: ``train_prefs``, ``sft_train``, ``test_prefs``, ``dev``; not ``gen`` or ``pretraining``. The shipped
 #: suite's ``split`` expectation is this pattern (a test holds them equal): leakage is measured from
 #: the splits that say train into all others, and ``train`` reads only train and test (or validation),
 #: so a split that says none is worth a look.
-SAYS_A_SPLIT = rf"(?:^|{SEP})(?:{'|'.join(w for words in KEYWORDS.values() for w in words)})(?:{SEP}|$)"
+SAYS_A_SPLIT = _between_separators([w for words in KEYWORDS.values() for w in words])
 
 
 def split_names(files: Sequence[Path], card: CardSplits | None = None) -> dict[Path, str]:

@@ -138,7 +138,8 @@ def check_views(checks: dict[str, Any] | None, named: dict[str, NamedPairs], per
         stat, nested = _split_stats(check.get("statistic"))
         thr, thr_nested = _split_stats(check.get("threshold"))
         ids = check.get("offending_ids", [])
-        distinct = [] if check["passed"] else first_distinct(ids, per_check)
+        first = first_distinct(ids, per_check)
+        distinct = [] if check["passed"] else first
         examples, shared = _examples(distinct, named)
         missing = sum(i not in named for i in distinct)
         views.append(
@@ -151,7 +152,7 @@ def check_views(checks: dict[str, Any] | None, named: dict[str, NamedPairs], per
                 threshold=thr + thr_nested,
                 nested=nested,
                 offending_count=int(check.get("offending_count", len(ids)) or 0),
-                offending_ids=first_distinct(ids, per_check),
+                offending_ids=first,
                 examples=examples,
                 missing_examples=missing,
                 shown_offending=len(distinct) - missing,

@@ -75,8 +75,8 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
     unaddressable = [k for k in named if isinstance(k, str) and k in keys and _PATH_SYNTAX.search(k)]
     if unaddressable:  # "annotator.1" would be read as annotator -> 1, which no record has
         raise AmbiguousLayoutError(
-            f"{where}: {_path_syntax_reason(unaddressable)}, so no config can name "
-            f"{'them' if len(unaddressable) > 1 else 'it'}; rename {'them' if len(unaddressable) > 1 else 'it'} ({_renamed(unaddressable)}) and build again",
+            f"{where}: {_path_syntax_reason(unaddressable)}, so no config can name {_them(unaddressable)}; "
+            f"rename {_them(unaddressable)} ({_renamed(unaddressable)}) and build again",
             suggested_config=_skeleton(keys),
         )
     source = {"name": name, **source}
@@ -90,6 +90,10 @@ def _path_syntax_reason(fields: Sequence[str]) -> str:
     """Why ``fields`` cannot be named: one wording for detection's two places that meet them."""
     many = len(fields) > 1
     return f"the field{'s' if many else ''} {', '.join(map(repr, fields))} {'hold' if many else 'holds'} '.', '[' or ']', which a field path reads as nesting"
+
+
+def _them(fields: Sequence[str]) -> str:
+    return "them" if len(fields) > 1 else "it"
 
 
 def _renamed(fields: Sequence[str]) -> str:
@@ -243,8 +247,7 @@ def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
     if nesting:  # a lone "annotator.1" or "prompt.x" may be what the shape is missing; no config can name it
         return (
             f"cannot tell its shape from its fields ({', '.join(sorted(keys))}); {_path_syntax_reason(nesting)}, so no config "
-            f"could name {'them' if len(nesting) > 1 else 'it'} should the shape need {'them' if len(nesting) > 1 else 'it'}: "
-            f"rename {'them' if len(nesting) > 1 else 'it'} ({_renamed(nesting)})"
+            f"could name {_them(nesting)} should the shape need {_them(nesting)}: rename {_them(nesting)} ({_renamed(nesting)})"
         )
     return f"cannot tell its shape from its fields ({', '.join(sorted(keys)) or 'none'})"
 

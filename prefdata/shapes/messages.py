@@ -83,12 +83,17 @@ MESSAGES = Kind("messages")
 
 def sniff_kind(values: Sequence[object]) -> Kind | None:
     """The kind most sampled values have (``None`` when no value is a string, object or list of objects)."""
+    votes = _kind_votes(values)
+    return max(votes, key=lambda k: votes[k]) if votes else None
+
+
+def _kind_votes(values: Sequence[object]) -> dict[Kind, int]:
+    """How many of ``values`` have each kind, in the order the kinds first appear (values of no kind left out)."""
     votes: dict[Kind, int] = {}
     for value in values:
-        kind = _kind_of(value)
-        if kind is not None:
+        if (kind := _kind_of(value)) is not None:
             votes[kind] = votes.get(kind, 0) + 1
-    return max(votes, key=lambda k: votes[k]) if votes else None
+    return votes
 
 
 def kind_split(values: Sequence[object], kind: Kind) -> str | None:
@@ -97,10 +102,7 @@ def kind_split(values: Sequence[object], kind: Kind) -> str | None:
     decoded as one kind, that of most sampled values, so the records holding another are rejects;
     with both kinds common in one file that is a large share of it, and which share depended on the
     order of the records, so :func:`~prefdata.shapes.base.sniffed_splits` says so, with counts."""
-    votes: dict[Kind, int] = {}
-    for value in values:
-        if (k := _kind_of(value)) is not None:
-            votes[k] = votes.get(k, 0) + 1
+    votes = _kind_votes(values)
     if not any(k != kind for k in votes):
         return None
     return ", ".join(f"{n:,} {k}" for k, n in sorted(votes.items(), key=lambda kv: (-kv[1], str(kv[0]))))

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.config import PromptColumns, TurnMarkers
+from prefdata.config import PromptColumns
 from prefdata.errors import ConfigError
 from prefdata.io.decode import ANY
 from prefdata.schema import MESSAGES
@@ -239,9 +239,7 @@ class PromptPlan:
         what = f"'{c.prompt}' ({self.kind})" if c.prompt else f"template {c.prompt_template!r}"
         if self._split_text:
             what += " split at turn markers"
-            m = c.prompt_markers
-            if m is not None and m != TurnMarkers():  # otherwise the line reads the same for either marker set
-                what += f" {m.user!r}/{m.assistant!r}"
+            what += c.prompt_markers.shown() if c.prompt_markers is not None else ""
         if c.history:
             what = f"history '{c.history}' + " + what
         return what + (f" + system '{c.system}'" if c.system else "")

@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from prefdata.config import TranscriptSource, TurnMarkers
+from prefdata.config import TranscriptSource
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import (
     RawNames,
@@ -176,7 +176,6 @@ class TranscriptShape(Shape):
     def describe(self) -> str:
         c = self.source.columns
         how = "HH-style text split at turn markers" if self.chosen_kind.name == "text" else f"message lists ({self.chosen_kind})"
-        m = self.source.markers
-        if self.chosen_kind.name == "text" and m != TurnMarkers():  # otherwise the line reads the same for either marker set
-            how += f" {m.user!r}/{m.assistant!r}"
+        if self.chosen_kind.name == "text":
+            how += self.source.markers.shown()
         return f"transcript: '{c.chosen}' vs '{c.rejected}', {how}; prompt = the shared turns before the final reply"
