@@ -74,10 +74,6 @@ REJECT_SCHEMA = pl.Schema(
         "raw": pl.String,
     }
 )
-REJECT_COLUMNS = tuple(REJECT_SCHEMA.names())
-
-SPLITS = ("train", "test")
-
 
 def id_expr() -> pl.Expr:
     """The ``id`` column: sha256 of the pair's canonical JSON (see :func:`pair_id`), in one vector pass."""
@@ -136,7 +132,3 @@ def conform(df: pl.DataFrame | pl.LazyFrame):
 
 def empty_canonical() -> pl.DataFrame:
     return pl.DataFrame(schema=CANONICAL_SCHEMA)
-
-
-def empty_rejects() -> pl.DataFrame:
-    return pl.DataFrame(schema=REJECT_SCHEMA)

@@ -23,6 +23,7 @@ import yaml
 from prefdata.card_configs import YAML_BLOCK
 from prefdata.config_files import load_card_yaml
 
+#: The HTML report ``prefdata report`` writes beside the card, which the card links to.
 REPORT_LINK = "report.html"
 
 

@@ -124,12 +124,6 @@ def shingles_from_words(words: pl.Series, n: int = 3) -> tuple[np.ndarray, np.nd
     return _mix(values), docs
 
 
-def shingles(texts: pl.Series, n: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(shingle hashes, document index) of the word n-grams of a string Series."""
-    words = texts.to_frame("t").select(word_hash_expr(pl.col("t"), seed)).to_series()
-    return shingles_from_words(words, n)
-
-
 def oph_signatures(values: np.ndarray, doc: np.ndarray, n_docs: int, num_perm: int) -> np.ndarray:
     """One-permutation MinHash: per document, the minimum shingle hash in each of ``num_perm`` buckets.
 
@@ -151,10 +145,10 @@ def kperm_signatures(values: np.ndarray, doc: np.ndarray, n_docs: int, num_perm:
     text's shingles, so two texts that merely share a frequent n-gram rarely agree on a whole band.
     Documents without shingles get EMPTY everywhere.
     """
-    doc_sorted = doc  # shingles_from_words returns shingles grouped by document, in order
+    # shingles_from_words returns shingles grouped by document, in order: ``doc`` is sorted
     x = (values >> np.uint64(32)).astype(np.uint32)
-    present = np.flatnonzero(np.bincount(doc_sorted, minlength=n_docs))
-    starts = np.searchsorted(doc_sorted, present)
+    present = np.flatnonzero(np.bincount(doc, minlength=n_docs))
+    starts = np.searchsorted(doc, present)
     rng = np.random.default_rng(seed)
     mult = rng.integers(1, 2**32, num_perm, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
     add = rng.integers(0, 2**32, num_perm, dtype=np.uint64).astype(np.uint32)
@@ -181,11 +175,17 @@ def band_hashes(sig: np.ndarray, bands: int) -> np.ndarray:
     return out
 
 
-def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise Jaccard estimate of two signature matrices (share of equal non-empty buckets)."""
+def bucket_agreement(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise (equal buckets, used buckets) of two signature matrices; a bucket empty on both sides
+    is not used. ``equal / used`` estimates the Jaccard similarity of the two shingle sets, with an
+    error that shrinks as ``used`` grows (the near-identical check widens its cut by it)."""
     both_empty = (a == EMPTY) & (b == EMPTY)
-    used = (~both_empty).sum(axis=1)
-    equal = ((a == b) & ~both_empty).sum(axis=1)
+    return ((a == b) & ~both_empty).sum(axis=1), (~both_empty).sum(axis=1)
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Jaccard estimate of two signature matrices; 1.0 where both texts have no shingles."""
+    equal, used = bucket_agreement(a, b)
     return np.where(used > 0, equal / np.maximum(used, 1), 1.0)
 
 

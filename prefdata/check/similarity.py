@@ -125,10 +125,11 @@ def find_similar(
         oph = {f: mh.oph_signatures(*sh[f], n, k) for f in fields if f in need_oph}
         out = _BatchSignatures(rows)
         if near_identical is not None:
-            a, b = oph["c"], oph["r"]
-            both_empty = (a == mh.EMPTY) & (b == mh.EMPTY)
-            used = np.maximum((~both_empty).sum(axis=1), 1)
-            est = ((a == b) & ~both_empty).sum(axis=1) / used
+            # Two responses without a single word have no shingles: estimate 0, never a candidate
+            # (the identical check judges them), where estimated_jaccard would say 1.0.
+            equal, used = mh.bucket_agreement(oph["c"], oph["r"])
+            used = np.maximum(used, 1)
+            est = equal / used
             slack = 3 * np.sqrt(near_identical * (1 - near_identical) / used) + 0.05
             cand = rows[est >= near_identical - slack]
             out.ni_candidates = len(cand)

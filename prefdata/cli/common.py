@@ -26,7 +26,7 @@ def fail_on_prefdata_errors() -> Iterator[None]:
 
 class OnceEach(click.Command):
     """A command whose options that hold one value are refused when given twice (``--beta 0.1 --beta
-    0.3``, ``--lr 1e-4 --learning-rate 3e-4``, ``--dedup --no-dedup``): click keeps the last without a
+    0.3``, ``--lr 1e-4 --learning-rate 3e-4``, ``--precompute-ref-log-probs --no-precompute-ref-log-probs``): click keeps the last without a
     word, so a script with a duplicated flag trained, built or checked with a value its author may not
     have meant. Repeatable options (``--set``) and plain on-flags (``-q -q`` says nothing twice) are free."""
 
@@ -52,7 +52,7 @@ def _names(param: click.Option) -> str:
 
 
 def _holds_one_value(param: click.Parameter) -> bool:
-    """A value-taking option (``--beta X``) or an on/off switch (``--dedup/--no-dedup``), not a
+    """A value-taking option (``--beta X``) or an on/off switch (``--precompute-ref-log-probs/--no-...``), not a
     repeatable one (``multiple``, ``count``) or a plain flag."""
     if not isinstance(param, click.Option) or param.multiple or param.count:
         return False

@@ -3,7 +3,7 @@
 The pass reduces each pair to a handful of numbers (character lengths, user turns, score margin,
 which position won); plots and tables are drawn from that narrow frame, never from the texts, so a
 million pairs cost one scan and a few tens of MB. Lengths are in characters: a tokenizer is the
-check stage's business (its ``truncation`` statistics feed the token-length plot).
+check stage's business (its truncation checks' histogram feeds the token-length plot).
 """
 
 from __future__ import annotations

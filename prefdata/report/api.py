@@ -89,6 +89,7 @@ def report(
     """
     # Imported here, not at module level: ``import prefdata`` exposes this function and must stay cheap
     # for every other command (numpy, jinja2 and the plotting code load only when a report is made).
+    from prefdata.build.card import REPORT_LINK
     from prefdata.report import aggregates, examples, plots, results
     from prefdata.report.content import build_content
     from prefdata.report.dataset import open_dataset
@@ -127,7 +128,7 @@ def report(
         notes=[],
         location=str(path),
     )
-    html_path, md_path = ds.root / "report.html", ds.root / "report.md"
+    html_path, md_path = ds.root / REPORT_LINK, ds.root / "report.md"
     _write_atomic(html_path, render_html(content))
     _write_atomic(md_path, render_markdown(content))
 
@@ -151,7 +152,7 @@ def report(
 
 
 def _write_card(ds: Dataset, content: ReportContent, notes: list[str], warnings: list[str]) -> Path | None:
-    from prefdata.build.card import REPORT_CARD_MARK, UserEdits, render_card
+    from prefdata.build.card import REPORT_CARD_MARK, REPORT_LINK, UserEdits, render_card
     from prefdata.report.markdown import card_summary
 
     readme = ds.root / "README.md"
@@ -174,7 +175,7 @@ def _write_card(ds: Dataset, content: ReportContent, notes: list[str], warnings:
     edits = UserEdits.read(readme)  # the licence and sections a user added are kept
     if (warning := edits.warning()) is not None:
         warnings.append(warning)
-    _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link="report.html", edits=edits,
+    _write_atomic(readme, render_card(manifest, summary_markdown=card_summary(content), report_link=REPORT_LINK, edits=edits,
                                          shards=_shards_on_disk(ds.root)))
     return readme
 

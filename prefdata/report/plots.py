@@ -329,13 +329,13 @@ def turns_per_prompt(agg: Aggregates) -> Plot:
 
 def token_lengths(tokens: dict[str, Any] | None) -> Plot:
     title = "Token length vs max_length"
-    caption = ("Prompt + response tokens as the `truncation` check measured them. Pairs right of the line "
+    caption = ("Prompt + response tokens as the truncation checks measured them. Pairs right of the line "
                "are truncated by the trainer; if the chosen/rejected difference lies past it, the pair teaches nothing.")
     if tokens is None:
         return Plot("tokens", title, caption,
                     note="Not applicable: checks.json has no token lengths. Run `prefdata check OUT --tokenizer ... --max-length ...`.")
     max_length = tokens["max_length"]
-    if "bin_edges" not in tokens and "lengths" not in tokens:
+    if "bin_edges" not in tokens:
         truncated = tokens.get("pairs_truncated")
         return Plot("tokens", title, caption,
                     note=f"`{tokens['check']}` ran with max_length={max_length:,}"
@@ -345,28 +345,18 @@ def token_lengths(tokens: dict[str, Any] | None) -> Plot:
     def draw(fig):
         ax = fig.add_subplot()
         ylabel = "pairs"
-        if "bin_edges" in tokens:
-            # The bins differ in width (quarters of max_length, then wider, then a last one to the
-            # longest pair): drawn as counts, a wide bin looked tall and a narrow one empty. Heights
-            # are pairs per width of the first bin.
-            edges = np.asarray(tokens["bin_edges"], dtype=float)
-            widths = np.diff(edges)
-            unit = widths[0] if len(widths) and widths[0] > 0 else 1.0
-            if len(widths) and (widths != unit).any():
-                ylabel = f"pairs per {unit:,.0f} tokens"
-            for key, color in (("chosen", CHOSEN), ("rejected", REJECTED)):
-                if tokens[key]:
-                    density = np.asarray(tokens[key], dtype=float) / np.where(widths > 0, widths, 1.0) * unit
-                    ax.stairs(density, edges, color=color, linewidth=1.6, label=key)
-        else:
-            values = [np.asarray(tokens["lengths"][k], dtype=float) for k in ("chosen", "rejected")]
-            top = max(max((v.max() for v in values if len(v)), default=1), max_length) * 1.05
-            bins = np.linspace(0, top, 50)
-            for v, key, color in zip(values, ("chosen", "rejected"), (CHOSEN, REJECTED)):
-                if len(v):
-                    over = (v > max_length).mean()
-                    ax.hist(v, bins=bins, histtype="step", color=color, linewidth=1.6,
-                            label=f"{key} ({_pct(over)} over max_length)")
+        # The bins differ in width (quarters of max_length, then wider, then a last one to the
+        # longest pair): drawn as counts, a wide bin looked tall and a narrow one empty. Heights
+        # are pairs per width of the first bin.
+        edges = np.asarray(tokens["bin_edges"], dtype=float)
+        widths = np.diff(edges)
+        unit = widths[0] if len(widths) and widths[0] > 0 else 1.0
+        if len(widths) and (widths != unit).any():
+            ylabel = f"pairs per {unit:,.0f} tokens"
+        for key, color in (("chosen", CHOSEN), ("rejected", REJECTED)):
+            if tokens[key]:
+                density = np.asarray(tokens[key], dtype=float) / np.where(widths > 0, widths, 1.0) * unit
+                ax.stairs(density, edges, color=color, linewidth=1.6, label=key)
         ax.axvline(max_length, color="#212529", linestyle="--", linewidth=1.2)
         ax.text(max_length, ax.get_ylim()[1], f" max_length={max_length:,}", va="top", fontsize=9)
         _thousands(ax.xaxis)

@@ -2,7 +2,7 @@
 
 Failed checks come first, worst severity first, because that is what decides whether a dataset is fit
 to train on. Statistics are flattened to short strings; nested ones (``by_source``) are kept whole
-for a collapsible view. The ``truncation`` check's token-length statistics feed the token plot.
+for a collapsible view. The truncation checks' token-length histogram feeds the token plot.
 """
 
 from __future__ import annotations
@@ -213,11 +213,9 @@ def token_lengths(checks: dict[str, Any] | None) -> dict[str, Any] | None:
 
     Read from the statistic of any check whose id contains ``truncation`` and that ran (not
     skipped): ``max_length`` (int), ``tokenizer`` (str, optional), ``pairs_truncated`` (optional),
-    and for the plot one of
-    ``length_histogram: {"bin_edges": [...], "chosen": [...], "rejected": [...]}`` (counts per bin of
-    prompt+response token lengths) or ``token_lengths: {"chosen": [...], "rejected": [...]}`` (lengths
-    of a sample of pairs). Without either, the result has no ``bin_edges``/``lengths`` and the plot
-    says what the check did record.
+    and for the plot ``length_histogram: {"bin_edges": [...], "chosen": [...], "rejected": [...]}``
+    (counts per bin of prompt+response token lengths, docs/contracts.md). Without it, the result has
+    no ``bin_edges`` and the plot says what the check did record.
     """
     found = None
     for check in (checks or {}).get("checks", []):
@@ -226,7 +224,7 @@ def token_lengths(checks: dict[str, Any] | None) -> dict[str, Any] | None:
         stat = check.get("statistic")
         if not isinstance(stat, dict) or not isinstance(stat.get("max_length"), (int, float)):
             continue
-        hist, lengths = stat.get("length_histogram"), stat.get("token_lengths")
+        hist = stat.get("length_histogram")
         out = {"max_length": stat["max_length"], "tokenizer": stat.get("tokenizer"), "check": check["id"],
                "pairs_truncated": stat.get("pairs_truncated")}
         sides_ok = isinstance(hist, dict) and all(hist.get(k) in (None, []) or _numbers(hist.get(k)) for k in ("chosen", "rejected"))
@@ -234,9 +232,6 @@ def token_lengths(checks: dict[str, Any] | None) -> dict[str, Any] | None:
             edges = hist["bin_edges"]
             if all(len(hist.get(k) or []) in (0, len(edges) - 1) for k in ("chosen", "rejected")):
                 return out | {"bin_edges": edges, "chosen": hist.get("chosen") or [], "rejected": hist.get("rejected") or []}
-        if (isinstance(lengths, dict) and all(lengths.get(k) in (None, []) or _numbers(lengths.get(k)) for k in ("chosen", "rejected"))
-                and any(_numbers(lengths.get(k)) for k in ("chosen", "rejected"))):
-            return out | {"lengths": {k: lengths.get(k) or [] for k in ("chosen", "rejected")}}
         found = found or out
     return found
 

@@ -34,6 +34,7 @@ from prefdata.shapes.messages import MESSAGES as MESSAGES_KIND
 from prefdata.shapes.messages import ROLE_ALIASES, TEXT, sniff_kind, to_messages
 from prefdata.shapes.prompt import PromptPlan
 
+#: What :meth:`FeedbackShape.adapt` hands the pairing step (checked when the plan resolves).
 HALF_SCHEMA = pl.Schema(
     {
         "_record": pl.Int64,
@@ -188,7 +189,7 @@ class FeedbackShape(Shape):
             "_reason",
             "_field",
             "_detail",
-        )
+        ).match_to_schema(HALF_SCHEMA)  # the pairing step reads these columns by name and type
 
     def raw_names(self) -> RawNames:
         """The raw fields of a half-pair's ``prompt`` and ``response``, which the generic rules check

@@ -77,7 +77,6 @@ class Kind:
 
 
 TEXT = Kind("text")
-MESSAGE_KIND = Kind("message")
 MESSAGES = Kind("messages")
 
 

@@ -22,7 +22,6 @@ batches from their own columns only.
 from __future__ import annotations
 
 import glob
-import json
 import os
 import re
 from collections.abc import Callable
@@ -36,7 +35,6 @@ import pyarrow as pa
 
 from prefdata.build.output import parquet_schema, shards_by_split_and_loaded
 from prefdata.coerce import lossless, text
-from prefdata.config_files import parse_json
 from prefdata.io.discover import shown_name
 from prefdata.io.morsels import parquet_footer
 from prefdata.non_utf8_paths import is_utf8
@@ -472,16 +470,3 @@ def _longer_than(before, rows: np.ndarray, max_length: int, tokenizer, chat_temp
         ids = tokenizer.apply_chat_template(conversations, tokenize=True, return_dict=True, chat_template=chat_template)["input_ids"]
         longer += sum(len(i) > max_length for i in ids)
     return longer
-
-
-def manifest_summary(data: TrainingData) -> dict[str, Any] | None:
-    """The parts of ``manifest.json`` worth repeating next to a model (tool version and counts)."""
-    if data.manifest is None:
-        return None
-    try:
-        manifest = parse_json(data.manifest.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(
-            f"{data.manifest}: unreadable manifest ({exc}); rebuild the dataset or remove the file"
-        ) from None
-    return {"prefdata_version": manifest.get("prefdata_version"), "counts": manifest.get("counts")}

@@ -230,7 +230,8 @@ def load_for_training(inputs: Inputs, *, sequences_per_pair: int, progress: Prog
         trainable_params=0 if lora else None,  # LoRA adapters are a rounding error next to the base weights
     )
     checkpointing = decide_checkpointing(inputs.recipe.activation_checkpointing, estimate)
-    # transformers 5 reads `activation_checkpointing`; TRL 1.x still reads the deprecated mirror, so set both.
+    # Later transformers 5.x releases read `activation_checkpointing` (earlier ones only
+    # `gradient_checkpointing`, which TRL 1.x still reads as a deprecated mirror), so set both.
     inputs.args.gradient_checkpointing = checkpointing
     if hasattr(inputs.args, "activation_checkpointing"):
         inputs.args.activation_checkpointing = checkpointing

@@ -99,7 +99,7 @@ def run_fields(inputs: Any, trainer: Any, drops: dict[str, Any], train_metrics: 
             "type": str(trainer.accelerator.distributed_type.value),
             "processes": trainer.accelerator.num_processes,
         },
-        "activation_checkpointing": inputs.args.gradient_checkpointing,
+        "activation_checkpointing": getattr(inputs.args, "activation_checkpointing", inputs.args.gradient_checkpointing),
         "drops": {k: v.to_json() for k, v in drops.items()},
         "train_metrics": train_metrics,
     }

@@ -37,7 +37,8 @@ def build_trl_config(recipe: Recipe, output: Path, precision: Precision):
 
 
 def checkpointing_field(cls) -> str:
-    """transformers 5 renamed ``gradient_checkpointing`` to ``activation_checkpointing``; use the current name."""
+    """A transformers 5.x release renamed ``gradient_checkpointing`` to ``activation_checkpointing`` (the old
+    name stays as a deprecated mirror); use the name the installed release documents."""
     names = {f.name for f in dataclasses.fields(cls)}
     return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 

@@ -194,7 +194,7 @@ def checks_doc(offending: list[str], *, passed: bool = False) -> dict[str, Any]:
              "message": "71% of pairs prefer the longer response " + XSS},
             {"id": "position_bias", "severity": "warn", "passed": True, "statistic": {"share_a_wins": 0.6},
              "offending_ids": [], "offending_count": 0, "message": "A wins 60%"},
-            {"id": "truncation", "severity": "info", "passed": False,
+            {"id": "truncation_identical", "severity": "info", "passed": False,
              "statistic": {"tokenizer": "tiny-bpe", "max_length": 512,
                            "length_histogram": {"bin_edges": edges, "chosen": [10, 40, 50, 30, 12, 6, 3],
                                                 "rejected": [14, 50, 45, 25, 10, 5, 2]}},

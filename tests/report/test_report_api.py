@@ -42,7 +42,7 @@ def test_rich_dataset_shows_every_part(rich_dataset):
         assert f"<tr><td>{source}</td>" in html, source
     # failed checks first (error expectations aside), with their severity and offending pairs
     assert html.index('data-check="length_bias"') < html.index('data-check="identical_pairs"')
-    assert html.index('data-check="truncation"') < html.index('data-check="identical_pairs"')
+    assert html.index('data-check="truncation_identical"') < html.index('data-check="identical_pairs"')
     assert f'data-pair-id="{hostile["id"]}"' in html
     assert "1 offending id(s) are not in the data" in html  # the truncation check's stale id
     assert "(1 offending id(s) are not in the data: checks.json may be stale.)" in md  # as the HTML says
@@ -65,15 +65,6 @@ def test_plots_not_applicable_say_so(tmp_path):
     assert "checks.json has no token lengths" in html
     assert result.checks_source == "none" and result.checks_passed is None
     assert "Checks not run" in html and "Checks not run" in result.md_path.read_text()
-
-
-def test_token_lengths_as_a_sample_of_lengths(tmp_path):
-    checks = checks_doc([])
-    checks["checks"][3]["statistic"] = {"max_length": 64, "token_lengths": {"chosen": [10, 50, 70, 90], "rejected": [5, 30]}}
-    out = write_dataset(tmp_path / "out", {"train": simple_rows(10)}, checks=checks)
-    html = report(out).html_path.read_text(encoding="utf-8")
-    assert plot_states(html)["tokens"] == "plot"
-    assert "50.0% over max_length" in html  # 2 of the 4 chosen lengths exceed 64
 
 
 def test_malformed_token_statistics_are_ignored_not_drawn(tmp_path):

@@ -68,6 +68,7 @@ def test_outputs_carry_provenance_and_eval(runs, task_data):
         for package in ("prefdata", "trl", "transformers", "peft", "torch"):
             assert record["versions"][package], package
         assert record["precision"]["name"] == "fp32"  # CPU
+        assert record["activation_checkpointing"] is False  # never on CPU (hardware.py)
     evaluation = json.loads((dpo.output / "eval.json").read_text())
     assert evaluation["before"]["reward_accuracy"] == pytest.approx(0.5)
     assert evaluation["after"]["reward_accuracy"] == pytest.approx(dpo.eval_after.reward_accuracy)

@@ -33,10 +33,6 @@ ROLE_PROBLEMS = {
 }
 
 
-def _roles(column: str) -> pl.Expr:
-    return pl.col(column).list.eval(pl.element().struct.field("role"))
-
-
 def _any_message(column: str, predicate: pl.Expr) -> pl.Expr:
     return pl.col(column).list.eval(predicate).list.any().fill_null(False)
 
