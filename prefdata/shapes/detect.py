@@ -18,6 +18,7 @@ from prefdata.errors import AmbiguousLayoutError, ConfigError
 from prefdata.io.decode import is_blank_text, json_text
 from prefdata.schema import CANONICAL_COLUMNS
 from prefdata.shapes.messages import ROLE_ALIASES, looks_like_messages
+from prefdata.text_keys import BLANK
 
 CHOSEN_KEYS = ("chosen", "chosen_messages", "chosen_response", "response_chosen", "chosen_conversation")
 REJECTED_KEYS = ("rejected", "rejected_messages", "rejected_response", "response_rejected", "rejected_conversation")
@@ -29,9 +30,11 @@ _MARKERS = ("\n\nHuman:", "\n\nAssistant:", "Human:", "Assistant:")
 #: A turn that starts after a single line break (not a blank line), Windows line ends included.
 _SINGLE_BREAK_TURN = re.compile(r"(?<![\r\n])\r?\n(?:Human|Assistant):")
 #: The roles of a dialogue's turns as the default blank-line markers read it, and as single-break
-#: markers read it (a turn at the start, or after a blank line or a single line break).
-_BLANK_LINE_ROLES = re.compile(r"(?:\A\s*|\r?\n\r?\n)(Human|Assistant):")
-_ANY_BREAK_ROLES = re.compile(r"(?:\A\s*|\r?\n)(Human|Assistant):")
+#: markers read it (a turn at the start after nothing but blank text, as the parser reads one, or
+#: after a blank line or a single line break).
+_START = f"\\A[{re.escape(BLANK)}]*"
+_BLANK_LINE_ROLES = re.compile(rf"(?:{_START}|\r?\n\r?\n)(Human|Assistant):")
+_ANY_BREAK_ROLES = re.compile(rf"(?:{_START}|\r?\n)(Human|Assistant):")
 #: Characters a field path reads as nesting or indexing: a key holding one cannot be named in a config.
 _PATH_SYNTAX = re.compile(r"[.\[\]]")
 
@@ -103,7 +106,8 @@ def _renamed(fields: Sequence[str]) -> str:
 
 
 def _is_hh_dialogue(value: Any) -> bool:
-    return isinstance(value, str) and value.lstrip().startswith("Human:") and "Assistant:" in value
+    # blank text before the first marker is no text before it, to the parser as here (strip_chars_start(BLANK))
+    return isinstance(value, str) and value.lstrip(BLANK).startswith("Human:") and "Assistant:" in value
 
 
 def prompt_extras(sample: Sequence[Mapping[str, Any]], keys: Counter[str], columns: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ Other tools write message lists (LLaMA-Factory ``chosen_messages``/``rejected_me
 ``content`` is a list of ``{type, value}`` parts); those are read the same way.
 
 Rule: text is split only at turn markers (a marker is a whole ``\\n\\nHuman:`` / ``\\n\\nAssistant:``
-at a line start, so never mid-word); each turn's text is stripped of surrounding whitespace. Both
+at a line start, so never mid-word); blank text before the first marker is skipped, other text there
+is a ``malformed_transcript`` reject; each turn's text is stripped of surrounding whitespace. Both
 dialogues must end with an assistant turn, and everything before those final turns must be identical:
 that is the prompt. Pairs whose dialogues differ earlier (the annotator compared two different
 conversations, not two replies to one prompt) are rejected as ``transcripts_diverge``.
@@ -52,9 +53,12 @@ def parse_marked_text(text: pl.Expr, user_marker: str, assistant_marker: str) ->
     """
     lead_u, lead_a = user_marker.lstrip("\n"), assistant_marker.lstrip("\n")
     leading_newlines = user_marker[: len(user_marker) - len(lead_u)]
-    # A dialogue may start with "Human:" rather than "\n\nHuman:"; give it the leading newlines.
-    starts_bare = text.str.starts_with(lead_u) | text.str.starts_with(lead_a)
-    normalized = pl.when(starts_bare).then(pl.lit(leading_newlines) + text).otherwise(text)
+    # A dialogue may start with "Human:" rather than "\n\nHuman:", or with a marker after blank text
+    # that is not the marker's own line breaks ("\nHuman:", " Human:"): nothing but blank text comes
+    # before its first turn, so give that turn the marker's leading newlines.
+    lead = text.str.strip_chars_start(BLANK)
+    starts_bare = lead.str.starts_with(lead_u) | lead.str.starts_with(lead_a)
+    normalized = pl.when(starts_bare).then(pl.lit(leading_newlines) + lead).otherwise(text)
     marked = normalized
     for marker, role in ((user_marker, "user"), (assistant_marker, "assistant")):
         # the same marker with Windows line ends (HH-RLHF saved on Windows), then as written; one that

@@ -193,6 +193,21 @@ def test_a_stray_single_break_marker_inside_a_reply_does_not_switch_the_file_mar
     assert ids["first"] == ids["last"]
 
 
+def test_a_leading_line_break_is_no_single_break_turn(tmp_path):
+    """``"\nHuman: hi\n\nAssistant: hello"`` starts with its Human turn, as the parser reads it (blank text
+    before the first marker is skipped): its turns are blank-line turns, so the defaults read it and
+    detection keeps them (README prompt_markers: single-break markers only when a dialogue needs them).
+    Single-break markers would split the stray ``\nAssistant:`` inside the other record's reply."""
+    lead = {"chosen": "\nHuman: hi\n\nAssistant: hello", "rejected": "\nHuman: hi\n\nAssistant: go"}
+    stray = {"chosen": "\n\nHuman: q\n\nAssistant: yes.  \nAssistant: bye", "rejected": "\n\nHuman: q\n\nAssistant: no"}
+    _write(tmp_path / "t.jsonl", [lead, stray])
+    first, _ = _round_trip(tmp_path / "t.jsonl", tmp_path)
+    assert (first.config.sources[0].markers.user, first.config.sources[0].markers.assistant) == ("\n\nHuman:", "\n\nAssistant:")
+    assert first.counts["pairs_written"] == 2 and first.counts["records_rejected"] == 0, first.counts
+    chosen = sorted(m["content"] for c in pairs(tmp_path / "auto")["chosen"] for m in c)
+    assert chosen == ["hello", "yes.  \nAssistant: bye"]
+
+
 def test_hh_rlhf_builds_the_same_pairs_with_its_stray_marker_record_first(shared_data, tmp_path):
     """The real case: record 1561 moved to the front gave 2,302 pairs instead of 2,303."""
     lines = (shared_data / "hh-rlhf-harmless-test" / "test.jsonl").read_bytes().splitlines(keepends=True)

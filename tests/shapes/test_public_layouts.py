@@ -142,6 +142,42 @@ def test_hh_dialogue_in_a_prompt_string_is_split_into_turns(tmp_path: Path) -> N
     assert reasons == {3: ("malformed_transcript", "prompt"), 4: ("bad_turn_order", "prompt")}
 
 
+def test_blank_text_before_the_first_marker_is_no_text_before_it(tmp_path: Path) -> None:
+    """README (transcript, prompt_markers): only text before the first marker is a malformed_transcript
+    reject. A dialogue whose first marker follows nothing but blank text (one line break, a space, a BOM)
+    starts with that turn: ``"\nHuman: hi"`` and ``" Human: hi"`` were rejected "text before the first
+    turn marker", and detection, which read them as HH dialogues, so lost every record of such a file."""
+    leads = ["\n", " ", "\ufeff \n\n", "Note\n"]
+    raw = _jsonl(tmp_path / "t.jsonl", [{"chosen": f"{lead}Human: hi {i}\n\nAssistant: hello", "rejected": f"{lead}Human: hi {i}\n\nAssistant: go"}
+                                         for i, lead in enumerate(leads, 1)])
+    out = tmp_path / "t"
+    prefdata.build(raw, out, config={"sources": [{"shape": "transcript"}]})
+    assert_reconciled(out)
+    got = _by_record(out)
+    assert sorted(got) == [1, 2, 3]
+    assert all(_turns(got[r]["prompt"]) == [("user", f"hi {r}")] and _turns(got[r]["chosen"]) == [("assistant", "hello")] for r in got)
+    bad = rejects(out).row(0, named=True)  # text that is not blank is still never dropped
+    assert (bad["record"], bad["reason"], bad["field"]) == (4, "malformed_transcript", "chosen")
+    assert bad["detail"] == "chosen: text before the first turn marker ('\\n\\nHuman:' or '\\n\\nAssistant:')"
+
+    raw = _jsonl(tmp_path / "p.jsonl", [
+        {"prompt": "\nHuman: What is 2+2?\n\nAssistant:", "chosen": "4", "rejected": "5"},
+        {"prompt": " Human: Capital of France?\n\nAssistant:", "chosen": "Paris", "rejected": "Rome"},
+    ])
+    assert "prompt_markers" in _detected(raw).config_yaml
+    out = tmp_path / "p"
+    prefdata.build(raw, out)
+    assert_reconciled(out)
+    got = _by_record(out)
+    assert (_turns(got[1]["prompt"]), _turns(got[2]["prompt"])) == ([("user", "What is 2+2?")], [("user", "Capital of France?")])
+    assert rejects(out).height == 0
+    # detection skips what the parser skips: a BOM (blank, though not str.isspace) before the first marker
+    from prefdata.shapes.detect import prompt_extras
+
+    markers = {"user": "\n\nHuman:", "assistant": "\n\nAssistant:"}
+    assert prompt_extras([{"prompt": "\ufeffHuman: hi\n\nAssistant:"}], Counter(), {"prompt": "prompt"}) == {"prompt_markers": markers}
+
+
 def test_hh_prompt_strings_of_a_ranked_source_are_split_too(tmp_path: Path) -> None:
     raw = _jsonl(tmp_path / "nectar.jsonl", [
         {"prompt": NECTAR_PROMPT, "answers": [{"answer": "Dune.", "model": "m1", "rank": 2}, {"answer": "Flowers for Algernon.", "model": "m2", "rank": 1}]},
