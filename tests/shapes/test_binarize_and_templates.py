@@ -74,6 +74,9 @@ def _texts(out: Path) -> list[tuple[str, str, float, float]]:
         ("Input (e.g. a URL): {instruction}\nContext: {input}", "", "The cat sat.", "Context: The cat sat."),  # no sentence end
         ("Dr. Smith: {instruction}\n\nU.S. Answer: {input}", "", "Yes.", "U.S. Answer: Yes."),  # abbreviations end no sentence
         ("Q1. Answer: {instruction}\n\nNotes: {input}", "", "Yes.", "Notes: Yes."),
+        # a full stop ends a sentence only after a lower-case word of two letters or more (prompt._SENTENCE_END)
+        ("Rules: cite e.g. Question: {instruction}\nContext: {input}", "", "The cat sat.", "Context: The cat sat."),
+        ("Pick option a. Question: {instruction}\nContext: {input}", "", "The cat sat.", "Context: The cat sat."),
         ("{instruction}\n\nRules: be nice. Question: {input}", "", "Why?", "Rules: be nice. Question: Why?"),  # between fields: the whole line
         # escaped braces are literal text where they stand
         ('Reply in JSON like {{"answer": 1}}.\n\n### Instruction:\n{instruction}', "Why?", None, 'Reply in JSON like {"answer": 1}.\n\n### Instruction:\nWhy?'),
@@ -218,6 +221,39 @@ def test_best_vs_random_draws_the_same_pairs_however_the_log_is_split(tmp_path: 
 
 
 # -- models_from -------------------------------------------------------------------------------------
+
+
+def test_a_text_scored_twice_keeps_the_first_ones_model(tmp_path: Path) -> None:
+    """README rated: the same text twice is one completion "scored by the mean of its scores, with the
+    first one's model": Apple. (8 by m1, 6 by m3) is 7.0 by m1."""
+    raw = _jsonl(tmp_path / "r.jsonl", [{"p": "Name a fruit.", "c": [{"t": "Apple.", "s": 8, "m": "m1"}, {"t": "A car.", "s": 1, "m": "m2"}, {"t": "Apple.", "s": 6, "m": "m3"}]}])
+    config = {"sources": [{"shape": "rated", "columns": {"prompt": "p", "completions": "c", "text": "t", "score": "s", "model": "m"}}]}
+    prefdata.build(raw, tmp_path / "out", config=config, quiet=True)
+    assert pairs(tmp_path / "out").select("chosen_model", "score_chosen", "rejected_model", "score_rejected").rows() == [("m1", 7.0, "m2", 1.0)]
+
+
+def test_a_gap_exactly_at_the_margin_less_its_tolerance_meets_it(tmp_path: Path) -> None:
+    """README rated: a gap of at least min_margin "compared with a tolerance of 1e-9 of the larger score",
+    the bound included: 1e9 and 1e9 - 2 have a tolerance of exactly 1.0 (both exact in binary), so their
+    gap 2 meets a margin of 3 (2 >= 3 - 1), and misses a margin of 3.5."""
+    raw = _jsonl(tmp_path / "r.jsonl", [{"p": "q", "c": [{"t": "big", "s": 1e9}, {"t": "less", "s": 1e9 - 2}]}])
+    prefdata.build(raw, tmp_path / "out", config=_rated("all_pairs", min_margin=3), quiet=True)
+    assert _texts(tmp_path / "out") == [("big", "less", 1e9, 1e9 - 2)]
+    prefdata.build(raw, tmp_path / "wide", config=_rated("all_pairs", min_margin=3.5), quiet=True)
+    assert rejects(tmp_path / "wide")["reason"].to_list() == ["below_margin"]
+
+
+def test_the_winner_threshold_bounds_are_in_the_tie_band(tmp_path: Path) -> None:
+    """README pairwise: A wins below ``a_below``, B above ``b_above``; between them, the bounds included,
+    is a tie (the fixture covers only the b_above bound)."""
+    ps = [0.39, 0.4, 0.5, 0.6, 0.61]
+    raw = _jsonl(tmp_path / "t.jsonl", [{"q": f"q{i}", "a": f"A{i}", "b": f"B{i}", "p": p} for i, p in enumerate(ps)])
+    config = {"sources": [{"shape": "pairwise", "columns": {"prompt": "q", "response_a": "a", "response_b": "b", "winner": "p"},
+                           "winner_threshold": {"a_below": 0.4, "b_above": 0.6}}]}
+    prefdata.build(raw, tmp_path / "out", config=config, quiet=True)
+    got = pairs(tmp_path / "out").select(pl.col("prompt").list.first().struct.field("content"), "chosen_position").sort("content").rows()
+    assert got == [("q0", "a"), ("q4", "b")]
+    assert rejects(tmp_path / "out").sort("record").select("record", "reason").rows() == [(2, "tie"), (3, "tie"), (4, "tie")]
 
 
 def test_models_from_names_both_models_or_neither(tmp_path: Path) -> None:

@@ -477,3 +477,105 @@ def test_one_field_of_mixed_kinds_is_named_in_the_singular(tmp_path: Path) -> No
     result = prefdata.build(raw, tmp_path / "out", quiet=True)
     (line,) = [w for w in result.warnings if "more than one kind" in w]
     assert "field 'chosen' of 200 sampled records holds more than one kind" in line, line
+
+
+def _user(text: str) -> dict:
+    return {"role": "user", "content": text}
+
+
+def _system(text: str) -> dict:
+    return {"role": "system", "content": text}
+
+
+def test_a_response_that_only_repeats_the_prompt_is_not_cut_to_nothing(tmp_path: Path) -> None:
+    """README preference: only prompt turns repeated *before the answer* are cut off. A chosen that is
+    the prompt and nothing after has no answer to cut them from: it stays as written and is rejected
+    for its user turn (bad_turn_order), not emptied into an empty_field "chosen has no turns"."""
+    raw = _jsonl(tmp_path / "p.jsonl", [{"prompt": [_user("hi")], "chosen": [_user("hi")],
+                                          "rejected": [_user("hi"), {"role": "assistant", "content": "yo"}]}])
+    prefdata.build(raw, tmp_path / "out")
+    assert rejects(tmp_path / "out").select("record", "reason", "field").rows() == [(1, "bad_turn_order", "chosen")]
+
+
+def test_a_system_field_unlike_the_prompts_own_system_turn_is_added_first(tmp_path: Path) -> None:
+    """README: a `system` field whose turn the prompt already starts with is not added twice; only that
+    same turn is left out, a different one is still placed first."""
+    raw = _jsonl(tmp_path / "p.jsonl", [
+        {"prompt": [_system("Be terse."), _user("hi")], "sys": "Answer in French.", "chosen": "salut", "rejected": "hello"},
+        {"prompt": [_system("Be terse."), _user("hey")], "sys": "Be terse.", "chosen": "yo", "rejected": "hello"},
+    ])
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "system": "sys", "chosen": "chosen", "rejected": "rejected"}}]}
+    prefdata.build(raw, tmp_path / "out", config=config)
+    got = _by_record(tmp_path / "out")
+    assert _turns(got[1]["prompt"]) == [("system", "Answer in French."), ("system", "Be terse."), ("user", "hi")]
+    assert _turns(got[2]["prompt"]) == [("system", "Be terse."), ("user", "hey")]
+
+
+def test_a_history_item_that_is_not_a_pair_is_named_by_its_index(tmp_path: Path) -> None:
+    """README: "An item that is not a pair is a `wrong_type` reject naming `history[i]`": the item at
+    fault (the second), not the first."""
+    raw = _jsonl(tmp_path / "h.jsonl", [{"history": [["q1", "a1"], ["q2"], ["q3", "a3"]], "instruction": "next?", "chosen": "yes", "rejected": "no"}])
+    prefdata.build(raw, tmp_path / "out")
+    [(reason, field, detail)] = rejects(tmp_path / "out").select("reason", "field", "detail").rows()
+    assert (reason, field) == ("wrong_type", "history")
+    assert "history[1] holds 1 text(s)" in detail
+
+
+def test_a_transcript_whose_rejected_dialogue_ends_with_the_user_is_malformed(tmp_path: Path) -> None:
+    """transcript: *both* dialogues must end with an assistant turn; a rejected one ending on Human is a
+    malformed_transcript reject naming its field and its last role, not transcripts_diverge."""
+    base = "\n\nHuman: hi\n\nAssistant: "
+    raw = _jsonl(tmp_path / "t.jsonl", [
+        {"chosen": base + "hello", "rejected": base + "go away\n\nHuman: rude"},
+        {"chosen": base + "hello\n\nHuman: more", "rejected": base + "go away"},
+    ])
+    prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "transcript"}]})
+    got = rejects(tmp_path / "out").sort("record")
+    assert got.select("record", "reason", "field").rows() == [(1, "malformed_transcript", "rejected"), (2, "malformed_transcript", "chosen")]
+    assert "last turn is 'user'" in got["detail"][0]
+
+
+def test_a_transcript_may_start_with_a_bare_assistant_marker(tmp_path: Path) -> None:
+    """A dialogue may start with a bare marker, ``Assistant:`` as well as ``Human:`` (the assistant's
+    greeting first): it is split into turns, not "text before the first turn marker"."""
+    greet = "Assistant: Hi, how can I help?\n\nHuman: a joke\n\nAssistant: "
+    raw = _jsonl(tmp_path / "t.jsonl", [{"chosen": greet + "knock knock", "rejected": greet + "no"}])
+    prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "transcript"}]})
+    row = pairs(tmp_path / "out").row(0, named=True)
+    assert _turns(row["prompt"]) == [("assistant", "Hi, how can I help?"), ("user", "a joke")]
+    assert (_turns(row["chosen"]), _turns(row["rejected"])) == ([("assistant", "knock knock")], [("assistant", "no")])
+
+
+@pytest.mark.parametrize("other", ["context", "messages"])
+def test_detection_takes_input_as_the_prompt_only_last(other: str) -> None:
+    """README preference: the prompt is the first of prompt, conversations, question, query, instruction,
+    history, context, messages and input: beside `context` or `messages` (no instruction), `input` is not it."""
+    from prefdata.shapes.detect import detect
+
+    value = "ctx text" if other == "context" else [_user("hi")]
+    assert detect([{other: value, "input": "in text", "chosen": "a", "rejected": "b"}] * 3, name="x").columns.prompt == other
+
+
+def test_detection_maps_history_and_prompt_markers_only_on_a_majority() -> None:
+    """README: detection proposes `history` and `prompt_markers` "when most of the sampled records have
+    them": one of two is half, not most; two of three is."""
+    from prefdata.shapes.detect import detect
+
+    good, bad = {"prompt": "p", "history": [["u", "a"]], "chosen": "a", "rejected": "b"}, {"prompt": "p", "history": "x", "chosen": "a", "rejected": "b"}
+    assert detect([good, bad], name="x").columns.history is None
+    assert detect([good, bad, good], name="x").columns.history == "history"
+    hh, plain = {"prompt": NECTAR_PROMPT, "chosen": "a", "rejected": "b"}, {"prompt": "What is 2+2?", "chosen": "4", "rejected": "5"}
+    assert detect([hh, plain], name="x").columns.prompt_markers is None
+    markers = detect([hh, plain, hh], name="x").columns.prompt_markers
+    assert markers is not None and (markers.user, markers.assistant) == ("\n\nHuman:", "\n\nAssistant:")
+
+
+def test_detection_maps_system_prompt_and_the_response_models(tmp_path: Path) -> None:
+    """README preference: a system field is detected as `system` or `system_prompt`, and chosen_model/
+    rejected_model fields are mapped, so neither the system turn nor the model names are lost."""
+    raw = _jsonl(tmp_path / "p.jsonl", [{"system_prompt": "Be kind.", "prompt": "hi", "chosen": "hello", "rejected": "go",
+                                          "chosen_model": "m1", "rejected_model": "m2"}])
+    prefdata.build(raw, tmp_path / "out")
+    row = pairs(tmp_path / "out").row(0, named=True)
+    assert _turns(row["prompt"]) == [("system", "Be kind."), ("user", "hi")]
+    assert (row["chosen_model"], row["rejected_model"]) == ("m1", "m2")

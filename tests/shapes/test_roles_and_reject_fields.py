@@ -164,3 +164,101 @@ def test_models_from_trims_the_names(tmp_path: Path) -> None:
     recs = [{"q": "Q1", "answer_a": "A", "answer_b": "B", "w": 1, "cmp": "m1 _ m2"}, {"q": "Q2", "answer_a": "A", "answer_b": "B", "w": 2, "cmp": " m1_m2 "}]
     prefdata.build(_jsonl(tmp_path / "p.jsonl", recs), tmp_path / "out", config=PAIRWISE, test_fraction=0)
     assert sorted(pairs(tmp_path / "out").select("chosen_model", "rejected_model").rows()) == [("m1", "m2"), ("m2", "m1")]
+
+
+def test_a_tool_message_pairs_its_ranked_replies(tmp_path: Path) -> None:
+    """README tree: "every message with two or more ranked assistant replies" is a pairing parent, a
+    tool result too (a prompt may end in a user or tool turn): its replies were not paired."""
+    tree = m("prompter", "Weather in Paris?", None,
+             m("assistant", "weather(city='Paris')", None,
+               m("tool", '{"temp": 21}', None, m("assistant", "21 C, sunny.", 0), m("assistant", "It is cold.", 1))))
+    prefdata.build(_jsonl(tmp_path / "t.jsonl", [{"prompt": tree}]), tmp_path / "out", config=TREE, test_fraction=0)
+    assert _rejects(tmp_path / "out") == []
+    got = pairs(tmp_path / "out")
+    assert [(t["role"], t["content"]) for t in got["prompt"][0]] == [
+        ("user", "Weather in Paris?"), ("assistant", "weather(city='Paris')"), ("tool", '{"temp": 21}')]
+    assert _texts(tmp_path / "out") == [('{"temp": 21}', "21 C, sunny.", "It is cold.")]
+
+
+@pytest.mark.parametrize("first", ["Mushrooms.", "Basil."])
+def test_of_replies_tied_for_the_best_rank_the_first_is_chosen(tmp_path: Path, first: str) -> None:
+    """README tree: replies tied for the best rank are never paired with each other, and the first of
+    them in the raw list is chosen against each strictly worse one (so the pairs follow the data, not
+    a sort's tie order)."""
+    other = "Basil." if first == "Mushrooms." else "Mushrooms."
+    tree = m("prompter", "Best pizza topping?", None, m("assistant", first, 0), m("assistant", other, 0), m("assistant", "Glue.", 1))
+    prefdata.build(_jsonl(tmp_path / "t.jsonl", [{"prompt": tree}]), tmp_path / "out", config=TREE, test_fraction=0)
+    assert _texts(tmp_path / "out") == [("Best pizza topping?", first, "Glue.")]
+
+
+@pytest.mark.parametrize("deleted", ["false", "False", 0, None])
+def test_only_deleted_true_deletes_a_tree_message(tmp_path: Path, deleted: object) -> None:
+    """README tree: deleted messages (``deleted: true``) are left out with their subtrees; any other
+    value, the text "false" included, is not a deletion."""
+    def tree(flag: object) -> dict:
+        return m("prompter", "Best pizza topping?", None, m("assistant", "Mushrooms.", 0), m("assistant", "Glue.", 1, deleted=flag), deleted=flag)
+
+    prefdata.build(_jsonl(tmp_path / "t.jsonl", [{"prompt": tree(deleted)}]), tmp_path / "out", config=TREE, test_fraction=0)
+    assert _rejects(tmp_path / "out") == [] and _texts(tmp_path / "out") == [("Best pizza topping?", "Mushrooms.", "Glue.")]
+    prefdata.build(_jsonl(tmp_path / "d.jsonl", [{"prompt": tree(True)}]), tmp_path / "del", config=TREE, test_fraction=0)
+    assert _rejects(tmp_path / "del") == [(1, "filtered_out", "prompt")]
+
+
+def test_llamafactory_sharegpt_tool_roles(tmp_path: Path) -> None:
+    """LLaMA-Factory's ShareGPT ``from`` values: ``function_call`` is the model's call (an assistant turn)
+    and ``observation`` the tool's result (a tool turn), as messages.ROLE_ALIASES maps them."""
+    conv = [{"from": "human", "value": "Weather in Paris?"}, {"from": "function_call", "value": '{"name": "weather"}'},
+            {"from": "observation", "value": '{"temp": 21}'}]
+    rows = [{"conversations": conv, "chosen": {"from": "gpt", "value": "21 C."}, "rejected": {"from": "gpt", "value": "No idea."}}]
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "conversations", "chosen": "chosen", "rejected": "rejected"}}]}
+    prefdata.build(_jsonl(tmp_path / "s.jsonl", rows), tmp_path / "out", config=config, test_fraction=0)
+    assert _rejects(tmp_path / "out") == []
+    assert [(t["role"], t["content"]) for t in pairs(tmp_path / "out")["prompt"][0]] == [
+        ("user", "Weather in Paris?"), ("assistant", '{"name": "weather"}'), ("tool", '{"temp": 21}')]
+
+
+PARTS = {"sources": [{"shape": "preference", "columns": {"prompt": "p", "chosen": "good", "rejected": "bad"}}]}
+
+
+def _said(*parts: dict) -> list[dict]:
+    return [{"role": "assistant", "content": list(parts)}]
+
+
+def test_content_parts_without_a_type_are_text_joined_by_line_breaks(tmp_path: Path) -> None:
+    """A content part with no ``type`` (``{"text": ...}``) is text, as a ``"text"`` part is, and the text
+    parts of one message are joined with a line break."""
+    rows = [{"p": "hi", "good": _said({"text": "Hello"}, {"type": "text", "text": "there"}), "bad": _said({"type": "text", "text": "Go away."})}]
+    prefdata.build(_jsonl(tmp_path / "c.jsonl", rows), tmp_path / "out", config=PARTS, test_fraction=0)
+    assert _rejects(tmp_path / "out") == []
+    assert [(t["role"], t["content"]) for t in pairs(tmp_path / "out")["chosen"][0]] == [("assistant", "Hello\nthere")]
+
+
+def test_a_non_text_part_is_named_by_the_field_that_holds_it(tmp_path: Path) -> None:
+    """Every reject names its raw field: an image part in ``rejected`` (here ``bad``) was named ``good``."""
+    image = {"type": "image", "text": None}
+    rows = [{"p": "q1", "good": _said({"type": "text", "text": "fine"}), "bad": _said({"type": "text", "text": "look"}, image)},
+            {"p": "q2", "good": _said({"type": "text", "text": "see"}, image), "bad": _said({"type": "text", "text": "no"})}]
+    prefdata.build(_jsonl(tmp_path / "c.jsonl", rows), tmp_path / "out", config=PARTS, test_fraction=0)
+    assert _rejects(tmp_path / "out") == [(1, "non_text_content", "bad"), (2, "non_text_content", "good")]
+
+
+@pytest.mark.parametrize("blank", ["", "  \n"])
+def test_a_blank_system_turn_of_a_message_list_is_dropped(tmp_path: Path, blank: str) -> None:
+    """README: a system message with blank text says nothing and is left off, "as in every shape"; a
+    whitespace-only one in a prompt's message list was an empty_field reject."""
+    rows = [{"p": [{"role": "system", "content": blank}, {"role": "user", "content": "hi"}], "good": "hello", "bad": "go"}]
+    prefdata.build(_jsonl(tmp_path / "s.jsonl", rows), tmp_path / "out", config=PARTS, test_fraction=0)
+    assert _rejects(tmp_path / "out") == []
+    assert [(t["role"], t["content"]) for t in pairs(tmp_path / "out")["prompt"][0]] == [("user", "hi")]
+
+
+def test_a_feedback_conversation_holding_only_the_response_has_no_prompt(tmp_path: Path) -> None:
+    """A conversation with nothing before the rated response is ``missing_field`` naming the
+    conversation field ("no prompt"), feedback's own check before pairing, not a generic empty_field."""
+    rows = [{"messages": [{"role": "assistant", "content": "Hello there"}], "label": "up"},
+            {"messages": [{"role": "assistant", "content": "Go away"}], "label": "down"}]
+    config = {"sources": [{"shape": "feedback", "columns": {"conversation": "messages", "label": "label"}, "labels": {"up": ["up"], "down": ["down"]}}]}
+    prefdata.build(_jsonl(tmp_path / "f.jsonl", rows), tmp_path / "out", config=config, test_fraction=0)
+    assert _rejects(tmp_path / "out") == [(1, "missing_field", "messages"), (2, "missing_field", "messages")]
+    assert rejects(tmp_path / "out")["detail"].to_list() == ["no prompt", "no prompt"]
+    assert pairs(tmp_path / "out").height == 0
