@@ -162,3 +162,49 @@ def test_the_split_names_the_loader_reads_pass_the_default_suite_in_both_engines
     split = next(e for e in ours.expectations if e.kwargs.get("column") == "split")
     assert not split.success and split.result["unexpected_count"] == splits["gen"]
     assert split.result["partial_unexpected_list"] == ["gen", "gen"]
+
+
+#: The flat view's columns as docs/contracts.md ("The checked view") lists them.
+VIEW_COLUMNS = sorted([
+    "id", "source", "split", "score_chosen", "score_rejected", "chosen_model", "rejected_model", "chosen_position",
+    "prompt_text", "chosen_text", "rejected_text", "prompt_turns", "chosen_turns", "rejected_turns",
+    "prompt_last_role", "prompt_roles", "chosen_roles", "rejected_roles", "lineage_records",
+])
+
+
+def test_columns_to_match_set_details_are_the_same_in_both_engines(tmp_path):
+    """GX 1.x (``_validate_result`` in expect_table_columns_to_match_set.py) lists every mismatch under
+    ``details.mismatched`` -- ``unexpected`` (table columns not in the set) and ``missing`` (set columns
+    not in the table) -- whenever the sets differ, whatever ``exact_match`` says, also when a subset
+    passes; equal sets give no details. ``exact_match`` absent means true; null, like false, lets the
+    table have more columns. The polars engine kept ``unexpected`` only with exact_match true and wrote
+    no details on a passing subset (the engines wrote different results), and refused a null exact_match."""
+    from tests.check.rows import write_rows
+
+    data = write_rows(tmp_path / "d", [{"prompt": f"q{i}?", "chosen": "a", "rejected": "b"} for i in range(3)])
+    column_sets = {"extra_and_missing": ["id", "no_such_column"], "subset": ["id"], "equal": VIEW_COLUMNS, "empty": []}
+    flags = {"true": True, "false": False, "null": None, "absent": ...}
+    cases = [(s, f) for s in column_sets for f in flags]
+    expectations = [
+        {"type": "expect_table_columns_to_match_set",
+         "kwargs": {"column_set": column_sets[s], **({} if flags[f] is ... else {"exact_match": flags[f]})}}
+        for s, f in cases
+    ]
+    suite = tmp_path / "match_set.json"
+    suite.write_text(json.dumps({"name": "match_set", "expectations": expectations}))
+    ours = check(data, suite=suite, write=False).expectations
+    theirs = check(data, suite=suite, engine="gx", write=False).expectations
+    others = [c for c in VIEW_COLUMNS if c != "id"]
+    mismatched = {
+        "extra_and_missing": {"unexpected": others, "missing": ["no_such_column"]},
+        "subset": {"unexpected": others},
+        "equal": None,
+        "empty": {"unexpected": VIEW_COLUMNS},
+    }
+    for (s, f), o, t in zip(cases, ours, theirs, strict=True):
+        exact = f in ("true", "absent")
+        success = s == "equal" or (s != "extra_and_missing" and not exact)
+        details = None if mismatched[s] is None else {"mismatched": mismatched[s]}
+        for engine, e in (("polars", o), ("gx", t)):
+            assert (e.success, e.result.get("details")) == (success, details), (engine, s, f)
+            assert e.result["observed_value"] == VIEW_COLUMNS, (engine, s, f)
