@@ -102,3 +102,20 @@ def test_a_rebuild_swapped_in_while_checking_is_refused_not_certified(tmp_path, 
     with pytest.raises(DatasetError, match="changed while being checked .* run check again"):
         check(out)
     assert not (out / "checks.json").exists()
+
+
+def test_summary_counts_a_failing_info_check_under_info(tmp_path):
+    """docs/contracts.md: ``summary`` counts the failing checks and expectations by severity; a check
+    whose config severity is info counts under "info", not "warn"."""
+    from tests.check.rows import write_rows
+
+    rows = [{"prompt": "q", "chosen": "same", "rejected": "same"}]
+    rows += [{"prompt": f"q{i}", "chosen": "a", "rejected": "b"} for i in range(5)]
+    result = check(write_rows(tmp_path, rows), write=False, config={"checks": {"identical_responses": {"severity": "info"}}})
+    identical = result.check("identical_responses")
+    assert identical.severity == "info" and not identical.passed
+    failed = result.failures()
+    assert result.summary["failed"] == len(failed)
+    for severity in ("error", "warn", "info"):
+        assert result.summary[severity] == sum(f.severity == severity for f in failed), severity
+    assert result.summary["info"] == 1

@@ -270,6 +270,56 @@ def test_exact_duplicates_count_the_extra_copies(tmp_path):
     assert dup.message.startswith("3 extra copies of 2 pairs")
 
 
+def test_groups_across_splits_are_the_duplicate_groups_in_more_than_one_split(tmp_path):
+    """exact_duplicates' ``groups_across_splits`` (docs/contracts.md): the groups of copies lying in
+    more than one split. Two groups of two copies: one within train, one in train and test."""
+    from tests.check.rows import write_rows
+
+    same = {"prompt": "same q", "chosen": "yes", "rejected": "no"}
+    other = {"prompt": "other q", "chosen": "yes", "rejected": "no"}
+    rows = [same, same, dict(other, split="train"), dict(other, split="test")]
+    rows += [{"prompt": f"u{i}", "chosen": "a", "rejected": "b", "split": s} for i, s in enumerate(["train"] * 4 + ["test"] * 2)]
+    statistic = check(write_rows(tmp_path, rows), write=False).check("exact_duplicates").statistic
+    assert (statistic["duplicate_groups"], statistic["extra_copies"], statistic["groups_across_splits"]) == (2, 2, 1)
+
+
+def test_leakage_share_is_over_the_evaluation_pairs(tmp_path):
+    """prompt_leakage_exact's ``share_of_eval_pairs`` and the message's percentage: leaked evaluation
+    pairs over the evaluation pairs (1 of the 2 test pairs), not over all 10 pairs."""
+    from tests.check.rows import write_rows
+
+    rows = [{"prompt": f"train q{i}", "chosen": "yes", "rejected": "no"} for i in range(8)]
+    rows += [{"prompt": "TRAIN Q0", "chosen": "ok", "rejected": "bad", "split": "test"},
+             {"prompt": "fresh question", "chosen": "ok", "rejected": "bad", "split": "test"}]
+    leak = check(write_rows(tmp_path, rows), write=False).check("prompt_leakage_exact")
+    assert leak.offending_count == 1
+    assert leak.statistic["share_of_eval_pairs"] == 0.5
+    assert "(50.0%)" in leak.message
+
+
+def test_leakage_counts_the_training_pairs_that_share_a_leaked_prompt(tmp_path):
+    """prompt_leakage_exact's ``train_pairs_sharing_a_prompt``: the training pairs whose prompt a
+    leaked evaluation pair reuses -- 3 training pairs of one prompt -- not the leaked prompts (1)."""
+    from tests.check.rows import write_rows
+
+    rows = [{"prompt": "shared q", "chosen": f"answer {i}", "rejected": f"bad {i}"} for i in range(3)]
+    rows += [{"prompt": f"train q{i}", "chosen": "yes", "rejected": "no"} for i in range(5)]
+    rows += [{"prompt": "Shared  Q", "chosen": "ok", "rejected": "bad", "split": "test"},
+             {"prompt": "fresh", "chosen": "ok", "rejected": "bad", "split": "test"}]
+    statistic = check(write_rows(tmp_path, rows), write=False).check("prompt_leakage_exact").statistic
+    assert (statistic["leaked_prompts"], statistic["leaked_pairs"], statistic["train_pairs_sharing_a_prompt"]) == (1, 1, 3)
+
+
+def test_id_integrity_share_is_over_all_the_pairs(tmp_path):
+    """id_integrity's ``share``: pairs whose id is not their content hash over all the pairs (1 of 4)."""
+    rows = pairs(4)
+    rows[0] = dict(rows[0], id="0" * 64)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows, schema=SCHEMA))
+    outcome = check(root, write=False).check("id_integrity")
+    assert outcome.statistic == {"mismatched_rows": 1, "share": 0.25}
+    assert outcome.offending_ids == ["0" * 64]
+
+
 def test_schema_count_is_the_pairs_of_the_bad_shards(tmp_path):
     rows = pairs(7)
     write(tmp_path / "d", pa.Table.from_pylist(rows[:4], schema=SCHEMA), "train-00000-of-00002.parquet")

@@ -101,6 +101,20 @@ def test_a_short_benchmark_prompt_matches_only_a_whole_last_message(tmp_path):
     assert _contaminated(tmp_path, prompts, ["Thanks!"]) == {1, 3}
 
 
+def test_an_earlier_turn_of_exactly_ngram_words_is_matched_by_its_ngram(tmp_path):
+    """README: a pair is contaminated when a message of its prompt shares a word n-gram (ngram 8) with
+    a benchmark prompt; only a benchmark prompt *shorter* than n words is matched whole and only as the
+    last message. An earlier turn of exactly 8 words equal to an 8-word benchmark prompt shares its
+    one 8-gram; a 7-word benchmark prompt in an earlier turn is not matched."""
+    bench = "what is the capital city of france today"
+    prompts = [
+        _turns(bench, "Paris.", "Thanks, and Spain?"),
+        _turns("what is the capital city of france", "Paris.", "Thanks, and Spain?"),
+        "unrelated question",
+    ]
+    assert _contaminated(tmp_path, prompts, [bench, "what is the capital city of france"]) == {0}
+
+
 def test_swapped_words_make_other_ngrams(tmp_path):
     """The n-gram hash shared one multiplier between alternate positions, so swapping two words an even
     distance apart often kept the hash: "cats and dogs" matched a benchmark's "dogs and cats" 8-grams."""

@@ -252,3 +252,58 @@ def test_a_turn_of_invisible_or_separator_characters_is_blank_to_role_structure(
     out = write_rows(tmp_path, rows)
     outcome = check(out, write=False).check("role_structure")
     assert set(outcome.offending_ids) == ids_of(out, lambda p: p != "q4")
+
+
+def test_a_share_exactly_on_a_bound_of_the_band_passes(tmp_path):
+    """README (checks table): length_bias passes with the share "within [0.35, 0.65]", bounds included:
+    26 of 40 differing pairs (0.65) and 14 of 40 (0.35) prefer the longer response."""
+    for longer, shorter in ((26, 14), (14, 26)):
+        rows = [_pair(f"q{i}", "a longer answer", "short") for i in range(longer)]
+        rows += [_pair(f"r{i}", "short", "a longer answer") for i in range(shorter)]
+        outcome = check(write_rows(tmp_path / str(longer), rows), write=False).check("length_bias")
+        assert outcome.statistic["share_chosen_longer"] == longer / 40
+        assert outcome.passed and outcome.offending_count == 0, outcome.message
+
+
+def test_z_is_the_normal_approximation_of_the_share_against_one_half(tmp_path):
+    """README: length_bias and position_bias report z, the z-score of the share against 0.5 over the
+    pairs the share counts: z = (k - n/2) / sqrt(n/4). length_bias: 30 of the 40 pairs that differ in
+    length (the 8 of equal length are left out); position_bias: 30 "A wins" of all 48."""
+    rows = [_pair(f"q{i}", "a longer answer", "short", chosen_position="a") for i in range(30)]
+    rows += [_pair(f"r{i}", "short", "a longer answer", chosen_position="b") for i in range(10)]
+    rows += [_pair(f"e{i}", "same!", "equal", chosen_position="b") for i in range(8)]
+    result = check(write_rows(tmp_path, rows), write=False)
+    assert result.check("length_bias").statistic["z"] == pytest.approx((30 - 20) / 10 ** 0.5, rel=1e-12)
+    assert result.check("position_bias").statistic["z"] == pytest.approx((30 - 24) / 12 ** 0.5, rel=1e-12)
+
+
+def test_too_few_a_wins_offend_with_the_pairs_b_won(tmp_path):
+    """README/docs/contracts.md: a failing bias group's offending pairs are those that follow the bias;
+    with "A wins" too rare (10 of 40, below 0.4) they are the 30 pairs where B won."""
+    rows = [_pair(f"b{i}", "yes", "no", chosen_position="b") for i in range(30)]
+    rows += [_pair(f"a{i}", "yes", "no", chosen_position="a") for i in range(10)]
+    data = write_rows(tmp_path, rows)
+    outcome = check(data, write=False).check("position_bias")
+    assert not outcome.passed
+    assert outcome.offending_count == 30
+    assert set(outcome.offending_ids) == ids_of(data, lambda p: p.startswith("b"))
+
+
+def test_position_bias_overall_is_not_judged_below_min_pairs(tmp_path):
+    """README: position_bias is judged in groups of min_pairs (30) pairs or more, the overall group
+    too: 10 pairs that all say "A wins" are reported, not failed."""
+    rows = [_pair(f"q{i}", "yes", "no", chosen_position="a") for i in range(10)]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("position_bias")
+    assert outcome.passed and outcome.statistic["failing"] == {"overall": False, "sources": []}
+    assert outcome.statistic["share_a_wins"] == 1.0
+
+
+def test_a_pair_with_an_empty_rejected_response_has_no_length_ratio(tmp_path):
+    """length_bias's mean/median chosen/rejected length ratio leave out a pair whose rejected response
+    has no characters (no ratio), instead of a division by zero: 5 ratios of 2 and 5 of 0.5."""
+    rows = [_pair(f"q{i}", "abcd", "ab") for i in range(5)]
+    rows += [_pair(f"r{i}", "abc", "abc!!!") for i in range(5)]
+    rows += [_pair("z", "abc", "")]
+    statistic = check(write_rows(tmp_path, rows), write=False).check("length_bias").statistic
+    assert statistic["mean_length_ratio"] == pytest.approx((5 * 2 + 5 * 0.5) / 10)
+    assert statistic["median_length_ratio"] == pytest.approx((0.5 + 2) / 2)

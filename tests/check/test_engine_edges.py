@@ -128,3 +128,79 @@ def test_count_bounds_beyond_64_bits_are_compared_as_written(dataset, tmp_path):
     polars = _counts(dataset, suite, "polars")
     assert [success for success, *_ in polars] == [True, True, False]
     assert polars == _counts(dataset, suite, "gx")
+
+
+# --- GX semantics pinned on a small table with missing values -----------------------------------------
+# 10 pairs: source null in 3 and distinct in 7; chosen_position null in 6, then "a", "b", "x", "y".
+
+GX_SEMANTICS = {
+    # expect_table_row_count_to_be_between: strict_min/strict_max exclude the bound (10 rows)
+    "row_count_strict_min": {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 10, "strict_min": True}},
+    "row_count_min": {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 10}},
+    "row_count_strict_max": {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 10, "strict_max": True}},
+    "row_count_max": {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 10}},
+    "unique": {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "source"}},
+    "proportion_unique": {"type": "expect_column_proportion_of_unique_values_to_be_between", "kwargs": {"column": "source", "min_value": 0.9}},
+    "in_set_mostly_0.6": {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "chosen_position", "value_set": ["a", "b"], "mostly": 0.6}},
+    "in_set_mostly_0.5": {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "chosen_position", "value_set": ["a", "b"], "mostly": 0.5}},
+    "in_set_mostly_0": {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "chosen_position", "value_set": ["z"], "mostly": 0}},
+    "columns_default_exact": {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": ["id", "prompt_text"]}},
+}
+
+
+@pytest.fixture(scope="module")
+def gx_semantics(tmp_path_factory) -> dict[str, dict]:
+    """Each GX_SEMANTICS name -> {engine: expectation result}, from one run of each engine."""
+    root = tmp_path_factory.mktemp("gx_semantics")
+    positions = [None] * 6 + ["a", "b", "x", "y"]
+    rows = [{"prompt": f"q{i}", "chosen": "a", "rejected": "b", "source": None if i < 3 else f"src{i}", "chosen_position": positions[i]}
+            for i in range(10)]
+    data = write_rows(root / "d", rows)
+    suite = _suite(root, *GX_SEMANTICS.values())
+    runs = {engine: check(data, suite=suite, engine=engine, write=False).expectations for engine in ("polars", "gx")}
+    return {name: {engine: runs[engine][i] for engine in runs} for i, name in enumerate(GX_SEMANTICS)}
+
+
+def test_row_count_strict_min_excludes_the_bound(gx_semantics):
+    """GX: strict_min means the row count must be greater than min_value (strict_max: less)."""
+    for engine in ("polars", "gx"):
+        got = [gx_semantics[n][engine].success for n in ("row_count_strict_min", "row_count_min", "row_count_strict_max", "row_count_max")]
+        assert got == [False, True, False, True], engine
+
+
+def test_unique_reads_nulls_as_missing_not_as_duplicates(gx_semantics):
+    """GX's expect_column_values_to_be_unique: the 3 nulls are missing values, not copies of each
+    other; missing_percent is over all 10 rows (3/10), as for every column map expectation."""
+    for engine in ("polars", "gx"):
+        e = gx_semantics["unique"][engine]
+        assert e.success, engine
+        assert (e.result["unexpected_count"], e.result["missing_count"], e.result["missing_percent"]) == (0, 3, 30.0), engine
+
+
+def test_proportion_of_unique_values_is_over_the_non_null_values(gx_semantics):
+    """GX: 7 distinct non-null sources among 7 non-null values is 1.0 (not 7/10)."""
+    for engine in ("polars", "gx"):
+        e = gx_semantics["proportion_unique"][engine]
+        assert (e.success, e.result["observed_value"]) == (True, 1.0), engine
+
+
+def test_mostly_is_judged_over_the_non_missing_values(gx_semantics):
+    """GX's ``mostly``: 2 of the 4 non-null positions are in the set (50%), which fails mostly 0.6 and
+    passes 0.5; over all 10 rows it would read 80% and pass both. ``mostly: 0`` is valid (GX's range
+    is [0, 1]) and passes with every value unexpected."""
+    for engine in ("polars", "gx"):
+        strict, loose = gx_semantics["in_set_mostly_0.6"][engine], gx_semantics["in_set_mostly_0.5"][engine]
+        assert (strict.success, loose.success, strict.result["unexpected_percent"]) == (False, True, 50.0), engine
+        zero = gx_semantics["in_set_mostly_0"][engine]
+        assert (zero.success, zero.result["unexpected_count"]) == (True, 4), engine
+
+
+def test_columns_to_match_set_is_exact_by_default(gx_semantics):
+    """GX: exact_match defaults to true, so a column_set naming only some of the view's columns fails,
+    with the others listed as unexpected."""
+    for engine in ("polars", "gx"):
+        e = gx_semantics["columns_default_exact"][engine]
+        assert not e.success, engine
+        unexpected = e.result["details"]["mismatched"]["unexpected"]
+        assert "source" in unexpected and "id" not in unexpected and "prompt_text" not in unexpected, engine
+        assert "missing" not in e.result["details"]["mismatched"], engine

@@ -84,6 +84,20 @@ def test_has_card_reads_the_printed_groups(run, card):
     assert has_card(run) is card
 
 
+def test_an_unbroken_19_digit_card_is_a_card():
+    """README (pii): a card number is 13-19 digits, unbroken or printed: a Luhn-valid 19-digit Visa
+    (4012 8888 8888 1880 005; the checksum computed here) is one, unbroken."""
+    card = "4012888888881880005"
+
+    def luhn(number: str) -> bool:
+        digits = [int(d) for d in reversed(number)]
+        return sum(d if i % 2 == 0 else (2 * d if d < 5 else 2 * d - 9) for i, d in enumerate(digits)) % 10 == 0
+
+    assert len(card) == 19 and luhn(card)
+    assert has_card(card)
+    assert has_card(card[:16]) is luhn(card[:16])
+
+
 def test_no_kinds_is_a_skip_not_a_pass(result):
     out, _ = result
     outcome = check(out, config={"checks": {"pii": {"kinds": []}}}, write=False).check("pii")

@@ -73,3 +73,16 @@ def test_near_duplicate_clusters_in_one_big_bucket_are_all_found(tmp_path, promp
               and all(len(sets[i][f] & sets[j][f]) >= 0.8 * len(sets[i][f] | sets[j][f]) for f in sets[i])}
     assert len(linked) == prompts * per_prompt
     assert outcome.offending_count == len(linked) and outcome.statistic["clusters"] == prompts
+
+
+def test_a_jaccard_of_exactly_min_jaccard_is_near_identical(tmp_path):
+    """README: near_identical_responses flags responses whose word-3-gram Jaccard *reaches* min_jaccard
+    (0.8): chosen is the first 10 of 12 words (8 shingles), rejected all 12 (10 shingles, the 8 among
+    them), so the Jaccard is 8/10 = 0.8 exactly."""
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"]
+    chosen, rejected = " ".join(words[:10]), " ".join(words)
+    assert len(_shingles(chosen) & _shingles(rejected)) / len(_shingles(chosen) | _shingles(rejected)) == 0.8
+    rows = [{"prompt": "q", "chosen": chosen, "rejected": rejected}]
+    rows += [{"prompt": f"other {i}", "chosen": f"yes {i} indeed", "rejected": f"no way {i} at all"} for i in range(5)]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("near_identical_responses")
+    assert outcome.offending_count == 1 and outcome.statistic["min_jaccard_found"] == 0.8

@@ -84,3 +84,42 @@ def test_tokenizer_benchmark_smoke(tokenizer_dir: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "40 prompts x 4 scored responses -> 240 pairs" in proc.stdout, proc.stdout
     assert "same verdicts: True" in proc.stdout, proc.stdout
+
+
+class CharTokenizer:
+    """One token per character; a message is its role's first letter then its content, and the
+    generation prompt is "a" (the assistant's letter), so a prompt is a token prefix of prompt+response."""
+
+    bos_token_id = None
+    chat_template = "x"
+
+    def _ids(self, conversation, add_generation_prompt=False):
+        return [ord(c) for c in "".join(m["role"][0] + m["content"] for m in conversation) + ("a" if add_generation_prompt else "")]
+
+    def apply_chat_template(self, conversations, tokenize=True, return_dict=True, add_generation_prompt=False):
+        if conversations and isinstance(conversations[0], dict):
+            return {"input_ids": self._ids(conversations, add_generation_prompt)}
+        return {"input_ids": [self._ids(c, add_generation_prompt) for c in conversations]}
+
+
+def test_a_prompt_of_max_length_tokens_is_dropped_and_a_sequence_of_max_length_is_whole(tmp_path: Path, monkeypatch) -> None:
+    """README: truncation_dropped counts the pairs TRL drops "because the prompt alone reaches
+    max_length" (prompt_len >= max_length); ``pairs_truncated`` the pairs whose longest templated
+    prompt+response is longer than max_length. Here the prompt "hi" is u,h,i + the generation prompt a
+    = 4 tokens, the chosen sequence u,h,i,a,a,b,c = 7 and the rejected one u,h,i,a,x,y = 6."""
+    from prefdata.check import check
+    from tests.check.rows import write_rows
+
+    monkeypatch.setattr(tokenizer_checks, "load_tokenizer", lambda path: CharTokenizer())
+    data = write_rows(tmp_path / "ds", [{"prompt": "hi", "chosen": "abc", "rejected": "xy"}])
+    (tmp_path / "tok").mkdir()
+
+    def dropped_and_truncated(max_length: int) -> tuple[int, int]:
+        outcome = check(data, write=False, tokenizer=tmp_path / "tok", max_length=max_length).check("truncation_dropped")
+        assert outcome.statistic["pairs_tokenized"] == 1
+        return outcome.offending_count, outcome.statistic["pairs_truncated"]
+
+    assert dropped_and_truncated(4) == (1, 1)  # the prompt reaches 4
+    assert dropped_and_truncated(5) == (0, 1)
+    assert dropped_and_truncated(6) == (0, 1)
+    assert dropped_and_truncated(7) == (0, 0)  # the longest sequence is exactly 7: kept whole

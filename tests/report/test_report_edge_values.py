@@ -15,7 +15,7 @@ import pytest
 
 from prefdata.build.card import render_card
 from prefdata.report import plots
-from prefdata.report.aggregates import Aggregates, _mismatches, margin_stats
+from prefdata.report.aggregates import Aggregates, _mismatches, margin_stats, position_shares, summary_stats
 from prefdata.report.markdown import code
 from prefdata.report.results import token_lengths
 
@@ -99,3 +99,38 @@ def test_the_plots_are_the_same_whatever_the_caller_set_in_matplotlib(tmp_path):
         matplotlib.rcParams["axes.formatter.use_mathtext"] = True
         assert report(out, card=False).html_path.read_bytes() == clean
         assert matplotlib.rcParams["text.usetex"] is True  # the caller's settings are left as they were
+
+
+def test_a_margin_of_exactly_zero_is_at_or_below_zero():
+    """margin_stats' ``non_positive_margins`` ("at or below 0"): a tie in scores (margin 0) counts; the
+    missing margin is not a scored pair."""
+    per_pair = pl.DataFrame({"margin": [0.0, 0.0, 1.5, -2.0, None, 3.0]}, schema={"margin": pl.Float64})
+    stats = margin_stats(Aggregates(per_pair=per_pair, has_scores=True, has_position=False))
+    assert (stats["non_positive_margins"], stats["scored_pairs"]) == (3, 5)
+
+
+def test_multi_turn_means_more_than_one_user_turn():
+    """summary_stats: ``share_multi_turn`` is the share of prompts with more than one user turn (2 of
+    4), besides the shares of a longer chosen response (2 of 4) and of equal lengths (1 of 4)."""
+    per_pair = pl.DataFrame({"chosen_chars": [5, 3, 4, 4], "rejected_chars": [3, 5, 4, 1], "prompt_chars": [1, 2, 3, 4],
+                             "user_turns": [1, 2, 1, 3], "margin": [None] * 4, "a_won": [None] * 4},
+                            schema_overrides={"margin": pl.Float64, "a_won": pl.Boolean})
+    stats = summary_stats(Aggregates(per_pair=per_pair, has_scores=False, has_position=False))
+    assert (stats["share_multi_turn"], stats["share_chosen_longer"], stats["share_same_length"]) == (0.5, 0.5, 0.25)
+
+
+def test_the_all_splits_note_is_left_out_when_a_split_note_says_it():
+    """_mismatches: the "N pairs written" note only "when the splits do not already say so": a manifest
+    whose train count differs gets the train note alone; without counts per split, the total note."""
+    assert _mismatches({"pairs_by_split": {"train": 5}, "pairs_written": 5}, {"train": 4}, {}) == [
+        "manifest.json says 5 train pairs, the shards hold 4"]
+    assert _mismatches({"pairs_written": 5}, {"train": 4}, {}) == ["manifest.json says 5 pairs written, the shards hold 4"]
+
+
+def test_position_shares_list_the_largest_source_first():
+    """position_shares orders sources as the report's source counts: most pairs first, ties by name."""
+    per_pair = pl.DataFrame({"source": ["small"] * 2 + ["big"] * 5 + ["mid"] * 3 + ["alsomid"] * 3,
+                             "a_won": [True, False] + [True] * 5 + [False] * 3 + [True] * 3})
+    shares = position_shares(Aggregates(per_pair=per_pair, has_scores=False, has_position=True))
+    assert list(shares) == ["big", "alsomid", "mid", "small"]
+    assert (shares["big"]["pairs"], shares["mid"]["share_a"], shares["small"]["share_a"]) == (5, 0.0, 0.5)

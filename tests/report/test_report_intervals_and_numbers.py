@@ -88,6 +88,19 @@ def test_decimal_keeps_tiny_and_huge_values_readable():
     assert "e" not in decimal(123_456_789.5)
 
 
+def test_decimal_never_writes_minus_zero():
+    """numbers.decimal: a negative zero (a margin of -0.0) reads "0", not "-0"."""
+    assert decimal(-0.0) == "0"
+    assert decimal(-0.0, 1) == "0"
+
+
+def test_decimal_is_scientific_from_1e15_on():
+    """numbers module docstring: scientific notation for magnitudes "1e15 and up", 1e15 itself included."""
+    assert decimal(1e15) == "1e+15"
+    assert decimal(-1e15) == "-1e+15"
+    assert decimal(999_999_999_999_999.0) == "999,999,999,999,999"
+
+
 def test_half_integer_median_is_shown_like_its_neighbour(tmp_path):
     """Two pairs: chosen lengths 1,400 and 1,425 (median 1,412.5), rejected 1,412 both."""
     rows = [canonical_row([msg("user", f"q{i}")], [msg("assistant", "x" * n)], [msg("assistant", "y" * 1412)], record=i)
