@@ -408,7 +408,8 @@ def _plan_column_pair(e: Expectation, p: str, view: pl.Schema, origin: str) -> P
     where = e.where(origin)
     kw = e.kwargs
     mostly = _mostly(e, origin)
-    _flags(e, origin, "or_equal")
+    if kw.get("or_equal") is not None:  # GX types it bool or None; None, like false, is strictly greater
+        _flags(e, origin, "or_equal")
     name_a, name_b = _column(e, "column_A", view, origin), _column(e, "column_B", view, origin)
     _same_kind(e, origin, view, name_a, name_b)
     a, b = pl.col(name_a), pl.col(name_b)

@@ -15,13 +15,13 @@ def _messages(value, role: str) -> list[dict]:
 
 def write_rows(out: Path, rows: list[dict]) -> Path:
     """``rows``: dicts with ``prompt``/``chosen``/``rejected`` (a string or a message list) and
-    optionally ``split`` (default train), ``source`` and ``chosen_position``; ids are content hashes."""
+    optionally ``split`` (default train), ``source``, ``chosen_position`` and the scores; ids are content hashes."""
     by_split: dict[str, list[dict]] = {}
     for i, row in enumerate(rows):
         p, c, r = _messages(row["prompt"], "user"), _messages(row["chosen"], "assistant"), _messages(row["rejected"], "assistant")
         by_split.setdefault(row.get("split", "train"), []).append({
             "id": pair_id(p, c, r), "prompt": p, "chosen": c, "rejected": r, "source": row.get("source", "s"),
-            "score_chosen": None, "score_rejected": None, "chosen_model": None, "rejected_model": None,
+            "score_chosen": row.get("score_chosen"), "score_rejected": row.get("score_rejected"), "chosen_model": None, "rejected_model": None,
             "chosen_position": row.get("chosen_position"), "lineage": [{"file": "rows.jsonl", "record": i + 1}],
         })
     (out / "data").mkdir(parents=True, exist_ok=True)

@@ -208,3 +208,24 @@ def test_columns_to_match_set_details_are_the_same_in_both_engines(tmp_path):
         for engine, e in (("polars", o), ("gx", t)):
             assert (e.success, e.result.get("details")) == (success, details), (engine, s, f)
             assert e.result["observed_value"] == VIEW_COLUMNS, (engine, s, f)
+
+
+def test_or_equal_null_is_strictly_greater_in_both_engines(tmp_path):
+    """GX types ``or_equal`` of expect_column_pair_values_a_to_be_greater_than_b as bool or None, and
+    reads None as false (A > B). The polars engine refused a null or_equal as a suite error."""
+    from tests.check.rows import write_rows
+
+    scores = [(2.0, 1.0), (1.0, 1.0), (1.0, 2.0), (3.0, 0.5)]
+    rows = [{"prompt": f"q{i}?", "chosen": "a", "rejected": "b", "score_chosen": c, "score_rejected": r}
+            for i, (c, r) in enumerate(scores)]
+    data = write_rows(tmp_path / "d", rows)
+    expectations = [
+        {"type": "expect_column_pair_values_a_to_be_greater_than_b",
+         "kwargs": {"column_A": "score_chosen", "column_B": "score_rejected", **flag}}
+        for flag in ({"or_equal": None}, {"or_equal": False}, {"or_equal": True}, {})
+    ]
+    suite = tmp_path / "pair.json"
+    suite.write_text(json.dumps({"name": "pair", "expectations": expectations}))
+    for engine in ("polars", "gx"):
+        found = [e.result["unexpected_count"] for e in check(data, suite=suite, engine=engine, write=False).expectations]
+        assert found == [2, 2, 1, 2], engine  # (1, 1) and (1, 2) are not greater; only (1, 2) is less
