@@ -3,6 +3,7 @@ file with a warning; RAW with nothing readable is a clear error."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import unicodedata
@@ -128,6 +129,31 @@ def test_a_bad_json_array_element_rejects_only_itself(tmp_path: Path) -> None:
     assert rej[4]["reason"] == "invalid_utf8" and rej[4]["raw"].startswith('{"prompt": "\\xff')
     # a duplicate's raw text is read back from the file: the element exactly as written
     assert rej[7]["reason"] == "duplicate_pair" and rej[7]["raw"] == pretty_duplicate.decode()
+    assert_reconciled(out)
+
+
+def test_a_duplicate_pair_names_the_first_kept_record_it_repeats(tmp_path: Path) -> None:
+    """README (rejects): `duplicate_pair` is "the same pair, byte for byte (its `id`), as an earlier record
+    (first kept)"; the detail names that record's file and number and the id's start. The id is
+    README's recipe (sha256 of the compact, non-ASCII-kept JSON of the pair)."""
+    raw = tmp_path / "raw.jsonl"
+    first, second = ({"prompt": p, "chosen": "yes", "rejected": "no"} for p in ("q2", "q"))
+    raw.write_text("".join(json.dumps(r) + "\n" for r in (first, second, first, second)))  # records 3 and 4 repeat 1 and 2
+    out = tmp_path / "out"
+    prefdata.build(raw, out)
+
+    def pair_id(record: dict) -> str:
+        pair = {"prompt": [{"role": "user", "content": record["prompt"]}],
+                "chosen": [{"role": "assistant", "content": record["chosen"]}],
+                "rejected": [{"role": "assistant", "content": record["rejected"]}]}
+        return hashlib.sha256(json.dumps(pair, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+    assert sorted(pairs(out).get_column("id").to_list()) == sorted([pair_id(first), pair_id(second)])
+    got = rejects(out).sort("record").select("record", "reason", "field", "detail").rows()
+    assert got == [
+        (3, "duplicate_pair", "id", f"same prompt/chosen/rejected as raw.jsonl record 1 (id {pair_id(first)[:12]})"),
+        (4, "duplicate_pair", "id", f"same prompt/chosen/rejected as raw.jsonl record 2 (id {pair_id(second)[:12]})"),
+    ]
     assert_reconciled(out)
 
 

@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import os
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -176,6 +177,27 @@ def test_a_truncated_compressed_file_keeps_what_precedes_the_cut_and_says_so(tmp
     assert '{"prompt": "Question' in damaged["raw"][0]
     assert 0 < counts["pairs_written"] < N
     assert_reconciled(tmp_path / "out")
+
+
+def test_a_truncated_compressed_json_array_keeps_the_elements_before_the_cut(tmp_path: Path) -> None:
+    """README: a damaged compressed file keeps the records before the damage, "the rest is this one
+    reject"; ``prefdata.io.records``: a JSON array's elements are numbered from 1, so the reject is the
+    number after the last whole element, never one an element already has. Oracle: the elements
+    whose whole text a streaming zlib decoder gives before the cut."""
+    elements = [json.dumps({"prompt": f"question number {i} " + "x" * 80, "chosen": f"yes {i}", "rejected": f"no {i}"}) for i in range(5)]
+    text = ("[" + ", ".join(elements) + "]").encode()
+    packed = gzip.compress(text, compresslevel=1, mtime=0)
+    cut = packed[: len(packed) - 12]
+    decoded = zlib.decompressobj(wbits=31).decompress(cut)
+    ends = [text.index(e.encode()) + len(e) for e in elements]
+    whole = sum(end <= len(decoded) for end in ends)
+    assert 0 < whole < len(elements) and len(decoded) < ends[whole]  # the cut falls inside an element
+    out = tmp_path / "out"
+    result = prefdata.build(_write(tmp_path, "a.json.gz", cut), out)
+    assert result.counts["pairs_written"] == whole
+    assert rejects(out).select("record", "reason").rows() == [(whole + 1, "damaged_file")]
+    assert result.counts["records_read"] == whole + 1
+    assert_reconciled(out)
 
 
 @pytest.mark.parametrize("after", [b"trailing garbage", b"\0" * 512 + b"trailing garbage", b"\0\x1f"])

@@ -12,6 +12,7 @@ import pytest
 import zstandard
 
 import prefdata
+from prefdata.build import pipeline
 from tests.conftest import FIXTURES
 from tests.support.dataset import assert_reconciled, pairs, rejects
 
@@ -144,6 +145,26 @@ def test_folder_is_read_recursively_and_glob_selects(tmp_path: Path) -> None:
     glob_out = tmp_path / "glob"
     result = prefdata.build(str(raw / "a" / "**" / "two.jsonl"), glob_out)
     assert [i["path"] for i in result.manifest["inputs"]] == ["b/two.jsonl"]
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_blank_lines_in_an_earlier_block_still_count_in_record_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str) -> None:
+    """``prefdata.io.records``: JSON lines "count lines (blank JSON lines are counted but are not
+    records)", so a record's number is its line number whichever block (16 MB each; 512 bytes here)
+    it is read in, compressed or not. Oracle: the lines written."""
+    monkeypatch.setattr(pipeline, "_batch_sizes", lambda expansion: {"block_bytes": 512})
+    lines = ["", "   "] + [json.dumps({"prompt": f"question {i}", "chosen": "yes", "rejected": f"no {i}"}) for i in range(60)] + ["{not json"]
+    data = ("\n".join(lines) + "\n").encode()
+    assert len(data) > 4 * 512  # several blocks
+    raw = tmp_path / f"raw.jsonl{suffix}"
+    raw.write_bytes(gzip.compress(data) if suffix else data)
+    out = tmp_path / "out"
+    result = prefdata.build(raw, out)
+    assert result.counts["records_read"] == 61 and result.counts["pairs_written"] == 60
+    assert rejects(out).select("record", "reason", "raw").rows() == [(63, "malformed_json", "{not json")]
+    got = pairs(out).select(pl.col("lineage").list.first().struct.field("record"), pl.col("prompt").list.first().struct.field("content"))
+    assert sorted(got.rows()) == [(i + 3, f"question {i}") for i in range(60)]
+    assert_reconciled(out)
 
 
 def test_json_file_holding_json_lines_is_read_as_lines(tmp_path: Path, plain: Path) -> None:

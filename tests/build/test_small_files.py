@@ -19,7 +19,7 @@ from prefdata.cli import cli
 from prefdata.config import parse_config
 from prefdata.io.records import iter_batches
 from tests.conftest import FIXTURES
-from tests.support.dataset import assert_reconciled, manifest, pairs, rejects
+from tests.support.dataset import assert_reconciled, assert_reconciled_by_source, manifest, pairs, rejects
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -141,7 +141,9 @@ def test_one_configured_source_over_a_folder_of_small_files(tmp_path: Path, monk
     got = pairs(joined).select("source", pl.col("lineage").list.first().struct.unnest()).sort("file", "record")
     assert set(got["source"]) == {"daily"} and got.height == 24
     assert got["file"].to_list() == [f"daily/{d:02d}.jsonl" for d in range(12) for _ in range(2)]
-    assert manifest(joined)["counts"]["by_source"]["daily"]["pairs_written"] == 24
+    # README (manifest.json): by_source counts per source; a source over many files sums all of them
+    assert manifest(joined)["counts"]["by_source"] == {"daily": {"records_read": 24, "pairs_written": 24, "records_rejected": 0, "rejected_by_reason": {}}}
+    assert_reconciled_by_source(joined)
 
 
 def test_random_small_folders_build_the_same_joined_or_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

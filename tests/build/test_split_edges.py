@@ -62,3 +62,48 @@ def test_the_split_warning_says_its_cause_and_prints_small_fractions() -> None:
     assert tiny is not None and "(0.4%), not about 0.1%" in tiny
     assert _split_warning(0.0001, {"train": 2301, "test": 2}, forced=True) is None  # the note says it
     assert _split_warning(0.05, {"train": 95, "test": 5}) is None
+
+
+def test_one_prompt_group_is_not_forced_into_test(tmp_path: Path) -> None:
+    """README (Split): forcing needs "at least two prompt groups". Pairs that all open with one user
+    turn are one group: forcing it would put the whole dataset in test and leave train empty."""
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps({"prompt": "Hello there!", "chosen": f"hi {i}", "rejected": f"go away {i}"}) + "\n" for i in range(8)))
+    result = prefdata.build(raw, tmp_path / "out", test_fraction=1e-12, partitions=1)
+    assert result.manifest["split"]["test_group_forced"] is False
+    assert result.counts["pairs_by_split"] == {"train": 8, "test": 0} and _test_rows(tmp_path / "out") == 0
+
+
+def test_a_build_of_several_partitions_forces_no_group_into_test(tmp_path: Path) -> None:
+    """README (Split): only "a single-partition build" forces its smallest-hash group into test. Forcing
+    per partition would put one group of each partition in test while the manifest and the KTO export
+    know only one forced key (the others' KTO rows would go to train: a prompt in both splits)."""
+    result = prefdata.build(_raw(tmp_path, 40), tmp_path / "out", test_fraction=1e-12, partitions=4)
+    assert result.manifest["split"]["test_group_forced"] is False
+    assert result.counts["pairs_by_split"] == {"train": 40, "test": 0} and _test_rows(tmp_path / "out") == 0
+
+
+def test_the_forced_test_group_is_the_one_with_the_smallest_hash(tmp_path: Path) -> None:
+    """README (Split): when no group's hash falls below test_fraction, "the group with the smallest hash
+    is put in test". Oracle: the `xxhash` package's seeded xxh3_64 of each first user turn, lower-cased
+    with whitespace removed (ASCII prompts: NFC changes nothing)."""
+    xxhash = pytest.importorskip("xxhash")
+    prompts = [f"Question {i}" for i in range(12)]
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps({"prompt": p, "chosen": "yes", "rejected": "no"}) + "\n" for p in prompts))
+    result = prefdata.build(raw, tmp_path / "out", test_fraction=1e-12, partitions=1)
+    seed = result.manifest["split"]["seed"]
+    hashes = {p: xxhash.xxh3_64_intdigest("".join(p.lower().split()).encode(), seed=seed) for p in prompts}
+    assert len(set(hashes.values())) == len(prompts)
+    smallest = min(prompts, key=hashes.__getitem__)
+    test = pq.read_table(next((tmp_path / "out" / "data").glob("test-*.parquet"))).column("prompt").to_pylist()
+    assert result.manifest["split"]["test_group_forced"] is True
+    assert test == [[{"role": "user", "content": smallest}]]
+
+
+def test_a_test_share_of_exactly_half_the_fraction_is_no_warning() -> None:
+    """README (Split): a warning is for a test share "under half or over twice" the fraction; exactly
+    half is neither (the upper edge is pinned above)."""
+    assert _split_warning(0.1, {"train": 95, "test": 5}) is None  # 5% is half of 10%
+    under = _split_warning(0.1, {"train": 96, "test": 4})
+    assert under is not None and "(4%), not about 10%" in under

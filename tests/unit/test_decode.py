@@ -31,9 +31,12 @@ def _decode(*records: object) -> pl.DataFrame:
 
 @pytest.mark.parametrize(
     "value,kind",
-    [(True, "boolean"), (5, "number"), (1.0000000918, "number"), (["a"], "array"), ({"a": 1}, "object")],
+    [(True, "boolean"), (5, "number"), (1.0000000918, "number"), (-5, "number"), (-0.5, "number"), (-2e-7, "number"),
+     (["a"], "array"), ({"a": 1}, "object")],
 )
 def test_non_string_text_is_a_reject_not_a_coercion(value: object, kind: str) -> None:
+    """README (rejects): `non_text_content` is a JSON true, number, list or object where text belongs,
+    "never coerced"; a negative number too (polars reads ``-5`` into a text column as "-5")."""
     out = _decode({"prompt": "fine"}, {"prompt": value}).row(1, named=True)
     assert out["_reason"] == "non_text_content"
     assert out["_field"] == "prompt"
@@ -50,6 +53,8 @@ def test_strings_that_look_like_scalars_stay_text(text: str) -> None:
 def test_text_inside_message_lists_is_strict_too() -> None:
     out = _decode({"turns": [{"role": "user", "content": "ok"}, {"role": "assistant", "content": False}]}).row(0, named=True)
     assert out["_reason"] == "non_text_content" and out["_field"] == "turns[1].content"
+    # the detail names the path too, as the decoder's other details do (`history: expected an array, ...`)
+    assert out["_detail"] == "turns[1].content: expected text, got boolean false"
 
 
 def test_lenient_scalars_keep_their_json_text() -> None:

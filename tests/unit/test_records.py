@@ -76,6 +76,21 @@ def test_compressed_lines_count_as_the_plain_file_does(lines, final_newline, blo
 
 
 
+def test_compressed_lines_keep_their_line_numbers_after_blank_lines_of_an_earlier_block(tmp_path):
+    """Blank lines are counted (module doc), so a compressed file's later blocks go on numbering lines
+    where the earlier ones stopped, blank lines included. Oracle: the lines written."""
+    import gzip
+
+    lines = ["", "   "] + [f'{{"n": {i}}}' for i in range(40)] + ["", "{}"]
+    path = tmp_path / "x.jsonl.gz"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    f = InputFile(path, path.name, "jsonl", "gzip", path.stat().st_size)
+    batches = list(iter_batches(f, block_bytes=64))
+    assert len(batches) > 3
+    got = pl.concat([b.lines for b in batches])
+    assert list(got.iter_rows()) == [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+
+
 def test_a_file_holding_only_a_byte_order_mark_reads_alike_on_both_paths(tmp_path):
     """Hypothesis found it: with polars' splitter forced, the empty block left after the BOM had no
     line, while the Python split (what a file this small takes) saw one blank line."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from datasets.data_files import DataFilesDict, get_data_patterns
 
-from prefdata.splits import is_train_split, split_names
+from prefdata.splits import is_train_split, loader_reads, split_names
 
 CASES = [
     ["train-00000-of-00002.parquet", "train-00001-of-00002.parquet", "test-00000-of-00001.parquet"],
@@ -45,6 +45,19 @@ def test_a_file_the_loader_leaves_out_still_has_a_split() -> None:
     # beside files of the sharded layout the loader reads only those; a keyword names the others here
     got = split_names([Path("train-00000-of-00001.parquet"), Path("test_extra.parquet"), Path("notes-1.parquet")])
     assert list(got.values()) == ["train", "test", "notes"]
+
+
+def test_beside_hub_shards_the_loader_reads_only_the_shards(tmp_path: Path) -> None:
+    """README/``prefdata.splits``: beside files of the Hub's sharded layout the loader reads only those;
+    a keyword-named file there (``test_extra``, ``dev``) is left out, so check and report must not count
+    it as trained on or evaluated. Oracle: ``datasets``' own pattern resolution."""
+    names = ["dev.parquet", "test-00000-of-00001.parquet", "test_extra.parquet", "train-00000-of-00001.parquet"]
+    (tmp_path / "data").mkdir()
+    files = [tmp_path / "data" / n for n in names]
+    for f in files:
+        f.write_bytes(b"")
+    read = sorted(f.name for f in loader_reads(files))
+    assert read == sorted(_loader_splits(tmp_path)) == ["test-00000-of-00001.parquet", "train-00000-of-00001.parquet"]
 
 
 @pytest.mark.parametrize(
