@@ -84,6 +84,34 @@ def test_cli_reports_skipped_files_and_succeeds(messy_raw: Path, tmp_path: Path)
     assert "9 records read -> 2 pairs" in res.stdout
 
 
+def test_the_build_summary_lists_reject_reasons_most_frequent_first(tmp_path: Path) -> None:
+    """`prefdata build` prints the reject reasons most frequent first, ties by name, so the reason that
+    cost the most records tops the list (here the reverse of name order)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "x.jsonl").write_bytes(
+        _line(GOOD)
+        + b"{bad\n"  # malformed_json: 1
+        + b"[1]\n[2]\n[3]\n"  # malformed_record: 3
+        + _line({"prompt": "Second", "chosen": "Yes.", "rejected": "No."})
+        + _line({"prompt": "p3", "chosen": "a"}) + _line({"prompt": "p4", "chosen": "a"})  # missing_field: 2
+        + _line({"prompt": "p5", "chosen": "a", "rejected": "a"}) + _line({"prompt": "p6", "chosen": "b", "rejected": "b"})  # identical_responses: 2
+    )
+    res = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("10 records read -> 2 pairs (") and lines[0].endswith(", 8 rejected")
+    assert lines[1:5] == ["  malformed_record: 3", "  identical_responses: 2", "  missing_field: 2", "  malformed_json: 1"]
+
+
+def test_the_build_summary_says_one_pair_in_the_singular(tmp_path: Path) -> None:
+    """The summary says "1 record read -> 1 pair", singular for pairs as for records."""
+    (tmp_path / "a.jsonl").write_bytes(_line(GOOD))
+    res = CliRunner().invoke(cli, ["build", str(tmp_path / "a.jsonl"), str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("1 record read -> 1 pair (train "), res.stdout
+
+
 def test_nothing_readable_is_a_clear_error(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -95,6 +123,56 @@ def test_nothing_readable_is_a_clear_error(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "nothing readable" in res.stderr and "a.txt" in res.stderr and "b.jsonl" in res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_raw_of_only_hidden_files_is_nothing_readable_and_lists_them(tmp_path: Path) -> None:
+    """README: hidden files (names starting with '.' or '_') are not read but listed as skipped, so a RAW
+    holding only those is "nothing readable" with each one and why, not "holds no files"; an empty
+    RAW still says that."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "_x.jsonl").write_bytes(_line(GOOD))
+    (raw / ".y.jsonl").write_bytes(_line(GOOD))
+    res = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert f"nothing readable in RAW '{raw}'" in res.stderr and "holds no files" not in res.stderr
+    assert "  _x.jsonl: skipped (hidden (the name starts with '.' or '_'), not read)" in res.stderr
+    assert "  .y.jsonl: skipped (hidden (the name starts with '.' or '_'), not read)" in res.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = CliRunner().invoke(cli, ["build", str(empty), str(tmp_path / "out")])
+    assert res.exit_code == 2 and f"RAW directory '{empty}' holds no files" in res.stderr
+
+
+def test_upper_case_extensions_are_read_like_lower_case_ones(tmp_path: Path) -> None:
+    """README: extensions name the format in any case (exports from Windows tools: `LOGS.JSONL`,
+    `Data.Jsonl.GZ`): each is read by its format, not skipped as an unknown extension."""
+    import gzip
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "LOGS.JSONL").write_bytes(_line(GOOD))
+    (raw / "Data.Jsonl.GZ").write_bytes(gzip.compress(_line({"prompt": "Other", "chosen": "Yes.", "rejected": "No."})))
+    (raw / "Rows.CSV").write_text("prompt,chosen,rejected\nThird,Yes.,No.\n")
+    result = prefdata.build(raw, tmp_path / "out")
+    assert result.manifest["skipped_files"] == []
+    assert sorted(i["path"] for i in result.manifest["inputs"]) == ["Data.Jsonl.GZ", "LOGS.JSONL", "Rows.CSV"]
+    assert result.counts["pairs_written"] == 3
+
+
+def test_the_hint_for_an_unknown_extension_in_a_subfolder_matches_the_file(tmp_path: Path) -> None:
+    """The hint for an unknown extension shows a source `path` that reads the file; in a subfolder of RAW
+    that is `'**/*.txt'`, since in a glob `*` does not cross '/' (`'*.txt'` matches RAW's top level only)."""
+    raw = tmp_path / "raw"
+    (raw / "sub").mkdir(parents=True)
+    (raw / "sub" / "logs.txt").write_bytes(_line(GOOD))
+    (raw / "top.txt").write_bytes(_line(GOOD))
+    (raw / "good.jsonl").write_bytes(_line(GOOD))
+    reasons = {s["path"]: s["reason"] for s in prefdata.build(raw, tmp_path / "out").manifest["skipped_files"]}
+    assert "(e.g. `path: '**/*.txt'`)" in reasons["sub/logs.txt"]
+    assert "(e.g. `path: '*.txt'`)" in reasons["top.txt"]
+    assert raw / "sub" / "logs.txt" in list(raw.glob("**/*.txt"))  # the oracle: pathlib's glob
+    assert raw / "sub" / "logs.txt" not in list(raw.glob("*.txt"))
 
 
 def test_missing_raw_is_an_error(tmp_path: Path) -> None:

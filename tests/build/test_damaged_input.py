@@ -71,6 +71,39 @@ def test_a_cut_stream_gives_every_byte_before_the_cut_then_raises(tmp_path: Path
     assert info.value.decompressed == len(got)
 
 
+def test_the_damage_error_counts_the_bytes_the_failing_step_salvaged(tmp_path: Path) -> None:
+    """compression.py: ``CorruptStreamError.decompressed`` is "how many bytes came out before the problem:
+    everything before it was read", the bytes salvaged from the step that met the damage included.
+    Only the CRC32 in the trailer is damaged, so every data byte decodes (a 2,090-byte file said
+    "after 0 bytes" when the salvaged bytes were not counted)."""
+    data = b"".join(b'{"i": %d}\n' % i for i in range(200))
+    packed = bytearray(gzip.compress(data))
+    packed[-8] ^= 0xFF  # the trailer: CRC32 (4 bytes), then ISIZE (4 bytes)
+    path = tmp_path / "crc.gz"
+    path.write_bytes(bytes(packed))
+    got = b""
+    with pytest.raises(CorruptStreamError, match="damaged") as info, open_binary(path, "gzip") as fh:
+        while chunk := fh.read(100):
+            got += chunk
+    assert got == data and len(data) == 2090
+    assert info.value.decompressed == 2090
+    assert "after 2,090 decompressed bytes" in str(info.value)
+
+
+def test_read1_returns_at_most_size_bytes_and_the_rest_comes_next(tmp_path: Path) -> None:
+    """The reader is an ``io.BufferedIOBase``, whose ``read1(size)`` returns at most ``size`` bytes
+    (Python docs); what it does not return comes with the next read."""
+    data = _jsonl(1000)
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(data))
+    with open_binary(path, "gzip") as fh:
+        first = fh.read1(10)
+        second = fh.read1(1)
+        rest = fh.read()
+    assert first == data[:10] and second == data[10:11]
+    assert first + second + rest == data
+
+
 @pytest.mark.parametrize("compression", ["gzip", "zstd"])
 def test_every_member_or_frame_is_read(tmp_path: Path, compression: str) -> None:
     """``cat a.gz b.gz`` and multi-frame zstd (``zstd -T0``, ``pzstd``) hold several streams in one file."""

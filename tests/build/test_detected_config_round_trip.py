@@ -12,8 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
 import prefdata
+from prefdata.cli import cli
 from prefdata.errors import AmbiguousLayoutError
 from tests.support.dataset import pairs
 
@@ -117,6 +120,23 @@ def test_inspect_proposes_the_config_build_detects(tmp_path):
     proposed = {f.path: f.config_yaml for f in prefdata.inspect(raw).files}
     for source in built.config.sources:
         assert f"name: {source.name}\n  path: {source.path}\n" in proposed[source.path], proposed[source.path]
+
+
+def test_a_build_stopped_by_an_ambiguous_layout_prints_the_suggested_config(tmp_path):
+    """README: when the layout is ambiguous "the build stops and prints a config to complete" (exit 2);
+    the error says "see the suggestion below", so the suggestion follows it on stderr, whole."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write(raw / "x.jsonl", [{"foo": "x", "bar": 1}, {"foo": "y", "bar": 2}])
+    with pytest.raises(AmbiguousLayoutError) as err:
+        prefdata.build(raw, tmp_path / "out")
+    res = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "see the suggestion below" in res.stderr
+    suggestion = res.stderr.split("\nsuggested config:\n", 1)[1]
+    assert suggestion.strip() == err.value.suggested_config.strip()
+    assert yaml.safe_load(suggestion)["sources"][0]["shape"] == "preference"
+    assert not (tmp_path / "out").exists()
 
 
 def test_keys_a_field_path_cannot_name_stop_detection_with_the_reason(tmp_path):

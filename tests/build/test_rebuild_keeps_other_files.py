@@ -302,3 +302,60 @@ def test_an_out_that_cannot_be_renamed_at_the_swap_is_exit_2_and_kept(tmp_path, 
     assert f"OUT '{out}' could not be renamed (Device or resource busy): it is a mount point" in result.output
     assert (out / "manifest.json").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+# -- settle_previous on its own (previous_out.py's docstring is the rule) ---------------------------------------------
+
+
+def test_a_dangling_link_the_new_out_holds_is_a_name_it_holds(tmp_path: Path) -> None:
+    """A name the new OUT already holds cannot be moved into it and is never deleted: a symbolic link whose
+    target is missing still holds its name, so the previous OUT's entry is left there (and that OUT kept),
+    not renamed over the user's link."""
+    previous, out = tmp_path / "prev", tmp_path / "out"
+    previous.mkdir()
+    out.mkdir()
+    (previous / "notes").write_text("old notes")
+    os.symlink(tmp_path / "nowhere", out / "notes")
+    settled = previous_out.settle_previous(previous, out)
+    assert settled.moved == [] and settled.left == [("notes", "the new OUT holds that name already")]
+    assert os.readlink(out / "notes") == str(tmp_path / "nowhere")
+    assert settled.kept_at is not None and (settled.kept_at / "notes").read_text() == "old notes"
+
+
+def test_a_kept_previous_out_drops_the_checks_and_reports_of_its_pairs(tmp_path: Path) -> None:
+    """The previous OUT is kept "less what builds own", which includes what check and report derived from
+    its pairs (checks.json, report.html, report.md): kept, they would describe pairs that are gone."""
+    previous, out = tmp_path / "prev", tmp_path / "out"
+    previous.mkdir()
+    out.mkdir()
+    for name in ("checks.json", "report.html", "report.md", "manifest.json", "README.md", "notes.txt"):
+        (previous / name).write_text("old")
+    (previous / "data").mkdir()
+    (out / "notes.txt").write_text("new")  # cannot be moved: the previous OUT is kept
+    settled = previous_out.settle_previous(previous, out)
+    assert settled.kept_at is not None and sorted(os.listdir(settled.kept_at)) == ["notes.txt"]
+    assert (out / "notes.txt").read_text() == "new"
+
+
+def test_when_the_previous_out_cannot_be_renamed_the_warning_names_where_it_stays(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The previous OUT is kept and "the build says where": when renaming it to its visible name fails too,
+    it stays where it is, and the warning names that folder (not None)."""
+    previous, out = tmp_path / "prev", tmp_path / "out"
+    previous.mkdir()
+    out.mkdir()
+    (previous / "notes.txt").write_text("old")
+    (out / "notes.txt").write_text("new")
+    real_rename = os.rename
+
+    def refused(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if ".previous-" in os.fspath(dst):
+            raise PermissionError(13, "Permission denied", os.fspath(dst))
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", refused)
+    settled = previous_out.settle_previous(previous, out)
+    assert settled.kept_at == previous and (previous / "notes.txt").read_text() == "old"
+    assert settled.warning() == (
+        f"warning: could not move into the new OUT: notes.txt (the new OUT holds that name already); the previous OUT is kept at {previous}"
+    )
+    assert not list(tmp_path.glob("out.previous-*"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 from click.testing import CliRunner
 
 import prefdata
@@ -230,6 +231,24 @@ def test_batch_key_tells_layouts_apart(tmp_path: Path) -> None:
     assert r.shape.batch_key() is not None and join_key(r) is not None
     (r,) = plan_build(rated, parse_config({"sources": [{"shape": "rated", "columns": {"prompt": "prompt"}, "binarize": {"policy": "all_pairs"}}]})).files
     assert r.shape.batch_key() is None and join_key(r) is None  # blocks sized by its own expansion
+
+
+def test_a_build_of_exactly_20_sources_prints_the_whole_config(tmp_path: Path) -> None:
+    """README: "a config of more than 20 sources (one per file) is printed as each distinct setting
+    once": 20 sources are not more than 20, so the whole config is printed; 21 are summarised."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(20):
+        (raw / f"f{i:02d}.jsonl").write_text(json.dumps(_pref(i, 0)) + "\n")
+    res = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "config used: 20 sources" not in res.stderr
+    printed = yaml.safe_load(res.stderr.split("config used (save it as a file and pass --config to edit it):\n", 1)[1])
+    assert [source["path"] for source in printed["sources"]] == [f"f{i:02d}.jsonl" for i in range(20)]
+    (raw / "f20.jsonl").write_text(json.dumps(_pref(20, 0)) + "\n")
+    res = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out21")])
+    assert res.exit_code == 0, res.output
+    assert "config used: 21 sources, one per file, in 1 setting(s)" in res.stderr
 
 
 def test_a_folder_of_files_read_alike_is_described_in_one_line(tmp_path: Path) -> None:

@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 import prefdata
 from prefdata.cli import cli
-from prefdata.config import load_config, parse_config
+from prefdata.config import load_config, parse_config, value_key, value_map
 from prefdata.errors import ConfigError
 from tests.conftest import FIXTURES
+from tests.support.dataset import pairs, rejects
 
 
 def _error(cfg: dict) -> str:
@@ -47,6 +48,54 @@ def test_rules_between_keys() -> None:
     assert "needs 'prompt' or 'prompt_template'" in _error({"sources": [{"shape": "preference", "columns": {}}]})
     assert "split.test_fraction" in _error({"sources": [{"shape": "transcript"}], "split": {"test_fraction": 1.5}})
     assert "unknown key" in _error({"sources": [{"shape": "transcript"}], "splits": {}})
+
+
+PAIRWISE = {"shape": "pairwise", "columns": {"prompt": "q", "response_a": "ra", "response_b": "rb", "winner": "w"}}
+
+
+def test_a_verdict_value_listed_twice_under_one_label_is_no_error() -> None:
+    """config.WinnerValues: only a value under two different labels is an error ("listed under both");
+    the same value twice under one label (`a: [a, A]`, `tie: [1, "1.0"]`: one value as matched) is harmless."""
+    source = parse_config({"sources": [{**PAIRWISE, "winner_values": {"a": ["a", "A"], "b": ["b"], "tie": [1, "1.0"]}}]}).sources[0]
+    assert source.winner_values.a == ["a", "A"] and source.winner_values.tie == [1, "1.0"]  # type: ignore[union-attr]
+    assert "value 'A' is listed under both 'a' and 'b'" in _error({"sources": [{**PAIRWISE, "winner_values": {"a": ["a"], "b": ["A"]}}]})
+
+
+def test_value_key_normalises_a_configured_value_as_value_text_does_a_raw_one() -> None:
+    """value_key's docstring: configured values are matched as shapes.fields.value_text reads raw ones:
+    trimmed, lower-cased, a whole number as an integer, anything else as written. So 1.5 is not 1
+    (a configured 1.5 matched no raw 1.5, and 1 and 1.5 under two labels were refused as one value)."""
+    import polars as pl
+
+    from prefdata.shapes.fields import value_text
+
+    written = ["1", "1.0", "1.5", " 2.50 ", "-0.5", "Tie", "1e3", "0.1", "-3.0"]
+    expected = ["1", "1", "1.5", "2.50", "-0.5", "tie", "1000", "0.1", "-3"]  # by hand
+    assert [value_key(v) for v in written] == expected
+    assert pl.DataFrame({"v": written}).select(value_text(pl.col("v"))).to_series().to_list() == expected
+    assert (value_key(1.5), value_key(1.0), value_key(-0.5)) == ("1.5", "1", "-0.5")
+    parse_config({"sources": [{**PAIRWISE, "winner_values": {"a": [1], "tie": [1.5]}}]})  # two values, no error
+
+
+def test_a_value_written_out_wins_over_a_yaml11_word_for_it() -> None:
+    """value_map's docstring (README "Values are YAML 1.2"): a YAML 1.1 word (`yes`, `off`) also matches the
+    boolean it meant, but a value written out (`true`) wins over that reading, whichever comes first."""
+    assert value_map([("yes", "up"), (True, "down")]) == {"yes": "up", "true": "down"}
+    assert value_map([(False, "up"), ("off", "down")]) == {"false": "up", "off": "down"}
+    assert value_map([("Yes", "up"), ("no", "down")]) == {"yes": "up", "no": "down", "true": "up", "false": "down"}
+
+
+def test_a_winner_threshold_with_no_tie_band_is_valid(tmp_path: Path) -> None:
+    """README pairwise: between `a_below` and `b_above` is a tie band, and the error says "a_below must be
+    <= b_above": equal bounds are a band of one value, so 0.2 -> A, 0.5 -> tie, 0.8 -> B."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "p.jsonl").write_text("".join(f'{{"q": "q{i}", "ra": "A{i}", "rb": "B{i}", "w": {w}}}\n' for i, w in enumerate([0.2, 0.5, 0.8])))
+    source = {**PAIRWISE, "winner_threshold": {"a_below": 0.5, "b_above": 0.5}}
+    prefdata.build(raw, tmp_path / "out", config={"sources": [source]})
+    got = sorted((row["chosen"][0]["content"], row["rejected"][0]["content"]) for row in pairs(tmp_path / "out").iter_rows(named=True))
+    assert got == [("A0", "B0"), ("B2", "A2")]
+    assert rejects(tmp_path / "out").select("record", "reason").rows() == [(2, "tie")]
 
 
 def test_two_sources_claiming_one_file_is_an_error(tmp_path: Path) -> None:

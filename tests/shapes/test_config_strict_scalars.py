@@ -51,6 +51,10 @@ WRONG = [
     ("split.test_fraction", True, "split.test_fraction", "valid number, got true"),
     ("split.test_fraction", "0.1", "split.test_fraction", "valid number, got the text '0.1'"),
     ("dedup", "yes", "dedup", "valid boolean, got the text 'yes' (YAML 1.2: only true and false are booleans)"),
+    # YAML 1.1 read its words in any case (`Yes`, `YES`, `Off`): the same hint
+    ("dedup", "Yes", "dedup", "valid boolean, got the text 'Yes' (YAML 1.2: only true and false are booleans)"),
+    ("dedup", "OFF", "dedup", "valid boolean, got the text 'OFF' (YAML 1.2: only true and false are booleans)"),
+    ("output.kto_export", "On", "output.kto_export", "valid boolean, got the text 'On' (YAML 1.2: only true and false are booleans)"),
     ("dedup", 1, "dedup", "valid boolean, got 1"),
     ("output.kto_export", "true", "output.kto_export", "valid boolean, got the text 'true'"),
     ("source.binarize.max_pairs", True, "sources[0].binarize.max_pairs", "valid integer, got true"),

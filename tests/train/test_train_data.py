@@ -62,6 +62,17 @@ def test_missing_directory_and_missing_train_split(tmp_path):
         open_training_data(tmp_path)
 
 
+def test_hub_split_names_get_a_card_that_maps_the_preference_splits(tmp_path):
+    """train/data.py: with no `train` split the refusal suggests a dataset card, mapping "preference splits
+    first" (UltraFeedback's train/test x prefs/sft/gen): train_prefs and test_prefs, not train_gen (first by name)."""
+    for split in ("train_gen", "train_prefs", "train_sft", "test_gen", "test_prefs", "test_sft"):
+        write_frame(tmp_path, good_frame(), split=split)
+    with pytest.raises(DataError) as info:
+        open_training_data(tmp_path)
+    message = str(info.value)
+    assert "    - {split: train, path: data/train_prefs-*}\n    - {split: test, path: data/test_prefs-*}\n" in message
+
+
 def test_a_dataset_folder_whose_name_is_not_utf8_is_refused_with_why(tmp_path):
     """check and report read such a folder through open files; `datasets` does not, and train crashed
     (UnicodeEncodeError, exit 3) after check had passed the dataset."""
@@ -142,6 +153,37 @@ def test_bad_rows_are_refused_with_split_file_count_and_ids(tmp_path, row, probl
     assert "1 row(s): " in message and problem in message
     assert "bad-id" in message
     assert "Fix or drop these rows" in message
+
+
+def _named(rows: list[dict], ids: list[str]) -> pl.DataFrame:
+    return canonical_frame(rows).with_columns(pl.Series("id", ids, dtype=pl.String))
+
+
+def test_each_problem_line_counts_the_rows_with_that_problem(tmp_path):
+    """train/data.py: the refusal gives "the split, file, count and first offending ids" per problem: each
+    line counts the rows with its own problem (2 and 1 here), not every flagged row (3)."""
+    rows = preference_rows(2, seed=5) + [
+        {"prompt": USER, "chosen": USER, "rejected": ASSISTANT},
+        {"prompt": USER, "chosen": USER, "rejected": ASSISTANT},
+        {"prompt": USER + ASSISTANT, "chosen": ASSISTANT, "rejected": ASSISTANT},
+    ]
+    df = _named(rows, ["ok0", "ok1", "role1", "role2", "turn1"])
+    with pytest.raises(DataError) as info:
+        validate_for_trl(open_training_data(write_frame(tmp_path, df)))
+    lines = [line.strip() for line in str(info.value).splitlines() if "row(s):" in line]
+    assert sorted(lines) == sorted([
+        "2 row(s): `chosen` has a non-assistant message (first: role1, role2)",
+        "1 row(s): the prompt does not end with a user or tool turn (first: turn1)",
+    ])
+
+
+def test_the_refusal_names_the_first_five_offending_ids_in_order(tmp_path):
+    """train/data.py names "the first offending ids": SHOW_IDS, five, in row order, after the count of all."""
+    rows = preference_rows(1, seed=5) + [{"prompt": USER, "chosen": USER, "rejected": ASSISTANT}] * 7
+    df = _named(rows, ["ok", *(f"bad{i}" for i in range(7))])
+    with pytest.raises(DataError) as info:
+        validate_for_trl(open_training_data(write_frame(tmp_path, df)))
+    assert "  7 row(s): `chosen` has a non-assistant message (first: bad0, bad1, bad2, bad3, bad4)\n" in str(info.value)
 
 
 def test_rows_without_ids_are_named_by_row_number(tmp_path):

@@ -186,6 +186,8 @@ def _aborted_by(cause: BaseException):
         (_aborted_by(KeyboardInterrupt()), 130),  # click's wrapper of Ctrl-C
         (_aborted_by(EOFError()), 3),  # click wraps an EOFError the same way: a bug, not a cancelled run
         (PermissionError(13, "Permission denied", "ds/.checks-x.json"), 2),
+        # README: a read-only dataset is checked with `--no-write`; CheckResult.write names checks.json itself
+        (PermissionError(13, "Permission denied", "/data/ds/checks.json"), 2),
         (FileNotFoundError(2, "No such file or directory", "prefdata/resources/x.json"), 3),  # as likely a bug
     ],
 )
@@ -201,7 +203,8 @@ def test_the_entry_point_gives_interrupts_and_system_refusals_their_own_codes(mo
         entry.main()
     assert info.value.code == code
     if code == 2:
-        assert "--no-write" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"error: Permission denied: {raised.filename} (a read-only dataset can be checked with `prefdata check --no-write`)" in err
 
 
 def test_a_raw_folder_inside_out_is_read_and_kept_unless_the_build_replaces_it(raw, tmp_path):

@@ -72,6 +72,11 @@ def test_a_truncated_array_keeps_its_complete_elements_and_one_tail(items, cut, 
         (b"[1,2,", [b"1", b"2"], "element 3: the array breaks off"),
         (b"[1}", [], "element 1: '}' where ',' or ']' belongs"),
         (b"[1] x", [b"1"], "unexpected content after the closing ']'"),
+        # JSON whitespace is space, tab, LF and CR only (RFC 8259 section 2; json.loads: "Extra data"):
+        # a form feed or vertical tab after the ']' is content, not whitespace
+        (b'[{"a": 1}]\x0c', [b'{"a": 1}'], "unexpected content after the closing ']'"),
+        (b"[1]\n\x0b\n", [b"1"], "unexpected content after the closing ']'"),
+        (b"[1]\r\n\t ", [b"1"], None),
         (b'{"a": 1}', [], "the file is not a JSON array"),
     ],
 )
@@ -80,3 +85,15 @@ def test_edge_cases(data, elements, tail):
         raws, got_tail, _ = split(data, block)
         assert raws == elements
         assert (got_tail.detail if got_tail else None) == tail or got_tail.detail.startswith(tail)
+
+
+@pytest.mark.parametrize("blocks", [[], [b""], [b"  \n\t"], [b" ", b"\r\n"]])
+def test_a_file_of_only_whitespace_is_no_array_and_says_so(blocks):
+    """finish() never returns None for input that held no '[': None means "a well-formed array, every
+    element delivered". (discover skips blank files first; this pins the splitter on its own.)"""
+    splitter = ArraySplitter()
+    for block in blocks:
+        assert len(splitter.feed(block)) == 0
+    tail = splitter.finish()
+    assert tail is not None
+    assert tail.detail == "the file is not a JSON array (it holds only whitespace)"

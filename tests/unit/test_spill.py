@@ -61,3 +61,18 @@ def test_late_runs_are_sorted_and_read_a_piece_at_a_time(tmp_path: Path, in_memo
     assert records == [1, 2, 3, 3, 4, 5, 6, 7, 8, 9]
     # stable: the two rows of record 3 keep the order they were written in
     assert [d for p in pieces[0] for d in p.filter(pl.col("_record") == 3).get_column("_detail")] == ["1", "3"]
+
+
+def test_more_runs_than_the_buffer_holds_batches_for_are_read_one_batch_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """spill.py: late runs are read back "a few batches a run at a time", one batch a run when there are more
+    runs than LATE_BUFFER_ROWS / LATE_BATCH_ROWS (128 as shipped): never none, which lost every pass-2 drop
+    (duplicates, unpaired feedback) without a word. Scaled down: batches of 2 rows, a buffer of 8, 5 runs."""
+    from prefdata.build import spill as spill_module
+
+    monkeypatch.setattr(spill_module, "LATE_BATCH_ROWS", 2)
+    monkeypatch.setattr(spill_module, "LATE_BUFFER_ROWS", 8)  # 8 // (2 * 5) == 0 batches a run, were it not at least 1
+    spill = Spill(tmp_path / "spill", partitions=2)
+    for run in range(5):
+        spill.write_drops(pl.concat([_drop(10 * run + r) for r in (2, 0, 1)]), late=True)
+    pieces = [[p.get_column("_record").to_list() for p in run] for run in spill.late_runs()]
+    assert pieces == [[[10 * run, 10 * run + 1], [10 * run + 2]] for run in range(5)]
