@@ -179,6 +179,23 @@ def test_a_shard_whose_chosen_is_null_in_every_row_is_a_role_structure_finding(t
     assert result.check("trl_traps").passed  # a null column is no second message format
 
 
+def test_a_message_field_typed_null_is_a_none_filled_finding_not_a_schema_problem(tmp_path):
+    """A content field typed null (every content None: the None-filled trap TRL misreads) is no type
+    problem (check/dataset.py: an all-null field is not a type problem): schema passes, and trl_traps
+    and role_structure name the 2 pairs."""
+    rows = pairs(12)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:10], schema=SCHEMA))
+    null_content = pa.list_(pa.struct([("role", pa.string()), ("content", pa.null())]))
+    table = pa.table({"id": [r["id"] for r in rows[10:]], "prompt": _messages(rows[10:], "prompt"),
+                      "chosen": pa.array([[{"role": "assistant", "content": None}]] * 2, null_content),
+                      "rejected": _messages(rows[10:], "rejected")})
+    pq.write_table(table, root / "data" / "test-00000-of-00001.parquet")
+    result = check(root, write=False)
+    assert result.check("schema").passed
+    for check_id in ("trl_traps", "role_structure"):
+        assert sorted(result.check(check_id).offending_ids) == sorted(r["id"] for r in rows[10:]), check_id
+
+
 @pytest.mark.parametrize(
     ("name", "problem"),
     [
@@ -263,6 +280,20 @@ def test_a_split_the_card_reads_outside_data_is_a_schema_finding(tmp_path):
     assert schema.statistic["problems"] == [(
         "README.md: the dataset card's default config reads eval/part-b.parquet (as test) outside data/, which check does not "
         "read: datasets.load_dataset(OUT) gives pairs that were not checked; move them into data/")]
+
+
+def test_files_the_card_reads_outside_data_are_named_first_and_counted_after(tmp_path):
+    """Two such files: the first named, then " and 1 more" (the others beside the one named)."""
+    root, _ = _leaky(tmp_path / "d", "part-a.parquet", "part-b.parquet")
+    (root / "eval").mkdir()
+    for name in ("x.parquet", "y.parquet"):
+        pq.write_table(pq.read_table(root / "data" / "part-b.parquet"), root / "eval" / name)
+    (root / "README.md").write_text(
+        "---\nconfigs:\n- config_name: default\n  data_files:\n"
+        "  - {split: train, path: [data/part-a.parquet, data/part-b.parquet]}\n  - {split: test, path: eval/*.parquet}\n---\n",
+        encoding="utf-8")
+    problems = check(root, write=False).check("schema").statistic["problems"]
+    assert any("reads eval/x.parquet (as test) and 1 more outside data/" in p for p in problems), problems
 
 
 def test_a_build_of_only_kto_rows_says_there_is_nothing_to_train_on(tmp_path):

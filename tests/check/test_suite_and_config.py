@@ -8,7 +8,8 @@ import zipfile
 import pytest
 
 from prefdata.check import ConfigError, SuiteError, UnsupportedExpectationError, check, load_config
-from prefdata.check.suite import default_suite_path, load_suite
+from prefdata.check.config import CHECK_IDS
+from prefdata.check.suite import default_suite_path, load_suite, parse_suite
 from tests.check import seeded
 
 
@@ -208,3 +209,52 @@ def test_the_default_suite_reads_a_split_name_as_the_split_rules_do():
         assert says.search(name), name
     for name in ("gen", "pretraining", "contest", "trains", "part"):
         assert not says.search(name), name
+
+
+def test_an_expectation_without_severity_is_critical_so_an_error():
+    """GX's default severity is critical (README: critical/warning/info map to error/warn/info)."""
+    suite = parse_suite({"name": "s", "expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "severity": "warning"}]})
+    assert [e.severity for e in suite.expectations] == ["error", "warn"]
+
+
+def test_an_expectation_typed_the_gx_0x_way_gets_the_0x_hint_even_under_a_1x_name():
+    """A suite with 1.x's 'name' but 0.x's 'expectation_type' per expectation is a 0.x suite half
+    converted: the error says what 1.x calls the key, not "unknown keys ['expectation_type']"."""
+    raw = {"name": "s", "expectations": [{"expectation_type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}}]}
+    with pytest.raises(SuiteError) as err:
+        parse_suite(raw, "s.json")
+    assert str(err.value).startswith("s.json: this looks like a Great Expectations 0.x suite")
+    assert "each expectation's type 'type' (not 'expectation_type')" in str(err.value)
+    assert "unknown keys" not in str(err.value)
+
+
+def test_a_lone_surrogate_in_a_key_of_the_suite_is_a_suite_error_naming_it():
+    """As one in a value: json.loads keeps "\\ud800" in a key too, which no UTF-8 checks.json can hold."""
+    raw = json.loads('{"name": "s", "expectations": [{"type": "expect_column_values_to_not_be_null", '
+                     '"kwargs": {"column": "id", "\\ud800": 1}}]}')
+    with pytest.raises(SuiteError) as err:
+        parse_suite(raw, "s.json")
+    assert str(err.value).startswith("s.json: the key '\\ud800' in expectations[0].kwargs holds a lone surrogate")
+
+
+def test_length_bias_bounds_may_be_equal_but_not_crossed():
+    """check/config.py: min_share_chosen_longer "must not exceed" max_share_chosen_longer; equal bounds are a check
+    that wants exactly that share, and valid."""
+    both = load_config({"checks": {"length_bias": {"min_share_chosen_longer": 0.5, "max_share_chosen_longer": 0.5}}})
+    assert both.checks.length_bias.min_share_chosen_longer == both.checks.length_bias.max_share_chosen_longer == 0.5
+    with pytest.raises(ConfigError, match="must not exceed"):
+        load_config({"checks": {"length_bias": {"min_share_chosen_longer": 0.6, "max_share_chosen_longer": 0.5}}})
+
+
+def test_an_unknown_check_lists_the_checks_and_an_unknown_field_of_a_check_does_not():
+    """A typo in a check's name gets the list of check ids to pick from; a typo inside a known check
+    (checks.pii.foo) is named alone, since the check ids are not what was mistyped."""
+    assert {"length_bias", "pii", "schema"} <= set(CHECK_IDS)
+    with pytest.raises(ConfigError) as typo:
+        load_config({"checks": {"lenght_bias": {}}})
+    assert str(typo.value) == f"config: checks.lenght_bias: unknown field (checks are: {', '.join(CHECK_IDS)})"
+    with pytest.raises(ConfigError) as inner:
+        load_config({"checks": {"pii": {"foo": 1}}})
+    assert str(inner.value) == "config: checks.pii.foo: unknown field"

@@ -134,6 +134,7 @@ def test_foreign_message_content_is_read_as_check_reads_it(tmp_path, content_typ
     ("counts", "field"),
     [(None, "counts: expected an object, got null"),
      ({"records_read": "x"}, 'counts.records_read: expected a whole number >= 0, got "x"'),
+     ({"records_read": True}, "counts.records_read: expected a whole number >= 0, got true"),  # JSON true is not 1
      ({"rejected_by_reason": {"tie": "many"}}, 'counts.rejected_by_reason.tie: expected a whole number >= 0, got "many"'),
      ({"pairs_by_split": []}, "counts.pairs_by_split: expected an object")],
 )
@@ -321,3 +322,25 @@ def test_checks_written_for_another_number_of_pairs_are_not_shown(tmp_path):
     del doc["shard_sha256"]  # a checks.json of an earlier prefdata: compared by its count of pairs
     (out / "checks.json").write_text(json.dumps(doc))
     assert "checks.json was written for 12 pairs but the data holds 5" in run(out).output
+
+
+def test_the_stale_checks_note_names_three_files_and_says_when_there_are_more():
+    """A checks.json naming shards that are gone names the first 3 of them, then " ..." if there are more."""
+    from prefdata.report.dataset import checks_for_other_data
+
+    def gone(n: int) -> str | None:
+        checked = {f"data/train-{i:05d}-of-0000{n}.parquet": "0" * 64 for i in range(n)}
+        return checks_for_other_data({"shard_sha256": checked}, {}, 0)
+
+    names = ", ".join(f"data/train-{i:05d}-of-0000{{n}}.parquet" for i in range(3))
+    assert gone(3) == "was written for other data files (gone: " + names.format(n=3) + ")"
+    assert gone(5) == "was written for other data files (gone: " + names.format(n=5) + " ...)"
+
+
+def test_an_old_checks_json_whose_rows_is_a_boolean_is_not_compared_by_it():
+    """An older checks.json (no shard_sha256) is compared by its count of pairs, ``rows``; JSON true is
+    no count (not 1 pair), so it does not make the checks look written for other data."""
+    from prefdata.report.dataset import checks_for_other_data
+
+    assert checks_for_other_data({"rows": True}, {}, 3) is None
+    assert checks_for_other_data({"rows": 1}, {}, 3) == "was written for 1 pairs but the data holds 3"

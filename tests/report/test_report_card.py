@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from prefdata.build.card import END_MARK, render_card, size_category
+from prefdata.build.card import BEGIN_MARK, DEFAULT_INTRO, END_MARK, UserEdits, render_card, size_category
 from prefdata.report import report
 from tests.report.report_datasets import REJECTS, simple_rows, write_dataset
 
@@ -327,3 +327,44 @@ def test_report_digests_the_shards_on_disk_not_the_manifest_s_word_for_them(tmp_
     pq.write_table(pq.read_table(shard), out / "data" / "train-00001-extra.parquet")
     report(out)
     assert datasets.load_dataset(str(out))["train"].num_rows == 4
+
+
+def test_the_card_lists_splits_train_validation_test_then_others():
+    """The configs' data_files list splits as the Hub orders them, whatever the manifest's outputs' order."""
+    outputs = [{"path": f"data/{s}-00000-of-00001.parquet", "split": s, "rows": 2, "sha256": str(i) * 64}
+               for i, s in enumerate(["test", "validation", "train", "extra"])]
+    head, _ = header_and_body(render_card({"prefdata_version": "0.1.0", "outputs": outputs, "inputs": [],
+                                           "counts": {"pairs_written": 8}}))
+    assert [d["split"] for d in head["configs"][0]["data_files"]] == ["train", "validation", "test", "extra"]
+
+
+def test_the_card_lists_rejected_records_by_reason_most_common_first():
+    """As report.md does: the reason that cost the most records first, ties by name."""
+    card = render_card({"prefdata_version": "0.1.0", "outputs": [], "inputs": [],
+                        "counts": {"records_read": 11, "pairs_written": 4, "records_rejected": 7,
+                                   "rejected_by_reason": {"c_reason": 1, "tie": 3, "a_reason": 1, "b_reason": 2}}})
+    assert [ln for ln in card.splitlines() if ln.startswith("- ") and ": " in ln] == [
+        "- tie: 3", "- b\\_reason: 2", "- a\\_reason: 1", "- c\\_reason: 1"]
+
+
+def test_a_card_header_of_comments_only_gets_prefdata_s_header():
+    """An empty or comments-only header is no header of the user's (UserEdits.header is None): the card
+    gets prefdata's, with its configs and licence placeholder, and no "not a mapping" warning."""
+    manifest = {"prefdata_version": "0.1.0", "inputs": [], "counts": {"pairs_written": 2},
+                "outputs": [{"path": "data/train-00000-of-00001.parquet", "split": "train", "rows": 2, "sha256": "a" * 64}]}
+    for text in ("---\n# to do: licence\n---\n\n# My title\n", "---\n\n---\n\n# My title\n"):
+        edits = UserEdits.parse(text)
+        assert edits.warning() is None and edits.header is None, text
+        head, _ = header_and_body(render_card(manifest, edits=edits))
+        assert head["license"] == "other" and head["configs"][0]["data_files"] == [
+            {"split": "train", "path": "data/train-*.parquet"}], text
+
+
+def test_an_intro_the_user_deleted_stays_deleted():
+    """README: the text above the begin mark is the user's, kept at each build and report; an empty one
+    too: prefdata's default title and intro do not come back."""
+    manifest = {"prefdata_version": "0.1.0", "inputs": [], "outputs": [], "counts": {"pairs_written": 0}}
+    first = render_card(manifest)
+    assert DEFAULT_INTRO in first
+    again = render_card(manifest, edits=UserEdits.parse(first.replace(DEFAULT_INTRO, "")))
+    assert "# Preference dataset" not in again and BEGIN_MARK in again and END_MARK in again

@@ -174,3 +174,13 @@ def test_terminal_control_characters_from_the_data_are_written_out(tmp_path):
             assert "evil\\u001b\\]0;title\\u0007name" in text or "evil\\u001b]0;title\\u0007name" in text, path.name
     html_text = result.html_path.read_text(encoding="utf-8")
     assert "\\u001b[2J" in html_text and "and a tab" in html_text and "\t" in html_text  # tab and line feed kept
+
+
+def test_c1_control_characters_from_the_data_are_written_out(tmp_path):
+    """README: the C1 controls are written out as the C0 ones are: U+009B is a one-byte CSI that starts
+    a terminal sequence, U+0085 a line break (NEL) that would split a table row."""
+    rows = [canonical_row([msg("user", f"q{i}")], [msg("assistant", "yes")], [msg("assistant", "no")],
+                          source="evil\x9b2J\x85src", record=i + 1) for i in range(3)]
+    md_text = report(write_dataset(tmp_path / "out", {"train": rows})).md_path.read_text(encoding="utf-8")
+    assert "\x9b" not in md_text and "\x85" not in md_text
+    assert "| evil\\u009b2J\\u0085src |" in md_text

@@ -27,6 +27,9 @@ CARDS = {
                             "configs:\n- config_name: sft\n  data_files: data/sft-*\n- config_name: prefs\n  default: true\n  data_files:\n  - {split: train, path: data/pref-1*}\n  - {split: test, path: data/pref-2*}\n"),
     "double star": (["train.parquet", "holdout.parquet"],
                     "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: '**/train.parquet'}\n  - {split: test, path: 'data/**/holdout.parquet'}\n"),
+    # datasets.naming._split_re is ^\w+(\.\w+)*$: a dotted split name is one the loader takes
+    "dotted split name": (["a.parquet", "b.parquet"],
+                          "configs:\n- config_name: default\n  data_files:\n  - {split: train.v2, path: data/a*}\n  - {split: test, path: data/b*}\n"),
     "data_dir alone": (["train_x.parquet", "eval_x.parquet"], "configs:\n- config_name: default\n  data_dir: data\n"),
     "no configs": (["part-a.parquet", "test_0.parquet"], "license: mit\n"),
 }
@@ -136,6 +139,9 @@ def test_a_file_the_card_reads_into_two_splits_is_a_problem(tmp_path: Path) -> N
         ("configs: [unclosed\n", "does not parse"),
         ("- configs\n", "is a list, not a mapping"),
         ("configs:\n- config_name: default\n  data_files: []\n", "data_files is empty"),
+        # datasets' sanitize_patterns: "Some splits are duplicated in data_files"
+        ("configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/a*}\n  - {split: train, path: data/b*}\n",
+         "split 'train' is named twice in data_files"),
         ("configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/a*}\n  - {split: test, path: data/c*}\n",
          "test pattern 'data/c*' matches no file"),
         ("configs:\n- config_name: default\n  data_files:\n  - {split: train, path: 'data/**a.parquet'}\n",
