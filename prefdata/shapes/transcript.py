@@ -52,13 +52,21 @@ def parse_marked_text(text: pl.Expr, user_marker: str, assistant_marker: str) ->
     ``\\n`` also matches with ``\\r\\n`` line ends; the text inside the turns is kept as it is.
     """
     lead_u, lead_a = user_marker.lstrip("\n"), assistant_marker.lstrip("\n")
-    leading_newlines = user_marker[: len(user_marker) - len(lead_u)]
+    newlines_u = user_marker[: len(user_marker) - len(lead_u)]
+    newlines_a = assistant_marker[: len(assistant_marker) - len(lead_a)]
     # A dialogue may start with "Human:" rather than "\n\nHuman:", or with a marker after blank text
     # that is not the marker's own line breaks ("\nHuman:", " Human:"): nothing but blank text comes
-    # before its first turn, so give that turn the marker's leading newlines.
+    # before its first turn, so give that turn its own marker's leading newlines (the two markers may
+    # have different ones). The text as written is tried first: a marker whose text after its line
+    # breaks starts blank ("\n\n Human:") matches " Human:" only unstripped.
     lead = text.str.strip_chars_start(BLANK)
-    starts_bare = lead.str.starts_with(lead_u) | lead.str.starts_with(lead_a)
-    normalized = pl.when(starts_bare).then(pl.lit(leading_newlines) + lead).otherwise(text)
+    normalized = (
+        pl.when(text.str.starts_with(lead_u)).then(pl.lit(newlines_u) + text)
+        .when(text.str.starts_with(lead_a)).then(pl.lit(newlines_a) + text)
+        .when(lead.str.starts_with(lead_u)).then(pl.lit(newlines_u) + lead)
+        .when(lead.str.starts_with(lead_a)).then(pl.lit(newlines_a) + lead)
+        .otherwise(text)
+    )
     marked = normalized
     for marker, role in ((user_marker, "user"), (assistant_marker, "assistant")):
         # the same marker with Windows line ends (HH-RLHF saved on Windows), then as written; one that

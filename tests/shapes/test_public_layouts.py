@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 import prefdata
@@ -176,6 +177,27 @@ def test_blank_text_before_the_first_marker_is_no_text_before_it(tmp_path: Path)
 
     markers = {"user": "\n\nHuman:", "assistant": "\n\nAssistant:"}
     assert prompt_extras([{"prompt": "\ufeffHuman: hi\n\nAssistant:"}], Counter(), {"prompt": "prompt"}) == {"prompt_markers": markers}
+
+
+@pytest.mark.parametrize(("user", "assistant", "text"), [
+    ("<|user|>", "\n<|assistant|>", "\n<|assistant|>Hi, how can I help?\n<|user|>q1\n<|assistant|>x"),
+    ("\nUser:", "\n\nAssistant:", "\n\nAssistant: Hello!\nUser: q1\n\nAssistant: x"),
+    ("\nUser:", "\n\nAssistant:", " \n\nAssistant: Hello!\nUser: q1\n\nAssistant: x"),
+    ("\nUser:", "\n\nAssistant:", "Assistant: Hello!\nUser: q1\n\nAssistant: x"),
+    ("\n\n Human:", "\n\n Assistant:", " Assistant: Hello!\n\n Human: q1\n\n Assistant: x"),
+])
+def test_a_first_turn_takes_its_own_markers_line_breaks(user: str, assistant: str, text: str) -> None:
+    """Custom markers may differ in their leading line breaks (``<|user|>`` beside ``\\n<|assistant|>``),
+    or hold blank text after them (``\\n\\n Human:``). A dialogue opening with the assistant's marker,
+    bare or after blank text, starts with that turn: the blank-text rule first gave every first turn the
+    user marker's line breaks, so these were "text before the first turn marker" rejects."""
+    from prefdata.shapes.transcript import parse_marked_text
+
+    turns, problem = parse_marked_text(pl.col("t"), user, assistant)
+    row = pl.DataFrame({"t": [text]}).select(turns.alias("turns"), problem.alias("problem")).row(0, named=True)
+    assert row["problem"] is None
+    assert [(t["role"], t["content"]) for t in row["turns"]] == [("assistant", "Hello!" if "Hello" in text else "Hi, how can I help?"),
+                                                                 ("user", "q1"), ("assistant", "x")]
 
 
 def test_hh_prompt_strings_of_a_ranked_source_are_split_too(tmp_path: Path) -> None:
