@@ -32,6 +32,19 @@ FOUND = {
     "numbers on both sides: Row 7 4111 1111 1111 1111 05": "card",
     "a list number and a CVV: Pay with 2 5555 5555 5555 4444 123": "card",
     "amex between a date and a CVV: 2024-05-01 3782 822463 10005 1234": "card",
+    # the kinds' edges (module docstring of prefdata.check.checks.pii): a 3-digit country code, each
+    # token family at its shortest length, and the PKCS#8 PEM header, which names no algorithm
+    "Ireland +353 1 234 5678": "phone",
+    "a 20-character key sk-abcdefghijklmnopqrst": "secret",
+    "restricted stripe key rk_live_abcdefghijklmnop": "secret",
+    "aws AKIAIOSFODNN7EXAMPLE": "secret",
+    "github refresh token ghr_abcdefghijklmnopqrstuvwxyz0123456789": "secret",
+    "hugging face hf_abcdefghijklmnopqrstuvwxyz0123": "secret",
+    "-----BEGIN PRIVATE KEY-----": "secret",
+    "slack refresh token xoxr-abcdefghij": "secret",
+    "google key AIza" + "SyA" + "b" * 32: "secret",
+    "gitlab glpat-abcdefghij0123456789": "secret",
+    "fine-grained github_pat_abcdefghij0123456789AB": "secret",
 }
 NOT_FOUND = (
     "the task-management-system-redesign-plan-for-q3 board",
@@ -46,6 +59,10 @@ NOT_FOUND = (
     "version pkg@1.2.3 and the date 2023-01-15",
     "a table row 1203 4111 1111 1111 1111 7788 9900 of counts",  # a card-shaped window inside a longer run
     "a table row 12 4111 1111 1111 1111 7788 99 of counts",  # the same with a 4-digit group on one side
+    # e-mail exceptions are read case-insensitively; a phone number starts after no letter (an ID)
+    "RETINA ASSET ICON@2X.PNG",
+    "clone GIT@github.com:org/repo.git",
+    "order ref AB555-123-4567",
 )
 
 
@@ -59,6 +76,7 @@ def result(tmp_path_factory):
 def test_every_planted_kind_is_found_and_nothing_else(result):
     out, outcome = result
     assert set(outcome.offending_ids) == ids_of(out, lambda p: p in FOUND), outcome.message
+    assert outcome.statistic["pairs"] == len(FOUND)  # pairs, not (pair, kind) findings
     kinds = {kind: sum(1 for k in FOUND.values() if k == kind) for kind in ("email", "phone", "secret", "card")}
     # the card printed next to a phone number is a pair with a phone too
     assert outcome.statistic["pairs_with_card"] == kinds["card"]
@@ -96,6 +114,35 @@ def test_an_unbroken_19_digit_card_is_a_card():
     assert len(card) == 19 and luhn(card)
     assert has_card(card)
     assert has_card(card[:16]) is luhn(card[:16])
+
+
+def _luhn(number: str) -> bool:
+    """The Luhn checksum, written from its definition: double every second digit from the right."""
+    total = 0
+    for i, d in enumerate(int(c) for c in reversed(number)):
+        total += sum(divmod(2 * d, 10)) if i % 2 else d
+    return total % 10 == 0
+
+
+@pytest.mark.parametrize(
+    ("number", "card"),
+    [("4222222222222", True),  # an unbroken 13-digit Visa: 13 digits is the shortest card
+     ("41111111111111111115", False),  # 20 digits, Luhn-valid: longer than any card
+     ("2720990000000007", True),  # Mastercard 2-series (2221-2720)
+     ("2221000000000009", True),
+     ("6011111111111117", True),  # Discover
+     ("6440000000000005", True),  # Discover 644-649
+     ("3530111333300000", True),  # JCB
+     ("30000000000004", True),  # Diners, 14 digits
+     ("1234567890123452", False),  # Luhn-valid, but no network starts with 1 (a "4" inside it is no prefix)
+     ("9411111111111117", False)],
+)
+def test_a_card_needs_13_to_19_digits_a_network_prefix_and_the_luhn_checksum(number, card):
+    """README (pii) and ``CARD_PREFIX``: a card number is 13-19 digits with a known network prefix
+    (Visa 4, Mastercard 51-55 and 22-27, Amex 34/37, Discover 6011/65/644-649, Diners 30/36/38/39,
+    JCB 35) and a valid Luhn checksum (each number's checksum is verified here)."""
+    assert _luhn(number)
+    assert has_card(number) is card
 
 
 def test_no_kinds_is_a_skip_not_a_pass(result):

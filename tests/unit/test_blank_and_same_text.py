@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from prefdata.nfc import MAY_CHANGE, nfc
 from prefdata.schema import MESSAGES, has_blank_turn, trimmed_contents
-from prefdata.text_keys import ASCII_WHITESPACE, BLANK, UNICODE_WHITESPACE, match_text
+from prefdata.text_keys import ASCII_WHITESPACE, BLANK, NO_TEXT_KEY, UNICODE_WHITESPACE, match_text, prompt_key
 
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 #: Texts rich in what the definitions are about: blank characters, combining marks, composable letters.
@@ -106,3 +106,40 @@ def test_a_capital_sigma_keys_alike_before_a_space_a_zero_width_space_and_nothin
     texts = ["\u039f\u0394\u039f\u03a3 \u039a\u0391\u0399", "\u039f\u0394\u039f\u03a3\u200b\u039a\u0391\u0399", "\u039f\u0394\u039f\u03a3\u039a\u0391\u0399", "\u03bf\u03b4\u03bf\u03c2 \u03ba\u03b1\u03b9"]
     keys = pl.Series(texts).to_frame("t").select(match_text(pl.col("t"))).to_series().to_list()
     assert keys == ["\u03bf\u03b4\u03bf\u03c3\u03ba\u03b1\u03b9"] * 4
+
+
+def test_match_text_is_nfc_not_nfkc() -> None:
+    """``match_text`` is canonical (NFC), not compatibility, normalization (text_keys docstring): a
+    ligature, a superscript or a fullwidth letter is another text than its plain letters, so a prompt
+    written with them is not the plain prompt for the split and leakage."""
+    texts = ["\ufb01le", "x\u00b2", "\uff21\uff22", "\u2460 caf\u00e9"]
+    expected = [unicodedata.normalize("NFC", t.lower()).replace(" ", "") for t in texts]
+    assert expected == ["\ufb01le", "x\u00b2", "\uff41\uff42", "\u2460caf\u00e9"]
+    assert pl.Series(texts).to_frame("t").select(match_text(pl.col("t"))).to_series().to_list() == expected
+
+
+def _prompt_keys(*prompts: list[tuple[str, str]]) -> list[int]:
+    rows = [[{"role": r, "content": c} for r, c in p] for p in prompts]
+    return pl.Series(rows, dtype=MESSAGES).to_frame("p").select(prompt_key(pl.col("p"))).to_series().to_list()
+
+
+def test_prompt_key_tells_turn_boundaries_and_roles_apart() -> None:
+    """``prompt_key`` (text_keys docstring): roles and turn boundaries count, so two prompts with the
+    same roles whose contents join to the same text, or with the same contents under other roles,
+    are two prompts; case and whitespace alone do not make another prompt."""
+    one, moved, same, other_role = _prompt_keys(
+        [("system", "Be a pirate."), ("user", "Say hello")],
+        [("system", "Be a pirate. Say"), ("user", "hello")],
+        [("system", "be a  PIRATE."), ("user", "say\u00a0hello")],
+        [("user", "Be a pirate."), ("user", "Say hello")],
+    )
+    assert one != moved
+    assert one == same
+    assert one != other_role
+
+
+def test_a_prompt_of_only_zero_width_spaces_and_bom_has_no_text() -> None:
+    """``prompt_key``: a prompt whose turns normalize to nothing is ``NO_TEXT_KEY``; ``match_text``
+    removes the zero-width space and BOM though they are not whitespace to a regex ``\\s``."""
+    assert "\u200b\ufeff".strip() == "\u200b\ufeff"  # not whitespace to Python either
+    assert _prompt_keys([("user", "\u200b\ufeff")], [("user", " \u00a0\u200b")]) == [NO_TEXT_KEY, NO_TEXT_KEY]
