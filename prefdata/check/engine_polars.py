@@ -197,9 +197,10 @@ def _column_of_kind(e: Expectation, key: str, view: pl.Schema, origin: str, kind
     return column
 
 
-def _flags(e: Expectation, origin: str, *keys: str) -> None:
+def _flags(e: Expectation, origin: str, *keys: str, nullable: bool = False) -> None:
+    """Each of ``keys`` given is true or false; with ``nullable``, null too (where GX types it bool or None)."""
     for key in keys:
-        if key in e.kwargs and not isinstance(e.kwargs[key], bool):
+        if key in e.kwargs and not isinstance(e.kwargs[key], bool) and not (nullable and e.kwargs[key] is None):
             raise SuiteError(f"{e.where(origin)}: kwarg {key!r} must be true or false, got {e.kwargs[key]!r}")
 
 
@@ -408,8 +409,7 @@ def _plan_column_pair(e: Expectation, p: str, view: pl.Schema, origin: str) -> P
     where = e.where(origin)
     kw = e.kwargs
     mostly = _mostly(e, origin)
-    if kw.get("or_equal") is not None:  # GX types it bool or None; None, like false, is strictly greater
-        _flags(e, origin, "or_equal")
+    _flags(e, origin, "or_equal", nullable=True)  # None, like false, is strictly greater
     name_a, name_b = _column(e, "column_A", view, origin), _column(e, "column_B", view, origin)
     _same_kind(e, origin, view, name_a, name_b)
     a, b = pl.col(name_a), pl.col(name_b)
@@ -488,8 +488,7 @@ def _plan_table(e: Expectation, p: str, view: pl.Schema, origin: str) -> Plan:
         wrong = [c for c in column_set if not isinstance(c, str)]
         if wrong:  # a nested list ([["id"]]) would only fail once the set is built, after the scan
             raise SuiteError(f"{where}: kwarg 'column_set' must be a list of column names, but holds {wrong[0]!r} ({_value_kind(wrong[0])})")
-    if kw.get("exact_match") is not None:  # GX types it bool or None
-        _flags(e, origin, "exact_match")
+    _flags(e, origin, "exact_match", nullable=True)
     return Plan({}, finish)
 
 
