@@ -45,6 +45,9 @@ class FileReport:
     description: str | None
     config_yaml: str
     problem: str | None = None
+    #: the sample ran into damage (``record 140: the gzip stream ends ...``): the build keeps the
+    #: records before it and rejects the rest as one ``damaged_file`` record
+    damage: str | None = None
 
 
 @dataclass
@@ -56,7 +59,8 @@ class InspectResult:
 def field_stats(sample: list[dict], undecoded: Mapping[int, Mapping[str, Undecoded]] | None = None) -> list[FieldStats]:
     """Per field: how many records hold it, its types, its mean length as text. ``undecoded``
     (:attr:`~prefdata.io.records.Sample.undecoded`): values the sample holds as null because their
-    bytes are not UTF-8, counted as what they are (``binary``): an image column is not empty."""
+    bytes are not UTF-8 or polars cannot import their type, counted as what they are (``binary``,
+    ``decimal256(40, 2)``): an image column is not empty."""
     present: Counter[str] = Counter()
     types: dict[str, Counter[str]] = defaultdict(Counter)
     chars: dict[str, list[int]] = defaultdict(list)
@@ -65,7 +69,7 @@ def field_stats(sample: list[dict], undecoded: Mapping[int, Mapping[str, Undecod
         nulled = undecoded.get(i, {})
         for key, value in rec.items():
             present[key] += 1
-            types[key][nulled[key].kind if key in nulled else json_kind(value).replace('array', 'list')] += 1
+            types[key][nulled[key].type_name if key in nulled else json_kind(value).replace('array', 'list')] += 1
             if isinstance(value, str):
                 chars[key].append(len(value))
     return [
@@ -91,24 +95,24 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
         read = taken.records
         sample, detection = read[:sample_size], read[:DETECTION_SAMPLE]
         shown = [_with_undecoded(rec, taken.undecoded.get(i, {})) for i, rec in enumerate(sample[:examples])]
-        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample, taken.undecoded), shown, None, None, "")
-        if not sample:
-            report.problem = no_object_reason(f, taken.problem)
-        else:
-            try:
-                source = detect_file(f, detection)
-                shape = make_shape(source, detection)
-                if (twice := named_twice(f, taken.columns, columns_read(shape))) is not None:  # as the build skips it
-                    result.skipped.append(SkippedFile.unreadable(f, twice))
-                    continue
-                if (unreadable := unreadable_column(f, shape)) is not None:  # a decimal256 column the shape reads
-                    result.skipped.append(SkippedFile.unreadable(f, unreadable))
-                    continue
-                report.shape, report.description = shape.name, shape.describe()
-                report.config_yaml = dump_config(BuildConfig(sources=[source]))
-            except AmbiguousLayoutError as exc:
-                report.problem = str(exc)
-                report.config_yaml = exc.suggested_config
+        if not sample:  # the build skips it, with this reason
+            result.skipped.append(SkippedFile(f.name, no_object_reason(f, taken.problem)))
+            continue
+        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample, taken.undecoded), shown, None, None, "", damage=taken.damage)
+        try:
+            source = detect_file(f, detection)
+            shape = make_shape(source, detection)
+            if (twice := named_twice(f, taken.columns, columns_read(shape))) is not None:  # as the build skips it
+                result.skipped.append(SkippedFile.unreadable(f, twice))
+                continue
+            if (unreadable := unreadable_column(f, shape)) is not None:  # a decimal256 column the shape reads
+                result.skipped.append(SkippedFile.unreadable(f, unreadable))
+                continue
+            report.shape, report.description = shape.name, shape.describe()
+            report.config_yaml = dump_config(BuildConfig(sources=[source]))
+        except AmbiguousLayoutError as exc:
+            report.problem = str(exc)
+            report.config_yaml = exc.suggested_config
         result.files.append(report)
     return result
 

@@ -315,16 +315,26 @@ def json_with_non_finite(row: dict) -> str:  # type: ignore[type-arg]
 
 @dataclass(frozen=True)
 class Undecoded:
-    """A value of the detection sample shown as null because its bytes are not UTF-8 (:func:`text_or_null`):
-    ``inspect`` counts it as what it is, not as a missing value."""
+    """A value of the detection sample shown as null because its bytes are not UTF-8 (:func:`text_or_null`)
+    or its column's type is one polars cannot import (a ``decimal256``): ``inspect`` counts it as what
+    it is, not as a missing value."""
 
-    kind: str  # "binary" (bytes), "object" or "list" (holding such bytes)
+    kind: str  # "binary" (bytes), "object" or "list" (holding such bytes), or "unreadable"
     size: int | None = None  # the bytes' length, for "binary"
+    arrow_type: str | None = None  # the column's type, for "unreadable"
+
+    @property
+    def type_name(self) -> str:
+        """The type ``inspect``'s field table counts the value as: ``binary``, ``decimal256(40, 2)``."""
+        return self.arrow_type if self.kind == "unreadable" and self.arrow_type else self.kind
 
     def describe(self) -> str:
-        """``<9 bytes, not UTF-8>``, or ``<an object (a list) holding bytes that are not UTF-8>``."""
+        """``<9 bytes, not UTF-8>``, ``<an object (a list) holding bytes that are not UTF-8>``, or
+        ``<a decimal256(40, 2) value, which polars cannot read>``."""
         if self.kind == "binary":
             return f"<{self.size:,} byte{'' if self.size == 1 else 's'}, not UTF-8>"
+        if self.kind == "unreadable":
+            return f"<a {self.arrow_type} value, which polars cannot read>"
         return f"<{'an object' if self.kind == 'object' else 'a list'} holding bytes that are not UTF-8>"
 
 

@@ -271,9 +271,14 @@ def damaged_rest(record: int, damage: CorruptStreamError, partial: bytes) -> Rec
     whose raw text is the cut-off start of the record the damage interrupted (if any). The file
     then shows in ``rejects/`` and the manifest's counts instead of looking shorter than it is.
     """
-    detail = f"{damage}; nothing after this point can be read"
+    detail = damaged_detail(damage)
     raw = partial.decode("utf-8", "backslashreplace")
     return RecordBatch(lines=_lines_frame([], []), rejects=_rejects_frame([(record, raw, "damaged_file", detail)]))
+
+
+def damaged_detail(damage: CorruptStreamError) -> str:
+    """The ``damaged_file`` reject's detail (and ``inspect``'s words for the same damage)."""
+    return f"{damage}; nothing after this point can be read"
 
 
 def _split_blank(frame: pl.DataFrame) -> RecordBatch:
@@ -519,12 +524,14 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
         read = replace(f, columns=None, fields=None) if lenient else f
         columns = columns_to_read(schema, read, lenient=lenient)
         as_null = [n for n in dict.fromkeys(schema.names) if columns is not None and n not in columns] if lenient else None
+        # the sample reads the columns polars cannot import with pyarrow too, to tell values from nulls
+        arrow_columns = None if as_null else columns
         names = tuple(schema.names)
         # the structs read, cut to the fields read (None: nothing to cut)
         types = read_schema(schema, f, columns) if read.fields is not None and columns is not None else None
         if types is not None and all(types.field(n).type == schema.field(schema.names.index(n)).type for n in columns):  # type: ignore[union-attr]
             types = None
-        probe = next(iter(parquet.iter_batches(batch_size=min(batch_rows, 1024), columns=columns)), None)  # type: ignore[attr-defined]
+        probe = next(iter(parquet.iter_batches(batch_size=min(batch_rows, 1024), columns=arrow_columns)), None)  # type: ignore[attr-defined]
         row_bytes = _decoded_bytes(probe) / probe.num_rows if probe is not None and probe.num_rows else 1.0
         read_rows = max(1, min(batch_rows, int(block_bytes / 4 / max(1.0, row_bytes))))
         first = 1
@@ -542,7 +549,7 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
         # the rows of its own batches read before the damage, as a damaged compressed file keeps its start
         for group in range(parquet.metadata.num_row_groups):  # type: ignore[attr-defined]
             try:
-                for arrow_batch in parquet.iter_batches(batch_size=read_rows, row_groups=[group], columns=columns):  # type: ignore[attr-defined]
+                for arrow_batch in parquet.iter_batches(batch_size=read_rows, row_groups=[group], columns=arrow_columns):  # type: ignore[attr-defined]
                     gathered.append(arrow_batch)
                     gathered_bytes += _decoded_bytes(arrow_batch)
                     if sum(b.num_rows for b in gathered) >= batch_rows or gathered_bytes >= block_bytes:
@@ -582,6 +589,10 @@ def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null:
     the lenient sample's columns left unread, shown as null, and bytes that are not UTF-8 shown as null too
     (the batch's ``undecoded`` says which).
     ``types``: the columns' structs cut to the fields read (:func:`~prefdata.io.parquet_records.read_schema`)."""
+    unreadable: list[tuple[int, str, Undecoded]] = []
+    for name in as_null or ():  # read by pyarrow alone: each value that is there, as its type
+        column = table.column(table.schema.names.index(name))
+        unreadable += [(i, name, Undecoded("unreadable", arrow_type=str(column.type))) for i in column.is_valid().to_numpy(zero_copy_only=False).nonzero()[0].tolist()]
     if columns is not None:
         names = table.schema.names
         table = table.select([names.index(n) for n in columns])
@@ -594,6 +605,7 @@ def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null:
         text, bad = as_text(frame)
     else:
         text, undecoded = text_or_null(frame)
+        undecoded += unreadable
         text, bad = text.with_columns(pl.lit(None, pl.String).alias(n) for n in as_null), []
     numbers = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True)
     if bad:
@@ -627,6 +639,10 @@ class Sample:
     #: Parquet: the values of ``records`` shown as null because their bytes are not UTF-8, by the
     #: record's index and column (an image's bytes; ``inspect`` counts them as ``binary``)
     undecoded: dict[int, dict[str, Undecoded]] = field(default_factory=dict)
+    #: where the sample's read ran into a damaged or truncated compressed file (or Parquet row group)
+    #: before it had ``n`` records, as the build's ``damaged_file`` reject says it (``record 140: the
+    #: gzip stream ends ...``): the records before it are real, the file is not whole
+    damage: str | None = None
 
 
 def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
@@ -636,29 +652,36 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
     is all the records, as it is: polars takes no wider number of rows."""
     n = min(n, MAX_COUNT)
     out: list[dict] = []
-    problem = None
+    problem = damage = None
     if f.format == "jsonl":
+        lines = 0  # lines read whole (ending with a line break)
         try:
             with open_binary(f.path, f.compression) as fh:
-                for i, raw in enumerate(fh):
+                for raw in fh:
+                    if not raw.endswith(b"\n"):
+                        # the file's last line, or the start of one cut by damage: one more read tells
+                        # which (it raises at damage, and the build's damaged_file reject holds that start)
+                        fh.read(1)
+                    lines += 1
                     raw = raw.removeprefix(BOM)  # at any line's start, as the build reads it
                     try:
                         obj = orjson.loads(raw)
                     except orjson.JSONDecodeError as exc:
                         # a line the build counts as blank is no problem (nor is the BOM before one)
                         if problem is None and raw.decode("utf-8", "replace").strip(BLANK_LINE):
-                            problem = f"record {i + 1} is not JSON: {exc}"
+                            problem = f"record {lines} is not JSON: {exc}"
                         continue
                     if isinstance(obj, dict):
                         out.append(obj)
                         if len(out) >= n:
                             break
                     elif problem is None:
-                        problem = f"record {i + 1}: a JSON {json_kind(obj)}, not an object"
+                        problem = f"record {lines}: a JSON {json_kind(obj)}, not an object"
         except CorruptStreamError as exc:
             if not out:  # with records before the damage, pass 1 reads them and rejects the rest
                 raise UnreadableFileError(f"{shown_name(f.name)}: {exc}; no record could be read") from None
-        return Sample(out, problem=problem)
+            damage = f"record {lines + 1}: {damaged_detail(exc)}"
+        return Sample(out, problem=problem, damage=damage)
     # a Parquet sample shows every column, even those the build will not read (and may not import)
     if f.format == "parquet":
         batches = _parquet_batches(f, max(n, 1), lenient=True)
@@ -673,6 +696,8 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
         if problem is None and batch.rejects.height:
             first = batch.rejects.row(0, named=True)
             problem = f"record {first['_record']}: {first['_detail']}"
+        if damage is None and (damaged := batch.rejects.filter(pl.col("_reason") == "damaged_file")).height:
+            damage = f"record {damaged.item(0, '_record')}: {damaged.item(0, '_detail')}"
         nulled: dict[int, dict[str, Undecoded]] = {}
         for record, column, what in batch.undecoded:
             nulled.setdefault(record, {})[column] = what
@@ -686,7 +711,7 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
                 problem = f"record {record}: " + ("not JSON" if obj is None and line.strip() != "null" else f"a JSON {json_kind(obj)}, not an object")
         if len(out) >= n:
             break
-    return Sample(out, columns, problem, undecoded)
+    return Sample(out, columns, problem, undecoded, damage)
 
 
 def _loads_or_none(line: str) -> object:
