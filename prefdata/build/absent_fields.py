@@ -16,6 +16,7 @@ from typing import Any
 
 from prefdata.config import SourceBase
 from prefdata.shapes.base import Shape, sample_values
+from prefdata.shapes.fields import parse_path
 from prefdata.shapes.filters import Filter
 from prefdata.shapes.prompt import template_fields
 
@@ -25,7 +26,7 @@ class _Sampled:
     """One source's sampled records so far, and the paths none of them holds (in reading order)."""
 
     source: SourceBase
-    unseen: dict[str, None]
+    unseen: dict[str, tuple[str | int, ...]]  # each path and its tokens (a custom shape's field names are not parsed)
     records: int = 0
     files: int = 0
 
@@ -39,10 +40,10 @@ class AbsentFields:
     def add(self, index: int, source: SourceBase, shape: Shape, filters: Sequence[Filter], sample: Sequence[Mapping[str, Any]]) -> None:
         """Count one file's sample of source ``index`` (read through ``shape`` and ``filters``)."""
         if index not in self._by_source:
-            paths = [leaf.path for leaf in shape.leaves()] + [flt.path for flt in filters]
-            self._by_source[index] = _Sampled(source, dict.fromkeys(paths))
+            paths = [(leaf.path, leaf.tokens()) for leaf in shape.leaves()] + [(flt.path, parse_path(flt.path)) for flt in filters]
+            self._by_source[index] = _Sampled(source, dict(paths))
         sampled = self._by_source[index]
-        for path in [p for p in sampled.unseen if sample_values(sample, p)]:
+        for path in [p for p, tokens in sampled.unseen.items() if sample_values(sample, tokens)]:
             del sampled.unseen[path]
         sampled.records += len(sample)
         sampled.files += 1
@@ -68,6 +69,8 @@ def _key_of(source: SourceBase, path: str) -> str:
                 return f"columns.{key}"
             if key == "prompt_template" and path in template_fields(value):
                 return f"columns.{key}"
+    if path in getattr(source, "fields", ()):  # a custom source's fields, each a name as the records spell it
+        return "fields"
     models_from = getattr(source, "models_from", None)
     if models_from is not None and models_from.field == path:
         return "models_from.field"

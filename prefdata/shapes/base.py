@@ -210,11 +210,11 @@ def sniffed_splits(records: Sequence[Mapping[str, Any]], fields: Sequence[tuple[
     return tuple(notes)
 
 
-def sample_values(records: Sequence[Mapping[str, Any]], path: str) -> list[Any]:
-    """Values at ``path`` in sampled raw records (missing -> skipped)."""
+def sample_values(records: Sequence[Mapping[str, Any]], path: str | tuple[str | int, ...]) -> list[Any]:
+    """Values at ``path`` (or at its parsed tokens) in sampled raw records (missing -> skipped)."""
     from prefdata.shapes.fields import parse_path
 
-    tokens = parse_path(path)
+    tokens = parse_path(path) if isinstance(path, str) else path
     out = []
     for rec in records:
         value: Any = rec

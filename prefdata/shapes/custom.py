@@ -179,7 +179,7 @@ class CustomShape(Shape):
         return ConfigError(f"{self.source.where('function')}: {problem}")
 
     def leaves(self) -> list[Leaf]:
-        return [Leaf(name, dtype) for name, dtype in self.dtypes.items()]
+        return [Leaf(name, dtype, literal=True) for name, dtype in self.dtypes.items()]
 
     def _turns(self, col: str, dtype: pl.DataType, role: str) -> pl.Expr:
         if dtype == pl.String:

@@ -56,6 +56,13 @@ class Leaf:
     dtype: pl.DataType
     strict: tuple[tuple[str, ...], ...] = ()  # text leaves inside the value (() = the value itself)
     blank_is_missing: bool = False
+    #: ``path`` is one top-level field's name as the record spells it, not a path to parse: a custom
+    #: shape hands its function every field a record holds, and a CSV header or a JSON key may be
+    #: ``""`` (a trailing comma), ``a.b`` or ``x[0]``, which as a path would be an error or another field.
+    literal: bool = False
+
+    def tokens(self) -> tuple[str | int, ...]:
+        return (self.path,) if self.literal else parse_path(self.path)
 
 
 def _wrap(tokens: Sequence[str | int], dtype: pl.DataType) -> pl.DataType:
@@ -83,7 +90,7 @@ def field_specs(leaves: Iterable[Leaf]) -> tuple[FieldSpec, ...]:
     strict: dict[str, list[tuple[str, ...]]] = {}
     blank: dict[str, list[tuple[str, ...]]] = {}
     for leaf in leaves:
-        tokens = parse_path(leaf.path)
+        tokens = leaf.tokens()
         top, rest = str(tokens[0]), tokens[1:]
         dtype = _wrap(rest, leaf.dtype)
         dtypes[top] = _merge(dtypes[top], dtype, top) if top in dtypes else dtype

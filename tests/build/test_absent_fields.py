@@ -44,6 +44,21 @@ def test_misspelt_optional_fields_are_named_with_their_source_and_key(tmp_path: 
     ]
 
 
+def test_a_misspelt_models_from_field_is_named_under_its_own_key(tmp_path: Path) -> None:
+    """Each warning names "the source, the key that gives it" (AbsentFields.warnings): a pairwise
+    source's ``models_from.field``, not ``columns``, which holds no such name."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    rows = [{"q": f"q{i}", "a": "yes", "b": "no", "w": "a", "cmp_key": "m1_m2"} for i in range(3)]
+    (raw / "f.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = {"sources": [{"name": "pw", "shape": "pairwise", "columns": {"prompt": "q", "response_a": "a", "response_b": "b", "winner": "w"},
+                           "models_from": {"field": "cmp_kye", "separator": "_"}}]}
+    result = prefdata.build(raw, tmp_path / "out", config=config)
+    assert result.warnings == [
+        "config: sources[0] (name: pw).models_from.field: field 'cmp_kye' is in none of the 3 sampled records of 1 file; is it misspelt?"
+    ]
+
+
 def test_fields_present_in_some_file_and_detected_sources_give_no_warning(tmp_path: Path) -> None:
     raw = _raw(tmp_path / "raw")
     # the system field appears in the second file only: present in the data, so no warning

@@ -229,22 +229,64 @@ def test_a_parquet_row_of_bad_bytes_beside_a_decimal_column_is_a_reject(tmp_path
     assert '"price":"1.50"' in reject["raw"] and "\\xff" in reject["raw"] and "took" not in reject["raw"]
 
 
-def test_a_parquet_string_column_with_bytes_that_are_not_utf8_rejects_that_row(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "offset_bytes"), [("string", 4), ("large_string", 8)])
+def test_a_parquet_string_column_with_bytes_that_are_not_utf8_rejects_that_row(tmp_path: Path, kind: str, offset_bytes: int) -> None:
     """A writer that does not check (or one flipped byte) leaves invalid UTF-8 in a string column:
-    polars panicked on it and the whole build stopped."""
+    polars panicked on it and the whole build stopped. The same in a ``large_string`` column (64-bit
+    offsets), which pandas and pyarrow write too."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     raw = tmp_path / "raw"
     raw.mkdir()
-    good = pa.array(["fine", "also fine", "ok"], pa.string())
-    bad = pa.Array.from_buffers(pa.string(), 3, [None, pa.py_buffer(bytes([0, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0, 10, 0, 0, 0])),
-                                                 pa.py_buffer(b"abcd\xff\xfexyzw")])
-    pq.write_table(pa.table({"prompt": good, "chosen": bad, "rejected": pa.array(["r1", "r2", "r3"])}), raw / "a.parquet")
+    typ = getattr(pa, kind)()
+    good = pa.array(["fine", "also fine", "ok"], typ)
+    offsets = pa.py_buffer(b"".join(n.to_bytes(offset_bytes, "little") for n in (0, 4, 8, 10)))  # abcd | \xff\xfexy | zw
+    bad = pa.Array.from_buffers(typ, 3, [None, offsets, pa.py_buffer(b"abcd\xff\xfexyzw")])
+    pq.write_table(pa.table({"prompt": good, "chosen": bad, "rejected": pa.array(["r1", "r2", "r3"], typ)}), raw / "a.parquet")
+    assert pq.read_schema(raw / "a.parquet").field("chosen").type == typ
     result = prefdata.build(raw, tmp_path / "out")
     assert result.counts["pairs_written"] == 2 and result.counts["rejected_by_reason"] == {"invalid_utf8": 1}
     [reject] = pl.read_parquet(tmp_path / "out" / "rejects" / "*.parquet").to_dicts()
     assert reject["record"] == 2 and "column 'chosen'" in reject["detail"]
+
+
+def test_a_parquet_struct_read_whole_keeps_its_fields(tmp_path: Path) -> None:
+    """A column the config names itself (``chosen``), not a field inside it, is read whole: a struct
+    there is a ``non_text_content`` reject whose raw text shows every field the file holds, as pyarrow
+    wrote them, not an empty object."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pq.write_table(pa.table({"prompt": ["What is 2+2?", "And 3+3?"], "chosen": [{"text": "Four.", "lang": "en"}, {"text": "Six.", "lang": "en"}],
+                             "rejected": ["Five.", "Seven."]}), raw / "pairs.parquet")
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}]}
+    prefdata.build(raw, tmp_path / "out", config=config)
+    got = rejects(tmp_path / "out").sort("record")
+    assert got.select("reason", "field").rows() == [("non_text_content", "chosen")] * 2
+    assert [json.loads(r)["chosen"] for r in got["raw"]] == [{"text": "Four.", "lang": "en"}, {"text": "Six.", "lang": "en"}]
+
+
+def test_a_nan_in_a_parquet_fixed_size_list_is_a_wrong_type_score(tmp_path: Path) -> None:
+    """A NaN score is a ``wrong_type`` reject (README), read from a fixed-size list (pyarrow's
+    ``fixed_size_list``, polars' Array) as from a variable-size one: never a null, a missing score
+    that builds the pair without a word."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected",
+                                                              "score_chosen": "scores[0]", "score_rejected": "scores[1]"}}]}
+    for kind, typ in (("list", pa.list_(pa.float64())), ("fixed", pa.list_(pa.float64(), 2))):
+        raw = tmp_path / f"raw_{kind}"
+        raw.mkdir()
+        pq.write_table(pa.table({"prompt": ["q1", "q2"], "chosen": ["c1", "c2"], "rejected": ["r1", "r2"],
+                                 "scores": pa.array([[float("nan"), 1.0], [5.0, 1.0]], typ)}), raw / "a.parquet")
+        result = prefdata.build(raw, tmp_path / f"out_{kind}", config=config, test_fraction=0)
+        assert (result.counts["pairs_written"], result.counts["rejected_by_reason"]) == (1, {"wrong_type": 1}), kind
+        assert pairs(tmp_path / f"out_{kind}").select("score_chosen", "score_rejected").rows() == [(5.0, 1.0)]
+        assert rejects(tmp_path / f"out_{kind}").select("record", "field").rows() == [(1, "scores[0]")], kind
 
 
 def test_an_empty_csv_cell_reads_as_json_null_in_optional_fields(tmp_path: Path) -> None:

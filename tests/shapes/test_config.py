@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 import prefdata
 from prefdata.cli import cli
-from prefdata.config import load_config, parse_config, value_key, value_map
+from prefdata.config import BuildConfig, load_config, parse_config, value_key, value_map
 from prefdata.errors import ConfigError
 from tests.conftest import FIXTURES
 from tests.support.dataset import pairs, rejects
@@ -181,6 +182,22 @@ def test_source_path_globs_select_files_as_raw_globs_do(tmp_path: Path) -> None:
                               (".", {"hh.jsonl", "sub/hh2.jsonl"}), ("./hh.jsonl", {"hh.jsonl"}), ("./sub//", {"sub/hh2.jsonl"})):
         result = prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "transcript", "path": pattern}]})
         assert {i["path"] for i in result.manifest["inputs"]} == selected, pattern
+
+
+def test_a_source_path_naming_a_folder_takes_only_that_folder(tmp_path: Path) -> None:
+    """A source's ``path`` is "a file, folder or glob relative to RAW" (README): ``logs`` takes what lies
+    under ``logs/``, not ``logs2/`` nor ``logs.jsonl``, whose names only begin alike."""
+    from prefdata.build.plan import plan_build
+
+    raw = tmp_path / "raw"
+    for name in ("logs/a.jsonl", "logs2/b.jsonl", "logs.jsonl"):
+        (raw / name).parent.mkdir(parents=True, exist_ok=True)
+        (raw / name).write_text(json.dumps({"prompt": "q?", "chosen": "yes", "rejected": "no"}) + "\n")
+    config = BuildConfig.model_validate({"sources": [{"name": "logs", "shape": "preference", "path": "logs",
+                                                      "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}]})
+    plan = plan_build(raw, config)
+    assert [p.file.name for p in plan.files] == ["logs/a.jsonl"]
+    assert sorted(s.name for s in plan.skipped) == ["logs.jsonl", "logs2/b.jsonl"]
 
 
 @pytest.mark.parametrize(

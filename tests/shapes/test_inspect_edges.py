@@ -42,6 +42,14 @@ def test_a_sample_past_any_count_reads_the_whole_file(tmp_path: Path, fmt: str, 
     assert "2 records sampled" in res.stdout
 
 
+def test_undecoded_bytes_are_counted_in_words() -> None:
+    """``Undecoded.describe``: ``<9 bytes, not UTF-8>`` (its doc), one byte in the singular, thousands
+    with a separator, as inspect shows such a value."""
+    from prefdata.io.parquet_records import Undecoded
+
+    assert [Undecoded("binary", n).describe() for n in (1, 9, 1234)] == ["<1 byte, not UTF-8>", "<9 bytes, not UTF-8>", "<1,234 bytes, not UTF-8>"]
+
+
 def test_parquet_bytes_that_are_not_text_count_as_binary_not_null(tmp_path: Path) -> None:
     """An image column of 4 PNGs showed as `image 4/4 null 4` and `"image": null`: no value is null."""
     path = tmp_path / "pairs.parquet"

@@ -360,6 +360,62 @@ def test_a_custom_source_reads_thousands_of_fields_in_linear_time(tmp_path: Path
     assert pairs(tmp_path / "out").height == 2 and calls["field"] < 100
 
 
+FIELDS_SEEN = """
+import polars as pl
+
+def fields_seen(lf):
+    # the prompt names each field the function was handed (other than q, g, b) and its value
+    extra = sorted(c for c in lf.collect_schema() if not c.startswith("_") and c not in ("q", "g", "b"))
+    seen = pl.concat_str([pl.lit(c + "=") + pl.col(c).cast(pl.String).fill_null("") for c in extra], separator=";") if extra else pl.lit("")
+    return lf.select("_record", seen.alias("prompt"), pl.col("g").alias("chosen"), pl.col("b").alias("rejected"))
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "seen"),
+    [
+        ("export.csv", b"q,g,b,\nWhat is 2+2?,Four.,Five.,note\n", "=note"),  # a spreadsheet's trailing comma
+        ("export2.csv", b"q,g,b,,\nWhat is 2+2?,Four.,Five.,,\n", "="),  # two of them: named twice, but by no config
+        ("log.jsonl", b'{"q": "What is 2+2?", "g": "Four.", "b": "Five.", "": 3, "a.b": 1, "x[0]": 2}\n', "=3;a.b=1;x[0]=2"),
+    ],
+)
+def test_a_custom_source_hands_over_fields_whose_names_are_no_field_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, data: bytes, seen: str
+) -> None:
+    """A custom function receives "one column per raw top-level field" (README, custom): its names are
+    the record's own, not config field paths. A blank name (a CSV header's trailing comma, a JSON key
+    "") failed the whole build with "invalid field path ''", which no config named, while a preference
+    shape builds the same file; ``a.b`` was read as field ``a``'s ``b`` and the function's frame lacked
+    the column. Two blank names are no reason to skip the file either (``named_twice``: nothing can
+    name them)."""
+    (tmp_path / "fields_seen.py").write_text(FIELDS_SEEN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fields_seen", raising=False)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / name).write_bytes(data)
+    result = prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "custom", "function": "fields_seen:fields_seen"}]}, test_fraction=0)
+    assert result.counts["pairs_written"] == 1 and result.warnings == []  # no field the records hold is "misspelt"
+    assert pairs(tmp_path / "out").select("prompt", "chosen").rows() == [
+        ([{"role": "user", "content": seen}], [{"role": "assistant", "content": "Four."}])
+    ]
+    assert_reconciled(tmp_path / "out")
+
+
+def test_a_custom_sources_misspelt_field_is_named_under_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A custom source's ``fields`` are names as the records spell them (``a.b`` is the key ``a.b``); one
+    no sampled record holds is warned about under the key that gives it, ``fields`` (AbsentFields), not
+    under ``columns``, which a custom source has not."""
+    (tmp_path / "fields_seen.py").write_text(FIELDS_SEEN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fields_seen", raising=False)
+    raw = _jsonl(tmp_path / "r.jsonl", [{"q": "What is 2+2?", "g": "Four.", "b": "Five.", "a.b": "x"}])
+    config = {"sources": [{"shape": "custom", "function": "fields_seen:fields_seen", "fields": ["q", "g", "b", "a.b", "a.c"]}]}
+    result = prefdata.build(raw, tmp_path / "out", config=config, test_fraction=0)
+    assert result.warnings == ["config: sources[0].fields: field 'a.c' is in none of the 1 sampled record of 1 file; is it misspelt?"]
+    assert pairs(tmp_path / "out")["prompt"].to_list() == [[{"role": "user", "content": "a.b=x;a.c="}]]
+
+
 def test_feedback_spends_its_pair_cap_only_on_pairs_it_can_write(tmp_path: Path) -> None:
     """A canned reply down-voted eight times took all 8 slots of ``max_pairs_per_prompt`` with copies
     of one pair (7 then dropped as duplicates), and the prompt's two other down-votes went unpaired

@@ -52,6 +52,22 @@ def test_parquet_footer_sees_an_empty_first_row_group(tmp_path):
     assert parquet_footer(tmp_path / "polars.parquet") == (0, 0, False)
 
 
+def test_parquet_footer_looks_at_the_first_row_group_not_the_last(tmp_path):
+    """``empty_first_group`` is about the first row group (the batch size datasets' reader takes from
+    it): an empty group after a full one is not it. The groups are as pyarrow's metadata lists them."""
+    schema = pa.schema([("x", pa.int64())])
+    empty, full = pa.table({"x": pa.array([], pa.int64())}), pa.table({"x": [1, 2, 3]})
+    for name, tables, flagged in [("first_empty", [empty, full], True), ("last_empty", [full, empty], False)]:
+        path = tmp_path / f"{name}.parquet"
+        with pq.ParquetWriter(path, schema) as writer:
+            for table in tables:
+                writer.write_table(table)
+        meta = pq.read_metadata(path)
+        assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [t.num_rows for t in tables]
+        footer = parquet_footer(path)
+        assert (footer.rows, footer.empty_first_group) == (3, flagged)
+
+
 def _current() -> str | None:
     return os.environ.get(morsels.ENV_VAR)
 
