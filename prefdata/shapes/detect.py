@@ -220,11 +220,11 @@ def _preference_or_transcript(sample: Sequence[Mapping[str, Any]], keys: Counter
 
 
 def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
-    from prefdata.shapes.detect_more import PROMPT_KEYS as PAIRWISE_PROMPT_KEYS
-    from prefdata.shapes.detect_more import RESPONSE_A_KEYS, RESPONSE_B_KEYS, WINNER_KEYS
+    from prefdata.shapes.detect_more import WINNER_KEYS, _prompt_columns, response_fields
 
-    a, b, winner = _first(keys, RESPONSE_A_KEYS), _first(keys, RESPONSE_B_KEYS), _first(keys, WINNER_KEYS)
-    if a and b and winner and _first(keys, PAIRWISE_PROMPT_KEYS) is None:
+    (a, b), winner = response_fields(keys), _first(keys, WINNER_KEYS)
+    # no usable prompt field: none of the names, or only a `history` of earlier turns (never the prompt)
+    if a and b and winner and _prompt_columns(sample, keys) is None:
         return (
             f"looks pairwise ('{a}' vs '{b}', verdict '{winner}'), but no field holds the prompt: name it in "
             f"columns.prompt, a nested path works (e.g. {a}[0].content when each response is a conversation)"
@@ -265,12 +265,12 @@ def _feedback_fields(keys: Counter[str]) -> tuple[str | None, str | None]:
 
 def _skeleton(keys: Counter[str]) -> str:
     """A config to complete: the likeliest shape for these fields, known columns filled in."""
-    from prefdata.shapes.detect_more import RESPONSE_A_KEYS, RESPONSE_B_KEYS, WINNER_KEYS
+    from prefdata.shapes.detect_more import WINNER_KEYS, response_fields
 
     fields = ", ".join(sorted(keys)) or "..."
     head = f"# Fields found: {fields}\n# Complete the <...> parts (README: 'Raw shapes').\nsources:\n"
     prompt = _first(keys, PROMPT_KEYS) or "<field>"
-    a, b = _first(keys, RESPONSE_A_KEYS), _first(keys, RESPONSE_B_KEYS)
+    a, b = response_fields(keys)
     if a and b:
         winner = _first(keys, WINNER_KEYS) or "<field>"
         return head + (

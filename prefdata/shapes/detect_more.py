@@ -39,6 +39,14 @@ RANK_KEYS = ("rank", "ranking")
 TEXT_KEYS = ("response", "text", "completion", "output", "content", "answer")
 
 
+def response_fields(keys: Counter[str] | set[str]) -> tuple[str | None, str | None]:
+    """The two response fields of a pairwise record: the first A name present, then the first B name
+    present other than it (``response_1`` is A beside ``response_2`` and B beside ``response_0``, so a
+    lone ``response_1`` is one response, not a pair of it with itself)."""
+    a = _first(keys, RESPONSE_A_KEYS)
+    return a, _first(keys, [k for k in RESPONSE_B_KEYS if k != a])
+
+
 def _prompt_columns(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
     if keys.get("instruction") and keys.get("input"):
         columns = {"prompt_template": "{instruction}\n\n{input}"}
@@ -97,7 +105,7 @@ def _index_verdict(a: str, b: str, values: list[Any]) -> dict[str, list[Any]] | 
 
 
 def _pairwise(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
-    a, b = _first(keys, RESPONSE_A_KEYS), _first(keys, RESPONSE_B_KEYS)
+    a, b = response_fields(keys)
     if not (a and b):
         return None
     columns: dict[str, Any] = {"response_a": a, "response_b": b}
