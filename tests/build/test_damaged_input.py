@@ -343,6 +343,20 @@ def test_a_csv_row_with_bytes_that_are_not_utf8_rejects_only_itself(tmp_path: Pa
     assert [json.loads(r) for r in bad["raw"]] == [{"prompt": "caf\\xe9", "chosen": "c", "rejected": "r"}, ["q4\\xff", "c4"]]
 
 
+def test_inspect_skips_a_csv_naming_a_read_column_twice_as_the_build_does(tmp_path: Path) -> None:
+    """inspect.py: a file whose header names a column the shape reads twice is skipped "as the build
+    skips it", with the column named, not described with a config the build then refuses."""
+    raw = _write(tmp_path, "a.csv", b"prompt,chosen,rejected,chosen\nP1,c1,r1,x1\nP2,c2,r2,x2\n")
+    (raw / "good.csv").write_text("prompt,chosen,rejected\nP1,c1,r1\n")
+    result = prefdata.inspect(raw)
+    assert [Path(f.path).name for f in result.files] == ["good.csv"]
+    [skipped] = result.skipped
+    assert Path(str(skipped.name)).name == "a.csv"
+    assert skipped.reason.startswith("column 'chosen' appears 2 times (columns 2, 4) and is read")
+    shown = CliRunner().invoke(cli, ["inspect", str(raw)])
+    assert shown.exit_code == 0 and "a.csv: skipped (column 'chosen' appears 2 times (columns 2, 4)" in shown.output
+
+
 def test_a_csv_header_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     raw = _write(tmp_path, "a.csv", b"prompt,chosen,rej\xe9cted\nq,c,r\n")
     result = CliRunner().invoke(cli, ["build", str(raw), str(tmp_path / "out"), "-q"])

@@ -78,6 +78,30 @@ def test_value_key_normalises_a_configured_value_as_value_text_does_a_raw_one() 
     parse_config({"sources": [{**PAIRWISE, "winner_values": {"a": [1], "tie": [1.5]}}]})  # two values, no error
 
 
+def test_a_whole_number_a_float_cannot_hold_exactly_keeps_its_text(tmp_path: Path) -> None:
+    """value_text writes a whole number as an integer only while a float holds it exactly (below 2**53);
+    past that the raw text is kept, as value_key keeps it: 9007199254740993 and ...992 stay two
+    verdicts, and a verdict of 1e300 is an unknown one (it was forced through an Int64 cast: a polars
+    error stopped the build)."""
+    import json
+
+    import polars as pl
+
+    from prefdata.shapes.fields import value_text
+
+    written = ["9007199254740993", "9007199254740992", "1e300", "-12345678901234567890", "7.0", " 3 ", "-9007199254740991"]
+    expected = ["9007199254740993", "9007199254740992", "1e300", "-12345678901234567890", "7", "3", "-9007199254740991"]  # by hand
+    assert pl.DataFrame({"v": written}).select(value_text(pl.col("v"))).to_series().to_list() == expected
+    assert [value_key(v) for v in written] == expected
+    rows = [{"q": f"q{i}", "ra": f"x{i}", "rb": f"y{i}", "w": w}
+            for i, w in enumerate([9007199254740993, 9007199254740992, 1e300])]
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = {"sources": [{**PAIRWISE, "winner_values": {"a": [9007199254740993], "b": [9007199254740992]}}]}
+    prefdata.build(tmp_path / "p.jsonl", tmp_path / "out", config=config)
+    assert sorted(pairs(tmp_path / "out")["chosen_position"].to_list()) == ["a", "b"]
+    assert rejects(tmp_path / "out").select("record", "reason").rows() == [(3, "unknown_verdict")]
+
+
 def test_a_value_written_out_wins_over_a_yaml11_word_for_it() -> None:
     """value_map's docstring (README "Values are YAML 1.2"): a YAML 1.1 word (`yes`, `off`) also matches the
     boolean it meant, but a value written out (`true`) wins over that reading, whichever comes first."""

@@ -101,3 +101,34 @@ def test_inspect_skips_a_parquet_file_whose_read_column_the_build_cannot_import(
     pq.write_table(pairs_table, tmp_path / "pairs.parquet")
     assert prefdata.inspect(tmp_path / "pairs.parquet").files[0].shape == "preference"
     assert prefdata.build(tmp_path / "pairs.parquet", tmp_path / "out", quiet=True).counts["pairs_written"] == 1
+
+
+def test_fields_are_listed_most_present_first_with_the_mean_length_of_their_texts() -> None:
+    """inspect.field_stats: fields most present first, ties by name; mean_chars is the mean length of
+    the field's text values (a number in another record is no text and does not count)."""
+    from prefdata.inspect import field_stats
+
+    stats = field_stats([{"b": "abcd", "a": 1, "z": "xx"}, {"b": 7, "z": "xxxx"}, {"z": "x", "c": "y"}])
+    assert [(s.name, s.present, s.types, s.mean_chars) for s in stats] == [
+        ("z", 3, {"string": 3}, 7 / 3),
+        ("b", 2, {"string": 1, "number": 1}, 4.0),
+        ("a", 1, {"number": 1}, None),
+        ("c", 1, {"string": 1}, 1.0),
+    ]
+
+
+def test_inspect_cli_says_one_record_and_lists_a_fields_types_most_frequent_first(tmp_path: Path) -> None:
+    """The per-file line says "1 record sampled" (singular), and a field's types are listed most
+    frequent first ("string 3, number 1", not alphabetically)."""
+    import json
+
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps({"prompt": "q", "chosen": "a", "rejected": "b"}) + "\n")
+    res = CliRunner().invoke(cli, ["inspect", str(one)])
+    assert res.exit_code == 0 and "; 1 record sampled)" in res.output, res.output
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({"prompt": f"q{i}", "chosen": "a", "rejected": "b", "tier": v}) + "\n" for i, v in enumerate([1, "x", "y", "z"])))
+    res = CliRunner().invoke(cli, ["inspect", str(many)])
+    assert res.exit_code == 0 and "; 4 records sampled)" in res.output, res.output
+    [tier] = [line for line in res.output.splitlines() if line.strip().startswith("tier")]
+    assert "string 3, number 1" in tier, tier

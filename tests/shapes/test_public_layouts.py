@@ -601,3 +601,70 @@ def test_detection_maps_system_prompt_and_the_response_models(tmp_path: Path) ->
     row = pairs(tmp_path / "out").row(0, named=True)
     assert _turns(row["prompt"]) == [("system", "Be kind."), ("user", "hi")]
     assert (row["chosen_model"], row["rejected_model"]) == ("m1", "m2")
+
+
+def test_a_lone_response_1_is_one_response_not_a_pair_of_it_with_itself(tmp_path: Path) -> None:
+    """``response_1`` is response A beside ``response_2`` (HelpSteer) and response B beside ``response_0``
+    (PKU-SafeRLHF). Alone it was taken as both: the proposed config compared each response with itself,
+    and a build without a config wrote 0 pairs, every record an identical_responses reject. One response
+    field is no pairwise layout: the build stops with a config to complete (detect.py docstring)."""
+    from prefdata.shapes.detect import detect
+
+    rows = [{"prompt": f"q{i}", "response_1": f"answer {i}", "winner": "model_a" if i % 2 else "model_b"} for i in range(6)]
+    raw = _jsonl(tmp_path / "p.jsonl", rows)
+    with pytest.raises(AmbiguousLayoutError, match=r"cannot tell its shape from its fields \(prompt, response_1, winner\)"):
+        prefdata.build(raw, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # either neighbour makes it a pair again, response_1 on the side its dataset puts it
+    for other, a, b in (("response_0", "response_0", "response_1"), ("response_2", "response_1", "response_2")):
+        columns = detect([r | {other: f"other {i}"} for i, r in enumerate(rows)], name="x").columns
+        assert (columns.response_a, columns.response_b) == (a, b), other
+
+
+def test_two_response_fields_ending_in_the_same_number_give_the_verdict_no_direction() -> None:
+    """``better_response_id`` names a response by the number its field ends with; when both fields end
+    in 1 (``response1``, ``response_1``) the number names neither, so the 1s say no direction and
+    detection stops (module docstring of detect_more: no guess), not with a config mapping 1 to A and B."""
+    from prefdata.shapes.detect import detect
+
+    sample = [{"prompt": f"q{i}", "response1": "x", "response_1": "y", "better_response_id": 1} for i in range(5)]
+    with pytest.raises(AmbiguousLayoutError, match=r"the values of 'better_response_id' \(1\) do not say which one means A wins"):
+        detect(sample, name="x")
+
+
+@pytest.mark.parametrize("item", [
+    {"text": "b", "score": False},  # JSON true/false are no numbers: no scores to rank by
+    "plain text answer",  # a string among the objects: no {text, score} list
+])
+def test_a_completions_list_is_rated_only_when_every_item_is_a_scored_object(item: object) -> None:
+    from prefdata.shapes.detect import detect
+
+    first = {"text": "a", "score": True if isinstance(item, dict) else 3}
+    sample = [{"prompt": f"q{i}", "completions": [first, item]} for i in range(5)]
+    with pytest.raises(AmbiguousLayoutError, match=r"cannot tell its shape from its fields \(completions, prompt\)"):
+        detect(sample, name="x")
+
+
+def test_a_history_of_earlier_turns_in_some_records_is_never_the_prompt() -> None:
+    """detect_more: SHP's ``history`` is the post (text in every record), LLaMA-Factory's holds earlier
+    turns and is never the prompt. A sample mixing both is no prompt field, and the error says so
+    (it used to blame the model_a/model_b verdict, whose direction is plain)."""
+    from prefdata.shapes.detect import detect
+
+    sample = [{"history": [["hi", "hello"]] if i % 2 else "some post", "response_a": "x", "response_b": "y",
+               "winner": "model_a" if i % 2 else "model_b"} for i in range(6)]
+    with pytest.raises(AmbiguousLayoutError, match=r"looks pairwise \('response_a' vs 'response_b', verdict 'winner'\), but no field holds the prompt"):
+        detect(sample, name="x")
+    text_only = [r | {"history": "some post"} for r in sample]
+    assert detect(text_only, name="x").columns.prompt == "history"
+
+
+def test_a_negative_index_in_a_sampled_path_reads_as_python_indexing_does() -> None:
+    """``turns[-1]`` is the last turn (README: field paths), also of a one-item list; the values
+    detection and kind sniffing sample (base.sample_values) are read the same way, a missing one skipped."""
+    from prefdata.shapes.base import sample_values
+
+    records = [{"turns": ["only"]}, {"turns": ["a", "b"]}, {"turns": []}, {"t": {"x": [1, 2, 3]}}, {"t": {"x": [1]}}]
+    assert sample_values(records, "turns[-1]") == ["only", "b"]
+    assert sample_values(records, "t.x[-3]") == [1]
+    assert sample_values(records, "turns[-2]") == ["a"]

@@ -262,3 +262,24 @@ def test_a_feedback_conversation_holding_only_the_response_has_no_prompt(tmp_pat
     assert _rejects(tmp_path / "out") == [(1, "missing_field", "messages"), (2, "missing_field", "messages")]
     assert rejects(tmp_path / "out")["detail"].to_list() == ["no prompt", "no prompt"]
     assert pairs(tmp_path / "out").height == 0
+
+
+def test_a_reject_row_of_the_adapter_carries_no_pair_columns() -> None:
+    """shapes/base.py: an adapter's reject is "``_reason`` set, the pair columns null"
+    (null_pairs_where_rejected clears prompt, chosen and rejected): a record rejected for a score that
+    is no number keeps none of its texts on the reject row, its `rejected` text included."""
+    import polars as pl
+
+    from prefdata.io.decode import DecodeSpec, decode
+    from prefdata.shapes import make_shape
+    from prefdata.shapes.detect import detect
+    from prefdata.shapes.fields import field_specs
+
+    recs = [{"prompt": "q1", "chosen": "good", "rejected": "bad", "score_chosen": 5, "score_rejected": 1},
+            {"prompt": "q2", "chosen": "good2", "rejected": "bad2", "score_chosen": "lots", "score_rejected": 1}]
+    shape = make_shape(detect(recs, name="x"), recs)
+    lines = pl.DataFrame({"_record": [0, 1], "_line": [json.dumps(r) for r in recs]}, schema={"_record": pl.Int64, "_line": pl.String})
+    out = shape.adapt(decode(lines, DecodeSpec(field_specs(shape.leaves()))).lazy()).collect().sort("_record")
+    assert out["_reason"].to_list() == [None, "wrong_type"]
+    # the pair row keeps its texts, the reject row none
+    assert out.select(pl.col(c).is_null() for c in ("prompt", "chosen", "rejected")).rows() == [(False, False, False), (True, True, True)]

@@ -240,6 +240,15 @@ def exits(lf):
     import sys
     sys.exit(0)
 
+def all_null_record(lf):
+    return base(lf).with_columns(pl.lit(None).alias("_record"))
+
+def null_and_invented_records(lf):
+    return base(lf).with_columns(pl.when(pl.col("_record") == 1).then(None).otherwise(pl.col("_record") + 100).alias("_record"))
+
+def integer_scores(lf):
+    return base(lf).with_columns(pl.lit(8, pl.Int64).alias("score_chosen"), pl.lit(3, pl.Int32).alias("score_rejected"))
+
 def odd_scores(lf):
     score = pl.col("prompt").replace_strict({"q1": 2.0, "q2": float("nan"), "q3": float("inf"), "q4": 1.0}, return_dtype=pl.Float64)
     return base(lf).with_columns(score.alias("score_chosen"), pl.lit(0.5).alias("score_rejected"))
@@ -257,6 +266,10 @@ def odd_scores(lf):
     ("prompt_without_role", "column 'prompt' must be a string or a list of {role, content} (text each), got List(Struct({'text': String}))"),
     ("text_record", "column '_record' must be the integer _record of the input row, got String"),
     ("null_record", "returned rows whose _record is null: each output row must keep the _record of the input row"),
+    # an all-null column (polars type Null) is null records, not a column of the wrong type; a null
+    # among invented records is the one named, as the first problem
+    ("all_null_record", "returned rows whose _record is null: each output row must keep the _record of the input row"),
+    ("null_and_invented_records", "returned rows whose _record is null: each output row must keep the _record of the input row"),
     ("exits", "custom function 'edge_custom:exits' exited (SystemExit(0))"),
 ])
 def test_a_failing_custom_function_is_its_error_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, message: str) -> None:
@@ -325,6 +338,36 @@ def test_non_finite_custom_scores_are_wrong_type_rejects(tmp_path: Path, monkeyp
     assert got == [(2, "wrong_type", "score_chosen", "score_chosen: score is not a number"),
                    (3, "wrong_type", "score_chosen", "score_chosen: score is not a number")]
     assert_reconciled(tmp_path / "out")
+
+
+def test_integer_custom_scores_are_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """custom.py: the function may return score_chosen/score_rejected as numbers; an integer column
+    (Int64, Int32) is one, read as the float it equals, not refused as "must be a number"."""
+    (tmp_path / "edge_custom.py").write_text(CUSTOM)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "edge_custom", raising=False)
+    raw = _jsonl(tmp_path / "r.jsonl", [{"q": f"q{i}", "g": f"good{i}", "b": f"bad{i}"} for i in range(1, 3)])
+    prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "custom", "function": "edge_custom:integer_scores"}]}, test_fraction=0)
+    assert pairs(tmp_path / "out").select("score_chosen", "score_rejected").rows() == [(8.0, 3.0), (8.0, 3.0)]
+    assert_reconciled(tmp_path / "out")
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    # null in most records, a list in most of the others: nulls are no type, so a list of texts
+    ([None, None, None, None, ["a", "b"], ["c"], "d"], pl.List(pl.String)),
+    # lists are the common kind, but of numbers, objects and lists: a list of single values read as text
+    ([[1, 2], [{"k": 1}], [[1]], "d"], pl.List(pl.String)),
+    (["x", None, None, [1]], pl.String),  # text the common kind: text
+])
+def test_a_custom_field_the_records_disagree_on_is_read_as_most_of_its_records_hold_it(values: list, expected: pl.DataType) -> None:
+    """custom._sampled_types: where sampled records disagree on a field's type, it is "that field's type
+    in most of its records" (the others are wrong_type rejects), and lists whose items disagree are
+    "a list of single values ... read as text" (_field_type)."""
+    from prefdata.config import CustomSource
+    from prefdata.shapes.custom import CustomShape
+
+    shape = CustomShape(CustomSource(shape="custom", function="json:dumps", name="s"), [{"q": "x", "tags": v} for v in values])
+    assert shape.dtypes["tags"] == expected
 
 
 def test_a_custom_source_reads_thousands_of_fields_in_linear_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -734,3 +777,61 @@ def test_a_detected_ranked_file_says_which_rank_is_best(tmp_path: Path) -> None:
     assert "(lower rank is better)" in report.description and "lower_rank_is_better: true" in report.config_yaml
     printed = parse_config(yaml.safe_load(report.config_yaml)).sources[0]
     assert printed.shape == "ranked" and printed.lower_rank_is_better is True
+
+
+def _both_paths(text: str, values: list) -> tuple[list[bool], list[bool]]:
+    """What a filter keeps of records ``{"x": v}``: as a build decodes and filters them (polars, the
+    record filter) and as a tree's message filter reads them (Python ``matches``)."""
+    from prefdata.io.decode import DecodeSpec, decode
+    from prefdata.shapes.fields import Leaf, field_specs
+    from prefdata.shapes.filters import parse_filter
+
+    flt = parse_filter(text)
+    lines = pl.DataFrame({"_record": range(len(values)), "_line": [json.dumps({"x": v}) for v in values]},
+                         schema={"_record": pl.Int64, "_line": pl.String})
+    decoded = decode(lines, DecodeSpec(field_specs([Leaf(flt.path, pl.String)])))
+    return decoded.select(flt.expr().alias("m"))["m"].to_list(), [flt.matches({"x": v}) for v in values]
+
+
+@pytest.mark.parametrize(("text", "values", "expected"), [
+    # "a number matches a raw value that reads as that number": int() reads a plus sign
+    ("x == 1", ["+1", "+01", "1", "2", "-0", "+0"], [True, True, True, False, False, False]),
+    ("x in [1, 3]", ["+1", "+01", "1", "2", "-0", "+0"], [True, True, True, False, False, False]),
+    ("x not in [1]", ["+1", "+01", "1", "2", "-0", "+0"], [False, False, False, True, True, True]),
+    ("x == 0", ["+1", "+01", "1", "2", "-0", "+0"], [False, False, False, False, True, True]),
+    # a boolean matches in any case, blanks around it aside (a CSV cell " True")
+    ("x == true", [" True", "true ", " FALSE ", "x"], [True, True, False, False]),
+    # a YAML 1.1 word means its boolean in any case (YAML 1.1 reads No, NO and no alike)
+    ("x == No", ["false", "true", "False", "TRUE", False, True], [True, False, True, False, True, False]),
+    ("x == OFF", ["false", "true", "False", "TRUE", False, True], [True, False, True, False, True, False]),
+    ("x == Yes", ["false", "true", "False", "TRUE", False, True], [False, True, False, True, False, True]),
+    ("x == oN", ["false", "true", "False", "TRUE", False, True], [False, True, False, True, False, True]),
+    # text compares with the value as the decoder shows it: JSON 3.0 is "3"
+    ('x == "3"', [3.0, 3, "3", 2.5, "3.0"], [True, True, True, False, False]),
+    ('x in ["3", "a"]', [3.0, 3, "3", 2.5, "3.0"], [True, True, True, False, False]),
+    ('x != "3"', [3.0, 3, "3", 2.5, "3.0"], [False, False, False, True, True]),
+])
+def test_the_record_filter_and_the_message_filter_read_a_value_alike(text: str, values: list, expected: list[bool]) -> None:
+    """filters.py: both paths share one table of semantics (module docstring, README "filters")."""
+    assert _both_paths(text, values) == (expected, expected)
+
+
+def test_a_negative_index_in_a_filter_is_python_indexing_in_both_paths() -> None:
+    """``tags[-1]`` is the last item, of a one-item list too (polars ``list.get(-1)``, Python indexing)."""
+    tags = [["en"], ["de", "en"], [], ["de"]]
+    assert _both_paths("x[-1] == en", tags) == ([True, True, False, False],) * 2
+    assert _both_paths("x[-2] == de", tags) == ([False, True, False, False],) * 2
+
+
+def test_an_order_filter_rejects_a_record_without_a_number_there(tmp_path: Path) -> None:
+    """filters.Filter.expr: "a missing field fails every operator but !=/not in": under
+    ``meta.score >= 3`` a record without the field (or with no number in it) is a filtered_out reject,
+    not kept (a null comparison kept it) and not lost."""
+    rows = [{"prompt": f"q{i}", "chosen": f"good {i}", "rejected": f"bad {i}", "meta": m}
+            for i, m in enumerate([{"score": 5}, {}, {"score": "4"}, {"score": None}, {"score": "n/a"}, {"score": 2}])]
+    columns = {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}
+    out = tmp_path / "out"
+    prefdata.build(_jsonl(tmp_path / "r.jsonl", rows), out, config={"sources": [{"shape": "preference", "columns": columns, "filters": ["meta.score >= 3"]}]})
+    assert sorted(p[0]["content"] for p in pairs(out)["prompt"].to_list()) == ["q0", "q2"]
+    assert _reasons(out) == [(2, "filtered_out"), (4, "filtered_out"), (5, "filtered_out"), (6, "filtered_out")]
+    assert_reconciled(out)
