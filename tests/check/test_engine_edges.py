@@ -48,6 +48,38 @@ def test_regexes_mean_what_they_mean_in_gx(dataset, tmp_path):
     assert _counts(dataset, suite, "polars") == _counts(dataset, suite, "gx")
 
 
+#: Responses on which Rust's \w, \d and IGNORECASE differ from Python's: NFD "été" (a combining acute),
+#: a superscript two, a dotted capital I, a connector "‿", Arabic-Indic digits, a vulgar half, a superscript
+#: three, a dotless i, a Kelvin sign; and two for a word boundary.
+UNICODE_WORDS = ["e\u0301t\u00e9", "x\u00b2", "\u0130stanbul", "snake_case", "a\u203fb", "\u0663\u0664", "\u00bd", "\u00b3",
+                 "\u0131rmak", "\u212aelvin", "damn it", "hellish"]
+
+
+def test_word_digit_case_and_boundary_regexes_agree_with_gx_on_unicode(tmp_path):
+    r"""GX (pandas' Arrow strings, on this non-ASCII text) runs a pattern holding ``\w``, ``\d``, ``\b`` with
+    Python's ``re``: ``\w`` is ``str.isalnum()`` or ``_`` (so ``½`` is one), ``\d`` ``str.isdecimal()``, and
+    IGNORECASE pairs ``İ`` and ``ı`` with ``i``; a plain ``(?i)`` pattern with RE2, whose simple case folding
+    pairs ``K`` (Kelvin) with ``k`` but not ``İ``/``ı`` with ``i`` (README "Regexes"). The polars engine agrees."""
+    rows = [{"prompt": f"q{i}?", "chosen": text, "rejected": "x"} for i, text in enumerate(UNICODE_WORDS)]
+    dataset = write_rows(tmp_path / "d", rows)
+    regexes = [r"^\w+$", r"\W", r"^\d+$", r"(?i)^I\w*$", r"^[\w\u0301]+$",
+               r"(?i)^i", r"(?i)k", r"\b(damn|hell)\b", r"(?i)\bi"]
+    suite = _suite(tmp_path, *[{"type": "expect_column_values_to_match_regex", "kwargs": {"column": "chosen_text", "regex": r}}
+                               for r in regexes])
+    polars = _counts(dataset, suite, "polars")
+    n = len(UNICODE_WORDS)
+    word = [all(c.isalnum() or c == "_" for c in text) for text in UNICODE_WORDS]
+    unexpected = [word.count(False), word.count(True), sum(not t.isdecimal() for t in UNICODE_WORDS),
+                  n - 2,  # İstanbul, ırmak: Python's IGNORECASE
+                  sum(not all(c.isalnum() or c in "_\u0301" for c in t) for t in UNICODE_WORDS),
+                  n,  # simple case folding: nothing starts with i or I
+                  n - 3,  # snake_case, ırmak, Kelvin
+                  n - 1,  # "damn it"
+                  n - 3]  # İstanbul, ırmak, "damn it"
+    assert [count for _, count, _ in polars] == unexpected == [3, 9, 11, 10, 2, 12, 9, 11, 9]
+    assert polars == _counts(dataset, suite, "gx")
+
+
 def test_no_values_and_integral_floats_agree(dataset, tmp_path):
     suite = _suite(
         tmp_path,
