@@ -55,6 +55,7 @@ UNICODE_WORDS = ["e\u0301t\u00e9", "x\u00b2", "\u0130stanbul", "snake_case", "a\
                  "\u0131rmak", "\u212aelvin", "damn it", "hellish"]
 
 
+@pytest.mark.filterwarnings("ignore:This pattern is interpreted as a regular expression, and has match groups")  # pandas, on GX's str.contains
 def test_word_digit_case_and_boundary_regexes_agree_with_gx_on_unicode(tmp_path):
     r"""GX (pandas' Arrow strings, on this non-ASCII text) runs a pattern holding ``\w``, ``\d``, ``\b`` with
     Python's ``re``: ``\w`` is ``str.isalnum()`` or ``_`` (so ``½`` is one), ``\d`` ``str.isdecimal()``, and
