@@ -181,6 +181,33 @@ def test_the_python_api_refuses_a_key_given_twice_too(tmp_path, no_model_loads):
         train_sft(tmp_path, "./model_a", tmp_path / "o", overrides={"model": "./model_b"})
 
 
+def test_spaces_around_a_set_key_are_not_part_of_it():
+    """`--set 'trl.beta = 0.2'` sets trl.beta, so next to `--set trl.beta=0.3` it is the same key given twice."""
+    import click
+
+    from prefdata.cli.train import _parse_sets
+
+    assert _parse_sets(("trl.beta = 0.2",)) == {"trl.beta": 0.2}
+    with pytest.raises(click.BadParameter, match=r"^trl\.beta is set twice; give it once$"):
+        _parse_sets(("trl.beta = 0.2", "trl.beta=0.3"))
+
+
+@pytest.mark.parametrize(("rank", "printed"), [(None, "hello\n"), ("0", "hello\n"), ("1", ""), ("3", "")])
+def test_only_the_main_process_prints_under_accelerate_launch(monkeypatch, capsys, rank, printed):
+    """cli/train.py: under `accelerate launch` every process runs the command; only RANK 0 (or a run without
+    RANK) prints, so the terminal shows each line once."""
+    from prefdata.cli import train as train_cli
+
+    if rank is None:
+        monkeypatch.delenv("RANK", raising=False)
+    else:
+        monkeypatch.setenv("RANK", rank)
+    train_cli._echo("hello")
+    train_cli._echo("hello", err=True)
+    out, err = capsys.readouterr()
+    assert (out, err) == (printed, printed)
+
+
 def test_a_flag_given_twice_is_refused_not_won_by_the_last(tmp_path, no_model_loads):
     """`--beta 0.1 --beta 0.3` trained beta 0.3, `--lr 1e-4 --lr 3e-4` 3e-4, `--output A --output B` wrote B
     and `--model A --model B` trained B, without a word, though two `--set` of one key are refused."""

@@ -446,6 +446,51 @@ def test_no_check_skips_the_gate_and_a_passing_check_is_recorded(task_data, tiny
     assert [c["id"] for c in summary["failed"]] == ["length_bias"]
 
 
+def _failing(check_id: str, severity: str) -> SimpleNamespace:
+    return SimpleNamespace(id=check_id, severity=severity, passed=False, message="bad")
+
+
+def test_the_refusal_lists_ten_failed_checks_and_counts_the_rest(task_data, monkeypatch):
+    """gate.py: the refusal lists SHOW_CHECKS (10) failed checks, errors only when there are errors, and says
+    how many more failed ("... and N more"); none at exactly 10."""
+    import prefdata
+    from prefdata.train.gate import run_check_gate
+
+    errors = [_failing(f"e{i:02d}", "error") for i in range(13)]
+
+    def refusal(checks):
+        monkeypatch.setattr(prefdata, "check", lambda path, **kwargs: SimpleNamespace(passed=False, checks=checks), raising=False)
+        with pytest.raises(CheckFailedError) as info:
+            run_check_gate(task_data)
+        return str(info.value)
+
+    message = refusal([*errors, _failing("w_only", "warn")])
+    listed = re.findall(r"^  \[error\] (e\d\d): bad$", message, flags=re.MULTILINE)
+    assert listed == [f"e{i:02d}" for i in range(10)]
+    assert "\n  ... and 3 more\n" in message and "w_only" not in message
+    message = refusal(errors[:10])
+    assert len(re.findall(r"^  \[error\] e\d\d: bad$", message, flags=re.MULTILINE)) == 10 and "... and " not in message
+
+
+def test_a_strict_gate_lists_the_warnings_that_refused_and_its_check_command_is_strict(task_data, monkeypatch):
+    """gate.py: a strict gate refuses warnings as `prefdata check --strict` does, lists them (nothing else
+    failed), and the `prefdata check` command it suggests carries --strict: without it that command passes."""
+    import prefdata
+    from prefdata.train.gate import check_command, run_check_gate
+    from prefdata.train.recipe import CheckSpec
+
+    fake = SimpleNamespace(passed=False, checks=[_failing("length_bias", "warn")])
+    monkeypatch.setattr(prefdata, "check", lambda path, **kwargs: fake, raising=False)
+    with pytest.raises(CheckFailedError) as info:
+        run_check_gate(task_data, spec=CheckSpec(strict=True))
+    assert "\n  [warn] length_bias: bad\n" in str(info.value)
+    command = re.search(r"See `(.*?)` for details", str(info.value)).group(1)
+    assert shlex.split(command) == ["prefdata", "check", str(task_data), "--strict"]
+    words = shlex.split(check_command(Path("my data"), CheckSpec(strict=True, config="c.yaml"), "org/tok", 512))
+    assert words == ["prefdata", "check", "my data", "--config", "c.yaml", "--tokenizer", "org/tok", "--max-length", "512", "--strict"]
+    assert shlex.split(check_command(Path("my data"), CheckSpec(), None, None)) == ["prefdata", "check", "my data"]
+
+
 def test_canonical_schema_is_what_the_support_writer_writes(task_data):
     df = pl.read_parquet(task_data / "data" / "train-00000-of-00001.parquet")
     assert df.schema == CANONICAL_SCHEMA

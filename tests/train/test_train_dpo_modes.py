@@ -137,3 +137,15 @@ def test_the_fsdp_warm_up_runs_before_any_reference_forward(task_data, sft_model
     assert order[0] == ("warm-up", 0)
     assert [o for o in order if o[0] == "warm-up"] == [("warm-up", 0)]
     assert result.eval_before.reward_accuracy == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0.0, "+0.0000"), (-0.0123, "-0.0123"), (0.001, "+0.0010"), (5e-5, "+5.00e-05"), (-2.5e-4, "-2.50e-04")],
+)
+def test_margins_print_with_four_decimals_or_in_scientific_notation_when_tiny(value, shown):
+    """evaluate.signed: four decimals, scientific notation for a tiny nonzero margin of a few-step run, and
+    never a bare +0: an exact 0 (the margin before training) prints as +0.0000, not +0.00e+00."""
+    from prefdata.train.evaluate import signed
+
+    assert signed(value) == shown

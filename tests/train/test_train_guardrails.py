@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -72,6 +73,19 @@ def test_wild_beta_warns_but_runs_validation(tmp_path):
     assert recipe.trl["beta"] == 5.0
     with pytest.warns(PrefdataTrainWarning):
         load_recipe("dpo", overrides={"trl.beta": 0.001})
+
+
+def test_beta_at_the_ends_of_the_usual_range_does_not_warn():
+    """recipe.py: beta is warned about *outside* [0.01, 1], a closed range: its ends are usual values."""
+    import warnings
+
+    for beta in (0.01, 1.0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PrefdataTrainWarning)
+            assert load_recipe("dpo", overrides={"trl.beta": beta}).trl["beta"] == beta
+    for beta in (0.0099, 1.01):
+        with pytest.warns(PrefdataTrainWarning, match=rf"trl\.beta = {beta} is outside the usual range \[0\.01, 1"):
+            load_recipe("dpo", overrides={"trl.beta": beta})
 
 
 def test_unknown_loss_type_is_refused_before_loading(task_data, sft_model, tmp_path, no_model_loads):
@@ -212,6 +226,16 @@ def test_stage_mismatch_and_lora_flag_on_full(tmp_path):
         load_recipe("sft", overrides={"lora": None, "lora.r": 4})
 
 
+def test_a_lora_flag_on_a_recipe_file_with_lora_null_is_refused(tmp_path):
+    """`lora: null` in a recipe file means full fine-tuning, as --full does (recipe.py): a LoRA flag on it is
+    refused ("LoRA is off"), not turned into a LoRA run with every other LoRA field at its default."""
+    recipe = tmp_path / "sft.yaml"
+    recipe.write_text("stage: sft\nlora: null\ntrl:\n  max_length: 512\n")
+    assert load_recipe("sft", recipe).lora is None
+    with pytest.raises(RecipeError, match=r"cannot set lora\.r: LoRA is off \(lora: null / --full\)"):
+        load_recipe("sft", recipe, overrides={"lora.r": 8})
+
+
 def test_default_recipes_load_from_package_resources():
     from prefdata.resources import resource_path
 
@@ -231,6 +255,80 @@ def test_precision_from_hardware_on_cpu():
     assert p.trl_args() == {"bf16": False, "fp16": False, "use_cpu": True}
     with pytest.raises(RecipeError, match="fp16 mixed precision needs a CUDA GPU"):
         choose_precision("fp16")
+
+
+def _on_a_gpu(monkeypatch, *, bf16: bool, total_memory: int = 2**30):
+    """Stand-ins for the CUDA queries hardware.py makes, so the GPU branches run on a CPU."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a, **k: "Fake GPU")
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda *a, **k: SimpleNamespace(total_memory=total_memory))
+
+
+def test_precision_from_hardware_on_a_gpu(monkeypatch):
+    """hardware.py: auto is bf16 where the GPU supports it, else fp16 on a GPU; an explicit bf16 on a GPU
+    without it is refused naming the GPU."""
+    from prefdata.train.hardware import choose_precision
+
+    _on_a_gpu(monkeypatch, bf16=True)
+    p = choose_precision("auto")
+    assert (p.name, p.device, p.device_name) == ("bf16", "cuda", "Fake GPU")
+    assert p.trl_args() == {"bf16": True, "fp16": False, "use_cpu": False}
+    _on_a_gpu(monkeypatch, bf16=False)
+    p = choose_precision("auto")
+    assert (p.name, p.device) == ("fp16", "cuda")
+    assert p.trl_args() == {"bf16": False, "fp16": True, "use_cpu": False}
+    with pytest.raises(RecipeError, match=r"^precision: bf16 is not supported by Fake GPU; use `precision: auto` \(fp16 there\)"):
+        choose_precision("bf16")
+
+
+def test_lora_loads_weights_in_the_compute_dtype_and_full_fine_tuning_in_fp32():
+    """Precision.weight_dtype: with LoRA the frozen base weights are held in the compute dtype; full
+    fine-tuning keeps fp32 master weights and trains under autocast."""
+    import torch
+
+    from prefdata.train.hardware import Precision
+
+    want = {("bf16", True): torch.bfloat16, ("fp16", True): torch.float16, ("fp32", True): torch.float32,
+            ("bf16", False): torch.float32, ("fp16", False): torch.float32, ("fp32", False): torch.float32}  # fmt: skip
+    got = {(name, lora): Precision(name, "cuda", "GPU").weight_dtype(lora=lora) for name, lora in want}
+    assert got == want
+
+
+def test_checkpointing_goes_on_only_when_the_step_exceeds_the_budget():
+    """hardware.py: activation checkpointing is on only when the estimate *exceeds* the GPU's budget, never
+    on CPU (no budget); ``auto`` follows the estimate, true and false are honoured."""
+    from prefdata.train.hardware import MemoryEstimate, decide_checkpointing
+
+    assert not MemoryEstimate(60, 40, 100).needs_checkpointing  # fits exactly
+    assert MemoryEstimate(60, 41, 100).needs_checkpointing
+    assert not MemoryEstimate(10**15, 10**15, None).needs_checkpointing  # CPU
+    assert decide_checkpointing("auto", MemoryEstimate(60, 41, 100)) is True
+    assert decide_checkpointing("auto", MemoryEstimate(1, 1, 100)) is False
+    assert decide_checkpointing(True, MemoryEstimate(1, 1, 100)) is True
+    assert decide_checkpointing(False, MemoryEstimate(100, 100, 1)) is False
+
+
+def test_step_memory_estimate_doubles_activations_in_fp32(monkeypatch):
+    """estimate_step_memory: ~34 * hidden bytes per token and layer in 16-bit, doubled in fp32, plus fp32
+    logits; static = the weights as loaded + 12 bytes (fp32 gradient, two AdamW states) per trainable
+    parameter; the budget is 85% of the GPU's memory."""
+    import torch
+
+    from prefdata.train.hardware import Precision, estimate_step_memory
+
+    model = torch.nn.Linear(4, 4, bias=False)  # 16 trainable fp32 parameters: 64 bytes
+    text = SimpleNamespace(hidden_size=8, num_hidden_layers=2, vocab_size=10)
+    model.config = SimpleNamespace(get_text_config=lambda: text)
+    logits = 5 * 10 * 4  # 5 tokens x vocab 10, fp32
+    for name, activations in (("bf16", 2 * 5 * 34 * 8 + logits), ("fp16", 2 * 5 * 34 * 8 + logits), ("fp32", 2 * 5 * 34 * 8 * 2 + logits)):
+        est = estimate_step_memory(model, tokens_per_micro_batch=5, precision=Precision(name, "cpu", "CPU"))
+        assert (est.static_bytes, est.activation_bytes, est.budget_bytes) == (64 + 16 * 12, activations, None), name
+    _on_a_gpu(monkeypatch, bf16=True, total_memory=1000)
+    est = estimate_step_memory(model, tokens_per_micro_batch=5, precision=Precision("bf16", "cuda", "Fake GPU"), trainable_params=2)
+    assert (est.static_bytes, est.budget_bytes) == (64 + 2 * 12, 850)
 
 
 def test_sft_refuses_non_empty_output_without_overwrite(task_data, tiny_model, tmp_path, no_model_loads):

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from prefdata.train import ModelError
-from prefdata.train.models import BUILTIN_MODELS, cache_root, load_model, load_tokenizer, resolve_model
+from prefdata.train.models import BUILTIN_MODELS, cache_root, load_model, load_tokenizer, read_record, resolve_model
 
 
 def test_local_model_directory(tiny_model, sft_model):
@@ -25,6 +25,12 @@ def test_local_model_directory(tiny_model, sft_model):
         ("null", "a JSON null, not an object"),  # was read as "no record"
         ('{"stage": "sft", "instruction_tuned": "no"}', 'instruction_tuned is "no", not true or false'),  # passed
         ('{"stage": "sft", "instruction_tuned": 1}', "instruction_tuned is 1, not true or false"),
+        ("true", "a JSON boolean, not an object"),  # not "number": a bool is an int in Python, JSON calls it boolean
+        ("7", "a JSON number, not an object"),
+        ('"sft"', "a JSON string, not an object"),
+        ('{"stage": "sft", "instruction_tuned": null}', "instruction_tuned is null, not true or false"),  # neither, not false
+        ('{"stage": "sft", "instruction_tuned": 0}', "instruction_tuned is 0, not true or false"),
+        ('{"stage": "sft", "instruction_tuned": ""}', 'instruction_tuned is "", not true or false'),
     ],
 )
 def test_a_training_record_prefdata_did_not_write_is_refused_like_a_broken_one(tmp_path, content, why):
@@ -42,6 +48,12 @@ def test_a_training_record_prefdata_did_not_write_is_refused_like_a_broken_one(t
             check_stage_order(str(model), from_instruct=from_instruct)
     with pytest.raises(ModelError, match=expected):
         resolve_model(str(model))
+
+
+def test_a_record_without_instruction_tuned_is_read(tmp_path):
+    """A missing ``instruction_tuned`` is false (not instruction-tuned), unlike a null, which is refused."""
+    (tmp_path / "prefdata_train.json").write_text('{"stage": "sft"}')
+    assert read_record(tmp_path) == {"stage": "sft"}
 
 
 def test_a_record_with_instruction_tuned_false_is_not_an_sft_record(tmp_path):
@@ -72,6 +84,19 @@ def test_unknown_hub_id_offline_says_what_was_tried():
     assert resolved.kind == "hub"
     with pytest.raises(ModelError, match=r"not a local directory, not a built-in model \(smollm2-135m-instruct\).*Hub"):
         load_tokenizer(resolved)
+
+
+def test_a_builtin_model_name_is_matched_in_any_case(monkeypatch, tmp_path):
+    """models.resolve_model: a built-in name is matched in any case, so the model's own spelling
+    (SmolLM2-135M-Instruct) is the built-in, not a hub id; the built-in is converted under its lower-case name."""
+    from prefdata.train import models
+
+    monkeypatch.chdir(tmp_path)  # no local folder of that name
+    converted = []
+    monkeypatch.setattr(models, "ensure_builtin", lambda name: converted.append(name) or tmp_path / "converted" / name)
+    resolved = resolve_model("SmolLM2-135M-Instruct")
+    assert (resolved.kind, resolved.spec, resolved.record) == ("builtin", "SmolLM2-135M-Instruct", None)
+    assert converted == ["smollm2-135m-instruct"] and resolved.path == str(tmp_path / "converted" / "smollm2-135m-instruct")
 
 
 def test_builtin_without_its_package_says_how_to_install(monkeypatch, tmp_path):

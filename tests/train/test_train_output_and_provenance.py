@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -85,9 +86,54 @@ def test_output_overlapping_the_dataset_is_refused(task_data, tiny_model, tmp_pa
     data = _copy(task_data, tmp_path / "outer")
     output = {"the dataset": data, "inside the dataset": data / "data", "around the dataset": tmp_path / "outer"}[where]
     before = _digest(data)
-    with pytest.raises(OutputDirError, match="overlap"):
+    # the refusal's own words: a bare "overlap" also matched pytest's tmp_path (test_output_overlapping_...) in any refusal
+    with pytest.raises(OutputDirError, match=r"and --data .* overlap; write the model outside the dataset$"):
         train_sft(data, str(tiny_model), output, no_check=True, overwrite=True)
     assert _digest(data) == before
+
+
+def test_an_old_model_folder_holding_the_dataset_is_refused_as_an_overlap(tmp_path):
+    """output_dir.py: --overwrite replaces a model directory, never the dataset: an --output that *holds* the
+    dataset is refused, even when it is a previous model (a training record) that --overwrite would replace."""
+    from prefdata.train.models import RECORD_FILE
+    from prefdata.train.output_dir import check_output
+
+    out = tmp_path / "old_model"
+    (out / "data").mkdir(parents=True)
+    (out / RECORD_FILE).write_text("{}")
+    (out / "data" / "manifest.json").write_text("{}")
+    with pytest.raises(OutputDirError, match=r"^--output .*old_model and --data .*data overlap; write the model outside the dataset$"):
+        check_output(out, data=out / "data", models=[], overwrite=True)
+
+
+def test_overwrite_replaces_a_plain_transformers_model_folder(tmp_path):
+    """output_dir.py: --overwrite replaces a directory that holds a model, "a training record or a config.json":
+    a transformers model (config.json and weights, no prefdata record) is one; a folder of other files is not."""
+    from prefdata.train.output_dir import check_output
+
+    (tmp_path / "data").mkdir()
+    model = tmp_path / "hf_model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"x")
+    check_output(model, data=tmp_path / "data", models=[], overwrite=True)  # no refusal
+    (model / "config.json").unlink()
+    with pytest.raises(OutputDirError, match=r"holds no model \(prefdata_train\.json or config\.json\) but other files"):
+        check_output(model, data=tmp_path / "data", models=[], overwrite=True)
+
+
+@pytest.mark.parametrize("model", ["runs", "runs/sft"])
+def test_an_output_holding_the_input_model_is_refused(tmp_path, model):
+    """output_dir.py: replacing --output must not delete the model the run reads, whether the model is the
+    output folder itself or a folder inside it."""
+    from prefdata.train.output_dir import check_output
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "runs" / "sft").mkdir(parents=True)
+    (tmp_path / "runs" / "sft" / "config.json").write_text("{}")
+    spec = str(tmp_path / model)
+    with pytest.raises(OutputDirError, match=r"^--output .*runs holds the input model " + re.escape(spec) + "; write the new model elsewhere$"):
+        check_output(tmp_path / "runs", data=tmp_path / "data", models=[spec], overwrite=True)
 
 
 def test_overwrite_refuses_a_folder_that_holds_no_model(task_data, tiny_model, tmp_path, no_model_loads):

@@ -140,6 +140,42 @@ def test_lora_target_modules_that_peft_matches_pass(tiny_llama, targets):
     check_lora_targets(tiny_llama, None)  # full fine-tuning
 
 
+def _attention_stand_in():
+    """A module named like a model's attention block: ``attn.q_proj`` and ``attn.v_proj``, no model loaded."""
+    import torch
+
+    class Attn(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q_proj, self.v_proj = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+
+    model = torch.nn.Module()
+    model.attn = Attn()
+    return model
+
+
+@pytest.mark.parametrize("targets", [["q_proj"], ["attn.q_proj", "v_proj"], r"attn\.q_proj", r"attn\.[qv]_proj"])
+def test_lora_targets_matching_whole_name_parts_or_the_full_name_pass(targets):
+    check_lora_targets(_attention_stand_in(), LoraSpec(target_modules=targets))
+
+
+@pytest.mark.parametrize(
+    ("targets", "refused"),
+    [
+        (["proj"], r"\['proj'\] match no module"),  # a list entry is the name or its last dotted parts (PEFT)
+        (["q_proj", "_proj"], r"\['_proj'\] match no module"),  # not any tail of the name's text
+        ("q_proj", r"the pattern 'q_proj' matches no module"),  # a string is a regex on the full name (re.fullmatch)
+        (r"attn\.q", "the pattern " + re.escape(repr(r"attn\.q")) + " matches no module"),  # 'attn\\.q' as the message shows it
+    ],
+)
+def test_lora_targets_matching_only_part_of_a_name_are_refused(targets, refused):
+    """trl_config.check_lora_targets follows PEFT: a list entry matches a module whose name is it or ends in
+    ``.`` + it; a string must match the *full* module name. A partial match would pass here and match nothing
+    in PEFT (or, for a regex, other modules than meant)."""
+    with pytest.raises(RecipeError, match=r"^lora\.target_modules: " + refused):
+        check_lora_targets(_attention_stand_in(), LoraSpec(target_modules=targets))
+
+
 def test_setup_errors_turns_peft_target_module_error_into_a_recipe_error(tiny_model):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -236,6 +272,7 @@ def test_per_device_eval_batch_size_is_refused_pointing_to_eval_batch_size(tmp_p
         ({"trl.f_divergence_type": "reverse_kll"}, r"trl\.f_divergence_type", "'reverse_kll' unknown to the installed TRL"),
         ({"trl.f_divergence_type": "forward_kl", "trl.loss_type": "nca_pair"}, r"trl\.f_divergence_type", "works only with the loss types"),
         ({"trl.use_weighting": True, "trl.loss_type": "aot"}, r"trl\.use_weighting", "not implemented by TRL"),
+        ({"trl.use_weighting": True, "trl.loss_type": "aot_unpaired"}, r"trl\.use_weighting", "not implemented by TRL"),
     ],
 )
 def test_loss_settings_trl_refuses_later_are_refused_before_a_model_loads(overrides, where, problem):
@@ -383,6 +420,10 @@ def test_seeds_outside_numpys_range_are_refused_before_anything_loads(tmp_path, 
             load_recipe("sft", overrides=overrides)
     recipe = load_recipe("sft", overrides={"seed": 2**32 - 1, "trl.data_seed": 0})
     assert recipe.seed == 2**32 - 1
+    # the range is closed at its top for trl.data_seed too: 2**32 - 1 is numpy's largest seed
+    assert load_recipe("sft", overrides={"trl.data_seed": 2**32 - 1}).trl["data_seed"] == 2**32 - 1
+    with pytest.raises(RecipeError, match=r"^trl\.data_seed \(set by a flag\): must be between 0 and 4294967295"):
+        load_recipe("sft", overrides={"trl.data_seed": 2**32})
 
 
 @pytest.mark.parametrize(
@@ -523,3 +564,11 @@ def test_counts_past_int32_are_refused_before_anything_loads(tmp_path, no_model_
     assert not (tmp_path / "o").exists()
     assert cli_exit("sft", "--help").output.count("[1<=x<=2147483647]") >= 3
     assert load_recipe("sft", overrides={"trl.per_device_train_batch_size": 2**31 - 1}).trl["per_device_train_batch_size"] == 2**31 - 1
+
+
+def test_max_steps_past_int32_is_refused_like_the_other_counts():
+    """recipe.py: COUNT_MAX (2**31 - 1) bounds trl.max_steps as it bounds the batch sizes (a step count past it
+    overflows torch's sampler); 2**31 - 1 itself is kept."""
+    assert load_recipe("sft", overrides={"trl.max_steps": 2**31 - 1}).trl["max_steps"] == 2**31 - 1
+    with pytest.raises(RecipeError, match=r"^trl\.max_steps \(set by a flag\): must be at most 2147483647 \(2\*\*31 - 1\), got 2147483648"):
+        load_recipe("sft", overrides={"trl.max_steps": 2**31})
