@@ -20,7 +20,8 @@ from click.testing import CliRunner
 
 from prefdata.cli import cli
 from prefdata.report import ReportError, report
-from prefdata.schema import pair_id
+from prefdata.report.normalize import plan_shard
+from prefdata.schema import CANONICAL_SCHEMA, pair_id
 from tests.report.report_datasets import REJECTS, canonical_row, msg, simple_rows, write_dataset
 
 SHARD = "data/train-00000-of-00001.parquet"
@@ -72,6 +73,28 @@ def test_text_scores_become_missing_where_they_are_not_numbers(tmp_path):
     assert f"{SHARD}: column 'score_chosen' is String, expected Float64; values that are not numbers are shown as missing" in result.stderr
     md = (out / "report.md").read_text()
     assert "Score margin: 5 scored pairs, median 1.5" in md
+
+
+def test_a_categorical_source_is_read_without_a_recast_note():
+    """normalize._is_lossy: the recast notes are for casts that may lose or change values (text to number,
+    number to text); a dictionary-encoded (pandas ``category``) text column decodes to the same strings."""
+    schema = pl.Schema({**CANONICAL_SCHEMA, "source": pl.Categorical()})
+    plan = plan_shard(schema, SHARD)
+    assert plan.recast == {} and plan.unusable == {}
+    frame = pl.DataFrame({"source": ["beta", "alpha", "beta"]}, schema={"source": pl.Categorical()})
+    assert frame.select(plan.columns["source"]).to_series().to_list() == ["beta", "alpha", "beta"]
+
+
+def test_integer_scores_are_read_without_a_recast_note():
+    """normalize._is_lossy: integer scores (a tool rating 1..10 writes Int64) read as Float64 lose nothing,
+    so no "values that are not numbers are shown as missing" note; 9 and 3 read as 9.0 and 3.0."""
+    schema = pl.Schema({**CANONICAL_SCHEMA, "score_chosen": pl.Int64(), "score_rejected": pl.Int32()})
+    plan = plan_shard(schema, SHARD)
+    assert plan.recast == {} and plan.unusable == {}
+    frame = pl.DataFrame({"score_chosen": [9, 10], "score_rejected": [3, -2]},
+                         schema={"score_chosen": pl.Int64(), "score_rejected": pl.Int32()})
+    got = frame.select(plan.columns["score_chosen"], plan.columns["score_rejected"]).rows()
+    assert got == [(9.0, 3.0), (10.0, -2.0)]
 
 
 def test_lineage_as_plain_text_is_ignored_with_a_note(tmp_path):

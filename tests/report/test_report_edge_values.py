@@ -17,7 +17,7 @@ from prefdata.build.card import render_card
 from prefdata.report import plots
 from prefdata.report.aggregates import Aggregates, _mismatches, margin_stats, position_shares, summary_stats
 from prefdata.report.markdown import code
-from prefdata.report.results import token_lengths
+from prefdata.report.results import check_summary, expectation_views, token_lengths
 
 matplotlib.use("agg")
 
@@ -134,3 +134,117 @@ def test_position_shares_list_the_largest_source_first():
     shares = position_shares(Aggregates(per_pair=per_pair, has_scores=False, has_position=True))
     assert list(shares) == ["big", "alsomid", "mid", "small"]
     assert (shares["big"]["pairs"], shares["mid"]["share_a"], shares["small"]["share_a"]) == (5, 0.0, 0.5)
+
+
+def test_exactly_three_differing_sources_are_all_named_with_no_more():
+    """_mismatches names the first MAX_SOURCES_NAMED (3) differing sources and says "and N more" only past
+    them: 3 differing sources of 4 are all named, with no "and 0 more source(s)"."""
+    manifest = {"by_source": {"s1": {"pairs_written": 5}, "s2": {"pairs_written": 1}, "s3": {"pairs_written": 9},
+                              "s4": {"pairs_written": 2}}}
+    by_source = {name: {"pairs_written": 2} for name in ("s1", "s2", "s3", "s4")}
+    assert _mismatches(manifest, {"train": 8}, by_source) == [
+        ("manifest.json and the shards disagree on the pairs of 3 source(s) (s1: 5 in manifest.json, 2 in the shards; "
+         "s2: 1 in manifest.json, 2 in the shards; s3: 9 in manifest.json, 2 in the shards)")]
+    by_source["s4"] = {"pairs_written": 3}
+    assert _mismatches(manifest, {"train": 9}, by_source)[0].endswith("s3: 9 in manifest.json, 2 in the shards; and 1 more source(s))")
+
+
+def test_a_source_listed_without_pairs_written_is_not_compared():
+    """_mismatches: "Each comparison is made only where the manifest has that count." A source the manifest
+    lists with records_read only is neither "not listed" nor in disagreement; the one whose pairs differ is named."""
+    manifest = {"by_source": {"a": {"records_read": 2, "pairs_written": 1}, "b": {"records_read": 3}}}
+    by_source = {"a": {"pairs_written": 2}, "b": {"pairs_written": 3}}
+    assert _mismatches(manifest, {"train": 5}, by_source) == [
+        "manifest.json and the shards disagree on the pairs of 1 source(s) (a: 1 in manifest.json, 2 in the shards)"]
+
+
+def test_two_reject_examples_per_reason_the_first_in_file_order(tmp_path):
+    """README: rejected records by reason "with a few raw examples": aggregates._rejects keeps the first
+    examples_per_reason (2) records of each reason in file order, however many the reason has."""
+    from prefdata.report.aggregates import _rejects
+    from prefdata.report.dataset import open_dataset
+    from tests.report.report_datasets import REJECTS, simple_rows, write_dataset
+
+    rejects = [{**REJECTS[0], "record": r} for r in (11, 12)] + [REJECTS[2]] + [{**REJECTS[0], "record": r} for r in (13, 14)]
+    found = _rejects(open_dataset(write_dataset(tmp_path / "out", {"train": simple_rows(3)}, rejects=rejects)))
+    assert found["by_reason"] == {"tie": 4, "malformed_json": 1}
+    assert {reason: [r["record"] for r in rows] for reason, rows in found["examples"].items()} == {
+        "tie": [11, 12], "malformed_json": [1002]}
+
+
+def _lengths(chosen: list[int], rejected: list[int]) -> Aggregates:
+    return Aggregates(per_pair=pl.DataFrame({"chosen_chars": chosen, "rejected_chars": rejected}), has_scores=False, has_position=False)
+
+
+def test_the_length_difference_title_shares_are_disjoint():
+    """The length-difference plot's title: chosen longer / same length / shorter, three shares of all pairs
+    that add up to 100%. Differences 2, 0, -3, 0, 4, -5, -1: 2/7, 2/7 and 3/7."""
+    svg = plots.length_difference(_lengths([4, 2, 1, 2, 5, 1, 2], [2, 2, 4, 2, 1, 6, 3])).svg
+    assert "chosen longer 28.6% · same length 28.6% · shorter 42.9%" in svg
+
+
+def test_a_length_difference_bin_right_of_zero_is_green():
+    """Caption: "Mass right of zero (green) means longer answers win". Differences +1, +60, -60: span is the
+    99th percentile, 58.82, so 60 bins of 1.96 with an edge at 0; +1 lies in the first bin right of zero
+    (green, as is the clipped +60 at the right edge), -60 at the left edge (red)."""
+    svg = plots.length_difference(_lengths([2, 61, 1], [1, 1, 61])).svg
+    assert (svg.count(f"fill: {plots.CHOSEN}"), svg.count(f"fill: {plots.REJECTED}")) == (2, 1)
+
+
+def test_minus_infinite_margins_are_counted_as_not_drawn():
+    """README: "an infinite margin counts in the text and the plot's title but cannot be drawn, and the plot
+    says how many it leaves out": -inf margins too (2 of them and 1 +inf: 3)."""
+    per_pair = pl.DataFrame({"margin": [0.5, -1.0, -math.inf, -math.inf, math.inf, 3.0]})
+    svg = plots.score_margins(Aggregates(per_pair=per_pair, has_scores=True, has_position=False)).svg
+    assert "(3 infinite margin(s) not drawn)" in svg
+
+
+def test_the_sources_plot_draws_the_sources_with_most_pairs():
+    """The "Pairs per source and split" plot draws MAX_BARS (15) sources and sums the rest as "other": the 15
+    with the most pairs (as the table lists "the 30 sources with the most pairs"). Source srcNN has NN+1
+    pairs: src03..src17 drawn, src00, src01, src02 in "other (3 sources)"."""
+    names = [f"src{k:02d}" for k in range(18) for _ in range(k + 1)]
+    per_pair = pl.DataFrame({"source": names, "split": ["train"] * len(names)})
+    svg = plots.pairs_per_source(Aggregates(per_pair=per_pair, has_scores=False, has_position=False)).svg
+    assert [k for k in range(18) if f">src{k:02d}<" in svg] == list(range(3, 18))
+    assert "other (3 sources)" in svg
+
+
+def test_characters_xml_cannot_hold_leave_the_svg_well_formed():
+    """XML 1.0 holds neither U+000B, U+000C nor the non-characters U+FFFE and U+FFFF: a source name with one
+    must still give an SVG that parses."""
+    names = ["tab\x0bbed", "form\x0cfeed", "non\ufffechar", "last\uffff"]
+    per_pair = pl.DataFrame({"source": names, "split": ["train"] * 4})
+    svg = plots.pairs_per_source(Aggregates(per_pair=per_pair, has_scores=False, has_position=False)).svg
+    ET.fromstring(svg)  # raises on a character XML cannot hold
+
+
+def test_a_skipped_truncation_check_records_no_token_lengths():
+    """README: the token plot is drawn when check --tokenizer recorded token lengths; a skipped check did
+    not run ("marked as skipped, not as passed"), so its statistic is not read; the check that ran is."""
+    stat = {"max_length": 512, "length_histogram": {"bin_edges": [0, 256, 512], "chosen": [3, 1], "rejected": [4, 0]}}
+    skipped = {"id": "truncation_rate", "statistic": stat, "skipped": "needs --tokenizer and --max-length"}
+    assert token_lengths({"checks": [skipped]}) is None
+    ran = {"id": "truncation_dropped", "statistic": {**stat, "max_length": 256}}
+    assert token_lengths({"checks": [skipped, ran]})["max_length"] == 256
+
+
+def test_a_verdict_without_passed_fails_on_failed_error_checks_only():
+    """A checks.json without `passed` (another tool's): the verdict is recomputed as check gates without
+    --strict (README: `error` fails the run, `warn` only with --strict): a failed warn or info check passes."""
+    def entry(severity, passed):
+        return {"id": f"{severity}_{passed}", "severity": severity, "passed": passed}
+
+    assert check_summary({"checks": [entry("warn", False), entry("info", False), entry("error", True)]})["passed"] is True
+    assert check_summary({"checks": [entry("warn", True), entry("error", False)]})["passed"] is False
+
+
+def test_failed_expectations_come_worst_severity_first():
+    """results.expectation_views: failed first, "worst severity first" (error, warn, info), then the passed
+    ones; checks.json lists them info, warn, passed error, error."""
+    def exp(name, severity, success):
+        return {"expectation_type": name, "kwargs": {"column": "id"}, "severity": severity, "success": success, "result": {}}
+
+    doc = {"expectations": [exp("info_one", "info", False), exp("warn_one", "warn", False), exp("passed_one", "error", True),
+                            exp("error_one", "error", False)]}
+    assert [v.type for v in expectation_views(doc)] == ["error_one", "warn_one", "info_one", "passed_one"]

@@ -184,3 +184,15 @@ def test_c1_control_characters_from_the_data_are_written_out(tmp_path):
     md_text = report(write_dataset(tmp_path / "out", {"train": rows})).md_path.read_text(encoding="utf-8")
     assert "\x9b" not in md_text and "\x85" not in md_text
     assert "| evil\\u009b2J\\u0085src |" in md_text
+
+
+def test_each_known_role_keeps_its_class_and_others_are_role_other(tmp_path):
+    """The page styles each message by role (`.msg.role-system`, `.msg.role-user`, `.msg.role-tool` in its
+    CSS): a tool result keeps class role-tool; a role the page does not know becomes role-other, never markup."""
+    prompt = [msg("system", "s"), msg("user", "q"), msg("tool", "lookup result"), msg("wizard", "?")]
+    out = write_dataset(tmp_path / "out", {"train": [canonical_row(prompt, [msg("assistant", "yes")], [msg("assistant", "no")])]})
+    html = report(out, card=False).html_path.read_text(encoding="utf-8")
+    assert ".msg.role-tool .content" in html
+    shown = re.findall(r'<div class="msg role-([^"]*)"><div class="role">([^<]*)</div>', html)
+    assert shown == [("system", "system"), ("user", "user"), ("tool", "tool"), ("other", "wizard"),
+                     ("assistant", "assistant"), ("assistant", "assistant")]

@@ -172,3 +172,29 @@ def test_margins_too_close_for_fifty_bins_are_drawn(tmp_path):
     out = write_dataset(tmp_path / "out", {"train": _scored([(5.0, 1.0), (4.1, 0.10000000000000053)])})
     html = report(out, card=False).html_path.read_text()
     assert "2 scored pairs · median margin 4 · 0 at or below 0" in _plot_title(html, "margins")
+
+
+def test_a_null_response_list_has_no_characters(tmp_path):
+    """README: a response's length is "the characters of its messages' contents, summed": a null message
+    list (no response at all) and an empty one both have 0 characters, not 1; two messages add up."""
+    rows = _pairwise_rows(3, "a")
+    rows[0]["chosen"] = None
+    rows[1]["chosen"] = []
+    rows[2]["chosen"] = [msg("assistant", "ab"), msg("assistant", "cde")]
+    rows[0]["rejected"] = None
+    out = write_dataset(tmp_path / "out", {"train": rows})
+    per_pair = per_pair_frame(open_dataset(out)).collect()
+    assert per_pair["chosen_chars"].to_list() == [0, 0, 2 + 3]
+    assert per_pair["rejected_chars"].to_list() == [0, len("Bad 1."), len("Bad 2.")]
+
+
+def test_system_and_tool_messages_are_not_user_turns(tmp_path):
+    """README: "the share of multi-turn prompts" counts user turns (the plot is "User turns per prompt"): a
+    system message or a tool result before or after one question leaves a single user turn."""
+    prompts = [[msg("system", "Be nice."), msg("user", "q1")],
+               [msg("user", "q2"), msg("tool", "lookup")],
+               [msg("user", "q3"), msg("assistant", "x"), msg("user", "q3b")],
+               [msg("user", "q4")]]
+    rows = [canonical_row(p, [msg("assistant", "a")], [msg("assistant", "b")], record=i) for i, p in enumerate(prompts)]
+    out = write_dataset(tmp_path / "out", {"train": rows})
+    assert per_pair_frame(open_dataset(out)).collect()["user_turns"].to_list() == [1, 1, 2, 1]

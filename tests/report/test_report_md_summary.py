@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def _table_row(md: str, first_cell: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def probe_md(tmp_path_factory) -> str:
+def probe(tmp_path_factory):
     """No manifest.json, no rejects/; 7 distinct pairs and 6 more copies of the first (its id on 7 rows).
     checks.json, passed under --strict: a failed warn check naming the shared id, a passed info check
     that still names an id, a skipped info check and a failed info check."""
@@ -45,7 +46,17 @@ def probe_md(tmp_path_factory) -> str:
               _check("d_chk", "info", False, [rows[2]["id"]])]
     out = write_dataset(tmp_path_factory.mktemp("probe") / "out", {"train": rows + [rows[0]] * 6}, manifest=False,
                         checks=_checks_json(checks, passed=True, strict=True))
-    return report(out).md_path.read_text(encoding="utf-8")
+    return report(out)
+
+
+@pytest.fixture(scope="module")
+def probe_md(probe) -> str:
+    return probe.md_path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def probe_html(probe) -> str:
+    return probe.html_path.read_text(encoding="utf-8")
 
 
 def test_the_verdict_counts_the_failed_and_skipped_checks_and_says_strict(probe_md):
@@ -53,6 +64,24 @@ def test_the_verdict_counts_the_failed_and_skipped_checks_and_says_strict(probe_
     too, so the verdict says so. 4 checks: 1 warn and 1 info failed, 1 skipped."""
     verdict = probe_md.splitlines()[2]
     assert verdict == "**Checks passed** — 0 error(s), 1 warning(s), 1 info failed of 4 (1 skipped) (strict)"
+
+
+def test_the_page_counts_the_failed_checks_by_severity_and_the_skipped(tmp_path):
+    """report.html's summary line, as report.md's verdict, counted from the entries: 1 error, 2 warn and 3
+    info checks failed, 1 skipped (README: skipped checks are marked as skipped, not as passed)."""
+    checks = [_check("e1", "error", False, []), _check("w1", "warn", False, []), _check("w2", "warn", False, []),
+              _check("i1", "info", False, []), _check("i2", "info", False, []), _check("i3", "info", False, []),
+              _check("ok", "warn", True, []), _check("skip", "info", True, [], skipped=True)]
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)}, checks=_checks_json(checks, passed=False, strict=False))
+    html = report(out, card=False).html_path.read_text(encoding="utf-8")
+    assert "failed: 1 error, 2 warning, 3 info; 1 skipped." in html
+
+
+def test_failed_checks_are_open_and_passed_ones_closed(probe_html):
+    """report.html: "Failed checks are open; click a passed one to see its statistic" (the page's words):
+    a_chk and d_chk failed, b_chk passed, c_chk was skipped."""
+    found = re.findall(r'<details class="check" data-check="([^"]+)"( open)?>', probe_html)
+    assert sorted(found) == [("a_chk", " open"), ("b_chk", ""), ("c_chk", ""), ("d_chk", " open")]
 
 
 def test_the_checks_failed_tile_counts_info_checks_too(probe_md):
@@ -99,6 +128,23 @@ def test_a_source_the_manifest_gives_no_records_read_shows_them_unknown(tmp_path
     assert _table_row(md, "source") == ["source", "records read", "rejected", "pairs", "train"]
     assert _table_row(md, "src") == ["src", "7", "0", "7", "7"]
     assert _table_row(md, "other") == ["other", "—", "—", "6", "6"]
+
+
+def test_sources_with_as_many_pairs_are_listed_by_name(tmp_path):
+    """README: the per-source table lists the sources with the most pairs first, "sources with as many pairs
+    in name order": mid (3 pairs), beta (2), then alpha, gamma, zeta, which the manifest lists (zeta first)
+    but the shards do not hold (0 pairs)."""
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(2, source="beta") + simple_rows(3, source="mid")})
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["counts"]["by_source"] = {name: {"records_read": n, "records_rejected": n} for name, n in
+                                       [("zeta", 4), ("mid", 3), ("alpha", 2), ("beta", 2), ("gamma", 1)]}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    md = report(out).md_path.read_text(encoding="utf-8")
+    names = ("alpha", "beta", "gamma", "mid", "zeta")
+    first_cells = [ln.split("|")[1].strip() for ln in md.splitlines() if ln.startswith("| ")]
+    listed = [cell for cell in first_cells if cell in names]
+    assert listed == ["mid", "beta", "alpha", "gamma", "zeta"]
+    assert _table_row(md, "zeta")[1:4] == ["4", "4", "0"]
 
 
 def test_rejected_records_by_reason_are_listed_most_common_first(tmp_path):
