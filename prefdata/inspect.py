@@ -13,14 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+
 from prefdata.arguments import require_path, require_whole
-from prefdata.build.plan import columns_read, detect_file, unreadable_column
+from prefdata.build.plan import columns_read, detect_file, read_as_built, unreadable_column
 from prefdata.config import BuildConfig, dump_config
 from prefdata.errors import AmbiguousLayoutError, InputError, UnreadableFileError
 from prefdata.io.decode import json_kind
-from prefdata.io.discover import SkippedFile, discover, no_object_reason
-from prefdata.io.parquet_records import Undecoded, named_twice
-from prefdata.io.records import DETECTION_SAMPLE, read_sample
+from prefdata.io.discover import InputFile, SkippedFile, discover, no_object_reason, shown_name
+from prefdata.io.parquet_records import Undecoded, named_twice, unimportable_values
+from prefdata.io.records import DETECTION_SAMPLE, iter_batches, read_sample
 from prefdata.shapes import make_shape
 
 
@@ -94,11 +96,16 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             continue
         read = taken.records
         sample, detection = read[:sample_size], read[:DETECTION_SAMPLE]
-        shown = [_with_undecoded(rec, taken.undecoded.get(i, {})) for i, rec in enumerate(sample[:examples])]
         if not sample:  # the build skips it, with this reason
             result.skipped.append(SkippedFile(f.name, no_object_reason(f, taken.problem)))
             continue
-        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample, taken.undecoded), shown, None, None, "", damage=taken.damage)
+        undecoded = dict(taken.undecoded)
+        if f.format == "parquet":  # values of a column polars cannot import, which the sample holds as null
+            for i, values in enumerate(unimportable_values(f, len(sample))):
+                if values:
+                    undecoded[i] = {**undecoded.get(i, {}), **values}
+        shown = [_with_undecoded(rec, undecoded.get(i, {})) for i, rec in enumerate(sample[:examples])]
+        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample, undecoded), shown, None, None, "", damage=taken.damage)
         try:
             source = detect_file(f, detection)
             shape = make_shape(source, detection)
@@ -108,6 +115,8 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             if (unreadable := unreadable_column(f, shape)) is not None:  # a decimal256 column the shape reads
                 result.skipped.append(SkippedFile.unreadable(f, unreadable))
                 continue
+            if taken.damaged_at is not None and f.format == "parquet":
+                report.damage = _parquet_damage(read_as_built(f, shape), taken.damaged_at)
             report.shape, report.description = shape.name, shape.describe()
             report.config_yaml = dump_config(BuildConfig(sources=[source]))
         except AmbiguousLayoutError as exc:
@@ -115,6 +124,21 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             report.config_yaml = exc.suggested_config
         result.files.append(report)
     return result
+
+
+def _parquet_damage(f: InputFile, row: int) -> str | None:
+    """The damage the build meets in ``f`` (read as built) up to ``row``, where the sample, which reads
+    every column, met damage: in a column the build never reads it is none (the build keeps every row)."""
+    try:
+        for batch in iter_batches(f):
+            damaged = batch.rejects.filter(pl.col("_reason") == "damaged_file")
+            if damaged.height:
+                return f"record {damaged.item(0, '_record')}: {damaged.item(0, '_detail')}"
+            if batch.lines.height and batch.lines.get_column("_record").max() >= row:  # type: ignore[operator]
+                return None
+    except UnreadableFileError as exc:  # the build skips it: say so
+        return str(exc).removeprefix(f"{shown_name(f.name)}: ")
+    return None
 
 
 def _with_undecoded(record: dict[str, Any], nulled: Mapping[str, Undecoded]) -> dict[str, Any]:

@@ -281,6 +281,12 @@ def _reads(shape: Shape, filters: Sequence[Filter] = ()) -> tuple[DecodeSpec, tu
     return spec, None if shape.reads_whole_record else tuple(spec.names)
 
 
+def read_as_built(f: InputFile, shape: Shape) -> InputFile:
+    """``f`` with the columns and struct fields the build reads through ``shape`` (no filters):
+    ``inspect`` re-reads a Parquet sample's damage this way, since the sample reads every column."""
+    return file_as_read(f, *_reads(shape))
+
+
 def columns_read(shape: Shape) -> tuple[str, ...] | None:
     """The top-level fields a file read by ``shape`` (no filters) needs, None for all (``inspect``, which
     skips a file as the build does)."""

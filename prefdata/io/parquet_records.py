@@ -97,6 +97,45 @@ def columns_to_read(schema, f: InputFile, *, lenient: bool = False) -> list[str]
     return [n for n in wanted if n not in unreadable]
 
 
+def unimportable_values(f: InputFile, rows: int) -> list[dict[str, Undecoded]]:
+    """For each of the first ``rows`` rows (the lenient sample's records, one per row), the values of the file's columns polars
+    cannot import (a ``decimal256``) that are there (not null), as :class:`Undecoded`: the sample shows
+    such a column as null, and ``inspect`` should not call a column of values empty. Read by pyarrow
+    apart from the sample, row group by row group up to the last row asked; a row group that fails
+    (damage in a column nothing else reads) leaves its values unknown, shown as null as before, rather
+    than failing the sample the build detects its shapes from."""
+    import pyarrow as pa
+
+    found: list[dict[str, Undecoded]] = [{} for _ in range(rows)]
+    try:
+        with parquet_file(f) as parquet:
+            schema = parquet.schema_arrow  # type: ignore[attr-defined]
+            names = list(dict.fromkeys(schema.names))
+            unimportable = list(_unreadable(schema, names))
+            valid: dict[int, dict[str, bool]] = {}  # by row, from 1
+            first = 1
+            for group in range(parquet.metadata.num_row_groups if unimportable else 0):  # type: ignore[attr-defined]
+                if first > rows:
+                    break
+                size = parquet.metadata.row_group(group).num_rows  # type: ignore[attr-defined]
+                try:
+                    table = parquet.read_row_group(group, columns=unimportable)  # type: ignore[attr-defined]
+                except (pa.ArrowException, OSError):
+                    first += size
+                    continue
+                for name in unimportable:
+                    for i, there in enumerate(table.column(table.schema.names.index(name)).is_valid().to_pylist()):
+                        valid.setdefault(first + i, {})[name] = there
+                first += size
+    except UnreadableFileError:
+        return found
+    for i in range(rows):
+        for name, there in valid.get(i + 1, {}).items():
+            if there:
+                found[i][name] = Undecoded("unreadable", arrow_type=str(_field(schema, name).type))
+    return found
+
+
 def named_twice(f: InputFile, names: Sequence[str] | None, read: Collection[str] | None) -> UnreadableFileError | None:
     """The error for a column the build reads (``read``; None: every column) that the file's column
     names (a CSV header, a Parquet schema) give twice, or None.

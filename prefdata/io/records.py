@@ -524,15 +524,12 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
         read = replace(f, columns=None, fields=None) if lenient else f
         columns = columns_to_read(schema, read, lenient=lenient)
         as_null = [n for n in dict.fromkeys(schema.names) if columns is not None and n not in columns] if lenient else None
-        # the sample reads the columns polars cannot import with pyarrow too, to tell values from nulls
-        arrow_columns = None if as_null else columns
         names = tuple(schema.names)
         # the structs read, cut to the fields read (None: nothing to cut)
         types = read_schema(schema, f, columns) if read.fields is not None and columns is not None else None
         if types is not None and all(types.field(n).type == schema.field(schema.names.index(n)).type for n in columns):  # type: ignore[union-attr]
             types = None
-        probe = next(iter(parquet.iter_batches(batch_size=min(batch_rows, 1024), columns=arrow_columns)), None)  # type: ignore[attr-defined]
-        row_bytes = _decoded_bytes(probe) / probe.num_rows if probe is not None and probe.num_rows else 1.0
+        row_bytes = _row_bytes(parquet, columns, min(batch_rows, 1024))
         read_rows = max(1, min(batch_rows, int(block_bytes / 4 / max(1.0, row_bytes))))
         first = 1
         gathered: list[pa.RecordBatch] = []
@@ -549,7 +546,7 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
         # the rows of its own batches read before the damage, as a damaged compressed file keeps its start
         for group in range(parquet.metadata.num_row_groups):  # type: ignore[attr-defined]
             try:
-                for arrow_batch in parquet.iter_batches(batch_size=read_rows, row_groups=[group], columns=arrow_columns):  # type: ignore[attr-defined]
+                for arrow_batch in parquet.iter_batches(batch_size=read_rows, row_groups=[group], columns=columns):  # type: ignore[attr-defined]
                     gathered.append(arrow_batch)
                     gathered_bytes += _decoded_bytes(arrow_batch)
                     if sum(b.num_rows for b in gathered) >= batch_rows or gathered_bytes >= block_bytes:
@@ -564,6 +561,21 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
                 return
         if gathered:
             yield hand_out()
+
+
+def _row_bytes(parquet, columns: list[str] | None, rows: int) -> float:  # type: ignore[no-untyped-def]
+    """Decoded bytes per row of the first ``rows`` rows of the first row group, 1.0 when there are
+    none or they cannot be read: damage there is the row-group loop's to report (as a damaged_file
+    reject after the rows before it), not a reason to refuse the whole file."""
+    import pyarrow as pa
+
+    if not parquet.metadata.num_row_groups:
+        return 1.0
+    try:
+        probe = next(iter(parquet.iter_batches(batch_size=rows, row_groups=[0], columns=columns)), None)
+    except (pa.ArrowException, OSError):
+        return 1.0
+    return _decoded_bytes(probe) / probe.num_rows if probe is not None and probe.num_rows else 1.0
 
 
 def _decoded_bytes(batch) -> int:  # type: ignore[no-untyped-def]
@@ -589,10 +601,6 @@ def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null:
     the lenient sample's columns left unread, shown as null, and bytes that are not UTF-8 shown as null too
     (the batch's ``undecoded`` says which).
     ``types``: the columns' structs cut to the fields read (:func:`~prefdata.io.parquet_records.read_schema`)."""
-    unreadable: list[tuple[int, str, Undecoded]] = []
-    for name in as_null or ():  # read by pyarrow alone: each value that is there, as its type
-        column = table.column(table.schema.names.index(name))
-        unreadable += [(i, name, Undecoded("unreadable", arrow_type=str(column.type))) for i in column.is_valid().to_numpy(zero_copy_only=False).nonzero()[0].tolist()]
     if columns is not None:
         names = table.schema.names
         table = table.select([names.index(n) for n in columns])
@@ -605,7 +613,6 @@ def _parquet_batch(table, first: int, columns: list[str] | None = None, as_null:
         text, bad = as_text(frame)
     else:
         text, undecoded = text_or_null(frame)
-        undecoded += unreadable
         text, bad = text.with_columns(pl.lit(None, pl.String).alias(n) for n in as_null), []
     numbers = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True)
     if bad:
@@ -643,6 +650,7 @@ class Sample:
     #: before it had ``n`` records, as the build's ``damaged_file`` reject says it (``record 140: the
     #: gzip stream ends ...``): the records before it are real, the file is not whole
     damage: str | None = None
+    damaged_at: int | None = None  # the record ``damage`` names
 
 
 def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
@@ -652,7 +660,7 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
     is all the records, as it is: polars takes no wider number of rows."""
     n = min(n, MAX_COUNT)
     out: list[dict] = []
-    problem = damage = None
+    problem = damage = damaged_at = None
     if f.format == "jsonl":
         lines = 0  # lines read whole (ending with a line break)
         try:
@@ -680,8 +688,8 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
         except CorruptStreamError as exc:
             if not out:  # with records before the damage, pass 1 reads them and rejects the rest
                 raise UnreadableFileError(f"{shown_name(f.name)}: {exc}; no record could be read") from None
-            damage = f"record {lines + 1}: {damaged_detail(exc)}"
-        return Sample(out, problem=problem, damage=damage)
+            damage, damaged_at = f"record {lines + 1}: {damaged_detail(exc)}", lines + 1
+        return Sample(out, problem=problem, damage=damage, damaged_at=damaged_at)
     # a Parquet sample shows every column, even those the build will not read (and may not import)
     if f.format == "parquet":
         batches = _parquet_batches(f, max(n, 1), lenient=True)
@@ -697,7 +705,10 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
             first = batch.rejects.row(0, named=True)
             problem = f"record {first['_record']}: {first['_detail']}"
         if damage is None and (damaged := batch.rejects.filter(pl.col("_reason") == "damaged_file")).height:
-            damage = f"record {damaged.item(0, '_record')}: {damaged.item(0, '_detail')}"
+            damaged_at = damaged.item(0, "_record")
+            damage = f"record {damaged_at}: {damaged.item(0, '_detail')}"
+            if not out and f.format == "parquet":  # as a compressed file damaged before its first record
+                raise UnreadableFileError(f"{shown_name(f.name)}: {damaged.item(0, '_detail')}; no record could be read")
         nulled: dict[int, dict[str, Undecoded]] = {}
         for record, column, what in batch.undecoded:
             nulled.setdefault(record, {})[column] = what
@@ -711,7 +722,7 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
                 problem = f"record {record}: " + ("not JSON" if obj is None and line.strip() != "null" else f"a JSON {json_kind(obj)}, not an object")
         if len(out) >= n:
             break
-    return Sample(out, columns, problem, undecoded, damage)
+    return Sample(out, columns, problem, undecoded, damage, damaged_at)
 
 
 def _loads_or_none(line: str) -> object:

@@ -807,3 +807,68 @@ def test_a_struct_field_nobody_reads_costs_nothing(tmp_path: Path) -> None:
     reads_price = {"sources": [{"shape": "preference", "columns": columns, "filters": ["meta.price > 1"]}]}
     with pytest.raises(InputError, match=r"a\.parquet: column 'meta' \(struct<price: decimal256\(40, 2\)>\) cannot be read"):
         prefdata.build(raw, tmp_path / "out2", config=reads_price)
+
+
+def _damaged_parquet(path: Path, table: pa.Table, rows_per_group: int, group: int, column: int) -> None:
+    """``table`` as Parquet with the pages of one column chunk (``group``, ``column``) overwritten."""
+    pq.write_table(table, path, row_group_size=rows_per_group, compression="none")
+    chunk = pq.ParquetFile(path).metadata.row_group(group).column(column)
+    data = bytearray(path.read_bytes())
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    data[start : start + chunk.total_compressed_size] = b"\xab" * chunk.total_compressed_size
+    path.write_bytes(bytes(data))
+
+
+def _pairs_table(n: int, prefix: str = "q", **extra) -> pa.Table:
+    return pa.table({"prompt": [f"{prefix}{i}" for i in range(n)], "chosen": [f"good {i}" for i in range(n)],
+                     "rejected": [f"bad {i}" for i in range(n)], **extra})
+
+
+def test_a_parquet_file_damaged_in_an_early_row_group_keeps_the_rows_before_it(tmp_path: Path) -> None:
+    """Damage in row group 3 of 50-row groups: the probe that sizes batches read across it, and the
+    whole file was skipped as "not a readable Parquet file", though rows 1-100 are whole (pyarrow reads
+    them). Now, as for a late row group: 100 pairs and one damaged_file reject; inspect names the same record."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _damaged_parquet(raw / "a.parquet", _pairs_table(300), 50, 2, 1)
+    assert pq.ParquetFile(raw / "a.parquet").read_row_groups([0, 1]).num_rows == 100
+    result = prefdata.build(raw, tmp_path / "out")
+    assert (result.counts["pairs_written"], result.counts["records_read"]) == (100, 101)
+    [damaged] = rejects(tmp_path / "out").filter(pl.col("reason") == "damaged_file").to_dicts()
+    assert damaged["record"] == 101 and damaged["detail"].startswith("row group 3 of 6 cannot be read")
+    assert_reconciled(tmp_path / "out")
+    (report,) = prefdata.inspect(raw).files
+    assert report.sampled == 100 and report.damage == f"record 101: {damaged['detail']}"
+
+
+def test_a_parquet_file_damaged_in_its_first_row_group_is_skipped_saying_where(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _damaged_parquet(raw / "a.parquet", _pairs_table(300), 100, 0, 1)
+    (raw / "ok.jsonl").write_text('{"prompt": "x", "chosen": "a", "rejected": "b"}\n')
+    assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 1
+    [skipped] = manifest(tmp_path / "out")["skipped_files"]
+    assert skipped["path"] == "a.parquet" and skipped["reason"].startswith("row group 1 of 3 cannot be read")
+    assert skipped["reason"].endswith("rows 1 to 300 are lost; no record could be read")
+
+
+def test_damage_in_a_parquet_column_the_build_never_reads_loses_nothing(tmp_path: Path) -> None:
+    """The inspect sample reads every column, the build only those its shape reads. A damaged page of a
+    decimal256 column (which polars cannot import) made the build skip the file; inspect claimed rows
+    were lost where the damaged column is one no source reads. The build keeps every row; inspect says
+    nothing of damage."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    decimals = pa.array([decimal.Decimal(i) / 100 for i in range(300)], pa.decimal256(40, 2))
+    _damaged_parquet(raw / "dec.parquet", _pairs_table(300, d=decimals), 100, 1, 3)
+    _damaged_parquet(raw / "note.parquet", _pairs_table(3000, "p", note=[f"n{i}" for i in range(3000)]), 500, 3, 3)
+    for name, rows in (("dec.parquet", 300), ("note.parquet", 3000)):  # the columns read are whole
+        assert pq.ParquetFile(raw / name).read(columns=["prompt", "chosen", "rejected"]).num_rows == rows
+    result = prefdata.build(raw, tmp_path / "out")
+    assert (result.counts["pairs_written"], result.counts["records_rejected"]) == (3300, 0)
+    assert manifest(tmp_path / "out")["skipped_files"] == []
+    reports = {r.path: r for r in prefdata.inspect(raw, sample_size=2000).files}
+    assert reports["note.parquet"].damage is None and reports["note.parquet"].shape == "preference"
+    assert reports["dec.parquet"].damage is None and reports["dec.parquet"].sampled == 300
+    # the decimal256 values of the whole row groups 1 and 3 are counted; those of the damaged one are unknown
+    assert {f.name: f.types for f in reports["dec.parquet"].fields}["d"] == {"decimal256(40, 2)": 200, "null": 100}
