@@ -23,8 +23,9 @@ Python's way:
   flag is dropped and every literal, escape and class under Python's IGNORECASE (global or scoped)
   becomes the set Python matches: a character without any case mapping matches under IGNORECASE only
   where it matches without it, so only the cased ones (about 2,900) are asked. The rule depends on
-  the pattern alone: on ASCII-only text GX runs ``(?i)\wı`` with RE2, where ``ı`` does not match ``i``
-  (``İ`` and ``ı`` are the only characters whose verdict on ASCII text differs).
+  the pattern alone, pandas' also on the data: on ASCII-only text GX runs ``(?i)\wı`` with RE2, and on
+  a column holding a line break ``(?i)^I$`` with Python's ``re``; there ``İ`` and ``ı`` (as letters or
+  inside class ranges) are the only characters whose verdict differs.
 - ``$`` (without MULTILINE): Python also matches before a final newline, which ``(?:\n?\z)`` does
   too; but that consumes the newline, so a ``$`` with anything consuming after it (``(a$)\n``) is
   refused. ``\Z`` is Rust's ``\z``.

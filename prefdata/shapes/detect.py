@@ -71,7 +71,7 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
     if source is None:
         raise AmbiguousLayoutError(
             f"{what} {path or name}: {_why(sample, keys)}; write a build config (see the suggestion below and README 'Raw shapes')",
-            suggested_config=_skeleton(keys),
+            suggested_config=_skeleton(keys, sample),
         )
     where = f"{what} {path or name}"
     named = [v for value in source.get("columns", {}).values() for v in ([value] if isinstance(value, str) else value or [])]
@@ -80,13 +80,13 @@ def detect(sample: Sequence[Mapping[str, Any]], *, name: str, what: str = "file"
         raise AmbiguousLayoutError(
             f"{where}: {_path_syntax_reason(unaddressable)}, so no config can name {_them(unaddressable)}; "
             f"rename {_them(unaddressable)} ({_renamed(unaddressable)}) and build again",
-            suggested_config=_skeleton(keys),
+            suggested_config=_skeleton(keys, sample),
         )
     source = {"name": name, **source}
     try:
         return parse_config({"sources": [source]}, origin=f"detected config for {name}").sources[0]
     except ConfigError as exc:  # a layout detection recognised but cannot write as a config
-        raise AmbiguousLayoutError(f"{where}: {exc}; write a build config (see README 'Raw shapes')", suggested_config=_skeleton(keys)) from None
+        raise AmbiguousLayoutError(f"{where}: {exc}; write a build config (see README 'Raw shapes')", suggested_config=_skeleton(keys, sample)) from None
 
 
 def _path_syntax_reason(fields: Sequence[str]) -> str:
@@ -263,15 +263,18 @@ def _feedback_fields(keys: Counter[str]) -> tuple[str | None, str | None]:
     return _first(keys, LABEL_KEYS), _first(keys, RESPONSE_KEYS)
 
 
-def _skeleton(keys: Counter[str]) -> str:
+def _skeleton(keys: Counter[str], sample: Sequence[Mapping[str, Any]]) -> str:
     """A config to complete: the likeliest shape for these fields, known columns filled in."""
-    from prefdata.shapes.detect_more import WINNER_KEYS, response_fields
+    from prefdata.shapes.detect_more import WINNER_KEYS, _prompt_columns, response_fields
 
     fields = ", ".join(sorted(keys)) or "..."
     head = f"# Fields found: {fields}\n# Complete the <...> parts (README: 'Raw shapes').\nsources:\n"
     prompt = _first(keys, PROMPT_KEYS) or "<field>"
     a, b = response_fields(keys)
     if a and b:
+        # as pairwise detection reads the prompt: a `history` of earlier turns is never it
+        pairwise = _prompt_columns(sample, keys)
+        prompt = "<field>" if pairwise is None else pairwise.get("prompt", prompt)
         winner = _first(keys, WINNER_KEYS) or "<field>"
         return head + (
             "  - shape: pairwise\n"

@@ -653,8 +653,10 @@ def test_a_history_of_earlier_turns_in_some_records_is_never_the_prompt() -> Non
 
     sample = [{"history": [["hi", "hello"]] if i % 2 else "some post", "response_a": "x", "response_b": "y",
                "winner": "model_a" if i % 2 else "model_b"} for i in range(6)]
-    with pytest.raises(AmbiguousLayoutError, match=r"looks pairwise \('response_a' vs 'response_b', verdict 'winner'\), but no field holds the prompt"):
+    with pytest.raises(AmbiguousLayoutError, match=r"looks pairwise \('response_a' vs 'response_b', verdict 'winner'\), but no field holds the prompt") as refused:
         detect(sample, name="x")
+    # nor does the config to complete name it (it proposed `prompt: history`, contradicting the message)
+    assert "columns: {prompt: <field>, response_a: response_a, response_b: response_b, winner: winner}" in refused.value.suggested_config
     text_only = [r | {"history": "some post"} for r in sample]
     assert detect(text_only, name="x").columns.prompt == "history"
 
