@@ -100,7 +100,8 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             result.skipped.append(SkippedFile(f.name, no_object_reason(f, taken.problem)))
             continue
         undecoded = dict(taken.undecoded)
-        if f.format == "parquet":  # values of a column polars cannot import, which the sample holds as null
+        # a Parquet column polars cannot import is all null in the sample: only then read it apart
+        if f.format == "parquet" and any(set(s.types) == {"null"} for s in field_stats(sample, undecoded)):
             for i, values in enumerate(unimportable_values(f, len(sample))):
                 if values:
                     undecoded[i] = {**undecoded.get(i, {}), **values}
@@ -116,7 +117,7 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
                 result.skipped.append(SkippedFile.unreadable(f, unreadable))
                 continue
             if taken.damaged_at is not None and f.format == "parquet":
-                report.damage = _parquet_damage(read_as_built(f, shape), taken.damaged_at)
+                report.damage = _parquet_damage(read_as_built(f, shape), max(sample_size, DETECTION_SAMPLE))
             report.shape, report.description = shape.name, shape.describe()
             report.config_yaml = dump_config(BuildConfig(sources=[source]))
         except AmbiguousLayoutError as exc:
@@ -126,15 +127,16 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
     return result
 
 
-def _parquet_damage(f: InputFile, row: int) -> str | None:
-    """The damage the build meets in ``f`` (read as built) up to ``row``, where the sample, which reads
-    every column, met damage: in a column the build never reads it is none (the build keeps every row)."""
+def _parquet_damage(f: InputFile, rows: int) -> str | None:
+    """The damage the build meets in ``f`` (read as built) within its first ``rows`` rows, the sample's
+    reach; asked when the sample, which reads every column, met damage: damage in a column the build
+    never reads is none (the build keeps those rows), and the build may meet damage of its own later."""
     try:
         for batch in iter_batches(f):
             damaged = batch.rejects.filter(pl.col("_reason") == "damaged_file")
             if damaged.height:
                 return f"record {damaged.item(0, '_record')}: {damaged.item(0, '_detail')}"
-            if batch.lines.height and batch.lines.get_column("_record").max() >= row:  # type: ignore[operator]
+            if batch.lines.height and batch.lines.get_column("_record").max() >= rows:  # type: ignore[operator]
                 return None
     except UnreadableFileError as exc:  # the build skips it: say so
         return str(exc).removeprefix(f"{shown_name(f.name)}: ")

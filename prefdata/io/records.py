@@ -533,13 +533,13 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
         read_rows = max(1, min(batch_rows, int(block_bytes / 4 / max(1.0, row_bytes))))
         first = 1
         gathered: list[pa.RecordBatch] = []
-        gathered_bytes = 0
+        gathered_bytes = gathered_rows = 0  # kept as they grow: a sum over ``gathered`` per batch is quadratic
 
         def hand_out() -> RecordBatch:
-            nonlocal first, gathered, gathered_bytes
+            nonlocal first, gathered, gathered_bytes, gathered_rows
             batch = replace(_parquet_batch(pa.Table.from_batches(gathered), first, columns, as_null, types), columns=names)
-            first += sum(b.num_rows for b in gathered)
-            gathered, gathered_bytes = [], 0
+            first += gathered_rows
+            gathered, gathered_bytes, gathered_rows = [], 0, 0
             return batch
 
         # row group by row group: damage in one (a broken page) keeps every row group before it, and
@@ -549,7 +549,8 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
                 for arrow_batch in parquet.iter_batches(batch_size=read_rows, row_groups=[group], columns=columns):  # type: ignore[attr-defined]
                     gathered.append(arrow_batch)
                     gathered_bytes += _decoded_bytes(arrow_batch)
-                    if sum(b.num_rows for b in gathered) >= batch_rows or gathered_bytes >= block_bytes:
+                    gathered_rows += arrow_batch.num_rows
+                    if gathered_rows >= batch_rows or gathered_bytes >= block_bytes:
                         yield hand_out()
             except (pa.ArrowException, OSError) as exc:
                 if gathered:
@@ -564,18 +565,27 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
 
 
 def _row_bytes(parquet, columns: list[str] | None, rows: int) -> float:  # type: ignore[no-untyped-def]
-    """Decoded bytes per row of the first ``rows`` rows of the first row group, 1.0 when there are
-    none or they cannot be read: damage there is the row-group loop's to report (as a damaged_file
-    reject after the rows before it), not a reason to refuse the whole file."""
+    """Decoded bytes per row of the file's first ``rows`` rows (1.0 when it has none). Damage among
+    them is the row-group loop's to report (a damaged_file reject after the rows before it), not a
+    reason to refuse the whole file: the rows of the row groups before it are measured instead."""
     import pyarrow as pa
 
-    if not parquet.metadata.num_row_groups:
-        return 1.0
     try:
-        probe = next(iter(parquet.iter_batches(batch_size=rows, row_groups=[0], columns=columns)), None)
+        probe = next(iter(parquet.iter_batches(batch_size=rows, columns=columns)), None)
+        return _decoded_bytes(probe) / probe.num_rows if probe is not None and probe.num_rows else 1.0
     except (pa.ArrowException, OSError):
-        return 1.0
-    return _decoded_bytes(probe) / probe.num_rows if probe is not None and probe.num_rows else 1.0
+        pass
+    seen_rows = seen_bytes = 0
+    for group in range(parquet.metadata.num_row_groups):
+        if seen_rows >= rows:
+            break
+        try:
+            batch = next(iter(parquet.iter_batches(batch_size=rows - seen_rows, row_groups=[group], columns=columns)), None)
+        except (pa.ArrowException, OSError):
+            break
+        if batch is not None:
+            seen_rows, seen_bytes = seen_rows + batch.num_rows, seen_bytes + _decoded_bytes(batch)
+    return seen_bytes / seen_rows if seen_rows else 1.0
 
 
 def _decoded_bytes(batch) -> int:  # type: ignore[no-untyped-def]

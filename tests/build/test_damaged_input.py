@@ -872,3 +872,38 @@ def test_damage_in_a_parquet_column_the_build_never_reads_loses_nothing(tmp_path
     assert reports["dec.parquet"].damage is None and reports["dec.parquet"].sampled == 300
     # the decimal256 values of the whole row groups 1 and 3 are counted; those of the damaged one are unknown
     assert {f.name: f.types for f in reports["dec.parquet"].fields}["d"] == {"decimal256(40, 2)": 200, "null": 100}
+
+
+def test_inspect_names_the_damage_the_build_meets_past_damage_in_a_column_it_never_reads(tmp_path: Path) -> None:
+    """An unread column damaged in row group 2 and a read one in row group 3 (50-row groups): the build
+    keeps rows 1-100 and rejects record 101 as damaged_file. inspect's re-read as built stopped where the
+    sample's own damage was (row 51) and said nothing."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    path = raw / "a.parquet"
+    _damaged_parquet(path, _pairs_table(300, note=[f"n{i}" for i in range(300)]), 50, 1, 3)
+    chunk = pq.ParquetFile(path).metadata.row_group(2).column(1)  # and `chosen` in row group 3
+    data = bytearray(path.read_bytes())
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    data[start : start + chunk.total_compressed_size] = b"\xab" * chunk.total_compressed_size
+    path.write_bytes(bytes(data))
+    result = prefdata.build(raw, tmp_path / "out")
+    assert (result.counts["pairs_written"], result.counts["rejected_by_reason"]) == (100, {"damaged_file": 1})
+    [damaged] = rejects(tmp_path / "out").to_dicts()
+    (report,) = prefdata.inspect(raw).files
+    assert report.damage == f"record 101: {damaged['detail']}"
+
+
+def test_the_parquet_batch_size_probe_measures_the_first_rows_and_steps_around_damage(tmp_path: Path) -> None:
+    """Batches are sized from the decoded bytes of the first 1,024 rows across row groups; when damage
+    lies among them, from the rows of the row groups before it (not from row group 1 alone, whose one
+    huge row would make every later batch a single row)."""
+    from prefdata.io.records import _row_bytes
+
+    table = _pairs_table(2000)
+    path = tmp_path / "a.parquet"
+    pq.write_table(table, path, row_group_size=100, compression="none")
+    # oracle: pyarrow's own size of the rows (plain strings: their bytes and offsets)
+    assert _row_bytes(pq.ParquetFile(path), None, 1024) == pytest.approx(table.slice(0, 1024).nbytes / 1024, rel=0.05)
+    _damaged_parquet(path, table, 100, 2, 1)
+    assert _row_bytes(pq.ParquetFile(path), None, 1024) == pytest.approx(table.slice(0, 200).nbytes / 200, rel=0.05)
