@@ -101,3 +101,58 @@ def test_any_columns_value_prints_the_tables_and_the_verdict(tmp_path, monkeypat
     lines = result.output.splitlines()
     assert any(line.startswith("passed: 0 error") for line in lines) and any("identical_responses" in line for line in lines), result.output
     assert max(len(line) for line in lines) <= widest
+
+
+def _table_rows(stdout: str, first_cells: set[str]) -> dict[str, list[str]]:
+    """First table line of each named row, split into its cells at rich's box characters."""
+    rows: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.replace("┃", "│").split("│")]
+        cells = [c for c in cells if c]
+        if cells and cells[0] in first_cells and cells[0] not in rows:
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_the_tables_and_verdict_say_what_checks_json_says(tmp_path, monkeypatch):
+    """README's check output: the title "suite S: P/N expectations pass" counts the passing expectations;
+    the result column says FAIL for a failed check, skip for a skipped one ("marked as skipped, not as
+    passed") and pass otherwise; the failed-expectations table gives each one's unexpected count; the last
+    line counts failed checks and expectations per severity ("E error, W warn, I info failing"). Oracle:
+    checks.json written by the same run."""
+    monkeypatch.setenv("COLUMNS", "250")
+    out = seeded.materialize(tmp_path / "d", keys=seeded.clean_keys() | {"near-identical", "dup", "identical"})
+    result = run(out, "--config", CONFIG)
+    doc = json.loads((out / "checks.json").read_text())
+    lines = result.output.splitlines()
+    exps = doc["expectations"]
+    failed_exps = [e for e in exps if not e["success"]]
+    assert failed_exps and len(failed_exps) < len(exps)
+    assert lines[0].strip() == f"suite canonical: {len(exps) - len(failed_exps)}/{len(exps)} expectations pass"
+
+    want = {c["id"]: "skip" if c.get("skipped") else "pass" if c["passed"] else "FAIL" for c in doc["checks"]}
+    assert set(want.values()) == {"skip", "pass", "FAIL"}
+    rows = _table_rows(result.output, set(want))
+    assert {i: r[2] for i, r in rows.items()} == want
+
+    counted = [e for e in failed_exps if "unexpected_count" in e["result"]]
+    assert counted
+    exp_rows = _table_rows(result.output, {e["expectation_type"] for e in counted})
+    assert {t: r[-1] for t, r in exp_rows.items()} == {e["expectation_type"]: str(e["result"]["unexpected_count"]) for e in counted}
+
+    n = {s: sum(1 for c in doc["checks"] if not c["passed"] and not c.get("skipped") and c["severity"] == s)
+         + sum(1 for e in failed_exps if (e.get("severity") or "error") == s) for s in ("error", "warn", "info")}
+    assert n["warn"] != n["info"]
+    assert any(line.startswith(f"failed: {n['error']} error, {n['warn']} warn, {n['info']} info failing; ") for line in lines), lines[-3:]
+
+
+def test_strict_says_on_the_verdict_line_that_warnings_fail(tmp_path):
+    """Under --strict a failed warning alone fails the run (README: exit 1 with `--strict`: warnings too),
+    and the verdict line says so: "(strict: warnings fail)"; without --strict it does not."""
+    out = seeded.materialize(tmp_path / "warn", keys=seeded.clean_keys() | {"near-identical"})
+    plain = run(out, "--config", CONFIG, "--no-write")
+    strict = run(out, "--config", CONFIG, "--no-write", "--strict")
+    assert (plain.exit_code, strict.exit_code) == (0, 1)
+    assert "(strict" not in plain.output
+    verdict = [line for line in strict.output.splitlines() if line.startswith("failed:")]
+    assert verdict and verdict[-1].startswith("failed: 0 error, 1 warn, 0 info failing (strict: warnings fail); "), verdict
