@@ -269,6 +269,42 @@ def test_a_build_that_writes_no_pair_says_so_even_when_quiet(tmp_path: Path) -> 
     assert "warning: no pair was written: all 2 records were rejected (identical_responses: 1, missing_field: 1)" in result.output
 
 
+def test_a_build_whose_one_record_is_rejected_says_the_1_record_was(tmp_path: Path) -> None:
+    """The empty-build warning's wording for a single record: "the 1 record was rejected", not "all 1 records were"."""
+    (tmp_path / "a.jsonl").write_bytes(_line({"prompt": "p", "chosen": "same", "rejected": "same"}))
+    result = CliRunner().invoke(cli, ["build", str(tmp_path / "a.jsonl"), str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0
+    assert "warning: no pair was written: the 1 record was rejected (identical_responses: 1)" in result.output
+
+
+def _preference_config(tmp_path: Path, extra: str = "") -> Path:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("sources:\n  - shape: preference\n    path: a.jsonl\n    columns: {prompt: prompt, chosen: chosen, rejected: rejected}\n" + extra, encoding="utf-8")
+    return cfg
+
+
+def test_a_build_with_config_does_not_print_the_config_back(tmp_path: Path) -> None:
+    """README: "Without `--config`, each file's shape is detected ... and printed, with the config the build
+    used" (to save and pass as --config): a build given --config does not print it back."""
+    (tmp_path / "a.jsonl").write_bytes(b"".join(_line({**GOOD, "prompt": f"Say hi {i}."}) for i in range(3)))
+    plain = CliRunner().invoke(cli, ["build", str(tmp_path / "a.jsonl"), str(tmp_path / "o1")])
+    given = CliRunner().invoke(cli, ["build", str(tmp_path / "a.jsonl"), str(tmp_path / "o2"), "--config", str(_preference_config(tmp_path))])
+    assert plain.exit_code == given.exit_code == 0, given.output
+    assert "config used (save it as a file and pass --config to edit it):" in plain.stderr
+    assert "config used" not in given.output
+
+
+def test_the_build_command_honours_a_config_that_turns_dedup_off(tmp_path: Path) -> None:
+    """README: the config's `dedup` (default true); `--keep-duplicates` keeps all too. Without the flag the CLI
+    leaves the config's `dedup: false` in force: 4 records, one an exact copy of another, give 4 pairs."""
+    rows = [{**GOOD, "prompt": f"Say hi {i}."} for i in range(3)] + [{**GOOD, "prompt": "Say hi 0."}]
+    (tmp_path / "a.jsonl").write_bytes(b"".join(_line(r) for r in rows))
+    cfg = _preference_config(tmp_path, "dedup: false\n")
+    result = CliRunner().invoke(cli, ["build", str(tmp_path / "a.jsonl"), str(tmp_path / "out"), "--config", str(cfg), "-q"])
+    assert result.exit_code == 0, result.output
+    assert manifest(tmp_path / "out")["counts"]["pairs_written"] == 4
+
+
 def test_an_out_path_that_is_not_utf8_is_refused_before_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """polars writes Parquet only to UTF-8 paths: OUT in a Latin-1 folder crashed once all of RAW was
     read ("Object does not have a .write() method", exit 3), also as a relative OUT under such a folder."""
