@@ -43,3 +43,32 @@ def test_report_command_exit_code_2_on_bad_input(tmp_path):
 def test_report_is_listed_in_help():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0 and re.search(r"^\s+report\s+\S", result.output, flags=re.MULTILINE)
+
+
+def test_report_command_warnings_go_to_stderr(tmp_path):
+    """README: for a card header that does not parse (`pretty_name: Chats: 2024`) `report` prints a
+    `warning:`; like the notes it goes to stderr, leaving stdout to the verdict line and the paths."""
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    assert CliRunner().invoke(cli, ["report", str(out)]).exit_code == 0
+    card = out / "README.md"
+    text = card.read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    card.write_text("---\npretty_name: Chats: 2024\n" + text[4:], encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "warning:" not in result.stdout
+
+
+def test_report_command_examples_sets_the_offending_pairs_shown_apart_from_sample(tmp_path):
+    """README: `--examples N` offending pairs per failed check (the first N distinct ids), `--sample N` pairs
+    shown: with --examples 2 --sample 5 a check naming 4 ids shows the first 2 of them."""
+    rows = simple_rows(8)
+    check = {"id": "x_chk", "severity": "warn", "passed": False, "statistic": {}, "offending_ids": [r["id"] for r in rows[:4]],
+             "offending_count": 4, "message": "4 pairs"}
+    checks = {"prefdata_version": "0.1.0", "dataset": "OUT", "engine": "polars", "suite": "canonical", "strict": False,
+              "passed": True, "expectations": [], "checks": [check]}
+    out = write_dataset(tmp_path / "out", {"train": rows}, checks=checks)
+    result = CliRunner().invoke(cli, ["report", str(out), "--examples", "2", "--sample", "5", "--no-card"])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Show the first 2 offending pairs (of 4)" in page
