@@ -166,6 +166,21 @@ def test_an_id_every_row_shares_fetches_only_the_first_rows(tmp_path):
     )
 
 
+def test_an_id_two_rows_share_shows_both_without_saying_rows_went_unread(tmp_path):
+    """An id on 2 rows holding different pairs, both read (fewer than MAX_ROWS_PER_NAME): the page shows the 2
+    pairs and does not add "of its first 2 rows", which says that rows past those were not read."""
+    rows = [_pii_row(id="x"), _row(1, id="x")] + [_row(i) for i in range(2, 6)]
+    out = write_dataset(tmp_path / "out", {"train": rows}, manifest=False)
+    checked, result = _check_then_report(out)
+    assert checked.check("pii").offending_ids == ["x"]
+    text = _text(result.html_path.read_text())
+    assert (
+        "shared by 2 rows holding different pairs: checks.json names offending pairs by id only, so the report shows the "
+        "2 different pairs, and not every one need offend." in text
+    )
+    assert "of its first" not in text
+
+
 def _write_shard(out: Path, name: str, rows: list[dict], *, drop: tuple[str, ...] = (), **options) -> None:
     """One shard ``data/<name>`` of ``rows`` in the canonical schema less ``drop`` (``options``: of write_parquet)."""
     schema = {c: t for c, t in CANONICAL_SCHEMA.items() if c not in drop}

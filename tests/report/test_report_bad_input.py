@@ -116,6 +116,17 @@ def test_messages_that_cannot_be_text_are_an_error_naming_file_and_column(tmp_pa
     assert result.stderr.startswith("error: ") and SHARD in result.stderr and "column 'chosen'" in result.stderr
 
 
+@pytest.mark.parametrize("column", ["prompt", "chosen", "rejected"])
+def test_a_shard_without_a_message_column_is_an_error_naming_it(tmp_path, column):
+    """README: exit code 2 when the pairs cannot be read; plan_shard: a missing message column is a
+    DatasetError naming the shard and column (each of the three, not only the first two)."""
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
+    rewrite(out, SHARD, lambda t: t.drop_columns([column]))
+    result = run(out)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and SHARD in result.stderr and f"missing canonical column {column!r}" in result.stderr
+
+
 def test_messages_without_a_role_field_are_an_error_not_shown_roleless(tmp_path):
     out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
     bad = pa.list_(pa.struct([("content", pa.string())]))
