@@ -17,7 +17,7 @@ from prefdata.build.card import render_card
 from prefdata.report import plots
 from prefdata.report.aggregates import Aggregates, _mismatches, margin_stats, position_shares, summary_stats
 from prefdata.report.markdown import code
-from prefdata.report.results import check_summary, expectation_views, token_lengths
+from prefdata.report.results import check_summary, check_views, expectation_views, fmt_value, token_lengths
 
 matplotlib.use("agg")
 
@@ -248,3 +248,52 @@ def test_failed_expectations_come_worst_severity_first():
     doc = {"expectations": [exp("info_one", "info", False), exp("warn_one", "warn", False), exp("passed_one", "error", True),
                             exp("error_one", "error", False)]}
     assert [v.type for v in expectation_views(doc)] == ["error_one", "warn_one", "info_one", "passed_one"]
+
+
+def test_true_and_false_statistics_are_shown_as_yes_and_no():
+    """results.fmt_value: a boolean statistic is "yes"/"no", not 1/0 (bool is an int subclass, so the
+    boolean test must come first); an integer keeps its thousands separator."""
+    assert [fmt_value(v) for v in (True, False, 3, 1234)] == ["yes", "no", "3", "1,234"]
+
+
+def test_a_value_at_the_display_limit_is_shown_whole_and_one_past_it_is_cut():
+    """results.fmt_value: text of up to MAX_VALUE_CHARS (240) characters is shown whole, without "…";
+    longer text is cut to its first 240 characters and marked with "…"."""
+    at, over = "a" * 239 + "Z", "b" * 240 + "Y"
+    assert fmt_value(at) == at
+    assert fmt_value(over) == "b" * 240 + "…"
+
+
+def test_an_unexpected_count_of_0_is_shown_and_no_count_stays_empty():
+    """results.expectation_views: unexpected_count 0 is shown "0 (0%)", not as an empty cell, which is kept
+    for a result without a count (an aggregate expectation's observed_value)."""
+    doc = {"expectations": [
+        {"expectation_type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "severity": "error", "success": True,
+         "result": {"element_count": 3, "unexpected_count": 0, "unexpected_percent": 0.0, "partial_unexpected_list": []}},
+        {"expectation_type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}, "severity": "error", "success": True,
+         "result": {"observed_value": 3}},
+    ]}
+    assert {v.type: v.unexpected for v in expectation_views(doc)} == {
+        "expect_column_values_to_not_be_null": "0 (0%)", "expect_table_row_count_to_be_between": ""}
+
+
+def test_a_failed_expectation_without_severity_counts_as_an_error():
+    """An expectation entry without `severity` (another tool's suite, an older checks.json) is an error, as
+    the expectations table shows it (README: an error-severity expectation fails the run)."""
+    doc = {"checks": [{"id": "x_chk", "severity": "warn", "passed": False}],
+           "expectations": [{"expectation_type": "expect_column_values_to_not_be_null", "kwargs": {"column": "source"}, "success": False,
+                             "result": {"unexpected_count": 1}}]}
+    assert check_summary(doc)["failed"] == {"error": 1, "warn": 1, "info": 0}
+    assert [v.severity for v in expectation_views(doc)] == ["error"]
+
+
+def test_checks_are_listed_failed_then_passed_then_skipped():
+    """results.check_views: failed checks first, then passed, then skipped ones (README: skipped checks are
+    marked as skipped, not as passed), whatever checks.json's order; within a status, worst severity first."""
+    def entry(name, severity, passed, skipped=None):
+        d = {"id": name, "severity": severity, "passed": passed, "statistic": {}, "offending_ids": [], "offending_count": 0, "message": name}
+        return d | ({"skipped": skipped} if skipped else {})
+
+    doc = {"checks": [entry("s_one", "error", True, "needs --tokenizer"), entry("p_one", "info", True),
+                      entry("s_two", "warn", True, "needs x"), entry("p_two", "error", True), entry("f_one", "warn", False)]}
+    assert [v.id for v in check_views(doc, {}, 3)] == ["f_one", "p_two", "p_one", "s_one", "s_two"]
