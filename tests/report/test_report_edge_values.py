@@ -6,6 +6,7 @@ histogram in checks.json."""
 from __future__ import annotations
 
 import math
+import statistics
 import warnings
 import xml.etree.ElementTree as ET
 
@@ -297,3 +298,50 @@ def test_checks_are_listed_failed_then_passed_then_skipped():
     doc = {"checks": [entry("s_one", "error", True, "needs --tokenizer"), entry("p_one", "info", True),
                       entry("s_two", "warn", True, "needs x"), entry("p_two", "error", True), entry("f_one", "warn", False)]}
     assert [v.id for v in check_views(doc, {}, 3)] == ["f_one", "p_two", "p_one", "s_one", "s_two"]
+
+
+def _svg_texts(svg: str) -> set[str]:
+    return {"".join(e.itertext()).strip() for e in ET.fromstring(svg).iter() if e.tag.endswith("text")}
+
+
+def test_the_median_prompt_length_is_a_median():
+    """summary_stats: "median prompt" (report.md: "Prompts: median N characters") is the median of the
+    prompts' lengths: 3, 4 and 500 characters give 4 (their mean would be 169)."""
+    per_pair = pl.DataFrame({"chosen_chars": [1, 1, 1], "rejected_chars": [1, 1, 1], "prompt_chars": [3, 4, 500],
+                             "user_turns": [1, 1, 1], "margin": [None] * 3, "a_won": [None] * 3},
+                            schema_overrides={"margin": pl.Float64, "a_won": pl.Boolean})
+    assert summary_stats(Aggregates(per_pair=per_pair, has_scores=False, has_position=False))["median_prompt_chars"] == 4.0
+
+
+def test_prompts_of_10_or_more_user_turns_share_the_10_plus_bar():
+    """The turns plot's last bar is "10+": prompts of 12 and 15 user turns are counted in it, not drawn as
+    bars of their own (bars 1, 2 and 10+, each with its share of the 4 prompts)."""
+    svg = plots.turns_per_prompt(Aggregates(per_pair=pl.DataFrame({"user_turns": [1, 2, 12, 15]}), has_scores=False, has_position=False)).svg
+    texts = _svg_texts(svg)
+    assert {"1", "2", "10+", "25%", "50%"} <= texts and not {"12", "15"} & texts
+
+
+def test_the_a_wins_plot_cuts_a_long_source_name_as_the_sources_plot_does():
+    """A source name past 40 characters is cut to its first 39 and "…" on both plots' axes (60 here)."""
+    name = "a-very-long-pairwise-source-name-" + "x" * 27
+    per_pair = pl.DataFrame({"source": [name] * 3, "split": ["train"] * 3, "a_won": [True, True, False]})
+    agg = Aggregates(per_pair=per_pair, has_scores=False, has_position=True)
+    cut = name[:39] + "…"
+    for svg in (plots.a_wins(agg).svg, plots.pairs_per_source(agg).svg):
+        texts = _svg_texts(svg)
+        assert cut in texts and name not in texts
+
+
+def test_the_length_difference_edges_count_only_the_pairs_beyond_them():
+    """The length-difference plot spans the 1st..99th percentile of chosen - rejected (linear interpolation:
+    statistics.quantiles' inclusive method) and says "(N pairs beyond ±S drawn at the edges)" for those outside."""
+    # differences -5..+5, ten of them exactly at ±5: the span is 5 and a pair at ±5 is inside it, no note
+    inside = [(-5, 5)[i % 2] if i % 10 == 0 else (i % 9) - 4 for i in range(100)]
+    assert statistics.quantiles(inside, n=100, method="inclusive")[0] == -5 and max(map(abs, inside)) == 5
+    assert "beyond" not in plots.length_difference(_lengths([400 + d for d in inside], [400] * 100)).svg
+    # 196 differences in -3..3 and four far out: 1st/99th percentile -5.97/5.97, so 4 pairs beyond ±5
+    spread = [(i % 7) - 3 for i in range(196)] + [300, -300, 301, -301]
+    q = statistics.quantiles(spread, n=100, method="inclusive")
+    assert (round(q[0], 6), round(q[-1], 6)) == (-5.97, 5.97)
+    svg = plots.length_difference(_lengths([400 + d for d in spread], [400] * 200)).svg
+    assert "(4 pairs beyond ±5 drawn at the edges)" in svg
