@@ -326,3 +326,22 @@ def test_checks_of_a_shard_edited_in_place_to_the_same_size_are_not_shown(tmp_pa
     assert shard.stat().st_size == size
     assert any(n.startswith("checks.json was written for other data files (changed: data/train-00000-of-00001.parquet)")
                for n in report(out).notes)
+
+
+def test_the_sample_says_how_many_pairs_it_is_drawn_from(tmp_path):
+    """README: "A seeded sample of pairs" (--sample, --seed): the page says "N pairs drawn at random (seed S)
+    from P", P the dataset's pairs (15 train + 5 test), not the sample's own size."""
+    rows = simple_rows(20)
+    out = write_dataset(tmp_path / "out", {"train": rows[:15], "test": rows[15:]})
+    html = report(out, card=False, sample=3, seed=5).html_path.read_text()
+    assert "3 pairs drawn at random (seed 5) from 20." in html
+
+
+def test_reject_examples_name_their_file_and_record(tmp_path):
+    """README: a rejected record is kept "with its file, record number, reason, ...": the page's reject
+    examples say where each one is, as file:record."""
+    rejects = [{**REJECTS[0], "file": "logs/day1.jsonl", "record": 17}, {**REJECTS[2], "file": "logs/day2.jsonl", "record": 4}]
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(3)}, rejects=rejects)
+    html = report(out, card=False, sample=0).html_path.read_text()
+    where = re.findall(r'<td><code>[^<]*</code></td><td class="mono">([^<]*)</td>', html)
+    assert sorted(where) == ["logs/day1.jsonl:17", "logs/day2.jsonl:4"]

@@ -300,6 +300,19 @@ def test_checks_are_listed_failed_then_passed_then_skipped():
     assert [v.id for v in check_views(doc, {}, 3)] == ["f_one", "p_two", "p_one", "s_one", "s_two"]
 
 
+def test_a_reject_raw_text_at_the_limit_is_shown_whole(tmp_path):
+    """aggregates._read_rejects: a reject's raw text is cut past MAX_RAW_CHARS (1,500) characters, saying how
+    many more there were; one of exactly 1,500 is shown whole, with no "(0 more characters)"."""
+    from prefdata.report.aggregates import _rejects
+    from prefdata.report.dataset import open_dataset
+    from tests.report.report_datasets import REJECTS, simple_rows, write_dataset
+
+    at, over = "a" * 1499 + "Z", "b" * 1500 + "Y"
+    rejects = [{**REJECTS[0], "record": 1, "raw": at}, {**REJECTS[0], "record": 2, "raw": over}]
+    found = _rejects(open_dataset(write_dataset(tmp_path / "out", {"train": simple_rows(3)}, rejects=rejects)))
+    assert [r["raw"] for r in found["examples"]["tie"]] == [at, "b" * 1500 + "… (1 more characters)"]
+
+
 def _svg_texts(svg: str) -> set[str]:
     return {"".join(e.itertext()).strip() for e in ET.fromstring(svg).iter() if e.tag.endswith("text")}
 
