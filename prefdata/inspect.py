@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import polars as pl
-
 from prefdata.arguments import require_path, require_whole
 from prefdata.build.plan import columns_read, detect_file, read_as_built, unreadable_column
 from prefdata.config import BuildConfig, dump_config
@@ -22,7 +20,7 @@ from prefdata.errors import AmbiguousLayoutError, InputError, UnreadableFileErro
 from prefdata.io.decode import json_kind
 from prefdata.io.discover import InputFile, SkippedFile, discover, no_object_reason, shown_name
 from prefdata.io.parquet_records import Undecoded, named_twice, unimportable_values
-from prefdata.io.records import DETECTION_SAMPLE, iter_batches, read_sample
+from prefdata.io.records import DETECTION_SAMPLE, first_damage, iter_batches, read_sample
 from prefdata.shapes import make_shape
 
 
@@ -100,13 +98,18 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             result.skipped.append(SkippedFile(f.name, no_object_reason(f, taken.problem)))
             continue
         undecoded = dict(taken.undecoded)
+        fields = field_stats(sample, undecoded)
         # a Parquet column polars cannot import is all null in the sample: only then read it apart
-        if f.format == "parquet" and any(set(s.types) == {"null"} for s in field_stats(sample, undecoded)):
-            for i, values in enumerate(unimportable_values(f, len(sample))):
-                if values:
-                    undecoded[i] = {**undecoded.get(i, {}), **values}
+        if f.format == "parquet" and any(set(s.types) == {"null"} for s in fields):
+            values = unimportable_values(f, len(sample))
+            for i, found in enumerate(values):
+                if found:
+                    undecoded[i] = {**undecoded.get(i, {}), **found}
+            if any(values):
+                fields = field_stats(sample, undecoded)
         shown = [_with_undecoded(rec, undecoded.get(i, {})) for i, rec in enumerate(sample[:examples])]
-        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), field_stats(sample, undecoded), shown, None, None, "", damage=taken.damage)
+        damage = str(taken.damage) if taken.damage is not None else None
+        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), fields, shown, None, None, "", damage=damage)
         try:
             source = detect_file(f, detection)
             shape = make_shape(source, detection)
@@ -116,7 +119,7 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             if (unreadable := unreadable_column(f, shape)) is not None:  # a decimal256 column the shape reads
                 result.skipped.append(SkippedFile.unreadable(f, unreadable))
                 continue
-            if taken.damaged_at is not None and f.format == "parquet":
+            if taken.damage is not None and f.format == "parquet":
                 report.damage = _parquet_damage(read_as_built(f, shape), max(sample_size, DETECTION_SAMPLE))
             report.shape, report.description = shape.name, shape.describe()
             report.config_yaml = dump_config(BuildConfig(sources=[source]))
@@ -133,9 +136,8 @@ def _parquet_damage(f: InputFile, rows: int) -> str | None:
     never reads is none (the build keeps those rows), and the build may meet damage of its own later."""
     try:
         for batch in iter_batches(f):
-            damaged = batch.rejects.filter(pl.col("_reason") == "damaged_file")
-            if damaged.height:
-                return f"record {damaged.item(0, '_record')}: {damaged.item(0, '_detail')}"
+            if (damage := first_damage(batch)) is not None:
+                return str(damage)
             if batch.lines.height and batch.lines.get_column("_record").max() >= rows:  # type: ignore[operator]
                 return None
     except UnreadableFileError as exc:  # the build skips it: say so

@@ -50,6 +50,7 @@ construct neither list covers (``\N{...}``) fails to compile in Rust and the cal
 from __future__ import annotations
 
 import re
+import sys
 from array import array
 from dataclasses import dataclass
 from functools import cache
@@ -322,10 +323,12 @@ def _escape(escape: str, inside: bool) -> str:
 
 @cache
 def _every_char() -> str:
-    """Every code point a Rust string can hold (all but the surrogates), in order."""
+    """Every code point a Rust string can hold (all but the surrogates), in order: decoded from their
+    UTF-32 bytes at once (0.05 s; 1.1 million ``chr`` calls take 0.2 s). ``array("I")`` holds 4-byte
+    items in the machine's byte order (a C ``unsigned int`` wherever CPython builds)."""
     points = array("I", range(0xD800))
     points.extend(range(0xE000, 0x110000))
-    return points.tobytes().decode("utf-32-le" if points.itemsize == 4 else "")
+    return points.tobytes().decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be")
 
 
 @cache

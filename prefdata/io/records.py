@@ -281,6 +281,24 @@ def damaged_detail(damage: CorruptStreamError) -> str:
     return f"{damage}; nothing after this point can be read"
 
 
+@dataclass(frozen=True)
+class Damage:
+    """Where a read met damage, as the build's ``damaged_file`` reject names it."""
+
+    record: int
+    detail: str
+
+    def __str__(self) -> str:
+        """``record 140: the gzip stream ends ...``: how ``inspect`` says it."""
+        return f"record {self.record}: {self.detail}"
+
+
+def first_damage(batch: RecordBatch) -> Damage | None:
+    """The batch's ``damaged_file`` reject, if it holds one (a file's damage ends its reading)."""
+    damaged = batch.rejects.filter(pl.col("_reason") == "damaged_file")
+    return Damage(damaged.item(0, "_record"), damaged.item(0, "_detail")) if damaged.height else None
+
+
 def _split_blank(frame: pl.DataFrame) -> RecordBatch:
     # an anchored regex stops at the first non-blank character: 5x cheaper than stripping every line
     blank = frame.get_column("_line").str.contains(r"^\s*$")
@@ -657,10 +675,8 @@ class Sample:
     #: record's index and column (an image's bytes; ``inspect`` counts them as ``binary``)
     undecoded: dict[int, dict[str, Undecoded]] = field(default_factory=dict)
     #: where the sample's read ran into a damaged or truncated compressed file (or Parquet row group)
-    #: before it had ``n`` records, as the build's ``damaged_file`` reject says it (``record 140: the
-    #: gzip stream ends ...``): the records before it are real, the file is not whole
-    damage: str | None = None
-    damaged_at: int | None = None  # the record ``damage`` names
+    #: before it had ``n`` records: the records before it are real, the file is not whole
+    damage: Damage | None = None
 
 
 def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
@@ -670,7 +686,8 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
     is all the records, as it is: polars takes no wider number of rows."""
     n = min(n, MAX_COUNT)
     out: list[dict] = []
-    problem = damage = damaged_at = None
+    problem: str | None = None
+    damage: Damage | None = None
     if f.format == "jsonl":
         lines = 0  # lines read whole (ending with a line break)
         try:
@@ -698,8 +715,8 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
         except CorruptStreamError as exc:
             if not out:  # with records before the damage, pass 1 reads them and rejects the rest
                 raise UnreadableFileError(f"{shown_name(f.name)}: {exc}; no record could be read") from None
-            damage, damaged_at = f"record {lines + 1}: {damaged_detail(exc)}", lines + 1
-        return Sample(out, problem=problem, damage=damage, damaged_at=damaged_at)
+            damage = Damage(lines + 1, damaged_detail(exc))
+        return Sample(out, problem=problem, damage=damage)
     # a Parquet sample shows every column, even those the build will not read (and may not import)
     if f.format == "parquet":
         batches = _parquet_batches(f, max(n, 1), lenient=True)
@@ -714,11 +731,9 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
         if problem is None and batch.rejects.height:
             first = batch.rejects.row(0, named=True)
             problem = f"record {first['_record']}: {first['_detail']}"
-        if damage is None and (damaged := batch.rejects.filter(pl.col("_reason") == "damaged_file")).height:
-            damaged_at = damaged.item(0, "_record")
-            damage = f"record {damaged_at}: {damaged.item(0, '_detail')}"
-            if not out and f.format == "parquet":  # as a compressed file damaged before its first record
-                raise UnreadableFileError(f"{shown_name(f.name)}: {damaged.item(0, '_detail')}; no record could be read")
+        if damage is None and (damage := first_damage(batch)) is not None and not out and f.format == "parquet":
+            # as a compressed file damaged before its first record
+            raise UnreadableFileError(f"{shown_name(f.name)}: {damage.detail}; no record could be read")
         nulled: dict[int, dict[str, Undecoded]] = {}
         for record, column, what in batch.undecoded:
             nulled.setdefault(record, {})[column] = what
@@ -732,7 +747,7 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
                 problem = f"record {record}: " + ("not JSON" if obj is None and line.strip() != "null" else f"a JSON {json_kind(obj)}, not an object")
         if len(out) >= n:
             break
-    return Sample(out, columns, problem, undecoded, damage, damaged_at)
+    return Sample(out, columns, problem, undecoded, damage)
 
 
 def _loads_or_none(line: str) -> object:
