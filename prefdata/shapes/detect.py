@@ -220,9 +220,15 @@ def _preference_or_transcript(sample: Sequence[Mapping[str, Any]], keys: Counter
 
 
 def _why(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> str:
-    from prefdata.shapes.detect_more import WINNER_KEYS, _prompt_columns, response_fields
+    from prefdata.shapes.detect_more import WINNER_KEYS, _prompt_columns, extra_response_fields, response_fields
 
     (a, b), winner = response_fields(keys), _first(keys, WINNER_KEYS)
+    several = extra_response_fields(keys)
+    if several:
+        return (
+            f"looks pairwise, but it holds {len(several)} response fields ({', '.join(several)}): name the two "
+            "to compare in columns.response_a and columns.response_b"
+        )
     # no usable prompt field: none of the names, or only a `history` of earlier turns (never the prompt)
     if a and b and winner and _prompt_columns(sample, keys) is None:
         return (
@@ -265,12 +271,16 @@ def _feedback_fields(keys: Counter[str]) -> tuple[str | None, str | None]:
 
 def _skeleton(keys: Counter[str], sample: Sequence[Mapping[str, Any]]) -> str:
     """A config to complete: the likeliest shape for these fields, known columns filled in."""
-    from prefdata.shapes.detect_more import WINNER_KEYS, _prompt_columns, response_fields
+    from prefdata.shapes.detect_more import WINNER_KEYS, _prompt_columns, extra_response_fields, response_fields
 
     fields = ", ".join(sorted(keys)) or "..."
     head = f"# Fields found: {fields}\n# Complete the <...> parts (README: 'Raw shapes').\nsources:\n"
     prompt = _first(keys, PROMPT_KEYS) or "<field>"
     a, b = response_fields(keys)
+    several = extra_response_fields(keys)
+    if several:  # the pair is the user's choice among them
+        a = b = "<field>"
+        head += f"  # response_a and response_b: two of {', '.join(several)}\n"
     if a and b:
         # as pairwise detection reads the prompt: a `history` of earlier turns is never it
         pairwise = _prompt_columns(sample, keys)

@@ -47,6 +47,13 @@ def response_fields(keys: Counter[str] | set[str]) -> tuple[str | None, str | No
     return a, _first(keys, [k for k in RESPONSE_B_KEYS if k != a])
 
 
+def extra_response_fields(keys: Counter[str] | set[str]) -> list[str]:
+    """Every response field name present, when there are more than two (``response_0``, ``response_1``
+    and ``response_2``): which two form the pair is the user's call, so detection proposes none."""
+    present = sorted({k for k in (*RESPONSE_A_KEYS, *RESPONSE_B_KEYS) if k in keys})
+    return present if len(present) > 2 else []
+
+
 def _prompt_columns(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
     if keys.get("instruction") and keys.get("input"):
         columns = {"prompt_template": "{instruction}\n\n{input}"}
@@ -106,7 +113,7 @@ def _index_verdict(a: str, b: str, values: list[Any]) -> dict[str, list[Any]] | 
 
 def _pairwise(sample: Sequence[Mapping[str, Any]], keys: Counter[str]) -> dict[str, Any] | None:
     a, b = response_fields(keys)
-    if not (a and b):
+    if not (a and b) or extra_response_fields(keys):
         return None
     columns: dict[str, Any] = {"response_a": a, "response_b": b}
     prompt = _prompt_columns(sample, keys)

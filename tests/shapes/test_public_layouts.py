@@ -621,6 +621,33 @@ def test_a_lone_response_1_is_one_response_not_a_pair_of_it_with_itself(tmp_path
         assert (columns.response_a, columns.response_b) == (a, b), other
 
 
+def test_three_response_fields_leave_the_pair_to_the_user(tmp_path: Path) -> None:
+    """With ``response_0``, ``response_1`` and ``response_2`` any two could be the pair; detection took
+    response_0 vs response_2 and silently dropped response_1. README ('Raw shapes'): pairwise is proposed
+    only for two response fields, so the build stops naming all three, with a config to complete."""
+    rows = [
+        {"prompt": f"q{i}", "response_0": f"a{i}", "response_1": f"b{i}", "response_2": f"c{i}", "winner": "model_a" if i % 2 else "model_b"}
+        for i in range(6)
+    ]
+    raw = _jsonl(tmp_path / "p.jsonl", rows)
+    with pytest.raises(AmbiguousLayoutError, match=r"holds 3 response fields \(response_0, response_1, response_2\)") as caught:
+        prefdata.build(raw, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    suggested = caught.value.suggested_config
+    assert "# response_a and response_b: two of response_0, response_1, response_2" in suggested
+    assert "columns: {prompt: prompt, response_a: <field>, response_b: <field>, winner: winner}" in suggested
+    # the user's choice of two builds: response_1 vs response_2, model_a meaning response_1 won
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "sources:\n  - shape: pairwise\n"
+        "    columns: {prompt: prompt, response_a: response_1, response_b: response_2, winner: winner}\n"
+        "    winner_values: {a: [model_a], b: [model_b]}\n"
+    )
+    prefdata.build(raw, tmp_path / "out", config=config)
+    got = {(r["prompt"][-1]["content"], r["chosen"][-1]["content"], r["rejected"][-1]["content"]) for r in pairs(tmp_path / "out").iter_rows(named=True)}
+    assert got == {(f"q{i}", f"b{i}", f"c{i}") if i % 2 else (f"q{i}", f"c{i}", f"b{i}") for i in range(6)}
+
+
 def test_two_response_fields_ending_in_the_same_number_give_the_verdict_no_direction() -> None:
     """``better_response_id`` names a response by the number its field ends with; when both fields end
     in 1 (``response1``, ``response_1``) the number names neither, so the 1s say no direction and
