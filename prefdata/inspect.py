@@ -113,8 +113,9 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
         try:
             source = detect_file(f, detection)
             shape = make_shape(source, detection)
-            if (twice := named_twice(f, taken.columns, columns_read(shape))) is not None:  # as the build skips it
-                result.skipped.append(SkippedFile.unreadable(f, twice))
+            reads = columns_read(shape)
+            if (unreadable := named_twice(f, taken.columns, reads) or taken.unreadable_for(reads)) is not None:  # as the build skips it
+                result.skipped.append(SkippedFile.unreadable(f, unreadable))
                 continue
             if (unreadable := unreadable_column(f, shape)) is not None:  # a decimal256 column the shape reads
                 result.skipped.append(SkippedFile.unreadable(f, unreadable))
@@ -124,6 +125,9 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             report.shape, report.description = shape.name, shape.describe()
             report.config_yaml = dump_config(BuildConfig(sources=[source]))
         except AmbiguousLayoutError as exc:
+            if taken.lost is not None:  # as the build skips it
+                result.skipped.append(SkippedFile.unreadable(f, taken.lost))
+                continue
             report.problem = str(exc)
             report.config_yaml = exc.suggested_config
         result.files.append(report)

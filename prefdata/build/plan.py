@@ -146,7 +146,13 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             if not sample.records:
                 skipped.append(SkippedFile(f.name, no_object_reason(f, sample.problem)))
                 continue
-            source = detect_file(f, sample.records)
+            try:
+                source = detect_file(f, sample.records)
+            except AmbiguousLayoutError:
+                if sample.lost is None:
+                    raise
+                _skip(f, sample.lost, skipped)  # its damaged columns may be what detection missed
+                continue
             if (planned := _plan(len(plans), f, source, sample, skipped, detected=True)) is not None:
                 sources.append(source)
                 plans.append(planned)
@@ -226,12 +232,13 @@ def _skip(f: InputFile, exc: UnreadableFileError, skipped: list[SkippedFile]) ->
 
 def _plan(index: int, f: InputFile, source: SourceBase, sample: Sample, skipped: list[SkippedFile], *, detected: bool) -> FilePlan | None:
     """How to read ``f``, or None (the file among ``skipped``) when a column its source reads is
-    named twice in the file (a name given twice that nothing reads is no reason to skip it)."""
+    named twice in the file (a name given twice that nothing reads is no reason to skip it), or is
+    damaged before the first record (damage in a column nothing reads loses nothing)."""
     shape = make_shape(source, sample.records)
     filters = parse_filters(source.filters)
     spec, read = _reads(shape, filters)
-    if (twice := named_twice(f, sample.columns, read)) is not None:
-        _skip(f, twice, skipped)
+    if (unreadable := named_twice(f, sample.columns, read) or sample.unreadable_for(read)) is not None:
+        _skip(f, unreadable, skipped)
         return None
     f = file_as_read(f, spec, read)
     return FilePlan(index, f, source, shape, spec, detected, filters, _record_bytes(f, sample.records))

@@ -17,7 +17,7 @@ import csv
 import io
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -287,6 +287,8 @@ class Damage:
 
     record: int
     detail: str
+    #: Parquet: the columns whose pages are damaged, when only they are (:func:`_damaged_columns`)
+    columns: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         """``record 140: the gzip stream ends ...``: how ``inspect`` says it."""
@@ -525,7 +527,9 @@ def _invalid_utf8(cells: list[str]) -> tuple[int, str] | None:
 # -- Parquet ------------------------------------------------------------------------------------
 
 
-def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES, *, lenient: bool = False) -> Iterator[RecordBatch]:
+def _parquet_batches(
+    f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYTES, *, lenient: bool = False, lost: Collection[str] = (),
+) -> Iterator[RecordBatch]:
     """Parquet rows as JSON text (see :mod:`prefdata.io.parquet_records`); rows numbered from 1.
 
     Only the columns ``f`` reads (:attr:`InputFile.columns`). With ``lenient`` (the detection sample)
@@ -533,7 +537,8 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
     names every column, and only a column the build reads may fail it or reject a record.
     Rows are read in Arrow batches of about a quarter of ``block_bytes`` (sized from the first 1,024
     rows, decoded: the footer's sizes understate dictionary-encoded text) and gathered until about
-    ``block_bytes`` of data or ``batch_rows`` rows.
+    ``block_bytes`` of data or ``batch_rows`` rows. ``lost`` (lenient only): columns shown as null
+    unread, those whose pages in the first row group are damaged (:func:`read_sample`).
     """
     import pyarrow as pa
 
@@ -541,6 +546,8 @@ def _parquet_batches(f: InputFile, batch_rows: int, block_bytes: int = BLOCK_BYT
         schema = parquet.schema_arrow  # type: ignore[attr-defined]
         read = replace(f, columns=None, fields=None) if lenient else f
         columns = columns_to_read(schema, read, lenient=lenient)
+        if lost:
+            columns = [n for n in (dict.fromkeys(schema.names) if columns is None else columns) if n not in lost]
         as_null = [n for n in dict.fromkeys(schema.names) if columns is not None and n not in columns] if lenient else None
         names = tuple(schema.names)
         # the structs read, cut to the fields read (None: nothing to cut)
@@ -677,6 +684,16 @@ class Sample:
     #: where the sample's read ran into a damaged or truncated compressed file (or Parquet row group)
     #: before it had ``n`` records: the records before it are real, the file is not whole
     damage: Damage | None = None
+    #: Parquet damaged only in some columns' pages before its first record (``damage.columns``, shown
+    #: as null): the file's error for a build that reads one of them (:meth:`unreadable_for`)
+    lost: UnreadableFileError | None = None
+
+    def unreadable_for(self, read: Collection[str] | None) -> UnreadableFileError | None:
+        """Why a build reading the columns ``read`` (None: all) skips the file, or None: it reads a
+        column damaged before the first record, as a file damaged before its first record is skipped."""
+        if self.lost is None or self.damage is None:
+            return None
+        return self.lost if read is None or set(self.damage.columns) & set(read) else None
 
 
 def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
@@ -719,11 +736,58 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
         return Sample(out, problem=problem, damage=damage)
     # a Parquet sample shows every column, even those the build will not read (and may not import)
     if f.format == "parquet":
-        batches = _parquet_batches(f, max(n, 1), lenient=True)
-    elif f.format == "csv":
-        batches = _csv_batches(f, max(n, 1), lenient=True)
-    else:
-        batches = iter_batches(f, batch_rows=max(n, 1))
+        try:
+            return _sample_of(f, n, _parquet_batches(f, max(n, 1), lenient=True))
+        except UnreadableFileError as unreadable:
+            # damage confined to some columns' pages (a broken page): the sample shows the others, since
+            # a build that never reads those columns never meets it (:meth:`Sample.unreadable_for`)
+            try:
+                damage = _damaged_columns(f, n)
+            except UnreadableFileError:
+                damage = None
+            if damage is None:
+                raise unreadable from None
+            try:
+                sample = _sample_of(f, n, _parquet_batches(f, max(n, 1), lenient=True, lost=damage.columns))
+            except UnreadableFileError:
+                raise unreadable from None
+            return replace(sample, damage=damage, lost=unreadable)
+    if f.format == "csv":
+        return _sample_of(f, n, _csv_batches(f, max(n, 1), lenient=True))
+    return _sample_of(f, n, iter_batches(f, batch_rows=max(n, 1)))
+
+
+def _damaged_columns(f: InputFile, n: int) -> Damage | None:
+    """Where a read of the first row group holding rows meets damage in only some of its columns (the
+    first ``n`` rows of each column read apart): the damage with the columns named, or None when
+    every column fails or none does (the damage is not one column's). Asked when the sample read no record."""
+    import pyarrow as pa
+
+    with parquet_file(f) as parquet:
+        names = list(dict.fromkeys(parquet.schema_arrow.names))  # type: ignore[attr-defined]
+        metadata = parquet.metadata  # type: ignore[attr-defined]
+        group = next((g for g in range(metadata.num_row_groups) if metadata.row_group(g).num_rows), None)
+        if group is None:
+            return None
+        lost: dict[str, str] = {}
+        for name in names:
+            try:
+                next(iter(parquet.iter_batches(batch_size=max(n, 1), row_groups=[group], columns=[name])), None)  # type: ignore[attr-defined]
+            except (pa.ArrowException, OSError) as exc:
+                lost[name] = str(exc)
+    if not 0 < len(lost) < len(names):
+        return None
+    which = f"column {next(iter(lost))!r}" if len(lost) == 1 else "columns " + ", ".join(repr(c) for c in lost)
+    it = "it" if len(lost) == 1 else "them"
+    return Damage(1, f"row group {group + 1} of {metadata.num_row_groups}: {which} cannot be read "
+                     f"({next(iter(lost.values()))}); a build that reads {it} reads no record", tuple(lost))
+
+
+def _sample_of(f: InputFile, n: int, batches: Iterator[RecordBatch]) -> Sample:
+    """:func:`read_sample` of a CSV, Parquet or JSON array file from its ``batches``."""
+    out: list[dict] = []
+    problem: str | None = None
+    damage: Damage | None = None
     columns = None
     undecoded: dict[int, dict[str, Undecoded]] = {}
     for batch in batches:

@@ -852,6 +852,63 @@ def test_a_parquet_file_damaged_in_its_first_row_group_is_skipped_saying_where(t
     assert skipped["reason"].endswith("rows 1 to 300 are lost; no record could be read")
 
 
+def test_damage_in_the_first_row_group_of_a_column_the_build_never_reads_loses_nothing(tmp_path: Path) -> None:
+    """A broken page of an unread column in row group 1: the detection sample (which reads every
+    column) met it before any record and the whole file was skipped, though the build never decodes
+    that column. The sample now shows the column as null and names it; the build keeps all 300 rows,
+    and a build that does read it (a filter on it) skips the file as before, with the same reason."""
+    from prefdata.io.discover import discover
+    from prefdata.io.records import read_sample
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _damaged_parquet(raw / "a.parquet", _pairs_table(300, note=[f"n{i}" for i in range(300)]), 100, 0, 3)
+    with pytest.raises(OSError):  # pyarrow cannot read the note column's first row group
+        pq.ParquetFile(raw / "a.parquet").read_row_group(0, columns=["note"])
+    ([f], _) = discover(raw)
+    sample = read_sample(f)
+    assert len(sample.records) == 200 and {r["note"] for r in sample.records} == {None}
+    assert sample.records[7] == {"prompt": "q7", "chosen": "good 7", "rejected": "bad 7", "note": None}
+    assert sample.damage.record == 1 and sample.damage.columns == ("note",)
+    assert sample.damage.detail.startswith("row group 1 of 3: column 'note' cannot be read (")
+    assert sample.unreadable_for(("prompt", "chosen", "rejected")) is None
+    assert sample.unreadable_for(None) is sample.lost and sample.unreadable_for(("note",)) is sample.lost
+    result = prefdata.build(raw, tmp_path / "out")
+    assert (result.counts["pairs_written"], result.counts["records_rejected"]) == (300, 0)
+    assert manifest(tmp_path / "out")["skipped_files"] == []
+    assert_reconciled(tmp_path / "out")
+    (report,) = prefdata.inspect(raw).files
+    assert (report.shape, report.damage, report.sampled) == ("preference", None, 200)
+    columns = {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}
+    reads_note = {"sources": [{"shape": "preference", "path": "a.parquet", "columns": columns, "filters": ["note != zz"]},
+                              {"shape": "preference", "path": "ok.jsonl", "columns": columns}]}
+    (raw / "ok.jsonl").write_text('{"prompt": "x", "chosen": "a", "rejected": "b"}\n')
+    assert prefdata.build(raw, tmp_path / "out2", config=reads_note).counts["pairs_written"] == 1
+    [skipped] = manifest(tmp_path / "out2")["skipped_files"]
+    assert skipped["path"] == "a.parquet" and skipped["reason"].startswith("row group 1 of 3 cannot be read (")
+    assert skipped["reason"].endswith("rows 1 to 300 are lost; no record could be read")
+
+
+def test_damage_in_every_column_of_the_first_row_group_still_skips_the_file(tmp_path: Path) -> None:
+    """The sample shows the columns that read when only some fail; when each column fails alone there is
+    nothing to show, and the file is skipped with the read's own reason (not a sample of null records)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    path = raw / "a.parquet"
+    _damaged_parquet(path, _pairs_table(300), 100, 0, 0)
+    for column in (1, 2):
+        chunk = pq.ParquetFile(path).metadata.row_group(0).column(column)
+        data = bytearray(path.read_bytes())
+        start = chunk.dictionary_page_offset or chunk.data_page_offset
+        data[start : start + chunk.total_compressed_size] = b"\xab" * chunk.total_compressed_size
+        path.write_bytes(bytes(data))
+    (raw / "ok.jsonl").write_text('{"prompt": "x", "chosen": "a", "rejected": "b"}\n')
+    assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 1
+    [skipped] = manifest(tmp_path / "out")["skipped_files"]
+    assert skipped["path"] == "a.parquet" and skipped["reason"].endswith("rows 1 to 300 are lost; no record could be read")
+    assert [s.name for s in prefdata.inspect(raw).skipped] == ["a.parquet"]
+
+
 def test_damage_in_a_parquet_column_the_build_never_reads_loses_nothing(tmp_path: Path) -> None:
     """The inspect sample reads every column, the build only those its shape reads. A damaged page of a
     decimal256 column (which polars cannot import) made the build skip the file; inspect claimed rows
