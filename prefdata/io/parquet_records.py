@@ -355,10 +355,10 @@ def json_with_non_finite(row: dict) -> str:  # type: ignore[type-arg]
 @dataclass(frozen=True)
 class Undecoded:
     """A value of the detection sample shown as null because its bytes are not UTF-8 (:func:`text_or_null`)
-    or its column's type is one polars cannot import (a ``decimal256``): ``inspect`` counts it as what
-    it is, not as a missing value."""
+    or its column's type is one polars cannot import (a ``decimal256``), or was left unread since the
+    column is damaged before the first record: ``inspect`` counts it as what it is, not as a missing value."""
 
-    kind: str  # "binary" (bytes), "object" or "list" (holding such bytes), or "unreadable"
+    kind: str  # "binary" (bytes), "object" or "list" (holding such bytes), "unreadable" or "unread"
     size: int | None = None  # the bytes' length, for "binary"
     arrow_type: str | None = None  # the column's type, for "unreadable"
 
@@ -374,6 +374,8 @@ class Undecoded:
             return f"<{self.size:,} byte{'' if self.size == 1 else 's'}, not UTF-8>"
         if self.kind == "unreadable":
             return f"<a {self.arrow_type} value, which polars cannot read>"
+        if self.kind == "unread":  # :attr:`~prefdata.io.records.Damage.columns`
+            return "<not read: the column is damaged before the first record>"
         return f"<{'an object' if self.kind == 'object' else 'a list'} holding bytes that are not UTF-8>"
 
 

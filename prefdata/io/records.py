@@ -751,7 +751,9 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
                 sample = _sample_of(f, n, _parquet_batches(f, max(n, 1), lenient=True, lost=damage.columns))
             except UnreadableFileError:
                 raise unreadable from None
-            return replace(sample, damage=damage, lost=unreadable)
+            unread = {c: Undecoded("unread") for c in damage.columns}
+            undecoded = {i: {**sample.undecoded.get(i, {}), **unread} for i in range(len(sample.records))}
+            return replace(sample, damage=damage, lost=unreadable, undecoded=undecoded)
     if f.format == "csv":
         return _sample_of(f, n, _csv_batches(f, max(n, 1), lenient=True))
     return _sample_of(f, n, iter_batches(f, batch_rows=max(n, 1)))
@@ -769,10 +771,11 @@ def _damaged_columns(f: InputFile, n: int) -> Damage | None:
         group = next((g for g in range(metadata.num_row_groups) if metadata.row_group(g).num_rows), None)
         if group is None:
             return None
+        rows = max(1, min(n, metadata.row_group(group).num_rows))  # inspect's sample may be unbounded
         lost: dict[str, str] = {}
         for name in names:
             try:
-                next(iter(parquet.iter_batches(batch_size=max(n, 1), row_groups=[group], columns=[name])), None)  # type: ignore[attr-defined]
+                next(iter(parquet.iter_batches(batch_size=rows, row_groups=[group], columns=[name])), None)  # type: ignore[attr-defined]
             except (pa.ArrowException, OSError) as exc:
                 lost[name] = str(exc)
     if not 0 < len(lost) < len(names):

@@ -879,6 +879,9 @@ def test_damage_in_the_first_row_group_of_a_column_the_build_never_reads_loses_n
     assert_reconciled(tmp_path / "out")
     (report,) = prefdata.inspect(raw).files
     assert (report.shape, report.damage, report.sampled) == ("preference", None, 200)
+    # inspect counts the column's values as not read, not as null ones
+    assert {f.name: f.types for f in report.fields}["note"] == {"unread": 200}
+    assert report.examples[0]["note"] == "<not read: the column is damaged before the first record>"
     columns = {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}
     reads_note = {"sources": [{"shape": "preference", "path": "a.parquet", "columns": columns, "filters": ["note != zz"]},
                               {"shape": "preference", "path": "ok.jsonl", "columns": columns}]}
