@@ -118,11 +118,13 @@ def prompt_extras(sample: Sequence[Mapping[str, Any]], keys: Counter[str], colum
     extra: dict[str, Any] = {}
     prompt = columns.get("prompt")
     history = _values(sample, "history")
-    # an empty history ([] or a blank "") is no evidence either way: it builds as no earlier turns
+    # an empty history ([], null or a blank "") is no evidence either way: it builds as no earlier turns
     # whether history is mapped or not; only histories with something in them vote
     voting = [h for h in history if h != [] and not is_blank_text(h)]
     pairs = sum(isinstance(h, list) and all(isinstance(p, list) and all(isinstance(t, str) for t in p) for p in h) for h in voting)
-    if prompt != "history" and history and (not voting or pairs * 2 > len(voting)):  # the odd one out is a reject, not every record's turns lost
+    # a field present in the sample, even null in every sampled record, is mapped: a later record's turns are kept
+    present = any(isinstance(r, Mapping) and "history" in r for r in sample)
+    if prompt != "history" and present and (not voting or pairs * 2 > len(voting)):  # the odd one out is a reject, not every record's turns lost
         extra["history"] = "history"
     texts = _values(sample, prompt) if prompt else []
     if texts and sum(map(_is_hh_dialogue, texts)) * 2 > len(texts):  # the odd one out is a reject, not lost

@@ -118,6 +118,24 @@ def test_only_histories_with_turns_vote_for_mapping_history(empty: list | str) -
     assert prompt_extras([{"history": turns}] + [{"history": "notes"}] * 2 + [{"history": empty}] * 5, Counter(), columns) == {}
     # nothing but empty histories: mapped, which costs the sampled records nothing and keeps a later record's turns
     assert prompt_extras([{"history": empty}] * 3, Counter(), columns) == {"history": "history"}
+    # null is empty too (README 'Raw shapes': "[], null, absent or a blank string"), even in every sampled record
+    assert prompt_extras([{"history": None}] * 3, Counter(), columns) == {"history": "history"}
+    assert prompt_extras([{"instruction": "q"}] * 3, Counter(), columns) == {}  # absent everywhere: nothing to map
+
+
+def test_a_history_null_in_every_sampled_record_keeps_a_later_records_turns(tmp_path: Path) -> None:
+    """README ('Raw shapes'): when every sampled history is empty, detection maps `history`, so a later
+    record's turns are kept, not dropped unsaid. A null history counted as no field at all: 200 sampled
+    nulls left `history` unmapped, and record 201's earlier turns were silently lost."""
+    rows = [{"instruction": f"q{i}", "input": "", "chosen": "a", "rejected": f"b{i}", "history": None} for i in range(200)]
+    rows.append({"instruction": "And in Celsius?", "input": "", "chosen": "37 C.", "rejected": "100 C.", "history": [["Fahrenheit?", "98.6 F."]]})
+    raw = _jsonl(tmp_path / "p.jsonl", rows)
+    assert "history: history" in _detected(raw).config_yaml
+    out = tmp_path / "out"
+    prefdata.build(raw, out, quiet=True)
+    got = _by_record(out)
+    assert _turns(got[201]["prompt"]) == [("user", "Fahrenheit?"), ("assistant", "98.6 F."), ("user", "And in Celsius?")]
+    assert _turns(got[1]["prompt"]) == [("user", "q0")] and len(got) == 201
 
 
 NECTAR_PROMPT = "\n\nHuman: Recommend a sci-fi book.\n\nAssistant: Try Dune.\n\nHuman: Something shorter?\n\nAssistant:"
