@@ -48,6 +48,10 @@ class FileReport:
     #: the sample ran into damage (``record 140: the gzip stream ends ...``): the build keeps the
     #: records before it and rejects the rest as one ``damaged_file`` record
     damage: str | None = None
+    #: Parquet columns damaged before the first record (``column 'note' of row group 1 of 3 cannot be
+    #: read (...)``), unread in the sample: the build skips the file without a config, and builds the
+    #: rest with one whose source does not read them
+    unread: str | None = None
 
 
 @dataclass
@@ -108,13 +112,16 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             if any(values):
                 fields = field_stats(sample, undecoded)
         shown = [_with_undecoded(rec, undecoded.get(i, {})) for i, rec in enumerate(sample[:examples])]
-        damage = str(taken.damage) if taken.damage is not None else None
-        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), fields, shown, None, None, "", damage=damage)
+        lost = taken.damage is not None and bool(taken.damage.columns)
+        damage = str(taken.damage) if taken.damage is not None and not lost else None
+        report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), fields, shown, None, None, "", damage=damage,
+                            unread=taken.damage.detail if lost else None)
         try:
             source = detect_file(f, detection)
             shape = make_shape(source, detection)
             reads = columns_read(shape)
-            if (unreadable := named_twice(f, taken.columns, reads) or taken.unreadable_for(reads)) is not None:  # as the build skips it
+            # as the build skips it (without a config: a damaged column the shape reads is one detection missed)
+            if (unreadable := named_twice(f, taken.columns, reads) or (taken.unreadable_for(f, reads) and taken.undetected(f))) is not None:
                 result.skipped.append(SkippedFile.unreadable(f, unreadable))
                 continue
             if (unreadable := unreadable_column(f, shape)) is not None:  # a decimal256 column the shape reads
@@ -125,9 +132,6 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             report.shape, report.description = shape.name, shape.describe()
             report.config_yaml = dump_config(BuildConfig(sources=[source]))
         except AmbiguousLayoutError as exc:
-            if taken.lost is not None:  # as the build skips it
-                result.skipped.append(SkippedFile.unreadable(f, taken.lost))
-                continue
             report.problem = str(exc)
             report.config_yaml = exc.suggested_config
         result.files.append(report)

@@ -146,13 +146,10 @@ def plan_build(raw: str | Path, config: BuildConfig | None, *, exclude: Path | N
             if not sample.records:
                 skipped.append(SkippedFile(f.name, no_object_reason(f, sample.problem)))
                 continue
-            try:
-                source = detect_file(f, sample.records)
-            except AmbiguousLayoutError:
-                if sample.lost is None:
-                    raise
-                _skip(f, sample.lost, skipped)  # its damaged columns may be what detection missed
+            if (undetected := sample.undetected(f)) is not None:  # a damaged column may be what the shape needs
+                _skip(f, undetected, skipped)
                 continue
+            source = detect_file(f, sample.records)
             if (planned := _plan(len(plans), f, source, sample, skipped, detected=True)) is not None:
                 sources.append(source)
                 plans.append(planned)
@@ -237,7 +234,7 @@ def _plan(index: int, f: InputFile, source: SourceBase, sample: Sample, skipped:
     shape = make_shape(source, sample.records)
     filters = parse_filters(source.filters)
     spec, read = _reads(shape, filters)
-    if (unreadable := named_twice(f, sample.columns, read) or sample.unreadable_for(read)) is not None:
+    if (unreadable := named_twice(f, sample.columns, read) or sample.unreadable_for(f, read)) is not None:
         _skip(f, unreadable, skipped)
         return None
     f = file_as_read(f, spec, read)

@@ -34,6 +34,9 @@ def command(raw: str, sample_size: int, examples: int) -> None:
             click.echo(f"  {shown_name(s.name):24s} {s.present:>5}/{f.sampled}  {types}{chars}")  # a "bad\nkey" on one line
         for i, rec in enumerate(f.examples, 1):
             click.echo(f"  example {i}: {_short(rec)}")
+        if f.unread:
+            click.secho(f"  damaged before its first record: {f.unread}; a build without --config skips this file, one whose "
+                        "config does not read the damaged column builds the rest", fg="yellow")
         if f.damage:
             click.secho(f"  damaged at {f.damage}; the build keeps the records before it and rejects the rest as one damaged_file record", fg="yellow")
         if f.problem:

@@ -682,18 +682,33 @@ class Sample:
     #: record's index and column (an image's bytes; ``inspect`` counts them as ``binary``)
     undecoded: dict[int, dict[str, Undecoded]] = field(default_factory=dict)
     #: where the sample's read ran into a damaged or truncated compressed file (or Parquet row group)
-    #: before it had ``n`` records: the records before it are real, the file is not whole
+    #: before it had ``n`` records: the records before it are real, the file is not whole. With
+    #: ``columns``: Parquet columns damaged before the first record, unread in every record (``undecoded``)
     damage: Damage | None = None
-    #: Parquet damaged only in some columns' pages before its first record (``damage.columns``, shown
-    #: as null): the file's error for a build that reads one of them (:meth:`unreadable_for`)
-    lost: UnreadableFileError | None = None
 
-    def unreadable_for(self, read: Collection[str] | None) -> UnreadableFileError | None:
-        """Why a build reading the columns ``read`` (None: all) skips the file, or None: it reads a
-        column damaged before the first record, as a file damaged before its first record is skipped."""
-        if self.lost is None or self.damage is None:
+    def unreadable_for(self, f: InputFile, read: Collection[str] | None) -> UnreadableFileError | None:
+        """Why a build reading the columns ``read`` of ``f`` (None: all) skips it, or None: it reads a
+        Parquet column damaged before the first record (``damage.columns``), as a file damaged before
+        its first record is skipped; damage in a column it never reads loses nothing."""
+        if self.damage is None or not self.damage.columns or (read is not None and not set(self.damage.columns) & set(read)):
             return None
-        return self.lost if read is None or set(self.damage.columns) & set(read) else None
+        return UnreadableFileError(f"{shown_name(f.name)}: {self.damage.detail}; the source reads {_it(self.damage.columns)}, so no record could be read")
+
+    def undetected(self, f: InputFile) -> UnreadableFileError | None:
+        """Why a build without a config skips ``f``, or None: a Parquet column damaged before the first
+        record shows no value, and detection cannot tell what a missing value would have made of the
+        shape (a damaged ``history`` looks like none), so only a config may leave the column unread."""
+        if self.damage is None or not self.damage.columns:
+            return None
+        it = _it(self.damage.columns)
+        return UnreadableFileError(
+            f"{shown_name(f.name)}: {self.damage.detail}; its shape is not detected without {it}: a --config whose "
+            f"source does not read {it} builds the rest"
+        )
+
+
+def _it(columns: Collection[str]) -> str:
+    return "it" if len(columns) == 1 else "them"
 
 
 def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
@@ -740,20 +755,25 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
             return _sample_of(f, n, _parquet_batches(f, max(n, 1), lenient=True))
         except UnreadableFileError as unreadable:
             # damage confined to some columns' pages (a broken page): the sample shows the others, since
-            # a build that never reads those columns never meets it (:meth:`Sample.unreadable_for`)
+            # a build that never reads those columns never meets it (:meth:`Sample.unreadable_for`); the
+            # columns are those the build's own sample finds, however many records inspect shows
             try:
-                damage = _damaged_columns(f, n)
+                damage = _damaged_columns(f, min(n, DETECTION_SAMPLE))
             except UnreadableFileError:
                 damage = None
             if damage is None:
                 raise unreadable from None
-            try:
-                sample = _sample_of(f, n, _parquet_batches(f, max(n, 1), lenient=True, lost=damage.columns))
-            except UnreadableFileError:
+            for rows in dict.fromkeys((n, min(n, DETECTION_SAMPLE))):  # inspect's longer read may meet more damage
+                try:
+                    sample = _sample_of(f, rows, _parquet_batches(f, max(rows, 1), lenient=True, lost=damage.columns))
+                    break
+                except UnreadableFileError:
+                    continue
+            else:
                 raise unreadable from None
             unread = {c: Undecoded("unread") for c in damage.columns}
             undecoded = {i: {**sample.undecoded.get(i, {}), **unread} for i in range(len(sample.records))}
-            return replace(sample, damage=damage, lost=unreadable, undecoded=undecoded)
+            return replace(sample, damage=damage, undecoded=undecoded)
     if f.format == "csv":
         return _sample_of(f, n, _csv_batches(f, max(n, 1), lenient=True))
     return _sample_of(f, n, iter_batches(f, batch_rows=max(n, 1)))
@@ -777,13 +797,11 @@ def _damaged_columns(f: InputFile, n: int) -> Damage | None:
             try:
                 next(iter(parquet.iter_batches(batch_size=rows, row_groups=[group], columns=[name])), None)  # type: ignore[attr-defined]
             except (pa.ArrowException, OSError) as exc:
-                lost[name] = str(exc)
+                lost[name] = str(exc).strip()
     if not 0 < len(lost) < len(names):
         return None
     which = f"column {next(iter(lost))!r}" if len(lost) == 1 else "columns " + ", ".join(repr(c) for c in lost)
-    it = "it" if len(lost) == 1 else "them"
-    return Damage(1, f"row group {group + 1} of {metadata.num_row_groups}: {which} cannot be read "
-                     f"({next(iter(lost.values()))}); a build that reads {it} reads no record", tuple(lost))
+    return Damage(1, f"{which} of row group {group + 1} of {metadata.num_row_groups} cannot be read ({next(iter(lost.values()))})", tuple(lost))
 
 
 def _sample_of(f: InputFile, n: int, batches: Iterator[RecordBatch]) -> Sample:

@@ -842,21 +842,32 @@ def test_a_parquet_file_damaged_in_an_early_row_group_keeps_the_rows_before_it(t
 
 
 def test_a_parquet_file_damaged_in_its_first_row_group_is_skipped_saying_where(tmp_path: Path) -> None:
+    """`chosen` damaged in row group 1: no record of the file can be read whole. The build skips it
+    (naming the column and row group) and goes on with the other files; inspect skips it too."""
     raw = tmp_path / "raw"
     raw.mkdir()
     _damaged_parquet(raw / "a.parquet", _pairs_table(300), 100, 0, 1)
     (raw / "ok.jsonl").write_text('{"prompt": "x", "chosen": "a", "rejected": "b"}\n')
     assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 1
     [skipped] = manifest(tmp_path / "out")["skipped_files"]
-    assert skipped["path"] == "a.parquet" and skipped["reason"].startswith("row group 1 of 3 cannot be read")
-    assert skipped["reason"].endswith("rows 1 to 300 are lost; no record could be read")
+    assert skipped["path"] == "a.parquet" and skipped["reason"].startswith("column 'chosen' of row group 1 of 3 cannot be read (")
+    assert skipped["reason"].endswith("; its shape is not detected without it: a --config whose source does not read it builds the rest")
+    assert [(s.name, s.reason) for s in prefdata.inspect(raw).skipped] == [("a.parquet", skipped["reason"])]
+    # with a config that reads it: skipped, saying the source reads it
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}]}
+    assert prefdata.build(raw, tmp_path / "out2", config=config).counts["pairs_written"] == 1
+    [skipped] = manifest(tmp_path / "out2")["skipped_files"]
+    assert skipped["reason"].startswith("column 'chosen' of row group 1 of 3 cannot be read (")
+    assert skipped["reason"].endswith("; the source reads it, so no record could be read")
 
 
-def test_damage_in_the_first_row_group_of_a_column_the_build_never_reads_loses_nothing(tmp_path: Path) -> None:
-    """A broken page of an unread column in row group 1: the detection sample (which reads every
-    column) met it before any record and the whole file was skipped, though the build never decodes
-    that column. The sample now shows the column as null and names it; the build keeps all 300 rows,
-    and a build that does read it (a filter on it) skips the file as before, with the same reason."""
+def test_damage_in_the_first_row_group_of_a_column_a_config_never_reads_loses_nothing(tmp_path: Path) -> None:
+    """A broken page of a column in row group 1: the detection sample (which reads every column) met it
+    before any record and the whole file was skipped, though a source need not decode that column. The
+    sample now leaves the column unread (inspect counts its values `unread` and says why) and names it.
+    Without a config the build still skips the file: what a column holds can decide the shape (a damaged
+    LLaMA-Factory `history` would look like none, its earlier turns dropped unsaid). With a config that
+    does not read the column the build keeps all 300 rows; one that does (a filter on it) skips the file."""
     from prefdata.io.discover import discover
     from prefdata.io.records import read_sample
 
@@ -870,26 +881,51 @@ def test_damage_in_the_first_row_group_of_a_column_the_build_never_reads_loses_n
     assert len(sample.records) == 200 and {r["note"] for r in sample.records} == {None}
     assert sample.records[7] == {"prompt": "q7", "chosen": "good 7", "rejected": "bad 7", "note": None}
     assert sample.damage.record == 1 and sample.damage.columns == ("note",)
-    assert sample.damage.detail.startswith("row group 1 of 3: column 'note' cannot be read (")
-    assert sample.unreadable_for(("prompt", "chosen", "rejected")) is None
-    assert sample.unreadable_for(None) is sample.lost and sample.unreadable_for(("note",)) is sample.lost
-    result = prefdata.build(raw, tmp_path / "out")
-    assert (result.counts["pairs_written"], result.counts["records_rejected"]) == (300, 0)
-    assert manifest(tmp_path / "out")["skipped_files"] == []
-    assert_reconciled(tmp_path / "out")
+    assert sample.damage.detail.startswith("column 'note' of row group 1 of 3 cannot be read (")
+    assert sample.unreadable_for(f, ("prompt", "chosen", "rejected")) is None
+    assert "the source reads it" in str(sample.unreadable_for(f, None)) and "the source reads it" in str(sample.unreadable_for(f, ("note",)))
+    with pytest.raises(InputError, match=r"a\.parquet: skipped \(column 'note' of row group 1 of 3 cannot be read (.|\n)*its shape is not detected without it"):
+        prefdata.build(raw, tmp_path / "auto")
     (report,) = prefdata.inspect(raw).files
     assert (report.shape, report.damage, report.sampled) == ("preference", None, 200)
+    assert report.unread == sample.damage.detail
     # inspect counts the column's values as not read, not as null ones
     assert {f.name: f.types for f in report.fields}["note"] == {"unread": 200}
     assert report.examples[0]["note"] == "<not read: the column is damaged before the first record>"
+    shown = CliRunner().invoke(cli, ["inspect", str(raw)])
+    assert shown.exit_code == 0 and f"damaged before its first record: {report.unread}; a build without --config skips this file" in shown.output
+    assert "damaged at" not in shown.output  # no rows before it are kept: not the damaged_file line
     columns = {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}
+    result = prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "preference", "columns": columns}]})
+    assert (result.counts["pairs_written"], result.counts["records_rejected"]) == (300, 0)
+    assert manifest(tmp_path / "out")["skipped_files"] == []
+    assert_reconciled(tmp_path / "out")
     reads_note = {"sources": [{"shape": "preference", "path": "a.parquet", "columns": columns, "filters": ["note != zz"]},
                               {"shape": "preference", "path": "ok.jsonl", "columns": columns}]}
     (raw / "ok.jsonl").write_text('{"prompt": "x", "chosen": "a", "rejected": "b"}\n')
     assert prefdata.build(raw, tmp_path / "out2", config=reads_note).counts["pairs_written"] == 1
     [skipped] = manifest(tmp_path / "out2")["skipped_files"]
-    assert skipped["path"] == "a.parquet" and skipped["reason"].startswith("row group 1 of 3 cannot be read (")
-    assert skipped["reason"].endswith("rows 1 to 300 are lost; no record could be read")
+    assert skipped["path"] == "a.parquet" and skipped["reason"].startswith("column 'note' of row group 1 of 3 cannot be read (")
+    assert skipped["reason"].endswith("; the source reads it, so no record could be read")
+
+
+def test_a_damaged_history_column_is_not_detected_away(tmp_path: Path) -> None:
+    """LLaMA-Factory Parquet whose `history` pages are damaged in row group 1: shown unread, `history`
+    looked absent, and detection built every pair without its earlier turns (rows of row groups 2-3 too),
+    unsaid. The build without a config skips the file; inspect skips it with the same reason (the
+    detected shape reads `history`, null in every sampled record, as README 'Raw shapes' maps it)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    table = pa.table({"instruction": [f"q{i}" for i in range(300)], "input": [""] * 300, "chosen": [f"good {i}" for i in range(300)],
+                      "rejected": [f"bad {i}" for i in range(300)], "history": [[[f"earlier {i}", f"reply {i}"]] for i in range(300)]})
+    _damaged_parquet(raw / "a.parquet", table, 100, 0, 4)
+    assert pq.ParquetFile(raw / "a.parquet").read_row_group(1).num_rows == 100  # the other row groups are whole
+    (raw / "ok.jsonl").write_text('{"prompt": "x", "chosen": "a", "rejected": "b"}\n')
+    assert prefdata.build(raw, tmp_path / "out").counts["pairs_written"] == 1
+    [skipped] = manifest(tmp_path / "out")["skipped_files"]
+    assert skipped["path"] == "a.parquet" and skipped["reason"].startswith("column 'history' of row group 1 of 3 cannot be read (")
+    result = prefdata.inspect(raw)
+    assert [(s.name, s.reason) for s in result.skipped] == [("a.parquet", skipped["reason"])]
 
 
 def test_damage_in_every_column_of_the_first_row_group_still_skips_the_file(tmp_path: Path) -> None:
