@@ -664,14 +664,20 @@ def check_beta(beta: Any) -> float:
     return float(beta)
 
 
-@lru_cache(maxsize=4)
 def _trainer_source(name: str) -> str:
     """The source of ``DPOTrainer.<name>`` ("" when it is not available, e.g. a bytecode-only install)."""
     from trl import DPOTrainer
 
+    return _source(getattr(DPOTrainer, name, None))
+
+
+@lru_cache(maxsize=8)
+def _source(function: object) -> str:
+    """``function``'s source, cached by the function itself, not its name: a ``DPOTrainer.__init__``
+    wrapped or patched for a while (a profiler, a test's spy) is read again once it is put back."""
     try:
-        return inspect.getsource(getattr(DPOTrainer, name))
-    except (OSError, TypeError, AttributeError):
+        return inspect.getsource(function)  # type: ignore[arg-type]
+    except (OSError, TypeError):
         return ""
 
 

@@ -328,6 +328,27 @@ def test_label_smoothing_forms_read_from_trl_match_the_fallback(monkeypatch):
         recipe_mod.label_smoothing_forms.cache_clear()
 
 
+def test_trainer_source_is_read_again_once_a_patched_init_is_put_back(monkeypatch):
+    """The loss-settings refusals read ``DPOTrainer.__init__``'s source. Cached by name, a spy patched
+    over it for one test (test_train_dpo_modes) was read once and kept after it was put back, and the
+    f_divergence refusal stopped firing in whatever ran later. Cached by the function: the real source again."""
+    import trl
+
+    from prefdata.train import recipe as recipe_mod
+
+    original = trl.DPOTrainer.__init__
+
+    def spy(self, *args, **kwargs):
+        return original(self, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(trl.DPOTrainer, "__init__", spy)
+        assert "f_divergence_loss_types" not in recipe_mod._trainer_source("__init__")
+    assert "f_divergence_loss_types" in recipe_mod._trainer_source("__init__")
+    with pytest.raises(RecipeError, match=r"works only with the loss types"):
+        load_recipe("dpo", overrides={"trl.f_divergence_type": "forward_kl", "trl.loss_type": "nca_pair"})
+
+
 def test_robust_label_smoothing_half_from_the_cli_exits_2_before_anything_loads(tmp_path, no_model_loads):
     result = cli_exit("dpo", "--data", str(tmp_path), "--model", "unused", "--output", str(tmp_path / "o"),
                       "--loss-type", "robust", "--set", "trl.label_smoothing=0.5")  # fmt: skip
