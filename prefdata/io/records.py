@@ -537,8 +537,8 @@ def _parquet_batches(
     names every column, and only a column the build reads may fail it or reject a record.
     Rows are read in Arrow batches of about a quarter of ``block_bytes`` (sized from the first 1,024
     rows, decoded: the footer's sizes understate dictionary-encoded text) and gathered until about
-    ``block_bytes`` of data or ``batch_rows`` rows. ``lost`` (lenient only): columns shown as null
-    unread, those whose pages in the first row group are damaged (:func:`read_sample`).
+    ``block_bytes`` of data or ``batch_rows`` rows. ``lost`` (lenient only): columns left unread and
+    shown as null, those damaged before the first record (:func:`_parquet_sample`).
     """
     import pyarrow as pa
 
@@ -749,34 +749,40 @@ def read_sample(f: InputFile, n: int = DETECTION_SAMPLE) -> Sample:
                 raise UnreadableFileError(f"{shown_name(f.name)}: {exc}; no record could be read") from None
             damage = Damage(lines + 1, damaged_detail(exc))
         return Sample(out, problem=problem, damage=damage)
-    # a Parquet sample shows every column, even those the build will not read (and may not import)
     if f.format == "parquet":
-        try:
-            return _sample_of(f, n, _parquet_batches(f, max(n, 1), lenient=True))
-        except UnreadableFileError as unreadable:
-            # damage confined to some columns' pages (a broken page): the sample shows the others, since
-            # a build that never reads those columns never meets it (:meth:`Sample.unreadable_for`); the
-            # columns are those the build's own sample finds, however many records inspect shows
-            try:
-                damage = _damaged_columns(f, min(n, DETECTION_SAMPLE))
-            except UnreadableFileError:
-                damage = None
-            if damage is None:
-                raise unreadable from None
-            for rows in dict.fromkeys((n, min(n, DETECTION_SAMPLE))):  # inspect's longer read may meet more damage
-                try:
-                    sample = _sample_of(f, rows, _parquet_batches(f, max(rows, 1), lenient=True, lost=damage.columns))
-                    break
-                except UnreadableFileError:
-                    continue
-            else:
-                raise unreadable from None
-            unread = {c: Undecoded("unread") for c in damage.columns}
-            undecoded = {i: {**sample.undecoded.get(i, {}), **unread} for i in range(len(sample.records))}
-            return replace(sample, damage=damage, undecoded=undecoded)
+        return _parquet_sample(f, n)
     if f.format == "csv":
         return _sample_of(f, n, _csv_batches(f, max(n, 1), lenient=True))
     return _sample_of(f, n, iter_batches(f, batch_rows=max(n, 1)))
+
+
+def _parquet_sample(f: InputFile, n: int) -> Sample:
+    """:func:`read_sample` of a Parquet file: every column, even those the build will not read (and may
+    not import). Damage confined to some columns' pages before the first record (a broken page) leaves
+    those columns unread (``unread`` in ``undecoded``) rather than the file: a build that never reads
+    them never meets it (:meth:`Sample.unreadable_for`). They are the columns the build's own sample
+    finds damaged, however many records ``inspect`` shows."""
+    try:
+        return _sample_of(f, n, _parquet_batches(f, max(n, 1), lenient=True))
+    except UnreadableFileError as exc:
+        unreadable = exc
+    try:
+        damage = _damaged_columns(f, min(n, DETECTION_SAMPLE))
+    except UnreadableFileError:
+        damage = None
+    if damage is None:
+        raise unreadable
+    for rows in dict.fromkeys((n, min(n, DETECTION_SAMPLE))):  # inspect's longer read may meet more damage
+        try:
+            sample = _sample_of(f, rows, _parquet_batches(f, max(rows, 1), lenient=True, lost=damage.columns))
+            break
+        except UnreadableFileError:
+            continue
+    else:
+        raise unreadable
+    unread = {c: Undecoded("unread") for c in damage.columns}
+    undecoded = {i: {**sample.undecoded.get(i, {}), **unread} for i in range(len(sample.records))}
+    return replace(sample, damage=damage, undecoded=undecoded)
 
 
 def _damaged_columns(f: InputFile, n: int) -> Damage | None:
