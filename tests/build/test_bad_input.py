@@ -384,6 +384,44 @@ def test_a_null_turn_in_a_message_list_is_rejected_not_dropped(tmp_path: Path) -
     assert_reconciled(out)
 
 
+def test_a_blank_non_system_turn_in_a_message_list_is_rejected_not_dropped(tmp_path: Path) -> None:
+    """README reject table, ``empty_field``: "an empty or blank turn ... in a message list (except a
+    system turn: an empty, blank or null one ... says nothing and is dropped)". Only a *system* turn
+    is dropped: a blank user or assistant turn inside the prompt (or a response) is the record's
+    ``empty_field`` reject on the raw field the config maps (README: `good has an empty turn`), never
+    a pair whose turn silently vanished, and blank is README's blank (NBSP, zero-width space, BOM)."""
+    def say(role: str, text: str) -> dict:
+        return {"role": role, "content": text}
+
+    fine, other = [say("assistant", "Fine.")], [say("assistant", "No.")]
+    records = [
+        {"conversation": [say("user", "Q1"), say("assistant", " "), say("user", "Q1 again")], "good": fine, "bad": other},  # 1
+        {"conversation": [say("user", "Q2"), say("user", "")], "good": fine, "bad": other},  # 2
+        {"conversation": [say("system", "Be brief."), say("user", "\u200b\ufeff")], "good": fine, "bad": other},  # 3
+        {"conversation": [say("user", "Q4")], "good": [say("assistant", "\u00a0"), *fine], "bad": other},  # 4
+        {"conversation": [say("system", " \u200b"), say("user", "Q5")], "good": fine, "bad": other},  # 5: dropped system turn
+        {"conversation": [say("user", "Q6")], "good": fine, "bad": other},  # 6
+    ]
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "conversation", "chosen": "good", "rejected": "bad"}}]}
+    result = prefdata.build(raw, out, config=config, test_fraction=0)
+    assert rejects(out).sort("record").select("record", "reason", "field", "detail").rows() == [
+        (1, "empty_field", "conversation", "conversation has an empty turn"),
+        (2, "empty_field", "conversation", "conversation has an empty turn"),
+        (3, "empty_field", "conversation", "conversation has an empty turn"),
+        (4, "empty_field", "good", "good has an empty turn"),
+    ]
+    got = pairs(out).sort(pl.col("lineage").list.first().struct.field("record"))
+    assert got["prompt"].to_list() == [[say("user", "Q5")], [say("user", "Q6")]]
+    assert got["chosen"].to_list() == [fine, fine]
+    c = manifest(out)["counts"]
+    assert (c["records_read"], c["pairs_written"], c["records_rejected"], c["rejected_by_reason"]) == (6, 2, 4, {"empty_field": 4})
+    assert result.counts["rejected_by_reason"] == {"empty_field": 4}
+    assert_reconciled(out)
+
+
 @pytest.mark.parametrize(("change", "message"), [
     (lambda f: f.open("a").write(json.dumps({"prompt": "Late?", "chosen": "Yes.", "rejected": "No."}) + "\n"), "changed during the build"),
     (lambda f: f.rename(f.with_suffix(".jsonl.1")), "went away during the build"),

@@ -498,6 +498,22 @@ def test_a_file_mixing_text_and_message_records_warns_with_counts_and_the_rule(t
     )
 
 
+def test_the_kind_counts_list_the_most_common_kind_first_whatever_the_record_order(tmp_path: Path) -> None:
+    """README preference: the warning gives the counts as "(150 text, 50 messages)", the kind most hold
+    first (``kind_split``'s docstring), also when the rarer kind comes first in the file: here 50 message
+    records then 150 text ones, so the counts are not in the order the kinds were first seen."""
+    text, msgs = _mixed_kinds(150)
+    rows = msgs[:50] + text
+    counts = Counter("text" if isinstance(r["prompt"], str) else "messages" for r in rows).most_common()
+    assert counts == [("text", 150), ("messages", 50)]
+    raw = tmp_path / "mixed.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = prefdata.build(raw, tmp_path / "out", quiet=True)
+    assert result.counts["rejected_by_reason"] == {"non_text_content": 50}
+    (line,) = [w for w in result.warnings if "more than one kind" in w]
+    assert "hold more than one kind (" + ", ".join(f"{n} {k}" for k, n in counts) + "); read as text," in line, line
+
+
 def test_files_of_one_kind_each_warn_nothing(tmp_path: Path) -> None:
     text, msgs = _mixed_kinds(3)
     raw = tmp_path / "raw"
@@ -584,6 +600,95 @@ def test_a_transcript_may_start_with_a_bare_assistant_marker(tmp_path: Path) -> 
     row = pairs(tmp_path / "out").row(0, named=True)
     assert _turns(row["prompt"]) == [("assistant", "Hi, how can I help?"), ("user", "a joke")]
     assert (_turns(row["chosen"]), _turns(row["rejected"])) == ([("assistant", "knock knock")], [("assistant", "no")])
+
+
+TRANSCRIPT = {"sources": [{"shape": "transcript"}]}
+AGREED = {"chosen": "\n\nHuman: x\n\nAssistant: a", "rejected": "\n\nHuman: x\n\nAssistant: c"}
+
+
+def _reject_rows(out: Path) -> list[tuple]:
+    return rejects(out).sort("record").select("record", "reason", "field", "detail").rows()
+
+
+def test_a_transcript_of_only_the_final_reply_has_no_prompt(tmp_path: Path) -> None:
+    """README transcript: "the prompt is everything before the final assistant turns". Dialogues that are
+    only that reply have nothing before it, so the record has no prompt: a ``missing_field`` reject
+    ("a needed field absent/null") on ``prompt``, whose detail lists the fields it is built from (README:
+    "A column built from several fields keeps its name and its detail lists them"), not an empty prompt
+    list ("prompt has no turns")."""
+    raw = _jsonl(tmp_path / "t.jsonl", [{"chosen": "\n\nAssistant: a", "rejected": "\n\nAssistant: b"}, AGREED])
+    prefdata.build(raw, tmp_path / "out", config=TRANSCRIPT, test_fraction=0)
+    assert _reject_rows(tmp_path / "out") == [(1, "missing_field", "prompt", "prompt (from chosen, rejected) is missing")]
+    assert pairs(tmp_path / "out").height == 1
+    assert_reconciled(tmp_path / "out")
+
+
+def test_a_transcript_without_its_rejected_dialogue_is_missing_rejected(tmp_path: Path) -> None:
+    """README reject table, ``missing_field``: "a needed field absent/null", named by its raw field
+    ("a record without `bad` is `missing_field` with field `bad` and detail `bad is missing`"). A
+    transcript record without ``rejected`` is that reject on ``rejected``, as one without ``chosen`` is
+    on ``chosen``, also when chosen is a lone reply and so gives no prompt either: the missing field
+    is reported, not the prompt cut from it."""
+    raw = _jsonl(tmp_path / "t.jsonl", [AGREED, {"chosen": "\n\nAssistant: a"}, {"rejected": "\n\nHuman: z\n\nAssistant: a"}])
+    prefdata.build(raw, tmp_path / "out", config=TRANSCRIPT, test_fraction=0)
+    assert _reject_rows(tmp_path / "out") == [
+        (2, "missing_field", "rejected", "rejected is missing"),
+        (3, "missing_field", "chosen", "chosen is missing"),
+    ]
+    assert_reconciled(tmp_path / "out")
+
+
+def test_transcripts_diverge_gives_chosens_turns_then_rejecteds(tmp_path: Path) -> None:
+    """README reject table, ``transcripts_diverge``: "transcript pairs whose dialogues differ before the
+    final reply". The detail says "chosen (N turns) and rejected (M turns)": chosen's count first. The
+    counts are the markers in each raw string (4 and 2), so a swap shows."""
+    chosen = "\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: d"
+    rejected = "\n\nHuman: other\n\nAssistant: e"
+    n_c, n_r = (t.count("\n\nHuman:") + t.count("\n\nAssistant:") for t in (chosen, rejected))
+    assert (n_c, n_r) == (4, 2)
+    raw = _jsonl(tmp_path / "t.jsonl", [{"chosen": chosen, "rejected": rejected}, AGREED])
+    prefdata.build(raw, tmp_path / "out", config=TRANSCRIPT, test_fraction=0)
+    assert _reject_rows(tmp_path / "out") == [
+        (1, "transcripts_diverge", "chosen,rejected", f"chosen ({n_c} turns) and rejected ({n_r} turns) differ before their final assistant turn"),
+    ]
+
+
+@pytest.mark.parametrize(("field", "char"), [("chosen", "\ue001"), ("rejected", "\ue000")])
+def test_a_transcript_holding_the_parsers_reserved_characters_is_malformed(tmp_path: Path, field: str, char: str) -> None:
+    """README transcript: text holding U+E000 or U+E001 (the private-use characters the parser marks
+    turns with) is a ``malformed_transcript`` reject ("unparseable transcripts", README reject table):
+    read, U+E001 would cut the turn's text at it ("a" kept, "b" silently lost)."""
+    record = {"chosen": "\n\nHuman: hi\n\nAssistant: yes", "rejected": "\n\nHuman: hi\n\nAssistant: no"}
+    record[field] = f"\n\nHuman: hi\n\nAssistant: a{char}b"
+    raw = _jsonl(tmp_path / "t.jsonl", [record, AGREED])
+    prefdata.build(raw, tmp_path / "out", config=TRANSCRIPT, test_fraction=0)
+    assert _reject_rows(tmp_path / "out") == [
+        (1, "malformed_transcript", field, f"{field}: text contains reserved characters U+E000/U+E001"),
+    ]
+    assert_reconciled(tmp_path / "out")
+
+
+def test_a_number_in_a_value_content_part_is_non_text_content(tmp_path: Path) -> None:
+    """README transcript: LLaMA-Factory ``chosen_messages`` hold ``content`` as ``{type, value}`` parts;
+    README reject table, ``non_text_content``: "a JSON true, number, list or object ... where text
+    belongs: never coerced". A number in ``value`` is that reject naming the part, as a number in
+    ``text`` is; it never becomes the text "5"."""
+    q = [{"role": "user", "content": [{"type": "text", "value": "Q"}]}]
+
+    def a(v: object) -> list[dict]:
+        return [{"role": "assistant", "content": [{"type": "text", "value": v}]}]
+
+    raw = _jsonl(tmp_path / "m.jsonl", [
+        {"chosen_messages": q + a(5), "rejected_messages": q + a("no")},
+        {"chosen_messages": q + a("yes"), "rejected_messages": q + a("no")},
+    ])
+    config = {"sources": [{"shape": "transcript", "columns": {"chosen": "chosen_messages", "rejected": "rejected_messages"}}]}
+    prefdata.build(raw, tmp_path / "out", config=config, test_fraction=0)
+    path = "chosen_messages[1].content[0].value"
+    assert _reject_rows(tmp_path / "out") == [(1, "non_text_content", path, f"{path}: expected text, got number 5")]
+    row = pairs(tmp_path / "out").row(0, named=True)
+    assert (_turns(row["prompt"]), _turns(row["chosen"])) == ([("user", "Q")], [("assistant", "yes")])
+    assert_reconciled(tmp_path / "out")
 
 
 @pytest.mark.parametrize("other", ["context", "messages"])

@@ -138,6 +138,18 @@ def test_prompt_key_tells_turn_boundaries_and_roles_apart() -> None:
     assert one != other_role
 
 
+def test_prompt_key_tells_apart_roles_that_join_to_the_same_text() -> None:
+    """``prompt_key`` (text_keys docstring: "the roles written with their lengths, so the two texts
+    hashed tell the turns apart"; README contradictory_pairs: "the same turns and roles"). ``check``
+    reads foreign datasets whose role names are anything: ``[us, eruser]`` and ``[user, user]`` both
+    join to ``"useruser"`` and hold the same contents, yet they are two prompts. (The canonical
+    roles are prefix-free, so only other role names can show this.)"""
+    split_roles, canonical_roles = ["us", "eruser"], ["user", "user"]
+    assert "".join(split_roles) == "".join(canonical_roles)
+    split, canonical = _prompt_keys(list(zip(split_roles, ["hello", "again"])), list(zip(canonical_roles, ["hello", "again"])))
+    assert split != canonical
+
+
 def test_a_prompt_of_only_zero_width_spaces_and_bom_has_no_text() -> None:
     """``prompt_key``: a prompt whose turns normalize to nothing is ``NO_TEXT_KEY``; ``match_text``
     removes the zero-width space and BOM though they are not whitespace to a regex ``\\s``."""
