@@ -20,7 +20,8 @@ This module reads the header the way ``datasets`` 5 does (``huggingface_hub``'s 
   is the only one, or the one named ``default``, or the one marked ``default: true``;
 - ``data_files`` is a pattern, a list of patterns (all train) or a list of ``{split, path}``;
   patterns are globs relative to the dataset folder (``*`` stops at ``/``, ``**`` is a whole path
-  part and crosses them), and each must match a file;
+  part and crosses them); a path without wildcards must name a file, a glob that matches nothing is
+  skipped, and each split must find a file;
 - the first config's patterns are resolved once from the dataset folder to choose a reader, and the
   default config's from its ``data_dir``, so both must find files.
 
@@ -53,8 +54,9 @@ CARD = "README.md"
 YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 #: ``datasets``' split name rule (``naming._split_re``).
 _SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
-#: ``datasets.data_files.WILDCARD_CHARACTERS``, and ``?``, which fsspec's glob reads as one as well.
-_WILDCARD = re.compile(r"[*?\[\]]")
+#: ``glob.has_magic``, which ``datasets`` (``DataFilesList.from_patterns``) and fsspec's glob use: a pattern
+#: with one of these is a glob (a ``]`` alone is not), any other a path that must name a file.
+_WILDCARD = re.compile(r"[*?\[]")
 #: ``datasets.data_files.FILES_TO_IGNORE``: never data, whatever a pattern says.
 NOT_DATA = frozenset({"README.md", "config.json", "dataset_info.json", "dataset_infos.json", "dummy_data.zip", "dataset_dict.json"})
 
@@ -396,8 +398,10 @@ def _dataset_files(root: Path) -> _Files:
 
 def _resolve(patterns: dict[str, list[str]], base: str, files: _Files, config: dict[str, Any]) -> dict[str, list[str]]:
     """The files the splits' patterns match (from ``base`` within the dataset), each with the splits
-    that read it; a pattern that matches none is refused, as ``resolve_pattern`` raises
-    FileNotFoundError for it.
+    that read it. As ``DataFilesList.from_patterns`` does with ``resolve_pattern``'s FileNotFoundError,
+    a path without wildcards that names no file is refused, and a glob that matches nothing is
+    skipped; a split none of whose patterns finds a file is refused too (the loader then fails on the
+    empty split: "Couldn't infer the same data file format", "corresponds to no data").
 
     A card may list thousands of shard paths: a path without wildcards is looked up, and a split's
     globs are matched together, in one pass over the files.
@@ -413,12 +417,15 @@ def _resolve(patterns: dict[str, list[str]], base: str, files: _Files, config: d
             either = re.compile("|".join(f"(?:{r.pattern})" for r in globs.values()))
             hits = [f for f in files.listed if either.fullmatch(f)]
             matched.update(dict.fromkeys(hits))
-            unmatched += [g for g, r in globs.items() if not any(r.fullmatch(f) for f in hits)]
+            # a glob is skipped; a path whose wildcards come from data_dir alone is not (has_magic is of the path as given)
+            unmatched += [g for g, r in globs.items() if not _WILDCARD.search(g) and not any(r.fullmatch(f) for f in hits)]
+        where = f"the dataset card's config {shown(config['config_name'])}: "
+        under = f" under {base}/" if base else ""
         if unmatched:
-            raise CardError(
-                f"the dataset card's config {shown(config['config_name'])}: {split} pattern {shown(unmatched[0])} "
-                f"matches no file{f' under {base}/' if base else ''}"
-            )
+            raise CardError(f"{where}{split} pattern {shown(unmatched[0])} matches no file{under}")
+        if not matched:
+            named = f"pattern {shown(given[0])} matches" if len(given) == 1 else f"patterns {shown(given)} match"
+            raise CardError(f"{where}{split} {named} no file{under}")
         for f in sorted(matched):
             out.setdefault(f, []).append(split)
     return out

@@ -156,6 +156,9 @@ def test_a_file_the_card_reads_into_two_splits_is_a_problem(tmp_path: Path) -> N
         ("configs:\n- config_name: default\n  data_files:\n  - {split: train, path: [data/a.parquet, 3]}\n",
          "data_files path ['data/a.parquet', 3] of split 'train' is not a pattern"),
         ("configs:\n- config_name: [a]\n  data_files: data/*\n", "the dataset card's config_name ['a'] is not a name"),
+        # an empty path list: no pattern, so that split has no file ("Couldn't infer the same data file format")
+        ("configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/a.parquet}\n  - {split: test, path: []}\n",
+         "data_files path [] of split 'test' is not a pattern or a list of patterns"),
     ],
 )
 def test_a_card_the_loader_refuses_is_a_problem(tmp_path: Path, header: str, problem: str) -> None:
@@ -183,3 +186,129 @@ def test_a_card_value_that_an_alias_repeats_is_quoted_short(tmp_path: Path) -> N
                                         "  - split: train\n    path: *x6\n---\n", encoding="utf-8")
     problem = _problems(tmp_path, files)["README.md"]
     assert len(problem) < 300 and "data_files path [[[...], [...], [...], ...]," in problem and "of split 'train'" in problem
+
+
+def _parquet(root: Path, *rels: str) -> list[Path]:
+    """One-row Parquet files at ``rels`` under ``root``; each row's ``f`` is its own path, to see what the loader read."""
+    out = []
+    for rel in rels:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({"f": [rel]}), root / rel)
+        out.append(root / rel)
+    return out
+
+
+def _card(root: Path, header: str) -> None:
+    (root / "README.md").write_text(f"---\n{header}---\n", encoding="utf-8")
+
+
+def _loaded(root: Path) -> dict[str, list[str]]:
+    """File (its ``f`` value) -> the splits ``datasets.load_dataset(root)`` reads it into."""
+    import datasets
+
+    got: dict[str, list[str]] = {}
+    for split, rows in datasets.load_dataset(str(root), cache_dir=str(root.parent / "hf-cache")).items():
+        for f in sorted(set(rows["f"])):
+            got.setdefault(f, []).append(str(split))
+    return got
+
+
+@pytest.mark.parametrize("data_dir", ["data", "data/", "/data/"])
+def test_a_data_dir_with_slashes_is_the_same_folder(tmp_path: Path, data_dir: str) -> None:
+    """``data_dir: data/`` names the folder ``data`` (the loader joins it to the dataset path): its shards
+    are the default config's, split by name (CardSplits: an empty list under a data_dir alone)."""
+    files = _parquet(tmp_path, "data/train.parquet", "data/test.parquet")
+    _card(tmp_path, f"configs:\n- config_name: default\n  data_dir: {data_dir}\n")
+    if data_dir == "data/":
+        assert _loaded(tmp_path) == {"data/train.parquet": ["train"], "data/test.parquet": ["test"]}
+    card = card_splits(tmp_path, files)
+    assert (card.followed, card.problem, card.splits) == (True, None, {files[0]: [], files[1]: []})
+
+
+def test_a_data_dir_alone_holds_only_the_shards_under_it(tmp_path: Path) -> None:
+    """A default config with ``data_dir: data/en`` and no data_files reads data/en only: data/fr is not its."""
+    files = _parquet(tmp_path, "data/en/train.parquet", "data/en/test.parquet", "data/fr/train.parquet")
+    _card(tmp_path, "configs:\n- config_name: default\n  data_dir: data/en\n")
+    assert _loaded(tmp_path) == {"data/en/train.parquet": ["train"], "data/en/test.parquet": ["test"]}
+    assert card_splits(tmp_path, files).splits == {files[0]: [], files[1]: []}
+
+
+def test_without_a_card_dunder_folders_are_not_data(tmp_path: Path) -> None:
+    """``resolve_pattern`` skips ``__``-named folders unless a pattern names them (module doc of
+    _dataset_files: "not in hidden or ``__`` folders"), so ``__x/test.parquet`` is not read outside data/."""
+    files = _parquet(tmp_path, "data/train.parquet", "__x/test.parquet", ".hidden/test.parquet")
+    assert _loaded(tmp_path) == {"data/train.parquet": ["train"]}
+    card = card_splits(tmp_path, files[:1])
+    assert (card.outside, card.problem, card.default_read) == ({}, None, frozenset(files[:1]))
+
+
+def test_without_a_card_parquet_wins_a_tie_of_counts(tmp_path: Path) -> None:
+    """One .parquet and one .txt in a split: the loader picks Parquet on the tie (_reader: "on a tie Parquet first")."""
+    files = _parquet(tmp_path, "train.parquet")
+    (tmp_path / "train.txt").write_text("hello\n", encoding="utf-8")
+    assert _loaded(tmp_path) == {"train.parquet": ["train"]}
+    assert card_splits(tmp_path, files).default_read == frozenset(files)
+
+
+def test_a_negated_class_in_a_card_glob(tmp_path: Path) -> None:
+    """``[!b]`` is a negated class in fsspec's glob, as in fnmatch: ``part-[!b]`` matches part-a only."""
+    files = _parquet(tmp_path, "data/part-a.parquet", "data/part-b.parquet", "data/part-!.parquet")
+    _card(tmp_path, "configs:\n- config_name: default\n  data_files:\n"
+                    "  - {split: train, path: 'data/part-[!b].parquet'}\n  - {split: test, path: data/part-b.parquet}\n")
+    expected = {"data/part-a.parquet": ["train"], "data/part-!.parquet": ["train"], "data/part-b.parquet": ["test"]}
+    assert _loaded(tmp_path) == expected
+    card = card_splits(tmp_path, files)
+    assert card.problem is None
+    assert {f.relative_to(tmp_path).as_posix(): s for f, s in card.splits.items()} == expected
+
+
+def test_a_file_outside_the_shards_read_into_two_splits_is_named_with_its_first(tmp_path: Path) -> None:
+    """_outside: "each with its first split", the first of data_files' order (train here, listed first)."""
+    files = _parquet(tmp_path, "data/train.parquet", "data/test.parquet", "extra/x.parquet")
+    _card(tmp_path, "configs:\n- config_name: default\n  data_files:\n"
+                    "  - split: train\n    path: [data/train.parquet, extra/x.parquet]\n"
+                    "  - split: test\n    path: [data/test.parquet, extra/x.parquet]\n")
+    assert card_splits(tmp_path, files[:2]).outside == {"extra/x.parquet": "train"}
+
+
+#: data_files of the default config (beside data/a.parquet, data/b.parquet) -> what load_dataset reads,
+#: or None where it fails. ``DataFilesList.from_patterns`` skips a glob (``glob.has_magic``: ``*?[``) that
+#: matches nothing, raises for a path without one that names no file, and a split with no file fails.
+UNMATCHED = {
+    "a glob beside a match is skipped": (
+        "  - split: train\n    path: [data/a*, data/zz-*.parquet]\n  - {split: test, path: data/b*}\n",
+        {"data/a.parquet": ["train"], "data/b.parquet": ["test"]}),
+    "all train, a glob beside a match": ("  data_files: [data/a*, 'data/z[0-9].parquet']\n",
+                                         {"data/a.parquet": ["train"]}),
+    "a missing path beside a match": (
+        "  - split: train\n    path: [data/a.parquet, data/zz.parquet]\n  - {split: test, path: data/b*}\n", None),
+    "a ']' alone is no wildcard": ("  - split: train\n    path: [data/a*, 'data/z].parquet']\n", None),
+    "a split whose globs all match nothing": (
+        "  - {split: train, path: data/a*}\n  - split: test\n    path: [data/zz*, data/yy*]\n", None),
+    "a split of one glob that matches nothing": ("  - {split: train, path: data/a*}\n  - {split: test, path: data/zz*}\n", None),
+}
+
+
+@pytest.mark.parametrize("case", list(UNMATCHED))
+def test_a_pattern_that_matches_nothing_is_refused_as_the_loader_refuses_it(tmp_path: Path, case: str) -> None:
+    body, expected = UNMATCHED[case]
+    files = _parquet(tmp_path, "data/a.parquet", "data/b.parquet")
+    data_files = body if body.startswith("  data_files:") else "  data_files:\n" + body
+    _card(tmp_path, "configs:\n- config_name: default\n" + data_files)
+    card = card_splits(tmp_path, files)
+    if expected is None:
+        with pytest.raises((FileNotFoundError, ValueError)):
+            _loaded(tmp_path)
+        assert card.problem is not None and "no file" in card.problem and card.splits == {}
+    else:
+        assert _loaded(tmp_path) == expected
+        assert card.problem is None
+        assert {f.relative_to(tmp_path).as_posix(): s for f, s in card.splits.items()} == expected
+
+
+def test_a_split_that_finds_nothing_is_named_with_its_patterns(tmp_path: Path) -> None:
+    files = _parquet(tmp_path, "data/a.parquet")
+    _card(tmp_path, "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/a*}\n"
+                    "  - split: test\n    path: [data/zz*, data/yy*]\n")
+    assert card_splits(tmp_path, files).problem == (
+        "the dataset card's config 'default': test patterns ['data/zz*', 'data/yy*'] match no file: datasets.load_dataset fails on it")
