@@ -119,3 +119,40 @@ def test_summary_counts_a_failing_info_check_under_info(tmp_path):
     for severity in ("error", "warn", "info"):
         assert result.summary[severity] == sum(f.severity == severity for f in failed), severity
     assert result.summary["info"] == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "refused"),
+    [
+        ({"tokenizer": "tok"}, "--tokenizer and --max-length go together"),
+        ({"max_length": 512}, "--tokenizer and --max-length go together"),
+        ({"tokenizer": "tok", "max_length": 0}, "max_length"),
+    ],
+)
+def test_tokenizer_and_a_max_length_of_at_least_one_token_go_together(tmp_path, options, refused):
+    """README: the truncation checks need --tokenizer and --max-length; the API refuses either alone and
+    a max_length under 1 token as options, before the dataset (which need not exist) is read."""
+    from prefdata.check.errors import OptionsError
+
+    with pytest.raises(OptionsError, match=refused):
+        check(tmp_path / "no-such-dataset", write=False, **options)
+
+
+def test_checks_are_listed_in_check_id_order_a_disabled_one_in_its_place(clean_dataset):
+    """check(): every check id is in the result, in CHECK_IDS order (checks.json and the report read it
+    so); one the config turns off is listed as skipped where it belongs, not appended."""
+    from prefdata.check.config import CHECK_IDS
+
+    assert [c.id for c in check(clean_dataset, write=False).checks] == list(CHECK_IDS)
+    result = check(clean_dataset, config={"checks": {"near_duplicates": {"enabled": False}}}, write=False)
+    assert [c.id for c in result.checks] == list(CHECK_IDS)
+    assert next(c for c in result.checks if c.id == "near_duplicates").skipped == "disabled in the config"
+
+
+def test_a_check_disabled_in_a_config_file_names_the_file(clean_dataset, tmp_path):
+    """README: a check the config turns off is listed as `skipped: disabled in c.yaml`, naming the file."""
+    config = tmp_path / "c.yaml"
+    config.write_text("checks:\n  near_duplicates: {enabled: false}\n")
+    result = check(clean_dataset, config=config, write=False)
+    (outcome,) = [c for c in result.checks if c.id == "near_duplicates"]
+    assert (outcome.passed, outcome.message) == (True, f"skipped: disabled in {config}")

@@ -82,3 +82,27 @@ def test_a_bound_at_the_true_value_holds(tmp_path):
     ]}))
     result = check(root, suite=suite, write=False)
     assert [(e.success, e.result["observed_value"]) for e in result.expectations] == [(True, b) for _, _, b in bounds]
+
+
+def test_subnormal_values_are_summed_exactly():
+    """A subnormal float has no hidden bit (its exponent is that of 2**-1022): the sum and mean of such
+    values are still the exact values rounded once (module doc), here against math.fsum and fractions."""
+    import math
+
+    unit = 2.0**-1074  # the smallest subnormal; every subnormal is a whole number of them
+    units = [1, 7, 2**52 - 1, 20240225330731]  # 2**52 - 1: the largest subnormal; the last is 1e-310
+    xs = [k * unit for k in units]
+    assert xs[-1] == 1e-310
+    s = pl.Series(xs, dtype=pl.Float64)
+    assert column_sum(s) == math.ldexp(sum(units), -1074) == math.fsum(xs)  # a sum of subnormals is exact here
+    assert column_mean(s) == float(sum(map(Fraction, xs)) / 4)
+
+
+def test_the_deviation_of_values_below_2_to_the_minus_450_is_polars_own():
+    """Below 2**-450 the squares' rounding errors underflow, so Dekker's product is not exact: the module
+    doc says such columns fall back to polars' float arithmetic (here 0.0; Dekker's gives about 10**6
+    times the true 1e-168)."""
+    xs = [1.2345678901234e-155, 1.2345678901235e-155, 1.2345678901236e-155]
+    s = pl.Series(xs, dtype=pl.Float64)
+    assert column_stdev(s) == s.std(ddof=1)
+    assert column_stdev(pl.Series([2.0**-449, 2.0**-448])) == _exact([2.0**-449, 2.0**-448])[2]  # in range: exact

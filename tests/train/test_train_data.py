@@ -86,9 +86,11 @@ def test_a_dataset_folder_whose_name_is_not_utf8_is_refused_with_why(tmp_path):
         open_training_data(folder)
 
 
-def test_image_column_is_refused(tmp_path):
-    df = good_frame().with_columns(pl.lit("x.png").alias("image"))
-    with pytest.raises(DataError, match=r"\['image'\].*vision"):
+@pytest.mark.parametrize("column", ["image", "images"])
+def test_image_column_is_refused(tmp_path, column):
+    """TRL reads either name as vision input (README: "no `image`/`images` column"), so both are refused."""
+    df = good_frame().with_columns(pl.lit("x.png").alias(column))
+    with pytest.raises(DataError, match=rf"\['{column}'\].*vision"):
         validate_for_trl(open_training_data(write_frame(tmp_path, df)))
 
 
