@@ -345,3 +345,20 @@ def test_reject_examples_name_their_file_and_record(tmp_path):
     html = report(out, card=False, sample=0).html_path.read_text()
     where = re.findall(r'<td><code>[^<]*</code></td><td class="mono">([^<]*)</td>', html)
     assert sorted(where) == ["logs/day1.jsonl:17", "logs/day2.jsonl:4"]
+
+
+def test_run_checks_keeps_a_current_checks_json(tmp_path, monkeypatch):
+    """report(run_checks=True) runs the checks only when checks.json is missing or describes other data
+    (README --run-checks): a current one, written by a check the user ran with options of their own, is
+    reported as it is, not replaced by a default run."""
+    from prefdata.check import check
+
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(6), "test": simple_rows(3, seed=2)})
+    check(out, config={"checks": {"near_duplicates": {"enabled": False}}})
+    calls = []
+    fake = type(sys)("prefdata.check")
+    fake.check = lambda path: calls.append(path)
+    monkeypatch.setitem(sys.modules, "prefdata.check", fake)
+    result = report(out, run_checks=True)
+    assert calls == [] and result.checks_source == "checks.json"
+    assert "disabled in the config" in result.md_path.read_text()

@@ -368,3 +368,28 @@ def test_an_intro_the_user_deleted_stays_deleted():
     assert DEFAULT_INTRO in first
     again = render_card(manifest, edits=UserEdits.parse(first.replace(DEFAULT_INTRO, "")))
     assert "# Preference dataset" not in again and BEGIN_MARK in again and END_MARK in again
+
+
+def test_the_shard_digest_covers_the_kto_shards(tmp_path):
+    """_shards_on_disk: the digest is of the Parquet shards under data/ and kto/ as they are on disk;
+    ``datasets`` caches the folder by the card's header, so a KTO shard replaced by hand must change
+    the kto config's digest (and only that one)."""
+    import json
+
+    import polars as pl
+
+    out = write_dataset(tmp_path / "out", {"train": simple_rows(5)})
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["outputs"].append({"path": "kto/train-00000-of-00001.parquet", "split": "train", "rows": 1})
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    kto = out / "kto" / "train-00000-of-00001.parquet"
+    kto.parent.mkdir()
+    descriptions = []
+    for label in (True, False):
+        pl.DataFrame({"prompt": ["q"], "completion": ["a"], "label": [label]}).write_parquet(kto)
+        report(out)
+        configs = header_and_body((out / "README.md").read_text(encoding="utf-8"))[0]["configs"]
+        assert [c["config_name"] for c in configs] == ["default", "kto"]
+        descriptions.append([c["description"] for c in configs])
+    assert all(re.fullmatch(r"prefdata shards [0-9a-f]{16}", d) for pair in descriptions for d in pair)
+    assert descriptions[0][0] == descriptions[1][0] and descriptions[0][1] != descriptions[1][1]

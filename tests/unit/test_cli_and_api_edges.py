@@ -319,6 +319,29 @@ def test_a_full_disk_during_a_build_is_exit_2_naming_the_file(raw, tmp_path, mon
     assert [p.name for p in tmp_path.iterdir() if p.name != "raw.jsonl"] == ["ds"]
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "underlying IO error: No space left on device (os error 28)",  # polars
+        "parquet write failed: [Errno 28] No space left on device",  # Python's and pyarrow's OSError text
+        "ERRNO 28",
+    ],
+)
+def test_writing_reads_the_errno_in_a_polars_message_however_it_is_written(message):
+    """errors.writing: a polars error carrying an errno ("(os error 28)", "[errno 28]", any case) is the
+    OSError it stands for, naming the file written, so the CLI exits 2 naming it, not 3 (a bug)."""
+    import errno
+
+    import polars as pl
+
+    from prefdata.errors import writing
+
+    assert str(OSError(errno.ENOSPC, "No space left on device")) == "[Errno 28] No space left on device"
+    with pytest.raises(OSError) as info, writing("out/data/train.parquet"):
+        raise pl.exceptions.ComputeError(message)
+    assert (info.value.errno, info.value.filename) == (errno.ENOSPC, "out/data/train.parquet")
+
+
 def test_a_raw_read_error_while_writing_rejects_names_the_raw_file(tmp_path, monkeypatch):
     """A read error of RAW while the rejects' raw text was read back (EIO from ``os.pread``, which
     names no file) was reported as a refused write of the temp rejects shard: ``writing()`` wrapped
