@@ -43,6 +43,7 @@ def test_a_clean_canonical_dataset_passes(tmp_path):
         ({"train": 4, "test": 2, "validation": 3}, "test", ["validation 3"]),  # both: test, and the output says so
         ({"train": 4, "test": 0, "validation": 3}, "validation", []),  # an empty test split holds nothing to evaluate
         ({"train": 4, "dev": 3}, None, ["dev 3"]),  # a shard named dev-NNNNN-of-NNNNN is the split `dev`
+        ({"train": 4, "test": 0}, None, []),  # `build` wrote the test split empty: no_held_out still names it, "test 0"
     ],
 )
 def test_the_held_out_split_is_test_else_validation(tmp_path, splits, held_out, not_evaluated):
@@ -50,8 +51,9 @@ def test_the_held_out_split_is_test_else_validation(tmp_path, splits, held_out, 
         write_frame(tmp_path, canonical_frame(preference_rows(n, seed=len(split))) if n else good_frame().head(0), split=split)
     data = open_training_data(tmp_path)
     assert data.held_out == held_out and data.not_evaluated() == not_evaluated
-    if held_out is None:
-        assert data.no_held_out() == f"{tmp_path} has no test pairs and no validation pairs (splits: dev 3, train 4)"
+    if held_out is None:  # TrainingData.no_held_out: "naming the splits there are (pairs in them)", empty ones too
+        named = ", ".join(f"{split} {n}" for split, n in sorted(splits.items()))
+        assert data.no_held_out() == f"{tmp_path} has no test pairs and no validation pairs (splits: {named})"
 
 
 def test_missing_directory_and_missing_train_split(tmp_path):
@@ -97,6 +99,16 @@ def test_image_column_is_refused(tmp_path, column):
 def test_plain_string_columns_are_refused(tmp_path):
     df = good_frame().with_columns(pl.col("chosen").list.first().struct.field("content").alias("chosen"))
     with pytest.raises(DataError, match=r"train-00000-of-00001\.parquet: `chosen` holds plain strings"):
+        validate_for_trl(open_training_data(write_frame(tmp_path, df)))
+
+
+def test_a_null_typed_message_column_in_a_shard_with_rows_is_refused_as_a_wrong_type(tmp_path):
+    """data.py _check_schema: a column typed null passes only in an *empty* shard ("an empty shard written by pandas
+    types its columns null; it holds nothing to misread"); in a shard with rows it is a wrong type, refused naming the
+    shard and the column before any model loads (let through, the row scan crashed: a polars traceback, exit 3)."""
+    df = good_frame().with_columns(pl.lit(None).alias("prompt"))
+    assert df.schema["prompt"] == pl.Null and df.height == 4
+    with pytest.raises(DataError, match=r"^data/train-00000-of-00001\.parquet: `prompt` has type Null, expected "):
         validate_for_trl(open_training_data(write_frame(tmp_path, df)))
 
 
@@ -293,6 +305,63 @@ def test_the_drop_report_finds_pairs_by_their_place_whatever_their_ids(tmp_path,
     assert report.dropped_ids == shown
     assert f"3 dropped by TRL because the prompt alone reaches max_length=64 (first ids: {', '.join(shown)})" in report.describe()
     assert report.to_json()["dropped_ids"] == shown
+
+
+def test_a_dpo_pair_of_exactly_max_length_is_whole_and_one_token_longer_is_truncated():
+    """data.py drop_report: DPO's `truncated` counts the kept pairs whose prompt plus longer response is *longer*
+    than max_length (its collator cuts them); exactly max_length tokens fit whole, as for SFT
+    (test_sft_counts_the_chosen_responses_it_cuts_at_max_length_exactly). TRL's prepared split written by hand."""
+    from datasets import Dataset
+
+    from prefdata.train.data import ROW, drop_report
+
+    before = Dataset.from_dict({"id": ["a", "b", "c", "d"], ROW: [0, 1, 2, 3]})
+    after = Dataset.from_dict({
+        ROW: [0, 1, 2, 3],
+        "prompt_ids": [[1] * 4, [1] * 4, [1] * 4, [1] * 4],
+        "chosen_ids": [[2] * 3, [2] * 6, [2] * 7, [2] * 2],  # 4 + max(3, 2) = 7, 4 + 6 = 10, 4 + 7 = 11, 4 + 6 = 10
+        "rejected_ids": [[3] * 2, [3] * 6, [3] * 1, [3] * 6],
+    })  # fmt: skip
+    report = drop_report("train", before, after, 10)
+    assert (report.pairs_in, report.dropped, report.truncated) == (4, 0, 1)  # only the 11-token pair
+    assert report.describe().endswith("; 1 kept but truncated at max_length")
+
+
+def test_the_printed_drop_report_names_the_first_five_dropped_ids_and_the_record_the_first_thousand():
+    """data.py DropReport: the printed line names the first SHOW_IDS (5) dropped ids in order (README "(first ids:
+    ...)"); the record's `drops` keeps every count but at most 1000 ids, so a run that drops most of a large split
+    does not write megabytes of ids into prefdata_train.json."""
+    from prefdata.train.data import DropReport
+
+    seven = DropReport(split="train", max_length=64, pairs_in=10, dropped_ids=[f"p{i}" for i in range(7)])
+    assert seven.describe() == (
+        "train: 10 pairs, 7 dropped by TRL because the prompt alone reaches max_length=64 (first ids: p0, p1, p2, p3, p4)"
+    )
+    ids = [f"id{i}" for i in range(1500)]
+    doc = DropReport(split="train", max_length=64, pairs_in=2000, dropped_ids=ids).to_json()
+    assert (doc["pairs_in"], doc["pairs_kept"], doc["dropped"]) == (2000, 500, 1500)
+    assert doc["dropped_ids"] == [f"id{i}" for i in range(1000)]
+
+
+def test_a_pair_is_placed_in_the_right_shard_at_shard_boundaries_and_a_split_names_its_other_shards():
+    """data.py row_place: a pair's 0-based place in its split becomes its row in its own shard; the first row of
+    the next shard sits exactly at the previous shard's end and belongs to the next one. _rel names a split of N
+    shards "FIRST (+N-1 more)". Pure path arithmetic on a TrainingData: nothing is read."""
+    from prefdata.train.data import TrainingData, _rel, row_place
+
+    root = Path("/d")
+    a, b, c = (root / "data" / f"train-0000{i}-of-00003.parquet" for i in range(3))
+    data = TrainingData(root=root, shards={"train": [a, b, c]}, manifest=None, shard_rows={a: 2, b: 3, c: 1})
+    place = row_place(data, "train")
+    shard = "data/train-0000{}-of-00003.parquet".format
+    assert [place(r) for r in range(6)] == [
+        f"row 0 of {shard(0)}", f"row 1 of {shard(0)}",
+        f"row 0 of {shard(1)}", f"row 1 of {shard(1)}", f"row 2 of {shard(1)}",
+        f"row 0 of {shard(2)}",
+    ]  # fmt: skip
+    assert _rel(data, [a, b, c]) == f"{shard(0)} (+2 more)"
+    assert _rel(data, [a, b]) == f"{shard(0)} (+1 more)"
+    assert _rel(data, [c]) == shard(2)
 
 
 def test_a_dropped_pair_without_an_id_is_named_by_its_row_in_its_shard(tmp_path):

@@ -33,6 +33,30 @@ def test_full_finetuning_uses_an_explicit_reference_model(task_data, sft_model, 
     assert result.eval_after.reward_margin > 0
 
 
+def test_a_different_ref_model_is_trained_against_evaluated_against_and_recorded(task_data, tiny_model, sft_model, tmp_path):
+    """Full fine-tuning against an explicit, *different* --ref-model (the SFT model, while the policy starts from the
+    untrained tiny model), with `from_instruct: true` given in the recipe file, not as an argument. One step.
+
+    - evaluate.py: the reward is beta * (log pi - log pi_ref) with pi_ref that model, so before training it is not 0
+      (it is 0 only when the reference is the policy's start, as in the test above);
+    - the record's `reference` names --ref-model by absolute path, so the run can be repeated against those weights;
+    - README: "`--from-instruct` is the recipe's `from_instruct: true`": the record says from_instruct true (it is
+      what let a model without an SFT record be trained).
+    """
+    from prefdata.train.recipe import dump_recipe, load_recipe
+
+    overrides = {**full(DPO_FAST), "trl.max_steps": 1, "eval.max_pairs": 8, "from_instruct": True}
+    (tmp_path / "recipe.yaml").write_text(dump_recipe(load_recipe("dpo", None, overrides)))
+    result = train_dpo(task_data, str(tiny_model), tmp_path / "dpo", recipe=tmp_path / "recipe.yaml",
+                       ref_model=str(sft_model), no_check=True)  # fmt: skip
+    record = json.loads((tmp_path / "dpo" / "prefdata_train.json").read_text())
+    assert record["reference"] == {"spec": str(sft_model.resolve()), "path": str(sft_model.resolve()), "kind": "local"}
+    assert record["base_model"]["path"] == str(tiny_model.resolve())
+    assert record["from_instruct"] is True and result.record["from_instruct"] is True
+    assert result.eval_before is not None and result.eval_before.pairs == 8
+    assert result.eval_before.reward_margin != 0.0
+
+
 def test_ref_model_flag_is_refused_with_lora(task_data, sft_model, tmp_path):
     with pytest.raises(RecipeError, match="only applies to full fine-tuning"):
         train_dpo(

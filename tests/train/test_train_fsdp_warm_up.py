@@ -70,3 +70,26 @@ def test_the_warm_up_lets_dpo_train_with_fp32_adapters():
     proc = _run("warm-up")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "OK ['torch.float32']" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("lora", "ref_model", "fsdp", "warm_up"),
+    [
+        (True, None, True, True),  # the one case: LoRA, the reference is the policy with its adapters off, FSDP
+        (True, "separate", True, False),  # a separate reference model: no adapters-off pass through the policy
+        (False, None, True, False),  # full fine-tuning: no adapters to switch off
+        (True, None, False, False),  # no FSDP
+        (True, None, None, False),  # a trainer without is_fsdp_enabled
+    ],
+)
+def test_the_warm_up_is_needed_only_with_fsdp_lora_and_no_separate_reference(lora, ref_model, fsdp, warm_up):
+    """startup.py needs_fsdp_warm_up: "FSDP with LoRA and no separate reference model: the case
+    first_forward_with_adapters fixes". Stand-in trainers (attributes only)."""
+    from types import SimpleNamespace
+
+    from prefdata.train.startup import needs_fsdp_warm_up
+
+    trainer = SimpleNamespace(ref_model=None if ref_model is None else object())
+    if fsdp is not None:
+        trainer.is_fsdp_enabled = fsdp
+    assert needs_fsdp_warm_up(trainer, lora=lora) is warm_up

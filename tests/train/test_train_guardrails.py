@@ -331,6 +331,30 @@ def test_step_memory_estimate_doubles_activations_in_fp32(monkeypatch):
     assert (est.static_bytes, est.budget_bytes) == (64 + 2 * 12, 850)
 
 
+@pytest.mark.parametrize(("sequences_per_pair", "max_length", "tokens"), [(1, 64, 4 * 64), (2, 64, 4 * 64 * 2), (2, None, 4 * 2048 * 2)])
+def test_the_memory_estimate_counts_every_sequence_of_a_micro_batch(monkeypatch, sequences_per_pair, max_length, tokens):
+    """prepare.py load_for_training: activation checkpointing is decided from one micro-batch's tokens, batch size x
+    max_length (the model's max_position_embeddings when unset) x the sequences each pair puts through the model
+    (SFT 1; DPO 2, chosen and rejected): at half, `auto` could leave checkpointing off for a DPO step that does not
+    fit. Stand-ins for the tokenizer, the model and the estimate: nothing loads."""
+    from prefdata.train import hardware, models, prepare
+
+    seen = {}
+    monkeypatch.setattr(hardware, "estimate_step_memory", lambda model, **kw: seen.update(kw) or SimpleNamespace(describe=lambda: "-"))
+    monkeypatch.setattr(hardware, "decide_checkpointing", lambda setting, estimate: False)
+    monkeypatch.setattr(models, "load_tokenizer", lambda model: object())
+    monkeypatch.setattr(models, "load_model", lambda model, **kw: SimpleNamespace(config=SimpleNamespace(max_position_embeddings=2048)))
+    monkeypatch.setattr(prepare, "check_lora_targets", lambda *a: None)
+    inputs = SimpleNamespace(
+        model=None,
+        recipe=SimpleNamespace(seed=0, lora=None, model_kwargs={}, activation_checkpointing="auto"),
+        precision=SimpleNamespace(weight_dtype=lambda lora: "float32"),
+        args=SimpleNamespace(max_length=max_length, per_device_train_batch_size=4),
+    )
+    prepare.load_for_training(inputs, sequences_per_pair=sequences_per_pair, progress=lambda line: None)
+    assert seen["tokens_per_micro_batch"] == tokens
+
+
 def test_sft_refuses_non_empty_output_without_overwrite(task_data, tiny_model, tmp_path, no_model_loads):
     from prefdata.train import OutputDirError
 

