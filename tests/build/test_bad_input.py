@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import unicodedata
 from pathlib import Path
 
@@ -422,9 +423,24 @@ def test_a_blank_non_system_turn_in_a_message_list_is_rejected_not_dropped(tmp_p
     assert_reconciled(out)
 
 
+def _rewrite_in_place_same_size(log: Path) -> None:
+    """A log truncated and rewritten, or an equal-length fix saved: same inode, same size, other bytes.
+    Its modification time is set one second on, so a coarse file-system clock cannot hide the change."""
+    before = os.stat(log)
+    data = log.read_bytes()
+    with open(log, "r+b") as fh:
+        fh.write(data.replace(b"Hi!", b"Yo!"))
+    os.utime(log, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    after = os.stat(log)
+    assert (after.st_ino, after.st_size) == (before.st_ino, before.st_size) and log.read_bytes() != data
+
+
 @pytest.mark.parametrize(("change", "message"), [
     (lambda f: f.open("a").write(json.dumps({"prompt": "Late?", "chosen": "Yes.", "rejected": "No."}) + "\n"), "changed during the build"),
     (lambda f: f.rename(f.with_suffix(".jsonl.1")), "went away during the build"),
+    # README manifest.json: the build describes one version of each input; the stamp is the file's
+    # inode, size and modification time, so a same-size rewrite in place stops it too
+    (_rewrite_in_place_same_size, "changed during the build"),
 ])
 def test_a_raw_file_that_changes_during_the_build_stops_it(tmp_path: Path, monkeypatch, change, message) -> None:
     """A live log appended to while the build ran gave a reject whose raw text held a line never

@@ -254,3 +254,34 @@ def test_a_test_group_forced_on_a_small_build_is_said_and_recorded(tmp_path: Pat
     grown = prefdata.build(raw, tmp_path / "grown", test_fraction=0.05, log=said.append)
     assert grown.manifest["split"]["test_group_forced"] is False and grown.counts["pairs_by_split"]["test"] > 0
     assert not [line for line in said if "may move to train" in line]
+
+
+def test_keep_duplicates_writes_the_rows_of_a_build_that_pairs_feedback_in_raw_order(tmp_path: Path) -> None:
+    """README: `--keep-duplicates` keeps all repeats (nothing else changes), and data files are
+    deterministic with rows in raw (file, record) order. A build that pairs feedback makes its feedback
+    pairs apart from its ready-made ones; on input with no repeat the kept-duplicates build must write
+    the same rows in the same order as the default build: a_feedback.jsonl's pairs, then b_ready.jsonl's."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    feedback, ready = [], []
+    for i in range(6):
+        feedback.append({"prompt": f"Question {i}?", "response": f"Good {i}.", "rating": "up"})
+        feedback.append({"prompt": f"Question {i}?", "response": f"Bad {i}.", "rating": "down"})
+        ready.append({"prompt": f"Other {i}?", "chosen": f"Yes {i}.", "rejected": f"No {i}."})
+    (raw / "a_feedback.jsonl").write_text("".join(json.dumps(r) + "\n" for r in feedback))
+    (raw / "b_ready.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ready))
+    config = {"sources": [
+        {"name": "fb", "path": "a_feedback.jsonl", "shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "rating"},
+         "labels": {"up": ["up"], "down": ["down"]}},
+        {"name": "ready", "path": "b_ready.jsonl", "shape": "preference", "columns": {"prompt": "prompt"}},
+    ], "split": {"test_fraction": 0.0}}
+    expected = [[("a_feedback.jsonl", 2 * i + 1), ("a_feedback.jsonl", 2 * i + 2)] for i in range(6)] + [[("b_ready.jsonl", i + 1)] for i in range(6)]
+    shards = {}
+    for dedup in (True, False):
+        out = tmp_path / f"out-{dedup}"
+        prefdata.build(raw, out, config=config, dedup=dedup, partitions=1)
+        shard = out / "data" / "train-00000-of-00001.parquet"
+        lineage = pl.read_parquet(shard).get_column("lineage").to_list()
+        assert [[(e["file"], e["record"]) for e in rows] for rows in lineage] == expected, dedup
+        shards[dedup] = shard.read_bytes()
+    assert shards[True] == shards[False]

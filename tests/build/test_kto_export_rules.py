@@ -277,3 +277,35 @@ def test_a_build_with_no_pairs_never_loads_its_kto_rows_as_the_default(tmp_path:
     failed = [getattr(x, "id", None) or x.expectation_type for x in prefdata.check(tmp_path / "out", write=False).failures()]
     assert failed == ["expect_table_row_count_to_be_between", "schema"]
     assert "holds no pair at all" in prefdata.check(tmp_path / "out", write=False).check("schema").message
+
+
+def test_kto_rows_are_in_raw_order_and_the_same_bytes_whatever_the_partitions(tmp_path: Path) -> None:
+    """README "Deterministic": the same inputs and options give byte-identical files on any number of
+    cores, and kto/ is one shard per split whatever ``--partitions``: its unpaired rows are in raw
+    (record) order, not partition by partition."""
+    raw = _jsonl(tmp_path / "fb.jsonl", [{"prompt": f"Lonely question {i}?", "response": f"Answer {i}.", "label": "up" if i % 2 else "down"} for i in range(30)])
+    config = {**PLAIN, "split": {"test_fraction": 0.0}}
+    shards = {}
+    for partitions in (1, 4):
+        out = tmp_path / f"out{partitions}"
+        prefdata.build(raw, out, config=config, partitions=partitions)
+        shard = out / "kto" / "train-00000-of-00001.parquet"
+        records = pl.read_parquet(shard).select(pl.col("lineage").list.first().struct.field("record")).to_series().to_list()
+        assert records == list(range(1, 31)), partitions
+        shards[partitions] = shard.read_bytes()
+    assert shards[1] == shards[4]
+
+
+def test_a_rebuild_without_the_kto_export_drops_the_previous_kto_folder(tmp_path: Path) -> None:
+    """README: "A rebuild replaces what builds write (`data/`, `rejects/`, `kto/`, `manifest.json`,
+    `README.md`)". kto/ is a build's, not the user's: a rebuild without ``kto_export`` must not carry the
+    old export into the new OUT, where it would be unlisted in the manifest yet still load as "kto"."""
+    raw = _jsonl(tmp_path / "fb.jsonl", [{"prompt": f"Q{i}?", "response": "A.", "label": "up"} for i in range(4)] + [{"prompt": "Q0?", "response": "B.", "label": "down"}])
+    out = tmp_path / "out"
+    prefdata.build(raw, out, config=PLAIN)
+    assert (out / "kto" / "train-00000-of-00001.parquet").is_file()
+    said: list[str] = []
+    prefdata.build(raw, out, config={"sources": PLAIN["sources"]}, log=said.append)
+    assert not (out / "kto").exists()
+    assert not [o["path"] for o in json.loads((out / "manifest.json").read_text())["outputs"] if o["path"].startswith("kto/")]
+    assert not [line for line in said if "kept from the previous OUT" in line]

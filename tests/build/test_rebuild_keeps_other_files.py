@@ -359,3 +359,72 @@ def test_when_the_previous_out_cannot_be_renamed_the_warning_names_where_it_stay
         f"warning: could not move into the new OUT: notes.txt (the new OUT holds that name already); the previous OUT is kept at {previous}"
     )
     assert not list(tmp_path.glob("out.previous-*"))
+
+
+def test_a_killed_two_rename_swaps_old_folder_beside_a_new_out_is_settled_into_it(tmp_path: Path) -> None:
+    """README: "A build killed after its swap leaves the previous OUT in its hidden temp folder; the next
+    build settles it the same way". Without RENAME_EXCHANGE the swap renames OUT to the ``-old`` folder,
+    then the new build in: killed after both renames, the ``-old`` folder (the previous OUT, with the
+    user's files) lies beside a new OUT. It must be settled into OUT, not renamed back over it (which
+    fails on the existing OUT and left the user's files in a hidden folder for good)."""
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    _user_files(out)
+    previous = tmp_path / f".out{output.TMP_MARK}{_dead_pid()}{output.OLD_SUFFIX}"
+    os.rename(out, previous)  # the first rename of the swap
+    prefdata.build(HH, tmp_path / "new")  # built elsewhere: a build of OUT here would settle the -old folder itself
+    os.rename(tmp_path / "new", out)  # the second rename; then the build was killed
+
+    prefdata.build(HH, out)
+
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"weights"
+    assert (out / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n" and (out / "notes.txt").read_text() == "why this dataset"
+    assert not previous.exists()
+    assert not list(tmp_path.glob(".out.prefdata-tmp-*"))
+
+
+def test_a_failed_second_rename_of_the_plain_swap_puts_out_back(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """../shared/DESIGN.md: "Writes are atomic: a killed build leaves the previous out/ intact"; README: a
+    failure before the swap completes leaves "the previous OUT ... as it was". Without RENAME_EXCHANGE
+    the swap is two renames (OUT to ``-old``, the new build to OUT); when the second fails, OUT must be
+    renamed back, with the user's files, and the new build removed."""
+    out = tmp_path / "out"
+    prefdata.build(HH, out)
+    _user_files(out)
+    before = (out / "manifest.json").read_bytes()
+    real_rename = os.rename
+
+    def second_rename_fails(src, dst):  # type: ignore[no-untyped-def]
+        if Path(dst) == out and Path(src).name.startswith(f".out{output.TMP_MARK}") and not Path(src).name.endswith(output.OLD_SUFFIX):
+            raise OSError(28, "No space left on device", str(src))
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(os, "rename", second_rename_fails)
+    with pytest.raises(OSError, match="No space left on device"):
+        prefdata.build(HH, out, seed=1)
+    monkeypatch.undo()
+
+    assert (out / "manifest.json").read_bytes() == before
+    assert (out / "sft" / "model.safetensors").read_bytes() == b"weights" and (out / "notes.txt").exists()
+    assert not list(tmp_path.glob(".out.prefdata-tmp-*"))
+
+
+def test_the_stale_temp_sweep_never_follows_a_link_named_like_a_temp_folder(tmp_path: Path) -> None:
+    """Only folders a build made are settled or removed; anything else is the user's and never moved or
+    deleted (README: what cannot be moved "is never deleted"; previous_out: "anything else is the
+    user's"). A symbolic link with a dead build's temp-folder name is not a folder a build made: settling
+    it would move the files of the folder it points to into OUT."""
+    out = tmp_path / "out"
+    prefdata.build(HH, out)  # OUT exists: a settle would move entries into it
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    link = tmp_path / f".out{output.TMP_MARK}{_dead_pid()}-0a1b2c3d"
+    os.symlink(mine, link)
+
+    prefdata.build(HH, out)
+
+    assert (mine / "notes.txt").read_text() == "mine"
+    assert not (out / "notes.txt").exists()
+    assert link.is_symlink() and os.readlink(link) == str(mine)

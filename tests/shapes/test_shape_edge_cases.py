@@ -835,3 +835,18 @@ def test_an_order_filter_rejects_a_record_without_a_number_there(tmp_path: Path)
     assert sorted(p[0]["content"] for p in pairs(out)["prompt"].to_list()) == ["q0", "q2"]
     assert _reasons(out) == [(2, "filtered_out"), (4, "filtered_out"), (5, "filtered_out"), (6, "filtered_out")]
     assert_reconciled(out)
+
+
+def test_a_record_failing_several_filters_is_filtered_out_by_the_first_in_config_order(tmp_path: Path) -> None:
+    """README: records failing a source's `filters` are `filtered_out` rejects, with the field and a detail
+    (README "Nothing is lost": each reject has its reason, field and detail). A record failing two
+    filters names the first of them as the config lists them (``lang == en``, then ``score > 3``)."""
+    records = [{"prompt": f"Q{i}?", "chosen": "Good.", "rejected": "Bad.", "lang": "de", "score": 1} for i in range(3)]
+    records.append({"prompt": "Q9?", "chosen": "Good.", "rejected": "Bad.", "lang": "en", "score": 5})
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt"}, "filters": ["lang == en", "score > 3"]}], "split": {"test_fraction": 0.0}}
+    prefdata.build(tmp_path / "r.jsonl", tmp_path / "out", config=config)
+    assert rejects(tmp_path / "out").sort("record").select("record", "reason", "field", "detail").rows() == [
+        (i, "filtered_out", "lang", "filter `lang == en` is false") for i in (1, 2, 3)
+    ]
+    assert pairs(tmp_path / "out").get_column("prompt").to_list() == [[{"role": "user", "content": "Q9?"}]]

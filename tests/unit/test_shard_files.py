@@ -102,3 +102,18 @@ def test_a_shard_appended_to_while_it_is_hashed_is_refused(tmp_path: Path, monke
         fingerprint(path)
     monkeypatch.setattr(sf, "sha256_stream", real)
     assert fingerprint(path) == _sha(b"x" * 1000 + b"more")
+
+
+def test_a_shard_listed_without_a_sha256_is_drift(tmp_path: Path) -> None:
+    """The manifest vouches for a shard by its sha256 (module doc: "the manifest lists every shard with its
+    sha256"; README: train refuses a shard whose sha256 is not the one the manifest lists). A hand-edited
+    manifest entry without one vouches for no bytes: the shard is changed, not certified whatever it holds."""
+    train = "train-00000-of-00001.parquet"
+    shards = _dataset(tmp_path, {train: b"any bytes", "test-00000-of-00001.parquet": b"other shard"})
+    (tmp_path / "manifest.json").write_text(json.dumps({"outputs": [
+        {"path": f"data/{train}"},
+        {"path": "data/test-00000-of-00001.parquet", "sha256": _sha(b"other shard")},
+    ]}), encoding="utf-8")
+    drift = shard_drift(tmp_path, shards.values())
+    assert drift is not None and drift
+    assert (drift.added, drift.missing, drift.changed) == ((), (), (f"data/{train}",))
