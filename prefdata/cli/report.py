@@ -6,14 +6,14 @@ import click
 
 from prefdata.cli.common import NonEmptyPath, OnceEach, fail_on_prefdata_errors
 from prefdata.io.discover import shown_name
-from prefdata.report.api import MAX_SEED  # cheap: the report's heavy imports happen inside report()
+from prefdata.report.api import MAX_EXAMPLES, MAX_SAMPLE, MAX_SEED  # cheap: the report's heavy imports happen inside report()
 
 
 @click.command("report", cls=OnceEach)
 @click.argument("out", type=NonEmptyPath())
 @click.option("--run-checks", is_flag=True, help="Run `prefdata check` first when OUT/checks.json is missing or stale (describes other data), overwriting it.")
-@click.option("--sample", default=8, show_default=True, type=click.IntRange(0, 1000), help="Pairs shown as conversations.")
-@click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100), help="Offending pairs shown per failed check.")
+@click.option("--sample", default=8, show_default=True, type=click.IntRange(0, MAX_SAMPLE), help="Pairs shown as conversations.")
+@click.option("--examples", default=3, show_default=True, type=click.IntRange(0, MAX_EXAMPLES), help="Offending pairs shown per failed check.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED), help="Seed of the sample of pairs.")
 @click.option("--no-card", is_flag=True, help="Leave OUT/README.md as it is.")
 def command(out: str, run_checks: bool, sample: int, examples: int, seed: int, no_card: bool) -> None:

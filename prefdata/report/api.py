@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 #: Largest seed numpy's generator accepts here (any non-negative integer would do; this is what the CLI takes).
 MAX_SEED = 2**64 - 1
+#: Most pairs the page shows as conversations, and offending pairs per failed check: a page of more
+#: is too long to read (the CLI's ranges; the API refuses the same).
+MAX_SAMPLE = 1000
+MAX_EXAMPLES = 100
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,8 @@ def report(
 
     Raises :class:`~prefdata.report.errors.DatasetError` if ``path`` holds no canonical data,
     :class:`~prefdata.report.errors.ChecksFileError` if its ``checks.json`` is malformed, and
-    :class:`~prefdata.report.errors.ReportError` for a negative ``sample``, ``examples_per_check`` or
-    ``seed``. A malformed ``manifest.json`` or rejects shard is not an error: the report says what
+    :class:`~prefdata.report.errors.ReportError` for a ``sample`` outside 0 to 1,000, an
+    ``examples_per_check`` outside 0 to 100 or a negative ``seed``. A malformed ``manifest.json`` or rejects shard is not an error: the report says what
     it left out (``notes``) and goes on.
     """
     # Imported here, not at module level: ``import prefdata`` exposes this function and must stay cheap
@@ -99,8 +103,8 @@ def report(
     require_path("the dataset", path, DatasetError)
     for name, value in (("run_checks", run_checks), ("card", card)):
         require_bool(name, value, ReportError)
-    sample = require_whole("sample", sample, ReportError, least=0)
-    examples_per_check = require_whole("examples_per_check", examples_per_check, ReportError, least=0)
+    sample = require_whole("sample", sample, ReportError, least=0, most=MAX_SAMPLE)
+    examples_per_check = require_whole("examples_per_check", examples_per_check, ReportError, least=0, most=MAX_EXAMPLES)
     seed = require_whole("seed", seed, ReportError, least=0, most=MAX_SEED, why=" (numpy's seed range)")
     start = time.perf_counter()
     root = Path(path)

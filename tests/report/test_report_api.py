@@ -9,7 +9,9 @@ import sys
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
+from prefdata.cli import cli
 from prefdata.report import ChecksFileError, DatasetError, ReportError, report
 from prefdata.report.aggregates import wilson
 from tests.report.report_datasets import REJECTS, canonical_row, checks_doc, msg, rich_splits, simple_rows, write_dataset
@@ -299,10 +301,22 @@ def test_skipped_checks_are_shown_as_skipped_not_passed(tmp_path):
     assert "| skipped | error | `truncation_dropped` |" in result.md_path.read_text()
 
 
-def test_negative_sizes_are_a_typed_error(tmp_path):
+@pytest.mark.parametrize(("options", "message"), [
+    ({"sample": -1}, "sample must be a whole number from 0 to 1,000, got -1"),
+    ({"sample": 1001}, "sample must be a whole number from 0 to 1,000, got 1001"),
+    ({"examples_per_check": 101}, "examples_per_check must be a whole number from 0 to 100, got 101"),
+    ({"examples_per_check": -1}, "examples_per_check must be a whole number from 0 to 100, got -1"),
+])
+def test_sizes_outside_the_clis_ranges_are_a_typed_error(tmp_path, options, message):
+    """README (report options): at most 1,000 sample pairs and 100 examples per check, and the Python
+    API refuses what the CLI refuses (it took sample=5000, which `--sample 5000` refuses)."""
     out = write_dataset(tmp_path / "out", {"train": simple_rows(3)})
-    with pytest.raises(ReportError, match="sample must be a whole number >= 0"):
-        report(out, sample=-1)
+    with pytest.raises(ReportError, match=re.escape(message)):
+        report(out, **options)
+    flag, value = next(iter(options.items()))
+    shown = CliRunner().invoke(cli, ["report", str(out), "--sample" if flag == "sample" else "--examples", str(value)])
+    assert shown.exit_code == 2 and ("0<=x<=1000" if flag == "sample" else "0<=x<=100") in shown.output
+    assert report(out, sample=1000, examples_per_check=100, card=False).html_path.exists()  # the bounds themselves are fine
 
 
 def test_checks_of_a_shard_edited_in_place_to_the_same_size_are_not_shown(tmp_path):
