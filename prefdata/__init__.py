@@ -7,18 +7,62 @@ The Python API is the product; the ``prefdata`` command is a thin skin over it::
     result.counts["pairs_written"]
 
 The training stack (torch, transformers, TRL) is never imported here: ``prefdata.train`` loads it
-when a training command runs.
+when a training command runs. Nor is the data stack: each API name is imported on first use
+(:func:`__getattr__`), so ``import prefdata`` is cheap and the command's Ctrl-C handling is in place
+before polars loads (an interrupt in the first second printed a traceback).
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-# The functions share their names with the subpackages that implement them (``prefdata.build`` is
-# both); importing them here, after the subpackages, makes the attribute the function for good.
-from prefdata.build.pipeline import BuildResult, build
-from prefdata.check.api import CheckResult, check
-from prefdata.inspect import InspectResult, inspect
-from prefdata.report import ReportResult, report
+#: Each API name -> the module that defines it, imported when the name is first used.
+_API: dict[str, str] = {
+    "build": "prefdata.build.pipeline",
+    "BuildResult": "prefdata.build.pipeline",
+    "check": "prefdata.check.api",
+    "CheckResult": "prefdata.check.api",
+    "inspect": "prefdata.inspect",
+    "InspectResult": "prefdata.inspect",
+    "report": "prefdata.report",
+    "ReportResult": "prefdata.report",
+}
 
 __all__ = ["BuildResult", "CheckResult", "InspectResult", "ReportResult", "__version__", "build", "check", "inspect", "report"]
+
+if TYPE_CHECKING:
+    from prefdata.build.pipeline import BuildResult, build
+    from prefdata.check.api import CheckResult, check
+    from prefdata.inspect import InspectResult, inspect
+    from prefdata.report import ReportResult, report
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'prefdata' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_API[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})
+
+
+class _Package(types.ModuleType):
+    """``prefdata`` itself. The functions share their names with the subpackages and module that
+    implement them (``prefdata.build`` is both): importing ``prefdata.build.pipeline`` sets the
+    package's ``build`` to the subpackage, which here leaves the name to the function."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -24,6 +25,15 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 SHARED_DATA_MISSING = "../shared/data is not present"
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handler_restored():
+    """Tests that call ``prefdata.cli.main()`` in-process leave SIGINT ignored, as the command does on
+    its way out: put back the handler pytest had, so Ctrl-C still stops the test run."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
 
 
 @pytest.hookimpl(hookwrapper=True)

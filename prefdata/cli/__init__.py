@@ -14,7 +14,9 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 from typing import Any, NoReturn
 
@@ -121,7 +123,43 @@ def _stream_or_devnull(stream: Any, fd: int) -> Any:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    A Ctrl-C exits 130 with ``interrupted``, also when the ``KeyboardInterrupt`` it raised came back
+    as another error: raised inside Python code that polars' Rust called, it surfaced as a TypeError
+    and read as a bug (exit 3). Once the exit code is chosen a Ctrl-C is ignored: arriving while the
+    interpreter shuts down it ended the process by the signal, not with the code (a parent reading
+    the status saw "killed by SIGINT", not 0 or 130)."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    # only where Python's own handler is set: a shell that ignores SIGINT for a background job keeps it ignored
+    if in_main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        _main()
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Interrupt:
+    """Whether this process has had a Ctrl-C (:func:`_on_interrupt`)."""
+
+    seen = False
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    _Interrupt.seen = True
+    raise KeyboardInterrupt
+
+
+def _exit_if_interrupted() -> None:
+    """Whatever error a Ctrl-C left behind, the command was interrupted: say so, exit 130."""
+    if _Interrupt.seen:
+        click.echo("interrupted", err=True)
+        sys.exit(INTERRUPTED)
+
+
+def _main() -> None:
     sys.stdout, sys.stderr = _stream_or_devnull(sys.stdout, 1), _stream_or_devnull(sys.stderr, 2)
     for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a name prints it escaped, not exit 3
         if hasattr(stream, "reconfigure"):
@@ -138,11 +176,13 @@ def main() -> None:
         click.echo("interrupted", err=True)
         sys.exit(INTERRUPTED)
     except click.ClickException as exc:
+        _exit_if_interrupted()
         exc.show()
         sys.exit(exc.exit_code)
     except OSError as exc:
         if exc.errno not in REFUSED:  # an OSError of another kind is as likely prefdata's own bug
             _internal_error(exc)
+        _exit_if_interrupted()
         click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + _os_hint(exc), err=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 (the last line of defence: every other error has its own exit code)
@@ -161,6 +201,7 @@ REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno
 
 
 def _internal_error(exc: BaseException) -> NoReturn:
+    _exit_if_interrupted()
     traceback.print_exception(exc)
     click.echo(
         f"\ninternal error in prefdata {__version__} (a bug, not a problem with your data): "

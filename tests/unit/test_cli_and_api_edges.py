@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -205,6 +209,64 @@ def test_the_entry_point_gives_interrupts_and_system_refusals_their_own_codes(mo
     if code == 2:
         err = capsys.readouterr().err
         assert f"error: Permission denied: {raised.filename} (a read-only dataset can be checked with `prefdata check --no-write`)" in err
+
+
+@pytest.mark.parametrize("left", [TypeError("'<unprintable str object>' is not a Polars data type"),
+                                  OSError(5, "Input/output error"), click.UsageError("bad")])
+def test_an_interrupt_that_comes_back_as_another_error_is_still_an_interrupt(monkeypatch, capsys, left):
+    """A Ctrl-C inside Python code that polars' Rust called came back as a TypeError (seen in 1 of 120
+    interrupted checks) and exited 3 saying "a bug". Once a Ctrl-C came, whatever error it left is
+    the interruption: "interrupted", exit 130 (README: Ctrl-C is 130), no traceback."""
+    import prefdata.cli as entry
+
+    def interrupted_then_failed(*args, **kwargs):
+        monkeypatch.setattr(entry._Interrupt, "seen", True)
+        raise left
+
+    monkeypatch.setattr(entry.cli, "main", interrupted_then_failed)
+    with pytest.raises(SystemExit) as info:
+        entry.main()
+    err = capsys.readouterr().err
+    assert (info.value.code, err) == (130, "interrupted\n")
+
+
+def test_the_entry_point_takes_ctrl_c_from_its_start_and_ignores_it_once_the_code_is_chosen(monkeypatch):
+    """Its handler is in place while the command runs (a Ctrl-C sets the flag above and raises
+    KeyboardInterrupt), not when a shell ignores SIGINT for a background job; on the way out SIGINT is
+    ignored, so one arriving while the interpreter shuts down cannot end the process by the signal."""
+    import prefdata.cli as entry
+
+    seen = []
+    monkeypatch.setattr(entry.cli, "main", lambda *a, **k: seen.append(signal.getsignal(signal.SIGINT)) or 0)
+    monkeypatch.setattr(entry._Interrupt, "seen", False)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with pytest.raises(SystemExit):
+        entry.main()
+    assert seen == [entry._on_interrupt] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    with pytest.raises(KeyboardInterrupt):
+        entry._on_interrupt(signal.SIGINT, None)
+    assert entry._Interrupt.seen
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job's
+    with pytest.raises(SystemExit):
+        entry.main()
+    assert seen[-1] is signal.SIG_IGN
+
+
+def test_importing_prefdata_or_its_command_loads_no_data_stack():
+    """``import prefdata`` imported polars and the whole pipeline (about 1.5 s), so a Ctrl-C in the
+    command's first second hit the import, before its handling: a KeyboardInterrupt traceback and
+    an end by the signal. The API names load on first use, and are the functions whichever of their
+    modules was imported first (``prefdata.build`` is also a subpackage)."""
+    code = (
+        "import sys, prefdata, prefdata.cli\n"
+        "heavy = sorted(m for m in ('polars', 'pyarrow', 'numpy', 'prefdata.build.pipeline') if m in sys.modules)\n"
+        "import prefdata.build.pipeline, prefdata.inspect, prefdata.check.api, prefdata.report\n"
+        "from prefdata import build, check, inspect, report, BuildResult\n"
+        "names = [getattr(prefdata, n).__name__ for n in ('build', 'check', 'inspect', 'report', 'BuildResult')]\n"
+        "print(heavy, names, build is prefdata.build, 'build' in dir(prefdata))\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert shown == "[] ['build', 'check', 'inspect', 'report', 'BuildResult'] True True"
 
 
 def test_a_raw_folder_inside_out_is_read_and_kept_unless_the_build_replaces_it(raw, tmp_path):
