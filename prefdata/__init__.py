@@ -14,10 +14,10 @@ before polars loads (an interrupt in the first second printed a traceback).
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import sys as _sys
+import types as _types
+import typing as _typing
 
 __version__ = "0.1.0"
 
@@ -35,17 +35,23 @@ _API: dict[str, str] = {
 
 __all__ = ["BuildResult", "CheckResult", "InspectResult", "ReportResult", "__version__", "build", "check", "inspect", "report"]
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from prefdata.build.pipeline import BuildResult, build
     from prefdata.check.api import CheckResult, check
     from prefdata.inspect import InspectResult, inspect
     from prefdata.report import ReportResult, report
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name not in _API:
         raise AttributeError(f"module 'prefdata' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_API[name]), name)
+    try:
+        module = _importlib.import_module(_API[name])
+    except AttributeError as exc:
+        # an AttributeError (a dependency's own, say numpy 2 beside an older pyarrow) would read as "no
+        # such name" to `from prefdata import build`, which would then bind the subpackage instead
+        raise ImportError(f"cannot load prefdata.{name}: {exc}") from exc
+    value = getattr(module, name)
     globals()[name] = value
     return value
 
@@ -54,15 +60,15 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_API})
 
 
-class _Package(types.ModuleType):
+class _Package(_types.ModuleType):
     """``prefdata`` itself. The functions share their names with the subpackages and module that
     implement them (``prefdata.build`` is both): importing ``prefdata.build.pipeline`` sets the
     package's ``build`` to the subpackage, which here leaves the name to the function."""
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _API and isinstance(value, types.ModuleType):
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _API and isinstance(value, _types.ModuleType):
             return
         super().__setattr__(name, value)
 
 
-sys.modules[__name__].__class__ = _Package
+_sys.modules[__name__].__class__ = _Package

@@ -1,3 +1,3 @@
-from prefdata.cli import main
+from prefdata.cli import console_main
 
-main()
+console_main()

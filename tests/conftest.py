@@ -29,8 +29,8 @@ SHARED_DATA_MISSING = "../shared/data is not present"
 
 @pytest.fixture(autouse=True)
 def _sigint_handler_restored():
-    """Tests that call ``prefdata.cli.main()`` in-process leave SIGINT ignored, as the command does on
-    its way out: put back the handler pytest had, so Ctrl-C still stops the test run."""
+    """A test that calls ``prefdata.cli.console_main()`` in-process leaves SIGINT ignored, as the command
+    does on its way out: put back the handler pytest had, so Ctrl-C still stops the test run."""
     handler = signal.getsignal(signal.SIGINT)
     yield
     signal.signal(signal.SIGINT, handler)

@@ -123,21 +123,34 @@ def _stream_or_devnull(stream: Any, fd: int) -> Any:
 
 
 def main() -> None:
-    """Console-script entry point.
+    """The ``prefdata`` command, callable in-process (it ends in ``SystemExit``).
 
     A Ctrl-C exits 130 with ``interrupted``, also when the ``KeyboardInterrupt`` it raised came back
     as another error: raised inside Python code that polars' Rust called, it surfaced as a TypeError
-    and read as a bug (exit 3). Once the exit code is chosen a Ctrl-C is ignored: arriving while the
-    interpreter shuts down it ended the process by the signal, not with the code (a parent reading
-    the status saw "killed by SIGINT", not 0 or 130)."""
+    and read as a bug (exit 3). The handler that notes it is this call's: set only where Python's own
+    is in place (a shell that ignores SIGINT for a background job keeps it ignored, a caller's own
+    handler stays), and put back on the way out."""
     in_main_thread = threading.current_thread() is threading.main_thread()
-    # only where Python's own handler is set: a shell that ignores SIGINT for a background job keeps it ignored
-    if in_main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    ours = in_main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    _Interrupt.seen = False
+    if ours:
         signal.signal(signal.SIGINT, _on_interrupt)
     try:
         _main()
     finally:
-        if in_main_thread:
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def console_main() -> None:
+    """The console script's and ``python -m prefdata``'s entry: :func:`main`, then SIGINT ignored while
+    the interpreter exits. A Ctrl-C arriving as it shuts down (threads joined, files flushed) ended
+    the process by the signal, not with the code chosen (a parent reading the status saw "killed by
+    SIGINT", not 0 or 130)."""
+    try:
+        main()
+    finally:
+        if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 

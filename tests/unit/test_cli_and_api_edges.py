@@ -230,26 +230,62 @@ def test_an_interrupt_that_comes_back_as_another_error_is_still_an_interrupt(mon
     assert (info.value.code, err) == (130, "interrupted\n")
 
 
-def test_the_entry_point_takes_ctrl_c_from_its_start_and_ignores_it_once_the_code_is_chosen(monkeypatch):
-    """Its handler is in place while the command runs (a Ctrl-C sets the flag above and raises
-    KeyboardInterrupt), not when a shell ignores SIGINT for a background job; on the way out SIGINT is
-    ignored, so one arriving while the interpreter shuts down cannot end the process by the signal."""
+def test_the_command_takes_ctrl_c_while_it_runs_and_the_console_entry_ignores_it_on_the_way_out(monkeypatch):
+    """``main()`` sets its handler (which notes a Ctrl-C, above, and raises KeyboardInterrupt) only over
+    Python's own, and puts Python's back: a caller's handler, or a background job's ignored SIGINT,
+    stays. ``console_main()`` (the console script, ``python -m prefdata``) then ignores SIGINT, so one
+    arriving while the interpreter shuts down cannot end the process by the signal."""
     import prefdata.cli as entry
 
     seen = []
     monkeypatch.setattr(entry.cli, "main", lambda *a, **k: seen.append(signal.getsignal(signal.SIGINT)) or 0)
-    monkeypatch.setattr(entry._Interrupt, "seen", False)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     with pytest.raises(SystemExit):
         entry.main()
-    assert seen == [entry._on_interrupt] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert seen == [entry._on_interrupt] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(SystemExit):
+        entry.console_main()
+    assert seen[-1] is entry._on_interrupt and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     with pytest.raises(KeyboardInterrupt):
         entry._on_interrupt(signal.SIGINT, None)
     assert entry._Interrupt.seen
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job's
-    with pytest.raises(SystemExit):
+
+    def callers(signum, frame):  # a wrapper's or a notebook's own
+        raise KeyboardInterrupt
+
+    for kept in (signal.SIG_IGN, callers):
+        signal.signal(signal.SIGINT, kept)
+        with pytest.raises(SystemExit):
+            entry.main()
+        assert seen[-1] is kept and signal.getsignal(signal.SIGINT) is kept
+
+
+def test_a_ctrl_c_in_one_call_does_not_make_the_next_one_interrupted(monkeypatch, capsys):
+    """The flag is per call: after an interrupted ``main()`` in the same process, a usage error is
+    exit 2 with click's message, not "interrupted"."""
+    import prefdata.cli as entry
+
+    monkeypatch.setattr(entry._Interrupt, "seen", True)
+    monkeypatch.setattr(sys, "argv", ["prefdata", "build", "--no-such-option"])
+    with pytest.raises(SystemExit) as info:
         entry.main()
-    assert seen[-1] is signal.SIG_IGN
+    assert info.value.code == 2 and "No such option '--no-such-option'" in capsys.readouterr().err
+
+
+def test_an_api_name_whose_module_fails_to_import_raises_that_error():
+    """Loaded on first use, ``from prefdata import build`` met an AttributeError inside the pipeline's
+    import (a dependency's: numpy 2 beside an older pyarrow) as "no such name", and bound the
+    subpackage ``prefdata.build``: ``build(...)`` then said "'module' object is not callable"."""
+    code = (
+        "import polars\n"
+        "del polars.Struct\n"  # a name the pipeline uses at import, gone as in a mismatched install
+        "try:\n"
+        "    from prefdata import build\n"
+        "except ImportError as exc:\n"
+        "    print(type(exc).__name__, str(exc).split(':')[0], isinstance(exc.__cause__, AttributeError))\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert shown == "ImportError cannot load prefdata.build True"
 
 
 def test_importing_prefdata_or_its_command_loads_no_data_stack():

@@ -29,6 +29,9 @@ def test_import_starts_no_polars_query_and_a_panic_later_is_not_exit_1(tmp_path:
              "        return _f(*a, **k)\n"
              "    setattr(owner, name, spy)\n"
              "import prefdata, prefdata.cli\n"
+             # the API and command modules: imported when a command runs, still before any query may
+             "import prefdata.build.pipeline, prefdata.check.api, prefdata.inspect, prefdata.report\n"
+             "import prefdata.cli.build, prefdata.cli.check, prefdata.cli.inspect, prefdata.cli.report\n"
              "print(ran)\n")
     result = _run(["-c", probe], tmp_path)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
