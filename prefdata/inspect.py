@@ -112,16 +112,16 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             if any(values):
                 fields = field_stats(sample, undecoded)
         shown = [_with_undecoded(rec, undecoded.get(i, {})) for i, rec in enumerate(sample[:examples])]
-        lost = taken.damage is not None and bool(taken.damage.columns)
+        lost = bool(taken.damaged_columns)
         damage = str(taken.damage) if taken.damage is not None and not lost else None
         report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), fields, shown, None, None, "", damage=damage,
-                            unread=taken.damage.detail if lost else None)
+                            unread=taken.damage.detail if lost else None)  # type: ignore[union-attr]
         try:
             source = detect_file(f, detection)
             shape = make_shape(source, detection)
             reads = columns_read(shape)
             # as the build skips it (without a config: a damaged column the shape reads is one detection missed)
-            if (unreadable := named_twice(f, taken.columns, reads) or (taken.unreadable_for(f, reads) and taken.undetected(f))) is not None:
+            if (unreadable := named_twice(f, taken.columns, reads) or (taken.undetected(f) if taken.reads_damaged(reads) else None)) is not None:
                 result.skipped.append(SkippedFile.unreadable(f, unreadable))
                 continue
             if (unreadable := unreadable_column(f, shape)) is not None:  # a decimal256 column the shape reads

@@ -155,7 +155,7 @@ def console_main() -> None:
 
 
 class _Interrupt:
-    """Whether this process has had a Ctrl-C (:func:`_on_interrupt`)."""
+    """Whether the running :func:`main` call has had a Ctrl-C (:func:`_on_interrupt`; reset by each call)."""
 
     seen = False
 

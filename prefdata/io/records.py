@@ -686,23 +686,32 @@ class Sample:
     #: ``columns``: Parquet columns damaged before the first record, unread in every record (``undecoded``)
     damage: Damage | None = None
 
+    @property
+    def damaged_columns(self) -> tuple[str, ...]:
+        """The Parquet columns damaged before the first record, unread in every record (() when none)."""
+        return self.damage.columns if self.damage is not None else ()
+
+    def reads_damaged(self, read: Collection[str] | None) -> bool:
+        """Whether a build reading the columns ``read`` (None: all) reads one of :attr:`damaged_columns`."""
+        return bool(self.damaged_columns) and (read is None or not set(self.damaged_columns).isdisjoint(read))
+
     def unreadable_for(self, f: InputFile, read: Collection[str] | None) -> UnreadableFileError | None:
         """Why a build reading the columns ``read`` of ``f`` (None: all) skips it, or None: it reads a
-        Parquet column damaged before the first record (``damage.columns``), as a file damaged before
-        its first record is skipped; damage in a column it never reads loses nothing."""
-        if self.damage is None or not self.damage.columns or (read is not None and not set(self.damage.columns) & set(read)):
+        Parquet column damaged before the first record, as a file damaged before its first record is
+        skipped; damage in a column it never reads loses nothing."""
+        if not self.reads_damaged(read):
             return None
-        return UnreadableFileError(f"{shown_name(f.name)}: {self.damage.detail}; the source reads {_it(self.damage.columns)}, so no record could be read")
+        return UnreadableFileError(f"{shown_name(f.name)}: {self.damage.detail}; the source reads {_it(self.damaged_columns)}, so no record could be read")  # type: ignore[union-attr]
 
     def undetected(self, f: InputFile) -> UnreadableFileError | None:
         """Why a build without a config skips ``f``, or None: a Parquet column damaged before the first
         record shows no value, and detection cannot tell what a missing value would have made of the
         shape (a damaged ``history`` looks like none), so only a config may leave the column unread."""
-        if self.damage is None or not self.damage.columns:
+        if not self.damaged_columns:
             return None
-        it = _it(self.damage.columns)
+        it = _it(self.damaged_columns)
         return UnreadableFileError(
-            f"{shown_name(f.name)}: {self.damage.detail}; its shape is not detected without {it}: a --config whose "
+            f"{shown_name(f.name)}: {self.damage.detail}; its shape is not detected without {it}: a --config whose "  # type: ignore[union-attr]
             f"source does not read {it} builds the rest"
         )
 
