@@ -21,7 +21,7 @@ This module reads the header the way ``datasets`` 5 does (``huggingface_hub``'s 
 - ``data_files`` is a pattern, a list of patterns (all train) or a list of ``{split, path}``;
   patterns are globs relative to the dataset folder (``*`` stops at ``/``, ``**`` is a whole path
   part and crosses them); a path without wildcards must name a file, a glob that matches nothing is
-  skipped, and each split must find a file;
+  skipped, and each split must find a file, a file counting only with an extension the loader reads;
 - the first config's patterns are resolved once from the dataset folder to choose a reader, and the
   default config's from its ``data_dir``, so both must find files.
 
@@ -165,6 +165,8 @@ _READABLE = _PARQUET | {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".txt", ".
 _TIE_ORDER = (".parquet", ".lance", ".vortex", ".arrow", ".jsonl", ".json", ".csv")
 #: ``datasets.load._ALL_METADATA_FILENAMES``: counted after every data file.
 _METADATA_FILES = frozenset({"instruction.md", "latest_version_hint.json", "metadata.csv", "metadata.jsonl", "metadata.parquet", "task.toml"})
+#: ``datasets.packaged_modules._ALL_METADATA_EXTENSIONS``: kept in a split beside the data files (Lance's).
+_METADATA_EXTENSIONS = (".idx", ".manifest", ".txn")
 #: Archives whose members decide the reader (``datasets.config.ARCHIVES_MAX_NUMBER_FOR_MODULE_INFERENCE``).
 _ARCHIVES_READ = 10
 #: Without ``datasets``: extensions that share a reader (``_EXTENSION_TO_MODULE``); any other is its own.
@@ -251,16 +253,18 @@ def _loader_tables() -> tuple[dict[str, str], frozenset[str]]:
     reader, named with its options (``.tsv`` is the CSV reader with a tab separator, a reader of its
     own), and the extensions, as written, that keep a file in a split. Without ``datasets``, the
     common ones."""
-    try:
-        from datasets.load import _EXTENSION_TO_MODULE as table  # imported only for a folder without a card
+    try:  # imported only when a split holds files other than Parquet
+        from datasets.load import _ALL_ALLOWED_EXTENSIONS as allowed
+        from datasets.load import _EXTENSION_TO_MODULE as table
     except ImportError:
         # without .zip, which is read by its members (datasets' table has no .zip either)
         table = {ext: (_READER_OF.get(ext, ext.lstrip(".")), {"sep": "\t"} if ext == ".tsv" else {}) for ext in _READABLE - {".zip"}}
+        allowed = [*table, ".zip", *_METADATA_EXTENSIONS]
     readers = {
         ext.lower(): module + (f" ({', '.join(f'{k}={v!r}' for k, v in sorted(kwargs.items()))})" if kwargs else "")
         for ext, (module, kwargs) in table.items()
     }
-    return readers, frozenset(table) | {".zip"}
+    return readers, frozenset(allowed)
 
 
 def _example(files: list[str], reader: str | None) -> str:
@@ -401,7 +405,9 @@ def _resolve(patterns: dict[str, list[str]], base: str, files: _Files, config: d
     that read it. As ``DataFilesList.from_patterns`` does with ``resolve_pattern``'s FileNotFoundError,
     a path without wildcards that names no file is refused, and a glob that matches nothing is
     skipped; a split none of whose patterns finds a file is refused too (the loader then fails on the
-    empty split: "Couldn't infer the same data file format", "corresponds to no data").
+    empty split: "Couldn't infer the same data file format", "corresponds to no data"). A file
+    counts only with an extension the loader reads (``resolve_pattern``'s ``allowed_extensions``):
+    ``data/*.bak`` matches nothing, and ``data/a.bak`` names no file.
 
     A card may list thousands of shard paths: a path without wildcards is looked up, and a split's
     globs are matched together, in one pass over the files.
@@ -411,21 +417,22 @@ def _resolve(patterns: dict[str, list[str]], base: str, files: _Files, config: d
         wanted = {glob: _joined(base, glob, files.root) for glob in given}
         literal = {g: p for g, p in wanted.items() if not _WILDCARD.search(p)}
         globs = {g: _glob_regex(p, config) for g, p in wanted.items() if g not in literal}
-        matched = dict.fromkeys(p for p in literal.values() if p in files.names)
-        unmatched = [g for g, p in literal.items() if p not in files.names]
+        matched = dict.fromkeys(p for p in literal.values() if p in files.names and _loaded_by_extension(p))
+        unmatched = [g for g, p in literal.items() if p not in matched]
         if globs:
             either = re.compile("|".join(f"(?:{r.pattern})" for r in globs.values()))
-            hits = [f for f in files.listed if either.fullmatch(f)]
+            hits = [f for f in files.listed if either.fullmatch(f) and _loaded_by_extension(f)]
             matched.update(dict.fromkeys(hits))
             # a glob is skipped; a path whose wildcards come from data_dir alone is not (has_magic is of the path as given)
             unmatched += [g for g, r in globs.items() if not _WILDCARD.search(g) and not any(r.fullmatch(f) for f in hits)]
         where = f"the dataset card's config {shown(config['config_name'])}: "
         under = f" under {base}/" if base else ""
         if unmatched:
-            raise CardError(f"{where}{split} pattern {shown(unmatched[0])} matches no file{under}")
+            raise CardError(f"{where}{split} pattern {shown(unmatched[0])} matches no file{under}{_unread(wanted[unmatched[0]], files)}")
         if not matched:
             named = f"pattern {shown(given[0])} matches" if len(given) == 1 else f"patterns {shown(given)} match"
-            raise CardError(f"{where}{split} {named} no file{under}")
+            unread = next(filter(None, (_unread(p, files) for p in wanted.values())), "")
+            raise CardError(f"{where}{split} {named} no file{under}{unread}")
         for f in sorted(matched):
             out.setdefault(f, []).append(split)
     return out
@@ -437,6 +444,24 @@ def _joined(base: str, pattern: str, root: str) -> str:
         return pattern[len(root) + 1:]
     pattern = pattern.removeprefix("./")
     return pattern if not base or pattern.startswith("/") else f"{base}/{pattern}"
+
+
+def _loaded_by_extension(f: str) -> bool:
+    """Whether the loader keeps a file a pattern matches (``resolve_pattern``): one of its name's
+    suffixes, as written, is an extension it reads. A Parquet shard always is, so its table (and
+    ``datasets``) is only consulted for other files."""
+    suffixes = _written_suffixes(f)
+    return bool(_PARQUET.intersection(suffixes)) or bool(_loader_tables()[1].intersection(suffixes))
+
+
+def _unread(pattern: str, files: _Files) -> str:
+    """Why a pattern that names files matches none: the loader reads none of them (their extension)."""
+    try:
+        regex = re.compile(re.escape(pattern)) if not _WILDCARD.search(pattern) else _glob_regex(pattern, {"config_name": ""})
+    except CardError:
+        return ""
+    named = next((f for f in files.listed if regex.fullmatch(f)), None)
+    return f" that datasets reads ({named} has no extension it reads)" if named else ""
 
 
 def _relative(root: Path, f: Path) -> str:

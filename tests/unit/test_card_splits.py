@@ -306,6 +306,54 @@ def test_a_pattern_that_matches_nothing_is_refused_as_the_loader_refuses_it(tmp_
         assert {f.relative_to(tmp_path).as_posix(): s for f, s in card.splits.items()} == expected
 
 
+#: data_files beside data/a.parquet, data/b.parquet and files the loader has no reader for (``.bak``, an
+#: extension-less ``NOTES``) -> what load_dataset reads, or None where it fails. ``resolve_pattern`` keeps a
+#: matched file only when one of its name's suffixes is an extension the loader reads: a glob left with
+#: none is skipped, a path without wildcards is refused, and a split left with no file fails.
+UNREAD_EXTENSIONS = {
+    "a split whose glob matches only files without a readable extension": (
+        "  - {split: train, path: data/a*}\n  - {split: test, path: data/*.bak}\n", None),
+    "an extension-less file": ("  - {split: train, path: data/a*}\n  - {split: test, path: data/NOTES*}\n", None),
+    "such a glob beside a match is skipped": (
+        "  - split: train\n    path: [data/a*, data/*.bak]\n  - {split: test, path: data/b*}\n",
+        {"data/a.parquet": ["train"], "data/b.parquet": ["test"]}),
+    "a path naming such a file is refused": (
+        "  - split: train\n    path: [data/a.parquet, data/old.bak]\n  - {split: test, path: data/b*}\n", None),
+    "a glob over both keeps the readable files": (
+        "  - {split: train, path: 'data/[aN]*'}\n  - {split: test, path: data/b*}\n",
+        {"data/a.parquet": ["train"], "data/b.parquet": ["test"]}),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREAD_EXTENSIONS))
+def test_files_the_loader_has_no_reader_for_match_no_pattern(tmp_path: Path, case: str) -> None:
+    body, expected = UNREAD_EXTENSIONS[case]
+    files = _parquet(tmp_path, "data/a.parquet", "data/b.parquet")
+    (tmp_path / "data" / "old.bak").write_bytes(b"not data")
+    (tmp_path / "data" / "NOTES").write_text("not data either", encoding="utf-8")
+    _card(tmp_path, "configs:\n- config_name: default\n  data_files:\n" + body)
+    card = card_splits(tmp_path, files)
+    if expected is None:
+        with pytest.raises((FileNotFoundError, ValueError)):
+            _loaded(tmp_path)
+        assert card.problem is not None and "no file that datasets reads" in card.problem and card.splits == {}
+    else:
+        assert _loaded(tmp_path) == expected
+        assert card.problem is None
+        assert {f.relative_to(tmp_path).as_posix(): s for f, s in card.splits.items()} == expected
+
+
+def test_a_split_of_unreadable_files_names_one_of_them(tmp_path: Path) -> None:
+    """The problem says why a pattern that names a file matches none: the loader reads no file of its extension."""
+    files = _parquet(tmp_path, "data/a.parquet")
+    (tmp_path / "data" / "old.bak").write_bytes(b"not data")
+    _card(tmp_path, "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/a*}\n"
+                    "  - {split: test, path: data/*.bak}\n")
+    assert card_splits(tmp_path, files).problem == (
+        "the dataset card's config 'default': test pattern 'data/*.bak' matches no file that datasets reads "
+        "(data/old.bak has no extension it reads): datasets.load_dataset fails on it")
+
+
 def test_a_split_that_finds_nothing_is_named_with_its_patterns(tmp_path: Path) -> None:
     files = _parquet(tmp_path, "data/a.parquet")
     _card(tmp_path, "configs:\n- config_name: default\n  data_files:\n  - {split: train, path: data/a*}\n"
