@@ -35,4 +35,7 @@ def single_pass(dataset: Dataset, config: CheckConfig, plans: list[Plan]) -> pl.
     for plan in plans:
         exprs.update(plan.columns)
     lf = with_view(dataset.scan()).select(*[e.alias(name) for name, e in exprs.items()])
-    return dataset.collect(lf)
+    # The streaming engine returns each column in hundreds of morsel-sized chunks; every later
+    # select, filter or join over the frame pays per chunk (the PII matches' extraction took 1.5 s
+    # over 650 chunks, 0.02 s over one), so the compact frame is made contiguous once.
+    return dataset.collect(lf).rechunk()

@@ -156,3 +156,24 @@ def test_a_check_disabled_in_a_config_file_names_the_file(clean_dataset, tmp_pat
     result = check(clean_dataset, config=config, write=False)
     (outcome,) = [c for c in result.checks if c.id == "near_duplicates"]
     assert (outcome.passed, outcome.message) == (True, f"skipped: disabled in {config}")
+
+
+def test_the_single_pass_frame_is_contiguous(tmp_path, monkeypatch):
+    """The streaming engine returns each column of the single pass in one chunk per morsel, and every
+    check family's select, filter and join over the frame then paid per chunk (the PII matches'
+    extraction took 1.5 s on the 1M-pair benchmark, 0.02 s on one chunk): the frame the families
+    read is made contiguous once."""
+    from prefdata.check import api
+    from prefdata.check.single_pass import single_pass
+    from tests.check.rows import write_rows
+
+    rows = [{"prompt": f"q{i}", "chosen": f"a{i}", "rejected": f"b{i}", "split": "test" if i % 4 == 0 else "train"} for i in range(40)]
+    frames = []
+
+    def kept(*args, **kwargs):
+        frames.append(single_pass(*args, **kwargs))
+        return frames[-1]
+
+    monkeypatch.setattr(api, "single_pass", kept)
+    check(write_rows(tmp_path, rows), write=False)
+    assert set(frames[0].n_chunks("all")) == {1}
