@@ -220,6 +220,18 @@ def test_best_vs_random_draws_the_same_pairs_however_the_log_is_split(tmp_path: 
     assert _texts(tmp_path / "other-seed") != results[0]
 
 
+def test_best_vs_random_draws_by_the_prompt_too(tmp_path: Path) -> None:
+    """README rated: the best_vs_random draw "hashes the prompt and completion text": forty prompts with
+    the same three worse completions do not all draw the same one (a draw keyed on the completions
+    alone would; independent draws all alike have probability 3 * (1/3)**40)."""
+    worse = [{"t": "Weak one.", "s": 1}, {"t": "Weak two.", "s": 2}, {"t": "Weak three.", "s": 3}]
+    raw = _jsonl(tmp_path / "r.jsonl", [{"p": f"Question number {i}?", "c": [{"t": "Best answer.", "s": 9}, *worse]} for i in range(40)])
+    prefdata.build(raw, tmp_path / "out", config=_rated("best_vs_random", seed=7), test_fraction=0, quiet=True)
+    drawn = [r[0]["content"] for r in pairs(tmp_path / "out")["rejected"].to_list()]
+    assert len(drawn) == 40
+    assert len(set(drawn)) >= 2 and set(drawn) <= {"Weak one.", "Weak two.", "Weak three."}
+
+
 # -- models_from -------------------------------------------------------------------------------------
 
 

@@ -204,6 +204,52 @@ def test_only_deleted_true_deletes_a_tree_message(tmp_path: Path, deleted: objec
     assert _rejects(tmp_path / "del") == [(1, "filtered_out", "prompt")]
 
 
+def test_skip_deleted_false_keeps_deleted_tree_messages(tmp_path: Path) -> None:
+    """README tree: deleted messages are left out (config ``skip_deleted``, on by default);
+    with ``skip_deleted: false`` a ``deleted: true`` reply is an ordinary one and pairs."""
+    tree = m("prompter", "Best pizza topping?", None,
+             m("assistant", "Mushrooms.", 0), m("assistant", "Glue.", 1, deleted=True), m("assistant", "Pineapple.", 2))
+    raw = _jsonl(tmp_path / "t.jsonl", [{"prompt": tree}])
+    for skip, rejected in ((True, ["Pineapple."]), (False, ["Glue.", "Pineapple."])):
+        config = {"sources": [{**TREE["sources"][0], "skip_deleted": skip}]}
+        prefdata.build(raw, tmp_path / f"out_{skip}", config=config, test_fraction=0)
+        assert [r for _, _, r in _texts(tmp_path / f"out_{skip}")] == rejected, skip
+        assert _rejects(tmp_path / f"out_{skip}") == []
+
+
+@pytest.mark.parametrize(("user", "assistant"), [("Prompter", "Assistant"), (" PROMPTER", "ASSISTANT ")])
+def test_tree_roles_are_read_trimmed_and_in_any_case(tmp_path: Path, user: str, assistant: str) -> None:
+    """README tree: "Roles map as in every shape" (trimmed, case-insensitive, messages.ROLE_ALIASES):
+    ``Prompter``/``ASSISTANT `` pair as ``prompter``/``assistant`` do, never ``unknown_role``."""
+    tree = m(user, "Best pizza topping?", None, m(assistant, "Mushrooms.", 0), m(assistant, "Glue.", 1))
+    prefdata.build(_jsonl(tmp_path / "t.jsonl", [{"prompt": tree}]), tmp_path / "out", config=TREE, test_fraction=0)
+    assert _rejects(tmp_path / "out") == [] and _dropped(tmp_path / "out") == {}
+    got = pairs(tmp_path / "out")
+    assert [(t["role"], t["content"]) for t in got["prompt"][0]] == [("user", "Best pizza topping?")]
+    assert _texts(tmp_path / "out") == [("Best pizza topping?", "Mushrooms.", "Glue.")]
+
+
+def test_ranked_replies_under_an_assistant_message_form_no_pair(tmp_path: Path) -> None:
+    """README: a prompt ends in a user or tool turn, so ranked assistant replies under an *assistant*
+    message are no pairing parent: they give no pair and no ``bad_turn_order`` drop is counted."""
+    tree = m("prompter", "Tell me a joke.", None,
+             m("assistant", "Why did the chicken cross the road?", 0,
+               m("assistant", "To get to the other side.", 0), m("assistant", "Because.", 1)),
+             m("assistant", "No.", 1))
+    prefdata.build(_jsonl(tmp_path / "t.jsonl", [{"prompt": tree}]), tmp_path / "out", config=TREE, test_fraction=0)
+    assert _texts(tmp_path / "out") == [("Tell me a joke.", "Why did the chicken cross the road?", "No.")]
+    assert _dropped(tmp_path / "out") == {} and _rejects(tmp_path / "out") == []
+
+
+def test_a_tree_whose_root_is_blank_is_a_reject_for_that(tmp_path: Path) -> None:
+    """README tree: "one whose root cannot be a turn is a reject for that": a blank root text is
+    ``empty_field`` on the root's text, with ranked replies or none (never ``no_ranked_replies``)."""
+    trees = [m("prompter", "  ", None, m("assistant", "Hm?")),
+             m("prompter", " ", None, m("assistant", "A", 0), m("assistant", "B", 1))]
+    prefdata.build(_jsonl(tmp_path / "t.jsonl", [{"prompt": t} for t in trees]), tmp_path / "out", config=TREE, test_fraction=0)
+    assert _rejects(tmp_path / "out") == [(1, "empty_field", "prompt.text"), (2, "empty_field", "prompt.text")]
+
+
 def test_llamafactory_sharegpt_tool_roles(tmp_path: Path) -> None:
     """LLaMA-Factory's ShareGPT ``from`` values: ``function_call`` is the model's call (an assistant turn)
     and ``observation`` the tool's result (a tool turn), as messages.ROLE_ALIASES maps them."""
@@ -240,6 +286,20 @@ def test_a_non_text_part_is_named_by_the_field_that_holds_it(tmp_path: Path) -> 
             {"p": "q2", "good": _said({"type": "text", "text": "see"}, image), "bad": _said({"type": "text", "text": "no"})}]
     prefdata.build(_jsonl(tmp_path / "c.jsonl", rows), tmp_path / "out", config=PARTS, test_fraction=0)
     assert _rejects(tmp_path / "out") == [(1, "non_text_content", "bad"), (2, "non_text_content", "good")]
+
+
+def test_a_non_text_part_in_the_prompt_is_a_reject_naming_the_prompt_field(tmp_path: Path) -> None:
+    """README: non-text content is never coerced: an image part in a preference *prompt* list is
+    non_text_content on the raw prompt field, as in chosen or rejected, not dropped to leave a pair
+    whose prompt lost what the question was about."""
+    question = [{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
+                                             {"type": "image_url", "image_url": {"url": "http://x/cat.png"}}]}]
+    plain = [{"role": "user", "content": [{"type": "text", "text": "Say hi."}]}]
+    rows = [{"p": plain, "good": _said({"type": "text", "text": "Hi!"}), "bad": _said({"type": "text", "text": "No."})},
+            {"p": question, "good": _said({"type": "text", "text": "A cat."}), "bad": _said({"type": "text", "text": "A dog."})}]
+    prefdata.build(_jsonl(tmp_path / "c.jsonl", rows), tmp_path / "out", config=PARTS, test_fraction=0)
+    assert _rejects(tmp_path / "out") == [(2, "non_text_content", "p")]
+    assert _texts(tmp_path / "out") == [("Say hi.", "Hi!", "No.")]
 
 
 @pytest.mark.parametrize("blank", ["", "  \n"])

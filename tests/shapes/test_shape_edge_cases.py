@@ -66,6 +66,20 @@ def test_a_blank_score_or_rank_is_a_missing_one_as_null_is(tmp_path: Path, shape
     assert built["blank"] == built["null"] and len(built["null"]) == 1
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_blank_rated_model_name_is_a_missing_one(tmp_path: Path, parallel: bool) -> None:
+    """fields.blank_as_null: an optional field (a model name) reads a blank value as missing, as null
+    is, in a rated completion's ``model`` and in a parallel ``models`` list alike."""
+    if parallel:
+        record = {"q": "Name a fruit.", "c": ["Apple.", "A car."], "s": [9, 1], "m": ["", " "]}
+        columns = {"prompt": "q", "completions": "c", "text": "$", "scores": "s", "models": "m"}
+    else:
+        record = {"q": "Name a fruit.", "c": [{"t": "Apple.", "s": 9, "m": ""}, {"t": "A car.", "s": 1, "m": "  "}]}
+        columns = {"prompt": "q", "completions": "c", "text": "t", "score": "s", "model": "m"}
+    prefdata.build(_jsonl(tmp_path / "r.jsonl", [record]), tmp_path / "out", config={"sources": [{"shape": "rated", "columns": columns}]})
+    assert pairs(tmp_path / "out").select("chosen_model", "rejected_model").rows() == [(None, None)]
+
+
 PAIRWISE = {"sources": [{"shape": "pairwise", "columns": {"prompt": "p", "response_a": "a", "response_b": "b", "winner": "w"},
                          "winner_values": {"a": [1], "b": [2], "tie": [0]}}]}
 
@@ -497,6 +511,57 @@ def test_feedback_repeats_follow_keep_duplicates_and_the_cap(tmp_path: Path) -> 
         (3, "unpaired", "over max_pairs_per_prompt (1) for this prompt"),
         (4, "duplicate_record", "same prompt, response and label as k.jsonl record 3, which is kept"),  # not a pair's copy
     ]
+
+
+def test_only_a_repeat_of_an_unpaired_record_is_a_duplicate_record(tmp_path: Path) -> None:
+    """README feedback: "An exact repeat of an unpaired record ... in the same source or another, is a
+    duplicate_record reject, so kto/ holds it once". Source a's two votes on one text are
+    identical_responses rejects, never exported; source b's lone record with that text and vote repeats
+    no unpaired record, so it stays unpaired and is the one kto/ row."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _jsonl(raw / "a.jsonl", [{"prompt": "Is it sunny?", "response": "Yes.", "label": v} for v in ("up", "down")])
+    _jsonl(raw / "b.jsonl", [{"prompt": "Is it sunny?", "response": "Yes.", "label": "up"}])
+    source = {"shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "label"},
+              "labels": {"up": ["up"], "down": ["down"]}}
+    config = {"sources": [{**source, "name": "a", "path": "a.jsonl"}, {**source, "name": "b", "path": "b.jsonl"}],
+              "output": {"kto_export": True}}
+    prefdata.build(raw, tmp_path / "out", config=config)
+    assert rejects(tmp_path / "out").sort("file", "record").select("file", "record", "reason").rows() == [
+        ("a.jsonl", 1, "identical_responses"), ("a.jsonl", 2, "identical_responses"), ("b.jsonl", 1, "unpaired")]
+    kto = pl.read_parquet(tmp_path / "out" / "kto" / "*.parquet")
+    assert [(c[0]["content"], label) for c, label in kto.select("completion", "label").rows()] == [("Yes.", True)]
+
+
+def test_feedback_leftovers_name_the_response_field_and_unpaired_the_label(tmp_path: Path) -> None:
+    """README feedback: a record whose only opposite votes are the same text is identical_responses, and
+    a copy of a written pair is duplicate_pair; both are about the response and name its raw field (as
+    every reject names its raw field), while unpaired (no opposite vote) names the label field."""
+    rows = [{"q": "Same text both ways?", "completion": "Yes.", "vote": "up"},
+            {"q": "Same text both ways?", "completion": " Yes. ", "vote": "down"},
+            {"q": "A real pair?", "completion": "Good.", "vote": "up"},
+            {"q": "A real pair?", "completion": "Bad.", "vote": "down"},
+            {"q": "A real pair?", "completion": "Bad.", "vote": "down"},
+            {"q": "Lonely?", "completion": "Alone.", "vote": "up"}]
+    config = {"sources": [{"shape": "feedback", "columns": {"prompt": "q", "response": "completion", "label": "vote"},
+                           "labels": {"up": ["up"], "down": ["down"]}}]}
+    prefdata.build(_jsonl(tmp_path / "fb.jsonl", rows), tmp_path / "out", config=config)
+    assert rejects(tmp_path / "out").sort("record").select("record", "reason", "field").rows() == [
+        (1, "identical_responses", "completion"), (2, "identical_responses", "completion"),
+        (5, "duplicate_pair", "completion"), (6, "unpaired", "vote")]
+
+
+def test_a_blank_feedback_label_cell_is_a_missing_label(tmp_path: Path) -> None:
+    """A blank CSV cell is a missing value (CSV has no null; fields.value_text), as the pairwise verdict
+    test pins for ``winner``: an empty or blank label cell is missing_field on the label, not
+    unknown_verdict."""
+    raw = tmp_path / "fb.csv"
+    raw.write_text('prompt,response,rating\nHi?,Hello.,up\nHi?,Go away.,down\nBye?,See you.,\nBye?,Later.,"  "\n')
+    config = {"sources": [{"shape": "feedback", "columns": {"prompt": "prompt", "response": "response", "label": "rating"},
+                           "labels": {"up": ["up"], "down": ["down"]}}]}
+    prefdata.build(raw, tmp_path / "out", config=config)
+    assert rejects(tmp_path / "out").sort("record").select("record", "reason", "field", "detail").rows() == [
+        (3, "missing_field", "rating", "rating is missing"), (4, "missing_field", "rating", "rating is missing")]
 
 
 @pytest.mark.parametrize("neighbour", [None, {"prompt": "Q2", "response": "r", "rating": [1]}])
