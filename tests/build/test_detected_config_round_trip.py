@@ -18,6 +18,7 @@ from click.testing import CliRunner
 import prefdata
 from prefdata.cli import cli
 from prefdata.errors import AmbiguousLayoutError
+from prefdata.shapes.detect import detect
 from tests.support.dataset import pairs
 
 PAIR = {"prompt": "q", "chosen": "yes", "rejected": "no"}
@@ -167,6 +168,28 @@ def test_a_lone_key_a_field_path_cannot_name_is_named_when_detection_gives_up(tm
     renamed = field.replace(".", "_")
     with pytest.raises(AmbiguousLayoutError, match=rf"cannot tell its shape.*the field '{re.escape(field)}' holds '\.', .*rename it \(e\.g\. {re.escape(field)} -> {renamed}\)"):
         prefdata.build(tmp_path / "a.jsonl", tmp_path / "out")
+
+
+@pytest.mark.parametrize(("key", "renamed"), [("score.1", "score_1"), ("score[1]", "score_1")])
+def test_a_bracket_in_a_field_name_is_path_syntax_as_a_dot_is(key, renamed):
+    """README: a field path reads '.', '[' and ']' as nesting (``turns[0]`` indexes), so a field named
+    ``score[1]`` cannot be named in a config either: detection says so and suggests the rename."""
+    with pytest.raises(AmbiguousLayoutError) as caught:
+        detect([{"text": "x", key: 3}], name="f")
+    message = str(caught.value)
+    assert f"the field '{key}' holds '.', '[' or ']', which a field path reads as nesting" in message
+    assert f"(e.g. {key} -> {renamed})" in message
+
+
+@pytest.mark.parametrize(("keys", "example"), [
+    (["a.1", "b.1", "c.1"], "(e.g. a.1 -> a_1, b.1 -> b_1, c.1 -> c_1)"),
+    (["a.1", "b.1", "c.1", "d.1"], "(e.g. a.1 -> a_1, b.1 -> b_1, c.1 -> c_1, ...)"),
+])
+def test_the_rename_example_shows_three_fields_and_elides_only_more(keys, example):
+    """detect: the rename example lists up to three fields, and ", ..." says only that more are left out."""
+    with pytest.raises(AmbiguousLayoutError) as caught:
+        detect([{k: "x" for k in keys}], name="f")
+    assert example in str(caught.value)
 
 
 def test_hh_dialogues_with_single_line_breaks_get_markers_that_split_them(tmp_path):

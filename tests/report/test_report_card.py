@@ -393,3 +393,50 @@ def test_the_shard_digest_covers_the_kto_shards(tmp_path):
         descriptions.append([c["description"] for c in configs])
     assert all(re.fullmatch(r"prefdata shards [0-9a-f]{16}", d) for pair in descriptions for d in pair)
     assert descriptions[0][0] == descriptions[1][0] and descriptions[0][1] != descriptions[1][1]
+
+
+def test_the_card_counts_the_kto_rows_not_the_kto_shards():
+    """README feedback: ``output.kto_export: true`` writes the unpaired records under kto/ and "the card
+    counts them": the rows of all kto/ shards (2 + 3), not the number of shard files (2)."""
+    outputs = [{"path": "data/train-00000-of-00001.parquet", "split": "train", "rows": 1, "sha256": "a" * 64},
+               {"path": "kto/train-00000-of-00002.parquet", "split": "train", "rows": 2, "sha256": "b" * 64},
+               {"path": "kto/train-00001-of-00002.parquet", "split": "train", "rows": 3, "sha256": "c" * 64}]
+    card = render_card({"prefdata_version": "0.1.0", "outputs": outputs, "inputs": [],
+                        "counts": {"records_read": 7, "pairs_written": 1, "records_rejected": 5}})
+    [line] = [ln for ln in card.splitlines() if ln.startswith("| unpaired rows for KTO")]
+    assert line.endswith("| 5 |")
+
+
+def test_the_provenance_line_counts_every_raw_file_not_every_source():
+    """The card's "Built by prefdata V from N raw file(s)": N is the files read (the manifest's
+    ``inputs``), so one source whose path selects two files is two raw files."""
+    inputs = [{"path": f"{day}.jsonl", "source": "log", "records": 4} for day in ("day1", "day2")]
+    card = render_card({"prefdata_version": "0.1.0", "outputs": [], "inputs": inputs, "counts": {"pairs_written": 8}})
+    assert "Built by prefdata 0.1.0 from 2 raw file(s)." in card
+
+
+def test_the_users_end_mark_above_the_begin_mark_is_not_the_end_of_prefdatas_text():
+    """README: the card's text outside the two marks around what prefdata writes is the user's. An end
+    line the user pasted into the intro is not the end of prefdata's part: it is written once again, and
+    the note after the real end line is kept."""
+    manifest = {"prefdata_version": "0.1.0", "inputs": [], "outputs": [],
+                "counts": {"records_read": 3, "pairs_written": 2, "records_rejected": 1}}
+    card = render_card(manifest)
+    edited = card.replace("# Preference dataset", "# My data\n\nDo not edit below\n" + END_MARK + "\n", 1) + "\nMy closing note.\n"
+    edits = UserEdits.parse(edited)
+    assert edits.after == "My closing note."
+    again = render_card(manifest, edits=edits)
+    assert again.count(BEGIN_MARK) == 1 and again.count("## Counts") == 1
+    assert again.rstrip().endswith("My closing note.")
+
+
+def test_the_licence_note_appears_only_for_the_placeholder_licence():
+    """README: set ``license:`` before publishing: the card's note that ``license: other`` is a
+    placeholder is written when the header's licence is ``other``, not for ``license: mit`` nor for a
+    user's header with no licence key (the note would name a ``license: other`` that is not there)."""
+    manifest = {"prefdata_version": "0.1.0", "inputs": [], "outputs": [], "counts": {"pairs_written": 1}}
+    fresh = render_card(manifest)
+    assert "**Licence:**" in fresh and "license: other\n" in fresh
+    for replacement in ("license: mit\n", "pretty_name: My chats\n"):
+        again = render_card(manifest, edits=UserEdits.parse(fresh.replace("license: other\n", replacement, 1)))
+        assert "**Licence:**" not in again, replacement

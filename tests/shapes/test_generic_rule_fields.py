@@ -72,6 +72,14 @@ def test_a_prompt_of_several_fields_keeps_its_name_and_lists_them(tmp_path: Path
     assert _build(tmp_path, records, source) == [(1, "empty_field", "prompt", "prompt (from sys, q) has an empty turn")]
 
 
+def test_a_prompt_with_a_history_lists_both_fields(tmp_path: Path) -> None:
+    """A prompt built from LLaMA-Factory's ``history`` and the prompt field is a prompt of several fields:
+    an empty turn in the history is "prompt (from history, q)", not blamed on ``q`` alone."""
+    records = [{"q": "And now?", "history": [["Hi.", " "]], "good": "a", "bad": "b"}]
+    source = {"shape": "preference", "columns": {"prompt": "q", "history": "history", "chosen": "good", "rejected": "bad"}}
+    assert _build(tmp_path, records, source) == [(1, "empty_field", "prompt", "prompt (from history, q) has an empty turn")]
+
+
 def test_transcript_rejects_name_the_dialogue_fields(tmp_path: Path) -> None:
     """The responses are the final turns of one field each; the prompt is the turns both dialogues share."""
     records = [

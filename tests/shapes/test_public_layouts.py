@@ -261,6 +261,17 @@ def test_whole_conversations_next_to_a_prompt_field_are_read_as_transcripts(tmp_
     assert (bad["record"], bad["reason"], bad["field"]) == (3, "wrong_type", "score_rejected")
 
 
+def test_system_first_conversations_next_to_a_prompt_are_transcripts(tmp_path: Path) -> None:
+    """detect: chosen lists that carry the conversation before the reply, "more than one user turn, or
+    a system turn (Capybara, orpo-dpo-mix)", are a transcript: [system, user, assistant] lists beside a
+    prompt field too, whose system turn the prompt field cannot say."""
+    def conv(q: str, a: str) -> list[dict]:
+        return [{"role": "system", "content": "Be brief."}, {"role": "user", "content": q}, {"role": "assistant", "content": a}]
+
+    rows = [{"prompt": f"Question {i}?", "chosen": conv(f"Question {i}?", "Yes."), "rejected": conv(f"Question {i}?", "No.")} for i in range(5)]
+    assert _detected(_jsonl(tmp_path / "orpo.jsonl", rows)).shape == "transcript"
+
+
 def test_single_turn_conversations_next_to_a_prompt_stay_preference(tmp_path: Path) -> None:
     """UltraFeedback-binarized style (chosen = [user prompt, assistant reply]) keeps its documented shape."""
     row = {"prompt": "Hi", "chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
@@ -446,6 +457,31 @@ def test_prompt_markers_on_a_prompt_that_is_not_a_string_are_a_config_error(tmp_
     config = {"sources": [{"shape": "preference", "columns": {"prompt": "prompt", "prompt_markers": {}}}]}
     with pytest.raises(ConfigError, match="'prompt' holds messages; remove prompt_markers"):
         prefdata.build(raw, tmp_path / "out", config=config)
+
+
+def test_prompt_markers_beside_a_prompt_template_are_a_config_error(tmp_path: Path) -> None:
+    """prompt_markers split a prompt *string*; a prompt built by a prompt_template has none to split, so
+    the config is refused (not built with the markers silently ignored)."""
+    from prefdata.errors import ConfigError
+
+    raw = _jsonl(tmp_path / "r.jsonl", [{"instruction": "\n\nHuman: hi\n\nAssistant:", "input": "x", "good": "a", "bad": "b"}])
+    columns = {"prompt_template": "{instruction}\n\n{input}", "chosen": "good", "rejected": "bad",
+               "prompt_markers": {"user": "\n\nHuman:", "assistant": "\n\nAssistant:"}}
+    with pytest.raises(ConfigError, match="a prompt_template is used; remove prompt_markers"):
+        prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "preference", "columns": columns}]})
+    assert not (tmp_path / "out" / "data").exists()
+
+
+def test_a_marked_prompt_s_malformed_transcript_detail_names_its_field(tmp_path: Path) -> None:
+    """README (prompt_markers): text before the first marker is a malformed_transcript reject; like every
+    reject it names the raw field, in ``field`` and at the head of its detail."""
+    raw = _jsonl(tmp_path / "r.jsonl", [{"q": "\n\nHuman: hi\n\nAssistant:", "good": "a", "bad": "b"},
+                                        {"q": "preamble\n\nHuman: hi\n\nAssistant:", "good": "a", "bad": "b"}])
+    columns = {"prompt": "q", "chosen": "good", "rejected": "bad", "prompt_markers": {"user": "\n\nHuman:", "assistant": "\n\nAssistant:"}}
+    prefdata.build(raw, tmp_path / "out", config={"sources": [{"shape": "preference", "columns": columns}]})
+    [(record, reason, field, detail)] = rejects(tmp_path / "out").select("record", "reason", "field", "detail").rows()
+    assert (record, reason, field) == (2, "malformed_transcript", "q")
+    assert detail.startswith("q: ") and "first" in detail
 
 
 def test_a_numbered_verdict_needs_both_numbers_in_the_sample(tmp_path: Path) -> None:
