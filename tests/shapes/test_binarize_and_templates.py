@@ -295,6 +295,19 @@ def test_a_majority_is_taken_over_the_votes_cast(tmp_path: Path) -> None:
     assert_reconciled(tmp_path / "out")
 
 
+def test_the_annotator_details_list_a_missing_vote_as_null(tmp_path: Path) -> None:
+    """README pairwise: a missing vote is not counted, so it is common; the no_majority and
+    unknown_verdict details still list every vote, a missing one as ``null``."""
+    votes = [(1, 2, None), (1, None, 7)]
+    raw = _jsonl(tmp_path / "v.jsonl", [{"q": f"q{i}", "a": f"A{i}", "b": f"B{i}", "v1": v[0], "v2": v[1], "v3": v[2]} for i, v in enumerate(votes)])
+    config = {"sources": [{"shape": "pairwise", "columns": {"prompt": "q", "response_a": "a", "response_b": "b", "annotators": ["v1", "v2", "v3"]},
+                           "winner_values": {"a": [1], "b": [2], "tie": [0]}}]}
+    prefdata.build(raw, tmp_path / "out", config=config, quiet=True)
+    assert rejects(tmp_path / "out").sort("record").select("record", "reason", "detail").rows() == [
+        (1, "no_majority", "votes [1, 2, null]: no label has a majority"),
+        (2, "unknown_verdict", "votes [1, null, 7] hold a value that is none of the configured winner values")]
+
+
 def test_the_margin_tolerance_is_relative_to_the_scores(tmp_path: Path) -> None:
     raw = _jsonl(tmp_path / "r.jsonl", [{"p": "q1", "c": [{"t": "a", "s": 3e-10}, {"t": "b", "s": 1e-10}]}])
     prefdata.build(raw, tmp_path / "out", config=_rated("best_vs_worst"), quiet=True)

@@ -159,6 +159,21 @@ def test_a_missing_or_blank_pairwise_response_names_its_raw_field(tmp_path: Path
     assert_reconciled(tmp_path / "out")
 
 
+def test_a_non_text_part_in_a_pairwise_response_names_that_response(tmp_path: Path) -> None:
+    """README pairwise: a bad response "is a reject naming its raw field (`response1`)": an image part in
+    the B response is non_text_content on ``answer_b``, in the A response on ``answer_a``."""
+    def said(*parts: dict) -> list[dict]:
+        return [{"role": "assistant", "content": list(parts)}]
+
+    image = {"type": "image_url", "image_url": {"url": "http://x/y.png"}}
+    recs = [{"q": "Say hi.", "answer_a": said({"type": "text", "text": "Hi!"}), "answer_b": said({"type": "text", "text": "Hello!"}), "w": 1},
+            {"q": "Say bye.", "answer_a": said({"type": "text", "text": "Bye!"}), "answer_b": said(image), "w": 1},
+            {"q": "Say yes.", "answer_a": said(image), "answer_b": said({"type": "text", "text": "Yes."}), "w": 2}]
+    prefdata.build(_jsonl(tmp_path / "p.jsonl", recs), tmp_path / "out", config=PAIRWISE, test_fraction=0)
+    assert _rejects(tmp_path / "out") == [(2, "non_text_content", "answer_b"), (3, "non_text_content", "answer_a")]
+    assert pairs(tmp_path / "out").height == 1
+
+
 def test_models_from_trims_the_names(tmp_path: Path) -> None:
     """The spaces around the separator are no part of the names: "m1 _ m2" gave " m2" and "m1 "."""
     recs = [{"q": "Q1", "answer_a": "A", "answer_b": "B", "w": 1, "cmp": "m1 _ m2"}, {"q": "Q2", "answer_a": "A", "answer_b": "B", "w": 2, "cmp": " m1_m2 "}]

@@ -106,6 +106,20 @@ def test_winner_values_and_winner_threshold_together_are_a_config_error() -> Non
         parse_config({"sources": [source]})
 
 
+def test_the_pairwise_description_says_how_the_verdict_is_read() -> None:
+    """README's detected line ends "(value map)" for winner_values; a winner_threshold source says
+    "(threshold)", so the printed description does not call a threshold a value map."""
+    from prefdata.shapes.pairwise import PairwiseShape
+
+    threshold = {k: v for k, v in PAIRWISE["sources"][0].items() if k != "winner_values"}
+    threshold["winner_threshold"] = {"a_below": 0.4, "b_above": 0.6}
+    sample = [{"p": "q", "a": "x", "b": "y", "w": 0.1}]
+    described = {name: PairwiseShape(parse_config({"sources": [source]}).sources[0], sample).describe()
+                 for name, source in (("threshold", threshold), ("values", PAIRWISE["sources"][0]))}
+    assert described == {"threshold": "pairwise: prompt 'p' (text), 'a' vs 'b', winner 'w' (threshold)",
+                         "values": "pairwise: prompt 'p' (text), 'a' vs 'b', winner 'w' (value map)"}
+
+
 @pytest.mark.parametrize("ups,downs,cap", [(10, 10, 8), (5, 2, 5), (2, 7, 7), (3, 3, 9)])
 def test_feedback_uses_every_record_before_reusing_one(tmp_path: Path, ups: int, downs: int, cap: int) -> None:
     rows = [{"prompt": "P", "response": f"up{i}", "rating": "up"} for i in range(ups)]
