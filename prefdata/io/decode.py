@@ -77,7 +77,8 @@ class DecodeSpec:
 
 
 def decode(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
-    """``_record``, ``_line`` -> the same plus one column per field and ``_reason/_field/_detail``.
+    """``_record``, ``_line`` -> the same plus one column per field (named by :func:`column_of`) and
+    ``_reason/_field/_detail``.
 
     A row with a non-null ``_reason`` could not be decoded (its fields are null); the reason is one
     of ``malformed_json``, ``malformed_record``, ``non_text_content``, ``wrong_type``.
@@ -128,21 +129,29 @@ def _decode_refused(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
 
 
 _OWN_COLUMNS = ("_record", "_line", "_reason", "_field", "_detail")
+#: Put before a field's name when it names its column (:func:`column_of`): no JSON key a person writes starts with it.
+_RENAMED = "\x00"
+
+
+def column_of(name: str) -> str:
+    """The column the decoded top-level field ``name`` is in: its name, except for a field named like
+    one of the decoder's own columns (a raw ``_record`` or ``_detail``), which sits beside that column
+    under another name. A name starting with that other name's mark is marked too, so no two fields
+    share a column."""
+    return _RENAMED + name if name in _OWN_COLUMNS or name.startswith(_RENAMED) else name
 
 
 def _unnest(frame: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
-    """The decoded fields as columns. ``unnest`` is linear in the fields, a ``struct.field`` each is
-    quadratic in polars (a custom source reading 3,000 fields took 9 s a batch); the latter only when
-    a field's name is one of the decoder's own columns."""
-    if not set(spec.names) & set(_OWN_COLUMNS):
-        return frame.select("_record", "_line", "_rec", "_reason", "_field", "_detail").unnest("_rec")
-    return frame.select(
-        "_record", "_line", *[pl.col("_rec").struct.field(n).alias(n) for n in spec.names], "_reason", "_field", "_detail"
-    )
+    """The decoded fields as columns (:func:`column_of`). ``unnest`` is linear in the fields, a
+    ``struct.field`` each is quadratic in polars (a custom source reading 3,000 fields took 9 s a batch)."""
+    rec = pl.col("_rec")
+    if any(column_of(n) != n for n in spec.names):
+        rec = rec.struct.rename_fields([column_of(n) for n in spec.names])
+    return frame.select("_record", "_line", rec, "_reason", "_field", "_detail").unnest("_rec")
 
 
 def _empty(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
-    schema = {"_record": pl.Int64, "_line": pl.String, **{f.name: f.dtype for f in spec.fields}, **DECODE_ERROR_SCHEMA}
+    schema = {"_record": pl.Int64, "_line": pl.String, **{column_of(f.name): f.dtype for f in spec.fields}, **DECODE_ERROR_SCHEMA}
     return pl.DataFrame(schema=schema)
 
 

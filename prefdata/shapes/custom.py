@@ -31,7 +31,7 @@ import polars as pl
 
 from prefdata.config import CustomSource
 from prefdata.errors import ConfigError
-from prefdata.io.decode import json_kind
+from prefdata.io.decode import column_of, json_kind
 from prefdata.schema import MESSAGES
 from prefdata.shapes.base import PAIR_SCHEMA, Shape, finish_pairs, keep_reason
 from prefdata.shapes.fields import Leaf, as_number
@@ -170,6 +170,11 @@ class CustomShape(Shape):
         except ConfigError as exc:
             raise self._error(str(exc)) from None
         names = list(source.fields) or sorted({k for rec in sample for k in rec if not k.startswith("_")})
+        if given := [n for n in names if n in ("_record", "_line")]:  # the function's frame holds its own of these
+            raise ConfigError(
+                f"{source.where('fields')}: field {given[0]!r} cannot be handed to the function, whose frame's "
+                f"{given[0]!r} column is the record's own (read its raw JSON from '_line')"
+            )
         inferred = _sampled_types(names, sample)
         self.dtypes = {n: lenient_dtype(inferred[n]) if n in inferred else pl.String for n in names}
 
@@ -194,7 +199,7 @@ class CustomShape(Shape):
         name = self.source.function
         given = lf.filter(pl.col("_reason").is_null())
         try:
-            out = self.fn(given.select("_record", "_line", *self.dtypes))
+            out = self.fn(given.select("_record", "_line", *[pl.col(column_of(n)).alias(n) for n in self.dtypes]))
             if not isinstance(out, (pl.LazyFrame, pl.DataFrame)):
                 raise self._error(
                     f"custom function {name!r} must return a polars LazyFrame or DataFrame, got {type(out).__name__}"

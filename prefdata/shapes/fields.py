@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from prefdata.errors import ConfigError
-from prefdata.io.decode import ANY, FieldSpec
+from prefdata.io.decode import ANY, FieldSpec, column_of
 
 _TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(-?\d+)\]")
 
@@ -39,9 +39,10 @@ def parse_path(path: str) -> tuple[str | int, ...]:
 
 
 def expr_for(path: str) -> pl.Expr:
-    """The expression reading ``path`` from a frame whose columns are the decoded top-level fields."""
+    """The expression reading ``path`` from a frame whose columns are the decoded top-level fields
+    (:func:`prefdata.io.decode.column_of`)."""
     tokens = parse_path(path)
-    expr = pl.col(str(tokens[0]))
+    expr = pl.col(column_of(str(tokens[0])))
     for token in tokens[1:]:
         expr = expr.list.get(token, null_on_oob=True) if isinstance(token, int) else expr.struct.field(token)
     return expr

@@ -691,3 +691,39 @@ def test_a_refused_raw_file_named_like_checks_gets_no_check_hint(tmp_path: Path,
     monkeypatch.setattr(discover, "sniff_compression", lambda p: (_ for _ in ()).throw(_refused(p)))
     code, err = _exit_and_error(["build", str(raw), str(tmp_path / "out"), "-q"], monkeypatch, capsys)
     assert code == 2 and err.rstrip().endswith("checks_2024.jsonl") and "--no-write" not in err, err
+
+
+@pytest.mark.parametrize("name", ["_record", "_line", "_reason", "_field", "_detail"])
+def test_a_raw_field_named_like_the_decoders_own_columns_builds_like_any_other(tmp_path: Path, name: str) -> None:
+    """A raw field may have any name: one spelled like a column the decoder keeps beside the fields
+    (`_record`, `_line`, `_reason`, `_field`, `_detail`) is read, filtered and rejected as any field
+    is (README "Bad input never crashes a build"), not a polars DuplicateError and exit 3."""
+    records = [
+        {name: "Question 1?", "chosen": "Yes 1.", "rejected": "No."},
+        {name: "Question 2?", "chosen": "Yes 2.", "rejected": "No.", "lang": "de"},  # filtered out
+        {name: 5, "chosen": "Yes 3.", "rejected": "No."},  # a number where the prompt's text belongs
+        {name: "Question 4?", "chosen": "Yes 4."},
+        {name: "Question 5?", "chosen": "Yes 5.", "rejected": "No."},
+    ]
+    lines = [json.dumps(r) for r in records]
+    (tmp_path / "raw.jsonl").write_text("".join(line + "\n" for line in lines))
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "sources:\n  - path: raw.jsonl\n    shape: preference\n"
+        f"    columns: {{prompt: {name}, chosen: chosen, rejected: rejected}}\n"
+        f"    filters: [\"{name} != 'Question 2?'\"]\n"
+        "split: {test_fraction: 0}\n"
+    )
+    out = tmp_path / "out"
+    result = prefdata.build(tmp_path / "raw.jsonl", out, config=str(config), quiet=True)
+    assert result.counts["records_read"] == 5
+    assert result.counts["pairs_written"] == 2
+    prompts = sorted(m[0]["content"] for m in pairs(out).get_column("prompt").to_list())
+    assert prompts == ["Question 1?", "Question 5?"]
+    got = {r["record"]: (r["reason"], r["field"], r["raw"]) for r in rejects(out).iter_rows(named=True)}
+    assert got == {
+        2: ("filtered_out", name, lines[1]),
+        3: ("non_text_content", name, lines[2]),
+        4: ("missing_field", "rejected", lines[3]),
+    }
+    assert_reconciled(out)

@@ -487,6 +487,36 @@ def test_a_custom_sources_misspelt_field_is_named_under_fields(tmp_path: Path, m
     assert pairs(tmp_path / "out")["prompt"].to_list() == [[{"role": "user", "content": "a.b=x;a.c="}]]
 
 
+OWN_NAMES = """
+import polars as pl
+
+def own_names(lf):
+    return lf.select("_record", pl.col("_detail").alias("prompt"), pl.col("_line").str.len_chars().cast(pl.String).alias("chosen"),
+                     pl.col("b").alias("rejected"))
+"""
+
+
+def test_a_custom_source_is_handed_a_field_named_like_a_decoder_column_under_its_own_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A custom source's ``fields`` are handed over named as the records spell them (README "custom"),
+    ``_detail`` too, beside ``_record`` and ``_line``; ``_record`` and ``_line`` themselves cannot be,
+    the function's frame holding its own, and are a config error naming ``fields``."""
+    (tmp_path / "own_names.py").write_text(OWN_NAMES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "own_names", raising=False)
+    line = json.dumps({"_detail": "What is 2+2?", "b": "Five."})
+    (tmp_path / "r.jsonl").write_text(line + "\n")
+    config = {"sources": [{"shape": "custom", "function": "own_names:own_names", "fields": ["_detail", "b"]}]}
+    result = prefdata.build(tmp_path / "r.jsonl", tmp_path / "out", config=config, test_fraction=0)
+    assert result.counts["pairs_written"] == 1
+    assert pairs(tmp_path / "out").select("prompt", "chosen").rows() == [
+        ([{"role": "user", "content": "What is 2+2?"}], [{"role": "assistant", "content": str(len(line))}])
+    ]
+    for own in ("_record", "_line"):
+        config = {"sources": [{"shape": "custom", "function": "own_names:own_names", "fields": [own, "b"]}]}
+        with pytest.raises(ConfigError, match=rf"sources\[0\]\.fields: field '{own}' cannot be handed to the function"):
+            prefdata.build(tmp_path / "r.jsonl", tmp_path / "out2", config=config, test_fraction=0)
+
+
 def test_feedback_spends_its_pair_cap_only_on_pairs_it_can_write(tmp_path: Path) -> None:
     """A canned reply down-voted eight times took all 8 slots of ``max_pairs_per_prompt`` with copies
     of one pair (7 then dropped as duplicates), and the prompt's two other down-votes went unpaired
