@@ -24,6 +24,7 @@ import prefdata
 from prefdata.cli import cli
 from prefdata.errors import InputError
 from prefdata.io.compression import CorruptStreamError, open_binary, sniff_compression
+from prefdata.io.discover import discover
 from tests.support.dataset import assert_reconciled, manifest, pairs, rejects
 
 N = 3000
@@ -460,6 +461,35 @@ def test_hugging_face_metadata_files_are_not_data(tmp_path: Path) -> None:
     for name in ("dataset_infos.json", "saved/dataset_dict.json", "saved/train/state.json"):
         assert "Hugging Face dataset metadata" in reasons[name]
     assert "datasets.load_from_disk(folder)" in reasons["saved/train/data-00000-of-00001.arrow"]
+
+
+def test_a_state_json_with_no_arrow_file_beside_it_is_data(tmp_path: Path) -> None:
+    """``state.json`` is Hugging Face metadata only beside the ``.arrow`` files ``save_to_disk`` writes
+    it with; a user's own ``logs/state.json`` of JSON lines is read like any other file."""
+    raw = _write(tmp_path, "a.jsonl", _jsonl(2))
+    (raw / "logs").mkdir()
+    (raw / "logs" / "state.json").write_bytes(_jsonl(3, start=10))
+    inputs, _ = discover(raw)
+    assert [i.name for i in inputs] == ["a.jsonl", "logs/state.json"]
+    (raw / "logs" / "data-00000-of-00001.arrow").write_bytes(b"ARROW1")
+    inputs, skipped = discover(raw)
+    assert [i.name for i in inputs] == ["a.jsonl"]
+    assert "Hugging Face dataset metadata" in {s.name: s.reason for s in skipped}["logs/state.json"]
+
+
+def test_a_hub_cache_whose_refs_main_names_no_snapshot_reads_every_snapshot(tmp_path: Path) -> None:
+    """refs/main naming a revision not in snapshots/ (a download not finished, a pruned cache) picks
+    no snapshot: each one is read, none is skipped as "another revision" leaving nothing to build."""
+    raw = tmp_path / "datasets--org--prefs"
+    (raw / "blobs").mkdir(parents=True)
+    (raw / "refs").mkdir()
+    (raw / "refs" / "main").write_text("bbb222")
+    (raw / "blobs" / "0f1e").write_bytes(_jsonl(2))
+    (raw / "snapshots" / "aaa111").mkdir(parents=True)
+    os.symlink("../../blobs/0f1e", raw / "snapshots" / "aaa111" / "train.jsonl")
+    inputs, skipped = discover(raw)
+    assert [i.name for i in inputs] == ["snapshots/aaa111/train.jsonl"]
+    assert not any(s.name.startswith("snapshots/") for s in skipped)
 
 
 def test_a_jsonl_file_holding_a_json_array_says_how_to_read_it(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,28 @@ def test_compressed_size_is_estimated_from_the_measured_ratio(tmp_path):
     estimate = compression.estimated_size(big, "gzip", probe=1 << 20)
     expected = min(len(data) * 4, big.stat().st_size * compression.MAX_ESTIMATED_RATIO)  # the ratio is capped
     assert 0.5 * expected < estimate < 2 * expected
+
+
+@pytest.mark.parametrize("kind", ["gzip", "zstd"])
+def test_a_compressed_file_that_cannot_be_read_is_estimated_at_its_own_size(tmp_path, kind):
+    """estimated_size: "the file's own size when it ... cannot be read": magic bytes followed by no
+    compressed data are no error here (the build skips such a file before it sizes partitions)."""
+    data = b"\x1f\x8b" + b"not gzip data at all" * 50 if kind == "gzip" else b"\x28\xb5\x2f\xfd" + b"\xff" * 1000
+    path = tmp_path / f"x.jsonl.{'gz' if kind == 'gzip' else 'zst'}"
+    path.write_bytes(data)
+    assert compression.estimated_size(path, kind) == len(data)
+
+
+@pytest.mark.parametrize("kind", ["gzip", "zstd"])
+def test_the_compressed_size_ratio_counts_the_bytes_decoded_not_those_read_ahead(tmp_path, kind):
+    """The ratio estimated_size extrapolates is the probe's decompressed bytes over the compressed
+    bytes they came from, not over the READ_CHUNK read ahead of the decoder: random bytes (ratio ~1)
+    sized by a 256 KB probe of a 3 MB file are estimated at about their size, not a quarter of it."""
+    data = random.Random(3).randbytes(3_000_000)
+    path = tmp_path / "r.bin"
+    path.write_bytes(gzip.compress(data, compresslevel=1) if kind == "gzip" else zstandard.ZstdCompressor().compress(data))
+    assert path.stat().st_size > 2 * compression.READ_CHUNK
+    assert 0.95 * len(data) < compression.estimated_size(path, kind, probe=256 * 1024) < 1.05 * len(data)
 
 
 def test_a_lopsided_split_is_a_warning(tmp_path):

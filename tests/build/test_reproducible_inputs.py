@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import prefdata
+from prefdata.io.discover import FOLDER_MATCHED, discover
 from tests.conftest import FIXTURES, REPO
 
 CONFIG = FIXTURES / "configs" / "fixtures.yaml"
@@ -179,3 +180,37 @@ def test_a_negated_class_does_not_ask_for_hidden_names(tmp_path: Path) -> None:
         (raw / name).write_bytes(STRINGS.read_bytes())
     prefdata.build(f"{raw}/[!a]*.jsonl", tmp_path / "out", config=PREFERENCE)
     assert [i["path"] for i in _manifest(tmp_path / "out")["inputs"]] == ["b.jsonl"]
+
+
+def test_a_folder_the_glob_matches_is_listed_only_when_no_match_is_read_inside_it(tmp_path: Path) -> None:
+    """A folder a glob matches holding no match is listed, not dropped unsaid; one whose files the
+    glob reads (``raw/**`` matches ``sub/`` and ``sub/a.jsonl``) is read through them, not listed too."""
+    line = json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"}) + "\n"
+    raw = tmp_path / "raw"
+    (raw / "sub" / "deeper").mkdir(parents=True)
+    (raw / "sub" / "a.jsonl").write_text(line)
+    (raw / "sub" / "deeper" / "b.jsonl").write_text(line)
+    (raw / "empty").mkdir()
+    inputs, skipped = discover(f"{raw}/**")
+    assert [i.name for i in inputs] == ["sub/a.jsonl", "sub/deeper/b.jsonl"]
+    assert [(s.name, s.reason) for s in skipped] == [("empty/", FOLDER_MATCHED)]
+    inputs, skipped = discover(f"{raw}/*")
+    assert inputs == []
+    assert [(s.name, s.reason) for s in skipped] == [("empty/", FOLDER_MATCHED), ("sub/", FOLDER_MATCHED)]
+
+
+@pytest.mark.parametrize("folder", [False, True])
+def test_a_raw_with_glob_characters_naming_an_existing_path_is_that_path(tmp_path: Path, folder: bool) -> None:
+    """RAW is a glob only when it names nothing that exists: a tool's ``logs[1].jsonl`` or a folder
+    ``run[3]`` is read as itself, not as the glob ``[1]`` that matches ``logs1.jsonl`` (and no file)."""
+    line = json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"}) + "\n"
+    (tmp_path / "logs1.jsonl").write_text(line)  # what the glob reading would take
+    if folder:
+        raw = tmp_path / "run[3]"
+        raw.mkdir()
+        (raw / "a.jsonl").write_text(line)
+    else:
+        raw = tmp_path / "logs[1].jsonl"
+        raw.write_text(line)
+    inputs, _ = discover(raw)
+    assert [i.name for i in inputs] == ["a.jsonl" if folder else "logs[1].jsonl"]

@@ -97,3 +97,28 @@ def test_a_file_of_only_whitespace_is_no_array_and_says_so(blocks):
     tail = splitter.finish()
     assert tail is not None
     assert tail.detail == "the file is not a JSON array (it holds only whitespace)"
+
+
+def test_a_file_that_is_no_array_is_one_tail_from_its_first_non_blank_byte_whatever_the_blocks():
+    """Not an array: one tail reject holding the rest of the file (module docstring), which starts at
+    its first byte that is not JSON whitespace, wherever the blocks it is fed in end."""
+    data = b'  \n\t{"a": 1}\n{"a": 2}\n'
+    for block in (1, 2, 3, 4, len(data)):
+        raws, tail, _ = split(data, block)
+        assert raws == []
+        assert (tail.detail, tail.raw) == ("the file is not a JSON array", b'{"a": 1}\n{"a": 2}\n')
+
+
+@pytest.mark.parametrize(
+    ("data", "elements", "rest"),
+    [(b"[1, 2}", [b"1"], b"2}"), (b'[{"a": 1}, {"b": 2}}  ', [b'{"a": 1}'], b'{"b": 2}}  ')],
+)
+def test_a_brace_where_a_comma_belongs_keeps_the_element_it_ends_in_the_tail(data, elements, rest):
+    """A '}' where ',' or ']' belongs: the elements before it are delivered and the tail reject holds
+    the rest of the file from the element it broke, as a parser stops there (module docstring), so
+    elements and tail make up the file."""
+    for block in (1, 3, len(data)):
+        raws, tail, _ = split(data, block)
+        assert raws == elements
+        assert tail.detail == f"element {len(elements) + 1}: '}}' where ',' or ']' belongs"
+        assert tail.raw == rest
