@@ -106,6 +106,9 @@ OPTIONAL_HISTORY = DecodeSpec(field_specs([Leaf("history", pl.List(pl.List(pl.St
     ({"history": "x"}, "wrong_type", "history: expected an array, got string"),
     ({"history": " x "}, "wrong_type", "history: expected an array, got string"),
     ({"history": "\u200b"}, "wrong_type", "history: expected an array, got string"),  # invisible, not White_Space: a score reads it so too
+    # \x1c-\x1f are Python's \s but not Unicode White_Space, which polars' strip_chars (a blank score) uses
+    ({"history": "\x1c"}, "wrong_type", "history: expected an array, got string"),
+    ({"history": "\x1f "}, "wrong_type", "history: expected an array, got string"),
     ({"history": 0}, "wrong_type", "history: expected an array, got number"),
     ({"history": [[""]]}, None, None),  # a real list: the shape says its item holds one text
     ({"meta": {"turns": "x"}}, "wrong_type", "meta.turns: expected an array, got string"),

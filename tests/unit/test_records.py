@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prefdata.io import records
-from prefdata.io.discover import InputFile
-from prefdata.io.records import LineIndex, iter_batches
+from prefdata.io.discover import InputFile, classify, no_object_reason
+from prefdata.io.records import LineIndex, RecordCursor, iter_batches, read_sample
 
 LINE = st.one_of(
     st.just(""),
@@ -117,3 +120,50 @@ def test_the_detection_sample_reads_a_bom_at_any_line_start_as_the_build_does(tm
         f = InputFile(path, name, "jsonl", "gzip" if name.endswith(".gz") else None, len(data))
         sample = records.read_sample(f)
         assert [r["prompt"] for r in sample.records] == ["p0", "p1", "p2"] * 3 and sample.problem is None
+
+
+def test_a_json_array_whose_first_element_is_null_says_so_not_that_it_is_not_json(tmp_path):
+    """The skip reason's "the first: ..." says what the first record that is no object holds: an
+    array element ``null`` is valid JSON, "a JSON null, not an object"."""
+    path = tmp_path / "a.json"
+    path.write_text("[ null ,\n null]")
+    f = classify(path, "a.json")
+    problem = read_sample(f).problem
+    assert problem == "record 1: a JSON null, not an object"
+    assert "record 1: a JSON null, not an object" in no_object_reason(f, problem)
+
+
+def test_a_record_cursor_asked_again_for_the_record_it_returned_refuses(tmp_path):
+    """RecordCursor.take: records asked must exceed any asked before; asking again for the one it
+    just returned is an error, not an answer without that record's line."""
+    path = tmp_path / "a.csv"
+    path.write_text("prompt,chosen,rejected\n" + "".join(f"q{i},c{i},r{i}\n" for i in range(1, 6)))
+    cursor = RecordCursor(classify(path, "a.csv"))
+    try:
+        assert pl.concat(list(cursor.take(pl.Series([2])))).get_column("_record").to_list() == [2]
+        with pytest.raises(ValueError, match="only moves forward"):
+            list(cursor.take(pl.Series([2, 4])))
+    finally:
+        cursor.close()
+
+
+def test_a_csv_name_given_twice_keeps_its_first_cell(tmp_path):
+    """A CSV header naming a column twice that nothing reads keeps its first cell (README: a name given
+    twice that nothing reads is no matter), in the detection sample and in the build's lines."""
+    path = tmp_path / "a.csv"
+    path.write_text("prompt,chosen,rejected,note,note\nq,c,r,first,second\n")
+    f = classify(path, "a.csv")
+    assert read_sample(f).records == [{"prompt": "q", "chosen": "c", "rejected": "r", "note": "first"}]
+    read = replace(f, columns=("prompt", "chosen", "rejected"))
+    lines = [line for b in iter_batches(read) for line in b.lines.get_column("_line").to_list()]
+    assert [json.loads(line) for line in lines] == [{"prompt": "q", "chosen": "c", "rejected": "r", "note": "first"}]
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_read_sample_takes_exactly_n_records_from_json_lines_and_arrays(tmp_path, n):
+    """read_sample: "the first n records of f that parse as JSON objects", n and no more, whatever the format."""
+    rows = [{"prompt": f"q{i}", "chosen": "c", "rejected": "r"} for i in range(6)]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "b.json").write_text(json.dumps(rows))
+    for name in ("a.jsonl", "b.json"):
+        assert read_sample(classify(tmp_path / name, name), n).records == rows[:n]
