@@ -3,6 +3,9 @@ key and its line: plain ``yaml.safe_load`` and ``json.loads`` kept the last valu
 
 from __future__ import annotations
 
+import codecs
+import math
+
 import pytest
 import yaml
 
@@ -127,3 +130,64 @@ def test_the_check_config_takes_numpy_integers_as_the_build_config_and_api_do() 
     for wrong in (np.bool_(True), np.float64(2.0), True):
         with pytest.raises(ConfigError, match=r"checks\.pii\.max_count: Input should be a valid integer"):
             load_config({"checks": {"pii": {"max_count": wrong}}})
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("TRUE", True), ("FALSE", False), ("True", True), ("+5", 5), ("-5", -5), ("0x1F", 31), ("0x10", 16), ("0o17", 15),
+     (".Inf", math.inf), ("-.INF", -math.inf), ("+.inf", math.inf), ("1E3", 1000.0)],
+)
+def test_build_config_scalars_follow_the_yaml_12_core_schema_in_every_spelling(text: str, value: object) -> None:
+    """load_data_yaml reads scalars as YAML 1.2 does (core schema, YAML 1.2.2 section 10.3.2): each
+    case of true/false, a signed integer, hexadecimal and octal integers, and .inf in its three cases."""
+    from prefdata.config_files import load_data_yaml
+
+    got = load_data_yaml(f"a: {text}")["a"]
+    assert (got, type(got)) == (value, type(value))
+
+
+def test_build_config_nan_is_a_float_in_each_spelling_yaml_12_gives() -> None:
+    from prefdata.config_files import load_data_yaml
+
+    assert all(math.isnan(load_data_yaml(f"a: {t}")["a"]) for t in (".nan", ".NaN", ".NAN"))
+
+
+def test_only_text_with_underscores_between_digits_gets_the_yaml_12_hint() -> None:
+    """underscored_number: the number to write for text YAML 1.1 read as one with '_' between digits,
+    or None; a quoted "5" is no such text, so its error does not say "YAML 1.2 ... write 5"."""
+    from prefdata.config import parse_config
+    from prefdata.config_files import underscored_number
+    from prefdata.errors import ConfigError
+
+    assert (underscored_number("1_000"), underscored_number("5"), underscored_number("1.5e3")) == ("1000", None, None)
+    cfg = {"sources": [{"path": "a.jsonl", "shape": "preference", "columns": {"prompt": "p"}}], "split": {"seed": "5"}}
+    with pytest.raises(ConfigError, match="got the text '5'") as err:
+        parse_config(cfg)
+    assert "YAML 1.2" not in str(err.value)
+
+
+@pytest.mark.parametrize(("bom", "encoding"), [(codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF8, "utf-8"), (b"", "utf-8")])
+def test_a_config_is_read_in_utf8_or_utf16_of_either_byte_order(tmp_path, bom: bytes, encoding: str) -> None:
+    """read_text: UTF-8 (a byte order mark allowed), or UTF-16 with its byte order mark, big-endian as
+    well as the little-endian PowerShell writes; the mark itself is no text."""
+    from prefdata.config_files import read_text
+
+    text = "sources:\n  - path: données.jsonl\n    shape: preference\n"
+    path = tmp_path / "c.yaml"
+    path.write_bytes(bom + text.encode(encoding))
+    assert read_text(path) == text
+
+
+def test_a_config_that_is_not_utf8_names_the_byte_where_it_stops(tmp_path) -> None:
+    """The error says where the first byte that is not UTF-8 is, so it can be found and fixed."""
+    from prefdata.config import load_config
+    from prefdata.errors import ConfigError
+
+    path = tmp_path / "c.yaml"
+    data = b"sources:\n  - path: caf\xe9.jsonl\n"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    at = len(b"sources:\n  - path: caf")  # 22: the Latin-1 e-acute
+    assert str(path) in message and f"at byte {at}" in message and "save it as UTF-8" in message

@@ -37,6 +37,16 @@ def test_yaml_loaders_refuse_deep_nesting_with_a_yaml_error_naming_the_place(loa
         load(f"a: 1\nx: {DEEP}\n", "cfg.yaml")
 
 
+@pytest.mark.parametrize("load", [load_yaml, load_data_yaml])
+def test_a_value_exactly_max_nesting_levels_deep_loads_as_json_loads_it(load) -> None:
+    """"More than MAX_NESTING levels" are refused, so a scalar inside exactly 100 lists loads, the
+    same value parse_json gives; one more level is refused by both."""
+    text = "[" * MAX_NESTING + "1" + "]" * MAX_NESTING
+    assert load(text) == parse_json(text)
+    with pytest.raises(yaml.YAMLError, match="nested too deeply"):
+        load("[" + text + "]")
+
+
 @pytest.mark.parametrize("load", [load_json, parse_json])
 def test_json_loaders_refuse_deep_nesting_with_a_json_decode_error(load) -> None:
     assert load(nested(MAX_NESTING)) is not None
