@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 import prefdata
 from prefdata.cli import cli
-from prefdata.config import BuildConfig, load_config, parse_config, value_key, value_map
+from prefdata.config import BuildConfig, SplitConfig, TurnMarkers, dump_config, load_config, parse_config, value_key, value_map
+from prefdata.config_files import load_data_yaml
 from prefdata.errors import ConfigError
 from tests.conftest import FIXTURES
 from tests.support.dataset import pairs, rejects
@@ -270,3 +271,52 @@ def test_a_cap_wider_than_64_bits_is_a_config_error(source, key: str) -> None:  
     build after reading the data (TypeError, exit 3). The widest one polars takes is accepted."""
     assert f"{key}: Input should be less than or equal to 9223372036854775807" in _error({"sources": [source(10**23)]})
     parse_config({"sources": [source(2**63 - 1)]})
+
+
+@pytest.mark.parametrize(("shape", "extra"), [("tree", {}), ("ranked", {"columns": {"prompt": "q"}})])
+def test_a_printed_config_writes_which_rank_is_best_for_tree_and_ranked_sources(shape: str, extra: dict) -> None:
+    """Which rank is best is never to be guessed: a printed config writes lower_rank_is_better out, at
+    its default too, for tree sources as for ranked ones."""
+    cfg = parse_config({"sources": [{"path": "a.jsonl", "shape": shape, **extra}]})
+    assert load_data_yaml(dump_config(cfg))["sources"][0]["lower_rank_is_better"] is True
+
+
+def test_a_printed_config_writes_default_prompt_markers_out() -> None:
+    """``prompt_markers: {}`` (the default markers) is printed written out: ``{}`` would not say which
+    markers the prompt is split at."""
+    cfg = parse_config({"sources": [{"path": "a.jsonl", "shape": "preference", "columns": {"prompt": "q", "prompt_markers": {}}}]})
+    markers = load_data_yaml(dump_config(cfg))["sources"][0]["columns"]["prompt_markers"]
+    assert markers == TurnMarkers().model_dump(mode="json") and markers != {}
+
+
+@pytest.mark.parametrize("function", ["mymod:", ":fn"])
+def test_a_custom_function_needs_both_a_module_and_a_name(function: str) -> None:
+    """``function`` must look like 'package.module:function': one ':' with text on both sides."""
+    assert "function must look like 'package.module:function'" in _error({"sources": [{"shape": "custom", "function": function}]})
+
+
+def test_a_bad_split_option_names_the_option_as_typed() -> None:
+    """--test-fraction out of range is an error naming ``--test-fraction``, not the config key's ``--test_fraction``."""
+    with pytest.raises(ConfigError, match="--test-fraction:") as err:
+        SplitConfig().overridden(test_fraction=1.5)
+    assert "--test_fraction" not in str(err.value)
+
+
+RATED = {"path": "a.jsonl", "shape": "rated", "columns": {"prompt": "q"}}
+FEEDBACK = {"path": "a.jsonl", "shape": "feedback", "columns": {"prompt": "q", "response": "r"}}
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"sources": [RATED], "split": {"test_fraction": 1}}, "split.test_fraction"),  # a test split cannot take every group
+        ({"sources": [{**RATED, "binarize": {"min_margin": -1}}]}, "binarize.min_margin"),  # a minimum gap is >= 0
+        ({"sources": [{**FEEDBACK, "max_pairs_per_prompt": 0}]}, "max_pairs_per_prompt"),  # 0 would pair nothing
+    ],
+)
+def test_numbers_past_their_bounds_are_config_errors_naming_the_key(config: dict, key: str) -> None:
+    """The bounds of split.test_fraction (0 <= f < 1), binarize.min_margin (>= 0) and feedback
+    max_pairs_per_prompt (>= 1) at their edges: each value just past one is refused, the edge itself kept."""
+    assert key in _error(config)
+    parse_config({"sources": [{**RATED, "binarize": {"min_margin": 0}}], "split": {"test_fraction": 0}})
+    parse_config({"sources": [{**FEEDBACK, "max_pairs_per_prompt": 1}]})
