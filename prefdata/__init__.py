@@ -52,6 +52,11 @@ def __getattr__(name: str) -> object:
         # such name" to `from prefdata import build`, which would then bind the subpackage instead
         raise ImportError(f"cannot load prefdata.{name}: {exc}") from exc
     value = getattr(module, name)
+    if isinstance(value, _types.FunctionType):
+        # `import prefdata.check.api as api` looks up `check` on the package, gets this function, and
+        # falls back to sys.modules[f"{check.__name__}.api"]: named "check", that failed ("cannot
+        # import name 'api' from 'check'"); named for its place in the package, it finds the module
+        value.__name__ = f"prefdata.{name}"
     globals()[name] = value
     return value
 

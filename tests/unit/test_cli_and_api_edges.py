@@ -297,10 +297,24 @@ def test_importing_prefdata_or_its_command_loads_no_data_stack():
         "heavy = sorted(m for m in ('polars', 'pyarrow', 'numpy', 'prefdata.build.pipeline') if m in sys.modules)\n"
         "import prefdata.build.pipeline, prefdata.inspect, prefdata.check.api, prefdata.report\n"
         "from prefdata import build, check, inspect, report, BuildResult\n"
-        "names = [getattr(prefdata, n).__name__ for n in ('build', 'check', 'inspect', 'report', 'BuildResult')]\n"
+        "names = [getattr(prefdata, n).__qualname__ for n in ('build', 'check', 'inspect', 'report', 'BuildResult')]\n"
         "print(heavy, names, build is prefdata.build, 'build' in dir(prefdata))\n"
     )
     assert _printed_by(code) == "[] ['build', 'check', 'inspect', 'report', 'BuildResult'] True True"
+
+
+@pytest.mark.parametrize("first", ["", "import prefdata; prefdata.check; prefdata.build; prefdata.report\n"])
+def test_a_module_under_a_function_name_imports_with_as(first):
+    """``import prefdata.check.api as api`` reads ``check`` off the package, which is the function, then
+    falls back to ``sys.modules`` under the function's ``__name__`` + ".api": "cannot import name 'api'
+    from 'check'" while the function was named ``check``. Whether or not the API names were used
+    first, the modules under them import with ``as``, and the names stay the functions."""
+    code = first + (
+        "import prefdata.check.api as a, prefdata.check.checks.pii as b, prefdata.build.pipeline as c, prefdata.report.api as d\n"
+        "import prefdata, types\n"
+        "print([m.__name__ for m in (a, b, c, d)], all(isinstance(f, types.FunctionType) for f in (prefdata.check, prefdata.build, prefdata.report)))\n"
+    )
+    assert _printed_by(code) == "['prefdata.check.api', 'prefdata.check.checks.pii', 'prefdata.build.pipeline', 'prefdata.report.api'] True"
 
 
 def _printed_by(code: str) -> str:
