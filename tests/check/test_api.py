@@ -13,6 +13,7 @@ from prefdata.check import DatasetError, check
 from prefdata.check.results import MAX_IDS_IN_FILE
 from prefdata.schema import CANONICAL_SCHEMA, pair_id
 from tests.check import seeded
+from tests.check.rows import write_rows
 
 
 def test_default_path_imports_neither_torch_nor_transformers_nor_gx(clean_dataset):
@@ -177,3 +178,30 @@ def test_the_single_pass_frame_is_contiguous(tmp_path, monkeypatch):
     monkeypatch.setattr(api, "single_pass", kept)
     check(write_rows(tmp_path, rows), write=False)
     assert set(frames[0].n_chunks("all")) == {1}
+
+
+def test_only_a_check_that_did_not_run_carries_skipped_in_checks_json(tmp_path):
+    """docs/contracts.md: a check that could not run "has `skipped` with the reason"; the example's
+    length_bias, which ran, has no ``skipped`` key, so a reader may test ``"skipped" in check``."""
+    root = write_rows(tmp_path / "d", [{"prompt": f"q{i}", "chosen": f"yes {i}", "rejected": f"no {i}"} for i in range(4)])
+    doc = json.loads(check(root).write(tmp_path / "checks.json").read_text())
+    ran = [c for c in doc["checks"] if not c["message"].startswith("skipped: ")]
+    skipped = [c for c in doc["checks"] if c["message"].startswith("skipped: ")]
+    assert {c["id"] for c in skipped} >= {"truncation_dropped", "chat_template_roundtrip"}  # no tokenizer given
+    assert [c["id"] for c in ran if "skipped" in c] == []
+    assert all(c["skipped"] == c["message"].removeprefix("skipped: ") for c in skipped)
+
+
+def test_an_infinite_observed_value_is_written_as_null(tmp_path):
+    """results._jsonable: "NaN/inf become null (strict JSON has neither)". The max of a score column
+    holding inf is inf; checks.json (written with allow_nan=False) records it as null, not a crash."""
+    root = write_rows(tmp_path / "d", [{"prompt": f"q{i}", "chosen": f"y{i}", "rejected": f"n{i}", "score_chosen": s}
+                                       for i, s in enumerate([1.0, float("inf"), -float("inf")])])
+    suite = tmp_path / "suite.json"
+    suite.write_text(json.dumps({"name": "t", "expectations": [
+        {"type": "expect_column_max_to_be_between", "kwargs": {"column": "score_chosen", "min_value": 0}},
+        {"type": "expect_column_min_to_be_between", "kwargs": {"column": "score_chosen", "max_value": 0}}]}))
+    result = check(root, suite=suite, write=False)
+    assert [e.result["observed_value"] for e in result.expectations] == [float("inf"), -float("inf")]
+    doc = json.loads(result.write(tmp_path / "checks.json").read_text())
+    assert [e["result"] for e in doc["expectations"]] == [{"observed_value": None}, {"observed_value": None}]

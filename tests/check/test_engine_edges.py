@@ -110,6 +110,13 @@ def test_no_values_and_integral_floats_agree(dataset, tmp_path):
          r"POSIX class \[:\^digit:\]"),  # negated, after another member: a review found these passing
         ({"type": "expect_column_values_to_match_regex", "kwargs": {"column": "chosen_text", "regex": "a{2}{3}"}},
          "not valid Python re syntax, as GX reads it: multiple repeat"),
+        # GX types the distinct count's bounds as integers (a mean's take fractions)
+        ({"type": "expect_column_unique_value_count_to_be_between", "kwargs": {"column": "source", "min_value": 1.5}},
+         "'min_value' must be an integer"),
+        # JSON's true is no number, though Python's bool is an int (engine_polars._value_kind)
+        ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id", "mostly": True}}, "'mostly' must be a number between 0 and 1, got True"),
+        ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_turns", "min_value": True}}, r"min_value True \(boolean\) cannot be compared"),
+        ({"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "prompt_turns", "value_set": [True]}}, r"value_set holds True \(boolean\)"),
     ],
 )
 def test_polars_refuses_what_gx_would_not_run_the_same(dataset, tmp_path, expectation, message):
@@ -163,6 +170,20 @@ def test_count_bounds_beyond_64_bits_are_compared_as_written(dataset, tmp_path):
     assert polars == _counts(dataset, suite, "gx")
 
 
+def test_equal_min_and_max_are_a_valid_range(dataset, tmp_path):
+    """GX refuses only min_value > max_value ("min_value cannot be greater than max_value"): an equal
+    pair is one allowed value, for column values, the row count and an aggregate alike (3 single-turn pairs)."""
+    suite = _suite(
+        tmp_path,
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "prompt_turns", "min_value": 1, "max_value": 1}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 3, "max_value": 3}},
+        {"type": "expect_column_max_to_be_between", "kwargs": {"column": "prompt_turns", "min_value": 1, "max_value": 1}},
+    )
+    polars = _counts(dataset, suite, "polars")
+    assert polars == [(True, 0, None), (True, None, 3), (True, None, 1)]
+    assert polars == _counts(dataset, suite, "gx")
+
+
 # --- GX semantics pinned on a small table with missing values -----------------------------------------
 # 10 pairs: source null in 3 and distinct in 7; chosen_position null in 6, then "a", "b", "x", "y".
 
@@ -177,6 +198,8 @@ GX_SEMANTICS = {
     "in_set_mostly_0.6": {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "chosen_position", "value_set": ["a", "b"], "mostly": 0.6}},
     "in_set_mostly_0.5": {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "chosen_position", "value_set": ["a", "b"], "mostly": 0.5}},
     "in_set_mostly_0": {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "chosen_position", "value_set": ["z"], "mostly": 0}},
+    # expect_column_unique_value_count_to_be_between: GX counts the distinct non-null values (7, not 8)
+    "unique_value_count": {"type": "expect_column_unique_value_count_to_be_between", "kwargs": {"column": "source", "min_value": 7, "max_value": 7}},
     "columns_default_exact": {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": ["id", "prompt_text"]}},
 }
 
@@ -237,3 +260,10 @@ def test_columns_to_match_set_is_exact_by_default(gx_semantics):
         unexpected = e.result["details"]["mismatched"]["unexpected"]
         assert "source" in unexpected and "id" not in unexpected and "prompt_text" not in unexpected, engine
         assert "missing" not in e.result["details"]["mismatched"], engine
+
+
+def test_unique_value_count_leaves_out_the_nulls(gx_semantics):
+    """GX: 7 distinct non-null sources; the 3 nulls are no eighth value."""
+    for engine in ("polars", "gx"):
+        e = gx_semantics["unique_value_count"][engine]
+        assert (e.success, e.result["observed_value"]) == (True, 7), engine

@@ -486,3 +486,37 @@ def test_without_datasets_installed_an_archive_is_still_read_by_what_it_holds(tm
     finally:
         _loader_tables.cache_clear()
 
+
+
+def test_a_null_extra_message_field_is_a_none_filled_finding(tmp_path):
+    """check/dataset.py ``_none_filled``: "a message has a null role/content or a null extra struct field" --
+    messages with a ``name`` field that one row leaves null are the None-filled trap trl_traps counts."""
+    rows = pairs(4)
+    named = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string()), ("name", pa.string())]))
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    for column in ("prompt", "chosen", "rejected"):
+        value = [[{**m, "name": None if (column, i) == ("prompt", 0) else "alice"} for m in r[column]] for i, r in enumerate(rows)]
+        table = table.set_column(table.schema.get_field_index(column), column, pa.array(value, named))
+    traps = check(write(tmp_path / "d", table), write=False).check("trl_traps")
+    assert traps.statistic["none_filled"] == 1 and traps.offending_ids == [rows[0]["id"]], traps.message
+
+
+def test_an_empty_shard_the_loader_leaves_out_is_not_listed_as_not_loaded(tmp_path):
+    """check/dataset.py ``Dataset.unread``: "Shards with pairs that datasets.load_dataset leaves out" --
+    beside Hub-sharded files, a left-out shard holding a pair is listed, an empty one (no pairs to miss) is not."""
+    rows = pairs(4)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:3], schema=SCHEMA), "train-00000-of-00001.parquet")
+    write(root, pa.Table.from_pylist(rows[3:], schema=SCHEMA), "more.parquet")
+    write(root, pa.Table.from_pylist([], schema=SCHEMA), "extra.parquet")
+    schema = check(root, write=False).check("schema")
+    assert schema.statistic["not_loaded"] == ["data/more.parquet"], schema.message
+
+
+def test_pairs_without_a_prompt_column_beside_prompted_shards_are_implicit_prompt_only(tmp_path):
+    """trl_traps.py: a missing prompt is ``implicit_prompt``, and ``mixed_formats`` leaves it out, so a
+    shard with no prompt column beside shards with one is 2 implicit-prompt pairs and no mixed format."""
+    rows = pairs(5)
+    root = write(tmp_path / "d", pa.Table.from_pylist(rows[:3], schema=SCHEMA), "train-00000-of-00002.parquet")
+    write(root, pa.Table.from_pylist(rows[3:], schema=SCHEMA).drop_columns(["prompt"]), "train-00001-of-00002.parquet")
+    traps = check(root, write=False).check("trl_traps")
+    assert (traps.statistic["implicit_prompt"], traps.statistic["mixed_formats"], traps.offending_count) == (2, 0, 2)

@@ -123,3 +123,33 @@ def test_a_prompt_of_max_length_tokens_is_dropped_and_a_sequence_of_max_length_i
     assert dropped_and_truncated(5) == (0, 1)
     assert dropped_and_truncated(6) == (0, 1)
     assert dropped_and_truncated(7) == (0, 0)  # the longest sequence is exactly 7: kept whole
+
+
+def _verdicts(rows: list[dict], max_length: int) -> list[dict]:
+    """``analyse`` on hand-written token ids (no tokenizer needed)."""
+    import polars as pl
+
+    frame = pl.DataFrame([{"_row": i, "same": False, **r} for i, r in enumerate(rows)], schema=tokenizer_checks.TOKENIZED)
+    return tokenizer_checks.analyse(frame, max_length, None).to_dicts()
+
+
+def test_the_templated_prompt_must_be_a_prefix_of_both_sequences() -> None:
+    """chat_template_roundtrip (tokenizer.py): the templated prompt is a token prefix of templated
+    prompt+chosen AND of prompt+rejected; a pair where only one side merges across the boundary is broken."""
+    got = _verdicts([
+        {"p": [1, 2, 3], "pc": [1, 2, 3, 7], "pr": [1, 2, 9, 8]},  # rejected diverges inside the prompt
+        {"p": [1, 2, 3], "pc": [1, 2, 9, 7], "pr": [1, 2, 3, 8]},  # chosen does
+        {"p": [1, 2, 3], "pc": [1, 2, 3, 7], "pr": [1, 2, 3, 8]},  # both keep it
+    ], max_length=100)
+    assert [r["roundtrip_broken"] for r in got] == [True, True, False]
+
+
+def test_a_dropped_pair_is_not_also_identical_after_truncation() -> None:
+    """README: truncation_dropped counts the pairs TRL drops because the prompt alone reaches max_length;
+    truncation_identical (tokenizer.py) those whose chosen and rejected tokens are identical after the
+    cut. A dropped pair has no completion tokens left, which is truncation_dropped's, not an "identical" finding."""
+    got = _verdicts([
+        {"p": [1, 2, 3, 4], "pc": [1, 2, 3, 4, 7], "pr": [1, 2, 3, 4, 8]},  # prompt of 4 = max_length: dropped
+        {"p": [1, 2], "pc": [1, 2, 7, 7, 7], "pr": [1, 2, 7, 7, 8]},  # kept: 7,7 and 7,7 after the cut at 4
+    ], max_length=4)
+    assert [(r["dropped"], r["identical_truncated"]) for r in got] == [(True, False), (False, True)]
