@@ -31,6 +31,14 @@ def test_a_record_without_a_prompt_field_is_named(tmp_path):
         load_benchmark_prompts(bench)
 
 
+def test_a_line_that_is_not_json_is_named_by_its_1_based_number(tmp_path):
+    """The error names the line as an editor and ``sed -n 2p`` count it, so the user can find it."""
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text('"first prompt"\n{not json\n"third"\n', encoding="utf-8")
+    with pytest.raises(InputFileError, match="line 2 is not JSON"):
+        load_benchmark_prompts(bench)
+
+
 def test_json_lines_in_a_dot_json_file_are_read(tmp_path):
     bench = tmp_path / "bench.json"
     bench.write_text('{"prompt": "alpha"}\n{"prompt": "beta"}\n', encoding="utf-8")

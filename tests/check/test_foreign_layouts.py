@@ -514,9 +514,11 @@ def test_an_empty_shard_the_loader_leaves_out_is_not_listed_as_not_loaded(tmp_pa
 
 def test_pairs_without_a_prompt_column_beside_prompted_shards_are_implicit_prompt_only(tmp_path):
     """trl_traps.py: a missing prompt is ``implicit_prompt``, and ``mixed_formats`` leaves it out, so a
-    shard with no prompt column beside shards with one is 2 implicit-prompt pairs and no mixed format."""
+    shard with no prompt column beside shards with one is 2 implicit-prompt pairs and no mixed format;
+    the message names the traps found, not every kind with 0."""
     rows = pairs(5)
     root = write(tmp_path / "d", pa.Table.from_pylist(rows[:3], schema=SCHEMA), "train-00000-of-00002.parquet")
     write(root, pa.Table.from_pylist(rows[3:], schema=SCHEMA).drop_columns(["prompt"]), "train-00001-of-00002.parquet")
     traps = check(root, write=False).check("trl_traps")
     assert (traps.statistic["implicit_prompt"], traps.statistic["mixed_formats"], traps.offending_count) == (2, 0, 2)
+    assert traps.message == "2 pairs TRL would misread: 2 implicit prompt"  # only the traps found are named

@@ -174,3 +174,34 @@ def test_a_capital_sigma_hashes_alike_before_any_whitespace():
     texts = ["ΟΔΟΣ ΚΑΙ", "ΟΔΟΣ\u200bΚΑΙ", "ΟΔΟΣ\u00a0ΚΑΙ", "οδος και"]
     hashes = pl.DataFrame({"t": texts}).select(mh.word_hash_expr(pl.col("t"))).to_series().to_list()
     assert all(h == hashes[0] for h in hashes) and len(hashes[0]) == 2
+
+
+@pytest.mark.parametrize(("a", "b", "n"), [("hello world", "world hello", 3), ("fix bug", "bug fix", 3), ("a b c d", "b a c d", 5)])
+def test_a_text_shorter_than_a_shingle_is_one_ordered_shingle(a, b, n):
+    """minhash.shingles_from_words: a text of fewer than ``n`` words is one shingle of its words in
+    order (reference_jaccard's ``tuple(w)``), so the same words reordered share none; case and
+    punctuation still do not count."""
+    assert reference_jaccard(a, b, n) == exact_jaccard(a, b, n) == 0.0
+    assert exact_jaccard(a, a.upper() + "!", n) == 1.0
+
+
+@pytest.mark.parametrize(("size", "max_bucket"), [(5, 5), (50, 50)])
+def test_a_bucket_of_exactly_max_bucket_rows_gives_all_its_pairs(size, max_bucket):
+    """minhash.candidate_pairs: "Buckets up to ``max_bucket`` rows give all their pairs"; one row more
+    falls back to representatives."""
+    every = {(a, b) for a in range(size) for b in range(a + 1, size)}
+    for rows, expected in [(size, every), (size + 1, None)]:
+        bands = np.full((rows, 1), np.uint64(12345), dtype=np.uint64)  # one band: every row in one bucket
+        pairs = mh.candidate_pairs(np.arange(rows, dtype=np.int64), bands, max_bucket)
+        found = set(zip(pairs.get_column("a").to_list(), pairs.get_column("b").to_list()))
+        if expected is not None:
+            assert found == expected
+        else:
+            assert len(found) == rows - 1  # each other row linked to row 0 only
+
+
+def test_a_minus_sign_is_an_ascii_hyphen_minus():
+    """minhash.TYPOGRAPHIC maps the dashes NFKC leaves alone to "-", U+2212 MINUS SIGN among them (a math
+    symbol, category Sm, so otherwise kept in the word): "\u221240" and "-40" are one word, a copy stays a copy."""
+    a = "the lowest temperature recorded there was \u221240 degrees in the winter"
+    assert exact_jaccard(a, a.replace("\u2212", "-")) == 1.0

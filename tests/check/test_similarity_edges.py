@@ -86,3 +86,46 @@ def test_a_jaccard_of_exactly_min_jaccard_is_near_identical(tmp_path):
     rows += [{"prompt": f"other {i}", "chosen": f"yes {i} indeed", "rejected": f"no way {i} at all"} for i in range(5)]
     outcome = check(write_rows(tmp_path, rows), write=False).check("near_identical_responses")
     assert outcome.offending_count == 1 and outcome.statistic["min_jaccard_found"] == 0.8
+
+
+def test_min_jaccard_found_is_the_least_jaccard_among_the_flagged_pairs(tmp_path):
+    """near_identical_responses' ``min_jaccard_found`` is the least Jaccard flagged: with the 12 words
+    above, 10 vs 12 words is 8/10 = 0.8 and 10 vs 11 words 8/9; the statistic is 0.8."""
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"]
+    ten = " ".join(words[:10])
+    assert len(_shingles(ten) & _shingles(" ".join(words[:11]))) / len(_shingles(ten) | _shingles(" ".join(words[:11]))) == 8 / 9
+    rows = [{"prompt": "q one", "chosen": ten, "rejected": " ".join(words)},
+            {"prompt": "q two", "chosen": ten, "rejected": " ".join(words[:11])}]
+    rows += [{"prompt": f"other {i}", "chosen": f"yes {i} indeed", "rejected": f"no way {i} at all"} for i in range(5)]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("near_identical_responses")
+    assert outcome.offending_count == 2 and outcome.statistic["min_jaccard_found"] == 0.8
+
+
+def test_near_duplicate_share_counts_pairs_and_the_message_counts_clusters(tmp_path):
+    """near_duplicates: 3 copies of one pair differing in case and punctuation are 1 cluster of 3 pairs
+    linked by 3 verified edges, among 10 pairs. ``share`` is pairs_in_clusters / pairs (0.3, as every count
+    check's share), and the message names the pairs and the clusters: "3 pairs in 1 near-duplicate cluster"."""
+    base = ("how do i sort a list of numbers in python quickly", "use the sorted function on the list it returns a new list",
+            "write a bubble sort by hand with two nested loops over it")
+    rows = [{"prompt": v(base[0]), "chosen": v(base[1]), "rejected": v(base[2])}
+            for v in (str, str.upper, lambda s: s.capitalize() + "!")]
+    rows += [{"prompt": f"unrelated question number {i} about topic {i * 7}", "chosen": f"answer {i} is yes because {i * 3}",
+              "rejected": f"answer {i} is no since {i * 5} differs"} for i in range(7)]
+    outcome = check(write_rows(tmp_path, rows), write=False).check("near_duplicates")
+    s = outcome.statistic
+    assert (s["clusters"], s["pairs_in_clusters"], s["verified_edges"], s["share"]) == (1, 3, 3, 0.3)
+    assert outcome.message == "3 pairs in 1 near-duplicate cluster"
+
+
+def test_near_leakage_counts_each_matched_training_pair_once(tmp_path):
+    """prompt_leakage_near: two test prompts that are punctuation variants of ONE training prompt are 2
+    leaked pairs and 1 ``train_pairs_matched`` (distinct training pairs, not matches)."""
+    q = "how do i sort a list of numbers in python quickly and correctly please"
+    rows = [{"prompt": q, "chosen": "use sorted", "rejected": "bubble sort"}]
+    rows += [{"prompt": f"unrelated training question number {i} about {i * 7} things", "chosen": f"yes {i}", "rejected": f"no {i}"}
+             for i in range(4)]
+    rows += [{"prompt": q + "!", "chosen": "sorted()", "rejected": "by hand", "split": "test"},
+             {"prompt": q + "?", "chosen": "list.sort", "rejected": "no idea", "split": "test"},
+             {"prompt": "a test question unlike any training one at all", "chosen": "a", "rejected": "b", "split": "test"}]
+    s = check(write_rows(tmp_path, rows), write=False).check("prompt_leakage_near").statistic
+    assert (s["leaked_pairs"], s["train_pairs_matched"]) == (2, 1)
