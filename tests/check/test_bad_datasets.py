@@ -259,6 +259,16 @@ def test_offending_count_counts_pairs_even_when_their_ids_are_null(tmp_path):
         assert c["offending_ids"][3] == f"row 3 of data/{SHARD}"
 
 
+def test_a_row_past_the_last_shard_is_located_nowhere(tmp_path):
+    """check/dataset.py ``Dataset.locate``: "row K of SHARD" (0-based within the shard) names an id-less
+    pair; a row past the last one is an IndexError, not a "row 3" of a 3-row shard that no reader finds."""
+    data = open_dataset(write(tmp_path / "d", pa.Table.from_pylist(pairs(3), schema=SCHEMA)))
+    assert data.locate(2) == f"row 2 of data/{SHARD}"
+    for row in (3, 4, -1):
+        with pytest.raises(IndexError):
+            data.locate(row)
+
+
 def test_exact_duplicates_count_the_extra_copies(tmp_path):
     rows = pairs(5)
     rows += [rows[0], rows[0], rows[1]]  # 3 extra copies of 2 pairs

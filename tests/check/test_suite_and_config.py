@@ -128,6 +128,19 @@ def test_config_defaults_and_overrides(tmp_path):
         ("checks:\n  contamination: {ngram: 1e9}\n", "checks.contamination.ngram"),
         # schema fails on any problem: a count limit would be accepted and then ignored
         ("checks:\n  schema: {max_count: 5}\n", "checks.schema.max_count: unknown field"),
+        # a Jaccard threshold is in (0, 1]: at 0 every pair reaches it, for each of the three near checks
+        ("checks:\n  near_identical_responses: {min_jaccard: 0}\n", "checks.near_identical_responses.min_jaccard"),
+        ("checks:\n  near_duplicates: {min_jaccard: 0}\n", "checks.near_duplicates.min_jaccard"),
+        ("checks:\n  prompt_leakage_near: {min_jaccard: 0}\n", "checks.prompt_leakage_near.min_jaccard"),
+        # a group of 0 pairs has no share to judge, for either bias check
+        ("checks:\n  length_bias: {min_pairs: 0}\n", "checks.length_bias.min_pairs"),
+        ("checks:\n  position_bias: {min_pairs: 0}\n", "checks.position_bias.min_pairs"),
+        ("checks:\n  position_bias: {min_share_a_wins: 0.6, max_share_a_wins: 0.5}\n", "must not exceed"),
+        ("minhash: {num_perm: 1024, bands: 16}\n", "minhash.num_perm"),  # at most 512 buckets per text
+        # YAML 1.1 booleans in any case (https://yaml.org/type/bool.html) get the hint, not only "yes"
+        ("checks:\n  pii: {enabled: Yes}\n", "checks.pii.enabled: .*write true or false, not Yes"),
+        ("checks:\n  pii: {enabled: ON}\n", "checks.pii.enabled: .*write true or false, not ON"),
+        ("checks:\n  pii: {enabled: Off}\n", "checks.pii.enabled: .*write true or false, not Off"),
     ],
 )
 def test_config_errors_name_file_and_field(tmp_path, text, message):
@@ -258,3 +271,30 @@ def test_an_unknown_check_lists_the_checks_and_an_unknown_field_of_a_check_does_
     with pytest.raises(ConfigError) as inner:
         load_config({"checks": {"pii": {"foo": 1}}})
     assert str(inner.value) == "config: checks.pii.foo: unknown field"
+
+
+def test_position_bias_bounds_may_be_equal_but_not_crossed():
+    """check/config.py: min_share_a_wins "must not exceed" max_share_a_wins, as for length_bias: equal
+    bounds (a share of exactly 0.5) are valid."""
+    both = load_config({"checks": {"position_bias": {"min_share_a_wins": 0.5, "max_share_a_wins": 0.5}}})
+    assert both.checks.position_bias.min_share_a_wins == both.checks.position_bias.max_share_a_wins == 0.5
+
+
+def test_num_perm_may_be_512():
+    assert load_config({"minhash": {"num_perm": 512, "bands": 16}}).minhash.num_perm == 512
+
+
+@pytest.mark.parametrize("text", ["", "# thresholds: none changed yet\n"])
+def test_an_empty_config_file_is_the_defaults(tmp_path, text):
+    """An empty YAML document is null: a config that overrides nothing yet is the defaults, not
+    "expected a mapping"."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text, encoding="utf-8")
+    assert load_config(cfg) == load_config(None)
+
+
+def test_an_expectation_with_a_null_meta_has_no_meta():
+    """GX 1.x's Expectation declares ``meta: Union[dict, None] = None``, so GX writes and reads a null
+    meta; a non-object meta is still refused."""
+    raw = {"name": "s", "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "meta": None}]}
+    assert parse_suite(raw, "s.json").expectations[0].meta == {}
