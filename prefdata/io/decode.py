@@ -129,24 +129,28 @@ def _decode_refused(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
 
 
 _OWN_COLUMNS = ("_record", "_line", "_reason", "_field", "_detail")
-#: Put before a field's name when it names its column (:func:`column_of`): no JSON key a person writes starts with it.
-_RENAMED = "\x00"
+#: Put before every decoded field's name to name its column (:func:`column_of`): no JSON key a person
+#: writes starts with it.
+_RAW = "\x00"
 
 
 def column_of(name: str) -> str:
-    """The column the decoded top-level field ``name`` is in: its name, except for a field named like
-    one of the decoder's own columns (a raw ``_record`` or ``_detail``), which sits beside that column
-    under another name. A name starting with that other name's mark is marked too, so no two fields
-    share a column."""
-    return _RENAMED + name if name in _OWN_COLUMNS or name.startswith(_RENAMED) else name
+    """The column the decoded top-level field ``name`` is in: its name after a mark no key starts with.
+
+    The frame of a batch holds the decoder's own columns (``_record``, ``_reason``) beside the raw
+    fields, and each shape adds working columns of its own (``__prompt``, ``__winner``, ``__n``);
+    a raw field of the same name crashed the build (a duplicate column) or was silently replaced
+    (a ``__winner`` prompt written as "a"). Marked, no raw field shares a column with anything.
+    Shapes read fields through :func:`prefdata.shapes.fields.expr_for`, which applies the mark.
+    """
+    return _RAW + name
 
 
 def _unnest(frame: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
     """The decoded fields as columns (:func:`column_of`). ``unnest`` is linear in the fields, a
-    ``struct.field`` each is quadratic in polars (a custom source reading 3,000 fields took 9 s a batch)."""
-    rec = pl.col("_rec")
-    if any(column_of(n) != n for n in spec.names):
-        rec = rec.struct.rename_fields([column_of(n) for n in spec.names])
+    ``struct.field`` each is quadratic in polars (a custom source reading 3,000 fields took 9 s a
+    batch); renaming a struct's fields only relabels them."""
+    rec = pl.col("_rec").struct.rename_fields([column_of(n) for n in spec.names])
     return frame.select("_record", "_line", rec, "_reason", "_field", "_detail").unnest("_rec")
 
 

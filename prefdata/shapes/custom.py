@@ -158,6 +158,18 @@ def _most_common_kind(values: list[Any]) -> list[Any]:
     return max(by_kind.values(), key=len) if by_kind else [None]
 
 
+#: Columns of the function's frame, or of what it returns, that are not raw fields: a raw field of
+#: one of these names cannot be handed over under it (a raw ``_reason`` passed through would make
+#: the record a reject under that text).
+_FUNCTIONS_OWN = {
+    "_record": "the record's number",
+    "_line": "the record's raw JSON",
+    "_reason": "the reject reason it may return",
+    "_field": "the field it may name for a reject",
+    "_detail": "the reject detail it may return",
+}
+
+
 class CustomShape(Shape):
     name = "custom"
     reads_whole_record = True  # the function is handed ``_line``
@@ -170,10 +182,10 @@ class CustomShape(Shape):
         except ConfigError as exc:
             raise self._error(str(exc)) from None
         names = list(source.fields) or sorted({k for rec in sample for k in rec if not k.startswith("_")})
-        if given := [n for n in names if n in ("_record", "_line")]:  # the function's frame holds its own of these
+        if given := [n for n in names if n in _FUNCTIONS_OWN]:
             raise ConfigError(
-                f"{source.where('fields')}: field {given[0]!r} cannot be handed to the function, whose frame's "
-                f"{given[0]!r} column is the record's own (read its raw JSON from '_line')"
+                f"{source.where('fields')}: field {given[0]!r} cannot be handed to the function, whose "
+                f"{given[0]!r} column is {_FUNCTIONS_OWN[given[0]]} (read the raw field from '_line', the record's JSON)"
             )
         inferred = _sampled_types(names, sample)
         self.dtypes = {n: lenient_dtype(inferred[n]) if n in inferred else pl.String for n in names}

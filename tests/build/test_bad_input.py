@@ -727,3 +727,65 @@ def test_a_raw_field_named_like_the_decoders_own_columns_builds_like_any_other(t
         4: ("missing_field", "rejected", lines[3]),
     }
     assert_reconciled(out)
+
+
+#: Per shape, records whose fields take the given names and the source reading them (``n`` maps each
+#: role to its raw field name): each shape's own working columns (``__prompt``, ``__winner``, ``__n``
+#: ...) are names a raw field may have too.
+def _named_records(shape: str, n: dict[str, str]) -> tuple[list[dict], dict]:
+    if shape == "preference":
+        recs = [{n["prompt"]: f"Q{i}?", n["chosen"]: f"Yes {i}.", n["rejected"]: f"No {i}.", n["score"]: 9, n["history"]: [["hi", "hello"]]}
+                for i in range(3)]
+        cols = {"prompt": n["prompt"], "chosen": n["chosen"], "rejected": n["rejected"], "score_chosen": n["score"], "history": n["history"]}
+        return recs + [{n["prompt"]: "Q?", n["chosen"]: 5, n["rejected"]: "No."}], {"shape": "preference", "columns": cols}
+    if shape == "transcript":
+        recs = [{n["chosen"]: f"\n\nHuman: Q{i}?\n\nAssistant: Yes {i}.", n["rejected"]: f"\n\nHuman: Q{i}?\n\nAssistant: No {i}.",
+                 n["model"]: "m"} for i in range(3)]
+        return recs, {"shape": "transcript", "columns": {"chosen": n["chosen"], "rejected": n["rejected"], "chosen_model": n["model"]}}
+    if shape == "pairwise":
+        recs = [{n["prompt"]: f"Q{i}?", n["a"]: f"A{i}.", n["b"]: f"B{i}.", n["winner"]: "abx"[i], n["model"]: "m-a"} for i in range(3)]
+        cols = {"prompt": n["prompt"], "response_a": n["a"], "response_b": n["b"], "winner": n["winner"], "model_a": n["model"]}
+        return recs, {"shape": "pairwise", "columns": cols, "winner_values": {"a": ["a"], "b": ["b"]}}
+    if shape == "rated":
+        recs = [{n["prompt"]: f"Q{i}?", n["completions"]: [f"R{i}{j}" for j in range(3)], n["scores"]: [3, 1, 2], n["models"]: ["x", "y", "z"],
+                 n["history"]: [["hi", "hello"]]} for i in range(3)]
+        cols = {"prompt": n["prompt"], "completions": n["completions"], "text": "$", "scores": n["scores"], "models": n["models"],
+                "history": n["history"]}
+        return recs + [{n["prompt"]: 5, n["completions"]: ["a", "b"], n["scores"]: [1, 2]}], {"shape": "rated", "columns": cols}
+    recs = [{n["prompt"]: f"Q{i // 2}?", n["response"]: f"R{i}", n["label"]: ["up", "down"][i % 2], n["model"]: f"m{i}"} for i in range(5)]
+    cols = {"prompt": n["prompt"], "response": n["response"], "label": n["label"], "model": n["model"]}
+    return recs, {"shape": "feedback", "columns": cols, "labels": {"up": ["up"], "down": ["down"]}}
+
+
+#: Each shape's roles, named plainly and then like the working columns the shapes add to a batch.
+WORKING_NAMES = {
+    "preference": ({"prompt": "p", "chosen": "c", "rejected": "r", "score": "s", "history": "h"},
+                   {"prompt": "__row", "chosen": "__items", "rejected": "__value", "score": "__chosen", "history": "__prompt"}),
+    "transcript": ({"chosen": "c", "rejected": "r", "model": "m"}, {"chosen": "__prompt", "rejected": "__r", "model": "__c"}),
+    "pairwise": ({"prompt": "p", "a": "a", "b": "b", "winner": "w", "model": "m"},
+                 {"prompt": "__winner", "a": "__prompt", "b": "__w", "winner": "__value", "model": "__row"}),
+    "rated": ({"prompt": "p", "completions": "c", "scores": "s", "models": "m", "history": "h"},
+              {"prompt": "__bad_text", "completions": "__pairs", "scores": "__items", "models": "__values", "history": "__n"}),
+    "feedback": ({"prompt": "p", "response": "r", "label": "l", "model": "m"},
+                 {"prompt": "__response", "response": "__label", "label": "__prompt", "model": "__row"}),
+}
+
+
+@pytest.mark.parametrize("shape", list(WORKING_NAMES))
+def test_raw_fields_named_like_a_shapes_working_columns_build_as_any_names_do(tmp_path: Path, shape: str) -> None:
+    """A raw field may have any name (README "Bad input never crashes a build"): fields named like the
+    columns a shape works in (``__prompt``, ``__winner``, ``__n``) crashed the build (exit 3), or were
+    silently replaced (a ``__winner`` prompt written as the verdict "a", models that were the scores).
+    The same records under plain names and under those names give the same pairs and rejects."""
+    built = []
+    for names in WORKING_NAMES[shape]:
+        recs, source = _named_records(shape, names)
+        raw = tmp_path / f"{names[next(iter(names))].strip('_')}.jsonl"
+        raw.write_text("".join(json.dumps(r) + "\n" for r in recs))
+        out = tmp_path / f"out-{raw.stem}"
+        result = prefdata.build(raw, out, config={"sources": [source], "split": {"test_fraction": 0}}, quiet=True)
+        assert_reconciled(out)
+        plain = {v: k for k, v in names.items()}
+        reasons = sorted((r["record"], r["reason"], plain.get(r["field"], r["field"])) for r in rejects(out).iter_rows(named=True)) if (out / "rejects").exists() else []
+        built.append((result.counts["pairs_written"], pairs(out).drop("id", "source", "lineage").sort("prompt", "chosen").to_dicts(), reasons))
+    assert built[0][0] > 0 and built[1] == built[0]

@@ -13,6 +13,7 @@ import pytest
 
 import prefdata
 from prefdata.errors import ConfigError
+from prefdata.io.decode import column_of
 from prefdata.shapes.prompt import template_expr
 from tests.support.dataset import assert_reconciled, pairs, rejects
 
@@ -85,7 +86,7 @@ def _texts(out: Path) -> list[tuple[str, str, float, float]]:
 )
 def test_an_empty_field_goes_with_its_label(template: str, instruction: str | None, input_: str | None, want: str | None) -> None:
     frame = pl.DataFrame({"instruction": [instruction], "input": [input_]}, schema={"instruction": pl.String, "input": pl.String})
-    assert frame.select(template_expr(template)).item() == want
+    assert frame.rename(column_of).select(template_expr(template)).item() == want  # a batch's columns of raw fields
 
 
 def test_an_alpaca_template_with_an_empty_instruction_builds_the_input_under_its_own_label(tmp_path: Path) -> None:

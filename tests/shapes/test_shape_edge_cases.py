@@ -491,27 +491,29 @@ OWN_NAMES = """
 import polars as pl
 
 def own_names(lf):
-    return lf.select("_record", pl.col("_detail").alias("prompt"), pl.col("_line").str.len_chars().cast(pl.String).alias("chosen"),
-                     pl.col("b").alias("rejected"))
+    return lf.select("_record", pl.col("__prompt").alias("prompt"), pl.col("_line").str.len_chars().cast(pl.String).alias("chosen"),
+                     pl.col("b").alias("rejected"), "_reason_given")
 """
 
 
-def test_a_custom_source_is_handed_a_field_named_like_a_decoder_column_under_its_own_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_custom_source_is_handed_its_fields_under_their_own_names_but_never_prefdatas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A custom source's ``fields`` are handed over named as the records spell them (README "custom"),
-    ``_detail`` too, beside ``_record`` and ``_line``; ``_record`` and ``_line`` themselves cannot be,
-    the function's frame holding its own, and are a config error naming ``fields``."""
+    ``__prompt`` (a name prefdata's shapes use for their own columns) and ``_reason_given`` too, beside
+    ``_record`` and ``_line``. A field named ``_record``, ``_line``, ``_reason``, ``_field`` or
+    ``_detail`` cannot be: the frame holds its own ``_record`` and ``_line``, and a raw ``_reason``
+    passed through would make the record a reject under that text; each is a config error naming ``fields``."""
     (tmp_path / "own_names.py").write_text(OWN_NAMES)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "own_names", raising=False)
-    line = json.dumps({"_detail": "What is 2+2?", "b": "Five."})
+    line = json.dumps({"__prompt": "What is 2+2?", "b": "Five.", "_reason_given": "a moderator's note"})
     (tmp_path / "r.jsonl").write_text(line + "\n")
-    config = {"sources": [{"shape": "custom", "function": "own_names:own_names", "fields": ["_detail", "b"]}]}
+    config = {"sources": [{"shape": "custom", "function": "own_names:own_names", "fields": ["__prompt", "b", "_reason_given"]}]}
     result = prefdata.build(tmp_path / "r.jsonl", tmp_path / "out", config=config, test_fraction=0)
     assert result.counts["pairs_written"] == 1
     assert pairs(tmp_path / "out").select("prompt", "chosen").rows() == [
         ([{"role": "user", "content": "What is 2+2?"}], [{"role": "assistant", "content": str(len(line))}])
     ]
-    for own in ("_record", "_line"):
+    for own in ("_record", "_line", "_reason", "_field", "_detail"):
         config = {"sources": [{"shape": "custom", "function": "own_names:own_names", "fields": [own, "b"]}]}
         with pytest.raises(ConfigError, match=rf"sources\[0\]\.fields: field '{own}' cannot be handed to the function"):
             prefdata.build(tmp_path / "r.jsonl", tmp_path / "out2", config=config, test_fraction=0)

@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from prefdata.errors import ConfigError
-from prefdata.io.decode import DecodeSpec, decode
+from prefdata.io.decode import DecodeSpec, column_of
+from prefdata.io.decode import decode as decode_columns
 from prefdata.shapes.fields import Leaf, field_specs, parse_path
 from prefdata.shapes.messages import MESSAGES, TEXT
 
@@ -22,6 +23,14 @@ SPEC = DecodeSpec(
     )
 )
 
+
+
+def decode(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
+    """``decode``'s frame, each field's column (:func:`column_of`: marked, so no raw field shares a
+    column with the decoder's or a shape's own) under the field's name, as these tests read them."""
+    out = decode_columns(lines, spec)
+    assert all(column_of(n) in out.columns and n not in out.columns for n in spec.names)
+    return out.rename({column_of(n): n for n in spec.names})
 
 def _decode(*records: object) -> pl.DataFrame:
     lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
