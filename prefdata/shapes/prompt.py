@@ -1,7 +1,10 @@
 """Build the prompt turn list from a prompt field, a template over several fields, and a system field.
 
+A template reads its fields from a batch's columns of raw fields (:func:`prefdata.io.decode.column_of`):
+
 >>> import polars as pl
->>> df = pl.DataFrame({"instruction": ["Fix this.", "Say hi."], "input": ["teh cat", ""]})
+>>> from prefdata.io.decode import column_of
+>>> df = pl.DataFrame({"instruction": ["Fix this.", "Say hi."], "input": ["teh cat", ""]}).rename(column_of)
 >>> df.select(template_expr("{instruction}\\n\\n{input}").alias("p")).get_column("p").to_list()
 ['Fix this.\\n\\nteh cat', 'Say hi.']
 """
