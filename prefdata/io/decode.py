@@ -128,9 +128,8 @@ def _decode_refused(lines: pl.DataFrame, spec: DecodeSpec) -> pl.DataFrame:
     return pl.concat([checked.filter(~passed), _decoded(good, rec, spec)]).sort("_record")
 
 
-_OWN_COLUMNS = ("_record", "_line", "_reason", "_field", "_detail")
-#: Put before every decoded field's name to name its column (:func:`column_of`): no JSON key a person
-#: writes starts with it.
+#: Put before every decoded field's name to name its column (:func:`column_of`): none of prefdata's
+#: own columns starts with it, and the same mark before every name keeps distinct names distinct.
 _RAW = "\x00"
 
 

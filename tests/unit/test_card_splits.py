@@ -295,15 +295,21 @@ def test_a_pattern_that_matches_nothing_is_refused_as_the_loader_refuses_it(tmp_
     files = _parquet(tmp_path, "data/a.parquet", "data/b.parquet")
     data_files = body if body.startswith("  data_files:") else "  data_files:\n" + body
     _card(tmp_path, "configs:\n- config_name: default\n" + data_files)
-    card = card_splits(tmp_path, files)
+    _agrees_with_the_loader(tmp_path, files, expected, "no file")
+
+
+def _agrees_with_the_loader(root: Path, files: list[Path], expected: dict[str, list[str]] | None, problem: str) -> None:
+    """card_splits reads what ``load_dataset(root)`` reads (``expected``), or, where the loader fails
+    (``expected`` None), has a problem saying ``problem`` and no splits."""
+    card = card_splits(root, files)
     if expected is None:
         with pytest.raises((FileNotFoundError, ValueError)):
-            _loaded(tmp_path)
-        assert card.problem is not None and "no file" in card.problem and card.splits == {}
+            _loaded(root)
+        assert card.problem is not None and problem in card.problem and card.splits == {}
     else:
-        assert _loaded(tmp_path) == expected
+        assert _loaded(root) == expected
         assert card.problem is None
-        assert {f.relative_to(tmp_path).as_posix(): s for f, s in card.splits.items()} == expected
+        assert {f.relative_to(root).as_posix(): s for f, s in card.splits.items()} == expected
 
 
 #: data_files beside data/a.parquet, data/b.parquet and files the loader has no reader for (``.bak``, an
@@ -332,15 +338,7 @@ def test_files_the_loader_has_no_reader_for_match_no_pattern(tmp_path: Path, cas
     (tmp_path / "data" / "old.bak").write_bytes(b"not data")
     (tmp_path / "data" / "NOTES").write_text("not data either", encoding="utf-8")
     _card(tmp_path, "configs:\n- config_name: default\n  data_files:\n" + body)
-    card = card_splits(tmp_path, files)
-    if expected is None:
-        with pytest.raises((FileNotFoundError, ValueError)):
-            _loaded(tmp_path)
-        assert card.problem is not None and "no file that datasets reads" in card.problem and card.splits == {}
-    else:
-        assert _loaded(tmp_path) == expected
-        assert card.problem is None
-        assert {f.relative_to(tmp_path).as_posix(): s for f, s in card.splits.items()} == expected
+    _agrees_with_the_loader(tmp_path, files, expected, "no file that datasets reads")
 
 
 def test_a_split_of_unreadable_files_names_one_of_them(tmp_path: Path) -> None:
