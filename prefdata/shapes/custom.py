@@ -209,9 +209,13 @@ class CustomShape(Shape):
         """The user's function on one batch, evaluated here: an exception it raises (when called or
         when its frame is collected) is its own error, named as such, not a crash of prefdata."""
         name = self.source.function
-        given = lf.filter(pl.col("_reason").is_null())
+        # collected before the call, so that the function's query starts from the names it is given:
+        # polars prints a plan that fails to resolve in its error, which would name the marked columns
+        given = lf.filter(pl.col("_reason").is_null()).select(
+            "_record", "_line", *[pl.col(column_of(n)).alias(n) for n in self.dtypes]
+        ).collect()
         try:
-            out = self.fn(given.select("_record", "_line", *[pl.col(column_of(n)).alias(n) for n in self.dtypes]))
+            out = self.fn(given.lazy())
             if not isinstance(out, (pl.LazyFrame, pl.DataFrame)):
                 raise self._error(
                     f"custom function {name!r} must return a polars LazyFrame or DataFrame, got {type(out).__name__}"
@@ -229,7 +233,7 @@ class CustomShape(Shape):
                 raise self._error(f"custom function {name!r}: column {column!r} must be {problem}, got {dtype}")
         # a null _record is no record it was given either (is_in gives null there, which filter dropped)
         record = pl.col("_record").cast(pl.Int64, strict=False)  # a UInt64 past Int64 becomes null: unknown too
-        given_records = given.select("_record").collect().get_column("_record").implode()
+        given_records = given.get_column("_record").implode()
         unknown = frame.filter(record.is_null() | ~record.is_in(given_records)).get_column("_record")
         if unknown.len():
             example = unknown.sort(nulls_last=False).item(0)
