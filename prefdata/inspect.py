@@ -112,10 +112,10 @@ def inspect(raw: str | os.PathLike[str], *, sample_size: int = 200, examples: in
             if any(values):
                 fields = field_stats(sample, undecoded)
         shown = [_with_undecoded(rec, undecoded.get(i, {})) for i, rec in enumerate(sample[:examples])]
-        lost = bool(taken.damaged_columns)
-        damage = str(taken.damage) if taken.damage is not None and not lost else None
+        lost = taken.column_damage
+        damage = str(taken.damage) if taken.damage is not None and lost is None else None
         report = FileReport(f.name, f.format, f.compression, f.bytes, len(sample), fields, shown, None, None, "", damage=damage,
-                            unread=taken.damage.detail if lost else None)  # type: ignore[union-attr]
+                            unread=lost.detail if lost is not None else None)
         try:
             source = detect_file(f, detection)
             shape = make_shape(source, detection)

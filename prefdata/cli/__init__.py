@@ -165,11 +165,15 @@ def _on_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _interrupted() -> NoReturn:
+    click.echo("interrupted", err=True)
+    sys.exit(INTERRUPTED)
+
+
 def _exit_if_interrupted() -> None:
     """Whatever error a Ctrl-C left behind, the command was interrupted: say so, exit 130."""
     if _Interrupt.seen:
-        click.echo("interrupted", err=True)
-        sys.exit(INTERRUPTED)
+        _interrupted()
 
 
 def _main() -> None:
@@ -183,11 +187,9 @@ def _main() -> None:
     except click.exceptions.Abort as exc:  # click's wrapper of Ctrl-C, and of an EOFError (a bug, unless at a prompt)
         if not isinstance(exc.__cause__, KeyboardInterrupt) and exc.__cause__ is not None:
             _internal_error(exc.__cause__)
-        click.echo("interrupted", err=True)
-        sys.exit(INTERRUPTED)
+        _interrupted()
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(INTERRUPTED)
+        _interrupted()
     except click.ClickException as exc:
         _exit_if_interrupted()
         exc.show()

@@ -687,31 +687,33 @@ class Sample:
     damage: Damage | None = None
 
     @property
-    def damaged_columns(self) -> tuple[str, ...]:
-        """The Parquet columns damaged before the first record, unread in every record (() when none)."""
-        return self.damage.columns if self.damage is not None else ()
+    def column_damage(self) -> Damage | None:
+        """The damage when it is to Parquet columns before the first record, unread in every record
+        (None otherwise: no damage, or damage to whole records)."""
+        return self.damage if self.damage is not None and self.damage.columns else None
 
     def reads_damaged(self, read: Collection[str] | None) -> bool:
-        """Whether a build reading the columns ``read`` (None: all) reads one of :attr:`damaged_columns`."""
-        return bool(self.damaged_columns) and (read is None or not set(self.damaged_columns).isdisjoint(read))
+        """Whether a build reading the columns ``read`` (None: all) reads a column of :attr:`column_damage`."""
+        damage = self.column_damage
+        return damage is not None and (read is None or not set(damage.columns).isdisjoint(read))
 
     def unreadable_for(self, f: InputFile, read: Collection[str] | None) -> UnreadableFileError | None:
         """Why a build reading the columns ``read`` of ``f`` (None: all) skips it, or None: it reads a
         Parquet column damaged before the first record, as a file damaged before its first record is
         skipped; damage in a column it never reads loses nothing."""
-        if not self.reads_damaged(read):
+        if (damage := self.column_damage) is None or not self.reads_damaged(read):
             return None
-        return UnreadableFileError(f"{shown_name(f.name)}: {self.damage.detail}; the source reads {_it(self.damaged_columns)}, so no record could be read")  # type: ignore[union-attr]
+        return UnreadableFileError(f"{shown_name(f.name)}: {damage.detail}; the source reads {_it(damage.columns)}, so no record could be read")
 
     def undetected(self, f: InputFile) -> UnreadableFileError | None:
         """Why a build without a config skips ``f``, or None: a Parquet column damaged before the first
         record shows no value, and detection cannot tell what a missing value would have made of the
         shape (a damaged ``history`` looks like none), so only a config may leave the column unread."""
-        if not self.damaged_columns:
+        if (damage := self.column_damage) is None:
             return None
-        it = _it(self.damaged_columns)
+        it = _it(damage.columns)
         return UnreadableFileError(
-            f"{shown_name(f.name)}: {self.damage.detail}; its shape is not detected without {it}: a --config whose "  # type: ignore[union-attr]
+            f"{shown_name(f.name)}: {damage.detail}; its shape is not detected without {it}: a --config whose "
             f"source does not read {it} builds the rest"
         )
 
